@@ -1,0 +1,111 @@
+//! Hardware IRQs through the two 8259 PICs.
+//!
+//! Each IRQ vector enters through a naked stub that saves the caller-saved general registers
+//! and the whole FP/SIMD state (`fxsave64`), calls [`irq_dispatch`], and restores both: the
+//! interrupted code's SSE registers survive whatever the Rust handler does.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+use pic8259::ChainedPics;
+use spin::Mutex;
+
+pub const IRQ_BASE: u8 = 32;
+
+static PICS: Mutex<ChainedPics> = Mutex::new(
+    // SAFETY: 32..48 are free vectors (above the CPU exceptions).
+    unsafe { ChainedPics::new(IRQ_BASE, IRQ_BASE + 8) },
+);
+static HANDLERS: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
+
+pub(crate) fn init_pics() {
+    let mut pics = PICS.lock();
+    // SAFETY: standard PIC initialization; the vectors were chosen above.
+    unsafe {
+        pics.initialize();
+        pics.write_masks(0xff, 0xff);
+    }
+}
+
+/// Installs `handler` for `irq` (0..16) and unmasks it. The handler runs with interrupts
+/// disabled; the end of interrupt is sent after it returns.
+pub fn register_irq(irq: u8, handler: fn()) {
+    assert!(irq < 16);
+    HANDLERS[irq as usize].store(handler as usize, Ordering::SeqCst);
+    let mut pics = PICS.lock();
+    // SAFETY: reading and writing the PIC mask registers.
+    unsafe {
+        let [mut m1, mut m2] = pics.read_masks();
+        if irq < 8 {
+            m1 &= !(1 << irq);
+        } else {
+            m2 &= !(1 << (irq - 8));
+            m1 &= !(1 << 2); // the cascade line
+        }
+        pics.write_masks(m1, m2);
+    }
+}
+
+extern "C" fn irq_dispatch(irq: u32) {
+    let handler = HANDLERS[irq as usize].load(Ordering::SeqCst);
+    if handler == 0 && (irq == 7 || irq == 15) {
+        // A spurious interrupt from a PIC: no end of interrupt for the spurious line itself.
+        if irq == 15 {
+            // SAFETY: the master still saw the cascade IRQ and needs its EOI.
+            unsafe { PICS.lock().notify_end_of_interrupt(IRQ_BASE + 2) };
+        }
+        return;
+    }
+    if handler != 0 {
+        // SAFETY: only `register_irq` stores here, always a valid `fn()`.
+        let f: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler) };
+        f();
+    }
+    // SAFETY: acknowledges the IRQ being serviced.
+    unsafe { PICS.lock().notify_end_of_interrupt(IRQ_BASE + irq as u8) };
+}
+
+macro_rules! irq_stubs {
+    ($($name:ident = $irq:literal),* $(,)?) => {
+        $(
+            #[unsafe(naked)]
+            extern "C" fn $name() {
+                core::arch::naked_asm!(
+                    "push rax", "push rcx", "push rdx", "push rsi", "push rdi",
+                    "push r8", "push r9", "push r10", "push r11",
+                    // 5 frame words + 9 registers: rsp is 16-byte aligned here.
+                    "sub rsp, 512",
+                    "fxsave64 [rsp]",
+                    "cld",
+                    "mov edi, {irq}",
+                    "call {dispatch}",
+                    "fxrstor64 [rsp]",
+                    "add rsp, 512",
+                    "pop r11", "pop r10", "pop r9", "pop r8",
+                    "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rax",
+                    "iretq",
+                    irq = const $irq,
+                    dispatch = sym irq_dispatch,
+                );
+            }
+        )*
+        pub(crate) const STUBS: [extern "C" fn(); 16] = [$($name),*];
+    };
+}
+
+irq_stubs!(
+    irq0 = 0,
+    irq1 = 1,
+    irq2 = 2,
+    irq3 = 3,
+    irq4 = 4,
+    irq5 = 5,
+    irq6 = 6,
+    irq7 = 7,
+    irq8 = 8,
+    irq9 = 9,
+    irq10 = 10,
+    irq11 = 11,
+    irq12 = 12,
+    irq13 = 13,
+    irq14 = 14,
+    irq15 = 15,
+);

@@ -1,0 +1,27 @@
+//! CPU tables and interrupt delivery: the GDT with a TSS whose IST stacks (each above a guard
+//! page) take double faults, NMIs and page faults; the IDT with a handler for every CPU
+//! exception (reported with vector, error code, RIP and, for page faults, CR2 — never a silent
+//! triple fault); the legacy 8259 PICs remapped to vectors 32..48; and hardware IRQ entry
+//! stubs that save the general registers and the FP/SIMD state (fxsave) around the Rust
+//! handler, so interrupted code may use SSE freely.
+//!
+//! Depends on `x86_64` (descriptor tables), `pic8259`, `memory` (IST stacks), `spin`, `log`.
+
+#![no_std]
+#![feature(abi_x86_interrupt)]
+
+mod exceptions;
+mod gdt;
+mod irq;
+mod tests;
+
+pub use exceptions::breakpoint_count;
+pub use irq::{IRQ_BASE, register_irq};
+
+/// Loads the GDT, TSS and IDT and initializes the PICs with every IRQ masked.
+/// Interrupts stay disabled; enable them with `x86_64::instructions::interrupts::enable`.
+pub fn init() {
+    gdt::init();
+    exceptions::init_idt();
+    irq::init_pics();
+}

@@ -1,0 +1,51 @@
+//! The kernel command line: `mode=shell|exec|test`, `exec=<hex of the command line>`,
+//! `verbose`.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Shell,
+    Exec,
+    Test,
+}
+
+pub struct Args {
+    pub mode: Mode,
+    pub exec: Option<String>,
+    pub verbose: bool,
+}
+
+fn unhex(s: &str) -> Option<String> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+pub fn parse(cmdline: &str) -> Args {
+    let mut args = Args {
+        mode: Mode::Shell,
+        exec: None,
+        verbose: false,
+    };
+    for word in cmdline.split_ascii_whitespace() {
+        match word.split_once('=') {
+            Some(("mode", "test")) => args.mode = Mode::Test,
+            Some(("mode", "exec")) => args.mode = Mode::Exec,
+            Some(("mode", _)) => args.mode = Mode::Shell,
+            Some(("exec", hex)) => match unhex(hex) {
+                Some(cmd) => args.exec = Some(cmd),
+                None => log::error!("exec= is not valid hex-encoded UTF-8; ignored"),
+            },
+            None if word == "verbose" => args.verbose = true,
+            _ => {}
+        }
+    }
+    args
+}

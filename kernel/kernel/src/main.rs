@@ -1,0 +1,155 @@
+//! The kernel binary: the boot trampoline, the initialization sequence, the choice of what to
+//! run (interactive shell, `run --exec` command line, or in-kernel tests) from the command
+//! line, and the panic handler.
+//!
+//! Boot flow: `boot.rs` (32-bit entry, long mode) -> [`kernel_entry`] (serial, boot info,
+//! frames and page tables, heap) -> switch to a guarded kernel stack -> [`kernel_main`] (GDT,
+//! IDT, PICs, timer, clocks, ramdisk) -> shell / exec / tests.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod boot;
+mod cmdline;
+mod ktest_runner;
+mod panic;
+
+use boot_info::{BootInfo, PhysMemory};
+use memory::PHYS_OFFSET;
+
+/// Physical memory as seen through the direct map (boot tables and kernel tables alike).
+struct DirectMap;
+
+impl PhysMemory for DirectMap {
+    fn read(&self, phys: u64, len: usize) -> Option<&[u8]> {
+        // The boot page tables map only the first 4 GiB.
+        if phys.checked_add(len as u64)? > 4 << 30 {
+            return None;
+        }
+        // SAFETY: the range lies inside the direct map, which maps all of it readable.
+        Some(unsafe { core::slice::from_raw_parts((phys + PHYS_OFFSET) as *const u8, len) })
+    }
+}
+
+static BOOT_INFO: spin::Once<BootInfo> = spin::Once::new();
+
+/// Entered from the trampoline in long mode on the boot stack.
+#[unsafe(no_mangle)]
+extern "C" fn kernel_entry(protocol: u32, info_phys: u32) -> ! {
+    serial::init(true);
+    serial::init_logger(log::LevelFilter::Info);
+    let info = match protocol {
+        boot::PROTOCOL_PVH => boot_info::parse_pvh(&DirectMap, u64::from(info_phys)),
+        // SAFETY: the multiboot2 loader passed this pointer; the boot tables map it.
+        boot::PROTOCOL_MULTIBOOT2 => unsafe {
+            boot_info::parse_multiboot2(&DirectMap, u64::from(info_phys), PHYS_OFFSET)
+        },
+        other => panic!("unknown boot protocol {other}"),
+    };
+    let info = info.unwrap_or_else(|e| panic!("cannot read the boot information: {e}"));
+    log::info!(
+        "boot: {:?}, {} memory regions, {} modules",
+        info.protocol,
+        info.usable.len(),
+        info.modules.len()
+    );
+    // SAFETY: first and only call, boot tables active, `info` from the loader.
+    unsafe { memory::init(&info) };
+    BOOT_INFO.call_once(|| info);
+    let stack = memory::allocate_stack(64).expect("no memory for the kernel stack");
+    let top = stack.top();
+    core::mem::forget(stack); // the boot CPU's stack lives forever
+    // SAFETY: `top` is the top of a freshly mapped stack; kernel_main never returns, so
+    // nothing on the old stack is used again.
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {top}",
+            "xor ebp, ebp",
+            "call {main}",
+            "ud2",
+            top = in(reg) top,
+            main = sym kernel_main,
+            options(noreturn)
+        )
+    }
+}
+
+extern "C" fn kernel_main() -> ! {
+    interrupts::init();
+    time::init();
+    serial::set_log_clock(time::monotonic_ns);
+    interrupts::register_irq(4, serial::receive_pending);
+    x86_64::instructions::interrupts::enable();
+    let info = BOOT_INFO
+        .get()
+        .expect("boot information recorded in kernel_entry");
+    let cmdline = info
+        .cmdline
+        .and_then(|r| DirectMap.read(r.start, (r.end - r.start) as usize))
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .unwrap_or("");
+    let args = cmdline::parse(cmdline);
+    log::info!("kernel command line: {cmdline:?}");
+    load_ramdisk(info);
+    match args.mode {
+        cmdline::Mode::Test => ktest_runner::run_all(),
+        cmdline::Mode::Exec => run_exec(args.exec.as_deref().unwrap_or(""), args.verbose),
+        cmdline::Mode::Shell => run_interactive(),
+    }
+}
+
+/// Fills the root file system from the first boot module (the cpio initial ramdisk).
+fn load_ramdisk(info: &BootInfo) {
+    let Some(module) = info.modules.first() else {
+        log::warn!("no initial ramdisk: / is empty");
+        return;
+    };
+    let len = (module.end - module.start) as usize;
+    let Some(archive) = DirectMap.read(module.start, len) else {
+        log::error!(
+            "initial ramdisk at {:#x} is outside the direct map",
+            module.start
+        );
+        return;
+    };
+    let now = time::realtime_ns();
+    match rootfs::with(|fs| rootfs::load_archive(fs, archive, now)) {
+        Ok(n) => log::info!("initial ramdisk: {n} entries, {} KiB", len / 1024),
+        Err(e) => log::error!("{e}; continuing with what was loaded"),
+    }
+}
+
+/// `run --exec`: run one command line, framed by markers xtask looks for, then power off.
+fn run_exec(command: &str, verbose: bool) -> ! {
+    let boot_us = time::monotonic_ns() / 1000;
+    if !verbose {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
+    serial::set_raw(true);
+    if !serial::at_line_start() {
+        serial::write_bytes(b"\n");
+    }
+    serial::print!("@@THESEUS-EXEC-BEGIN boot_us={boot_us}@@\n");
+    let mut sh = shell::Shell::new();
+    let status = sh.run_line(command) & 0xff;
+    serial::print!("\n@@THESEUS-EXEC-END status={status}@@\n");
+    panic::power_off(status as u8)
+}
+
+fn run_interactive() -> ! {
+    let ready_ms = time::monotonic_ns() / 1_000_000;
+    if let Ok(motd) = rootfs::with(|fs| {
+        fs.lookup("/etc/motd")
+            .and_then(|n| fs.file_data(n).map(<[u8]>::to_vec))
+    }) {
+        serial::write_bytes(&motd);
+    }
+    serial::println!(
+        "Shell ready {ready_ms} ms after power-on. Type `help` for commands, `poweroff` to leave."
+    );
+    let mut sh = shell::Shell::new();
+    sh.interactive();
+    panic::power_off(0)
+}

@@ -1,0 +1,72 @@
+//! The in-kernel test framework: `kernel_test!` registers a test function in the `.ktests`
+//! linker section; the test kernel (booted with `mode=test`) walks that section, runs each
+//! test and prints `test NAME ... ok|FAILED`. A failing test panics; the kernel's panic handler
+//! asks [`current`] which test was running, reports it as FAILED and ends the run.
+//!
+//! Depends on nothing. The linker script of `kernel/kernel` defines the section bounds.
+
+#![no_std]
+
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+/// One registered test.
+#[repr(C)]
+pub struct KernelTest {
+    pub name: &'static str,
+    pub func: fn(),
+}
+
+/// Defines a kernel test: `kernel_test! { fn name() { ... } }`.
+#[macro_export]
+macro_rules! kernel_test {
+    ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $(#[$meta])*
+        #[allow(dead_code)]
+        fn $name() $body
+
+        const _: () = {
+            #[used]
+            #[unsafe(link_section = ".ktests")]
+            static TEST: $crate::KernelTest = $crate::KernelTest {
+                name: concat!(module_path!(), "::", stringify!($name)),
+                func: $name,
+            };
+        };
+    };
+}
+
+/// Every registered test, in link order.
+#[cfg(target_os = "none")]
+pub fn all() -> &'static [KernelTest] {
+    unsafe extern "C" {
+        static __ktests_start: u8;
+        static __ktests_end: u8;
+    }
+    // SAFETY: the linker script puts exactly the `.ktests` statics (all `KernelTest`s, laid
+    // out as an array) between these two symbols.
+    unsafe {
+        let start = (&raw const __ktests_start).cast::<KernelTest>();
+        let end = (&raw const __ktests_end).cast::<KernelTest>();
+        let len = (end as usize - start as usize) / core::mem::size_of::<KernelTest>();
+        core::slice::from_raw_parts(start, len)
+    }
+}
+
+static CURRENT: AtomicPtr<KernelTest> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Runs `test`, remembering it as the current one while it runs.
+pub fn run(test: &'static KernelTest) {
+    CURRENT.store(
+        test as *const KernelTest as *mut KernelTest,
+        Ordering::SeqCst,
+    );
+    (test.func)();
+    CURRENT.store(core::ptr::null_mut(), Ordering::SeqCst);
+}
+
+/// The test running now, if any (for the panic handler).
+pub fn current() -> Option<&'static KernelTest> {
+    let ptr = CURRENT.load(Ordering::SeqCst);
+    // SAFETY: only `run` stores into CURRENT, and only pointers to `'static` tests.
+    unsafe { ptr.as_ref() }
+}

@@ -1,0 +1,801 @@
+//! The in-memory file system the kernel mounts at `/` and fills from the
+//! initial ramdisk.
+//!
+//! Owns the tree of nodes (directories, regular files, symbolic links), path
+//! resolution inside that tree, and lexical path normalisation
+//! ([`normalize`]). Depends only on `core` and `alloc`; it has no clock, so
+//! every call that changes a time takes `now` (nanoseconds since the Unix
+//! epoch) from the caller.
+//!
+//! Hand-written: it is the kernel's own data structure, shaped for the VFS
+//! that will sit on it. Nodes live in a slab addressed by [`NodeId`]; an id
+//! carries a generation number, so an id kept by an open file handle after its
+//! node was removed (and the slot reused) yields [`FsError::NotFound`] instead
+//! of reaching another node. A later VFS that wants POSIX "unlinked but still
+//! open" files must keep its own reference count and delay the removal.
+//!
+//! Path arguments of [`MemFs`] methods are absolute. `.` and `..` in them are
+//! resolved physically while walking (`..` follows the parent link, after any
+//! symbolic link), unlike [`normalize`], which is purely lexical. A trailing
+//! slash is ignored. Hard links are not supported, so every node except the
+//! root has exactly one parent.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Longest allowed name of one path component, in bytes.
+pub const NAME_MAX: usize = 255;
+/// Longest allowed path, in bytes.
+pub const PATH_MAX: usize = 4096;
+/// Most symbolic links followed while resolving one path.
+pub const SYMLOOP_MAX: usize = 40;
+
+/// Permission bits kept in a node's mode.
+const PERMISSION_BITS: u32 = 0o7777;
+
+/// Errors of file-system operations, named after their POSIX counterparts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FsError {
+    /// `ENOENT`: a component of the path does not exist (or a stale id).
+    NotFound,
+    /// `ENOTDIR`: a component used as a directory is not one.
+    NotADirectory,
+    /// `EISDIR`: the operation needs a non-directory.
+    IsADirectory,
+    /// `EEXIST`: the target already exists.
+    AlreadyExists,
+    /// `ENOTEMPTY`: the directory still has entries.
+    DirectoryNotEmpty,
+    /// `ENAMETOOLONG`: a component exceeds [`NAME_MAX`] or the path [`PATH_MAX`].
+    NameTooLong,
+    /// `EINVAL`: for example a relative path, or moving a directory into itself.
+    InvalidArgument,
+    /// `ELOOP`: more than [`SYMLOOP_MAX`] symbolic links while resolving.
+    TooManyLinks,
+    /// `EBUSY`: the root directory cannot be removed or renamed.
+    Busy,
+    /// `ENOSPC`: out of memory, or a size or offset too large.
+    NoSpace,
+}
+
+impl fmt::Display for FsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotFound => "No such file or directory",
+            Self::NotADirectory => "Not a directory",
+            Self::IsADirectory => "Is a directory",
+            Self::AlreadyExists => "File exists",
+            Self::DirectoryNotEmpty => "Directory not empty",
+            Self::NameTooLong => "File name too long",
+            Self::InvalidArgument => "Invalid argument",
+            Self::TooManyLinks => "Too many levels of symbolic links",
+            Self::Busy => "Device or resource busy",
+            Self::NoSpace => "No space left on device",
+        })
+    }
+}
+
+impl core::error::Error for FsError {}
+
+/// Names a node of one [`MemFs`]: a slab index plus the slot's generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId {
+    index: u32,
+    generation: u32,
+}
+
+impl NodeId {
+    const ROOT: Self = Self {
+        index: 0,
+        generation: 0,
+    };
+
+    /// Slab index of the node, stable for the node's life (an inode number).
+    pub const fn index(self) -> u32 {
+        self.index
+    }
+}
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+    /// A symbolic link.
+    Symlink,
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Name inside the directory.
+    pub name: String,
+    /// The node it names.
+    pub node: NodeId,
+    /// Kind of that node.
+    pub kind: NodeKind,
+}
+
+/// Metadata of a node. Times are nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metadata {
+    /// Kind of node.
+    pub kind: NodeKind,
+    /// Bytes for a file, target length for a symlink, entry count for a directory.
+    pub size: u64,
+    /// Permission bits (`0o7777` at most).
+    pub mode: u32,
+    /// Link count: 1 for files and symlinks, 2 plus subdirectories for directories.
+    pub nlink: u32,
+    /// Creation time.
+    pub created: u64,
+    /// Last change of the contents.
+    pub modified: u64,
+    /// Last access, as set by [`MemFs::set_times`] (reads take `&self`).
+    pub accessed: u64,
+}
+
+/// Normalises `path` against the working directory `cwd`, lexically.
+///
+/// Returns an absolute path without `.`, `..`, repeated or trailing slashes
+/// (`/..` is `/`). `cwd` must be absolute and is used only when `path` is
+/// relative. Errors: [`FsError::NotFound`] for an empty `path`,
+/// [`FsError::InvalidArgument`] for a relative `cwd`, [`FsError::NameTooLong`]
+/// for a component longer than [`NAME_MAX`] or a `path` or result longer than
+/// [`PATH_MAX`].
+pub fn normalize(cwd: &str, path: &str) -> Result<String, FsError> {
+    if path.is_empty() {
+        return Err(FsError::NotFound);
+    }
+    if path.len() > PATH_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    if !path.starts_with('/') {
+        if !cwd.starts_with('/') {
+            return Err(FsError::InvalidArgument);
+        }
+        push_lexical(&mut parts, cwd)?;
+    }
+    push_lexical(&mut parts, path)?;
+    let mut out = String::with_capacity(path.len() + 1);
+    for part in &parts {
+        out.push('/');
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    if out.len() > PATH_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(out)
+}
+
+/// Appends the components of `path` to `parts`, applying `.` and `..`.
+fn push_lexical<'a>(parts: &mut Vec<&'a str>, path: &'a str) -> Result<(), FsError> {
+    for comp in path.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            _ if comp.len() > NAME_MAX => return Err(FsError::NameTooLong),
+            _ => parts.push(comp),
+        }
+    }
+    Ok(())
+}
+
+/// Splits an absolute path into its non-empty components.
+fn components(path: &str) -> Result<Vec<&str>, FsError> {
+    if !path.starts_with('/') {
+        return Err(FsError::InvalidArgument);
+    }
+    if path.len() > PATH_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    if comps.iter().any(|c| c.len() > NAME_MAX) {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(comps)
+}
+
+/// Checks a name about to be stored in a directory.
+fn check_new_name(name: &str) -> Result<(), FsError> {
+    if name.contains('\0') {
+        return Err(FsError::InvalidArgument);
+    }
+    Ok(())
+}
+
+enum Content {
+    Directory {
+        parent: NodeId,
+        children: BTreeMap<String, NodeId>,
+    },
+    File(Vec<u8>),
+    Symlink(String),
+}
+
+struct Node {
+    content: Content,
+    mode: u32,
+    created: u64,
+    modified: u64,
+    accessed: u64,
+}
+
+impl Node {
+    fn new(content: Content, mode: u32, now: u64) -> Self {
+        Self {
+            content,
+            mode: mode & PERMISSION_BITS,
+            created: now,
+            modified: now,
+            accessed: now,
+        }
+    }
+
+    fn kind(&self) -> NodeKind {
+        match self.content {
+            Content::Directory { .. } => NodeKind::Directory,
+            Content::File(_) => NodeKind::File,
+            Content::Symlink(_) => NodeKind::Symlink,
+        }
+    }
+}
+
+struct Slot {
+    generation: u32,
+    node: Option<Node>,
+}
+
+/// The last component of a path, as seen by operations that create or
+/// remove a directory entry.
+enum Last<'p> {
+    /// The path is `/`.
+    Root,
+    /// The path ends in `.` or `..`.
+    Dot,
+    /// An ordinary name.
+    Name(&'p str),
+}
+
+/// An in-memory file system tree.
+pub struct MemFs {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+impl Default for MemFs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemFs {
+    /// Creates a file system holding only the root directory (mode `0o755`,
+    /// all times 0; see [`MemFs::set_mode`] and [`MemFs::set_times`]).
+    pub fn new() -> Self {
+        let root = Node::new(
+            Content::Directory {
+                parent: NodeId::ROOT,
+                children: BTreeMap::new(),
+            },
+            0o755,
+            0,
+        );
+        Self {
+            slots: alloc::vec![Slot {
+                generation: 0,
+                node: Some(root),
+            }],
+            free: Vec::new(),
+        }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> NodeId {
+        NodeId::ROOT
+    }
+
+    /// Number of live nodes, the root included.
+    pub fn node_count(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// Resolves an absolute path, following every symbolic link.
+    pub fn lookup(&self, path: &str) -> Result<NodeId, FsError> {
+        self.walk(&components(path)?, true)
+    }
+
+    /// Resolves an absolute path without following a symbolic link in the
+    /// last component (links in earlier components are followed).
+    pub fn lookup_nofollow(&self, path: &str) -> Result<NodeId, FsError> {
+        self.walk(&components(path)?, false)
+    }
+
+    /// Creates a directory. The parent must exist.
+    pub fn mkdir(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, FsError> {
+        self.insert_new(path, mode, now, |parent| Content::Directory {
+            parent,
+            children: BTreeMap::new(),
+        })
+    }
+
+    /// Creates a directory and any missing ancestors, like `mkdir -p`.
+    ///
+    /// Existing directories (or symlinks to them) are fine; an existing
+    /// non-directory gives [`FsError::AlreadyExists`] as the last component
+    /// and [`FsError::NotADirectory`] before it.
+    pub fn mkdir_all(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, FsError> {
+        components(path)?;
+        // Byte offsets where each non-empty component of `path` ends.
+        let mut ends = Vec::new();
+        let mut pos = 0;
+        for part in path.split('/') {
+            pos += part.len();
+            if !part.is_empty() {
+                ends.push(pos);
+            }
+            pos += 1;
+        }
+        let mut current = self.root();
+        for (i, &end) in ends.iter().enumerate() {
+            let prefix = &path[..end];
+            current = match self.lookup(prefix) {
+                Ok(id) if self.node(id)?.kind() == NodeKind::Directory => id,
+                Ok(_) if i + 1 == ends.len() => return Err(FsError::AlreadyExists),
+                Ok(_) => return Err(FsError::NotADirectory),
+                Err(FsError::NotFound) => self.mkdir(prefix, mode, now)?,
+                Err(e) => return Err(e),
+            };
+        }
+        Ok(current)
+    }
+
+    /// Creates an empty regular file; [`FsError::AlreadyExists`] if the path
+    /// names anything, a dangling symlink included.
+    pub fn create_file(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, FsError> {
+        self.insert_new(path, mode, now, |_| Content::File(Vec::new()))
+    }
+
+    /// Creates a symbolic link at `path` pointing to `target` (not checked
+    /// for existence). An empty target gives [`FsError::NotFound`].
+    pub fn symlink(&mut self, path: &str, target: &str, now: u64) -> Result<NodeId, FsError> {
+        if target.is_empty() {
+            return Err(FsError::NotFound);
+        }
+        if target.len() > PATH_MAX {
+            return Err(FsError::NameTooLong);
+        }
+        let target = target.to_owned();
+        self.insert_new(path, 0o777, now, |_| Content::Symlink(target))
+    }
+
+    /// The target of a symbolic link; [`FsError::InvalidArgument`] for other nodes.
+    pub fn readlink(&self, node: NodeId) -> Result<&str, FsError> {
+        match &self.node(node)?.content {
+            Content::Symlink(target) => Ok(target),
+            _ => Err(FsError::InvalidArgument),
+        }
+    }
+
+    /// Copies file bytes from `offset` into `buf`; returns the count copied
+    /// (0 at or past the end). Does not change the access time.
+    pub fn read_at(&self, node: NodeId, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
+        let data = self.file_data(node)?;
+        let Some(start) = usize::try_from(offset).ok().filter(|&s| s < data.len()) else {
+            return Ok(0);
+        };
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        Ok(n)
+    }
+
+    /// Writes `data` at `offset`, growing the file and zero-filling any gap.
+    /// Returns `data.len()`; an empty write changes nothing.
+    pub fn write_at(
+        &mut self,
+        node: NodeId,
+        offset: u64,
+        data: &[u8],
+        now: u64,
+    ) -> Result<usize, FsError> {
+        let file = self.file_mut(node)?;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let start = usize::try_from(offset).map_err(|_| FsError::NoSpace)?;
+        let end = start.checked_add(data.len()).ok_or(FsError::NoSpace)?;
+        grow(file, end)?;
+        file[start..end].copy_from_slice(data);
+        self.node_mut(node)?.modified = now;
+        Ok(data.len())
+    }
+
+    /// Sets the file length to `len`, cutting or zero-extending it.
+    pub fn truncate(&mut self, node: NodeId, len: u64, now: u64) -> Result<(), FsError> {
+        let file = self.file_mut(node)?;
+        let len = usize::try_from(len).map_err(|_| FsError::NoSpace)?;
+        if len > file.len() {
+            grow(file, len)?;
+        } else {
+            file.truncate(len);
+            if file.capacity() / 2 > len {
+                file.shrink_to_fit();
+            }
+        }
+        self.node_mut(node)?.modified = now;
+        Ok(())
+    }
+
+    /// The whole contents of a regular file.
+    pub fn file_data(&self, node: NodeId) -> Result<&[u8], FsError> {
+        match &self.node(node)?.content {
+            Content::File(data) => Ok(data),
+            Content::Directory { .. } => Err(FsError::IsADirectory),
+            Content::Symlink(_) => Err(FsError::InvalidArgument),
+        }
+    }
+
+    /// The entries of a directory, sorted by name, without `.` and `..`.
+    pub fn readdir(&self, node: NodeId) -> Result<Vec<DirEntry>, FsError> {
+        self.children(node)?
+            .iter()
+            .map(|(name, &id)| {
+                Ok(DirEntry {
+                    name: name.clone(),
+                    node: id,
+                    kind: self.node(id)?.kind(),
+                })
+            })
+            .collect()
+    }
+
+    /// The parent of a directory (the root is its own parent).
+    pub fn parent(&self, dir: NodeId) -> Result<NodeId, FsError> {
+        match self.node(dir)?.content {
+            Content::Directory { parent, .. } => Ok(parent),
+            _ => Err(FsError::NotADirectory),
+        }
+    }
+
+    /// Metadata of a node.
+    pub fn metadata(&self, node: NodeId) -> Result<Metadata, FsError> {
+        let n = self.node(node)?;
+        let (size, nlink) = match &n.content {
+            Content::File(data) => (data.len() as u64, 1),
+            Content::Symlink(target) => (target.len() as u64, 1),
+            Content::Directory { children, .. } => {
+                let subdirs = children
+                    .values()
+                    .filter(
+                        |&&id| matches!(self.node(id), Ok(c) if c.kind() == NodeKind::Directory),
+                    )
+                    .count();
+                (
+                    children.len() as u64,
+                    u32::try_from(subdirs).unwrap_or(u32::MAX).saturating_add(2),
+                )
+            }
+        };
+        Ok(Metadata {
+            kind: n.kind(),
+            size,
+            mode: n.mode,
+            nlink,
+            created: n.created,
+            modified: n.modified,
+            accessed: n.accessed,
+        })
+    }
+
+    /// Sets the permission bits (`& 0o7777`).
+    pub fn set_mode(&mut self, node: NodeId, mode: u32) -> Result<(), FsError> {
+        self.node_mut(node)?.mode = mode & PERMISSION_BITS;
+        Ok(())
+    }
+
+    /// Sets the access and/or modification time; `None` leaves one unchanged.
+    pub fn set_times(
+        &mut self,
+        node: NodeId,
+        accessed: Option<u64>,
+        modified: Option<u64>,
+    ) -> Result<(), FsError> {
+        let n = self.node_mut(node)?;
+        if let Some(t) = accessed {
+            n.accessed = t;
+        }
+        if let Some(t) = modified {
+            n.modified = t;
+        }
+        Ok(())
+    }
+
+    /// Removes a file or symbolic link (never follows the last component).
+    pub fn unlink(&mut self, path: &str, now: u64) -> Result<(), FsError> {
+        let (parent, last) = self.parent_and_last(path)?;
+        let Last::Name(name) = last else {
+            return Err(FsError::IsADirectory);
+        };
+        let child = self.child(parent, name)?;
+        if self.node(child)?.kind() == NodeKind::Directory {
+            return Err(FsError::IsADirectory);
+        }
+        self.detach(parent, name, now)?;
+        self.free(child);
+        Ok(())
+    }
+
+    /// Removes an empty directory. The root gives [`FsError::Busy`], a path
+    /// ending in `.` or `..` gives [`FsError::InvalidArgument`].
+    pub fn rmdir(&mut self, path: &str, now: u64) -> Result<(), FsError> {
+        let (parent, last) = self.parent_and_last(path)?;
+        let name = match last {
+            Last::Root => return Err(FsError::Busy),
+            Last::Dot => return Err(FsError::InvalidArgument),
+            Last::Name(name) => name,
+        };
+        let child = self.child(parent, name)?;
+        if !self.children(child)?.is_empty() {
+            return Err(FsError::DirectoryNotEmpty);
+        }
+        self.detach(parent, name, now)?;
+        self.free(child);
+        Ok(())
+    }
+
+    /// Moves `from` to `to` with POSIX `rename` semantics: an existing file
+    /// or symlink at `to` is replaced by a non-directory, an existing empty
+    /// directory by a directory. Neither last component is followed.
+    /// Renaming a path onto itself does nothing.
+    pub fn rename(&mut self, from: &str, to: &str, now: u64) -> Result<(), FsError> {
+        let (from_parent, from_last) = self.parent_and_last(from)?;
+        let from_name = match from_last {
+            Last::Root => return Err(FsError::Busy),
+            Last::Dot => return Err(FsError::InvalidArgument),
+            Last::Name(name) => name,
+        };
+        let src = self.child(from_parent, from_name)?;
+        let (to_parent, to_last) = self.parent_and_last(to)?;
+        let to_name = match to_last {
+            Last::Root => return Err(FsError::Busy),
+            Last::Dot => return Err(FsError::InvalidArgument),
+            Last::Name(name) => name,
+        };
+        check_new_name(to_name)?;
+        let src_is_dir = self.node(src)?.kind() == NodeKind::Directory;
+        if src_is_dir {
+            // Refuse to move a directory below itself.
+            let mut cur = to_parent;
+            loop {
+                if cur == src {
+                    return Err(FsError::InvalidArgument);
+                }
+                if cur == NodeId::ROOT {
+                    break;
+                }
+                cur = self.parent(cur)?;
+            }
+        }
+        let replaced = match self.child(to_parent, to_name) {
+            Ok(dst) if dst == src => return Ok(()),
+            Ok(dst) => {
+                match (src_is_dir, self.node(dst)?.kind() == NodeKind::Directory) {
+                    (true, true) if !self.children(dst)?.is_empty() => {
+                        return Err(FsError::DirectoryNotEmpty);
+                    }
+                    (true, false) => return Err(FsError::NotADirectory),
+                    (false, true) => return Err(FsError::IsADirectory),
+                    _ => {}
+                }
+                Some(dst)
+            }
+            Err(FsError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
+        let to_name = to_name.to_owned();
+        self.detach(from_parent, from_name, now)?;
+        if let Some(dst) = replaced {
+            self.free(dst);
+        }
+        self.children_mut(to_parent)?.insert(to_name, src);
+        self.node_mut(to_parent)?.modified = now;
+        if let Content::Directory { parent, .. } = &mut self.node_mut(src)?.content {
+            *parent = to_parent;
+        }
+        Ok(())
+    }
+
+    // ----- internals -----
+
+    fn node(&self, id: NodeId) -> Result<&Node, FsError> {
+        self.slots
+            .get(id.index as usize)
+            .filter(|slot| slot.generation == id.generation)
+            .and_then(|slot| slot.node.as_ref())
+            .ok_or(FsError::NotFound)
+    }
+
+    fn node_mut(&mut self, id: NodeId) -> Result<&mut Node, FsError> {
+        self.slots
+            .get_mut(id.index as usize)
+            .filter(|slot| slot.generation == id.generation)
+            .and_then(|slot| slot.node.as_mut())
+            .ok_or(FsError::NotFound)
+    }
+
+    fn file_mut(&mut self, id: NodeId) -> Result<&mut Vec<u8>, FsError> {
+        match &mut self.node_mut(id)?.content {
+            Content::File(data) => Ok(data),
+            Content::Directory { .. } => Err(FsError::IsADirectory),
+            Content::Symlink(_) => Err(FsError::InvalidArgument),
+        }
+    }
+
+    fn children(&self, id: NodeId) -> Result<&BTreeMap<String, NodeId>, FsError> {
+        match &self.node(id)?.content {
+            Content::Directory { children, .. } => Ok(children),
+            _ => Err(FsError::NotADirectory),
+        }
+    }
+
+    fn children_mut(&mut self, id: NodeId) -> Result<&mut BTreeMap<String, NodeId>, FsError> {
+        match &mut self.node_mut(id)?.content {
+            Content::Directory { children, .. } => Ok(children),
+            _ => Err(FsError::NotADirectory),
+        }
+    }
+
+    fn child(&self, dir: NodeId, name: &str) -> Result<NodeId, FsError> {
+        self.children(dir)?
+            .get(name)
+            .copied()
+            .ok_or(FsError::NotFound)
+    }
+
+    /// Walks `comps` from the root. Symlinks are followed, except in the last
+    /// component when `follow_last` is false.
+    fn walk(&self, comps: &[&str], follow_last: bool) -> Result<NodeId, FsError> {
+        // Components still to visit, last one on top.
+        let mut pending: Vec<&str> = comps.iter().rev().copied().collect();
+        let mut cur = NodeId::ROOT;
+        let mut links = 0;
+        while let Some(name) = pending.pop() {
+            match name {
+                "." => {
+                    self.children(cur)?;
+                }
+                ".." => cur = self.parent(cur)?,
+                _ => {
+                    let child = self.child(cur, name)?;
+                    let follow = follow_last || !pending.is_empty();
+                    match &self.node(child)?.content {
+                        Content::Symlink(target) if follow => {
+                            links += 1;
+                            if links > SYMLOOP_MAX {
+                                return Err(FsError::TooManyLinks);
+                            }
+                            if target.starts_with('/') {
+                                cur = NodeId::ROOT;
+                            }
+                            pending.extend(target.split('/').rev().filter(|c| !c.is_empty()));
+                        }
+                        _ => cur = child,
+                    }
+                }
+            }
+        }
+        Ok(cur)
+    }
+
+    /// Resolves everything but the last component (which must then be a
+    /// directory) and classifies the last one.
+    fn parent_and_last<'p>(&self, path: &'p str) -> Result<(NodeId, Last<'p>), FsError> {
+        let comps = components(path)?;
+        let Some((&last, init)) = comps.split_last() else {
+            return Ok((NodeId::ROOT, Last::Root));
+        };
+        let parent = self.walk(init, true)?;
+        self.children(parent)?;
+        let last = match last {
+            "." | ".." => Last::Dot,
+            name => Last::Name(name),
+        };
+        Ok((parent, last))
+    }
+
+    /// Adds a new node named by the last component of `path`.
+    fn insert_new(
+        &mut self,
+        path: &str,
+        mode: u32,
+        now: u64,
+        content: impl FnOnce(NodeId) -> Content,
+    ) -> Result<NodeId, FsError> {
+        let (parent, last) = self.parent_and_last(path)?;
+        let Last::Name(name) = last else {
+            return Err(FsError::AlreadyExists);
+        };
+        check_new_name(name)?;
+        if self.children(parent)?.contains_key(name) {
+            return Err(FsError::AlreadyExists);
+        }
+        let id = self.alloc(Node::new(content(parent), mode, now))?;
+        self.children_mut(parent)?.insert(name.to_owned(), id);
+        self.node_mut(parent)?.modified = now;
+        Ok(id)
+    }
+
+    /// Removes `name` from directory `parent`, leaving the node allocated.
+    fn detach(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), FsError> {
+        self.children_mut(parent)?
+            .remove(name)
+            .ok_or(FsError::NotFound)?;
+        self.node_mut(parent)?.modified = now;
+        Ok(())
+    }
+
+    fn alloc(&mut self, node: Node) -> Result<NodeId, FsError> {
+        // Keep room in `free` for every slot, so that `free` never allocates.
+        self.free
+            .try_reserve(self.slots.len() + 1 - self.free.len())
+            .map_err(|_| FsError::NoSpace)?;
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.node = Some(node);
+            return Ok(NodeId {
+                index,
+                generation: slot.generation,
+            });
+        }
+        let index = u32::try_from(self.slots.len()).map_err(|_| FsError::NoSpace)?;
+        self.slots.try_reserve(1).map_err(|_| FsError::NoSpace)?;
+        self.slots.push(Slot {
+            generation: 0,
+            node: Some(node),
+        });
+        Ok(NodeId {
+            index,
+            generation: 0,
+        })
+    }
+
+    /// Frees the slot of a node already detached from the tree.
+    fn free(&mut self, id: NodeId) {
+        if let Some(slot) = self.slots.get_mut(id.index as usize)
+            && slot.generation == id.generation
+            && slot.node.take().is_some()
+        {
+            slot.generation = slot.generation.wrapping_add(1);
+            // `alloc` keeps `free` able to hold every slot: no allocation here.
+            self.free.push(id.index);
+        }
+    }
+}
+
+/// Zero-extends `file` to at least `len` bytes, reporting allocation failure.
+fn grow(file: &mut Vec<u8>, len: usize) -> Result<(), FsError> {
+    if len > file.len() {
+        file.try_reserve(len - file.len())
+            .map_err(|_| FsError::NoSpace)?;
+        file.resize(len, 0);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

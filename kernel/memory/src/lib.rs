@@ -1,0 +1,48 @@
+//! Kernel memory: the physical frame allocator instance, the kernel's own 4-level page tables,
+//! kernel stacks with guard pages, and the kernel heap (`#[global_allocator]`).
+//!
+//! Virtual layout (one address space for everything, as in Theseus):
+//! - `0x10_0000..`: the kernel image, identity mapped, per-section permissions;
+//! - [`PHYS_OFFSET`]`..`: every physical byte (RW, NX), the "direct map";
+//! - [`HEAP_START`]`..`: the kernel heap, grown page by page from the frame allocator;
+//! - [`STACKS_START`]`..`: kernel stacks, each with an unmapped guard page below it.
+//!
+//! Depends on `frame_allocator` (the bitmap logic), `boot_info` (the memory map), `x86_64`
+//! (page-table structures and CR3), `linked_list_allocator` (the heap's free lists), `spin`.
+
+#![no_std]
+
+extern crate alloc;
+
+mod heap;
+mod paging;
+mod stack;
+mod tests;
+
+pub use heap::{HeapStats, heap_stats};
+pub use paging::{
+    FrameStats, MapError, PageFlags, allocate_frame, frame_stats, free_frame, map_page,
+    phys_to_virt, protect_page, translate, unmap_page,
+};
+pub use stack::{Stack, allocate_stack};
+
+/// Where all physical memory is mapped.
+pub const PHYS_OFFSET: u64 = 0xffff_8000_0000_0000;
+/// Start of the kernel heap's virtual range.
+pub const HEAP_START: u64 = 0xffff_9000_0000_0000;
+/// Largest the heap may grow.
+pub const HEAP_MAX: u64 = 64 << 30;
+/// Start of the kernel stacks' virtual range.
+pub const STACKS_START: u64 = 0xffff_a000_0000_0000;
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Sets up frames, the kernel's page tables (and switches to them) and the heap.
+///
+/// # Safety
+/// Called once, on the boot CPU, with the boot trampoline's page tables (identity and direct
+/// map of the first 4 GiB) active; `info` must describe the machine truthfully.
+pub unsafe fn init(info: &boot_info::BootInfo) {
+    // SAFETY: forwarded from the caller.
+    unsafe { paging::init(info) };
+    heap::init();
+}

@@ -1,0 +1,321 @@
+//! The frame allocator instance and the kernel's page tables.
+
+use crate::PHYS_OFFSET;
+use arrayvec::ArrayVec;
+use boot_info::{BootInfo, PhysRange};
+use frame_allocator::{FrameAllocator, Range, bitmap_words, find_space};
+use spin::Mutex;
+use x86_64::instructions::interrupts::without_interrupts;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::mapper::{MapToError, Translate, UnmapError};
+use x86_64::structures::paging::{
+    FrameAllocator as X86FrameAllocator, Mapper, OffsetPageTable, Page, PageTable,
+    PageTableFlags as F, PhysFrame, Size2MiB, Size4KiB,
+};
+use x86_64::{PhysAddr, VirtAddr};
+
+static FRAMES: Mutex<Option<FrameAllocator<'static>>> = Mutex::new(None);
+/// Lock order: `TABLE` before `FRAMES`.
+static TABLE: Mutex<Option<OffsetPageTable<'static>>> = Mutex::new(None);
+
+unsafe extern "C" {
+    static __kernel_start: u8;
+    static __text_start: u8;
+    static __text_end: u8;
+    static __rodata_start: u8;
+    static __rodata_end: u8;
+    static __data_start: u8;
+    static __kernel_end: u8;
+}
+
+fn sym(s: &u8) -> u64 {
+    s as *const u8 as u64
+}
+
+/// The virtual address at which physical address `phys` can be accessed.
+pub fn phys_to_virt(phys: u64) -> u64 {
+    phys + PHYS_OFFSET
+}
+
+/// Permissions of a mapped page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageFlags {
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl PageFlags {
+    pub const RO: PageFlags = PageFlags {
+        write: false,
+        exec: false,
+    };
+    pub const RW: PageFlags = PageFlags {
+        write: true,
+        exec: false,
+    };
+    pub const RX: PageFlags = PageFlags {
+        write: false,
+        exec: true,
+    };
+
+    fn bits(self) -> F {
+        let mut f = F::PRESENT;
+        if self.write {
+            f |= F::WRITABLE;
+        }
+        if !self.exec {
+            f |= F::NO_EXECUTE;
+        }
+        f
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    OutOfFrames,
+    AlreadyMapped,
+    NotMapped,
+    Unaligned,
+}
+
+struct Frames<'a>(&'a mut FrameAllocator<'static>);
+
+// SAFETY: every frame handed out is unused RAM owned from now on by the page tables.
+unsafe impl X86FrameAllocator<Size4KiB> for Frames<'_> {
+    fn allocate_frame(&mut self) -> Option<PhysFrame<Size4KiB>> {
+        let addr = self.0.allocate()?;
+        Some(PhysFrame::containing_address(PhysAddr::new(addr)))
+    }
+}
+
+fn map_err<S: x86_64::structures::paging::PageSize>(e: MapToError<S>) -> MapError {
+    match e {
+        MapToError::FrameAllocationFailed => MapError::OutOfFrames,
+        _ => MapError::AlreadyMapped,
+    }
+}
+
+pub(crate) unsafe fn init(info: &BootInfo) {
+    // SAFETY: linker-script symbols; only their addresses are used.
+    let (kstart, text_start, text_end, ro_start, ro_end, data_start, kend) = unsafe {
+        (
+            sym(&__kernel_start),
+            sym(&__text_start),
+            sym(&__text_end),
+            sym(&__rodata_start),
+            sym(&__rodata_end),
+            sym(&__data_start),
+            sym(&__kernel_end),
+        )
+    };
+    let usable: ArrayVec<Range, 96> = info
+        .usable
+        .iter()
+        .map(|r| Range::new(r.start, r.end))
+        .collect();
+    let mut reserved: ArrayVec<Range, 96> = info
+        .reserved
+        .iter()
+        .map(|r: &PhysRange| Range::new(r.start, r.end))
+        .collect();
+    // The first MiB holds firmware data (BIOS area, EBDA, the real-mode IVT): never use it.
+    reserved.push(Range::new(0, 0x10_0000));
+    reserved.push(Range::new(kstart, kend));
+
+    let max_addr = usable.iter().map(|r| r.end).max().unwrap_or(0);
+    let words = bitmap_words(max_addr);
+    let bytes = (words * 8) as u64;
+    let place = find_space(&usable, &reserved, bytes).expect("no room for the frame bitmap");
+    assert!(
+        place + bytes <= 4 << 30,
+        "frame bitmap must sit in the first 4 GiB"
+    );
+    reserved.push(Range::new(place, place + bytes));
+    // SAFETY: `place..place+bytes` is usable RAM outside every reservation, reachable through
+    // the boot direct map, and from now on owned by the frame allocator alone.
+    let bitmap = unsafe { core::slice::from_raw_parts_mut(phys_to_virt(place) as *mut u64, words) };
+    let mut frames = FrameAllocator::new(bitmap, &usable, &reserved);
+
+    let pml4_phys = frames.allocate().expect("no frame for the PML4");
+    let pml4_ptr = phys_to_virt(pml4_phys) as *mut PageTable;
+    // SAFETY: a fresh frame, reachable through the direct map, used only as this PML4.
+    let pml4 = unsafe {
+        pml4_ptr.write(PageTable::new());
+        &mut *pml4_ptr
+    };
+    // SAFETY: the direct map covers all RAM at PHYS_OFFSET (the boot tables for the first
+    // 4 GiB now, and the tables built here from CR3's switch on).
+    let mut table = unsafe { OffsetPageTable::new(pml4, VirtAddr::new(PHYS_OFFSET)) };
+    let mut alloc = Frames(&mut frames);
+
+    // Direct map: every physical address up to max(RAM, 4 GiB) with 2 MiB pages, RW + NX;
+    // 3 GiB..4 GiB is the PCI/APIC hole, mapped uncached.
+    let end = max_addr.max(4 << 30).next_multiple_of(2 << 20);
+    let mut phys = 0;
+    while phys < end {
+        let mut flags = F::PRESENT | F::WRITABLE | F::NO_EXECUTE;
+        if (0xc000_0000..0x1_0000_0000).contains(&phys) {
+            flags |= F::NO_CACHE | F::WRITE_THROUGH;
+        }
+        let page = Page::<Size2MiB>::containing_address(VirtAddr::new(phys + PHYS_OFFSET));
+        let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(phys));
+        // SAFETY: maps physical memory at an address range reserved for exactly this.
+        unsafe { table.map_to(page, frame, flags, &mut alloc) }
+            .expect("direct map")
+            .ignore();
+        phys += 2 << 20;
+    }
+
+    // The kernel image, identity mapped, each section with its own permissions.
+    let sections = [
+        (kstart, text_start, PageFlags::RX),
+        (text_start, text_end, PageFlags::RX),
+        (ro_start, ro_end, PageFlags::RO),
+        (data_start, kend, PageFlags::RW),
+    ];
+    for (start, end, flags) in sections {
+        let mut addr = start;
+        while addr < end {
+            let page = Page::<Size4KiB>::containing_address(VirtAddr::new(addr));
+            let frame = PhysFrame::containing_address(PhysAddr::new(addr));
+            // SAFETY: identity-maps the kernel's own image, as it is linked.
+            unsafe { table.map_to(page, frame, flags.bits(), &mut alloc) }
+                .expect("kernel image map")
+                .ignore();
+            addr += 4096;
+        }
+    }
+
+    // SAFETY: the new tables map the running code, its stack (.bss), and the direct map at
+    // the same addresses as the boot tables, so execution continues unchanged.
+    unsafe {
+        Cr3::write(
+            PhysFrame::containing_address(PhysAddr::new(pml4_phys)),
+            Cr3Flags::empty(),
+        )
+    };
+    log::info!(
+        "memory: {} MiB usable, {} frames free, kernel {:#x}..{:#x}",
+        (frames.total_frames() * 4096) >> 20,
+        frames.free_frames(),
+        kstart,
+        kend
+    );
+    *FRAMES.lock() = Some(frames);
+    *TABLE.lock() = Some(table);
+}
+
+/// Frame counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameStats {
+    pub total: u64,
+    pub free: u64,
+}
+
+pub fn frame_stats() -> FrameStats {
+    without_interrupts(|| {
+        let guard = FRAMES.lock();
+        let f = guard.as_ref().expect("memory not initialized");
+        FrameStats {
+            total: f.total_frames(),
+            free: f.free_frames(),
+        }
+    })
+}
+
+/// Allocates a physical frame (zeroed).
+pub fn allocate_frame() -> Option<u64> {
+    let phys = without_interrupts(|| FRAMES.lock().as_mut()?.allocate())?;
+    // SAFETY: the frame was just handed to us and is reachable through the direct map.
+    unsafe { core::ptr::write_bytes(phys_to_virt(phys) as *mut u8, 0, 4096) };
+    Some(phys)
+}
+
+/// Returns a frame obtained from [`allocate_frame`].
+pub fn free_frame(phys: u64) -> Result<(), frame_allocator::FreeError> {
+    without_interrupts(|| {
+        FRAMES
+            .lock()
+            .as_mut()
+            .expect("memory not initialized")
+            .free(phys)
+    })
+}
+
+/// Maps a fresh zeroed frame at `virt` with `flags`.
+pub fn map_page(virt: u64, flags: PageFlags) -> Result<(), MapError> {
+    if !virt.is_multiple_of(4096) {
+        return Err(MapError::Unaligned);
+    }
+    let phys = allocate_frame().ok_or(MapError::OutOfFrames)?;
+    let result = without_interrupts(|| {
+        let mut tguard = TABLE.lock();
+        let table = tguard.as_mut().expect("memory not initialized");
+        let mut fguard = FRAMES.lock();
+        let mut alloc = Frames(fguard.as_mut().unwrap());
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
+        let frame = PhysFrame::containing_address(PhysAddr::new(phys));
+        // SAFETY: maps a frame nobody else owns at a page that the caller owns.
+        unsafe { table.map_to(page, frame, flags.bits(), &mut alloc) }
+            .map(|flush| flush.flush())
+            .map_err(map_err)
+    });
+    if result.is_err() {
+        let _ = free_frame(phys);
+    }
+    result
+}
+
+/// Unmaps the page at `virt` and frees its frame.
+pub fn unmap_page(virt: u64) -> Result<(), MapError> {
+    let phys = without_interrupts(|| {
+        let mut tguard = TABLE.lock();
+        let table = tguard.as_mut().expect("memory not initialized");
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
+        match table.unmap(page) {
+            Ok((frame, flush)) => {
+                flush.flush();
+                Ok(frame.start_address().as_u64())
+            }
+            Err(UnmapError::PageNotMapped) => Err(MapError::NotMapped),
+            Err(_) => Err(MapError::NotMapped),
+        }
+    })?;
+    free_frame(phys).expect("unmapped frame was not allocated");
+    Ok(())
+}
+
+/// Changes the permissions of the mapped page at `virt`.
+pub fn protect_page(virt: u64, flags: PageFlags) -> Result<(), MapError> {
+    without_interrupts(|| {
+        let mut tguard = TABLE.lock();
+        let table = tguard.as_mut().expect("memory not initialized");
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
+        // SAFETY: the caller owns the page; changing its permissions affects only its users.
+        unsafe { table.update_flags(page, flags.bits()) }
+            .map(|flush| flush.flush())
+            .map_err(|_| MapError::NotMapped)
+    })
+}
+
+/// The physical address `virt` maps to, if mapped.
+pub fn translate(virt: u64) -> Option<u64> {
+    without_interrupts(|| {
+        let guard = TABLE.lock();
+        let table = guard.as_ref()?;
+        table
+            .translate_addr(VirtAddr::new(virt))
+            .map(|p| p.as_u64())
+    })
+}
+
+/// Full translation result (flags included), for tests and diagnostics.
+pub fn translate_full(virt: u64) -> x86_64::structures::paging::mapper::TranslateResult {
+    without_interrupts(|| {
+        let guard = TABLE.lock();
+        guard
+            .as_ref()
+            .expect("memory not initialized")
+            .translate(VirtAddr::new(virt))
+    })
+}

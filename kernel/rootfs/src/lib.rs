@@ -1,0 +1,125 @@
+//! The root file system instance: one `MemFs` mounted at `/`, filled from the initial
+//! ramdisk at boot. Owns the global instance and the ramdisk-to-tree loader.
+//! Depends on `memfs`, `initrd`, `spin`.
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+use initrd::{EntryKind, InitrdError};
+use memfs::{FsError, MemFs};
+use spin::{Lazy, Mutex};
+
+static ROOT: Lazy<Mutex<MemFs>> = Lazy::new(|| Mutex::new(MemFs::new()));
+
+/// Runs `f` with the root file system locked.
+pub fn with<R>(f: impl FnOnce(&mut MemFs) -> R) -> R {
+    f(&mut ROOT.lock())
+}
+
+/// Why the ramdisk could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    Archive(InitrdError),
+    File {
+        path: alloc::string::String,
+        error: FsError,
+    },
+}
+
+impl core::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self {
+            LoadError::Archive(e) => write!(f, "initial ramdisk: {e}"),
+            LoadError::File { path, error } => write!(f, "initial ramdisk: /{path}: {error}"),
+        }
+    }
+}
+
+/// Adds every entry of the cpio `archive` to `fs` (parents created as needed; an entry that
+/// exists already is replaced for files, kept for directories). The archive is validated
+/// completely before anything is added. Returns the number of entries.
+pub fn load_archive(fs: &mut MemFs, archive: &[u8], now_ns: u64) -> Result<usize, LoadError> {
+    let entries = initrd::parse(archive).map_err(LoadError::Archive)?;
+    for e in &entries {
+        let path = alloc::format!("/{}", e.path);
+        let err = |error| LoadError::File {
+            path: e.path.into(),
+            error,
+        };
+        let mtime = e.mtime.saturating_mul(1_000_000_000);
+        if let Some((parent, _)) = path.rsplit_once('/')
+            && !parent.is_empty()
+        {
+            fs.mkdir_all(parent, 0o755, now_ns).map_err(err)?;
+        }
+        match e.kind {
+            EntryKind::Directory => {
+                let node = fs.mkdir_all(&path, e.mode, now_ns).map_err(err)?;
+                fs.set_mode(node, e.mode).map_err(err)?;
+            }
+            EntryKind::File => {
+                if fs.lookup_nofollow(&path).is_ok() {
+                    fs.unlink(&path, now_ns).map_err(err)?;
+                }
+                let node = fs.create_file(&path, e.mode, now_ns).map_err(err)?;
+                fs.write_at(node, 0, e.data, mtime).map_err(err)?;
+                fs.set_times(node, Some(mtime), Some(mtime)).map_err(err)?;
+            }
+            EntryKind::Symlink => {
+                let target =
+                    core::str::from_utf8(e.data).map_err(|_| err(FsError::InvalidArgument))?;
+                if fs.lookup_nofollow(&path).is_ok() {
+                    fs.unlink(&path, now_ns).map_err(err)?;
+                }
+                fs.symlink(&path, target, now_ns).map_err(err)?;
+            }
+            EntryKind::Other => {}
+        }
+    }
+    Ok(entries.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn archive() -> alloc::vec::Vec<u8> {
+        let mut b = initrd::Builder::new();
+        b.add_dir("etc", 0o755, 1);
+        b.add_file("etc/motd", 0o644, 1_700_000_000, b"hello\n");
+        b.add_file("deep/er/file", 0o600, 2, b"x");
+        b.add_symlink("link", "/etc/motd", 3);
+        b.finish()
+    }
+
+    #[test]
+    fn loads_tree() {
+        let mut fs = MemFs::new();
+        assert_eq!(load_archive(&mut fs, &archive(), 5).unwrap(), 4);
+        let n = fs.lookup("/etc/motd").unwrap();
+        assert_eq!(fs.file_data(n).unwrap(), b"hello\n");
+        assert_eq!(fs.metadata(n).unwrap().modified, 1_700_000_000_000_000_000);
+        assert_eq!(
+            fs.file_data(fs.lookup("/deep/er/file").unwrap()).unwrap(),
+            b"x"
+        );
+        assert_eq!(
+            fs.file_data(fs.lookup("/link").unwrap()).unwrap(),
+            b"hello\n"
+        );
+    }
+
+    #[test]
+    fn corrupt_archive_adds_nothing() {
+        let a = archive();
+        for cut in [1, 50, 120, a.len() - 20] {
+            let mut fs = MemFs::new();
+            assert!(matches!(
+                load_archive(&mut fs, &a[..cut], 0),
+                Err(LoadError::Archive(_))
+            ));
+            assert!(fs.readdir(fs.root()).unwrap().is_empty());
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! In-kernel tests of the timer and clocks.
+
+use crate::*;
+use ktest::kernel_test;
+
+kernel_test! {
+    fn timer_ticks_advance() {
+        let start = ticks();
+        let t0 = monotonic_ns();
+        while ticks() < start + 3 {
+            x86_64::instructions::interrupts::enable_and_hlt();
+        }
+        let elapsed = monotonic_ns() - t0;
+        // Three ticks at 100 Hz: between 20 and 500 ms even on a slow emulator.
+        assert!(elapsed > 20_000_000 && elapsed < 500_000_000, "3 ticks took {elapsed} ns");
+    }
+}
+
+kernel_test! {
+    fn monotonic_clock_is_monotonic_and_fine() {
+        let mut last = monotonic_ns();
+        let mut distinct = 0;
+        for _ in 0..10_000 {
+            let now = monotonic_ns();
+            assert!(now >= last);
+            if now != last {
+                distinct += 1;
+            }
+            last = now;
+        }
+        assert!(distinct > 1000, "nanosecond clock should change between reads ({distinct})");
+        assert!(tsc_hz() > 1_000_000);
+    }
+}
+
+kernel_test! {
+    fn sleep_waits_long_enough() {
+        let t0 = monotonic_ns();
+        sleep_ns(30_000_000);
+        let dt = monotonic_ns() - t0;
+        assert!((30_000_000..300_000_000).contains(&dt), "slept {dt} ns");
+    }
+}
+
+kernel_test! {
+    fn realtime_is_after_2024() {
+        assert!(realtime_ns() / 1_000_000_000 > 1_704_067_200);
+    }
+}
+
+kernel_test! {
+    fn civil_date_conversions() {
+        assert_eq!(
+            civil_from_unix(0),
+            DateTime { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0 }
+        );
+        assert_eq!(
+            civil_from_unix(951_782_400), // 2000-02-29 00:00:00
+            DateTime { year: 2000, month: 2, day: 29, hour: 0, minute: 0, second: 0 }
+        );
+        for secs in [0u64, 68_169_600, 951_782_400, 1_764_000_000, 4_102_444_799] {
+            let d = civil_from_unix(secs);
+            assert_eq!(unix_from_civil(d.year, d.month, d.day, d.hour, d.minute, d.second), secs);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Gets everything QEMU needs for one boot: ramdisk, command line and, for GRUB, the ISO.
+
+use crate::cmdline::{Mode, kernel_cmdline};
+use crate::error::{Error, Result};
+use crate::iso;
+use crate::qemu::Boot;
+use crate::ramdisk::{self, AddSpec};
+use crate::workspace::Workspace;
+
+/// How one boot is set up. The kernel must already be built.
+#[derive(Debug, Clone)]
+pub struct BootSpec<'a> {
+    pub mode: Mode,
+    pub adds: &'a [AddSpec],
+    /// Boot through a GRUB ISO instead of QEMU's `-kernel`.
+    pub iso: bool,
+    /// Append ` verbose` to the kernel command line.
+    pub kernel_verbose: bool,
+    /// Show tool chatter (grub-mkrescue).
+    pub verbose: bool,
+}
+
+/// Packs the ramdisk and, for ISO boots, rebuilds the ISO for this command line.
+pub fn prepare(ws: &Workspace, spec: &BootSpec<'_>) -> Result<Boot> {
+    let kernel = ws.kernel_elf();
+    if !kernel.is_file() {
+        return Err(Error::failed(format!(
+            "kernel ELF {} not found: build it first (cargo xtask build)",
+            kernel.display()
+        )));
+    }
+    let initrd = ramdisk::write(ws, spec.adds)?;
+    let cmdline = kernel_cmdline(&spec.mode, spec.kernel_verbose);
+    if spec.iso {
+        let image = iso::build(ws, &kernel, &initrd, &cmdline, spec.verbose)?;
+        Ok(Boot::Iso(image))
+    } else {
+        Ok(Boot::Direct {
+            kernel,
+            initrd,
+            cmdline,
+        })
+    }
+}

@@ -1,0 +1,266 @@
+//! Command-line parsing (by hand: four subcommands with a few flags each).
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::ramdisk::AddSpec;
+
+pub const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  run       build, then boot the kernel in QEMU
+              --exec 'CMD; CMD'   run a shell command line and exit with its status
+              --add HOST:GUEST    add a host file or directory to the ramdisk (repeatable)
+              --timeout SECS      kill QEMU after SECS (default 600 with --exec, else none)
+              --iso               boot through the GRUB ISO instead of QEMU's -kernel
+              --verbose, -v       show build output, the boot log and boot timings
+  test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
+              --verbose, -v
+  build     build the kernel ELF, the ramdisk and the ISO, and print their paths
+              --add HOST:GUEST, --verbose, -v
+  boottime  measure boot-to-shell time
+              --runs N            number of boots (default 5)
+              --verbose, -v
+  help      show this text
+";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunArgs {
+    pub exec: Option<String>,
+    pub adds: Vec<AddSpec>,
+    pub timeout: Option<Duration>,
+    pub verbose: bool,
+    pub iso: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Run(RunArgs),
+    Test { verbose: bool },
+    Build { adds: Vec<AddSpec>, verbose: bool },
+    BootTime { runs: usize, verbose: bool },
+    Help,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Command> {
+    let Some((name, rest)) = args.split_first() else {
+        return Ok(Command::Help);
+    };
+    let mut flags = Flags::new(name, rest);
+    let command = match name.as_str() {
+        "run" => {
+            let mut run = RunArgs {
+                exec: None,
+                adds: Vec::new(),
+                timeout: None,
+                verbose: false,
+                iso: false,
+            };
+            while let Some(flag) = flags.next_flag()? {
+                match flag.as_str() {
+                    "--exec" => run.exec = Some(flags.value(&flag)?),
+                    "--add" => run.adds.push(AddSpec::parse(&flags.value(&flag)?)?),
+                    "--timeout" => run.timeout = Some(parse_timeout(&flags.value(&flag)?)?),
+                    "--iso" => run.iso = true,
+                    "--verbose" | "-v" => run.verbose = true,
+                    _ => return Err(flags.unknown(&flag)),
+                }
+            }
+            Command::Run(run)
+        }
+        "test" => {
+            let mut verbose = false;
+            while let Some(flag) = flags.next_flag()? {
+                match flag.as_str() {
+                    "--verbose" | "-v" => verbose = true,
+                    _ => return Err(flags.unknown(&flag)),
+                }
+            }
+            Command::Test { verbose }
+        }
+        "build" => {
+            let (mut adds, mut verbose) = (Vec::new(), false);
+            while let Some(flag) = flags.next_flag()? {
+                match flag.as_str() {
+                    "--add" => adds.push(AddSpec::parse(&flags.value(&flag)?)?),
+                    "--verbose" | "-v" => verbose = true,
+                    _ => return Err(flags.unknown(&flag)),
+                }
+            }
+            Command::Build { adds, verbose }
+        }
+        "boottime" => {
+            let (mut runs, mut verbose) = (5, false);
+            while let Some(flag) = flags.next_flag()? {
+                match flag.as_str() {
+                    "--runs" => runs = parse_runs(&flags.value(&flag)?)?,
+                    "--verbose" | "-v" => verbose = true,
+                    _ => return Err(flags.unknown(&flag)),
+                }
+            }
+            Command::BootTime { runs, verbose }
+        }
+        "help" | "--help" | "-h" => Command::Help,
+        other => return Err(Error::usage(format!("unknown command `{other}`"))),
+    };
+    Ok(command)
+}
+
+fn parse_timeout(value: &str) -> Result<Duration> {
+    match value.parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+        _ => Err(Error::usage(format!(
+            "--timeout {value:?}: expected a positive number of seconds"
+        ))),
+    }
+}
+
+fn parse_runs(value: &str) -> Result<usize> {
+    match value.parse::<usize>() {
+        Ok(runs) if runs > 0 => Ok(runs),
+        _ => Err(Error::usage(format!(
+            "--runs {value:?}: expected a positive number"
+        ))),
+    }
+}
+
+/// Walks `--flag value`, `--flag=value` and `-h`-style arguments of one subcommand.
+struct Flags<'a> {
+    command: &'a str,
+    rest: std::slice::Iter<'a, String>,
+    /// The value of the current `--flag=value`.
+    inline_value: Option<String>,
+}
+
+impl<'a> Flags<'a> {
+    fn new(command: &'a str, rest: &'a [String]) -> Self {
+        Self {
+            command,
+            rest: rest.iter(),
+            inline_value: None,
+        }
+    }
+
+    fn next_flag(&mut self) -> Result<Option<String>> {
+        if let Some(value) = self.inline_value.take() {
+            return Err(Error::usage(format!(
+                "unexpected value {value:?} for a flag that takes none"
+            )));
+        }
+        let Some(arg) = self.rest.next() else {
+            return Ok(None);
+        };
+        if !arg.starts_with('-') {
+            return Err(Error::usage(format!(
+                "`{}`: unexpected argument {arg:?}",
+                self.command
+            )));
+        }
+        match arg.split_once('=') {
+            Some((flag, value)) if arg.starts_with("--") => {
+                self.inline_value = Some(value.to_string());
+                Ok(Some(flag.to_string()))
+            }
+            _ => Ok(Some(arg.clone())),
+        }
+    }
+
+    fn value(&mut self, flag: &str) -> Result<String> {
+        if let Some(value) = self.inline_value.take() {
+            return Ok(value);
+        }
+        self.rest
+            .next()
+            .cloned()
+            .ok_or_else(|| Error::usage(format!("{flag} needs a value")))
+    }
+
+    fn unknown(&self, flag: &str) -> Error {
+        Error::usage(format!("`{}`: unknown option {flag}", self.command))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(words: &[&str]) -> Result<Command> {
+        let args: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        parse(&args)
+    }
+
+    #[test]
+    fn run_flags() {
+        let Command::Run(run) = parse_words(&[
+            "run",
+            "--exec",
+            "echo a; echo b",
+            "--timeout=30",
+            "-v",
+            "--iso",
+            "--add",
+            "Cargo.toml:/tmp/c",
+        ])
+        .unwrap() else {
+            panic!("not run");
+        };
+        assert_eq!(run.exec.as_deref(), Some("echo a; echo b"));
+        assert_eq!(run.timeout, Some(Duration::from_secs(30)));
+        assert!(run.verbose && run.iso);
+        assert_eq!(run.adds.len(), 1);
+        assert_eq!(run.adds[0].guest, "/tmp/c");
+    }
+
+    #[test]
+    fn exec_value_may_start_with_dash() {
+        let Command::Run(run) = parse_words(&["run", "--exec", "-x"]).unwrap() else {
+            panic!("not run");
+        };
+        assert_eq!(run.exec.as_deref(), Some("-x"));
+    }
+
+    #[test]
+    fn other_commands() {
+        assert_eq!(parse_words(&[]).unwrap(), Command::Help);
+        assert_eq!(
+            parse_words(&["test", "--verbose"]).unwrap(),
+            Command::Test { verbose: true }
+        );
+        assert_eq!(
+            parse_words(&["boottime", "--runs", "3"]).unwrap(),
+            Command::BootTime {
+                runs: 3,
+                verbose: false
+            }
+        );
+        assert_eq!(
+            parse_words(&["build"]).unwrap(),
+            Command::Build {
+                adds: Vec::new(),
+                verbose: false
+            }
+        );
+    }
+
+    #[test]
+    fn usage_errors_exit_2() {
+        for words in [
+            &["frobnicate"][..],
+            &["run", "--exec"],
+            &["run", "--nope"],
+            &["run", "stray"],
+            &["run", "--iso=yes"],
+            &["run", "--timeout", "soon"],
+            &["run", "--add", "nocolon"],
+            &["run", "--add", "Cargo.toml:relative"],
+            &["run", "--add", "/no/such/file:/x"],
+            &["boottime", "--runs", "0"],
+            &["test", "--iso"],
+        ] {
+            let err = parse_words(words).unwrap_err();
+            assert_eq!(err.exit_code, 2, "{words:?}: {err}");
+        }
+    }
+}

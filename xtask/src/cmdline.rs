@@ -1,0 +1,66 @@
+//! The kernel command line xtask passes to the guest (one string, space separated).
+//!
+//! - `mode=shell`: interactive shell on the serial console;
+//! - `mode=test`: run the in-kernel tests and exit QEMU;
+//! - `mode=exec exec=<HEX>`: run one shell command line, given as the lowercase hex
+//!   encoding of its UTF-8 bytes (so it needs no quoting in QEMU or GRUB);
+//! - a trailing ` verbose` asks the kernel to log more.
+
+/// What the guest does after boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Shell,
+    Test,
+    Exec(String),
+}
+
+/// Renders the command line for `mode`.
+pub fn kernel_cmdline(mode: &Mode, verbose: bool) -> String {
+    let mut line = match mode {
+        Mode::Shell => "mode=shell".to_string(),
+        Mode::Test => "mode=test".to_string(),
+        Mode::Exec(command) => format!("mode=exec exec={}", hex_encode(command.as_bytes())),
+    };
+    if verbose {
+        line.push_str(" verbose");
+    }
+    line
+}
+
+/// Lowercase hex, two digits per byte.
+pub fn hex_encode(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_utf8() {
+        assert_eq!(hex_encode(b""), "");
+        assert_eq!(hex_encode(b"echo hi"), "6563686f206869");
+        assert_eq!(hex_encode("é;\n".as_bytes()), "c3a93b0a");
+        assert_eq!(hex_encode(&[0x00, 0xff, 0xab]), "00ffab");
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(kernel_cmdline(&Mode::Shell, false), "mode=shell");
+        assert_eq!(kernel_cmdline(&Mode::Test, true), "mode=test verbose");
+        assert_eq!(
+            kernel_cmdline(&Mode::Exec("ls /".into()), false),
+            "mode=exec exec=6c73202f"
+        );
+        assert_eq!(
+            kernel_cmdline(&Mode::Exec("true".into()), true),
+            "mode=exec exec=74727565 verbose"
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand. Each returns the process exit code.
+
+pub mod boottime;
+pub mod build;
+pub mod run;
+pub mod test;

@@ -1,0 +1,82 @@
+//! `cargo xtask run`: boot the kernel, either running one command line (`--exec`) or with
+//! the serial console attached to the terminal.
+
+use std::io;
+use std::process::Stdio;
+use std::time::Instant;
+
+use crate::boot::{self, BootSpec};
+use crate::cli::RunArgs;
+use crate::cmdline::Mode;
+use crate::error::{Context, Result};
+use crate::exec::{self, EXIT_TIMEOUT, ExecRequest};
+use crate::kernel_build;
+use crate::ktest::QEMU_EXIT_PASSED;
+use crate::qemu::{self, Console};
+use crate::setup;
+use crate::workspace::Workspace;
+
+pub fn run(ws: &Workspace, args: &RunArgs) -> Result<i32> {
+    setup::ensure_tools(ws, true)?;
+    kernel_build::build(ws, args.verbose)?;
+    match &args.exec {
+        Some(command) => run_exec(ws, args, command),
+        None => run_interactive(ws, args),
+    }
+}
+
+fn run_exec(ws: &Workspace, args: &RunArgs, command: &str) -> Result<i32> {
+    let request = ExecRequest {
+        command,
+        adds: &args.adds,
+        timeout: Some(args.timeout.unwrap_or(exec::DEFAULT_TIMEOUT)),
+        iso: args.iso,
+        verbose: args.verbose,
+        kernel_verbose: args.verbose,
+    };
+    let stdout = io::stdout();
+    let outcome = exec::exec(ws, &request, &mut stdout.lock())?;
+    if let Some(problem) = outcome.problem() {
+        eprint!("{problem}");
+        if !problem.ends_with('\n') {
+            eprintln!();
+        }
+    }
+    Ok(outcome.exit_code())
+}
+
+/// QEMU on the terminal (`-serial mon:stdio`). Exits 0 when the guest powered off cleanly
+/// (isa-debug-exit 0x10, QEMU status 33) or QEMU was quit, else with QEMU's status.
+fn run_interactive(ws: &Workspace, args: &RunArgs) -> Result<i32> {
+    let boot = boot::prepare(
+        ws,
+        &BootSpec {
+            mode: Mode::Shell,
+            adds: &args.adds,
+            iso: args.iso,
+            kernel_verbose: args.verbose,
+            verbose: args.verbose,
+        },
+    )?;
+    eprintln!("xtask: starting QEMU; press Ctrl-A X to quit");
+    let mut child = qemu::command(&boot, Console::Interactive, qemu::kvm_usable())
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context(|| "could not start qemu-system-x86_64".to_string())?;
+    let deadline = args.timeout.map(|timeout| Instant::now() + timeout);
+    match qemu::wait_until(&mut child, deadline)? {
+        Some(status) => Ok(match status.code() {
+            Some(QEMU_EXIT_PASSED) => 0,
+            Some(code) => code,
+            None => 1,
+        }),
+        None => {
+            qemu::terminate(&mut child);
+            let secs = args.timeout.map_or(0, |t| t.as_secs());
+            eprintln!("xtask: timeout after {secs} s");
+            Ok(EXIT_TIMEOUT)
+        }
+    }
+}

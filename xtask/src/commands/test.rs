@@ -1,0 +1,430 @@
+//! `cargo xtask test`: every test the project has, in order, then one closing line
+//! `N passed, N failed`. Exits 1 if anything failed.
+//!
+//! Groups: host unit tests, kernel build, in-kernel tests (`mode=test`), one boot through
+//! the GRUB ISO, and end-to-end shell tests ([`E2E_CASES`]) through the same code path as
+//! `run --exec`.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use crate::boot::{self, BootSpec};
+use crate::cmdline::Mode;
+use crate::error::{Context, Error, Result};
+use crate::exec::{self, ExecOutcome, ExecRequest};
+use crate::kernel_build;
+use crate::ktest::{self, QEMU_EXIT_FAILED, QEMU_EXIT_PASSED};
+use crate::qemu::{self, Console, Ending, Flow};
+use crate::ramdisk::AddSpec;
+use crate::setup;
+use crate::workspace::Workspace;
+
+const KERNEL_TEST_TIMEOUT: Duration = Duration::from_secs(300);
+const BOOT_TEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Content of the file the `cat` case adds to the ramdisk: odd spacing, a tab, no final newline.
+const CAT_FILE: &str = "first line\n  two  spaces\tand a tab\nno newline at the end";
+
+/// What the command's output must look like.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// Exactly these bytes.
+    Exactly(&'static str),
+    /// Contains this text.
+    Contains(&'static str),
+    /// Has this whitespace-separated word (a trailing `/` ignored), e.g. an `ls` entry.
+    Word(&'static str),
+}
+
+/// One end-to-end case: name, command line, file to add (guest path, content), exit
+/// status, output.
+type Case = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+    u8,
+    Expect,
+);
+
+use Expect::{Contains, Exactly, Word};
+
+#[rustfmt::skip]
+const E2E_CASES: &[Case] = &[
+    ("echo",        "echo hello",                     None,                           0,   Exactly("hello\n")),
+    ("not-found",   "nosuch",                         None,                           127, Contains("nosuch: command not found")),
+    ("ls-root",     "ls /",                           None,                           0,   Word("etc")),
+    ("cat-added",   "cat /tmp/x.txt",                 Some(("/tmp/x.txt", CAT_FILE)), 0,   Exactly(CAT_FILE)),
+    ("sequence",    "echo a; echo b; false; echo $?", None,                           0,   Exactly("a\nb\n1\n")),
+    ("exit-status", "exit 3",                         None,                           3,   Exactly("")),
+    ("quoting",     r#"echo 'a  b' "c\"d" $?"#,       None,                           0,   Exactly("a  b c\"d 0\n")),
+];
+
+#[derive(Debug, Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+}
+
+pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
+    setup::ensure_tools(ws, true)?;
+    let mut tally = Tally::default();
+
+    header("host unit tests");
+    host_unit_tests(ws, verbose, &mut tally)?;
+
+    header("kernel build");
+    let built = match kernel_build::build(ws, verbose) {
+        Ok(elf) => {
+            println!("kernel build ... ok ({})", elf.display());
+            true
+        }
+        Err(err) => {
+            println!("kernel build ... FAILED: {err}");
+            tally.failed += 1;
+            false
+        }
+    };
+
+    if built {
+        header("in-kernel tests");
+        kernel_tests(ws, verbose, &mut tally)?;
+
+        header("GRUB ISO boot");
+        let iso_case: Case = ("iso-boot", "echo iso-ok", None, 0, Exactly("iso-ok\n"));
+        boot_case(ws, &iso_case, true, verbose, &mut tally)?;
+
+        header("end-to-end shell tests");
+        for case in E2E_CASES {
+            boot_case(ws, case, false, verbose, &mut tally)?;
+        }
+    }
+
+    let _ = std::io::stdout().flush();
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    Ok(if tally.failed > 0 { 1 } else { 0 })
+}
+
+fn header(title: &str) {
+    println!("\n== {title} ==");
+}
+
+/// `cargo test` on the workspace's default members (the crates whose logic runs on the host),
+/// counting its `test result:` lines. Hardware crates have their tests in the kernel instead.
+fn host_unit_tests(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
+    let mut cargo = ws.cargo();
+    cargo.args(["test", "--no-fail-fast"]);
+    if !verbose {
+        cargo.arg("--quiet");
+    }
+    let (status, stdout, stderr) = run_capturing(cargo, verbose)?;
+    let (passed, failed) = count_host_results(status.success(), &stdout, &stderr);
+    if !status.success() && !verbose {
+        print!("{}", interesting_lines(&stdout));
+        eprint!("{stderr}");
+    }
+    println!("host unit tests: {passed} passed, {failed} failed");
+    tally.passed += passed;
+    tally.failed += failed;
+    Ok(())
+}
+
+/// Runs `command`, collecting stdout and stderr (and echoing them live if `echo`).
+fn run_capturing(mut command: Command, echo: bool) -> Result<(ExitStatus, String, String)> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context(|| "could not start cargo".to_string())?;
+    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(Error::failed("cargo output was not captured"));
+    };
+    let stderr_reader = thread::spawn(move || {
+        let mut collected = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if echo {
+                let _ = std::io::stderr().write_all(&buf[..n]);
+            }
+            collected.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&collected).into_owned()
+    });
+    let mut collected = String::new();
+    for line in BufReader::new(stdout).split(b'\n') {
+        let line = String::from_utf8_lossy(&line.context(|| "reading cargo output".to_string())?)
+            .into_owned();
+        if echo {
+            println!("{line}");
+        }
+        collected.push_str(&line);
+        collected.push('\n');
+    }
+    let status = child.wait().context(|| "waiting for cargo".to_string())?;
+    let stderr = stderr_reader.join().unwrap_or_default();
+    Ok((status, collected, stderr))
+}
+
+/// Passed and failed counts of a `cargo test --no-fail-fast` run: the `test result:` lines,
+/// plus one failure per test binary that failed without a FAILED result (it crashed), plus
+/// one if cargo failed and nothing else explains it (compile error).
+fn count_host_results(success: bool, stdout: &str, stderr: &str) -> (usize, usize) {
+    let (passed, mut failed) = count_cargo_test_results(stdout);
+    let failed_targets = stderr
+        .lines()
+        .filter(|line| line.starts_with("error: test failed, to rerun pass"))
+        .count();
+    let failed_results = stdout
+        .lines()
+        .filter(|line| line.contains("test result: FAILED."))
+        .count();
+    failed += failed_targets.saturating_sub(failed_results);
+    if !success && failed == 0 {
+        failed = 1;
+    }
+    (passed, failed)
+}
+
+/// Cargo's test output without the blank lines and empty test binaries.
+fn interesting_lines(stdout: &str) -> String {
+    stdout
+        .lines()
+        .filter(|line| {
+            !(line.trim().is_empty()
+                || *line == "running 0 tests"
+                || line.starts_with("test result: ok. 0 passed; 0 failed;"))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// Sums `test result: ok. X passed; Y failed; ...` lines (FAILED results too).
+fn count_cargo_test_results(output: &str) -> (usize, usize) {
+    let (mut passed, mut failed) = (0, 0);
+    for line in output.lines() {
+        let Some(result) = line.split_once("test result: ").map(|(_, rest)| rest) else {
+            continue;
+        };
+        let words: Vec<&str> = result.split_whitespace().collect();
+        for pair in words.windows(2) {
+            let Ok(count) = pair[0].parse::<usize>() else {
+                continue;
+            };
+            match pair[1].trim_end_matches([';', ',', '.']) {
+                "passed" => passed += count,
+                "failed" => failed += count,
+                _ => {}
+            }
+        }
+    }
+    (passed, failed)
+}
+
+/// Boots `mode=test` and counts the kernel's test lines.
+fn kernel_tests(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
+    let boot = boot::prepare(
+        ws,
+        &BootSpec {
+            mode: Mode::Test,
+            adds: &[],
+            iso: false,
+            kernel_verbose: verbose,
+            verbose,
+        },
+    )?;
+    let qemu = qemu::command(&boot, Console::Piped, qemu::kvm_usable());
+    let mut log = Vec::new();
+    let ending = qemu::supervise(
+        qemu,
+        Some(KERNEL_TEST_TIMEOUT),
+        qemu::GRACE_AFTER_FINISH,
+        |chunk| {
+            log.extend_from_slice(chunk);
+            Flow::Continue
+        },
+    )?;
+    let log = String::from_utf8_lossy(&log).replace('\r', "");
+    let report = ktest::parse_log(&log);
+
+    let mut problems = Vec::new();
+    let mut failed = report.failed() + report.unreported();
+    for name in &report.failed_names {
+        problems.push(format!("kernel test {name} FAILED"));
+    }
+    if report.unreported() > 0 {
+        problems.push(format!(
+            "{} announced kernel test(s) never reported a result (panic or hang?)",
+            report.unreported()
+        ));
+    }
+    if report.announced.is_none() {
+        problems.push("the kernel never printed `ktest: running N tests`".to_string());
+    }
+    let exit = match ending {
+        Ending::Exited(status) => status.code(),
+        _ => None,
+    };
+    match (&ending, exit) {
+        (_, Some(QEMU_EXIT_PASSED)) => {}
+        (_, Some(QEMU_EXIT_FAILED)) => {
+            if failed == 0 {
+                problems.push("kernel reported failure (isa-debug-exit 0x11)".to_string());
+            }
+        }
+        (Ending::TimedOut, _) => problems.push(format!(
+            "timeout after {} s",
+            KERNEL_TEST_TIMEOUT.as_secs()
+        )),
+        (_, code) => problems.push(format!(
+            "QEMU exited with {code:?} instead of {QEMU_EXIT_PASSED} (all passed) or {QEMU_EXIT_FAILED} (failures)"
+        )),
+    }
+    if failed == 0 && !problems.is_empty() {
+        failed = 1;
+    }
+    if verbose || failed > 0 {
+        println!("--- kernel serial log ---\n{log}\n--- end of kernel serial log ---");
+    }
+    for problem in &problems {
+        println!("in-kernel tests: {problem}");
+    }
+    println!("in-kernel tests: {} passed, {failed} failed", report.passed);
+    tally.passed += report.passed;
+    tally.failed += failed;
+    Ok(())
+}
+
+/// Runs one [`Case`] through [`exec::exec`] and prints `e2e NAME ... ok|FAILED`.
+fn boot_case(
+    ws: &Workspace,
+    case: &Case,
+    iso: bool,
+    verbose: bool,
+    tally: &mut Tally,
+) -> Result<()> {
+    let &(name, command, file, want_status, expect) = case;
+    let mut adds = Vec::new();
+    if let Some((guest, content)) = file {
+        let dir = ws.ensure_out_dir()?.join("e2e");
+        fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
+        let host = dir.join(format!("{name}.data"));
+        fs::write(&host, content).context(|| format!("writing {}", host.display()))?;
+        adds.push(AddSpec::parse(&format!("{}:{guest}", host.display()))?);
+    }
+    let request = ExecRequest {
+        command,
+        adds: &adds,
+        timeout: Some(BOOT_TEST_TIMEOUT),
+        iso,
+        verbose,
+        kernel_verbose: false,
+    };
+    let mut output = Vec::new();
+    let outcome = exec::exec(ws, &request, &mut output)?;
+    let output = String::from_utf8_lossy(&output).into_owned();
+    let verdict = match &outcome {
+        ExecOutcome::Completed { status, .. } => {
+            if *status == want_status && matches(expect, &output) {
+                None
+            } else {
+                Some(format!(
+                    "  command:  {command}\n  expected: status {want_status}, output {}\n  actual:   status {status}, output {output:?}",
+                    describe(expect)
+                ))
+            }
+        }
+        other => Some(format!(
+            "  command:  {command}\n  {}",
+            other.problem().unwrap_or_default().trim_end()
+        )),
+    };
+    match verdict {
+        None => {
+            println!("e2e {name} ... ok");
+            tally.passed += 1;
+        }
+        Some(details) => {
+            println!("e2e {name} ... FAILED\n{details}");
+            tally.failed += 1;
+        }
+    }
+    Ok(())
+}
+
+fn matches(expect: Expect, output: &str) -> bool {
+    match expect {
+        Exactly(text) => output == text,
+        Contains(text) => output.contains(text),
+        Word(word) => output
+            .split_whitespace()
+            .any(|w| w.trim_end_matches('/') == word),
+    }
+}
+
+fn describe(expect: Expect) -> String {
+    match expect {
+        Exactly(text) => format!("{text:?}"),
+        Contains(text) => format!("containing {text:?}"),
+        Word(word) => format!("with the word {word:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_cargo_results() {
+        let out = "running 3 tests\n...\ntest result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\
+                   test result: FAILED. 10 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out\n\
+                   test foo ... ok\n";
+        assert_eq!(count_cargo_test_results(out), (13, 2));
+        assert_eq!(count_cargo_test_results("error[E0425]: nope\n"), (0, 0));
+    }
+
+    #[test]
+    fn counts_crashes_and_compile_errors() {
+        let stdout =
+            "test result: ok. 3 passed; 0 failed;\ntest result: FAILED. 1 passed; 2 failed;\n";
+        let stderr = "error: test failed, to rerun pass `-p a --lib`\n\
+                      error: test failed, to rerun pass `-p b --lib`\n\
+                      Caused by: (signal: 11, SIGSEGV: invalid memory reference)\n";
+        assert_eq!(count_host_results(false, stdout, stderr), (4, 3));
+        assert_eq!(
+            count_host_results(false, "", "error[E0425]: nope\n"),
+            (0, 1)
+        );
+        assert_eq!(
+            count_host_results(true, "test result: ok. 2 passed; 0 failed;\n", ""),
+            (2, 0)
+        );
+        assert_eq!(
+            interesting_lines(
+                "\nrunning 0 tests\ntest result: ok. 0 passed; 0 failed; 0 ignored\nx\n"
+            ),
+            "x\n"
+        );
+    }
+
+    #[test]
+    fn expectations() {
+        assert!(matches(Exactly("a\n"), "a\n"));
+        assert!(!matches(Exactly("a\n"), "a\r\n"));
+        assert!(matches(Contains("not found"), "sh: x: not found\n"));
+        assert!(matches(Word("etc"), "bin  etc/\ntmp\n"));
+        assert!(!matches(Word("etc"), "etcetera\n"));
+    }
+
+    #[test]
+    fn case_names_are_unique() {
+        let mut names: Vec<&str> = E2E_CASES.iter().map(|case| case.0).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), E2E_CASES.len());
+    }
+}

@@ -1,0 +1,42 @@
+//! Builds the kernel ELF for the custom target with `build-std`.
+
+use std::path::PathBuf;
+
+use crate::error::{Context, Error, Result};
+use crate::workspace::{TARGET_SPEC, Workspace};
+
+/// `cargo build --release -p kernel` for the kernel target; returns the ELF path.
+/// Compiler errors always reach stderr; progress only with `verbose`.
+pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
+    let mut cargo = ws.cargo();
+    cargo.args([
+        "build",
+        "--release",
+        "-p",
+        "kernel",
+        "--target",
+        TARGET_SPEC,
+    ]);
+    cargo.args([
+        "-Zbuild-std=core,alloc,compiler_builtins",
+        "-Zbuild-std-features=compiler-builtins-mem",
+        "-Zjson-target-spec",
+    ]);
+    if !verbose {
+        cargo.arg("--quiet");
+    }
+    let status = cargo
+        .status()
+        .context(|| "could not start cargo".to_string())?;
+    if !status.success() {
+        return Err(Error::failed(format!("kernel build failed ({status})")));
+    }
+    let elf = ws.kernel_elf();
+    if !elf.is_file() {
+        return Err(Error::failed(format!(
+            "kernel build succeeded but {} is missing",
+            elf.display()
+        )));
+    }
+    Ok(elf)
+}

@@ -1,0 +1,82 @@
+//! `cargo xtask`: the project's build, run and test tool. `cargo xtask help` lists commands.
+//!
+//! Every command first makes sure the host tools exist (QEMU, GRUB, xorriso, mtools, the
+//! rust-src and llvm-tools components), installing what is missing, then builds the kernel.
+//!
+//! # Exit status of `cargo xtask run --exec 'CMD'` (public contract)
+//!
+//! The guest boots, runs the command line `CMD` in its shell, and powers off. xtask's stdout
+//! carries exactly the bytes the command line wrote (nothing else); all of xtask's own
+//! messages go to stderr. The exit status is:
+//!
+//! - `0..=255`: the exit status of the command line in the guest (that of its last command,
+//!   as `$?` would show: e.g. `127` for a command that does not exist);
+//! - `1` also when the guest stopped (panic, reboot, QEMU exit) before reporting a status:
+//!   stderr then says `xtask: guest stopped before the command finished` and shows the last
+//!   40 lines of serial output;
+//! - `1` also when xtask itself fails before the guest runs (tool install, kernel build,
+//!   QEMU start), with `xtask: error: ...` on stderr;
+//! - `2` also for a command-line mistake (unknown flag, bad `--add`), with
+//!   `xtask: error: ...` on stderr, before anything is built;
+//! - `124` when `--timeout SECS` (default 600) expired: QEMU is killed and stderr says
+//!   `xtask: timeout after SECS s`.
+//!
+//! So a status other than 124 can only be told apart from the command's own status by
+//! stderr; scripts that need certainty should make the command print a sentinel.
+
+mod boot;
+mod cli;
+mod cmdline;
+mod commands;
+mod error;
+mod exec;
+mod iso;
+mod kernel_build;
+mod ktest;
+mod markers;
+mod qemu;
+mod ramdisk;
+mod setup;
+mod workspace;
+
+use std::env;
+use std::process::ExitCode;
+
+use cli::Command;
+use error::{EXIT_USAGE, Error, Result};
+use workspace::Workspace;
+
+fn main() -> ExitCode {
+    let code = match dispatch() {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: error: {err}");
+            if err.exit_code == EXIT_USAGE {
+                eprintln!("xtask: see `cargo xtask help`");
+            }
+            err.exit_code
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn dispatch() -> Result<i32> {
+    let args = env::args_os()
+        .skip(1)
+        .map(|arg| {
+            arg.into_string()
+                .map_err(|arg| Error::usage(format!("argument {arg:?} is not valid UTF-8")))
+        })
+        .collect::<Result<Vec<String>>>()?;
+    let ws = Workspace::locate();
+    match cli::parse(&args)? {
+        Command::Run(run) => commands::run::run(&ws, &run),
+        Command::Test { verbose } => commands::test::run(&ws, verbose),
+        Command::Build { adds, verbose } => commands::build::run(&ws, &adds, verbose),
+        Command::BootTime { runs, verbose } => commands::boottime::run(&ws, runs, verbose),
+        Command::Help => {
+            print!("{}", cli::USAGE);
+            Ok(0)
+        }
+    }
+}

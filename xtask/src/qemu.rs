@@ -1,0 +1,344 @@
+//! Starting QEMU: its command line, KVM detection, and a supervised run that streams the
+//! serial console to a callback under a timeout.
+
+use std::fs::{self, OpenOptions};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::error::{Context, Error, Result};
+
+/// How long QEMU may keep running after the guest reported it is finished.
+pub const GRACE_AFTER_FINISH: Duration = Duration::from_secs(5);
+
+/// What QEMU boots.
+#[derive(Debug, Clone)]
+pub enum Boot {
+    /// QEMU's own multiboot loader: fast, no GRUB.
+    Direct {
+        kernel: PathBuf,
+        initrd: PathBuf,
+        cmdline: String,
+    },
+    /// A GRUB ISO (the command line is inside its grub.cfg).
+    Iso(PathBuf),
+}
+
+/// Where the serial console goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Console {
+    /// Serial to a pipe read by xtask; no monitor.
+    Piped,
+    /// Serial multiplexed with the monitor on the terminal (Ctrl-A X quits).
+    Interactive,
+}
+
+/// The full QEMU command for `boot`.
+pub fn command(boot: &Boot, console: Console, kvm: bool) -> Command {
+    let mut qemu = Command::new("qemu-system-x86_64");
+    qemu.args(args(boot, console, kvm));
+    qemu
+}
+
+fn args(boot: &Boot, console: Console, kvm: bool) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "-machine",
+        "pc",
+        "-cpu",
+        "qemu64",
+        "-m",
+        "1G",
+        "-smp",
+        "1",
+        "-no-reboot",
+        "-display",
+        "none",
+    ]
+    .map(String::from)
+    .to_vec();
+    let console_args: &[&str] = match console {
+        Console::Piped => &["-monitor", "none", "-serial", "stdio"],
+        Console::Interactive => &["-serial", "mon:stdio"],
+    };
+    args.extend(console_args.iter().map(|s| s.to_string()));
+    args.extend(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"].map(String::from));
+    match boot {
+        Boot::Direct {
+            kernel,
+            initrd,
+            cmdline,
+        } => {
+            args.extend([
+                "-kernel".to_string(),
+                kernel.display().to_string(),
+                "-initrd".to_string(),
+                initrd.display().to_string(),
+                "-append".to_string(),
+                cmdline.clone(),
+            ]);
+        }
+        Boot::Iso(iso) => {
+            args.extend([
+                "-cdrom".to_string(),
+                iso.display().to_string(),
+                "-boot".to_string(),
+                "d".to_string(),
+            ]);
+        }
+    }
+    if kvm {
+        args.extend(["-accel", "kvm"].map(String::from));
+    } else {
+        args.extend(["-accel", "tcg"].map(String::from));
+    }
+    args
+}
+
+/// KVM counts as usable only if `/dev/kvm` opens read-write and the CPU advertises
+/// hardware virtualisation (some machines have a software `/dev/kvm` without it).
+pub fn kvm_usable() -> bool {
+    let device_opens = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok();
+    device_opens
+        && fs::read_to_string("/proc/cpuinfo").is_ok_and(|cpuinfo| cpu_has_virtualisation(&cpuinfo))
+}
+
+fn cpu_has_virtualisation(cpuinfo: &str) -> bool {
+    cpuinfo
+        .lines()
+        .filter(|line| line.starts_with("flags"))
+        .flat_map(|line| line.split_whitespace())
+        .any(|flag| flag == "vmx" || flag == "svm")
+}
+
+/// What the output callback tells the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// The guest is done: allow QEMU the grace period to exit, then kill it.
+    Finished,
+}
+
+/// How a supervised run ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// QEMU exited by itself.
+    Exited(ExitStatus),
+    /// Killed because it outlived the grace period after [`Flow::Finished`].
+    KilledAfterFinish,
+    /// Killed because the timeout expired.
+    TimedOut,
+}
+
+/// Runs `qemu` with stdin closed and stdout piped, passing each chunk of serial output to
+/// `on_output` as it arrives. After [`Flow::Finished`], later chunks are dropped and QEMU is
+/// killed if it is still running `grace` later. Also kills it when `timeout` expires.
+pub fn supervise(
+    mut qemu: Command,
+    timeout: Option<Duration>,
+    grace: Duration,
+    mut on_output: impl FnMut(&[u8]) -> Flow,
+) -> Result<Ending> {
+    let mut child = qemu
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context(|| "could not start qemu-system-x86_64".to_string())?;
+    let Some(mut stdout) = child.stdout.take() else {
+        return Err(Error::failed("qemu stdout was not captured"));
+    };
+    let (sender, receiver) = mpsc::channel::<Vec<u8>>();
+    let reader = thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if sender.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut grace_deadline: Option<Instant> = None;
+    loop {
+        let wake = earliest(deadline, grace_deadline);
+        let received = match wake {
+            Some(at) => receiver.recv_timeout(at.saturating_duration_since(Instant::now())),
+            None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match received {
+            Ok(chunk) => {
+                if grace_deadline.is_none() && on_output(&chunk) == Flow::Finished {
+                    grace_deadline = Some(Instant::now() + grace);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                // The reader thread ends by itself once the pipe closes or the receiver is gone.
+                kill(&mut child);
+                return Ok(if grace_deadline.is_some() {
+                    Ending::KilledAfterFinish
+                } else {
+                    Ending::TimedOut
+                });
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let _ = reader.join();
+    // Serial closed: QEMU is exiting. Still honour the deadlines while waiting for it.
+    let ending = match wait_until(&mut child, earliest(deadline, grace_deadline))? {
+        Some(status) => Ending::Exited(status),
+        None => {
+            kill(&mut child);
+            if grace_deadline.is_some() {
+                Ending::KilledAfterFinish
+            } else {
+                Ending::TimedOut
+            }
+        }
+    };
+    Ok(ending)
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Waits for `child` until `deadline` (forever if `None`); `None` if it is still running.
+pub fn wait_until(child: &mut Child, deadline: Option<Instant>) -> Result<Option<ExitStatus>> {
+    let Some(deadline) = deadline else {
+        return child
+            .wait()
+            .map(Some)
+            .context(|| "waiting for qemu".to_string());
+    };
+    loop {
+        if let Some(status) = child
+            .try_wait()
+            .context(|| "waiting for qemu".to_string())?
+        {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Kills `child` and reaps it.
+pub fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Asks `child` to stop with SIGTERM (so QEMU restores the terminal), then kills it if it
+/// has not exited within two seconds.
+pub fn terminate(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    if !matches!(
+        wait_until(child, Some(Instant::now() + Duration::from_secs(2))),
+        Ok(Some(_))
+    ) {
+        kill(child);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_boot_arguments() {
+        let boot = Boot::Direct {
+            kernel: "k".into(),
+            initrd: "i.cpio".into(),
+            cmdline: "mode=exec exec=74727565".into(),
+        };
+        assert_eq!(
+            args(&boot, Console::Piped, false).join(" "),
+            "-machine pc -cpu qemu64 -m 1G -smp 1 -no-reboot -display none -monitor none \
+             -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel k \
+             -initrd i.cpio -append mode=exec exec=74727565 -accel tcg"
+        );
+    }
+
+    #[test]
+    fn iso_interactive_arguments() {
+        let args = args(&Boot::Iso("t.iso".into()), Console::Interactive, true).join(" ");
+        assert!(args.contains("-serial mon:stdio"));
+        assert!(!args.contains("-monitor"));
+        assert!(args.ends_with("-cdrom t.iso -boot d -accel kvm"));
+    }
+
+    #[test]
+    fn virtualisation_flags() {
+        assert!(cpu_has_virtualisation("flags\t\t: fpu vme vmx sse\n"));
+        assert!(cpu_has_virtualisation("processor: 0\nflags : svm lm\n"));
+        assert!(!cpu_has_virtualisation("flags : fpu vmxnope hypervisor\n"));
+        assert!(!cpu_has_virtualisation("model name : vmx\n"));
+    }
+
+    #[test]
+    fn supervise_streams_and_reports_exit() {
+        let mut sh = Command::new("sh");
+        sh.args(["-c", "printf 'a'; printf 'b'; exit 3"]);
+        let mut seen = Vec::new();
+        let ending = supervise(
+            sh,
+            Some(Duration::from_secs(10)),
+            GRACE_AFTER_FINISH,
+            |chunk| {
+                seen.extend_from_slice(chunk);
+                Flow::Continue
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, b"ab");
+        assert!(matches!(ending, Ending::Exited(status) if status.code() == Some(3)));
+    }
+
+    #[test]
+    fn supervise_times_out_and_kills() {
+        let mut sh = Command::new("sh");
+        sh.args(["-c", "exec sleep 30"]);
+        let start = Instant::now();
+        let ending = supervise(
+            sh,
+            Some(Duration::from_millis(200)),
+            GRACE_AFTER_FINISH,
+            |_| Flow::Continue,
+        )
+        .unwrap();
+        assert!(matches!(ending, Ending::TimedOut));
+        assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn supervise_kills_after_grace() {
+        let mut sh = Command::new("sh");
+        sh.args(["-c", "printf done; exec sleep 30"]);
+        let start = Instant::now();
+        let grace = Duration::from_millis(300);
+        let ending = supervise(sh, None, grace, |_| Flow::Finished).unwrap();
+        assert!(matches!(ending, Ending::KilledAfterFinish));
+        let elapsed = start.elapsed();
+        assert!(elapsed >= grace && elapsed < Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,217 @@
+//! Makes sure the host tools exist, installing what is missing.
+//!
+//! Every check is a file lookup, so nothing is run when everything is present.
+//! Each install prints one line on stderr; the installer's own output is shown
+//! only if it fails.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::error::{Context, Error, Result};
+use crate::workspace::Workspace;
+
+/// A Debian package and the file whose presence shows it is installed.
+struct DebianTool {
+    package: &'static str,
+    probe: Probe,
+}
+
+enum Probe {
+    /// An executable found on `PATH`.
+    Binary(&'static str),
+    /// A file or directory at a fixed path.
+    Path(&'static str),
+}
+
+const DEBIAN_TOOLS: &[DebianTool] = &[
+    DebianTool {
+        package: "qemu-system-x86",
+        probe: Probe::Binary("qemu-system-x86_64"),
+    },
+    DebianTool {
+        package: "grub-pc-bin",
+        probe: Probe::Path("/usr/lib/grub/i386-pc"),
+    },
+    DebianTool {
+        package: "grub-common",
+        probe: Probe::Binary("grub-mkrescue"),
+    },
+    DebianTool {
+        package: "xorriso",
+        probe: Probe::Binary("xorriso"),
+    },
+    DebianTool {
+        package: "mtools",
+        probe: Probe::Binary("mformat"),
+    },
+    // The initrd crate's tests check our archives against GNU cpio.
+    DebianTool {
+        package: "cpio",
+        probe: Probe::Binary("cpio"),
+    },
+];
+
+/// Ensures the Rust components (always) and the QEMU/GRUB tools (if `need_vm_tools`).
+pub fn ensure_tools(ws: &Workspace, need_vm_tools: bool) -> Result<()> {
+    ensure_rust_components(ws)?;
+    if need_vm_tools {
+        ensure_debian_packages()?;
+    }
+    Ok(())
+}
+
+fn ensure_debian_packages() -> Result<()> {
+    let missing: Vec<&str> = DEBIAN_TOOLS
+        .iter()
+        .filter(|tool| !tool.probe.present())
+        .map(|tool| tool.package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Debian packages: {}", missing.join(" "));
+    run_quietly(
+        privileged("apt-get").args(["update", "-q"]),
+        "apt-get update",
+    )?;
+    run_quietly(
+        privileged("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "-q"])
+            .args(&missing),
+        "apt-get install",
+    )?;
+    let still_missing: Vec<&str> = DEBIAN_TOOLS
+        .iter()
+        .filter(|tool| !tool.probe.present())
+        .map(|tool| tool.package)
+        .collect();
+    if still_missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::failed(format!(
+            "still missing after installing: {}",
+            still_missing.join(" ")
+        )))
+    }
+}
+
+fn ensure_rust_components(ws: &Workspace) -> Result<()> {
+    let sysroot = rust_sysroot(ws)?;
+    if rust_src_present(&sysroot) && llvm_tools_present(&sysroot) {
+        return Ok(());
+    }
+    eprintln!("xtask: installing rustup components: rust-src llvm-tools");
+    let mut rustup = Command::new("rustup");
+    rustup
+        .current_dir(ws.root())
+        .args(["component", "add", "rust-src", "llvm-tools"]);
+    run_quietly(&mut rustup, "rustup component add")?;
+    if rust_src_present(&sysroot) {
+        Ok(())
+    } else {
+        Err(Error::failed(format!(
+            "rust-src still missing in {}",
+            sysroot.display()
+        )))
+    }
+}
+
+/// `rustc --print sysroot` for the toolchain the workspace uses.
+fn rust_sysroot(ws: &Workspace) -> Result<PathBuf> {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(rustc)
+        .current_dir(ws.root())
+        .args(["--print", "sysroot"])
+        .output()
+        .context(|| "running rustc --print sysroot".to_string())?;
+    if !output.status.success() {
+        return Err(Error::failed(format!(
+            "rustc --print sysroot failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+    ))
+}
+
+fn rust_src_present(sysroot: &Path) -> bool {
+    sysroot.join("lib/rustlib/src/rust/library").is_dir()
+}
+
+/// llvm-tools puts `llvm-objcopy` into `lib/rustlib/<host>/bin`.
+fn llvm_tools_present(sysroot: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(sysroot.join("lib/rustlib")) else {
+        return false;
+    };
+    entries
+        .flatten()
+        .any(|entry| entry.path().join("bin/llvm-objcopy").is_file())
+}
+
+impl Probe {
+    fn present(&self) -> bool {
+        match self {
+            Probe::Binary(name) => find_on_path(name).is_some(),
+            Probe::Path(path) => Path::new(path).exists(),
+        }
+    }
+}
+
+/// The first `PATH` entry holding a file called `name`.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// `program`, prefixed with `sudo` unless xtask already runs as root.
+fn privileged(program: &str) -> Command {
+    if is_root() {
+        Command::new(program)
+    } else {
+        let mut command = Command::new("sudo");
+        command.arg(program);
+        command
+    }
+}
+
+/// Reads the effective uid from `/proc/self/status` (no libc needed).
+fn is_root() -> bool {
+    let Ok(status) = fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .is_some_and(|euid| euid == "0")
+}
+
+/// Runs `command` with its output captured; on failure shows that output.
+fn run_quietly(command: &mut Command, what: &str) -> Result<Output> {
+    let output = command
+        .output()
+        .context(|| format!("could not start {what}"))?;
+    if output.status.success() {
+        return Ok(output);
+    }
+    eprint!("{}", String::from_utf8_lossy(&output.stdout));
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    Err(Error::failed(format!("{what} failed ({})", output.status)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_common_binary() {
+        assert!(find_on_path("sh").is_some());
+        assert!(find_on_path("surely-no-such-binary-xtask").is_none());
+    }
+}
