@@ -26,7 +26,7 @@ pub(crate) fn init_pics() {
 }
 
 /// Installs `handler` for `irq` (0..16) and unmasks it. The handler runs with interrupts
-/// disabled; the end of interrupt is sent after it returns.
+/// disabled, after the end of interrupt was sent.
 pub fn register_irq(irq: u8, handler: fn()) {
     assert!(irq < 16);
     HANDLERS[irq as usize].store(handler as usize, Ordering::SeqCst);
@@ -54,13 +54,16 @@ extern "C" fn irq_dispatch(irq: u32) {
         }
         return;
     }
+    // Acknowledge first: the handler may switch to another task (the timer preempts), and the
+    // PIC must keep delivering interrupts meanwhile. Interrupts stay disabled in the CPU until
+    // the handler returns, so this cannot nest.
+    // SAFETY: acknowledges the IRQ being serviced.
+    unsafe { PICS.lock().notify_end_of_interrupt(IRQ_BASE + irq as u8) };
     if handler != 0 {
         // SAFETY: only `register_irq` stores here, always a valid `fn()`.
         let f: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler) };
         f();
     }
-    // SAFETY: acknowledges the IRQ being serviced.
-    unsafe { PICS.lock().notify_end_of_interrupt(IRQ_BASE + irq as u8) };
 }
 
 macro_rules! irq_stubs {

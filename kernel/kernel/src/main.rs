@@ -81,6 +81,7 @@ extern "C" fn kernel_main() -> ! {
     time::init();
     serial::set_log_clock(time::monotonic_ns);
     interrupts::register_irq(4, serial::receive_pending);
+    task::init("kernel_main");
     x86_64::instructions::interrupts::enable();
     let info = BOOT_INFO
         .get()

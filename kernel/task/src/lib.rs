@@ -1,0 +1,590 @@
+//! Tasks: preemptive round-robin scheduling of kernel tasks (threads of the one address
+//! space), spawn with a name, join with an exit value, exit, sleep, yield, kill; blocking wait
+//! queues and a futex (wait/wake on an address) for higher-level synchronization; per-task
+//! kernel stacks above guard pages, per-task TLS (`#[thread_local]` through FS base, and keys
+//! with destructors), per-task CPU time, and a per-task context object that upper layers
+//! (files, stdio) attach and that children inherit.
+//!
+//! Single CPU today. Everything the scheduler shares sits behind one lock taken with interrupts
+//! disabled, and tasks are `Arc`s, so SMP means per-CPU run queues and `current` pointers, not
+//! a rewrite.
+//!
+//! Depends on `memory` (stacks), `time` (tick hook, clock), `x86_64`, `spin`, `log`.
+
+#![no_std]
+#![feature(thread_local)]
+
+extern crate alloc;
+
+mod switch;
+mod tests;
+mod tls;
+mod wait;
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use spin::Mutex;
+use x86_64::instructions::interrupts;
+
+pub use tls::TlsKey;
+pub use wait::{FutexError, WaitQueue, futex_wait, futex_wake};
+
+pub type TaskId = u64;
+
+/// Timer ticks a task runs before it is preempted (10 ms each).
+const TIME_SLICE_TICKS: u32 = 2;
+/// Default kernel stack size of a spawned task, in pages.
+pub const DEFAULT_STACK_PAGES: u64 = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Runnable,
+    Running,
+    Blocked,
+    Exited,
+}
+
+/// How a task ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExitValue {
+    /// Returned from its entry function (or called [`exit`]) with this value.
+    Exited(isize),
+    /// Killed: by a fault, a panic, or [`kill`]; the reason says which.
+    Killed(String),
+}
+
+/// Why a blocked task woke up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WakeReason {
+    Notified,
+    TimedOut,
+    Killed,
+}
+
+struct SchedState {
+    state: State,
+    wake_reason: WakeReason,
+    /// Incremented on every block, so a stale timeout cannot wake a later wait.
+    block_seq: u64,
+}
+
+pub struct Task {
+    id: TaskId,
+    name: String,
+    parent: TaskId,
+    sched: Mutex<SchedState>,
+    saved_rsp: AtomicU64,
+    thread_pointer: u64,
+    tls_block: Mutex<Option<tls::TlsBlock>>,
+    stack: Mutex<Option<memory::Stack>>,
+    entry: Mutex<Option<Box<dyn FnOnce() -> isize + Send>>>,
+    exit: Mutex<Option<ExitValue>>,
+    joiners: WaitQueue,
+    cpu_ns: AtomicU64,
+    kill_request: Mutex<Option<String>>,
+    keys: Mutex<BTreeMap<usize, u64>>,
+    context: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
+    idle: bool,
+}
+
+impl Task {
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn state(&self) -> State {
+        interrupts::without_interrupts(|| self.sched.lock().state)
+    }
+    /// CPU time used so far, in nanoseconds.
+    pub fn cpu_ns(&self) -> u64 {
+        self.cpu_ns.load(Ordering::Relaxed)
+    }
+    /// The exit value, once the task has ended.
+    pub fn exit_value(&self) -> Option<ExitValue> {
+        interrupts::without_interrupts(|| self.exit.lock().clone())
+    }
+    /// The bottom of the task's kernel stack and its guard page, if it has its own stack.
+    pub fn stack_bounds(&self) -> Option<(u64, u64)> {
+        interrupts::without_interrupts(|| {
+            self.stack
+                .lock()
+                .as_ref()
+                .map(|s| (s.guard_page(), s.top()))
+        })
+    }
+}
+
+struct Sleeper {
+    deadline: u64,
+    seq: u64,
+    task: Arc<Task>,
+}
+
+struct Scheduler {
+    current: Option<Arc<Task>>,
+    run_queue: VecDeque<Arc<Task>>,
+    sleepers: Vec<Sleeper>,
+    idle: Option<Arc<Task>>,
+    /// An exited task whose stack can be freed once we are off it.
+    reap: Option<Arc<Task>>,
+    slice_left: u32,
+    last_switch_ns: u64,
+}
+
+static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
+    current: None,
+    run_queue: VecDeque::new(),
+    sleepers: Vec::new(),
+    idle: None,
+    reap: None,
+    slice_left: TIME_SLICE_TICKS,
+    last_switch_ns: 0,
+});
+static TASKS: Mutex<BTreeMap<TaskId, Weak<Task>>> = Mutex::new(BTreeMap::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
+    let tls = tls::TlsBlock::new()?;
+    Some(Task {
+        id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
+        name: name.into(),
+        parent,
+        sched: Mutex::new(SchedState {
+            state: State::Runnable,
+            wake_reason: WakeReason::Notified,
+            block_seq: 0,
+        }),
+        saved_rsp: AtomicU64::new(0),
+        thread_pointer: tls.thread_pointer(),
+        tls_block: Mutex::new(Some(tls)),
+        stack: Mutex::new(None),
+        entry: Mutex::new(None),
+        exit: Mutex::new(None),
+        joiners: WaitQueue::new(),
+        cpu_ns: AtomicU64::new(0),
+        kill_request: Mutex::new(None),
+        keys: Mutex::new(BTreeMap::new()),
+        context: Mutex::new(None),
+        idle,
+    })
+}
+
+/// Turns the running boot code into task 1 (`name`), creates the idle task and starts
+/// preemption. Call once, after the heap, interrupts and `time` are up.
+pub fn init(name: &str) {
+    let boot = Arc::new(new_task(name, 0, false).expect("no memory for the boot task"));
+    tls::activate(boot.thread_pointer);
+    boot.sched.lock().state = State::Running;
+    let idle = spawn_inner(
+        "idle",
+        0,
+        DEFAULT_STACK_PAGES / 8,
+        true,
+        Box::new(|| idle_loop()),
+    )
+    .expect("no memory for the idle task");
+    interrupts::without_interrupts(|| {
+        let mut s = SCHED.lock();
+        s.current = Some(boot.clone());
+        s.last_switch_ns = time::monotonic_ns();
+        let mut tasks = TASKS.lock();
+        tasks.insert(boot.id, Arc::downgrade(&boot));
+        tasks.insert(idle.id, Arc::downgrade(&idle));
+        s.idle = Some(idle);
+    });
+    STARTED.store(true, Ordering::SeqCst);
+    time::set_tick_hook(on_tick);
+}
+
+fn idle_loop() -> ! {
+    loop {
+        interrupts::enable_and_hlt();
+        let runnable = interrupts::without_interrupts(|| !SCHED.lock().run_queue.is_empty());
+        if runnable {
+            yield_now();
+        }
+    }
+}
+
+/// The running task.
+pub fn current() -> Arc<Task> {
+    interrupts::without_interrupts(|| SCHED.lock().current.clone().expect("task::init not called"))
+}
+
+/// The running task's id (0 before `init`).
+pub fn current_id() -> TaskId {
+    if !STARTED.load(Ordering::Relaxed) {
+        return 0;
+    }
+    current().id
+}
+
+/// Options for a new task.
+pub struct Builder {
+    name: String,
+    stack_pages: u64,
+}
+
+impl Builder {
+    pub fn new(name: &str) -> Builder {
+        Builder {
+            name: name.into(),
+            stack_pages: DEFAULT_STACK_PAGES,
+        }
+    }
+
+    /// Kernel stack size in pages (plus one guard page).
+    pub fn stack_pages(mut self, pages: u64) -> Builder {
+        self.stack_pages = pages.max(4);
+        self
+    }
+
+    /// Starts the task. It inherits the spawning task's context object.
+    pub fn spawn<F: FnOnce() -> isize + Send + 'static>(
+        self,
+        f: F,
+    ) -> Result<JoinHandle, SpawnError> {
+        let parent = current();
+        let task = spawn_inner(&self.name, parent.id, self.stack_pages, false, Box::new(f))?;
+        *task.context.lock() = parent.context.lock().clone();
+        interrupts::without_interrupts(|| {
+            TASKS.lock().insert(task.id, Arc::downgrade(&task));
+            SCHED.lock().run_queue.push_back(task.clone());
+        });
+        Ok(JoinHandle { task })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnError {
+    OutOfMemory,
+}
+
+fn spawn_inner(
+    name: &str,
+    parent: TaskId,
+    stack_pages: u64,
+    idle: bool,
+    f: Box<dyn FnOnce() -> isize + Send>,
+) -> Result<Arc<Task>, SpawnError> {
+    let task = new_task(name, parent, idle).ok_or(SpawnError::OutOfMemory)?;
+    let stack = memory::allocate_stack(stack_pages).ok_or(SpawnError::OutOfMemory)?;
+    // SAFETY: the stack was just mapped for this task alone; its top is page (so 16-byte)
+    // aligned.
+    let rsp = unsafe { switch::initial_stack(stack.top(), task_entry) };
+    task.saved_rsp.store(rsp, Ordering::SeqCst);
+    *task.stack.lock() = Some(stack);
+    *task.entry.lock() = Some(f);
+    Ok(Arc::new(task))
+}
+
+/// Spawns a task running `f`; its return value is the exit value.
+pub fn spawn<F: FnOnce() -> isize + Send + 'static>(
+    name: &str,
+    f: F,
+) -> Result<JoinHandle, SpawnError> {
+    Builder::new(name).spawn(f)
+}
+
+/// First code of every spawned task.
+extern "C" fn task_entry() -> ! {
+    finish_switch();
+    interrupts::enable();
+    let me = current();
+    let f = me.entry.lock().take().expect("task entry already taken");
+    drop(me);
+    let value = f();
+    exit_with(ExitValue::Exited(value))
+}
+
+/// Ends the running task with `value`.
+pub fn exit(value: isize) -> ! {
+    exit_with(ExitValue::Exited(value))
+}
+
+/// Ends the running task: runs its TLS key destructors, publishes the exit value, wakes its
+/// joiners and switches away for good. Its stack and TLS block are freed by the next task.
+pub fn exit_with(value: ExitValue) -> ! {
+    let me = current();
+    assert!(!me.idle, "the idle task cannot exit");
+    tls::run_destructors(&me.keys);
+    *me.context.lock() = None;
+    interrupts::disable();
+    *me.exit.lock() = Some(value);
+    me.sched.lock().state = State::Exited;
+    me.joiners.notify_all();
+    drop(me);
+    schedule();
+    unreachable!("an exited task was scheduled again");
+}
+
+/// A handle to wait for a task's end.
+pub struct JoinHandle {
+    task: Arc<Task>,
+}
+
+impl JoinHandle {
+    pub fn id(&self) -> TaskId {
+        self.task.id
+    }
+
+    pub fn task(&self) -> &Arc<Task> {
+        &self.task
+    }
+
+    /// Waits for the task to end and returns how it ended.
+    pub fn join(self) -> ExitValue {
+        let task = self.task;
+        task.joiners.wait_until(|| task.exit.lock().is_some());
+        task.exit.lock().clone().unwrap()
+    }
+}
+
+/// Gives up the CPU to the next runnable task, if any.
+pub fn yield_now() {
+    schedule();
+}
+
+/// Blocks the running task for at least `ns` nanoseconds.
+pub fn sleep_ns(ns: u64) {
+    let deadline = time::monotonic_ns() + ns;
+    while time::monotonic_ns() < deadline {
+        interrupts::disable();
+        block_current(Some(deadline));
+    }
+    interrupts::enable();
+}
+
+/// Marks the running task blocked (optionally until `deadline`) and switches away. The caller
+/// has put the task on a wait queue (or relies on the deadline) with interrupts disabled, and
+/// they stay disabled on return. Returns why the task woke.
+pub(crate) fn block_current(deadline: Option<u64>) -> WakeReason {
+    debug_assert!(!interrupts::are_enabled());
+    let me = SCHED.lock().current.clone().unwrap();
+    let seq = {
+        let mut st = me.sched.lock();
+        st.state = State::Blocked;
+        st.block_seq += 1;
+        st.block_seq
+    };
+    if let Some(deadline) = deadline {
+        SCHED.lock().sleepers.push(Sleeper {
+            deadline,
+            seq,
+            task: me.clone(),
+        });
+    }
+    schedule_locked_irqs_off();
+    me.sched.lock().wake_reason
+}
+
+/// Makes a blocked task runnable. Returns false if it was not blocked.
+pub(crate) fn wake(task: &Arc<Task>, reason: WakeReason) -> bool {
+    interrupts::without_interrupts(|| {
+        let mut st = task.sched.lock();
+        if st.state != State::Blocked {
+            return false;
+        }
+        st.state = State::Runnable;
+        st.wake_reason = reason;
+        drop(st);
+        SCHED.lock().run_queue.push_back(task.clone());
+        true
+    })
+}
+
+/// Switches to the next runnable task (the idle task if none). Restores the caller's
+/// interrupt flag on return.
+fn schedule() {
+    let were_enabled = interrupts::are_enabled();
+    interrupts::disable();
+    schedule_locked_irqs_off();
+    if were_enabled {
+        interrupts::enable();
+    }
+}
+
+fn schedule_locked_irqs_off() {
+    let (prev_rsp, next_rsp, next_tp) = {
+        let mut s = SCHED.lock();
+        let prev = s.current.take().expect("scheduler not started");
+        let now = time::monotonic_ns();
+        prev.cpu_ns
+            .fetch_add(now.saturating_sub(s.last_switch_ns), Ordering::Relaxed);
+        s.last_switch_ns = now;
+        let prev_state = prev.sched.lock().state;
+        match prev_state {
+            State::Running => {
+                prev.sched.lock().state = State::Runnable;
+                if !prev.idle {
+                    s.run_queue.push_back(prev.clone());
+                }
+            }
+            State::Exited => s.reap = Some(prev.clone()),
+            State::Blocked | State::Runnable => {}
+        }
+        let next = match s.run_queue.pop_front() {
+            Some(t) => t,
+            None => s.idle.clone().expect("no idle task"),
+        };
+        next.sched.lock().state = State::Running;
+        s.slice_left = TIME_SLICE_TICKS;
+        s.current = Some(next.clone());
+        if Arc::ptr_eq(&prev, &next) {
+            return;
+        }
+        (
+            prev.saved_rsp.as_ptr(),
+            next.saved_rsp.load(Ordering::SeqCst),
+            next.thread_pointer,
+        )
+    };
+    tls::activate(next_tp);
+    // SAFETY: `prev_rsp` points into a task kept alive by the run queue, a wait queue, the
+    // sleepers list or the reap slot; `next_rsp` was saved by `switch` or built by
+    // `initial_stack` on a stack owned by that task; interrupts are disabled.
+    unsafe { switch::switch(prev_rsp, next_rsp) };
+    finish_switch();
+    check_kill();
+}
+
+/// Runs on the new task right after a switch: frees the stack of a task that exited.
+fn finish_switch() {
+    let dead = SCHED.lock().reap.take();
+    if let Some(dead) = dead {
+        let stack = dead.stack.lock().take();
+        let tls = dead.tls_block.lock().take();
+        drop(stack);
+        drop(tls);
+        TASKS.lock().remove(&dead.id);
+    }
+}
+
+/// Ends the running task if someone asked to kill it (at a point where it is switched back in).
+fn check_kill() {
+    let me = SCHED.lock().current.clone().unwrap();
+    let reason = me.kill_request.lock().take();
+    if let Some(reason) = reason {
+        drop(me);
+        exit_with(ExitValue::Killed(reason));
+    }
+}
+
+/// Timer interrupt: wakes sleepers whose deadline passed and preempts the running task when
+/// its time slice is used up.
+fn on_tick() {
+    let now = time::monotonic_ns();
+    let due: Vec<Sleeper> = {
+        let mut s = SCHED.lock();
+        let mut due = Vec::new();
+        let mut i = 0;
+        while i < s.sleepers.len() {
+            if s.sleepers[i].deadline <= now {
+                due.push(s.sleepers.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        due
+    };
+    for sleeper in due {
+        let current_seq = sleeper.task.sched.lock().block_seq;
+        if current_seq == sleeper.seq {
+            wake(&sleeper.task, WakeReason::TimedOut);
+        }
+    }
+    let preempt = {
+        let mut s = SCHED.lock();
+        s.slice_left = s.slice_left.saturating_sub(1);
+        let on_idle = s.current.as_ref().is_some_and(|c| c.idle);
+        !s.run_queue.is_empty() && (s.slice_left == 0 || on_idle)
+    };
+    if preempt {
+        schedule_locked_irqs_off();
+    }
+}
+
+/// Asks task `id` to end with `ExitValue::Killed(reason)`: at once if it is blocked or
+/// waiting to run, the next time it is switched in otherwise.
+pub fn kill(id: TaskId, reason: &str) -> Result<(), KillError> {
+    let task = find(id).ok_or(KillError::NoSuchTask)?;
+    if task.idle || task.parent == 0 {
+        return Err(KillError::NotPermitted);
+    }
+    if task.exit_value().is_some() {
+        return Err(KillError::NoSuchTask);
+    }
+    if task.id == current_id() {
+        exit_with(ExitValue::Killed(reason.into()));
+    }
+    *task.kill_request.lock() = Some(reason.into());
+    wake(&task, WakeReason::Killed);
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KillError {
+    NoSuchTask,
+    NotPermitted,
+}
+
+fn find(id: TaskId) -> Option<Arc<Task>> {
+    interrupts::without_interrupts(|| TASKS.lock().get(&id).and_then(Weak::upgrade))
+}
+
+/// A snapshot of one task for `ps`.
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    pub id: TaskId,
+    pub name: String,
+    pub state: State,
+    pub cpu_ns: u64,
+}
+
+/// Every live task (those that exited but are still referenced by a joiner included).
+pub fn list() -> Vec<TaskInfo> {
+    let tasks: Vec<Arc<Task>> = interrupts::without_interrupts(|| {
+        let mut map = TASKS.lock();
+        map.retain(|_, w| w.strong_count() > 0);
+        map.values().filter_map(Weak::upgrade).collect()
+    });
+    tasks
+        .iter()
+        .map(|t| TaskInfo {
+            id: t.id,
+            name: t.name.clone(),
+            state: t.state(),
+            cpu_ns: t.cpu_ns(),
+        })
+        .collect()
+}
+
+/// Attaches an upper layer's context object (files, stdio...) to the running task; tasks it
+/// spawns inherit it.
+pub fn set_context(ctx: Arc<dyn Any + Send + Sync>) {
+    *current().context.lock() = Some(ctx);
+}
+
+/// The running task's context object, if it is of type `T`.
+pub fn context<T: Any + Send + Sync>() -> Option<Arc<T>> {
+    let ctx = current().context.lock().clone()?;
+    ctx.downcast::<T>().ok()
+}
+
+/// Sets the context object of a task that has not started running yet (right after spawn).
+pub fn set_context_of(task: &Task, ctx: Arc<dyn Any + Send + Sync>) {
+    *task.context.lock() = Some(ctx);
+}
+
+/// True if the running task has been asked to die (for long loops that want to stop early).
+pub fn kill_pending() -> bool {
+    current().kill_request.lock().is_some()
+}

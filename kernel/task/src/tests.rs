@@ -1,0 +1,184 @@
+//! In-kernel tests of tasks, blocking, futexes and TLS.
+
+use crate::*;
+use alloc::vec::Vec;
+use core::cell::Cell;
+use core::sync::atomic::{AtomicU32, AtomicUsize};
+use ktest::kernel_test;
+
+kernel_test! {
+    fn spawn_and_join_200_tasks() {
+        fn round() {
+            let handles: Vec<JoinHandle> =
+                (0..200).map(|i| spawn("worker", move || i * 2).unwrap()).collect();
+            let mut sum = 0;
+            for h in handles {
+                match h.join() {
+                    ExitValue::Exited(v) => sum += v,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            assert_eq!(sum, (0..200).map(|i| i * 2).sum::<isize>());
+            yield_now(); // let the last exited task be reaped
+        }
+        // The first round creates page-table pages and free-list capacity that stay.
+        round();
+        // Frames backing the heap stay with the heap once it grew: count them as free.
+        let free = || memory::frame_stats().free + memory::heap_stats().size as u64 / 4096;
+        let (frames, heap) = (free(), memory::heap_stats().used);
+        round();
+        assert_eq!(free(), frames, "task stacks returned");
+        assert_eq!(memory::heap_stats().used, heap, "task structures freed");
+    }
+}
+
+kernel_test! {
+    fn futex_wait_wake_many_waiters() {
+        let word = Arc::new(AtomicU32::new(0));
+        let woken = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<JoinHandle> = (0..20)
+            .map(|_| {
+                let (word, woken) = (word.clone(), woken.clone());
+                spawn("futex-waiter", move || {
+                    while word.load(Ordering::SeqCst) == 0 {
+                        let _ = futex_wait(&word, 0, None);
+                    }
+                    woken.fetch_add(1, Ordering::SeqCst);
+                    0
+                })
+                .unwrap()
+            })
+            .collect();
+        sleep_ns(30_000_000);
+        assert_eq!(woken.load(Ordering::SeqCst), 0, "nobody passes before the wake");
+        word.store(1, Ordering::SeqCst);
+        assert_eq!(futex_wake(&word, 5), 5);
+        let rest = futex_wake(&word, usize::MAX);
+        assert_eq!(rest, 15);
+        for h in handles {
+            assert_eq!(h.join(), ExitValue::Exited(0));
+        }
+        assert_eq!(woken.load(Ordering::SeqCst), 20);
+        assert_eq!(futex_wait(&word, 0, None), Err(FutexError::WouldBlock));
+        let deadline = time::monotonic_ns() + 20_000_000;
+        assert_eq!(futex_wait(&word, 1, Some(deadline)), Err(FutexError::TimedOut));
+        assert!(time::monotonic_ns() >= deadline);
+        assert_eq!(futex_wake(&word, 1), 0);
+    }
+}
+
+kernel_test! {
+    fn sleep_is_accurate() {
+        for ms in [15u64, 50] {
+            let t0 = time::monotonic_ns();
+            sleep_ns(ms * 1_000_000);
+            let slept = time::monotonic_ns() - t0;
+            assert!(slept >= ms * 1_000_000, "slept {slept} ns for {ms} ms");
+            assert!(slept < (ms + 40) * 1_000_000, "slept {slept} ns for {ms} ms");
+        }
+    }
+}
+
+kernel_test! {
+    fn busy_loops_are_preempted() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let progress = Arc::new(AtomicU64::new(0));
+        let (s, p) = (stop.clone(), progress.clone());
+        let spinner = spawn("spinner", move || {
+            while !s.load(Ordering::SeqCst) {
+                p.fetch_add(1, Ordering::SeqCst);
+                core::hint::spin_loop();
+            }
+            0
+        })
+        .unwrap();
+        // This task never yields either: only preemption lets the spinner make progress.
+        let t0 = time::monotonic_ns();
+        while progress.load(Ordering::SeqCst) < 1000 {
+            assert!(time::monotonic_ns() - t0 < 5_000_000_000, "spinner never ran");
+            core::hint::spin_loop();
+        }
+        stop.store(true, Ordering::SeqCst);
+        assert_eq!(spinner.join(), ExitValue::Exited(0));
+        assert!(find(current_id()).unwrap().cpu_ns() > 0);
+    }
+}
+
+kernel_test! {
+    fn wait_queue_blocks_until_notified() {
+        let wq = Arc::new(WaitQueue::new());
+        let flag = Arc::new(AtomicBool::new(false));
+        let (w, f) = (wq.clone(), flag.clone());
+        let h = spawn("waiter", move || {
+            w.wait_until(|| f.load(Ordering::SeqCst));
+            7
+        })
+        .unwrap();
+        sleep_ns(20_000_000);
+        assert_eq!(h.task().state(), State::Blocked);
+        flag.store(true, Ordering::SeqCst);
+        assert_eq!(wq.notify_all(), 1);
+        assert_eq!(h.join(), ExitValue::Exited(7));
+        let timed_out = !wq.wait_until_deadline(&mut || false, Some(time::monotonic_ns() + 10_000_000));
+        assert!(timed_out);
+    }
+}
+
+#[thread_local]
+static TLS_VALUE: Cell<u64> = Cell::new(42);
+#[thread_local]
+static TLS_ZERO: Cell<u64> = Cell::new(0);
+
+static DESTROYED: AtomicU64 = AtomicU64::new(0);
+
+kernel_test! {
+    fn thread_locals_are_per_task_and_key_destructors_run() {
+        TLS_VALUE.set(1);
+        let key = TlsKey::new(Some(|v| {
+            DESTROYED.fetch_add(v, Ordering::SeqCst);
+        }));
+        let handles: Vec<JoinHandle> = (1..=8u64)
+            .map(|i| {
+                spawn("tls", move || {
+                    // A new task starts from the template, not from its parent's values.
+                    assert_eq!(TLS_VALUE.get(), 42);
+                    assert_eq!(TLS_ZERO.get(), 0);
+                    TLS_VALUE.set(i * 100);
+                    TLS_ZERO.set(i);
+                    key.set(i);
+                    for _ in 0..5 {
+                        yield_now();
+                        sleep_ns(1_000_000);
+                    }
+                    assert_eq!(key.get(), i);
+                    (TLS_VALUE.get() + TLS_ZERO.get()) as isize
+                })
+                .unwrap()
+            })
+            .collect();
+        for (i, h) in (1..=8u64).zip(handles) {
+            assert_eq!(h.join(), ExitValue::Exited((i * 100 + i) as isize));
+        }
+        assert_eq!(TLS_VALUE.get(), 1, "other tasks did not touch ours");
+        assert_eq!(key.get(), 0);
+        assert_eq!(DESTROYED.load(Ordering::SeqCst), (1..=8).sum::<u64>());
+    }
+}
+
+kernel_test! {
+    fn kill_ends_a_blocked_task() {
+        let wq = Arc::new(WaitQueue::new());
+        let w = wq.clone();
+        let h = spawn("sleeper", move || {
+            w.wait_until(|| false);
+            0
+        })
+        .unwrap();
+        sleep_ns(10_000_000);
+        kill(h.id(), "killed by test").unwrap();
+        assert_eq!(h.join(), ExitValue::Killed("killed by test".into()));
+        assert_eq!(kill(current_id(), "no"), Err(KillError::NotPermitted));
+        assert_eq!(kill(999_999, "no"), Err(KillError::NoSuchTask));
+        assert!(list().iter().any(|t| t.name == "idle"));
+    }
+}

@@ -1,0 +1,168 @@
+//! Blocking: wait queues and the futex.
+
+use crate::{SCHED, Task, WakeReason, block_current, wake};
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, Ordering};
+use spin::Mutex;
+use x86_64::instructions::interrupts;
+
+/// Tasks waiting for something. Waiters re-check their condition after every wake-up.
+pub struct WaitQueue {
+    waiters: Mutex<VecDeque<Arc<Task>>>,
+}
+
+impl Default for WaitQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WaitQueue {
+    pub const fn new() -> WaitQueue {
+        WaitQueue {
+            waiters: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Blocks until `condition` holds. The condition is evaluated with interrupts disabled,
+    /// so a waker running in an interrupt handler cannot slip between check and sleep.
+    pub fn wait_until(&self, mut condition: impl FnMut() -> bool) {
+        self.wait_until_deadline(&mut condition, None);
+    }
+
+    /// Like [`WaitQueue::wait_until`] with a deadline (monotonic ns). Returns false on timeout.
+    pub fn wait_until_deadline(
+        &self,
+        condition: &mut dyn FnMut() -> bool,
+        deadline: Option<u64>,
+    ) -> bool {
+        let were_enabled = interrupts::are_enabled();
+        interrupts::disable();
+        let me = SCHED.lock().current.clone().expect("scheduler not started");
+        let satisfied = loop {
+            if condition() {
+                break true;
+            }
+            if deadline.is_some_and(|d| time::monotonic_ns() >= d) {
+                break false;
+            }
+            self.waiters.lock().push_back(me.clone());
+            let reason = block_current(deadline);
+            self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
+            if reason == WakeReason::TimedOut && !condition() {
+                break false;
+            }
+        };
+        drop(me);
+        if were_enabled {
+            interrupts::enable();
+        }
+        satisfied
+    }
+
+    /// Wakes one waiter. Returns whether one was woken.
+    pub fn notify_one(&self) -> bool {
+        interrupts::without_interrupts(|| {
+            loop {
+                let Some(task) = self.waiters.lock().pop_front() else {
+                    return false;
+                };
+                if wake(&task, WakeReason::Notified) {
+                    return true;
+                }
+            }
+        })
+    }
+
+    /// Wakes every waiter. Returns how many were woken.
+    pub fn notify_all(&self) -> usize {
+        interrupts::without_interrupts(|| {
+            let waiters = core::mem::take(&mut *self.waiters.lock());
+            waiters
+                .iter()
+                .filter(|t| wake(t, WakeReason::Notified))
+                .count()
+        })
+    }
+
+    /// Number of tasks waiting.
+    pub fn len(&self) -> usize {
+        interrupts::without_interrupts(|| self.waiters.lock().len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Futex waiters by address.
+static FUTEXES: Mutex<BTreeMap<usize, VecDeque<Arc<Task>>>> = Mutex::new(BTreeMap::new());
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FutexError {
+    /// The value was not the expected one when checked.
+    WouldBlock,
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// Blocks while `*addr == expected`, until a [`futex_wake`] on `addr` or `deadline`
+/// (monotonic ns). The check and the sleep are atomic with respect to wakers.
+pub fn futex_wait(
+    addr: &AtomicU32,
+    expected: u32,
+    deadline: Option<u64>,
+) -> Result<(), FutexError> {
+    let key = addr as *const AtomicU32 as usize;
+    let were_enabled = interrupts::are_enabled();
+    interrupts::disable();
+    let result = if addr.load(Ordering::SeqCst) != expected {
+        Err(FutexError::WouldBlock)
+    } else if deadline.is_some_and(|d| time::monotonic_ns() >= d) {
+        Err(FutexError::TimedOut)
+    } else {
+        let me = SCHED.lock().current.clone().expect("scheduler not started");
+        FUTEXES.lock().entry(key).or_default().push_back(me.clone());
+        let reason = block_current(deadline);
+        let mut map = FUTEXES.lock();
+        if let Some(q) = map.get_mut(&key) {
+            q.retain(|t| !Arc::ptr_eq(t, &me));
+            if q.is_empty() {
+                map.remove(&key);
+            }
+        }
+        match reason {
+            WakeReason::TimedOut => Err(FutexError::TimedOut),
+            _ => Ok(()),
+        }
+    };
+    if were_enabled {
+        interrupts::enable();
+    }
+    result
+}
+
+/// Wakes up to `count` tasks waiting on `addr`. Returns how many were woken.
+pub fn futex_wake(addr: &AtomicU32, count: usize) -> usize {
+    let key = addr as *const AtomicU32 as usize;
+    interrupts::without_interrupts(|| {
+        let mut woken = 0;
+        while woken < count {
+            let task = {
+                let mut map = FUTEXES.lock();
+                let Some(q) = map.get_mut(&key) else { break };
+                let t = q.pop_front();
+                if q.is_empty() {
+                    map.remove(&key);
+                }
+                t
+            };
+            let Some(task) = task else { break };
+            if wake(&task, WakeReason::Notified) {
+                woken += 1;
+            }
+        }
+        woken
+    })
+}
