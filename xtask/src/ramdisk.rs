@@ -1,10 +1,12 @@
-//! Packs the guest's initial ramdisk: the repository's `initrd/` tree as `/`, plus the
-//! `--add HOST:GUEST` files and directories, into a cpio newc archive.
+//! Packs the guest's initial ramdisk: the repository's `initrd/` tree as `/`, the kernel ELF
+//! (debug info stripped) as `/boot/kernel.elf` for the kernel's symbolized backtraces, plus
+//! the `--add HOST:GUEST` files and directories, into a cpio newc archive.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::error::{Context, Error, Result};
 use crate::workspace::Workspace;
@@ -12,6 +14,8 @@ use crate::workspace::Workspace;
 const DIR_MODE: u32 = 0o755;
 const FILE_MODE: u32 = 0o644;
 const EXEC_MODE: u32 = 0o755;
+/// Where the kernel finds its own symbol table.
+pub const KERNEL_ELF_GUEST: &str = "/boot/kernel.elf";
 
 /// One `--add HOST:GUEST`: a host file or directory copied to an absolute guest path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,11 +167,15 @@ impl Tree {
     }
 }
 
-/// Builds the archive bytes from `tree_root` (skipped if absent) and `adds`, in order.
-pub fn pack(tree_root: &Path, adds: &[AddSpec]) -> Result<Vec<u8>> {
+/// Builds the archive bytes from `tree_root` (skipped if absent), the kernel ELF `kernel`
+/// (at [`KERNEL_ELF_GUEST`], if given) and `adds`, in order (an `--add` wins over both).
+pub fn pack(tree_root: &Path, kernel: Option<&Path>, adds: &[AddSpec]) -> Result<Vec<u8>> {
     let mut tree = Tree::default();
     if tree_root.is_dir() {
         tree.add_dir_contents(tree_root, "")?;
+    }
+    if let Some(kernel) = kernel {
+        tree.add_host(kernel, KERNEL_ELF_GUEST.trim_start_matches('/'))?;
     }
     for add in adds {
         let dest = add.guest.trim_start_matches('/');
@@ -176,13 +184,47 @@ pub fn pack(tree_root: &Path, adds: &[AddSpec]) -> Result<Vec<u8>> {
     Ok(tree.into_archive())
 }
 
-/// Packs the ramdisk and writes it to `target/theseus/initrd.cpio`; returns that path.
+/// Packs the ramdisk (with the built kernel ELF, stripped of debug info when llvm-objcopy is
+/// available) and writes it to `target/theseus/initrd.cpio`; returns that path.
 pub fn write(ws: &Workspace, adds: &[AddSpec]) -> Result<PathBuf> {
-    let archive = pack(&ws.initrd_tree(), adds)?;
     ws.ensure_out_dir()?;
+    let elf = ws.kernel_elf();
+    let kernel = if elf.is_file() {
+        let stripped = ws.out_dir().join("kernel.stripped.elf");
+        let objcopy = crate::setup::rust_sysroot(ws)
+            .ok()
+            .and_then(|sysroot| crate::setup::llvm_objcopy(&sysroot));
+        Some(match objcopy {
+            Some(objcopy) if strip_debug(&objcopy, &elf, &stripped)? => stripped,
+            _ => elf,
+        })
+    } else {
+        None
+    };
+    let archive = pack(&ws.initrd_tree(), kernel.as_deref(), adds)?;
     let path = ws.initrd_archive();
     fs::write(&path, archive).context(|| format!("writing {}", path.display()))?;
     Ok(path)
+}
+
+/// `llvm-objcopy --strip-debug input output`; `false` (the caller keeps the unstripped file)
+/// when objcopy fails.
+fn strip_debug(objcopy: &Path, input: &Path, output: &Path) -> Result<bool> {
+    let result = Command::new(objcopy)
+        .arg("--strip-debug")
+        .arg(input)
+        .arg(output)
+        .output()
+        .context(|| format!("running {}", objcopy.display()))?;
+    if !result.status.success() {
+        eprintln!(
+            "xtask: warning: {} --strip-debug failed ({}); the ramdisk gets the unstripped kernel",
+            objcopy.display(),
+            String::from_utf8_lossy(&result.stderr).trim()
+        );
+        return Ok(false);
+    }
+    Ok(output.is_file())
 }
 
 #[cfg(test)]
@@ -240,7 +282,7 @@ mod tests {
             AddSpec::parse(&format!("{}:/opt/tools", extra.display())).unwrap(),
             AddSpec::parse(&format!("{}:/etc/motd", dir.join("x.txt").display())).unwrap(),
         ];
-        let archive = pack(&tree, &adds).unwrap();
+        let archive = pack(&tree, None, &adds).unwrap();
         let entries = initrd::parse(&archive).unwrap();
         let listing: Vec<(&str, EntryKind, u32, &[u8])> = entries
             .iter()
@@ -273,7 +315,70 @@ mod tests {
 
     #[test]
     fn missing_tree_gives_empty_archive() {
-        let archive = pack(Path::new("/nonexistent/xtask/initrd"), &[]).unwrap();
+        let archive = pack(Path::new("/nonexistent/xtask/initrd"), None, &[]).unwrap();
         assert!(initrd::parse(&archive).unwrap().is_empty());
+    }
+
+    #[test]
+    fn kernel_elf_goes_to_boot_and_add_overrides_it() {
+        let dir = scratch_dir("kernel");
+        fs::write(dir.join("kernel"), b"\x7fELF kernel").unwrap();
+        fs::write(dir.join("other"), b"replacement").unwrap();
+        let kernel = dir.join("kernel");
+        let archive = pack(&dir.join("no-tree"), Some(&kernel), &[]).unwrap();
+        let entries = initrd::parse(&archive).unwrap();
+        let listing: Vec<(&str, &[u8])> = entries.iter().map(|e| (e.path, e.data)).collect();
+        assert_eq!(
+            listing,
+            vec![
+                ("boot", &[][..]),
+                ("boot/kernel.elf", &b"\x7fELF kernel"[..])
+            ]
+        );
+
+        let add = AddSpec::parse(&format!("{}:/boot/kernel.elf", dir.join("other").display()));
+        let archive = pack(&dir.join("no-tree"), Some(&kernel), &[add.unwrap()]).unwrap();
+        let entries = initrd::parse(&archive).unwrap();
+        let elf = entries
+            .iter()
+            .find(|e| e.path == "boot/kernel.elf")
+            .unwrap();
+        assert_eq!(elf.data, b"replacement");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn strip_debug_keeps_symbols_and_drops_dwarf() {
+        let ws = Workspace::locate();
+        let Some(objcopy) = crate::setup::rust_sysroot(&ws)
+            .ok()
+            .and_then(|s| crate::setup::llvm_objcopy(&s))
+        else {
+            eprintln!("llvm-objcopy not installed: nothing to test");
+            return;
+        };
+        let dir = scratch_dir("strip");
+        let input = std::env::current_exe().unwrap();
+        let output = dir.join("stripped");
+        assert!(strip_debug(&objcopy, &input, &output).unwrap());
+        let before = fs::read(&input).unwrap();
+        let after = fs::read(&output).unwrap();
+        let sections = |elf: &[u8]| -> Vec<String> {
+            use object::{Object, ObjectSection};
+            let file = object::File::parse(elf).unwrap();
+            file.sections()
+                .map(|s| s.name().unwrap().to_string())
+                .collect()
+        };
+        let (before, after) = (sections(&before), sections(&after));
+        assert!(before.iter().any(|s| s == ".debug_info"), "{before:?}");
+        assert!(!after.iter().any(|s| s.starts_with(".debug_")), "{after:?}");
+        assert!(after.iter().any(|s| s == ".symtab"), "{after:?}");
+        assert!(after.iter().any(|s| s == ".text"), "{after:?}");
+
+        // A file objcopy cannot read: reported as failure, not an error.
+        fs::write(dir.join("junk"), b"not an object file").unwrap();
+        assert!(!strip_debug(&objcopy, &dir.join("junk"), &dir.join("junk.out")).unwrap());
+        fs::remove_dir_all(dir).unwrap();
     }
 }

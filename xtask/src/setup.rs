@@ -120,7 +120,7 @@ fn ensure_rust_components(ws: &Workspace) -> Result<()> {
 }
 
 /// `rustc --print sysroot` for the toolchain the workspace uses.
-fn rust_sysroot(ws: &Workspace) -> Result<PathBuf> {
+pub(crate) fn rust_sysroot(ws: &Workspace) -> Result<PathBuf> {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = Command::new(rustc)
         .current_dir(ws.root())
@@ -142,14 +142,17 @@ fn rust_src_present(sysroot: &Path) -> bool {
     sysroot.join("lib/rustlib/src/rust/library").is_dir()
 }
 
-/// llvm-tools puts `llvm-objcopy` into `lib/rustlib/<host>/bin`.
 fn llvm_tools_present(sysroot: &Path) -> bool {
-    let Ok(entries) = fs::read_dir(sysroot.join("lib/rustlib")) else {
-        return false;
-    };
-    entries
+    llvm_objcopy(sysroot).is_some()
+}
+
+/// llvm-tools puts `llvm-objcopy` into `lib/rustlib/<host>/bin`.
+pub(crate) fn llvm_objcopy(sysroot: &Path) -> Option<PathBuf> {
+    fs::read_dir(sysroot.join("lib/rustlib"))
+        .ok()?
         .flatten()
-        .any(|entry| entry.path().join("bin/llvm-objcopy").is_file())
+        .map(|entry| entry.path().join("bin/llvm-objcopy"))
+        .find(|path| path.is_file())
 }
 
 impl Probe {

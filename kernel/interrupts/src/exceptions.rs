@@ -1,156 +1,492 @@
-//! The IDT: a handler for every CPU exception and the IRQ stubs.
+//! CPU exceptions: the IDT, one assembly entry stub per exception vector, and the dispatcher.
+//!
+//! Every stub saves the complete register state as a [`TrapFrame`] (general registers, vector,
+//! error code, and what the CPU pushed), saves the FP/SIMD state with `fxsave64`, aligns the
+//! stack to 16 bytes (so the Rust code may use SSE), and links a frame record
+//! `[interrupted rbp, faulting rip]` so that frame-pointer backtraces run from the handler
+//! through the faulting function into its callers. The dispatcher handles breakpoints and
+//! demand paging itself; every other fault goes to the hook the kernel installed (which ends
+//! the faulting task, or, later, runs the task's own fault handler — the hook may change the
+//! frame to resume elsewhere); what nobody handles is a kernel panic naming the exception,
+//! error code, RIP and, for page faults, the address and what it belongs to.
+//!
+//! The stubs are hand-written assembly: the `x86-interrupt` ABI neither exposes the full
+//! register state nor (on this LLVM) keeps the stack aligned in handlers with an error code.
 
 use crate::gdt::{DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST};
 use crate::irq::{IRQ_BASE, STUBS};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::fmt;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::registers::control::Cr2;
-use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
+use x86_64::structures::idt::InterruptDescriptorTable;
+
+/// The interrupted context, as the entry stubs save it (lowest address first).
+#[repr(C)]
+#[derive(Debug, Clone)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+/// What went wrong, decoded from a trap frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    DivideError,
+    Debug,
+    Nmi,
+    Breakpoint,
+    Overflow,
+    BoundRange,
+    InvalidOpcode,
+    DeviceNotAvailable,
+    DoubleFault,
+    InvalidTss,
+    SegmentNotPresent,
+    StackSegment,
+    GeneralProtection,
+    /// `addr` is CR2; `write`/`exec` say what access faulted; `present` whether the page was
+    /// mapped (a protection violation) or not.
+    PageFault {
+        addr: u64,
+        write: bool,
+        exec: bool,
+        present: bool,
+    },
+    X87Floating,
+    AlignmentCheck,
+    MachineCheck,
+    SimdFloating,
+    Virtualization,
+    ControlProtection,
+    HypervisorInjection,
+    VmmCommunication,
+    Security,
+    Unknown(u64),
+}
+
+impl FaultKind {
+    fn from_frame(frame: &TrapFrame) -> FaultKind {
+        match frame.vector {
+            0 => FaultKind::DivideError,
+            1 => FaultKind::Debug,
+            2 => FaultKind::Nmi,
+            3 => FaultKind::Breakpoint,
+            4 => FaultKind::Overflow,
+            5 => FaultKind::BoundRange,
+            6 => FaultKind::InvalidOpcode,
+            7 => FaultKind::DeviceNotAvailable,
+            8 => FaultKind::DoubleFault,
+            10 => FaultKind::InvalidTss,
+            11 => FaultKind::SegmentNotPresent,
+            12 => FaultKind::StackSegment,
+            13 => FaultKind::GeneralProtection,
+            14 => FaultKind::PageFault {
+                addr: Cr2::read_raw(),
+                write: frame.error_code & 2 != 0,
+                exec: frame.error_code & 16 != 0,
+                present: frame.error_code & 1 != 0,
+            },
+            16 => FaultKind::X87Floating,
+            17 => FaultKind::AlignmentCheck,
+            18 => FaultKind::MachineCheck,
+            19 => FaultKind::SimdFloating,
+            20 => FaultKind::Virtualization,
+            21 => FaultKind::ControlProtection,
+            28 => FaultKind::HypervisorInjection,
+            29 => FaultKind::VmmCommunication,
+            30 => FaultKind::Security,
+            v => FaultKind::Unknown(v),
+        }
+    }
+
+    /// The POSIX signal this fault would raise (SIGSEGV, SIGFPE, SIGILL, SIGBUS, SIGTRAP).
+    pub fn signal_name(&self) -> &'static str {
+        match self {
+            FaultKind::DivideError | FaultKind::X87Floating | FaultKind::SimdFloating => "SIGFPE",
+            FaultKind::InvalidOpcode => "SIGILL",
+            FaultKind::Debug | FaultKind::Breakpoint => "SIGTRAP",
+            FaultKind::AlignmentCheck => "SIGBUS",
+            _ => "SIGSEGV",
+        }
+    }
+}
+
+/// A fault with its context, for messages.
+pub struct Fault<'a> {
+    pub kind: FaultKind,
+    pub frame: &'a TrapFrame,
+}
+
+impl fmt::Display for Fault<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let name = match self.kind {
+            FaultKind::DivideError => "divide error (#DE)",
+            FaultKind::Debug => "debug exception (#DB)",
+            FaultKind::Nmi => "non-maskable interrupt",
+            FaultKind::Breakpoint => "breakpoint (#BP)",
+            FaultKind::Overflow => "overflow (#OF)",
+            FaultKind::BoundRange => "bound range exceeded (#BR)",
+            FaultKind::InvalidOpcode => "invalid opcode (#UD)",
+            FaultKind::DeviceNotAvailable => "device not available (#NM)",
+            FaultKind::DoubleFault => "double fault (#DF)",
+            FaultKind::InvalidTss => "invalid TSS (#TS)",
+            FaultKind::SegmentNotPresent => "segment not present (#NP)",
+            FaultKind::StackSegment => "stack-segment fault (#SS)",
+            FaultKind::GeneralProtection => "general protection fault (#GP)",
+            FaultKind::PageFault { .. } => "page fault (#PF)",
+            FaultKind::X87Floating => "x87 floating-point error (#MF)",
+            FaultKind::AlignmentCheck => "alignment check (#AC)",
+            FaultKind::MachineCheck => "machine check (#MC)",
+            FaultKind::SimdFloating => "SIMD floating-point error (#XM)",
+            FaultKind::Virtualization => "virtualization exception (#VE)",
+            FaultKind::ControlProtection => "control protection (#CP)",
+            FaultKind::HypervisorInjection => "hypervisor injection",
+            FaultKind::VmmCommunication => "VMM communication (#VC)",
+            FaultKind::Security => "security exception (#SX)",
+            FaultKind::Unknown(_) => "unknown exception",
+        };
+        write!(f, "CPU exception {name} (vector {}", self.frame.vector)?;
+        if has_error_code(self.frame.vector) {
+            write!(f, ", error code {:#x}", self.frame.error_code)?;
+        }
+        write!(f, ") at rip {:#x}", self.frame.rip)?;
+        if let FaultKind::PageFault {
+            addr,
+            write,
+            exec,
+            present,
+        } = self.kind
+        {
+            write!(
+                f,
+                " accessing {addr:#x} ({}{}, {})",
+                if write { "write" } else { "read" },
+                if exec { ", instruction fetch" } else { "" },
+                if present {
+                    "protection violation"
+                } else {
+                    "page not present"
+                }
+            )?;
+            f.write_str(match memory::page_fault_kind(addr) {
+                memory::FaultKind::Other => "",
+                memory::FaultKind::MappingGuard => " (guard page of a mapping)",
+                memory::FaultKind::MappingUnmapped => " (unmapped part of a mapping)",
+                memory::FaultKind::MappingPage(_) => " (access not allowed by the mapping)",
+                memory::FaultKind::StackGuard => " (stack overflow: kernel stack guard page)",
+            })?;
+            if addr < 4096 {
+                f.write_str(" (null pointer)")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn has_error_code(vector: u64) -> bool {
+    matches!(vector, 8 | 10 | 11 | 12 | 13 | 14 | 17 | 21 | 29 | 30)
+}
+
+/// What the kernel's fault hook decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// The frame was repaired or redirected: resume it.
+    Resume,
+    /// Nobody handles it: kernel panic.
+    Panic,
+}
 
 static IDT: Once<InterruptDescriptorTable> = Once::new();
 static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
+static FAULT_HOOK: AtomicUsize = AtomicUsize::new(0);
 
 /// How many breakpoint exceptions (`int3`) have been handled.
 pub fn breakpoint_count() -> u64 {
     BREAKPOINTS.load(Ordering::SeqCst)
 }
 
-fn fatal(name: &str, vector: u8, frame: &InterruptStackFrame, error: Option<u64>) -> ! {
-    match error {
-        Some(code) => panic!(
-            "CPU exception {name} (vector {vector}, error code {code:#x}) at rip {:#x}, rsp {:#x}",
-            frame.instruction_pointer.as_u64(),
-            frame.stack_pointer.as_u64()
-        ),
-        None => panic!(
-            "CPU exception {name} (vector {vector}) at rip {:#x}, rsp {:#x}",
-            frame.instruction_pointer.as_u64(),
-            frame.stack_pointer.as_u64()
-        ),
-    }
+/// Installs the function that decides about faults the kernel does not resolve itself. It
+/// runs with interrupts disabled, on the faulting stack or (page faults, double faults, NMIs)
+/// on an IST stack, and may modify the frame.
+pub fn set_fault_hook(hook: fn(&mut TrapFrame, FaultKind) -> FaultAction) {
+    FAULT_HOOK.store(hook as usize, Ordering::SeqCst);
 }
 
-macro_rules! plain {
-    ($fn:ident, $name:literal, $vector:literal) => {
-        extern "x86-interrupt" fn $fn(frame: InterruptStackFrame) {
-            fatal($name, $vector, &frame, None)
+extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
+    let kind = FaultKind::from_frame(frame);
+    match kind {
+        FaultKind::Breakpoint => {
+            BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
+            return;
         }
-    };
-}
-
-macro_rules! with_code {
-    ($fn:ident, $name:literal, $vector:literal) => {
-        extern "x86-interrupt" fn $fn(frame: InterruptStackFrame, code: u64) {
-            fatal($name, $vector, &frame, Some(code))
+        FaultKind::PageFault {
+            addr, write, exec, ..
+        } if memory::handle_page_fault(addr, write, exec) => {
+            return;
         }
-    };
-}
-
-plain!(divide_error, "divide error (#DE)", 0);
-plain!(debug, "debug (#DB)", 1);
-plain!(nmi, "non-maskable interrupt", 2);
-plain!(overflow, "overflow (#OF)", 4);
-plain!(bound_range, "bound range exceeded (#BR)", 5);
-plain!(invalid_opcode, "invalid opcode (#UD)", 6);
-plain!(device_not_available, "device not available (#NM)", 7);
-with_code!(invalid_tss, "invalid TSS (#TS)", 10);
-with_code!(segment_not_present, "segment not present (#NP)", 11);
-with_code!(stack_segment, "stack-segment fault (#SS)", 12);
-with_code!(general_protection, "general protection fault (#GP)", 13);
-plain!(x87_fp, "x87 floating-point error (#MF)", 16);
-with_code!(alignment_check, "alignment check (#AC)", 17);
-plain!(simd_fp, "SIMD floating-point error (#XM)", 19);
-plain!(virtualization, "virtualization exception (#VE)", 20);
-with_code!(control_protection, "control protection (#CP)", 21);
-plain!(hv_injection, "hypervisor injection", 28);
-with_code!(vmm_communication, "VMM communication (#VC)", 29);
-with_code!(security, "security exception (#SX)", 30);
-
-extern "x86-interrupt" fn breakpoint(_frame: InterruptStackFrame) {
-    BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
-}
-
-extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFaultErrorCode) {
-    let addr = Cr2::read_raw();
-    panic!(
-        "CPU exception page fault (#PF, vector 14) accessing {addr:#x} ({}{}{}) at rip {:#x}{}",
-        if code.contains(PageFaultErrorCode::CAUSED_BY_WRITE) {
-            "write"
-        } else {
-            "read"
-        },
-        if code.contains(PageFaultErrorCode::INSTRUCTION_FETCH) {
-            ", instruction fetch"
-        } else {
-            ""
-        },
-        if code.contains(PageFaultErrorCode::PROTECTION_VIOLATION) {
-            ", protection violation"
-        } else {
-            ", page not present"
-        },
-        frame.instruction_pointer.as_u64(),
-        guard_hint(addr, frame.stack_pointer.as_u64()),
-    )
-}
-
-/// Names a likely stack overflow: a fault just below the faulting code's stack pointer.
-fn guard_hint(addr: u64, rsp: u64) -> &'static str {
-    if addr < rsp && rsp - addr <= 4096 * 2 {
-        " (stack overflow into the guard page)"
-    } else {
-        ""
+        _ => {}
     }
+    let hook = FAULT_HOOK.load(Ordering::SeqCst);
+    if hook != 0 && !matches!(kind, FaultKind::MachineCheck) {
+        // SAFETY: only `set_fault_hook` stores here, always a valid fn of this type.
+        let hook: fn(&mut TrapFrame, FaultKind) -> FaultAction =
+            unsafe { core::mem::transmute(hook) };
+        if hook(frame, kind) == FaultAction::Resume {
+            return;
+        }
+    }
+    panic!("{}", Fault { kind, frame })
 }
 
-extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, code: u64) -> ! {
-    fatal("double fault (#DF)", 8, &frame, Some(code))
+unsafe extern "C" {
+    fn exception_stub_0();
+    fn exception_stub_1();
+    fn exception_stub_2();
+    fn exception_stub_3();
+    fn exception_stub_4();
+    fn exception_stub_5();
+    fn exception_stub_6();
+    fn exception_stub_7();
+    fn exception_stub_8();
+    fn exception_stub_10();
+    fn exception_stub_11();
+    fn exception_stub_12();
+    fn exception_stub_13();
+    fn exception_stub_14();
+    fn exception_stub_16();
+    fn exception_stub_17();
+    fn exception_stub_18();
+    fn exception_stub_19();
+    fn exception_stub_20();
+    fn exception_stub_21();
+    fn exception_stub_28();
+    fn exception_stub_29();
+    fn exception_stub_30();
 }
 
-extern "x86-interrupt" fn machine_check(frame: InterruptStackFrame) -> ! {
-    fatal("machine check (#MC)", 18, &frame, None)
-}
+core::arch::global_asm!(
+    r#"
+    .section .text.exception_stubs, "ax"
+    .global exception_stub_0
+exception_stub_0:
+    push 0
+    push 0
+    jmp exception_common
+    .global exception_stub_1
+exception_stub_1:
+    push 0
+    push 1
+    jmp exception_common
+    .global exception_stub_2
+exception_stub_2:
+    push 0
+    push 2
+    jmp exception_common
+    .global exception_stub_3
+exception_stub_3:
+    push 0
+    push 3
+    jmp exception_common
+    .global exception_stub_4
+exception_stub_4:
+    push 0
+    push 4
+    jmp exception_common
+    .global exception_stub_5
+exception_stub_5:
+    push 0
+    push 5
+    jmp exception_common
+    .global exception_stub_6
+exception_stub_6:
+    push 0
+    push 6
+    jmp exception_common
+    .global exception_stub_7
+exception_stub_7:
+    push 0
+    push 7
+    jmp exception_common
+    .global exception_stub_8
+exception_stub_8:
+    push 8
+    jmp exception_common
+    .global exception_stub_10
+exception_stub_10:
+    push 10
+    jmp exception_common
+    .global exception_stub_11
+exception_stub_11:
+    push 11
+    jmp exception_common
+    .global exception_stub_12
+exception_stub_12:
+    push 12
+    jmp exception_common
+    .global exception_stub_13
+exception_stub_13:
+    push 13
+    jmp exception_common
+    .global exception_stub_14
+exception_stub_14:
+    push 14
+    jmp exception_common
+    .global exception_stub_16
+exception_stub_16:
+    push 0
+    push 16
+    jmp exception_common
+    .global exception_stub_17
+exception_stub_17:
+    push 17
+    jmp exception_common
+    .global exception_stub_18
+exception_stub_18:
+    push 0
+    push 18
+    jmp exception_common
+    .global exception_stub_19
+exception_stub_19:
+    push 0
+    push 19
+    jmp exception_common
+    .global exception_stub_20
+exception_stub_20:
+    push 0
+    push 20
+    jmp exception_common
+    .global exception_stub_21
+exception_stub_21:
+    push 21
+    jmp exception_common
+    .global exception_stub_28
+exception_stub_28:
+    push 0
+    push 28
+    jmp exception_common
+    .global exception_stub_29
+exception_stub_29:
+    push 29
+    jmp exception_common
+    .global exception_stub_30
+exception_stub_30:
+    push 30
+    jmp exception_common
+
+exception_common:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rbx, rsp
+    and rsp, -16
+    sub rsp, 512
+    fxsave64 [rsp]
+    push qword ptr [rbx + 136]
+    push rbp
+    mov rbp, rsp
+    cld
+    mov rdi, rbx
+    call {dispatch}
+    add rsp, 16
+    fxrstor64 [rsp]
+    mov rsp, rbx
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    iretq
+"#,
+    dispatch = sym exception_dispatch,
+);
 
 pub(crate) fn init_idt() {
+    /// Points an IDT entry at an assembly stub (whatever the entry's handler signature).
+    ///
+    /// # Safety
+    /// `stub` must be a complete exception entry that ends in iretq or never returns.
+    unsafe fn set<F>(
+        entry: &mut x86_64::structures::idt::Entry<F>,
+        stub: unsafe extern "C" fn(),
+    ) -> &mut x86_64::structures::idt::EntryOptions {
+        // SAFETY: forwarded from the caller.
+        unsafe { entry.set_handler_addr(VirtAddr::new(stub as usize as u64)) }
+    }
     let idt = IDT.call_once(|| {
         let mut idt = InterruptDescriptorTable::new();
-        idt.divide_error.set_handler_fn(divide_error);
-        idt.debug.set_handler_fn(debug);
-        // SAFETY (all three): the IST indices name stacks installed in the TSS by gdt::init.
+        // SAFETY: every stub below is an entry of `exception_common`, which saves and restores
+        // the full state and ends in iretq; the IST indices name stacks installed in the TSS
+        // by gdt::init.
         unsafe {
-            idt.non_maskable_interrupt
-                .set_handler_fn(nmi)
-                .set_stack_index(NMI_IST);
-            idt.double_fault
-                .set_handler_fn(double_fault)
-                .set_stack_index(DOUBLE_FAULT_IST);
-            idt.page_fault
-                .set_handler_fn(page_fault)
-                .set_stack_index(PAGE_FAULT_IST);
+            set(&mut idt.divide_error, exception_stub_0);
+            set(&mut idt.debug, exception_stub_1);
+            set(&mut idt.non_maskable_interrupt, exception_stub_2).set_stack_index(NMI_IST);
+            set(&mut idt.breakpoint, exception_stub_3);
+            set(&mut idt.overflow, exception_stub_4);
+            set(&mut idt.bound_range_exceeded, exception_stub_5);
+            set(&mut idt.invalid_opcode, exception_stub_6);
+            set(&mut idt.device_not_available, exception_stub_7);
+            set(&mut idt.double_fault, exception_stub_8).set_stack_index(DOUBLE_FAULT_IST);
+            set(&mut idt.invalid_tss, exception_stub_10);
+            set(&mut idt.segment_not_present, exception_stub_11);
+            set(&mut idt.stack_segment_fault, exception_stub_12);
+            set(&mut idt.general_protection_fault, exception_stub_13);
+            set(&mut idt.page_fault, exception_stub_14).set_stack_index(PAGE_FAULT_IST);
+            set(&mut idt.x87_floating_point, exception_stub_16);
+            set(&mut idt.alignment_check, exception_stub_17);
+            set(&mut idt.machine_check, exception_stub_18);
+            set(&mut idt.simd_floating_point, exception_stub_19);
+            set(&mut idt.virtualization, exception_stub_20);
+            set(&mut idt.cp_protection_exception, exception_stub_21);
+            set(&mut idt.hv_injection_exception, exception_stub_28);
+            set(&mut idt.vmm_communication_exception, exception_stub_29);
+            set(&mut idt.security_exception, exception_stub_30);
         }
-        idt.breakpoint.set_handler_fn(breakpoint);
-        idt.overflow.set_handler_fn(overflow);
-        idt.bound_range_exceeded.set_handler_fn(bound_range);
-        idt.invalid_opcode.set_handler_fn(invalid_opcode);
-        idt.device_not_available
-            .set_handler_fn(device_not_available);
-        idt.invalid_tss.set_handler_fn(invalid_tss);
-        idt.segment_not_present.set_handler_fn(segment_not_present);
-        idt.stack_segment_fault.set_handler_fn(stack_segment);
-        idt.general_protection_fault
-            .set_handler_fn(general_protection);
-        idt.x87_floating_point.set_handler_fn(x87_fp);
-        idt.alignment_check.set_handler_fn(alignment_check);
-        idt.machine_check.set_handler_fn(machine_check);
-        idt.simd_floating_point.set_handler_fn(simd_fp);
-        idt.virtualization.set_handler_fn(virtualization);
-        idt.cp_protection_exception
-            .set_handler_fn(control_protection);
-        idt.hv_injection_exception.set_handler_fn(hv_injection);
-        idt.vmm_communication_exception
-            .set_handler_fn(vmm_communication);
-        idt.security_exception.set_handler_fn(security);
         for (i, stub) in STUBS.iter().enumerate() {
             // SAFETY: each stub is a complete interrupt entry ending in iretq.
             unsafe {

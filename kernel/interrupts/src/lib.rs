@@ -8,14 +8,13 @@
 //! Depends on `x86_64` (descriptor tables), `pic8259`, `memory` (IST stacks), `spin`, `log`.
 
 #![no_std]
-#![feature(abi_x86_interrupt)]
 
 mod exceptions;
 mod gdt;
 mod irq;
 mod tests;
 
-pub use exceptions::breakpoint_count;
+pub use exceptions::{Fault, FaultAction, FaultKind, TrapFrame, breakpoint_count, set_fault_hook};
 pub use irq::{IRQ_BASE, register_irq};
 
 /// Loads the GDT, TSS and IDT and initializes the PICs with every IRQ masked.

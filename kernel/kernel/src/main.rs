@@ -13,6 +13,7 @@ extern crate alloc;
 
 mod boot;
 mod cmdline;
+mod faults;
 mod ktest_runner;
 mod panic;
 
@@ -80,8 +81,9 @@ extern "C" fn kernel_main() -> ! {
     interrupts::init();
     time::init();
     serial::set_log_clock(time::monotonic_ns);
-    interrupts::register_irq(4, serial::receive_pending);
+    interrupts::register_irq(4, on_serial_irq);
     task::init("kernel_main");
+    faults::init();
     x86_64::instructions::interrupts::enable();
     let info = BOOT_INFO
         .get()
@@ -94,11 +96,18 @@ extern "C" fn kernel_main() -> ! {
     let args = cmdline::parse(cmdline);
     log::info!("kernel command line: {cmdline:?}");
     load_ramdisk(info);
+    load_kernel_symbols();
     match args.mode {
         cmdline::Mode::Test => ktest_runner::run_all(),
         cmdline::Mode::Exec => run_exec(args.exec.as_deref().unwrap_or(""), args.verbose),
         cmdline::Mode::Shell => run_interactive(),
     }
+}
+
+/// COM1 interrupt: queue the received bytes, then wake tasks blocked reading the console.
+fn on_serial_irq() {
+    serial::receive_pending();
+    vfs::console_input_ready();
 }
 
 /// Fills the root file system from the first boot module (the cpio initial ramdisk).
@@ -119,6 +128,25 @@ fn load_ramdisk(info: &BootInfo) {
     match rootfs::with(|fs| rootfs::load_archive(fs, archive, now)) {
         Ok(n) => log::info!("initial ramdisk: {n} entries, {} KiB", len / 1024),
         Err(e) => log::error!("{e}; continuing with what was loaded"),
+    }
+}
+
+/// Loads the kernel's symbol table for backtraces from the ramdisk's copy of the kernel ELF
+/// (parsed in place: only the table is kept).
+fn load_kernel_symbols() {
+    const PATH: &str = "/boot/kernel.elf";
+    let loaded = rootfs::with(|fs| {
+        let elf = fs.lookup(PATH).and_then(|n| fs.file_data(n)).ok()?;
+        Some(backtrace::load_symbols(elf))
+    });
+    match loaded {
+        Some(Ok(table)) => log::info!(
+            "kernel symbols: {} functions ({} KiB) from {PATH}",
+            table.len(),
+            table.heap_bytes() / 1024
+        ),
+        Some(Err(e)) => log::warn!("{PATH}: {e}; backtraces show bare addresses"),
+        None => log::warn!("no {PATH} in the ramdisk; backtraces show bare addresses"),
     }
 }
 

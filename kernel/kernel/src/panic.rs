@@ -1,4 +1,4 @@
-//! The panic handler (message, location, backtrace of return addresses), and power-off.
+//! The panic handler (message, location, symbolized backtrace), and power-off.
 
 use core::panic::PanicInfo;
 use x86_64::instructions::port::Port;
@@ -33,39 +33,45 @@ pub fn halt_forever() -> ! {
     }
 }
 
-/// Prints the return addresses found by following the frame-pointer chain (the kernel is
-/// built with frame pointers). Symbolization comes with the backtrace subsystem.
+/// Prints the symbolized call chain (frame pointers + the kernel's symbol table). Takes no
+/// lock but the console's, which `serial::panic_write` breaks, and does not allocate.
 fn print_backtrace() {
-    let mut rbp: u64;
-    // SAFETY: reads the frame pointer register.
-    unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp) };
-    serial::panic_write(format_args!("backtrace:\n"));
-    for depth in 0..32 {
-        if rbp == 0
-            || !rbp.is_multiple_of(8)
-            || memory::translate(rbp).is_none()
-            || memory::translate(rbp + 8).is_none()
-        {
-            break;
+    struct PanicConsole;
+    impl core::fmt::Write for PanicConsole {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            serial::panic_write(format_args!("{s}"));
+            Ok(())
         }
-        // SAFETY: rbp points at a mapped frame record [saved rbp, return address].
-        let (next, ret) = unsafe { (*(rbp as *const u64), *((rbp + 8) as *const u64)) };
-        if ret == 0 {
-            break;
-        }
-        serial::panic_write(format_args!("  {depth:2}: {ret:#018x}\n"));
-        if next <= rbp {
-            break;
-        }
-        rbp = next;
     }
+    let mut frames = [0u64; backtrace::MAX_FRAMES];
+    let n = backtrace::capture_into(&mut frames);
+    serial::panic_write(format_args!("backtrace:\n"));
+    let _ = backtrace::write_backtrace(&frames[..n], &mut PanicConsole);
 }
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
+    let were_enabled = x86_64::instructions::interrupts::are_enabled();
     x86_64::instructions::interrupts::disable();
+    // A panic in a spawned task ends that task only: unwind its stack (running destructors,
+    // releasing what it held) back to its entry, which records the reason as its exit value.
+    if task::current_is_killable() && !task::current_is_unwinding() {
+        let reason = task_panic_reason(info);
+        if were_enabled {
+            x86_64::instructions::interrupts::enable();
+        }
+        task::start_unwinding(reason.clone());
+        // No frame information to unwind with: end the task where it stands.
+        task::exit_with(task::ExitValue::Killed(reason));
+    }
+    if task::current_is_killable() {
+        // A second panic while unwinding: stop unwinding, end the task now.
+        task::exit_with(task::ExitValue::Killed(alloc::format!(
+            "panicked while unwinding: {info}"
+        )));
+    }
     if let Some(test) = ktest::current() {
-        serial::panic_write(format_args!("FAILED\n"));
+        serial::panic_write(format_args!("\ntest {} ... FAILED\n", test.name));
         serial::panic_write(format_args!("test {} panicked: {}\n", test.name, info));
         print_backtrace();
         serial::panic_write(format_args!("ktest: aborted after a failure\n"));
@@ -74,4 +80,26 @@ fn panic(info: &PanicInfo) -> ! {
     serial::panic_write(format_args!("\nKERNEL PANIC: {info}\n"));
     print_backtrace();
     exit_qemu(QemuExit::Failure)
+}
+
+/// "panicked at FILE:LINE: MESSAGE" plus the symbolized backtrace of the panicking task.
+fn task_panic_reason(info: &PanicInfo) -> alloc::string::String {
+    use core::fmt::Write;
+    let mut reason = alloc::format!("{info}\nbacktrace:\n");
+    let mut frames = [0u64; backtrace::MAX_FRAMES];
+    let n = backtrace::capture_into(&mut frames);
+    // Skip the panic machinery's own frames (handler, core::panicking).
+    let skip = frames[..n]
+        .iter()
+        .position(|&f| {
+            backtrace::symbolize(f.saturating_sub(1)).is_some_and(|(name, _)| {
+                !name.starts_with("core::panicking")
+                    && !name.contains("rust_begin_unwind")
+                    && !name.contains("task_panic_reason")
+            })
+        })
+        .unwrap_or(0);
+    let _ = backtrace::write_backtrace(&frames[skip..n], &mut reason);
+    let _ = reason.write_str("");
+    reason
 }

@@ -1,25 +1,33 @@
 //! Kernel memory: the physical frame allocator instance, the kernel's own 4-level page tables,
-//! kernel stacks with guard pages, and the kernel heap (`#[global_allocator]`).
+//! kernel stacks with guard pages, the kernel heap (`#[global_allocator]`), and owned virtual
+//! memory mappings ([`Mapping`]) with on-demand commit from the page-fault handler.
 //!
 //! Virtual layout (one address space for everything, as in Theseus):
 //! - `0x10_0000..`: the kernel image, identity mapped, per-section permissions;
 //! - [`PHYS_OFFSET`]`..`: every physical byte (RW, NX), the "direct map";
 //! - [`HEAP_START`]`..`: the kernel heap, grown page by page from the frame allocator;
-//! - [`STACKS_START`]`..`: kernel stacks, each with an unmapped guard page below it.
+//! - [`STACKS_START`]`..`: kernel stacks, each with an unmapped guard page below it;
+//! - [`MAPPINGS_START`]`..`: [`Mapping`]s, placed by a first-fit range allocator.
 //!
-//! Depends on `frame_allocator` (the bitmap logic), `boot_info` (the memory map), `x86_64`
-//! (page-table structures and CR3), `linked_list_allocator` (the heap's free lists), `spin`.
+//! Depends on `frame_allocator` (the bitmap logic), `vaddr_allocator` (the mappings region's
+//! free ranges), `boot_info` (the memory map), `x86_64` (page-table structures and CR3),
+//! `linked_list_allocator` (the heap's free lists), `rangemap` (a mapping's protection runs),
+//! `spin`.
 
 #![no_std]
 
 extern crate alloc;
 
 mod heap;
+mod mapping;
 mod paging;
 mod stack;
 mod tests;
 
 pub use heap::{HeapStats, heap_stats};
+pub use mapping::{
+    Commit, FaultKind, Mapping, Protection, handle_page_fault, mapping_space_free, page_fault_kind,
+};
 pub use paging::{
     FrameStats, MapError, PageFlags, allocate_frame, frame_stats, free_frame, map_page,
     phys_to_virt, protect_page, translate, unmap_page,
@@ -34,6 +42,10 @@ pub const HEAP_START: u64 = 0xffff_9000_0000_0000;
 pub const HEAP_MAX: u64 = 64 << 30;
 /// Start of the kernel stacks' virtual range.
 pub const STACKS_START: u64 = 0xffff_a000_0000_0000;
+/// Start of the virtual range that [`Mapping`]s are placed in.
+pub const MAPPINGS_START: u64 = 0xffff_c000_0000_0000;
+/// Size of the mappings range (16 TiB).
+pub const MAPPINGS_SIZE: u64 = 16 << 40;
 pub const PAGE_SIZE: u64 = 4096;
 
 /// Sets up frames, the kernel's page tables (and switches to them) and the heap.

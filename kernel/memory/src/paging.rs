@@ -6,6 +6,7 @@ use boot_info::{BootInfo, PhysRange};
 use frame_allocator::{FrameAllocator, Range, bitmap_words, find_space};
 use spin::Mutex;
 use x86_64::instructions::interrupts::without_interrupts;
+use x86_64::instructions::tlb;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::mapper::{MapToError, Translate, UnmapError};
 use x86_64::structures::paging::{
@@ -75,7 +76,12 @@ pub enum MapError {
     OutOfFrames,
     AlreadyMapped,
     NotMapped,
+    /// An address or length is not page aligned, or a length is 0.
     Unaligned,
+    /// A sub-range does not lie inside its mapping.
+    OutOfRange,
+    /// No free virtual range is large enough.
+    OutOfAddressSpace,
 }
 
 struct Frames<'a>(&'a mut FrameAllocator<'static>);
@@ -255,8 +261,11 @@ pub fn map_page(virt: u64, flags: PageFlags) -> Result<(), MapError> {
         let mut alloc = Frames(fguard.as_mut().unwrap());
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
         let frame = PhysFrame::containing_address(PhysAddr::new(phys));
+        // Intermediate tables are always writable and executable: the leaf alone decides, so
+        // a later `protect_page` to RW or RX takes effect.
+        let parents = F::PRESENT | F::WRITABLE;
         // SAFETY: maps a frame nobody else owns at a page that the caller owns.
-        unsafe { table.map_to(page, frame, flags.bits(), &mut alloc) }
+        unsafe { table.map_to_with_table_flags(page, frame, flags.bits(), parents, &mut alloc) }
             .map(|flush| flush.flush())
             .map_err(map_err)
     });
@@ -318,4 +327,110 @@ pub fn translate_full(virt: u64) -> x86_64::structures::paging::mapper::Translat
             .expect("memory not initialized")
             .translate(VirtAddr::new(virt))
     })
+}
+
+/// Whether the page tables or the frame allocator are locked. On one CPU with interrupts
+/// masked inside those locks, `true` in an exception handler means the interrupted code holds
+/// them, so the handler must not take them.
+pub(crate) fn tables_busy() -> bool {
+    TABLE.is_locked() || FRAMES.is_locked()
+}
+
+/// What [`walk`] does to each present 4 KiB page.
+#[derive(Clone, Copy)]
+enum Op {
+    /// Unmap it, free its frame, and free page tables (PT, PD) left empty.
+    Unmap,
+    /// Give it these flags.
+    Protect(F),
+}
+
+/// Applies `op` to every present 4 KiB page in `[start, end)` (page aligned) of `table`, a
+/// table of `level` (4 = PML4), skipping absent subtrees whole. Returns the pages visited.
+///
+/// # Safety
+/// `table` is part of the active page tables, locked by the caller (TABLE held); the caller
+/// owns every page of the range (so `Op::Unmap` may free their frames).
+unsafe fn walk(
+    frames: &mut FrameAllocator<'static>,
+    table: &mut PageTable,
+    level: u32,
+    start: u64,
+    end: u64,
+    op: Op,
+) -> u64 {
+    let shift = 12 + 9 * (level - 1);
+    let mut visited = 0;
+    let mut addr = start;
+    while addr < end {
+        let next = (addr | ((1u64 << shift) - 1))
+            .checked_add(1)
+            .map_or(end, |n| n.min(end));
+        let entry = &mut table[((addr >> shift) & 511) as usize];
+        if !entry.flags().contains(F::PRESENT) {
+            addr = next;
+            continue;
+        }
+        if level == 1 {
+            match op {
+                Op::Unmap => {
+                    let phys = entry.addr().as_u64();
+                    entry.set_unused();
+                    tlb::flush(VirtAddr::new(addr));
+                    frames.free(phys).expect("unmapped frame was not allocated");
+                }
+                Op::Protect(flags) => {
+                    entry.set_flags(flags);
+                    tlb::flush(VirtAddr::new(addr));
+                }
+            }
+            visited += 1;
+        } else {
+            assert!(
+                !entry.flags().contains(F::HUGE_PAGE),
+                "huge page inside a 4 KiB-mapped range at {addr:#x}"
+            );
+            let child_phys = entry.addr().as_u64();
+            // SAFETY: a present non-huge entry points at the next-level table, reachable
+            // through the direct map and guarded by the TABLE lock the caller holds.
+            let child = unsafe { &mut *(phys_to_virt(child_phys) as *mut PageTable) };
+            // SAFETY: forwarded from the caller, for the part of the range under this entry.
+            visited += unsafe { walk(frames, child, level - 1, addr, next, op) };
+            // PDPTs (level 3) stay: PML4 entries of the kernel half never change once made.
+            if matches!(op, Op::Unmap) && level <= 3 && child.is_empty() {
+                entry.set_unused();
+                tlb::flush(VirtAddr::new(addr));
+                frames
+                    .free(child_phys)
+                    .expect("page table frame was not allocated");
+            }
+        }
+        addr = next;
+    }
+    visited
+}
+
+fn walk_range(start: u64, end: u64, op: Op) -> u64 {
+    assert!(start.is_multiple_of(4096) && end.is_multiple_of(4096) && start <= end);
+    without_interrupts(|| {
+        let mut tguard = TABLE.lock();
+        let table = tguard.as_mut().expect("memory not initialized");
+        let mut fguard = FRAMES.lock();
+        let frames = fguard.as_mut().unwrap();
+        // SAFETY: the active tables, under the TABLE lock; the caller owns the range (see the
+        // callers' contracts).
+        unsafe { walk(frames, table.level_4_table_mut(), 4, start, end, op) }
+    })
+}
+
+/// Unmaps every mapped page in `[start, end)`, frees their frames and the page tables left
+/// empty; returns how many pages were unmapped. The caller owns the whole range.
+pub(crate) fn unmap_range(start: u64, end: u64) -> u64 {
+    walk_range(start, end, Op::Unmap)
+}
+
+/// Gives every mapped page in `[start, end)` the permissions `flags`; returns how many pages
+/// changed. The caller owns the whole range.
+pub(crate) fn protect_range(start: u64, end: u64, flags: PageFlags) -> u64 {
+    walk_range(start, end, Op::Protect(flags.bits()))
 }

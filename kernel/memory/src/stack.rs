@@ -34,7 +34,11 @@ pub struct Stack {
 /// Allocates a stack of `pages` mapped pages above one guard page.
 pub fn allocate_stack(pages: u64) -> Option<Stack> {
     let guard = take_slot(pages);
-    let mut stack = Stack { guard, pages: 0, slot_pages: pages };
+    let mut stack = Stack {
+        guard,
+        pages: 0,
+        slot_pages: pages,
+    };
     for i in 0..pages {
         // On failure, dropping `stack` unmaps what was mapped and frees the slot.
         map_page(guard + (i + 1) * PAGE_SIZE, PageFlags::RW).ok()?;

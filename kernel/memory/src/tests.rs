@@ -152,3 +152,250 @@ kernel_test! {
         assert_eq!(heap_stats().used, before.used);
     }
 }
+
+/// Writes `value` to the first word of page `page` of `m`.
+fn poke(m: &Mapping, page: u64, value: u64) {
+    // SAFETY: the caller only names accessible, writable pages of the live mapping `m`.
+    unsafe { ((m.start() + page * PAGE_SIZE) as *mut u64).write_volatile(value) }
+}
+
+/// Reads the first word of page `page` of `m`.
+fn peek(m: &Mapping, page: u64) -> u64 {
+    // SAFETY: the caller only names accessible pages of the live mapping `m`.
+    unsafe { ((m.start() + page * PAGE_SIZE) as *const u64).read_volatile() }
+}
+
+fn writable(va: u64) -> bool {
+    use x86_64::structures::paging::{PageTableFlags as F, mapper::TranslateResult};
+    match paging::translate_full(va) {
+        TranslateResult::Mapped { flags, .. } => flags.contains(F::WRITABLE),
+        _ => panic!("{va:#x} not mapped"),
+    }
+}
+
+/// One create / write / read back / drop round over a 16-page mapping.
+fn mapping_round() -> u64 {
+    let free_before = frame_stats().free;
+    let m = Mapping::new(16 * PAGE_SIZE, Protection::RW, Commit::Now).unwrap();
+    assert!(m.start() >= MAPPINGS_START && m.start() + m.len() <= MAPPINGS_START + MAPPINGS_SIZE);
+    assert_eq!(m.start() % PAGE_SIZE, 0);
+    assert_eq!(m.len(), 16 * PAGE_SIZE);
+    assert!(
+        frame_stats().free + 16 <= free_before,
+        "Commit::Now backs every page"
+    );
+    for p in 0..16 {
+        assert!(translate(m.start() + p * PAGE_SIZE).is_some());
+        assert_eq!(peek(&m, p), 0, "committed pages are zeroed");
+        poke(&m, p, 0x1000 + p);
+    }
+    for p in 0..16 {
+        assert_eq!(peek(&m, p), 0x1000 + p);
+    }
+    let start = m.start();
+    drop(m);
+    for p in 0..16 {
+        assert_eq!(translate(start + p * PAGE_SIZE), None);
+    }
+    start
+}
+
+kernel_test! {
+    fn mapping_lifecycle_returns_frames_heap_and_range() {
+        let first = mapping_round(); // warm-up: page tables, allocator state
+        let (frames, heap, space) = (frame_stats(), heap_stats().used, mapping_space_free());
+        let second = mapping_round();
+        assert_eq!(second, first, "first fit reuses the returned range");
+        assert_eq!(frame_stats(), frames);
+        assert_eq!(heap_stats().used, heap);
+        assert_eq!(mapping_space_free(), space);
+        assert_eq!(Mapping::new(0, Protection::RW, Commit::Now).unwrap_err(), MapError::Unaligned);
+        assert_eq!(Mapping::new(100, Protection::RW, Commit::Now).unwrap_err(), MapError::Unaligned);
+        assert_eq!(
+            Mapping::new(MAPPINGS_SIZE + PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap_err(),
+            MapError::OutOfAddressSpace
+        );
+        // Two live mappings never overlap.
+        let a = Mapping::new(3 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
+        let b = Mapping::new(PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
+        assert!(a.start() + a.len() <= b.start() || b.start() + b.len() <= a.start());
+        drop((a, b));
+        assert_eq!(mapping_space_free(), space);
+    }
+}
+
+kernel_test! {
+    fn mapping_protect_then_unmap_in_the_middle() {
+        drop(Mapping::new(8 * PAGE_SIZE, Protection::RW, Commit::Now).unwrap()); // warm-up
+        let (frames, heap) = (frame_stats(), heap_stats().used);
+        let mut m = Mapping::new(8 * PAGE_SIZE, Protection::RW, Commit::Now).unwrap();
+        let start = m.start();
+        let va = move |p: u64| start + p * PAGE_SIZE;
+        for p in 0..8 {
+            poke(&m, p, 0xabc0 + p);
+        }
+        m.protect(2 * PAGE_SIZE, 4 * PAGE_SIZE, Protection::R).unwrap();
+        for p in 0..8 {
+            assert_eq!(writable(va(p)), !(2..6).contains(&p), "page {p}");
+            assert_eq!(peek(&m, p), 0xabc0 + p, "protect keeps contents");
+        }
+        assert_eq!(m.protection(3 * PAGE_SIZE), Some(Protection::R));
+        assert_eq!(m.protection(PAGE_SIZE), Some(Protection::RW));
+        assert_eq!(page_fault_kind(va(3)), FaultKind::MappingPage(Protection::R));
+
+        let free = frame_stats().free;
+        m.unmap(3 * PAGE_SIZE, 2 * PAGE_SIZE).unwrap();
+        assert_eq!(frame_stats().free, free + 2, "the hole's frames are freed");
+        assert_eq!(translate(va(3)), None);
+        assert_eq!(translate(va(4)), None);
+        for p in [0, 1, 2, 5, 6, 7] {
+            assert!(translate(va(p)).is_some(), "neighbour {p} still mapped");
+            assert_eq!(peek(&m, p), 0xabc0 + p);
+            assert_eq!(writable(va(p)), !(2..6).contains(&p), "page {p}");
+        }
+        assert_eq!(m.protection(3 * PAGE_SIZE), None);
+        assert_eq!(page_fault_kind(va(4) + 8), FaultKind::MappingUnmapped);
+        assert!(!handle_page_fault(va(3), false, false), "unmapped pages never come back");
+        // The hole cannot be protected or committed; the rest of a request is left unchanged.
+        assert_eq!(m.protect(2 * PAGE_SIZE, 2 * PAGE_SIZE, Protection::RW), Err(MapError::NotMapped));
+        assert!(!writable(va(2)));
+        assert_eq!(m.commit(4 * PAGE_SIZE, PAGE_SIZE), Err(MapError::NotMapped));
+        assert_eq!(translate(va(4)), None);
+        // Unmapping again (overlapping the hole) is fine and frees only what was mapped.
+        let free = frame_stats().free;
+        m.unmap(4 * PAGE_SIZE, 2 * PAGE_SIZE).unwrap();
+        assert_eq!(frame_stats().free, free + 1);
+        // Splitting the R run again and merging it back with its RW neighbours.
+        m.protect(2 * PAGE_SIZE, PAGE_SIZE, Protection::RW).unwrap();
+        assert!(writable(va(2)));
+        poke(&m, 2, 7);
+        assert_eq!(peek(&m, 2), 7);
+        // Bad sub-ranges.
+        assert_eq!(m.protect(1, PAGE_SIZE, Protection::R), Err(MapError::Unaligned));
+        assert_eq!(m.protect(0, 0, Protection::R), Err(MapError::Unaligned));
+        assert_eq!(m.protect(0, 9 * PAGE_SIZE, Protection::R), Err(MapError::OutOfRange));
+        assert_eq!(m.unmap(8 * PAGE_SIZE, PAGE_SIZE), Err(MapError::OutOfRange));
+        assert_eq!(m.commit(!(PAGE_SIZE - 1), PAGE_SIZE), Err(MapError::OutOfRange));
+        drop(m);
+        for p in 0..8 {
+            assert_eq!(translate(start + p * PAGE_SIZE), None);
+        }
+        assert_eq!(frame_stats(), frames);
+        assert_eq!(heap_stats().used, heap);
+    }
+}
+
+kernel_test! {
+    fn mapping_protect_none_discards_pages_and_guards() {
+        let mut m = Mapping::new(4 * PAGE_SIZE, Protection::RW, Commit::Now).unwrap();
+        poke(&m, 1, 99);
+        let free = frame_stats().free;
+        m.protect(PAGE_SIZE, PAGE_SIZE, Protection::NONE).unwrap();
+        assert_eq!(frame_stats().free, free + 1);
+        assert_eq!(translate(m.start() + PAGE_SIZE), None);
+        assert_eq!(page_fault_kind(m.start() + PAGE_SIZE), FaultKind::MappingGuard);
+        m.commit(0, 4 * PAGE_SIZE).unwrap();
+        assert_eq!(translate(m.start() + PAGE_SIZE), None, "commit skips NONE pages");
+        // Accessible again: a Commit::Now mapping backs the page at once, with zeros.
+        m.protect(PAGE_SIZE, PAGE_SIZE, Protection::RW).unwrap();
+        assert!(translate(m.start() + PAGE_SIZE).is_some());
+        assert_eq!(peek(&m, 1), 0);
+    }
+}
+
+kernel_test! {
+    fn mapping_demand_commits_only_touched_pages() {
+        const GIB: u64 = 1 << 30;
+        let offsets = [0, GIB / 2 + 5 * PAGE_SIZE, GIB - PAGE_SIZE];
+        let round = || {
+            let m = Mapping::new(GIB, Protection::RW, Commit::OnDemand).unwrap();
+            for (i, off) in offsets.iter().enumerate() {
+                // SAFETY: an RW page of the live mapping; the first touch faults it in.
+                unsafe { ((m.start() + off) as *mut u64).write_volatile(i as u64 + 1) };
+            }
+            m
+        };
+        drop(round()); // warm-up: the PDPT over the range stays
+        let (frames, heap) = (frame_stats(), heap_stats().used);
+        let m = Mapping::new(GIB, Protection::RW, Commit::OnDemand).unwrap();
+        assert_eq!(frame_stats(), frames, "a reservation takes no frames, not even page tables");
+        drop(m);
+        let m = round();
+        for (i, off) in offsets.iter().enumerate() {
+            assert!(translate(m.start() + off).is_some());
+            // SAFETY: committed RW page of the live mapping.
+            assert_eq!(unsafe { ((m.start() + off) as *const u64).read_volatile() }, i as u64 + 1);
+        }
+        assert_eq!(translate(m.start() + PAGE_SIZE), None, "untouched pages stay uncommitted");
+        // Touched pages plus one PT per 2 MiB and one PD per 1 GiB region touched.
+        let regions = |shift: u32| {
+            let mut r = offsets.map(|o| (m.start() + o) >> shift);
+            r.sort_unstable();
+            r.windows(2).filter(|w| w[0] != w[1]).count() + 1
+        };
+        let expected = (offsets.len() + regions(21) + regions(30)) as u64;
+        assert_eq!(frames.free - frame_stats().free, expected);
+        drop(m);
+        assert_eq!(frame_stats(), frames, "data frames and emptied page tables are freed");
+        assert_eq!(heap_stats().used, heap);
+    }
+}
+
+kernel_test! {
+    fn mapping_commit_prefaults_a_range() {
+        let mut m = Mapping::new(16 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
+        m.protect(5 * PAGE_SIZE, PAGE_SIZE, Protection::NONE).unwrap();
+        m.commit(4 * PAGE_SIZE, 4 * PAGE_SIZE).unwrap();
+        for p in 0..16 {
+            let committed = translate(m.start() + p * PAGE_SIZE).is_some();
+            assert_eq!(committed, [4, 6, 7].contains(&p), "page {p}");
+        }
+        m.commit(4 * PAGE_SIZE, 4 * PAGE_SIZE).unwrap(); // idempotent
+        assert!(!handle_page_fault(m.start() + 4 * PAGE_SIZE, true, false), "already committed");
+    }
+}
+
+kernel_test! {
+    fn page_fault_handler_refuses_what_it_must() {
+        let mut m = Mapping::new(4 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
+        m.protect(0, PAGE_SIZE, Protection::NONE).unwrap();
+        m.protect(PAGE_SIZE, PAGE_SIZE, Protection::R).unwrap();
+        let start = m.start();
+        let va = move |p: u64| start + p * PAGE_SIZE;
+        // A NONE page: no access of any kind.
+        assert!(!handle_page_fault(va(0), false, false));
+        assert!(!handle_page_fault(va(0) + 100, true, false));
+        assert_eq!(translate(va(0)), None);
+        assert_eq!(page_fault_kind(va(0)), FaultKind::MappingGuard);
+        // A write to a read-only run, then a read, which commits the page read-only.
+        assert!(!handle_page_fault(va(1), true, false));
+        assert_eq!(translate(va(1)), None);
+        assert!(handle_page_fault(va(1) + 8, false, false));
+        assert!(!writable(va(1)));
+        assert_eq!(peek(&m, 1), 0);
+        assert!(!handle_page_fault(va(1), true, false), "a write to a committed RO page");
+        // Execution from a non-executable run; a write commits the page.
+        assert!(!handle_page_fault(va(2), false, true));
+        assert!(handle_page_fault(va(2) + 4095, true, false));
+        assert!(!handle_page_fault(va(2), true, false), "already committed");
+        poke(&m, 2, 5);
+        // Outside any mapping.
+        assert!(!handle_page_fault(m.start() + m.len(), false, false));
+        assert!(!handle_page_fault(MAPPINGS_START - PAGE_SIZE, false, false));
+        assert!(!handle_page_fault(0x1000, false, false));
+        assert_eq!(page_fault_kind(0x1000), FaultKind::Other);
+        // A Commit::Now mapping never commits on faults.
+        let mut now = Mapping::new(2 * PAGE_SIZE, Protection::RW, Commit::Now).unwrap();
+        now.protect(0, PAGE_SIZE, Protection::NONE).unwrap();
+        assert!(!handle_page_fault(now.start(), false, false));
+        // A dropped mapping's pages are gone for good.
+        let last = va(3);
+        drop(m);
+        assert!(!handle_page_fault(last, false, false));
+        assert_eq!(translate(last), None);
+        // Kernel stack guard pages are named as such.
+        let stack = allocate_stack(2).unwrap();
+        assert_eq!(page_fault_kind(stack.guard_page()), FaultKind::StackGuard);
+        assert_eq!(page_fault_kind(stack.bottom()), FaultKind::Other);
+    }
+}

@@ -137,6 +137,11 @@ pub fn receive_pending() {
     }
 }
 
+/// True if received bytes are waiting in the input queue (does not take any).
+pub fn has_input() -> bool {
+    INPUT_TAIL.load(Ordering::Acquire) != INPUT_HEAD.load(Ordering::Acquire)
+}
+
 /// Takes the next received byte, if any.
 pub fn read_byte() -> Option<u8> {
     let tail = INPUT_TAIL.load(Ordering::Relaxed);

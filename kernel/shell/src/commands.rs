@@ -93,6 +93,21 @@ pub static COMMANDS: &[Command] = &[
         run: |_, _, _| 1,
     },
     Command {
+        name: "ps",
+        help: "list tasks: id, state, CPU time, name",
+        run: crate::tasks::cmd_ps,
+    },
+    Command {
+        name: "kill",
+        help: "kill ID...: end tasks",
+        run: crate::tasks::cmd_kill,
+    },
+    Command {
+        name: "crash",
+        help: "crash panic|pagefault|divzero|stackoverflow|ud|gp: fail in a task",
+        run: crate::tasks::cmd_crash,
+    },
+    Command {
         name: "exit",
         help: "exit [N]: leave the shell with status N",
         run: cmd_exit,

@@ -13,7 +13,10 @@
 extern crate alloc;
 
 mod commands;
+mod tasks;
 mod tests;
+
+pub use tasks::run_crash;
 
 use alloc::collections::BTreeMap;
 use alloc::format;

@@ -109,3 +109,30 @@ kernel_test! {
         assert!(rootfs::load_archive(&mut memfs::MemFs::new(), &bad, 0).is_err());
     }
 }
+
+kernel_test! {
+    fn every_crash_kind_100_times_without_leaks() {
+        let kinds: alloc::vec::Vec<&str> = crate::tasks::CRASH_KINDS.iter().map(|k| k.0).collect();
+        let run = |kind: &str| match crate::run_crash(kind) {
+            Some((task::ExitValue::Killed(reason), _)) => {
+                assert!(reason.contains("backtrace:"), "{kind}: {reason}");
+            }
+            other => panic!("crash {kind}: {other:?}"),
+        };
+        // Warm up: lazily grown structures (free lists, page tables) stay afterwards.
+        for kind in &kinds {
+            run(kind);
+        }
+        task::yield_now();
+        let free = || memory::frame_stats().free + memory::heap_stats().size as u64 / 4096;
+        let (frames, heap) = (free(), memory::heap_stats().used);
+        for kind in &kinds {
+            for _ in 0..100 {
+                run(kind);
+            }
+        }
+        task::yield_now();
+        assert_eq!(free(), frames, "frames leaked");
+        assert_eq!(memory::heap_stats().used, heap, "heap leaked");
+    }
+}

@@ -13,12 +13,15 @@
 
 #![no_std]
 #![feature(thread_local)]
+#![feature(core_intrinsics)]
+#![allow(internal_features)]
 
 extern crate alloc;
 
 mod switch;
 mod tests;
 mod tls;
+mod unwind;
 mod wait;
 
 use alloc::boxed::Box;
@@ -35,6 +38,10 @@ pub use tls::TlsKey;
 pub use wait::{FutexError, WaitQueue, futex_wait, futex_wake};
 
 pub type TaskId = u64;
+
+/// A task's code as stored in its `Task`: runs the spawned closure the first time it is
+/// called (`None` afterwards).
+type Entry = dyn FnMut() -> Option<isize> + Send;
 
 /// Timer ticks a task runs before it is preempted (10 ms each).
 const TIME_SLICE_TICKS: u32 = 2;
@@ -82,13 +89,17 @@ pub struct Task {
     thread_pointer: u64,
     tls_block: Mutex<Option<tls::TlsBlock>>,
     stack: Mutex<Option<memory::Stack>>,
-    entry: Mutex<Option<Box<dyn FnOnce() -> isize + Send>>>,
+    /// The task's code. It stays owned by the task (not moved onto its stack) so that it is
+    /// freed even when a stack overflow ends the task without unwinding.
+    entry: Mutex<Option<Box<Entry>>>,
     exit: Mutex<Option<ExitValue>>,
     joiners: WaitQueue,
     cpu_ns: AtomicU64,
     kill_request: Mutex<Option<String>>,
     keys: Mutex<BTreeMap<usize, u64>>,
     context: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
+    unwinding: AtomicBool,
+    pending_fault: Mutex<Option<String>>,
     idle: bool,
 }
 
@@ -173,6 +184,8 @@ fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
         kill_request: Mutex::new(None),
         keys: Mutex::new(BTreeMap::new()),
         context: Mutex::new(None),
+        unwinding: AtomicBool::new(false),
+        pending_fault: Mutex::new(None),
         idle,
     })
 }
@@ -253,7 +266,7 @@ impl Builder {
         f: F,
     ) -> Result<JoinHandle, SpawnError> {
         let parent = current();
-        let task = spawn_inner(&self.name, parent.id, self.stack_pages, false, Box::new(f))?;
+        let task = spawn_inner(&self.name, parent.id, self.stack_pages, false, f)?;
         *task.context.lock() = parent.context.lock().clone();
         interrupts::without_interrupts(|| {
             TASKS.lock().insert(task.id, Arc::downgrade(&task));
@@ -268,12 +281,12 @@ pub enum SpawnError {
     OutOfMemory,
 }
 
-fn spawn_inner(
+fn spawn_inner<F: FnOnce() -> isize + Send + 'static>(
     name: &str,
     parent: TaskId,
     stack_pages: u64,
     idle: bool,
-    f: Box<dyn FnOnce() -> isize + Send>,
+    f: F,
 ) -> Result<Arc<Task>, SpawnError> {
     let task = new_task(name, parent, idle).ok_or(SpawnError::OutOfMemory)?;
     let stack = memory::allocate_stack(stack_pages).ok_or(SpawnError::OutOfMemory)?;
@@ -282,7 +295,8 @@ fn spawn_inner(
     let rsp = unsafe { switch::initial_stack(stack.top(), task_entry) };
     task.saved_rsp.store(rsp, Ordering::SeqCst);
     *task.stack.lock() = Some(stack);
-    *task.entry.lock() = Some(f);
+    let mut f = Some(f);
+    *task.entry.lock() = Some(Box::new(move || f.take().map(|f| f())));
     Ok(Arc::new(task))
 }
 
@@ -299,10 +313,60 @@ extern "C" fn task_entry() -> ! {
     finish_switch();
     interrupts::enable();
     let me = current();
-    let f = me.entry.lock().take().expect("task entry already taken");
+    let entry: *mut Entry = &mut **me.entry.lock().as_mut().expect("task without entry");
     drop(me);
-    let value = f();
-    exit_with(ExitValue::Exited(value))
+    // SAFETY: the entry is owned by this task's `Task`, which outlives the task's execution
+    // (it is freed only after the task has switched away for good), and only this task ever
+    // touches it after spawn.
+    let run = || unsafe { (*entry)() };
+    // A panic in the task unwinds to here (running destructors on the way), then ends it.
+    match unwind::catch(run) {
+        Ok(value) => exit_with(ExitValue::Exited(value.expect("task entry ran twice"))),
+        Err(payload) => exit_with(ExitValue::Killed(panic_reason(payload))),
+    }
+}
+
+/// The payload the kernel's panic handler gives [`start_unwinding`].
+pub struct PanicPayload(pub String);
+
+fn panic_reason(payload: Box<dyn Any + Send>) -> String {
+    match payload.downcast::<PanicPayload>() {
+        Ok(p) => p.0,
+        Err(_) => "panicked".into(),
+    }
+}
+
+/// True if the running task is one that a fault or panic may end (a spawned task, not the
+/// boot task or the idle task).
+pub fn current_is_killable() -> bool {
+    if !STARTED.load(Ordering::Relaxed) {
+        return false;
+    }
+    let me = current();
+    !me.idle && me.parent != 0
+}
+
+/// Starts unwinding the running task's stack with `reason` (from the panic handler). Returns
+/// only if unwinding could not start (no frame information); the caller then ends the task
+/// without unwinding.
+pub fn start_unwinding(reason: String) {
+    current().unwinding.store(true, Ordering::SeqCst);
+    let _ = unwind::raise(Box::new(PanicPayload(reason)));
+}
+
+/// Records why the running task is about to unwind after a CPU fault (the fault handler sets
+/// it; the unwind trampoline takes it).
+pub fn set_pending_fault(reason: String) {
+    *current().pending_fault.lock() = Some(reason);
+}
+
+pub fn take_pending_fault() -> Option<String> {
+    current().pending_fault.lock().take()
+}
+
+/// True while the running task unwinds after a panic (a second panic then ends it at once).
+pub fn current_is_unwinding() -> bool {
+    STARTED.load(Ordering::Relaxed) && current().unwinding.load(Ordering::SeqCst)
 }
 
 /// Ends the running task with `value`.
@@ -462,8 +526,10 @@ fn finish_switch() {
     if let Some(dead) = dead {
         let stack = dead.stack.lock().take();
         let tls = dead.tls_block.lock().take();
+        let entry = dead.entry.lock().take();
         drop(stack);
         drop(tls);
+        drop(entry);
         TASKS.lock().remove(&dead.id);
     }
 }

@@ -182,3 +182,41 @@ kernel_test! {
         assert!(list().iter().any(|t| t.name == "idle"));
     }
 }
+
+static DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+kernel_test! {
+    fn panic_unwinds_the_task_and_runs_destructors() {
+        struct Guard;
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                DROPPED.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        #[inline(never)]
+        fn deep(n: u32) {
+            let _g = Guard;
+            if n == 0 {
+                panic!("deliberate panic in a task");
+            }
+            deep(core::hint::black_box(n - 1));
+        }
+        let lock = Arc::new(spin::Mutex::new(0u32));
+        let l = lock.clone();
+        let h = spawn("panicker", move || {
+            let _held = l.lock();
+            deep(3);
+            0
+        })
+        .unwrap();
+        match h.join() {
+            ExitValue::Killed(reason) => {
+                assert!(reason.contains("deliberate panic in a task"), "{reason}");
+                assert!(reason.contains("deep"), "backtrace names the function: {reason}");
+            }
+            other => panic!("expected a kill, got {other:?}"),
+        }
+        assert_eq!(DROPPED.load(Ordering::SeqCst), 4, "every frame's destructor ran");
+        assert!(lock.try_lock().is_some(), "the lock the task held was released");
+    }
+}

@@ -35,6 +35,8 @@ enum Expect {
     Exactly(&'static str),
     /// Contains this text.
     Contains(&'static str),
+    /// Contains each of these texts, in this order.
+    ContainsInOrder(&'static [&'static str]),
     /// Has this whitespace-separated word (a trailing `/` ignored), e.g. an `ls` entry.
     Word(&'static str),
 }
@@ -49,7 +51,7 @@ type Case = (
     Expect,
 );
 
-use Expect::{Contains, Exactly, Word};
+use Expect::{Contains, ContainsInOrder, Exactly, Word};
 
 #[rustfmt::skip]
 const E2E_CASES: &[Case] = &[
@@ -60,6 +62,8 @@ const E2E_CASES: &[Case] = &[
     ("sequence",    "echo a; echo b; false; echo $?", None,                           0,   Exactly("a\nb\n1\n")),
     ("exit-status", "exit 3",                         None,                           3,   Exactly("")),
     ("quoting",     r#"echo 'a  b' "c\"d" $?"#,       None,                           0,   Exactly("a  b c\"d 0\n")),
+    ("crash-pagefault", "crash pagefault; echo alive", None,                         0,   ContainsInOrder(&["page fault", "backtrace:", "shell::tasks::crash_page_fault", "alive\n"])),
+    ("crash-panic", "crash panic; echo $?",           None,                           0,   ContainsInOrder(&["deliberate panic", "crash_panic", "134\n"])),
 ];
 
 #[derive(Debug, Default)]
@@ -360,6 +364,16 @@ fn matches(expect: Expect, output: &str) -> bool {
     match expect {
         Exactly(text) => output == text,
         Contains(text) => output.contains(text),
+        ContainsInOrder(texts) => {
+            let mut rest = output;
+            texts.iter().all(|t| match rest.find(t) {
+                Some(i) => {
+                    rest = &rest[i + t.len()..];
+                    true
+                }
+                None => false,
+            })
+        }
         Word(word) => output
             .split_whitespace()
             .any(|w| w.trim_end_matches('/') == word),
@@ -370,6 +384,7 @@ fn describe(expect: Expect) -> String {
     match expect {
         Exactly(text) => format!("{text:?}"),
         Contains(text) => format!("containing {text:?}"),
+        ContainsInOrder(texts) => format!("containing, in order, {texts:?}"),
         Word(word) => format!("with the word {word:?}"),
     }
 }

@@ -1,0 +1,96 @@
+//! What happens when code faults: a CPU exception in a spawned task ends that task only.
+//!
+//! The exception dispatcher (`interrupts`) calls [`on_fault`] for every fault it does not
+//! resolve itself. In a task that may be killed, the fault is turned into an unwind: the trap
+//! frame is redirected to [`fault_unwind_trampoline`] as if the faulting instruction had called
+//! it, so the DWARF unwinder walks from there through the faulting function and its callers,
+//! running destructors, up to the task's entry, which records the kill reason (the fault and
+//! its symbolized backtrace). When the stack has no room left for that (a stack overflow into
+//! the guard page, a double fault, or a fault while already unwinding), the task is ended on
+//! the spot instead. Faults in the boot task or the idle task stay kernel panics.
+
+use alloc::format;
+use alloc::string::String;
+use interrupts::{Fault, FaultAction, FaultKind, TrapFrame};
+use task::ExitValue;
+
+/// Stack the unwinder needs below the faulting frame to run.
+const UNWIND_HEADROOM: u64 = 24 * 1024;
+
+pub fn init() {
+    interrupts::set_fault_hook(on_fault);
+}
+
+fn reason(frame: &TrapFrame, kind: FaultKind) -> String {
+    let mut reason = format!(
+        "{} [{}]\nbacktrace:\n",
+        Fault { kind, frame },
+        kind.signal_name()
+    );
+    let mut frames = [0u64; backtrace::MAX_FRAMES];
+    let n = backtrace::capture_from_into(frame.rbp, frame.rip, &mut frames);
+    let _ = backtrace::write_fault_backtrace(&frames[..n], &mut reason);
+    reason
+}
+
+fn on_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {
+    if !task::current_is_killable() || matches!(kind, FaultKind::Nmi) {
+        return FaultAction::Panic;
+    }
+    let reason = reason(frame, kind);
+    log::info!(
+        "task {} ({}) killed: {}",
+        task::current_id(),
+        task::current().name(),
+        reason.lines().next().unwrap_or("")
+    );
+    let room = task::current()
+        .stack_bounds()
+        .is_some_and(|(guard, top)| frame.rsp > guard + 4096 + UNWIND_HEADROOM && frame.rsp <= top);
+    if matches!(kind, FaultKind::DoubleFault) || !room || task::current_is_unwinding() {
+        task::exit_with(ExitValue::Killed(reason));
+    }
+    task::set_pending_fault(reason);
+    // Resume in the trampoline, which pushes r11 as its "return address" first thing: the
+    // stack below the interrupted rsp may hold this very trap frame, so nothing is written
+    // there from here. rip + 1 makes the unwinder's "return address - 1" land on the
+    // faulting instruction itself.
+    frame.r11 = frame.rip + 1;
+    frame.rip = fault_unwind_trampoline as *const () as u64;
+    FaultAction::Resume
+}
+
+unsafe extern "C" {
+    /// Entered with the faulting context's registers (r11 = faulting rip + 1); after its first
+    /// instruction the stack looks as if the faulting instruction had called it, which its
+    /// hand-written CFI describes to the unwinder.
+    fn fault_unwind_trampoline() -> !;
+}
+
+core::arch::global_asm!(
+    r#"
+    .section .text.fault_unwind_trampoline, "ax"
+    .global fault_unwind_trampoline
+fault_unwind_trampoline:
+    .cfi_startproc
+    .cfi_def_cfa_offset 0
+    push r11
+    .cfi_def_cfa_offset 8
+    push rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset rbp, 0
+    mov rbp, rsp
+    .cfi_def_cfa_register rbp
+    and rsp, -16
+    call {entry}
+    ud2
+    .cfi_endproc
+"#,
+    entry = sym fault_unwind_entry,
+);
+
+extern "C-unwind" fn fault_unwind_entry() -> ! {
+    let reason = task::take_pending_fault().unwrap_or_else(|| "fault".into());
+    task::start_unwinding(reason.clone());
+    task::exit_with(ExitValue::Killed(reason))
+}

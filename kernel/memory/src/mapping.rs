@@ -1,0 +1,353 @@
+//! Owned virtual memory mappings (Theseus's `MappedPages` idea): a [`Mapping`] owns a range
+//! of the mappings region, the frames committed in it, and the per-range protections; dropping
+//! it unmaps everything and returns the range.
+//!
+//! Every live mapping is in [`REGISTRY`] (start -> [`Entry`]), which the page-fault handler
+//! reads to commit on-demand pages. Each entry keeps the protection of every page as runs in a
+//! `rangemap::RangeMap` keyed by absolute address, which splits and merges runs as sub-ranges
+//! change. Whether a page is committed is read from the page tables themselves.
+//!
+//! Lock order: `REGISTRY` before the heap before `TABLE` before `FRAMES`; `VADDRS` is taken
+//! alone. Both locks here are only taken with interrupts masked, so on one CPU an exception
+//! handler that finds one locked knows the interrupted code holds it and gives up instead of
+//! deadlocking.
+
+use crate::paging::{self, MapError, PageFlags, map_page, protect_range, translate, unmap_range};
+use crate::{MAPPINGS_SIZE, MAPPINGS_START, PAGE_SIZE, STACKS_START};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::ops::Range;
+use rangemap::RangeMap;
+use spin::Mutex;
+use vaddr_allocator::VaddrAllocator;
+use x86_64::instructions::interrupts::without_interrupts;
+
+/// Access rights of a range of a [`Mapping`]. x86 cannot deny reads of a page that allows
+/// writing or executing, so any right implies `read`; only [`Protection::NONE`] denies all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Protection {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl Protection {
+    /// No access: a reserved guard range. Its pages hold no frames.
+    pub const NONE: Protection = Protection::new(false, false, false);
+    pub const R: Protection = Protection::new(true, false, false);
+    pub const RW: Protection = Protection::new(true, true, false);
+    pub const RX: Protection = Protection::new(true, false, true);
+    pub const RWX: Protection = Protection::new(true, true, true);
+
+    pub const fn new(read: bool, write: bool, exec: bool) -> Protection {
+        Protection { read, write, exec }
+    }
+
+    /// Whether any access is allowed (pages can be committed).
+    pub fn is_accessible(self) -> bool {
+        self.read || self.write || self.exec
+    }
+
+    /// Whether an access (a read unless `write` or `exec`) is allowed.
+    pub fn allows(self, write: bool, exec: bool) -> bool {
+        self.is_accessible() && (!write || self.write) && (!exec || self.exec)
+    }
+
+    fn page_flags(self) -> PageFlags {
+        PageFlags {
+            write: self.write,
+            exec: self.exec,
+        }
+    }
+}
+
+/// When the pages of a [`Mapping`] get frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// Every accessible page is backed by a zeroed frame before the call returns.
+    Now,
+    /// Pages get a zeroed frame on their first access (see [`handle_page_fault`]) or through
+    /// [`Mapping::commit`]; creating even a huge mapping allocates no frames or page tables.
+    OnDemand,
+}
+
+/// State of a run of pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Run {
+    /// Usable with this protection (`NONE`: reserved, never committed).
+    Access(Protection),
+    /// Given up with [`Mapping::unmap`]: no frames, no access; the range stays owned.
+    Unmapped,
+}
+
+struct Entry {
+    len: u64,
+    commit: Commit,
+    /// Absolute address ranges -> state, covering `start..start + len` exactly.
+    runs: RangeMap<u64, Run>,
+}
+
+static REGISTRY: Mutex<BTreeMap<u64, Entry>> = Mutex::new(BTreeMap::new());
+/// The free parts of the mappings region, created on first use (it needs the heap).
+static VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
+
+/// Free bytes of the mappings region's address space.
+pub fn mapping_space_free() -> u64 {
+    without_interrupts(|| {
+        VADDRS
+            .lock()
+            .as_ref()
+            .map_or(MAPPINGS_SIZE, |v| v.free_bytes())
+    })
+}
+
+/// A range of the mappings region, owned: see the module documentation.
+#[derive(Debug)]
+pub struct Mapping {
+    start: u64,
+    len: u64,
+}
+
+impl Mapping {
+    /// Reserves `len` bytes (a non-zero multiple of [`PAGE_SIZE`]) with protection `prot`.
+    /// With [`Commit::Now`] every page is backed before this returns (unless `prot` is
+    /// `NONE`); with [`Commit::OnDemand`] nothing is allocated but the range's bookkeeping.
+    pub fn new(len: u64, prot: Protection, commit: Commit) -> Result<Mapping, MapError> {
+        if len == 0 || !len.is_multiple_of(PAGE_SIZE) {
+            return Err(MapError::Unaligned);
+        }
+        let start = without_interrupts(|| {
+            VADDRS
+                .lock()
+                .get_or_insert_with(|| VaddrAllocator::new(MAPPINGS_START, MAPPINGS_SIZE))
+                .allocate(len, PAGE_SIZE)
+        })
+        .ok_or(MapError::OutOfAddressSpace)?;
+        let mut runs = RangeMap::new();
+        runs.insert(start..start + len, Run::Access(prot));
+        without_interrupts(|| {
+            REGISTRY.lock().insert(start, Entry { len, commit, runs });
+        });
+        // From here on, dropping `mapping` undoes everything.
+        let mut mapping = Mapping { start, len };
+        if commit == Commit::Now {
+            mapping.commit(0, len)?;
+        }
+        Ok(mapping)
+    }
+
+    /// First address.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Always false: mappings are at least one page.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The protection of the page at `offset`; `None` if it was unmapped or is outside.
+    pub fn protection(&self, offset: u64) -> Option<Protection> {
+        if offset >= self.len {
+            return None;
+        }
+        self.with_entry(|e| match e.runs.get(&(self.start + offset)) {
+            Some(Run::Access(p)) => Some(*p),
+            _ => None,
+        })
+    }
+
+    /// Absolute address range of the sub-range `offset..offset + len`, checked.
+    fn sub_range(&self, offset: u64, len: u64) -> Result<Range<u64>, MapError> {
+        if len == 0 || !len.is_multiple_of(PAGE_SIZE) || !offset.is_multiple_of(PAGE_SIZE) {
+            return Err(MapError::Unaligned);
+        }
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(self.start + offset..self.start + end),
+            _ => Err(MapError::OutOfRange),
+        }
+    }
+
+    /// Runs `f` on this mapping's registry entry, with interrupts masked.
+    fn with_entry<T>(&self, f: impl FnOnce(&mut Entry) -> T) -> T {
+        without_interrupts(|| {
+            let mut registry = REGISTRY.lock();
+            f(registry
+                .get_mut(&self.start)
+                .expect("live mapping is registered"))
+        })
+    }
+
+    /// Changes the protection of `offset..offset + len` (page aligned, inside the mapping).
+    /// Committed pages keep their contents, except that protecting to `NONE` frees them: a
+    /// range made accessible again reads as zeros. With [`Commit::Now`] pages made
+    /// accessible are committed at once. Fails with `NotMapped`, changing nothing, if part of
+    /// the range was unmapped.
+    pub fn protect(&mut self, offset: u64, len: u64, prot: Protection) -> Result<(), MapError> {
+        let range = self.sub_range(offset, len)?;
+        let commit = self.with_entry(|e| {
+            if e.runs
+                .overlapping(&range)
+                .any(|(_, run)| *run == Run::Unmapped)
+            {
+                return Err(MapError::NotMapped);
+            }
+            e.runs.insert(range.clone(), Run::Access(prot));
+            if prot.is_accessible() {
+                protect_range(range.start, range.end, prot.page_flags());
+            } else {
+                unmap_range(range.start, range.end);
+            }
+            Ok(e.commit)
+        })?;
+        if commit == Commit::Now && prot.is_accessible() {
+            self.commit(offset, len)?;
+        }
+        Ok(())
+    }
+
+    /// Unmaps `offset..offset + len` (page aligned, inside the mapping): its frames are freed
+    /// and it can no longer be accessed, committed or protected, but its address range stays
+    /// owned by this mapping until it is dropped. Unmapping pages again is allowed.
+    pub fn unmap(&mut self, offset: u64, len: u64) -> Result<(), MapError> {
+        let range = self.sub_range(offset, len)?;
+        self.with_entry(|e| {
+            e.runs.insert(range.clone(), Run::Unmapped);
+            unmap_range(range.start, range.end);
+        });
+        Ok(())
+    }
+
+    /// Backs every accessible page of `offset..offset + len` that has no frame yet with a
+    /// zeroed frame (pre-faulting). `NONE` pages are skipped; fails with `NotMapped` if part
+    /// of the range was unmapped, and with `OutOfFrames` (pages committed so far stay) when
+    /// memory runs out.
+    pub fn commit(&mut self, offset: u64, len: u64) -> Result<(), MapError> {
+        let range = self.sub_range(offset, len)?;
+        let runs: Vec<(Range<u64>, Protection)> = self.with_entry(|e| {
+            e.runs
+                .overlapping(&range)
+                .map(|(r, run)| match run {
+                    Run::Access(p) => Ok((r.start.max(range.start)..r.end.min(range.end), *p)),
+                    Run::Unmapped => Err(MapError::NotMapped),
+                })
+                .filter(|r| !matches!(r, Ok((_, p)) if !p.is_accessible()))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        // Mapped without the registry lock so interrupts stay enabled; `&mut self` excludes
+        // other changes to the runs, and a page committed meanwhile by the fault handler
+        // shows up as `AlreadyMapped`.
+        for (run, prot) in runs {
+            for page in run.step_by(PAGE_SIZE as usize) {
+                match map_page(page, prot.page_flags()) {
+                    Ok(()) | Err(MapError::AlreadyMapped) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // Unregistered first: from now on no fault commits a page here.
+        without_interrupts(|| REGISTRY.lock().remove(&self.start))
+            .expect("live mapping is registered");
+        unmap_range(self.start, self.start + self.len);
+        without_interrupts(|| {
+            VADDRS
+                .lock()
+                .as_mut()
+                .expect("mapping range was allocated")
+                .free(self.start, self.len)
+                .expect("mapping range was allocated")
+        });
+    }
+}
+
+/// Commits the page holding `addr` if it belongs to a live [`Commit::OnDemand`] mapping, its
+/// protection allows the access (a read unless `write` or `exec`) and it has no frame yet:
+/// maps a zeroed frame there with the run's protection and returns true. Returns false for
+/// every other fault (no mapping, `NONE` or unmapped page, access not allowed, page already
+/// committed, no free frame), which the caller must treat as a real fault.
+///
+/// Meant for the page-fault handler (interrupts masked); takes no heap allocation.
+pub fn handle_page_fault(addr: u64, write: bool, exec: bool) -> bool {
+    without_interrupts(|| {
+        // Locked means held by the interrupted code: a fault inside the memory code itself.
+        if paging::tables_busy() {
+            return false;
+        }
+        let Some(registry) = REGISTRY.try_lock() else {
+            return false;
+        };
+        let page = addr & !(PAGE_SIZE - 1);
+        let Some((_, entry)) = registry
+            .range(..=addr)
+            .next_back()
+            .filter(|(start, e)| addr - **start < e.len)
+        else {
+            return false;
+        };
+        if entry.commit != Commit::OnDemand {
+            return false;
+        }
+        let Some(Run::Access(prot)) = entry.runs.get(&page) else {
+            return false;
+        };
+        if !prot.allows(write, exec) || translate(page).is_some() {
+            return false;
+        }
+        // The registry stays locked, so no protect or unmap can race with this commit.
+        map_page(page, prot.page_flags()).is_ok()
+    })
+}
+
+/// What a faulting address is, for fault messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// A `NONE` (guard / reserved) page of a live mapping.
+    MappingGuard,
+    /// A page unmapped from a live mapping with [`Mapping::unmap`].
+    MappingUnmapped,
+    /// An accessible page of a live mapping: the access broke its protection.
+    MappingPage(Protection),
+    /// An unmapped page of the kernel stacks region: a stack guard page (or a freed stack).
+    StackGuard,
+    /// None of the above (or the registry was busy).
+    Other,
+}
+
+/// Classifies a faulting address.
+pub fn page_fault_kind(addr: u64) -> FaultKind {
+    const STACKS_SIZE: u64 = 16 << 40;
+    if (STACKS_START..STACKS_START + STACKS_SIZE).contains(&addr) {
+        return if paging::tables_busy() || translate(addr).is_some() {
+            FaultKind::Other
+        } else {
+            FaultKind::StackGuard
+        };
+    }
+    without_interrupts(|| {
+        let Some(registry) = REGISTRY.try_lock() else {
+            return FaultKind::Other;
+        };
+        let found = registry
+            .range(..=addr)
+            .next_back()
+            .filter(|(start, e)| addr - **start < e.len)
+            .and_then(|(_, e)| e.runs.get(&addr).copied());
+        match found {
+            Some(Run::Access(p)) if p.is_accessible() => FaultKind::MappingPage(p),
+            Some(Run::Access(_)) => FaultKind::MappingGuard,
+            Some(Run::Unmapped) => FaultKind::MappingUnmapped,
+            None => FaultKind::Other,
+        }
+    })
+}

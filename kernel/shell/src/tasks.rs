@@ -1,0 +1,147 @@
+//! Task commands: `ps`, `kill`, and `crash` (spawn a task that fails in a chosen way, to
+//! show that a fault or panic ends only that task).
+
+use crate::{Io, Shell};
+use alloc::format;
+use alloc::string::String;
+use task::{ExitValue, State};
+
+pub(crate) fn cmd_ps(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
+    io.out("   ID  STATE     CPU(ms)  NAME\n");
+    let mut tasks = task::list();
+    tasks.sort_by_key(|t| t.id);
+    for t in tasks {
+        let state = match t.state {
+            State::Running => "running",
+            State::Runnable => "ready",
+            State::Blocked => "blocked",
+            State::Exited => "exited",
+        };
+        io.out(&format!(
+            "{:>5}  {:<8} {:>8}  {}\n",
+            t.id,
+            state,
+            t.cpu_ns / 1_000_000,
+            t.name
+        ));
+    }
+    0
+}
+
+pub(crate) fn cmd_kill(_: &mut Shell, args: &[String], io: &mut Io) -> i32 {
+    if args.len() < 2 {
+        io.err("kill: usage: kill ID...\n");
+        return 2;
+    }
+    let mut status = 0;
+    for arg in &args[1..] {
+        let result = arg
+            .parse::<u64>()
+            .map_err(|_| "not a task id")
+            .and_then(|id| {
+                task::kill(id, "killed by `kill`").map_err(|e| match e {
+                    task::KillError::NoSuchTask => "no such task",
+                    task::KillError::NotPermitted => "operation not permitted",
+                })
+            });
+        if let Err(e) = result {
+            io.err(&format!("kill: {arg}: {e}\n"));
+            status = 1;
+        }
+    }
+    status
+}
+
+#[inline(never)]
+fn crash_page_fault() -> isize {
+    // An address in the never-mapped first page.
+    let p = core::hint::black_box(0x18usize) as *const u64;
+    // SAFETY: not safe at all: this read faults on purpose, and the fault ends the task.
+    unsafe { p.read_volatile() as isize }
+}
+
+#[inline(never)]
+fn crash_divide_by_zero() -> isize {
+    let d = core::hint::black_box(0u64);
+    let q: u64;
+    // SAFETY: `div` by zero raises #DE on purpose; the fault ends the task.
+    unsafe {
+        core::arch::asm!("xor edx, edx", "div {d}", d = in(reg) d, inout("rax") 1u64 => q, out("rdx") _);
+    }
+    q as isize
+}
+
+#[inline(never)]
+fn crash_invalid_opcode() -> isize {
+    // SAFETY: `ud2` raises #UD on purpose; the fault ends the task.
+    unsafe { core::arch::asm!("ud2") };
+    0
+}
+
+#[inline(never)]
+fn crash_general_protection() -> isize {
+    // A non-canonical address raises #GP.
+    let p = core::hint::black_box(0x8000_0000_0000_0000usize) as *const u64;
+    // SAFETY: not safe: this read faults on purpose, and the fault ends the task.
+    unsafe { p.read_volatile() as isize }
+}
+
+#[inline(never)]
+#[allow(unconditional_recursion)]
+fn crash_stack_overflow(depth: u64) -> isize {
+    let mut buf = [0u8; 1024];
+    buf[depth as usize % 1024] = depth as u8;
+    core::hint::black_box(&mut buf);
+    crash_stack_overflow(depth + 1) + buf[0] as isize
+}
+
+#[inline(never)]
+fn crash_panic() -> isize {
+    panic!("crash: deliberate panic")
+}
+
+/// A way to crash: its name, the code that crashes, and the status `crash` then returns
+/// (128 + the POSIX signal number the fault would raise).
+type CrashKind = (&'static str, fn() -> isize, i32);
+
+pub(crate) const CRASH_KINDS: &[CrashKind] = &[
+    ("panic", crash_panic, 134),
+    ("pagefault", crash_page_fault, 139),
+    ("divzero", crash_divide_by_zero, 136),
+    ("stackoverflow", || crash_stack_overflow(0), 139),
+    ("ud", crash_invalid_opcode, 132),
+    ("gp", crash_general_protection, 139),
+];
+
+/// Runs one crash of `kind` in its own task and returns how that task ended.
+pub fn run_crash(kind: &str) -> Option<(ExitValue, i32)> {
+    let &(_, f, status) = CRASH_KINDS.iter().find(|(k, _, _)| *k == kind)?;
+    let handle = task::spawn(&format!("crash-{kind}"), f).ok()?;
+    Some((handle.join(), status))
+}
+
+pub(crate) fn cmd_crash(_: &mut Shell, args: &[String], io: &mut Io) -> i32 {
+    let kinds: String = CRASH_KINDS
+        .iter()
+        .map(|(k, _, _)| *k)
+        .collect::<alloc::vec::Vec<_>>()
+        .join("|");
+    let Some(kind) = args.get(1) else {
+        io.err(&format!("crash: usage: crash {kinds}\n"));
+        return 2;
+    };
+    match run_crash(kind) {
+        Some((ExitValue::Killed(reason), status)) => {
+            io.err(&format!("crash: task killed: {}\n", reason.trim_end()));
+            status
+        }
+        Some((ExitValue::Exited(v), _)) => {
+            io.err(&format!("crash: the task survived and returned {v}\n"));
+            1
+        }
+        None => {
+            io.err(&format!("crash: unknown kind {kind:?} (one of {kinds})\n"));
+            2
+        }
+    }
+}

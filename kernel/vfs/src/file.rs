@@ -1,0 +1,159 @@
+//! Open file descriptions: the [`File`] trait and the types its methods use.
+
+use crate::VfsError;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+pub type Result<T> = core::result::Result<T, VfsError>;
+
+/// What an open file or a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    File,
+    Directory,
+    Symlink,
+    /// A pipe end (`S_IFIFO`).
+    Pipe,
+    /// The console or the null device (`S_IFCHR`).
+    CharDevice,
+}
+
+impl From<memfs::NodeKind> for FileKind {
+    fn from(k: memfs::NodeKind) -> Self {
+        match k {
+            memfs::NodeKind::File => FileKind::File,
+            memfs::NodeKind::Directory => FileKind::Directory,
+            memfs::NodeKind::Symlink => FileKind::Symlink,
+        }
+    }
+}
+
+/// Metadata of a file. Times are nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub kind: FileKind,
+    /// Bytes of a file, target length of a symlink, entry count of a directory, bytes
+    /// buffered in a pipe, 0 for devices.
+    pub size: u64,
+    /// Permission bits (no type bits).
+    pub mode: u32,
+    pub nlink: u32,
+    pub created: u64,
+    pub modified: u64,
+    pub accessed: u64,
+    /// Inode number: unique among live objects.
+    pub ino: u64,
+}
+
+impl Stat {
+    pub(crate) fn from_metadata(m: memfs::Metadata, node: memfs::NodeId) -> Stat {
+        Stat {
+            kind: m.kind.into(),
+            size: m.size,
+            mode: m.mode,
+            nlink: m.nlink,
+            created: m.created,
+            modified: m.modified,
+            accessed: m.accessed,
+            ino: node_ino(node),
+        }
+    }
+
+    /// Stat of an object that is not in the file tree (pipes, devices).
+    pub(crate) fn anonymous(kind: FileKind, size: u64, ino: u64, created: u64) -> Stat {
+        Stat {
+            kind,
+            size,
+            mode: 0o600,
+            nlink: 1,
+            created,
+            modified: created,
+            accessed: created,
+            ino,
+        }
+    }
+}
+
+/// Inode number of a tree node (never 0).
+pub(crate) fn node_ino(node: memfs::NodeId) -> u64 {
+    u64::from(node.index()) + 1
+}
+
+/// Inode numbers of pipes and devices, above every tree node's.
+pub(crate) fn anonymous_ino() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1 << 32);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Where [`File::seek`] moves from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeekFrom {
+    Start(u64),
+    End(i64),
+    Current(i64),
+}
+
+/// One directory entry as returned by [`File::readdir`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub kind: FileKind,
+    pub ino: u64,
+    /// Cookie to pass to `readdir` to continue after this entry.
+    pub next: u64,
+}
+
+/// An open file description: what a descriptor refers to. Shared (through `Arc`) by every
+/// descriptor duplicated from the same `open`, so the offset and flags are shared too, as in
+/// POSIX. Dropping the last reference closes it.
+///
+/// Default methods report the operation as unsupported the way POSIX does for that call.
+pub trait File: Send + Sync {
+    /// What this is.
+    fn kind(&self) -> FileKind;
+
+    /// Reads into `buf`; returns the count read, 0 at end of file. Blocks (unless
+    /// non-blocking) while a pipe or the console has nothing to read yet.
+    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(VfsError::PermissionDenied)
+    }
+
+    /// Writes from `buf`; returns the count written.
+    fn write(&self, _buf: &[u8]) -> Result<usize> {
+        Err(VfsError::PermissionDenied)
+    }
+
+    /// Moves the offset; returns the new one. `IllegalSeek` on pipes and devices.
+    fn seek(&self, _pos: SeekFrom) -> Result<u64> {
+        Err(VfsError::IllegalSeek)
+    }
+
+    fn stat(&self) -> Result<Stat>;
+
+    /// Entries of a directory after `cookie` (0: from the start), at most `max`. The listing
+    /// is a snapshot taken when reading from cookie 0, so removing entries while iterating
+    /// neither skips nor repeats others. `.` and `..` are not listed. Empty at the end.
+    fn readdir(&self, _cookie: u64, _max: usize) -> Result<Vec<DirEntry>> {
+        Err(VfsError::NotADirectory)
+    }
+
+    /// Sets the length of a regular file.
+    fn set_len(&self, _len: u64) -> Result<()> {
+        Err(VfsError::InvalidArgument)
+    }
+
+    /// True if a read would not block (data, end of file or an error is ready).
+    fn poll_readable(&self) -> bool {
+        true
+    }
+
+    /// True if a write would not block.
+    fn poll_writable(&self) -> bool {
+        true
+    }
+
+    /// Makes reads and writes fail with `WouldBlock` instead of blocking (`O_NONBLOCK`).
+    /// Objects that never block ignore it.
+    fn set_nonblocking(&self, _nonblocking: bool) {}
+}

@@ -1,0 +1,406 @@
+//! The virtual file system layer: open file descriptions ([`File`]: regular files and
+//! directories of the root `MemFs`, pipes, the console, the null device), per-task descriptor
+//! tables and working directories ([`ProcessContext`]), and POSIX-like calls on the running
+//! task (`open`, `read`, `write`, `pipe`, `dup2`, `chdir`, `stat`, ...), with typed errors
+//! carrying POSIX errno numbers ([`VfsError`]).
+//!
+//! Owns: the `File` implementations, the descriptor tables, the console input wait queue
+//! ([`console_input_ready`] is called by the COM1 interrupt handler). Depends on `memfs`
+//! (the tree), `rootfs` (the mounted instance), `task` (wait queues, the per-task context
+//! slot), `serial` (console bytes), `time` (timestamps), `spin`; `memory` and `ktest` for
+//! its in-kernel tests only.
+//!
+//! The running task's [`ProcessContext`] lives in its `task` context slot. A task without one
+//! gets a fresh context (console on fds 0/1/2, cwd `/`) attached on its first call. Relative
+//! paths are resolved against the cwd lexically (`memfs::normalize`: `a/link/..` is `a`).
+//!
+//! Limitations: a file removed while open cannot be used any more through its descriptor
+//! (reads and writes give `NotFound`; POSIX keeps it alive until closed). Permission bits are
+//! stored but not enforced. A task that ends without unwinding (killed while blocked inside a
+//! call) leaks the references its stack held, so a pipe end it was using stays open.
+
+#![no_std]
+
+extern crate alloc;
+
+mod console;
+mod context;
+mod error;
+mod file;
+mod pipe;
+mod regular;
+mod tests;
+
+pub use console::{Console, NullDevice, console_input_ready};
+pub use context::{Fd, FdTable, MAX_FDS, ProcessContext};
+pub use error::VfsError;
+pub use file::{DirEntry, File, FileKind, Result, SeekFrom, Stat};
+pub use pipe::{PIPE_BUF, PIPE_CAPACITY, PipeReader, PipeWriter, pipe_pair};
+pub use regular::{DirHandle, RegularFile};
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use memfs::NodeKind;
+
+/// Wall-clock time for timestamps (ns since the Unix epoch).
+pub(crate) fn now() -> u64 {
+    time::realtime_ns()
+}
+
+/// Default permission bits of files [`open`] creates.
+pub const DEFAULT_FILE_MODE: u32 = 0o644;
+
+/// How to open a path (`O_RDONLY`, `O_WRONLY`, `O_RDWR`, `O_CREAT`, `O_TRUNC`, `O_APPEND`,
+/// `O_EXCL`, `O_DIRECTORY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    pub read: bool,
+    pub write: bool,
+    pub create: bool,
+    pub truncate: bool,
+    /// Every write goes to the end; implies `write`.
+    pub append: bool,
+    /// With `create`: fail with `AlreadyExists` if the path names anything.
+    pub exclusive: bool,
+    /// Fail with `NotADirectory` unless the path is a directory.
+    pub directory: bool,
+    /// Permission bits of a created file.
+    pub mode: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// Nothing set (add at least `read`, `write` or `append`).
+    pub const fn new() -> Self {
+        OpenOptions {
+            read: false,
+            write: false,
+            create: false,
+            truncate: false,
+            append: false,
+            exclusive: false,
+            directory: false,
+            mode: DEFAULT_FILE_MODE,
+        }
+    }
+    /// `O_RDONLY`.
+    pub const fn read_only() -> Self {
+        Self::new().read(true)
+    }
+    /// `O_WRONLY | O_CREAT | O_TRUNC`, what `>` redirection uses.
+    pub const fn write_create() -> Self {
+        Self::new().write(true).create(true).truncate(true)
+    }
+    pub const fn read(mut self, v: bool) -> Self {
+        self.read = v;
+        self
+    }
+    pub const fn write(mut self, v: bool) -> Self {
+        self.write = v;
+        self
+    }
+    pub const fn create(mut self, v: bool) -> Self {
+        self.create = v;
+        self
+    }
+    pub const fn truncate(mut self, v: bool) -> Self {
+        self.truncate = v;
+        self
+    }
+    pub const fn append(mut self, v: bool) -> Self {
+        self.append = v;
+        self
+    }
+    pub const fn exclusive(mut self, v: bool) -> Self {
+        self.exclusive = v;
+        self
+    }
+    pub const fn directory(mut self, v: bool) -> Self {
+        self.directory = v;
+        self
+    }
+    pub const fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+}
+
+// ---- the running task's context ------------------------------------------------------------
+
+/// The running task's context, attaching a console one if it has none.
+pub fn current_context() -> Arc<ProcessContext> {
+    if let Some(ctx) = task::context::<ProcessContext>() {
+        return ctx;
+    }
+    let ctx = ProcessContext::with_console();
+    task::set_context(ctx.clone());
+    ctx
+}
+
+/// Spawns a task that runs `f` with `ctx` as its context (give it its own stdio with
+/// [`ProcessContext::new_child`]). The context is attached before `f` runs. Dropping the
+/// last reference to the context when the task ends closes its descriptors.
+pub fn spawn_with_context<F: FnOnce() -> isize + Send + 'static>(
+    builder: task::Builder,
+    ctx: Arc<ProcessContext>,
+    f: F,
+) -> core::result::Result<task::JoinHandle, task::SpawnError> {
+    builder.spawn(move || {
+        task::set_context(ctx);
+        f()
+    })
+}
+
+/// Makes `path` absolute against the running task's cwd (lexically).
+pub fn absolute(path: &str) -> Result<String> {
+    Ok(memfs::normalize(&current_context().cwd(), path)?)
+}
+
+// ---- descriptors ------------------------------------------------------------------------
+
+/// Opens `path` and returns the lowest free descriptor.
+pub fn open(path: &str, opts: OpenOptions) -> Result<Fd> {
+    let file = open_file(path, opts)?;
+    current_context().install(file)
+}
+
+/// Opens `path` as an open file description, without installing a descriptor (for a new
+/// task's stdio).
+pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
+    let writable = opts.write || opts.append;
+    if !opts.read && !writable {
+        return Err(VfsError::InvalidArgument);
+    }
+    if opts.create && opts.directory {
+        return Err(VfsError::InvalidArgument);
+    }
+    let path = absolute(path)?;
+    let t = now();
+    let (node, is_dir) = rootfs::with(|fs| -> Result<(memfs::NodeId, bool)> {
+        let existing = if opts.create && opts.exclusive {
+            // O_EXCL: even a dangling symlink counts as existing.
+            fs.lookup_nofollow(&path)
+        } else {
+            fs.lookup(&path)
+        };
+        let node = match existing {
+            Ok(_) if opts.create && opts.exclusive => return Err(VfsError::AlreadyExists),
+            Ok(node) => node,
+            Err(memfs::FsError::NotFound) if opts.create => {
+                return Ok((fs.create_file(&path, opts.mode, t)?, false));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match fs.metadata(node)?.kind {
+            NodeKind::Directory if writable => Err(VfsError::IsADirectory),
+            NodeKind::Directory => Ok((node, true)),
+            _ if opts.directory => Err(VfsError::NotADirectory),
+            _ => {
+                if opts.truncate && writable {
+                    fs.truncate(node, 0, t)?;
+                }
+                Ok((node, false))
+            }
+        }
+    })?;
+    Ok(if is_dir {
+        Arc::new(DirHandle::new(node))
+    } else {
+        Arc::new(RegularFile::new(node, opts.read, writable, opts.append))
+    })
+}
+
+/// The open file behind `fd`.
+pub fn file(fd: Fd) -> Result<Arc<dyn File>> {
+    current_context().file(fd)
+}
+
+/// Installs an open file at the lowest free descriptor.
+pub fn install(file: Arc<dyn File>) -> Result<Fd> {
+    current_context().install(file)
+}
+
+pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
+    file(fd)?.read(buf)
+}
+
+pub fn write(fd: Fd, buf: &[u8]) -> Result<usize> {
+    file(fd)?.write(buf)
+}
+
+/// Writes all of `buf` (looping over short writes).
+pub fn write_all(fd: Fd, mut buf: &[u8]) -> Result<()> {
+    let f = file(fd)?;
+    while !buf.is_empty() {
+        match f.write(buf)? {
+            0 => return Err(VfsError::NoSpace),
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
+}
+
+/// Reads until end of file.
+pub fn read_to_end(fd: Fd) -> Result<Vec<u8>> {
+    let f = file(fd)?;
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 512];
+    loop {
+        match f.read(&mut chunk)? {
+            0 => return Ok(out),
+            n => out.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+pub fn seek(fd: Fd, pos: SeekFrom) -> Result<u64> {
+    file(fd)?.seek(pos)
+}
+
+pub fn close(fd: Fd) -> Result<()> {
+    current_context().close(fd)
+}
+
+pub fn dup(fd: Fd) -> Result<Fd> {
+    current_context().dup(fd)
+}
+
+pub fn dup2(old: Fd, new: Fd) -> Result<Fd> {
+    current_context().dup2(old, new)
+}
+
+pub fn fstat(fd: Fd) -> Result<Stat> {
+    file(fd)?.stat()
+}
+
+/// Directory entries of `fd` after `cookie` (0: from the start), at most `max`; each entry's
+/// `next` is the cookie to continue after it.
+pub fn readdir(fd: Fd, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
+    file(fd)?.readdir(cookie, max)
+}
+
+pub fn ftruncate(fd: Fd, len: u64) -> Result<()> {
+    file(fd)?.set_len(len)
+}
+
+/// Sets or clears `O_NONBLOCK` on the open file of `fd`.
+pub fn set_nonblocking(fd: Fd, nonblocking: bool) -> Result<()> {
+    file(fd)?.set_nonblocking(nonblocking);
+    Ok(())
+}
+
+/// A new pipe as two descriptors: (read end, write end).
+pub fn pipe() -> Result<(Fd, Fd)> {
+    let (r, w) = pipe_pair();
+    let ctx = current_context();
+    let rfd = ctx.install(r)?;
+    match ctx.install(w) {
+        Ok(wfd) => Ok((rfd, wfd)),
+        Err(e) => {
+            let _ = ctx.close(rfd);
+            Err(e)
+        }
+    }
+}
+
+// ---- paths ------------------------------------------------------------------------------
+
+/// Metadata of `path`, following symbolic links.
+pub fn stat(path: &str) -> Result<Stat> {
+    let path = absolute(path)?;
+    rootfs::with(|fs| {
+        let node = fs.lookup(&path)?;
+        Ok(Stat::from_metadata(fs.metadata(node)?, node))
+    })
+}
+
+/// Metadata of `path`, not following a symbolic link in its last component.
+pub fn lstat(path: &str) -> Result<Stat> {
+    let path = absolute(path)?;
+    rootfs::with(|fs| {
+        let node = fs.lookup_nofollow(&path)?;
+        Ok(Stat::from_metadata(fs.metadata(node)?, node))
+    })
+}
+
+/// Every entry of the directory at `path`, sorted by name (no `.` and `..`).
+pub fn read_dir(path: &str) -> Result<Vec<DirEntry>> {
+    let path = absolute(path)?;
+    let dir = open_file(&path, OpenOptions::read_only().directory(true))?;
+    dir.readdir(0, usize::MAX)
+}
+
+pub fn mkdir(path: &str, mode: u32) -> Result<()> {
+    let path = absolute(path)?;
+    rootfs::with(|fs| fs.mkdir(&path, mode, now()))?;
+    Ok(())
+}
+
+pub fn rmdir(path: &str) -> Result<()> {
+    let path = absolute(path)?;
+    rootfs::with(|fs| fs.rmdir(&path, now()))?;
+    Ok(())
+}
+
+/// Removes a file or symbolic link.
+pub fn unlink(path: &str) -> Result<()> {
+    let path = absolute(path)?;
+    rootfs::with(|fs| fs.unlink(&path, now()))?;
+    Ok(())
+}
+
+/// POSIX `rename`: replaces an existing file, or an empty directory by a directory.
+pub fn rename(from: &str, to: &str) -> Result<()> {
+    let (from, to) = (absolute(from)?, absolute(to)?);
+    rootfs::with(|fs| fs.rename(&from, &to, now()))?;
+    Ok(())
+}
+
+/// Sets the length of the file at `path`.
+pub fn truncate(path: &str, len: u64) -> Result<()> {
+    let path = absolute(path)?;
+    rootfs::with(|fs| {
+        let node = fs.lookup(&path)?;
+        fs.truncate(node, len, now())
+    })?;
+    Ok(())
+}
+
+/// Creates a symbolic link at `link` pointing to `target` (stored as given).
+pub fn symlink(target: &str, link: &str) -> Result<()> {
+    let link = absolute(link)?;
+    rootfs::with(|fs| fs.symlink(&link, target, now()))?;
+    Ok(())
+}
+
+/// The target of the symbolic link at `path`.
+pub fn readlink(path: &str) -> Result<String> {
+    let path = absolute(path)?;
+    Ok(rootfs::with(|fs| {
+        let node = fs.lookup_nofollow(&path)?;
+        fs.readlink(node).map(String::from)
+    })?)
+}
+
+/// Changes the running task's working directory (shared with the tasks sharing its context).
+pub fn chdir(path: &str) -> Result<()> {
+    let ctx = current_context();
+    let path = memfs::normalize(&ctx.cwd(), path)?;
+    let kind = rootfs::with(|fs| fs.lookup(&path).and_then(|n| fs.metadata(n)))?.kind;
+    if kind != NodeKind::Directory {
+        return Err(VfsError::NotADirectory);
+    }
+    ctx.set_cwd(path);
+    Ok(())
+}
+
+/// The running task's working directory.
+pub fn getcwd() -> String {
+    current_context().cwd()
+}

@@ -1,0 +1,231 @@
+//! Pipes: a bounded byte ring shared by a read end and a write end.
+//!
+//! Blocking uses `task::WaitQueue`, whose conditions run with interrupts disabled; so the
+//! conditions look only at atomics (`len`, `readers`, `writers`), never at the ring's lock,
+//! which a preempted task may hold. The atomics change only under the ring lock, and a waker
+//! notifies after changing them, so no wake-up is lost (one CPU: the check and the sleep
+//! cannot be separated by a waker).
+
+use crate::file::{File, FileKind, Result, Stat, anonymous_ino};
+use crate::{VfsError, now};
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use spin::Mutex;
+use task::WaitQueue;
+
+/// Bytes a pipe buffers before writers block.
+pub const PIPE_CAPACITY: usize = 64 * 1024;
+/// Writes of at most this many bytes are atomic: never interleaved with other writers.
+pub const PIPE_BUF: usize = 4096;
+
+struct Pipe {
+    ring: Mutex<VecDeque<u8>>,
+    /// Bytes in `ring`.
+    len: AtomicUsize,
+    readers: AtomicUsize,
+    writers: AtomicUsize,
+    /// Readers waiting for data or the last writer's close.
+    readable: WaitQueue,
+    /// Writers waiting for room or the last reader's close.
+    writable: WaitQueue,
+    ino: u64,
+    created: u64,
+}
+
+impl Pipe {
+    fn stat(&self) -> Stat {
+        Stat::anonymous(
+            FileKind::Pipe,
+            self.len.load(Ordering::SeqCst) as u64,
+            self.ino,
+            self.created,
+        )
+    }
+}
+
+/// The read end of a pipe.
+pub struct PipeReader {
+    pipe: Arc<Pipe>,
+    nonblocking: AtomicBool,
+}
+
+/// The write end of a pipe.
+pub struct PipeWriter {
+    pipe: Arc<Pipe>,
+    nonblocking: AtomicBool,
+}
+
+/// A new pipe: (read end, write end).
+pub fn pipe_pair() -> (Arc<PipeReader>, Arc<PipeWriter>) {
+    let pipe = Arc::new(Pipe {
+        ring: Mutex::new(VecDeque::new()),
+        len: AtomicUsize::new(0),
+        readers: AtomicUsize::new(1),
+        writers: AtomicUsize::new(1),
+        readable: WaitQueue::new(),
+        writable: WaitQueue::new(),
+        ino: anonymous_ino(),
+        created: now(),
+    });
+    (
+        Arc::new(PipeReader {
+            pipe: pipe.clone(),
+            nonblocking: AtomicBool::new(false),
+        }),
+        Arc::new(PipeWriter {
+            pipe,
+            nonblocking: AtomicBool::new(false),
+        }),
+    )
+}
+
+impl Drop for PipeReader {
+    fn drop(&mut self) {
+        self.pipe.readers.fetch_sub(1, Ordering::SeqCst);
+        self.pipe.writable.notify_all();
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        self.pipe.writers.fetch_sub(1, Ordering::SeqCst);
+        self.pipe.readable.notify_all();
+    }
+}
+
+impl File for PipeReader {
+    fn kind(&self) -> FileKind {
+        FileKind::Pipe
+    }
+
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let p = &*self.pipe;
+        loop {
+            if p.len.load(Ordering::SeqCst) > 0 {
+                let n = {
+                    let mut ring = p.ring.lock();
+                    let n = buf.len().min(ring.len());
+                    for (dst, src) in buf.iter_mut().zip(ring.drain(..n)) {
+                        *dst = src;
+                    }
+                    p.len.store(ring.len(), Ordering::SeqCst);
+                    n
+                };
+                p.writable.notify_all();
+                return Ok(n);
+            }
+            if p.writers.load(Ordering::SeqCst) == 0 {
+                return Ok(0);
+            }
+            if self.nonblocking.load(Ordering::Relaxed) {
+                return Err(VfsError::WouldBlock);
+            }
+            p.readable.wait_until(|| {
+                p.len.load(Ordering::SeqCst) > 0 || p.writers.load(Ordering::SeqCst) == 0
+            });
+        }
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(self.pipe.stat())
+    }
+
+    fn poll_readable(&self) -> bool {
+        self.pipe.len.load(Ordering::SeqCst) > 0 || self.pipe.writers.load(Ordering::SeqCst) == 0
+    }
+
+    fn poll_writable(&self) -> bool {
+        false
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+    }
+}
+
+impl File for PipeWriter {
+    fn kind(&self) -> FileKind {
+        FileKind::Pipe
+    }
+
+    /// Blocks until every byte is written (POSIX blocking-pipe semantics); writes of at
+    /// most [`PIPE_BUF`] bytes go in at once. With no reader left: `BrokenPipe`, or the count
+    /// written so far if some bytes went in.
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        let p = &*self.pipe;
+        let mut written = 0;
+        while written < buf.len() {
+            if p.readers.load(Ordering::SeqCst) == 0 {
+                return if written > 0 {
+                    Ok(written)
+                } else {
+                    Err(VfsError::BrokenPipe)
+                };
+            }
+            let rest = &buf[written..];
+            // Room needed before writing anything: all of a small write, one byte otherwise.
+            let need = if rest.len() <= PIPE_BUF {
+                rest.len()
+            } else {
+                1
+            };
+            let n = {
+                let mut ring = p.ring.lock();
+                let room = PIPE_CAPACITY - ring.len();
+                if room >= need {
+                    let n = rest.len().min(room);
+                    if ring.try_reserve(n).is_err() {
+                        return Err(VfsError::NoSpace);
+                    }
+                    ring.extend(&rest[..n]);
+                    p.len.store(ring.len(), Ordering::SeqCst);
+                    n
+                } else {
+                    0
+                }
+            };
+            if n > 0 {
+                written += n;
+                p.readable.notify_all();
+                continue;
+            }
+            if self.nonblocking.load(Ordering::Relaxed) {
+                return if written > 0 {
+                    Ok(written)
+                } else {
+                    Err(VfsError::WouldBlock)
+                };
+            }
+            p.writable.wait_until(|| {
+                p.readers.load(Ordering::SeqCst) == 0
+                    || PIPE_CAPACITY - p.len.load(Ordering::SeqCst) >= need
+            });
+        }
+        Ok(written)
+    }
+
+    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(VfsError::PermissionDenied)
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        Ok(self.pipe.stat())
+    }
+
+    fn poll_readable(&self) -> bool {
+        false
+    }
+
+    fn poll_writable(&self) -> bool {
+        self.pipe.readers.load(Ordering::SeqCst) == 0
+            || PIPE_CAPACITY - self.pipe.len.load(Ordering::SeqCst) >= PIPE_BUF
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,167 @@
+//! Files and directories of the root file system, opened by node id.
+
+use crate::file::{DirEntry, File, FileKind, Result, SeekFrom, Stat, node_ino};
+use crate::{VfsError, now};
+use alloc::string::String;
+use alloc::vec::Vec;
+use memfs::NodeId;
+use spin::Mutex;
+
+/// An open regular file: node, offset, access mode and `O_APPEND`.
+pub struct RegularFile {
+    node: NodeId,
+    offset: Mutex<u64>,
+    readable: bool,
+    writable: bool,
+    append: bool,
+}
+
+impl RegularFile {
+    pub(crate) fn new(node: NodeId, readable: bool, writable: bool, append: bool) -> Self {
+        RegularFile {
+            node,
+            offset: Mutex::new(0),
+            readable,
+            writable,
+            append,
+        }
+    }
+}
+
+impl File for RegularFile {
+    fn kind(&self) -> FileKind {
+        FileKind::File
+    }
+
+    fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if !self.readable {
+            return Err(VfsError::PermissionDenied);
+        }
+        let mut offset = self.offset.lock();
+        let n = rootfs::with(|fs| {
+            let n = fs.read_at(self.node, *offset, buf)?;
+            fs.set_times(self.node, Some(now()), None)?;
+            Ok::<_, memfs::FsError>(n)
+        })?;
+        *offset += n as u64;
+        Ok(n)
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize> {
+        if !self.writable {
+            return Err(VfsError::PermissionDenied);
+        }
+        let mut offset = self.offset.lock();
+        let (start, n) = rootfs::with(|fs| {
+            let start = if self.append {
+                fs.metadata(self.node)?.size
+            } else {
+                *offset
+            };
+            let n = fs.write_at(self.node, start, buf, now())?;
+            Ok::<_, memfs::FsError>((start, n))
+        })?;
+        *offset = start + n as u64;
+        Ok(n)
+    }
+
+    fn seek(&self, pos: SeekFrom) -> Result<u64> {
+        let mut offset = self.offset.lock();
+        let (base, delta) = match pos {
+            SeekFrom::Start(n) => (0, i128::from(n)),
+            SeekFrom::Current(d) => (*offset, i128::from(d)),
+            SeekFrom::End(d) => (
+                rootfs::with(|fs| fs.metadata(self.node))?.size,
+                i128::from(d),
+            ),
+        };
+        let new = i128::from(base) + delta;
+        if new < 0 || new > i128::from(i64::MAX) {
+            return Err(VfsError::InvalidArgument);
+        }
+        *offset = new as u64;
+        Ok(*offset)
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        let m = rootfs::with(|fs| fs.metadata(self.node))?;
+        Ok(Stat::from_metadata(m, self.node))
+    }
+
+    fn set_len(&self, len: u64) -> Result<()> {
+        if !self.writable {
+            return Err(VfsError::PermissionDenied);
+        }
+        rootfs::with(|fs| fs.truncate(self.node, len, now()))?;
+        Ok(())
+    }
+}
+
+/// An open directory: readdir with cookies over a snapshot of its entries.
+pub struct DirHandle {
+    node: NodeId,
+    snapshot: Mutex<Option<Vec<(String, FileKind, u64)>>>,
+}
+
+impl DirHandle {
+    pub(crate) fn new(node: NodeId) -> Self {
+        DirHandle {
+            node,
+            snapshot: Mutex::new(None),
+        }
+    }
+}
+
+impl File for DirHandle {
+    fn kind(&self) -> FileKind {
+        FileKind::Directory
+    }
+
+    fn read(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(VfsError::IsADirectory)
+    }
+
+    fn write(&self, _buf: &[u8]) -> Result<usize> {
+        Err(VfsError::IsADirectory)
+    }
+
+    fn seek(&self, pos: SeekFrom) -> Result<u64> {
+        // Directory offsets are readdir cookies; only rewinding is meaningful here.
+        match pos {
+            SeekFrom::Start(0) => Ok(0),
+            _ => Err(VfsError::InvalidArgument),
+        }
+    }
+
+    fn stat(&self) -> Result<Stat> {
+        let m = rootfs::with(|fs| fs.metadata(self.node))?;
+        Ok(Stat::from_metadata(m, self.node))
+    }
+
+    fn readdir(&self, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
+        let mut snapshot = self.snapshot.lock();
+        if cookie == 0 || snapshot.is_none() {
+            let entries = rootfs::with(|fs| fs.readdir(self.node))?;
+            *snapshot = Some(
+                entries
+                    .into_iter()
+                    .map(|e| (e.name, e.kind.into(), node_ino(e.node)))
+                    .collect(),
+            );
+        }
+        let start = usize::try_from(cookie).unwrap_or(usize::MAX);
+        Ok(snapshot
+            .iter()
+            .flatten()
+            .enumerate()
+            .skip(start)
+            .take(max)
+            .map(|(i, (name, kind, ino))| DirEntry {
+                name: name.clone(),
+                kind: *kind,
+                ino: *ino,
+                next: i as u64 + 1,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,628 @@
+//! In-kernel tests of the VFS: files, metadata, directories, errors, descriptors, cwd, pipes.
+
+use crate::*;
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use ktest::kernel_test;
+use task::ExitValue;
+
+/// A new empty directory `/vfstest/NAME` (removed first if a previous run left it).
+fn fresh_dir(name: &str) -> String {
+    match mkdir("/vfstest", 0o755) {
+        Ok(()) | Err(VfsError::AlreadyExists) => {}
+        Err(e) => panic!("mkdir /vfstest: {e}"),
+    }
+    let dir = format!("/vfstest/{name}");
+    if stat(&dir).is_ok() {
+        for e in read_dir(&dir).unwrap() {
+            let p = format!("{dir}/{}", e.name);
+            if e.kind == FileKind::Directory {
+                rmdir(&p).unwrap();
+            } else {
+                unlink(&p).unwrap();
+            }
+        }
+        rmdir(&dir).unwrap();
+    }
+    mkdir(&dir, 0o755).unwrap();
+    dir
+}
+
+fn rw_create() -> OpenOptions {
+    OpenOptions::new().read(true).write(true).create(true)
+}
+
+fn read_exact(fd: Fd, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    let got = read(fd, &mut buf).unwrap();
+    buf.truncate(got);
+    buf
+}
+
+fn sleep_ms(ms: u64) {
+    task::sleep_ns(ms * 1_000_000);
+}
+
+kernel_test! {
+    fn file_write_read_back_and_seek() {
+        let dir = fresh_dir("rw");
+        let path = format!("{dir}/f");
+        let fd = open(&path, rw_create()).unwrap();
+        assert_eq!(write(fd, b"hello world").unwrap(), 11);
+        assert_eq!(seek(fd, SeekFrom::Current(0)).unwrap(), 11);
+        assert_eq!(read(fd, &mut [0u8; 4]).unwrap(), 0, "end of file");
+        assert_eq!(seek(fd, SeekFrom::Start(0)).unwrap(), 0);
+        assert_eq!(read_exact(fd, 5), b"hello");
+        assert_eq!(seek(fd, SeekFrom::Current(1)).unwrap(), 6);
+        assert_eq!(read_exact(fd, 100), b"world");
+        assert_eq!(seek(fd, SeekFrom::End(-5)).unwrap(), 6);
+        assert_eq!(read_exact(fd, 2), b"wo");
+        assert_eq!(seek(fd, SeekFrom::End(-12)), Err(VfsError::InvalidArgument));
+        assert_eq!(seek(fd, SeekFrom::Current(0)).unwrap(), 8, "failed seek moves nothing");
+        // Writing past the end leaves a zero-filled hole.
+        assert_eq!(seek(fd, SeekFrom::End(3)).unwrap(), 14);
+        write(fd, b"!").unwrap();
+        assert_eq!(fstat(fd).unwrap().size, 15);
+        seek(fd, SeekFrom::Start(9)).unwrap();
+        assert_eq!(read_exact(fd, 10), b"ld\0\0\0!");
+        // Overwrite in the middle.
+        seek(fd, SeekFrom::Start(0)).unwrap();
+        write(fd, b"J").unwrap();
+        close(fd).unwrap();
+        let fd = open(&path, OpenOptions::read_only()).unwrap();
+        assert_eq!(read_to_end(fd).unwrap(), b"Jello world\0\0\0!");
+        close(fd).unwrap();
+    }
+}
+
+kernel_test! {
+    fn append_truncate_and_exclusive() {
+        let dir = fresh_dir("append");
+        let path = format!("{dir}/log");
+        let a = open(&path, OpenOptions::new().append(true).create(true)).unwrap();
+        let b = open(&path, OpenOptions::new().append(true)).unwrap();
+        write(a, b"one ").unwrap();
+        write(b, b"two ").unwrap();
+        seek(a, SeekFrom::Start(0)).unwrap();
+        write(a, b"three").unwrap();
+        assert_eq!(seek(a, SeekFrom::Current(0)).unwrap(), 13, "append leaves offset at end");
+        assert_eq!(stat(&path).unwrap().size, 13);
+        close(a).unwrap();
+        close(b).unwrap();
+        let r = open(&path, OpenOptions::read_only()).unwrap();
+        assert_eq!(read_to_end(r).unwrap(), b"one two three");
+        close(r).unwrap();
+
+        // O_EXCL refuses an existing path; O_CREAT alone opens it.
+        let excl = OpenOptions::new().write(true).create(true).exclusive(true);
+        assert_eq!(open(&path, excl), Err(VfsError::AlreadyExists));
+        let fd = open(&path, OpenOptions::new().write(true).create(true)).unwrap();
+        assert_eq!(fstat(fd).unwrap().size, 13, "no truncation without O_TRUNC");
+        close(fd).unwrap();
+        symlink("nowhere", &format!("{dir}/dangling")).unwrap();
+        assert_eq!(open(&format!("{dir}/dangling"), excl), Err(VfsError::AlreadyExists));
+
+        // O_TRUNC, ftruncate (grow with zeros, shrink), truncate by path.
+        let fd = open(&path, OpenOptions::write_create()).unwrap();
+        assert_eq!(fstat(fd).unwrap().size, 0);
+        ftruncate(fd, 6).unwrap();
+        write(fd, b"ab").unwrap();
+        close(fd).unwrap();
+        let r = open(&path, OpenOptions::read_only()).unwrap();
+        assert_eq!(read_to_end(r).unwrap(), b"ab\0\0\0\0");
+        assert_eq!(ftruncate(r, 0), Err(VfsError::PermissionDenied), "read-only fd");
+        truncate(&path, 1).unwrap();
+        seek(r, SeekFrom::Start(0)).unwrap();
+        assert_eq!(read_to_end(r).unwrap(), b"a");
+        close(r).unwrap();
+        assert_eq!(truncate(&dir, 0), Err(VfsError::IsADirectory));
+    }
+}
+
+kernel_test! {
+    fn metadata_kinds_sizes_and_times() {
+        let dir = fresh_dir("meta");
+        let path = format!("{dir}/f");
+        let fd = open(&path, rw_create().mode(0o600)).unwrap();
+        let s0 = fstat(fd).unwrap();
+        assert_eq!(s0.kind, FileKind::File);
+        assert_eq!((s0.size, s0.mode, s0.nlink), (0, 0o600, 1));
+        assert!(s0.created > 1_600_000_000_000_000_000, "wall-clock timestamps");
+        assert_eq!(stat(&path).unwrap(), s0, "stat and fstat agree");
+        sleep_ms(2);
+        write(fd, b"12345").unwrap();
+        let s1 = fstat(fd).unwrap();
+        assert_eq!(s1.size, 5);
+        assert!(s1.modified > s0.modified, "write advances mtime");
+        assert_eq!(s1.created, s0.created);
+        assert_eq!(s1.ino, s0.ino);
+        sleep_ms(2);
+        seek(fd, SeekFrom::Start(0)).unwrap();
+        read_exact(fd, 5);
+        let s2 = fstat(fd).unwrap();
+        assert!(s2.accessed > s1.accessed, "read advances atime");
+        assert_eq!(s2.modified, s1.modified, "read leaves mtime");
+        close(fd).unwrap();
+
+        let d = stat(&dir).unwrap();
+        assert_eq!((d.kind, d.size), (FileKind::Directory, 1));
+        mkdir(&format!("{dir}/sub"), 0o755).unwrap();
+        assert_eq!(stat(&dir).unwrap().nlink, 3, "2 plus one subdirectory");
+        assert_ne!(stat(&format!("{dir}/sub")).unwrap().ino, s0.ino);
+
+        symlink("f", &format!("{dir}/link")).unwrap();
+        let l = lstat(&format!("{dir}/link")).unwrap();
+        assert_eq!((l.kind, l.size), (FileKind::Symlink, 1));
+        assert_eq!(stat(&format!("{dir}/link")).unwrap().ino, s0.ino, "stat follows");
+        assert_eq!(readlink(&format!("{dir}/link")).unwrap(), "f");
+        assert_eq!(readlink(&path), Err(VfsError::InvalidArgument));
+
+        let (r, w) = pipe().unwrap();
+        assert_eq!(fstat(r).unwrap().kind, FileKind::Pipe);
+        write(w, b"abc").unwrap();
+        assert_eq!(fstat(r).unwrap().size, 3);
+        assert_eq!(fstat(r).unwrap().ino, fstat(w).unwrap().ino);
+        close(r).unwrap();
+        close(w).unwrap();
+        assert_eq!(fstat(1).unwrap().kind, FileKind::CharDevice);
+    }
+}
+
+kernel_test! {
+    fn rename_unlink_mkdir_rmdir() {
+        let dir = fresh_dir("ops");
+        let a = format!("{dir}/a");
+        let b = format!("{dir}/b");
+        let fd = open(&a, rw_create()).unwrap();
+        write(fd, b"A").unwrap();
+        close(fd).unwrap();
+        rename(&a, &b).unwrap();
+        assert_eq!(stat(&a), Err(VfsError::NotFound));
+        assert_eq!(stat(&b).unwrap().size, 1);
+        // Rename over an existing file replaces it.
+        let fd = open(&a, rw_create()).unwrap();
+        write(fd, b"newer").unwrap();
+        close(fd).unwrap();
+        rename(&a, &b).unwrap();
+        assert_eq!(stat(&b).unwrap().size, 5);
+
+        let sub = format!("{dir}/sub");
+        mkdir(&sub, 0o755).unwrap();
+        assert_eq!(mkdir(&sub, 0o755), Err(VfsError::AlreadyExists));
+        assert_eq!(rename(&sub, &b), Err(VfsError::NotADirectory));
+        assert_eq!(rename(&b, &sub), Err(VfsError::IsADirectory));
+        assert_eq!(rename(&sub, &format!("{sub}/inner")), Err(VfsError::InvalidArgument));
+        rename(&b, &format!("{sub}/moved")).unwrap();
+        assert_eq!(rmdir(&sub), Err(VfsError::DirectoryNotEmpty));
+        assert_eq!(unlink(&sub), Err(VfsError::IsADirectory));
+        assert_eq!(rmdir(&format!("{sub}/moved")), Err(VfsError::NotADirectory));
+        unlink(&format!("{sub}/moved")).unwrap();
+        assert_eq!(unlink(&format!("{sub}/moved")), Err(VfsError::NotFound));
+        rmdir(&sub).unwrap();
+        assert_eq!(stat(&sub), Err(VfsError::NotFound));
+        assert_eq!(rmdir("/"), Err(VfsError::Busy));
+        assert!(read_dir(&dir).unwrap().is_empty());
+    }
+}
+
+kernel_test! {
+    fn readdir_resumes_from_cookies() {
+        let dir = fresh_dir("readdir");
+        let mut names: Vec<String> = (0..10).map(|i| format!("e{i:02}")).collect();
+        for n in &names {
+            close(open(&format!("{dir}/{n}"), rw_create()).unwrap()).unwrap();
+        }
+        mkdir(&format!("{dir}/zdir"), 0o755).unwrap();
+        names.push("zdir".into());
+
+        let fd = open(&dir, OpenOptions::read_only().directory(true)).unwrap();
+        let mut seen = Vec::new();
+        let mut cookie = 0;
+        loop {
+            let batch = readdir(fd, cookie, 3).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            assert!(batch.len() <= 3);
+            cookie = batch.last().unwrap().next;
+            seen.extend(batch);
+        }
+        assert_eq!(seen.iter().map(|e| e.name.clone()).collect::<Vec<_>>(), names);
+        assert_eq!(seen.last().unwrap().kind, FileKind::Directory);
+        assert_eq!(seen[0].kind, FileKind::File);
+        assert_eq!(seen[0].ino, stat(&format!("{dir}/e00")).unwrap().ino);
+        // Resuming from a cookie in the middle gives the same entries again.
+        let again = readdir(fd, seen[4].next, 2).unwrap();
+        assert_eq!(again, seen[5..7].to_vec());
+
+        // Removing entries while iterating neither skips nor repeats any.
+        let mut cookie = 0;
+        let mut removed = Vec::new();
+        loop {
+            let batch = readdir(fd, cookie, 1).unwrap();
+            let Some(e) = batch.first() else { break };
+            let p = format!("{dir}/{}", e.name);
+            if e.kind == FileKind::Directory { rmdir(&p).unwrap() } else { unlink(&p).unwrap() }
+            removed.push(e.name.clone());
+            cookie = e.next;
+        }
+        assert_eq!(removed, names);
+        assert!(readdir(fd, 0, 100).unwrap().is_empty(), "cookie 0 rereads the directory");
+        assert_eq!(read(fd, &mut [0; 4]), Err(VfsError::IsADirectory));
+        close(fd).unwrap();
+        let f = open(&format!("{dir}/file"), rw_create()).unwrap();
+        assert_eq!(readdir(f, 0, 10), Err(VfsError::NotADirectory));
+        close(f).unwrap();
+    }
+}
+
+kernel_test! {
+    fn every_named_error() {
+        let dir = fresh_dir("errors");
+        let file = format!("{dir}/file");
+        close(open(&file, rw_create()).unwrap()).unwrap();
+        // Missing path.
+        assert_eq!(open(&format!("{dir}/missing"), OpenOptions::read_only()), Err(VfsError::NotFound));
+        assert_eq!(stat(&format!("{dir}/missing/x")), Err(VfsError::NotFound));
+        assert_eq!(open("", OpenOptions::read_only()), Err(VfsError::NotFound));
+        // Not a directory.
+        assert_eq!(open(&format!("{file}/x"), rw_create()), Err(VfsError::NotADirectory));
+        assert_eq!(chdir(&file), Err(VfsError::NotADirectory));
+        assert_eq!(open(&file, OpenOptions::read_only().directory(true)), Err(VfsError::NotADirectory));
+        assert_eq!(read_dir(&file), Err(VfsError::NotADirectory));
+        // Is a directory.
+        assert_eq!(open(&dir, OpenOptions::new().write(true)), Err(VfsError::IsADirectory));
+        // Directory not empty.
+        assert_eq!(rmdir(&dir), Err(VfsError::DirectoryNotEmpty));
+        // Name too long.
+        let long = "n".repeat(memfs::NAME_MAX + 1);
+        assert_eq!(open(&format!("{dir}/{long}"), rw_create()), Err(VfsError::NameTooLong));
+        assert_eq!(mkdir(&long, 0o755), Err(VfsError::NameTooLong));
+        close(open(&format!("{dir}/{}", "n".repeat(memfs::NAME_MAX)), rw_create()).unwrap()).unwrap();
+        // Symlink loops.
+        symlink("loop", &format!("{dir}/loop")).unwrap();
+        assert_eq!(stat(&format!("{dir}/loop")), Err(VfsError::TooManyLinks));
+        // Bad descriptors.
+        let mut buf = [0u8; 4];
+        assert_eq!(read(999, &mut buf), Err(VfsError::BadFileDescriptor));
+        assert_eq!(write(1000, b"x"), Err(VfsError::BadFileDescriptor));
+        assert_eq!(close(77), Err(VfsError::BadFileDescriptor));
+        assert_eq!(fstat(u32::MAX), Err(VfsError::BadFileDescriptor));
+        let fd = open(&file, OpenOptions::read_only()).unwrap();
+        close(fd).unwrap();
+        assert_eq!(close(fd), Err(VfsError::BadFileDescriptor), "double close");
+        assert_eq!(read(fd, &mut buf), Err(VfsError::BadFileDescriptor), "use after close");
+        // Access mode.
+        let ro = open(&file, OpenOptions::read_only()).unwrap();
+        assert_eq!(write(ro, b"x"), Err(VfsError::PermissionDenied));
+        close(ro).unwrap();
+        let wo = open(&file, OpenOptions::new().write(true)).unwrap();
+        assert_eq!(read(wo, &mut buf), Err(VfsError::PermissionDenied));
+        close(wo).unwrap();
+        assert_eq!(stat(&file).unwrap().size, 0, "nothing was written");
+        // Flags.
+        assert_eq!(open(&file, OpenOptions::new()), Err(VfsError::InvalidArgument));
+        // Seeks on pipes; pipe ends in the wrong direction.
+        let (r, w) = pipe().unwrap();
+        assert_eq!(seek(r, SeekFrom::Start(0)), Err(VfsError::IllegalSeek));
+        assert_eq!(write(r, b"x"), Err(VfsError::PermissionDenied));
+        assert_eq!(read(w, &mut buf), Err(VfsError::PermissionDenied));
+        close(r).unwrap();
+        close(w).unwrap();
+    }
+}
+
+kernel_test! {
+    fn errno_numbers_and_messages() {
+        let expect = [
+            (VfsError::NotFound, 2), (VfsError::BadFileDescriptor, 9),
+            (VfsError::WouldBlock, 11), (VfsError::PermissionDenied, 13),
+            (VfsError::Busy, 16), (VfsError::AlreadyExists, 17),
+            (VfsError::NotADirectory, 20), (VfsError::IsADirectory, 21),
+            (VfsError::InvalidArgument, 22), (VfsError::TooManyOpenFiles, 24),
+            (VfsError::NoSpace, 28), (VfsError::IllegalSeek, 29), (VfsError::BrokenPipe, 32),
+            (VfsError::NameTooLong, 36), (VfsError::DirectoryNotEmpty, 39),
+            (VfsError::TooManyLinks, 40), (VfsError::NotSupported, 95),
+        ];
+        assert_eq!(expect.len(), VfsError::ALL.len());
+        for (e, n) in expect {
+            assert_eq!(e.errno(), n, "{e:?}");
+        }
+        assert_eq!(VfsError::NotFound.to_string(), "No such file or directory");
+        assert_eq!(VfsError::BadFileDescriptor.to_string(), "Bad file descriptor");
+        assert_eq!(VfsError::IllegalSeek.to_string(), "Illegal seek");
+        assert_eq!(VfsError::from(memfs::FsError::DirectoryNotEmpty), VfsError::DirectoryNotEmpty);
+        // memfs and vfs agree on messages for the errors they share.
+        assert_eq!(
+            memfs::FsError::NameTooLong.to_string(),
+            VfsError::from(memfs::FsError::NameTooLong).to_string()
+        );
+    }
+}
+
+kernel_test! {
+    fn dup_and_dup2_share_the_open_file() {
+        let dir = fresh_dir("dup");
+        let path = format!("{dir}/f");
+        let fd = open(&path, rw_create()).unwrap();
+        write(fd, b"abcdef").unwrap();
+        seek(fd, SeekFrom::Start(0)).unwrap();
+        let d = dup(fd).unwrap();
+        assert_ne!(d, fd);
+        assert_eq!(read_exact(fd, 2), b"ab");
+        assert_eq!(read_exact(d, 2), b"cd", "duplicates share the offset");
+        // Lowest free descriptor: closing `fd` makes it the next one.
+        close(fd).unwrap();
+        let d2 = dup(d).unwrap();
+        assert_eq!(d2, fd);
+        assert_eq!(read_exact(d, 10), b"ef", "closing one duplicate keeps the file open");
+
+        // dup2 onto an open descriptor closes it first.
+        let other = open(&format!("{dir}/g"), rw_create()).unwrap();
+        assert_eq!(dup2(d, other).unwrap(), other);
+        seek(other, SeekFrom::Start(1)).unwrap();
+        assert_eq!(read_exact(d, 1), b"b");
+        assert_eq!(stat(&format!("{dir}/g")).unwrap().size, 0);
+        assert_eq!(dup2(d, d).unwrap(), d);
+        assert_eq!(dup2(55, 56), Err(VfsError::BadFileDescriptor));
+        assert_eq!(dup2(d, MAX_FDS as Fd), Err(VfsError::BadFileDescriptor));
+        let high = dup2(d, 100).unwrap();
+        assert_eq!(high, 100);
+        assert!(file(99).is_err());
+        for f in [d, d2, other, high] {
+            close(f).unwrap();
+        }
+        assert_eq!(close(d), Err(VfsError::BadFileDescriptor));
+    }
+}
+
+kernel_test! {
+    fn descriptor_table_limit() {
+        let null: Arc<dyn File> = Arc::new(NullDevice::new());
+        let ctx = ProcessContext::new(null.clone(), null.clone(), null.clone(), "/");
+        for expected in 3..MAX_FDS as Fd {
+            assert_eq!(ctx.install(null.clone()).unwrap(), expected);
+        }
+        assert_eq!(ctx.install(null.clone()), Err(VfsError::TooManyOpenFiles));
+        assert_eq!(ctx.dup(0), Err(VfsError::TooManyOpenFiles));
+        ctx.close(500).unwrap();
+        assert_eq!(ctx.dup(0).unwrap(), 500);
+        assert_eq!(ctx.with_fds(|t| t.len()), MAX_FDS);
+        drop(ctx);
+        assert_eq!(Arc::strong_count(&null), 1, "dropping the context closes everything");
+    }
+}
+
+kernel_test! {
+    fn null_device_and_console() {
+        let null: Arc<dyn File> = Arc::new(NullDevice::new());
+        assert_eq!(null.read(&mut [0; 8]).unwrap(), 0);
+        assert_eq!(null.write(b"gone").unwrap(), 4);
+        assert_eq!(null.seek(SeekFrom::Start(0)), Err(VfsError::IllegalSeek));
+        let console = Console::new();
+        assert_eq!(console.write(b"").unwrap(), 0);
+        assert!(console.poll_writable());
+        if !serial::has_input() {
+            console.set_nonblocking(true);
+            assert_eq!(console.read(&mut [0; 8]), Err(VfsError::WouldBlock));
+            assert!(!console.poll_readable());
+        }
+    }
+}
+
+kernel_test! {
+    fn cwd_is_per_context() {
+        let dir = fresh_dir("cwd");
+        let before = getcwd();
+        chdir(&dir).unwrap();
+        assert_eq!(getcwd(), dir);
+        mkdir("sub", 0o755).unwrap();
+        let fd = open("sub/../rel", rw_create()).unwrap();
+        close(fd).unwrap();
+        assert!(stat(&format!("{dir}/rel")).is_ok(), "relative paths use the cwd");
+        chdir("sub").unwrap();
+        assert_eq!(getcwd(), format!("{dir}/sub"));
+        assert_eq!(stat("../rel").unwrap().kind, FileKind::File);
+
+        // A task with its own context changes only its own cwd.
+        let child_ctx = current_context().fork();
+        let h = spawn_with_context(task::Builder::new("cwd-child"), child_ctx, || {
+            assert_eq!(getcwd().rsplit('/').next(), Some("sub"), "inherits the cwd");
+            chdir("/").unwrap();
+            assert_eq!(getcwd(), "/");
+            0
+        }).unwrap();
+        assert_eq!(h.join(), ExitValue::Exited(0));
+        assert_eq!(getcwd(), format!("{dir}/sub"));
+
+        // A thread (plain spawn) shares the context, so its chdir is seen by the parent.
+        let h = task::spawn("cwd-thread", || {
+            chdir("..").unwrap();
+            0
+        }).unwrap();
+        assert_eq!(h.join(), ExitValue::Exited(0));
+        assert_eq!(getcwd(), dir);
+        chdir(&before).unwrap();
+    }
+}
+
+kernel_test! {
+    fn threads_share_descriptors_children_do_not() {
+        let dir = fresh_dir("share");
+        let path = format!("{dir}/f");
+        let h = task::spawn("fd-thread", move || {
+            open(&path, rw_create()).unwrap() as isize
+        }).unwrap();
+        let ExitValue::Exited(fd) = h.join() else { panic!("thread failed") };
+        let fd = fd as Fd;
+        write(fd, b"shared").unwrap();
+        close(fd).unwrap();
+
+        let ctx = current_context();
+        let null: Arc<dyn File> = Arc::new(NullDevice::new());
+        let child = ctx.new_child(null.clone(), null.clone(), null.clone());
+        let own = open(&format!("{dir}/f"), OpenOptions::read_only()).unwrap();
+        let h = spawn_with_context(task::Builder::new("fd-child"), child, move || {
+            assert_eq!(read(own, &mut [0; 4]), Err(VfsError::BadFileDescriptor));
+            assert_eq!(write(1, b"to null").unwrap(), 7);
+            0
+        }).unwrap();
+        assert_eq!(h.join(), ExitValue::Exited(0));
+        close(own).unwrap();
+        task::yield_now();
+        assert_eq!(Arc::strong_count(&null), 1, "the child's table was dropped at exit");
+    }
+}
+
+/// Byte `i` of the pipe test stream.
+fn pattern(i: usize) -> u8 {
+    (i % 251) as u8 ^ (i >> 12) as u8
+}
+
+const STREAM_LEN: usize = 1 << 20;
+
+/// A writer task (own context: stdout = the pipe's write end) sends 1 MiB in odd-sized
+/// chunks; this task reads it back with odd-sized reads and expects EOF after the writer ends.
+fn pipe_round() {
+    let (r, w) = pipe_pair();
+    let null: Arc<dyn File> = Arc::new(NullDevice::new());
+    let ctx = current_context().new_child(null.clone(), w, null);
+    let h = spawn_with_context(task::Builder::new("pipe-writer"), ctx, || {
+        const CHUNKS: [usize; 6] = [1, 7, 4093, 5001, 65_537, 333];
+        let mut buf = vec![0u8; 65_537];
+        let mut pos = 0;
+        let mut i = 0;
+        while pos < STREAM_LEN {
+            let n = CHUNKS[i % CHUNKS.len()].min(STREAM_LEN - pos);
+            for (k, b) in buf[..n].iter_mut().enumerate() {
+                *b = pattern(pos + k);
+            }
+            assert_eq!(
+                write(1, &buf[..n]).unwrap(),
+                n,
+                "blocking writes are complete"
+            );
+            pos += n;
+            i += 1;
+        }
+        0
+    })
+    .unwrap();
+    let mut buf = vec![0u8; 3001];
+    let mut got = 0;
+    loop {
+        let n = r.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        for (k, &b) in buf[..n].iter().enumerate() {
+            assert_eq!(b, pattern(got + k), "byte {}", got + k);
+        }
+        got += n;
+    }
+    assert_eq!(got, STREAM_LEN);
+    assert_eq!(h.join(), ExitValue::Exited(0));
+    assert_eq!(r.read(&mut buf).unwrap(), 0, "EOF stays");
+    drop(r);
+    task::yield_now(); // let the writer be reaped
+}
+
+kernel_test! {
+    fn pipe_streams_1mib_between_tasks_without_leaking() {
+        pipe_round(); // warm-up: lasting capacity of scheduler queues and tables
+        let heap = memory::heap_stats().used;
+        pipe_round();
+        assert_eq!(memory::heap_stats().used, heap, "pipe, task and context freed");
+    }
+}
+
+kernel_test! {
+    fn blocked_pipe_reader_is_woken() {
+        let (r, w) = pipe().unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let got = Arc::new(AtomicUsize::new(0));
+        let (d, g) = (done.clone(), got.clone());
+        let h = task::spawn("pipe-reader", move || {
+            let mut buf = [0u8; 16];
+            let n = read(r, &mut buf).unwrap();
+            g.store(n, Ordering::SeqCst);
+            d.store(true, Ordering::SeqCst);
+            assert_eq!(&buf[..n], b"wake");
+            0
+        })
+        .unwrap();
+        sleep_ms(20);
+        assert!(!done.load(Ordering::SeqCst), "reader blocks on an empty pipe");
+        assert!(!file(r).unwrap().poll_readable());
+        write(w, b"wake").unwrap();
+        assert_eq!(h.join(), ExitValue::Exited(0));
+        assert_eq!(got.load(Ordering::SeqCst), 4);
+
+        // A reader blocked on an empty pipe gets EOF when the last writer closes.
+        let h = task::spawn("eof-reader", move || read(r, &mut [0u8; 4]).unwrap() as isize)
+            .unwrap();
+        sleep_ms(10);
+        close(w).unwrap();
+        assert_eq!(h.join(), ExitValue::Exited(0));
+        assert!(file(r).unwrap().poll_readable(), "EOF is readable");
+        close(r).unwrap();
+    }
+}
+
+kernel_test! {
+    fn broken_pipe_and_nonblocking() {
+        let (r, w) = pipe().unwrap();
+        close(r).unwrap();
+        assert_eq!(write(w, b"x"), Err(VfsError::BrokenPipe));
+        assert!(file(w).unwrap().poll_writable(), "error is reported without blocking");
+        close(w).unwrap();
+
+        // Fill a pipe without blocking; then a blocked writer is released by the reader's close.
+        let (r, w) = pipe().unwrap();
+        set_nonblocking(w, true).unwrap();
+        let chunk = vec![7u8; 10_000];
+        let mut total = 0;
+        loop {
+            match write(w, &chunk) {
+                Ok(n) => total += n,
+                Err(VfsError::WouldBlock) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(total, PIPE_CAPACITY);
+        assert!(!file(w).unwrap().poll_writable());
+        set_nonblocking(r, true).unwrap();
+        assert_eq!(read_exact(r, 3), [7, 7, 7]);
+        set_nonblocking(w, false).unwrap();
+        let writer = |len: usize| {
+            task::spawn("blocked-writer", move || match write(w, &vec![1u8; len]) {
+                Err(VfsError::BrokenPipe) => -1,
+                Ok(n) => n as isize,
+                Err(e) => -(e.errno() as isize) - 1000,
+            })
+            .unwrap()
+        };
+        // An atomic (<= PIPE_BUF) write waits for room for all of it; a large one writes what
+        // fits (3 bytes) and waits for more.
+        let small = writer(100);
+        let large = writer(5000);
+        sleep_ms(20);
+        assert_eq!(small.task().state(), task::State::Blocked, "writer waits for room");
+        assert_eq!(large.task().state(), task::State::Blocked, "writer waits for room");
+        assert_eq!(fstat(w).unwrap().size, PIPE_CAPACITY as u64);
+        close(r).unwrap();
+        assert_eq!(small.join(), ExitValue::Exited(-1), "BrokenPipe once the reader is gone");
+        assert_eq!(large.join(), ExitValue::Exited(3), "a partial write reports its count");
+        close(w).unwrap();
+
+        // Non-blocking read of an empty pipe with a writer: WouldBlock.
+        let (r, w) = pipe().unwrap();
+        set_nonblocking(r, true).unwrap();
+        assert_eq!(read(r, &mut [0; 4]), Err(VfsError::WouldBlock));
+        close(w).unwrap();
+        assert_eq!(read(r, &mut [0; 4]), Ok(0));
+        close(r).unwrap();
+    }
+}
