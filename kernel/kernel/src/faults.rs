@@ -1,7 +1,9 @@
 //! What happens when code faults: a CPU exception in a spawned task ends that task only.
 //!
 //! The exception dispatcher (`interrupts`) calls [`on_fault`] for every fault it does not
-//! resolve itself. In a task that may be killed, the fault is turned into an unwind: the trap
+//! resolve itself. The running task's own fault handler, if it registered one
+//! (`task::set_fault_handler`), is asked first and may resume the task with a changed register
+//! state. Otherwise, in a task that may be killed, the fault is turned into an unwind: the trap
 //! frame is redirected to [`fault_unwind_trampoline`] as if the faulting instruction had called
 //! it, so the DWARF unwinder walks from there through the faulting function and its callers,
 //! running destructors, up to the task's entry, which records the kill reason (the fault and
@@ -34,6 +36,12 @@ fn reason(frame: &TrapFrame, kind: FaultKind) -> String {
 }
 
 fn on_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {
+    // The task's own handler comes first (the `signal` API): it may repair or redirect.
+    if let Some(handler) = task::fault_handler() {
+        if handler(frame, kind) {
+            return FaultAction::Resume;
+        }
+    }
     if !task::current_is_killable() || matches!(kind, FaultKind::Nmi) {
         return FaultAction::Panic;
     }

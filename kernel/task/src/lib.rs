@@ -100,6 +100,7 @@ pub struct Task {
     context: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     unwinding: AtomicBool,
     pending_fault: Mutex<Option<String>>,
+    fault_handler: Mutex<Option<FaultHandler>>,
     idle: bool,
 }
 
@@ -186,6 +187,7 @@ fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
         context: Mutex::new(None),
         unwinding: AtomicBool::new(false),
         pending_fault: Mutex::new(None),
+        fault_handler: Mutex::new(None),
         idle,
     })
 }
@@ -352,6 +354,30 @@ pub fn current_is_killable() -> bool {
 pub fn start_unwinding(reason: String) {
     current().unwinding.store(true, Ordering::SeqCst);
     let _ = unwind::raise(Box::new(PanicPayload(reason)));
+}
+
+/// A task's own handler for CPU faults (the basis of POSIX-style signal handlers). It gets the
+/// full register state and may change it (e.g. set `rip`/`rsp` to resume elsewhere, on an
+/// alternate stack if it likes); it returns true if the task should resume with that state,
+/// false to let the fault end the task. It runs with interrupts disabled in the fault's
+/// context, so it must not block.
+pub type FaultHandler =
+    Arc<dyn Fn(&mut ::interrupts::TrapFrame, ::interrupts::FaultKind) -> bool + Send + Sync>;
+
+/// Sets (or with `None` removes) the running task's fault handler. Tasks it spawns do not
+/// inherit it.
+pub fn set_fault_handler(handler: Option<FaultHandler>) {
+    let me = current();
+    interrupts::without_interrupts(|| *me.fault_handler.lock() = handler);
+}
+
+/// The running task's fault handler, if any (for the kernel's fault path).
+pub fn fault_handler() -> Option<FaultHandler> {
+    if !STARTED.load(Ordering::Relaxed) {
+        return None;
+    }
+    let me = current();
+    me.fault_handler.lock().clone()
 }
 
 /// Records why the running task is about to unwind after a CPU fault (the fault handler sets

@@ -220,3 +220,47 @@ kernel_test! {
         assert!(lock.try_lock().is_some(), "the lock the task held was released");
     }
 }
+
+kernel_test! {
+    fn fault_handler_can_resume_the_task_elsewhere() {
+        use ::interrupts::FaultKind;
+        let h = spawn("handled", || {
+            set_fault_handler(Some(Arc::new(|frame, kind| {
+                if kind == FaultKind::InvalidOpcode {
+                    frame.rip += 2; // skip the 2-byte ud2
+                    frame.rax = 99;
+                    true
+                } else {
+                    false
+                }
+            })));
+            let v: u64;
+            // SAFETY: `ud2` faults on purpose; the handler above resumes after it with rax = 99.
+            unsafe { core::arch::asm!("mov rax, 1", "ud2", out("rax") v) };
+            // A fault the handler declines still ends the task.
+            let p = core::hint::black_box(v as usize * 0) as *const u64;
+            // SAFETY: not safe: reads the null page on purpose.
+            let w = unsafe { p.read_volatile() };
+            (v + w) as isize
+        })
+        .unwrap();
+        match h.join() {
+            ExitValue::Killed(reason) => assert!(reason.contains("page fault"), "{reason}"),
+            other => panic!("expected the declined page fault to kill the task: {other:?}"),
+        }
+        let ok = spawn("handled-ok", || {
+            set_fault_handler(Some(Arc::new(|frame, _| {
+                frame.rip += 2;
+                frame.rax = 7;
+                true
+            })));
+            let v: u64;
+            // SAFETY: as above.
+            unsafe { core::arch::asm!("ud2", out("rax") v) };
+            v as isize
+        })
+        .unwrap();
+        assert_eq!(ok.join(), ExitValue::Exited(7));
+        assert!(fault_handler().is_none(), "handlers are per task");
+    }
+}
