@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use crate::error::{Context, Error, Result};
 use crate::workspace::{TARGET_SPEC, Workspace};
 
-/// `cargo build --release -p kernel` for the kernel target; returns the ELF path.
+/// `cargo build --release -p kernel` for the kernel target, then the programs of `ports/`
+/// for the program target; returns the kernel ELF path.
 /// Compiler errors always reach stderr; progress only with `verbose`.
 pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
     let mut cargo = ws.cargo();
@@ -31,6 +32,7 @@ pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
     if !status.success() {
         return Err(Error::failed(format!("kernel build failed ({status})")));
     }
+    crate::ports_build::build(ws, verbose)?;
     let elf = ws.kernel_elf();
     if !elf.is_file() {
         return Err(Error::failed(format!(

@@ -24,6 +24,7 @@
 //! So a status other than 124 can only be told apart from the command's own status by
 //! stderr; scripts that need certainty should make the command print a sentinel.
 
+mod abi_check;
 mod boot;
 mod cli;
 mod cmdline;
@@ -34,6 +35,7 @@ mod iso;
 mod kernel_build;
 mod ktest;
 mod markers;
+mod ports_build;
 mod qemu;
 mod ramdisk;
 mod setup;

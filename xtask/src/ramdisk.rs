@@ -168,14 +168,23 @@ impl Tree {
 }
 
 /// Builds the archive bytes from `tree_root` (skipped if absent), the kernel ELF `kernel`
-/// (at [`KERNEL_ELF_GUEST`], if given) and `adds`, in order (an `--add` wins over both).
-pub fn pack(tree_root: &Path, kernel: Option<&Path>, adds: &[AddSpec]) -> Result<Vec<u8>> {
+/// (at [`KERNEL_ELF_GUEST`], if given), the `programs` (at `/bin/NAME`) and `adds`, in order
+/// (an `--add` wins over all).
+pub fn pack(
+    tree_root: &Path,
+    kernel: Option<&Path>,
+    programs: &[(String, PathBuf)],
+    adds: &[AddSpec],
+) -> Result<Vec<u8>> {
     let mut tree = Tree::default();
     if tree_root.is_dir() {
         tree.add_dir_contents(tree_root, "")?;
     }
     if let Some(kernel) = kernel {
         tree.add_host(kernel, KERNEL_ELF_GUEST.trim_start_matches('/'))?;
+    }
+    for (name, path) in programs {
+        tree.add_host(path, &format!("bin/{name}"))?;
     }
     for add in adds {
         let dest = add.guest.trim_start_matches('/');
@@ -201,7 +210,8 @@ pub fn write(ws: &Workspace, adds: &[AddSpec]) -> Result<PathBuf> {
     } else {
         None
     };
-    let archive = pack(&ws.initrd_tree(), kernel.as_deref(), adds)?;
+    let programs = crate::ports_build::built_programs(ws);
+    let archive = pack(&ws.initrd_tree(), kernel.as_deref(), &programs, adds)?;
     let path = ws.initrd_archive();
     fs::write(&path, archive).context(|| format!("writing {}", path.display()))?;
     Ok(path)
@@ -282,7 +292,7 @@ mod tests {
             AddSpec::parse(&format!("{}:/opt/tools", extra.display())).unwrap(),
             AddSpec::parse(&format!("{}:/etc/motd", dir.join("x.txt").display())).unwrap(),
         ];
-        let archive = pack(&tree, None, &adds).unwrap();
+        let archive = pack(&tree, None, &[], &adds).unwrap();
         let entries = initrd::parse(&archive).unwrap();
         let listing: Vec<(&str, EntryKind, u32, &[u8])> = entries
             .iter()
@@ -315,7 +325,7 @@ mod tests {
 
     #[test]
     fn missing_tree_gives_empty_archive() {
-        let archive = pack(Path::new("/nonexistent/xtask/initrd"), None, &[]).unwrap();
+        let archive = pack(Path::new("/nonexistent/xtask/initrd"), None, &[], &[]).unwrap();
         assert!(initrd::parse(&archive).unwrap().is_empty());
     }
 
@@ -325,7 +335,7 @@ mod tests {
         fs::write(dir.join("kernel"), b"\x7fELF kernel").unwrap();
         fs::write(dir.join("other"), b"replacement").unwrap();
         let kernel = dir.join("kernel");
-        let archive = pack(&dir.join("no-tree"), Some(&kernel), &[]).unwrap();
+        let archive = pack(&dir.join("no-tree"), Some(&kernel), &[], &[]).unwrap();
         let entries = initrd::parse(&archive).unwrap();
         let listing: Vec<(&str, &[u8])> = entries.iter().map(|e| (e.path, e.data)).collect();
         assert_eq!(
@@ -337,7 +347,7 @@ mod tests {
         );
 
         let add = AddSpec::parse(&format!("{}:/boot/kernel.elf", dir.join("other").display()));
-        let archive = pack(&dir.join("no-tree"), Some(&kernel), &[add.unwrap()]).unwrap();
+        let archive = pack(&dir.join("no-tree"), Some(&kernel), &[], &[add.unwrap()]).unwrap();
         let entries = initrd::parse(&archive).unwrap();
         let elf = entries
             .iter()

@@ -37,10 +37,10 @@ fn reason(frame: &TrapFrame, kind: FaultKind) -> String {
 
 fn on_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {
     // The task's own handler comes first (the `signal` API): it may repair or redirect.
-    if let Some(handler) = task::fault_handler() {
-        if handler(frame, kind) {
-            return FaultAction::Resume;
-        }
+    if let Some(handler) = task::fault_handler()
+        && handler(frame, kind)
+    {
+        return FaultAction::Resume;
     }
     if !task::current_is_killable() || matches!(kind, FaultKind::Nmi) {
         return FaultAction::Panic;

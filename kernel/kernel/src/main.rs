@@ -19,6 +19,10 @@ mod panic;
 
 use boot_info::{BootInfo, PhysMemory};
 use memory::PHYS_OFFSET;
+// Linked for its in-kernel tests (nothing in the kernel calls the platform layer).
+use libtheseus as _;
+// Linked for its exports (the sys_* ABI that loaded programs bind to) and its tests.
+use posix as _;
 
 /// Physical memory as seen through the direct map (boot tables and kernel tables alike).
 struct DirectMap;
@@ -104,10 +108,12 @@ extern "C" fn kernel_main() -> ! {
     }
 }
 
-/// COM1 interrupt: queue the received bytes, then wake tasks blocked reading the console.
+/// COM1 interrupt: queue the received bytes, then wake tasks blocked reading the console and
+/// the shell if it intercepted a Ctrl-C for its foreground job.
 fn on_serial_irq() {
     serial::receive_pending();
     vfs::console_input_ready();
+    shell::serial_input_hook();
 }
 
 /// Fills the root file system from the first boot module (the cpio initial ramdisk).

@@ -1,122 +1,154 @@
-//! Built-in commands.
+//! The command table and the commands that run as their own tasks.
+//!
+//! A [`Run::Task`] command runs in a task of its own whose `ProcessContext` holds its stdin,
+//! stdout and stderr (fds 0, 1, 2) and the shell's cwd; it reads and writes only through
+//! those descriptors (`Io` wraps `vfs::read`/`vfs::write_all`). A [`Run::Shell`] builtin
+//! changes the shell's own state (`cd`, `exit`, `jobs`...) and so runs in the shell's task.
 
-use crate::{Io, Shell, now, read_file};
+use crate::{Io, Shell, now};
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use memfs::{FsError, NodeKind};
+use vfs::{File, OpenOptions, VfsError};
+
+/// How a command runs.
+#[derive(Clone, Copy)]
+pub enum Run {
+    /// In its own task, on its own descriptors.
+    Task(fn(&[String], &mut Io) -> i32),
+    /// In the shell's task: it changes shell state.
+    Shell(fn(&mut Shell, &[String], &mut Io) -> i32),
+}
 
 pub struct Command {
     pub name: &'static str,
     pub help: &'static str,
-    pub run: fn(&mut Shell, &[String], &mut Io) -> i32,
+    pub run: Run,
+}
+
+const fn task(name: &'static str, help: &'static str, f: fn(&[String], &mut Io) -> i32) -> Command {
+    Command {
+        name,
+        help,
+        run: Run::Task(f),
+    }
+}
+
+const fn builtin(
+    name: &'static str,
+    help: &'static str,
+    f: fn(&mut Shell, &[String], &mut Io) -> i32,
+) -> Command {
+    Command {
+        name,
+        help,
+        run: Run::Shell(f),
+    }
 }
 
 pub static COMMANDS: &[Command] = &[
-    Command {
-        name: "help",
-        help: "list the commands",
-        run: cmd_help,
-    },
-    Command {
-        name: "echo",
-        help: "echo [-n] ARGS...: print the arguments",
-        run: cmd_echo,
-    },
-    Command {
-        name: "ls",
-        help: "ls [-l] [PATH...]: list directories",
-        run: cmd_ls,
-    },
-    Command {
-        name: "cat",
-        help: "cat [FILE...]: print files (or stdin)",
-        run: cmd_cat,
-    },
-    Command {
-        name: "cd",
-        help: "cd [DIR]: change the current directory",
-        run: cmd_cd,
-    },
-    Command {
-        name: "pwd",
-        help: "print the current directory",
-        run: cmd_pwd,
-    },
-    Command {
-        name: "mkdir",
-        help: "mkdir [-p] DIR...: create directories",
-        run: cmd_mkdir,
-    },
-    Command {
-        name: "rm",
-        help: "rm [-r] PATH...: remove files (and directories with -r)",
-        run: cmd_rm,
-    },
-    Command {
-        name: "rmdir",
-        help: "rmdir DIR...: remove empty directories",
-        run: cmd_rmdir,
-    },
-    Command {
-        name: "touch",
-        help: "touch FILE...: create files or update their times",
-        run: cmd_touch,
-    },
-    Command {
-        name: "mem",
-        help: "show physical frames and kernel heap in use",
-        run: cmd_mem,
-    },
-    Command {
-        name: "uptime",
-        help: "time since power-on",
-        run: cmd_uptime,
-    },
-    Command {
-        name: "date",
-        help: "the current date and time (UTC)",
-        run: cmd_date,
-    },
-    Command {
-        name: "env",
-        help: "list shell variables (NAME=value sets one)",
-        run: cmd_env,
-    },
-    Command {
-        name: "true",
-        help: "do nothing, successfully",
-        run: |_, _, _| 0,
-    },
-    Command {
-        name: "false",
-        help: "do nothing, unsuccessfully",
-        run: |_, _, _| 1,
-    },
-    Command {
-        name: "ps",
-        help: "list tasks: id, state, CPU time, name",
-        run: crate::tasks::cmd_ps,
-    },
-    Command {
-        name: "kill",
-        help: "kill ID...: end tasks",
-        run: crate::tasks::cmd_kill,
-    },
-    Command {
-        name: "crash",
-        help: "crash panic|pagefault|divzero|stackoverflow|ud|gp: fail in a task",
-        run: crate::tasks::cmd_crash,
-    },
-    Command {
-        name: "exit",
-        help: "exit [N]: leave the shell with status N",
-        run: cmd_exit,
-    },
-    Command {
-        name: "poweroff",
-        help: "power the machine off",
-        run: cmd_poweroff,
-    },
+    task("help", "list the commands", cmd_help),
+    task("echo", "echo [-n] ARGS...: print the arguments", cmd_echo),
+    task("ls", "ls [-l] [PATH...]: list directories", cmd_ls),
+    task(
+        "cat",
+        "cat [FILE...]: print files (stdin when none or -)",
+        cmd_cat,
+    ),
+    builtin("cd", "cd [DIR]: change the current directory", cmd_cd),
+    task("pwd", "print the current directory", cmd_pwd),
+    task("mkdir", "mkdir [-p] DIR...: create directories", cmd_mkdir),
+    task(
+        "rm",
+        "rm [-r] PATH...: remove files (and directories with -r)",
+        cmd_rm,
+    ),
+    task("rmdir", "rmdir DIR...: remove empty directories", cmd_rmdir),
+    task(
+        "touch",
+        "touch FILE...: create files or update their times",
+        cmd_touch,
+    ),
+    task(
+        "cp",
+        "cp SRC DST: copy a file (into DST if it is a directory)",
+        cmd_cp,
+    ),
+    task(
+        "mv",
+        "mv SRC DST: rename (into DST if it is a directory)",
+        cmd_mv,
+    ),
+    task(
+        "wc",
+        "wc [-l|-w|-c] [FILE...]: count lines, words, bytes",
+        cmd_wc,
+    ),
+    task(
+        "head",
+        "head [-n N] [FILE...]: the first N (10) lines",
+        cmd_head,
+    ),
+    task(
+        "grep",
+        "grep [-i] [-v] [-c] [-n] PATTERN [FILE...]: lines containing PATTERN (a plain substring, no regex)",
+        cmd_grep,
+    ),
+    task(
+        "find",
+        "find [DIR] [-name GLOB]: list a tree (GLOB: * and ?)",
+        cmd_find,
+    ),
+    task(
+        "sleep",
+        "sleep SECS: wait (fractions allowed; Ctrl-C stops it)",
+        cmd_sleep,
+    ),
+    task(
+        "yes",
+        "yes [WORD...]: print WORD (y) forever, until the reader goes",
+        cmd_yes,
+    ),
+    task(
+        "mem",
+        "show physical frames and kernel heap in use",
+        cmd_mem,
+    ),
+    task("uptime", "time since power-on", cmd_uptime),
+    task("date", "the current date and time (UTC)", cmd_date),
+    builtin("env", "list shell variables (NAME=value sets one)", cmd_env),
+    task("true", "do nothing, successfully", |_, _| 0),
+    task("false", "do nothing, unsuccessfully", |_, _| 1),
+    task(
+        "ps",
+        "list tasks: id, state, CPU time, name",
+        crate::tasks::cmd_ps,
+    ),
+    builtin(
+        "kill",
+        "kill %JOB|ID...: end a job or a task",
+        crate::tasks::cmd_kill,
+    ),
+    task(
+        "crash",
+        "crash panic|pagefault|divzero|stackoverflow|ud|gp: fail in a task",
+        crate::tasks::cmd_crash,
+    ),
+    builtin("jobs", "list background jobs", crate::jobs::cmd_jobs),
+    builtin(
+        "fg",
+        "fg [%N]: wait for a background job",
+        crate::jobs::cmd_fg,
+    ),
+    builtin(
+        "wait",
+        "wait for every background job",
+        crate::jobs::cmd_wait,
+    ),
+    builtin("exit", "exit [N]: leave the shell with status N", cmd_exit),
+    builtin("poweroff", "power the machine off", cmd_poweroff),
 ];
 
 pub fn find(name: &str) -> Option<&'static Command> {
@@ -152,16 +184,27 @@ fn flags<'a>(
     Some((set, rest))
 }
 
-fn cmd_help(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
+/// Makes `path` absolute against the running task's cwd.
+fn abs(path: &str) -> Result<String, FsError> {
+    memfs::normalize(&vfs::getcwd(), path)
+}
+
+/// Status of a command whose output pipe lost its reader (128 + SIGPIPE).
+const STATUS_BROKEN_PIPE: i32 = 141;
+
+fn cmd_help(_: &[String], io: &mut Io) -> i32 {
     io.out("Commands:\n");
     for c in COMMANDS {
         io.out(&format!("  {:<9} {}\n", c.name, c.help));
     }
-    io.out("Syntax: CMD; CMD, 'quotes', \"double $VAR\", $?, NAME=value, > >> < redirections.\n");
+    io.out(
+        "Syntax: CMD; CMD, CMD | CMD, CMD &, 'quotes', \"double $VAR\", $?, NAME=value,\n\
+         < > >> 2> 2>> redirections. Tab completes; Ctrl-C stops the foreground job.\n",
+    );
     0
 }
 
-fn cmd_echo(_: &mut Shell, args: &[String], io: &mut Io) -> i32 {
+fn cmd_echo(args: &[String], io: &mut Io) -> i32 {
     let (newline, words) = match args.get(1).map(String::as_str) {
         Some("-n") => (false, &args[2..]),
         _ => (true, &args[1..]),
@@ -170,8 +213,11 @@ fn cmd_echo(_: &mut Shell, args: &[String], io: &mut Io) -> i32 {
     if newline {
         line.push('\n');
     }
-    io.out(&line);
-    0
+    match io.write_out(line.as_bytes()) {
+        Err(VfsError::BrokenPipe) => STATUS_BROKEN_PIPE,
+        Err(_) => 1,
+        Ok(()) => 0,
+    }
 }
 
 fn kind_suffix(kind: NodeKind) -> &'static str {
@@ -182,7 +228,7 @@ fn kind_suffix(kind: NodeKind) -> &'static str {
     }
 }
 
-fn cmd_ls(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
+fn cmd_ls(args: &[String], io: &mut Io) -> i32 {
     let Some((opts, paths)) = flags("ls", args, "l", io) else {
         return 2;
     };
@@ -195,7 +241,7 @@ fn cmd_ls(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
     };
     let mut status = 0;
     for (i, p) in paths.iter().enumerate() {
-        let listing = sh.abs_path(p).and_then(|abs| {
+        let listing = abs(p).and_then(|abs| {
             rootfs::with(|fs| {
                 let node = fs.lookup(&abs)?;
                 let meta = fs.metadata(node)?;
@@ -210,8 +256,9 @@ fn cmd_ls(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
         });
         match listing {
             Ok(entries) => {
+                let mut text = String::new();
                 if paths.len() > 1 {
-                    io.out(&format!("{}{p}:\n", if i > 0 { "\n" } else { "" }));
+                    text.push_str(&format!("{}{p}:\n", if i > 0 { "\n" } else { "" }));
                 }
                 for (name, meta) in entries {
                     if long {
@@ -220,15 +267,18 @@ fn cmd_ls(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
                             NodeKind::Symlink => 'l',
                             NodeKind::File => '-',
                         };
-                        io.out(&format!(
+                        text.push_str(&format!(
                             "{kind}{:04o} {:>10} {name}{}\n",
                             meta.mode,
                             meta.size,
                             kind_suffix(meta.kind)
                         ));
                     } else {
-                        io.out(&format!("{name}{}\n", kind_suffix(meta.kind)));
+                        text.push_str(&format!("{name}{}\n", kind_suffix(meta.kind)));
                     }
+                }
+                if io.write_out(text.as_bytes()).is_err() {
+                    return STATUS_BROKEN_PIPE;
                 }
             }
             Err(e) => {
@@ -240,20 +290,78 @@ fn cmd_ls(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
     status
 }
 
-fn cmd_cat(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
-    if args.len() == 1 {
-        if let Some(data) = io.stdin.take() {
-            io.stdout.write(&data);
-        }
-        return 0;
+/// The input named `name`: stdin for `-`, otherwise the file opened for reading.
+fn open_input(name: &str, io: &Io) -> vfs::Result<Arc<dyn File>> {
+    if name == "-" {
+        io.file(0)
+    } else {
+        vfs::open_file(name, OpenOptions::read_only())
     }
+}
+
+/// The operands as inputs to read: `-` (stdin) when there are none.
+fn inputs(operands: &[String]) -> Vec<String> {
+    if operands.is_empty() {
+        alloc::vec![String::from("-")]
+    } else {
+        operands.to_vec()
+    }
+}
+
+/// Calls `f` with every line of `file` (with its `\n`, if it has one) until `f` returns
+/// false or the input ends.
+fn for_each_line(file: &Arc<dyn File>, mut f: impl FnMut(&[u8]) -> bool) -> vfs::Result<()> {
+    let mut pending = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            if !pending.is_empty() {
+                f(&pending);
+            }
+            return Ok(());
+        }
+        pending.extend_from_slice(&chunk[..n]);
+        let mut start = 0;
+        while let Some(pos) = pending[start..].iter().position(|&b| b == b'\n') {
+            let end = start + pos + 1;
+            if !f(&pending[start..end]) {
+                return Ok(());
+            }
+            start = end;
+        }
+        pending.drain(..start);
+    }
+}
+
+fn cmd_cat(args: &[String], io: &mut Io) -> i32 {
     let mut status = 0;
-    for p in &args[1..] {
-        match sh.abs_path(p).and_then(|abs| read_file(&abs)) {
-            Ok(data) => io.stdout.write(&data),
+    for name in inputs(&args[1..]) {
+        let file = match open_input(&name, io) {
+            Ok(f) => f,
             Err(e) => {
-                io.err(&format!("cat: {p}: {e}\n"));
+                io.err(&format!("cat: {name}: {e}\n"));
                 status = 1;
+                continue;
+            }
+        };
+        let mut chunk = [0u8; 4096];
+        loop {
+            match file.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => match io.write_out(&chunk[..n]) {
+                    Ok(()) => {}
+                    Err(VfsError::BrokenPipe) => return STATUS_BROKEN_PIPE,
+                    Err(e) => {
+                        io.err(&format!("cat: write error: {e}\n"));
+                        return 1;
+                    }
+                },
+                Err(e) => {
+                    io.err(&format!("cat: {name}: {e}\n"));
+                    status = 1;
+                    break;
+                }
             }
         }
     }
@@ -287,14 +395,13 @@ fn cmd_cd(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
     }
 }
 
-fn cmd_pwd(sh: &mut Shell, _: &[String], io: &mut Io) -> i32 {
-    io.out(&format!("{}\n", sh.cwd));
+fn cmd_pwd(_: &[String], io: &mut Io) -> i32 {
+    io.out(&format!("{}\n", vfs::getcwd()));
     0
 }
 
 /// Runs `op` on each operand's absolute path, reporting errors as `cmd: operand: error`.
 fn for_each_path(
-    sh: &Shell,
     cmd: &str,
     operands: &[String],
     io: &mut Io,
@@ -306,7 +413,7 @@ fn for_each_path(
     }
     let mut status = 0;
     for p in operands {
-        if let Err(e) = sh.abs_path(p).and_then(|abs| op(&abs)) {
+        if let Err(e) = abs(p).and_then(|abs| op(&abs)) {
             io.err(&format!("{cmd}: {p}: {e}\n"));
             status = 1;
         }
@@ -314,12 +421,12 @@ fn for_each_path(
     status
 }
 
-fn cmd_mkdir(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
+fn cmd_mkdir(args: &[String], io: &mut Io) -> i32 {
     let Some((opts, operands)) = flags("mkdir", args, "p", io) else {
         return 2;
     };
     let parents = opts.contains('p');
-    for_each_path(sh, "mkdir", operands, io, |abs| {
+    for_each_path("mkdir", operands, io, |abs| {
         rootfs::with(|fs| {
             if parents {
                 fs.mkdir_all(abs, 0o755, now())
@@ -337,22 +444,26 @@ fn remove_tree(fs: &mut memfs::MemFs, abs: &str) -> Result<(), FsError> {
         return fs.unlink(abs, now());
     }
     for entry in fs.readdir(node)? {
-        let child = if abs == "/" {
-            format!("/{}", entry.name)
-        } else {
-            format!("{abs}/{}", entry.name)
-        };
-        remove_tree(fs, &child)?;
+        remove_tree(fs, &join(abs, &entry.name))?;
     }
     fs.rmdir(abs, now())
 }
 
-fn cmd_rm(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
+/// `dir/name` without doubling the root's slash.
+fn join(dir: &str, name: &str) -> String {
+    if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn cmd_rm(args: &[String], io: &mut Io) -> i32 {
     let Some((opts, operands)) = flags("rm", args, "rf", io) else {
         return 2;
     };
     let recursive = opts.contains('r');
-    for_each_path(sh, "rm", operands, io, |abs| {
+    for_each_path("rm", operands, io, |abs| {
         rootfs::with(|fs| {
             if recursive {
                 remove_tree(fs, abs)
@@ -363,14 +474,14 @@ fn cmd_rm(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
     })
 }
 
-fn cmd_rmdir(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
-    for_each_path(sh, "rmdir", &args[1..], io, |abs| {
+fn cmd_rmdir(args: &[String], io: &mut Io) -> i32 {
+    for_each_path("rmdir", &args[1..], io, |abs| {
         rootfs::with(|fs| fs.rmdir(abs, now()))
     })
 }
 
-fn cmd_touch(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
-    for_each_path(sh, "touch", &args[1..], io, |abs| {
+fn cmd_touch(args: &[String], io: &mut Io) -> i32 {
+    for_each_path("touch", &args[1..], io, |abs| {
         rootfs::with(|fs| match fs.lookup(abs) {
             Ok(node) => fs.set_times(node, Some(now()), Some(now())),
             Err(FsError::NotFound) => fs.create_file(abs, 0o644, now()).map(|_| ()),
@@ -379,7 +490,470 @@ fn cmd_touch(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
     })
 }
 
-fn cmd_mem(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
+/// The destination of `cp`/`mv`: `dst`, or `dst/basename(src)` if `dst` is a directory.
+fn destination(src: &str, dst: &str) -> vfs::Result<String> {
+    let dst_abs = vfs::absolute(dst)?;
+    match vfs::stat(&dst_abs) {
+        Ok(st) if st.kind == vfs::FileKind::Directory => {
+            let src_abs = vfs::absolute(src)?;
+            let base = src_abs.rsplit('/').next().unwrap_or("");
+            if base.is_empty() {
+                return Err(VfsError::Busy);
+            }
+            Ok(join(&dst_abs, base))
+        }
+        _ => Ok(dst_abs),
+    }
+}
+
+/// Two operands, or a usage error.
+fn two_operands<'a>(cmd: &str, args: &'a [String], io: &mut Io) -> Option<(&'a str, &'a str)> {
+    match args {
+        [_, src, dst] => Some((src, dst)),
+        _ => {
+            io.err(&format!("{cmd}: usage: {cmd} SRC DST\n"));
+            None
+        }
+    }
+}
+
+fn cmd_cp(args: &[String], io: &mut Io) -> i32 {
+    let Some((src, dst)) = two_operands("cp", args, io) else {
+        return 2;
+    };
+    fn at(name: &str) -> impl Fn(VfsError) -> (String, VfsError) + '_ {
+        move |e| (String::from(name), e)
+    }
+    let copy = || -> Result<(), (String, VfsError)> {
+        let st = vfs::stat(src).map_err(at(src))?;
+        if st.kind == vfs::FileKind::Directory {
+            return Err((src.into(), VfsError::IsADirectory));
+        }
+        let target = destination(src, dst).map_err(at(dst))?;
+        if vfs::absolute(src).map_err(at(src))? == target
+            || vfs::stat(&target).is_ok_and(|t| t.ino == st.ino)
+        {
+            return Err((format!("{src} and {dst}"), VfsError::AlreadyExists));
+        }
+        let input = vfs::open_file(src, OpenOptions::read_only()).map_err(at(src))?;
+        let output = vfs::open_file(&target, OpenOptions::write_create()).map_err(at(dst))?;
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = input.read(&mut chunk).map_err(at(src))?;
+            if n == 0 {
+                return Ok(());
+            }
+            let mut rest = &chunk[..n];
+            while !rest.is_empty() {
+                let w = output.write(rest).map_err(at(dst))?;
+                rest = &rest[w..];
+            }
+        }
+    };
+    match copy() {
+        Ok(()) => 0,
+        Err((what, VfsError::AlreadyExists)) => {
+            io.err(&format!("cp: {what} are the same file\n"));
+            1
+        }
+        Err((what, e)) => {
+            io.err(&format!("cp: {what}: {e}\n"));
+            1
+        }
+    }
+}
+
+fn cmd_mv(args: &[String], io: &mut Io) -> i32 {
+    let Some((src, dst)) = two_operands("mv", args, io) else {
+        return 2;
+    };
+    if let Err(e) = vfs::lstat(src) {
+        io.err(&format!("mv: {src}: {e}\n"));
+        return 1;
+    }
+    let result = destination(src, dst).and_then(|target| vfs::rename(src, &target));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            io.err(&format!("mv: {src} -> {dst}: {e}\n"));
+            1
+        }
+    }
+}
+
+fn cmd_wc(args: &[String], io: &mut Io) -> i32 {
+    let Some((opts, operands)) = flags("wc", args, "lwc", io) else {
+        return 2;
+    };
+    let opts = if opts.is_empty() { "lwc".into() } else { opts };
+    let names = inputs(operands);
+    let mut totals = [0u64; 3];
+    let mut status = 0;
+    let mut text = String::new();
+    let show = |counts: &[u64; 3], name: Option<&str>| {
+        let mut parts: Vec<String> = Vec::new();
+        for (i, flag) in ['l', 'w', 'c'].iter().enumerate() {
+            if opts.contains(*flag) {
+                parts.push(format!("{}", counts[i]));
+            }
+        }
+        let mut line = parts.join(" ");
+        if let Some(name) = name {
+            line.push(' ');
+            line.push_str(name);
+        }
+        line.push('\n');
+        line
+    };
+    for name in &names {
+        let mut counts = [0u64; 3];
+        let result = open_input(name, io).and_then(|file| {
+            for_each_line(&file, |line| {
+                counts[0] += u64::from(line.ends_with(b"\n"));
+                counts[1] += line
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter(|w| !w.is_empty())
+                    .count() as u64;
+                counts[2] += line.len() as u64;
+                true
+            })
+        });
+        if let Err(e) = result {
+            io.err(&format!("wc: {name}: {e}\n"));
+            status = 1;
+            continue;
+        }
+        for i in 0..3 {
+            totals[i] += counts[i];
+        }
+        text.push_str(&show(&counts, (name != "-").then_some(name.as_str())));
+    }
+    if names.len() > 1 {
+        text.push_str(&show(&totals, Some("total")));
+    }
+    io.out(&text);
+    status
+}
+
+/// Parses `-n N` / `-nN` (or none: `default`) before the operands.
+fn count_option(args: &[String], default: u64) -> Result<(u64, &[String]), String> {
+    let mut rest = &args[1..];
+    let mut count = default;
+    if let Some(first) = rest.first()
+        && let Some(value) = first.strip_prefix("-n")
+    {
+        let (value, skip) = if value.is_empty() {
+            (rest.get(1).map(String::as_str).unwrap_or(""), 2)
+        } else {
+            (value, 1)
+        };
+        count = value
+            .parse()
+            .map_err(|_| format!("invalid number of lines: '{value}'"))?;
+        rest = &rest[skip.min(rest.len())..];
+    }
+    Ok((count, rest))
+}
+
+fn cmd_head(args: &[String], io: &mut Io) -> i32 {
+    let (count, operands) = match count_option(args, 10) {
+        Ok(v) => v,
+        Err(e) => {
+            io.err(&format!("head: {e}\n"));
+            return 2;
+        }
+    };
+    let names = inputs(operands);
+    let mut status = 0;
+    for (i, name) in names.iter().enumerate() {
+        let file = match open_input(name, io) {
+            Ok(f) => f,
+            Err(e) => {
+                io.err(&format!("head: {name}: {e}\n"));
+                status = 1;
+                continue;
+            }
+        };
+        if names.len() > 1 {
+            io.out(&format!(
+                "{}==> {name} <==\n",
+                if i > 0 { "\n" } else { "" }
+            ));
+        }
+        let mut left = count;
+        let mut broken = false;
+        let result = if left == 0 {
+            Ok(())
+        } else {
+            for_each_line(&file, |line| {
+                if io.write_out(line).is_err() {
+                    broken = true;
+                    return false;
+                }
+                left -= 1;
+                left > 0
+            })
+        };
+        if broken {
+            return STATUS_BROKEN_PIPE;
+        }
+        if let Err(e) = result {
+            io.err(&format!("head: {name}: {e}\n"));
+            status = 1;
+        }
+    }
+    status
+}
+
+fn cmd_grep(args: &[String], io: &mut Io) -> i32 {
+    let Some((opts, rest)) = flags("grep", args, "ivcn", io) else {
+        return 2;
+    };
+    let Some((pattern, files)) = rest.split_first() else {
+        io.err("grep: usage: grep [-i] [-v] [-c] [-n] PATTERN [FILE...]\n");
+        return 2;
+    };
+    let ignore_case = opts.contains('i');
+    let invert = opts.contains('v');
+    let count_only = opts.contains('c');
+    let numbers = opts.contains('n');
+    let lower = |b: &[u8]| -> Vec<u8> {
+        if ignore_case {
+            b.to_ascii_lowercase()
+        } else {
+            b.to_vec()
+        }
+    };
+    let needle = lower(pattern.as_bytes());
+    let names = inputs(files);
+    let prefix_names = names.len() > 1;
+    let mut any = false;
+    let mut error = false;
+    for name in &names {
+        let file = match open_input(name, io) {
+            Ok(f) => f,
+            Err(e) => {
+                io.err(&format!("grep: {name}: {e}\n"));
+                error = true;
+                continue;
+            }
+        };
+        let shown = if name == "-" {
+            "(standard input)"
+        } else {
+            name
+        };
+        let mut count = 0u64;
+        let mut number = 0u64;
+        let mut broken = false;
+        let result = for_each_line(&file, |line| {
+            number += 1;
+            let hay = lower(line);
+            let found = needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle);
+            if found == invert {
+                return true;
+            }
+            count += 1;
+            if count_only {
+                return true;
+            }
+            let mut out = Vec::new();
+            if prefix_names {
+                out.extend_from_slice(format!("{shown}:").as_bytes());
+            }
+            if numbers {
+                out.extend_from_slice(format!("{number}:").as_bytes());
+            }
+            out.extend_from_slice(line);
+            if !line.ends_with(b"\n") {
+                out.push(b'\n');
+            }
+            if io.write_out(&out).is_err() {
+                broken = true;
+                return false;
+            }
+            true
+        });
+        if broken {
+            return STATUS_BROKEN_PIPE;
+        }
+        if let Err(e) = result {
+            io.err(&format!("grep: {name}: {e}\n"));
+            error = true;
+            continue;
+        }
+        if count_only {
+            if prefix_names {
+                io.out(&format!("{shown}:{count}\n"));
+            } else {
+                io.out(&format!("{count}\n"));
+            }
+        }
+        any |= count > 0;
+    }
+    if error {
+        2
+    } else if any {
+        0
+    } else {
+        1
+    }
+}
+
+/// Glob match of a whole name: `*` is any run of chars, `?` any one char.
+pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let (mut pi, mut ni) = (0, 0);
+    // Where the last `*` was, and the name position it currently absorbs up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((sp, sn)) = star {
+            pi = sp + 1;
+            ni = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn cmd_find(args: &[String], io: &mut Io) -> i32 {
+    let mut start = String::from(".");
+    let mut pattern: Option<String> = None;
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "-name" => match args.get(i + 1) {
+                Some(p) => {
+                    pattern = Some(p.clone());
+                    i += 2;
+                }
+                None => {
+                    io.err("find: -name needs a pattern\n");
+                    return 2;
+                }
+            },
+            a if a.starts_with('-') => {
+                io.err(&format!("find: unknown predicate {a}\n"));
+                return 2;
+            }
+            a if i == 1 => {
+                start = a.into();
+                i += 1;
+            }
+            a => {
+                io.err(&format!("find: unexpected operand {a}\n"));
+                return 2;
+            }
+        }
+    }
+    let root = match abs(&start) {
+        Ok(p) => p,
+        Err(e) => {
+            io.err(&format!("find: {start}: {e}\n"));
+            return 1;
+        }
+    };
+    let mut found = Vec::new();
+    let walked = rootfs::with(|fs| -> Result<(), FsError> {
+        let node = fs.lookup(&root)?;
+        // (absolute path, path as shown, name, node)
+        let base = root
+            .rsplit('/')
+            .next()
+            .filter(|b| !b.is_empty())
+            .unwrap_or("/");
+        let mut stack = alloc::vec![(start.clone(), String::from(base), node)];
+        while let Some((shown, name, node)) = stack.pop() {
+            if pattern.as_deref().is_none_or(|p| glob_match(p, &name)) {
+                found.push(shown.clone());
+            }
+            if fs.metadata(node)?.kind == NodeKind::Directory {
+                let entries = fs.readdir(node)?;
+                for e in entries.into_iter().rev() {
+                    stack.push((join(&shown, &e.name), e.name, e.node));
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = walked {
+        io.err(&format!("find: {start}: {e}\n"));
+        return 1;
+    }
+    let mut text = String::new();
+    for f in found {
+        text.push_str(&f);
+        text.push('\n');
+    }
+    if io.write_out(text.as_bytes()).is_err() {
+        return STATUS_BROKEN_PIPE;
+    }
+    0
+}
+
+/// Parses a non-negative decimal number of seconds (`1`, `0.25`, `.5`) into nanoseconds.
+pub(crate) fn parse_seconds(s: &str) -> Option<u64> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let secs: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut ns = 0u64;
+    for (i, c) in frac.chars().take(9).enumerate() {
+        ns += u64::from(c as u8 - b'0') * 10u64.pow(8 - i as u32);
+    }
+    secs.checked_mul(1_000_000_000)?.checked_add(ns)
+}
+
+fn cmd_sleep(args: &[String], io: &mut Io) -> i32 {
+    let [_, secs] = args else {
+        io.err("sleep: usage: sleep SECS\n");
+        return 2;
+    };
+    let Some(ns) = parse_seconds(secs) else {
+        io.err(&format!("sleep: invalid time interval '{secs}'\n"));
+        return 1;
+    };
+    task::sleep_ns(ns);
+    0
+}
+
+fn cmd_yes(args: &[String], io: &mut Io) -> i32 {
+    let mut line = if args.len() > 1 {
+        args[1..].join(" ")
+    } else {
+        String::from("y")
+    };
+    line.push('\n');
+    // Whole lines, up to PIPE_BUF bytes per write (so writes stay atomic).
+    let mut buf = Vec::new();
+    while buf.is_empty() || buf.len() + line.len() <= vfs::PIPE_BUF {
+        buf.extend_from_slice(line.as_bytes());
+    }
+    loop {
+        match io.write_out(&buf) {
+            Ok(()) => {}
+            Err(VfsError::BrokenPipe) => return STATUS_BROKEN_PIPE,
+            Err(e) => {
+                io.err(&format!("yes: {e}\n"));
+                return 1;
+            }
+        }
+    }
+}
+
+fn cmd_mem(_: &[String], io: &mut Io) -> i32 {
     let f = memory::frame_stats();
     let h = memory::heap_stats();
     let kib = |frames: u64| frames * 4;
@@ -395,7 +969,7 @@ fn cmd_mem(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
     0
 }
 
-fn cmd_uptime(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
+fn cmd_uptime(_: &[String], io: &mut Io) -> i32 {
     let ns = time::monotonic_ns();
     io.out(&format!(
         "up {}.{:03} s\n",
@@ -405,7 +979,7 @@ fn cmd_uptime(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
     0
 }
 
-fn cmd_date(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
+fn cmd_date(_: &[String], io: &mut Io) -> i32 {
     let d = time::civil_from_unix(time::realtime_ns() / 1_000_000_000);
     io.out(&format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC\n",
@@ -415,9 +989,11 @@ fn cmd_date(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
 }
 
 fn cmd_env(sh: &mut Shell, _: &[String], io: &mut Io) -> i32 {
+    let mut text = String::new();
     for (k, v) in &sh.vars {
-        io.out(&format!("{k}={v}\n"));
+        text.push_str(&format!("{k}={v}\n"));
     }
+    io.out(&text);
     0
 }
 

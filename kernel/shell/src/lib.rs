@@ -1,63 +1,165 @@
 //! The shell on the serial console: reads lines with `line_editor`, parses them with
-//! `shell_parse`, expands variables, applies redirections and runs built-in commands.
+//! `shell_parse`, and runs every command of a pipeline as its own task with its own
+//! `vfs::ProcessContext` (stdin/stdout/stderr: the console, pipe ends, or redirected files).
+//! Builtins that change the shell's state (`cd`, `exit`, assignments, `jobs`, `fg`, `kill`,
+//! `wait`, `env`, `poweroff`) run in the shell's own task.
 //!
-//! Owns: shell variables (`$?`, `$HOME`, `$PWD`...), the current directory, the command table.
-//! Depends on `serial` (console I/O), `rootfs`/`memfs` (files), `memory` and `time` (the
-//! `mem`, `uptime`, `date` commands), `shell_parse`, `line_editor`.
+//! Owns: shell variables (`$?`, `$HOME`, `$PWD`...), the current directory, the command
+//! table, the background job table, Ctrl-C handling for the foreground job, Tab completion.
+//! Depends on `vfs` (files, pipes, contexts), `task` (spawn/kill/wait), `serial` (Ctrl-C
+//! interception), `rootfs`/`memfs` (files), `memory` and `time` (the `mem`, `uptime`,
+//! `date`, `sleep` commands), `shell_parse`, `line_editor`.
 //!
-//! To add a command: write `fn cmd_NAME(sh: &mut Shell, args: &[String], io: &mut Io) -> i32`
-//! in `commands.rs` and add a row to `COMMANDS`.
+//! Console input rule: at the prompt the shell reads the console; while a foreground job
+//! runs, the job owns console input (its stdin is the console unless redirected), except
+//! that a Ctrl-C byte is intercepted by the serial driver and kills the job. Background jobs
+//! read from the null device unless their stdin is redirected.
+//!
+//! To add a command: write `fn cmd_NAME(args: &[String], io: &mut Io) -> i32` in
+//! `commands.rs` and add a row to `COMMANDS`.
 
 #![no_std]
 
 extern crate alloc;
 
 mod commands;
+mod complete;
+mod jobs;
 mod tasks;
 mod tests;
 
+pub use complete::Completion;
 pub use tasks::run_crash;
 
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use commands::Run;
+use jobs::{BgJob, Stage};
 use line_editor::{Event, LineEditor};
 use shell_parse::{Job, RedirectKind, SimpleCommand};
+use vfs::{Fd, File, FileKind, OpenOptions, Stat};
 
-/// What a command reads and writes: stdin bytes (from `<`, if any), and stdout/stderr
-/// sinks (the console, or a buffer for `>`).
+/// What a command reads and writes. A task command's `Io` uses its task's descriptors 0, 1
+/// and 2 (through `vfs`); a builtin running in the shell's task gets the files directly.
 pub struct Io {
-    pub stdin: Option<Vec<u8>>,
-    pub stdout: Sink,
-    pub stderr: Sink,
-}
-
-pub enum Sink {
-    Console,
-    Buffer(Vec<u8>),
-}
-
-impl Sink {
-    pub fn write(&mut self, bytes: &[u8]) {
-        match self {
-            Sink::Console => serial::write_bytes(bytes),
-            Sink::Buffer(b) => b.extend_from_slice(bytes),
-        }
-    }
+    files: Option<[Arc<dyn File>; 3]>,
 }
 
 impl Io {
-    pub fn out(&mut self, s: &str) {
-        self.stdout.write(s.as_bytes());
+    /// The running task's fds 0, 1, 2.
+    pub fn fds() -> Io {
+        Io { files: None }
     }
+
+    /// Explicit stdin, stdout, stderr.
+    pub fn with_files(stdin: Arc<dyn File>, stdout: Arc<dyn File>, stderr: Arc<dyn File>) -> Io {
+        Io {
+            files: Some([stdin, stdout, stderr]),
+        }
+    }
+
+    /// The open file behind `fd` (0, 1 or 2).
+    pub fn file(&self, fd: Fd) -> vfs::Result<Arc<dyn File>> {
+        match &self.files {
+            Some(files) => files
+                .get(fd as usize)
+                .cloned()
+                .ok_or(vfs::VfsError::BadFileDescriptor),
+            None => vfs::file(fd),
+        }
+    }
+
+    /// Writes all of `bytes` to `fd`.
+    pub fn write(&self, fd: Fd, mut bytes: &[u8]) -> vfs::Result<()> {
+        match &self.files {
+            None => vfs::write_all(fd, bytes),
+            Some(_) => {
+                let f = self.file(fd)?;
+                while !bytes.is_empty() {
+                    match f.write(bytes)? {
+                        0 => return Err(vfs::VfsError::NoSpace),
+                        n => bytes = &bytes[n..],
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes to stdout, reporting failure (a closed pipe gives `BrokenPipe`).
+    pub fn write_out(&self, bytes: &[u8]) -> vfs::Result<()> {
+        self.write(1, bytes)
+    }
+
+    /// Writes to stdout, ignoring failure.
+    pub fn out(&mut self, s: &str) {
+        let _ = self.write(1, s.as_bytes());
+    }
+
+    /// Writes to stderr, ignoring failure.
     pub fn err(&mut self, s: &str) {
-        self.stderr.write(s.as_bytes());
+        let _ = self.write(2, s.as_bytes());
+    }
+}
+
+/// An in-memory output file: what a capturing shell's commands write to fds 1 and 2.
+struct CaptureFile {
+    buf: spin::Mutex<Vec<u8>>,
+    ino: u64,
+}
+
+impl File for CaptureFile {
+    fn kind(&self) -> FileKind {
+        FileKind::CharDevice
+    }
+
+    fn write(&self, buf: &[u8]) -> vfs::Result<usize> {
+        self.buf.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn stat(&self) -> vfs::Result<Stat> {
+        Ok(Stat {
+            kind: FileKind::CharDevice,
+            size: 0,
+            mode: 0o600,
+            nlink: 1,
+            created: 0,
+            modified: 0,
+            accessed: 0,
+            ino: self.ino,
+        })
     }
 }
 
 /// Status of a command that was not found.
 pub const STATUS_NOT_FOUND: i32 = 127;
+/// Status of a program file that could not be run (not an executable, missing symbols...).
+pub const STATUS_CANNOT_EXECUTE: i32 = 126;
+/// Status of a job stopped by Ctrl-C (128 + SIGINT).
+pub const STATUS_INTERRUPTED: i32 = 130;
+/// The kill reason of tasks ended by Ctrl-C.
+pub(crate) const INTERRUPT_REASON: &str = "interrupted (Ctrl-C)";
+
+/// Woken when a job's task ends or Ctrl-C is intercepted; the shell waits on it.
+static JOB_EVENT: task::WaitQueue = task::WaitQueue::new();
+
+/// Called by the kernel's COM1 interrupt handler after the received bytes were queued: wakes
+/// the shell if the serial driver intercepted a Ctrl-C for the foreground job.
+pub fn serial_input_hook() {
+    if serial::interrupt_requested() {
+        JOB_EVENT.notify_all();
+    }
+}
+
+/// Asks the shell to stop its foreground job, as a Ctrl-C on the console does.
+pub fn interrupt_foreground() {
+    serial::request_interrupt();
+    JOB_EVENT.notify_all();
+}
 
 pub struct Shell {
     vars: BTreeMap<String, String>,
@@ -65,8 +167,14 @@ pub struct Shell {
     last_status: i32,
     /// Set by `exit`: stop running commands and leave with this status.
     exit: Option<i32>,
-    /// When set, everything the shell and its commands print goes here instead of the console.
-    capture: Option<Vec<u8>>,
+    /// The shell's own stdin, stdout, stderr: what its jobs inherit.
+    stdin: Arc<dyn File>,
+    stdout: Arc<dyn File>,
+    stderr: Arc<dyn File>,
+    /// When capturing, the file fds 1 and 2 write to.
+    capture: Option<Arc<CaptureFile>>,
+    /// Background jobs, oldest first.
+    jobs: Vec<BgJob>,
 }
 
 impl Default for Shell {
@@ -76,7 +184,14 @@ impl Default for Shell {
 }
 
 impl Shell {
+    /// A shell on the console.
     pub fn new() -> Self {
+        let console: Arc<dyn File> = Arc::new(vfs::Console::new());
+        Self::with_stdio(console.clone(), console.clone(), console)
+    }
+
+    /// A shell whose jobs inherit the given stdin, stdout and stderr.
+    pub fn with_stdio(stdin: Arc<dyn File>, stdout: Arc<dyn File>, stderr: Arc<dyn File>) -> Self {
         let mut vars = BTreeMap::new();
         vars.insert("HOME".into(), "/".into());
         vars.insert("PATH".into(), "/bin".into());
@@ -86,40 +201,39 @@ impl Shell {
             cwd: "/".into(),
             last_status: 0,
             exit: None,
+            stdin,
+            stdout,
+            stderr,
             capture: None,
+            jobs: Vec::new(),
         }
     }
 
-    /// A shell whose output is kept in memory (see [`Shell::take_output`]) instead of printed.
+    /// A shell whose output (its own and its commands' fds 1 and 2) is kept in memory (see
+    /// [`Shell::take_output`]) and whose commands read an empty stdin.
     pub fn capturing() -> Self {
-        Shell {
-            capture: Some(Vec::new()),
-            ..Self::new()
-        }
+        let capture = Arc::new(CaptureFile {
+            buf: spin::Mutex::new(Vec::new()),
+            ino: u64::MAX - 1,
+        });
+        let out: Arc<dyn File> = capture.clone();
+        let mut sh = Self::with_stdio(Arc::new(vfs::NullDevice::new()), out.clone(), out);
+        sh.capture = Some(capture);
+        sh
     }
 
-    /// What a capturing shell has printed so far.
+    /// What a capturing shell and its commands have printed so far.
     pub fn take_output(&mut self) -> Vec<u8> {
         self.capture
-            .as_mut()
-            .map(core::mem::take)
+            .as_ref()
+            .map(|c| core::mem::take(&mut *c.buf.lock()))
             .unwrap_or_default()
     }
 
-    /// Prints on the shell's console (or into its capture buffer).
+    /// Prints on the shell's stderr (messages of the shell itself).
     fn emit(&mut self, bytes: &[u8]) {
-        match &mut self.capture {
-            Some(buf) => buf.extend_from_slice(bytes),
-            None => serial::write_bytes(bytes),
-        }
-    }
-
-    fn console_sink(&self) -> Sink {
-        if self.capture.is_some() {
-            Sink::Buffer(Vec::new())
-        } else {
-            Sink::Console
-        }
+        let _ = Io::with_files(self.stdin.clone(), self.stdout.clone(), self.stderr.clone())
+            .write(2, bytes);
     }
 
     pub fn cwd(&self) -> &str {
@@ -159,7 +273,8 @@ impl Shell {
         while self.exit.is_none() {
             match shell_parse::parse_one(rest, &|n| self.lookup_var(n)) {
                 Ok(Some((job, remainder))) => {
-                    self.last_status = self.run_job(job);
+                    let text = job_text(&rest[..rest.len() - remainder.len()]);
+                    self.last_status = self.run_job(job, text);
                     rest = remainder;
                 }
                 Ok(None) => break,
@@ -178,97 +293,211 @@ impl Shell {
         2
     }
 
-    fn run_job(&mut self, job: Job) -> i32 {
-        if job.background {
-            self.emit(b"sh: background jobs (&) are not supported yet\n");
-            return 2;
-        }
-        if job.pipeline.len() > 1 {
-            self.emit(b"sh: pipelines (|) are not supported yet\n");
-            return 2;
-        }
-        let Some(cmd) = job.pipeline.into_iter().next() else {
-            return 0;
-        };
-        let mut io = Io {
-            stdin: None,
-            stdout: self.console_sink(),
-            stderr: self.console_sink(),
-        };
-        let status = self.run_simple(cmd, &mut io);
-        // A capturing shell collects what went to its console (redirected output is gone).
-        for sink in [io.stdout, io.stderr] {
-            if let (Sink::Buffer(data), Some(buf)) = (sink, self.capture.as_mut()) {
-                buf.extend_from_slice(&data);
+    /// Opens the files of `cmd`'s redirections into `files` (fds 0, 1, 2) and `extra`
+    /// (higher fds). The error message names the target.
+    fn apply_redirects(
+        &self,
+        cmd: &SimpleCommand,
+        files: &mut [Arc<dyn File>; 3],
+        extra: &mut Vec<(Fd, Arc<dyn File>)>,
+    ) -> Result<(), String> {
+        for r in &cmd.redirects {
+            let opts = match r.kind {
+                RedirectKind::Read => OpenOptions::read_only(),
+                RedirectKind::Write => OpenOptions::write_create(),
+                RedirectKind::Append => OpenOptions::new().append(true).create(true),
+            };
+            let file = self
+                .abs_path(&r.target)
+                .map_err(vfs::VfsError::from)
+                .and_then(|path| vfs::open_file(&path, opts))
+                .map_err(|e| format!("sh: {}: {e}\n", r.target))?;
+            match files.get_mut(r.fd as usize) {
+                Some(slot) => *slot = file,
+                None => {
+                    extra.retain(|(fd, _)| *fd != r.fd);
+                    extra.push((r.fd, file));
+                }
             }
         }
-        status
+        Ok(())
     }
 
-    fn run_simple(&mut self, cmd: SimpleCommand, io: &mut Io) -> i32 {
-        if cmd.argv.is_empty() {
-            // Only assignments: set shell variables.
-            for (name, value) in cmd.assignments {
-                self.vars.insert(name, value);
-            }
-            return 0;
+    /// The program file a command name means: a path if it contains `/`, else the first
+    /// regular file of that name in a `$PATH` directory.
+    fn find_program(&self, name: &str) -> Option<String> {
+        let is_file = |p: &str| vfs::stat(p).is_ok_and(|st| st.kind == vfs::FileKind::File);
+        if name.contains('/') {
+            return self.abs_path(name).ok().filter(|p| is_file(p));
         }
-        let mut outputs = Vec::new();
-        for r in &cmd.redirects {
-            let path = match self.abs_path(&r.target) {
-                Ok(p) => p,
-                Err(e) => {
-                    io.err(&format!("sh: {}: {e}\n", r.target));
-                    return 1;
-                }
+        let path = self.vars.get("PATH").cloned().unwrap_or_default();
+        path.split(':')
+            .filter(|dir| !dir.is_empty())
+            .map(|dir| format!("{}/{name}", dir.trim_end_matches('/')))
+            .find(|p| is_file(p))
+    }
+
+    /// Runs one job: every command of the pipeline in its own task (builtins that change
+    /// shell state in this task), connected by pipes; waits for it unless it is a background
+    /// job. Returns the status of the last command.
+    fn run_job(&mut self, job: Job, text: String) -> i32 {
+        let n = job.pipeline.len();
+        let stdin: Arc<dyn File> = if job.background {
+            Arc::new(vfs::NullDevice::new())
+        } else {
+            self.stdin.clone()
+        };
+        let mut stages: Vec<Stage> = Vec::with_capacity(n);
+        let mut inline = Vec::new();
+        let mut next_stdin: Option<Arc<dyn File>> = None;
+        for (i, cmd) in job.pipeline.into_iter().enumerate() {
+            let input = next_stdin.take().unwrap_or_else(|| stdin.clone());
+            let output: Arc<dyn File> = if i + 1 < n {
+                let (r, w) = vfs::pipe_pair();
+                next_stdin = Some(r);
+                w
+            } else {
+                self.stdout.clone()
             };
-            match r.kind {
-                RedirectKind::Read => match read_file(&path) {
-                    Ok(data) if r.fd == 0 => io.stdin = Some(data),
-                    Ok(_) => {}
-                    Err(e) => {
-                        io.err(&format!("sh: {}: {e}\n", r.target));
-                        return 1;
+            let mut files = [input, output, self.stderr.clone()];
+            let mut extra = Vec::new();
+            if let Err(msg) = self.apply_redirects(&cmd, &mut files, &mut extra) {
+                let _ = Io::with_files(files[0].clone(), files[1].clone(), files[2].clone())
+                    .write(2, msg.as_bytes());
+                stages.push(Stage::Done(1));
+                continue;
+            }
+            if cmd.argv.is_empty() {
+                // Only assignments (and maybe redirections, whose files are now created).
+                if n == 1 && !job.background {
+                    for (name, value) in cmd.assignments {
+                        self.vars.insert(name, value);
+                    }
+                }
+                stages.push(Stage::Done(0));
+                continue;
+            }
+            let name = cmd.argv[0].clone();
+            let [fin, fout, ferr] = files;
+            match commands::find(&name).map(|c| c.run) {
+                None => match self.find_program(&name) {
+                    Some(path) => {
+                        let ctx = vfs::ProcessContext::new(fin, fout, ferr, &self.cwd);
+                        for key in ["HOME", "PATH", "PWD"] {
+                            if let Some(value) = self.vars.get(key) {
+                                ctx.set_env_var(key, value);
+                            }
+                        }
+                        for (key, value) in &cmd.assignments {
+                            ctx.set_env_var(key, value);
+                        }
+                        match process::spawn(&path, cmd.argv, ctx) {
+                            Ok(handle) => stages.push(Stage::Task(name, handle)),
+                            Err(e) => {
+                                self.emit(format!("{name}: {e}\n").as_bytes());
+                                stages.push(Stage::Done(STATUS_CANNOT_EXECUTE));
+                            }
+                        }
+                    }
+                    None => {
+                        let _ = ferr.write(format!("{name}: command not found\n").as_bytes());
+                        stages.push(Stage::Done(STATUS_NOT_FOUND));
                     }
                 },
-                RedirectKind::Write | RedirectKind::Append => {
-                    let append = r.kind == RedirectKind::Append;
-                    if let Err(e) = open_for_output(&path, append) {
-                        io.err(&format!("sh: {}: {e}\n", r.target));
-                        return 1;
+                Some(Run::Shell(f)) => {
+                    inline.push((stages.len(), f, cmd.argv, Io::with_files(fin, fout, ferr)));
+                    stages.push(Stage::Done(0));
+                }
+                Some(Run::Task(f)) => {
+                    let ctx = vfs::ProcessContext::new(fin, fout, ferr, &self.cwd);
+                    let mut replaced = Vec::new();
+                    for (fd, file) in extra {
+                        if let Ok(Some(old)) = ctx.with_fds(|t| t.insert_at(fd, file)) {
+                            replaced.push(old);
+                        }
                     }
-                    match r.fd {
-                        1 => io.stdout = Sink::Buffer(Vec::new()),
-                        2 => io.stderr = Sink::Buffer(Vec::new()),
-                        _ => {}
+                    drop(replaced);
+                    let argv = cmd.argv;
+                    let spawned =
+                        vfs::spawn_with_context(task::Builder::new(&name), ctx, move || {
+                            let status = f(&argv, &mut Io::fds());
+                            JOB_EVENT.notify_all();
+                            status as isize
+                        });
+                    match spawned {
+                        Ok(handle) => stages.push(Stage::Task(name, handle)),
+                        Err(_) => {
+                            self.emit(format!("sh: {name}: cannot start a task\n").as_bytes());
+                            stages.push(Stage::Done(1));
+                        }
                     }
-                    outputs.retain(|(fd, _, _)| *fd != r.fd);
-                    outputs.push((r.fd, path, append));
                 }
             }
         }
-        let name = cmd.argv[0].as_str();
-        let status = match commands::find(name) {
-            Some(command) => (command.run)(self, &cmd.argv, io),
-            None => {
-                io.err(&format!("{name}: command not found\n"));
-                STATUS_NOT_FOUND
-            }
-        };
-        for (fd, path, append) in outputs {
-            let sink = if fd == 2 {
-                &mut io.stderr
-            } else {
-                &mut io.stdout
-            };
-            if let Sink::Buffer(data) = core::mem::replace(sink, self.console_sink())
-                && let Err(e) = write_file(&path, &data, append)
+        drop(next_stdin);
+        drop(stdin);
+        // Builtins run after every task of the pipeline started, so a reader is there.
+        for (i, f, argv, mut io) in inline {
+            stages[i] = Stage::Done(f(self, &argv, &mut io));
+        }
+        if job.background && stages.iter().any(|s| matches!(s, Stage::Task(..))) {
+            let number = self.jobs.iter().map(|j| j.number).max().unwrap_or(0) + 1;
+            let last_id = stages
+                .iter()
+                .rev()
+                .find_map(|s| match s {
+                    Stage::Task(_, h) => Some(h.id()),
+                    Stage::Done(_) => None,
+                })
+                .unwrap_or(0);
+            self.emit(format!("[{number}] {last_id}\n").as_bytes());
+            self.jobs.push(BgJob {
+                number,
+                text,
+                stages,
+            });
+            return 0;
+        }
+        self.wait_foreground(&stages)
+    }
+
+    /// Waits for every stage of a foreground job; Ctrl-C kills its tasks. Reports tasks that
+    /// were killed and returns the last stage's status.
+    fn wait_foreground(&mut self, stages: &[Stage]) -> i32 {
+        let interrupted = wait_stages(stages, true);
+        if interrupted {
+            self.emit(b"^C\n");
+        }
+        for stage in stages {
+            if let Stage::Task(name, h) = stage
+                && let Some(task::ExitValue::Killed(reason)) = h.task().exit_value()
+                && reason != INTERRUPT_REASON
             {
-                io.err(&format!("sh: {path}: {e}\n"));
-                return 1;
+                self.emit(format!("sh: {name}: killed: {}\n", reason.trim_end()).as_bytes());
             }
         }
-        status
+        stages.last().map_or(0, Stage::status)
+    }
+
+    /// Prints finished background jobs (`[N] Done  cmd`, `[N] Exit S  cmd`, `[N] Killed
+    /// cmd`) and forgets them. The interactive loop calls it before each prompt.
+    pub fn report_finished_jobs(&mut self) {
+        let mut text = String::new();
+        self.jobs.retain(|job| {
+            if job.running() {
+                return true;
+            }
+            text.push_str(&job.line());
+            false
+        });
+        if !text.is_empty() {
+            self.emit(text.as_bytes());
+        }
+    }
+
+    /// Completes the word before `cursor` (in chars) in `line`: see [`Completion`].
+    pub fn complete(&self, line: &str, cursor: usize) -> Completion {
+        complete::complete(&self.cwd, line, cursor)
     }
 
     fn prompt(&self) -> String {
@@ -277,59 +506,134 @@ impl Shell {
 
     /// The interactive loop on the serial console. Returns the status given to `exit`.
     pub fn interactive(&mut self) -> i32 {
+        let console = vfs::Console::new();
         let mut editor = LineEditor::new(200);
         let mut out = |b: &[u8]| serial::write_bytes(b);
         let mut pending = String::new();
-        editor.start(&self.prompt(), &mut out);
+        let mut prompt = self.prompt();
+        editor.start(&prompt, &mut out);
+        let mut input = [0u8; 64];
         loop {
-            let Some(byte) = next_input_byte() else {
+            let Ok(len) = console.read(&mut input) else {
                 continue;
             };
-            match editor.feed(byte, &mut out) {
-                Event::Pending => {}
-                Event::Tab => {}
-                Event::Interrupt => {
-                    pending.clear();
-                    editor.start(&self.prompt(), &mut out);
-                }
-                Event::Eof => {
-                    if pending.is_empty() {
-                        out(b"\n");
-                        return self.last_status;
+            for &byte in &input[..len] {
+                match editor.feed(byte, &mut out) {
+                    Event::Pending => {}
+                    Event::Tab => self.tab(&mut editor, &prompt, &mut out),
+                    Event::Interrupt => {
+                        pending.clear();
+                        prompt = self.prompt();
+                        editor.start(&prompt, &mut out);
+                    }
+                    Event::Eof => {
+                        if pending.is_empty() {
+                            out(b"\n");
+                            return self.last_status;
+                        }
+                    }
+                    Event::Line(line) => {
+                        if !pending.is_empty() {
+                            pending.push('\n');
+                        }
+                        pending.push_str(&line);
+                        if shell_parse::is_incomplete(&pending) {
+                            prompt = String::from("> ");
+                            editor.start(&prompt, &mut out);
+                            continue;
+                        }
+                        let full = core::mem::take(&mut pending);
+                        editor.add_history(&full);
+                        self.run_line(&full);
+                        if let Some(status) = self.exit {
+                            return status;
+                        }
+                        self.report_finished_jobs();
+                        prompt = self.prompt();
+                        editor.start(&prompt, &mut out);
                     }
                 }
-                Event::Line(line) => {
-                    if !pending.is_empty() {
-                        pending.push('\n');
-                    }
-                    pending.push_str(&line);
-                    if shell_parse::is_incomplete(&pending) {
-                        editor.start("> ", &mut out);
-                        continue;
-                    }
-                    let full = core::mem::take(&mut pending);
-                    editor.add_history(&full);
-                    self.run_line(&full);
-                    if let Some(status) = self.exit {
-                        return status;
-                    }
-                    editor.start(&self.prompt(), &mut out);
-                }
+            }
+        }
+    }
+
+    /// Tab: insert the completion; with several matches, list them and redraw the line.
+    fn tab(&self, editor: &mut LineEditor, prompt: &str, out: &mut dyn FnMut(&[u8])) {
+        let c = self.complete(editor.line(), editor.cursor());
+        if c.matches.len() <= 1 {
+            editor.insert_str(&c.insert, out);
+            return;
+        }
+        let line: String = editor.line().into();
+        let cursor = editor.cursor();
+        let at = line
+            .char_indices()
+            .nth(cursor)
+            .map_or(line.len(), |(i, _)| i);
+        let after = line[at..].chars().count();
+        out(format!("\n{}\n", c.matches.join("  ")).as_bytes());
+        editor.start(prompt, out);
+        editor.insert_str(&format!("{}{}{}", &line[..at], c.insert, &line[at..]), out);
+        for _ in 0..after {
+            for &b in b"\x1b[D" {
+                editor.feed(b, out);
             }
         }
     }
 }
 
-/// Waits for the next byte from the serial console, halting the CPU until an interrupt.
-fn next_input_byte() -> Option<u8> {
-    x86_64::instructions::interrupts::disable();
-    if let Some(b) = serial::read_byte() {
-        x86_64::instructions::interrupts::enable();
-        return Some(b);
+/// The source text of a job, for `jobs`: without blanks and the `;`/`&`/newline ending it.
+fn job_text(source: &str) -> String {
+    let t = source.trim();
+    let t = t
+        .strip_suffix('&')
+        .or_else(|| t.strip_suffix(';'))
+        .unwrap_or(t);
+    t.trim().into()
+}
+
+/// Waits until every task of `stages` has ended. If `interruptible`, a Ctrl-C (intercepted
+/// by the serial driver meanwhile) kills them; returns true if that happened.
+pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> bool {
+    let handles: Vec<&task::JoinHandle> = stages
+        .iter()
+        .filter_map(|s| match s {
+            Stage::Task(_, h) => Some(h),
+            Stage::Done(_) => None,
+        })
+        .collect();
+    let all_done = || {
+        handles
+            .iter()
+            .all(|h| h.task().state() == task::State::Exited)
+    };
+    if interruptible {
+        serial::take_interrupt();
+        serial::set_intercept_interrupt(true);
     }
-    // Atomically re-enable interrupts and halt: no wake-up can slip between check and halt.
-    x86_64::instructions::interrupts::enable_and_hlt();
-    None
+    let mut interrupted = false;
+    loop {
+        if all_done() {
+            break;
+        }
+        if interruptible && !interrupted && serial::take_interrupt() {
+            interrupted = true;
+            for h in &handles {
+                let _ = task::kill(h.id(), INTERRUPT_REASON);
+            }
+            continue;
+        }
+        // Task ends notify JOB_EVENT; a task killed while blocked does not, so poll too.
+        let deadline = time::monotonic_ns() + 10_000_000;
+        JOB_EVENT.wait_until_deadline(
+            &mut || all_done() || (interruptible && serial::interrupt_requested()),
+            Some(deadline),
+        );
+    }
+    if interruptible {
+        serial::set_intercept_interrupt(false);
+    }
+    interrupted
 }
 
 fn now() -> u64 {
@@ -340,36 +644,5 @@ pub(crate) fn read_file(path: &str) -> Result<Vec<u8>, memfs::FsError> {
     rootfs::with(|fs| {
         let node = fs.lookup(path)?;
         fs.file_data(node).map(<[u8]>::to_vec)
-    })
-}
-
-fn open_for_output(path: &str, append: bool) -> Result<(), memfs::FsError> {
-    rootfs::with(|fs| match fs.lookup(path) {
-        Ok(node) => {
-            if fs.metadata(node)?.kind == memfs::NodeKind::Directory {
-                return Err(memfs::FsError::IsADirectory);
-            }
-            if !append {
-                fs.truncate(node, 0, now())?;
-            }
-            Ok(())
-        }
-        Err(memfs::FsError::NotFound) => fs.create_file(path, 0o644, now()).map(|_| ()),
-        Err(e) => Err(e),
-    })
-}
-
-pub(crate) fn write_file(path: &str, data: &[u8], append: bool) -> Result<(), memfs::FsError> {
-    rootfs::with(|fs| {
-        let node = match fs.lookup(path) {
-            Ok(n) => n,
-            Err(memfs::FsError::NotFound) => fs.create_file(path, 0o644, now())?,
-            Err(e) => return Err(e),
-        };
-        let offset = if append { fs.metadata(node)?.size } else { 0 };
-        if !append {
-            fs.truncate(node, 0, now())?;
-        }
-        fs.write_at(node, offset, data, now()).map(|_| ())
     })
 }

@@ -1,13 +1,13 @@
-//! Task commands: `ps`, `kill`, and `crash` (spawn a task that fails in a chosen way, to
-//! show that a fault or panic ends only that task).
+//! Task commands: `ps`, `kill` (of tasks and jobs), and `crash` (spawn a task that fails in a
+//! chosen way, to show that a fault or panic ends only that task).
 
 use crate::{Io, Shell};
 use alloc::format;
 use alloc::string::String;
 use task::{ExitValue, State};
 
-pub(crate) fn cmd_ps(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
-    io.out("   ID  STATE     CPU(ms)  NAME\n");
+pub(crate) fn cmd_ps(_: &[String], io: &mut Io) -> i32 {
+    let mut text = String::from("   ID  STATE     CPU(ms)  NAME\n");
     let mut tasks = task::list();
     tasks.sort_by_key(|t| t.id);
     for t in tasks {
@@ -17,7 +17,7 @@ pub(crate) fn cmd_ps(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
             State::Blocked => "blocked",
             State::Exited => "exited",
         };
-        io.out(&format!(
+        text.push_str(&format!(
             "{:>5}  {:<8} {:>8}  {}\n",
             t.id,
             state,
@@ -25,21 +25,39 @@ pub(crate) fn cmd_ps(_: &mut Shell, _: &[String], io: &mut Io) -> i32 {
             t.name
         ));
     }
+    io.out(&text);
     0
 }
 
-pub(crate) fn cmd_kill(_: &mut Shell, args: &[String], io: &mut Io) -> i32 {
+/// The kill reason of tasks ended by the `kill` builtin.
+pub(crate) const KILL_REASON: &str = "killed by `kill`";
+
+pub(crate) fn cmd_kill(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
     if args.len() < 2 {
-        io.err("kill: usage: kill ID...\n");
+        io.err("kill: usage: kill %JOB|ID...\n");
         return 2;
     }
     let mut status = 0;
     for arg in &args[1..] {
+        if arg.starts_with('%') {
+            match crate::jobs::find_job(sh, Some(arg)) {
+                Ok(i) => {
+                    for id in sh.jobs[i].running_ids() {
+                        let _ = task::kill(id, KILL_REASON);
+                    }
+                }
+                Err(e) => {
+                    io.err(&format!("kill: {e}\n"));
+                    status = 1;
+                }
+            }
+            continue;
+        }
         let result = arg
             .parse::<u64>()
             .map_err(|_| "not a task id")
             .and_then(|id| {
-                task::kill(id, "killed by `kill`").map_err(|e| match e {
+                task::kill(id, KILL_REASON).map_err(|e| match e {
                     task::KillError::NoSuchTask => "no such task",
                     task::KillError::NotPermitted => "operation not permitted",
                 })
@@ -120,7 +138,7 @@ pub fn run_crash(kind: &str) -> Option<(ExitValue, i32)> {
     Some((handle.join(), status))
 }
 
-pub(crate) fn cmd_crash(_: &mut Shell, args: &[String], io: &mut Io) -> i32 {
+pub(crate) fn cmd_crash(args: &[String], io: &mut Io) -> i32 {
     let kinds: String = CRASH_KINDS
         .iter()
         .map(|(k, _, _)| *k)

@@ -1,7 +1,15 @@
 //! In-kernel tests of the shell: parsing and running lines against the real file system.
 
 use crate::{STATUS_NOT_FOUND, Shell};
+use alloc::string::String;
 use ktest::kernel_test;
+
+/// Runs `line` in `sh`, returning (status, output as text).
+fn run(sh: &mut Shell, line: &str) -> (i32, String) {
+    let status = sh.run_line(line);
+    let out = String::from_utf8(sh.take_output()).expect("output is UTF-8");
+    (status, out)
+}
 
 kernel_test! {
     fn status_variable_and_unknown_command() {
@@ -134,5 +142,180 @@ kernel_test! {
         task::yield_now();
         assert_eq!(free(), frames, "frames leaked");
         assert_eq!(memory::heap_stats().used, heap, "heap leaked");
+    }
+}
+
+kernel_test! {
+    fn pipelines_connect_commands() {
+        let mut sh = Shell::capturing();
+        assert_eq!(run(&mut sh, "echo a b c | wc -w"), (0, "3\n".into()));
+        assert_eq!(sh.run_line("mkdir -p /tmp/shpipe; cd /tmp/shpipe"), 0);
+        assert_eq!(sh.run_line("echo 'x1\ny\nax\nz x' > f"), 0);
+        assert_eq!(run(&mut sh, "cat f | grep x | wc -l"), (0, "3\n".into()));
+        assert_eq!(run(&mut sh, "cat f | grep -v x"), (0, "y\n".into()));
+        assert_eq!(run(&mut sh, "cat < f | head -n 2 | cat - | wc -c"), (0, "5\n".into()));
+        // The status is the last command's; a missing middle command breaks nothing else.
+        assert_eq!(run(&mut sh, "false | true"), (0, "".into()));
+        assert_eq!(run(&mut sh, "true | false"), (1, "".into()));
+        assert_eq!(
+            run(&mut sh, "echo x | nosuch-cmd | wc -l"),
+            (0, "nosuch-cmd: command not found\n0\n".into())
+        );
+        // `yes` stops with BrokenPipe (141) when `head` has read enough and exits.
+        assert_eq!(run(&mut sh, "yes | head -n 3"), (0, "y\ny\ny\n".into()));
+        assert_eq!(run(&mut sh, "yes ab cd | head -n 2 | grep -c 'ab cd'"), (0, "2\n".into()));
+        assert_eq!(run(&mut sh, "yes | head -n 1 > /dev-null-missing/x"), (1, "sh: /dev-null-missing/x: No such file or directory\n".into()));
+        // A builtin in a pipeline writes into the pipe.
+        assert_eq!(run(&mut sh, "env | grep -c PWD="), (0, "1\n".into()));
+        assert_eq!(sh.run_line("cd /; rm -r /tmp/shpipe"), 0);
+    }
+}
+
+kernel_test! {
+    fn redirections_on_task_commands() {
+        let mut sh = Shell::capturing();
+        assert_eq!(sh.run_line("mkdir -p /tmp/shred; cd /tmp/shred"), 0);
+        assert_eq!(run(&mut sh, "echo one > f; echo two >> f; cat < f"), (0, "one\ntwo\n".into()));
+        assert_eq!(run(&mut sh, "echo three > f; cat f"), (0, "three\n".into()));
+        // 2> and 2>> take stderr only.
+        assert_eq!(run(&mut sh, "cat missing 2> err; echo $?"), (0, "1\n".into()));
+        assert_eq!(crate::read_file("/tmp/shred/err").unwrap(), b"cat: missing: No such file or directory\n");
+        assert_eq!(run(&mut sh, "nosuch 2>> err"), (STATUS_NOT_FOUND, "".into()));
+        assert_eq!(
+            crate::read_file("/tmp/shred/err").unwrap(),
+            b"cat: missing: No such file or directory\nnosuch: command not found\n"
+        );
+        assert_eq!(run(&mut sh, "cat < nothere"), (1, "sh: nothere: No such file or directory\n".into()));
+        assert_eq!(run(&mut sh, "> empty; wc -c empty"), (0, "0 empty\n".into()));
+        // A redirected builtin in the shell's task.
+        assert_eq!(run(&mut sh, "env > vars; grep HOME vars"), (0, "HOME=/\n".into()));
+        assert_eq!(sh.run_line("cd /; rm -r /tmp/shred"), 0);
+    }
+}
+
+kernel_test! {
+    fn background_jobs_jobs_and_fg() {
+        let mut sh = Shell::capturing();
+        let (status, out) = run(&mut sh, "sleep 0.2 &");
+        assert_eq!(status, 0);
+        assert!(out.starts_with("[1] ") && out.ends_with('\n'), "{out:?}");
+        let id: u64 = out[4..out.len() - 1].parse().expect("a task id");
+        assert!(task::list().iter().any(|t| t.id == id && t.name == "sleep"));
+        assert!(run(&mut sh, "false &").1.starts_with("[2] "));
+        task::sleep_ns(20_000_000);
+        assert_eq!(run(&mut sh, "jobs"), (0, "[1] Running  sleep 0.2\n[2] Exit 1  false\n".into()));
+        // `jobs` reported job 2 as finished, so it is gone.
+        assert_eq!(run(&mut sh, "fg %2"), (1, "fg: %2: no such job\n".into()));
+        assert_eq!(run(&mut sh, "fg"), (0, "sleep 0.2\n".into()));
+        assert_eq!(run(&mut sh, "fg"), (1, "fg: no current job\n".into()));
+        // Finished jobs are reported (then forgotten) by report_finished_jobs.
+        assert_eq!(run(&mut sh, "true & sleep 5 &").1.lines().count(), 2);
+        assert_eq!(run(&mut sh, "kill %2; wait; echo $?"), (0, "143\n".into()));
+        sh.report_finished_jobs();
+        assert_eq!(
+            String::from_utf8(sh.take_output()).unwrap(),
+            "[1] Done  true\n[2] Killed  sleep 5\n"
+        );
+        assert_eq!(run(&mut sh, "jobs"), (0, "".into()));
+        assert_eq!(run(&mut sh, "kill %7"), (1, "kill: %7: no such job\n".into()));
+    }
+}
+
+kernel_test! {
+    fn killed_and_interrupted_foreground_jobs() {
+        let mut sh = Shell::capturing();
+        // A crash inside a command: `crash` reports it and returns the signal status.
+        let (status, out) = run(&mut sh, "crash divzero");
+        assert_eq!(status, 136);
+        assert!(out.starts_with("crash: task killed: ") && out.contains("divide error"), "{out}");
+        // Ctrl-C (the request the serial driver records) stops the whole foreground job.
+        let helper = task::spawn("ctrl-c", || {
+            task::sleep_ns(100_000_000);
+            crate::interrupt_foreground();
+            0
+        })
+        .unwrap();
+        let start = time::monotonic_ns();
+        let (status, out) = run(&mut sh, "yes | sleep 10");
+        assert_eq!((status, out.as_str()), (crate::STATUS_INTERRUPTED, "^C\n"));
+        assert!(time::monotonic_ns() - start < 2_000_000_000, "Ctrl-C was late");
+        assert_eq!(helper.join(), task::ExitValue::Exited(0));
+        assert_eq!(run(&mut sh, "echo $?"), (0, "130\n".into()));
+        assert!(!task::list().iter().any(|t| t.name == "yes" && t.state != task::State::Exited));
+        // A task killed by `kill` gives 143 and its reason on stderr.
+        let (status, out) = run(&mut sh, "sleep 5 & kill %1; fg");
+        assert_eq!(status, 143);
+        assert!(out.ends_with("sleep 5\nsh: sleep: killed: killed by `kill`\n"), "{out}");
+    }
+}
+
+kernel_test! {
+    fn file_commands_cp_mv_find_grep() {
+        let mut sh = Shell::capturing();
+        assert_eq!(sh.run_line("mkdir -p /tmp/shfc/d/e; cd /tmp/shfc; echo 'Hello\nworld\nhello again' > a"), 0);
+        assert_eq!(run(&mut sh, "cp a b; cat b"), (0, "Hello\nworld\nhello again\n".into()));
+        assert_eq!(run(&mut sh, "cp a d; cat d/a | wc -l"), (0, "3\n".into()));
+        assert_eq!(run(&mut sh, "cp a a"), (1, "cp: a and a are the same file\n".into()));
+        assert_eq!(run(&mut sh, "cp d x"), (1, "cp: d: Is a directory\n".into()));
+        assert_eq!(run(&mut sh, "cp nope x"), (1, "cp: nope: No such file or directory\n".into()));
+        assert_eq!(run(&mut sh, "cp a"), (2, "cp: usage: cp SRC DST\n".into()));
+        assert_eq!(run(&mut sh, "mv b c; cat c | head -n 1; cat b"), (1, "Hello\ncat: b: No such file or directory\n".into()));
+        assert_eq!(run(&mut sh, "mv c d/e; ls d/e"), (0, "c\n".into()));
+        assert_eq!(run(&mut sh, "mv nope x"), (1, "mv: nope: No such file or directory\n".into()));
+        assert_eq!(run(&mut sh, "find"), (0, ".\n./a\n./d\n./d/a\n./d/e\n./d/e/c\n".into()));
+        assert_eq!(run(&mut sh, "find /tmp/shfc -name ?"), (0, "/tmp/shfc/a\n/tmp/shfc/d\n/tmp/shfc/d/a\n/tmp/shfc/d/e\n/tmp/shfc/d/e/c\n".into()));
+        assert_eq!(run(&mut sh, "find d -name '*c*'"), (0, "d/e/c\n".into()));
+        assert_eq!(run(&mut sh, "find nope"), (1, "find: nope: No such file or directory\n".into()));
+        assert_eq!(run(&mut sh, "grep hello a"), (0, "hello again\n".into()));
+        assert_eq!(run(&mut sh, "grep -i -n hello a"), (0, "1:Hello\n3:hello again\n".into()));
+        assert_eq!(run(&mut sh, "grep -c -v o a"), (1, "0\n".into()));
+        assert_eq!(run(&mut sh, "grep zzz a; echo $?"), (0, "1\n".into()));
+        assert_eq!(run(&mut sh, "grep -c l a d/a"), (0, "a:3\nd/a:3\n".into()));
+        assert_eq!(run(&mut sh, "grep -c x d"), (2, "grep: d: Is a directory\n".into()));
+        assert_eq!(run(&mut sh, "grep x nope"), (2, "grep: nope: No such file or directory\n".into()));
+        assert_eq!(run(&mut sh, "grep"), (2, "grep: usage: grep [-i] [-v] [-c] [-n] PATTERN [FILE...]\n".into()));
+        assert_eq!(run(&mut sh, "head -n 1 a d/a"), (0, "==> a <==\nHello\n\n==> d/a <==\nHello\n".into()));
+        assert_eq!(run(&mut sh, "wc -l a; wc -w < a"), (0, "3 a\n4\n".into()));
+        assert_eq!(run(&mut sh, "sleep x"), (1, "sleep: invalid time interval 'x'\n".into()));
+        assert!(crate::commands::glob_match("*.t?t", "a.txt"));
+        assert!(crate::commands::glob_match("a*b*c", "aXbYbZc"));
+        assert!(!crate::commands::glob_match("a*b", "ab c"));
+        assert_eq!(crate::commands::parse_seconds("0.25"), Some(250_000_000));
+        assert_eq!(crate::commands::parse_seconds(".5"), Some(500_000_000));
+        assert_eq!(crate::commands::parse_seconds("2"), Some(2_000_000_000));
+        assert_eq!(crate::commands::parse_seconds("1.2.3"), None);
+        assert_eq!(sh.run_line("cd /; rm -r /tmp/shfc"), 0);
+    }
+}
+
+kernel_test! {
+    fn tab_completes_commands_and_paths() {
+        let mut sh = Shell::capturing();
+        let c = sh.complete("gre", 3);
+        assert_eq!((c.insert.as_str(), c.matches.len()), ("p ", 1));
+        let c = sh.complete("echo x | he", 11);
+        assert_eq!((c.insert.as_str(), c.matches.as_slice()), ("", &["head".into(), "help".into()][..]));
+        let c = sh.complete("echo x | hea", 12);
+        assert_eq!(c.insert, "d ");
+        let c = sh.complete("m", 1);
+        assert_eq!(c.insert, "");
+        assert_eq!(c.matches, ["mem", "mkdir", "mv"]);
+        assert_eq!(sh.run_line("mkdir -p /tmp/shtab/dir1 /tmp/shtab/dir2; touch /tmp/shtab/file.txt; cd /tmp/shtab"), 0);
+        // Paths: relative to the cwd, directories get a `/`, the common prefix is inserted.
+        let c = sh.complete("cat fi", 6);
+        assert_eq!((c.insert.as_str(), c.matches.len()), ("le.txt ", 1));
+        let c = sh.complete("ls d", 4);
+        assert_eq!(c.insert, "ir");
+        assert_eq!(c.matches, ["dir1/", "dir2/"]);
+        let c = sh.complete("ls /tmp/shtab/dir1 x", 15);
+        assert_eq!(c.insert, "ir");
+        let c = sh.complete("cd /tmp/sht", 11);
+        assert_eq!((c.insert.as_str(), c.matches.as_slice()), ("ab/", &["shtab/".into()][..]));
+        let c = sh.complete("cat < file", 10);
+        assert_eq!(c.insert, ".txt ");
+        let c = sh.complete("ls zzz", 6);
+        assert_eq!((c.insert.as_str(), c.matches.len()), ("", 0));
+        assert_eq!(sh.run_line("cd /; rm -r /tmp/shtab"), 0);
+        assert_eq!(sh.take_output(), b"");
     }
 }

@@ -34,7 +34,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Mutex;
 use x86_64::instructions::interrupts;
 
-pub use tls::TlsKey;
+pub use tls::{ProgramTls, TlsKey};
 pub use wait::{FutexError, WaitQueue, futex_wait, futex_wake};
 
 pub type TaskId = u64;
@@ -101,6 +101,8 @@ pub struct Task {
     unwinding: AtomicBool,
     pending_fault: Mutex<Option<String>>,
     fault_handler: Mutex<Option<FaultHandler>>,
+    /// The static TLS of the program this task runs, if any (inherited by its threads).
+    program_tls: Option<Arc<ProgramTls>>,
     idle: bool,
 }
 
@@ -163,8 +165,13 @@ static TASKS: Mutex<BTreeMap<TaskId, Weak<Task>>> = Mutex::new(BTreeMap::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static STARTED: AtomicBool = AtomicBool::new(false);
 
-fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
-    let tls = tls::TlsBlock::new()?;
+fn new_task(
+    name: &str,
+    parent: TaskId,
+    idle: bool,
+    program_tls: Option<Arc<ProgramTls>>,
+) -> Option<Task> {
+    let tls = tls::TlsBlock::new(program_tls.as_deref())?;
     Some(Task {
         id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
         name: name.into(),
@@ -188,6 +195,7 @@ fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
         unwinding: AtomicBool::new(false),
         pending_fault: Mutex::new(None),
         fault_handler: Mutex::new(None),
+        program_tls,
         idle,
     })
 }
@@ -195,16 +203,12 @@ fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
 /// Turns the running boot code into task 1 (`name`), creates the idle task and starts
 /// preemption. Call once, after the heap, interrupts and `time` are up.
 pub fn init(name: &str) {
-    let boot = Arc::new(new_task(name, 0, false).expect("no memory for the boot task"));
+    let boot = Arc::new(new_task(name, 0, false, None).expect("no memory for the boot task"));
     tls::activate(boot.thread_pointer);
     boot.sched.lock().state = State::Running;
-    let idle = spawn_inner(
-        "idle",
-        0,
-        DEFAULT_STACK_PAGES / 8,
-        true,
-        Box::new(|| idle_loop()),
-    )
+    let idle = spawn_inner("idle", 0, DEFAULT_STACK_PAGES / 8, true, None, || {
+        idle_loop()
+    })
     .expect("no memory for the idle task");
     interrupts::without_interrupts(|| {
         let mut s = SCHED.lock();
@@ -246,6 +250,7 @@ pub fn current_id() -> TaskId {
 pub struct Builder {
     name: String,
     stack_pages: u64,
+    program_tls: Option<Option<Arc<ProgramTls>>>,
 }
 
 impl Builder {
@@ -253,6 +258,7 @@ impl Builder {
         Builder {
             name: name.into(),
             stack_pages: DEFAULT_STACK_PAGES,
+            program_tls: None,
         }
     }
 
@@ -262,13 +268,23 @@ impl Builder {
         self
     }
 
+    /// The static TLS of the program the task will run (`None`: kernel code only). By default
+    /// a task runs the same program as the task that spawns it.
+    pub fn program_tls(mut self, tls: Option<Arc<ProgramTls>>) -> Builder {
+        self.program_tls = Some(tls);
+        self
+    }
+
     /// Starts the task. It inherits the spawning task's context object.
     pub fn spawn<F: FnOnce() -> isize + Send + 'static>(
         self,
         f: F,
     ) -> Result<JoinHandle, SpawnError> {
         let parent = current();
-        let task = spawn_inner(&self.name, parent.id, self.stack_pages, false, f)?;
+        let tls = self
+            .program_tls
+            .unwrap_or_else(|| parent.program_tls.clone());
+        let task = spawn_inner(&self.name, parent.id, self.stack_pages, false, tls, f)?;
         *task.context.lock() = parent.context.lock().clone();
         interrupts::without_interrupts(|| {
             TASKS.lock().insert(task.id, Arc::downgrade(&task));
@@ -288,9 +304,10 @@ fn spawn_inner<F: FnOnce() -> isize + Send + 'static>(
     parent: TaskId,
     stack_pages: u64,
     idle: bool,
+    program_tls: Option<Arc<ProgramTls>>,
     f: F,
 ) -> Result<Arc<Task>, SpawnError> {
-    let task = new_task(name, parent, idle).ok_or(SpawnError::OutOfMemory)?;
+    let task = new_task(name, parent, idle, program_tls).ok_or(SpawnError::OutOfMemory)?;
     let stack = memory::allocate_stack(stack_pages).ok_or(SpawnError::OutOfMemory)?;
     // SAFETY: the stack was just mapped for this task alone; its top is page (so 16-byte)
     // aligned.
@@ -473,7 +490,15 @@ pub(crate) fn block_current(deadline: Option<u64>) -> WakeReason {
         });
     }
     schedule_locked_irqs_off();
-    me.sched.lock().wake_reason
+    let reason = me.sched.lock().wake_reason;
+    if deadline.is_some() && reason != WakeReason::TimedOut {
+        // Woken before the deadline: drop the now stale timeout entry (it holds the task).
+        SCHED
+            .lock()
+            .sleepers
+            .retain(|s| !(Arc::ptr_eq(&s.task, &me) && s.seq == seq));
+    }
+    reason
 }
 
 /// Makes a blocked task runnable. Returns false if it was not blocked.

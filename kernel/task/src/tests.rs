@@ -238,7 +238,7 @@ kernel_test! {
             // SAFETY: `ud2` faults on purpose; the handler above resumes after it with rax = 99.
             unsafe { core::arch::asm!("mov rax, 1", "ud2", out("rax") v) };
             // A fault the handler declines still ends the task.
-            let p = core::hint::black_box(v as usize * 0) as *const u64;
+            let p = core::hint::black_box(0usize) as *const u64;
             // SAFETY: not safe: reads the null page on purpose.
             let w = unsafe { p.read_volatile() };
             (v + w) as isize

@@ -2,6 +2,7 @@
 
 use crate::file::{File, Result};
 use crate::{Console, VfsError};
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -89,14 +90,22 @@ impl FdTable {
     }
 }
 
-/// What a task shares with its threads: open descriptors and the working directory.
+/// What a task shares with its threads: open descriptors, the working directory, the
+/// command-line arguments and the environment variables.
 ///
 /// Attached to a task with `task::set_context`; tasks spawned afterwards inherit the same
 /// `Arc` (threads). To give a task its own table, build one with [`ProcessContext::new_child`]
-/// or [`ProcessContext::fork`] and spawn with [`crate::spawn_with_context`].
+/// or [`ProcessContext::fork`] and spawn with [`crate::spawn_with_context`]. Both copy the
+/// environment (a child process inherits it); `fork` copies the arguments too.
 pub struct ProcessContext {
     fds: Mutex<FdTable>,
     cwd: Mutex<String>,
+    args: Mutex<Vec<String>>,
+    /// `(name, value)` pairs in insertion order, names unique.
+    env: Mutex<Vec<(String, String)>>,
+    /// What the process's code needs while any of its tasks runs (a loaded program image):
+    /// freed with the context, when the last task of the process ends, however it ends.
+    resources: Mutex<Vec<Box<dyn core::any::Any + Send + Sync>>>,
 }
 
 impl ProcessContext {
@@ -114,6 +123,9 @@ impl ProcessContext {
         Arc::new(ProcessContext {
             fds: Mutex::new(fds),
             cwd: Mutex::new(cwd.into()),
+            args: Mutex::new(Vec::new()),
+            env: Mutex::new(Vec::new()),
+            resources: Mutex::new(Vec::new()),
         })
     }
 
@@ -123,24 +135,71 @@ impl ProcessContext {
         Self::new(console.clone(), console.clone(), console, "/")
     }
 
-    /// A context for a new task: this one's cwd, and only the given stdio as fds 0, 1, 2
-    /// (other descriptors are not inherited, as if close-on-exec).
+    /// A context for a new task: this one's cwd and environment (no arguments), and only the
+    /// given stdio as fds 0, 1, 2 (other descriptors are not inherited, as if close-on-exec).
     pub fn new_child(
         &self,
         stdin: Arc<dyn File>,
         stdout: Arc<dyn File>,
         stderr: Arc<dyn File>,
     ) -> Arc<ProcessContext> {
-        Self::new(stdin, stdout, stderr, &self.cwd())
+        let child = Self::new(stdin, stdout, stderr, &self.cwd());
+        *child.env.lock() = self.env_vars();
+        child
     }
 
-    /// A copy of this context (every descriptor, sharing the open files, and the cwd), like
-    /// `fork`.
+    /// A copy of this context (every descriptor, sharing the open files, the cwd, the
+    /// arguments and the environment), like `fork`.
     pub fn fork(&self) -> Arc<ProcessContext> {
         Arc::new(ProcessContext {
             fds: Mutex::new(self.fds.lock().clone()),
             cwd: Mutex::new(self.cwd()),
+            args: Mutex::new(self.args()),
+            env: Mutex::new(self.env_vars()),
+            resources: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Keeps `resource` alive as long as this context (the process's tasks) lives.
+    pub fn keep_alive(&self, resource: Box<dyn core::any::Any + Send + Sync>) {
+        self.resources.lock().push(resource);
+    }
+
+    /// The command-line arguments (`argv`, program name first if the spawner set one).
+    pub fn args(&self) -> Vec<String> {
+        self.args.lock().clone()
+    }
+
+    /// Replaces the command-line arguments.
+    pub fn set_args(&self, args: Vec<String>) {
+        *self.args.lock() = args;
+    }
+
+    /// The value of environment variable `name`.
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        let env = self.env.lock();
+        env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    /// Sets environment variable `name` (replacing its value in place if it exists).
+    pub fn set_env_var(&self, name: &str, value: &str) {
+        let mut env = self.env.lock();
+        match env.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => *v = value.into(),
+            None => env.push((name.into(), value.into())),
+        }
+    }
+
+    /// Removes environment variable `name`, returning its value.
+    pub fn remove_env_var(&self, name: &str) -> Option<String> {
+        let mut env = self.env.lock();
+        let i = env.iter().position(|(n, _)| n == name)?;
+        Some(env.remove(i).1)
+    }
+
+    /// Every environment variable as `(name, value)`, in the order they were first set.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        self.env.lock().clone()
     }
 
     /// The working directory.

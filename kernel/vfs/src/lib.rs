@@ -170,6 +170,9 @@ pub fn open(path: &str, opts: OpenOptions) -> Result<Fd> {
     current_context().install(file)
 }
 
+/// Where the null device is found by [`open`] and [`open_file`].
+pub const NULL_DEVICE_PATH: &str = "/dev/null";
+
 /// Opens `path` as an open file description, without installing a descriptor (for a new
 /// task's stdio).
 pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
@@ -181,6 +184,10 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
         return Err(VfsError::InvalidArgument);
     }
     let path = absolute(path)?;
+    if path == NULL_DEVICE_PATH {
+        // The in-memory file system has no device nodes: the one device is named here.
+        return Ok(Arc::new(NullDevice::new()));
+    }
     let t = now();
     let (node, is_dir) = rootfs::with(|fs| -> Result<(memfs::NodeId, bool)> {
         let existing = if opts.create && opts.exclusive {

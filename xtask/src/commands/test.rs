@@ -64,6 +64,13 @@ const E2E_CASES: &[Case] = &[
     ("quoting",     r#"echo 'a  b' "c\"d" $?"#,       None,                           0,   Exactly("a  b c\"d 0\n")),
     ("crash-pagefault", "crash pagefault; echo alive", None,                         0,   ContainsInOrder(&["page fault", "backtrace:", "shell::tasks::crash_page_fault", "alive\n"])),
     ("crash-panic", "crash panic; echo $?",           None,                           0,   ContainsInOrder(&["deliberate panic", "crash_panic", "134\n"])),
+    ("pipeline",    "echo a b c | wc -w; ls / | grep -c etc", None,                   0,   Exactly("3\n1\n")),
+    ("redirect-round-trip", "mkdir -p /tmp; echo hi > /tmp/f; echo there >> /tmp/f; cat < /tmp/f", None, 0, Exactly("hi\nthere\n")),
+    ("yes-head",    "yes | head -n 2",                None,                           0,   Exactly("y\ny\n")),
+    ("background",  "sleep 0.1 & jobs; fg; echo st=$?", None,                         0,   ContainsInOrder(&["[1] ", "[1] Running  sleep 0.1\n", "sleep 0.1\nst=0\n"])),
+    ("std-program", "/bin/stdcheck one two; echo $?", None,                       0,   ContainsInOrder(&["args [\"one\", \"two\"]", "stdcheck: 7 passed, 0 failed", "0\n"])),
+    ("std-by-name", "stdcheck 2>/dev/null | grep -c ok", None,                        0,   Exactly("7\n")),
+    ("bad-program", "mkdir -p /tmp; echo x > /tmp/p; /tmp/p",  None,                     126, Contains("not a valid ELF")),
 ];
 
 #[derive(Debug, Default)]
@@ -93,6 +100,9 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
     };
 
     if built {
+        header("program ABI check");
+        abi_check(ws, &mut tally)?;
+
         header("in-kernel tests");
         kernel_tests(ws, verbose, &mut tally)?;
 
@@ -109,6 +119,33 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
     let _ = std::io::stdout().flush();
     println!("{} passed, {} failed", tally.passed, tally.failed);
     Ok(if tally.failed > 0 { 1 } else { 0 })
+}
+
+/// Every program in /bin imports only symbols the kernel exports.
+fn abi_check(ws: &Workspace, tally: &mut Tally) -> Result<()> {
+    let kernel = fs::read(ws.kernel_elf()).context(|| "reading the kernel ELF".to_string())?;
+    let exports = crate::abi_check::kernel_exports(&kernel)?;
+    for (name, path) in crate::ports_build::built_programs(ws) {
+        let program = fs::read(&path).context(|| format!("reading {}", path.display()))?;
+        match crate::abi_check::missing(&program, &exports) {
+            Ok(missing) if missing.is_empty() => {
+                println!("abi {name} ... ok");
+                tally.passed += 1;
+            }
+            Ok(missing) => {
+                println!(
+                    "abi {name} ... FAILED: the kernel does not export {}",
+                    missing.join(", ")
+                );
+                tally.failed += 1;
+            }
+            Err(err) => {
+                println!("abi {name} ... FAILED: {err}");
+                tally.failed += 1;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn header(title: &str) {

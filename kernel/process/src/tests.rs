@@ -1,0 +1,54 @@
+//! In-kernel tests of process spawning errors (running real programs is tested end to end
+//! with the programs xtask builds into /bin).
+
+use crate::{SpawnError, spawn};
+use alloc::vec;
+use ktest::kernel_test;
+
+kernel_test! {
+    fn spawn_refuses_missing_and_malformed_files() {
+        let ctx = vfs::current_context();
+        match spawn("/no/such/program", vec!["x".into()], ctx.fork()) {
+            Err(SpawnError::File(e)) => assert_eq!(e.errno(), 2),
+            Err(e) => panic!("wrong error {e}"),
+            Ok(_) => panic!("spawned a missing file"),
+        }
+        let fd = vfs::open("/tmp/not-a-program", vfs::OpenOptions::write_create()).unwrap();
+        vfs::write_all(fd, b"#!/bin/sh\necho hi\n").unwrap();
+        vfs::close(fd).unwrap();
+        match spawn("/tmp/not-a-program", vec!["x".into()], ctx.fork()) {
+            Err(SpawnError::Load(e)) => assert!(alloc::format!("{e}").contains("not a valid ELF")),
+            Err(e) => panic!("wrong error {e}"),
+            Ok(_) => panic!("spawned a shell script"),
+        }
+        vfs::unlink("/tmp/not-a-program").unwrap();
+    }
+}
+
+kernel_test! {
+    fn std_program_runs_and_reports_success() {
+        // Built by xtask from ports/stdcheck; absent only in images built without ports.
+        if vfs::stat("/bin/stdcheck").is_err() {
+            panic!("/bin/stdcheck is missing from the ramdisk");
+        }
+        let (out_path, err_path) = ("/tmp/stdcheck.out", "/tmp/stdcheck.err");
+        let out = vfs::open_file(out_path, vfs::OpenOptions::write_create()).unwrap();
+        let err = vfs::open_file(err_path, vfs::OpenOptions::write_create()).unwrap();
+        let null = vfs::open_file("/dev/null", vfs::OpenOptions::read_only()).unwrap_or_else(|_| out.clone());
+        let ctx = vfs::current_context().new_child(null, out, err);
+        ctx.set_env_var("FROM_KERNEL_TEST", "1");
+        let handle = spawn("/bin/stdcheck", alloc::vec!["stdcheck".into(), "one".into(), "two".into()], ctx).unwrap();
+        let status = crate::status(handle.join());
+        let read = |p: &str| {
+            let fd = vfs::open(p, vfs::OpenOptions::read_only()).unwrap();
+            let data = vfs::read_to_end(fd).unwrap();
+            vfs::close(fd).unwrap();
+            alloc::string::String::from_utf8(data).unwrap()
+        };
+        let (stdout, stderr) = (read(out_path), read(err_path));
+        assert_eq!(status, Ok(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(stdout.contains("stdcheck: 7 passed, 0 failed"), "{stdout}");
+        assert!(stdout.contains("args [\"one\", \"two\"]"), "{stdout}");
+        assert!(stderr.contains("eprintln works"), "{stderr}");
+    }
+}

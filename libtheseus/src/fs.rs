@@ -1,0 +1,537 @@
+//! Files, directories and descriptors of the running process, with [`Errno`] errors: a thin
+//! layer over the kernel's VFS.
+//!
+//! Descriptors ([`Fd`]) are per process (shared by its threads, inherited as the VFS
+//! describes); relative paths resolve against the process's working directory ([`getcwd`],
+//! [`chdir`]). [`File`] owns a descriptor and closes it on drop; the `fd`-taking functions
+//! are the raw POSIX-style calls for a C ABI. [`stdin`], [`stdout`] and [`stderr`] are
+//! handles to descriptors 0, 1 and 2 (`Stdout` and `Stderr` implement `core::fmt::Write`).
+//!
+//! Limitations (from the VFS): permission bits are stored but not enforced; a file removed
+//! while open gives `ENOENT` through its descriptors; reads and writes of the console are raw.
+
+use crate::Result;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// A file descriptor number.
+pub type Fd = u32;
+
+/// Standard input, output and error descriptors.
+pub const STDIN: Fd = 0;
+pub const STDOUT: Fd = 1;
+pub const STDERR: Fd = 2;
+
+/// How to open a path: the `O_*` flags. Start from [`OpenOptions::new`] and set at least
+/// `read`, `write` or `append`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenOptions {
+    pub read: bool,
+    pub write: bool,
+    /// `O_CREAT`.
+    pub create: bool,
+    /// `O_TRUNC`.
+    pub truncate: bool,
+    /// `O_APPEND`: every write goes to the end; implies `write`.
+    pub append: bool,
+    /// `O_EXCL`: with `create`, fail with `EEXIST` if the path names anything.
+    pub exclusive: bool,
+    /// `O_DIRECTORY`: fail with `ENOTDIR` unless the path is a directory.
+    pub directory: bool,
+    /// Permission bits of a created file.
+    pub mode: u32,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// Nothing set; mode 0o644.
+    pub const fn new() -> OpenOptions {
+        OpenOptions {
+            read: false,
+            write: false,
+            create: false,
+            truncate: false,
+            append: false,
+            exclusive: false,
+            directory: false,
+            mode: vfs::DEFAULT_FILE_MODE,
+        }
+    }
+    pub const fn read(mut self, v: bool) -> Self {
+        self.read = v;
+        self
+    }
+    pub const fn write(mut self, v: bool) -> Self {
+        self.write = v;
+        self
+    }
+    pub const fn create(mut self, v: bool) -> Self {
+        self.create = v;
+        self
+    }
+    pub const fn truncate(mut self, v: bool) -> Self {
+        self.truncate = v;
+        self
+    }
+    pub const fn append(mut self, v: bool) -> Self {
+        self.append = v;
+        self
+    }
+    pub const fn exclusive(mut self, v: bool) -> Self {
+        self.exclusive = v;
+        self
+    }
+    pub const fn directory(mut self, v: bool) -> Self {
+        self.directory = v;
+        self
+    }
+    pub const fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    fn to_vfs(self) -> vfs::OpenOptions {
+        vfs::OpenOptions::new()
+            .read(self.read)
+            .write(self.write)
+            .create(self.create)
+            .truncate(self.truncate)
+            .append(self.append)
+            .exclusive(self.exclusive)
+            .directory(self.directory)
+            .mode(self.mode)
+    }
+}
+
+/// What a path or descriptor names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileType {
+    File,
+    Directory,
+    Symlink,
+    /// A pipe end.
+    Pipe,
+    /// The console or the null device.
+    CharDevice,
+}
+
+impl From<vfs::FileKind> for FileType {
+    fn from(k: vfs::FileKind) -> FileType {
+        match k {
+            vfs::FileKind::File => FileType::File,
+            vfs::FileKind::Directory => FileType::Directory,
+            vfs::FileKind::Symlink => FileType::Symlink,
+            vfs::FileKind::Pipe => FileType::Pipe,
+            vfs::FileKind::CharDevice => FileType::CharDevice,
+        }
+    }
+}
+
+/// Metadata of a file (`struct stat`). Times are nanoseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    pub file_type: FileType,
+    /// Bytes of a file, target length of a symlink, entry count of a directory, bytes
+    /// buffered in a pipe, 0 for devices.
+    pub size: u64,
+    /// Permission bits (no type bits).
+    pub mode: u32,
+    pub nlink: u32,
+    /// Inode number, unique among live objects.
+    pub ino: u64,
+    pub created_ns: u64,
+    pub modified_ns: u64,
+    pub accessed_ns: u64,
+}
+
+impl From<vfs::Stat> for Metadata {
+    fn from(s: vfs::Stat) -> Metadata {
+        Metadata {
+            file_type: s.kind.into(),
+            size: s.size,
+            mode: s.mode,
+            nlink: s.nlink,
+            ino: s.ino,
+            created_ns: s.created,
+            modified_ns: s.modified,
+            accessed_ns: s.accessed,
+        }
+    }
+}
+
+/// One directory entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub file_type: FileType,
+    pub ino: u64,
+    /// Cookie to pass to [`readdir`] to continue after this entry.
+    pub next: u64,
+}
+
+impl From<vfs::DirEntry> for DirEntry {
+    fn from(e: vfs::DirEntry) -> DirEntry {
+        DirEntry {
+            name: e.name,
+            file_type: e.kind.into(),
+            ino: e.ino,
+            next: e.next,
+        }
+    }
+}
+
+/// Where a seek moves from (`SEEK_SET`, `SEEK_END`, `SEEK_CUR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeekFrom {
+    Start(u64),
+    End(i64),
+    Current(i64),
+}
+
+impl SeekFrom {
+    fn to_vfs(self) -> vfs::SeekFrom {
+        match self {
+            SeekFrom::Start(n) => vfs::SeekFrom::Start(n),
+            SeekFrom::End(n) => vfs::SeekFrom::End(n),
+            SeekFrom::Current(n) => vfs::SeekFrom::Current(n),
+        }
+    }
+}
+
+// ---- descriptors ---------------------------------------------------------------------------
+
+/// Opens `path`; returns the lowest free descriptor.
+pub fn open(path: &str, opts: &OpenOptions) -> Result<Fd> {
+    Ok(vfs::open(path, opts.to_vfs())?)
+}
+
+/// Reads into `buf`; returns the count read, 0 at end of file.
+pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
+    Ok(vfs::read(fd, buf)?)
+}
+
+/// Writes from `buf`; returns the count written.
+pub fn write(fd: Fd, buf: &[u8]) -> Result<usize> {
+    Ok(vfs::write(fd, buf)?)
+}
+
+/// Writes all of `buf`.
+pub fn write_all(fd: Fd, buf: &[u8]) -> Result<()> {
+    Ok(vfs::write_all(fd, buf)?)
+}
+
+/// Reads until end of file.
+pub fn read_to_end(fd: Fd) -> Result<Vec<u8>> {
+    Ok(vfs::read_to_end(fd)?)
+}
+
+/// Moves the offset; returns the new one (`ESPIPE` on pipes and devices).
+pub fn seek(fd: Fd, pos: SeekFrom) -> Result<u64> {
+    Ok(vfs::seek(fd, pos.to_vfs())?)
+}
+
+pub fn close(fd: Fd) -> Result<()> {
+    Ok(vfs::close(fd)?)
+}
+
+/// Duplicates `fd` onto the lowest free descriptor (sharing offset and flags).
+pub fn dup(fd: Fd) -> Result<Fd> {
+    Ok(vfs::dup(fd)?)
+}
+
+/// Makes `new` refer to the file of `old`, closing what `new` referred to.
+pub fn dup2(old: Fd, new: Fd) -> Result<Fd> {
+    Ok(vfs::dup2(old, new)?)
+}
+
+pub fn fstat(fd: Fd) -> Result<Metadata> {
+    Ok(vfs::fstat(fd)?.into())
+}
+
+/// Directory entries of `fd` after `cookie` (0: from the start), at most `max`.
+pub fn readdir(fd: Fd, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
+    Ok(vfs::readdir(fd, cookie, max)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Sets the length of the file open at `fd`.
+pub fn ftruncate(fd: Fd, len: u64) -> Result<()> {
+    Ok(vfs::ftruncate(fd, len)?)
+}
+
+/// Sets or clears `O_NONBLOCK` (a pipe or console read or write that would block then fails
+/// with `EAGAIN`).
+pub fn set_nonblocking(fd: Fd, nonblocking: bool) -> Result<()> {
+    Ok(vfs::set_nonblocking(fd, nonblocking)?)
+}
+
+/// A new pipe: (read end, write end).
+pub fn pipe() -> Result<(Fd, Fd)> {
+    Ok(vfs::pipe()?)
+}
+
+/// Whether a read from `fd` would not block.
+pub fn poll_readable(fd: Fd) -> Result<bool> {
+    Ok(vfs::file(fd)?.poll_readable())
+}
+
+/// Whether a write to `fd` would not block.
+pub fn poll_writable(fd: Fd) -> Result<bool> {
+    Ok(vfs::file(fd)?.poll_writable())
+}
+
+/// A number identifying the open file description behind `fd`: descriptors duplicated from
+/// the same `open` (`dup`, `dup2`, inheritance) give the same number. Unique while the
+/// description is open; a number may be reused after the description's last descriptor is
+/// closed. For a POSIX layer that keeps per-description state (directory cursors, status
+/// flags) beside the VFS.
+pub fn description_id(fd: Fd) -> Result<u64> {
+    let file = vfs::file(fd)?;
+    Ok(alloc::sync::Arc::as_ptr(&file).cast::<()>() as usize as u64)
+}
+
+/// A new eventfd (Linux `eventfd(2)`) on the lowest free descriptor: a 64-bit counter
+/// starting at `initval`. A read of 8 bytes returns the counter and resets it to 0 (in
+/// `semaphore` mode: returns 1 and decrements it), blocking while it is 0; a write of 8
+/// bytes adds to it, blocking while the sum would exceed `u64::MAX - 1` (`u64::MAX` itself
+/// is `EINVAL`, as are buffers under 8 bytes). Readable when non-zero, writable while below
+/// the maximum. `nonblocking` makes blocked reads and writes fail with `EAGAIN`.
+pub fn eventfd(initval: u64, semaphore: bool, nonblocking: bool) -> Result<Fd> {
+    Ok(vfs::install(crate::eventfd::EventFd::new(
+        initval,
+        semaphore,
+        nonblocking,
+    ))?)
+}
+
+// ---- paths -----------------------------------------------------------------------------------
+
+/// Metadata of `path`, following symbolic links.
+pub fn stat(path: &str) -> Result<Metadata> {
+    Ok(vfs::stat(path)?.into())
+}
+
+/// Metadata of `path`, not following a symbolic link in its last component.
+pub fn lstat(path: &str) -> Result<Metadata> {
+    Ok(vfs::lstat(path)?.into())
+}
+
+/// Every entry of the directory at `path`, sorted by name (no `.` and `..`).
+pub fn read_dir(path: &str) -> Result<Vec<DirEntry>> {
+    Ok(vfs::read_dir(path)?.into_iter().map(Into::into).collect())
+}
+
+pub fn mkdir(path: &str, mode: u32) -> Result<()> {
+    Ok(vfs::mkdir(path, mode)?)
+}
+
+pub fn rmdir(path: &str) -> Result<()> {
+    Ok(vfs::rmdir(path)?)
+}
+
+/// Removes a file or symbolic link.
+pub fn unlink(path: &str) -> Result<()> {
+    Ok(vfs::unlink(path)?)
+}
+
+/// POSIX `rename`: replaces an existing file, or an empty directory by a directory.
+pub fn rename(from: &str, to: &str) -> Result<()> {
+    Ok(vfs::rename(from, to)?)
+}
+
+/// Sets the length of the file at `path`.
+pub fn truncate(path: &str, len: u64) -> Result<()> {
+    Ok(vfs::truncate(path, len)?)
+}
+
+/// Creates a symbolic link at `link` pointing to `target`.
+pub fn symlink(target: &str, link: &str) -> Result<()> {
+    Ok(vfs::symlink(target, link)?)
+}
+
+pub fn readlink(path: &str) -> Result<String> {
+    Ok(vfs::readlink(path)?)
+}
+
+/// Changes the process's working directory.
+pub fn chdir(path: &str) -> Result<()> {
+    Ok(vfs::chdir(path)?)
+}
+
+/// The process's working directory (absolute).
+pub fn getcwd() -> String {
+    vfs::getcwd()
+}
+
+/// Makes `path` absolute against the working directory (lexically: `a/../b` is `b`).
+pub fn absolute(path: &str) -> Result<String> {
+    Ok(vfs::absolute(path)?)
+}
+
+/// The whole content of the file at `path`.
+pub fn read_file(path: &str) -> Result<Vec<u8>> {
+    File::open(path)?.read_to_end()
+}
+
+/// Creates or truncates the file at `path` and writes `data` to it.
+pub fn write_file(path: &str, data: &[u8]) -> Result<()> {
+    File::create(path)?.write_all(data)
+}
+
+// ---- File ------------------------------------------------------------------------------------
+
+/// An open descriptor, closed on drop.
+#[derive(Debug)]
+pub struct File {
+    fd: Fd,
+}
+
+impl File {
+    /// Opens `path` for reading.
+    pub fn open(path: &str) -> Result<File> {
+        File::open_with(path, &OpenOptions::new().read(true))
+    }
+
+    /// Creates (or truncates) `path` for writing.
+    pub fn create(path: &str) -> Result<File> {
+        File::open_with(
+            path,
+            &OpenOptions::new().write(true).create(true).truncate(true),
+        )
+    }
+
+    /// Opens `path` with `opts`.
+    pub fn open_with(path: &str, opts: &OpenOptions) -> Result<File> {
+        Ok(File {
+            fd: open(path, opts)?,
+        })
+    }
+
+    /// Takes ownership of an open descriptor.
+    pub fn from_raw_fd(fd: Fd) -> File {
+        File { fd }
+    }
+
+    /// Gives up ownership of the descriptor (it stays open).
+    pub fn into_raw_fd(self) -> Fd {
+        let fd = self.fd;
+        core::mem::forget(self);
+        fd
+    }
+
+    /// The descriptor.
+    pub fn fd(&self) -> Fd {
+        self.fd
+    }
+
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        read(self.fd, buf)
+    }
+
+    pub fn read_to_end(&self) -> Result<Vec<u8>> {
+        read_to_end(self.fd)
+    }
+
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        write(self.fd, buf)
+    }
+
+    pub fn write_all(&self, buf: &[u8]) -> Result<()> {
+        write_all(self.fd, buf)
+    }
+
+    pub fn seek(&self, pos: SeekFrom) -> Result<u64> {
+        seek(self.fd, pos)
+    }
+
+    pub fn metadata(&self) -> Result<Metadata> {
+        fstat(self.fd)
+    }
+
+    pub fn set_len(&self, len: u64) -> Result<()> {
+        ftruncate(self.fd, len)
+    }
+
+    /// Entries of a directory opened with `directory(true)` (or read-only), after `cookie`.
+    pub fn readdir(&self, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
+        readdir(self.fd, cookie, max)
+    }
+
+    /// A second descriptor to the same open file.
+    pub fn try_clone(&self) -> Result<File> {
+        Ok(File { fd: dup(self.fd)? })
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        let _ = close(self.fd);
+    }
+}
+
+// ---- stdio -----------------------------------------------------------------------------------
+
+/// Standard input (descriptor 0).
+#[derive(Clone, Copy, Debug)]
+pub struct Stdin;
+/// Standard output (descriptor 1).
+#[derive(Clone, Copy, Debug)]
+pub struct Stdout;
+/// Standard error (descriptor 2).
+#[derive(Clone, Copy, Debug)]
+pub struct Stderr;
+
+pub fn stdin() -> Stdin {
+    Stdin
+}
+pub fn stdout() -> Stdout {
+    Stdout
+}
+pub fn stderr() -> Stderr {
+    Stderr
+}
+
+impl Stdin {
+    /// Reads what is available (blocking while nothing is).
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        read(STDIN, buf)
+    }
+}
+
+impl Stdout {
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        write(STDOUT, buf)
+    }
+    pub fn write_all(&self, buf: &[u8]) -> Result<()> {
+        write_all(STDOUT, buf)
+    }
+}
+
+impl Stderr {
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        write(STDERR, buf)
+    }
+    pub fn write_all(&self, buf: &[u8]) -> Result<()> {
+        write_all(STDERR, buf)
+    }
+}
+
+impl fmt::Write for Stdout {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.write_all(s.as_bytes()).map_err(|_| fmt::Error)
+    }
+}
+
+impl fmt::Write for Stderr {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.write_all(s.as_bytes()).map_err(|_| fmt::Error)
+    }
+}

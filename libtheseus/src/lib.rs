@@ -1,0 +1,56 @@
+//! `libtheseus`: the platform layer between the kernel and everything above it.
+//!
+//! `posix/`, `wasm/` and `ports/` depend on this crate only, never on kernel crates. It is a
+//! safe, documented facade over the kernel's subsystems with its own small types (no kernel
+//! type appears in its API):
+//!
+//! | module | what | over |
+//! |---|---|---|
+//! | [`mmap`] | anonymous memory regions: reserve, map, commit, protect, unmap by handle or by address | `memory::Mapping` |
+//! | [`signal`] | per-thread CPU fault handlers that may resume elsewhere, alternate stacks | `task::set_fault_handler` |
+//! | [`tls`] | thread-local keys with destructors, the thread pointer | `task::TlsKey` |
+//! | [`backtrace`] | capture and symbolize call stacks (own or of a fault [`signal::Context`]) | `backtrace` |
+//! | [`fs`] | files, descriptors, directories, stdio, cwd with [`Errno`] errors | `vfs` |
+//! | [`thread`] | spawn, join, yield, sleep, exit, ids | `task` |
+//! | [`futex`] | wait on / wake an `AtomicU32` | `task` |
+//! | [`time`] | monotonic and realtime clocks, [`time::Timespec`] | `time` |
+//! | [`random`] | RDSEED/RDRAND, or a ChaCha20 generator seeded from TSC jitter and the RTC | CPU, `rand_chacha` |
+//! | [`env`] | per-process arguments and environment variables | `vfs::ProcessContext` |
+//! | [`sync`] | `Mutex` and `Once` that yield while contended | `spin` |
+//!
+//! Errors are [`Errno`] values with POSIX (Linux) numbers, so a POSIX layer passes them on
+//! unchanged. "Thread" here is a kernel task; "process" is the set of tasks sharing one
+//! `vfs` process context (descriptors, cwd, arguments, environment).
+
+#![no_std]
+
+extern crate alloc;
+
+pub mod backtrace;
+pub mod env;
+mod errno;
+mod eventfd;
+pub mod fs;
+pub mod futex;
+pub mod mmap;
+pub mod random;
+pub mod signal;
+pub mod sync;
+pub mod thread;
+pub mod time;
+pub mod tls;
+
+mod tests;
+
+pub use errno::{Errno, Result};
+pub use thread::exit;
+
+// The kernel's export table: `libtheseus::export_symbol!(sys_write)` makes a function
+// available to loaded programs under its own name (see the `exports` crate).
+pub use exports::{Export, export_symbol};
+
+/// The address of the exported symbol `name` (what the program loader binds a program's
+/// undefined symbol `name` to), if some crate exported it with [`export_symbol!`].
+pub fn lookup_export(name: &str) -> Option<u64> {
+    exports::lookup(name)
+}

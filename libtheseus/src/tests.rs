@@ -1,0 +1,497 @@
+//! In-kernel tests: every module through its public API, with real assertions.
+
+use crate::backtrace::{self, Backtrace};
+use crate::fs::{self, File, OpenOptions, SeekFrom};
+use crate::mmap::{self, Commit, Protection, Region, page_size};
+use crate::signal::{self, FaultKind, Register};
+use crate::thread::{self, ExitStatus};
+use crate::time::{self, Clock, Timespec};
+use crate::{Errno, env, futex, random, tls};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::time::Duration;
+use ktest::kernel_test;
+
+// ---- mmap + signal: the fault on an unmapped middle page, recovered on the alt stack ---------
+
+static FAULT_ADDR: AtomicUsize = AtomicUsize::new(0);
+static FAULT_IP: AtomicUsize = AtomicUsize::new(0);
+static RECOVER_MAGIC: AtomicUsize = AtomicUsize::new(0);
+static RECOVERED_ON_ALT_STACK: AtomicBool = AtomicBool::new(false);
+
+/// Where the fault handler sends the faulting thread: runs on the alternate stack.
+extern "C" fn recover(addr: usize, magic: usize, ip: usize) -> ! {
+    FAULT_ADDR.store(addr, Ordering::SeqCst);
+    RECOVER_MAGIC.store(magic, Ordering::SeqCst);
+    FAULT_IP.store(ip, Ordering::SeqCst);
+    let marker = 0u8;
+    let sp = &marker as *const u8 as usize;
+    let on_alt = signal::alt_stack().is_some_and(|s| (s.base..s.top).contains(&sp));
+    RECOVERED_ON_ALT_STACK.store(on_alt, Ordering::SeqCst);
+    crate::exit(77)
+}
+
+kernel_test! {
+    fn mmap_unmapped_middle_page_fault_is_recovered_on_the_alt_stack() {
+        let p = page_size();
+        let region = Region::new(4 * p, Protection::READ_WRITE, Commit::OnDemand).unwrap();
+        assert_eq!(region.len(), 4 * p);
+        for i in 0..4 {
+            region.write_at(i * p + 8, &[i as u8 + 1; 16]).unwrap();
+        }
+        // Protect and unmap parts of the middle.
+        region.protect(p, 2 * p, Protection::READ).unwrap();
+        assert_eq!(region.protection(p), Some(Protection::READ));
+        assert_eq!(region.write_at(p, b"x"), Err(Errno::EFAULT));
+        let mut buf = [0u8; 16];
+        region.read_at(2 * p + 8, &mut buf).unwrap();
+        assert_eq!(buf, [3; 16], "protecting keeps contents");
+        mmap::unmap_at(region.start() + p, p).unwrap();
+        assert_eq!(region.protection(p), None);
+        assert_eq!(region.read_at(p, &mut buf), Err(Errno::EFAULT));
+        let info = mmap::region_at(region.start() + p + 5).unwrap();
+        assert_eq!((info.start, info.len, info.protection), (region.start(), 4 * p, None));
+        assert_eq!(
+            mmap::region_at(region.start()).unwrap().protection,
+            Some(Protection::READ_WRITE)
+        );
+        assert_eq!(
+            mmap::protect_at(region.start(), 2 * p, Protection::READ_WRITE),
+            Err(Errno::ENOMEM),
+            "mprotect over an unmapped page fails"
+        );
+        assert_eq!(mmap::unmap_at(region.start() + 1, p), Err(Errno::EINVAL));
+
+        // Touching the unmapped page: the handler redirects to `recover` on the alt stack.
+        let target = region.start() + p + 123;
+        let h = thread::Builder::new()
+            .name("lt-segv")
+            .spawn(move || {
+                let stack = signal::new_alt_stack(16 * 1024).unwrap();
+                assert!(signal::set_alt_stack(Some(stack)).unwrap().is_none());
+                signal::set_handler(Some(Arc::new(|info, ctx| {
+                    if info.kind != FaultKind::Segv {
+                        return false;
+                    }
+                    let Some(stack) = signal::alt_stack() else {
+                        return false;
+                    };
+                    let ip = ctx.ip();
+                    // SAFETY: `recover` is an `extern "C"` function of three integer arguments
+                    // that never returns; the alternate stack is committed, read-write and
+                    // used by nothing else; the abandoned frames own nothing shared.
+                    unsafe {
+                        ctx.redirect_to(
+                            recover as *const () as usize,
+                            stack.top,
+                            [info.addr, 0x5eed, ip],
+                        )
+                    };
+                    true
+                })));
+                assert!(signal::has_handler());
+                // SAFETY: not safe: reads an unmapped page on purpose; the handler above
+                // sends the thread to `recover`.
+                let v = unsafe { (target as *const u8).read_volatile() };
+                v as isize
+            })
+            .unwrap();
+        assert_eq!(h.join(), ExitStatus::Exited(77));
+        assert_eq!(FAULT_ADDR.load(Ordering::SeqCst), target);
+        assert_eq!(RECOVER_MAGIC.load(Ordering::SeqCst), 0x5eed);
+        assert!(RECOVERED_ON_ALT_STACK.load(Ordering::SeqCst), "recovery ran on the alt stack");
+        let (name, _) = backtrace::symbolize(FAULT_IP.load(Ordering::SeqCst)).unwrap();
+        assert!(name.contains("libtheseus::tests"), "fault ip in {name}");
+        assert!(!signal::has_handler(), "handlers are per thread");
+
+        // The rest of the region is intact.
+        region.read_at(8, &mut buf).unwrap();
+        assert_eq!(buf, [1; 16]);
+        region.read_at(3 * p + 8, &mut buf).unwrap();
+        assert_eq!(buf, [4; 16]);
+        let start = region.start();
+        drop(region);
+        assert!(mmap::region_at(start).is_none(), "dropping unmaps");
+        // The alt stack of the ended thread is freed by the next installation.
+        assert!(signal::set_alt_stack(None).unwrap().is_none());
+    }
+}
+
+kernel_test! {
+    fn mmap_raw_regions_by_address() {
+        let p = page_size();
+        let a = mmap::map(3 * p - 100, Protection::READ_WRITE, Commit::Now).unwrap();
+        assert_eq!(mmap::region_at(a).unwrap().len, 3 * p, "length rounded up");
+        let b = mmap::map(p, Protection::NONE, Commit::OnDemand).unwrap();
+        assert_eq!(mmap::region_at(b).unwrap().protection, Some(Protection::NONE));
+        mmap::protect_at(b, p, Protection::from_posix(3)).unwrap();
+        assert_eq!(mmap::region_at(b).unwrap().protection, Some(Protection::READ_WRITE));
+        // SAFETY: both pages are mapped read-write (checked above).
+        unsafe {
+            (a as *mut u64).write_volatile(11);
+            (b as *mut u64).write_volatile(22);
+            assert_eq!((a as *const u64).read_volatile(), 11);
+            assert_eq!((b as *const u64).read_volatile(), 22);
+        }
+        // Unmapping a region piece by piece frees it at the last piece.
+        mmap::unmap_at(a + p, 2 * p).unwrap();
+        assert!(mmap::region_at(a).is_some());
+        mmap::unmap_at(a, p).unwrap();
+        assert!(mmap::region_at(a).is_none());
+        mmap::unmap_at(b, p).unwrap();
+        assert!(mmap::region_at(b).is_none());
+        assert_eq!(mmap::map(0, Protection::READ, Commit::Now), Err(Errno::EINVAL));
+        // A reserved region made usable in parts.
+        let r = Region::reserve(8 * p).unwrap();
+        r.protect(2 * p, p, Protection::READ_WRITE).unwrap();
+        r.write_at(2 * p, b"ok").unwrap();
+        assert_eq!(r.write_at(3 * p, b"no"), Err(Errno::EFAULT));
+        let raw = r.into_raw();
+        mmap::unmap_at(raw, 8 * p).unwrap();
+        assert!(mmap::region_at(raw).is_none());
+    }
+}
+
+// ---- signal: context access ---------------------------------------------------------------
+
+static ILL_FRAMES: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+#[inline(never)]
+fn faulting_function() -> u64 {
+    let v: u64;
+    // SAFETY: `ud2` faults on purpose; the handler resumes after it with rax set.
+    unsafe { core::arch::asm!("mov rax, 1", "ud2", out("rax") v) };
+    v
+}
+
+kernel_test! {
+    fn signal_handler_reads_and_changes_the_context() {
+        let h = thread::spawn(|| {
+            signal::set_handler(Some(Arc::new(|info, ctx| {
+                if info.kind != FaultKind::Ill || info.ip != ctx.ip() {
+                    return false;
+                }
+                assert_eq!(ctx.get(Register::Rax), 1);
+                assert_eq!(ctx.get(Register::Rsp), ctx.sp() as u64);
+                let mut frames = [0usize; 8];
+                let n = backtrace::capture_context_into(ctx, &mut frames);
+                if n >= 2 {
+                    ILL_FRAMES[0].store(frames[0], Ordering::SeqCst);
+                    ILL_FRAMES[1].store(frames[1], Ordering::SeqCst);
+                }
+                // SAFETY: skips the 2-byte `ud2`; the asm block declares rax as its output.
+                unsafe {
+                    ctx.set_ip(ctx.ip() + 2);
+                    ctx.set(Register::Rax, 42);
+                }
+                true
+            })));
+            let v = faulting_function();
+            // A fault the handler declines still ends the thread.
+            let p = core::hint::black_box(0usize) as *const u8;
+            // SAFETY: not safe: reads the null page on purpose.
+            let w = unsafe { p.read_volatile() };
+            v as isize + w as isize
+        })
+        .unwrap();
+        match h.join() {
+            ExitStatus::Killed(reason) => assert!(reason.contains("page fault"), "{reason}"),
+            other => panic!("expected the declined fault to kill the thread: {other:?}"),
+        }
+        let (f0, _) = backtrace::symbolize(ILL_FRAMES[0].load(Ordering::SeqCst)).unwrap();
+        assert!(f0.contains("faulting_function"), "{f0}");
+        let (f1, _) = backtrace::symbolize(ILL_FRAMES[1].load(Ordering::SeqCst) - 1).unwrap();
+        assert!(f1.contains("signal_handler_reads_and_changes_the_context"), "{f1}");
+
+        let ok = thread::spawn(|| {
+            signal::set_handler(Some(Arc::new(|_, ctx| {
+                // SAFETY: as above.
+                unsafe {
+                    ctx.set_ip(ctx.ip() + 2);
+                    ctx.set(Register::Rax, 7);
+                }
+                true
+            })));
+            faulting_function() as isize
+        })
+        .unwrap();
+        assert_eq!(ok.join(), ExitStatus::Exited(7));
+    }
+}
+
+// ---- tls --------------------------------------------------------------------------------------
+
+static DTOR_SUM: AtomicU64 = AtomicU64::new(0);
+static DTOR_RUNS: AtomicU64 = AtomicU64::new(0);
+
+fn add_to_sum(v: u64) {
+    DTOR_SUM.fetch_add(v, Ordering::SeqCst);
+    DTOR_RUNS.fetch_add(1, Ordering::SeqCst);
+}
+
+kernel_test! {
+    fn tls_keys_are_per_thread_with_destructors() {
+        let key = tls::Key::new(Some(add_to_sum));
+        let (sum0, runs0) = (DTOR_SUM.load(Ordering::SeqCst), DTOR_RUNS.load(Ordering::SeqCst));
+        let handles: Vec<_> = (1..=3u64)
+            .map(|i| {
+                thread::spawn(move || {
+                    assert_eq!(key.get(), 0, "fresh threads see 0");
+                    key.set(i * 10);
+                    thread::yield_now();
+                    assert_eq!(key.get(), i * 10, "each thread its own value");
+                    let tp = tls::thread_pointer();
+                    // SAFETY: the thread pointer points at the self-pointer word of this
+                    // thread's live TLS block.
+                    let self_ptr = unsafe { (tp as *const usize).read() };
+                    assert_eq!(self_ptr, tp);
+                    tp as isize
+                })
+                .unwrap()
+            })
+            .collect();
+        let tps: Vec<ExitStatus> = handles.into_iter().map(|h| h.join()).collect();
+        assert_ne!(tps[0], tps[1], "thread pointers differ");
+        assert_eq!(key.get(), 0, "the test thread's value is untouched");
+        assert_eq!(DTOR_SUM.load(Ordering::SeqCst) - sum0, 60);
+        assert_eq!(DTOR_RUNS.load(Ordering::SeqCst) - runs0, 3);
+        // A zero value runs no destructor.
+        thread::spawn(move || {
+            key.set(0);
+            0
+        })
+        .unwrap()
+        .join();
+        assert_eq!(DTOR_RUNS.load(Ordering::SeqCst) - runs0, 3);
+    }
+}
+
+// ---- backtrace ----------------------------------------------------------------------------------
+
+#[inline(never)]
+fn backtrace_probe() -> Backtrace {
+    let bt = backtrace::capture();
+    // Keeps the call from becoming a tail jump (which would leave no frame for this function).
+    core::hint::black_box(&bt);
+    bt
+}
+
+kernel_test! {
+    fn backtrace_names_the_test_function() {
+        let bt = backtrace_probe();
+        let first = bt.frames()[0].symbol.unwrap().0;
+        assert!(first.contains("backtrace_probe"), "first frame {first}");
+        assert!(bt.mentions("backtrace_names_the_test_function"), "{bt}");
+        let text = alloc::format!("{bt}");
+        assert!(text.contains("libtheseus::tests::backtrace_probe+0x"), "{text}");
+    }
+}
+
+// ---- fs ----------------------------------------------------------------------------------------
+
+kernel_test! {
+    fn fs_round_trip_and_errno() {
+        let dir = "/libtheseus-fs-test";
+        fs::mkdir(dir, 0o755).unwrap();
+        assert_eq!(fs::mkdir(dir, 0o755), Err(Errno::EEXIST));
+        let a = alloc::format!("{dir}/a.txt");
+        fs::write_file(&a, b"hello world").unwrap();
+        {
+            let f = File::open_with(&a, &OpenOptions::new().read(true).write(true)).unwrap();
+            assert_eq!(f.seek(SeekFrom::Start(6)).unwrap(), 6);
+            let mut buf = [0u8; 5];
+            assert_eq!(f.read(&mut buf).unwrap(), 5);
+            assert_eq!(&buf, b"world");
+            assert_eq!(f.read(&mut buf).unwrap(), 0, "end of file");
+            let m = f.metadata().unwrap();
+            assert_eq!((m.file_type, m.size), (fs::FileType::File, 11));
+            f.seek(SeekFrom::End(0)).unwrap();
+            f.write_all(b"!").unwrap();
+            f.set_len(5).unwrap();
+        }
+        assert_eq!(fs::read_file(&a).unwrap(), b"hello");
+        assert_eq!(fs::stat(&a).unwrap().size, 5);
+        let b = alloc::format!("{dir}/b.txt");
+        fs::rename(&a, &b).unwrap();
+        let names: Vec<String> = fs::read_dir(dir).unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(names, ["b.txt"]);
+        // Relative paths against the cwd.
+        let old_cwd = fs::getcwd();
+        fs::chdir(dir).unwrap();
+        assert_eq!(fs::getcwd(), dir);
+        fs::truncate("b.txt", 2).unwrap();
+        assert_eq!(fs::read_file("b.txt").unwrap(), b"he");
+        fs::chdir(&old_cwd).unwrap();
+        fs::unlink(&b).unwrap();
+        // errno of a missing file.
+        let e = File::open(&b).unwrap_err();
+        assert_eq!(e, Errno::ENOENT);
+        assert_eq!(e.raw(), 2);
+        assert_eq!(e.name(), Some("ENOENT"));
+        assert_eq!(alloc::format!("{e}"), "No such file or directory");
+        assert_eq!(fs::stat(&b).unwrap_err(), Errno::ENOENT);
+        assert_eq!(fs::read(999, &mut [0u8; 1]), Err(Errno::EBADF));
+        fs::rmdir(dir).unwrap();
+        // Pipes and stdio.
+        let (r, w) = fs::pipe().unwrap();
+        assert_eq!(fs::write(w, b"pipe").unwrap(), 4);
+        let mut buf = [0u8; 8];
+        assert_eq!(fs::read(r, &mut buf).unwrap(), 4);
+        assert_eq!(fs::seek(r, SeekFrom::Start(0)), Err(Errno::ESPIPE));
+        fs::close(r).unwrap();
+        fs::close(w).unwrap();
+        assert_eq!(fs::stdout().write(b"").unwrap(), 0);
+        assert_eq!(fs::fstat(fs::STDERR).unwrap().file_type, fs::FileType::CharDevice);
+    }
+}
+
+// ---- thread, futex, exit -------------------------------------------------------------------------
+
+#[inline(never)]
+fn exit_from_deep_inside(v: isize) -> ! {
+    crate::exit(v)
+}
+
+kernel_test! {
+    fn thread_spawn_join_futex_and_exit() {
+        let h = thread::Builder::new()
+            .name("lt-named")
+            .stack_size(32 * 1024)
+            .spawn(|| (thread::current_name() == "lt-named") as isize)
+            .unwrap();
+        assert_eq!(h.join(), ExitStatus::Exited(1));
+
+        let me = thread::current_id();
+        let other = thread::spawn(move || (thread::current_id() != me) as isize).unwrap();
+        assert_ne!(other.id(), me);
+        assert_eq!(other.join(), ExitStatus::Exited(1));
+
+        // futex: a waiter woken by the main thread.
+        let word = Arc::new(AtomicU32::new(0));
+        let w2 = word.clone();
+        let waiter = thread::spawn(move || {
+            while w2.load(Ordering::SeqCst) == 0 {
+                // No timeout: a pending deadline would keep this thread's task alive (and
+                // count as heap in use) in the scheduler's sleeper list after it ended.
+                match futex::wait(&w2, 0, None) {
+                    Ok(()) | Err(Errno::EAGAIN) => {}
+                    Err(e) => return -(e.raw() as isize),
+                }
+            }
+            w2.load(Ordering::SeqCst) as isize
+        })
+        .unwrap();
+        thread::sleep(Duration::from_millis(20));
+        word.store(5, Ordering::SeqCst);
+        futex::wake(&word, 1);
+        assert_eq!(waiter.join(), ExitStatus::Exited(5));
+        assert_eq!(futex::wait(&word, 0, None), Err(Errno::EAGAIN));
+        let t0 = time::monotonic_ns();
+        assert_eq!(
+            futex::wait(&word, 5, Some(Duration::from_millis(10))),
+            Err(Errno::ETIMEDOUT)
+        );
+        assert!(time::monotonic_ns() - t0 >= 10_000_000);
+
+        // exit with a value from a nested call.
+        let e = thread::spawn(|| exit_from_deep_inside(-3)).unwrap();
+        assert_eq!(e.join(), ExitStatus::Exited(-3));
+        let t0 = time::monotonic_ns();
+        thread::sleep(Duration::from_millis(15));
+        assert!(time::monotonic_ns() - t0 >= 15_000_000);
+        let finished = thread::spawn(|| 0).unwrap();
+        while !finished.is_finished() {
+            thread::yield_now();
+        }
+        assert_eq!(finished.join(), ExitStatus::Exited(0));
+    }
+}
+
+// ---- time, random ---------------------------------------------------------------------------------
+
+kernel_test! {
+    fn clocks_advance_and_realtime_is_after_2024() {
+        let a = time::monotonic_ns();
+        thread::sleep(Duration::from_millis(2));
+        let b = time::monotonic_ns();
+        assert!(b > a, "monotonic advances");
+        // 2024-01-01T00:00:00Z
+        assert!(time::now(Clock::Realtime).sec > 1_704_067_200);
+        assert!(time::realtime_ns() > 1_704_067_200 * 1_000_000_000);
+        assert!(time::now(Clock::Monotonic) >= Timespec::from_ns(b));
+        let res = time::resolution(Clock::Monotonic);
+        assert!(res.sec == 0 && res.nsec >= 1 && res.nsec < 1000, "{res:?}");
+        let t = Timespec::from_ns(3_000_000_007);
+        assert_eq!((t.sec, t.nsec), (3, 7));
+        assert_eq!(t.as_ns(), 3_000_000_007);
+    }
+}
+
+kernel_test! {
+    fn random_bytes_differ_and_are_not_zero() {
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        random::fill(&mut a);
+        random::fill(&mut b);
+        assert_ne!(a, b);
+        assert!(a.iter().any(|&x| x != 0) && b.iter().any(|&x| x != 0));
+        // Every source that the CPU has works; the fallback always does.
+        for source in [random::Source::Rdseed, random::Source::Rdrand, random::Source::ChaCha] {
+            let (mut c, mut d) = ([0u8; 13], [0u8; 13]);
+            match random::fill_from(source, &mut c) {
+                Ok(()) => {
+                    random::fill_from(source, &mut d).unwrap();
+                    assert_ne!(c, d, "{source:?}");
+                }
+                Err(e) => {
+                    assert_eq!(e, Errno::ENOSYS);
+                    assert!(!random::is_available(source));
+                }
+            }
+        }
+        assert_ne!(random::u64(), random::u64());
+    }
+}
+
+// ---- env ------------------------------------------------------------------------------------------
+
+kernel_test! {
+    fn env_is_shared_with_threads_and_copied_to_children() {
+        env::set_var("LT_TEST", "parent").unwrap();
+        assert_eq!(env::var("LT_TEST").as_deref(), Some("parent"));
+        let h = thread::spawn(|| {
+            let seen = env::var("LT_TEST").as_deref() == Some("parent");
+            env::set_var("LT_FROM_THREAD", "1").unwrap();
+            seen as isize
+        })
+        .unwrap();
+        assert_eq!(h.join(), ExitStatus::Exited(1), "a thread sees the variable");
+        assert_eq!(env::var("LT_FROM_THREAD").as_deref(), Some("1"), "threads share it");
+        assert!(env::vars().iter().any(|(k, v)| k == "LT_TEST" && v == "parent"));
+
+        // A child process gets a copy: its changes stay its own.
+        let ctx = vfs::current_context();
+        let console: Arc<dyn vfs::File> = Arc::new(vfs::NullDevice::new());
+        let child_ctx = ctx.new_child(console.clone(), console.clone(), console);
+        let child = vfs::spawn_with_context(task::Builder::new("lt-child"), child_ctx, || {
+            let ok = env::var("LT_TEST").as_deref() == Some("parent") && env::args().is_empty();
+            env::set_var("LT_TEST", "child").unwrap();
+            ok as isize
+        })
+        .unwrap();
+        assert_eq!(child.join(), task::ExitValue::Exited(1));
+        assert_eq!(env::var("LT_TEST").as_deref(), Some("parent"));
+
+        assert_eq!(env::set_var("A=B", "x"), Err(Errno::EINVAL));
+        assert_eq!(env::set_var("", "x"), Err(Errno::EINVAL));
+        assert_eq!(env::remove_var("LT_TEST").unwrap().as_deref(), Some("parent"));
+        assert_eq!(env::remove_var("LT_FROM_THREAD").unwrap().as_deref(), Some("1"));
+        assert_eq!(env::var("LT_TEST"), None);
+
+        let old_args = env::args();
+        env::set_args(["prog", "--flag"]);
+        assert_eq!(env::args(), ["prog", "--flag"]);
+        env::set_args(old_args);
+    }
+}

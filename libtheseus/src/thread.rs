@@ -1,0 +1,133 @@
+//! Threads: spawn (with a name and a stack size), join, yield, sleep, exit, ids.
+//!
+//! A thread is a kernel task in the one address space. A spawned thread shares the spawning
+//! thread's process: its descriptors, working directory, arguments and environment. Its exit
+//! value is what its function returns, or what it passes to [`exit`]. A thread that faults
+//! without handling it ([`crate::signal`]) or panics is killed: [`JoinHandle::join`] reports
+//! [`ExitStatus::Killed`] with the reason.
+
+use crate::Result;
+use alloc::string::String;
+use core::time::Duration;
+
+/// A thread's identity (unique while the kernel runs, never 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ThreadId(u64);
+
+impl ThreadId {
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+/// How a thread ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Returned this value from its function, or called [`exit`] with it.
+    Exited(isize),
+    /// Killed by a fault, a panic or a kill request; the reason (with a backtrace for faults).
+    Killed(String),
+}
+
+/// The default stack size of a spawned thread, in bytes.
+pub const DEFAULT_STACK_SIZE: usize = task::DEFAULT_STACK_PAGES as usize * 4096;
+
+/// Options for a new thread.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    name: String,
+    stack_size: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// Name `"thread"`, [`DEFAULT_STACK_SIZE`].
+    pub fn new() -> Builder {
+        Builder {
+            name: "thread".into(),
+            stack_size: DEFAULT_STACK_SIZE,
+        }
+    }
+
+    /// The thread's name (shown by `ps` and in fault reports).
+    pub fn name(mut self, name: &str) -> Builder {
+        self.name = name.into();
+        self
+    }
+
+    /// The stack size in bytes (rounded up to pages, at least 16 KiB; a guard page below it
+    /// catches overflows).
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Starts the thread running `f`; its return value is the exit value. `EAGAIN` if memory
+    /// for it is lacking.
+    pub fn spawn<F: FnOnce() -> isize + Send + 'static>(self, f: F) -> Result<JoinHandle> {
+        let pages = self.stack_size.div_ceil(4096) as u64;
+        let inner = task::Builder::new(&self.name).stack_pages(pages).spawn(f)?;
+        Ok(JoinHandle { inner })
+    }
+}
+
+/// Spawns a thread with the default options.
+pub fn spawn<F: FnOnce() -> isize + Send + 'static>(f: F) -> Result<JoinHandle> {
+    Builder::new().spawn(f)
+}
+
+/// A handle to wait for a thread's end.
+pub struct JoinHandle {
+    inner: task::JoinHandle,
+}
+
+impl JoinHandle {
+    pub fn id(&self) -> ThreadId {
+        ThreadId(self.inner.id())
+    }
+
+    /// Whether the thread has ended.
+    pub fn is_finished(&self) -> bool {
+        self.inner.task().exit_value().is_some()
+    }
+
+    /// Waits for the thread to end.
+    pub fn join(self) -> ExitStatus {
+        match self.inner.join() {
+            task::ExitValue::Exited(v) => ExitStatus::Exited(v),
+            task::ExitValue::Killed(reason) => ExitStatus::Killed(reason),
+        }
+    }
+}
+
+/// The running thread's id.
+pub fn current_id() -> ThreadId {
+    ThreadId(task::current_id())
+}
+
+/// The running thread's name.
+pub fn current_name() -> String {
+    task::current().name().into()
+}
+
+/// Lets other runnable threads run.
+pub fn yield_now() {
+    task::yield_now()
+}
+
+/// Blocks the running thread for at least `d`.
+pub fn sleep(d: Duration) {
+    task::sleep_ns(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Ends the running thread with `value` (what its joiner sees as
+/// [`ExitStatus::Exited`]). TLS key destructors run; values on the thread's stack are *not*
+/// dropped (return from the thread's function for that).
+pub fn exit(value: isize) -> ! {
+    task::exit(value)
+}
