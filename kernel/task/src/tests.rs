@@ -26,9 +26,14 @@ kernel_test! {
         // Frames backing the heap stay with the heap once it grew: count them as free.
         let free = || memory::frame_stats().free + memory::heap_stats().size as u64 / 4096;
         let (frames, heap) = (free(), memory::heap_stats().used);
-        round();
-        assert_eq!(free(), frames, "task stacks returned");
-        assert_eq!(memory::heap_stats().used, heap, "task structures freed");
+        for _ in 0..3 {
+            round();
+        }
+        // 600 tasks later: a leak of even one small allocation per task would show as
+        // kilobytes; what other tasks of the test kernel do meanwhile stays far below that.
+        assert!(free() + 2 >= frames, "task stacks returned: {} -> {}", frames, free());
+        let grown = memory::heap_stats().used.saturating_sub(heap);
+        assert!(grown < 2048, "task structures freed: heap grew by {grown} bytes");
     }
 }
 
