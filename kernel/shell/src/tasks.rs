@@ -7,7 +7,7 @@ use alloc::string::String;
 use task::{ExitValue, State};
 
 pub(crate) fn cmd_ps(_: &[String], io: &mut Io) -> i32 {
-    let mut text = String::from("   ID  STATE     CPU(ms)  NAME\n");
+    let mut text = String::from("   ID  STATE     CPU(ms)  PRI  NAME\n");
     let mut tasks = task::list();
     tasks.sort_by_key(|t| t.id);
     for t in tasks {
@@ -18,10 +18,11 @@ pub(crate) fn cmd_ps(_: &[String], io: &mut Io) -> i32 {
             State::Exited => "exited",
         };
         text.push_str(&format!(
-            "{:>5}  {:<8} {:>8}  {}\n",
+            "{:>5}  {:<8} {:>8}  {:>3}  {}\n",
             t.id,
             state,
             t.cpu_ns / 1_000_000,
+            t.priority,
             t.name
         ));
     }

@@ -101,6 +101,7 @@ pub struct Task {
     unwinding: AtomicBool,
     pending_fault: Mutex<Option<String>>,
     fault_handler: Mutex<Option<FaultHandler>>,
+    priority: core::sync::atomic::AtomicU8,
     /// The static TLS of the program this task runs, if any (inherited by its threads).
     program_tls: Option<Arc<ProgramTls>>,
     idle: bool,
@@ -112,6 +113,10 @@ impl Task {
     }
     pub fn name(&self) -> &str {
         &self.name
+    }
+    /// Scheduling priority (see [`PRIORITIES`]).
+    pub fn priority(&self) -> u8 {
+        self.priority.load(Ordering::Relaxed)
     }
     pub fn state(&self) -> State {
         interrupts::without_interrupts(|| self.sched.lock().state)
@@ -135,6 +140,46 @@ impl Task {
     }
 }
 
+/// Scheduling priorities: 0 (lowest) to `PRIORITIES - 1`. A runnable task of a higher
+/// priority always runs before lower ones; equal priorities share the CPU round-robin.
+pub const PRIORITIES: usize = 4;
+/// The priority tasks get unless their spawner chooses another.
+pub const DEFAULT_PRIORITY: u8 = 1;
+
+/// Runnable tasks, one round-robin queue per priority.
+struct RunQueue {
+    levels: [VecDeque<Arc<Task>>; PRIORITIES],
+}
+
+impl RunQueue {
+    const fn new() -> RunQueue {
+        RunQueue {
+            levels: [const { VecDeque::new() }; PRIORITIES],
+        }
+    }
+
+    fn push_back(&mut self, task: Arc<Task>) {
+        let level = usize::from(task.priority()).min(PRIORITIES - 1);
+        self.levels[level].push_back(task);
+    }
+
+    fn pop_front(&mut self) -> Option<Arc<Task>> {
+        self.levels.iter_mut().rev().find_map(VecDeque::pop_front)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.levels.iter().all(VecDeque::is_empty)
+    }
+
+    /// The highest priority with a runnable task.
+    fn top_priority(&self) -> Option<u8> {
+        (0..PRIORITIES)
+            .rev()
+            .find(|&l| !self.levels[l].is_empty())
+            .map(|l| l as u8)
+    }
+}
+
 struct Sleeper {
     deadline: u64,
     seq: u64,
@@ -143,7 +188,7 @@ struct Sleeper {
 
 struct Scheduler {
     current: Option<Arc<Task>>,
-    run_queue: VecDeque<Arc<Task>>,
+    run_queue: RunQueue,
     sleepers: Vec<Sleeper>,
     idle: Option<Arc<Task>>,
     /// An exited task whose stack can be freed once we are off it.
@@ -154,7 +199,7 @@ struct Scheduler {
 
 static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
     current: None,
-    run_queue: VecDeque::new(),
+    run_queue: RunQueue::new(),
     sleepers: Vec::new(),
     idle: None,
     reap: None,
@@ -195,6 +240,7 @@ fn new_task(
         unwinding: AtomicBool::new(false),
         pending_fault: Mutex::new(None),
         fault_handler: Mutex::new(None),
+        priority: core::sync::atomic::AtomicU8::new(DEFAULT_PRIORITY),
         program_tls,
         idle,
     })
@@ -251,6 +297,7 @@ pub struct Builder {
     name: String,
     stack_pages: u64,
     program_tls: Option<Option<Arc<ProgramTls>>>,
+    priority: Option<u8>,
 }
 
 impl Builder {
@@ -259,6 +306,7 @@ impl Builder {
             name: name.into(),
             stack_pages: DEFAULT_STACK_PAGES,
             program_tls: None,
+            priority: None,
         }
     }
 
@@ -275,6 +323,12 @@ impl Builder {
         self
     }
 
+    /// Scheduling priority, 0..`PRIORITIES` (default: the spawning task's).
+    pub fn priority(mut self, priority: u8) -> Builder {
+        self.priority = Some(priority.min(PRIORITIES as u8 - 1));
+        self
+    }
+
     /// Starts the task. It inherits the spawning task's context object.
     pub fn spawn<F: FnOnce() -> isize + Send + 'static>(
         self,
@@ -286,6 +340,8 @@ impl Builder {
             .unwrap_or_else(|| parent.program_tls.clone());
         let task = spawn_inner(&self.name, parent.id, self.stack_pages, false, tls, f)?;
         *task.context.lock() = parent.context.lock().clone();
+        let priority = self.priority.unwrap_or_else(|| parent.priority());
+        task.priority.store(priority, Ordering::Relaxed);
         interrupts::without_interrupts(|| {
             TASKS.lock().insert(task.id, Arc::downgrade(&task));
             SCHED.lock().run_queue.push_back(task.clone());
@@ -622,7 +678,9 @@ fn on_tick() {
         let mut s = SCHED.lock();
         s.slice_left = s.slice_left.saturating_sub(1);
         let on_idle = s.current.as_ref().is_some_and(|c| c.idle);
-        !s.run_queue.is_empty() && (s.slice_left == 0 || on_idle)
+        let current = s.current.as_ref().map_or(0, |c| c.priority());
+        let higher_waiting = s.run_queue.top_priority().is_some_and(|p| p > current);
+        !s.run_queue.is_empty() && (s.slice_left == 0 || on_idle || higher_waiting)
     };
     if preempt {
         schedule_locked_irqs_off();
@@ -664,6 +722,7 @@ pub struct TaskInfo {
     pub name: String,
     pub state: State,
     pub cpu_ns: u64,
+    pub priority: u8,
 }
 
 /// Every live task (those that exited but are still referenced by a joiner included).
@@ -680,6 +739,7 @@ pub fn list() -> Vec<TaskInfo> {
             name: t.name.clone(),
             state: t.state(),
             cpu_ns: t.cpu_ns(),
+            priority: t.priority(),
         })
         .collect()
 }

@@ -269,3 +269,28 @@ kernel_test! {
         assert!(fault_handler().is_none(), "handlers are per task");
     }
 }
+
+kernel_test! {
+    fn higher_priorities_run_first() {
+        let order = Arc::new(spin::Mutex::new(Vec::new()));
+        let spawn_at = |priority: u8| {
+            let order = order.clone();
+            Builder::new("prio")
+                .priority(priority)
+                .spawn(move || {
+                    order.lock().push(priority);
+                    0
+                })
+                .unwrap()
+        };
+        // Queued low first: the high one still runs first, and the low one only when nothing
+        // of a higher priority (this task included) is runnable.
+        let low = spawn_at(0);
+        let high = spawn_at(3);
+        assert_eq!(high.task().priority(), 3);
+        assert_eq!(high.join(), ExitValue::Exited(0));
+        assert_eq!(low.join(), ExitValue::Exited(0));
+        assert_eq!(*order.lock(), [3, 0]);
+        assert_eq!(Builder::new("x").priority(200).spawn(|| 0).unwrap().task().priority(), 3);
+    }
+}

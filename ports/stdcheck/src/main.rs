@@ -180,6 +180,17 @@ fn stdio() -> Result<String, String> {
 }
 
 fn main() {
+    // Failure modes, to show that a program's failure ends only that program.
+    match std::env::args().nth(1).as_deref() {
+        Some("--panic") => panic!("stdcheck: deliberate panic"),
+        Some("--segv") => {
+            let p = std::hint::black_box(8usize) as *const u64;
+            // SAFETY: not safe: reads the never-mapped first page on purpose.
+            println!("{}", unsafe { p.read_volatile() });
+        }
+        Some("--exit") => std::process::exit(std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(3)),
+        _ => {}
+    }
     let checks: &[(&str, Check)] = &[
         ("stdio", stdio),
         ("fs", fs),

@@ -71,6 +71,9 @@ const E2E_CASES: &[Case] = &[
     ("std-program", "/bin/stdcheck one two; echo $?", None,                       0,   ContainsInOrder(&["args [\"one\", \"two\"]", "stdcheck: 7 passed, 0 failed", "0\n"])),
     ("std-by-name", "stdcheck 2>/dev/null | grep -c ok", None,                        0,   Exactly("7\n")),
     ("bad-program", "mkdir -p /tmp; echo x > /tmp/p; /tmp/p",  None,                     126, Contains("not a valid ELF")),
+    ("std-panic",   "stdcheck --panic; echo $?; echo alive", None,                    0,   ContainsInOrder(&["deliberate panic", "134\n", "alive\n"])),
+    ("std-segv",    "stdcheck --segv; echo $?; echo alive", None,                     0,   ContainsInOrder(&["page fault", "139\n", "alive\n"])),
+    ("std-exit",    "stdcheck --exit 42",             None,                           42,  Exactly("")),
 ];
 
 #[derive(Debug, Default)]
