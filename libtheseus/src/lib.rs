@@ -33,6 +33,7 @@ mod eventfd;
 pub mod fs;
 pub mod futex;
 pub mod mmap;
+pub mod process;
 pub mod random;
 pub mod signal;
 pub mod sync;

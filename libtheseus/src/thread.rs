@@ -110,6 +110,13 @@ pub fn current_id() -> ThreadId {
     ThreadId(task::current_id())
 }
 
+/// CPU time the running thread has used, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`). It is
+/// accounted when the thread is switched out, so it does not include the current time slice
+/// (at most 20 ms): it advances in steps at each switch.
+pub fn cpu_time_ns() -> u64 {
+    task::current().cpu_ns()
+}
+
 /// The running thread's name.
 pub fn current_name() -> String {
     task::current().name().into()

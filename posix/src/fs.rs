@@ -117,10 +117,14 @@ pub(crate) unsafe extern "C" fn sys_fstat(fd: i32, st: *mut stat) -> i32 {
     })())
 }
 
-/// Fills `dirp` with `dirent64` records (Linux layout, 8-byte aligned lengths) of the
-/// directory open at `fd`, continuing where the previous call on this description stopped;
-/// `.` and `..` are not listed. Returns the bytes written, 0 at the end, `-EINVAL` if the
-/// next record does not fit in `count` bytes.
+/// Fills `dirp` with `dirent64` records (Linux layout, 8-byte aligned lengths) of *all* the
+/// entries of the directory open at `fd` not yet returned on this description; `.` and `..`
+/// are not listed. Returns the bytes written, 0 at the end, or `-EINVAL` (nothing consumed)
+/// if those records do not all fit in `count` bytes.
+///
+/// All-or-`EINVAL` is Hermit's contract, which std relies on: its `read_dir` calls this once
+/// on a fresh descriptor and doubles its buffer on `EINVAL`, so a partial listing would
+/// silently lose the rest of the directory. A caller that loops until 0 works too.
 ///
 /// # Safety
 /// A non-null `dirp` must be valid for writes of `count` bytes.
@@ -133,23 +137,22 @@ pub(crate) unsafe extern "C" fn sys_getdents64(fd: i32, dirp: *mut u8, count: us
         // SAFETY: the caller's contract.
         let buf = unsafe { edge::bytes_mut(dirp, count) }?;
         let cursor = fd::with_desc(fd, |d| d.dir_cursor)?;
-        // No more records than could fit (the shortest is 24 bytes).
-        let entries = fs::readdir(fd, cursor, count / abi::dirent_reclen(0) + 1)?;
+        let entries = fs::readdir(fd, cursor, usize::MAX)?;
+        let needed: usize = entries
+            .iter()
+            .map(|e| abi::dirent_reclen(e.name.len()))
+            .sum();
+        if needed > count {
+            return Err(Errno::EINVAL);
+        }
         let mut used = 0;
         let mut next = cursor;
         for e in &entries {
             let off = i64::try_from(e.next).unwrap_or(i64::MAX);
             let ty = abi::d_type(kind(e.file_type));
-            match abi::encode_dirent(&mut buf[used..], e.ino, off, ty, e.name.as_bytes()) {
-                Some(n) => {
-                    used += n;
-                    next = e.next;
-                }
-                None => break,
-            }
-        }
-        if used == 0 && !entries.is_empty() {
-            return Err(Errno::EINVAL);
+            used += abi::encode_dirent(&mut buf[used..], e.ino, off, ty, e.name.as_bytes())
+                .ok_or(Errno::EINVAL)?;
+            next = e.next;
         }
         fd::with_desc(fd, |d| d.dir_cursor = next)?;
         Ok(used)

@@ -13,12 +13,13 @@
 //! |---|---|
 //! | [`abi`] | structs, constants, pure translation (host-tested) |
 //! | `mem` | `sys_malloc`, `sys_realloc`, `sys_free` |
-//! | `runtime` | `sys_exit`, `sys_abort`, `sys_get_errno`, `sys_available_parallelism`, `sys_clock_gettime`, `sys_read_entropy` |
+//! | `runtime` | `sys_exit`, `sys_abort`, `sys_get_errno`, `sys_available_parallelism`, `sys_clock_gettime`, `sys_read_entropy`, `sys_secure_rand32`, `sys_secure_rand64` |
 //! | `thread` | `sys_spawn2`, `sys_join`, `sys_yield`, `sys_usleep`, `sys_futex_wait`, `sys_futex_wake` |
 //! | `fd` | `sys_read`, `sys_write`, `sys_readv`, `sys_writev`, `sys_close`, `sys_dup`, `sys_lseek`, `sys_ioctl`, `sys_fcntl` |
 //! | `fs` | `sys_open`, `sys_stat`, `sys_lstat`, `sys_fstat`, `sys_getdents64`, `sys_mkdir`, `sys_rmdir`, `sys_unlink` |
 //! | `net` | sockets (all `-ENOSYS`: no network stack yet), `sys_getaddrinfo`, `sys_freeaddrinfo` |
 //! | `poll` | `sys_poll`, `sys_eventfd` |
+//! | [`posix_names`] | POSIX-named `mmap`, `munmap`, `mprotect`, `sigaction`, `sigaltstack`, `pthread_key_*`, `pthread_{get,set}specific`, `clock_gettime`, `getrandom` (POSIX returns: -1 and errno) |
 //!
 //! Depends only on libtheseus (and `ktest` for its in-kernel tests).
 
@@ -42,6 +43,8 @@ mod net;
 #[cfg(target_os = "none")]
 mod poll;
 #[cfg(target_os = "none")]
+pub mod posix_names;
+#[cfg(target_os = "none")]
 mod runtime;
 #[cfg(target_os = "none")]
 mod thread;
@@ -49,7 +52,7 @@ mod thread;
 #[cfg(target_os = "none")]
 mod tests;
 
-/// Every symbol stock `std` (and `mio`) for Hermit needs from the kernel: an in-kernel test
+/// Every symbol stock `std` (and `mio`, `getrandom`) for Hermit needs from the kernel: an in-kernel test
 /// checks that each is exported.
 pub const REQUIRED: &[&str] = &[
     // memory
@@ -70,6 +73,9 @@ pub const REQUIRED: &[&str] = &[
     "sys_futex_wake",
     "sys_clock_gettime",
     "sys_read_entropy",
+    // getrandom 0.4 (`rand`)
+    "sys_secure_rand32",
+    "sys_secure_rand64",
     // descriptors
     "sys_read",
     "sys_write",
@@ -111,15 +117,41 @@ pub const REQUIRED: &[&str] = &[
     "sys_fcntl",
 ];
 
+/// The POSIX-named calls (module `posix_names`) for code that calls them directly (C, or the
+/// `libc` crate): an in-kernel test checks that each is exported.
+pub const POSIX_NAMES: &[&str] = &[
+    "mmap",
+    "munmap",
+    "mprotect",
+    "sigaction",
+    "sigaltstack",
+    "pthread_key_create",
+    "pthread_key_delete",
+    "pthread_getspecific",
+    "pthread_setspecific",
+    "clock_gettime",
+    "getrandom",
+];
+
 #[cfg(test)]
 mod host_tests {
     #[test]
     fn required_names_are_unique_sys_names() {
         let mut names = super::REQUIRED.to_vec();
-        assert_eq!(names.len(), 50);
+        assert_eq!(names.len(), 52);
         assert!(names.iter().all(|n| n.starts_with("sys_")));
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), super::REQUIRED.len());
+    }
+
+    #[test]
+    fn posix_names_are_unique_and_not_sys_names() {
+        let mut names = super::POSIX_NAMES.to_vec();
+        assert!(names.iter().all(|n| !n.starts_with("sys_")));
+        assert!(names.iter().all(|n| !super::REQUIRED.contains(n)));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), super::POSIX_NAMES.len());
     }
 }

@@ -5,17 +5,14 @@ use crate::edge::{self, err, ret_i32, ret_isize};
 use libtheseus::time::{self, Clock};
 use libtheseus::{Errno, random};
 
-/// Ends the program with `status`.
-///
-/// For now this ends the calling thread with `status` as its exit value (the program's other
-/// threads keep running); the process module will turn it into a process exit.
+/// Ends the program with `status`: all its threads end.
 pub(crate) extern "C" fn sys_exit(status: i32) -> ! {
-    libtheseus::exit(status as isize)
+    libtheseus::process::exit_current_process(status)
 }
 
 /// Ends the program abnormally: like `sys_exit(134)` (128 + SIGABRT).
 pub(crate) extern "C" fn sys_abort() -> ! {
-    libtheseus::exit(134)
+    libtheseus::process::exit_current_process(134)
 }
 
 /// The calling thread's last errno.
@@ -68,6 +65,32 @@ pub(crate) unsafe extern "C" fn sys_read_entropy(buf: *mut u8, len: usize, flags
     })())
 }
 
+/// Stores a random `u32` at `value` (hermit-abi's `sys_secure_rand32`, which `getrandom`
+/// 0.4 calls for `getrandom::u32`). 0, or -1 for a null `value` (hermit's only error value).
+///
+/// # Safety
+/// A non-null `value` must be valid for a write of a `u32`.
+pub(crate) unsafe extern "C" fn sys_secure_rand32(value: *mut u32) -> i32 {
+    // SAFETY: the caller's contract.
+    match unsafe { edge::write_out(value, random::u64() as u32) } {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
+
+/// Stores a random `u64` at `value` (hermit-abi's `sys_secure_rand64`, `getrandom::u64`). 0,
+/// or -1 for a null `value`.
+///
+/// # Safety
+/// A non-null `value` must be valid for a write of a `u64`.
+pub(crate) unsafe extern "C" fn sys_secure_rand64(value: *mut u64) -> i32 {
+    // SAFETY: the caller's contract.
+    match unsafe { edge::write_out(value, random::u64()) } {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
+
 libtheseus::export_symbol!(
     sys_exit,
     sys_abort,
@@ -75,4 +98,6 @@ libtheseus::export_symbol!(
     sys_available_parallelism,
     sys_clock_gettime,
     sys_read_entropy,
+    sys_secure_rand32,
+    sys_secure_rand64,
 );

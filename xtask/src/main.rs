@@ -39,6 +39,7 @@ mod ports_build;
 mod qemu;
 mod ramdisk;
 mod setup;
+mod wasm_build;
 mod workspace;
 
 use std::env;

@@ -210,7 +210,8 @@ pub fn write(ws: &Workspace, adds: &[AddSpec]) -> Result<PathBuf> {
     } else {
         None
     };
-    let programs = crate::ports_build::built_programs(ws);
+    let mut programs = crate::ports_build::built_programs(ws);
+    programs.extend(crate::wasm_build::built_modules(ws));
     let archive = pack(&ws.initrd_tree(), kernel.as_deref(), &programs, adds)?;
     let path = ws.initrd_archive();
     fs::write(&path, archive).context(|| format!("writing {}", path.display()))?;

@@ -51,6 +51,23 @@ const DEBIAN_TOOLS: &[DebianTool] = &[
         package: "cpio",
         probe: Probe::Binary("cpio"),
     },
+    // C test programs for the wasm runner: clang-14 for wasm32-wasi with wasi-libc.
+    DebianTool {
+        package: "clang-14",
+        probe: Probe::Binary("clang-14"),
+    },
+    DebianTool {
+        package: "lld-14",
+        probe: Probe::Binary("wasm-ld-14"),
+    },
+    DebianTool {
+        package: "wasi-libc",
+        probe: Probe::Path("/usr/lib/wasm32-wasi/libc.a"),
+    },
+    DebianTool {
+        package: "libclang-rt-14-dev-wasm32",
+        probe: Probe::Path("/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi"),
+    },
 ];
 
 /// Ensures the Rust components (always) and the QEMU/GRUB tools (if `need_vm_tools`).

@@ -100,6 +100,7 @@ extern "C" fn kernel_main() -> ! {
     let args = cmdline::parse(cmdline);
     log::info!("kernel command line: {cmdline:?}");
     load_ramdisk(info);
+    standard_directories();
     load_kernel_symbols();
     match args.mode {
         cmdline::Mode::Test => ktest_runner::run_all(),
@@ -114,6 +115,18 @@ fn on_serial_irq() {
     serial::receive_pending();
     vfs::console_input_ready();
     shell::serial_input_hook();
+}
+
+/// Creates the directories every program may expect, whatever the ramdisk holds.
+fn standard_directories() {
+    let now = time::realtime_ns();
+    rootfs::with(|fs| {
+        for (dir, mode) in [("/tmp", 0o1777), ("/dev", 0o755), ("/bin", 0o755)] {
+            if let Err(e) = fs.mkdir_all(dir, mode, now) {
+                log::warn!("{dir}: {e}");
+            }
+        }
+    });
 }
 
 /// Fills the root file system from the first boot module (the cpio initial ramdisk).

@@ -30,6 +30,10 @@ use vfs::ProcessContext;
 
 pub use elf_loader::LoadError;
 
+/// Main tasks of the programs started so far that may still run (pruned as they end).
+static MAIN_TASKS: spin::Mutex<alloc::collections::BTreeSet<task::TaskId>> =
+    spin::Mutex::new(alloc::collections::BTreeSet::new());
+
 /// Kernel stack of a program's main task: 2 MiB (std's default main-thread expectations).
 const MAIN_STACK_PAGES: u64 = 512;
 
@@ -131,7 +135,7 @@ pub fn spawn(
         _strings: strings,
         _pointers: pointers,
     }));
-    vfs::spawn_with_context(builder, ctx, move || {
+    let handle = vfs::spawn_with_context(builder, ctx, move || {
         // SAFETY: `entry` is the entry point of the image just loaded, which the task's
         // context keeps mapped for as long as any task of the process runs; `argv`/`envp`
         // point into NUL-terminated arrays of NUL-terminated strings kept there too. std's
@@ -140,10 +144,38 @@ pub fn spawn(
             unsafe { core::mem::transmute(entry as usize) };
         run(argc, argv, envp)
     })
-    .map_err(|_| SpawnError::OutOfMemory)
+    .map_err(|_| SpawnError::OutOfMemory)?;
+    let mut mains = MAIN_TASKS.lock();
+    mains.retain(|&id| task::tasks_sharing_context(id).contains(&id));
+    mains.insert(handle.id());
+    drop(mains);
+    Ok(handle)
 }
 
-/// Ends the calling program with `status` (the Hermit `sys_exit`).
+/// Ends the calling program with `status` (the Hermit `sys_exit`): its other threads are
+/// killed, then the calling one ends with the status.
 pub fn exit_current_process(status: i32) -> ! {
+    let me = task::current_id();
+    for id in task::tasks_sharing_context(me) {
+        if id != me {
+            let _ = task::kill(id, "the program exited");
+        }
+    }
     task::exit(status as isize)
+}
+
+/// Kills task `id` and, if it is a program's main task, every thread of that program
+/// (Ctrl-C, `kill`).
+pub fn kill(id: task::TaskId, reason: &str) -> Result<(), task::KillError> {
+    if !MAIN_TASKS.lock().contains(&id) {
+        return task::kill(id, reason);
+    }
+    let tasks = task::tasks_sharing_context(id);
+    if tasks.is_empty() {
+        return task::kill(id, reason);
+    }
+    for t in tasks {
+        let _ = task::kill(t, reason);
+    }
+    Ok(())
 }

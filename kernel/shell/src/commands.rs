@@ -26,6 +26,8 @@ pub struct Command {
     pub name: &'static str,
     pub help: &'static str,
     pub run: Run,
+    /// Stack of a `Run::Task` command's task, in 4 KiB pages.
+    pub stack_pages: u64,
 }
 
 const fn task(name: &'static str, help: &'static str, f: fn(&[String], &mut Io) -> i32) -> Command {
@@ -33,6 +35,21 @@ const fn task(name: &'static str, help: &'static str, f: fn(&[String], &mut Io) 
         name,
         help,
         run: Run::Task(f),
+        stack_pages: task::DEFAULT_STACK_PAGES,
+    }
+}
+
+/// A task command that needs a big stack (a wasm engine).
+const fn big_task(
+    name: &'static str,
+    help: &'static str,
+    f: fn(&[String], &mut Io) -> i32,
+) -> Command {
+    Command {
+        name,
+        help,
+        run: Run::Task(f),
+        stack_pages: crate::wasm::STACK_PAGES,
     }
 }
 
@@ -45,10 +62,16 @@ const fn builtin(
         name,
         help,
         run: Run::Shell(f),
+        stack_pages: 0,
     }
 }
 
 pub static COMMANDS: &[Command] = &[
+    big_task(
+        "wasm",
+        "wasm [--dir HOST[::GUEST]]... [--env K=V]... FILE.wasm [ARGS...]: run a WASI module",
+        crate::wasm::cmd_wasm,
+    ),
     task("help", "list the commands", cmd_help),
     task("echo", "echo [-n] ARGS...: print the arguments", cmd_echo),
     task("ls", "ls [-l] [PATH...]: list directories", cmd_ls),

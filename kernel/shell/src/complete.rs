@@ -43,7 +43,11 @@ pub(crate) fn complete(cwd: &str, line: &str, cursor: usize) -> Completion {
                 entries
                     .into_iter()
                     .filter(|e| e.kind != vfs::FileKind::Directory)
-                    .map(|e| e.name),
+                    // WASI programs run by their name without `.wasm`.
+                    .map(|e| match e.name.strip_suffix(".wasm") {
+                        Some(name) => String::from(name),
+                        None => e.name,
+                    }),
             );
         }
         names.sort();

@@ -10,6 +10,11 @@
 //! interception), `rootfs`/`memfs` (files), `memory` and `time` (the `mem`, `uptime`,
 //! `date`, `sleep` commands), `shell_parse`, `line_editor`.
 //!
+//! WebAssembly (`wasm.rs`): the `wasm` command and `NAME` resolving to `NAME.wasm` on
+//! `$PATH` run a WASI module in a task of its own through `wasm_runner`. This is the one
+//! place a kernel crate depends on `wasm/` crates: the shell is where commands are wired to
+//! what runs them, as it is for `process`.
+//!
 //! Console input rule: at the prompt the shell reads the console; while a foreground job
 //! runs, the job owns console input (its stdin is the console unless redirected), except
 //! that a Ctrl-C byte is intercepted by the serial driver and kills the job. Background jobs
@@ -27,6 +32,7 @@ mod complete;
 mod jobs;
 mod tasks;
 mod tests;
+mod wasm;
 
 pub use complete::Completion;
 pub use tasks::run_crash;
@@ -324,17 +330,35 @@ impl Shell {
     }
 
     /// The program file a command name means: a path if it contains `/`, else the first
-    /// regular file of that name in a `$PATH` directory.
+    /// regular file of that name in a `$PATH` directory, else the first `NAME.wasm` there
+    /// (a WASI program, see `wasm.rs`).
     fn find_program(&self, name: &str) -> Option<String> {
         let is_file = |p: &str| vfs::stat(p).is_ok_and(|st| st.kind == vfs::FileKind::File);
         if name.contains('/') {
             return self.abs_path(name).ok().filter(|p| is_file(p));
         }
         let path = self.vars.get("PATH").cloned().unwrap_or_default();
-        path.split(':')
-            .filter(|dir| !dir.is_empty())
+        let dirs = || path.split(':').filter(|dir| !dir.is_empty());
+        dirs()
             .map(|dir| format!("{}/{name}", dir.trim_end_matches('/')))
             .find(|p| is_file(p))
+            .or_else(|| {
+                dirs()
+                    .map(|dir| format!("{}/{name}.wasm", dir.trim_end_matches('/')))
+                    .find(|p| is_file(p))
+            })
+    }
+
+    /// Sets a program's environment: `HOME`, `PATH`, `PWD` and the command's assignments.
+    fn program_env(&self, ctx: &vfs::ProcessContext, assignments: &[(String, String)]) {
+        for key in ["HOME", "PATH", "PWD"] {
+            if let Some(value) = self.vars.get(key) {
+                ctx.set_env_var(key, value);
+            }
+        }
+        for (key, value) in assignments {
+            ctx.set_env_var(key, value);
+        }
     }
 
     /// Runs one job: every command of the pipeline in its own task (builtins that change
@@ -379,18 +403,23 @@ impl Shell {
             }
             let name = cmd.argv[0].clone();
             let [fin, fout, ferr] = files;
-            match commands::find(&name).map(|c| c.run) {
+            let found = commands::find(&name).map(|c| (c.run, c.stack_pages));
+            match found.map(|(run, _)| run) {
                 None => match self.find_program(&name) {
-                    Some(path) => {
+                    Some(path) if wasm::is_wasm(&path) => {
                         let ctx = vfs::ProcessContext::new(fin, fout, ferr, &self.cwd);
-                        for key in ["HOME", "PATH", "PWD"] {
-                            if let Some(value) = self.vars.get(key) {
-                                ctx.set_env_var(key, value);
+                        self.program_env(&ctx, &cmd.assignments);
+                        match wasm::spawn_program(&name, path, cmd.argv, ctx) {
+                            Ok(handle) => stages.push(Stage::Task(name, handle)),
+                            Err(_) => {
+                                self.emit(format!("sh: {name}: cannot start a task\n").as_bytes());
+                                stages.push(Stage::Done(1));
                             }
                         }
-                        for (key, value) in &cmd.assignments {
-                            ctx.set_env_var(key, value);
-                        }
+                    }
+                    Some(path) => {
+                        let ctx = vfs::ProcessContext::new(fin, fout, ferr, &self.cwd);
+                        self.program_env(&ctx, &cmd.assignments);
                         match process::spawn(&path, cmd.argv, ctx) {
                             Ok(handle) => stages.push(Stage::Task(name, handle)),
                             Err(e) => {
@@ -418,12 +447,13 @@ impl Shell {
                     }
                     drop(replaced);
                     let argv = cmd.argv;
-                    let spawned =
-                        vfs::spawn_with_context(task::Builder::new(&name), ctx, move || {
-                            let status = f(&argv, &mut Io::fds());
-                            JOB_EVENT.notify_all();
-                            status as isize
-                        });
+                    let pages = found.map_or(task::DEFAULT_STACK_PAGES, |(_, p)| p);
+                    let builder = task::Builder::new(&name).stack_pages(pages);
+                    let spawned = vfs::spawn_with_context(builder, ctx, move || {
+                        let status = f(&argv, &mut Io::fds());
+                        JOB_EVENT.notify_all();
+                        status as isize
+                    });
                     match spawned {
                         Ok(handle) => stages.push(Stage::Task(name, handle)),
                         Err(_) => {
@@ -619,7 +649,7 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> bool {
         if interruptible && !interrupted && serial::take_interrupt() {
             interrupted = true;
             for h in &handles {
-                let _ = task::kill(h.id(), INTERRUPT_REASON);
+                let _ = process::kill(h.id(), INTERRUPT_REASON);
             }
             continue;
         }

@@ -44,7 +44,7 @@ pub(crate) fn cmd_kill(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
             match crate::jobs::find_job(sh, Some(arg)) {
                 Ok(i) => {
                     for id in sh.jobs[i].running_ids() {
-                        let _ = task::kill(id, KILL_REASON);
+                        let _ = process::kill(id, KILL_REASON);
                     }
                 }
                 Err(e) => {
@@ -58,7 +58,7 @@ pub(crate) fn cmd_kill(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
             .parse::<u64>()
             .map_err(|_| "not a task id")
             .and_then(|id| {
-                task::kill(id, KILL_REASON).map_err(|e| match e {
+                process::kill(id, KILL_REASON).map_err(|e| match e {
                     task::KillError::NoSuchTask => "no such task",
                     task::KillError::NotPermitted => "operation not permitted",
                 })

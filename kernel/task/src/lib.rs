@@ -756,6 +756,28 @@ pub fn context<T: Any + Send + Sync>() -> Option<Arc<T>> {
     ctx.downcast::<T>().ok()
 }
 
+/// The live tasks whose context object is the same as task `id`'s (the threads of one
+/// process), `id` included; empty if `id` does not exist or has no context.
+pub fn tasks_sharing_context(id: TaskId) -> Vec<TaskId> {
+    let Some(ctx) = find(id).and_then(|t| t.context.lock().clone()) else {
+        return Vec::new();
+    };
+    let tasks: Vec<Arc<Task>> = interrupts::without_interrupts(|| {
+        TASKS.lock().values().filter_map(Weak::upgrade).collect()
+    });
+    tasks
+        .iter()
+        .filter(|t| t.exit_value().is_none())
+        .filter(|t| {
+            t.context
+                .lock()
+                .as_ref()
+                .is_some_and(|c| Arc::ptr_eq(c, &ctx))
+        })
+        .map(|t| t.id)
+        .collect()
+}
+
 /// Sets the context object of a task that has not started running yet (right after spawn).
 pub fn set_context_of(task: &Task, ctx: Arc<dyn Any + Send + Sync>) {
     *task.context.lock() = Some(ctx);

@@ -31,7 +31,9 @@ kernel_test! {
         }
         // 600 tasks later: a leak of even one small allocation per task would show as
         // kilobytes; what other tasks of the test kernel do meanwhile stays far below that.
-        assert!(free() + 2 >= frames, "task stacks returned: {} -> {}", frames, free());
+        // A leaked stack would be 65 frames per task; page-table pages for stack slots that
+        // other tasks of the test kernel took meanwhile are a few.
+        assert!(free() + 32 >= frames, "task stacks returned: {} -> {}", frames, free());
         let grown = memory::heap_stats().used.saturating_sub(heap);
         assert!(grown < 2048, "task structures freed: heap grew by {grown} bytes");
     }

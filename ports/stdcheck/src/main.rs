@@ -188,7 +188,12 @@ fn main() {
             // SAFETY: not safe: reads the never-mapped first page on purpose.
             println!("{}", unsafe { p.read_volatile() });
         }
-        Some("--exit") => std::process::exit(std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(3)),
+        Some("--exit") => std::process::exit(
+            std::env::args()
+                .nth(2)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(3),
+        ),
         _ => {}
     }
     let checks: &[(&str, Check)] = &[

@@ -1,0 +1,168 @@
+//! WASI programs from the shell: the `wasm` command (explicit preopens and environment, a
+//! sandbox) and `NAME` found as `NAME.wasm` on `$PATH` (feels native: the whole file system
+//! preopened as `/`, the shell's cwd as `.`, the program environment). Both run the module
+//! with `wasm_runner` in a task of their own with the command's stdio, so Ctrl-C kills it
+//! like any job; `proc_exit`'s code becomes `$?`; a module that cannot run prints one line
+//! and gives 125, a trap 128 + the signal a native program would have died of.
+
+use crate::Io;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use wasi_host::Preopen;
+
+/// Stack of a task running a wasm guest, in 4 KiB pages (2 MiB: module validation and
+/// wasmi's executor run on it).
+pub(crate) const STACK_PAGES: u64 = 512;
+
+/// Whether `path` is a WebAssembly module: named `*.wasm`, or starting with `\0asm`.
+pub(crate) fn is_wasm(path: &str) -> bool {
+    if path.ends_with(".wasm") {
+        return true;
+    }
+    let Ok(fd) = vfs::open(path, vfs::OpenOptions::read_only()) else {
+        return false;
+    };
+    let mut magic = [0u8; 4];
+    let n = vfs::read(fd, &mut magic);
+    let _ = vfs::close(fd);
+    n == Ok(4) && &magic == b"\0asm"
+}
+
+fn read_module(path: &str) -> Result<Vec<u8>, vfs::VfsError> {
+    let fd = vfs::open(path, vfs::OpenOptions::read_only())?;
+    let bytes = vfs::read_to_end(fd);
+    let _ = vfs::close(fd);
+    bytes
+}
+
+/// Runs `path` and turns the outcome into a status, printing errors as `prefix: error`.
+fn run_module(
+    prefix: &str,
+    path: &str,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    preopens: Vec<Preopen>,
+    io: &mut Io,
+) -> i32 {
+    let bytes = match read_module(path) {
+        Ok(b) => b,
+        Err(e) => {
+            io.err(&format!("{prefix}: {e}\n"));
+            return crate::STATUS_NOT_FOUND;
+        }
+    };
+    match wasm_runner::run(&bytes, args, env, preopens) {
+        Ok(code) => code & 0xff,
+        Err(e) => {
+            io.err(&format!("{prefix}: {e}\n"));
+            e.status()
+        }
+    }
+}
+
+/// Starts the WASI program at `path` as command `name` with `argv` in a task with `ctx`.
+pub(crate) fn spawn_program(
+    name: &str,
+    path: String,
+    argv: Vec<String>,
+    ctx: Arc<vfs::ProcessContext>,
+) -> Result<task::JoinHandle, task::SpawnError> {
+    let env = ctx.env_vars();
+    let cwd = ctx.cwd();
+    let prefix = String::from(name);
+    let builder = task::Builder::new(name).stack_pages(STACK_PAGES);
+    vfs::spawn_with_context(builder, ctx, move || {
+        let preopens = alloc::vec![
+            Preopen {
+                host: "/".into(),
+                guest: "/".into(),
+            },
+            Preopen {
+                host: cwd,
+                guest: ".".into(),
+            },
+        ];
+        let status = run_module(&prefix, &path, argv, env, preopens, &mut Io::fds());
+        crate::JOB_EVENT.notify_all();
+        status as isize
+    })
+}
+
+const USAGE: &str = "usage: wasm [--dir HOST[::GUEST]]... [--env K=V]... FILE.wasm [ARGS...]\n";
+
+/// `wasm [--dir HOST[::GUEST]]... [--env K=V]... FILE.wasm [ARGS...]`: runs a WASI module
+/// with only the given directories preopened (`GUEST` defaults to `HOST` as written) and
+/// only the given environment.
+pub(crate) fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
+    let mut preopens = Vec::new();
+    let mut env = Vec::new();
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].as_str();
+        let (opt, inline) = match a.split_once('=') {
+            Some((o @ ("--dir" | "--env"), v)) => (o, Some(v)),
+            _ => (a, None),
+        };
+        match opt {
+            "--" => {
+                i += 1;
+                break;
+            }
+            "--dir" | "--env" => {
+                let value = match inline {
+                    Some(v) => v,
+                    None => {
+                        i += 1;
+                        match args.get(i) {
+                            Some(v) => v.as_str(),
+                            None => {
+                                io.err(USAGE);
+                                return 2;
+                            }
+                        }
+                    }
+                };
+                if opt == "--env" {
+                    match value.split_once('=') {
+                        Some((k, v)) if !k.is_empty() => env.push((k.into(), v.into())),
+                        _ => {
+                            io.err(&format!("wasm: --env {value}: expected NAME=VALUE\n"));
+                            return 2;
+                        }
+                    }
+                } else {
+                    let (host, guest) = value.split_once("::").unwrap_or((value, value));
+                    let abs = match vfs::absolute(host) {
+                        Ok(p)
+                            if vfs::stat(&p).is_ok_and(|s| s.kind == vfs::FileKind::Directory) =>
+                        {
+                            p
+                        }
+                        _ => {
+                            io.err(&format!("wasm: --dir {host}: not a directory\n"));
+                            return 2;
+                        }
+                    };
+                    preopens.push(Preopen {
+                        host: abs,
+                        guest: guest.into(),
+                    });
+                }
+                i += 1;
+            }
+            _ if a.starts_with("--") => {
+                io.err(&format!("wasm: unknown option {a}\n{USAGE}"));
+                return 2;
+            }
+            _ => break,
+        }
+    }
+    let Some(file) = args.get(i) else {
+        io.err(USAGE);
+        return 2;
+    };
+    let prefix = format!("wasm: {file}");
+    run_module(&prefix, file, args[i..].to_vec(), env, preopens, io)
+}

@@ -1,0 +1,41 @@
+// Traps and limits: `trap unreachable` runs the unreachable instruction, `trap div` divides
+// by zero, `trap recurse` recurses without end (the engine's stack limit), `trap oom`
+// allocates 1 MiB blocks until malloc fails (the runner's memory limit) and prints how many.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile int zero = 0;
+static char *volatile sink;
+
+static int recurse(int n) {
+    volatile char pad[64];
+    pad[0] = (char)n;
+    if (n < zero) // never: keeps the compiler from seeing the endless recursion
+        return 0;
+    return recurse(n + 1) + pad[0];
+}
+
+int main(int argc, char **argv) {
+    const char *kind = argc > 1 ? argv[1] : "unreachable";
+    printf("trapping: %s\n", kind);
+    fflush(stdout);
+    if (strcmp(kind, "div") == 0)
+        return (argc + 41) / zero;
+    if (strcmp(kind, "recurse") == 0)
+        return recurse(0);
+    if (strcmp(kind, "oom") == 0) {
+        int mib = 0;
+        while (mib < 4096) {
+            char *p = malloc(1 << 20);
+            if (!p)
+                break;
+            p[0] = 1;
+            sink = p;
+            mib++;
+        }
+        printf("allocated %d MiB\n", mib);
+        return 0;
+    }
+    __builtin_trap();
+}

@@ -1,0 +1,67 @@
+//! `wasi_host`: an engine-neutral WASI preview1 (`wasi_snapshot_preview1`) host over
+//! libtheseus.
+//!
+//! An engine (see `wasm_runner`) links each preview1 import to a method of [`WasiCtx`],
+//! passing the guest's linear memory as a [`GuestMemory`] (every pointer and length is
+//! bounds-checked: a bad one is [`Errno::FAULT`], never a host fault) and returning the
+//! [`Errno`] number. [`abi::FUNCTIONS`] lists all 46 preview1 functions with their core wasm
+//! signatures so an engine can link every one; those not implemented return `NOSYS`.
+//!
+//! Files: the guest sees descriptors 0, 1, 2 (the task's own stdio) and its preopened
+//! directories from 3 ([`Preopen`]: a libtheseus path and the guest's name for it). A path
+//! is resolved lexically under its directory descriptor's preopen ([`path::resolve`]) and
+//! never leaves it: not through `..`, an absolute path or a symbolic link (`NOTCAPABLE`).
+//! Rights are kept per descriptor and checked for the calls below, narrowed at `path_open`
+//! by the parent's inheriting rights.
+//!
+//! Implemented: `args_get`, `args_sizes_get`, `environ_get`, `environ_sizes_get`,
+//! `clock_res_get`, `clock_time_get` (realtime and monotonic; the CPU-time clocks give
+//! `NOTSUP`), `fd_write`, `fd_read`, `fd_close`, `fd_seek`, `fd_tell`, `fd_fdstat_get`,
+//! `fd_filestat_get`, `fd_prestat_get`, `fd_prestat_dir_name`, `fd_readdir` (cookies are the
+//! VFS's; no `.`/`..` entries), `path_open` (`creat`, `excl`, `trunc`, `directory`, `append`),
+//! `path_create_directory`, `path_remove_directory`, `path_unlink_file`,
+//! `path_filestat_get`, `proc_exit` (the engine ends the run), `random_get`, `sched_yield`.
+//!
+//! TODO (return `NOSYS` today): `fd_advise`, `fd_allocate`, `fd_datasync`,
+//! `fd_fdstat_set_flags`, `fd_fdstat_set_rights`, `fd_filestat_set_size`,
+//! `fd_filestat_set_times`, `fd_pread`, `fd_pwrite`, `fd_renumber`, `fd_sync`,
+//! `path_filestat_set_times`, `path_link`, `path_readlink`, `path_rename`, `path_symlink`,
+//! `poll_oneoff`, `proc_raise`, `sock_accept`, `sock_recv`, `sock_send`, `sock_shutdown`.
+//!
+//! Layout: `types` (witx numbers and struct layouts), `memory`, `path`, `abi` and `ctx`
+//! (arguments, environment, descriptor table, preopens) are pure and host-tested; `sys`
+//! (the calls over libtheseus) builds only for the kernel's target (`target_os = "none"`).
+//! Limits: path checks and the operation that follows are not atomic (another task may
+//! swap a directory for a symbolic link in between).
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod abi;
+mod ctx;
+mod memory;
+pub mod path;
+pub mod types;
+
+#[cfg(target_os = "none")]
+mod sys;
+
+#[cfg(test)]
+mod tests;
+
+pub use ctx::{MAX_FDS, Preopen, WasiCtx};
+pub use memory::GuestMemory;
+pub use types::Errno;
+
+/// How a host call ends the guest's run: `proc_exit(code)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcExit(pub u32);
+
+/// The `errno` result an engine returns to the guest.
+pub fn errno_result(r: Result<(), Errno>) -> i32 {
+    match r {
+        Ok(()) => 0,
+        Err(e) => i32::from(e.0),
+    }
+}

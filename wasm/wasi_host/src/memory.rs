@@ -1,0 +1,109 @@
+//! [`GuestMemory`]: a guest's linear memory seen by the host, every access bounds-checked
+//! (an out-of-range pointer or length is `EFAULT`, never a host fault).
+
+use crate::Errno;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A guest's linear memory. Implementors give the byte slice; every accessor checks
+/// `ptr + len` against its length (with overflow checks) and fails with [`Errno::FAULT`].
+pub trait GuestMemory {
+    /// All of the memory.
+    fn bytes(&self) -> &[u8];
+    /// All of the memory, writable.
+    fn bytes_mut(&mut self) -> &mut [u8];
+
+    /// `len` bytes at `ptr`.
+    fn slice(&self, ptr: u32, len: u32) -> Result<&[u8], Errno> {
+        let (start, end) = range(ptr, len)?;
+        self.bytes().get(start..end).ok_or(Errno::FAULT)
+    }
+
+    /// `len` bytes at `ptr`, writable.
+    fn slice_mut(&mut self, ptr: u32, len: u32) -> Result<&mut [u8], Errno> {
+        let (start, end) = range(ptr, len)?;
+        self.bytes_mut().get_mut(start..end).ok_or(Errno::FAULT)
+    }
+
+    /// Copies `data` to `ptr`.
+    fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
+        let len = u32::try_from(data.len()).map_err(|_| Errno::FAULT)?;
+        self.slice_mut(ptr, len)?.copy_from_slice(data);
+        Ok(())
+    }
+
+    fn read_u32(&self, ptr: u32) -> Result<u32, Errno> {
+        let b = self.slice(ptr, 4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn write_u8(&mut self, ptr: u32, v: u8) -> Result<(), Errno> {
+        self.write(ptr, &[v])
+    }
+
+    fn write_u32(&mut self, ptr: u32, v: u32) -> Result<(), Errno> {
+        self.write(ptr, &v.to_le_bytes())
+    }
+
+    fn write_u64(&mut self, ptr: u32, v: u64) -> Result<(), Errno> {
+        self.write(ptr, &v.to_le_bytes())
+    }
+
+    /// A UTF-8 string of `len` bytes at `ptr` (`ILSEQ` if it is not UTF-8).
+    fn read_str(&self, ptr: u32, len: u32) -> Result<String, Errno> {
+        let b = self.slice(ptr, len)?;
+        core::str::from_utf8(b)
+            .map(String::from)
+            .map_err(|_| Errno::ILSEQ)
+    }
+
+    /// The `(buf, buf_len)` pairs of an `iovec`/`ciovec` array of `count` entries at `ptr`,
+    /// each checked to lie inside the memory.
+    fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
+        let table = self.slice(ptr, count.checked_mul(8).ok_or(Errno::FAULT)?)?;
+        let mut out = Vec::with_capacity(count as usize);
+        for chunk in table.chunks_exact(8) {
+            let buf = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            let len = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+            range(buf, len)
+                .ok()
+                .filter(|&(_, end)| end <= self.bytes().len())
+                .ok_or(Errno::FAULT)?;
+            out.push((buf, len));
+        }
+        Ok(out)
+    }
+}
+
+fn range(ptr: u32, len: u32) -> Result<(usize, usize), Errno> {
+    let start = ptr as usize;
+    let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
+    Ok((start, end))
+}
+
+impl GuestMemory for [u8] {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self
+    }
+}
+
+impl GuestMemory for &mut [u8] {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self
+    }
+}
+
+impl GuestMemory for Vec<u8> {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self
+    }
+}

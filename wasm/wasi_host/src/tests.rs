@@ -1,0 +1,255 @@
+//! Host tests of the pure parts: guest memory bounds, path sandboxing, argument and
+//! environment layout, preopen queries, struct layouts, the function table.
+
+use crate::types::{Filestat, fdstat_bytes, pack_dirents};
+use crate::{Errno, GuestMemory, Preopen, WasiCtx, abi, path};
+use std::collections::HashMap;
+use std::string::String;
+use std::vec;
+use std::vec::Vec;
+
+fn no_links(_: &str) -> Option<String> {
+    None
+}
+
+#[test]
+fn memory_accesses_are_bounds_checked() {
+    let mut mem = vec![0u8; 64];
+    assert!(mem.write(60, &[1, 2, 3, 4]).is_ok());
+    assert_eq!(mem.write(61, &[1, 2, 3, 4]), Err(Errno::FAULT));
+    assert_eq!(mem.slice(u32::MAX, 2).err(), Some(Errno::FAULT));
+    assert_eq!(mem.slice(0, u32::MAX).err(), Some(Errno::FAULT));
+    assert_eq!(mem.slice(64, 0).map(<[u8]>::len), Ok(0));
+    assert_eq!(mem.slice(65, 0).err(), Some(Errno::FAULT));
+    assert_eq!(mem.read_u32(60), Ok(0x0403_0201));
+    assert_eq!(mem.read_u32(61), Err(Errno::FAULT));
+    mem.write_u64(8, 0x1122_3344_5566_7788).unwrap();
+    assert_eq!(
+        &mem[8..16],
+        &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]
+    );
+    assert_eq!(mem.write_u64(57, 1), Err(Errno::FAULT));
+}
+
+#[test]
+fn iovecs_are_checked_against_memory() {
+    let mut mem = vec![0u8; 64];
+    mem.write_u32(0, 32).unwrap();
+    mem.write_u32(4, 16).unwrap();
+    mem.write_u32(8, 48).unwrap();
+    mem.write_u32(12, 16).unwrap();
+    assert_eq!(mem.iovecs(0, 2), Ok(vec![(32, 16), (48, 16)]));
+    mem.write_u32(12, 17).unwrap();
+    assert_eq!(mem.iovecs(0, 2), Err(Errno::FAULT));
+    // The table itself out of range, and a count whose size overflows.
+    assert_eq!(mem.iovecs(60, 1), Err(Errno::FAULT));
+    assert_eq!(mem.iovecs(0, u32::MAX), Err(Errno::FAULT));
+    assert_eq!(mem.read_str(0, 100), Err(Errno::FAULT));
+    mem.write(20, &[0xff, 0xfe]).unwrap();
+    assert_eq!(mem.read_str(20, 2), Err(Errno::ILSEQ));
+}
+
+#[test]
+fn paths_resolve_under_their_preopen() {
+    let r = |base: &[&str], p: &str| {
+        let base: Vec<String> = base.iter().map(|s| String::from(*s)).collect();
+        path::resolve("/data", &base, p, true, &no_links)
+    };
+    assert_eq!(r(&[], "a/b.txt").as_deref(), Ok("/data/a/b.txt"));
+    assert_eq!(r(&[], "./a//b/../c").as_deref(), Ok("/data/a/c"));
+    assert_eq!(r(&[], ".").as_deref(), Ok("/data"));
+    assert_eq!(r(&["sub"], "..").as_deref(), Ok("/data"));
+    assert_eq!(r(&["sub"], "../x").as_deref(), Ok("/data/x"));
+    assert_eq!(r(&[], "..").err(), Some(Errno::NOTCAPABLE));
+    assert_eq!(r(&[], "a/../../etc").err(), Some(Errno::NOTCAPABLE));
+    assert_eq!(r(&["sub"], "../../x").err(), Some(Errno::NOTCAPABLE));
+    assert_eq!(r(&[], "/etc/passwd").err(), Some(Errno::NOTCAPABLE));
+    assert_eq!(r(&[], "").err(), Some(Errno::NOENT));
+    assert_eq!(r(&[], "a\0b").err(), Some(Errno::INVAL));
+    // The root "/" as a preopen.
+    assert_eq!(
+        path::resolve("/", &[], "bin/x", true, &no_links).as_deref(),
+        Ok("/bin/x")
+    );
+    assert_eq!(
+        path::resolve("/", &[], ".", true, &no_links).as_deref(),
+        Ok("/")
+    );
+}
+
+#[test]
+fn symlinks_may_not_leave_the_preopen() {
+    let links: HashMap<&str, &str> = [
+        ("/data/up", "../secret"),
+        ("/data/abs", "/etc"),
+        ("/data/in", "sub/file"),
+        ("/data/sub/back", "../in"),
+        ("/data/loop", "loop"),
+        ("/data/dir", "sub"),
+    ]
+    .into_iter()
+    .collect();
+    let readlink = |p: &str| links.get(p).map(|t| String::from(*t));
+    let r = |p: &str, follow: bool| path::resolve("/data", &[], p, follow, &readlink);
+    assert_eq!(r("up", true).err(), Some(Errno::NOTCAPABLE));
+    assert_eq!(r("abs/passwd", true).err(), Some(Errno::NOTCAPABLE));
+    assert_eq!(r("abs", true).err(), Some(Errno::NOTCAPABLE));
+    assert_eq!(r("in", true).as_deref(), Ok("/data/sub/file"));
+    assert_eq!(r("sub/back", true).as_deref(), Ok("/data/sub/file"));
+    assert_eq!(r("dir/file", false).as_deref(), Ok("/data/sub/file"));
+    assert_eq!(r("loop", true).err(), Some(Errno::LOOP));
+    // Not following the last component leaves the link itself (the caller refuses it).
+    assert_eq!(r("up", false).as_deref(), Ok("/data/up"));
+    assert_eq!(r("abs", false).as_deref(), Ok("/data/abs"));
+}
+
+#[test]
+fn components_under_a_root() {
+    assert_eq!(
+        path::components_under("/data", "/data/a/b"),
+        Some(vec![String::from("a"), String::from("b")])
+    );
+    assert_eq!(path::components_under("/data", "/data"), Some(vec![]));
+    assert_eq!(path::components_under("/data", "/database"), None);
+    assert_eq!(
+        path::components_under("/", "/x"),
+        Some(vec![String::from("x")])
+    );
+}
+
+fn ctx() -> WasiCtx {
+    WasiCtx::new(
+        vec!["hello".into(), "a b".into()],
+        vec![("K".into(), "V".into())],
+        vec![
+            Preopen {
+                host: "/tmp/w".into(),
+                guest: "/work".into(),
+            },
+            Preopen {
+                host: "/".into(),
+                guest: ".".into(),
+            },
+        ],
+    )
+}
+
+#[test]
+fn args_and_environment_layout() {
+    let c = ctx();
+    let mut mem = vec![0u8; 128];
+    c.args_sizes_get(&mut mem, 0, 4).unwrap();
+    assert_eq!(mem.read_u32(0), Ok(2));
+    assert_eq!(mem.read_u32(4), Ok(10)); // "hello\0a b\0"
+    c.args_get(&mut mem, 16, 64).unwrap();
+    assert_eq!(mem.read_u32(16), Ok(64));
+    assert_eq!(mem.read_u32(20), Ok(70));
+    assert_eq!(&mem[64..74], b"hello\0a b\0");
+    c.environ_sizes_get(&mut mem, 0, 4).unwrap();
+    assert_eq!((mem.read_u32(0), mem.read_u32(4)), (Ok(1), Ok(4)));
+    c.environ_get(&mut mem, 24, 100).unwrap();
+    assert_eq!(mem.read_u32(24), Ok(100));
+    assert_eq!(&mem[100..104], b"K=V\0");
+    // A buffer running past the end of memory.
+    assert_eq!(c.args_get(&mut mem, 16, 120), Err(Errno::FAULT));
+    assert_eq!(c.args_sizes_get(&mut mem, 126, 0), Err(Errno::FAULT));
+}
+
+#[test]
+fn preopens_are_listed_from_fd_3() {
+    let c = ctx();
+    let mut mem = vec![0u8; 64];
+    c.fd_prestat_get(&mut mem, 3, 0).unwrap();
+    assert_eq!(mem[0], 0);
+    assert_eq!(mem.read_u32(4), Ok(5));
+    c.fd_prestat_dir_name(&mut mem, 3, 16, 5).unwrap();
+    assert_eq!(&mem[16..21], b"/work");
+    assert_eq!(
+        c.fd_prestat_dir_name(&mut mem, 3, 16, 4),
+        Err(Errno::NAMETOOLONG)
+    );
+    c.fd_prestat_get(&mut mem, 4, 0).unwrap();
+    assert_eq!(mem.read_u32(4), Ok(1));
+    // Stdio and unknown descriptors are not preopens: wasi-libc stops at BADF.
+    assert_eq!(c.fd_prestat_get(&mut mem, 1, 0), Err(Errno::BADF));
+    assert_eq!(c.fd_prestat_get(&mut mem, 5, 0), Err(Errno::BADF));
+    assert_eq!(c.fd_prestat_get(&mut mem, 3, 60), Err(Errno::FAULT));
+}
+
+#[test]
+fn context_resolves_against_descriptors() {
+    let c = ctx();
+    let r = |fd, p: &str| c.resolve(fd, 0, p, true, &no_links).map(|(h, _)| h);
+    assert_eq!(r(3, "x/y").as_deref(), Ok("/tmp/w/x/y"));
+    assert_eq!(r(3, "../w/x").err(), Some(Errno::NOTCAPABLE));
+    assert_eq!(r(4, "bin").as_deref(), Ok("/bin"));
+    assert_eq!(r(1, "x").err(), Some(Errno::NOTDIR));
+    assert_eq!(r(9, "x").err(), Some(Errno::BADF));
+}
+
+#[test]
+fn struct_layouts_match_the_witx() {
+    let b = fdstat_bytes(4, 1, 0x0102, 0x0304);
+    assert_eq!(b[0], 4);
+    assert_eq!(&b[2..4], &[1, 0]);
+    assert_eq!(&b[8..10], &[2, 1]);
+    assert_eq!(&b[16..18], &[4, 3]);
+    let s = Filestat {
+        dev: 1,
+        ino: 2,
+        filetype: 3,
+        nlink: 4,
+        size: 5,
+        atim: 6,
+        mtim: 7,
+        ctim: 8,
+    }
+    .to_bytes();
+    for (off, v) in [
+        (0, 1),
+        (8, 2),
+        (16, 3),
+        (24, 4),
+        (32, 5),
+        (40, 6),
+        (48, 7),
+        (56, 8),
+    ] {
+        assert_eq!(s[off], v, "offset {off}");
+    }
+    // Two entries, the second cut by the buffer size.
+    let d = pack_dirents([(1, 10, "ab", 4), (2, 11, "cde", 3)], 24 + 2 + 24 + 1);
+    assert_eq!(d.len(), 51);
+    assert_eq!(&d[0..8], &1u64.to_le_bytes());
+    assert_eq!(&d[16..20], &2u32.to_le_bytes());
+    assert_eq!(d[20], 4);
+    assert_eq!(&d[24..26], b"ab");
+    assert_eq!(&d[26..34], &2u64.to_le_bytes());
+    assert_eq!(d[50], b'c');
+    assert!(pack_dirents([(1, 1, "x", 4)], 0).is_empty());
+}
+
+#[test]
+fn errno_numbers_match_the_witx() {
+    assert_eq!(Errno::NOENT.0, 44);
+    assert_eq!(Errno::BADF.0, 8);
+    assert_eq!(Errno::NOSYS.0, 52);
+    assert_eq!(Errno::NOTCAPABLE.0, 76);
+    assert_eq!(Errno::FAULT.name(), Some("FAULT"));
+    assert_eq!(Errno::from_posix(2), Errno::NOENT);
+    assert_eq!(Errno::from_posix(39), Errno::NOTEMPTY);
+    assert_eq!(Errno::from_posix(9999), Errno::IO);
+}
+
+#[test]
+fn function_table_is_complete() {
+    assert_eq!(abi::FUNCTIONS.len(), 46);
+    let mut names: Vec<&str> = abi::FUNCTIONS.iter().map(|f| f.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 46);
+    assert_eq!(abi::FUNCTIONS.iter().filter(|f| f.implemented).count(), 24);
+    let open = abi::find("path_open").unwrap();
+    assert_eq!(open.params.len(), 9);
+    assert!(!abi::find("proc_exit").unwrap().returns_errno);
+}
