@@ -52,3 +52,33 @@ kernel_test! {
         assert!(stderr.contains("eprintln works"), "{stderr}");
     }
 }
+
+kernel_test! {
+    fn killing_a_program_ends_all_its_threads() {
+        let null = vfs::open_file("/dev/null", vfs::OpenOptions::read_only()).unwrap();
+        let ctx = vfs::current_context().new_child(null.clone(), null.clone(), null);
+        let handle = spawn("/bin/stdcheck", alloc::vec!["stdcheck".into(), "--spin".into()], ctx).unwrap();
+        let main = handle.id();
+        // Wait until the program's two extra threads exist.
+        let t0 = time_ns();
+        while task::tasks_sharing_context(main).len() < 3 {
+            assert!(time_ns() - t0 < 10_000_000_000, "the program never started its threads");
+            task::sleep_ns(10_000_000);
+        }
+        let threads = task::tasks_sharing_context(main);
+        crate::kill(main, "killed by test").unwrap();
+        match handle.join() {
+            task::ExitValue::Killed(reason) => assert_eq!(reason, "killed by test"),
+            other => panic!("{other:?}"),
+        }
+        let t0 = time_ns();
+        while threads.iter().any(|&t| task::list().iter().any(|i| i.id == t && i.state != task::State::Exited)) {
+            assert!(time_ns() - t0 < 5_000_000_000, "threads of a killed program keep running");
+            task::sleep_ns(10_000_000);
+        }
+    }
+}
+
+fn time_ns() -> u64 {
+    time::monotonic_ns()
+}

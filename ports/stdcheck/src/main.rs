@@ -188,6 +188,19 @@ fn main() {
             // SAFETY: not safe: reads the never-mapped first page on purpose.
             println!("{}", unsafe { p.read_volatile() });
         }
+        Some("--spin") => {
+            // Busy threads that never end on their own: for tests of killing a program.
+            for _ in 0..2 {
+                std::thread::spawn(|| {
+                    loop {
+                        std::hint::spin_loop();
+                    }
+                });
+            }
+            loop {
+                std::hint::spin_loop();
+            }
+        }
         Some("--exit") => std::process::exit(
             std::env::args()
                 .nth(2)
