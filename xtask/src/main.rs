@@ -38,6 +38,7 @@ mod markers;
 mod ports_build;
 mod qemu;
 mod ramdisk;
+mod registry;
 mod setup;
 mod wasm_build;
 mod workspace;
@@ -74,7 +75,8 @@ fn dispatch() -> Result<i32> {
     let ws = Workspace::locate();
     match cli::parse(&args)? {
         Command::Run(run) => commands::run::run(&ws, &run),
-        Command::Test { verbose } => commands::test::run(&ws, verbose),
+        Command::Test { verbose, slow } => commands::test::run(&ws, verbose, slow),
+        Command::WasmRegistry { verbose } => commands::wasm_registry::run(&ws, verbose),
         Command::Build { adds, verbose } => commands::build::run(&ws, &adds, verbose),
         Command::BootTime { runs, verbose } => commands::boottime::run(&ws, runs, verbose),
         Command::Help => {

@@ -70,17 +70,38 @@ const DEBIAN_TOOLS: &[DebianTool] = &[
     },
 ];
 
+/// The registries' clients, for `cargo xtask wasm-registry` only.
+const REGISTRY_CLIENTS: &[DebianTool] = &[
+    DebianTool {
+        package: "python3",
+        probe: Probe::Binary("python3"),
+    },
+    DebianTool {
+        package: "python3-pip",
+        probe: Probe::Binary("pip3"),
+    },
+    DebianTool {
+        package: "npm",
+        probe: Probe::Binary("npm"),
+    },
+];
+
+/// Ensures `python3`, `pip` and `npm` (for the wasm-registry group).
+pub fn ensure_registry_clients() -> Result<()> {
+    ensure_debian_packages(REGISTRY_CLIENTS)
+}
+
 /// Ensures the Rust components (always) and the QEMU/GRUB tools (if `need_vm_tools`).
 pub fn ensure_tools(ws: &Workspace, need_vm_tools: bool) -> Result<()> {
     ensure_rust_components(ws)?;
     if need_vm_tools {
-        ensure_debian_packages()?;
+        ensure_debian_packages(DEBIAN_TOOLS)?;
     }
     Ok(())
 }
 
-fn ensure_debian_packages() -> Result<()> {
-    let missing: Vec<&str> = DEBIAN_TOOLS
+fn ensure_debian_packages(tools: &[DebianTool]) -> Result<()> {
+    let missing: Vec<&str> = tools
         .iter()
         .filter(|tool| !tool.probe.present())
         .map(|tool| tool.package)
@@ -100,7 +121,7 @@ fn ensure_debian_packages() -> Result<()> {
             .args(&missing),
         "apt-get install",
     )?;
-    let still_missing: Vec<&str> = DEBIAN_TOOLS
+    let still_missing: Vec<&str> = tools
         .iter()
         .filter(|tool| !tool.probe.present())
         .map(|tool| tool.package)

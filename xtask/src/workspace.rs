@@ -53,6 +53,11 @@ impl Workspace {
         self.target_dir.join("theseus")
     }
 
+    /// Downloads from the package registries, kept between runs: `target/registry-cache`.
+    pub fn registry_cache(&self) -> PathBuf {
+        self.target_dir.join("registry-cache")
+    }
+
     /// The packed ramdisk.
     pub fn initrd_archive(&self) -> PathBuf {
         self.out_dir().join("initrd.cpio")

@@ -156,4 +156,25 @@ pub trait File: Send + Sync {
     /// Makes reads and writes fail with `WouldBlock` instead of blocking (`O_NONBLOCK`).
     /// Objects that never block ignore it.
     fn set_nonblocking(&self, _nonblocking: bool) {}
+
+    /// Reads at `offset` without using or moving the file offset (`pread`). `IllegalSeek`
+    /// on pipes and devices.
+    fn read_at(&self, _buf: &mut [u8], _offset: u64) -> Result<usize> {
+        Err(VfsError::IllegalSeek)
+    }
+
+    /// Writes at `offset` without using or moving the file offset (`pwrite`, also with
+    /// `O_APPEND`). `IllegalSeek` on pipes and devices.
+    fn write_at(&self, _buf: &[u8], _offset: u64) -> Result<usize> {
+        Err(VfsError::IllegalSeek)
+    }
+
+    /// Sets or clears `O_APPEND` (`fcntl(F_SETFL)`). Objects without an offset ignore it.
+    fn set_append(&self, _append: bool) {}
+
+    /// Sets the access and/or modification time (ns since the Unix epoch; `None` leaves one
+    /// unchanged). `NotSupported` for objects outside the file tree (pipes, devices).
+    fn set_times(&self, _accessed: Option<u64>, _modified: Option<u64>) -> Result<()> {
+        Err(VfsError::NotSupported)
+    }
 }

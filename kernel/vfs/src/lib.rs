@@ -302,6 +302,27 @@ pub fn set_nonblocking(fd: Fd, nonblocking: bool) -> Result<()> {
     Ok(())
 }
 
+/// Reads at `offset` without moving the offset of `fd` (`pread`).
+pub fn pread(fd: Fd, buf: &mut [u8], offset: u64) -> Result<usize> {
+    file(fd)?.read_at(buf, offset)
+}
+
+/// Writes at `offset` without moving the offset of `fd` (`pwrite`).
+pub fn pwrite(fd: Fd, buf: &[u8], offset: u64) -> Result<usize> {
+    file(fd)?.write_at(buf, offset)
+}
+
+/// Sets or clears `O_APPEND` on the open file of `fd`.
+pub fn set_append(fd: Fd, append: bool) -> Result<()> {
+    file(fd)?.set_append(append);
+    Ok(())
+}
+
+/// Sets the access and/or modification time of the open file of `fd` (`futimens`).
+pub fn set_times_fd(fd: Fd, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
+    file(fd)?.set_times(accessed, modified)
+}
+
 /// A new pipe as two descriptors: (read end, write end).
 pub fn pipe() -> Result<(Fd, Fd)> {
     let (r, w) = pipe_pair();
@@ -375,6 +396,26 @@ pub fn truncate(path: &str, len: u64) -> Result<()> {
     rootfs::with(|fs| {
         let node = fs.lookup(&path)?;
         fs.truncate(node, len, now())
+    })?;
+    Ok(())
+}
+
+/// Sets the access and/or modification time of `path` (`utimensat`); `follow`: follow a
+/// symbolic link in the last component (otherwise the link's own times change).
+pub fn set_times(
+    path: &str,
+    follow: bool,
+    accessed: Option<u64>,
+    modified: Option<u64>,
+) -> Result<()> {
+    let path = absolute(path)?;
+    rootfs::with(|fs| {
+        let node = if follow {
+            fs.lookup(&path)?
+        } else {
+            fs.lookup_nofollow(&path)?
+        };
+        fs.set_times(node, accessed, modified)
     })?;
     Ok(())
 }

@@ -4,6 +4,7 @@ use crate::file::{DirEntry, File, FileKind, Result, SeekFrom, Stat, node_ino};
 use crate::{VfsError, now};
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use memfs::NodeId;
 use spin::Mutex;
 
@@ -13,7 +14,7 @@ pub struct RegularFile {
     offset: Mutex<u64>,
     readable: bool,
     writable: bool,
-    append: bool,
+    append: AtomicBool,
 }
 
 impl RegularFile {
@@ -23,7 +24,7 @@ impl RegularFile {
             offset: Mutex::new(0),
             readable,
             writable,
-            append,
+            append: AtomicBool::new(append),
         }
     }
 }
@@ -53,7 +54,7 @@ impl File for RegularFile {
         }
         let mut offset = self.offset.lock();
         let (start, n) = rootfs::with(|fs| {
-            let start = if self.append {
+            let start = if self.append.load(Ordering::Relaxed) {
                 fs.metadata(self.node)?.size
             } else {
                 *offset
@@ -93,6 +94,35 @@ impl File for RegularFile {
             return Err(VfsError::PermissionDenied);
         }
         rootfs::with(|fs| fs.truncate(self.node, len, now()))?;
+        Ok(())
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        if !self.readable {
+            return Err(VfsError::PermissionDenied);
+        }
+        Ok(rootfs::with(|fs| {
+            let n = fs.read_at(self.node, offset, buf)?;
+            fs.set_times(self.node, Some(now()), None)?;
+            Ok::<_, memfs::FsError>(n)
+        })?)
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        if !self.writable {
+            return Err(VfsError::PermissionDenied);
+        }
+        Ok(rootfs::with(|fs| {
+            fs.write_at(self.node, offset, buf, now())
+        })?)
+    }
+
+    fn set_append(&self, append: bool) {
+        self.append.store(append, Ordering::Relaxed);
+    }
+
+    fn set_times(&self, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
+        rootfs::with(|fs| fs.set_times(self.node, accessed, modified))?;
         Ok(())
     }
 }
@@ -163,5 +193,10 @@ impl File for DirHandle {
                 next: i as u64 + 1,
             })
             .collect())
+    }
+
+    fn set_times(&self, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
+        rootfs::with(|fs| fs.set_times(self.node, accessed, modified))?;
+        Ok(())
     }
 }

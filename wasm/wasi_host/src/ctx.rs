@@ -30,7 +30,7 @@ pub(crate) enum Kind {
     /// The task's own stdio descriptor 0, 1 or 2 (never closed by the guest's `fd_close`).
     Stdio(u32),
     /// A libtheseus descriptor this context owns.
-    File { fd: u32, append: bool },
+    File { fd: u32 },
     /// A directory inside a preopen: the preopen's host root and the components below it.
     Dir {
         root: String,
@@ -47,6 +47,8 @@ pub(crate) struct Entry {
     pub(crate) kind: Kind,
     pub(crate) rights_base: u64,
     pub(crate) rights_inheriting: u64,
+    /// The `fdflags` the guest set (`APPEND`, `NONBLOCK`), as `fd_fdstat_get` reports them.
+    pub(crate) flags: u16,
 }
 
 /// One guest's WASI state. Descriptors 0, 1, 2 are the task's stdio; preopens follow from 3.
@@ -69,6 +71,7 @@ impl WasiCtx {
                     kind: Kind::Stdio(fd),
                     rights_base: rights::FILE & !rights::FD_SEEK & !rights::FD_TELL,
                     rights_inheriting: 0,
+                    flags: 0,
                 },
             );
         }
@@ -84,6 +87,7 @@ impl WasiCtx {
                     },
                     rights_base: rights::DIRECTORY,
                     rights_inheriting: rights::DIRECTORY | rights::FILE,
+                    flags: 0,
                 },
             );
         }

@@ -5,7 +5,7 @@
 //! passing the guest's linear memory as a [`GuestMemory`] (every pointer and length is
 //! bounds-checked: a bad one is [`Errno::FAULT`], never a host fault) and returning the
 //! [`Errno`] number. [`abi::FUNCTIONS`] lists all 46 preview1 functions with their core wasm
-//! signatures so an engine can link every one; those not implemented return `NOSYS`.
+//! signatures so an engine can link every one (all are implemented).
 //!
 //! Files: the guest sees descriptors 0, 1, 2 (the task's own stdio) and its preopened
 //! directories from 3 ([`Preopen`]: a libtheseus path and the guest's name for it). A path
@@ -14,23 +14,34 @@
 //! Rights are kept per descriptor and checked for the calls below, narrowed at `path_open`
 //! by the parent's inheriting rights.
 //!
-//! Implemented: `args_get`, `args_sizes_get`, `environ_get`, `environ_sizes_get`,
+//! Implemented: all 46. `args_get`, `args_sizes_get`, `environ_get`, `environ_sizes_get`,
 //! `clock_res_get`, `clock_time_get` (realtime and monotonic; the CPU-time clocks give
-//! `NOTSUP`), `fd_write`, `fd_read`, `fd_close`, `fd_seek`, `fd_tell`, `fd_fdstat_get`,
-//! `fd_filestat_get`, `fd_prestat_get`, `fd_prestat_dir_name`, `fd_readdir` (cookies are the
-//! VFS's; no `.`/`..` entries), `path_open` (`creat`, `excl`, `trunc`, `directory`, `append`),
-//! `path_create_directory`, `path_remove_directory`, `path_unlink_file`,
-//! `path_filestat_get`, `proc_exit` (the engine ends the run), `random_get`, `sched_yield`.
-//!
-//! TODO (return `NOSYS` today): `fd_advise`, `fd_allocate`, `fd_datasync`,
-//! `fd_fdstat_set_flags`, `fd_fdstat_set_rights`, `fd_filestat_set_size`,
-//! `fd_filestat_set_times`, `fd_pread`, `fd_pwrite`, `fd_renumber`, `fd_sync`,
-//! `path_filestat_set_times`, `path_link`, `path_readlink`, `path_rename`, `path_symlink`,
-//! `poll_oneoff`, `proc_raise`, `sock_accept`, `sock_recv`, `sock_send`, `sock_shutdown`.
+//! `NOTSUP`), `fd_write`, `fd_read`, `fd_pread`/`fd_pwrite` (positional, the offset does not
+//! move; `SPIPE` on stdio), `fd_close`, `fd_seek`, `fd_tell`, `fd_renumber`, `fd_fdstat_get`,
+//! `fd_fdstat_set_flags` (`APPEND`, `NONBLOCK`; the sync flags are `NOTSUP`),
+//! `fd_fdstat_set_rights` (only dropping: `NOTCAPABLE` to add), `fd_filestat_get`,
+//! `fd_filestat_set_size`, `fd_filestat_set_times` and `path_filestat_set_times` (`ATIM`,
+//! `ATIM_NOW`, `MTIM`, `MTIM_NOW`; both forms for one time is `INVAL`; pipes and the
+//! console have no times: `NOTSUP`), `fd_advise` (validated, then ignored), `fd_allocate`
+//! (extends the file), `fd_sync`/`fd_datasync` (in-memory files: nothing to do),
+//! `fd_prestat_get`, `fd_prestat_dir_name`, `fd_readdir` (cookies are the VFS's; no
+//! `.`/`..` entries), `path_open` (`creat`, `excl`, `trunc`, `directory`, `append`,
+//! `nonblock`), `path_create_directory`, `path_remove_directory`, `path_unlink_file`,
+//! `path_filestat_get`, `path_rename`, `path_symlink` (the target is stored as given and
+//! resolved, when followed, inside the preopen), `path_readlink`, `path_link` (checked,
+//! then `NOTSUP`: the file system has no hard links), `poll_oneoff` (clock subscriptions,
+//! relative or absolute on realtime/monotonic; `fd_read`/`fd_write` readiness of stdio and
+//! files; a bad descriptor or clock is an event with its error; `INVAL` for no
+//! subscriptions; the task sleeps until a deadline, checking descriptors every 1 ms),
+//! `proc_exit` (the engine ends the run), `proc_raise` (`NOTSUP`: no signals are delivered
+//! to a guest; 0 succeeds, above 30 is `INVAL`), `random_get`, `sched_yield`, and
+//! `sock_accept`/`sock_recv`/`sock_send`/`sock_shutdown` (no sockets exist: `NOTSOCK` for
+//! an open descriptor, `BADF` otherwise).
 //!
 //! Layout: `types` (witx numbers and struct layouts), `memory`, `path`, `abi` and `ctx`
-//! (arguments, environment, descriptor table, preopens) are pure and host-tested; `sys`
-//! (the calls over libtheseus) builds only for the kernel's target (`target_os = "none"`).
+//! (arguments, environment, descriptor table, preopens) are pure and host-tested; `sys`,
+//! `fdops`, `pathops` and `poll` (the calls over libtheseus) build only for the kernel's
+//! target (`target_os = "none"`).
 //! Limits: path checks and the operation that follows are not atomic (another task may
 //! swap a directory for a symbolic link in between).
 
@@ -44,6 +55,12 @@ mod memory;
 pub mod path;
 pub mod types;
 
+#[cfg(target_os = "none")]
+mod fdops;
+#[cfg(target_os = "none")]
+mod pathops;
+#[cfg(target_os = "none")]
+mod poll;
 #[cfg(target_os = "none")]
 mod sys;
 

@@ -11,7 +11,7 @@ use alloc::string::String;
 use libtheseus::fs::{self, FileType, Metadata, OpenOptions, SeekFrom};
 use libtheseus::time::{self, Clock};
 
-fn sys(e: libtheseus::Errno) -> Errno {
+pub(crate) fn sys(e: libtheseus::Errno) -> Errno {
     Errno::from_posix(e.raw())
 }
 
@@ -39,7 +39,7 @@ fn filestat(m: &Metadata) -> Filestat {
 }
 
 /// The target of `host` if it is a symbolic link.
-fn readlink(host: &str) -> Option<String> {
+pub(crate) fn readlink(host: &str) -> Option<String> {
     match fs::lstat(host) {
         Ok(m) if m.file_type == FileType::Symlink => fs::readlink(host).ok(),
         _ => None,
@@ -49,7 +49,7 @@ fn readlink(host: &str) -> Option<String> {
 impl WasiCtx {
     /// The libtheseus descriptor behind a stream or file descriptor (`BADF` for
     /// directories), after checking `right`.
-    fn host_fd(&self, fd: u32, right: u64) -> Result<u32, Errno> {
+    pub(crate) fn host_fd(&self, fd: u32, right: u64) -> Result<u32, Errno> {
         let e = self.entry(fd)?;
         if e.rights_base & right != right {
             return Err(Errno::NOTCAPABLE);
@@ -61,7 +61,7 @@ impl WasiCtx {
     }
 
     /// Resolves a path argument read from guest memory.
-    fn guest_path(
+    pub(crate) fn guest_path(
         &self,
         mem: &dyn GuestMemory,
         fd: u32,
@@ -179,13 +179,10 @@ impl WasiCtx {
                 fs::fstat(h)
                     .map(|m| ft(m.file_type))
                     .unwrap_or(filetype::CHARACTER_DEVICE),
-                0,
+                e.flags,
             ),
-            Kind::File { fd: h, append } => (
-                ft(fs::fstat(h).map_err(sys)?.file_type),
-                if append { fdflags::APPEND } else { 0 },
-            ),
-            Kind::Dir { .. } => (filetype::DIRECTORY, 0),
+            Kind::File { fd: h } => (ft(fs::fstat(h).map_err(sys)?.file_type), e.flags),
+            Kind::Dir { .. } => (filetype::DIRECTORY, e.flags),
         };
         mem.write(
             out,
@@ -308,6 +305,7 @@ impl WasiCtx {
                 },
                 rights_base: rights_base & rights::DIRECTORY & parent_inheriting,
                 rights_inheriting: rights_inheriting & parent_inheriting,
+                flags: fdflags & fdflags::NONBLOCK,
             })?;
             return mem.write_u32(out, fd);
         }
@@ -326,10 +324,15 @@ impl WasiCtx {
             .exclusive(oflags & oflags::EXCL != 0)
             .truncate(oflags & oflags::TRUNC != 0);
         let h = fs::open(&host, &opts).map_err(sys)?;
+        let nonblock = fdflags & fdflags::NONBLOCK != 0;
+        if nonblock {
+            let _ = fs::set_nonblocking(h, true);
+        }
         let entry = Entry {
-            kind: Kind::File { fd: h, append },
+            kind: Kind::File { fd: h },
             rights_base: rights_base & rights::FILE & parent_inheriting,
             rights_inheriting: 0,
+            flags: fdflags & (fdflags::APPEND | fdflags::NONBLOCK),
         };
         match self.insert(entry) {
             Ok(fd) => mem.write_u32(out, fd),
@@ -454,7 +457,7 @@ impl WasiCtx {
     }
 }
 
-fn clock(id: u32) -> Result<Clock, Errno> {
+pub(crate) fn clock(id: u32) -> Result<Clock, Errno> {
     match id {
         clockid::REALTIME => Ok(Clock::Realtime),
         clockid::MONOTONIC => Ok(Clock::Monotonic),
@@ -464,7 +467,7 @@ fn clock(id: u32) -> Result<Clock, Errno> {
 }
 
 /// A path call on the preopen itself (`rmdir .`) is refused.
-fn not_root(host: &str, root: &str) -> Result<(), Errno> {
+pub(crate) fn not_root(host: &str, root: &str) -> Result<(), Errno> {
     if host.trim_end_matches('/') == root.trim_end_matches('/') {
         Err(Errno::INVAL)
     } else {
@@ -472,10 +475,14 @@ fn not_root(host: &str, root: &str) -> Result<(), Errno> {
     }
 }
 
-fn close_entry(e: Entry) {
+pub(crate) fn close_entry(e: Entry) {
     match e.kind {
         Kind::File { fd, .. } | Kind::Dir { fd: Some(fd), .. } => {
             let _ = fs::close(fd);
+        }
+        // The task's stdio outlives the guest: give it back blocking.
+        Kind::Stdio(h) if e.flags & fdflags::NONBLOCK != 0 => {
+            let _ = fs::set_nonblocking(h, false);
         }
         Kind::Stdio(_) | Kind::Dir { fd: None, .. } => {}
     }

@@ -248,8 +248,112 @@ fn function_table_is_complete() {
     names.sort_unstable();
     names.dedup();
     assert_eq!(names.len(), 46);
-    assert_eq!(abi::FUNCTIONS.iter().filter(|f| f.implemented).count(), 24);
+    assert_eq!(abi::FUNCTIONS.iter().filter(|f| f.implemented).count(), 46);
     let open = abi::find("path_open").unwrap();
     assert_eq!(open.params.len(), 9);
     assert!(!abi::find("proc_exit").unwrap().returns_errno);
+}
+
+#[test]
+fn set_times_flags() {
+    use crate::types::{fstflags::*, set_times_args};
+    let all = u32::from(ATIM | MTIM);
+    assert_eq!(set_times_args(1, 2, all, 9), Ok((Some(1), Some(2))));
+    assert_eq!(
+        set_times_args(1, 2, u32::from(ATIM_NOW | MTIM), 9),
+        Ok((Some(9), Some(2)))
+    );
+    assert_eq!(
+        set_times_args(1, 2, u32::from(MTIM_NOW), 9),
+        Ok((None, Some(9)))
+    );
+    assert_eq!(set_times_args(1, 2, 0, 9), Ok((None, None)));
+    assert_eq!(
+        set_times_args(1, 2, u32::from(ATIM | ATIM_NOW), 9),
+        Err(Errno::INVAL)
+    );
+    assert_eq!(
+        set_times_args(1, 2, u32::from(MTIM | MTIM_NOW), 9),
+        Err(Errno::INVAL)
+    );
+    assert_eq!(set_times_args(1, 2, 1 << 4, 9), Err(Errno::INVAL));
+}
+
+#[test]
+fn subscription_and_event_layouts() {
+    use crate::types::{Subscription, event_bytes, eventtype};
+    let mut b = [0u8; 48];
+    b[0..8].copy_from_slice(&7u64.to_le_bytes());
+    b[8] = eventtype::CLOCK;
+    b[16..20].copy_from_slice(&1u32.to_le_bytes());
+    b[24..32].copy_from_slice(&5_000u64.to_le_bytes());
+    b[40] = 1;
+    let s = Subscription::parse(&b).unwrap();
+    assert_eq!(
+        s,
+        Subscription::Clock {
+            userdata: 7,
+            id: 1,
+            timeout: 5_000,
+            abstime: true
+        }
+    );
+    assert_eq!((s.userdata(), s.eventtype()), (7, eventtype::CLOCK));
+    b[8] = eventtype::FD_WRITE;
+    b[16..20].copy_from_slice(&3u32.to_le_bytes());
+    assert_eq!(
+        Subscription::parse(&b),
+        Ok(Subscription::Fd {
+            userdata: 7,
+            fd: 3,
+            read: false
+        })
+    );
+    b[8] = 3;
+    assert_eq!(Subscription::parse(&b), Err(Errno::INVAL));
+    assert_eq!(Subscription::parse(&b[..40]), Err(Errno::FAULT));
+    let e = event_bytes(9, Errno::BADF, eventtype::FD_READ, 12, 1);
+    assert_eq!(u64::from_le_bytes(e[0..8].try_into().unwrap()), 9);
+    assert_eq!(u16::from_le_bytes([e[8], e[9]]), 8);
+    assert_eq!(e[10], eventtype::FD_READ);
+    assert_eq!(u64::from_le_bytes(e[16..24].try_into().unwrap()), 12);
+    assert_eq!(u16::from_le_bytes([e[24], e[25]]), 1);
+}
+
+#[test]
+fn symlink_targets_stay_in_the_sandbox() {
+    // A link created with any target string is resolved later under the preopen only.
+    let links: HashMap<&str, &str> = [
+        ("/p/abs", "/etc"),
+        ("/p/up", "../outside"),
+        ("/p/d/ok", "../f"),
+        ("/p/d/deep", "../../x"),
+    ]
+    .into_iter()
+    .collect();
+    let rl = |h: &str| links.get(h).map(|t| String::from(*t));
+    assert_eq!(
+        path::resolve("/p", &[], "abs", true, &rl),
+        Err(Errno::NOTCAPABLE)
+    );
+    assert_eq!(
+        path::resolve("/p", &[], "abs/x", false, &rl),
+        Err(Errno::NOTCAPABLE)
+    );
+    assert_eq!(
+        path::resolve("/p", &[], "up", true, &rl),
+        Err(Errno::NOTCAPABLE)
+    );
+    assert_eq!(
+        path::resolve("/p", &[], "d/ok", true, &rl).as_deref(),
+        Ok("/p/f")
+    );
+    assert_eq!(
+        path::resolve("/p", &[], "d/deep", true, &rl),
+        Err(Errno::NOTCAPABLE)
+    );
+    assert_eq!(
+        path::resolve("/p", &[], "up", false, &rl).as_deref(),
+        Ok("/p/up")
+    );
 }

@@ -278,3 +278,130 @@ pub fn pack_dirents<'a>(
     out.truncate(buf_len);
     out
 }
+
+/// `fstflags`: which times `*_set_times` changes.
+pub mod fstflags {
+    pub const ATIM: u16 = 1 << 0;
+    pub const ATIM_NOW: u16 = 1 << 1;
+    pub const MTIM: u16 = 1 << 2;
+    pub const MTIM_NOW: u16 = 1 << 3;
+}
+
+/// The new access and modification times of a `*_set_times` call: `None` leaves one
+/// unchanged. `INVAL` for unknown bits or both a time and `*_NOW` for the same one.
+pub fn set_times_args(
+    atim: u64,
+    mtim: u64,
+    flags: u32,
+    now: u64,
+) -> Result<(Option<u64>, Option<u64>), Errno> {
+    use fstflags::*;
+    let known = u32::from(ATIM | ATIM_NOW | MTIM | MTIM_NOW);
+    if flags & !known != 0 {
+        return Err(Errno::INVAL);
+    }
+    let flags = flags as u16;
+    let pick = |set: u16, now_bit: u16, t: u64| match (flags & set != 0, flags & now_bit != 0) {
+        (true, true) => Err(Errno::INVAL),
+        (true, false) => Ok(Some(t)),
+        (false, true) => Ok(Some(now)),
+        (false, false) => Ok(None),
+    };
+    Ok((pick(ATIM, ATIM_NOW, atim)?, pick(MTIM, MTIM_NOW, mtim)?))
+}
+
+/// `advice` values of `fd_advise` (`normal` .. `noreuse`).
+pub const ADVICE_MAX: u32 = 5;
+
+/// The largest `signal` number (`sigsys`).
+pub const SIGNAL_MAX: u32 = 30;
+
+/// `eventtype`.
+pub mod eventtype {
+    pub const CLOCK: u8 = 0;
+    pub const FD_READ: u8 = 1;
+    pub const FD_WRITE: u8 = 2;
+}
+
+/// `subclockflags`.
+pub mod subclockflags {
+    pub const ABSTIME: u16 = 1 << 0;
+}
+
+/// `eventrwflags`.
+pub mod eventrwflags {
+    pub const FD_READWRITE_HANGUP: u16 = 1 << 0;
+}
+
+/// Size of a `subscription`.
+pub const SUBSCRIPTION_SIZE: u32 = 48;
+/// Size of an `event`.
+pub const EVENT_SIZE: u32 = 32;
+
+/// A decoded `subscription`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subscription {
+    Clock {
+        userdata: u64,
+        id: u32,
+        timeout: u64,
+        abstime: bool,
+    },
+    /// `FD_READ` (`read: true`) or `FD_WRITE`.
+    Fd { userdata: u64, fd: u32, read: bool },
+}
+
+impl Subscription {
+    /// Decodes 48 bytes (`INVAL` for an unknown tag).
+    pub fn parse(b: &[u8]) -> Result<Subscription, Errno> {
+        let u64_at = |i: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&b[i..i + 8]);
+            u64::from_le_bytes(a)
+        };
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        if b.len() < SUBSCRIPTION_SIZE as usize {
+            return Err(Errno::FAULT);
+        }
+        let userdata = u64_at(0);
+        match b[8] {
+            eventtype::CLOCK => Ok(Subscription::Clock {
+                userdata,
+                id: u32_at(16),
+                timeout: u64_at(24),
+                abstime: u16::from_le_bytes([b[40], b[41]]) & subclockflags::ABSTIME != 0,
+            }),
+            t @ (eventtype::FD_READ | eventtype::FD_WRITE) => Ok(Subscription::Fd {
+                userdata,
+                fd: u32_at(16),
+                read: t == eventtype::FD_READ,
+            }),
+            _ => Err(Errno::INVAL),
+        }
+    }
+
+    pub fn userdata(&self) -> u64 {
+        match *self {
+            Subscription::Clock { userdata, .. } | Subscription::Fd { userdata, .. } => userdata,
+        }
+    }
+
+    pub fn eventtype(&self) -> u8 {
+        match *self {
+            Subscription::Clock { .. } => eventtype::CLOCK,
+            Subscription::Fd { read: true, .. } => eventtype::FD_READ,
+            Subscription::Fd { read: false, .. } => eventtype::FD_WRITE,
+        }
+    }
+}
+
+/// An `event`: 32 bytes.
+pub fn event_bytes(userdata: u64, error: Errno, ty: u8, nbytes: u64, flags: u16) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    b[0..8].copy_from_slice(&userdata.to_le_bytes());
+    b[8..10].copy_from_slice(&error.0.to_le_bytes());
+    b[10] = ty;
+    b[16..24].copy_from_slice(&nbytes.to_le_bytes());
+    b[24..26].copy_from_slice(&flags.to_le_bytes());
+    b
+}

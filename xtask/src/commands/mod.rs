@@ -4,3 +4,4 @@ pub mod boottime;
 pub mod build;
 pub mod run;
 pub mod test;
+pub mod wasm_registry;

