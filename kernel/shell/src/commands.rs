@@ -69,7 +69,7 @@ const fn builtin(
 pub static COMMANDS: &[Command] = &[
     big_task(
         "wasm",
-        "wasm [--dir HOST[::GUEST]]... [--env K=V]... FILE.wasm [ARGS...]: run a WASI module",
+        "wasm [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N] [--max-memory BYTES] FILE.wasm [ARGS...]: run a WASI module (fuel: at most N units, out of fuel is status 152; memory: default 128 MiB, K/M/G allowed)",
         crate::wasm::cmd_wasm,
     ),
     task("help", "list the commands", cmd_help),

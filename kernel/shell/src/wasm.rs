@@ -3,7 +3,9 @@
 //! preopened as `/`, the shell's cwd as `.`, the program environment). Both run the module
 //! with `wasm_runner` in a task of their own with the command's stdio, so Ctrl-C kills it
 //! like any job; `proc_exit`'s code becomes `$?`; a module that cannot run prints one line
-//! and gives 125, a trap 128 + the signal a native program would have died of.
+//! and gives 125, a trap 128 + the signal a native program would have died of. `wasm
+//! --fuel N` and `--max-memory BYTES` limit one run (`-W fuel=N` and `-W
+//! max-memory-size=BYTES`, wasmtime's spellings, are accepted too).
 
 use crate::Io;
 use alloc::format;
@@ -44,6 +46,7 @@ fn run_module(
     args: Vec<String>,
     env: Vec<(String, String)>,
     preopens: Vec<Preopen>,
+    limits: wasm_runner::Limits,
     io: &mut Io,
 ) -> i32 {
     let bytes = match read_module(path) {
@@ -53,7 +56,7 @@ fn run_module(
             return crate::STATUS_NOT_FOUND;
         }
     };
-    match wasm_runner::run(&bytes, args, env, preopens) {
+    match wasm_runner::run_with_limits(&bytes, args, env, preopens, limits) {
         Ok(code) => code & 0xff,
         Err(e) => {
             io.err(&format!("{prefix}: {e}\n"));
@@ -84,25 +87,43 @@ pub(crate) fn spawn_program(
                 guest: ".".into(),
             },
         ];
-        let status = run_module(&prefix, &path, argv, env, preopens, &mut Io::fds());
+        let limits = wasm_runner::Limits::default();
+        let status = run_module(&prefix, &path, argv, env, preopens, limits, &mut Io::fds());
         crate::JOB_EVENT.notify_all();
         status as isize
     })
 }
 
-const USAGE: &str = "usage: wasm [--dir HOST[::GUEST]]... [--env K=V]... FILE.wasm [ARGS...]\n";
+const USAGE: &str = "usage: wasm [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N] \
+                     [--max-memory BYTES] FILE.wasm [ARGS...]\n";
 
-/// `wasm [--dir HOST[::GUEST]]... [--env K=V]... FILE.wasm [ARGS...]`: runs a WASI module
-/// with only the given directories preopened (`GUEST` defaults to `HOST` as written) and
-/// only the given environment.
+/// A byte count: digits with an optional `K`, `M` or `G` suffix (powers of 1024).
+fn parse_bytes(text: &str) -> Option<usize> {
+    let (digits, shift) = match text.as_bytes().last()? {
+        b'K' | b'k' => (&text[..text.len() - 1], 10),
+        b'M' | b'm' => (&text[..text.len() - 1], 20),
+        b'G' | b'g' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    let n: usize = digits.parse().ok()?;
+    n.checked_mul(1usize << shift)
+}
+
+/// `wasm [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N] [--max-memory BYTES] FILE.wasm
+/// [ARGS...]`: runs a WASI module with only the given directories preopened (`GUEST`
+/// defaults to `HOST` as written), only the given environment, and optionally at most `N`
+/// units of fuel (about one per instruction; running out is a trap, status 152) and a
+/// linear memory of at most `BYTES` (default 128 MiB; `K`/`M`/`G` suffixes allowed). `-W
+/// fuel=N` and `-W max-memory-size=BYTES` are wasmtime's spellings of the last two.
 pub(crate) fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
     let mut preopens = Vec::new();
     let mut env = Vec::new();
+    let mut limits = wasm_runner::Limits::default();
     let mut i = 1;
     while i < args.len() {
         let a = args[i].as_str();
         let (opt, inline) = match a.split_once('=') {
-            Some((o @ ("--dir" | "--env"), v)) => (o, Some(v)),
+            Some((o @ ("--dir" | "--env" | "--fuel" | "--max-memory"), v)) => (o, Some(v)),
             _ => (a, None),
         };
         match opt {
@@ -110,7 +131,7 @@ pub(crate) fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
                 i += 1;
                 break;
             }
-            "--dir" | "--env" => {
+            "--dir" | "--env" | "--fuel" | "--max-memory" | "-W" => {
                 let value = match inline {
                     Some(v) => v,
                     None => {
@@ -124,7 +145,36 @@ pub(crate) fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
                         }
                     }
                 };
-                if opt == "--env" {
+                let (opt, value) = match (opt, value.split_once('=')) {
+                    ("-W", Some(("fuel", v))) => ("--fuel", v),
+                    ("-W", Some(("max-memory-size", v))) => ("--max-memory", v),
+                    ("-W", _) => {
+                        io.err(&format!(
+                            "wasm: -W {value}: expected fuel=N or max-memory-size=BYTES\n"
+                        ));
+                        return 2;
+                    }
+                    _ => (opt, value),
+                };
+                if opt == "--fuel" {
+                    match value.parse::<u64>() {
+                        Ok(n) => limits.fuel = Some(n),
+                        Err(_) => {
+                            io.err(&format!("wasm: --fuel {value}: expected a number\n"));
+                            return 2;
+                        }
+                    }
+                } else if opt == "--max-memory" {
+                    match parse_bytes(value) {
+                        Some(n) => limits.max_memory = n,
+                        None => {
+                            io.err(&format!(
+                                "wasm: --max-memory {value}: expected a byte count (K, M, G allowed)\n"
+                            ));
+                            return 2;
+                        }
+                    }
+                } else if opt == "--env" {
                     match value.split_once('=') {
                         Some((k, v)) if !k.is_empty() => env.push((k.into(), v.into())),
                         _ => {
@@ -164,5 +214,5 @@ pub(crate) fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
         return 2;
     };
     let prefix = format!("wasm: {file}");
-    run_module(&prefix, file, args[i..].to_vec(), env, preopens, io)
+    run_module(&prefix, file, args[i..].to_vec(), env, preopens, limits, io)
 }

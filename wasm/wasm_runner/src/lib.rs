@@ -5,13 +5,17 @@
 //! is defined and implemented by `wasi_host` (one it marked unimplemented would return
 //! `NOSYS`); anything else is a
 //! [`RunError::MissingImports`] naming them all), instantiates it with a memory limit
-//! ([`MEMORY_LIMIT`]) and calls `_start` in the calling task. The guest needs no fuel to be
-//! preemptible: it runs in its own task, which the scheduler preempts like any other, and a
-//! kill request for the task (the shell's Ctrl-C) takes effect at the next preemption. Fuel
-//! metering is off: it cost about 15%, and wasmi 2.0's lazy translation raises a
-//! non-resumable "out of fuel" trap when fuel runs out while a function is being translated
-//! (seen with resvg rendering a large image). `proc_exit(code)` ends the run with `Ok(code)`;
-//! returning from `_start` is 0.
+//! ([`MEMORY_LIMIT`] by default, [`Limits::max_memory`] per run; tables up to
+//! [`TABLE_LIMIT`] elements) and calls `_start` in the calling task. The guest needs no fuel
+//! to be preemptible: it runs in its own task, which the scheduler preempts like any other,
+//! and a kill request for the task (the shell's Ctrl-C) takes effect at the next
+//! preemption. Fuel metering is off by default: it cost about 15%. [`Limits::fuel`] turns it
+//! on for one run, with eager compilation (wasmi 2.0's lazy translation raises a
+//! non-resumable "out of fuel" trap when fuel runs out while a function is being
+//! translated, seen with resvg rendering a large image); running out is the trap `all fuel
+//! consumed by WebAssembly` with the signal [`SIGXCPU`] (status 152, as a native program
+//! over its CPU-time limit). `proc_exit(code)` ends the run with `Ok(code)`; returning from
+//! `_start` is 0.
 //!
 //! Dispatch: wasmi's `auto-dispatch` with `stable` (see the WebAssembly section of
 //! docs/ARCHITECTURE.md for the measured behaviour on our target).
@@ -32,13 +36,39 @@ use alloc::vec::Vec;
 use core::fmt;
 use wasi_host::{Errno, GuestMemory, Preopen, WasiCtx, abi, errno_result};
 use wasmi::{
-    Caller, Config, Engine, ExternType, FuncType, Linker, Module, Store, StoreLimits,
-    StoreLimitsBuilder, TrapCode, TypedResumableCall, Val, ValType,
+    Caller, CompilationMode, Config, Engine, ExternType, FuncType, Linker, Module, Store,
+    StoreLimits, StoreLimitsBuilder, TrapCode, TypedResumableCall, Val, ValType,
 };
 
 /// The most bytes one linear memory may grow to. Growing copies the memory on the kernel
 /// heap (old and new both live for a moment), and the heap keeps the frames it grew by.
 pub const MEMORY_LIMIT: usize = 128 << 20;
+
+/// The most elements one table may have (8 bytes each on the kernel heap).
+pub const TABLE_LIMIT: usize = 1 << 20;
+
+/// The signal a guest that ran out of fuel is reported with (SIGXCPU: status 152).
+pub const SIGXCPU: i32 = 24;
+
+/// Per-run resource limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Units of fuel the guest may consume (wasmi: about one per instruction); `None`
+    /// leaves fuel metering off.
+    pub fuel: Option<u64>,
+    /// The most bytes each linear memory may have: a larger declared minimum fails to
+    /// instantiate, `memory.grow` beyond it returns -1.
+    pub max_memory: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: None,
+            max_memory: MEMORY_LIMIT,
+        }
+    }
+}
 
 /// Status for a module that cannot run (malformed, missing imports, unsupported feature).
 pub const STATUS_CANNOT_RUN: i32 = 125;
@@ -104,16 +134,30 @@ struct Host {
 }
 
 /// Runs the WASI command in `bytes` with `args` (`argv`, program name first), `env` and
-/// `preopens`, in the calling task with its stdio. Returns the exit code (`proc_exit`'s, or
-/// 0 when `_start` returns).
+/// `preopens`, in the calling task with its stdio, with the default [`Limits`]. Returns the
+/// exit code (`proc_exit`'s, or 0 when `_start` returns).
 pub fn run(
     bytes: &[u8],
     args: Vec<String>,
     env: Vec<(String, String)>,
     preopens: Vec<Preopen>,
 ) -> Result<i32, RunError> {
+    run_with_limits(bytes, args, env, preopens, Limits::default())
+}
+
+/// [`run`] with the given [`Limits`].
+pub fn run_with_limits(
+    bytes: &[u8],
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    preopens: Vec<Preopen>,
+    limits: Limits,
+) -> Result<i32, RunError> {
     let mut config = Config::default();
-    config.consume_fuel(false);
+    config.consume_fuel(limits.fuel.is_some());
+    if limits.fuel.is_some() {
+        config.compilation_mode(CompilationMode::Eager);
+    }
     let engine = Engine::new(&config);
     if !bytes.starts_with(b"\0asm") {
         return Err(RunError::Malformed(
@@ -133,12 +177,21 @@ pub fn run(
     if !missing.is_empty() {
         return Err(RunError::MissingImports(missing));
     }
+    check_declared_sizes(&module, limits.max_memory)?;
     let host = Host {
         wasi: WasiCtx::new(args, env, preopens),
-        limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build(),
+        limits: StoreLimitsBuilder::new()
+            .memory_size(limits.max_memory)
+            .table_elements(TABLE_LIMIT)
+            .build(),
     };
     let mut store = Store::new(&engine, host);
     store.limiter(|h| &mut h.limits);
+    if let Some(fuel) = limits.fuel {
+        store
+            .set_fuel(fuel)
+            .map_err(|e| RunError::Instantiate(e.to_string()))?;
+    }
     let mut linker = Linker::<Host>::new(&engine);
     define_wasi(&mut linker).map_err(|e| RunError::Instantiate(e.to_string()))?;
     let instance =
@@ -155,6 +208,9 @@ pub fn run(
     loop {
         match call {
             Ok(TypedResumableCall::Finished(())) => return Ok(0),
+            Ok(TypedResumableCall::OutOfFuel(_)) if limits.fuel.is_some() => {
+                return Err(trap_error(TrapCode::OutOfFuel.to_string(), SIGXCPU));
+            }
             Ok(TypedResumableCall::OutOfFuel(invocation)) => {
                 // Unreachable with fuel metering off; resume rather than fail if it happens.
                 call = invocation.resume(&mut store);
@@ -190,6 +246,7 @@ fn exit_or_trap(e: &wasmi::Error) -> Option<Result<i32, RunError>> {
         | TrapCode::TableOutOfBounds
         | TrapCode::IndirectCallToNull
         | TrapCode::StackOverflow => 11,
+        TrapCode::OutOfFuel => SIGXCPU,
         _ => 4,
     };
     Some(Err(trap_error(code.to_string(), signal)))
@@ -201,6 +258,36 @@ fn trap_error(message: String, signal: i32) -> RunError {
         signal,
         backtrace: Vec::new(),
     }
+}
+
+/// Bytes in a wasm page (custom page sizes are not enabled).
+const WASM_PAGE: u64 = 65536;
+
+/// Fails with one clear line when an exported memory's or table's declared minimum is over
+/// its limit (wasmi would otherwise fail the allocation with a generic message).
+fn check_declared_sizes(module: &Module, max_memory: usize) -> Result<(), RunError> {
+    for export in module.exports() {
+        match export.ty() {
+            ExternType::Memory(m) => {
+                let bytes = m.minimum().saturating_mul(WASM_PAGE);
+                if bytes > max_memory as u64 {
+                    return Err(RunError::Instantiate(format!(
+                        "memory `{}` declares a minimum of {bytes} bytes, over the limit of {max_memory} bytes",
+                        export.name()
+                    )));
+                }
+            }
+            ExternType::Table(t) if t.minimum() > TABLE_LIMIT as u64 => {
+                return Err(RunError::Instantiate(format!(
+                    "table `{}` declares a minimum of {} elements, over the limit of {TABLE_LIMIT}",
+                    export.name(),
+                    t.minimum()
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A compile error is `Unsupported` when the validator says a feature is not enabled. The

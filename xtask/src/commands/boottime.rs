@@ -23,6 +23,7 @@ pub fn run(ws: &Workspace, runs: usize, verbose: bool) -> Result<i32> {
             iso: false,
             verbose,
             kernel_verbose: false,
+            input: None,
         };
         let outcome = exec::exec(ws, &request, &mut Vec::new())?;
         let ExecOutcome::Completed { timing, .. } = outcome else {

