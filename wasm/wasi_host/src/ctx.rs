@@ -57,6 +57,11 @@ pub struct WasiCtx {
     args: Vec<String>,
     env: Vec<String>,
     pub(crate) fds: BTreeMap<u32, Entry>,
+    /// Descriptors freed by `fd_close`/`fd_renumber`, most recent last: reused first, as
+    /// wasmtime does (programs such as yosys depend on which number a new file gets).
+    freed: Vec<u32>,
+    /// The lowest descriptor never handed out.
+    next: u32,
 }
 
 impl WasiCtx {
@@ -91,10 +96,13 @@ impl WasiCtx {
                 },
             );
         }
+        let next = fds.keys().next_back().map_or(0, |&fd| fd + 1);
         WasiCtx {
             args,
             env: env.into_iter().map(|(k, v)| k + "=" + &v).collect(),
             fds,
+            freed: Vec::new(),
+            next,
         }
     }
 
@@ -102,14 +110,31 @@ impl WasiCtx {
         self.fds.get(&fd).ok_or(Errno::BADF)
     }
 
-    /// Inserts `entry` on the lowest free descriptor.
+    /// Inserts `entry` on the most recently freed descriptor, else on a new one.
     pub(crate) fn insert(&mut self, entry: Entry) -> Result<u32, Errno> {
         if self.fds.len() >= MAX_FDS {
             return Err(Errno::MFILE);
         }
-        let fd = (0..).find(|n| !self.fds.contains_key(n)).unwrap_or(0);
+        let fd = loop {
+            match self.freed.pop() {
+                Some(fd) if !self.fds.contains_key(&fd) => break fd,
+                Some(_) => continue,
+                None => {
+                    let fd = self.next;
+                    self.next += 1;
+                    break fd;
+                }
+            }
+        };
         self.fds.insert(fd, entry);
         Ok(fd)
+    }
+
+    /// Removes descriptor `fd`, remembering its number for reuse.
+    pub(crate) fn remove(&mut self, fd: u32) -> Option<Entry> {
+        let e = self.fds.remove(&fd)?;
+        self.freed.push(fd);
+        Some(e)
     }
 
     /// The preopen root and components below it of directory descriptor `fd` (`NOTDIR` for

@@ -240,7 +240,7 @@ impl WasiCtx {
         if from == to {
             return Ok(());
         }
-        let e = self.fds.remove(&from).ok_or(Errno::BADF)?;
+        let e = self.remove(from).ok_or(Errno::BADF)?;
         if let Some(old) = self.fds.insert(to, e) {
             close_entry(old);
         }

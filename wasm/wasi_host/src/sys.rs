@@ -161,7 +161,7 @@ impl WasiCtx {
 
     /// `fd_close`: closes what this context owns; stdio descriptors are only forgotten.
     pub fn fd_close(&mut self, fd: u32) -> Result<(), Errno> {
-        let e = self.fds.remove(&fd).ok_or(Errno::BADF)?;
+        let e = self.remove(fd).ok_or(Errno::BADF)?;
         close_entry(e);
         Ok(())
     }

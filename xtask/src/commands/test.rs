@@ -196,6 +196,7 @@ const E2E_CASES: &[Case] = &[
     ("wasm-huge-memory", "/tmp/bigmem.wasm; echo $?; echo alive", &[("/tmp/bigmem.wasm", Made(huge_memory_module))], 0, Exactly("/tmp/bigmem.wasm: cannot instantiate: memory `memory` declares a minimum of 4294967296 bytes, over the limit of 134217728 bytes\n125\nalive\n")),
     ("wasm-huge-table", "/tmp/bigtable.wasm; echo $?; echo alive", &[("/tmp/bigtable.wasm", Made(huge_table_module))], 0, Exactly("/tmp/bigtable.wasm: cannot instantiate: table `table` declares a minimum of 10000000 elements, over the limit of 1048576\n125\nalive\n")),
     ("wasm-wildptr", "mkdir -p /tmp; wildptr", &[], 0, Exactly(WILDPTR_OUT)),
+    ("wasm-fd-order", "fdorder",                      &[],                           0,   Exactly("opened 0 1 2\nafter closing 0 and 2: 2 0\nrenumber 1 onto 2: 0, then 1 3\n")),
 ];
 
 #[rustfmt::skip]
