@@ -25,6 +25,48 @@ pub const MAX_FRAMES: usize = 64;
 
 static SYMBOLS: spin::Once<SymbolTable> = spin::Once::new();
 
+/// Symbol tables of loaded program images: `(start, end, table)` with addresses in the table
+/// relative to `start`.
+static IMAGES: spin::Mutex<Vec<(u64, u64, alloc::sync::Arc<SymbolTable>)>> =
+    spin::Mutex::new(Vec::new());
+
+/// Makes backtraces name functions of a program image mapped at `start..end` (its symbol
+/// addresses are relative to `start`). Undo with [`unregister_image`].
+pub fn register_image(start: u64, end: u64, table: SymbolTable) {
+    let table = alloc::sync::Arc::new(table);
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        IMAGES.lock().push((start, end, table))
+    });
+}
+
+/// Forgets the image registered at `start`.
+pub fn unregister_image(start: u64) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        IMAGES.lock().retain(|(s, _, _)| *s != start)
+    });
+}
+
+/// Writes the name of the program function containing `addr`, if a registered image has
+/// one. Panic-safe: gives up (returns `Ok(false)`) if the image list is locked.
+fn write_image_symbol(
+    addr: u64,
+    adjust: u64,
+    out: &mut dyn fmt::Write,
+) -> Result<bool, fmt::Error> {
+    let Some(images) = IMAGES.try_lock() else {
+        return Ok(false);
+    };
+    for (start, end, table) in images.iter() {
+        if (*start..*end).contains(&addr)
+            && let Some((name, offset)) = table.lookup(addr - start)
+        {
+            write!(out, "{name}+{:#x}", offset + adjust)?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Builds the global symbol table from the kernel's ELF file (the bytes are not kept). A
 /// second call returns the table loaded first.
 pub fn load_symbols(elf: &[u8]) -> Result<&'static SymbolTable, SymbolError> {
@@ -99,7 +141,13 @@ fn write_frames(frames: &[u64], exact_first: bool, out: &mut dyn fmt::Write) -> 
             Some((name, offset)) => {
                 writeln!(out, "  {i}: {addr:#018x} {name}+{:#x}", offset + adjust)?
             }
-            None => writeln!(out, "  {i}: {addr:#018x} <unknown>")?,
+            None => {
+                write!(out, "  {i}: {addr:#018x} ")?;
+                if !write_image_symbol(addr - adjust, adjust, out)? {
+                    out.write_str("<unknown>")?;
+                }
+                out.write_str("\n")?;
+            }
         }
     }
     Ok(())

@@ -39,10 +39,16 @@ const MAIN_STACK_PAGES: u64 = 512;
 
 /// What a process keeps alive while it runs.
 struct Image {
-    _program: elf_loader::Program,
+    program: elf_loader::Program,
     /// The C strings and pointer arrays `argv` and `envp` point into.
     _strings: Vec<u8>,
     _pointers: Vec<u64>,
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        backtrace::unregister_image(self.program.image_range().0);
+    }
 }
 
 #[derive(Debug)]
@@ -99,6 +105,12 @@ pub fn spawn(
     let _ = vfs::close(fd);
     let bytes = bytes.map_err(SpawnError::File)?;
     let program = elf_loader::load(&bytes, &exports::lookup).map_err(SpawnError::Load)?;
+    // Name the program's own functions in backtraces (a program without symbols just shows
+    // addresses).
+    if let Ok(table) = symbols::SymbolTable::from_elf(&bytes) {
+        let (start, len) = program.image_range();
+        backtrace::register_image(start, start + len, table);
+    }
     drop(bytes);
 
     let env: Vec<String> = ctx
@@ -131,7 +143,7 @@ pub fn spawn(
         .stack_pages(MAIN_STACK_PAGES)
         .program_tls(program.tls());
     ctx.keep_alive(alloc::boxed::Box::new(Image {
-        _program: program,
+        program,
         _strings: strings,
         _pointers: pointers,
     }));

@@ -171,7 +171,7 @@ const E2E_CASES: &[Case] = &[
     ("anyhow-check", "anyhow-check",                  &[],                            0,   Contains("anyhow-check: ok")),
     ("tokio-check", "tokio-check",                    &[],                            0,   Contains("tokio-check: ok")),
     ("std-panic",   "stdcheck --panic; echo $?; echo alive", &[],                     0,   ContainsInOrder(&["deliberate panic", "134\n", "alive\n"])),
-    ("std-segv",    "stdcheck --segv; echo $?; echo alive", &[],                      0,   ContainsInOrder(&["page fault", "139\n", "alive\n"])),
+    ("std-segv",    "stdcheck --segv; echo $?; echo alive", &[],                      0,   ContainsInOrder(&["page fault", "stdcheck::main", "139\n", "alive\n"])),
     ("std-exit",    "stdcheck --exit 42",             &[],                            42,  Exactly("")),
     ("wasm-hello",  "GREETING=hi hello a 'b c'; echo $?; hello x | wc -w", &[],      0,   Exactly("hello from wasm: argc=3 [a] [b c] GREETING=hi\n0\n6\n")),
     ("wasm-command", "wasm --env GREETING=x /bin/hello.wasm 1", &[],                  0,   Exactly("hello from wasm: argc=2 [1] GREETING=x\n")),
