@@ -23,91 +23,9 @@ pub const STDIN: Fd = 0;
 pub const STDOUT: Fd = 1;
 pub const STDERR: Fd = 2;
 
-/// How to open a path: the `O_*` flags. Start from [`OpenOptions::new`] and set at least
-/// `read`, `write` or `append`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OpenOptions {
-    pub read: bool,
-    pub write: bool,
-    /// `O_CREAT`.
-    pub create: bool,
-    /// `O_TRUNC`.
-    pub truncate: bool,
-    /// `O_APPEND`: every write goes to the end; implies `write`.
-    pub append: bool,
-    /// `O_EXCL`: with `create`, fail with `EEXIST` if the path names anything.
-    pub exclusive: bool,
-    /// `O_DIRECTORY`: fail with `ENOTDIR` unless the path is a directory.
-    pub directory: bool,
-    /// Permission bits of a created file.
-    pub mode: u32,
-}
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl OpenOptions {
-    /// Nothing set; mode 0o644.
-    pub const fn new() -> OpenOptions {
-        OpenOptions {
-            read: false,
-            write: false,
-            create: false,
-            truncate: false,
-            append: false,
-            exclusive: false,
-            directory: false,
-            mode: vfs::DEFAULT_FILE_MODE,
-        }
-    }
-    pub const fn read(mut self, v: bool) -> Self {
-        self.read = v;
-        self
-    }
-    pub const fn write(mut self, v: bool) -> Self {
-        self.write = v;
-        self
-    }
-    pub const fn create(mut self, v: bool) -> Self {
-        self.create = v;
-        self
-    }
-    pub const fn truncate(mut self, v: bool) -> Self {
-        self.truncate = v;
-        self
-    }
-    pub const fn append(mut self, v: bool) -> Self {
-        self.append = v;
-        self
-    }
-    pub const fn exclusive(mut self, v: bool) -> Self {
-        self.exclusive = v;
-        self
-    }
-    pub const fn directory(mut self, v: bool) -> Self {
-        self.directory = v;
-        self
-    }
-    pub const fn mode(mut self, mode: u32) -> Self {
-        self.mode = mode;
-        self
-    }
-
-    fn to_vfs(self) -> vfs::OpenOptions {
-        vfs::OpenOptions::new()
-            .read(self.read)
-            .write(self.write)
-            .create(self.create)
-            .truncate(self.truncate)
-            .append(self.append)
-            .exclusive(self.exclusive)
-            .directory(self.directory)
-            .mode(self.mode)
-    }
-}
+/// How to open a path (`O_RDONLY`, `O_WRONLY`, `O_RDWR`, `O_CREAT`, `O_TRUNC`, `O_APPEND`,
+/// `O_EXCL`, `O_DIRECTORY`, creation mode): the VFS's own options type.
+pub use vfs::OpenOptions;
 
 /// What a path or descriptor names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -208,7 +126,7 @@ impl SeekFrom {
 
 /// Opens `path`; returns the lowest free descriptor.
 pub fn open(path: &str, opts: &OpenOptions) -> Result<Fd> {
-    Ok(vfs::open(path, opts.to_vfs())?)
+    Ok(vfs::open(path, *opts)?)
 }
 
 /// Reads into `buf`; returns the count read, 0 at end of file.
