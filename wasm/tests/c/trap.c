@@ -8,7 +8,7 @@
 static volatile int zero = 0;
 static char *volatile sink;
 
-static int recurse(int n) {
+__attribute__((noinline)) static int recurse(int n) {
     volatile char pad[64];
     pad[0] = (char)n;
     if (n < zero) // never: keeps the compiler from seeing the endless recursion
@@ -16,12 +16,21 @@ static int recurse(int n) {
     return recurse(n + 1) + pad[0];
 }
 
+// The callers `trap div` goes through, kept out of line so that the backtrace names them.
+__attribute__((noinline)) static int divide(int a, int b) {
+    return a / b;
+}
+
+__attribute__((noinline)) static int compute(int n) {
+    return divide(n + 41, zero) + 1;
+}
+
 int main(int argc, char **argv) {
     const char *kind = argc > 1 ? argv[1] : "unreachable";
     printf("trapping: %s\n", kind);
     fflush(stdout);
     if (strcmp(kind, "div") == 0)
-        return (argc + 41) / zero;
+        return compute(argc);
     if (strcmp(kind, "recurse") == 0)
         return recurse(0);
     if (strcmp(kind, "oom") == 0) {

@@ -20,15 +20,20 @@
 //! Dispatch: wasmi's `auto-dispatch` with `stable` (see the WebAssembly section of
 //! docs/ARCHITECTURE.md for the measured behaviour on our target).
 //!
-//! Limits: wasmi 2.0 exposes no wasm backtrace, so a trap names its kind and the export
-//! being run, not the guest's call stack; a task killed while running a guest does not
-//! unwind, so the guest's memory is not freed (as for killed native programs).
+//! Backtraces: wasmi 2.0 exposes none, so the module is rewritten before compiling to keep
+//! a shadow call stack (the `shadow` module); a trap prints the guest's frames, innermost
+//! first, named from the `name` section (running out of fuel prints none).
 //!
-//! Depends only on libtheseus, `wasi_host` and `wasmi`.
+//! Limits: a task killed while running a guest does not unwind, so the guest's memory is
+//! not freed (as for killed native programs).
+//!
+//! Depends only on libtheseus, `wasi_host`, `wasmi`, `wasmparser` and `wasm-encoder`.
 
 #![no_std]
 
 extern crate alloc;
+
+mod shadow;
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -87,7 +92,8 @@ pub enum RunError {
     /// No `_start` function export (not a WASI command).
     NoStart,
     /// The guest trapped: the trap's message, the signal number a native program would
-    /// have died of, and the guest frames (empty: wasmi 2.0 exposes none).
+    /// have died of, and the guest frames, innermost first (empty when the module could
+    /// not be instrumented, or for running out of fuel).
     Trap {
         message: String,
         signal: i32,
@@ -118,6 +124,9 @@ impl fmt::Display for RunError {
                 message, backtrace, ..
             } => {
                 write!(f, "trap: {message} in _start")?;
+                if !backtrace.is_empty() {
+                    f.write_str("\nwasm backtrace:")?;
+                }
                 for frame in backtrace {
                     write!(f, "\n  {frame}")?;
                 }
@@ -164,7 +173,13 @@ pub fn run_with_limits(
             "not a WebAssembly module (no `\\0asm` magic number)".into(),
         ));
     }
-    let module = Module::new(&engine, bytes).map_err(|e| compile_error(&e.to_string()))?;
+    // The shadow-stack copy when the rewrite handles the module and the copy compiles;
+    // otherwise the module as given (whose errors are the ones reported), without a
+    // backtrace.
+    let module = match shadow::instrument(bytes).and_then(|b| Module::new(&engine, &b[..]).ok()) {
+        Some(module) => module,
+        None => Module::new(&engine, bytes).map_err(|e| compile_error(&e.to_string()))?,
+    };
     let missing: Vec<String> = module
         .imports()
         .filter(|i| {
@@ -224,12 +239,37 @@ pub fn run_with_limits(
             }
             Err(e) => {
                 return match exit_or_trap(&e) {
+                    Some(Err(RunError::Trap {
+                        message, signal, ..
+                    })) => Err(RunError::Trap {
+                        message,
+                        signal,
+                        backtrace: guest_backtrace(&store, &instance, bytes),
+                    }),
                     Some(r) => r,
                     None => Err(trap_error(e.to_string(), 4)),
                 };
             }
         }
     }
+}
+
+/// The guest's frames from the shadow stack (empty for a module run unmodified).
+fn guest_backtrace(store: &Store<Host>, instance: &wasmi::Instance, bytes: &[u8]) -> Vec<String> {
+    let (Some(memory), Some(sp)) = (
+        instance.get_memory(store, shadow::MEMORY_EXPORT),
+        instance.get_global(store, shadow::SP_EXPORT),
+    ) else {
+        return Vec::new();
+    };
+    let Val::I32(sp) = sp.get(store) else {
+        return Vec::new();
+    };
+    shadow::backtrace(
+        sp as u32,
+        memory.data(store),
+        &shadow::function_names(bytes),
+    )
 }
 
 /// `proc_exit`'s code, or a trap with its signal; `None` for other errors.
