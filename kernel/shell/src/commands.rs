@@ -115,6 +115,11 @@ pub static COMMANDS: &[Command] = &[
         cmd_head,
     ),
     task(
+        "tail",
+        "tail [-n N] [FILE...]: the last N (10) lines",
+        cmd_tail,
+    ),
+    task(
         "grep",
         "grep [-i] [-v] [-c] [-n] PATTERN [FILE...]: lines containing PATTERN (a plain substring, no regex)",
         cmd_grep,
@@ -222,7 +227,9 @@ fn cmd_help(_: &[String], io: &mut Io) -> i32 {
     }
     io.out(
         "Syntax: CMD; CMD, CMD | CMD, CMD &, 'quotes', \"double $VAR\", $?, NAME=value,\n\
-         < > >> 2> 2>> redirections. Tab completes; Ctrl-C stops the foreground job.\n",
+         < > >> 2> 2>> redirections. Tab completes; Ctrl-C stops the foreground job.\n\
+         Programs: NAME or a path runs a std program (/bin/NAME) or a WASI module\n\
+         (/bin/NAME.wasm) found on $PATH; `ls /bin` lists them.\n",
     );
     0
 }
@@ -723,6 +730,56 @@ fn cmd_head(args: &[String], io: &mut Io) -> i32 {
         if let Err(e) = result {
             io.err(&format!("head: {name}: {e}\n"));
             status = 1;
+        }
+    }
+    status
+}
+
+fn cmd_tail(args: &[String], io: &mut Io) -> i32 {
+    let (count, operands) = match count_option(args, 10) {
+        Ok(v) => v,
+        Err(e) => {
+            io.err(&format!("tail: {e}\n"));
+            return 2;
+        }
+    };
+    let names = inputs(operands);
+    let mut status = 0;
+    for (i, name) in names.iter().enumerate() {
+        let file = match open_input(name, io) {
+            Ok(f) => f,
+            Err(e) => {
+                io.err(&format!("tail: {name}: {e}\n"));
+                status = 1;
+                continue;
+            }
+        };
+        // Keep only the last `count` lines while reading.
+        let mut last: alloc::collections::VecDeque<Vec<u8>> = alloc::collections::VecDeque::new();
+        let result = for_each_line(&file, |line| {
+            if count > 0 {
+                if last.len() as u64 == count {
+                    last.pop_front();
+                }
+                last.push_back(line.to_vec());
+            }
+            true
+        });
+        if let Err(e) = result {
+            io.err(&format!("tail: {name}: {e}\n"));
+            status = 1;
+            continue;
+        }
+        if names.len() > 1 {
+            io.out(&format!(
+                "{}==> {name} <==\n",
+                if i > 0 { "\n" } else { "" }
+            ));
+        }
+        for line in &last {
+            if io.write_out(line).is_err() {
+                return STATUS_BROKEN_PIPE;
+            }
         }
     }
     status

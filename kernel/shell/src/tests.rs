@@ -383,3 +383,21 @@ kernel_test! {
         assert!(!task::list().iter().any(|t| t.name == "/tmp/shwasm/loop.wasm" && t.state != task::State::Exited));
     }
 }
+
+kernel_test! {
+    fn tail_prints_the_last_lines() {
+        let mut sh = Shell::capturing();
+        assert_eq!(
+            run(&mut sh, "mkdir -p /tmp/tailtest; echo one > /tmp/tailtest/f; echo two >> /tmp/tailtest/f; echo three >> /tmp/tailtest/f"),
+            (0, String::new())
+        );
+        assert_eq!(run(&mut sh, "tail -n 2 /tmp/tailtest/f"), (0, "two\nthree\n".into()));
+        assert_eq!(run(&mut sh, "cat /tmp/tailtest/f | tail -n 1"), (0, "three\n".into()));
+        assert_eq!(run(&mut sh, "yes | head -n 5 | tail -n 2 | wc -l"), (0, "2\n".into()));
+        assert_eq!(run(&mut sh, "tail -n 0 /tmp/tailtest/f"), (0, String::new()));
+        let (status, out) = run(&mut sh, "tail /tmp/tailtest/missing");
+        assert_eq!(status, 1);
+        assert!(out.starts_with("tail: /tmp/tailtest/missing:"), "{out}");
+        assert_eq!(run(&mut sh, "rm -r /tmp/tailtest"), (0, String::new()));
+    }
+}
