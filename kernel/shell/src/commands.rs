@@ -685,11 +685,27 @@ fn count_option(args: &[String], default: u64) -> Result<(u64, &[String]), Strin
     Ok((count, rest))
 }
 
-fn cmd_head(args: &[String], io: &mut Io) -> i32 {
+/// How one file of `head`/`tail` went.
+enum LinesOutcome {
+    Done,
+    /// The reader of our output went away: stop at once.
+    BrokenPipe,
+    Failed(vfs::VfsError),
+}
+
+/// The common part of `head` and `tail`: `-n N` (default 10), each operand (stdin when none)
+/// opened and, with several, preceded by a `==> NAME <==` header; `each(count, file, io)`
+/// prints what the command keeps of it.
+fn for_each_lines_input(
+    cmd: &str,
+    args: &[String],
+    io: &mut Io,
+    mut each: impl FnMut(u64, &Arc<dyn File>, &mut Io) -> LinesOutcome,
+) -> i32 {
     let (count, operands) = match count_option(args, 10) {
         Ok(v) => v,
         Err(e) => {
-            io.err(&format!("head: {e}\n"));
+            io.err(&format!("{cmd}: {e}\n"));
             return 2;
         }
     };
@@ -699,7 +715,7 @@ fn cmd_head(args: &[String], io: &mut Io) -> i32 {
         let file = match open_input(name, io) {
             Ok(f) => f,
             Err(e) => {
-                io.err(&format!("head: {name}: {e}\n"));
+                io.err(&format!("{cmd}: {name}: {e}\n"));
                 status = 1;
                 continue;
             }
@@ -710,12 +726,26 @@ fn cmd_head(args: &[String], io: &mut Io) -> i32 {
                 if i > 0 { "\n" } else { "" }
             ));
         }
+        match each(count, &file, io) {
+            LinesOutcome::Done => {}
+            LinesOutcome::BrokenPipe => return STATUS_BROKEN_PIPE,
+            LinesOutcome::Failed(e) => {
+                io.err(&format!("{cmd}: {name}: {e}\n"));
+                status = 1;
+            }
+        }
+    }
+    status
+}
+
+fn cmd_head(args: &[String], io: &mut Io) -> i32 {
+    for_each_lines_input("head", args, io, |count, file, io| {
         let mut left = count;
         let mut broken = false;
         let result = if left == 0 {
             Ok(())
         } else {
-            for_each_line(&file, |line| {
+            for_each_line(file, |line| {
                 if io.write_out(line).is_err() {
                     broken = true;
                     return false;
@@ -724,39 +754,19 @@ fn cmd_head(args: &[String], io: &mut Io) -> i32 {
                 left > 0
             })
         };
-        if broken {
-            return STATUS_BROKEN_PIPE;
+        match (broken, result) {
+            (true, _) => LinesOutcome::BrokenPipe,
+            (false, Ok(())) => LinesOutcome::Done,
+            (false, Err(e)) => LinesOutcome::Failed(e),
         }
-        if let Err(e) = result {
-            io.err(&format!("head: {name}: {e}\n"));
-            status = 1;
-        }
-    }
-    status
+    })
 }
 
 fn cmd_tail(args: &[String], io: &mut Io) -> i32 {
-    let (count, operands) = match count_option(args, 10) {
-        Ok(v) => v,
-        Err(e) => {
-            io.err(&format!("tail: {e}\n"));
-            return 2;
-        }
-    };
-    let names = inputs(operands);
-    let mut status = 0;
-    for (i, name) in names.iter().enumerate() {
-        let file = match open_input(name, io) {
-            Ok(f) => f,
-            Err(e) => {
-                io.err(&format!("tail: {name}: {e}\n"));
-                status = 1;
-                continue;
-            }
-        };
+    for_each_lines_input("tail", args, io, |count, file, io| {
         // Keep only the last `count` lines while reading.
         let mut last: alloc::collections::VecDeque<Vec<u8>> = alloc::collections::VecDeque::new();
-        let result = for_each_line(&file, |line| {
+        let result = for_each_line(file, |line| {
             if count > 0 {
                 if last.len() as u64 == count {
                     last.pop_front();
@@ -766,23 +776,15 @@ fn cmd_tail(args: &[String], io: &mut Io) -> i32 {
             true
         });
         if let Err(e) = result {
-            io.err(&format!("tail: {name}: {e}\n"));
-            status = 1;
-            continue;
-        }
-        if names.len() > 1 {
-            io.out(&format!(
-                "{}==> {name} <==\n",
-                if i > 0 { "\n" } else { "" }
-            ));
+            return LinesOutcome::Failed(e);
         }
         for line in &last {
             if io.write_out(line).is_err() {
-                return STATUS_BROKEN_PIPE;
+                return LinesOutcome::BrokenPipe;
             }
         }
-    }
-    status
+        LinesOutcome::Done
+    })
 }
 
 fn cmd_grep(args: &[String], io: &mut Io) -> i32 {
