@@ -304,6 +304,17 @@ pub fn set_times(
     Ok(vfs::set_times(path, follow, accessed, modified)?)
 }
 
+/// Sets the permission bits of `path` (`chmod`; stored, not enforced); `follow`: follow a
+/// symbolic link in the last component.
+pub fn set_mode(path: &str, follow: bool, mode: u32) -> Result<()> {
+    Ok(vfs::set_mode(path, follow, mode)?)
+}
+
+/// Sets the permission bits of the file open as `fd` (`fchmod`).
+pub fn set_mode_fd(fd: Fd, mode: u32) -> Result<()> {
+    Ok(vfs::set_mode_fd(fd, mode)?)
+}
+
 /// Creates a symbolic link at `link` pointing to `target`.
 pub fn symlink(target: &str, link: &str) -> Result<()> {
     Ok(vfs::symlink(target, link)?)

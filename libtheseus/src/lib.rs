@@ -17,6 +17,7 @@
 //! | [`random`] | RDSEED/RDRAND, or a ChaCha20 generator seeded from TSC jitter and the RTC | CPU, `rand_chacha` |
 //! | [`env`] | per-process arguments and environment variables | `vfs::ProcessContext` |
 //! | [`sync`] | `Mutex` and `Once` that yield while contended | `spin` |
+//! | [`usermode`] | user-mode programs: system-call handler, saved registers, checked access to their memory | `usermode`, `memory` |
 //!
 //! Errors are [`Errno`] values with POSIX (Linux) numbers, so a POSIX layer passes them on
 //! unchanged. "Thread" here is a kernel task; "process" is the set of tasks sharing one
@@ -40,6 +41,7 @@ pub mod sync;
 pub mod thread;
 pub mod time;
 pub mod tls;
+pub mod usermode;
 
 mod tests;
 

@@ -126,13 +126,27 @@ pub struct Region {
 impl Region {
     /// Maps `len` bytes (rounded up to whole pages, not 0) with protection `prot`.
     pub fn new(len: usize, prot: Protection, commit: Commit) -> Result<Region> {
+        Region::new_in(false, len, prot, commit)
+    }
+
+    /// Like [`Region::new`], in the user region: memory a user-mode program may access (its
+    /// `mmap`s). Kernel code reaches it too (one address space).
+    pub fn new_user(len: usize, prot: Protection, commit: Commit) -> Result<Region> {
+        Region::new_in(true, len, prot, commit)
+    }
+
+    fn new_in(user: bool, len: usize, prot: Protection, commit: Commit) -> Result<Region> {
         let len = round_up(len).filter(|&l| l != 0).ok_or(Errno::EINVAL)?;
         let commit = match commit {
             Commit::Now => memory::Commit::Now,
             Commit::OnDemand => memory::Commit::OnDemand,
         };
         // Created (and with `Now` backed) before taking the registry lock.
-        let mapping = memory::Mapping::new(len as u64, prot.to_kernel(), commit)?;
+        let mapping = if user {
+            memory::Mapping::new_user(len as u64, prot.to_kernel(), commit)?
+        } else {
+            memory::Mapping::new(len as u64, prot.to_kernel(), commit)?
+        };
         let start = mapping.start();
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let slot = Slot {
@@ -434,4 +448,20 @@ fn overlapping<'a>(
     first
         .into_iter()
         .chain(regions.range(range.start + 1..range.end).map(|(k, _)| *k))
+}
+
+/// Physical memory figures (`sysinfo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryStats {
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+}
+
+/// The machine's physical memory: total and free.
+pub fn memory_stats() -> MemoryStats {
+    let f = memory::frame_stats();
+    MemoryStats {
+        total_bytes: f.total * memory::PAGE_SIZE,
+        free_bytes: f.free * memory::PAGE_SIZE,
+    }
 }

@@ -21,7 +21,11 @@
 //! | `poll` | `sys_poll`, `sys_eventfd` |
 //! | [`posix_names`] | POSIX-named `mmap`, `munmap`, `mprotect`, `sigaction`, `sigaltstack`, `pthread_key_*`, `pthread_{get,set}specific`, `clock_gettime`, `getrandom` (POSIX returns: -1 and errno) |
 //!
-//! Depends only on libtheseus (and `ktest` for its in-kernel tests).
+//! It also holds the Linux x86_64 system-call ABI (module `linux`, installed by [`init`]) for
+//! programs that run in user mode: stock static musl binaries. Programs move there from the
+//! Hermit ABI.
+//!
+//! Depends only on libtheseus and `linux-raw-sys` (and `ktest` for its in-kernel tests).
 
 #![cfg_attr(not(test), no_std)]
 
@@ -37,6 +41,8 @@ mod fd;
 #[cfg(target_os = "none")]
 mod fs;
 #[cfg(target_os = "none")]
+mod linux;
+#[cfg(target_os = "none")]
 mod mem;
 #[cfg(target_os = "none")]
 mod net;
@@ -51,6 +57,12 @@ mod thread;
 
 #[cfg(target_os = "none")]
 mod tests;
+
+/// Installs the Linux system-call handler for user-mode programs (see `linux`).
+#[cfg(target_os = "none")]
+pub fn init() {
+    linux::init();
+}
 
 /// Every symbol stock `std` (and `mio`, `getrandom`) for Hermit needs from the kernel: an in-kernel test
 /// checks that each is exported.

@@ -6,7 +6,8 @@ use crate::error::{Context, Error, Result};
 use crate::workspace::{TARGET_SPEC, Workspace};
 
 /// `cargo build --release -p kernel` for the kernel target, then the programs of `ports/`
-/// for the program target and the C test programs of `wasm/tests/c` for wasm32-wasi;
+/// for the program target, the Linux-ABI programs of `ports/linux/` for
+/// x86_64-unknown-linux-musl and the C test programs of `wasm/tests/c` for wasm32-wasi;
 /// returns the kernel ELF path.
 /// Compiler errors always reach stderr; progress only with `verbose`.
 pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
@@ -34,6 +35,7 @@ pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
         return Err(Error::failed(format!("kernel build failed ({status})")));
     }
     crate::ports_build::build(ws, verbose)?;
+    crate::linux_programs::build(ws, verbose)?;
     crate::wasm_build::build(ws, verbose)?;
     let elf = ws.kernel_elf();
     if !elf.is_file() {

@@ -34,6 +34,7 @@ mod exec;
 mod iso;
 mod kernel_build;
 mod ktest;
+mod linux_programs;
 mod markers;
 mod ports_build;
 mod qemu;

@@ -68,7 +68,16 @@ const DEBIAN_TOOLS: &[DebianTool] = &[
         package: "libclang-rt-14-dev-wasm32",
         probe: Probe::Path("/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi"),
     },
+    // C test programs for the Linux system-call ABI: musl's libc and the musl-gcc wrapper.
+    DebianTool {
+        package: "musl-tools",
+        probe: Probe::Binary("musl-gcc"),
+    },
 ];
+
+/// Rust targets whose prebuilt std xtask builds for besides the host's (the Linux-ABI programs
+/// of `ports/linux/`).
+const RUST_TARGETS: &[&str] = &[crate::linux_programs::LINUX_TARGET];
 
 /// The registries' clients, for `cargo xtask wasm-registry` only.
 const REGISTRY_CLIENTS: &[DebianTool] = &[
@@ -91,9 +100,12 @@ pub fn ensure_registry_clients() -> Result<()> {
     ensure_debian_packages(REGISTRY_CLIENTS)
 }
 
-/// Ensures the Rust components (always) and the QEMU/GRUB tools (if `need_vm_tools`).
+/// Ensures the Rust components and targets (always) and the QEMU/GRUB tools (if
+/// `need_vm_tools`).
 pub fn ensure_tools(ws: &Workspace, need_vm_tools: bool) -> Result<()> {
-    ensure_rust_components(ws)?;
+    let sysroot = rust_sysroot(ws)?;
+    ensure_rust_components(ws, &sysroot)?;
+    ensure_rust_targets(ws, &sysroot)?;
     if need_vm_tools {
         ensure_debian_packages(DEBIAN_TOOLS)?;
     }
@@ -136,9 +148,8 @@ fn ensure_debian_packages(tools: &[DebianTool]) -> Result<()> {
     }
 }
 
-fn ensure_rust_components(ws: &Workspace) -> Result<()> {
-    let sysroot = rust_sysroot(ws)?;
-    if rust_src_present(&sysroot) && llvm_tools_present(&sysroot) {
+fn ensure_rust_components(ws: &Workspace, sysroot: &Path) -> Result<()> {
+    if rust_src_present(sysroot) && llvm_tools_present(sysroot) {
         return Ok(());
     }
     eprintln!("xtask: installing rustup components: rust-src llvm-tools");
@@ -147,7 +158,7 @@ fn ensure_rust_components(ws: &Workspace) -> Result<()> {
         .current_dir(ws.root())
         .args(["component", "add", "rust-src", "llvm-tools"]);
     run_quietly(&mut rustup, "rustup component add")?;
-    if rust_src_present(&sysroot) {
+    if rust_src_present(sysroot) {
         Ok(())
     } else {
         Err(Error::failed(format!(
@@ -155,6 +166,41 @@ fn ensure_rust_components(ws: &Workspace) -> Result<()> {
             sysroot.display()
         )))
     }
+}
+
+/// Installs every missing target of [`RUST_TARGETS`] (`rustup target add`, for the workspace's
+/// toolchain: rustup is run from the workspace root, like for the components).
+fn ensure_rust_targets(ws: &Workspace, sysroot: &Path) -> Result<()> {
+    let missing: Vec<&str> = RUST_TARGETS
+        .iter()
+        .copied()
+        .filter(|target| !rust_target_present(sysroot, target))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing rustup targets: {}", missing.join(" "));
+    let mut rustup = Command::new("rustup");
+    rustup
+        .current_dir(ws.root())
+        .args(["target", "add"])
+        .args(&missing);
+    run_quietly(&mut rustup, "rustup target add")?;
+    match missing
+        .iter()
+        .find(|target| !rust_target_present(sysroot, target))
+    {
+        None => Ok(()),
+        Some(target) => Err(Error::failed(format!(
+            "rust target {target} still missing in {}",
+            sysroot.display()
+        ))),
+    }
+}
+
+/// A target's std is installed in `lib/rustlib/<target>` of the sysroot.
+fn rust_target_present(sysroot: &Path, target: &str) -> bool {
+    sysroot.join("lib/rustlib").join(target).is_dir()
 }
 
 /// `rustc --print sysroot` for the toolchain the workspace uses.
@@ -254,5 +300,13 @@ mod tests {
     fn finds_a_common_binary() {
         assert!(find_on_path("sh").is_some());
         assert!(find_on_path("surely-no-such-binary-xtask").is_none());
+    }
+
+    #[test]
+    fn probes_installed_rust_targets() {
+        let ws = Workspace::locate();
+        let sysroot = rust_sysroot(&ws).unwrap();
+        assert!(rust_target_present(&sysroot, "x86_64-unknown-linux-gnu"));
+        assert!(!rust_target_present(&sysroot, "x86_64-unknown-no-such-os"));
     }
 }

@@ -18,6 +18,7 @@
 
 extern crate alloc;
 
+pub mod linux;
 mod tests;
 
 use alloc::string::{String, ToString};
@@ -54,6 +55,8 @@ pub enum LoadError {
     },
     /// An undefined symbol the kernel does not export.
     MissingSymbol(String),
+    /// A dynamically linked executable (it names an interpreter in `PT_INTERP`).
+    NeedsInterpreter,
     OutOfMemory,
 }
 
@@ -67,7 +70,7 @@ impl fmt::Display for LoadError {
             }
             LoadError::NotPositionIndependent(t) => write!(
                 f,
-                "ELF type {t} is not a position-independent program (build for x86_64-theseus-hermit)"
+                "ELF type {t} is not a position-independent program (link with -static-pie, or build for x86_64-theseus-hermit)"
             ),
             LoadError::NoSegments => f.write_str("no loadable segments"),
             LoadError::BadSegment(why) => write!(f, "bad segment: {why}"),
@@ -80,6 +83,9 @@ impl fmt::Display for LoadError {
             LoadError::MissingSymbol(name) => write!(
                 f,
                 "undefined symbol `{name}` (the kernel does not export it)"
+            ),
+            LoadError::NeedsInterpreter => f.write_str(
+                "dynamically linked: needs a dynamic loader, which this OS does not have (link it statically, e.g. -static-pie)"
             ),
             LoadError::OutOfMemory => f.write_str("out of memory"),
         }
@@ -117,28 +123,28 @@ fn prot_of(flags: elf::ProgramFlags) -> Protection {
     Protection::new(true, write, exec && !write)
 }
 
-/// Loads `bytes` as a program; `resolve` gives the address of each undefined symbol.
-pub fn load(bytes: &[u8], resolve: &dyn Fn(&str) -> Option<u64>) -> Result<Program, LoadError> {
+type Elf<'a> = ElfFile64<'a, Endianness>;
+type Phdr = elf::ProgramHeader64<Endianness>;
+
+/// Parses `bytes` as an x86_64 ELF64 file.
+fn open(bytes: &[u8]) -> Result<Elf<'_>, LoadError> {
     if bytes.len() < 5 || &bytes[..4] != b"\x7fELF" {
         return Err(LoadError::NotElf("missing ELF magic".into()));
     }
     if bytes[4] != elf::ELFCLASS64.0 {
         return Err(LoadError::WrongClass);
     }
-    let file =
-        ElfFile64::<Endianness>::parse(bytes).map_err(|e| LoadError::NotElf(e.to_string()))?;
-    let endian = file.endian();
-    let header = file.elf_header();
-    let machine = header.e_machine(endian);
+    let file = Elf::parse(bytes).map_err(|e| LoadError::NotElf(e.to_string()))?;
+    let machine = file.elf_header().e_machine(file.endian());
     if machine != elf::EM_X86_64 {
         return Err(LoadError::WrongMachine(machine.0));
     }
-    let kind = header.e_type(endian);
-    if kind != elf::ET_DYN {
-        return Err(LoadError::NotPositionIndependent(kind.0));
-    }
+    Ok(file)
+}
 
-    // The image span.
+/// The `PT_LOAD` headers, each checked against the file, and the image span (page rounded).
+fn checked_segments<'a>(file: &Elf<'a>, bytes: &[u8]) -> Result<(Vec<&'a Phdr>, u64), LoadError> {
+    let endian = file.endian();
     let loads: Vec<_> = file
         .elf_program_headers()
         .iter()
@@ -175,17 +181,21 @@ pub fn load(bytes: &[u8], resolve: &dyn Fn(&str) -> Option<u64>) -> Result<Progr
             "image of {span:#x} bytes is too large"
         )));
     }
-    let mut image =
-        Mapping::new(span, Protection::RW, Commit::Now).map_err(|_| LoadError::OutOfMemory)?;
-    let base = image.start();
-    for p in &loads {
+    Ok((loads, span))
+}
+
+/// Copies the segments' file bytes to `base` (the rest of the image stays zero).
+fn copy_segments(file: &Elf<'_>, loads: &[&Phdr], bytes: &[u8], base: u64) {
+    let endian = file.endian();
+    for p in loads {
         let (vaddr, off, filesz) = (
             p.p_vaddr(endian),
             p.p_offset(endian) as usize,
             p.p_filesz(endian) as usize,
         );
         // SAFETY: `base + vaddr .. + filesz` lies inside the freshly committed, writable image
-        // (checked against `span` above), and the source range inside `bytes`.
+        // (checked against the span by `checked_segments`), and the source range inside
+        // `bytes`.
         unsafe {
             core::ptr::copy_nonoverlapping(
                 bytes[off..off + filesz].as_ptr(),
@@ -194,6 +204,61 @@ pub fn load(bytes: &[u8], resolve: &dyn Fn(&str) -> Option<u64>) -> Result<Progr
             )
         };
     }
+}
+
+/// Gives each page of the image its segment's permissions (a page shared by two segments
+/// gets both's rights, never writable and executable; pages of no segment: none).
+fn protect_segments(
+    file: &Elf<'_>,
+    loads: &[&Phdr],
+    image: &mut Mapping,
+    span: u64,
+) -> Result<(), LoadError> {
+    let endian = file.endian();
+    let mut pages: Vec<Protection> = alloc::vec![Protection::NONE; (span / PAGE) as usize];
+    for p in loads {
+        let prot = prot_of(p.p_flags(endian));
+        let (start, end) = (
+            p.p_vaddr(endian) / PAGE,
+            (p.p_vaddr(endian) + p.p_memsz(endian)).div_ceil(PAGE),
+        );
+        for page in &mut pages[start as usize..end as usize] {
+            *page = Protection::new(
+                true,
+                page.write || prot.write,
+                (page.exec || prot.exec) && !(page.write || prot.write),
+            );
+        }
+    }
+    let mut i = 0;
+    while i < pages.len() {
+        let prot = pages[i];
+        let mut j = i;
+        while j < pages.len() && pages[j] == prot {
+            j += 1;
+        }
+        image
+            .protect(i as u64 * PAGE, (j - i) as u64 * PAGE, prot)
+            .map_err(|_| LoadError::OutOfMemory)?;
+        i = j;
+    }
+    Ok(())
+}
+
+/// Loads `bytes` as a program; `resolve` gives the address of each undefined symbol.
+pub fn load(bytes: &[u8], resolve: &dyn Fn(&str) -> Option<u64>) -> Result<Program, LoadError> {
+    let file = open(bytes)?;
+    let endian = file.endian();
+    let header = file.elf_header();
+    let kind = header.e_type(endian);
+    if kind != elf::ET_DYN {
+        return Err(LoadError::NotPositionIndependent(kind.0));
+    }
+    let (loads, span) = checked_segments(&file, bytes)?;
+    let mut image =
+        Mapping::new(span, Protection::RW, Commit::Now).map_err(|_| LoadError::OutOfMemory)?;
+    let base = image.start();
+    copy_segments(&file, &loads, bytes, base);
 
     // Static TLS.
     let tls = file
@@ -278,34 +343,7 @@ pub fn load(bytes: &[u8], resolve: &dyn Fn(&str) -> Option<u64>) -> Result<Progr
         }
     }
 
-    // Final permissions, page by page (a page shared by two segments gets both's rights).
-    let mut pages: Vec<Protection> = alloc::vec![Protection::NONE; (span / PAGE) as usize];
-    for p in &loads {
-        let prot = prot_of(p.p_flags(endian));
-        let (start, end) = (
-            p.p_vaddr(endian) / PAGE,
-            (p.p_vaddr(endian) + p.p_memsz(endian)).div_ceil(PAGE),
-        );
-        for page in &mut pages[start as usize..end as usize] {
-            *page = Protection::new(
-                true,
-                page.write || prot.write,
-                (page.exec || prot.exec) && !(page.write || prot.write),
-            );
-        }
-    }
-    let mut i = 0;
-    while i < pages.len() {
-        let prot = pages[i];
-        let mut j = i;
-        while j < pages.len() && pages[j] == prot {
-            j += 1;
-        }
-        image
-            .protect(i as u64 * PAGE, (j - i) as u64 * PAGE, prot)
-            .map_err(|_| LoadError::OutOfMemory)?;
-        i = j;
-    }
+    protect_segments(&file, &loads, &mut image, span)?;
 
     let entry = header.e_entry(endian);
     if entry >= span {

@@ -23,9 +23,15 @@ use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::InterruptDescriptorTable;
 
 /// The interrupted context, as the entry stubs save it (lowest address first).
+///
+/// `fs_base` is the user FS base when the context is in user mode (`cs & 3 == 3`): entries
+/// from user mode save it there and load the task's kernel FS base; the return to user mode
+/// loads it back (so changing it changes the program's thread pointer). For kernel contexts
+/// it is 0 and unused.
 #[repr(C)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TrapFrame {
+    pub fs_base: u64,
     pub r15: u64,
     pub r14: u64,
     pub r13: u64,
@@ -86,8 +92,15 @@ pub enum FaultKind {
     Unknown(u64),
 }
 
+impl TrapFrame {
+    /// Whether the interrupted context runs in user mode (ring 3).
+    pub fn is_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
 impl FaultKind {
-    fn from_frame(frame: &TrapFrame) -> FaultKind {
+    pub fn from_frame(frame: &TrapFrame) -> FaultKind {
         match frame.vector {
             0 => FaultKind::DivideError,
             1 => FaultKind::Debug,
@@ -396,6 +409,11 @@ exception_stub_30:
     jmp exception_common
 
 exception_common:
+    // From user mode: GS becomes the per-CPU block (cs is 3 words above the error code).
+    test byte ptr [rsp + 24], 3
+    jz 1f
+    swapgs
+1:
     push rax
     push rbx
     push rcx
@@ -411,11 +429,24 @@ exception_common:
     push r13
     push r14
     push r15
+    push 0
     mov rbx, rsp
+    test byte ptr [rbx + 152], 3
+    jz 2f
+    // From user mode: save the user FS base in the frame, load the task's kernel one.
+    mov ecx, 0xC0000100
+    rdmsr
+    mov [rbx], eax
+    mov [rbx + 4], edx
+    mov rax, gs:[{kernel_fs}]
+    mov rdx, rax
+    shr rdx, 32
+    wrmsr
+2:
     and rsp, -16
     sub rsp, 512
     fxsave64 [rsp]
-    push qword ptr [rbx + 136]
+    push qword ptr [rbx + 144]
     push rbp
     mov rbp, rsp
     cld
@@ -424,6 +455,15 @@ exception_common:
     add rsp, 16
     fxrstor64 [rsp]
     mov rsp, rbx
+    // Back to user mode (the frame may have been changed to either mode): its FS base.
+    test byte ptr [rbx + 152], 3
+    jz 3f
+    mov ecx, 0xC0000100
+    mov eax, [rbx]
+    mov edx, [rbx + 4]
+    wrmsr
+3:
+    add rsp, 8
     pop r15
     pop r14
     pop r13
@@ -440,9 +480,14 @@ exception_common:
     pop rbx
     pop rax
     add rsp, 16
+    test byte ptr [rsp + 8], 3
+    jz 4f
+    swapgs
+4:
     iretq
 "#,
     dispatch = sym exception_dispatch,
+    kernel_fs = const crate::gdt::PERCPU_KERNEL_FS,
 );
 
 pub(crate) fn init_idt() {

@@ -1,9 +1,22 @@
-//! GDT and TSS.
+//! GDT, TSS and the per-CPU block.
+//!
+//! The GDT holds the kernel's code and data segments, the user (ring 3) data and code
+//! segments in the order `syscall`/`sysret` require (kernel CS, kernel SS = CS + 8; user SS,
+//! then user CS = SS + 8), and the TSS. The TSS names the IST stacks and `rsp0`, the kernel
+//! stack the CPU switches to when an interrupt or exception arrives in user mode; the
+//! scheduler points `rsp0` at the running task's kernel stack ([`set_kernel_entry`]).
+//!
+//! The per-CPU block ([`PerCpu`]) is what entry code from user mode finds through the GS base
+//! after `swapgs`: the kernel stack to switch to, a scratch slot for the user stack pointer and
+//! the running task's kernel FS base (the kernel's `#[thread_local]`s). One CPU today; with SMP
+//! each CPU gets its own block, TSS and GDT.
 
+use core::cell::UnsafeCell;
 use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
 use x86_64::instructions::tables::load_tss;
+use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
 use x86_64::structures::tss::TaskStateSegment;
 
@@ -12,13 +25,43 @@ pub const NMI_IST: u16 = 1;
 pub const PAGE_FAULT_IST: u16 = 2;
 const IST_STACK_PAGES: u64 = 8;
 
-static TSS: Once<TaskStateSegment> = Once::new();
-static GDT: Once<(
-    GlobalDescriptorTable,
-    SegmentSelector,
-    SegmentSelector,
-    SegmentSelector,
-)> = Once::new();
+/// Selector values (fixed by the GDT's order below).
+pub const KERNEL_CS: u16 = 0x08;
+pub const KERNEL_SS: u16 = 0x10;
+/// User data and stack segment, RPL 3.
+pub const USER_SS: u16 = 0x18 | 3;
+/// User 64-bit code segment, RPL 3.
+pub const USER_CS: u16 = 0x20 | 3;
+
+/// Per-CPU data reached through the GS base in kernel mode. The entry stubs address its
+/// fields by offset (`PERCPU_*`), so the layout is fixed.
+#[repr(C)]
+pub struct PerCpu {
+    /// Top of the kernel stack for entries from user mode (`syscall` switches to it by hand;
+    /// the TSS's `rsp0` holds the same value for interrupts).
+    pub kernel_rsp: u64,
+    /// Scratch: the user stack pointer during `syscall` entry.
+    pub user_rsp: u64,
+    /// The running task's kernel FS base, loaded on every entry from user mode.
+    pub kernel_fs: u64,
+}
+
+pub const PERCPU_KERNEL_RSP: usize = 0;
+pub const PERCPU_USER_RSP: usize = 8;
+pub const PERCPU_KERNEL_FS: usize = 16;
+
+struct CpuCell<T>(UnsafeCell<T>);
+// SAFETY: one CPU; the cells are written only with interrupts disabled (by the scheduler while
+// it switches tasks, and by `init`), and read by the CPU itself or by entry code of that CPU.
+unsafe impl<T> Sync for CpuCell<T> {}
+
+static PERCPU: CpuCell<PerCpu> = CpuCell(UnsafeCell::new(PerCpu {
+    kernel_rsp: 0,
+    user_rsp: 0,
+    kernel_fs: 0,
+}));
+static TSS: Once<CpuCell<TaskStateSegment>> = Once::new();
+static GDT: Once<(GlobalDescriptorTable, SegmentSelector)> = Once::new();
 
 pub fn init() {
     let tss = TSS.call_once(|| {
@@ -29,22 +72,52 @@ pub fn init() {
             // The IST stacks serve for the kernel's whole life.
             core::mem::forget(stack);
         }
-        tss
+        CpuCell(UnsafeCell::new(tss))
     });
-    let (gdt, code, data, tss_sel) = GDT.call_once(|| {
+    let (gdt, tss_sel) = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         let code = gdt.append(Descriptor::kernel_code_segment());
         let data = gdt.append(Descriptor::kernel_data_segment());
-        let tss_sel = gdt.append(Descriptor::tss_segment(tss));
-        (gdt, code, data, tss_sel)
+        let user_data = gdt.append(Descriptor::user_data_segment());
+        let user_code = gdt.append(Descriptor::user_code_segment());
+        assert_eq!(
+            [code.0, data.0, user_data.0, user_code.0],
+            [KERNEL_CS, KERNEL_SS, USER_SS, USER_CS]
+        );
+        // SAFETY: the TSS lives forever (a `static`), and the descriptor only records its
+        // address; `set_kernel_entry` later writes `rsp0` through the same cell.
+        let tss_sel = gdt.append(Descriptor::tss_segment(unsafe { &*tss.0.get() }));
+        (gdt, tss_sel)
     });
     gdt.load();
     // SAFETY: the selectors name the descriptors of the GDT just loaded, which lives forever.
     unsafe {
-        CS::set_reg(*code);
-        SS::set_reg(*data);
-        DS::set_reg(*data);
-        ES::set_reg(*data);
+        CS::set_reg(SegmentSelector(KERNEL_CS));
+        SS::set_reg(SegmentSelector(KERNEL_SS));
+        DS::set_reg(SegmentSelector(KERNEL_SS));
+        ES::set_reg(SegmentSelector(KERNEL_SS));
         load_tss(*tss_sel);
+    }
+    // Kernel mode runs with GS = the per-CPU block; user mode with GS = 0 (swapped in on
+    // every entry from user mode).
+    GsBase::write(VirtAddr::from_ptr(PERCPU.0.get()));
+    KernelGsBase::write(VirtAddr::zero());
+}
+
+/// Records where the running task enters the kernel from user mode: `kernel_rsp` (the top of
+/// the free part of its kernel stack; 0 for a task that never runs user code) and its kernel
+/// FS base. Called by the scheduler, with interrupts disabled, each time it switches tasks.
+pub fn set_kernel_entry(kernel_rsp: u64, kernel_fs: u64) {
+    // SAFETY: one CPU, interrupts disabled (see `CpuCell`): nothing else reads or writes the
+    // block or the TSS meanwhile; the CPU reads `rsp0` only at the next entry from user mode.
+    unsafe {
+        let percpu = &mut *PERCPU.0.get();
+        percpu.kernel_fs = kernel_fs;
+        if kernel_rsp != 0 {
+            percpu.kernel_rsp = kernel_rsp;
+            if let Some(tss) = TSS.get() {
+                (*tss.0.get()).privilege_stack_table[0] = VirtAddr::new(kernel_rsp);
+            }
+        }
     }
 }

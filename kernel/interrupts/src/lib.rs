@@ -15,6 +15,10 @@ mod irq;
 mod tests;
 
 pub use exceptions::{Fault, FaultAction, FaultKind, TrapFrame, breakpoint_count, set_fault_hook};
+pub use gdt::{
+    KERNEL_CS, KERNEL_SS, PERCPU_KERNEL_FS, PERCPU_KERNEL_RSP, PERCPU_USER_RSP, USER_CS, USER_SS,
+    set_kernel_entry,
+};
 pub use irq::{IRQ_BASE, register_irq};
 
 /// Loads the GDT, TSS and IDT and initializes the PICs with every IRQ masked.

@@ -46,6 +46,9 @@ fn on_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {
         return FaultAction::Panic;
     }
     let reason = reason(frame, kind);
+    if frame.is_user() {
+        return end_user_program(frame, reason);
+    }
     log::info!(
         "task {} ({}) killed: {}",
         task::current_id(),
@@ -66,6 +69,37 @@ fn on_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {
     frame.r11 = frame.rip + 1;
     frame.rip = fault_unwind_trampoline as *const () as u64;
     FaultAction::Resume
+}
+
+/// A fault in user mode that no handler took: the program ends (all its threads), with the
+/// report as the kill reason. Nothing of the kernel is on the user stack to unwind, so the
+/// frame is redirected to [`user_fault_exit`] on the task's kernel stack, in kernel mode: the
+/// fault's own stack (an IST stack for page faults) is left at once.
+fn end_user_program(frame: &mut TrapFrame, reason: String) -> FaultAction {
+    log::info!(
+        "program task {} ({}) killed: {}",
+        task::current_id(),
+        task::current().name(),
+        reason.lines().next().unwrap_or("")
+    );
+    task::set_pending_fault(reason);
+    let stack = task::user_entry_stack();
+    if stack == 0 {
+        return FaultAction::Panic;
+    }
+    // As if called: rsp = 8 mod 16 at the first instruction.
+    frame.rsp = (stack & !15) - 8;
+    frame.rip = user_fault_exit as *const () as u64;
+    frame.cs = u64::from(interrupts::KERNEL_CS);
+    frame.ss = u64::from(interrupts::KERNEL_SS);
+    frame.rflags = 0x202;
+    frame.rbp = 0;
+    FaultAction::Resume
+}
+
+extern "C" fn user_fault_exit() -> ! {
+    let reason = task::take_pending_fault().unwrap_or_else(|| "fault".into());
+    process::kill_current_process(&reason)
 }
 
 unsafe extern "C" {

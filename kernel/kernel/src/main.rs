@@ -22,7 +22,6 @@ use memory::PHYS_OFFSET;
 // Linked for its in-kernel tests (nothing in the kernel calls the platform layer).
 use libtheseus as _;
 // Linked for its exports (the sys_* ABI that loaded programs bind to) and its tests.
-use posix as _;
 
 /// Physical memory as seen through the direct map (boot tables and kernel tables alike).
 struct DirectMap;
@@ -87,7 +86,9 @@ extern "C" fn kernel_main() -> ! {
     serial::set_log_clock(time::monotonic_ns);
     interrupts::register_irq(4, on_serial_irq);
     task::init("kernel_main");
+    usermode::init();
     faults::init();
+    posix::init();
     x86_64::instructions::interrupts::enable();
     let info = BOOT_INFO
         .get()

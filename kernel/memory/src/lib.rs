@@ -7,7 +7,9 @@
 //! - [`PHYS_OFFSET`]`..`: every physical byte (RW, NX), the "direct map";
 //! - [`HEAP_START`]`..`: the kernel heap, grown page by page from the frame allocator;
 //! - [`STACKS_START`]`..`: kernel stacks, each with an unmapped guard page below it;
-//! - [`MAPPINGS_START`]`..`: [`Mapping`]s, placed by a first-fit range allocator.
+//! - [`MAPPINGS_START`]`..`: [`Mapping`]s, placed by a first-fit range allocator;
+//! - [`USER_START`]`..`: user [`Mapping`]s (`Mapping::new_user`), the only user-accessible
+//!   pages: programs running in ring 3 reach these and nothing else.
 //!
 //! Depends on `frame_allocator` (the bitmap logic), `vaddr_allocator` (the mappings region's
 //! free ranges), `boot_info` (the memory map), `x86_64` (page-table structures and CR3),
@@ -27,6 +29,7 @@ mod tests;
 pub use heap::{HeapStats, heap_stats};
 pub use mapping::{
     Commit, FaultKind, Mapping, Protection, handle_page_fault, mapping_space_free, page_fault_kind,
+    user_range_accessible,
 };
 pub use paging::{
     FrameStats, MapError, PageFlags, allocate_frame, frame_stats, free_frame, map_page,
@@ -46,6 +49,12 @@ pub const STACKS_START: u64 = 0xffff_a000_0000_0000;
 pub const MAPPINGS_START: u64 = 0xffff_c000_0000_0000;
 /// Size of the mappings range (16 TiB).
 pub const MAPPINGS_SIZE: u64 = 16 << 40;
+/// Start of the user region: mappings of programs that run in user mode (ring 3). It lies in
+/// the lower half, where Linux programs expect their addresses, away from the kernel image
+/// (PML4 entry 0), and is the only range whose page tables carry the user bit.
+pub const USER_START: u64 = 0x0000_1000_0000_0000;
+/// Size of the user region (16 TiB).
+pub const USER_SIZE: u64 = 16 << 40;
 pub const PAGE_SIZE: u64 = 4096;
 
 /// Sets up frames, the kernel's page tables (and switches to them) and the heap.

@@ -13,7 +13,7 @@
 //! deadlocking.
 
 use crate::paging::{self, MapError, PageFlags, map_page, protect_range, translate, unmap_range};
-use crate::{MAPPINGS_SIZE, MAPPINGS_START, PAGE_SIZE, STACKS_START};
+use crate::{MAPPINGS_SIZE, MAPPINGS_START, PAGE_SIZE, STACKS_START, USER_SIZE, USER_START};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -53,10 +53,11 @@ impl Protection {
         self.is_accessible() && (!write || self.write) && (!exec || self.exec)
     }
 
-    fn page_flags(self) -> PageFlags {
+    fn page_flags(self, user: bool) -> PageFlags {
         PageFlags {
             write: self.write,
             exec: self.exec,
+            user,
         }
     }
 }
@@ -83,6 +84,8 @@ enum Run {
 struct Entry {
     len: u64,
     commit: Commit,
+    /// In the user region: its pages are user-accessible.
+    user: bool,
     /// Absolute address ranges -> state, covering `start..start + len` exactly.
     runs: RangeMap<u64, Run>,
 }
@@ -90,6 +93,21 @@ struct Entry {
 static REGISTRY: Mutex<BTreeMap<u64, Entry>> = Mutex::new(BTreeMap::new());
 /// The free parts of the mappings region, created on first use (it needs the heap).
 static VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
+/// The free parts of the user region, created on first use.
+static USER_VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
+
+/// The allocator of the region a mapping lives in.
+fn vaddrs(user: bool) -> &'static Mutex<Option<VaddrAllocator>> {
+    if user { &USER_VADDRS } else { &VADDRS }
+}
+
+fn region(user: bool) -> (u64, u64) {
+    if user {
+        (USER_START, USER_SIZE)
+    } else {
+        (MAPPINGS_START, MAPPINGS_SIZE)
+    }
+}
 
 /// Free bytes of the mappings region's address space.
 pub fn mapping_space_free() -> u64 {
@@ -113,20 +131,39 @@ impl Mapping {
     /// With [`Commit::Now`] every page is backed before this returns (unless `prot` is
     /// `NONE`); with [`Commit::OnDemand`] nothing is allocated but the range's bookkeeping.
     pub fn new(len: u64, prot: Protection, commit: Commit) -> Result<Mapping, MapError> {
+        Mapping::new_in(false, len, prot, commit)
+    }
+
+    /// Like [`Mapping::new`], in the user region: the pages are accessible from user mode
+    /// (a program's image, stacks and `mmap`s).
+    pub fn new_user(len: u64, prot: Protection, commit: Commit) -> Result<Mapping, MapError> {
+        Mapping::new_in(true, len, prot, commit)
+    }
+
+    fn new_in(user: bool, len: u64, prot: Protection, commit: Commit) -> Result<Mapping, MapError> {
         if len == 0 || !len.is_multiple_of(PAGE_SIZE) {
             return Err(MapError::Unaligned);
         }
         let start = without_interrupts(|| {
-            VADDRS
+            let (base, size) = region(user);
+            vaddrs(user)
                 .lock()
-                .get_or_insert_with(|| VaddrAllocator::new(MAPPINGS_START, MAPPINGS_SIZE))
+                .get_or_insert_with(|| VaddrAllocator::new(base, size))
                 .allocate(len, PAGE_SIZE)
         })
         .ok_or(MapError::OutOfAddressSpace)?;
         let mut runs = RangeMap::new();
         runs.insert(start..start + len, Run::Access(prot));
         without_interrupts(|| {
-            REGISTRY.lock().insert(start, Entry { len, commit, runs });
+            REGISTRY.lock().insert(
+                start,
+                Entry {
+                    len,
+                    commit,
+                    user,
+                    runs,
+                },
+            );
         });
         // From here on, dropping `mapping` undoes everything.
         let mut mapping = Mapping { start, len };
@@ -144,6 +181,11 @@ impl Mapping {
     /// Length in bytes.
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Whether this mapping is in the user region.
+    pub fn is_user(&self) -> bool {
+        (USER_START..USER_START + USER_SIZE).contains(&self.start)
     }
 
     /// Always false: mappings are at least one page.
@@ -199,7 +241,7 @@ impl Mapping {
             }
             e.runs.insert(range.clone(), Run::Access(prot));
             if prot.is_accessible() {
-                protect_range(range.start, range.end, prot.page_flags());
+                protect_range(range.start, range.end, prot.page_flags(e.user));
             } else {
                 unmap_range(range.start, range.end);
             }
@@ -229,6 +271,7 @@ impl Mapping {
     /// memory runs out.
     pub fn commit(&mut self, offset: u64, len: u64) -> Result<(), MapError> {
         let range = self.sub_range(offset, len)?;
+        let user = self.is_user();
         let runs: Vec<(Range<u64>, Protection)> = self.with_entry(|e| {
             e.runs
                 .overlapping(&range)
@@ -244,7 +287,7 @@ impl Mapping {
         // shows up as `AlreadyMapped`.
         for (run, prot) in runs {
             for page in run.step_by(PAGE_SIZE as usize) {
-                match map_page(page, prot.page_flags()) {
+                match map_page(page, prot.page_flags(user)) {
                     Ok(()) | Err(MapError::AlreadyMapped) => {}
                     Err(e) => return Err(e),
                 }
@@ -260,8 +303,9 @@ impl Drop for Mapping {
         without_interrupts(|| REGISTRY.lock().remove(&self.start))
             .expect("live mapping is registered");
         unmap_range(self.start, self.start + self.len);
+        let user = self.is_user();
         without_interrupts(|| {
-            VADDRS
+            vaddrs(user)
                 .lock()
                 .as_mut()
                 .expect("mapping range was allocated")
@@ -305,7 +349,50 @@ pub fn handle_page_fault(addr: u64, write: bool, exec: bool) -> bool {
             return false;
         }
         // The registry stays locked, so no protect or unmap can race with this commit.
-        map_page(page, prot.page_flags()).is_ok()
+        map_page(page, prot.page_flags(entry.user)).is_ok()
+    })
+}
+
+/// Whether every byte of `addr..addr + len` lies in live user mappings whose protection
+/// allows the access (a read, or a write if `write`): the check a system call makes before it
+/// touches memory a program named. Pages not committed yet count (touching them commits
+/// them). An empty range is accessible.
+pub fn user_range_accessible(addr: u64, len: u64, write: bool) -> bool {
+    if len == 0 {
+        return true;
+    }
+    let Some(end) = addr.checked_add(len) else {
+        return false;
+    };
+    if addr < USER_START || end > USER_START + USER_SIZE {
+        return false;
+    }
+    without_interrupts(|| {
+        let registry = REGISTRY.lock();
+        let mut at = addr;
+        while at < end {
+            let Some((start, entry)) = registry
+                .range(..=at)
+                .next_back()
+                .filter(|(start, e)| at - **start < e.len && e.user)
+            else {
+                return false;
+            };
+            let entry_end = (start + entry.len).min(end);
+            for (range, run) in entry.runs.overlapping(&(at..entry_end)) {
+                if range.start > at {
+                    return false;
+                }
+                match run {
+                    Run::Access(p) if p.allows(write, false) => at = range.end.min(entry_end),
+                    _ => return false,
+                }
+            }
+            if at < entry_end {
+                return false;
+            }
+        }
+        true
     })
 }
 

@@ -43,20 +43,25 @@ pub fn phys_to_virt(phys: u64) -> u64 {
 pub struct PageFlags {
     pub write: bool,
     pub exec: bool,
+    /// Accessible from user mode (ring 3): pages of a program's own mappings.
+    pub user: bool,
 }
 
 impl PageFlags {
     pub const RO: PageFlags = PageFlags {
         write: false,
         exec: false,
+        user: false,
     };
     pub const RW: PageFlags = PageFlags {
         write: true,
         exec: false,
+        user: false,
     };
     pub const RX: PageFlags = PageFlags {
         write: false,
         exec: true,
+        user: false,
     };
 
     fn bits(self) -> F {
@@ -66,6 +71,9 @@ impl PageFlags {
         }
         if !self.exec {
             f |= F::NO_EXECUTE;
+        }
+        if self.user {
+            f |= F::USER_ACCESSIBLE;
         }
         f
     }
@@ -262,8 +270,12 @@ pub fn map_page(virt: u64, flags: PageFlags) -> Result<(), MapError> {
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
         let frame = PhysFrame::containing_address(PhysAddr::new(phys));
         // Intermediate tables are always writable and executable: the leaf alone decides, so
-        // a later `protect_page` to RW or RX takes effect.
-        let parents = F::PRESENT | F::WRITABLE;
+        // a later `protect_page` to RW or RX takes effect. User pages need the user bit on
+        // every level; the user region shares no table with the kernel's ranges.
+        let mut parents = F::PRESENT | F::WRITABLE;
+        if flags.user {
+            parents |= F::USER_ACCESSIBLE;
+        }
         // SAFETY: maps a frame nobody else owns at a page that the caller owns.
         unsafe { table.map_to_with_table_flags(page, frame, flags.bits(), parents, &mut alloc) }
             .map(|flush| flush.flush())

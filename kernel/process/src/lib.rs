@@ -18,6 +18,7 @@
 
 extern crate alloc;
 
+mod linux;
 mod tests;
 
 use alloc::format;
@@ -57,6 +58,8 @@ pub enum SpawnError {
     File(vfs::VfsError),
     /// The file is not a program this OS can run.
     Load(LoadError),
+    /// The arguments and environment do not fit the new program's stack.
+    ArgumentsTooLong,
     OutOfMemory,
 }
 
@@ -65,6 +68,7 @@ impl fmt::Display for SpawnError {
         match self {
             SpawnError::File(e) => write!(f, "{e}"),
             SpawnError::Load(e) => write!(f, "cannot run: {e}"),
+            SpawnError::ArgumentsTooLong => f.write_str("argument list too long"),
             SpawnError::OutOfMemory => f.write_str("out of memory"),
         }
     }
@@ -104,6 +108,11 @@ pub fn spawn(
     let bytes = vfs::read_to_end(fd);
     let _ = vfs::close(fd);
     let bytes = bytes.map_err(SpawnError::File)?;
+    if elf_loader::linux::classify(&bytes).map_err(SpawnError::Load)?
+        == elf_loader::linux::Kind::Linux
+    {
+        return linux::spawn(&bytes, path, args, ctx);
+    }
     let program = elf_loader::load(&bytes, &exports::lookup).map_err(SpawnError::Load)?;
     // Name the program's own functions in backtraces (a program without symbols just shows
     // addresses).
@@ -174,6 +183,18 @@ pub fn exit_current_process(status: i32) -> ! {
         }
     }
     task::exit(status as isize)
+}
+
+/// Ends the calling program as killed with `reason` (a fatal signal, a fault): its other
+/// threads are killed, then the calling one ends with the reason.
+pub fn kill_current_process(reason: &str) -> ! {
+    let me = task::current_id();
+    for id in task::tasks_sharing_context(me) {
+        if id != me {
+            let _ = task::kill(id, reason);
+        }
+    }
+    task::exit_with(ExitValue::Killed(reason.into()))
 }
 
 /// Kills task `id` and, if it is a program's main task, every thread of that program

@@ -295,9 +295,13 @@ kernel_test! {
         let mut sh = Shell::capturing();
         let c = sh.complete("gre", 3);
         assert_eq!((c.insert.as_str(), c.matches.len()), ("p ", 1));
-        // /bin/hello.wasm (a WASI program) completes as `hello`.
+        // /bin/hello.wasm (a WASI program) completes as `hello`; /bin/hello-c and
+        // /bin/hello-dyn are Linux programs.
         let c = sh.complete("echo x | he", 11);
-        assert_eq!((c.insert.as_str(), c.matches.as_slice()), ("", &["head".into(), "hello".into(), "help".into()][..]));
+        assert_eq!(
+            (c.insert.as_str(), c.matches.as_slice()),
+            ("", &["head".into(), "hello".into(), "hello-c".into(), "hello-dyn".into(), "help".into()][..])
+        );
         let c = sh.complete("echo x | hea", 12);
         assert_eq!(c.insert, "d ");
         let c = sh.complete("m", 1);

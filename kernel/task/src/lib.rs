@@ -86,6 +86,9 @@ pub struct Task {
     parent: TaskId,
     sched: Mutex<SchedState>,
     saved_rsp: AtomicU64,
+    /// Where this task enters the kernel from user mode (top of the free part of its kernel
+    /// stack), 0 if it never runs user code.
+    user_entry_rsp: AtomicU64,
     thread_pointer: u64,
     tls_block: Mutex<Option<tls::TlsBlock>>,
     stack: Mutex<Option<memory::Stack>>,
@@ -227,6 +230,7 @@ fn new_task(
             block_seq: 0,
         }),
         saved_rsp: AtomicU64::new(0),
+        user_entry_rsp: AtomicU64::new(0),
         thread_pointer: tls.thread_pointer(),
         tls_block: Mutex::new(Some(tls)),
         stack: Mutex::new(None),
@@ -251,6 +255,7 @@ fn new_task(
 pub fn init(name: &str) {
     let boot = Arc::new(new_task(name, 0, false, None).expect("no memory for the boot task"));
     tls::activate(boot.thread_pointer);
+    ::interrupts::set_kernel_entry(0, boot.thread_pointer);
     boot.sched.lock().state = State::Running;
     let idle = spawn_inner("idle", 0, DEFAULT_STACK_PAGES / 8, true, None, || {
         idle_loop()
@@ -584,7 +589,7 @@ fn schedule() {
 }
 
 fn schedule_locked_irqs_off() {
-    let (prev_rsp, next_rsp, next_tp) = {
+    let (prev_rsp, next_rsp, next_tp, next_entry) = {
         let mut s = SCHED.lock();
         let prev = s.current.take().expect("scheduler not started");
         let now = time::monotonic_ns();
@@ -616,9 +621,11 @@ fn schedule_locked_irqs_off() {
             prev.saved_rsp.as_ptr(),
             next.saved_rsp.load(Ordering::SeqCst),
             next.thread_pointer,
+            next.user_entry_rsp.load(Ordering::Relaxed),
         )
     };
     tls::activate(next_tp);
+    ::interrupts::set_kernel_entry(next_entry, next_tp);
     // SAFETY: `prev_rsp` points into a task kept alive by the run queue, a wait queue, the
     // sleepers list or the reap slot; `next_rsp` was saved by `switch` or built by
     // `initial_stack` on a stack owned by that task; interrupts are disabled.
@@ -781,6 +788,28 @@ pub fn tasks_sharing_context(id: TaskId) -> Vec<TaskId> {
 /// Sets the context object of a task that has not started running yet (right after spawn).
 pub fn set_context_of(task: &Task, ctx: Arc<dyn Any + Send + Sync>) {
     *task.context.lock() = Some(ctx);
+}
+
+/// Makes `rsp` (the top of the unused part of the running task's kernel stack) the stack its
+/// entries from user mode (system calls, interrupts, exceptions) run on, from now on.
+pub fn set_user_entry_stack(rsp: u64) {
+    interrupts::without_interrupts(|| {
+        let me = SCHED.lock().current.clone().expect("scheduler not started");
+        me.user_entry_rsp.store(rsp, Ordering::Relaxed);
+        ::interrupts::set_kernel_entry(rsp, me.thread_pointer);
+    });
+}
+
+/// The running task's entry stack for user mode (see [`set_user_entry_stack`]); 0 if it never
+/// ran user code.
+pub fn user_entry_stack() -> u64 {
+    interrupts::without_interrupts(|| {
+        SCHED
+            .lock()
+            .current
+            .as_ref()
+            .map_or(0, |t| t.user_entry_rsp.load(Ordering::Relaxed))
+    })
 }
 
 /// True if the running task has been asked to die (for long loops that want to stop early).

@@ -165,6 +165,21 @@ impl ProcessContext {
         self.resources.lock().push(resource);
     }
 
+    /// The resource of type `Arc<T>` kept alive by this context, created with `init` (and kept)
+    /// if there is none yet.
+    pub fn resource_or_insert_with<T: core::any::Any + Send + Sync>(
+        &self,
+        init: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        let mut resources = self.resources.lock();
+        if let Some(found) = resources.iter().find_map(|r| r.downcast_ref::<Arc<T>>()) {
+            return found.clone();
+        }
+        let value = Arc::new(init());
+        resources.push(Box::new(value.clone()));
+        value
+    }
+
     /// The command-line arguments (`argv`, program name first if the spawner set one).
     pub fn args(&self) -> Vec<String> {
         self.args.lock().clone()

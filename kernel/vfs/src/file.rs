@@ -177,4 +177,9 @@ pub trait File: Send + Sync {
     fn set_times(&self, _accessed: Option<u64>, _modified: Option<u64>) -> Result<()> {
         Err(VfsError::NotSupported)
     }
+
+    /// Sets the permission bits. `NotSupported` for objects outside the file tree.
+    fn set_mode(&self, _mode: u32) -> Result<()> {
+        Err(VfsError::NotSupported)
+    }
 }

@@ -420,6 +420,26 @@ pub fn set_times(
     Ok(())
 }
 
+/// Sets the permission bits of `path` (`chmod`); `follow`: follow a symbolic link in the last
+/// component. The bits are stored and reported, not enforced.
+pub fn set_mode(path: &str, follow: bool, mode: u32) -> Result<()> {
+    let path = absolute(path)?;
+    rootfs::with(|fs| {
+        let node = if follow {
+            fs.lookup(&path)?
+        } else {
+            fs.lookup_nofollow(&path)?
+        };
+        fs.set_mode(node, mode)
+    })?;
+    Ok(())
+}
+
+/// Sets the permission bits of the file open as `fd` (`fchmod`).
+pub fn set_mode_fd(fd: Fd, mode: u32) -> Result<()> {
+    file(fd)?.set_mode(mode)
+}
+
 /// Creates a symbolic link at `link` pointing to `target` (stored as given).
 pub fn symlink(target: &str, link: &str) -> Result<()> {
     let link = absolute(link)?;

@@ -125,6 +125,11 @@ impl File for RegularFile {
         rootfs::with(|fs| fs.set_times(self.node, accessed, modified))?;
         Ok(())
     }
+
+    fn set_mode(&self, mode: u32) -> Result<()> {
+        rootfs::with(|fs| fs.set_mode(self.node, mode))?;
+        Ok(())
+    }
 }
 
 /// An open directory: readdir with cookies over a snapshot of its entries.
@@ -197,6 +202,11 @@ impl File for DirHandle {
 
     fn set_times(&self, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
         rootfs::with(|fs| fs.set_times(self.node, accessed, modified))?;
+        Ok(())
+    }
+
+    fn set_mode(&self, mode: u32) -> Result<()> {
+        rootfs::with(|fs| fs.set_mode(self.node, mode))?;
         Ok(())
     }
 }

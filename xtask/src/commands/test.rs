@@ -98,6 +98,61 @@ const WILDPTR_OUT: &str = concat!(
     "wildptr: ok\n",
 );
 
+/// What `cfiles` (ports/linux/c/cfiles.c) prints, as on a Linux host.
+const CFILES_OUT: &str = concat!(
+    "ok mkdir\n",
+    "ok stat directory\n",
+    "ok open O_CREAT\n",
+    "ok new descriptor above stdio\n",
+    "ok write 12 bytes\n",
+    "ok fstat size 12\n",
+    "ok fchmod 0640\n",
+    "ok close\n",
+    "ok close again: EBADF\n",
+    "ok open O_RDWR\n",
+    "ok read back\n",
+    "ok read at end: 0\n",
+    "ok lseek SEEK_SET\n",
+    "ok read after lseek\n",
+    "ok lseek SEEK_CUR\n",
+    "ok lseek SEEK_END\n",
+    "ok lseek before start: EINVAL\n",
+    "ok pread at 0\n",
+    "ok pread leaves the offset\n",
+    "ok pwrite\n",
+    "ok ftruncate to 8\n",
+    "ok dup\n",
+    "ok dup shares the offset\n",
+    "ok content after pwrite and ftruncate\n",
+    "ok O_APPEND write\n",
+    "ok appended at the end\n",
+    "ok fopen and fgets\n",
+    "ok O_EXCL on an existing file: EEXIST\n",
+    "ok open a missing file: ENOENT\n",
+    "ok O_DIRECTORY on a file: ENOTDIR\n",
+    "ok mkdir sub\n",
+    "ok mkdir again: EEXIST\n",
+    "ok opendir\n",
+    "ok readdir lists f.txt (DT_REG) and sub (DT_DIR)\n",
+    "ok readdir lists . and ..\n",
+    "ok rmdir a non-empty directory: ENOTEMPTY\n",
+    "ok rename\n",
+    "ok old name gone: ENOENT\n",
+    "ok new name has the content\n",
+    "ok chdir\n",
+    "ok getcwd\n",
+    "ok create a file by a relative path\n",
+    "ok found by its absolute path\n",
+    "ok chdir /\n",
+    "ok unlink\n",
+    "ok unlink again: ENOENT\n",
+    "ok unlink a directory: EISDIR\n",
+    "ok rmdir sub\n",
+    "ok rmdir\n",
+    "ok directory gone: ENOENT\n",
+    "cfiles: 50 ok, 0 failed\n",
+);
+
 /// The content of a file a case adds to the ramdisk.
 #[derive(Debug, Clone, Copy)]
 enum Data {
@@ -139,6 +194,14 @@ fn huge_memory_module(_: &Workspace) -> Result<Vec<u8>> {
 /// 10M elements: the most wasm validators commonly accept, over our table limit.
 fn huge_table_module(_: &Workspace) -> Result<Vec<u8>> {
     Ok(crate::wasm_bad::huge_table_module(10_000_000))
+}
+
+fn linux_truncated(ws: &Workspace) -> Result<Vec<u8>> {
+    crate::linux_programs::truncated_hello(ws)
+}
+
+fn linux_aarch64(ws: &Workspace) -> Result<Vec<u8>> {
+    crate::linux_programs::aarch64_hello(ws)
 }
 
 #[rustfmt::skip]
@@ -197,6 +260,16 @@ const E2E_CASES: &[Case] = &[
     ("wasm-huge-table", "/tmp/bigtable.wasm; echo $?; echo alive", &[("/tmp/bigtable.wasm", Made(huge_table_module))], 0, Exactly("/tmp/bigtable.wasm: cannot instantiate: table `table` declares a minimum of 10000000 elements, over the limit of 1048576\n125\nalive\n")),
     ("wasm-wildptr", "mkdir -p /tmp; wildptr", &[], 0, Exactly(WILDPTR_OUT)),
     ("wasm-fd-order", "fdorder",                      &[],                           0,   Exactly("opened 0 1 2\nafter closing 0 and 2: 2 0\nrenumber 1 onto 2: 0, then 1 3\n")),
+    // Stock static x86_64-unknown-linux-musl binaries (ports/linux), through the Linux system-call ABI.
+    ("linux-hello", "hello-c one two; echo $?; /bin/hello-c 'a b'", &[],             1,   Exactly("hello-c: to stderr\nargv[0]=hello-c\nargv[1]=one\nargv[2]=two\n2\nhello-c: to stderr\nargv[0]=/bin/hello-c\nargv[1]=a b\n")),
+    ("linux-env",   "HELLO_ENV=x hello-c; echo $?; HELLO_ENV=y; hello-c", &[],       0,   Exactly("hello-c: to stderr\nargv[0]=hello-c\nHELLO_ENV=x\n0\nhello-c: to stderr\nargv[0]=hello-c\n")),
+    ("linux-cfiles", "mkdir -p /tmp; cfiles",         &[],                            0,   Exactly(CFILES_OUT)),
+    ("linux-std",   "mkdir -p /tmp; linuxcheck one two; echo $?", &[],                0,   ContainsInOrder(&["linuxcheck: println works\n", "stdio    ok (", "fs       ok (", "thread   ok (", "unwind   ok (", "sync     ok (", "time     ok (", "env      ok (args [\"one\", \"two\"])\n", "hashmap  ok (", "linuxcheck: 8 passed, 0 failed\n0\n"])),
+    ("linux-panic", "linuxcheck --panic; echo $?; echo alive", &[],                  0,   ContainsInOrder(&["linuxcheck: deliberate panic", "101\nalive\n"])),
+    ("linux-dynamic", "hello-dyn; echo $?; echo alive", &[],                         0,   ContainsInOrder(&["hello-dyn: ", "needs a dynamic loader", "\n126\nalive\n"])),
+    ("linux-badcalls", "badcalls; echo $?", &[],                                     0,   Exactly("badcalls: 271 passed, 0 failed\n0\n")),
+    ("linux-fault",  "badcalls poke 0xffff800000001000; echo $?; badcalls jump 0x100000; echo $?; echo alive", &[], 0, ContainsInOrder(&["poking 0xffff800000001000\n", "killed: CPU exception page fault", "accessing 0xffff800000001000 (write, protection violation) [SIGSEGV]\nbacktrace:\n", " main+0x", "139\njumping to 0x100000\n", "instruction fetch, protection violation) [SIGSEGV]", "139\nalive\n"])),
+    ("linux-bad-elf", "/tmp/half; echo $?; /tmp/arm; echo $?; echo alive", &[("/tmp/half", Made(linux_truncated)), ("/tmp/arm", Made(linux_aarch64))], 0, ContainsInOrder(&["/tmp/half: cannot run: ", "\n126\n/tmp/arm: cannot run: built for another machine (e_machine 183), not x86_64\n126\nalive\n"])),
 ];
 
 #[rustfmt::skip]

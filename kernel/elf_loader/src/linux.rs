@@ -1,0 +1,114 @@
+//! Linux programs: static, position-independent x86_64 executables (what the stock
+//! `x86_64-unknown-linux-musl` target and `musl-gcc -static-pie` produce) mapped into the user
+//! region, unrelocated: such a program relocates itself (musl's `rcrt1.o`) from the auxiliary
+//! vector the process builds. Its segments get their own permissions; nothing else is done.
+
+use crate::{LoadError, checked_segments, copy_segments, open, protect_segments};
+use memory::{Commit, Mapping, Protection};
+use object::elf;
+use object::read::elf::{FileHeader, ProgramHeader};
+
+/// What kind of program a file is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A shared object for the Hermit `sys_*` ABI (`x86_64-theseus-hermit`): [`crate::load`].
+    Hermit,
+    /// A static(-pie) Linux executable: [`load`].
+    Linux,
+}
+
+/// Tells a Linux program from a Hermit one, or says why the file cannot run at all.
+pub fn classify(bytes: &[u8]) -> Result<Kind, LoadError> {
+    let file = open(bytes)?;
+    let endian = file.endian();
+    let header = file.elf_header();
+    let headers = file.elf_program_headers();
+    if headers.iter().any(|p| p.p_type(endian) == elf::PT_INTERP) {
+        return Err(LoadError::NeedsInterpreter);
+    }
+    let kind = header.e_type(endian);
+    if kind != elf::ET_DYN {
+        return Err(LoadError::NotPositionIndependent(kind.0));
+    }
+    // Linux PIE executables say so (DF_1_PIE); Hermit programs are plain shared objects that
+    // import `sys_*` functions.
+    let pie = file.elf_dynamic_table().is_ok_and(|d| {
+        d.iter()
+            .any(|e| e.tag == elf::DT_FLAGS_1 && e.val & elf::DF_1_PIE.0 != 0)
+    });
+    Ok(if pie { Kind::Linux } else { Kind::Hermit })
+}
+
+/// A Linux program mapped into the user region.
+pub struct LinuxProgram {
+    image: Mapping,
+    entry: u64,
+    phdr: u64,
+    phnum: u64,
+}
+
+impl LinuxProgram {
+    /// Where the image starts (the load bias: `AT_BASE`-like) and its length.
+    pub fn image_range(&self) -> (u64, u64) {
+        (self.image.start(), self.image.len())
+    }
+    /// The entry point (`AT_ENTRY`, where the first thread starts).
+    pub fn entry(&self) -> u64 {
+        self.entry
+    }
+    /// Where the program headers are in memory (`AT_PHDR`) and how many (`AT_PHNUM`).
+    pub fn program_headers(&self) -> (u64, u64) {
+        (self.phdr, self.phnum)
+    }
+    /// The image, to keep alive while the program runs.
+    pub fn into_image(self) -> Mapping {
+        self.image
+    }
+}
+
+/// Maps a static Linux executable (see [`classify`]) into the user region.
+pub fn load(bytes: &[u8]) -> Result<LinuxProgram, LoadError> {
+    if classify(bytes)? != Kind::Linux {
+        return Err(LoadError::NotElf("not a Linux executable".into()));
+    }
+    let file = open(bytes)?;
+    let endian = file.endian();
+    let header = file.elf_header();
+    let (loads, span) = checked_segments(&file, bytes)?;
+    let mut image =
+        Mapping::new_user(span, Protection::RW, Commit::Now).map_err(|_| LoadError::OutOfMemory)?;
+    let base = image.start();
+    copy_segments(&file, &loads, bytes, base);
+    protect_segments(&file, &loads, &mut image, span)?;
+
+    let entry = header.e_entry(endian);
+    if entry >= span {
+        return Err(LoadError::BadSegment(alloc::format!(
+            "entry point {entry:#x} outside the image"
+        )));
+    }
+    let phnum = u64::from(header.e_phnum(endian));
+    let phsize = phnum * core::mem::size_of::<elf::ProgramHeader64<object::Endianness>>() as u64;
+    // AT_PHDR: PT_PHDR's address, or the headers' file offset inside the segment that maps it.
+    let phoff = header.e_phoff(endian);
+    let phdr = file
+        .elf_program_headers()
+        .iter()
+        .find(|p| p.p_type(endian) == elf::PT_PHDR)
+        .map(|p| p.p_vaddr(endian))
+        .or_else(|| {
+            loads.iter().find_map(|p| {
+                let (off, filesz) = (p.p_offset(endian), p.p_filesz(endian));
+                (phoff >= off && phoff + phsize <= off + filesz)
+                    .then(|| p.p_vaddr(endian) + (phoff - off))
+            })
+        })
+        .filter(|&v| v.checked_add(phsize).is_some_and(|e| e <= span))
+        .ok_or_else(|| LoadError::BadSegment("program headers are not in a segment".into()))?;
+    Ok(LinuxProgram {
+        image,
+        entry: base + entry,
+        phdr: base + phdr,
+        phnum,
+    })
+}

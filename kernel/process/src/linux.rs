@@ -1,0 +1,201 @@
+//! Starting a Linux program (a static-pie executable, see `elf_loader::linux`): its image and
+//! a main-thread stack in the user region, the initial stack contents the Linux x86_64 ABI
+//! defines (`argc`, `argv`, `envp`, the auxiliary vector, the strings they point to), and a
+//! main task that enters user mode at the program's entry point. System calls then reach the
+//! handler `posix` installed in `usermode`.
+
+use crate::{MAIN_TASKS, SpawnError, c_strings};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use memory::{Commit, Mapping, Protection};
+use task::JoinHandle;
+use usermode::TrapFrame;
+use vfs::ProcessContext;
+
+/// Size of a program's main-thread stack (as Linux's default `ulimit -s`), committed as it is
+/// touched, above one guard page.
+const STACK_SIZE: u64 = 8 << 20;
+const PAGE: u64 = 4096;
+
+const AT_NULL: u64 = 0;
+const AT_PHDR: u64 = 3;
+const AT_PHENT: u64 = 4;
+const AT_PHNUM: u64 = 5;
+const AT_PAGESZ: u64 = 6;
+const AT_BASE: u64 = 7;
+const AT_FLAGS: u64 = 8;
+const AT_ENTRY: u64 = 9;
+const AT_UID: u64 = 11;
+const AT_EUID: u64 = 12;
+const AT_GID: u64 = 13;
+const AT_EGID: u64 = 14;
+const AT_PLATFORM: u64 = 15;
+const AT_HWCAP: u64 = 16;
+const AT_CLKTCK: u64 = 17;
+const AT_SECURE: u64 = 23;
+const AT_RANDOM: u64 = 25;
+const AT_EXECFN: u64 = 31;
+
+/// What a Linux process keeps alive while any of its threads runs.
+struct Image {
+    image: Mapping,
+    _stack: Mapping,
+}
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        backtrace::unregister_image(self.image.start());
+    }
+}
+
+/// 16 bytes for `AT_RANDOM` (musl's stack-protector canary): TSC readings mixed with
+/// splitmix64. Programs that need real randomness call `getrandom`.
+fn random_bytes() -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let mut x = time::monotonic_ns() ^ 0x9e37_79b9_7f4a_7c15;
+    for chunk in out.chunks_mut(8) {
+        // SAFETY: reading the time-stamp counter has no side effects.
+        x ^= unsafe { core::arch::x86_64::_rdtsc() };
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        chunk.copy_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out
+}
+
+/// Builds the initial stack in `stack` (mapped, user region) and returns the stack pointer
+/// (pointing at `argc`, 16-byte aligned).
+fn initial_stack(
+    stack: &Mapping,
+    args: &[String],
+    env: &[String],
+    execfn: &str,
+    auxv: &[(u64, u64)],
+) -> Result<u64, SpawnError> {
+    let top = stack.start() + stack.len();
+    let (arg_bytes, arg_offsets) = c_strings(args);
+    let (env_bytes, env_offsets) = c_strings(env);
+    let (exec_bytes, _) = c_strings(&[String::from(execfn)]);
+    let platform = b"x86_64\0";
+    let random = random_bytes();
+
+    // The strings block at the very top.
+    let mut block: Vec<u8> = Vec::new();
+    let random_at = block.len();
+    block.extend_from_slice(&random);
+    let platform_at = block.len();
+    block.extend_from_slice(platform);
+    let exec_at = block.len();
+    block.extend_from_slice(&exec_bytes);
+    let args_at = block.len();
+    block.extend_from_slice(&arg_bytes);
+    let env_at = block.len();
+    block.extend_from_slice(&env_bytes);
+    let block_start = (top - block.len() as u64 - 16) & !15;
+    let addr = |off: usize| block_start + off as u64;
+
+    // The words below it: argc, argv..., 0, envp..., 0, auxv pairs, AT_NULL.
+    let mut words: Vec<u64> = Vec::new();
+    words.push(args.len() as u64);
+    words.extend(arg_offsets.iter().map(|&o| addr(args_at + o)));
+    words.push(0);
+    words.extend(env_offsets.iter().map(|&o| addr(env_at + o)));
+    words.push(0);
+    for &(key, value) in auxv {
+        let value = match key {
+            AT_RANDOM => addr(random_at),
+            AT_PLATFORM => addr(platform_at),
+            AT_EXECFN => addr(exec_at),
+            _ => value,
+        };
+        words.extend([key, value]);
+    }
+    words.extend([AT_NULL, 0]);
+    let sp = (block_start - words.len() as u64 * 8) & !15;
+    let used = top - sp;
+    if used > STACK_SIZE / 4 {
+        return Err(SpawnError::ArgumentsTooLong);
+    }
+    // SAFETY: `sp..top` lies inside `stack`, a live read-write user mapping that nothing else
+    // uses yet (the task has not started); pages are committed on first touch.
+    unsafe {
+        core::ptr::copy_nonoverlapping(block.as_ptr(), block_start as *mut u8, block.len());
+        core::ptr::copy_nonoverlapping(words.as_ptr(), sp as *mut u64, words.len());
+    }
+    Ok(sp)
+}
+
+/// Starts the Linux program in `bytes` (read from `path`) with `args` and `ctx`.
+pub(crate) fn spawn(
+    bytes: &[u8],
+    path: &str,
+    args: Vec<String>,
+    ctx: Arc<ProcessContext>,
+) -> Result<JoinHandle, SpawnError> {
+    let program = elf_loader::linux::load(bytes).map_err(SpawnError::Load)?;
+    if let Ok(table) = symbols::SymbolTable::from_elf(bytes) {
+        let (start, len) = program.image_range();
+        backtrace::register_image(start, start + len, table);
+    }
+    let mut stack = Mapping::new_user(STACK_SIZE + PAGE, Protection::RW, Commit::OnDemand)
+        .map_err(|_| SpawnError::OutOfMemory)?;
+    stack
+        .protect(0, PAGE, Protection::NONE)
+        .map_err(|_| SpawnError::OutOfMemory)?;
+
+    let env: Vec<String> = ctx
+        .env_vars()
+        .into_iter()
+        .map(|(k, v)| alloc::format!("{k}={v}"))
+        .collect();
+    let (phdr, phnum) = program.program_headers();
+    let entry = program.entry();
+    let auxv = [
+        (AT_PHDR, phdr),
+        (AT_PHENT, 56),
+        (AT_PHNUM, phnum),
+        (AT_PAGESZ, PAGE),
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, entry),
+        (AT_UID, 0),
+        (AT_EUID, 0),
+        (AT_GID, 0),
+        (AT_EGID, 0),
+        (AT_PLATFORM, 0),
+        (AT_HWCAP, 0),
+        (AT_CLKTCK, 100),
+        (AT_SECURE, 0),
+        (AT_RANDOM, 0),
+        (AT_EXECFN, 0),
+    ];
+    let sp = initial_stack(&stack, &args, &env, path, &auxv)?;
+    ctx.set_args(args.clone());
+
+    let name = args
+        .first()
+        .map(|a| a.rsplit('/').next().unwrap_or(a))
+        .unwrap_or(path);
+    ctx.keep_alive(alloc::boxed::Box::new(Image {
+        image: program.into_image(),
+        _stack: stack,
+    }));
+    let builder = task::Builder::new(name).program_tls(None);
+    let handle = vfs::spawn_with_context(builder, ctx, move || {
+        let frame = TrapFrame {
+            rip: entry,
+            rsp: sp,
+            ..TrapFrame::default()
+        };
+        usermode::enter_user(&frame)
+    })
+    .map_err(|_| SpawnError::OutOfMemory)?;
+    let mut mains = MAIN_TASKS.lock();
+    mains.retain(|&id| task::tasks_sharing_context(id).contains(&id));
+    mains.insert(handle.id());
+    drop(mains);
+    Ok(handle)
+}

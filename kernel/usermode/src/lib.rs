@@ -1,0 +1,229 @@
+//! User mode: how programs run in ring 3 and enter the kernel.
+//!
+//! Owns the `syscall` instruction's set-up (EFER.SCE, STAR, LSTAR, FMASK), the system-call
+//! entry stub, the return path to user mode, and [`enter_user`], which starts a thread in user
+//! mode with a given register state. A program's pages are in the user region
+//! (`memory::Mapping::new_user`); the kernel's are not user-accessible, so a stray access from
+//! a program faults (and `interrupts` hands the fault to the kernel's fault hook) instead of
+//! corrupting the kernel.
+//!
+//! Entry from user mode, on every path (this stub, and the exception and IRQ stubs of
+//! `interrupts`): `swapgs` makes GS the per-CPU block, the stack becomes the running task's
+//! kernel stack (the per-CPU `kernel_rsp`, or the TSS's `rsp0` for interrupts), the user FS
+//! base is saved in the [`TrapFrame`] and the task's kernel FS base loaded (the kernel's
+//! `#[thread_local]`s live there). The return to user mode undoes each step. A system call
+//! saves the complete register state (FP/SIMD too: the Linux ABI preserves every register but
+//! `rax`, `rcx` and `r11`) as a `TrapFrame` with `vector` [`SYSCALL_VECTOR`], runs the
+//! installed handler with interrupts enabled (so it may block and be preempted), and returns
+//! with `iretq` to whatever state the handler left in the frame.
+//!
+//! Depends on `interrupts` (selectors, per-CPU block offsets, `TrapFrame`), `task` (the
+//! running task's entry stack), `x86_64`.
+
+#![no_std]
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+pub use interrupts::TrapFrame;
+use interrupts::{
+    KERNEL_CS, PERCPU_KERNEL_FS, PERCPU_KERNEL_RSP, PERCPU_USER_RSP, USER_CS, USER_SS,
+};
+use x86_64::VirtAddr;
+use x86_64::registers::model_specific::{Efer, EferFlags, LStar, Msr, SFMask};
+use x86_64::registers::rflags::RFlags;
+
+/// `TrapFrame::vector` of a system call (above every CPU exception and IRQ vector).
+pub const SYSCALL_VECTOR: u64 = 0x100;
+
+/// `rax` for a system call when no handler is installed: `-ENOSYS`.
+const ENOSYS: u64 = (-38i64) as u64;
+
+static HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Turns on the `syscall` instruction. Call once, after `interrupts::init`.
+pub fn init() {
+    // STAR: kernel CS (SS = CS + 8) for syscall; for sysret the user SS/CS base (SS = base +
+    // 8, CS = base + 16), which this kernel does not use (it returns with iretq) but keeps
+    // consistent with the GDT.
+    let star = (u64::from(USER_SS - 8) << 48) | (u64::from(KERNEL_CS) << 32);
+    let mut star_msr = Msr::new(0xC000_0081);
+    // SAFETY: STAR's selectors name the GDT's kernel and user segments; LSTAR points at a
+    // complete entry stub; FMASK clears IF (the stub swaps GS and the stack with interrupts
+    // off), DF, TF and AC on entry; SCE only enables the instruction.
+    unsafe {
+        star_msr.write(star);
+        LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
+        SFMask::write(
+            RFlags::INTERRUPT_FLAG
+                | RFlags::DIRECTION_FLAG
+                | RFlags::TRAP_FLAG
+                | RFlags::ALIGNMENT_CHECK,
+        );
+        Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS));
+    }
+}
+
+/// Installs the system-call handler: it gets the caller's saved registers (number in `rax`,
+/// arguments in `rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9`) and leaves the result in `rax`; it
+/// may change any register, the FS base included, before the return to user mode.
+pub fn set_syscall_handler(handler: fn(&mut TrapFrame)) {
+    HANDLER.store(handler as usize, Ordering::SeqCst);
+}
+
+extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
+    let handler = HANDLER.load(Ordering::SeqCst);
+    if handler == 0 {
+        frame.rax = ENOSYS;
+        return;
+    }
+    // SAFETY: only `set_syscall_handler` stores here, always a valid fn of this type.
+    let handler: fn(&mut TrapFrame) = unsafe { core::mem::transmute(handler) };
+    handler(frame);
+    sanitize(frame);
+}
+
+/// Keeps a frame that returns to user mode in user mode: user selectors, interrupts on, no
+/// I/O privilege, and a canonical lower-half instruction pointer (`iretq` to another one
+/// faults in the kernel).
+fn sanitize(frame: &mut TrapFrame) {
+    frame.cs = u64::from(USER_CS);
+    frame.ss = u64::from(USER_SS);
+    let keep = RFlags::CARRY_FLAG
+        | RFlags::PARITY_FLAG
+        | RFlags::AUXILIARY_CARRY_FLAG
+        | RFlags::ZERO_FLAG
+        | RFlags::SIGN_FLAG
+        | RFlags::TRAP_FLAG
+        | RFlags::DIRECTION_FLAG
+        | RFlags::OVERFLOW_FLAG
+        | RFlags::ALIGNMENT_CHECK
+        | RFlags::ID;
+    frame.rflags = (frame.rflags & keep.bits()) | RFlags::INTERRUPT_FLAG.bits() | 2;
+    if frame.rip >= 0x0000_8000_0000_0000 {
+        frame.rip = 0x0000_7fff_ffff_f000;
+    }
+    if frame.fs_base >= 0x0000_8000_0000_0000 && frame.fs_base < 0xffff_8000_0000_0000 {
+        frame.fs_base = 0;
+    }
+}
+
+/// Starts user mode on the running task with the register state `frame` (its `cs`, `ss` and
+/// flags are set to user values; `fs_base` is the program's thread pointer). From now on the
+/// task's entries from user mode use its kernel stack below this call. Returns never: the
+/// thread ends through a system call (exit) or a kill, which end the task.
+pub fn enter_user(frame: &TrapFrame) -> ! {
+    let mut frame = frame.clone();
+    sanitize(&mut frame);
+    x86_64::instructions::interrupts::disable();
+    let here: u64;
+    // SAFETY: reads the stack pointer.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) here, options(nomem, nostack)) };
+    // Everything above `entry` stays as it is (this function's caller chain); entries from
+    // user mode start below it.
+    let entry = (here - 512) & !15;
+    task::set_user_entry_stack(entry);
+    let at = entry - core::mem::size_of::<TrapFrame>() as u64;
+    // SAFETY: `at..entry` is unused stack below this function's frame (512 bytes of margin),
+    // on the running task's own kernel stack, and interrupts are off; `user_return` pops a
+    // `TrapFrame` from there and leaves with `iretq` to user mode, never coming back here.
+    unsafe {
+        core::ptr::write(at as *mut TrapFrame, frame);
+        core::arch::asm!("mov rsp, {at}", "jmp {ret}", at = in(reg) at, ret = sym user_return, options(noreturn));
+    }
+}
+
+unsafe extern "C" {
+    fn syscall_entry();
+    fn user_return() -> !;
+}
+
+core::arch::global_asm!(
+    r#"
+    .section .text.syscall_entry, "ax"
+    .global syscall_entry
+syscall_entry:
+    swapgs
+    mov gs:[{user_rsp}], rsp
+    mov rsp, gs:[{kernel_rsp}]
+    push {user_ss}
+    push qword ptr gs:[{user_rsp}]
+    push r11
+    push {user_cs}
+    push rcx
+    push 0
+    push {vector}
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    push 0
+    mov rbx, rsp
+    mov ecx, 0xC0000100
+    rdmsr
+    mov [rbx], eax
+    mov [rbx + 4], edx
+    mov rax, gs:[{kernel_fs}]
+    mov rdx, rax
+    shr rdx, 32
+    wrmsr
+    and rsp, -16
+    sub rsp, 512
+    fxsave64 [rsp]
+    // A frame record through the user's rip: kernel backtraces continue into the program.
+    push qword ptr [rbx + 144]
+    push rbp
+    mov rbp, rsp
+    cld
+    sti
+    mov rdi, rbx
+    call {dispatch}
+    cli
+    add rsp, 16
+    fxrstor64 [rsp]
+    mov rsp, rbx
+    jmp user_return
+
+    .global user_return
+user_return:
+    mov ecx, 0xC0000100
+    mov eax, [rsp]
+    mov edx, [rsp + 4]
+    wrmsr
+    add rsp, 8
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    swapgs
+    iretq
+"#,
+    user_rsp = const PERCPU_USER_RSP,
+    kernel_rsp = const PERCPU_KERNEL_RSP,
+    kernel_fs = const PERCPU_KERNEL_FS,
+    user_ss = const USER_SS as u64,
+    user_cs = const USER_CS as u64,
+    vector = const SYSCALL_VECTOR,
+    dispatch = sym syscall_dispatch,
+);

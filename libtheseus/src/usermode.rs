@@ -1,0 +1,206 @@
+//! Programs in user mode (ring 3): their system calls, their saved registers, their memory.
+//!
+//! A Linux-ABI program runs in user mode in the one address space; its `syscall` instructions
+//! reach the handler installed with [`set_syscall_handler`] with the program's [`Registers`]
+//! (number in `rax`, arguments in `rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9`, result back in
+//! `rax`). A new thread of such a program starts with [`enter`]. Memory a program names by
+//! address is checked before use ([`check`], [`read`], [`write`], [`read_c_string`]): only
+//! the program's own user-region pages with the right protection are accepted, anything else
+//! is `EFAULT`.
+
+use crate::{Errno, Result};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use interrupts::TrapFrame;
+
+/// The saved register state of a thread in user mode.
+#[repr(transparent)]
+#[derive(Clone, Debug, Default)]
+pub struct Registers(TrapFrame);
+
+/// A general-purpose register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reg {
+    Rax,
+    Rbx,
+    Rcx,
+    Rdx,
+    Rsi,
+    Rdi,
+    Rbp,
+    Rsp,
+    R8,
+    R9,
+    R10,
+    R11,
+    R12,
+    R13,
+    R14,
+    R15,
+    Rip,
+    Rflags,
+}
+
+impl Registers {
+    /// The state a new thread starts with: only `ip` and `sp` set.
+    pub fn new(ip: u64, sp: u64) -> Registers {
+        Registers(TrapFrame {
+            rip: ip,
+            rsp: sp,
+            ..TrapFrame::default()
+        })
+    }
+
+    fn slot(&mut self, r: Reg) -> &mut u64 {
+        let f = &mut self.0;
+        match r {
+            Reg::Rax => &mut f.rax,
+            Reg::Rbx => &mut f.rbx,
+            Reg::Rcx => &mut f.rcx,
+            Reg::Rdx => &mut f.rdx,
+            Reg::Rsi => &mut f.rsi,
+            Reg::Rdi => &mut f.rdi,
+            Reg::Rbp => &mut f.rbp,
+            Reg::Rsp => &mut f.rsp,
+            Reg::R8 => &mut f.r8,
+            Reg::R9 => &mut f.r9,
+            Reg::R10 => &mut f.r10,
+            Reg::R11 => &mut f.r11,
+            Reg::R12 => &mut f.r12,
+            Reg::R13 => &mut f.r13,
+            Reg::R14 => &mut f.r14,
+            Reg::R15 => &mut f.r15,
+            Reg::Rip => &mut f.rip,
+            Reg::Rflags => &mut f.rflags,
+        }
+    }
+
+    pub fn get(&self, r: Reg) -> u64 {
+        *self.clone().slot(r)
+    }
+
+    pub fn set(&mut self, r: Reg, value: u64) {
+        *self.slot(r) = value;
+    }
+
+    /// The system-call number (`rax` at entry).
+    pub fn syscall_number(&self) -> u64 {
+        self.0.rax
+    }
+
+    /// The six system-call arguments.
+    pub fn syscall_args(&self) -> [u64; 6] {
+        let f = &self.0;
+        [f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9]
+    }
+
+    /// Sets the system call's result (`rax`).
+    pub fn set_return(&mut self, value: i64) {
+        self.0.rax = value as u64;
+    }
+
+    /// The thread pointer (FS base).
+    pub fn thread_pointer(&self) -> u64 {
+        self.0.fs_base
+    }
+
+    pub fn set_thread_pointer(&mut self, value: u64) {
+        self.0.fs_base = value;
+    }
+}
+
+static HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+fn dispatch(frame: &mut TrapFrame) {
+    let handler = HANDLER.load(Ordering::SeqCst);
+    if handler == 0 {
+        frame.rax = (-(Errno::ENOSYS.raw() as i64)) as u64;
+        return;
+    }
+    // SAFETY: only `set_syscall_handler` stores here, always a valid fn of this type.
+    let handler: fn(&mut Registers) = unsafe { core::mem::transmute(handler) };
+    // SAFETY: `Registers` is a `repr(transparent)` wrapper of `TrapFrame`.
+    handler(unsafe { &mut *(frame as *mut TrapFrame as *mut Registers) });
+}
+
+/// Installs the handler of every system call from user mode.
+pub fn set_syscall_handler(handler: fn(&mut Registers)) {
+    HANDLER.store(handler as usize, Ordering::SeqCst);
+    usermode::set_syscall_handler(dispatch);
+}
+
+/// Continues the calling thread in user mode with `regs`. Never returns: the thread ends with
+/// a system call or a kill.
+pub fn enter(regs: &Registers) -> ! {
+    usermode::enter_user(&regs.0)
+}
+
+/// `EFAULT` unless `addr..addr + len` is user memory of the caller's program that allows the
+/// access.
+pub fn check(addr: u64, len: usize, write: bool) -> Result<()> {
+    if memory::user_range_accessible(addr, len as u64, write) {
+        Ok(())
+    } else {
+        Err(Errno::EFAULT)
+    }
+}
+
+/// Copies `buf.len()` bytes of user memory at `addr` into `buf`.
+pub fn read(addr: u64, buf: &mut [u8]) -> Result<()> {
+    check(addr, buf.len(), false)?;
+    // SAFETY: checked above: the range is mapped, readable user memory.
+    unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len()) };
+    Ok(())
+}
+
+/// Copies `data` to user memory at `addr`.
+pub fn write(addr: u64, data: &[u8]) -> Result<()> {
+    check(addr, data.len(), true)?;
+    // SAFETY: checked above: the range is mapped, writable user memory.
+    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };
+    Ok(())
+}
+
+/// Reads a plain-data value (a C struct of integers) from user memory.
+pub fn read_value<T: Copy + Default>(addr: u64) -> Result<T> {
+    check(addr, core::mem::size_of::<T>(), false)?;
+    // SAFETY: checked above; `T` is plain data (any bit pattern valid, as for the C structs
+    // this is used with), read unaligned.
+    Ok(unsafe { core::ptr::read_unaligned(addr as *const T) })
+}
+
+/// Writes a plain-data value to user memory.
+pub fn write_value<T: Copy>(addr: u64, value: &T) -> Result<()> {
+    check(addr, core::mem::size_of::<T>(), true)?;
+    // SAFETY: checked above: writable user memory of the value's size.
+    unsafe { core::ptr::write_unaligned(addr as *mut T, *value) };
+    Ok(())
+}
+
+/// A NUL-terminated string of at most `max` bytes (without the NUL) at `addr`; `ENAMETOOLONG`
+/// if none ends in time.
+pub fn read_c_string(addr: u64, max: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = addr;
+    loop {
+        // Check page by page: the string may end before an inaccessible page.
+        let page_end = (at | 4095) + 1;
+        let chunk = (page_end - at) as usize;
+        check(at, chunk, false)?;
+        // SAFETY: checked above: `at..page_end` is readable user memory.
+        let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, chunk) };
+        if let Some(n) = bytes.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&bytes[..n]);
+            return if out.len() > max {
+                Err(Errno::ENAMETOOLONG)
+            } else {
+                Ok(out)
+            };
+        }
+        out.extend_from_slice(bytes);
+        if out.len() > max {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        at = page_end;
+    }
+}

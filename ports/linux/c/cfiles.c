@@ -1,0 +1,152 @@
+// File system calls of a Linux-ABI C program, in a fresh directory under /tmp: open, write,
+// read, lseek, pread/pwrite, fstat, fchmod, stat, O_APPEND, O_EXCL, ftruncate, dup, rename, chdir and
+// relative paths, mkdir, opendir/readdir, rmdir, unlink, with the errno values Linux gives.
+// Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then `cfiles: N ok, N failed`;
+// exit status 0 only if every check passed. Nothing printed depends on the run (no pid).
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+static void check(int ok, const char *what) {
+    if (ok) {
+        printf("ok %s\n", what);
+        passed++;
+    } else {
+        printf("FAIL %s (%s)\n", what, strerror(errno));
+        failed++;
+    }
+}
+
+// Reads all of `path` into `buf` (NUL-terminated); returns the byte count or -1.
+static ssize_t slurp(const char *path, char *buf, size_t size) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    buf[n < 0 ? 0 : n] = 0;
+    return n;
+}
+
+int main(void) {
+    char dir[64], file[96], sub[96], renamed[96], rel[96], buf[128];
+    snprintf(dir, sizeof dir, "/tmp/cfiles.%d", (int)getpid());
+    snprintf(file, sizeof file, "%s/f.txt", dir);
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    snprintf(renamed, sizeof renamed, "%s/g.txt", dir);
+    snprintf(rel, sizeof rel, "%s/rel.txt", dir);
+    struct stat st;
+
+    check(mkdir(dir, 0755) == 0, "mkdir");
+    check(stat(dir, &st) == 0 && S_ISDIR(st.st_mode), "stat directory");
+
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    check(fd >= 0, "open O_CREAT");
+    check(fd >= 3, "new descriptor above stdio");
+    check(write(fd, "hello world\n", 12) == 12, "write 12 bytes");
+    check(fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 12, "fstat size 12");
+    check(fchmod(fd, 0640) == 0 && fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0640, "fchmod 0640");
+    check(close(fd) == 0, "close");
+    check(close(fd) < 0 && errno == EBADF, "close again: EBADF");
+
+    fd = open(file, O_RDWR);
+    check(fd >= 0, "open O_RDWR");
+    memset(buf, 0, sizeof buf);
+    check(read(fd, buf, sizeof buf - 1) == 12 && strcmp(buf, "hello world\n") == 0, "read back");
+    check(read(fd, buf, sizeof buf - 1) == 0, "read at end: 0");
+    check(lseek(fd, 6, SEEK_SET) == 6, "lseek SEEK_SET");
+    memset(buf, 0, sizeof buf);
+    check(read(fd, buf, 5) == 5 && strcmp(buf, "world") == 0, "read after lseek");
+    check(lseek(fd, 0, SEEK_CUR) == 11, "lseek SEEK_CUR");
+    check(lseek(fd, -1, SEEK_END) == 11, "lseek SEEK_END");
+    check(lseek(fd, -100, SEEK_SET) < 0 && errno == EINVAL, "lseek before start: EINVAL");
+    memset(buf, 0, sizeof buf);
+    check(pread(fd, buf, 5, 0) == 5 && strcmp(buf, "hello") == 0, "pread at 0");
+    check(lseek(fd, 0, SEEK_CUR) == 11, "pread leaves the offset");
+    check(pwrite(fd, "W", 1, 6) == 1, "pwrite");
+    check(ftruncate(fd, 8) == 0 && fstat(fd, &st) == 0 && st.st_size == 8, "ftruncate to 8");
+    int copy = dup(fd);
+    check(copy > fd, "dup");
+    check(lseek(copy, 0, SEEK_SET) == 0 && lseek(fd, 0, SEEK_CUR) == 0, "dup shares the offset");
+    close(copy);
+    close(fd);
+    check(slurp(file, buf, sizeof buf) == 8 && strcmp(buf, "hello Wo") == 0, "content after pwrite and ftruncate");
+
+    fd = open(file, O_WRONLY | O_APPEND);
+    check(fd >= 0 && write(fd, "!\n", 2) == 2, "O_APPEND write");
+    close(fd);
+    check(slurp(file, buf, sizeof buf) == 10 && strcmp(buf, "hello Wo!\n") == 0, "appended at the end");
+
+    FILE *f = fopen(file, "r");
+    check(f != NULL && fgets(buf, sizeof buf, f) != NULL && strcmp(buf, "hello Wo!\n") == 0, "fopen and fgets");
+    if (f)
+        fclose(f);
+
+    errno = 0;
+    check(open(file, O_WRONLY | O_CREAT | O_EXCL, 0644) < 0 && errno == EEXIST, "O_EXCL on an existing file: EEXIST");
+    errno = 0;
+    check(open("/tmp/no/such/file", O_RDONLY) < 0 && errno == ENOENT, "open a missing file: ENOENT");
+    errno = 0;
+    check(open(file, O_RDONLY | O_DIRECTORY) < 0 && errno == ENOTDIR, "O_DIRECTORY on a file: ENOTDIR");
+
+    check(mkdir(sub, 0755) == 0, "mkdir sub");
+    errno = 0;
+    check(mkdir(sub, 0755) < 0 && errno == EEXIST, "mkdir again: EEXIST");
+
+    DIR *d = opendir(dir);
+    check(d != NULL, "opendir");
+    int dot = 0, dotdot = 0, seen_file = 0, seen_sub = 0, others = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0)
+            dot++;
+        else if (strcmp(e->d_name, "..") == 0)
+            dotdot++;
+        else if (strcmp(e->d_name, "f.txt") == 0)
+            seen_file += e->d_type == DT_REG;
+        else if (strcmp(e->d_name, "sub") == 0)
+            seen_sub += e->d_type == DT_DIR;
+        else
+            others++;
+    }
+    if (d)
+        closedir(d);
+    check(seen_file == 1 && seen_sub == 1 && others == 0, "readdir lists f.txt (DT_REG) and sub (DT_DIR)");
+    check(dot == 1 && dotdot == 1, "readdir lists . and ..");
+
+    errno = 0;
+    check(rmdir(dir) < 0 && errno == ENOTEMPTY, "rmdir a non-empty directory: ENOTEMPTY");
+    check(rename(file, renamed) == 0, "rename");
+    errno = 0;
+    check(stat(file, &st) < 0 && errno == ENOENT, "old name gone: ENOENT");
+    check(stat(renamed, &st) == 0 && st.st_size == 10, "new name has the content");
+
+    char cwd[128];
+    check(chdir(dir) == 0, "chdir");
+    check(getcwd(cwd, sizeof cwd) != NULL && strcmp(cwd, dir) == 0, "getcwd");
+    fd = open("rel.txt", O_WRONLY | O_CREAT, 0600);
+    check(fd >= 0 && write(fd, "r", 1) == 1, "create a file by a relative path");
+    close(fd);
+    check(stat(rel, &st) == 0 && st.st_size == 1, "found by its absolute path");
+    check(chdir("/") == 0, "chdir /");
+
+    check(unlink(rel) == 0 && unlink(renamed) == 0, "unlink");
+    errno = 0;
+    check(unlink(renamed) < 0 && errno == ENOENT, "unlink again: ENOENT");
+    errno = 0;
+    check(unlink(sub) < 0 && errno == EISDIR, "unlink a directory: EISDIR");
+    check(rmdir(sub) == 0, "rmdir sub");
+    check(rmdir(dir) == 0, "rmdir");
+    errno = 0;
+    check(stat(dir, &st) < 0 && errno == ENOENT, "directory gone: ENOENT");
+
+    printf("cfiles: %d ok, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,562 @@
+//! Exercises the parts of stock `std` a program most needs, built for
+//! `x86_64-unknown-linux-musl` (a static-pie ELF that talks to the kernel only through Linux
+//! system calls), and reports each area as `NAME ok (what)` or `NAME FAILED: why`, then
+//! `linuxcheck: N passed, N failed`. Exit status 0 only if every check passed. The same binary
+//! runs on a Linux host, which is the reference for what it must print.
+//!
+//! Run: `linuxcheck [CHECK | ARGS...]`. A first argument that names a check (`stdio`, `fs`,
+//! `thread`, `unwind`, `sync`, `time`, `env`, `hashmap`) runs only that check; otherwise every
+//! check runs and the arguments are echoed back by `env`. `linuxcheck --panic` panics in
+//! `main` without catching it (status 101, as on Linux). The printed lines are deterministic
+//! (no timings, pids or paths), so tests can compare them.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Condvar, Mutex, RwLock, mpsc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+type Check = fn() -> Result<String, String>;
+
+const CHECKS: &[(&str, Check)] = &[
+    ("stdio", stdio),
+    ("fs", fs_check),
+    ("thread", threads),
+    ("unwind", unwind),
+    ("sync", sync),
+    ("time", time),
+    ("env", env),
+    ("hashmap", hashmap),
+];
+
+/// 2020-01-01T00:00:00Z.
+const YEAR_2020: u64 = 1_577_836_800;
+
+fn ensure(cond: bool, what: impl Into<String>) -> Result<(), String> {
+    if cond { Ok(()) } else { Err(what.into()) }
+}
+
+/// `op` with the error prefixed by what was being done.
+fn step<T>(what: &str, op: std::io::Result<T>) -> Result<T, String> {
+    op.map_err(|e| format!("{what}: {e}"))
+}
+
+/// Runs `f` with panic messages silenced (the panics it causes are expected).
+fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = f();
+    std::panic::set_hook(previous);
+    result
+}
+
+fn stdio() -> Result<String, String> {
+    println!("linuxcheck: println works");
+    eprintln!("linuxcheck: eprintln works");
+    let mut out = std::io::stdout().lock();
+    step(
+        "write to stdout",
+        out.write_all(b"linuxcheck: write_all works\n"),
+    )?;
+    step("flush stdout", out.flush())?;
+    Ok("println!, eprintln!, write_all, flush".into())
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Result<Vec<String>, String> {
+    let what = format!("read_dir {}", dir.display());
+    let mut names = step(&what, fs::read_dir(dir))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| format!("{what}: entry: {e}"))?;
+    names.sort();
+    Ok(names)
+}
+
+fn fs_check() -> Result<String, String> {
+    let dir = std::env::temp_dir().join(format!("linuxcheck.{}", std::process::id()));
+    if dir.exists() {
+        step("remove an old test directory", fs::remove_dir_all(&dir))?;
+    }
+    step("create_dir", fs::create_dir(&dir))?;
+    let result = fs_in(&dir);
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn fs_in(dir: &Path) -> Result<String, String> {
+    let mut done = Vec::new();
+
+    // An empty directory lists as nothing, without an error.
+    ensure(
+        names_in(dir)?.is_empty(),
+        "read_dir of an empty directory is not empty",
+    )?;
+    done.push("empty read_dir");
+
+    // Create, write, append, read back, metadata.
+    let a = dir.join("a.txt");
+    step("write", fs::write(&a, b"hello, file\n"))?;
+    let mut f = step(
+        "open for append",
+        fs::OpenOptions::new().append(true).open(&a),
+    )?;
+    step("append", f.write_all(b"second line\n"))?;
+    drop(f);
+    let mut text = String::new();
+    step(
+        "read",
+        fs::File::open(&a).and_then(|mut f| f.read_to_string(&mut text)),
+    )?;
+    ensure(
+        text == "hello, file\nsecond line\n",
+        format!("read back {text:?}"),
+    )?;
+    let meta = step("metadata", fs::metadata(&a))?;
+    ensure(
+        meta.is_file() && meta.len() == 24,
+        format!("metadata: file of 24 bytes, got {meta:?}"),
+    )?;
+    ensure(
+        step("metadata of the directory", fs::metadata(dir))?.is_dir(),
+        "directory is not a dir",
+    )?;
+    let missing = fs::File::open(dir.join("missing")).err().map(|e| e.kind());
+    ensure(
+        missing == Some(ErrorKind::NotFound),
+        format!("opening a missing file: {missing:?}"),
+    )?;
+    done.push("create, write, append, read back, metadata");
+
+    // Modified time: now-ish, then set to a fixed second and read back.
+    let now = SystemTime::now();
+    let modified = step("modified", meta.modified())?;
+    let since_2020 = modified
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    ensure(
+        since_2020 > YEAR_2020,
+        format!("mtime {modified:?} is before 2020"),
+    )?;
+    ensure(
+        modified <= now + Duration::from_secs(60),
+        format!("mtime {modified:?} is after now ({now:?})"),
+    )?;
+    let fixed = UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    let file = step(
+        "open for set_modified",
+        fs::OpenOptions::new().write(true).open(&a),
+    )?;
+    step("set_modified", file.set_modified(fixed))?;
+    drop(file);
+    let modified = step(
+        "modified after set_modified",
+        fs::metadata(&a).and_then(|m| m.modified()),
+    )?;
+    ensure(
+        modified == fixed,
+        format!("set_modified: read back {modified:?}"),
+    )?;
+    done.push("mtime");
+
+    // Permissions: read-only and back. (No write attempt: root may write read-only files.)
+    let mut perms = step("metadata for permissions", fs::metadata(&a))?.permissions();
+    perms.set_readonly(true);
+    step("set_permissions readonly", fs::set_permissions(&a, perms))?;
+    let perms = step("metadata after set_permissions", fs::metadata(&a))?.permissions();
+    ensure(
+        perms.readonly() && perms.mode() & 0o777 == 0o444,
+        format!("read-only mode is {:o}", perms.mode()),
+    )?;
+    step(
+        "set_permissions 0644",
+        fs::set_permissions(&a, fs::Permissions::from_mode(0o644)),
+    )?;
+    let mode = step("metadata after chmod", fs::metadata(&a))?
+        .permissions()
+        .mode();
+    ensure(
+        mode & 0o777 == 0o644,
+        format!("mode after chmod 644 is {mode:o}"),
+    )?;
+    done.push("set_permissions");
+
+    // Rename.
+    let b = dir.join("b.txt");
+    step("rename", fs::rename(&a, &b))?;
+    ensure(!a.exists(), "old name still exists after rename")?;
+    ensure(
+        step("read renamed", fs::read(&b))?.len() == 24,
+        "renamed file content",
+    )?;
+    ensure(names_in(dir)? == ["b.txt"], "read_dir after rename")?;
+    done.push("rename");
+
+    // Canonicalize through `..` and `.`.
+    let canonical_dir = step("canonicalize the directory", fs::canonicalize(dir))?;
+    step("create_dir sub", fs::create_dir(dir.join("sub")))?;
+    let through = step(
+        "canonicalize sub/../b.txt",
+        fs::canonicalize(dir.join("sub/.././b.txt")),
+    )?;
+    ensure(
+        through == canonical_dir.join("b.txt"),
+        format!("canonicalize gave {}", through.display()),
+    )?;
+    done.push("canonicalize");
+
+    // Symbolic link: read_link, metadata through it, symlink_metadata of it.
+    let link = dir.join("link");
+    step("symlink", std::os::unix::fs::symlink("b.txt", &link))?;
+    let target = step("read_link", fs::read_link(&link))?;
+    ensure(
+        target == Path::new("b.txt"),
+        format!("read_link gave {}", target.display()),
+    )?;
+    let through = step("metadata through the link", fs::metadata(&link))?;
+    ensure(
+        through.is_file() && through.len() == 24,
+        "metadata through the link",
+    )?;
+    let own = step("symlink_metadata", fs::symlink_metadata(&link))?;
+    ensure(
+        own.file_type().is_symlink(),
+        "symlink_metadata is not a symlink",
+    )?;
+    ensure(
+        step("read through the link", fs::read(&link))?.len() == 24,
+        "content through link",
+    )?;
+    let linked_canonical = step("canonicalize the link", fs::canonicalize(&link))?;
+    ensure(
+        linked_canonical == canonical_dir.join("b.txt"),
+        "canonicalize does not follow the link",
+    )?;
+    done.push("symlink, read_link");
+
+    // Hard link, where the file system has them.
+    let hard = dir.join("hard.txt");
+    match fs::hard_link(&b, &hard) {
+        Ok(()) => {
+            ensure(
+                step("read the hard link", fs::read(&hard))?.len() == 24,
+                "hard link content",
+            )?;
+            step("remove the hard link", fs::remove_file(&hard))?;
+            done.push("hard link");
+        }
+        Err(e) if e.kind() == ErrorKind::Unsupported => done.push("no hard links (unsupported)"),
+        Err(e) => return Err(format!("hard_link: {e}")),
+    }
+
+    // remove_dir_all of a small tree; a symbolic link in it is removed, not followed.
+    let tree = dir.join("tree");
+    step("create_dir_all", fs::create_dir_all(tree.join("x/y")))?;
+    step("write in tree", fs::write(tree.join("x/y/f.txt"), b"f"))?;
+    step("write in tree", fs::write(tree.join("g.txt"), b"g"))?;
+    step("create_dir in tree", fs::create_dir(tree.join("empty")))?;
+    step(
+        "symlink in tree",
+        std::os::unix::fs::symlink("../sub", tree.join("up")),
+    )?;
+    ensure(
+        names_in(&tree)? == ["empty", "g.txt", "up", "x"],
+        "read_dir of the tree",
+    )?;
+    step("remove_dir_all", fs::remove_dir_all(&tree))?;
+    ensure(!tree.exists(), "tree still exists after remove_dir_all")?;
+    ensure(
+        dir.join("sub").is_dir(),
+        "remove_dir_all followed a symbolic link",
+    )?;
+    done.push("remove_dir_all");
+
+    // Remove the rest one by one.
+    step("remove_file link", fs::remove_file(&link))?;
+    step("remove_file", fs::remove_file(&b))?;
+    step("remove_dir", fs::remove_dir(dir.join("sub")))?;
+    ensure(
+        names_in(dir)?.is_empty(),
+        "directory not empty after removing everything",
+    )?;
+    step("remove the test directory", fs::remove_dir(dir))?;
+    ensure(!dir.exists(), "test directory still exists")?;
+    done.push("remove");
+    Ok(done.join(", "))
+}
+
+thread_local! {
+    static PER_THREAD: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn threads() -> Result<String, String> {
+    let handles: Vec<_> = (0..8u64)
+        .map(|i| {
+            std::thread::spawn(move || {
+                for x in 0..1000u64 {
+                    PER_THREAD.with(|c| c.set(c.get() + x * i));
+                }
+                PER_THREAD.with(|c| c.get())
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for h in handles {
+        total += h.join().map_err(|_| "a thread panicked".to_string())?;
+    }
+    ensure(
+        total == (0..8u64).map(|i| 499_500 * i).sum::<u64>(),
+        "wrong sum from 8 threads",
+    )?;
+    ensure(
+        PER_THREAD.with(|c| c.get()) == 0,
+        "thread-locals are shared with the main thread",
+    )?;
+
+    let named = std::thread::Builder::new()
+        .name("worker-7".into())
+        .spawn(|| std::thread::current().name().map(str::to_string));
+    let named = step("Builder::spawn", named)?
+        .join()
+        .map_err(|_| "named thread panicked")?;
+    ensure(
+        named.as_deref() == Some("worker-7"),
+        format!("thread name {named:?}"),
+    )?;
+
+    let joined = quietly(|| std::thread::spawn(|| panic!("linuxcheck: deliberate panic")).join());
+    let payload = joined.err().ok_or("a panicking thread joined as Ok")?;
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .unwrap_or("(not a &str)");
+    ensure(
+        message == "linuxcheck: deliberate panic",
+        format!("panic payload {message:?}"),
+    )?;
+    Ok(
+        "8 threads spawned and joined, thread-locals, names, a panicking thread joins as Err"
+            .into(),
+    )
+}
+
+struct SetOnDrop<'a>(&'a AtomicUsize);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[inline(never)]
+fn nested_panic(depth: u32, dropped: &AtomicUsize) -> u32 {
+    let _guard = SetOnDrop(dropped);
+    if depth == 0 {
+        panic!("deep");
+    }
+    std::hint::black_box(nested_panic(depth - 1, dropped)) + 1
+}
+
+fn unwind() -> Result<String, String> {
+    let dropped = AtomicUsize::new(0);
+    let caught = quietly(|| std::panic::catch_unwind(|| nested_panic(5, &dropped)));
+    let payload = caught.err().ok_or("catch_unwind returned Ok")?;
+    ensure(
+        payload.downcast_ref::<&str>() == Some(&"deep"),
+        "panic payload is not \"deep\"",
+    )?;
+    ensure(
+        dropped.load(Ordering::SeqCst) == 6,
+        format!(
+            "{} of 6 frames dropped their guard",
+            dropped.load(Ordering::SeqCst)
+        ),
+    )?;
+    let formatted =
+        quietly(|| std::panic::catch_unwind(|| panic!("value {}", std::hint::black_box(42))));
+    let payload = formatted
+        .err()
+        .ok_or("catch_unwind of a formatted panic returned Ok")?;
+    ensure(
+        payload.downcast_ref::<String>().map(String::as_str) == Some("value 42"),
+        "formatted panic payload",
+    )?;
+    let resumed = quietly(|| {
+        std::panic::catch_unwind(|| {
+            let inner = std::panic::catch_unwind(|| panic!("inner")).unwrap_err();
+            std::panic::resume_unwind(inner)
+        })
+    });
+    ensure(
+        resumed
+            .err()
+            .and_then(|p| p.downcast_ref::<&str>().copied())
+            == Some("inner"),
+        "resume_unwind",
+    )?;
+    Ok("catch_unwind through 6 frames with destructors, String payload, resume_unwind".into())
+}
+
+fn sync() -> Result<String, String> {
+    let counter = Arc::new(Mutex::new(0u32));
+    let hs: Vec<_> = (0..4)
+        .map(|_| {
+            let c = counter.clone();
+            std::thread::spawn(move || {
+                for _ in 0..1000 {
+                    *c.lock().unwrap() += 1;
+                }
+            })
+        })
+        .collect();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    ensure(*counter.lock().unwrap() == 4000, "mutex counter")?;
+
+    let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    let p2 = pair.clone();
+    let h = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        *p2.0.lock().unwrap() = true;
+        p2.1.notify_one();
+    });
+    let mut ready = pair.0.lock().unwrap();
+    while !*ready {
+        ready = pair.1.wait(ready).unwrap();
+    }
+    drop(ready);
+    h.join().unwrap();
+    let (guard, timeout) = pair
+        .1
+        .wait_timeout(pair.0.lock().unwrap(), Duration::from_millis(10))
+        .unwrap();
+    ensure(
+        *guard && timeout.timed_out(),
+        "Condvar::wait_timeout did not time out",
+    )?;
+    drop(guard);
+
+    let (tx, rx) = mpsc::channel();
+    for i in 0..4 {
+        let tx = tx.clone();
+        std::thread::spawn(move || tx.send(i).unwrap());
+    }
+    drop(tx);
+    let mut got: Vec<i32> = rx.iter().collect();
+    got.sort();
+    ensure(got == [0, 1, 2, 3], "mpsc values")?;
+
+    let barrier = Arc::new(Barrier::new(4));
+    let lock = Arc::new(RwLock::new(0u32));
+    let hs: Vec<_> = (0..4)
+        .map(|_| {
+            let (barrier, lock) = (barrier.clone(), lock.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                *lock.write().unwrap() += 1;
+                barrier.wait();
+                *lock.read().unwrap()
+            })
+        })
+        .collect();
+    let seen: Vec<u32> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+    ensure(
+        seen == [4, 4, 4, 4],
+        format!("Barrier/RwLock: threads saw {seen:?}"),
+    )?;
+    Ok("Mutex, Condvar, mpsc, Barrier, RwLock".into())
+}
+
+fn time() -> Result<String, String> {
+    let t0 = Instant::now();
+    std::thread::sleep(Duration::from_millis(30));
+    let dt = t0.elapsed();
+    ensure(
+        dt >= Duration::from_millis(30) && dt < Duration::from_secs(2),
+        format!("sleep(30 ms) took {dt:?}"),
+    )?;
+    ensure(Instant::now() >= t0 + dt, "Instant went backwards")?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?;
+    ensure(now.as_secs() > YEAR_2020, "SystemTime before 2020")?;
+    Ok("Instant across a 30 ms sleep, SystemTime after 2020".into())
+}
+
+fn env() -> Result<String, String> {
+    let args: Vec<String> = std::env::args().collect();
+    ensure(!args.is_empty(), "no argv[0]")?;
+    // `linuxcheck env ARGS...`: the arguments after the check's name.
+    let echoed = if args
+        .get(1)
+        .is_some_and(|a| CHECKS.iter().any(|(n, _)| n == a))
+    {
+        2
+    } else {
+        1
+    };
+    // SAFETY: the other threads of the earlier checks have all been joined.
+    unsafe { std::env::set_var("LINUXCHECK_VAR", "value") };
+    ensure(
+        std::env::var("LINUXCHECK_VAR").as_deref() == Ok("value"),
+        "set_var/var",
+    )?;
+    ensure(
+        std::env::vars().any(|(k, v)| k == "LINUXCHECK_VAR" && v == "value"),
+        "vars() misses a variable",
+    )?;
+    // SAFETY: as above.
+    unsafe { std::env::remove_var("LINUXCHECK_VAR") };
+    ensure(std::env::var_os("LINUXCHECK_VAR").is_none(), "remove_var")?;
+    let cwd: PathBuf = step("current_dir", std::env::current_dir())?;
+    ensure(cwd.is_absolute(), "current_dir is not absolute")?;
+    Ok(format!("args {:?}", &args[echoed..]))
+}
+
+fn hashmap() -> Result<String, String> {
+    let mut m = HashMap::new();
+    for i in 0..1000 {
+        m.insert(format!("key{i}"), i);
+    }
+    ensure(m.len() == 1000 && m["key999"] == 999, "HashMap contents")?;
+    // RandomState draws random keys: two maps hash differently.
+    let hash =
+        || std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 1u32);
+    ensure(hash() != hash(), "RandomState keys are not random")?;
+    Ok("1000 entries, random hash keys".into())
+}
+
+fn main() {
+    let first = std::env::args().nth(1);
+    if first.as_deref() == Some("--panic") {
+        // An uncaught panic: std prints it and the process exits with status 101.
+        panic!("linuxcheck: deliberate panic");
+    }
+    let selected: Vec<&(&str, Check)> = match CHECKS
+        .iter()
+        .find(|(name, _)| Some(*name) == first.as_deref())
+    {
+        Some(check) => vec![check],
+        None => CHECKS.iter().collect(),
+    };
+    let mut failed = 0;
+    for (name, check) in &selected {
+        match check() {
+            Ok(detail) => println!("{name:8} ok ({detail})"),
+            Err(why) => {
+                failed += 1;
+                println!("{name:8} FAILED: {why}");
+            }
+        }
+    }
+    println!(
+        "linuxcheck: {} passed, {failed} failed",
+        selected.len() - failed
+    );
+    std::process::exit(if failed == 0 { 0 } else { 1 });
+}

@@ -1,0 +1,689 @@
+//! File calls: descriptors, paths (`*at` forms included), directories, metadata, pipes,
+//! `poll`, terminal `ioctl`s, over `libtheseus::fs`.
+//!
+//! A descriptor relative path (`dirfd` other than `AT_FDCWD`) resolves against the path the
+//! directory was opened with (the VFS has no directory handles yet). `getdents64` keeps each
+//! directory descriptor's position and fills as many records as fit, `.` and `..` first.
+
+use super::state;
+use crate::abi;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use libtheseus::fs::{self, FileType, Metadata, OpenOptions, SeekFrom};
+use libtheseus::usermode::{self, Registers};
+use libtheseus::{Errno, Result};
+use linux_raw_sys::general as g;
+
+const AT_FDCWD: i64 = -100;
+const PATH_MAX: usize = 4096;
+/// Largest single read or write (bounds the kernel buffer).
+const IO_CHUNK: usize = 1 << 20;
+
+fn fd(v: u64) -> Result<u32> {
+    u32::try_from(v as i64).map_err(|_| Errno::EBADF)
+}
+
+fn path_at(addr: u64) -> Result<String> {
+    let bytes = usermode::read_c_string(addr, PATH_MAX)?;
+    String::from_utf8(bytes).map_err(|_| Errno::EINVAL)
+}
+
+/// The path named by `dirfd` and the string at `addr`.
+fn resolve(dirfd: u64, addr: u64) -> Result<String> {
+    let path = path_at(addr)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    relative_to(dirfd, path)
+}
+
+fn relative_to(dirfd: u64, path: String) -> Result<String> {
+    if path.starts_with('/') || dirfd as i64 == AT_FDCWD {
+        return Ok(path);
+    }
+    let dir = state::current()
+        .dir_paths
+        .lock()
+        .get(&fd(dirfd)?)
+        .cloned()
+        .ok_or(Errno::EBADF)?;
+    Ok(if dir.ends_with('/') {
+        alloc::format!("{dir}{path}")
+    } else {
+        alloc::format!("{dir}/{path}")
+    })
+}
+
+// ---- descriptors ----------------------------------------------------------------------------
+
+pub fn read(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
+    usermode::check(buf, len, true)?;
+    let mut data = vec![0u8; len];
+    let n = fs::read(f, &mut data)?;
+    usermode::write(buf, &data[..n])?;
+    Ok(n as u64)
+}
+
+pub fn write(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
+    let mut data = vec![0u8; len];
+    usermode::read(buf, &mut data)?;
+    Ok(fs::write(f, &data)? as u64)
+}
+
+pub fn pread64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
+    usermode::check(buf, len, true)?;
+    let mut data = vec![0u8; len];
+    let n = fs::pread(f, &mut data, a[3])?;
+    usermode::write(buf, &data[..n])?;
+    Ok(n as u64)
+}
+
+pub fn pwrite64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
+    let mut data = vec![0u8; len];
+    usermode::read(buf, &mut data)?;
+    Ok(fs::pwrite(f, &data, a[3])? as u64)
+}
+
+/// The `(base, len)` pairs of an iovec array (at most `IOV_MAX` = 1024).
+fn iovecs(addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
+    if count > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = vec![0u8; count as usize * 16];
+    usermode::read(addr, &mut raw)?;
+    Ok(raw
+        .chunks_exact(16)
+        .map(|c| {
+            let base = u64::from_le_bytes(c[..8].try_into().unwrap());
+            let len = u64::from_le_bytes(c[8..].try_into().unwrap());
+            (base, len as usize)
+        })
+        .collect())
+}
+
+pub fn readv(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let mut total = 0;
+    for (base, len) in iovecs(a[1], a[2])? {
+        usermode::check(base, len, true)?;
+        let mut data = vec![0u8; len.min(IO_CHUNK)];
+        let n = match fs::read(f, &mut data) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        usermode::write(base, &data[..n])?;
+        total += n;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total as u64)
+}
+
+pub fn writev(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let mut data = Vec::new();
+    for (base, len) in iovecs(a[1], a[2])? {
+        let start = data.len();
+        data.resize(start + len.min(IO_CHUNK), 0);
+        usermode::read(base, &mut data[start..])?;
+    }
+    Ok(fs::write(f, &data)? as u64)
+}
+
+pub fn lseek(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let off = a[1] as i64;
+    let pos = match a[2] {
+        0 => SeekFrom::Start(u64::try_from(off).map_err(|_| Errno::EINVAL)?),
+        1 => SeekFrom::Current(off),
+        2 => SeekFrom::End(off),
+        _ => return Err(Errno::EINVAL),
+    };
+    fs::seek(fd(a[0])?, pos)
+}
+
+pub fn close(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    fs::close(f)?;
+    let process = state::current();
+    process.dir_paths.lock().remove(&f);
+    process.dir_cookies.lock().remove(&f);
+    Ok(0)
+}
+
+/// Records `new` as a copy of `old` for directory bookkeeping.
+fn copy_dir_state(old: u32, new: u32) {
+    let process = state::current();
+    let path = process.dir_paths.lock().get(&old).cloned();
+    match path {
+        Some(p) => process.dir_paths.lock().insert(new, p),
+        None => process.dir_paths.lock().remove(&new),
+    };
+}
+
+pub fn dup(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let old = fd(a[0])?;
+    let new = fs::dup(old)?;
+    copy_dir_state(old, new);
+    Ok(u64::from(new))
+}
+
+pub fn dup2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (old, new) = (fd(a[0])?, fd(a[1])?);
+    if old == new {
+        fs::fstat(old)?;
+        return Ok(u64::from(new));
+    }
+    fs::dup2(old, new)?;
+    copy_dir_state(old, new);
+    Ok(u64::from(new))
+}
+
+pub fn dup3(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[0] == a[1] {
+        return Err(Errno::EINVAL);
+    }
+    dup2(r, a)
+}
+
+pub fn fcntl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    match a[1] as u32 {
+        g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
+            // The lowest free descriptor at or above the argument.
+            let mut new = u32::try_from(a[2]).map_err(|_| Errno::EINVAL)?;
+            while fs::fstat(new).is_ok() {
+                new = new.checked_add(1).ok_or(Errno::EMFILE)?;
+            }
+            fs::dup2(f, new)?;
+            copy_dir_state(f, new);
+            Ok(u64::from(new))
+        }
+        g::F_GETFD => fs::fstat(f).map(|_| 0),
+        g::F_SETFD => fs::fstat(f).map(|_| 0),
+        g::F_GETFL => {
+            fs::fstat(f)?;
+            Ok(u64::from(g::O_RDWR))
+        }
+        g::F_SETFL => {
+            fs::set_nonblocking(f, a[2] as u32 & g::O_NONBLOCK != 0)?;
+            fs::set_append(f, a[2] as u32 & g::O_APPEND != 0)?;
+            Ok(0)
+        }
+        // Advisory locks: one process at a time owns the files it opens here; grant them.
+        g::F_GETLK
+        | g::F_SETLK
+        | g::F_SETLKW
+        | g::F_OFD_GETLK
+        | g::F_OFD_SETLK
+        | g::F_OFD_SETLKW => fs::fstat(f).map(|_| 0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn ioctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let meta = fs::fstat(f)?;
+    let tty = meta.file_type == FileType::CharDevice && meta.ino != 0 && is_console(f);
+    match a[1] as u32 {
+        linux_raw_sys::ioctl::TIOCGWINSZ if tty => {
+            let ws = linux_raw_sys::general::winsize {
+                ws_row: 24,
+                ws_col: 80,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            usermode::write_value(a[2], &ws)?;
+            Ok(0)
+        }
+        linux_raw_sys::ioctl::TCGETS if tty => {
+            let mut t = [0u8; 60];
+            // c_iflag ICRNL, c_oflag OPOST|ONLCR, c_cflag CS8|CREAD, c_lflag ISIG|ICANON|ECHO.
+            t[0..4].copy_from_slice(&0o400u32.to_le_bytes());
+            t[4..8].copy_from_slice(&0o5u32.to_le_bytes());
+            t[8..12].copy_from_slice(&0o277u32.to_le_bytes());
+            t[12..16].copy_from_slice(&0o12u32.to_le_bytes());
+            usermode::write(a[2], &t)?;
+            Ok(0)
+        }
+        linux_raw_sys::ioctl::FIONBIO => {
+            let on: u32 = usermode::read_value(a[2])?;
+            fs::set_nonblocking(f, on != 0)?;
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}
+
+/// Whether descriptor `f` is the console (a character device that is not `/dev/null`).
+fn is_console(f: u32) -> bool {
+    match fs::stat("/dev/null") {
+        Ok(null) => fs::fstat(f).is_ok_and(|m| m.ino != null.ino),
+        Err(_) => true,
+    }
+}
+
+pub fn fsync(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::fstat(fd(a[0])?).map(|_| 0)
+}
+
+pub fn ftruncate(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::ftruncate(fd(a[0])?, a[1]).map(|_| 0)
+}
+
+pub fn pipe(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    pipe2(r, [a[0], 0, 0, 0, 0, 0])
+}
+
+pub fn pipe2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    usermode::check(a[0], 8, true)?;
+    let (r, w) = fs::pipe()?;
+    if a[1] as u32 & g::O_NONBLOCK != 0 {
+        fs::set_nonblocking(r, true)?;
+        fs::set_nonblocking(w, true)?;
+    }
+    usermode::write_value(a[0], &[r as i32, w as i32])?;
+    Ok(0)
+}
+
+// ---- paths ----------------------------------------------------------------------------------
+
+fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
+    let req = abi::decode_open(flags as i32, mode as i32).map_err(Errno::from_raw)?;
+    let umask = *state::current().umask.lock();
+    let opts = OpenOptions::new()
+        .read(req.read)
+        .write(req.write)
+        .create(req.create)
+        .truncate(req.truncate)
+        .append(req.append)
+        .exclusive(req.exclusive)
+        .directory(req.directory)
+        .mode(req.mode & !umask);
+    let new = fs::open(&path, &opts)?;
+    if req.nonblocking {
+        fs::set_nonblocking(new, true)?;
+    }
+    let process = state::current();
+    if fs::fstat(new).is_ok_and(|m| m.file_type == FileType::Directory) {
+        process
+            .dir_paths
+            .lock()
+            .insert(new, fs::absolute(&path).unwrap_or(path));
+    } else {
+        process.dir_paths.lock().remove(&new);
+    }
+    process.dir_cookies.lock().remove(&new);
+    Ok(u64::from(new))
+}
+
+pub fn open(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    open_path(path_at(a[0])?, a[1] as u32, a[2])
+}
+
+pub fn openat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    open_path(resolve(a[0], a[1])?, a[2] as u32, a[3])
+}
+
+fn kind(t: FileType) -> abi::Kind {
+    match t {
+        FileType::File => abi::Kind::File,
+        FileType::Directory => abi::Kind::Directory,
+        FileType::Symlink => abi::Kind::Symlink,
+        FileType::Pipe => abi::Kind::Fifo,
+        FileType::CharDevice => abi::Kind::CharDevice,
+    }
+}
+
+fn to_stat(m: &Metadata) -> g::stat {
+    let ns = |t: u64| (t / 1_000_000_000, t % 1_000_000_000);
+    let (at, atn) = ns(m.accessed_ns);
+    let (mt, mtn) = ns(m.modified_ns);
+    let (ct, ctn) = ns(m.modified_ns);
+    g::stat {
+        st_dev: 1,
+        st_ino: m.ino,
+        st_nlink: u64::from(m.nlink),
+        st_mode: abi::st_mode(kind(m.file_type), m.mode),
+        st_uid: 0,
+        st_gid: 0,
+        __pad0: 0,
+        st_rdev: 0,
+        st_size: i64::try_from(m.size).unwrap_or(i64::MAX),
+        st_blksize: 4096,
+        st_blocks: m.size.div_ceil(512) as i64,
+        st_atime: at,
+        st_atime_nsec: atn,
+        st_mtime: mt,
+        st_mtime_nsec: mtn,
+        st_ctime: ct,
+        st_ctime_nsec: ctn,
+        __unused: [0; 3],
+    }
+}
+
+/// Metadata for the `*stat*at` calls: `AT_EMPTY_PATH` with an empty path is the descriptor
+/// itself; `AT_SYMLINK_NOFOLLOW` does not follow a final link.
+fn stat_at(dirfd: u64, addr: u64, flags: u32) -> Result<Metadata> {
+    let path = path_at(addr)?;
+    if path.is_empty() {
+        if flags & g::AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd as i64 == AT_FDCWD {
+            return fs::stat(".");
+        }
+        return fs::fstat(fd(dirfd)?);
+    }
+    let path = relative_to(dirfd, path)?;
+    if flags & g::AT_SYMLINK_NOFOLLOW != 0 {
+        fs::lstat(&path)
+    } else {
+        fs::stat(&path)
+    }
+}
+
+pub fn stat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let m = fs::stat(&path_at(a[0])?)?;
+    usermode::write_value(a[1], &to_stat(&m)).map(|_| 0)
+}
+
+pub fn lstat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let m = fs::lstat(&path_at(a[0])?)?;
+    usermode::write_value(a[1], &to_stat(&m)).map(|_| 0)
+}
+
+pub fn fstat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let m = fs::fstat(fd(a[0])?)?;
+    usermode::write_value(a[1], &to_stat(&m)).map(|_| 0)
+}
+
+pub fn newfstatat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let m = stat_at(a[0], a[1], a[3] as u32)?;
+    usermode::write_value(a[2], &to_stat(&m)).map(|_| 0)
+}
+
+pub fn statx(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let m = stat_at(a[0], a[1], a[2] as u32)?;
+    let ts = |t: u64| g::statx_timestamp {
+        tv_sec: (t / 1_000_000_000) as i64,
+        tv_nsec: (t % 1_000_000_000) as u32,
+        __reserved: 0,
+    };
+    // SAFETY: `statx` is a C struct of integers, for which all zeros is a valid value.
+    let mut s: g::statx = unsafe { core::mem::zeroed() };
+    s.stx_mask = g::STATX_BASIC_STATS | g::STATX_BTIME;
+    s.stx_blksize = 4096;
+    s.stx_nlink = m.nlink;
+    s.stx_mode = abi::st_mode(kind(m.file_type), m.mode) as u16;
+    s.stx_ino = m.ino;
+    s.stx_size = m.size;
+    s.stx_blocks = m.size.div_ceil(512);
+    s.stx_atime = ts(m.accessed_ns);
+    s.stx_btime = ts(m.created_ns);
+    s.stx_ctime = ts(m.modified_ns);
+    s.stx_mtime = ts(m.modified_ns);
+    s.stx_dev_minor = 1;
+    usermode::write_value(a[4], &s).map(|_| 0)
+}
+
+pub fn access(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::stat(&path_at(a[0])?).map(|_| 0)
+}
+
+pub fn faccessat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    stat_at(a[0], a[1], 0).map(|_| 0)
+}
+
+/// Directory listings start with `.` and `..` as on Linux; a descriptor's position is 0
+/// (nothing read), 1 (`.` read), or 2 + the VFS cookie of the next entry.
+pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
+    usermode::check(buf, len, true)?;
+    let process = state::current();
+    let mut position = process.dir_cookies.lock().get(&f).copied().unwrap_or(0);
+    let dir = fs::fstat(f)?;
+    if dir.file_type != FileType::Directory {
+        return Err(Errno::ENOTDIR);
+    }
+    let mut out = vec![0u8; len];
+    let mut used = 0;
+    let dir_type = abi::d_type(abi::Kind::Directory);
+    while position < 2 {
+        let name: &[u8] = if position == 0 { b"." } else { b".." };
+        match abi::encode_dirent(
+            &mut out[used..],
+            dir.ino,
+            position as i64 + 1,
+            dir_type,
+            name,
+        ) {
+            Some(n) => {
+                used += n;
+                position += 1;
+            }
+            None if used == 0 => return Err(Errno::EINVAL),
+            None => break,
+        }
+    }
+    if position >= 2 {
+        let entries = fs::readdir(f, position - 2, len / 24 + 1)?;
+        for e in &entries {
+            let ty = abi::d_type(kind(e.file_type));
+            let next = e.next + 2;
+            match abi::encode_dirent(&mut out[used..], e.ino, next as i64, ty, e.name.as_bytes()) {
+                Some(n) => {
+                    used += n;
+                    position = next;
+                }
+                None if used == 0 => return Err(Errno::EINVAL),
+                None => break,
+            }
+        }
+    }
+    process.dir_cookies.lock().insert(f, position);
+    usermode::write(buf, &out[..used])?;
+    Ok(used as u64)
+}
+
+pub fn getcwd(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let mut cwd = fs::getcwd().into_bytes();
+    cwd.push(0);
+    if cwd.len() > a[1] as usize {
+        return Err(Errno::ERANGE);
+    }
+    usermode::write(a[0], &cwd)?;
+    Ok(cwd.len() as u64)
+}
+
+pub fn chdir(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::chdir(&path_at(a[0])?).map(|_| 0)
+}
+
+pub fn fchdir(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let path = state::current()
+        .dir_paths
+        .lock()
+        .get(&fd(a[0])?)
+        .cloned()
+        .ok_or(Errno::ENOTDIR)?;
+    fs::chdir(&path).map(|_| 0)
+}
+
+pub fn mkdir(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::mkdir(&path_at(a[0])?, a[1] as u32 & 0o7777).map(|_| 0)
+}
+
+pub fn mkdirat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::mkdir(&resolve(a[0], a[1])?, a[2] as u32 & 0o7777).map(|_| 0)
+}
+
+pub fn rmdir(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::rmdir(&path_at(a[0])?).map(|_| 0)
+}
+
+pub fn unlink(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::unlink(&path_at(a[0])?).map(|_| 0)
+}
+
+pub fn unlinkat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let path = resolve(a[0], a[1])?;
+    if a[2] as u32 & g::AT_REMOVEDIR != 0 {
+        fs::rmdir(&path).map(|_| 0)
+    } else {
+        fs::unlink(&path).map(|_| 0)
+    }
+}
+
+pub fn rename(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::rename(&path_at(a[0])?, &path_at(a[1])?).map(|_| 0)
+}
+
+pub fn renameat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::rename(&resolve(a[0], a[1])?, &resolve(a[2], a[3])?).map(|_| 0)
+}
+
+pub fn renameat2(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let flags = a[4] as u32;
+    if flags & !g::RENAME_NOREPLACE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & g::RENAME_NOREPLACE != 0 && fs::lstat(&resolve(a[2], a[3])?).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    renameat(r, a)
+}
+
+pub fn symlink(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::symlink(&path_at(a[0])?, &path_at(a[1])?).map(|_| 0)
+}
+
+pub fn symlinkat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::symlink(&path_at(a[0])?, &resolve(a[1], a[2])?).map(|_| 0)
+}
+
+fn readlink_into(path: &str, buf: u64, len: u64) -> Result<u64> {
+    let target = fs::readlink(path)?;
+    let n = target.len().min(len as usize);
+    usermode::write(buf, &target.as_bytes()[..n])?;
+    Ok(n as u64)
+}
+
+pub fn readlink(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    readlink_into(&path_at(a[0])?, a[1], a[2])
+}
+
+pub fn readlinkat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    readlink_into(&resolve(a[0], a[1])?, a[2], a[3])
+}
+
+/// Permission bits are stored and reported, not enforced (everything runs as root).
+pub fn chmod(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::set_mode(&path_at(a[0])?, true, a[1] as u32 & 0o7777).map(|_| 0)
+}
+
+pub fn fchmod(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::set_mode_fd(fd(a[0])?, a[1] as u32 & 0o7777).map(|_| 0)
+}
+
+pub fn fchmodat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let follow = a[3] as u32 & g::AT_SYMLINK_NOFOLLOW == 0;
+    fs::set_mode(&resolve(a[0], a[1])?, follow, a[2] as u32 & 0o7777).map(|_| 0)
+}
+
+pub fn umask(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let process = state::current();
+    let mut mask = process.umask.lock();
+    let old = *mask;
+    *mask = a[0] as u32 & 0o777;
+    Ok(u64::from(old))
+}
+
+pub fn utimensat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let now = libtheseus::time::realtime_ns();
+    let times: [Option<u64>; 2] = if a[2] == 0 {
+        [Some(now), Some(now)]
+    } else {
+        let ts: [[i64; 2]; 2] = usermode::read_value(a[2])?;
+        let one = |t: [i64; 2]| -> Result<Option<u64>> {
+            match t[1] {
+                UTIME_NOW => Ok(Some(now)),
+                UTIME_OMIT => Ok(None),
+                ns if (0..1_000_000_000).contains(&ns) && t[0] >= 0 => {
+                    Ok(Some(t[0] as u64 * 1_000_000_000 + ns as u64))
+                }
+                _ => Err(Errno::EINVAL),
+            }
+        };
+        [one(ts[0])?, one(ts[1])?]
+    };
+    if a[1] == 0 {
+        return fs::set_times_fd(fd(a[0])?, times[0], times[1]).map(|_| 0);
+    }
+    let follow = a[3] as u32 & g::AT_SYMLINK_NOFOLLOW == 0;
+    fs::set_times(&resolve(a[0], a[1])?, follow, times[0], times[1]).map(|_| 0)
+}
+
+// ---- poll -----------------------------------------------------------------------------------
+
+/// Polls `fds` (Linux `struct pollfd` array) until one is ready or `deadline` (monotonic ns)
+/// passes; checks readiness every millisecond.
+fn poll_until(addr: u64, count: u64, deadline: Option<u64>) -> Result<u64> {
+    if count > 4096 {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = vec![0u8; count as usize * 8];
+    usermode::read(addr, &mut raw)?;
+    loop {
+        let mut ready = 0;
+        for entry in raw.chunks_exact_mut(8) {
+            let f = i32::from_le_bytes(entry[..4].try_into().unwrap());
+            let events = i16::from_le_bytes(entry[4..6].try_into().unwrap());
+            let revents = if f < 0 {
+                0
+            } else {
+                match (fs::poll_readable(f as u32), fs::poll_writable(f as u32)) {
+                    (Ok(r), Ok(w)) => abi::poll_revents(events, r, w),
+                    _ => abi::POLLNVAL,
+                }
+            };
+            entry[6..8].copy_from_slice(&revents.to_le_bytes());
+            if revents != 0 {
+                ready += 1;
+            }
+        }
+        if ready > 0 || deadline.is_some_and(|d| libtheseus::time::monotonic_ns() >= d) {
+            usermode::write(addr, &raw)?;
+            return Ok(ready);
+        }
+        libtheseus::thread::sleep(core::time::Duration::from_millis(1));
+    }
+}
+
+pub fn poll(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let timeout = a[2] as i32;
+    let deadline =
+        (timeout >= 0).then(|| libtheseus::time::monotonic_ns() + timeout as u64 * 1_000_000);
+    poll_until(a[0], a[1], deadline)
+}
+
+pub fn ppoll(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let deadline = if a[2] == 0 {
+        None
+    } else {
+        let ts: [i64; 2] = usermode::read_value(a[2])?;
+        if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+            return Err(Errno::EINVAL);
+        }
+        Some(libtheseus::time::monotonic_ns() + ts[0] as u64 * 1_000_000_000 + ts[1] as u64)
+    };
+    poll_until(a[0], a[1], deadline)
+}

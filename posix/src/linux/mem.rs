@@ -1,0 +1,159 @@
+//! Memory calls: anonymous `mmap` in the user region, `munmap`, `mprotect`, `mremap`,
+//! `madvise` and `brk`.
+//!
+//! Every mapping a program makes is a `libtheseus::mmap` user region; the process's [`Space`]
+//! remembers which, so that they are all unmapped when the process ends. File mappings are not
+//! supported (`ENODEV`), nor are `MAP_FIXED` mappings outside the program's own regions.
+//! `brk` never grows (it returns the unchanged break, which musl's allocator reads as
+//! "use mmap").
+
+use super::state;
+use alloc::collections::BTreeMap;
+use libtheseus::mmap::{self, Commit, Protection, Region};
+use libtheseus::usermode::Registers;
+use libtheseus::{Errno, Result};
+use linux_raw_sys::general as g;
+
+/// The regions a process mapped: start -> length.
+#[derive(Default)]
+pub struct Space {
+    regions: BTreeMap<usize, usize>,
+}
+
+impl Drop for Space {
+    fn drop(&mut self) {
+        for (&start, &len) in &self.regions {
+            let _ = mmap::unmap_at(start, len);
+        }
+    }
+}
+
+const PAGE: u64 = 4096;
+
+fn prot(bits: u64) -> Protection {
+    Protection::from_posix(bits as u32)
+}
+
+/// Whether `addr..addr + len` lies in the process's own regions.
+fn owned(space: &Space, addr: u64, len: u64) -> bool {
+    let end = addr.saturating_add(len);
+    space
+        .regions
+        .range(..=addr as usize)
+        .next_back()
+        .is_some_and(|(&s, &l)| s as u64 <= addr && end <= (s + l) as u64)
+}
+
+pub fn mmap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (addr, len, prot_bits, flags) = (a[0], a[1], a[2], a[3] as u32);
+    if len == 0 || !addr.is_multiple_of(PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & g::MAP_ANONYMOUS == 0 {
+        return Err(Errno::ENODEV);
+    }
+    let len = len.checked_next_multiple_of(PAGE).ok_or(Errno::ENOMEM)?;
+    let process = state::current();
+    let mut space = process.memory.lock();
+    if flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0 {
+        // Only over the program's own regions: give the pages fresh zeroed memory.
+        if !owned(&space, addr, len) {
+            return Err(Errno::ENOMEM);
+        }
+        mmap::protect_at(addr as usize, len as usize, Protection::NONE)?;
+        mmap::protect_at(addr as usize, len as usize, prot(prot_bits))?;
+        return Ok(addr);
+    }
+    let commit = if flags & g::MAP_POPULATE != 0 {
+        Commit::Now
+    } else {
+        Commit::OnDemand
+    };
+    let start = Region::new_user(len as usize, prot(prot_bits), commit)?.into_raw();
+    space.regions.insert(start, len as usize);
+    Ok(start as u64)
+}
+
+pub fn munmap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (addr, len) = (a[0], a[1]);
+    if !addr.is_multiple_of(PAGE) || len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.checked_next_multiple_of(PAGE).ok_or(Errno::EINVAL)?;
+    let process = state::current();
+    let mut space = process.memory.lock();
+    let end = addr.saturating_add(len);
+    // Only the program's own regions; other pages are ignored, as Linux ignores unmapped ones.
+    let parts: alloc::vec::Vec<(usize, usize)> = space
+        .regions
+        .iter()
+        .filter(|&(&s, &l)| (s as u64) < end && (s + l) as u64 > addr)
+        .map(|(&s, &l)| (s, l))
+        .collect();
+    for (s, l) in parts {
+        let from = addr.max(s as u64);
+        let to = end.min((s + l) as u64);
+        mmap::unmap_at(from as usize, (to - from) as usize)?;
+        if from == s as u64 && to == (s + l) as u64 {
+            space.regions.remove(&s);
+        }
+    }
+    Ok(0)
+}
+
+pub fn mprotect(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (addr, len, prot_bits) = (a[0], a[1], a[2]);
+    if !addr.is_multiple_of(PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    let len = len.checked_next_multiple_of(PAGE).ok_or(Errno::ENOMEM)?;
+    let process = state::current();
+    let space = process.memory.lock();
+    if !owned(&space, addr, len) {
+        return Err(Errno::ENOMEM);
+    }
+    mmap::protect_at(addr as usize, len as usize, prot(prot_bits))?;
+    Ok(0)
+}
+
+/// Moving or resizing mappings is not supported: `EFAULT` if the old range is not the
+/// program's memory (as Linux), else `ENOMEM` (cannot resize in place). musl's
+/// `pthread_getattr_np` probes the main stack's size this way.
+pub fn mremap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (addr, old_len) = (a[0], a[1]);
+    if !addr.is_multiple_of(PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    libtheseus::usermode::check(addr, old_len.max(1) as usize, false)?;
+    Err(Errno::ENOMEM)
+}
+
+/// Advice is accepted and ignored (`MADV_DONTNEED` would need to zero the pages: done).
+pub fn madvise(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (addr, len, advice) = (a[0], a[1], a[2] as u32);
+    if !addr.is_multiple_of(PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    if advice == g::MADV_DONTNEED && len != 0 {
+        let len = len.checked_next_multiple_of(PAGE).ok_or(Errno::EINVAL)?;
+        let process = state::current();
+        let space = process.memory.lock();
+        if owned(&space, addr, len) {
+            // Freeing the frames makes the pages read as zeros again, as Linux does.
+            if let Some(info) = mmap::region_at(addr as usize)
+                && let Some(p) = info.protection
+            {
+                mmap::protect_at(addr as usize, len as usize, Protection::NONE)?;
+                mmap::protect_at(addr as usize, len as usize, p)?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn brk(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    Ok(0)
+}

@@ -1,0 +1,184 @@
+//! The Linux x86_64 system-call ABI for programs running in user mode (stock
+//! `x86_64-unknown-linux-musl` static binaries, C programs built with `musl-gcc`).
+//!
+//! [`init`] installs [`handle`] as the system-call handler. One table ([`lookup`]) maps each
+//! Linux number to a small handler written against libtheseus; a handler gets the arguments
+//! (and the caller's registers, for the calls that change them) and returns the value or an
+//! [`Errno`], which goes back negated in `rax`, as the kernel ABI wants. A number without a
+//! handler returns `ENOSYS` and is counted per process.
+//!
+//! Tracing: a program started with `THESEUS_STRACE=1` in its environment prints each call as
+//! `[strace] name(args) = result` on its standard error, and when it ends (`exit_group`) a
+//! summary of the calls that returned `ENOSYS`.
+//!
+//! | module | calls |
+//! |---|---|
+//! | `fs` | descriptors, paths, directories, metadata, pipes, poll, ioctl |
+//! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
+//! | `thread` | `clone` (threads), `exit`, `exit_group`, `futex`, `set_tid_address`, `arch_prctl`, ids, `kill` |
+//! | `signal` | `rt_sigaction`, `rt_sigprocmask`, `sigaltstack` (recorded; delivery of faults comes later) |
+//! | `system` | clocks and sleeps, `uname`, user ids, `getrandom`, limits, `sysinfo` |
+
+mod fs;
+mod mem;
+mod signal;
+mod state;
+mod system;
+mod thread;
+
+use alloc::format;
+use alloc::string::String;
+use libtheseus::usermode::{self, Registers};
+use libtheseus::{Errno, Result};
+use linux_raw_sys::general as nr;
+
+/// Installs the Linux system-call handler.
+pub fn init() {
+    usermode::set_syscall_handler(handle);
+}
+
+/// A system call's handler: the six arguments and the caller's registers.
+type Handler = fn(&mut Registers, [u64; 6]) -> Result<u64>;
+
+/// The handler of system call `number` and its name.
+fn lookup(number: u64) -> Option<(&'static str, Handler)> {
+    let Ok(n) = u32::try_from(number) else {
+        return None;
+    };
+    Some(match n {
+        nr::__NR_read => ("read", fs::read),
+        nr::__NR_write => ("write", fs::write),
+        nr::__NR_open => ("open", fs::open),
+        nr::__NR_close => ("close", fs::close),
+        nr::__NR_stat => ("stat", fs::stat),
+        nr::__NR_fstat => ("fstat", fs::fstat),
+        nr::__NR_lstat => ("lstat", fs::lstat),
+        nr::__NR_poll => ("poll", fs::poll),
+        nr::__NR_lseek => ("lseek", fs::lseek),
+        nr::__NR_mmap => ("mmap", mem::mmap),
+        nr::__NR_mprotect => ("mprotect", mem::mprotect),
+        nr::__NR_munmap => ("munmap", mem::munmap),
+        nr::__NR_brk => ("brk", mem::brk),
+        nr::__NR_rt_sigaction => ("rt_sigaction", signal::rt_sigaction),
+        nr::__NR_rt_sigprocmask => ("rt_sigprocmask", signal::rt_sigprocmask),
+        nr::__NR_ioctl => ("ioctl", fs::ioctl),
+        nr::__NR_pread64 => ("pread64", fs::pread64),
+        nr::__NR_pwrite64 => ("pwrite64", fs::pwrite64),
+        nr::__NR_readv => ("readv", fs::readv),
+        nr::__NR_writev => ("writev", fs::writev),
+        nr::__NR_access => ("access", fs::access),
+        nr::__NR_pipe => ("pipe", fs::pipe),
+        nr::__NR_sched_yield => ("sched_yield", thread::sched_yield),
+        nr::__NR_mremap => ("mremap", mem::mremap),
+        nr::__NR_madvise => ("madvise", mem::madvise),
+        nr::__NR_dup => ("dup", fs::dup),
+        nr::__NR_dup2 => ("dup2", fs::dup2),
+        nr::__NR_nanosleep => ("nanosleep", system::nanosleep),
+        nr::__NR_getpid => ("getpid", thread::getpid),
+        nr::__NR_clone => ("clone", thread::clone),
+        nr::__NR_exit => ("exit", thread::exit),
+        nr::__NR_wait4 => ("wait4", thread::wait4),
+        nr::__NR_kill => ("kill", thread::kill),
+        nr::__NR_uname => ("uname", system::uname),
+        nr::__NR_fcntl => ("fcntl", fs::fcntl),
+        nr::__NR_fsync => ("fsync", fs::fsync),
+        nr::__NR_fdatasync => ("fdatasync", fs::fsync),
+        nr::__NR_ftruncate => ("ftruncate", fs::ftruncate),
+        nr::__NR_getdents64 => ("getdents64", fs::getdents64),
+        nr::__NR_getcwd => ("getcwd", fs::getcwd),
+        nr::__NR_chdir => ("chdir", fs::chdir),
+        nr::__NR_fchdir => ("fchdir", fs::fchdir),
+        nr::__NR_rename => ("rename", fs::rename),
+        nr::__NR_mkdir => ("mkdir", fs::mkdir),
+        nr::__NR_rmdir => ("rmdir", fs::rmdir),
+        nr::__NR_unlink => ("unlink", fs::unlink),
+        nr::__NR_symlink => ("symlink", fs::symlink),
+        nr::__NR_readlink => ("readlink", fs::readlink),
+        nr::__NR_chmod => ("chmod", fs::chmod),
+        nr::__NR_fchmod => ("fchmod", fs::fchmod),
+        nr::__NR_umask => ("umask", fs::umask),
+        nr::__NR_gettimeofday => ("gettimeofday", system::gettimeofday),
+        nr::__NR_getrlimit => ("getrlimit", system::getrlimit),
+        nr::__NR_sysinfo => ("sysinfo", system::sysinfo),
+        nr::__NR_getuid => ("getuid", system::zero),
+        nr::__NR_getgid => ("getgid", system::zero),
+        nr::__NR_geteuid => ("geteuid", system::zero),
+        nr::__NR_getegid => ("getegid", system::zero),
+        nr::__NR_getppid => ("getppid", thread::getppid),
+        nr::__NR_getpgrp => ("getpgrp", thread::getpid),
+        nr::__NR_getpgid => ("getpgid", thread::getpid),
+        nr::__NR_getsid => ("getsid", thread::getpid),
+        nr::__NR_sigaltstack => ("sigaltstack", signal::sigaltstack),
+        nr::__NR_arch_prctl => ("arch_prctl", thread::arch_prctl),
+        nr::__NR_gettid => ("gettid", thread::gettid),
+        nr::__NR_tkill => ("tkill", thread::tkill),
+        nr::__NR_futex => ("futex", thread::futex),
+        nr::__NR_sched_getaffinity => ("sched_getaffinity", thread::sched_getaffinity),
+        nr::__NR_set_tid_address => ("set_tid_address", thread::set_tid_address),
+        nr::__NR_clock_gettime => ("clock_gettime", system::clock_gettime),
+        nr::__NR_clock_getres => ("clock_getres", system::clock_getres),
+        nr::__NR_clock_nanosleep => ("clock_nanosleep", system::clock_nanosleep),
+        nr::__NR_exit_group => ("exit_group", thread::exit_group),
+        nr::__NR_tgkill => ("tgkill", thread::tgkill),
+        nr::__NR_openat => ("openat", fs::openat),
+        nr::__NR_mkdirat => ("mkdirat", fs::mkdirat),
+        nr::__NR_newfstatat => ("newfstatat", fs::newfstatat),
+        nr::__NR_unlinkat => ("unlinkat", fs::unlinkat),
+        nr::__NR_renameat => ("renameat", fs::renameat),
+        nr::__NR_renameat2 => ("renameat2", fs::renameat2),
+        nr::__NR_symlinkat => ("symlinkat", fs::symlinkat),
+        nr::__NR_readlinkat => ("readlinkat", fs::readlinkat),
+        nr::__NR_fchmodat => ("fchmodat", fs::fchmodat),
+        nr::__NR_faccessat => ("faccessat", fs::faccessat),
+        nr::__NR_faccessat2 => ("faccessat2", fs::faccessat),
+        nr::__NR_ppoll => ("ppoll", fs::ppoll),
+        nr::__NR_set_robust_list => ("set_robust_list", system::zero),
+        nr::__NR_utimensat => ("utimensat", fs::utimensat),
+        nr::__NR_dup3 => ("dup3", fs::dup3),
+        nr::__NR_pipe2 => ("pipe2", fs::pipe2),
+        nr::__NR_prlimit64 => ("prlimit64", system::prlimit64),
+        nr::__NR_getrandom => ("getrandom", system::getrandom),
+        nr::__NR_statx => ("statx", fs::statx),
+        _ => return None,
+    })
+}
+
+/// The system-call entry: dispatch, trace, return value.
+fn handle(regs: &mut Registers) {
+    let number = regs.syscall_number();
+    let args = regs.syscall_args();
+    let process = state::current();
+    let found = lookup(number);
+    let result = match found {
+        Some((_, handler)) => handler(regs, args),
+        None => {
+            process.count_missing(number);
+            Err(Errno::ENOSYS)
+        }
+    };
+    let ret = match result {
+        Ok(v) => v as i64,
+        Err(e) => -i64::from(e.raw()),
+    };
+    if process.trace {
+        let name: String = found.map_or_else(|| format!("syscall_{number}"), |(n, _)| n.into());
+        let line = match result {
+            Ok(v) => format!(
+                "[strace] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {v:#x}\n",
+                args[0], args[1], args[2], args[3], args[4], args[5]
+            ),
+            Err(e) => format!(
+                "[strace] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = -{} {e}\n",
+                args[0],
+                args[1],
+                args[2],
+                args[3],
+                args[4],
+                args[5],
+                e.raw()
+            ),
+        };
+        let _ = libtheseus::fs::write_all(libtheseus::fs::STDERR, line.as_bytes());
+    }
+    regs.set_return(ret);
+}

@@ -1,0 +1,169 @@
+//! System information, clocks and sleeps: `clock_gettime` (realtime, monotonic, boot time,
+//! process and thread CPU time), `clock_getres`, `clock_nanosleep`, `nanosleep`,
+//! `gettimeofday`, `uname`, `getrandom`, `getrlimit`/`prlimit64`, `sysinfo`, and the calls
+//! that answer 0 (user and group ids: everything runs as root).
+
+use libtheseus::usermode::{self, Registers};
+use libtheseus::{Errno, Result, thread, time};
+use linux_raw_sys::general as g;
+
+pub fn zero(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    Ok(0)
+}
+
+fn clock_ns(clock: u32) -> Result<u64> {
+    Ok(match clock {
+        g::CLOCK_REALTIME | g::CLOCK_REALTIME_COARSE | g::CLOCK_TAI => time::realtime_ns(),
+        g::CLOCK_MONOTONIC
+        | g::CLOCK_MONOTONIC_RAW
+        | g::CLOCK_MONOTONIC_COARSE
+        | g::CLOCK_BOOTTIME => time::monotonic_ns(),
+        // Threads of one process are not summed yet: the calling thread's time.
+        g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => thread::cpu_time_ns(),
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+fn write_timespec(addr: u64, ns: u64) -> Result<()> {
+    let ts: [i64; 2] = [(ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as i64];
+    usermode::write_value(addr, &ts)
+}
+
+fn read_timespec(addr: u64) -> Result<u64> {
+    let ts: [i64; 2] = usermode::read_value(addr)?;
+    if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((ts[0] as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts[1] as u64))
+}
+
+pub fn clock_gettime(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let ns = clock_ns(a[0] as u32)?;
+    write_timespec(a[1], ns).map(|_| 0)
+}
+
+pub fn clock_getres(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    clock_ns(a[0] as u32)?;
+    if a[1] != 0 {
+        write_timespec(a[1], 1)?;
+    }
+    Ok(0)
+}
+
+pub fn gettimeofday(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[0] != 0 {
+        let ns = time::realtime_ns();
+        let tv: [i64; 2] = [
+            (ns / 1_000_000_000) as i64,
+            ((ns % 1_000_000_000) / 1000) as i64,
+        ];
+        usermode::write_value(a[0], &tv)?;
+    }
+    Ok(0)
+}
+
+/// Sleeps until the monotonic clock reaches `deadline`.
+fn sleep_until(deadline: u64) {
+    loop {
+        let now = time::monotonic_ns();
+        if now >= deadline {
+            return;
+        }
+        thread::sleep(core::time::Duration::from_nanos(deadline - now));
+    }
+}
+
+pub fn nanosleep(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let ns = read_timespec(a[0])?;
+    sleep_until(time::monotonic_ns().saturating_add(ns));
+    Ok(0)
+}
+
+pub fn clock_nanosleep(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (clock, flags) = (a[0] as u32, a[1] as u32);
+    let ns = read_timespec(a[2])?;
+    let now = clock_ns(clock)?;
+    let wait = if flags & g::TIMER_ABSTIME != 0 {
+        ns.saturating_sub(now)
+    } else {
+        ns
+    };
+    sleep_until(time::monotonic_ns().saturating_add(wait));
+    Ok(0)
+}
+
+pub fn uname(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    // struct new_utsname: six 65-byte fields.
+    let mut u = [0u8; 6 * 65];
+    for (i, value) in [
+        "Linux",
+        "theseus",
+        "6.1.0-theseus",
+        "#1 SMP",
+        "x86_64",
+        "(none)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        u[i * 65..i * 65 + value.len()].copy_from_slice(value.as_bytes());
+    }
+    usermode::write(a[0], &u).map(|_| 0)
+}
+
+pub fn getrandom(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let len = (a[1] as usize).min(1 << 20);
+    usermode::check(a[0], len, true)?;
+    let mut buf = alloc::vec![0u8; len];
+    libtheseus::random::fill(&mut buf);
+    usermode::write(a[0], &buf)?;
+    Ok(len as u64)
+}
+
+/// `(soft, hard)` limit of resource `r`.
+fn limit(r: u32) -> Result<(u64, u64)> {
+    const INFINITY: u64 = u64::MAX;
+    Ok(match r {
+        g::RLIMIT_STACK => (8 << 20, INFINITY),
+        g::RLIMIT_NOFILE => (1024, 4096),
+        g::RLIMIT_CORE => (0, INFINITY),
+        r if r < g::RLIM_NLIMITS => (INFINITY, INFINITY),
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+pub fn getrlimit(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (soft, hard) = limit(a[0] as u32)?;
+    usermode::write_value(a[1], &[soft, hard]).map(|_| 0)
+}
+
+/// Limits can be read; setting them is accepted and has no effect.
+pub fn prlimit64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[0] != 0 && a[0] != super::state::current().pid {
+        return Err(Errno::ESRCH);
+    }
+    let (soft, hard) = limit(a[1] as u32)?;
+    if a[2] != 0 {
+        let _: [u64; 2] = usermode::read_value(a[2])?;
+    }
+    if a[3] != 0 {
+        usermode::write_value(a[3], &[soft, hard])?;
+    }
+    Ok(0)
+}
+
+pub fn sysinfo(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let mem = libtheseus::mmap::memory_stats();
+    // struct sysinfo: uptime, loads[3], totalram, freeram, sharedram, bufferram, totalswap,
+    // freeswap (longs), procs (u16, padded), totalhigh, freehigh, mem_unit (u32), padding.
+    let mut raw = [0u8; 112];
+    let mut put = |off: usize, v: u64| raw[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(0, time::monotonic_ns() / 1_000_000_000);
+    put(32, mem.total_bytes);
+    put(40, mem.free_bytes);
+    raw[80..82].copy_from_slice(&1u16.to_le_bytes());
+    raw[104..108].copy_from_slice(&1u32.to_le_bytes());
+    usermode::write(a[0], &raw).map(|_| 0)
+}

@@ -1,0 +1,279 @@
+//! Threads and processes: `clone` for threads, `exit`/`exit_group`, `futex`,
+//! `set_tid_address`, `arch_prctl` (the thread pointer), ids, `kill`/`tgkill` to itself,
+//! `wait4` (no child processes yet: `ECHILD`), `sched_yield`, `sched_getaffinity`.
+
+use super::state;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use libtheseus::usermode::{self, Reg, Registers};
+use libtheseus::{Errno, Result, futex, thread};
+use linux_raw_sys::general as g;
+
+pub fn gettid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    Ok(thread::current_id().as_u64())
+}
+
+pub fn getpid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    Ok(state::current().pid)
+}
+
+/// Programs started from the shell have the shell (process 1) as parent.
+pub fn getppid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    Ok(1)
+}
+
+pub fn sched_yield(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    thread::yield_now();
+    Ok(0)
+}
+
+/// One CPU: the mask has CPU 0 only.
+pub fn sched_getaffinity(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[1] < 8 || !a[1].is_multiple_of(8) {
+        return Err(Errno::EINVAL);
+    }
+    usermode::write_value(a[2], &1u64)?;
+    Ok(8)
+}
+
+pub fn set_tid_address(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    state::current().update_thread(|t| t.clear_child_tid = a[0]);
+    Ok(thread::current_id().as_u64())
+}
+
+pub fn arch_prctl(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    const ARCH_SET_FS: u32 = 0x1002;
+    const ARCH_GET_FS: u32 = 0x1003;
+    match a[0] as u32 {
+        ARCH_SET_FS => {
+            if a[1] >= 0x0000_8000_0000_0000 {
+                return Err(Errno::EPERM);
+            }
+            r.set_thread_pointer(a[1]);
+            Ok(0)
+        }
+        ARCH_GET_FS => {
+            usermode::write_value(a[1], &r.thread_pointer())?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// The futex word at a user address, checked.
+fn word(addr: u64) -> Result<&'static AtomicU32> {
+    if !addr.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
+    usermode::check(addr, 4, false)?;
+    // SAFETY: checked above: an aligned, readable 4-byte word of the program's memory. It
+    // stays mapped while the program runs (the program unmapping it meanwhile would be its
+    // own bug, faulting at worst in this thread).
+    Ok(unsafe { &*(addr as *const AtomicU32) })
+}
+
+/// Reads a `timespec` as nanoseconds.
+fn timespec_ns(addr: u64) -> Result<u64> {
+    let ts: [i64; 2] = usermode::read_value(addr)?;
+    if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((ts[0] as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts[1] as u64))
+}
+
+/// `futex`: `WAIT` (relative timeout), `WAIT_BITSET` (absolute, `FUTEX_CLOCK_REALTIME` or
+/// monotonic), `WAKE`, `WAKE_BITSET`, `REQUEUE`/`CMP_REQUEUE` (the requeued waiters are woken
+/// instead: waiters re-check their word, so this only costs a spurious wake-up). Bitsets other
+/// than all ones are treated as all ones.
+pub fn futex(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (addr, op, val, timeout) = (a[0], a[1] as u32, a[2] as u32, a[3]);
+    let cmd = op & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME);
+    let w = word(addr)?;
+    match cmd {
+        g::FUTEX_WAIT => {
+            let deadline = if timeout == 0 {
+                None
+            } else {
+                Some(libtheseus::time::monotonic_ns().saturating_add(timespec_ns(timeout)?))
+            };
+            futex::wait_until(w, val, deadline).map(|_| 0)
+        }
+        g::FUTEX_WAIT_BITSET => {
+            let deadline = if timeout == 0 {
+                None
+            } else {
+                let abs = timespec_ns(timeout)?;
+                Some(if op & g::FUTEX_CLOCK_REALTIME != 0 {
+                    let now_real = libtheseus::time::realtime_ns();
+                    let now_mono = libtheseus::time::monotonic_ns();
+                    now_mono.saturating_add(abs.saturating_sub(now_real))
+                } else {
+                    abs
+                })
+            };
+            futex::wait_until(w, val, deadline).map(|_| 0)
+        }
+        g::FUTEX_WAKE | g::FUTEX_WAKE_BITSET => Ok(futex::wake(w, val as usize) as u64),
+        g::FUTEX_REQUEUE | g::FUTEX_CMP_REQUEUE => {
+            if cmd == g::FUTEX_CMP_REQUEUE && w.load(Ordering::SeqCst) != a[5] as u32 {
+                return Err(Errno::EAGAIN);
+            }
+            let requeue = (timeout as u32) as usize;
+            Ok(futex::wake(w, (val as usize).saturating_add(requeue)) as u64)
+        }
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// Clears and wakes the calling thread's `clear_child_tid` word (a joining thread waits on it).
+fn clear_child_tid() {
+    let addr = state::current().thread().clear_child_tid;
+    if addr != 0
+        && usermode::write_value(addr, &0u32).is_ok()
+        && let Ok(w) = word(addr)
+    {
+        futex::wake(w, 1);
+    }
+}
+
+pub fn exit(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    clear_child_tid();
+    let process = state::current();
+    let me = thread::current_id().as_u64();
+    process.threads.lock().remove(&me);
+    let status = (a[0] & 0xff) as i32;
+    if me == process.pid {
+        // The main thread: the program's status (other threads, if any, end with it).
+        drop(process);
+        libtheseus::process::exit_current_process(status)
+    }
+    drop(process);
+    thread::exit(status as isize)
+}
+
+pub fn exit_group(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let process = state::current();
+    if process.trace {
+        for (number, count) in process.missing() {
+            let line = alloc::format!("[strace] ENOSYS: system call {number} x{count}\n");
+            let _ = libtheseus::fs::write_all(libtheseus::fs::STDERR, line.as_bytes());
+        }
+    }
+    drop(process);
+    libtheseus::process::exit_current_process((a[0] & 0xff) as i32)
+}
+
+const THREAD_FLAGS: u64 =
+    (g::CLONE_VM | g::CLONE_FS | g::CLONE_FILES | g::CLONE_SIGHAND | g::CLONE_THREAD) as u64;
+
+/// `clone` for threads (`CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD`,
+/// with `SETTLS`, `PARENT_SETTID`, `CHILD_SETTID`, `CHILD_CLEARTID`): a new task that starts
+/// in user mode with the caller's registers, `rax` = 0 and the given stack. New processes
+/// (`fork`, `vfork`) are not supported yet: `ENOSYS`.
+pub fn clone(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (flags, stack, parent_tid, child_tid, tls) = (a[0], a[1], a[2], a[3], a[4]);
+    if flags & THREAD_FLAGS != THREAD_FLAGS {
+        return Err(Errno::ENOSYS);
+    }
+    if stack == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut child = r.clone();
+    child.set(Reg::Rax, 0);
+    child.set(Reg::Rsp, stack);
+    if flags & u64::from(g::CLONE_SETTLS) != 0 {
+        if tls >= 0x0000_8000_0000_0000 {
+            return Err(Errno::EPERM);
+        }
+        child.set_thread_pointer(tls);
+    }
+    if flags & u64::from(g::CLONE_PARENT_SETTID) != 0 {
+        usermode::check(parent_tid, 4, true)?;
+    }
+    if flags & u64::from(g::CLONE_CHILD_SETTID | g::CLONE_CHILD_CLEARTID) != 0 {
+        usermode::check(child_tid, 4, true)?;
+    }
+    // The child waits until the parent has stored its id (PARENT_SETTID), so that the id is
+    // in place before the child can run (and exit, clearing it).
+    let go = Arc::new(AtomicBool::new(false));
+    let child_go = go.clone();
+    let process = state::current();
+    let child_process = process.clone();
+    let handle = thread::Builder::new()
+        .name(&thread::current_name())
+        .spawn(move || {
+            while !child_go.load(Ordering::Acquire) {
+                thread::yield_now();
+            }
+            let me = thread::current_id().as_u64();
+            if flags & u64::from(g::CLONE_CHILD_SETTID) != 0 {
+                let _ = usermode::write_value(child_tid, &(me as u32));
+            }
+            let sigmask = child_process.thread().sigmask;
+            child_process.threads.lock().insert(
+                me,
+                state::Thread {
+                    clear_child_tid: if flags & u64::from(g::CLONE_CHILD_CLEARTID) != 0 {
+                        child_tid
+                    } else {
+                        0
+                    },
+                    sigmask,
+                    altstack: (0, g::SS_DISABLE as i32, 0),
+                },
+            );
+            drop(child_process);
+            usermode::enter(&child)
+        })?;
+    let tid = handle.id().as_u64();
+    if flags & u64::from(g::CLONE_PARENT_SETTID) != 0 {
+        usermode::write_value(parent_tid, &(tid as u32))?;
+    }
+    go.store(true, Ordering::Release);
+    // The handle is not joined: the thread's end is seen through its clear_child_tid word.
+    drop(handle);
+    drop(process);
+    Ok(tid)
+}
+
+pub fn wait4(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    Err(Errno::ECHILD)
+}
+
+/// A signal sent to this very process or thread: 0 probes; a fatal one ends the program.
+fn signal_self(sig: u64) -> Result<u64> {
+    if sig == 0 {
+        return Ok(0);
+    }
+    if sig > 64 {
+        return Err(Errno::EINVAL);
+    }
+    super::signal::deliver_fatal(sig as u32)
+}
+
+pub fn kill(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let pid = a[0] as i64;
+    if pid == state::current().pid as i64 || pid == 0 {
+        signal_self(a[1])
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+pub fn tkill(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[0] == thread::current_id().as_u64() {
+        signal_self(a[1])
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+pub fn tgkill(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[0] == state::current().pid && a[1] == thread::current_id().as_u64() {
+        signal_self(a[2])
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
