@@ -107,6 +107,102 @@ impl Registers {
     pub fn set_thread_pointer(&mut self, value: u64) {
         self.0.fs_base = value;
     }
+
+    /// The FP/SIMD registers in `fxsave` format (512 bytes).
+    pub fn fp_state(&self) -> &[u8; 512] {
+        &self.0.fx.0
+    }
+
+    /// Sets the FP/SIMD registers from `fxsave`-format bytes. MXCSR bits the CPU does not
+    /// define are cleared (restoring them would fault).
+    pub fn set_fp_state(&mut self, state: &[u8; 512]) {
+        self.0.fx.0 = *state;
+        let mxcsr = u32::from_le_bytes(state[24..28].try_into().unwrap()) & 0xffff;
+        self.0.fx.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+    }
+
+    /// The exception vector and error code of a fault's state (0 for system calls' states).
+    pub fn trap(&self) -> (u64, u64) {
+        (self.0.vector, self.0.error_code)
+    }
+}
+
+/// A CPU fault in user mode, as a POSIX signal: number, `si_code` and `si_addr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub signal: i32,
+    pub code: i32,
+    pub addr: u64,
+}
+
+impl Fault {
+    fn from_kernel(kind: interrupts::FaultKind, frame: &TrapFrame) -> Fault {
+        use interrupts::FaultKind as K;
+        const SIGILL: i32 = 4;
+        const SIGTRAP: i32 = 5;
+        const SIGBUS: i32 = 7;
+        const SIGFPE: i32 = 8;
+        const SIGSEGV: i32 = 11;
+        const SI_KERNEL: i32 = 0x80;
+        let (signal, code, addr) = match kind {
+            // SEGV_MAPERR / SEGV_ACCERR
+            K::PageFault { addr, present, .. } => (SIGSEGV, if present { 2 } else { 1 }, addr),
+            K::DivideError => (SIGFPE, 1, frame.rip), // FPE_INTDIV
+            K::X87Floating | K::SimdFloating => (SIGFPE, 7, frame.rip), // FPE_FLTINV
+            K::InvalidOpcode => (SIGILL, 2, frame.rip), // ILL_ILLOPN
+            K::Breakpoint => (SIGTRAP, SI_KERNEL, 0),
+            K::Debug => (SIGTRAP, 2, frame.rip), // TRAP_TRACE
+            K::AlignmentCheck => (SIGBUS, 1, 0), // BUS_ADRALN
+            K::StackSegment => (SIGBUS, SI_KERNEL, 0),
+            _ => (SIGSEGV, SI_KERNEL, 0),
+        };
+        Fault { signal, code, addr }
+    }
+}
+
+static FAULT_HANDLER: AtomicUsize = AtomicUsize::new(0);
+static RETURN_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+fn on_fault(frame: &mut TrapFrame, kind: interrupts::FaultKind) -> bool {
+    let handler = FAULT_HANDLER.load(Ordering::SeqCst);
+    if handler == 0 {
+        return false;
+    }
+    // SAFETY: only `set_fault_handler` stores here, always a valid fn of this type.
+    let handler: fn(&mut Registers, Fault) -> bool = unsafe { core::mem::transmute(handler) };
+    let fault = Fault::from_kernel(kind, frame);
+    // SAFETY: `Registers` is a `repr(transparent)` wrapper of `TrapFrame`.
+    handler(
+        unsafe { &mut *(frame as *mut TrapFrame as *mut Registers) },
+        fault,
+    )
+}
+
+/// Installs the handler of CPU faults in user mode: it runs in the faulting thread (kernel
+/// mode, its own stack, interrupts enabled) with the faulting state, and returns true if it
+/// changed the state to resume (a signal handler's run), false to let the fault end the
+/// program with the kernel's report.
+pub fn set_fault_handler(handler: fn(&mut Registers, Fault) -> bool) {
+    FAULT_HANDLER.store(handler as usize, Ordering::SeqCst);
+    usermode::set_fault_handler(on_fault);
+}
+
+fn on_return(frame: &mut TrapFrame) {
+    let hook = RETURN_HOOK.load(Ordering::SeqCst);
+    if hook != 0 {
+        // SAFETY: only `set_return_hook` stores here, always a valid fn of this type.
+        let hook: fn(&mut Registers) = unsafe { core::mem::transmute(hook) };
+        // SAFETY: `Registers` is a `repr(transparent)` wrapper of `TrapFrame`.
+        hook(unsafe { &mut *(frame as *mut TrapFrame as *mut Registers) });
+    }
+}
+
+/// Installs the function that runs right before a thread returns to user mode after a system
+/// call or an interrupt, with interrupts disabled, and may change its state (pending signals
+/// are delivered there). It must be quick: it runs on every such return.
+pub fn set_return_hook(hook: fn(&mut Registers)) {
+    RETURN_HOOK.store(hook as usize, Ordering::SeqCst);
+    interrupts::set_user_return_hook(on_return);
 }
 
 static HANDLER: AtomicUsize = AtomicUsize::new(0);

@@ -24,6 +24,10 @@ commands:
               --verbose, -v
   build     build the kernel ELF, the ramdisk and the ISO, and print their paths
               --add HOST:GUEST, --verbose, -v
+  build-crate PATH [-- CARGO_ARGS]
+            build a crate (a directory with a Cargo.toml, or the manifest) for
+            targets/x86_64-theseus-linux-musl.json (cargo build --release, std from source)
+            and print the paths of its binaries; CARGO_ARGS go to cargo (e.g. --bin NAME)
   boottime  measure boot-to-shell time
               --runs N            number of boots (default 5)
               --verbose, -v
@@ -45,6 +49,7 @@ pub enum Command {
     Test { verbose: bool, slow: bool },
     WasmRegistry { verbose: bool },
     Build { adds: Vec<AddSpec>, verbose: bool },
+    BuildCrate { path: String, args: Vec<String> },
     BootTime { runs: usize, verbose: bool },
     Help,
 }
@@ -108,6 +113,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             }
             Command::Build { adds, verbose }
         }
+        "build-crate" => parse_build_crate(rest)?,
         "boottime" => {
             let (mut runs, mut verbose) = (5, false);
             while let Some(flag) = flags.next_flag()? {
@@ -123,6 +129,26 @@ pub fn parse(args: &[String]) -> Result<Command> {
         other => return Err(Error::usage(format!("unknown command `{other}`"))),
     };
     Ok(command)
+}
+
+/// `build-crate PATH [-- CARGO_ARGS]`: one operand, everything after `--` for cargo.
+fn parse_build_crate(rest: &[String]) -> Result<Command> {
+    let (ours, cargo_args) = match rest.iter().position(|arg| arg == "--") {
+        Some(at) => (&rest[..at], rest[at + 1..].to_vec()),
+        None => (rest, Vec::new()),
+    };
+    match ours {
+        [path] if !path.starts_with('-') => Ok(Command::BuildCrate {
+            path: path.clone(),
+            args: cargo_args,
+        }),
+        [flag, ..] if flag.starts_with('-') => Err(Error::usage(format!(
+            "`build-crate`: unknown option {flag} (cargo's options go after `--`)"
+        ))),
+        _ => Err(Error::usage(
+            "`build-crate` takes one PATH (a crate directory or its Cargo.toml)",
+        )),
+    }
 }
 
 fn parse_timeout(value: &str) -> Result<Duration> {
@@ -276,6 +302,24 @@ mod tests {
     }
 
     #[test]
+    fn build_crate_operand_and_cargo_args() {
+        assert_eq!(
+            parse_words(&["build-crate", "ports/linux/linuxcheck"]).unwrap(),
+            Command::BuildCrate {
+                path: "ports/linux/linuxcheck".into(),
+                args: Vec::new()
+            }
+        );
+        assert_eq!(
+            parse_words(&["build-crate", "x/Cargo.toml", "--", "--bin", "rg", "--"]).unwrap(),
+            Command::BuildCrate {
+                path: "x/Cargo.toml".into(),
+                args: vec!["--bin".into(), "rg".into(), "--".into()]
+            }
+        );
+    }
+
+    #[test]
     fn usage_errors_exit_2() {
         for words in [
             &["frobnicate"][..],
@@ -289,6 +333,10 @@ mod tests {
             &["run", "--add", "/no/such/file:/x"],
             &["boottime", "--runs", "0"],
             &["test", "--iso"],
+            &["build-crate"],
+            &["build-crate", "a", "b"],
+            &["build-crate", "--bin", "x", "a"],
+            &["build-crate", "--", "--bin", "x"],
         ] {
             let err = parse_words(words).unwrap_err();
             assert_eq!(err.exit_code, 2, "{words:?}: {err}");

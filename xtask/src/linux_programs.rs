@@ -6,7 +6,10 @@
 //! - Rust: every `ports/linux/NAME/` with a `src/main.rs` (a member of the `ports/linux`
 //!   workspace, std only) is built with `cargo build --release --target
 //!   x86_64-unknown-linux-musl` (the stock target and its prebuilt std: a static-pie ELF, with
-//!   frame pointers for the kernel's backtraces) and installed as `/bin/NAME`.
+//!   frame pointers for the kernel's backtraces) and installed as `/bin/NAME`; and again for
+//!   the project's own target `targets/x86_64-theseus-linux-musl.json` (same ABI, std built
+//!   from source with frame pointers, see `linux_target.rs`), in `target/ports-linux/theseus`,
+//!   installed as `/bin/NAME-theseus`.
 //! - C: every row of [`C_PROGRAMS`] compiles a `ports/linux/c/*.c` with Debian's `musl-gcc`
 //!   (package `musl-tools`), static-pie, or dynamically linked for the test that the kernel
 //!   refuses such a binary, and installs it as `/bin/NAME`. A program is rebuilt when its source
@@ -25,6 +28,8 @@ pub const LINUX_TARGET: &str = "x86_64-unknown-linux-musl";
 const MUSL_GCC: &str = "musl-gcc";
 /// Where Debian's `musl-dev` keeps musl's start files and `libc.a`.
 const MUSL_LIB_DIR: &str = "/usr/lib/x86_64-linux-musl";
+/// Suffix of the `/bin` names of the programs built for the JSON target.
+const THESEUS_SUFFIX: &str = "-theseus";
 /// Flags for every C program.
 const CFLAGS: &[&str] = &["-O2", "-g", "-fno-omit-frame-pointer", "-Wall", "-Wextra"];
 
@@ -44,6 +49,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("hello.c", "hello-c", Link::StaticPie),
     ("cfiles.c", "cfiles", Link::StaticPie),
     ("badcalls.c", "badcalls", Link::StaticPie),
+    ("signals.c", "signals", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 
@@ -57,6 +63,11 @@ fn target_dir(ws: &Workspace) -> PathBuf {
         .parent()
         .map_or_else(|| ws.root().join("target"), PathBuf::from)
         .join("ports-linux")
+}
+
+/// `target/ports-linux/theseus`: the JSON target's build, apart from the stock one.
+fn theseus_target_dir(ws: &Workspace) -> PathBuf {
+    target_dir(ws).join("theseus")
 }
 
 fn c_out_dir(ws: &Workspace) -> PathBuf {
@@ -80,13 +91,19 @@ fn rust_program_names(ws: &Workspace) -> Vec<String> {
 /// `(name in /bin, host path)` of every program this module builds, built or not.
 fn all_programs(ws: &Workspace) -> Vec<(String, PathBuf)> {
     let rust_dir = target_dir(ws).join(LINUX_TARGET).join("release");
-    let mut programs: Vec<(String, PathBuf)> = rust_program_names(ws)
-        .into_iter()
-        .map(|name| {
-            let path = rust_dir.join(&name);
-            (name, path)
-        })
+    let theseus_dir = theseus_target_dir(ws)
+        .join(crate::linux_target::NAME)
+        .join("release");
+    let names = rust_program_names(ws);
+    let mut programs: Vec<(String, PathBuf)> = names
+        .iter()
+        .map(|name| (name.clone(), rust_dir.join(name)))
         .collect();
+    programs.extend(
+        names
+            .iter()
+            .map(|name| (format!("{name}{THESEUS_SUFFIX}"), theseus_dir.join(name))),
+    );
     programs.extend(
         C_PROGRAMS
             .iter()
@@ -106,6 +123,7 @@ pub fn built_programs(ws: &Workspace) -> Vec<(String, PathBuf)> {
 /// Builds the Rust and the C programs.
 pub fn build(ws: &Workspace, verbose: bool) -> Result<Vec<(String, PathBuf)>> {
     build_rust(ws, verbose)?;
+    build_rust_theseus(ws, verbose)?;
     build_c(ws, verbose)?;
     Ok(built_programs(ws))
 }
@@ -134,6 +152,29 @@ fn build_rust(ws: &Workspace, verbose: bool) -> Result<()> {
     if !status.success() {
         return Err(Error::failed(format!(
             "building ports/linux for {LINUX_TARGET} failed ({status})"
+        )));
+    }
+    Ok(())
+}
+
+/// The same programs for `targets/x86_64-theseus-linux-musl.json` (std from source), in their
+/// own target directory. Hermetic: the environment's `RUSTFLAGS` are not used.
+fn build_rust_theseus(ws: &Workspace, verbose: bool) -> Result<()> {
+    if rust_program_names(ws).is_empty() {
+        return Ok(());
+    }
+    let mut cargo = crate::linux_target::cargo_build(ws, &theseus_target_dir(ws), &[])?;
+    cargo.current_dir(source_dir(ws));
+    if !verbose {
+        cargo.arg("--quiet");
+    }
+    let status = cargo
+        .status()
+        .context(|| "could not start cargo".to_string())?;
+    if !status.success() {
+        return Err(Error::failed(format!(
+            "building ports/linux for {} failed ({status})",
+            crate::linux_target::SPEC
         )));
     }
     Ok(())
@@ -281,6 +322,24 @@ mod tests {
     fn finds_the_rust_programs() {
         let ws = Workspace::locate();
         assert!(rust_program_names(&ws).contains(&"linuxcheck".to_string()));
+    }
+
+    #[test]
+    fn rust_programs_are_installed_for_both_targets() {
+        let ws = Workspace::locate();
+        let programs = all_programs(&ws);
+        let path = |name: &str| {
+            programs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, p)| p.clone())
+                .unwrap_or_else(|| panic!("no /bin/{name}"))
+        };
+        assert!(path("linuxcheck").ends_with("x86_64-unknown-linux-musl/release/linuxcheck"));
+        assert!(
+            path("linuxcheck-theseus")
+                .ends_with("theseus/x86_64-theseus-linux-musl/release/linuxcheck")
+        );
     }
 
     /// A Linux program must not shadow (or be shadowed by) another `/bin` entry or a WASI

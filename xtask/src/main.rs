@@ -35,6 +35,7 @@ mod iso;
 mod kernel_build;
 mod ktest;
 mod linux_programs;
+mod linux_target;
 mod markers;
 mod ports_build;
 mod qemu;
@@ -80,6 +81,9 @@ fn dispatch() -> Result<i32> {
         Command::Test { verbose, slow } => commands::test::run(&ws, verbose, slow),
         Command::WasmRegistry { verbose } => commands::wasm_registry::run(&ws, verbose),
         Command::Build { adds, verbose } => commands::build::run(&ws, &adds, verbose),
+        Command::BuildCrate { path, args } => {
+            commands::build_crate::run(&ws, std::path::Path::new(&path), &args)
+        }
         Command::BootTime { runs, verbose } => commands::boottime::run(&ws, runs, verbose),
         Command::Help => {
             print!("{}", cli::USAGE);

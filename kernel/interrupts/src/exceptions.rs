@@ -22,7 +22,39 @@ use x86_64::VirtAddr;
 use x86_64::registers::control::Cr2;
 use x86_64::structures::idt::InterruptDescriptorTable;
 
-/// The interrupted context, as the entry stubs save it (lowest address first).
+/// The FP/SIMD state as `fxsave64` stores it (x87, MXCSR, XMM0-15).
+#[repr(C, align(16))]
+#[derive(Clone)]
+pub struct FxArea(pub [u8; 512]);
+
+impl FxArea {
+    /// The state of a fresh thread: every register zero, x87 control word 0x37f, MXCSR 0x1f80
+    /// (all exceptions masked, round to nearest).
+    pub fn initial() -> FxArea {
+        let mut a = [0u8; 512];
+        a[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        a[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        a[28..32].copy_from_slice(&0xffffu32.to_le_bytes());
+        FxArea(a)
+    }
+}
+
+impl Default for FxArea {
+    fn default() -> FxArea {
+        FxArea::initial()
+    }
+}
+
+impl fmt::Debug for FxArea {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("FxArea")
+    }
+}
+
+/// The interrupted context, as the entry stubs save it (lowest address first): the FP/SIMD
+/// state, the general registers, then what the CPU pushed. Entry stubs, the system-call entry
+/// and the return to user mode all use this one layout; restoring a frame restores everything
+/// in it, FP/SIMD state included.
 ///
 /// `fs_base` is the user FS base when the context is in user mode (`cs & 3 == 3`): entries
 /// from user mode save it there and load the task's kernel FS base; the return to user mode
@@ -31,6 +63,9 @@ use x86_64::structures::idt::InterruptDescriptorTable;
 #[repr(C)]
 #[derive(Debug, Clone, Default)]
 pub struct TrapFrame {
+    pub fx: FxArea,
+    /// Keeps `fx` 16-byte aligned below the CPU's (16-byte aligned) frame.
+    pub _pad: u64,
     pub fs_base: u64,
     pub r15: u64,
     pub r14: u64,
@@ -247,16 +282,45 @@ pub fn set_fault_hook(hook: fn(&mut TrapFrame, FaultKind) -> FaultAction) {
     FAULT_HOOK.store(hook as usize, Ordering::SeqCst);
 }
 
+/// Runs before every return to user mode through a `TrapFrame` (see [`set_user_return_hook`]).
+static USER_RETURN_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the function that runs, with interrupts disabled, on the task's kernel stack,
+/// right before a `TrapFrame` returns to user mode after an interrupt, an exception or a
+/// system call (not after a demand-paging fault, which runs on an IST stack). It may change
+/// the frame: the system-call layer delivers pending signals there.
+pub fn set_user_return_hook(hook: fn(&mut TrapFrame)) {
+    USER_RETURN_HOOK.store(hook as usize, Ordering::SeqCst);
+}
+
+/// Runs the user-return hook on `frame`, if it returns to user mode.
+pub fn before_user_return(frame: &mut TrapFrame) {
+    let hook = USER_RETURN_HOOK.load(Ordering::SeqCst);
+    if hook != 0 && frame.is_user() {
+        // SAFETY: only `set_user_return_hook` stores here, always a valid fn of this type.
+        let hook: fn(&mut TrapFrame) = unsafe { core::mem::transmute(hook) };
+        hook(frame);
+    }
+}
+
 extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
+    // Hardware interrupts that arrived in user mode come here too (with the full frame, so
+    // the return to user mode can deliver signals).
+    if (u64::from(IRQ_BASE)..u64::from(IRQ_BASE) + 16).contains(&frame.vector) {
+        crate::irq::dispatch((frame.vector - u64::from(IRQ_BASE)) as u32);
+        before_user_return(frame);
+        return;
+    }
     let kind = FaultKind::from_frame(frame);
     match kind {
-        FaultKind::Breakpoint => {
+        FaultKind::Breakpoint if !frame.is_user() => {
             BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
             return;
         }
         FaultKind::PageFault {
             addr, write, exec, ..
         } if memory::handle_page_fault(addr, write, exec) => {
+            // Not the user-return hook: this runs on the page-fault IST stack.
             return;
         }
         _ => {}
@@ -267,6 +331,12 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
         let hook: fn(&mut TrapFrame, FaultKind) -> FaultAction =
             unsafe { core::mem::transmute(hook) };
         if hook(frame, kind) == FaultAction::Resume {
+            if !matches!(
+                kind,
+                FaultKind::PageFault { .. } | FaultKind::DoubleFault | FaultKind::Nmi
+            ) {
+                before_user_return(frame);
+            }
             return;
         }
     }
@@ -408,6 +478,7 @@ exception_stub_30:
     push 30
     jmp exception_common
 
+    .global exception_common
 exception_common:
     // From user mode: GS becomes the per-CPU block (cs is 3 words above the error code).
     test byte ptr [rsp + 24], 3
@@ -430,40 +501,37 @@ exception_common:
     push r14
     push r15
     push 0
+    // The CPU aligned its frame to 16 bytes: 7 + 15 + 1 words pushed, one more keeps the
+    // FP/SIMD area (the frame's first field) aligned.
+    sub rsp, 8 + 512
+    fxsave64 [rsp]
     mov rbx, rsp
-    test byte ptr [rbx + 152], 3
+    test byte ptr [rbx + {cs}], 3
     jz 2f
     // From user mode: save the user FS base in the frame, load the task's kernel one.
     mov ecx, 0xC0000100
     rdmsr
-    mov [rbx], eax
-    mov [rbx + 4], edx
+    mov [rbx + {fs_base}], eax
+    mov [rbx + {fs_base} + 4], edx
     mov rax, gs:[{kernel_fs}]
     mov rdx, rax
     shr rdx, 32
     wrmsr
 2:
-    and rsp, -16
-    sub rsp, 512
-    fxsave64 [rsp]
-    push qword ptr [rbx + 144]
+    // A frame record [interrupted rbp, faulting rip]: backtraces continue through the
+    // interrupted function.
+    push qword ptr [rbx + {rip}]
     push rbp
     mov rbp, rsp
     cld
     mov rdi, rbx
     call {dispatch}
-    add rsp, 16
-    fxrstor64 [rsp]
     mov rsp, rbx
-    // Back to user mode (the frame may have been changed to either mode): its FS base.
-    test byte ptr [rbx + 152], 3
-    jz 3f
-    mov ecx, 0xC0000100
-    mov eax, [rbx]
-    mov edx, [rbx + 4]
-    wrmsr
-3:
-    add rsp, 8
+    // The frame may have been changed to return to either mode.
+    test byte ptr [rbx + {cs}], 3
+    jnz {user_return}
+    fxrstor64 [rsp]
+    add rsp, 8 + 512 + 8
     pop r15
     pop r14
     pop r13
@@ -480,15 +548,52 @@ exception_common:
     pop rbx
     pop rax
     add rsp, 16
-    test byte ptr [rsp + 8], 3
-    jz 4f
+    iretq
+
+    // Returns to user mode from a `TrapFrame` at rsp (interrupts disabled, GS = per-CPU).
+    .global user_return_from_frame
+user_return_from_frame:
+    mov ecx, 0xC0000100
+    mov eax, [rsp + {fs_base}]
+    mov edx, [rsp + {fs_base} + 4]
+    wrmsr
+    fxrstor64 [rsp]
+    add rsp, 8 + 512 + 8
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
     swapgs
-4:
     iretq
 "#,
     dispatch = sym exception_dispatch,
     kernel_fs = const crate::gdt::PERCPU_KERNEL_FS,
+    user_return = sym user_return_from_frame,
+    fs_base = const core::mem::offset_of!(TrapFrame, fs_base),
+    cs = const core::mem::offset_of!(TrapFrame, cs),
+    rip = const core::mem::offset_of!(TrapFrame, rip),
 );
+
+unsafe extern "C" {
+    /// The return to user mode: entered with rsp pointing at a user-mode [`TrapFrame`],
+    /// interrupts disabled and GS the per-CPU block; restores everything in the frame.
+    pub fn user_return_from_frame() -> !;
+}
+
+const _: () = assert!(core::mem::size_of::<TrapFrame>() == 704);
+const _: () = assert!(core::mem::offset_of!(TrapFrame, rip) == 664);
 
 pub(crate) fn init_idt() {
     /// Points an IDT entry at an assembly stub (whatever the entry's handler signature).

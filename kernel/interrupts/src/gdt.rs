@@ -12,6 +12,7 @@
 //! each CPU gets its own block, TSS and GDT.
 
 use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
 use spin::Once;
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
@@ -44,6 +45,9 @@ pub struct PerCpu {
     pub user_rsp: u64,
     /// The running task's kernel FS base, loaded on every entry from user mode.
     pub kernel_fs: u64,
+    /// Where a register state waits while the stack it goes to is overwritten (see
+    /// [`scratch_frame`]).
+    scratch: MaybeUninit<crate::TrapFrame>,
 }
 
 pub const PERCPU_KERNEL_RSP: usize = 0;
@@ -59,6 +63,7 @@ static PERCPU: CpuCell<PerCpu> = CpuCell(UnsafeCell::new(PerCpu {
     kernel_rsp: 0,
     user_rsp: 0,
     kernel_fs: 0,
+    scratch: MaybeUninit::uninit(),
 }));
 static TSS: Once<CpuCell<TaskStateSegment>> = Once::new();
 static GDT: Once<(GlobalDescriptorTable, SegmentSelector)> = Once::new();
@@ -102,6 +107,14 @@ pub fn init() {
     // every entry from user mode).
     GsBase::write(VirtAddr::from_ptr(PERCPU.0.get()));
     KernelGsBase::write(VirtAddr::zero());
+}
+
+/// This CPU's scratch frame: a place outside every stack where code that is about to replace
+/// its own stack with a `TrapFrame` (the return to user mode) keeps the frame meanwhile. Use
+/// it only with interrupts disabled, and only until the next enabling of interrupts.
+pub fn scratch_frame() -> *mut crate::TrapFrame {
+    // SAFETY: only the address is taken; see the function's contract for its use.
+    unsafe { (*PERCPU.0.get()).scratch.as_mut_ptr() }
 }
 
 /// Records where the running task enters the kernel from user mode: `kernel_rsp` (the top of

@@ -44,6 +44,10 @@ pub fn register_irq(irq: u8, handler: fn()) {
     }
 }
 
+pub(crate) fn dispatch(irq: u32) {
+    irq_dispatch(irq);
+}
+
 extern "C" fn irq_dispatch(irq: u32) {
     let handler = HANDLERS[irq as usize].load(Ordering::SeqCst);
     if handler == 0 && (irq == 7 || irq == 15) {
@@ -72,27 +76,17 @@ macro_rules! irq_stubs {
             #[unsafe(naked)]
             extern "C" fn $name() {
                 core::arch::naked_asm!(
-                    // From user mode (cs & 3): GS becomes the per-CPU block.
+                    // From user mode (cs & 3): the full `TrapFrame` path of the exceptions,
+                    // whose return to user mode can deliver signals.
                     "test byte ptr [rsp + 8], 3",
                     "jz 1f",
-                    "swapgs",
+                    "push 0",
+                    "push {vector}",
+                    "jmp exception_common",
                     "1:",
                     "push rax", "push rcx", "push rdx", "push rsi", "push rdi",
                     "push r8", "push r9", "push r10", "push r11",
-                    // [rsp]: the user FS base (from user mode), [rsp + 8]: padding. 5 frame
-                    // words + 9 registers + 2: rsp is 16-byte aligned here.
-                    "sub rsp, 16",
-                    "test byte ptr [rsp + 96], 3",
-                    "jz 2f",
-                    "mov ecx, 0xC0000100",
-                    "rdmsr",
-                    "mov [rsp], eax",
-                    "mov [rsp + 4], edx",
-                    "mov rax, gs:[{kernel_fs}]",
-                    "mov rdx, rax",
-                    "shr rdx, 32",
-                    "wrmsr",
-                    "2:",
+                    // 5 frame words + 9 registers: rsp is 16-byte aligned here.
                     "sub rsp, 512",
                     "fxsave64 [rsp]",
                     "cld",
@@ -100,24 +94,12 @@ macro_rules! irq_stubs {
                     "call {dispatch}",
                     "fxrstor64 [rsp]",
                     "add rsp, 512",
-                    "test byte ptr [rsp + 96], 3",
-                    "jz 3f",
-                    "mov ecx, 0xC0000100",
-                    "mov eax, [rsp]",
-                    "mov edx, [rsp + 4]",
-                    "wrmsr",
-                    "3:",
-                    "add rsp, 16",
                     "pop r11", "pop r10", "pop r9", "pop r8",
                     "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rax",
-                    "test byte ptr [rsp + 8], 3",
-                    "jz 4f",
-                    "swapgs",
-                    "4:",
                     "iretq",
                     irq = const $irq,
+                    vector = const IRQ_BASE as u32 + $irq,
                     dispatch = sym irq_dispatch,
-                    kernel_fs = const crate::gdt::PERCPU_KERNEL_FS,
                 );
             }
         )*

@@ -14,10 +14,13 @@ mod gdt;
 mod irq;
 mod tests;
 
-pub use exceptions::{Fault, FaultAction, FaultKind, TrapFrame, breakpoint_count, set_fault_hook};
+pub use exceptions::{
+    Fault, FaultAction, FaultKind, FxArea, TrapFrame, before_user_return, breakpoint_count,
+    set_fault_hook, set_user_return_hook, user_return_from_frame,
+};
 pub use gdt::{
     KERNEL_CS, KERNEL_SS, PERCPU_KERNEL_FS, PERCPU_KERNEL_RSP, PERCPU_USER_RSP, USER_CS, USER_SS,
-    set_kernel_entry,
+    scratch_frame, set_kernel_entry,
 };
 pub use irq::{IRQ_BASE, register_irq};
 

@@ -45,10 +45,10 @@ fn on_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {
     if !task::current_is_killable() || matches!(kind, FaultKind::Nmi) {
         return FaultAction::Panic;
     }
-    let reason = reason(frame, kind);
     if frame.is_user() {
-        return end_user_program(frame, reason);
+        return user_fault(frame, kind);
     }
+    let reason = reason(frame, kind);
     log::info!(
         "task {} ({}) killed: {}",
         task::current_id(),
@@ -71,25 +71,20 @@ fn on_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {
     FaultAction::Resume
 }
 
-/// A fault in user mode that no handler took: the program ends (all its threads), with the
-/// report as the kill reason. Nothing of the kernel is on the user stack to unwind, so the
-/// frame is redirected to [`user_fault_exit`] on the task's kernel stack, in kernel mode: the
-/// fault's own stack (an IST stack for page faults) is left at once.
-fn end_user_program(frame: &mut TrapFrame, reason: String) -> FaultAction {
-    log::info!(
-        "program task {} ({}) killed: {}",
-        task::current_id(),
-        task::current().name(),
-        reason.lines().next().unwrap_or("")
-    );
-    task::set_pending_fault(reason);
+/// A fault in user mode. Nothing here may touch the program's memory (this runs on the fault's
+/// stack, an IST stack for page faults, with interrupts off), so the faulting state is set
+/// aside and the frame redirected to [`user_fault_entry`], in kernel mode on the task's own
+/// kernel stack: there the system-call layer may turn the fault into a signal handler's run,
+/// or the program ends (all its threads) with the report as the kill reason.
+fn user_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {
     let stack = task::user_entry_stack();
     if stack == 0 {
         return FaultAction::Panic;
     }
+    task::set_pending_user_fault(frame.clone(), kind);
     // As if called: rsp = 8 mod 16 at the first instruction.
     frame.rsp = (stack & !15) - 8;
-    frame.rip = user_fault_exit as *const () as u64;
+    frame.rip = user_fault_entry as *const () as u64;
     frame.cs = u64::from(interrupts::KERNEL_CS);
     frame.ss = u64::from(interrupts::KERNEL_SS);
     frame.rflags = 0x202;
@@ -97,8 +92,21 @@ fn end_user_program(frame: &mut TrapFrame, reason: String) -> FaultAction {
     FaultAction::Resume
 }
 
-extern "C" fn user_fault_exit() -> ! {
-    let reason = task::take_pending_fault().unwrap_or_else(|| "fault".into());
+extern "C" fn user_fault_entry() -> ! {
+    let Some((mut frame, kind)) = task::take_pending_user_fault() else {
+        process::kill_current_process("fault [SIGSEGV]")
+    };
+    let original = frame.clone();
+    if usermode::handle_fault(&mut frame, kind) {
+        usermode::enter_user(&frame);
+    }
+    let reason = reason(&original, kind);
+    log::info!(
+        "program task {} ({}) killed: {}",
+        task::current_id(),
+        task::current().name(),
+        reason.lines().next().unwrap_or("")
+    );
     process::kill_current_process(&reason)
 }
 

@@ -42,21 +42,22 @@ pub(crate) fn exit_status(value: &ExitValue) -> i32 {
                 STATUS_INTERRUPTED
             } else if reason == crate::tasks::KILL_REASON {
                 128 + 15
-            } else if first.contains("[SIGSEGV]") {
-                128 + 11
-            } else if first.contains("[SIGFPE]") {
-                128 + 8
-            } else if first.contains("[SIGILL]") {
-                128 + 4
-            } else if first.contains("[SIGTRAP]") {
-                128 + 5
-            } else if first.contains("[SIGBUS]") {
-                128 + 7
             } else {
-                128 + 6
+                signal_in(first).map_or(128 + 6, |n| 128 + n)
             }
         }
     }
+}
+
+/// The number of the signal a kill reason names in brackets (`... [SIGSEGV]`), if any.
+fn signal_in(reason: &str) -> Option<i32> {
+    const NAMES: [&str; 15] = [
+        "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+        "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
+    ];
+    let start = reason.rfind("[SIG")?;
+    let name = &reason[start + 1..start + reason[start..].find(']')?];
+    NAMES.iter().position(|n| *n == name).map(|i| i as i32 + 1)
 }
 
 /// A background job.

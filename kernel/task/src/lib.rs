@@ -103,6 +103,8 @@ pub struct Task {
     context: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     unwinding: AtomicBool,
     pending_fault: Mutex<Option<String>>,
+    /// A fault in user mode waiting for the kernel's user-fault path (frame and kind).
+    pending_user_fault: Mutex<Option<Box<(::interrupts::TrapFrame, ::interrupts::FaultKind)>>>,
     fault_handler: Mutex<Option<FaultHandler>>,
     priority: core::sync::atomic::AtomicU8,
     /// The static TLS of the program this task runs, if any (inherited by its threads).
@@ -243,6 +245,7 @@ fn new_task(
         context: Mutex::new(None),
         unwinding: AtomicBool::new(false),
         pending_fault: Mutex::new(None),
+        pending_user_fault: Mutex::new(None),
         fault_handler: Mutex::new(None),
         priority: core::sync::atomic::AtomicU8::new(DEFAULT_PRIORITY),
         program_tls,
@@ -466,6 +469,16 @@ pub fn set_pending_fault(reason: String) {
 
 pub fn take_pending_fault() -> Option<String> {
     current().pending_fault.lock().take()
+}
+
+/// Records a fault of the running task in user mode, for the kernel's user-fault path that
+/// runs next on the task's own stack.
+pub fn set_pending_user_fault(frame: ::interrupts::TrapFrame, kind: ::interrupts::FaultKind) {
+    *current().pending_user_fault.lock() = Some(Box::new((frame, kind)));
+}
+
+pub fn take_pending_user_fault() -> Option<(::interrupts::TrapFrame, ::interrupts::FaultKind)> {
+    current().pending_user_fault.lock().take().map(|b| *b)
 }
 
 /// True while the running task unwinds after a panic (a second panic then ends it at once).

@@ -38,6 +38,28 @@ pub const SYSCALL_VECTOR: u64 = 0x100;
 const ENOSYS: u64 = (-38i64) as u64;
 
 static HANDLER: AtomicUsize = AtomicUsize::new(0);
+static FAULT_HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the handler of CPU faults in user mode (the system-call layer turns them into
+/// signals). It runs in the faulting thread, in kernel mode on its own stack with interrupts
+/// enabled, gets the faulting user state, and returns true if it changed the state to resume
+/// (e.g. to run a signal handler); false lets the fault end the program.
+pub fn set_fault_handler(handler: fn(&mut TrapFrame, interrupts::FaultKind) -> bool) {
+    FAULT_HANDLER.store(handler as usize, Ordering::SeqCst);
+}
+
+/// Offers a user-mode fault to the installed handler (see [`set_fault_handler`]); on `true`
+/// the caller resumes `frame` with [`enter_user`].
+pub fn handle_fault(frame: &mut TrapFrame, kind: interrupts::FaultKind) -> bool {
+    let handler = FAULT_HANDLER.load(Ordering::SeqCst);
+    if handler == 0 {
+        return false;
+    }
+    // SAFETY: only `set_fault_handler` stores here, always a valid fn of this type.
+    let handler: fn(&mut TrapFrame, interrupts::FaultKind) -> bool =
+        unsafe { core::mem::transmute(handler) };
+    handler(frame, kind)
+}
 
 /// Turns on the `syscall` instruction. Call once, after `interrupts::init`.
 pub fn init() {
@@ -79,6 +101,9 @@ extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
     let handler: fn(&mut TrapFrame) = unsafe { core::mem::transmute(handler) };
     handler(frame);
     sanitize(frame);
+    x86_64::instructions::interrupts::disable();
+    interrupts::before_user_return(frame);
+    sanitize(frame);
 }
 
 /// Keeps a frame that returns to user mode in user mode: user selectors, interrupts on, no
@@ -106,34 +131,49 @@ fn sanitize(frame: &mut TrapFrame) {
     }
 }
 
-/// Starts user mode on the running task with the register state `frame` (its `cs`, `ss` and
-/// flags are set to user values; `fs_base` is the program's thread pointer). From now on the
-/// task's entries from user mode use its kernel stack below this call. Returns never: the
-/// thread ends through a system call (exit) or a kill, which end the task.
+/// Continues the running task in user mode with the register state `frame` (its `cs`, `ss`
+/// and flags are set to user values; `fs_base` is the program's thread pointer; the FP/SIMD
+/// state is `frame.fx`). The first call on a task fixes its kernel entry stack right below
+/// the caller's frames; later calls (resuming after a fault handled as a signal) reuse it,
+/// discarding everything on it. Returns never: the thread ends through a system call (exit)
+/// or a kill, which end the task.
 pub fn enter_user(frame: &TrapFrame) -> ! {
-    let mut frame = frame.clone();
-    sanitize(&mut frame);
     x86_64::instructions::interrupts::disable();
-    let here: u64;
-    // SAFETY: reads the stack pointer.
-    unsafe { core::arch::asm!("mov {}, rsp", out(reg) here, options(nomem, nostack)) };
-    // Everything above `entry` stays as it is (this function's caller chain); entries from
-    // user mode start below it.
-    let entry = (here - 512) & !15;
-    task::set_user_entry_stack(entry);
+    let mut entry = task::user_entry_stack();
+    if entry == 0 {
+        let here: u64;
+        // SAFETY: reads the stack pointer.
+        unsafe { core::arch::asm!("mov {}, rsp", out(reg) here, options(nomem, nostack)) };
+        // Everything above `entry` stays as it is (this function's caller chain); entries from
+        // user mode start below it.
+        entry = (here - 512) & !15;
+        task::set_user_entry_stack(entry);
+    }
     let at = entry - core::mem::size_of::<TrapFrame>() as u64;
-    // SAFETY: `at..entry` is unused stack below this function's frame (512 bytes of margin),
-    // on the running task's own kernel stack, and interrupts are off; `user_return` pops a
-    // `TrapFrame` from there and leaves with `iretq` to user mode, never coming back here.
+    let scratch = interrupts::scratch_frame();
+    // SAFETY: interrupts are off, so the per-CPU scratch frame is this code's until the
+    // `iretq`. The frame goes there first because `at..entry` may overlap the stack this
+    // function runs on (a later call); the copy to `at` then runs in assembly with nothing
+    // live on the stack, and `user_return_from_frame` restores the frame at `at` (16-byte
+    // aligned, on the running task's kernel stack) and leaves with `iretq` to user mode.
     unsafe {
-        core::ptr::write(at as *mut TrapFrame, frame);
-        core::arch::asm!("mov rsp, {at}", "jmp {ret}", at = in(reg) at, ret = sym user_return, options(noreturn));
+        scratch.write(frame.clone());
+        sanitize(&mut *scratch);
+        core::arch::asm!(
+            "mov rsp, rdi",
+            "rep movsb",
+            "jmp {ret}",
+            ret = sym interrupts::user_return_from_frame,
+            in("rdi") at,
+            in("rsi") scratch,
+            in("rcx") core::mem::size_of::<TrapFrame>(),
+            options(noreturn)
+        );
     }
 }
 
 unsafe extern "C" {
     fn syscall_entry();
-    fn user_return() -> !;
 }
 
 core::arch::global_asm!(
@@ -144,6 +184,7 @@ syscall_entry:
     swapgs
     mov gs:[{user_rsp}], rsp
     mov rsp, gs:[{kernel_rsp}]
+    // The frame the CPU would push for an interrupt, an error code and the vector.
     push {user_ss}
     push qword ptr gs:[{user_rsp}]
     push r11
@@ -167,20 +208,19 @@ syscall_entry:
     push r14
     push r15
     push 0
+    sub rsp, 8 + 512
+    fxsave64 [rsp]
     mov rbx, rsp
     mov ecx, 0xC0000100
     rdmsr
-    mov [rbx], eax
-    mov [rbx + 4], edx
+    mov [rbx + {fs_base}], eax
+    mov [rbx + {fs_base} + 4], edx
     mov rax, gs:[{kernel_fs}]
     mov rdx, rax
     shr rdx, 32
     wrmsr
-    and rsp, -16
-    sub rsp, 512
-    fxsave64 [rsp]
     // A frame record through the user's rip: kernel backtraces continue into the program.
-    push qword ptr [rbx + 144]
+    push qword ptr [rbx + {rip}]
     push rbp
     mov rbp, rsp
     cld
@@ -188,36 +228,8 @@ syscall_entry:
     mov rdi, rbx
     call {dispatch}
     cli
-    add rsp, 16
-    fxrstor64 [rsp]
     mov rsp, rbx
-    jmp user_return
-
-    .global user_return
-user_return:
-    mov ecx, 0xC0000100
-    mov eax, [rsp]
-    mov edx, [rsp + 4]
-    wrmsr
-    add rsp, 8
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
-    add rsp, 16
-    swapgs
-    iretq
+    jmp {user_return}
 "#,
     user_rsp = const PERCPU_USER_RSP,
     kernel_rsp = const PERCPU_KERNEL_RSP,
@@ -226,4 +238,7 @@ user_return:
     user_cs = const USER_CS as u64,
     vector = const SYSCALL_VECTOR,
     dispatch = sym syscall_dispatch,
+    user_return = sym interrupts::user_return_from_frame,
+    fs_base = const core::mem::offset_of!(TrapFrame, fs_base),
+    rip = const core::mem::offset_of!(TrapFrame, rip),
 );

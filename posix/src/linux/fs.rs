@@ -66,11 +66,19 @@ pub fn read(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     Ok(n as u64)
 }
 
+/// A write's result; writing to a pipe without readers also sends the thread `SIGPIPE`.
+fn written(r: Result<usize>) -> Result<u64> {
+    if r == Err(Errno::EPIPE) {
+        super::signal::send(libtheseus::thread::current_id().as_u64(), g::SIGPIPE);
+    }
+    r.map(|n| n as u64)
+}
+
 pub fn write(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
     let mut data = vec![0u8; len];
     usermode::read(buf, &mut data)?;
-    Ok(fs::write(f, &data)? as u64)
+    written(fs::write(f, &data))
 }
 
 pub fn pread64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
@@ -86,7 +94,7 @@ pub fn pwrite64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
     let mut data = vec![0u8; len];
     usermode::read(buf, &mut data)?;
-    Ok(fs::pwrite(f, &data, a[3])? as u64)
+    written(fs::pwrite(f, &data, a[3]))
 }
 
 /// The `(base, len)` pairs of an iovec array (at most `IOV_MAX` = 1024).
@@ -134,7 +142,7 @@ pub fn writev(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         data.resize(start + len.min(IO_CHUNK), 0);
         usermode::read(base, &mut data[start..])?;
     }
-    Ok(fs::write(f, &data)? as u64)
+    written(fs::write(f, &data))
 }
 
 pub fn lseek(_: &mut Registers, a: [u64; 6]) -> Result<u64> {

@@ -16,7 +16,7 @@
 //! | `fs` | descriptors, paths, directories, metadata, pipes, poll, ioctl |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
 //! | `thread` | `clone` (threads), `exit`, `exit_group`, `futex`, `set_tid_address`, `arch_prctl`, ids, `kill` |
-//! | `signal` | `rt_sigaction`, `rt_sigprocmask`, `sigaltstack` (recorded; delivery of faults comes later) |
+//! | `signal` | `rt_sigaction`, `rt_sigprocmask`, `sigaltstack`, `rt_sigreturn`; delivery of faults and sent signals to handlers |
 //! | `system` | clocks and sleeps, `uname`, user ids, `getrandom`, limits, `sysinfo` |
 
 mod fs;
@@ -35,6 +35,7 @@ use linux_raw_sys::general as nr;
 /// Installs the Linux system-call handler.
 pub fn init() {
     usermode::set_syscall_handler(handle);
+    signal::init();
 }
 
 /// A system call's handler: the six arguments and the caller's registers.
@@ -61,6 +62,7 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_brk => ("brk", mem::brk),
         nr::__NR_rt_sigaction => ("rt_sigaction", signal::rt_sigaction),
         nr::__NR_rt_sigprocmask => ("rt_sigprocmask", signal::rt_sigprocmask),
+        nr::__NR_rt_sigreturn => ("rt_sigreturn", signal::rt_sigreturn),
         nr::__NR_ioctl => ("ioctl", fs::ioctl),
         nr::__NR_pread64 => ("pread64", fs::pread64),
         nr::__NR_pwrite64 => ("pwrite64", fs::pwrite64),

@@ -1,14 +1,25 @@
-//! Signals, as far as they go today: the actions (`rt_sigaction`), the per-thread mask
-//! (`rt_sigprocmask`) and alternate stack (`sigaltstack`) are recorded and reported back as
-//! Linux does, so that runtimes that install handlers at start (std's stack-overflow handler,
-//! musl's `abort`) work. A signal a program sends itself with its default action ends the
-//! program (`SIGABRT` from `abort()` included); an ignored one does nothing. Running
-//! user handlers (for faults, `SIGINT`...) is the next step; until then a CPU fault ends the
-//! program with the kernel's report.
+//! Signals: actions (`rt_sigaction`), per-thread masks (`rt_sigprocmask`) and alternate stacks
+//! (`sigaltstack`), delivery, and `rt_sigreturn`.
+//!
+//! Delivery: a CPU fault in user mode reaches [`on_fault`] (through libtheseus's user fault
+//! handler), a signal a program sends (`kill`, `tkill`, `tgkill`, `SIGPIPE` from a write to a
+//! pipe without readers) is marked pending on the target thread and delivered by [`on_return`]
+//! right before that thread next returns to user mode. A handler runs on the thread's stack
+//! below the red zone, or on its alternate stack with `SA_ONSTACK`, with the frame Linux
+//! builds (`rt_sigframe`: return address = `sa_restorer`, `ucontext` with the interrupted
+//! registers in `sigcontext` layout and the FP/SIMD state in `fxsave` layout, `siginfo`), so a
+//! handler may read and edit the interrupted state; `rt_sigreturn` resumes from the (possibly
+//! edited) `ucontext`. Default actions: terminate (with the signal's name in the kill reason,
+//! which the shell turns into 128 + its number) or ignore. Blocking a fault signal, or a fault
+//! whose handler cannot get a frame, ends the program as Linux does.
+//!
+//! Not yet: interrupting a blocked system call (`EINTR`), signals between processes, job
+//! control signals.
 
 use super::state;
-use libtheseus::usermode::{self, Registers};
-use libtheseus::{Errno, Result};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use libtheseus::usermode::{self, Fault, Reg, Registers};
+use libtheseus::{Errno, Result, thread};
 use linux_raw_sys::general as g;
 
 /// A recorded `struct sigaction` (kernel layout).
@@ -22,10 +33,66 @@ pub struct Action {
 
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
+/// Bits of signals that can be neither caught nor blocked.
+const UNBLOCKABLE: u64 = (1 << (g::SIGKILL - 1)) | (1 << (g::SIGSTOP - 1));
+
+/// How many signals are pending in all processes: the return hook's fast path.
+static PENDING: AtomicUsize = AtomicUsize::new(0);
+
+pub fn init() {
+    usermode::set_fault_handler(on_fault);
+    usermode::set_return_hook(on_return);
+}
+
+/// Forgets `pending` signals of a thread or process that ends without taking them.
+pub fn forget(pending: u64) {
+    PENDING.fetch_sub(pending.count_ones() as usize, Ordering::SeqCst);
+}
+
+fn bit(sig: u32) -> u64 {
+    1 << (sig - 1)
+}
 
 /// Signals whose default action is to be ignored.
 fn ignored_by_default(sig: u32) -> bool {
     matches!(sig, g::SIGCHLD | g::SIGURG | g::SIGWINCH | g::SIGCONT)
+}
+
+pub fn name(sig: u32) -> &'static str {
+    const NAMES: [&str; 31] = [
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    NAMES.get(sig as usize - 1).copied().unwrap_or("SIGRT")
 }
 
 pub fn rt_sigaction(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
@@ -38,7 +105,7 @@ pub fn rt_sigaction(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     } else {
         Some(usermode::read_value(new)?)
     };
-    if new.is_some() && (sig == g::SIGKILL || sig == g::SIGSTOP) {
+    if new.is_some() && bit(sig) & UNBLOCKABLE != 0 {
         return Err(Errno::EINVAL);
     }
     let process = state::current();
@@ -60,7 +127,7 @@ pub fn rt_sigaction(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
                 handler: n[0],
                 flags: n[1],
                 restorer: n[2],
-                mask: n[3],
+                mask: n[3] & !UNBLOCKABLE,
             },
         );
     }
@@ -83,30 +150,39 @@ pub fn rt_sigprocmask(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         usermode::write_value(old, &current)?;
     }
     if let Some(s) = set {
-        let unblockable = (1u64 << (g::SIGKILL - 1)) | (1u64 << (g::SIGSTOP - 1));
         let mask = match how {
             g::SIG_BLOCK => current | s,
             g::SIG_UNBLOCK => current & !s,
             g::SIG_SETMASK => s,
             _ => return Err(Errno::EINVAL),
-        } & !unblockable;
+        } & !UNBLOCKABLE;
         process.update_thread(|t| t.sigmask = mask);
     }
     Ok(0)
 }
 
-pub fn sigaltstack(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+pub fn sigaltstack(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (new, old) = (a[0], a[1]);
     let process = state::current();
     let (sp, flags, size) = process.thread().altstack;
+    let on_it = sp != 0 && (sp..sp + size).contains(&r.get(Reg::Rsp));
     if old != 0 {
         // stack_t: ss_sp, ss_flags (int, padded), ss_size.
-        let flags = if sp == 0 { g::SS_DISABLE as i32 } else { flags };
+        let flags = if sp == 0 {
+            g::SS_DISABLE as i32
+        } else if on_it {
+            g::SS_ONSTACK as i32
+        } else {
+            flags
+        };
         let raw: (u64, i32, u32, u64) = (sp, flags, 0, size);
         usermode::write_value(old, &raw)?;
     }
     if new != 0 {
         let (nsp, nflags, _, nsize): (u64, i32, u32, u64) = usermode::read_value(new)?;
+        if on_it {
+            return Err(Errno::EPERM);
+        }
         if nflags as u32 & g::SS_DISABLE != 0 {
             process.update_thread(|t| t.altstack = (0, g::SS_DISABLE as i32, 0));
         } else if nflags != 0 && nflags as u32 != g::SS_AUTODISARM {
@@ -120,31 +196,225 @@ pub fn sigaltstack(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// Signal `sig` sent by the program to itself.
-pub fn deliver_fatal(sig: u32) -> Result<u64> {
-    let action = state::current()
+/// Marks `sig` pending on thread `tid` of the calling process (delivered when that thread
+/// next returns to user mode).
+pub fn send(tid: u64, sig: u32) {
+    let process = state::current();
+    let mut threads = process.threads.lock();
+    let t = threads.entry(tid).or_default();
+    if t.pending & bit(sig) == 0 {
+        t.pending |= bit(sig);
+        PENDING.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// `siginfo_t` (128 bytes): number, errno 0, code, then `si_addr` (faults) or `si_pid` and
+/// `si_uid` (sent signals).
+fn siginfo(sig: u32, code: i32, word: u64) -> [u8; 128] {
+    let mut info = [0u8; 128];
+    info[0..4].copy_from_slice(&(sig as i32).to_le_bytes());
+    info[8..12].copy_from_slice(&code.to_le_bytes());
+    info[16..24].copy_from_slice(&word.to_le_bytes());
+    info
+}
+
+/// Size of the kernel's `ucontext`: flags, link, `stack_t` (24), `sigcontext` (256), mask.
+const UCONTEXT: u64 = 8 + 8 + 24 + 256 + 8;
+const SIGCONTEXT_AT: usize = 40;
+
+/// The interrupted registers in `struct sigcontext` order.
+const SIGCONTEXT_REGS: [Reg; 18] = [
+    Reg::R8,
+    Reg::R9,
+    Reg::R10,
+    Reg::R11,
+    Reg::R12,
+    Reg::R13,
+    Reg::R14,
+    Reg::R15,
+    Reg::Rdi,
+    Reg::Rsi,
+    Reg::Rbp,
+    Reg::Rbx,
+    Reg::Rdx,
+    Reg::Rax,
+    Reg::Rcx,
+    Reg::Rsp,
+    Reg::Rip,
+    Reg::Rflags,
+];
+
+/// Runs the handler of `action` for `sig` on the calling thread: builds the signal frame on
+/// its stack and points `r` at the handler. False if the frame cannot be written.
+fn run_handler(r: &mut Registers, sig: u32, action: Action, info: [u8; 128], cr2: u64) -> bool {
+    let process = state::current();
+    let t = process.thread();
+    let (alt_sp, _, alt_size) = t.altstack;
+    let sp_now = r.get(Reg::Rsp);
+    let use_alt = action.flags & u64::from(g::SA_ONSTACK) != 0
+        && alt_sp != 0
+        && !(alt_sp..alt_sp + alt_size).contains(&sp_now);
+    let mut sp = if use_alt {
+        alt_sp + alt_size
+    } else {
+        sp_now.wrapping_sub(128) // the red zone
+    };
+    sp = sp.wrapping_sub(512) & !63;
+    let fpstate = sp;
+    sp = (sp.wrapping_sub(8 + UCONTEXT + 128) & !15).wrapping_sub(8);
+    let (uc, info_at) = (sp + 8, sp + 8 + UCONTEXT);
+
+    let mut ucontext = [0u8; UCONTEXT as usize];
+    let put = |buf: &mut [u8], at: usize, v: u64| buf[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    // uc_stack: the alternate stack's description.
+    put(&mut ucontext, 16, alt_sp);
+    ucontext[24..28].copy_from_slice(&(if alt_sp == 0 { g::SS_DISABLE } else { 0 }).to_le_bytes());
+    put(&mut ucontext, 32, alt_size);
+    for (i, reg) in SIGCONTEXT_REGS.iter().enumerate() {
+        put(&mut ucontext, SIGCONTEXT_AT + i * 8, r.get(*reg));
+    }
+    // cs, gs, fs, ss (16 bits each): user code and stack selectors.
+    ucontext[SIGCONTEXT_AT + 144..SIGCONTEXT_AT + 146].copy_from_slice(&0x23u16.to_le_bytes());
+    ucontext[SIGCONTEXT_AT + 150..SIGCONTEXT_AT + 152].copy_from_slice(&0x1bu16.to_le_bytes());
+    let (trapno, err) = r.trap();
+    put(&mut ucontext, SIGCONTEXT_AT + 152, err);
+    put(&mut ucontext, SIGCONTEXT_AT + 160, trapno);
+    put(&mut ucontext, SIGCONTEXT_AT + 168, t.sigmask);
+    put(&mut ucontext, SIGCONTEXT_AT + 176, cr2);
+    put(&mut ucontext, SIGCONTEXT_AT + 184, fpstate);
+    put(&mut ucontext, SIGCONTEXT_AT + 256, t.sigmask);
+
+    let written = usermode::write(fpstate, r.fp_state())
+        .and_then(|_| usermode::write_value(sp, &action.restorer))
+        .and_then(|_| usermode::write(uc, &ucontext))
+        .and_then(|_| usermode::write(info_at, &info));
+    if written.is_err() {
+        return false;
+    }
+    let mut mask = t.sigmask | action.mask;
+    if action.flags & u64::from(g::SA_NODEFER) == 0 {
+        mask |= bit(sig);
+    }
+    process.update_thread(|t| t.sigmask = mask & !UNBLOCKABLE);
+    if action.flags & u64::from(g::SA_RESETHAND) != 0 {
+        process.actions.lock().insert(sig, Action::default());
+    }
+    r.set(Reg::Rip, action.handler);
+    r.set(Reg::Rsp, sp);
+    r.set(Reg::Rdi, u64::from(sig));
+    r.set(Reg::Rsi, info_at);
+    r.set(Reg::Rdx, uc);
+    r.set(Reg::Rax, 0);
+    // Handlers start with the direction and trap flags clear.
+    r.set(Reg::Rflags, r.get(Reg::Rflags) & !((1 << 10) | (1 << 8)));
+    true
+}
+
+/// Ends the program as its default action for `sig` does.
+fn terminate(sig: u32) -> ! {
+    let name = name(sig);
+    libtheseus::process::kill_current_process(&alloc::format!("by signal {sig} [{name}]"))
+}
+
+/// A CPU fault in user mode: run the program's handler for its signal if it has one (and does
+/// not block it); otherwise the program ends.
+fn on_fault(r: &mut Registers, fault: Fault) -> bool {
+    let sig = fault.signal as u32;
+    let process = state::current();
+    let action = process
         .actions
         .lock()
         .get(&sig)
         .copied()
         .unwrap_or_default();
-    if action.handler == SIG_IGN || (action.handler == SIG_DFL && ignored_by_default(sig)) {
+    let blocked = process.thread().sigmask & bit(sig) != 0;
+    if action.handler == SIG_DFL || action.handler == SIG_IGN || blocked {
+        return false;
+    }
+    run_handler(
+        r,
+        sig,
+        action,
+        siginfo(sig, fault.code, fault.addr),
+        fault.addr,
+    )
+}
+
+/// Delivers the calling thread's pending, unblocked signals (one handler frame at a time).
+fn on_return(r: &mut Registers) {
+    if PENDING.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let process = state::current();
+    let me = thread::current_id().as_u64();
+    let sig = {
+        let mut threads = process.threads.lock();
+        let Some(t) = threads.get_mut(&me) else {
+            return;
+        };
+        let ready = t.pending & !t.sigmask;
+        if ready == 0 {
+            return;
+        }
+        let sig = ready.trailing_zeros() + 1;
+        t.pending &= !bit(sig);
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+        sig
+    };
+    let action = process
+        .actions
+        .lock()
+        .get(&sig)
+        .copied()
+        .unwrap_or_default();
+    drop(process);
+    match action.handler {
+        SIG_IGN => {}
+        SIG_DFL if ignored_by_default(sig) => {}
+        SIG_DFL => terminate(sig),
+        _ => {
+            // SI_TKILL, from this process.
+            let info = siginfo(sig, -6, state::current().pid);
+            if !run_handler(r, sig, action, info, 0) {
+                terminate(g::SIGSEGV);
+            }
+        }
+    }
+}
+
+/// `rt_sigreturn`: resumes the state saved in the `ucontext` a handler's frame holds (right
+/// above the return address the handler's `ret` consumed), FP/SIMD state and mask included.
+pub fn rt_sigreturn(r: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    let uc = r.get(Reg::Rsp);
+    let mut ucontext = [0u8; UCONTEXT as usize];
+    if usermode::read(uc, &mut ucontext).is_err() {
+        terminate(g::SIGSEGV);
+    }
+    let word = |at: usize| u64::from_le_bytes(ucontext[at..at + 8].try_into().unwrap());
+    let fpstate = word(SIGCONTEXT_AT + 184);
+    if fpstate != 0 {
+        let mut fp = [0u8; 512];
+        if usermode::read(fpstate, &mut fp).is_err() {
+            terminate(g::SIGSEGV);
+        }
+        r.set_fp_state(&fp);
+    }
+    for (i, reg) in SIGCONTEXT_REGS.iter().enumerate() {
+        r.set(*reg, word(SIGCONTEXT_AT + i * 8));
+    }
+    let mask = word(SIGCONTEXT_AT + 256) & !UNBLOCKABLE;
+    state::current().update_thread(|t| t.sigmask = mask);
+    Ok(r.get(Reg::Rax))
+}
+
+/// `sig` sent by the program to its thread `tid` (0 probes).
+pub fn raise(tid: u64, sig: u64) -> Result<u64> {
+    if sig == 0 {
         return Ok(0);
     }
-    // A handler cannot run yet: the default action (termination) happens either way.
-    let name = match sig {
-        g::SIGABRT => "SIGABRT",
-        g::SIGSEGV => "SIGSEGV",
-        g::SIGBUS => "SIGBUS",
-        g::SIGILL => "SIGILL",
-        g::SIGFPE => "SIGFPE",
-        g::SIGTRAP => "SIGTRAP",
-        g::SIGTERM => "SIGTERM",
-        g::SIGKILL => "SIGKILL",
-        g::SIGINT => "SIGINT",
-        _ => "signal",
-    };
-    libtheseus::process::kill_current_process(&alloc::format!(
-        "killed by {name} (signal {sig}) [{name}]"
-    ))
+    if sig > 64 {
+        return Err(Errno::EINVAL);
+    }
+    send(tid, sig as u32);
+    Ok(0)
 }

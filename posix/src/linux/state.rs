@@ -21,6 +21,8 @@ pub struct Thread {
     pub sigmask: u64,
     /// `sigaltstack`: (sp, flags, size).
     pub altstack: (u64, i32, u64),
+    /// Signals sent to the thread and not delivered yet (bit `n - 1` for signal `n`).
+    pub pending: u64,
 }
 
 pub struct Process {
@@ -78,6 +80,14 @@ impl Process {
     pub fn update_thread(&self, f: impl FnOnce(&mut Thread)) {
         let mut threads = self.threads.lock();
         f(threads.entry(thread::current_id().as_u64()).or_default());
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        for t in self.threads.lock().values() {
+            super::signal::forget(t.pending);
+        }
     }
 }
 

@@ -142,7 +142,9 @@ pub fn exit(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     clear_child_tid();
     let process = state::current();
     let me = thread::current_id().as_u64();
-    process.threads.lock().remove(&me);
+    if let Some(t) = process.threads.lock().remove(&me) {
+        super::signal::forget(t.pending);
+    }
     let status = (a[0] & 0xff) as i32;
     if me == process.pid {
         // The main thread: the program's status (other threads, if any, end with it).
@@ -222,6 +224,7 @@ pub fn clone(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
                     },
                     sigmask,
                     altstack: (0, g::SS_DISABLE as i32, 0),
+                    pending: 0,
                 },
             );
             drop(child_process);
@@ -242,37 +245,37 @@ pub fn wait4(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
     Err(Errno::ECHILD)
 }
 
-/// A signal sent to this very process or thread: 0 probes; a fatal one ends the program.
-fn signal_self(sig: u64) -> Result<u64> {
-    if sig == 0 {
-        return Ok(0);
-    }
-    if sig > 64 {
-        return Err(Errno::EINVAL);
-    }
-    super::signal::deliver_fatal(sig as u32)
+/// Whether thread `tid` belongs to the calling process (it has made a system call or was
+/// created by `clone`).
+fn own_thread(tid: u64) -> bool {
+    let process = state::current();
+    tid == process.pid
+        || tid == thread::current_id().as_u64()
+        || process.threads.lock().contains_key(&tid)
 }
 
 pub fn kill(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let pid = a[0] as i64;
-    if pid == state::current().pid as i64 || pid == 0 {
-        signal_self(a[1])
+    let process = state::current();
+    if pid == process.pid as i64 || pid == 0 || pid == -1 {
+        // To the process: the calling thread takes it.
+        super::signal::raise(thread::current_id().as_u64(), a[1])
     } else {
         Err(Errno::ESRCH)
     }
 }
 
 pub fn tkill(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    if a[0] == thread::current_id().as_u64() {
-        signal_self(a[1])
+    if own_thread(a[0]) {
+        super::signal::raise(a[0], a[1])
     } else {
         Err(Errno::ESRCH)
     }
 }
 
 pub fn tgkill(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    if a[0] == state::current().pid && a[1] == thread::current_id().as_u64() {
-        signal_self(a[2])
+    if a[0] == state::current().pid && own_thread(a[1]) {
+        super::signal::raise(a[1], a[2])
     } else {
         Err(Errno::ESRCH)
     }

@@ -2,6 +2,7 @@
 
 pub mod boottime;
 pub mod build;
+pub mod build_crate;
 pub mod run;
 pub mod test;
 pub mod wasm_registry;

@@ -265,16 +265,19 @@ const E2E_CASES: &[Case] = &[
     ("linux-env",   "HELLO_ENV=x hello-c; echo $?; HELLO_ENV=y; hello-c", &[],       0,   Exactly("hello-c: to stderr\nargv[0]=hello-c\nHELLO_ENV=x\n0\nhello-c: to stderr\nargv[0]=hello-c\n")),
     ("linux-cfiles", "mkdir -p /tmp; cfiles",         &[],                            0,   Exactly(CFILES_OUT)),
     ("linux-std",   "mkdir -p /tmp; linuxcheck one two; echo $?", &[],                0,   ContainsInOrder(&["linuxcheck: println works\n", "stdio    ok (", "fs       ok (", "thread   ok (", "unwind   ok (", "sync     ok (", "time     ok (", "env      ok (args [\"one\", \"two\"])\n", "hashmap  ok (", "linuxcheck: 8 passed, 0 failed\n0\n"])),
+    ("linux-std-theseus", "mkdir -p /tmp; linuxcheck-theseus one two; echo $?", &[], 0, ContainsInOrder(&["linuxcheck: println works\n", "stdio    ok (", "fs       ok (", "thread   ok (", "unwind   ok (", "sync     ok (", "time     ok (", "env      ok (args [\"one\", \"two\"])\n", "hashmap  ok (", "linuxcheck: 8 passed, 0 failed\n0\n"])),
     ("linux-panic", "linuxcheck --panic; echo $?; echo alive", &[],                  0,   ContainsInOrder(&["linuxcheck: deliberate panic", "101\nalive\n"])),
     ("linux-dynamic", "hello-dyn; echo $?; echo alive", &[],                         0,   ContainsInOrder(&["hello-dyn: ", "needs a dynamic loader", "\n126\nalive\n"])),
     ("linux-badcalls", "badcalls; echo $?", &[],                                     0,   Exactly("badcalls: 271 passed, 0 failed\n0\n")),
     ("linux-fault",  "badcalls poke 0xffff800000001000; echo $?; badcalls jump 0x100000; echo $?; echo alive", &[], 0, ContainsInOrder(&["poking 0xffff800000001000\n", "killed: CPU exception page fault", "accessing 0xffff800000001000 (write, protection violation) [SIGSEGV]\nbacktrace:\n", " main+0x", "139\njumping to 0x100000\n", "instruction fetch, protection violation) [SIGSEGV]", "139\nalive\n"])),
+    ("linux-signals", "signals; echo $?; signals pipe; echo $?; signals abort; echo $?; echo alive", &[], 0, ContainsInOrder(&["ok xmm8 preserved across the handler\n", "ok handler ran on the alternate stack\n", "ok unblocking delivers it\n", "signals: 19 passed, 0 failed\n0\nwriting to a pipe without readers\n", "by signal 13 [SIGPIPE]", "141\naborting\n", "by signal 6 [SIGABRT]", "134\nalive\n"])),
     ("linux-bad-elf", "/tmp/half; echo $?; /tmp/arm; echo $?; echo alive", &[("/tmp/half", Made(linux_truncated)), ("/tmp/arm", Made(linux_aarch64))], 0, ContainsInOrder(&["/tmp/half: cannot run: ", "\n126\n/tmp/arm: cannot run: built for another machine (e_machine 183), not x86_64\n126\nalive\n"])),
 ];
 
 #[rustfmt::skip]
 const INPUT_CASES: &[InputCase] = &[
     ("wasm-ctrl-c", "spin; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["status=130\n", "alive\n"])),
+    ("linux-ctrl-c", "signals spin; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["spinning\n", "status=130\n", "alive\n"])),
 ];
 
 #[derive(Debug, Default)]
