@@ -36,6 +36,7 @@ impl EventFd {
     fn changed(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         task::futex_wake(&self.generation, usize::MAX);
+        vfs::readiness::changed();
     }
 
     /// Blocks until `ready` holds (re-checked after every change), or fails with

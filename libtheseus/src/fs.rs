@@ -229,6 +229,18 @@ pub fn poll_writable(fd: Fd) -> Result<bool> {
     Ok(vfs::file(fd)?.poll_writable())
 }
 
+/// The VFS's readiness generation: note it, check descriptors, then
+/// [`wait_readiness_change`] sleeps until some file's readiness may have changed.
+pub fn readiness_generation() -> u32 {
+    vfs::readiness::generation()
+}
+
+/// Sleeps until the readiness generation differs from `seen` or `deadline_ns` (monotonic)
+/// passes. Returns false on timeout.
+pub fn wait_readiness_change(seen: u32, deadline_ns: Option<u64>) -> bool {
+    vfs::readiness::wait_change(seen, deadline_ns)
+}
+
 /// A number identifying the open file description behind `fd`: descriptors duplicated from
 /// the same `open` (`dup`, `dup2`, inheritance) give the same number. Unique while the
 /// description is open; a number may be reused after the description's last descriptor is

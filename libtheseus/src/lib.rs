@@ -10,6 +10,7 @@
 //! | [`signal`] | per-thread CPU fault handlers that may resume elsewhere, alternate stacks | `task::set_fault_handler` |
 //! | [`tls`] | thread-local keys with destructors, the thread pointer | `task::TlsKey` |
 //! | [`backtrace`] | capture and symbolize call stacks (own or of a fault [`signal::Context`]) | `backtrace` |
+//! | [`epoll`] | epoll instances: interest lists and waits on descriptors' readiness | `vfs` |
 //! | [`fs`] | files, descriptors, directories, stdio, cwd with [`Errno`] errors | `vfs` |
 //! | [`thread`] | spawn, join, yield, sleep, exit, ids | `task` |
 //! | [`futex`] | wait on / wake an `AtomicU32` | `task` |
@@ -29,6 +30,7 @@ extern crate alloc;
 
 pub mod backtrace;
 pub mod env;
+pub mod epoll;
 mod errno;
 mod eventfd;
 pub mod fs;

@@ -1,4 +1,11 @@
-//! Processes: the running program as a whole (all the threads sharing its context).
+//! Processes: the running program as a whole (all the threads sharing its context), new
+//! processes, and `exec`.
+
+use crate::thread::JoinHandle;
+use crate::usermode::Registers;
+use crate::{Errno, Result};
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Ends the calling program with `status`: its other threads are killed, then the calling
 /// one ends with the status as the program's exit status.
@@ -21,4 +28,40 @@ pub fn local<T: core::any::Any + Send + Sync>(
 ) -> Option<alloc::sync::Arc<T>> {
     let ctx = task::context::<vfs::ProcessContext>()?;
     Some(ctx.resource_or_insert_with(init))
+}
+
+/// Kills every other thread of the calling process (they end before they run again).
+pub fn kill_other_threads(reason: &str) {
+    process::kill_other_threads(reason)
+}
+
+/// Removes the running process's value of type `T` (see [`local`]); the next [`local`] call
+/// creates a new one.
+pub fn remove_local<T: core::any::Any + Send + Sync>() -> Option<alloc::sync::Arc<T>> {
+    task::context::<vfs::ProcessContext>()?.remove_resource::<T>()
+}
+
+/// Starts a new process running `f` in a new thread: a copy of the calling process's
+/// descriptors (sharing the open files), working directory, arguments and environment, like
+/// `fork` (the memory is the one address space). Its threads and what it keeps alive are its
+/// own.
+pub fn spawn<F: FnOnce() -> isize + Send + 'static>(name: &str, f: F) -> Result<JoinHandle> {
+    let ctx = vfs::current_context().fork();
+    let inner = vfs::spawn_with_context(task::Builder::new(name), ctx, f)?;
+    Ok(JoinHandle::from_task(inner))
+}
+
+/// Replaces the calling process's program with the Linux executable at `path`, run with
+/// `args` and `env` (`NAME=value`): returns the registers to continue with in user mode
+/// ([`crate::usermode::enter`]). The caller ends the process's other threads first. Errors:
+/// those of opening the file, `ENOEXEC` for a file that is not a static Linux executable,
+/// `E2BIG`, `ENOMEM`; then the process is unchanged.
+pub fn exec(path: &str, args: Vec<String>, env: Vec<String>) -> Result<Registers> {
+    match process::exec(path, args, env) {
+        Ok(frame) => Ok(Registers::from_frame(frame)),
+        Err(process::SpawnError::File(e)) => Err(e.into()),
+        Err(process::SpawnError::Load(_)) => Err(Errno::ENOEXEC),
+        Err(process::SpawnError::ArgumentsTooLong) => Err(Errno::E2BIG),
+        Err(process::SpawnError::OutOfMemory) => Err(Errno::ENOMEM),
+    }
 }

@@ -87,6 +87,10 @@ pub struct JoinHandle {
 }
 
 impl JoinHandle {
+    pub(crate) fn from_task(inner: task::JoinHandle) -> JoinHandle {
+        JoinHandle { inner }
+    }
+
     pub fn id(&self) -> ThreadId {
         ThreadId(self.inner.id())
     }

@@ -83,6 +83,10 @@ impl Registers {
         *self.slot(r) = value;
     }
 
+    pub(crate) fn from_frame(frame: TrapFrame) -> Registers {
+        Registers(frame)
+    }
+
     /// The system-call number (`rax` at entry).
     pub fn syscall_number(&self) -> u64 {
         self.0.rax

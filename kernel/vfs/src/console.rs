@@ -13,6 +13,7 @@ static INPUT_WAIT: WaitQueue = WaitQueue::new();
 pub fn console_input_ready() {
     if serial::has_input() {
         INPUT_WAIT.notify_all();
+        crate::readiness::changed();
     }
 }
 

@@ -180,6 +180,36 @@ impl ProcessContext {
         value
     }
 
+    /// Takes out every resource of type `T` kept alive with [`ProcessContext::keep_alive`] (an
+    /// `exec` replacing the program's image).
+    pub fn take_resources<T: core::any::Any + Send + Sync>(
+        &self,
+    ) -> Vec<Box<dyn core::any::Any + Send + Sync>> {
+        let mut resources = self.resources.lock();
+        let mut taken = Vec::new();
+        let mut i = 0;
+        while i < resources.len() {
+            if resources[i].is::<T>() {
+                taken.push(resources.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        taken
+    }
+
+    /// Removes the resource of type `Arc<T>` (see [`ProcessContext::resource_or_insert_with`]).
+    pub fn remove_resource<T: core::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let mut resources = self.resources.lock();
+        let i = resources.iter().position(|r| r.is::<Arc<T>>())?;
+        resources.remove(i).downcast::<Arc<T>>().ok().map(|b| *b)
+    }
+
+    /// Replaces the whole environment.
+    pub fn set_env(&self, vars: Vec<(String, String)>) {
+        *self.env.lock() = vars;
+    }
+
     /// The command-line arguments (`argv`, program name first if the spawner set one).
     pub fn args(&self) -> Vec<String> {
         self.args.lock().clone()

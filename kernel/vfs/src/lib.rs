@@ -28,6 +28,7 @@ mod context;
 mod error;
 mod file;
 mod pipe;
+pub mod readiness;
 mod regular;
 mod tests;
 

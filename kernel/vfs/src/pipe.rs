@@ -84,6 +84,7 @@ impl Drop for PipeReader {
     fn drop(&mut self) {
         self.pipe.readers.fetch_sub(1, Ordering::SeqCst);
         self.pipe.writable.notify_all();
+        crate::readiness::changed();
     }
 }
 
@@ -91,6 +92,7 @@ impl Drop for PipeWriter {
     fn drop(&mut self) {
         self.pipe.writers.fetch_sub(1, Ordering::SeqCst);
         self.pipe.readable.notify_all();
+        crate::readiness::changed();
     }
 }
 
@@ -116,6 +118,7 @@ impl File for PipeReader {
                     n
                 };
                 p.writable.notify_all();
+                crate::readiness::changed();
                 return Ok(n);
             }
             if p.writers.load(Ordering::SeqCst) == 0 {
@@ -191,6 +194,7 @@ impl File for PipeWriter {
             if n > 0 {
                 written += n;
                 p.readable.notify_all();
+                crate::readiness::changed();
                 continue;
             }
             if self.nonblocking.load(Ordering::Relaxed) {

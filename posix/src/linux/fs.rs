@@ -10,6 +10,7 @@ use crate::abi;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use libtheseus::epoll;
 use libtheseus::fs::{self, FileType, Metadata, OpenOptions, SeekFrom};
 use libtheseus::usermode::{self, Registers};
 use libtheseus::{Errno, Result};
@@ -53,6 +54,17 @@ fn relative_to(dirfd: u64, path: String) -> Result<String> {
     } else {
         alloc::format!("{dir}/{path}")
     })
+}
+
+/// Marks `fd` close-on-exec or not (the VFS does not keep the flag: `execve` does the closing).
+fn set_cloexec(fd: u32, on: bool) {
+    let process = state::current();
+    let mut set = process.cloexec.lock();
+    if on {
+        set.insert(fd);
+    } else {
+        set.remove(&fd);
+    }
 }
 
 // ---- descriptors ----------------------------------------------------------------------------
@@ -162,12 +174,16 @@ pub fn close(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let process = state::current();
     process.dir_paths.lock().remove(&f);
     process.dir_cookies.lock().remove(&f);
+    process.cloexec.lock().remove(&f);
     Ok(0)
 }
 
-/// Records `new` as a copy of `old` for directory bookkeeping.
+/// Records `new` as a copy of `old` for directory bookkeeping (not close-on-exec, as a
+/// duplicate is).
 fn copy_dir_state(old: u32, new: u32) {
     let process = state::current();
+    process.cloexec.lock().remove(&new);
+    process.dir_cookies.lock().remove(&new);
     let path = process.dir_paths.lock().get(&old).cloned();
     match path {
         Some(p) => process.dir_paths.lock().insert(new, p),
@@ -194,10 +210,12 @@ pub fn dup2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn dup3(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    if a[0] == a[1] {
+    if a[0] == a[1] || a[2] as u32 & !g::O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
-    dup2(r, a)
+    let new = dup2(r, a)?;
+    set_cloexec(new as u32, a[2] as u32 & g::O_CLOEXEC != 0);
+    Ok(new)
 }
 
 pub fn fcntl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
@@ -211,10 +229,19 @@ pub fn fcntl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             }
             fs::dup2(f, new)?;
             copy_dir_state(f, new);
+            set_cloexec(new, a[1] as u32 == g::F_DUPFD_CLOEXEC);
             Ok(u64::from(new))
         }
-        g::F_GETFD => fs::fstat(f).map(|_| 0),
-        g::F_SETFD => fs::fstat(f).map(|_| 0),
+        g::F_GETFD => {
+            fs::fstat(f)?;
+            let on = state::current().cloexec.lock().contains(&f);
+            Ok(if on { u64::from(g::FD_CLOEXEC) } else { 0 })
+        }
+        g::F_SETFD => {
+            fs::fstat(f)?;
+            set_cloexec(f, a[2] as u32 & g::FD_CLOEXEC != 0);
+            Ok(0)
+        }
         g::F_GETFL => {
             fs::fstat(f)?;
             Ok(u64::from(g::O_RDWR))
@@ -296,6 +323,9 @@ pub fn pipe2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         fs::set_nonblocking(r, true)?;
         fs::set_nonblocking(w, true)?;
     }
+    let cloexec = a[1] as u32 & g::O_CLOEXEC != 0;
+    set_cloexec(r, cloexec);
+    set_cloexec(w, cloexec);
     usermode::write_value(a[0], &[r as i32, w as i32])?;
     Ok(0)
 }
@@ -304,6 +334,11 @@ pub fn pipe2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
     let req = abi::decode_open(flags as i32, mode as i32).map_err(Errno::from_raw)?;
+    if flags & g::O_NOFOLLOW != 0
+        && fs::lstat(&path).is_ok_and(|m| m.file_type == FileType::Symlink)
+    {
+        return Err(Errno::ELOOP);
+    }
     let umask = *state::current().umask.lock();
     let opts = OpenOptions::new()
         .read(req.read)
@@ -328,6 +363,8 @@ fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
         process.dir_paths.lock().remove(&new);
     }
     process.dir_cookies.lock().remove(&new);
+    drop(process);
+    set_cloexec(new, flags & g::O_CLOEXEC != 0);
     Ok(u64::from(new))
 }
 
@@ -441,16 +478,127 @@ pub fn statx(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     usermode::write_value(a[4], &s).map(|_| 0)
 }
 
-pub fn access(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    fs::stat(&path_at(a[0])?).map(|_| 0)
+/// Access as root: everything may be read and written; executing needs an execute bit (any
+/// of the three), except for directories.
+fn check_access(m: &Metadata, mode: u64) -> Result<u64> {
+    const X_OK: u64 = 1;
+    if mode & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if mode & X_OK != 0 && m.file_type != FileType::Directory && m.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(0)
 }
 
+pub fn access(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    check_access(&fs::stat(&path_at(a[0])?)?, a[1])
+}
+
+/// `faccessat` and `faccessat2` (flags `AT_EACCESS`, `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH`).
 pub fn faccessat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    stat_at(a[0], a[1], 0).map(|_| 0)
+    let flags = a[3] as u32;
+    if flags & !(g::AT_EACCESS | g::AT_SYMLINK_NOFOLLOW | g::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    check_access(&stat_at(a[0], a[1], flags)?, a[2])
 }
 
 /// Directory listings start with `.` and `..` as on Linux; a descriptor's position is 0
 /// (nothing read), 1 (`.` read), or 2 + the VFS cookie of the next entry.
+pub fn eventfd(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    eventfd2(r, [a[0], 0, 0, 0, 0, 0])
+}
+
+pub fn eventfd2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    const EFD_SEMAPHORE: u32 = 1;
+    let flags = a[1] as u32;
+    if flags & !(EFD_SEMAPHORE | g::O_NONBLOCK | g::O_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let new = fs::eventfd(
+        a[0] & 0xffff_ffff,
+        flags & EFD_SEMAPHORE != 0,
+        flags & g::O_NONBLOCK != 0,
+    )?;
+    set_cloexec(new, flags & g::O_CLOEXEC != 0);
+    Ok(u64::from(new))
+}
+
+pub fn epoll_create(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[0] as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(u64::from(epoll::create()?))
+}
+
+pub fn epoll_create1(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[0] as u32 & !g::O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let new = epoll::create()?;
+    set_cloexec(new, a[0] as u32 & g::O_CLOEXEC != 0);
+    Ok(u64::from(new))
+}
+
+pub fn epoll_ctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let op = match a[1] as u32 {
+        g::EPOLL_CTL_ADD => epoll::Op::Add,
+        g::EPOLL_CTL_MOD => epoll::Op::Modify,
+        g::EPOLL_CTL_DEL => epoll::Op::Delete,
+        _ => return Err(Errno::EINVAL),
+    };
+    // struct epoll_event is packed on x86_64: events (u32), data (u64).
+    let (events, data) = if op == epoll::Op::Delete {
+        (0, 0)
+    } else {
+        let raw: [u8; 12] = usermode::read_value(a[3])?;
+        (
+            u32::from_le_bytes(raw[..4].try_into().unwrap()),
+            u64::from_le_bytes(raw[4..].try_into().unwrap()),
+        )
+    };
+    epoll::ctl(fd(a[0])?, op, fd(a[2])?, events, data).map(|_| 0)
+}
+
+fn epoll_wait_until(a: [u64; 6], deadline: Option<u64>) -> Result<u64> {
+    let max = a[2] as i32;
+    if max <= 0 || max > 1 << 20 {
+        return Err(Errno::EINVAL);
+    }
+    usermode::check(a[1], max as usize * 12, true)?;
+    let ready = epoll::wait(fd(a[0])?, max as usize, deadline)?;
+    let mut raw = Vec::with_capacity(ready.len() * 12);
+    for (events, data) in &ready {
+        raw.extend_from_slice(&events.to_le_bytes());
+        raw.extend_from_slice(&data.to_le_bytes());
+    }
+    usermode::write(a[1], &raw)?;
+    Ok(ready.len() as u64)
+}
+
+/// `epoll_wait` and `epoll_pwait` (the signal mask argument is not applied: no signal
+/// interrupts a wait yet).
+pub fn epoll_wait(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let timeout = a[3] as i32;
+    let deadline =
+        (timeout >= 0).then(|| libtheseus::time::monotonic_ns() + timeout as u64 * 1_000_000);
+    epoll_wait_until(a, deadline)
+}
+
+pub fn epoll_pwait2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let deadline = if a[3] == 0 {
+        None
+    } else {
+        let ts: [i64; 2] = usermode::read_value(a[3])?;
+        if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+            return Err(Errno::EINVAL);
+        }
+        Some(libtheseus::time::monotonic_ns() + ts[0] as u64 * 1_000_000_000 + ts[1] as u64)
+    };
+    epoll_wait_until(a, deadline)
+}
+
 pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
     usermode::check(buf, len, true)?;
@@ -643,7 +791,7 @@ pub fn utimensat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 // ---- poll -----------------------------------------------------------------------------------
 
 /// Polls `fds` (Linux `struct pollfd` array) until one is ready or `deadline` (monotonic ns)
-/// passes; checks readiness every millisecond.
+/// passes, sleeping on the VFS's readiness changes in between.
 fn poll_until(addr: u64, count: u64, deadline: Option<u64>) -> Result<u64> {
     if count > 4096 {
         return Err(Errno::EINVAL);
@@ -651,6 +799,7 @@ fn poll_until(addr: u64, count: u64, deadline: Option<u64>) -> Result<u64> {
     let mut raw = vec![0u8; count as usize * 8];
     usermode::read(addr, &mut raw)?;
     loop {
+        let generation = fs::readiness_generation();
         let mut ready = 0;
         for entry in raw.chunks_exact_mut(8) {
             let f = i32::from_le_bytes(entry[..4].try_into().unwrap());
@@ -672,7 +821,7 @@ fn poll_until(addr: u64, count: u64, deadline: Option<u64>) -> Result<u64> {
             usermode::write(addr, &raw)?;
             return Ok(ready);
         }
-        libtheseus::thread::sleep(core::time::Duration::from_millis(1));
+        fs::wait_readiness_change(generation, deadline);
     }
 }
 

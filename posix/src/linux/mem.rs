@@ -119,15 +119,34 @@ pub fn mprotect(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// Moving or resizing mappings is not supported: `EFAULT` if the old range is not the
-/// program's memory (as Linux), else `ENOMEM` (cannot resize in place). musl's
-/// `pthread_getattr_np` probes the main stack's size this way.
-pub fn mremap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    let (addr, old_len) = (a[0], a[1]);
-    if !addr.is_multiple_of(PAGE) {
+/// Shrinking a mapping of the program's own unmaps its tail in place; growing or moving is not
+/// supported (`ENOMEM`: callers such as musl's `realloc` then copy). `EFAULT` if the old range
+/// is not the program's memory, as on Linux (musl's `pthread_getattr_np` probes the main
+/// stack's size this way).
+pub fn mremap(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (addr, old_len, new_len) = (a[0], a[1], a[2]);
+    if !addr.is_multiple_of(PAGE) || new_len == 0 {
         return Err(Errno::EINVAL);
     }
     libtheseus::usermode::check(addr, old_len.max(1) as usize, false)?;
+    let old_len = old_len
+        .checked_next_multiple_of(PAGE)
+        .ok_or(Errno::EINVAL)?;
+    let new_len = new_len
+        .checked_next_multiple_of(PAGE)
+        .ok_or(Errno::EINVAL)?;
+    if new_len == old_len {
+        return Ok(addr);
+    }
+    if new_len < old_len {
+        let process = state::current();
+        let owned_range = owned(&process.memory.lock(), addr, old_len);
+        drop(process);
+        if owned_range {
+            munmap(r, [addr + new_len, old_len - new_len, 0, 0, 0, 0])?;
+            return Ok(addr);
+        }
+    }
     Err(Errno::ENOMEM)
 }
 

@@ -9,18 +9,21 @@
 //!
 //! Tracing: a program started with `THESEUS_STRACE=1` in its environment prints each call as
 //! `[strace] name(args) = result` on its standard error, and when it ends (`exit_group`) a
-//! summary of the calls that returned `ENOSYS`.
+//! summary of the calls that returned `ENOSYS`; with `THESEUS_STRACE=log` the same lines go to
+//! the kernel log (the serial console, `run --verbose`), leaving the program's output as is.
 //!
 //! | module | calls |
 //! |---|---|
-//! | `fs` | descriptors, paths, directories, metadata, pipes, poll, ioctl |
+//! | `fs` | descriptors, paths, directories, metadata, pipes, poll, epoll, eventfd, ioctl |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
 //! | `thread` | `clone` (threads), `exit`, `exit_group`, `futex`, `set_tid_address`, `arch_prctl`, ids, `kill` |
+//! | `process` | `clone`/`vfork` of processes sharing memory (`CLONE_VM | CLONE_VFORK`), `execve`, `wait4` |
 //! | `signal` | `rt_sigaction`, `rt_sigprocmask`, `sigaltstack`, `rt_sigreturn`; delivery of faults and sent signals to handlers |
 //! | `system` | clocks and sleeps, `uname`, user ids, `getrandom`, limits, `sysinfo` |
 
 mod fs;
 mod mem;
+mod process;
 mod signal;
 mod state;
 mod system;
@@ -79,7 +82,9 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_getpid => ("getpid", thread::getpid),
         nr::__NR_clone => ("clone", thread::clone),
         nr::__NR_exit => ("exit", thread::exit),
-        nr::__NR_wait4 => ("wait4", thread::wait4),
+        nr::__NR_wait4 => ("wait4", process::wait4),
+        nr::__NR_execve => ("execve", process::execve),
+        nr::__NR_vfork => ("vfork", process::vfork),
         nr::__NR_kill => ("kill", thread::kill),
         nr::__NR_uname => ("uname", system::uname),
         nr::__NR_fcntl => ("fcntl", fs::fcntl),
@@ -141,20 +146,30 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_prlimit64 => ("prlimit64", system::prlimit64),
         nr::__NR_getrandom => ("getrandom", system::getrandom),
         nr::__NR_statx => ("statx", fs::statx),
+        nr::__NR_prctl => ("prctl", system::prctl),
+        nr::__NR_eventfd => ("eventfd", fs::eventfd),
+        nr::__NR_eventfd2 => ("eventfd2", fs::eventfd2),
+        nr::__NR_epoll_create => ("epoll_create", fs::epoll_create),
+        nr::__NR_epoll_create1 => ("epoll_create1", fs::epoll_create1),
+        nr::__NR_epoll_ctl => ("epoll_ctl", fs::epoll_ctl),
+        nr::__NR_epoll_wait => ("epoll_wait", fs::epoll_wait),
+        nr::__NR_epoll_pwait => ("epoll_pwait", fs::epoll_wait),
+        nr::__NR_epoll_pwait2 => ("epoll_pwait2", fs::epoll_pwait2),
         _ => return None,
     })
 }
 
-/// The system-call entry: dispatch, trace, return value.
+/// The system-call entry: dispatch, trace, return value. Nothing is held across the handler
+/// call: some handlers never return (`exit`, `execve`), and what they leave on this stack is
+/// never dropped.
 fn handle(regs: &mut Registers) {
     let number = regs.syscall_number();
     let args = regs.syscall_args();
-    let process = state::current();
     let found = lookup(number);
     let result = match found {
         Some((_, handler)) => handler(regs, args),
         None => {
-            process.count_missing(number);
+            state::current().count_missing(number);
             Err(Errno::ENOSYS)
         }
     };
@@ -162,25 +177,25 @@ fn handle(regs: &mut Registers) {
         Ok(v) => v as i64,
         Err(e) => -i64::from(e.raw()),
     };
-    if process.trace {
-        let name: String = found.map_or_else(|| format!("syscall_{number}"), |(n, _)| n.into());
-        let line = match result {
-            Ok(v) => format!(
-                "[strace] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {v:#x}\n",
-                args[0], args[1], args[2], args[3], args[4], args[5]
-            ),
-            Err(e) => format!(
-                "[strace] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = -{} {e}\n",
-                args[0],
-                args[1],
-                args[2],
-                args[3],
-                args[4],
-                args[5],
-                e.raw()
-            ),
-        };
+    regs.set_return(ret);
+    let process = state::current();
+    let trace = process.trace();
+    if trace == state::Trace::Off {
+        return;
+    }
+    let name: String = found.map_or_else(|| format!("syscall_{number}"), |(n, _)| n.into());
+    let shown = match result {
+        Ok(v) => format!("{v:#x}"),
+        Err(e) => format!("-{} {e}", e.raw()),
+    };
+    let line = format!(
+        "[strace] {name}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {shown}\n",
+        args[0], args[1], args[2], args[3], args[4], args[5]
+    );
+    if trace == state::Trace::Log {
+        log::info!("{} {}", process.pid, line.trim_end());
+    } else {
+        drop(process);
         let _ = libtheseus::fs::write_all(libtheseus::fs::STDERR, line.as_bytes());
     }
-    regs.set_return(ret);
 }

@@ -32,7 +32,7 @@ pub struct Action {
 }
 
 const SIG_DFL: u64 = 0;
-const SIG_IGN: u64 = 1;
+pub const SIG_IGN: u64 = 1;
 /// Bits of signals that can be neither caught nor blocked.
 const UNBLOCKABLE: u64 = (1 << (g::SIGKILL - 1)) | (1 << (g::SIGSTOP - 1));
 
@@ -93,6 +93,13 @@ pub fn name(sig: u32) -> &'static str {
         "SIGSYS",
     ];
     NAMES.get(sig as usize - 1).copied().unwrap_or("SIGRT")
+}
+
+/// The number of the signal a kill reason names in brackets (`... [SIGSEGV]`), if any.
+pub fn number_in(reason: &str) -> Option<u32> {
+    let start = reason.rfind("[SIG")?;
+    let name = &reason[start + 1..start + reason[start..].find(']')?];
+    (1..=31).find(|&n| self::name(n) == name)
 }
 
 pub fn rt_sigaction(_: &mut Registers, a: [u64; 6]) -> Result<u64> {

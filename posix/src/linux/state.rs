@@ -6,11 +6,12 @@
 
 use super::mem::Space;
 use super::signal::Action;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use libtheseus::sync::Mutex;
-use libtheseus::thread;
+use libtheseus::{futex, thread};
 
 /// Per-thread state, by thread id.
 #[derive(Clone, Copy, Debug, Default)]
@@ -25,12 +26,56 @@ pub struct Thread {
     pub pending: u64,
 }
 
+/// A word a waiter blocks on until it becomes non-zero (a `vfork` parent waiting for its child
+/// to `execve` or end; a parent waiting for any child to end counts ends instead).
+#[derive(Default)]
+pub struct Event(AtomicU32);
+
+impl Event {
+    /// Marks the event and wakes every waiter.
+    pub fn signal(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        futex::wake_all(&self.0);
+    }
+
+    /// The current count.
+    pub fn count(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Blocks until the count differs from `seen` (or `timeout_ms` passes).
+    pub fn wait_change(&self, seen: u32, timeout_ms: u64) {
+        let _ = futex::wait(
+            &self.0,
+            seen,
+            Some(core::time::Duration::from_millis(timeout_ms)),
+        );
+    }
+}
+
+/// A child process, as its parent sees it.
+pub struct Child {
+    pub handle: thread::JoinHandle,
+}
+
 pub struct Process {
     /// The process id: the thread id of the thread that made the first system call (the main
     /// thread).
     pub pid: u64,
-    /// `THESEUS_STRACE=1` in the environment at start.
-    pub trace: bool,
+    /// The parent's process id (1, the shell, for programs it starts).
+    pub ppid: AtomicU64,
+    /// `THESEUS_STRACE` in the environment at start (or at the last `execve`).
+    pub trace: AtomicU32,
+    /// Children not waited for yet, by process id.
+    pub children: Mutex<BTreeMap<u64, Child>>,
+    /// Signalled by a child when it ends (for `wait4` on any child).
+    pub child_ended: Arc<Event>,
+    /// The parent's `child_ended`, signalled when this process's state goes (it ended).
+    pub parent_event: Mutex<Option<Arc<Event>>>,
+    /// Set for a `vfork` child: signalled at its `execve` or end, releasing the parent.
+    pub vfork_release: Mutex<Option<Arc<Event>>>,
+    /// Descriptors to close at `execve` (`O_CLOEXEC`, `FD_CLOEXEC`).
+    pub cloexec: Mutex<BTreeSet<u32>>,
     /// Numbers that returned `ENOSYS`, with counts.
     missing: Mutex<BTreeMap<u64, u32>>,
     pub memory: Mutex<Space>,
@@ -47,7 +92,13 @@ impl Process {
     fn new() -> Process {
         Process {
             pid: thread::current_id().as_u64(),
-            trace: libtheseus::env::var("THESEUS_STRACE").is_some_and(|v| v == "1"),
+            ppid: AtomicU64::new(1),
+            trace: AtomicU32::new(trace_requested() as u32),
+            children: Mutex::new(BTreeMap::new()),
+            child_ended: Arc::new(Event::default()),
+            parent_event: Mutex::new(None),
+            vfork_release: Mutex::new(None),
+            cloexec: Mutex::new(BTreeSet::new()),
             missing: Mutex::new(BTreeMap::new()),
             memory: Mutex::new(Space::default()),
             actions: Mutex::new(BTreeMap::new()),
@@ -76,6 +127,48 @@ impl Process {
             .unwrap_or_default()
     }
 
+    /// What `execve` does to the process's state: close-on-exec descriptors closed, caught
+    /// signals back to their default action (ignored ones stay ignored), what the old program
+    /// mapped unmapped, only the calling thread left (mask and pending signals kept), a `vfork`
+    /// parent released, tracing as the new environment says.
+    pub fn reset_for_exec(&self) {
+        let cloexec = core::mem::take(&mut *self.cloexec.lock());
+        for fd in cloexec {
+            let _ = libtheseus::fs::close(fd);
+            self.dir_paths.lock().remove(&fd);
+            self.dir_cookies.lock().remove(&fd);
+        }
+        self.actions
+            .lock()
+            .retain(|_, a| a.handler == super::signal::SIG_IGN);
+        let old = core::mem::take(&mut *self.memory.lock());
+        drop(old);
+        let me = thread::current_id().as_u64();
+        let mut threads = self.threads.lock();
+        let mine = threads.get(&me).copied().unwrap_or_default();
+        for (tid, t) in threads.iter() {
+            if *tid != me {
+                super::signal::forget(t.pending);
+            }
+        }
+        threads.clear();
+        threads.insert(
+            me,
+            Thread {
+                clear_child_tid: 0,
+                sigmask: mine.sigmask,
+                altstack: (0, linux_raw_sys::general::SS_DISABLE as i32, 0),
+                pending: mine.pending,
+            },
+        );
+        drop(threads);
+        if let Some(release) = self.vfork_release.lock().take() {
+            release.signal();
+        }
+        self.trace
+            .store(trace_requested() as u32, Ordering::Relaxed);
+    }
+
     /// Changes the calling thread's state.
     pub fn update_thread(&self, f: impl FnOnce(&mut Thread)) {
         let mut threads = self.threads.lock();
@@ -88,6 +181,40 @@ impl Drop for Process {
         for t in self.threads.lock().values() {
             super::signal::forget(t.pending);
         }
+        if let Some(release) = self.vfork_release.lock().take() {
+            release.signal();
+        }
+        if let Some(parent) = self.parent_event.lock().take() {
+            parent.signal();
+        }
+    }
+}
+
+/// Where the environment asks system calls to be traced: `THESEUS_STRACE=1` on the program's
+/// standard error, `THESEUS_STRACE=log` in the kernel log (the serial console, for programs
+/// whose output must stay untouched).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trace {
+    Off = 0,
+    Stderr = 1,
+    Log = 2,
+}
+
+impl Process {
+    pub fn trace(&self) -> Trace {
+        match self.trace.load(Ordering::Relaxed) {
+            1 => Trace::Stderr,
+            2 => Trace::Log,
+            _ => Trace::Off,
+        }
+    }
+}
+
+pub fn trace_requested() -> Trace {
+    match libtheseus::env::var("THESEUS_STRACE").as_deref() {
+        Some("1") => Trace::Stderr,
+        Some("log") => Trace::Log,
+        _ => Trace::Off,
     }
 }
 

@@ -167,3 +167,24 @@ pub fn sysinfo(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     raw[104..108].copy_from_slice(&1u32.to_le_bytes());
     usermode::write(a[0], &raw).map(|_| 0)
 }
+
+/// `prctl`: `PR_SET_NAME` (accepted: task names are fixed at creation), `PR_GET_NAME` (the
+/// thread's name, 16 bytes with the NUL), others `EINVAL`.
+pub fn prctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    match a[0] {
+        PR_SET_NAME => {
+            usermode::read_c_string(a[1], 4096)?;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut name = [0u8; 16];
+            let current = thread::current_name();
+            let n = current.len().min(15);
+            name[..n].copy_from_slice(&current.as_bytes()[..n]);
+            usermode::write(a[1], &name).map(|_| 0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}

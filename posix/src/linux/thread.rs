@@ -19,7 +19,7 @@ pub fn getpid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
 
 /// Programs started from the shell have the shell (process 1) as parent.
 pub fn getppid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
-    Ok(1)
+    Ok(state::current().ppid.load(Ordering::Relaxed))
 }
 
 pub fn sched_yield(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
@@ -157,10 +157,15 @@ pub fn exit(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn exit_group(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let process = state::current();
-    if process.trace {
-        for (number, count) in process.missing() {
-            let line = alloc::format!("[strace] ENOSYS: system call {number} x{count}\n");
-            let _ = libtheseus::fs::write_all(libtheseus::fs::STDERR, line.as_bytes());
+    let trace = process.trace();
+    for (number, count) in process.missing() {
+        let line = alloc::format!("[strace] ENOSYS: system call {number} x{count}\n");
+        match trace {
+            state::Trace::Off => {}
+            state::Trace::Stderr => {
+                let _ = libtheseus::fs::write_all(libtheseus::fs::STDERR, line.as_bytes());
+            }
+            state::Trace::Log => log::info!("{} {}", process.pid, line.trim_end()),
         }
     }
     drop(process);
@@ -176,8 +181,11 @@ const THREAD_FLAGS: u64 =
 /// (`fork`, `vfork`) are not supported yet: `ENOSYS`.
 pub fn clone(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (flags, stack, parent_tid, child_tid, tls) = (a[0], a[1], a[2], a[3], a[4]);
+    if flags & u64::from(g::CLONE_THREAD) == 0 {
+        return super::process::clone_process(r, a);
+    }
     if flags & THREAD_FLAGS != THREAD_FLAGS {
-        return Err(Errno::ENOSYS);
+        return Err(Errno::EINVAL);
     }
     if stack == 0 {
         return Err(Errno::EINVAL);
@@ -239,10 +247,6 @@ pub fn clone(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
     drop(handle);
     drop(process);
     Ok(tid)
-}
-
-pub fn wait4(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
-    Err(Errno::ECHILD)
 }
 
 /// Whether thread `tid` belongs to the calling process (it has made a system call or was

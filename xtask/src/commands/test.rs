@@ -2,9 +2,10 @@
 //! `N passed, N failed`. Exits 1 if anything failed.
 //!
 //! Groups: host unit tests, kernel build, in-kernel tests (`mode=test`), one boot through
-//! the GRUB ISO, and end-to-end shell tests ([`E2E_CASES`]) through the same code path as
-//! `run --exec`; with `--slow` also real WASI programs from the package registries
-//! ([`super::wasm_registry`]).
+//! the GRUB ISO, end-to-end shell tests ([`E2E_CASES`]) through the same code path as
+//! `run --exec`, and real Linux programs from crates.io compared with the host
+//! ([`super::host_compare`]; built once, cached); with `--slow` also real WASI programs from
+//! the package registries ([`super::wasm_registry`]).
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -264,8 +265,8 @@ const E2E_CASES: &[Case] = &[
     ("linux-hello", "hello-c one two; echo $?; /bin/hello-c 'a b'", &[],             1,   Exactly("hello-c: to stderr\nargv[0]=hello-c\nargv[1]=one\nargv[2]=two\n2\nhello-c: to stderr\nargv[0]=/bin/hello-c\nargv[1]=a b\n")),
     ("linux-env",   "HELLO_ENV=x hello-c; echo $?; HELLO_ENV=y; hello-c", &[],       0,   Exactly("hello-c: to stderr\nargv[0]=hello-c\nHELLO_ENV=x\n0\nhello-c: to stderr\nargv[0]=hello-c\n")),
     ("linux-cfiles", "mkdir -p /tmp; cfiles",         &[],                            0,   Exactly(CFILES_OUT)),
-    ("linux-std",   "mkdir -p /tmp; linuxcheck one two; echo $?", &[],                0,   ContainsInOrder(&["linuxcheck: println works\n", "stdio    ok (", "fs       ok (", "thread   ok (", "unwind   ok (", "sync     ok (", "time     ok (", "env      ok (args [\"one\", \"two\"])\n", "hashmap  ok (", "linuxcheck: 8 passed, 0 failed\n0\n"])),
-    ("linux-std-theseus", "mkdir -p /tmp; linuxcheck-theseus one two; echo $?", &[], 0, ContainsInOrder(&["linuxcheck: println works\n", "stdio    ok (", "fs       ok (", "thread   ok (", "unwind   ok (", "sync     ok (", "time     ok (", "env      ok (args [\"one\", \"two\"])\n", "hashmap  ok (", "linuxcheck: 8 passed, 0 failed\n0\n"])),
+    ("linux-std",   "mkdir -p /tmp; linuxcheck one two; echo $?", &[],                0,   ContainsInOrder(&["linuxcheck: println works\n", "stdio    ok (", "fs       ok (", "thread   ok (", "unwind   ok (", "sync     ok (", "time     ok (", "env      ok (args [\"one\", \"two\"])\n", "hashmap  ok (", "process  ok (", "linuxcheck: 9 passed, 0 failed\n0\n"])),
+    ("linux-std-theseus", "mkdir -p /tmp; linuxcheck-theseus one two; echo $?", &[], 0, ContainsInOrder(&["linuxcheck: println works\n", "stdio    ok (", "fs       ok (", "thread   ok (", "unwind   ok (", "sync     ok (", "time     ok (", "env      ok (args [\"one\", \"two\"])\n", "hashmap  ok (", "process  ok (", "linuxcheck: 9 passed, 0 failed\n0\n"])),
     ("linux-panic", "linuxcheck --panic; echo $?; echo alive", &[],                  0,   ContainsInOrder(&["linuxcheck: deliberate panic", "101\nalive\n"])),
     ("linux-dynamic", "hello-dyn; echo $?; echo alive", &[],                         0,   ContainsInOrder(&["hello-dyn: ", "needs a dynamic loader", "\n126\nalive\n"])),
     ("linux-badcalls", "badcalls; echo $?", &[],                                     0,   Exactly("badcalls: 271 passed, 0 failed\n0\n")),
@@ -329,6 +330,9 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
             let case: Case = (name, command, &[], status, expect);
             boot_case(ws, &case, Some(input), false, verbose, &mut tally)?;
         }
+
+        header("Linux programs from crates.io, compared with the host");
+        super::host_compare::group(ws, verbose, &mut tally)?;
 
         if slow {
             header("WASI programs from the package registries");

@@ -128,13 +128,13 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// What one run produced.
+/// What one run produced (also [`super::host_compare`]'s runs).
 #[derive(Debug, PartialEq, Eq)]
-struct Run {
-    status: i32,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    output: Vec<u8>,
+pub(super) struct Run {
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub output: Vec<u8>,
 }
 
 /// `cargo xtask wasm-registry`: builds the kernel and runs only this group.
@@ -412,8 +412,9 @@ fn guest_command(case: &Case) -> String {
     line
 }
 
-/// Splits what [`guest_command`] printed.
-fn parse_guest_output(printed: &[u8]) -> Option<Run> {
+/// Splits what [`guest_command`] printed (and [`super::host_compare`]'s command lines, which
+/// end the same way).
+pub(super) fn parse_guest_output(printed: &[u8]) -> Option<Run> {
     let rest = printed.strip_prefix(b"status=")?;
     let (status, rest) = split_at_mark(rest, STDOUT_MARK)?;
     let (stdout, rest) = split_at_mark(rest, STDERR_MARK)?;
@@ -451,7 +452,7 @@ fn save(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// `N bytes vs M bytes, first difference at byte K`.
-fn first_difference(host: &[u8], os: &[u8]) -> String {
+pub(super) fn first_difference(host: &[u8], os: &[u8]) -> String {
     let at = host
         .iter()
         .zip(os)

@@ -5,10 +5,12 @@
 //! runs on a Linux host, which is the reference for what it must print.
 //!
 //! Run: `linuxcheck [CHECK | ARGS...]`. A first argument that names a check (`stdio`, `fs`,
-//! `thread`, `unwind`, `sync`, `time`, `env`, `hashmap`) runs only that check; otherwise every
+//! `thread`, `unwind`, `sync`, `time`, `env`, `hashmap`, `process`) runs only that check;
+//! otherwise every
 //! check runs and the arguments are echoed back by `env`. `linuxcheck --panic` panics in
 //! `main` without catching it (status 101, as on Linux). The printed lines are deterministic
-//! (no timings, pids or paths), so tests can compare them.
+//! (no timings, pids or paths), so tests can compare them. The `process` check starts this very
+//! program (found as `argv[0]`, through `PATH` if it has no `/`) in child modes `--child-*`.
 
 use std::collections::HashMap;
 use std::fs;
@@ -30,6 +32,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("time", time),
     ("env", env),
     ("hashmap", hashmap),
+    ("process", process),
 ];
 
 /// 2020-01-01T00:00:00Z.
@@ -531,8 +534,98 @@ fn hashmap() -> Result<String, String> {
     Ok("1000 entries, random hash keys".into())
 }
 
+/// `std::process::Command`: piped stdin, stdout and stderr, exit codes, a child killed by a
+/// signal, environment and working directory for the child, a program that does not exist,
+/// and many children in a row.
+fn process() -> Result<String, String> {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let me = std::env::args().next().ok_or("no argv[0]")?;
+    let mut child = step(
+        "spawn --child-echo",
+        Command::new(&me)
+            .arg("--child-echo")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn(),
+    )?;
+    let mut stdin = child.stdin.take().ok_or("no stdin pipe")?;
+    step("write to the child", stdin.write_all(b"hello\n"))?;
+    drop(stdin);
+    let out = step("wait_with_output", child.wait_with_output())?;
+    ensure(
+        out.stdout == b"HELLO\n",
+        format!("child stdout {:?}", String::from_utf8_lossy(&out.stdout)),
+    )?;
+    ensure(
+        out.stderr == b"child stderr\n",
+        format!("child stderr {:?}", String::from_utf8_lossy(&out.stderr)),
+    )?;
+    ensure(out.status.code() == Some(3), format!("child status {}", out.status))?;
+
+    let status = step(
+        "run --child-abort",
+        Command::new(&me).arg("--child-abort").stderr(Stdio::null()).status(),
+    )?;
+    ensure(
+        status.code().is_none() && status.signal() == Some(6),
+        format!("aborted child: {status}"),
+    )?;
+
+    let out = step(
+        "run --child-env",
+        Command::new(&me)
+            .arg("--child-env")
+            .env("LINUXCHECK_VAR", "for the child")
+            .current_dir("/tmp")
+            .output(),
+    )?;
+    ensure(
+        out.stdout == b"LINUXCHECK_VAR=for the child cwd=/tmp\n",
+        format!("child env/cwd {:?}", String::from_utf8_lossy(&out.stdout)),
+    )?;
+
+    let missing = Command::new("/no/such/program").spawn();
+    ensure(
+        matches!(&missing, Err(e) if e.kind() == ErrorKind::NotFound),
+        format!("spawning a missing program: {:?}", missing.map(|_| ())),
+    )?;
+
+    for i in 0..20 {
+        let status = step("run --child-exit", Command::new(&me).arg("--child-exit").arg(i.to_string()).status())?;
+        ensure(status.code() == Some(i), format!("child {i} status {status}"))?;
+    }
+    Ok("Command with piped stdio, exit codes, a signal, env and cwd, NotFound, 20 children".into())
+}
+
+/// The child modes of the `process` check.
+fn child_mode(mode: &str) -> Option<i32> {
+    match mode {
+        "--child-echo" => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).ok()?;
+            print!("{}", input.to_uppercase());
+            eprintln!("child stderr");
+            Some(3)
+        }
+        "--child-abort" => std::process::abort(),
+        "--child-env" => {
+            let var = std::env::var("LINUXCHECK_VAR").unwrap_or_default();
+            let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+            println!("LINUXCHECK_VAR={var} cwd={cwd}");
+            Some(0)
+        }
+        "--child-exit" => std::env::args().nth(2)?.parse().ok(),
+        _ => None,
+    }
+}
+
 fn main() {
     let first = std::env::args().nth(1);
+    if let Some(code) = first.as_deref().and_then(child_mode) {
+        std::process::exit(code);
+    }
     if first.as_deref() == Some("--panic") {
         // An uncaught panic: std prints it and the process exits with status 101.
         panic!("linuxcheck: deliberate panic");
