@@ -56,6 +56,7 @@ errnos! {
     EINVAL = 22, "Invalid argument";
     EMFILE = 24, "Too many open files";
     ENOTTY = 25, "Inappropriate ioctl for device";
+    EFBIG = 27, "File too large";
     ENOSPC = 28, "No space left on device";
     ESPIPE = 29, "Illegal seek";
     EPIPE = 32, "Broken pipe";
@@ -64,13 +65,35 @@ errnos! {
     ENOSYS = 38, "Function not implemented";
     ENOTEMPTY = 39, "Directory not empty";
     ELOOP = 40, "Too many levels of symbolic links";
+    ENOTSOCK = 88, "Socket operation on non-socket";
+    EDESTADDRREQ = 89, "Destination address required";
+    EMSGSIZE = 90, "Message too long";
+    EPROTOTYPE = 91, "Protocol wrong type for socket";
+    ENOPROTOOPT = 92, "Protocol not available";
+    EPROTONOSUPPORT = 93, "Protocol not supported";
+    ESOCKTNOSUPPORT = 94, "Socket type not supported";
     ENOTSUP = 95, "Operation not supported";
+    EAFNOSUPPORT = 97, "Address family not supported by protocol";
+    EADDRINUSE = 98, "Address already in use";
+    EADDRNOTAVAIL = 99, "Cannot assign requested address";
+    ENETUNREACH = 101, "Network is unreachable";
+    ECONNABORTED = 103, "Software caused connection abort";
+    ECONNRESET = 104, "Connection reset by peer";
+    ENOBUFS = 105, "No buffer space available";
+    EISCONN = 106, "Transport endpoint is already connected";
+    ENOTCONN = 107, "Transport endpoint is not connected";
     ETIMEDOUT = 110, "Connection timed out";
+    ECONNREFUSED = 111, "Connection refused";
+    EHOSTUNREACH = 113, "No route to host";
+    EALREADY = 114, "Operation already in progress";
+    EINPROGRESS = 115, "Operation now in progress";
 }
 
 impl Errno {
     /// `EWOULDBLOCK` is `EAGAIN` on Linux.
     pub const EWOULDBLOCK: Errno = Errno::EAGAIN;
+    /// `EOPNOTSUPP` is `ENOTSUP` on Linux.
+    pub const EOPNOTSUPP: Errno = Errno::ENOTSUP;
 
     /// An errno from its number (any value is kept as is).
     pub const fn from_raw(n: i32) -> Errno {
@@ -102,6 +125,12 @@ impl core::error::Error for Errno {}
 
 impl From<vfs::VfsError> for Errno {
     fn from(e: vfs::VfsError) -> Errno {
+        Errno(e.errno())
+    }
+}
+
+impl From<socket::NetError> for Errno {
+    fn from(e: socket::NetError) -> Errno {
         Errno(e.errno())
     }
 }

@@ -12,6 +12,7 @@
 //! | [`backtrace`] | capture and symbolize call stacks (own or of a fault [`signal::Context`]) | `backtrace` |
 //! | [`epoll`] | epoll instances: interest lists and waits on descriptors' readiness | `vfs` |
 //! | [`fs`] | files, descriptors, directories, stdio, cwd with [`Errno`] errors | `vfs` |
+//! | [`net`] | sockets on the loopback network: TCP/UDP-like IPv4 and IPv6, Unix domain | `socket` |
 //! | [`thread`] | spawn, join, yield, sleep, exit, ids | `task` |
 //! | [`futex`] | wait on / wake an `AtomicU32` | `task` |
 //! | [`time`] | monotonic and realtime clocks, [`time::Timespec`] | `time` |
@@ -36,6 +37,7 @@ mod eventfd;
 pub mod fs;
 pub mod futex;
 pub mod mmap;
+pub mod net;
 pub mod process;
 pub mod random;
 pub mod signal;
@@ -49,13 +51,3 @@ mod tests;
 
 pub use errno::{Errno, Result};
 pub use thread::exit;
-
-// The kernel's export table: `libtheseus::export_symbol!(sys_write)` makes a function
-// available to loaded programs under its own name (see the `exports` crate).
-pub use exports::{Export, export_symbol};
-
-/// The address of the exported symbol `name` (what the program loader binds a program's
-/// undefined symbol `name` to), if some crate exported it with [`export_symbol!`].
-pub fn lookup_export(name: &str) -> Option<u64> {
-    exports::lookup(name)
-}

@@ -30,9 +30,35 @@ pub fn local<T: core::any::Any + Send + Sync>(
     Some(ctx.resource_or_insert_with(init))
 }
 
+/// The absolute path of the program the calling process runs (`/proc/self/exe`).
+pub fn exe_path() -> Option<String> {
+    task::context::<vfs::ProcessContext>()?.exe()
+}
+
 /// Kills every other thread of the calling process (they end before they run again).
 pub fn kill_other_threads(reason: &str) {
     process::kill_other_threads(reason)
+}
+
+/// The value of type `T` of the process whose thread is `thread` (see [`local`]), if it has
+/// one (none is created).
+pub fn local_of<T: core::any::Any + Send + Sync>(
+    thread: crate::thread::ThreadId,
+) -> Option<alloc::sync::Arc<T>> {
+    task::context_of::<vfs::ProcessContext>(thread.as_u64())?.resource::<T>()
+}
+
+/// Installs the function that offers a signal sent from outside (the shell's Ctrl-C sends
+/// `SIGINT`, 2) to a process, named by its main thread: it returns true if the process takes
+/// the signal (it handles or ignores it), false to let it be killed.
+pub fn set_signal_handler(handler: fn(crate::thread::ThreadId, i32) -> bool) {
+    static HANDLER: spin::Once<fn(crate::thread::ThreadId, i32) -> bool> = spin::Once::new();
+    HANDLER.call_once(|| handler);
+    process::set_signal_hook(|id, sig| {
+        HANDLER
+            .get()
+            .is_some_and(|h| h(crate::thread::ThreadId::from_u64(id), sig))
+    });
 }
 
 /// Removes the running process's value of type `T` (see [`local`]); the next [`local`] call

@@ -6,7 +6,7 @@ use crate::mmap::{self, Commit, Protection, Region, page_size};
 use crate::signal::{self, FaultKind, Register};
 use crate::thread::{self, ExitStatus};
 use crate::time::{self, Clock, Timespec};
-use crate::{Errno, env, futex, random, tls};
+use crate::{Errno, env, futex, net, random, tls};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -534,5 +534,197 @@ kernel_test! {
         env::set_args(["prog", "--flag"]);
         assert_eq!(env::args(), ["prog", "--flag"]);
         env::set_args(old_args);
+    }
+}
+
+// ---- net ------------------------------------------------------------------------------------------
+
+fn v4(port: u16) -> net::SocketAddr {
+    net::SocketAddr::V4 {
+        ip: [127, 0, 0, 1],
+        port,
+    }
+}
+
+fn port_of(fd: fs::Fd) -> u16 {
+    match net::local_addr(fd).unwrap() {
+        net::SocketAddr::V4 { port, .. } | net::SocketAddr::V6 { port, .. } => port,
+        net::SocketAddr::Unix(_) => 0,
+    }
+}
+
+fn tcp_listener() -> fs::Fd {
+    let l = net::socket(net::Family::Inet, net::SocketType::Stream, false).unwrap();
+    net::bind(l, &v4(0)).unwrap();
+    net::listen(l, 4).unwrap();
+    l
+}
+
+kernel_test! {
+    fn net_tcp_connect_transfer_and_close() {
+        use net::{Family::Inet, RecvFlags, SocketType::Stream};
+        let l = tcp_listener();
+        let port = port_of(l);
+        assert!(net::EPHEMERAL_PORTS.contains(&port));
+        let c = net::socket(Inet, Stream, false).unwrap();
+        net::connect(c, &v4(port)).unwrap();
+        assert!(fs::poll_readable(l).unwrap(), "a queued connection makes the listener readable");
+        let (s, peer) = net::accept(l, false).unwrap();
+        assert_eq!(peer, net::local_addr(c).unwrap());
+        assert_eq!(net::peer_addr(c).unwrap(), v4(port));
+        assert_eq!(fs::fstat(s).unwrap().file_type, fs::FileType::Socket);
+
+        // A reader blocked in another thread is woken by the data.
+        let reader = thread::spawn(move || {
+            let mut b = [0u8; 16];
+            let r = net::recv(s, &mut b, RecvFlags::default()).unwrap();
+            (r.len == 5 && &b[..5] == b"hello") as isize
+        })
+        .unwrap();
+        thread::sleep(Duration::from_millis(20));
+        assert_eq!(net::send(c, b"hello", None, false), Ok(5));
+        assert_eq!(reader.join(), ExitStatus::Exited(1));
+
+        // Through the VFS too; then the peer's close is end of file, and writing to it is
+        // accepted once (TCP) and then EPIPE.
+        assert_eq!(fs::write(s, b"back"), Ok(4));
+        let mut b = [0u8; 8];
+        assert_eq!(fs::read(c, &mut b), Ok(4));
+        fs::close(c).unwrap();
+        assert_eq!(fs::read(s, &mut b), Ok(0));
+        assert_eq!(net::send(s, b"late", None, false), Ok(4));
+        assert_eq!(net::send(s, b"late", None, false), Err(Errno::EPIPE));
+        fs::close(s).unwrap();
+        fs::close(l).unwrap();
+        let again = net::socket(Inet, Stream, false).unwrap();
+        assert_eq!(net::connect(again, &v4(port)), Err(Errno::ECONNREFUSED));
+        fs::close(again).unwrap();
+    }
+}
+
+kernel_test! {
+    fn net_errors_timeouts_and_nonblocking() {
+        use net::{Family::Inet, RecvFlags, SocketType::Stream};
+        let s = net::socket(Inet, Stream, false).unwrap();
+        let far = net::SocketAddr::V4 { ip: [8, 8, 8, 8], port: 53 };
+        assert_eq!(net::bind(s, &far), Err(Errno::EADDRNOTAVAIL));
+        assert_eq!(net::connect(s, &far), Err(Errno::ENETUNREACH));
+        let mut b = [0u8; 4];
+        assert_eq!(net::recv(s, &mut b, RecvFlags::default()), Err(Errno::ENOTCONN));
+        assert_eq!(net::peer_addr(s), Err(Errno::ENOTCONN));
+        let (r, w) = fs::pipe().unwrap();
+        assert_eq!(net::listen(r, 1), Err(Errno::ENOTSOCK));
+        fs::close(r).unwrap();
+        fs::close(w).unwrap();
+        fs::close(s).unwrap();
+
+        let l = tcp_listener();
+        let taken = net::socket(Inet, Stream, false).unwrap();
+        assert_eq!(net::bind(taken, &v4(port_of(l))), Err(Errno::EADDRINUSE));
+        fs::close(taken).unwrap();
+        fs::set_nonblocking(l, true).unwrap();
+        assert_eq!(net::accept(l, false).map(|_| ()), Err(Errno::EAGAIN));
+        let c = net::socket(Inet, Stream, false).unwrap();
+        net::connect(c, &v4(port_of(l))).unwrap();
+        let (s, _) = net::accept(l, true).unwrap();
+        assert!(net::info(s).unwrap().nonblocking);
+        assert_eq!(net::recv(s, &mut b, RecvFlags::default()).map(|r| r.len), Err(Errno::EAGAIN));
+        net::set_timeout(c, net::Direction::Receive, Some(30_000_000)).unwrap();
+        let t0 = time::monotonic_ns();
+        assert_eq!(net::recv(c, &mut b, RecvFlags::default()).map(|r| r.len), Err(Errno::EAGAIN));
+        assert!(time::monotonic_ns() - t0 >= 30_000_000, "the receive timeout is waited out");
+        for fd in [c, s, l] {
+            fs::close(fd).unwrap();
+        }
+    }
+}
+
+kernel_test! {
+    fn net_udp_and_unix() {
+        use net::{Family, RecvFlags, SocketType};
+        let a = net::socket(Family::Inet, SocketType::Datagram, false).unwrap();
+        let b = net::socket(Family::Inet, SocketType::Datagram, false).unwrap();
+        net::bind(a, &v4(0)).unwrap();
+        net::bind(b, &v4(0)).unwrap();
+        assert_eq!(net::send(a, b"ping", Some(&v4(port_of(b))), false), Ok(4));
+        let mut buf = [0u8; 16];
+        let got = net::recv(b, &mut buf, RecvFlags::default()).unwrap();
+        assert_eq!((got.len, got.from), (4, Some(v4(port_of(a)))));
+        // Connected to a port nobody has: the next call reports ECONNREFUSED.
+        let gone = port_of(a);
+        fs::close(a).unwrap();
+        net::connect(b, &v4(gone)).unwrap();
+        assert_eq!(net::send(b, b"anyone", None, false), Ok(6));
+        assert_eq!(net::take_error(b), Ok(Some(Errno::ECONNREFUSED)));
+        assert_eq!(net::take_error(b), Ok(None));
+        fs::close(b).unwrap();
+
+        let (x, y) = net::socketpair(SocketType::Stream, false).unwrap();
+        assert_eq!(fs::write(x, b"pair"), Ok(4));
+        assert_eq!(fs::read(y, &mut buf), Ok(4));
+        net::shutdown(x, net::Shutdown::Write).unwrap();
+        assert_eq!(fs::read(y, &mut buf), Ok(0));
+        fs::close(x).unwrap();
+        fs::close(y).unwrap();
+
+        let name = net::SocketAddr::Unix(net::UnixAddr::Abstract(b"lt-net-test".to_vec()));
+        let l = net::socket(Family::Unix, SocketType::Stream, false).unwrap();
+        net::bind(l, &name).unwrap();
+        net::listen(l, 1).unwrap();
+        let c = net::socket(Family::Unix, SocketType::Stream, false).unwrap();
+        net::connect(c, &name).unwrap();
+        let (s, peer) = net::accept(l, false).unwrap();
+        assert_eq!(peer, net::SocketAddr::Unix(net::UnixAddr::Unnamed));
+        assert_eq!(net::peer_addr(c), Ok(name.clone()));
+        for fd in [c, s, l] {
+            fs::close(fd).unwrap();
+        }
+        let c = net::socket(Family::Unix, SocketType::Stream, false).unwrap();
+        assert_eq!(net::connect(c, &name), Err(Errno::ECONNREFUSED));
+        fs::close(c).unwrap();
+    }
+}
+
+kernel_test! {
+    fn net_blocked_calls_do_not_hold_the_socket() {
+        use net::{Family::Inet, SocketType::Stream};
+        // Closing a listener another thread waits on releases it (the waiter gets EBADF).
+        let l = tcp_listener();
+        let port = port_of(l);
+        let waiter = thread::spawn(move || match net::accept(l, false) {
+            Err(e) => e.raw() as isize,
+            Ok(_) => 0,
+        })
+        .unwrap();
+        thread::sleep(Duration::from_millis(20));
+        fs::close(l).unwrap();
+        assert_eq!(waiter.join(), ExitStatus::Exited(Errno::EBADF.raw() as isize));
+        let again = net::socket(Inet, Stream, false).unwrap();
+        assert_eq!(net::bind(again, &v4(port)), Ok(()), "the port is free again");
+        fs::close(again).unwrap();
+
+        // A process killed while blocked in accept (no unwinding) leaves its port free.
+        let ctx = vfs::current_context();
+        let console: Arc<dyn vfs::File> = Arc::new(vfs::NullDevice::new());
+        let child_ctx = ctx.new_child(console.clone(), console.clone(), console);
+        let bound = Arc::new(AtomicU32::new(0));
+        let b2 = bound.clone();
+        let child = vfs::spawn_with_context(task::Builder::new("lt-net-child"), child_ctx, move || {
+            let l = tcp_listener();
+            b2.store(u32::from(port_of(l)), Ordering::SeqCst);
+            let _ = net::accept(l, false);
+            0
+        })
+        .unwrap();
+        while bound.load(Ordering::SeqCst) == 0 {
+            thread::sleep(Duration::from_millis(5));
+        }
+        thread::sleep(Duration::from_millis(20));
+        task::kill(child.id(), "test kill").unwrap();
+        assert!(matches!(child.join(), task::ExitValue::Killed(_)));
+        let port = bound.load(Ordering::SeqCst) as u16;
+        let again = net::socket(Inet, Stream, false).unwrap();
+        assert_eq!(net::bind(again, &v4(port)), Ok(()), "the killed process's port is free");
+        fs::close(again).unwrap();
     }
 }

@@ -15,6 +15,10 @@ use core::time::Duration;
 pub struct ThreadId(u64);
 
 impl ThreadId {
+    pub(crate) fn from_u64(id: u64) -> ThreadId {
+        ThreadId(id)
+    }
+
     pub fn as_u64(self) -> u64 {
         self.0
     }

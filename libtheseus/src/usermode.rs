@@ -247,6 +247,10 @@ pub fn check(addr: u64, len: usize, write: bool) -> Result<()> {
 
 /// Copies `buf.len()` bytes of user memory at `addr` into `buf`.
 pub fn read(addr: u64, buf: &mut [u8]) -> Result<()> {
+    if buf.is_empty() {
+        // Nothing to copy (and `addr` may be NULL, which `copy_nonoverlapping` must not get).
+        return Ok(());
+    }
     check(addr, buf.len(), false)?;
     // SAFETY: checked above: the range is mapped, readable user memory.
     unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len()) };
@@ -255,6 +259,9 @@ pub fn read(addr: u64, buf: &mut [u8]) -> Result<()> {
 
 /// Copies `data` to user memory at `addr`.
 pub fn write(addr: u64, data: &[u8]) -> Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
     check(addr, data.len(), true)?;
     // SAFETY: checked above: the range is mapped, writable user memory.
     unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };

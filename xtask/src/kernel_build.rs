@@ -6,9 +6,9 @@ use crate::error::{Context, Error, Result};
 use crate::workspace::{TARGET_SPEC, Workspace};
 
 /// `cargo build --release -p kernel` for the kernel target, then the programs of `ports/`
-/// for the program target, the Linux-ABI programs of `ports/linux/` for
-/// x86_64-unknown-linux-musl and the C test programs of `wasm/tests/c` for wasm32-wasi;
-/// returns the kernel ELF path.
+/// for targets/x86_64-theseus-linux-musl.json, the Linux-ABI programs of `ports/linux/` (for
+/// x86_64-unknown-linux-musl and that JSON target) and the C test programs of `wasm/tests/c`
+/// for wasm32-wasi; returns the kernel ELF path.
 /// Compiler errors always reach stderr; progress only with `verbose`.
 pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
     let mut cargo = ws.cargo();

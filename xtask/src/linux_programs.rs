@@ -1,10 +1,10 @@
 //! Builds the Linux-ABI test programs of `ports/linux/` and says where they are, for the
 //! ramdisk's `/bin`. They are stock static `x86_64-unknown-linux-musl` binaries, the very files
-//! that run on a Linux host: the kernel runs them through its Linux system-call ABI, not through
-//! the Hermit `sys_*` imports, so the program ABI check (`abi_check.rs`) does not look at them.
+//! that run on a Linux host, which the kernel runs through its Linux system-call ABI. (The
+//! crates.io programs of `ports/` are built by `ports_build.rs`, for the JSON target only.)
 //!
 //! - Rust: every `ports/linux/NAME/` with a `src/main.rs` (a member of the `ports/linux`
-//!   workspace, std only) is built with `cargo build --release --target
+//!   workspace; std only but for `hyper-check`) is built with `cargo build --release --target
 //!   x86_64-unknown-linux-musl` (the stock target and its prebuilt std: a static-pie ELF, with
 //!   frame pointers for the kernel's backtraces) and installed as `/bin/NAME`; and again for
 //!   the project's own target `targets/x86_64-theseus-linux-musl.json` (same ABI, std built
@@ -50,6 +50,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("cfiles.c", "cfiles", Link::StaticPie),
     ("badcalls.c", "badcalls", Link::StaticPie),
     ("signals.c", "signals", Link::StaticPie),
+    ("sockets.c", "sockets", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 
@@ -343,12 +344,13 @@ mod tests {
     }
 
     /// A Linux program must not shadow (or be shadowed by) another `/bin` entry or a WASI
-    /// module the shell finds by the same name, and `ports/linux` itself is not a Hermit port.
+    /// module the shell finds by the same name, and `ports/linux` itself is not a program of
+    /// `ports/`.
     #[test]
     fn names_do_not_clash_with_other_programs() {
         let ws = Workspace::locate();
-        let hermit = crate::ports_build::program_names(&ws);
-        assert!(!hermit.contains(&"linux".to_string()), "{hermit:?}");
+        let ports = crate::ports_build::program_names(&ws);
+        assert!(!ports.contains(&"linux".to_string()), "{ports:?}");
         let wasm: Vec<String> = std::fs::read_dir(ws.root().join("wasm/tests/c"))
             .unwrap()
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -357,7 +359,7 @@ mod tests {
         let programs = all_programs(&ws);
         let mut names: Vec<&str> = programs.iter().map(|(name, _)| name.as_str()).collect();
         for name in &names {
-            assert!(!hermit.iter().any(|h| h == name), "{name} is also a port");
+            assert!(!ports.iter().any(|p| p == name), "{name} is also a port");
             assert!(
                 !wasm.iter().any(|w| w == name),
                 "{name} is also {name}.wasm"

@@ -24,7 +24,6 @@
 //! So a status other than 124 can only be told apart from the command's own status by
 //! stderr; scripts that need certainty should make the command print a sentinel.
 
-mod abi_check;
 mod boot;
 mod cli;
 mod cmdline;

@@ -1,18 +1,20 @@
-//! Builds the programs in `ports/` (stock `std`, the Hermit ABI) for the OS's program target
-//! and says where they are, for the ramdisk's `/bin`.
+//! Builds the programs in `ports/` (stock `std` and unchanged crates.io crates) for the
+//! project's Linux-ABI target `targets/x86_64-theseus-linux-musl.json` (see `linux_target.rs`)
+//! and says where they are, for the ramdisk's `/bin`. The kernel runs them through its Linux
+//! system-call ABI, like any static musl binary.
 //!
 //! Convention: every directory `ports/NAME/` with a `src/main.rs` is a program installed as
-//! `/bin/NAME`.
+//! `/bin/NAME`. The build has its own target directory, `target/ports` (apart from
+//! `ports/linux`'s `target/ports-linux`), and is hermetic: the environment's `RUSTFLAGS` are
+//! not used.
 
 use std::path::PathBuf;
 
 use crate::error::{Context, Error, Result};
+use crate::linux_target;
 use crate::workspace::Workspace;
 
-/// The program target, relative to the workspace root.
-pub const PROGRAM_TARGET_SPEC: &str = "targets/x86_64-theseus-hermit.json";
-const PROGRAM_TARGET_NAME: &str = "x86_64-theseus-hermit";
-
+/// `target/ports`: cargo's target directory for the `ports/` workspace.
 fn target_dir(ws: &Workspace) -> PathBuf {
     ws.out_dir()
         .parent()
@@ -34,35 +36,34 @@ pub fn program_names(ws: &Workspace) -> Vec<String> {
     names
 }
 
-/// `(name, host path)` of every built program.
-pub fn built_programs(ws: &Workspace) -> Vec<(String, PathBuf)> {
-    let dir = target_dir(ws).join(PROGRAM_TARGET_NAME).join("release");
+/// `(name, host path)` of every program, built or not.
+fn all_programs(ws: &Workspace) -> Vec<(String, PathBuf)> {
+    let dir = target_dir(ws).join(linux_target::NAME).join("release");
     program_names(ws)
         .into_iter()
         .map(|name| {
             let path = dir.join(&name);
             (name, path)
         })
+        .collect()
+}
+
+/// `(name, host path)` of every built program.
+pub fn built_programs(ws: &Workspace) -> Vec<(String, PathBuf)> {
+    all_programs(ws)
+        .into_iter()
         .filter(|(_, path)| path.is_file())
         .collect()
 }
 
-/// Builds every program (std from the toolchain's own source, `-Zbuild-std`).
+/// Builds every program: `cargo build --release` in `ports/` for the JSON target, std from
+/// the toolchain's own source (`-Zbuild-std=std,panic_unwind`).
 pub fn build(ws: &Workspace, verbose: bool) -> Result<Vec<(String, PathBuf)>> {
     if program_names(ws).is_empty() {
         return Ok(Vec::new());
     }
-    let spec = ws.root().join(PROGRAM_TARGET_SPEC);
-    let mut cargo = ws.cargo();
+    let mut cargo = linux_target::cargo_build(ws, &target_dir(ws), &[])?;
     cargo.current_dir(ws.root().join("ports"));
-    cargo.env("CARGO_TARGET_DIR", target_dir(ws));
-    cargo.args(["build", "--release", "--target"]);
-    cargo.arg(&spec);
-    cargo.args([
-        "-Zbuild-std=std,panic_abort",
-        "-Zbuild-std-features=compiler-builtins-mem",
-        "-Zjson-target-spec",
-    ]);
     if !verbose {
         cargo.arg("--quiet");
     }
@@ -70,7 +71,29 @@ pub fn build(ws: &Workspace, verbose: bool) -> Result<Vec<(String, PathBuf)>> {
         .status()
         .context(|| "could not start cargo".to_string())?;
     if !status.success() {
-        return Err(Error::failed(format!("building ports/ failed ({status})")));
+        return Err(Error::failed(format!(
+            "building ports/ for {} failed ({status})",
+            linux_target::SPEC
+        )));
     }
     Ok(built_programs(ws))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_built_for_the_linux_target() {
+        let ws = Workspace::locate();
+        let programs = all_programs(&ws);
+        let stdcheck = programs
+            .iter()
+            .find(|(name, _)| name == "stdcheck")
+            .map(|(_, path)| path)
+            .expect("ports/stdcheck is a program");
+        assert!(stdcheck.ends_with("ports/x86_64-theseus-linux-musl/release/stdcheck"));
+        // ports/linux is a workspace of its own, not a program of this one.
+        assert!(!programs.iter().any(|(name, _)| name == "linux"));
+    }
 }

@@ -8,17 +8,10 @@ use memory::{Commit, Mapping, Protection};
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
 
-/// What kind of program a file is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A shared object for the Hermit `sys_*` ABI (`x86_64-theseus-hermit`): [`crate::load`].
-    Hermit,
-    /// A static(-pie) Linux executable: [`load`].
-    Linux,
-}
-
-/// Tells a Linux program from a Hermit one, or says why the file cannot run at all.
-pub fn classify(bytes: &[u8]) -> Result<Kind, LoadError> {
+/// Checks that `bytes` is a program this OS runs: a static, position-independent x86_64
+/// executable. Says why not otherwise (a dynamically linked one needs a loader the OS does not
+/// have; `ET_EXEC` is not position independent; a shared library is not a program).
+pub fn classify(bytes: &[u8]) -> Result<(), LoadError> {
     let file = open(bytes)?;
     let endian = file.endian();
     let header = file.elf_header();
@@ -30,13 +23,16 @@ pub fn classify(bytes: &[u8]) -> Result<Kind, LoadError> {
     if kind != elf::ET_DYN {
         return Err(LoadError::NotPositionIndependent(kind.0));
     }
-    // Linux PIE executables say so (DF_1_PIE); Hermit programs are plain shared objects that
-    // import `sys_*` functions.
+    // PIE executables say so (DF_1_PIE); a shared library does not.
     let pie = file.elf_dynamic_table().is_ok_and(|d| {
         d.iter()
             .any(|e| e.tag == elf::DT_FLAGS_1 && e.val & elf::DF_1_PIE.0 != 0)
     });
-    Ok(if pie { Kind::Linux } else { Kind::Hermit })
+    if pie {
+        Ok(())
+    } else {
+        Err(LoadError::NotAnExecutable)
+    }
 }
 
 /// A Linux program mapped into the user region.
@@ -68,9 +64,7 @@ impl LinuxProgram {
 
 /// Maps a static Linux executable (see [`classify`]) into the user region.
 pub fn load(bytes: &[u8]) -> Result<LinuxProgram, LoadError> {
-    if classify(bytes)? != Kind::Linux {
-        return Err(LoadError::NotElf("not a Linux executable".into()));
-    }
+    classify(bytes)?;
     let file = open(bytes)?;
     let endian = file.endian();
     let header = file.elf_header();

@@ -21,7 +21,6 @@ use boot_info::{BootInfo, PhysMemory};
 use memory::PHYS_OFFSET;
 // Linked for its in-kernel tests (nothing in the kernel calls the platform layer).
 use libtheseus as _;
-// Linked for its exports (the sys_* ABI that loaded programs bind to) and its tests.
 
 /// Physical memory as seen through the direct map (boot tables and kernel tables alike).
 struct DirectMap;

@@ -138,7 +138,7 @@ fn prepare(
     env: &[String],
     ctx: &ProcessContext,
 ) -> Result<(u64, u64), SpawnError> {
-    let program = elf_loader::linux::load(bytes).map_err(SpawnError::Load)?;
+    let program = elf_loader::load(bytes).map_err(SpawnError::Load)?;
     if let Ok(table) = symbols::SymbolTable::from_elf(bytes) {
         let (start, len) = program.image_range();
         backtrace::register_image(start, start + len, table);
@@ -171,6 +171,9 @@ fn prepare(
     ];
     let sp = initial_stack(&stack, args, env, path, &auxv)?;
     ctx.set_args(args.to_vec());
+    if let Ok(absolute) = vfs::absolute(path) {
+        ctx.set_exe(&absolute);
+    }
     ctx.keep_alive(alloc::boxed::Box::new(Image {
         image: program.into_image(),
         _stack: stack,
@@ -204,7 +207,7 @@ pub(crate) fn spawn(
         .first()
         .map(|a| a.rsplit('/').next().unwrap_or(a))
         .unwrap_or(path);
-    let builder = task::Builder::new(name).program_tls(None);
+    let builder = task::Builder::new(name);
     let handle = vfs::spawn_with_context(builder, ctx, move || {
         usermode::enter_user(&first_frame(entry, sp))
     })
@@ -225,13 +228,7 @@ pub fn exec(path: &str, args: Vec<String>, env: Vec<String>) -> Result<TrapFrame
     let bytes = vfs::read_to_end(fd);
     let _ = vfs::close(fd);
     let bytes = bytes.map_err(SpawnError::File)?;
-    if elf_loader::linux::classify(&bytes).map_err(SpawnError::Load)?
-        != elf_loader::linux::Kind::Linux
-    {
-        return Err(SpawnError::Load(elf_loader::LoadError::NotElf(
-            "not a Linux executable".into(),
-        )));
-    }
+    elf_loader::classify(&bytes).map_err(SpawnError::Load)?;
     let ctx = vfs::current_context();
     // The new image is loaded before the old one goes, so a failure leaves the process as it
     // was.

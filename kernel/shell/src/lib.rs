@@ -646,10 +646,12 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> bool {
         if all_done() {
             break;
         }
-        if interruptible && !interrupted && serial::take_interrupt() {
+        if interruptible && serial::take_interrupt() {
+            // SIGINT: a program that handles it goes on (each Ctrl-C is delivered again),
+            // the others end.
             interrupted = true;
             for h in &handles {
-                let _ = process::kill(h.id(), INTERRUPT_REASON);
+                let _ = process::signal(h.id(), 2, INTERRUPT_REASON);
             }
             continue;
         }

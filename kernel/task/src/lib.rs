@@ -34,7 +34,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Mutex;
 use x86_64::instructions::interrupts;
 
-pub use tls::{ProgramTls, TlsKey};
+pub use tls::TlsKey;
 pub use wait::{FutexError, WaitQueue, futex_wait, futex_wake};
 
 pub type TaskId = u64;
@@ -107,8 +107,6 @@ pub struct Task {
     pending_user_fault: Mutex<Option<Box<(::interrupts::TrapFrame, ::interrupts::FaultKind)>>>,
     fault_handler: Mutex<Option<FaultHandler>>,
     priority: core::sync::atomic::AtomicU8,
-    /// The static TLS of the program this task runs, if any (inherited by its threads).
-    program_tls: Option<Arc<ProgramTls>>,
     idle: bool,
 }
 
@@ -215,13 +213,8 @@ static TASKS: Mutex<BTreeMap<TaskId, Weak<Task>>> = Mutex::new(BTreeMap::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static STARTED: AtomicBool = AtomicBool::new(false);
 
-fn new_task(
-    name: &str,
-    parent: TaskId,
-    idle: bool,
-    program_tls: Option<Arc<ProgramTls>>,
-) -> Option<Task> {
-    let tls = tls::TlsBlock::new(program_tls.as_deref())?;
+fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
+    let tls = tls::TlsBlock::new()?;
     Some(Task {
         id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
         name: name.into(),
@@ -248,7 +241,6 @@ fn new_task(
         pending_user_fault: Mutex::new(None),
         fault_handler: Mutex::new(None),
         priority: core::sync::atomic::AtomicU8::new(DEFAULT_PRIORITY),
-        program_tls,
         idle,
     })
 }
@@ -256,14 +248,12 @@ fn new_task(
 /// Turns the running boot code into task 1 (`name`), creates the idle task and starts
 /// preemption. Call once, after the heap, interrupts and `time` are up.
 pub fn init(name: &str) {
-    let boot = Arc::new(new_task(name, 0, false, None).expect("no memory for the boot task"));
+    let boot = Arc::new(new_task(name, 0, false).expect("no memory for the boot task"));
     tls::activate(boot.thread_pointer);
     ::interrupts::set_kernel_entry(0, boot.thread_pointer);
     boot.sched.lock().state = State::Running;
-    let idle = spawn_inner("idle", 0, DEFAULT_STACK_PAGES / 8, true, None, || {
-        idle_loop()
-    })
-    .expect("no memory for the idle task");
+    let idle = spawn_inner("idle", 0, DEFAULT_STACK_PAGES / 8, true, || idle_loop())
+        .expect("no memory for the idle task");
     interrupts::without_interrupts(|| {
         let mut s = SCHED.lock();
         s.current = Some(boot.clone());
@@ -304,7 +294,6 @@ pub fn current_id() -> TaskId {
 pub struct Builder {
     name: String,
     stack_pages: u64,
-    program_tls: Option<Option<Arc<ProgramTls>>>,
     priority: Option<u8>,
 }
 
@@ -313,7 +302,6 @@ impl Builder {
         Builder {
             name: name.into(),
             stack_pages: DEFAULT_STACK_PAGES,
-            program_tls: None,
             priority: None,
         }
     }
@@ -321,13 +309,6 @@ impl Builder {
     /// Kernel stack size in pages (plus one guard page).
     pub fn stack_pages(mut self, pages: u64) -> Builder {
         self.stack_pages = pages.max(4);
-        self
-    }
-
-    /// The static TLS of the program the task will run (`None`: kernel code only). By default
-    /// a task runs the same program as the task that spawns it.
-    pub fn program_tls(mut self, tls: Option<Arc<ProgramTls>>) -> Builder {
-        self.program_tls = Some(tls);
         self
     }
 
@@ -343,10 +324,7 @@ impl Builder {
         f: F,
     ) -> Result<JoinHandle, SpawnError> {
         let parent = current();
-        let tls = self
-            .program_tls
-            .unwrap_or_else(|| parent.program_tls.clone());
-        let task = spawn_inner(&self.name, parent.id, self.stack_pages, false, tls, f)?;
+        let task = spawn_inner(&self.name, parent.id, self.stack_pages, false, f)?;
         *task.context.lock() = parent.context.lock().clone();
         let priority = self.priority.unwrap_or_else(|| parent.priority());
         task.priority.store(priority, Ordering::Relaxed);
@@ -368,10 +346,9 @@ fn spawn_inner<F: FnOnce() -> isize + Send + 'static>(
     parent: TaskId,
     stack_pages: u64,
     idle: bool,
-    program_tls: Option<Arc<ProgramTls>>,
     f: F,
 ) -> Result<Arc<Task>, SpawnError> {
-    let task = new_task(name, parent, idle, program_tls).ok_or(SpawnError::OutOfMemory)?;
+    let task = new_task(name, parent, idle).ok_or(SpawnError::OutOfMemory)?;
     let stack = memory::allocate_stack(stack_pages).ok_or(SpawnError::OutOfMemory)?;
     // SAFETY: the stack was just mapped for this task alone; its top is page (so 16-byte)
     // aligned.
@@ -773,6 +750,12 @@ pub fn set_context(ctx: Arc<dyn Any + Send + Sync>) {
 /// The running task's context object, if it is of type `T`.
 pub fn context<T: Any + Send + Sync>() -> Option<Arc<T>> {
     let ctx = current().context.lock().clone()?;
+    ctx.downcast::<T>().ok()
+}
+
+/// Task `id`'s context object, if it is of type `T`.
+pub fn context_of<T: Any + Send + Sync>(id: TaskId) -> Option<Arc<T>> {
+    let ctx = find(id)?.context.lock().clone()?;
     ctx.downcast::<T>().ok()
 }
 

@@ -16,28 +16,6 @@ unsafe extern "C" {
 /// Alignment of the TLS segment: the linker script aligns it (and its size) to 64.
 const TLS_ALIGN: usize = 64;
 
-/// A loaded program's static TLS template (its `PT_TLS` segment): placed right below the
-/// kernel's own block in every thread that runs the program, at a fixed offset from the thread
-/// pointer that the loader writes into the program's TLS relocations.
-#[derive(Debug)]
-pub struct ProgramTls {
-    /// The initialized part (`.tdata`); the rest up to `mem_size` starts zeroed.
-    pub image: alloc::vec::Vec<u8>,
-    pub mem_size: usize,
-    pub align: usize,
-}
-
-impl ProgramTls {
-    fn block_size(&self) -> usize {
-        self.mem_size.next_multiple_of(self.align.max(TLS_ALIGN))
-    }
-
-    /// Offset of the program's TLS block from the thread pointer (negative: variant II).
-    pub fn thread_pointer_offset(&self) -> i64 {
-        -((kernel_block_size() + self.block_size()) as i64)
-    }
-}
-
 /// Size of the kernel's own TLS block (a multiple of 64).
 fn kernel_block_size() -> usize {
     // Linker-script symbols: only their addresses are used.
@@ -48,7 +26,8 @@ fn kernel_block_size() -> usize {
     (end - start).next_multiple_of(TLS_ALIGN)
 }
 
-/// One task's TLS block: `[program block | kernel template copy + zeroed .tbss | self-pointer]`.
+/// One task's TLS block: `[kernel template copy + zeroed .tbss | self-pointer]`. (Programs
+/// run in user mode with a thread pointer of their own, saved and restored on every entry.)
 pub struct TlsBlock {
     ptr: *mut u8,
     layout: Layout,
@@ -61,39 +40,32 @@ unsafe impl Send for TlsBlock {}
 unsafe impl Sync for TlsBlock {}
 
 impl TlsBlock {
-    /// Allocates and initializes a block from the kernel's TLS template and, for a task that
-    /// runs a loaded program, the program's.
-    pub fn new(program: Option<&ProgramTls>) -> Option<TlsBlock> {
+    /// Allocates and initializes a block from the kernel's TLS template.
+    pub fn new() -> Option<TlsBlock> {
         // Linker-script symbols: only their addresses are used.
         let (start, data_end) = (
             &raw const __tdata_start as usize,
             &raw const __tdata_end as usize,
         );
         let kernel = kernel_block_size();
-        let (prog, align) =
-            program.map_or((0, TLS_ALIGN), |p| (p.block_size(), p.align.max(TLS_ALIGN)));
-        let layout = Layout::from_size_align(prog + kernel + 8, align).ok()?;
+        let layout = Layout::from_size_align(kernel + 8, TLS_ALIGN).ok()?;
         // SAFETY: non-zero size (the self-pointer word at least).
         let ptr = unsafe { alloc_zeroed(layout) };
         if ptr.is_null() {
             return None;
         }
-        // SAFETY: `ptr` has `prog + kernel + 8` bytes: the program image (at most its block
-        // size) goes at the start, the kernel template (`data_end - start <= kernel` bytes of
-        // initialized, read-only kernel image) after it, the self-pointer at the end.
+        // SAFETY: `ptr` has `kernel + 8` bytes: the kernel template (`data_end - start <=
+        // kernel` bytes of initialized, read-only kernel image) at the start, the self-pointer
+        // at the end.
         unsafe {
-            if let Some(p) = program {
-                let n = p.image.len().min(p.mem_size);
-                core::ptr::copy_nonoverlapping(p.image.as_ptr(), ptr, n);
-            }
-            core::ptr::copy_nonoverlapping(start as *const u8, ptr.add(prog), data_end - start);
-            let tp = ptr.add(prog + kernel);
+            core::ptr::copy_nonoverlapping(start as *const u8, ptr, data_end - start);
+            let tp = ptr.add(kernel);
             (tp as *mut u64).write(tp as u64);
         }
         Some(TlsBlock {
             ptr,
             layout,
-            thread_pointer: ptr as u64 + (prog + kernel) as u64,
+            thread_pointer: ptr as u64 + kernel as u64,
         })
     }
 

@@ -101,6 +101,8 @@ pub struct ProcessContext {
     fds: Mutex<FdTable>,
     cwd: Mutex<String>,
     args: Mutex<Vec<String>>,
+    /// The absolute path of the program the process runs (`/proc/self/exe`), if any.
+    exe: Mutex<Option<String>>,
     /// `(name, value)` pairs in insertion order, names unique.
     env: Mutex<Vec<(String, String)>>,
     /// What the process's code needs while any of its tasks runs (a loaded program image):
@@ -124,6 +126,7 @@ impl ProcessContext {
             fds: Mutex::new(fds),
             cwd: Mutex::new(cwd.into()),
             args: Mutex::new(Vec::new()),
+            exe: Mutex::new(None),
             env: Mutex::new(Vec::new()),
             resources: Mutex::new(Vec::new()),
         })
@@ -155,6 +158,7 @@ impl ProcessContext {
             fds: Mutex::new(self.fds.lock().clone()),
             cwd: Mutex::new(self.cwd()),
             args: Mutex::new(self.args()),
+            exe: Mutex::new(self.exe()),
             env: Mutex::new(self.env_vars()),
             resources: Mutex::new(Vec::new()),
         })
@@ -180,6 +184,15 @@ impl ProcessContext {
         value
     }
 
+    /// The resource of type `Arc<T>`, if there is one.
+    pub fn resource<T: core::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.resources
+            .lock()
+            .iter()
+            .find_map(|r| r.downcast_ref::<Arc<T>>())
+            .cloned()
+    }
+
     /// Takes out every resource of type `T` kept alive with [`ProcessContext::keep_alive`] (an
     /// `exec` replacing the program's image).
     pub fn take_resources<T: core::any::Any + Send + Sync>(
@@ -203,6 +216,16 @@ impl ProcessContext {
         let mut resources = self.resources.lock();
         let i = resources.iter().position(|r| r.is::<Arc<T>>())?;
         resources.remove(i).downcast::<Arc<T>>().ok().map(|b| *b)
+    }
+
+    /// The absolute path of the program the process runs.
+    pub fn exe(&self) -> Option<String> {
+        self.exe.lock().clone()
+    }
+
+    /// Records the program the process runs (at spawn and exec).
+    pub fn set_exe(&self, path: &str) {
+        *self.exe.lock() = Some(path.into());
     }
 
     /// Replaces the whole environment.

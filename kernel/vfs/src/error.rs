@@ -42,6 +42,19 @@ pub enum VfsError {
     NotSupported,
     /// `EMFILE`: the descriptor table is full.
     TooManyOpenFiles,
+    /// `EINTR`: a blocking call gave up because its task is being killed.
+    Interrupted,
+    /// `ENOTCONN`: a socket that is not connected.
+    NotConnected,
+    /// `ECONNRESET`: the socket's peer aborted the connection.
+    ConnectionReset,
+    /// `ECONNREFUSED`: nothing listens at the address (also reported later on a connected
+    /// datagram socket whose datagrams found no receiver).
+    ConnectionRefused,
+    /// `EDESTADDRREQ`: a datagram socket without a peer was given no address.
+    DestinationRequired,
+    /// `EMSGSIZE`: a datagram too large to send in one piece.
+    MessageTooLong,
 }
 
 impl VfsError {
@@ -65,11 +78,17 @@ impl VfsError {
             Self::IllegalSeek => 29,
             Self::NotSupported => 95,
             Self::TooManyOpenFiles => 24,
+            Self::Interrupted => 4,
+            Self::NotConnected => 107,
+            Self::ConnectionReset => 104,
+            Self::ConnectionRefused => 111,
+            Self::DestinationRequired => 89,
+            Self::MessageTooLong => 90,
         }
     }
 
     /// Every variant (for tests and errno tables).
-    pub const ALL: [VfsError; 17] = [
+    pub const ALL: [VfsError; 23] = [
         Self::NotFound,
         Self::NotADirectory,
         Self::IsADirectory,
@@ -87,6 +106,12 @@ impl VfsError {
         Self::IllegalSeek,
         Self::NotSupported,
         Self::TooManyOpenFiles,
+        Self::Interrupted,
+        Self::NotConnected,
+        Self::ConnectionReset,
+        Self::ConnectionRefused,
+        Self::DestinationRequired,
+        Self::MessageTooLong,
     ];
 }
 
@@ -110,6 +135,12 @@ impl fmt::Display for VfsError {
             Self::IllegalSeek => "Illegal seek",
             Self::NotSupported => "Operation not supported",
             Self::TooManyOpenFiles => "Too many open files",
+            Self::Interrupted => "Interrupted system call",
+            Self::NotConnected => "Transport endpoint is not connected",
+            Self::ConnectionReset => "Connection reset by peer",
+            Self::ConnectionRefused => "Connection refused",
+            Self::DestinationRequired => "Destination address required",
+            Self::MessageTooLong => "Message too long",
         })
     }
 }

@@ -17,6 +17,8 @@ pub enum FileKind {
     Pipe,
     /// The console or the null device (`S_IFCHR`).
     CharDevice,
+    /// A socket (`S_IFSOCK`): the `socket` crate's endpoints.
+    Socket,
 }
 
 impl From<memfs::NodeKind> for FileKind {

@@ -325,6 +325,9 @@ kernel_test! {
             (VfsError::NoSpace, 28), (VfsError::IllegalSeek, 29), (VfsError::BrokenPipe, 32),
             (VfsError::NameTooLong, 36), (VfsError::DirectoryNotEmpty, 39),
             (VfsError::TooManyLinks, 40), (VfsError::NotSupported, 95),
+            (VfsError::Interrupted, 4), (VfsError::NotConnected, 107),
+            (VfsError::ConnectionReset, 104), (VfsError::ConnectionRefused, 111),
+            (VfsError::DestinationRequired, 89), (VfsError::MessageTooLong, 90),
         ];
         assert_eq!(expect.len(), VfsError::ALL.len());
         for (e, n) in expect {

@@ -2,7 +2,8 @@
 // context (ucontext) to resume, FP/SIMD state preserved across a handler, siglongjmp out of
 // handlers, sigaltstack with SA_ONSTACK, signals sent to oneself (raise) with masks, SIGPIPE,
 // and default actions (`signals pipe` and `signals abort` end with 141 and 134). `signals
-// spin` loops in user mode without system calls, for Ctrl-C tests.
+// spin` loops in user mode without system calls, for Ctrl-C tests; `signals sigint` handles
+// SIGINT (Ctrl-C) and ends normally when it arrives.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -59,6 +60,12 @@ static void on_usr1(int sig) {
     usr1_runs++;
 }
 
+static volatile sig_atomic_t interrupted;
+static void on_int(int sig) {
+    (void)sig;
+    interrupted++;
+}
+
 static int install(int sig, void (*h)(int, siginfo_t *, void *), int flags) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -84,6 +91,16 @@ int main(int argc, char **argv) {
         fflush(stdout);
         for (volatile unsigned long i = 0;; i++) {
         }
+    }
+    if (argc == 2 && strcmp(argv[1], "sigint") == 0) {
+        // Ctrl-C arrives as SIGINT, which this program handles: it ends on its own.
+        signal(SIGINT, on_int);
+        printf("waiting for SIGINT\n");
+        fflush(stdout);
+        while (!interrupted) {
+        }
+        printf("caught SIGINT\n");
+        return 0;
     }
     if (argc == 2 && strcmp(argv[1], "abort") == 0) {
         printf("aborting\n");

@@ -25,9 +25,24 @@ fn fd(v: u64) -> Result<u32> {
     u32::try_from(v as i64).map_err(|_| Errno::EBADF)
 }
 
-fn path_at(addr: u64) -> Result<String> {
+/// `/proc/self/exe` and `/proc/PID/exe` of the calling process: the one `/proc` entry there
+/// is (std's `current_exe` and its backtrace symbolizer read it). Other paths: `None`.
+fn proc_exe(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/proc/")?.strip_suffix("/exe")?;
+    let own = rest == "self" || rest.parse::<u64>().ok() == Some(state::current().pid);
+    own.then(libtheseus::process::exe_path).flatten()
+}
+
+/// The path string at `addr`, as given.
+fn raw_path_at(addr: u64) -> Result<String> {
     let bytes = usermode::read_c_string(addr, PATH_MAX)?;
     String::from_utf8(bytes).map_err(|_| Errno::EINVAL)
+}
+
+/// The path at `addr`, with `/proc/self/exe` standing for the program's file.
+fn path_at(addr: u64) -> Result<String> {
+    let path = raw_path_at(addr)?;
+    Ok(proc_exe(&path).unwrap_or(path))
 }
 
 /// The path named by `dirfd` and the string at `addr`.
@@ -57,7 +72,7 @@ fn relative_to(dirfd: u64, path: String) -> Result<String> {
 }
 
 /// Marks `fd` close-on-exec or not (the VFS does not keep the flag: `execve` does the closing).
-fn set_cloexec(fd: u32, on: bool) {
+pub(super) fn set_cloexec(fd: u32, on: bool) {
     let process = state::current();
     let mut set = process.cloexec.lock();
     if on {
@@ -110,7 +125,7 @@ pub fn pwrite64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 }
 
 /// The `(base, len)` pairs of an iovec array (at most `IOV_MAX` = 1024).
-fn iovecs(addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
+pub(super) fn iovecs(addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
     if count > 1024 {
         return Err(Errno::EINVAL);
     }
@@ -126,24 +141,35 @@ fn iovecs(addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
         .collect())
 }
 
+/// One read of the buffers' total size, scattered: a second read for a later buffer could
+/// block on a pipe or socket that had exactly enough for the first.
 pub fn readv(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
-    let mut total = 0;
-    for (base, len) in iovecs(a[1], a[2])? {
+    let vecs = iovecs(a[1], a[2])?;
+    for &(base, len) in &vecs {
         usermode::check(base, len, true)?;
-        let mut data = vec![0u8; len.min(IO_CHUNK)];
-        let n = match fs::read(f, &mut data) {
-            Ok(n) => n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        };
-        usermode::write(base, &data[..n])?;
-        total += n;
-        if n < len {
+    }
+    let total = vecs
+        .iter()
+        .fold(0usize, |t, v| t.saturating_add(v.1))
+        .min(IO_CHUNK);
+    let mut data = vec![0u8; total];
+    let n = fs::read(f, &mut data)?;
+    scatter(&vecs, &data[..n])?;
+    Ok(n as u64)
+}
+
+/// Copies `data` into the iovec buffers `vecs`, in order.
+pub(super) fn scatter(vecs: &[(u64, usize)], mut data: &[u8]) -> Result<()> {
+    for &(base, len) in vecs {
+        if data.is_empty() {
             break;
         }
+        let n = len.min(data.len());
+        usermode::write(base, &data[..n])?;
+        data = &data[n..];
     }
-    Ok(total as u64)
+    Ok(())
 }
 
 pub fn writev(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
@@ -170,6 +196,7 @@ pub fn lseek(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn close(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
+    super::lock::on_close(f, state::current().pid);
     fs::close(f)?;
     let process = state::current();
     process.dir_paths.lock().remove(&f);
@@ -244,20 +271,23 @@ pub fn fcntl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         }
         g::F_GETFL => {
             fs::fstat(f)?;
-            Ok(u64::from(g::O_RDWR))
+            // Sockets keep O_NONBLOCK where it can be read back (socket2's `nonblocking()`).
+            let nonblocking = libtheseus::net::info(f).is_ok_and(|i| i.nonblocking);
+            Ok(u64::from(
+                g::O_RDWR | if nonblocking { g::O_NONBLOCK } else { 0 },
+            ))
         }
         g::F_SETFL => {
             fs::set_nonblocking(f, a[2] as u32 & g::O_NONBLOCK != 0)?;
             fs::set_append(f, a[2] as u32 & g::O_APPEND != 0)?;
             Ok(0)
         }
-        // Advisory locks: one process at a time owns the files it opens here; grant them.
         g::F_GETLK
         | g::F_SETLK
         | g::F_SETLKW
         | g::F_OFD_GETLK
         | g::F_OFD_SETLK
-        | g::F_OFD_SETLKW => fs::fstat(f).map(|_| 0),
+        | g::F_OFD_SETLKW => super::lock::fcntl_lock(f, a[1] as u32, a[2]),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -292,6 +322,12 @@ pub fn ioctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             fs::set_nonblocking(f, on != 0)?;
             Ok(0)
         }
+        // Bytes a read would get now: sockets only.
+        linux_raw_sys::ioctl::FIONREAD if meta.file_type == FileType::Socket => {
+            let n = libtheseus::net::available(f)?;
+            usermode::write_value(a[2], &i32::try_from(n).unwrap_or(i32::MAX))?;
+            Ok(0)
+        }
         _ => Err(Errno::ENOTTY),
     }
 }
@@ -310,6 +346,32 @@ pub fn fsync(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn ftruncate(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     fs::ftruncate(fd(a[0])?, a[1]).map(|_| 0)
+}
+
+/// `fallocate`: mode 0 extends the file to cover the range (in-memory files have no blocks
+/// to reserve); `FALLOC_FL_KEEP_SIZE` alone succeeds without change; punching or collapsing
+/// ranges is not supported.
+pub fn fallocate(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    const FALLOC_FL_KEEP_SIZE: u64 = 1;
+    let (f, mode, offset, len) = (fd(a[0])?, a[1], a[2] as i64, a[3] as i64);
+    if offset < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = offset.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    let meta = fs::fstat(f)?;
+    if meta.file_type != FileType::File {
+        return Err(Errno::ENODEV);
+    }
+    match mode {
+        0 => {
+            if end > meta.size {
+                fs::ftruncate(f, end)?;
+            }
+            Ok(0)
+        }
+        FALLOC_FL_KEEP_SIZE => Ok(0),
+        _ => Err(Errno::ENOTSUP),
+    }
 }
 
 pub fn pipe(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
@@ -333,7 +395,7 @@ pub fn pipe2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 // ---- paths ----------------------------------------------------------------------------------
 
 fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
-    let req = abi::decode_open(flags as i32, mode as i32).map_err(Errno::from_raw)?;
+    let req = abi::decode_open(flags, mode as u32).map_err(Errno::from_raw)?;
     if flags & g::O_NOFOLLOW != 0
         && fs::lstat(&path).is_ok_and(|m| m.file_type == FileType::Symlink)
     {
@@ -383,6 +445,7 @@ fn kind(t: FileType) -> abi::Kind {
         FileType::Symlink => abi::Kind::Symlink,
         FileType::Pipe => abi::Kind::Fifo,
         FileType::CharDevice => abi::Kind::CharDevice,
+        FileType::Socket => abi::Kind::Socket,
     }
 }
 
@@ -725,18 +788,25 @@ pub fn symlinkat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 }
 
 fn readlink_into(path: &str, buf: u64, len: u64) -> Result<u64> {
-    let target = fs::readlink(path)?;
+    let target = match proc_exe(path) {
+        Some(exe) => exe,
+        None => fs::readlink(path)?,
+    };
     let n = target.len().min(len as usize);
     usermode::write(buf, &target.as_bytes()[..n])?;
     Ok(n as u64)
 }
 
 pub fn readlink(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    readlink_into(&path_at(a[0])?, a[1], a[2])
+    readlink_into(&raw_path_at(a[0])?, a[1], a[2])
 }
 
 pub fn readlinkat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    readlink_into(&resolve(a[0], a[1])?, a[2], a[3])
+    let path = raw_path_at(a[1])?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    readlink_into(&relative_to(a[0], path)?, a[2], a[3])
 }
 
 /// Permission bits are stored and reported, not enforced (everything runs as root).
@@ -751,6 +821,24 @@ pub fn fchmod(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 pub fn fchmodat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let follow = a[3] as u32 & g::AT_SYMLINK_NOFOLLOW == 0;
     fs::set_mode(&resolve(a[0], a[1])?, follow, a[2] as u32 & 0o7777).map(|_| 0)
+}
+
+/// Ownership: everything belongs to root and stays so; changing it is accepted for existing
+/// files (as root may).
+pub fn chown(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::stat(&path_at(a[0])?).map(|_| 0)
+}
+
+pub fn lchown(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::lstat(&path_at(a[0])?).map(|_| 0)
+}
+
+pub fn fchown(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    fs::fstat(fd(a[0])?).map(|_| 0)
+}
+
+pub fn fchownat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    stat_at(a[0], a[1], a[4] as u32).map(|_| 0)
 }
 
 pub fn umask(_: &mut Registers, a: [u64; 6]) -> Result<u64> {

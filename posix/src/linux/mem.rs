@@ -2,7 +2,9 @@
 //! `madvise` and `brk`.
 //!
 //! Every mapping a program makes is a `libtheseus::mmap` user region; the process's [`Space`]
-//! remembers which, so that they are all unmapped when the process ends. File mappings are not
+//! remembers which, so that they are all unmapped when the process ends. A file mapping is a
+//! copy of the file's bytes made at `mmap` time: exact for `MAP_PRIVATE`, and for read-only
+//! `MAP_SHARED` while nobody writes the file; writable `MAP_SHARED` file mappings are not
 //! supported (`ENODEV`), nor are `MAP_FIXED` mappings outside the program's own regions.
 //! `brk` never grows (it returns the unchanged break, which musl's allocator reads as
 //! "use mmap").
@@ -49,12 +51,30 @@ pub fn mmap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     if len == 0 || !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
-    if flags & g::MAP_ANONYMOUS == 0 {
-        return Err(Errno::ENODEV);
-    }
+    let file = if flags & g::MAP_ANONYMOUS == 0 {
+        let shared = flags & g::MAP_TYPE == g::MAP_SHARED;
+        if shared && prot_bits & u64::from(g::PROT_WRITE) != 0 {
+            return Err(Errno::ENODEV);
+        }
+        let fd = u32::try_from(a[4] as i64).map_err(|_| Errno::EBADF)?;
+        if !a[5].is_multiple_of(PAGE) {
+            return Err(Errno::EINVAL);
+        }
+        Some((fd, a[5]))
+    } else {
+        None
+    };
     let len = len.checked_next_multiple_of(PAGE).ok_or(Errno::ENOMEM)?;
     let process = state::current();
     let mut space = process.memory.lock();
+    if let Some((fd, offset)) = file {
+        if flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let start = map_file(fd, offset, len as usize, prot(prot_bits))?;
+        space.regions.insert(start, len as usize);
+        return Ok(start as u64);
+    }
     if flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0 {
         // Only over the program's own regions: give the pages fresh zeroed memory.
         if !owned(&space, addr, len) {
@@ -72,6 +92,29 @@ pub fn mmap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let start = Region::new_user(len as usize, prot(prot_bits), commit)?.into_raw();
     space.regions.insert(start, len as usize);
     Ok(start as u64)
+}
+
+/// A new region holding `len` bytes of file `fd` from `offset` (zeros past its end), with
+/// protection `prot`.
+fn map_file(fd: u32, offset: u64, len: usize, prot: Protection) -> Result<usize> {
+    let meta = libtheseus::fs::fstat(fd)?;
+    if meta.file_type != libtheseus::fs::FileType::File {
+        return Err(Errno::ENODEV);
+    }
+    let region = Region::new_user(len, Protection::READ_WRITE, Commit::Now)?;
+    let mut at = 0;
+    let mut buf = alloc::vec![0u8; 64 * 1024];
+    while at < len {
+        let want = buf.len().min(len - at);
+        let n = libtheseus::fs::pread(fd, &mut buf[..want], offset + at as u64)?;
+        if n == 0 {
+            break;
+        }
+        region.write_at(at, &buf[..n])?;
+        at += n;
+    }
+    region.protect(0, len, prot)?;
+    Ok(region.into_raw())
 }
 
 pub fn munmap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {

@@ -14,15 +14,19 @@
 //!
 //! | module | calls |
 //! |---|---|
-//! | `fs` | descriptors, paths, directories, metadata, pipes, poll, epoll, eventfd, ioctl |
+//! | `fs` | descriptors, paths, directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl |
+//! | `lock` | `flock` and `fcntl` record locks (whole-file, per process) |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
+//! | `net` | sockets: `socket`, `socketpair`, `bind`, `listen`, `accept4`, `connect`, `sendto`/`recvfrom`, `sendmsg`/`recvmsg`, `shutdown`, `[gs]etsockopt`, names |
 //! | `thread` | `clone` (threads), `exit`, `exit_group`, `futex`, `set_tid_address`, `arch_prctl`, ids, `kill` |
 //! | `process` | `clone`/`vfork` of processes sharing memory (`CLONE_VM | CLONE_VFORK`), `execve`, `wait4` |
 //! | `signal` | `rt_sigaction`, `rt_sigprocmask`, `sigaltstack`, `rt_sigreturn`; delivery of faults and sent signals to handlers |
 //! | `system` | clocks and sleeps, `uname`, user ids, `getrandom`, limits, `sysinfo` |
 
 mod fs;
+mod lock;
 mod mem;
+mod net;
 mod process;
 mod signal;
 mod state;
@@ -147,6 +151,35 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_getrandom => ("getrandom", system::getrandom),
         nr::__NR_statx => ("statx", fs::statx),
         nr::__NR_prctl => ("prctl", system::prctl),
+        nr::__NR_flock => ("flock", lock::flock),
+        nr::__NR_fallocate => ("fallocate", fs::fallocate),
+        nr::__NR_getrusage => ("getrusage", system::getrusage),
+        nr::__NR_sched_setaffinity => ("sched_setaffinity", system::sched_setaffinity),
+        nr::__NR_statfs => ("statfs", system::statfs),
+        nr::__NR_fstatfs => ("fstatfs", system::fstatfs),
+        nr::__NR_chown => ("chown", fs::chown),
+        nr::__NR_lchown => ("lchown", fs::lchown),
+        nr::__NR_fchown => ("fchown", fs::fchown),
+        nr::__NR_fchownat => ("fchownat", fs::fchownat),
+        nr::__NR_setpgid => ("setpgid", system::zero),
+        nr::__NR_setsid => ("setsid", thread::getpid),
+        nr::__NR_getgroups => ("getgroups", system::zero),
+        nr::__NR_socket => ("socket", net::socket),
+        nr::__NR_socketpair => ("socketpair", net::socketpair),
+        nr::__NR_bind => ("bind", net::bind),
+        nr::__NR_listen => ("listen", net::listen),
+        nr::__NR_accept => ("accept", net::accept),
+        nr::__NR_accept4 => ("accept4", net::accept4),
+        nr::__NR_connect => ("connect", net::connect),
+        nr::__NR_getsockname => ("getsockname", net::getsockname),
+        nr::__NR_getpeername => ("getpeername", net::getpeername),
+        nr::__NR_sendto => ("sendto", net::sendto),
+        nr::__NR_recvfrom => ("recvfrom", net::recvfrom),
+        nr::__NR_sendmsg => ("sendmsg", net::sendmsg),
+        nr::__NR_recvmsg => ("recvmsg", net::recvmsg),
+        nr::__NR_shutdown => ("shutdown", net::shutdown),
+        nr::__NR_setsockopt => ("setsockopt", net::setsockopt),
+        nr::__NR_getsockopt => ("getsockopt", net::getsockopt),
         nr::__NR_eventfd => ("eventfd", fs::eventfd),
         nr::__NR_eventfd2 => ("eventfd2", fs::eventfd2),
         nr::__NR_epoll_create => ("epoll_create", fs::epoll_create),

@@ -42,6 +42,36 @@ static PENDING: AtomicUsize = AtomicUsize::new(0);
 pub fn init() {
     usermode::set_fault_handler(on_fault);
     usermode::set_return_hook(on_return);
+    libtheseus::process::set_signal_handler(from_outside);
+}
+
+/// A signal from outside the process (Ctrl-C's `SIGINT`) for the process whose main thread is
+/// `main`: taken (pending on the main thread) if the program handles it, dropped if it
+/// ignores it; otherwise (default action, or not a Linux program) the caller kills it.
+fn from_outside(main: thread::ThreadId, sig: i32) -> bool {
+    let Some(process) = libtheseus::process::local_of::<state::Process>(main) else {
+        return false;
+    };
+    let sig = sig as u32;
+    let action = process
+        .actions
+        .lock()
+        .get(&sig)
+        .copied()
+        .unwrap_or_default();
+    match action.handler {
+        SIG_DFL => false,
+        SIG_IGN => true,
+        _ => {
+            let mut threads = process.threads.lock();
+            let t = threads.entry(process.pid).or_default();
+            if t.pending & bit(sig) == 0 {
+                t.pending |= bit(sig);
+                PENDING.fetch_add(1, Ordering::SeqCst);
+            }
+            true
+        }
+    }
 }
 
 /// Forgets `pending` signals of a thread or process that ends without taking them.

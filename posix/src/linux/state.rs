@@ -178,6 +178,7 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
+        super::lock::release_all(self.pid);
         for t in self.threads.lock().values() {
             super::signal::forget(t.pending);
         }

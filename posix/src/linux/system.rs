@@ -188,3 +188,61 @@ pub fn prctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         _ => Err(Errno::EINVAL),
     }
 }
+
+/// `getrusage`: CPU time of the calling thread (for `RUSAGE_SELF` and `RUSAGE_THREAD`), the
+/// rest zero; children's usage is not kept (zeros).
+pub fn getrusage(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let who = a[0] as i32;
+    if !(-1..=1).contains(&who) {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = [0u8; 144];
+    if who != -1 {
+        let ns = thread::cpu_time_ns();
+        raw[0..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+        raw[8..16].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
+    }
+    usermode::write(a[1], &raw).map(|_| 0)
+}
+
+/// `sched_setaffinity`: one CPU, so any mask that includes CPU 0 is accepted.
+pub fn sched_setaffinity(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let first: u8 = usermode::read_value(a[2])?;
+    if first & 1 == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// `statfs`/`fstatfs`: the in-memory file system (type `TMPFS_MAGIC`), sized from the
+/// machine's memory.
+fn statfs_into(addr: u64) -> Result<u64> {
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    let mem = libtheseus::mmap::memory_stats();
+    let mut raw = [0u8; 120];
+    let mut put = |at: usize, v: u64| raw[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    put(0, TMPFS_MAGIC); // f_type
+    put(8, 4096); // f_bsize
+    put(16, mem.total_bytes / 4096); // f_blocks
+    put(24, mem.free_bytes / 4096); // f_bfree
+    put(32, mem.free_bytes / 4096); // f_bavail
+    put(40, 1 << 20); // f_files
+    put(48, 1 << 20); // f_ffree
+    put(64, 255); // f_namelen
+    put(72, 4096); // f_frsize
+    usermode::write(addr, &raw).map(|_| 0)
+}
+
+pub fn statfs(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let path = usermode::read_c_string(a[0], 4096)?;
+    libtheseus::fs::stat(core::str::from_utf8(&path).map_err(|_| Errno::ENOENT)?)?;
+    statfs_into(a[1])
+}
+
+pub fn fstatfs(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    libtheseus::fs::fstat(u32::try_from(a[0] as i64).map_err(|_| Errno::EBADF)?)?;
+    statfs_into(a[1])
+}

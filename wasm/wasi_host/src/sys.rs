@@ -22,6 +22,7 @@ fn ft(t: FileType) -> u8 {
         FileType::Symlink => filetype::SYMBOLIC_LINK,
         FileType::Pipe => filetype::UNKNOWN,
         FileType::CharDevice => filetype::CHARACTER_DEVICE,
+        FileType::Socket => filetype::SOCKET_STREAM,
     }
 }
 

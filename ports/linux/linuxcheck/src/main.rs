@@ -5,7 +5,7 @@
 //! runs on a Linux host, which is the reference for what it must print.
 //!
 //! Run: `linuxcheck [CHECK | ARGS...]`. A first argument that names a check (`stdio`, `fs`,
-//! `thread`, `unwind`, `sync`, `time`, `env`, `hashmap`, `process`) runs only that check;
+//! `thread`, `unwind`, `sync`, `time`, `env`, `hashmap`, `process`, `net`) runs only that check;
 //! otherwise every
 //! check runs and the arguments are echoed back by `env`. `linuxcheck --panic` panics in
 //! `main` without catching it (status 101, as on Linux). The printed lines are deterministic
@@ -33,6 +33,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("env", env),
     ("hashmap", hashmap),
     ("process", process),
+    ("net", net),
 ];
 
 /// 2020-01-01T00:00:00Z.
@@ -597,6 +598,191 @@ fn process() -> Result<String, String> {
         ensure(status.code() == Some(i), format!("child {i} status {status}"))?;
     }
     Ok("Command with piped stdio, exit codes, a signal, env and cwd, NotFound, 20 children".into())
+}
+
+/// `std::net` and `std::os::unix::net` on loopback: TCP echo with threads (several clients,
+/// names, shutdown), UDP with addresses and connected, timeouts, refused connections, a port
+/// in use, non-blocking sockets, IPv6, Unix streams and datagrams.
+fn net() -> Result<String, String> {
+    use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
+    use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
+
+    let would_block =
+        |r: &std::io::Result<usize>| matches!(r, Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut));
+
+    // TCP: a server thread echoes three clients, each on its own thread, 256 KiB each.
+    let listener = step("bind 127.0.0.1:0", TcpListener::bind("127.0.0.1:0"))?;
+    let addr = step("local_addr", listener.local_addr())?;
+    ensure(addr.port() != 0 && addr.ip().is_loopback(), format!("listener at {addr}"))?;
+    let server = std::thread::spawn(move || -> Result<(), String> {
+        for _ in 0..3 {
+            let (mut conn, peer) = step("accept", listener.accept())?;
+            ensure(peer.ip().is_loopback(), format!("peer {peer}"))?;
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                loop {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if conn.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        Ok(())
+    });
+    let clients: Vec<_> = (0..3u8)
+        .map(|k| {
+            std::thread::spawn(move || -> Result<(), String> {
+                let mut s = step("connect", TcpStream::connect(addr))?;
+                step("set_nodelay", s.set_nodelay(true))?;
+                ensure(step("nodelay", s.nodelay())?, "nodelay not kept")?;
+                ensure(step("peer_addr", s.peer_addr())? == addr, "peer_addr")?;
+                let data: Vec<u8> = (0..256 * 1024).map(|i| (i % 251) as u8 ^ k).collect();
+                let mut w = step("try_clone", s.try_clone())?;
+                let sent = data.clone();
+                let writer = std::thread::spawn(move || {
+                    let r = w.write_all(&sent);
+                    let _ = w.shutdown(Shutdown::Write);
+                    r
+                });
+                let mut back = Vec::new();
+                step("read_to_end", s.read_to_end(&mut back))?;
+                let written = writer.join().map_err(|_| "writer panicked")?;
+                step("write_all", written)?;
+                ensure(back == data, format!("client {k}: {} bytes back, not the same", back.len()))
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().map_err(|_| "client panicked")??;
+    }
+    server.join().map_err(|_| "server panicked")??;
+
+    // UDP: addresses both ways, then connected.
+    let a = step("bind udp a", UdpSocket::bind("127.0.0.1:0"))?;
+    let b = step("bind udp b", UdpSocket::bind("127.0.0.1:0"))?;
+    let (a_addr, b_addr) = (step("a addr", a.local_addr())?, step("b addr", b.local_addr())?);
+    step("send_to", a.send_to(b"ping", b_addr))?;
+    let mut buf = [0u8; 64];
+    let (n, from) = step("recv_from", b.recv_from(&mut buf))?;
+    ensure(&buf[..n] == b"ping" && from == a_addr, format!("udp got {n} bytes from {from}"))?;
+    step("connect udp", b.connect(a_addr))?;
+    step("send", b.send(b"pong"))?;
+    let n = step("recv", a.recv(&mut buf))?;
+    ensure(&buf[..n] == b"pong", "udp reply")?;
+    step("send", b.send(b"x"))?;
+    ensure(step("peek", a.peek(&mut buf))? == 1, "udp peek")?;
+
+    // Timeouts: a read with nothing to read ends after the timeout.
+    let listener = step("bind", TcpListener::bind("127.0.0.1:0"))?;
+    let quiet = step("connect", TcpStream::connect(step("local_addr", listener.local_addr())?))?;
+    let (_held, _) = step("accept", listener.accept())?;
+    step("set_read_timeout", quiet.set_read_timeout(Some(Duration::from_millis(100))))?;
+    ensure(
+        step("read_timeout", quiet.read_timeout())? == Some(Duration::from_millis(100)),
+        "read_timeout not kept",
+    )?;
+    let start = Instant::now();
+    let r = (&quiet).read(&mut buf);
+    let waited = start.elapsed();
+    ensure(would_block(&r), format!("read with a timeout: {r:?}"))?;
+    ensure(
+        waited >= Duration::from_millis(90) && waited < Duration::from_secs(5),
+        format!("read timed out after {waited:?}"),
+    )?;
+    step("set_write_timeout", quiet.set_write_timeout(Some(Duration::from_millis(50))))?;
+    step("udp set_read_timeout", b.set_read_timeout(Some(Duration::from_millis(50))))?;
+    let r = b.recv(&mut buf);
+    ensure(would_block(&r), format!("udp recv with a timeout: {r:?}"))?;
+
+    // A closed port refuses (connect_timeout too); a port in use cannot be bound.
+    let closed = {
+        let l = step("bind", TcpListener::bind("127.0.0.1:0"))?;
+        step("local_addr", l.local_addr())?
+    };
+    let r = TcpStream::connect(closed);
+    ensure(
+        matches!(&r, Err(e) if e.kind() == ErrorKind::ConnectionRefused),
+        format!("connect to a closed port: {:?}", r.map(|_| ())),
+    )?;
+    let r = TcpStream::connect_timeout(&closed, Duration::from_secs(2));
+    ensure(
+        matches!(&r, Err(e) if e.kind() == ErrorKind::ConnectionRefused),
+        format!("connect_timeout to a closed port: {:?}", r.map(|_| ())),
+    )?;
+    let l = step("bind", TcpListener::bind("127.0.0.1:0"))?;
+    let taken = step("local_addr", l.local_addr())?;
+    let r = TcpListener::bind(taken);
+    ensure(
+        matches!(&r, Err(e) if e.kind() == ErrorKind::AddrInUse),
+        format!("binding a port in use: {:?}", r.map(|_| ())),
+    )?;
+
+    // Non-blocking: accept and read say WouldBlock instead of waiting.
+    step("set_nonblocking listener", l.set_nonblocking(true))?;
+    let r = l.accept();
+    ensure(
+        matches!(&r, Err(e) if e.kind() == ErrorKind::WouldBlock),
+        format!("non-blocking accept: {:?}", r.map(|_| ())),
+    )?;
+    let c = step("connect_timeout", TcpStream::connect_timeout(&taken, Duration::from_secs(2)))?;
+    let (mut s, _) = step("non-blocking accept of a queued connection", l.accept())?;
+    step("set_nonblocking stream", s.set_nonblocking(true))?;
+    let r = s.read(&mut buf);
+    ensure(
+        matches!(&r, Err(e) if e.kind() == ErrorKind::WouldBlock),
+        format!("non-blocking read: {r:?}"),
+    )?;
+    step("write", (&c).write_all(b"late"))?;
+    step("shutdown", c.shutdown(Shutdown::Write))?;
+    step("set_nonblocking off", s.set_nonblocking(false))?;
+    let mut got = Vec::new();
+    step("read_to_end", s.read_to_end(&mut got))?;
+    ensure(got == b"late", format!("after shutdown: {got:?}"))?;
+    ensure(step("take_error", c.take_error())?.is_none(), "take_error")?;
+    step("set_ttl", c.set_ttl(32))?;
+    ensure(step("ttl", c.ttl())? == 32, "ttl not kept")?;
+
+    // IPv6 loopback.
+    let l6 = step("bind [::1]:0", TcpListener::bind("[::1]:0"))?;
+    let a6 = step("local_addr", l6.local_addr())?;
+    let mut c6 = step("connect [::1]", TcpStream::connect(a6))?;
+    let (mut s6, p6) = step("accept v6", l6.accept())?;
+    ensure(matches!(p6, SocketAddr::V6(_)), format!("v6 peer {p6}"))?;
+    step("write v6", c6.write_all(b"six"))?;
+    let mut three = [0u8; 3];
+    step("read v6", s6.read_exact(&mut three))?;
+    ensure(&three == b"six", "v6 data")?;
+
+    // Unix domain: a listener on a path, a pair, datagrams.
+    let path = std::env::temp_dir().join(format!("linuxcheck.{}.sock", std::process::id()));
+    let _ = fs::remove_file(&path);
+    let ul = step("UnixListener::bind", UnixListener::bind(&path))?;
+    let mut uc = step("UnixStream::connect", UnixStream::connect(&path))?;
+    let (mut us, _) = step("unix accept", ul.accept())?;
+    step("unix write", uc.write_all(b"unix"))?;
+    let mut four = [0u8; 4];
+    step("unix read", us.read_exact(&mut four))?;
+    ensure(&four == b"unix", "unix data")?;
+    drop((uc, us, ul));
+    step("remove the socket file", fs::remove_file(&path))?;
+    let (mut p, mut q) = step("UnixStream::pair", UnixStream::pair())?;
+    step("pair write", p.write_all(b"pair"))?;
+    step("pair read", q.read_exact(&mut four))?;
+    let (d1, d2) = step("UnixDatagram::pair", UnixDatagram::pair())?;
+    step("datagram send", d1.send(b"one"))?;
+    step("datagram send", d1.send(b"three"))?;
+    let n1 = step("datagram recv", d2.recv(&mut buf))?;
+    let n2 = step("datagram recv", d2.recv(&mut buf))?;
+    ensure((n1, n2) == (3, 5), format!("datagram sizes {n1}, {n2}"))?;
+
+    Ok("TCP echo of 3 x 256 KiB with threads, UDP, timeouts, refused, in use, non-blocking, \
+        IPv6, Unix stream and datagram"
+        .into())
 }
 
 /// The child modes of the `process` check.

@@ -1,0 +1,1229 @@
+//! Sockets on an in-kernel loopback network: TCP-like stream and UDP-like datagram sockets for
+//! IPv4 (127.0.0.0/8, and `0.0.0.0` as the wildcard) and IPv6 (`::1`, `::`), and Unix-domain
+//! stream and datagram sockets (file-system paths, abstract names, socket pairs).
+//!
+//! Owns: the [`Socket`] objects (each a `vfs::File`, so descriptors, `read`/`write`, `poll`,
+//! epoll, `dup` and `close` work on them as on pipes), the port tables and Unix names
+//! (`table`), the stream buffers (`stream`). May depend on `vfs` (the `File` trait, readiness
+//! changes, creating and looking up the files of Unix path names), `task` (wait queues,
+//! pending kills), `time` (timeouts, timestamps) and `spin`; nothing above it.
+//!
+//! The model is Linux's, as a program sees it through system calls, without packets: a
+//! `connect` to a listening address queues an already-established connection on the
+//! listener's accept queue (refused if nothing listens: `ECONNREFUSED`); bytes written to a
+//! stream go straight into the peer's bounded receive buffer ([`STREAM_CAPACITY`]); datagrams
+//! go straight into the receiving socket's queue ([`DATAGRAM_CAPACITY`]; UDP drops what does
+//! not fit, Unix datagram senders block). What a peer sees after a close follows Linux: end of
+//! file after an orderly close, `ECONNRESET` after an abortive one (unread data, `SO_LINGER`
+//! 0, a connection never accepted); a TCP write after the peer closed is accepted once and
+//! then fails with `EPIPE`. A connected UDP socket whose datagram finds no receiver gets
+//! `ECONNREFUSED` on its next call (Linux's ICMP port-unreachable). Destinations off the host
+//! are `ENETUNREACH`; binding to an address the host does not have is `EADDRNOTAVAIL`.
+//!
+//! Blocking calls sleep on the socket's events (`events`), never spin, honour the socket's
+//! timeouts (`SO_RCVTIMEO`/`SO_SNDTIMEO`: `EAGAIN` when they pass) and stop with `EINTR` when
+//! the task is being killed. The calls that take an `Arc<Socket>` (`accept`, `connect`,
+//! `send`, `recv`) do not hold the socket while they sleep: a killed task does not unwind, and
+//! what its stack held would stay open (a killed server's port bound for good). Every change
+//! that may make a socket readable or writable wakes `vfs::readiness` waiters.
+//!
+//! Unix path names: `bind` creates an empty file at the path (so the name is visible, `unlink`
+//! removes it, and binding an existing path is `EADDRINUSE`); the socket is found through the
+//! file's inode, so any link to it connects. `stat` shows a regular file, as the file system
+//! has no socket nodes. The name is released when the socket closes; the file stays, as on
+//! Linux. Not done: IPv4-mapped IPv6 (dual stack), `SOCK_SEQPACKET`, out-of-band data,
+//! ancillary data (descriptor passing, credentials), multicast and broadcast delivery.
+
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod addr;
+mod error;
+mod events;
+mod stream;
+mod table;
+
+pub use addr::{Addr, Family, SocketType, UnixName};
+pub use error::{NetError, Result};
+pub use stream::STREAM_CAPACITY;
+pub use table::EPHEMERAL_PORTS;
+
+use addr::Ip;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use events::{Events, deadline};
+use spin::Mutex;
+use stream::{Close, Endpoint, ReadOutcome, connection};
+use table::{BindRequest, NAMES, PortKey};
+use vfs::{File, FileKind, Stat, VfsError};
+
+/// Bytes of datagrams a socket queues (each counted with [`DATAGRAM_OVERHEAD`]).
+pub const DATAGRAM_CAPACITY: usize = 256 * 1024;
+/// What a queued datagram costs beyond its payload (so empty datagrams are bounded too).
+pub const DATAGRAM_OVERHEAD: usize = 256;
+/// Largest UDP payload over IPv4 (65535 - 20 - 8) and over IPv6 (65535 - 8).
+pub const UDP4_MAX: usize = 65_507;
+pub const UDP6_MAX: usize = 65_527;
+/// Largest Unix datagram (Linux's default send buffer less its overhead).
+pub const UNIX_DATAGRAM_MAX: usize = 212_960;
+/// Largest listen backlog (Linux's `somaxconn`).
+pub const MAX_BACKLOG: u32 = 4096;
+
+/// Socket options the network keeps. The numbers of options without an effect here are the
+/// caller's business: `other` stores their values, by an opaque `(level, name)` key, so that
+/// reading one gives back what was set.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub reuse_addr: bool,
+    pub reuse_port: bool,
+    /// `SO_LINGER`: `Some(0)` makes close abortive (the peer gets `ECONNRESET`).
+    pub linger: Option<u32>,
+    /// `SO_RCVTIMEO` / `SO_SNDTIMEO` in ns (`None`: block without limit).
+    pub recv_timeout: Option<u64>,
+    pub send_timeout: Option<u64>,
+    pub other: BTreeMap<(i32, i32), Vec<u8>>,
+}
+
+/// How `recv` reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecvFlags {
+    /// Copy without consuming (`MSG_PEEK`).
+    pub peek: bool,
+    /// Streams: wait until the buffer is full, end of file or an error (`MSG_WAITALL`).
+    pub wait_all: bool,
+    /// Do not block for this call (`MSG_DONTWAIT`).
+    pub dont_wait: bool,
+}
+
+/// What `recv` got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes copied into the buffer (0 at end of file, or for an empty datagram).
+    pub len: usize,
+    /// The datagram's full length (more than `len` if it was truncated); `len` for streams.
+    pub full_len: usize,
+    /// The sender, for datagram sockets.
+    pub from: Option<Addr>,
+}
+
+/// Which directions `shutdown` closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    Read,
+    Write,
+    Both,
+}
+
+enum State {
+    Unconnected,
+    Listening {
+        queue: VecDeque<Arc<Socket>>,
+        backlog: usize,
+    },
+    Connected(Endpoint),
+}
+
+struct Datagram {
+    from: Addr,
+    data: Vec<u8>,
+}
+
+struct Inner {
+    state: State,
+    /// The bound name (`None`: not bound yet).
+    local: Option<Addr>,
+    /// The connected peer (streams: once connected; datagrams: the default destination).
+    peer: Option<Addr>,
+    /// Unix datagram sockets: the connected peer itself (socket pairs have no names).
+    peer_socket: Option<Weak<Socket>>,
+    datagrams: VecDeque<Datagram>,
+    /// Bytes charged for `datagrams`.
+    queued: usize,
+    /// Pending error (`SO_ERROR`) of a datagram socket or a listener.
+    error: Option<NetError>,
+    shut_rd: bool,
+    shut_wr: bool,
+    options: Options,
+}
+
+/// A socket: an endpoint of the loopback network and an open file.
+pub struct Socket {
+    me: Weak<Socket>,
+    id: u64,
+    family: Family,
+    ty: SocketType,
+    inner: Mutex<Inner>,
+    events: Arc<Events>,
+    nonblocking: AtomicBool,
+    /// Closing aborts: a connection still in an accept queue.
+    unaccepted: AtomicBool,
+    created: u64,
+}
+
+/// Live sockets by the address of their `Socket` (the data pointer of the `Arc<dyn File>`).
+static SOCKETS: Mutex<BTreeMap<usize, Weak<Socket>>> = Mutex::new(BTreeMap::new());
+
+/// Inode numbers of sockets: above those of tree nodes, pipes, eventfds and epolls.
+const INO_BASE: u64 = 5 << 48;
+
+/// A new unbound socket.
+pub fn socket(family: Family, ty: SocketType) -> Arc<Socket> {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let sock = Arc::new_cyclic(|me| Socket {
+        me: me.clone(),
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        family,
+        ty,
+        inner: Mutex::new(Inner {
+            state: State::Unconnected,
+            local: None,
+            peer: None,
+            peer_socket: None,
+            datagrams: VecDeque::new(),
+            queued: 0,
+            error: None,
+            shut_rd: false,
+            shut_wr: false,
+            options: Options::default(),
+        }),
+        events: Events::new(),
+        nonblocking: AtomicBool::new(false),
+        unaccepted: AtomicBool::new(false),
+        created: time::realtime_ns(),
+    });
+    SOCKETS
+        .lock()
+        .insert(Arc::as_ptr(&sock) as usize, Arc::downgrade(&sock));
+    sock
+}
+
+/// Two connected, unnamed Unix sockets of type `ty` (`socketpair`).
+pub fn pair(ty: SocketType) -> (Arc<Socket>, Arc<Socket>) {
+    let a = socket(Family::Unix, ty);
+    let b = socket(Family::Unix, ty);
+    match ty {
+        SocketType::Stream => {
+            let (ea, eb) = connection(&a.events, &b.events);
+            for (s, e) in [(&a, ea), (&b, eb)] {
+                let mut inner = s.inner.lock();
+                inner.state = State::Connected(e);
+                inner.local = Some(Addr::Unix(UnixName::Unnamed));
+                inner.peer = Some(Addr::Unix(UnixName::Unnamed));
+            }
+        }
+        SocketType::Datagram => {
+            for (s, other) in [(&a, &b), (&b, &a)] {
+                let mut inner = s.inner.lock();
+                inner.peer = Some(Addr::Unix(UnixName::Unnamed));
+                inner.peer_socket = Some(Arc::downgrade(other));
+            }
+        }
+    }
+    (a, b)
+}
+
+/// The socket behind an open file, if it is one.
+pub fn from_file(file: &Arc<dyn File>) -> Option<Arc<Socket>> {
+    let key = Arc::as_ptr(file).cast::<()>() as usize;
+    let weak = SOCKETS.lock().get(&key).cloned();
+    weak.and_then(|w| w.upgrade())
+}
+
+fn partial_or(done: usize, e: NetError) -> Result<usize> {
+    if done > 0 { Ok(done) } else { Err(e) }
+}
+
+/// The socket a blocking call works on. A task killed while it sleeps ends without unwinding,
+/// so whatever its stack holds is never dropped: the calls made through descriptors
+/// (`accept`, `connect`, `send`, `recv`) take the socket (`Owned`), let go of it while
+/// sleeping and take it back from a weak reference after, so a killed task keeps no socket
+/// open (its descriptors close with its process, and with them the socket). The `File`
+/// methods (`vfs::read`, `vfs::write`) hold it (`Borrowed`), as the VFS's own frame does
+/// anyway; libtheseus's `fs::read` and `fs::write` take the owned way for sockets.
+enum Holder<'a> {
+    Borrowed(&'a Socket),
+    Owned(Arc<Socket>),
+}
+
+impl Holder<'_> {
+    fn get(&self) -> &Socket {
+        match self {
+            Holder::Borrowed(s) => s,
+            Holder::Owned(s) => s,
+        }
+    }
+}
+
+/// Calls `attempt` until it has a result, sleeping on `events` between tries (unless
+/// `nonblocking`: `WouldBlock`). `WouldBlock` when `deadline` passes, `Interrupted` when the
+/// task is being killed, `Closed` if the socket was closed while not held.
+fn block_on<T>(
+    holder: Holder<'_>,
+    events: &Events,
+    nonblocking: bool,
+    deadline: Option<u64>,
+    mut attempt: impl FnMut(&Socket) -> Option<Result<T>>,
+) -> Result<T> {
+    let weak = match &holder {
+        Holder::Owned(s) => Some(Arc::downgrade(s)),
+        Holder::Borrowed(_) => None,
+    };
+    let mut held = Some(holder);
+    loop {
+        let h = match held.take() {
+            Some(h) => h,
+            None => Holder::Owned(
+                weak.as_ref()
+                    .and_then(Weak::upgrade)
+                    .ok_or(NetError::Closed)?,
+            ),
+        };
+        let seen = events.seen();
+        if let Some(r) = attempt(h.get()) {
+            return r;
+        }
+        if nonblocking {
+            return Err(NetError::WouldBlock);
+        }
+        if let Holder::Borrowed(_) = h {
+            held = Some(h);
+        } else {
+            drop(h);
+        }
+        events.wait(seen, deadline)?;
+    }
+}
+
+/// The socket bound to a Unix name, if any.
+fn unix_target(name: &UnixName) -> Result<Arc<Socket>> {
+    let weak = match name {
+        UnixName::Unnamed => return Err(NetError::InvalidArgument),
+        UnixName::Abstract(n) => NAMES.lock().unix_abstract.get(n).map(|(_, w)| w.clone()),
+        UnixName::Path(p) => {
+            let path = core::str::from_utf8(p).map_err(|_| NetError::Fs(VfsError::NotFound))?;
+            let st = vfs::stat(path)?;
+            NAMES
+                .lock()
+                .unix_paths
+                .get(&(st.ino, st.created))
+                .map(|(_, w)| w.clone())
+        }
+    };
+    weak.and_then(|w| w.upgrade())
+        .ok_or(NetError::ConnectionRefused)
+}
+
+impl Socket {
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    pub fn socket_type(&self) -> SocketType {
+        self.ty
+    }
+
+    /// TCP semantics (a stream socket of an IP family).
+    fn tcp(&self) -> bool {
+        self.ty == SocketType::Stream && self.family != Family::Unix
+    }
+
+    fn wrong_family(&self) -> NetError {
+        if self.family == Family::Unix {
+            NetError::InvalidArgument
+        } else {
+            NetError::FamilyNotSupported
+        }
+    }
+
+    pub fn is_nonblocking(&self) -> bool {
+        self.nonblocking.load(Ordering::Relaxed)
+    }
+
+    pub fn is_listening(&self) -> bool {
+        matches!(self.inner.lock().state, State::Listening { .. })
+    }
+
+    /// Reads the options.
+    pub fn with_options<R>(&self, f: impl FnOnce(&Options) -> R) -> R {
+        f(&self.inner.lock().options)
+    }
+
+    /// Changes the options.
+    pub fn set_options(&self, f: impl FnOnce(&mut Options)) {
+        f(&mut self.inner.lock().options);
+        self.events.notify();
+    }
+
+    /// The bound name: the wildcard address with port 0, or no name, if not bound.
+    pub fn local_addr(&self) -> Addr {
+        let inner = self.inner.lock();
+        inner.local.clone().unwrap_or(match self.family {
+            Family::Unix => Addr::Unix(UnixName::Unnamed),
+            f => Addr::unspecified(f),
+        })
+    }
+
+    /// The connected peer's name (`ENOTCONN` if not connected).
+    pub fn peer_addr(&self) -> Result<Addr> {
+        let inner = self.inner.lock();
+        match (&inner.state, self.ty) {
+            (State::Connected(_), _) | (_, SocketType::Datagram) => {
+                inner.peer.clone().ok_or(NetError::NotConnected)
+            }
+            _ => Err(NetError::NotConnected),
+        }
+    }
+
+    /// The pending error (`SO_ERROR`), cleared.
+    pub fn take_error(&self) -> Option<NetError> {
+        let mut inner = self.inner.lock();
+        if let Some(e) = inner.error.take() {
+            return Some(e);
+        }
+        let State::Connected(ep) = &inner.state else {
+            return None;
+        };
+        let ep = ep.clone();
+        drop(inner);
+        ep.rx.take_error()
+    }
+
+    /// Bytes a read would get now (`FIONREAD`): buffered stream bytes, or the size of the
+    /// next datagram.
+    pub fn available(&self) -> usize {
+        let inner = self.inner.lock();
+        match &inner.state {
+            State::Connected(ep) => {
+                let ep = ep.clone();
+                drop(inner);
+                ep.rx.available()
+            }
+            _ => inner.datagrams.front().map_or(0, |d| d.data.len()),
+        }
+    }
+
+    fn bind_request(&self, ip: Ip, port: u16, options: &Options) -> BindRequest {
+        BindRequest {
+            id: self.id,
+            family: self.family,
+            ty: self.ty,
+            ip,
+            port,
+            reuse_addr: options.reuse_addr,
+            reuse_port: options.reuse_port,
+            socket: self.me.clone(),
+        }
+    }
+
+    /// Binds to `addr` (port 0: an ephemeral port; a Unix name without bytes: an autobound
+    /// abstract name).
+    pub fn bind(&self, addr: &Addr) -> Result<()> {
+        if addr.family() != self.family {
+            return Err(self.wrong_family());
+        }
+        match addr {
+            Addr::Unix(name) => self.bind_unix(name),
+            _ => {
+                let ip = addr.ip();
+                if !ip.is_local(self.family) {
+                    return Err(NetError::AddressNotAvailable);
+                }
+                let mut names = NAMES.lock();
+                let mut inner = self.inner.lock();
+                if inner.local.is_some() || !matches!(inner.state, State::Unconnected) {
+                    return Err(NetError::InvalidArgument);
+                }
+                let req = self.bind_request(ip, addr.port(), &inner.options);
+                let port = names.bind(req)?;
+                inner.local = Some(addr.with_port(port));
+                Ok(())
+            }
+        }
+    }
+
+    fn bind_unix(&self, name: &UnixName) -> Result<()> {
+        if self.inner.lock().local.is_some() {
+            return Err(NetError::InvalidArgument);
+        }
+        let path_key = match name {
+            UnixName::Path(p) => {
+                let path = core::str::from_utf8(p).map_err(|_| NetError::Fs(VfsError::NotFound))?;
+                let opts = vfs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .exclusive(true)
+                    .mode(0o755);
+                match vfs::open_file(path, opts) {
+                    Ok(_) => {}
+                    Err(VfsError::AlreadyExists) => return Err(NetError::AddressInUse),
+                    Err(e) => return Err(e.into()),
+                }
+                let st = vfs::lstat(path)?;
+                Some((st.ino, st.created))
+            }
+            _ => None,
+        };
+        let mut names = NAMES.lock();
+        let mut inner = self.inner.lock();
+        if inner.local.is_some() {
+            return Err(NetError::InvalidArgument);
+        }
+        let entry = (self.id, self.me.clone());
+        let bound = match (name, path_key) {
+            (UnixName::Path(_), Some(key)) => {
+                names.unix_paths.insert(key, entry);
+                name.clone()
+            }
+            (UnixName::Abstract(n), _) => {
+                if names.unix_abstract.contains_key(n) {
+                    return Err(NetError::AddressInUse);
+                }
+                names.unix_abstract.insert(n.clone(), entry);
+                name.clone()
+            }
+            _ => {
+                let n = names.autobind_name();
+                names.unix_abstract.insert(n.clone(), entry);
+                UnixName::Abstract(n)
+            }
+        };
+        inner.local = Some(Addr::Unix(bound));
+        Ok(())
+    }
+
+    /// Starts listening (streams), binding an ephemeral port first if unbound (IP); again on a
+    /// listener: changes the backlog.
+    pub fn listen(&self, backlog: u32) -> Result<()> {
+        if self.ty != SocketType::Stream {
+            return Err(NetError::NotSupported);
+        }
+        let backlog = backlog.min(MAX_BACKLOG) as usize;
+        let mut names = NAMES.lock();
+        let mut inner = self.inner.lock();
+        match &mut inner.state {
+            State::Connected(_) => return Err(NetError::InvalidArgument),
+            State::Listening { backlog: b, .. } => {
+                *b = backlog;
+                return Ok(());
+            }
+            State::Unconnected => {}
+        }
+        if self.family == Family::Unix {
+            if inner.local.is_none() {
+                return Err(NetError::InvalidArgument);
+            }
+        } else {
+            if inner.local.is_none() {
+                let req = self.bind_request(Ip::ANY, 0, &inner.options);
+                let port = names.bind(req)?;
+                inner.local = Some(Addr::unspecified(self.family).with_port(port));
+            }
+            let port = inner.local.as_ref().map_or(0, Addr::port);
+            let key = PortKey {
+                family: self.family,
+                ty: self.ty,
+                port,
+            };
+            names.listen(key, self.id)?;
+        }
+        inner.state = State::Listening {
+            queue: VecDeque::new(),
+            backlog,
+        };
+        inner.shut_rd = false;
+        drop(inner);
+        drop(names);
+        self.events.notify();
+        Ok(())
+    }
+
+    /// Takes the next connection from the accept queue (blocking unless non-blocking). Takes
+    /// the socket: it is not held while the call sleeps (see [`Holder`]).
+    pub fn accept(self: Arc<Self>) -> Result<Arc<Socket>> {
+        if self.ty != SocketType::Stream {
+            return Err(NetError::NotSupported);
+        }
+        let deadline = deadline(self.with_options(|o| o.recv_timeout));
+        let (events, nonblocking) = (self.events.clone(), self.is_nonblocking());
+        block_on(Holder::Owned(self), &events, nonblocking, deadline, |s| {
+            let mut inner = s.inner.lock();
+            let shut = inner.shut_rd;
+            let State::Listening { queue, .. } = &mut inner.state else {
+                return Some(Err(NetError::InvalidArgument));
+            };
+            if shut {
+                return Some(Err(NetError::InvalidArgument));
+            }
+            let conn = queue.pop_front()?;
+            drop(inner);
+            conn.unaccepted.store(false, Ordering::SeqCst);
+            // Room in the queue for blocked connectors.
+            s.events.notify();
+            Some(Ok(conn))
+        })
+    }
+
+    /// Connects: a stream to a listener, or a datagram socket's default peer. Takes the
+    /// socket: it is not held while the call sleeps.
+    pub fn connect(self: Arc<Self>, addr: &Addr) -> Result<()> {
+        if addr.family() != self.family {
+            return Err(self.wrong_family());
+        }
+        match self.ty {
+            SocketType::Stream => self.connect_stream(addr),
+            SocketType::Datagram => self.connect_datagram(addr),
+        }
+    }
+
+    /// Dissolves a datagram socket's association (`connect` with `AF_UNSPEC`); aborts a
+    /// stream connection.
+    pub fn disconnect(&self) -> Result<()> {
+        let mut inner = self.inner.lock();
+        inner.peer_socket = None;
+        if self.ty == SocketType::Datagram {
+            inner.peer = None;
+            return Ok(());
+        }
+        if let State::Connected(ep) = core::mem::replace(&mut inner.state, State::Unconnected) {
+            inner.peer = None;
+            drop(inner);
+            ep.close(Close::Abort, self.tcp());
+            self.events.notify();
+        }
+        Ok(())
+    }
+
+    /// The listener a stream connection to `addr` goes to, this socket's name (bound to an
+    /// ephemeral port first if needed) and the peer's name as the client sees it.
+    fn find_listener(&self, addr: &Addr) -> Result<(Arc<Socket>, Addr, Addr)> {
+        if let Addr::Unix(name) = addr {
+            let target = unix_target(name)?;
+            if target.ty != SocketType::Stream {
+                return Err(NetError::WrongType);
+            }
+            let local = self
+                .inner
+                .lock()
+                .local
+                .clone()
+                .unwrap_or(Addr::Unix(UnixName::Unnamed));
+            // The client sees the listener's name as it was bound.
+            let peer = target.local_addr();
+            return Ok((target, local, peer));
+        }
+        let dst = addr
+            .ip()
+            .route(self.family)
+            .ok_or(NetError::NetworkUnreachable)?;
+        if addr.port() == 0 {
+            return Err(NetError::ConnectionRefused);
+        }
+        let found = {
+            let mut names = NAMES.lock();
+            let mut inner = self.inner.lock();
+            if inner.local.is_none() {
+                let src = Ip::loopback(self.family);
+                let req = self.bind_request(src, 0, &inner.options);
+                let port = names.bind(req)?;
+                inner.local = Some(Addr::from_ip(self.family, src, port));
+            }
+            let local = inner.local.clone().unwrap_or(Addr::Unix(UnixName::Unnamed));
+            names
+                .listener(self.family, dst, addr.port())
+                .map(|l| (l, local))
+        };
+        let Some((listener, local)) = found else {
+            return Err(NetError::ConnectionRefused);
+        };
+        let local = if local.ip().is_any() {
+            Addr::from_ip(self.family, Ip::loopback(self.family), local.port())
+        } else {
+            local
+        };
+        Ok((
+            listener,
+            local,
+            Addr::from_ip(self.family, dst, addr.port()),
+        ))
+    }
+
+    fn connect_stream(self: Arc<Self>, addr: &Addr) -> Result<()> {
+        {
+            let inner = self.inner.lock();
+            match inner.state {
+                State::Connected(_) => return Err(NetError::IsConnected),
+                State::Listening { .. } if self.tcp() => return Err(NetError::IsConnected),
+                State::Listening { .. } => return Err(NetError::InvalidArgument),
+                State::Unconnected => {}
+            }
+        }
+        let deadline = deadline(self.with_options(|o| o.send_timeout));
+        let nonblocking = self.is_nonblocking();
+        // A non-blocking TCP connect is never refused for a full queue (Linux would retry
+        // the handshake in the background); a Unix one is (EAGAIN).
+        let force = nonblocking && self.tcp();
+        let weak = Arc::downgrade(&self);
+        let mut held = Some(self);
+        loop {
+            let me = match held.take() {
+                Some(me) => me,
+                None => weak.upgrade().ok_or(NetError::Closed)?,
+            };
+            let (listener, local, peer) = me.find_listener(addr)?;
+            let events = listener.events.clone();
+            let seen = events.seen();
+            if listener.offer(&me, local, peer, force)? {
+                return Ok(());
+            }
+            if nonblocking {
+                return Err(NetError::WouldBlock);
+            }
+            // Neither socket is held while waiting for room in the queue.
+            drop(listener);
+            drop(me);
+            events.wait(seen, deadline)?;
+        }
+    }
+
+    /// A listener takes a connection from `client` (named `client_addr`) to `dst`: the
+    /// server's end goes on the accept queue, the client's end is connected. False if the
+    /// queue is full (unless `force`).
+    fn offer(&self, client: &Socket, client_addr: Addr, dst: Addr, force: bool) -> Result<bool> {
+        let server = socket(self.family, SocketType::Stream);
+        server.unaccepted.store(true, Ordering::SeqCst);
+        let (client_end, server_end) = connection(&client.events, &server.events);
+        {
+            let mut l = self.inner.lock();
+            let options = l.options.clone();
+            let server_local = match self.family {
+                Family::Unix => l.local.clone(),
+                _ => Some(dst.clone()),
+            };
+            let shut = l.shut_rd;
+            let State::Listening { queue, backlog } = &mut l.state else {
+                return Err(NetError::ConnectionRefused);
+            };
+            if shut {
+                return Err(NetError::ConnectionRefused);
+            }
+            // Linux accepts backlog + 1 connections before the queue counts as full. Forced
+            // (non-blocking TCP) connections have a hard limit too.
+            if queue.len() > *backlog && !force {
+                return Ok(false);
+            }
+            if queue.len() >= 2 * MAX_BACKLOG as usize {
+                return Err(NetError::ConnectionRefused);
+            }
+            {
+                let mut s = server.inner.lock();
+                s.state = State::Connected(server_end);
+                s.local = server_local;
+                s.peer = Some(client_addr.clone());
+                s.options = options;
+            }
+            queue.push_back(server);
+        }
+        {
+            let mut c = client.inner.lock();
+            c.state = State::Connected(client_end);
+            c.local = Some(client_addr);
+            c.peer = Some(dst);
+        }
+        self.events.notify();
+        client.events.notify();
+        Ok(true)
+    }
+
+    fn connect_datagram(&self, addr: &Addr) -> Result<()> {
+        match addr {
+            Addr::Unix(name) => {
+                let target = unix_target(name)?;
+                if target.ty != SocketType::Datagram {
+                    return Err(NetError::WrongType);
+                }
+                let mut inner = self.inner.lock();
+                inner.peer = Some(addr.clone());
+                inner.peer_socket = Some(Arc::downgrade(&target));
+                Ok(())
+            }
+            _ => {
+                let dst = addr
+                    .ip()
+                    .route(self.family)
+                    .ok_or(NetError::NetworkUnreachable)?;
+                let mut names = NAMES.lock();
+                let mut inner = self.inner.lock();
+                if inner.local.is_none() {
+                    let req = self.bind_request(Ip::ANY, 0, &inner.options);
+                    let port = names.bind(req)?;
+                    inner.local = Some(Addr::unspecified(self.family).with_port(port));
+                }
+                // The source address the route picks becomes the local name, as on Linux.
+                if let Some(local) = inner.local.clone()
+                    && local.ip().is_any()
+                {
+                    let src = Ip::loopback(self.family);
+                    inner.local = Some(Addr::from_ip(self.family, src, local.port()));
+                }
+                inner.peer = Some(Addr::from_ip(self.family, dst, addr.port()));
+                inner.error = None;
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends `data`: on a stream, to the peer (all of it when blocking; what fits when not);
+    /// on a datagram socket, one datagram to `to` or the connected peer. Takes the socket: it
+    /// is not held while the call sleeps.
+    pub fn send(self: Arc<Self>, data: &[u8], to: Option<&Addr>, dont_wait: bool) -> Result<usize> {
+        Socket::send_in(Holder::Owned(self), data, to, dont_wait)
+    }
+
+    fn send_in(h: Holder<'_>, data: &[u8], to: Option<&Addr>, dont_wait: bool) -> Result<usize> {
+        match h.get().ty {
+            SocketType::Stream => Socket::send_stream(h, data, to, dont_wait),
+            SocketType::Datagram => Socket::send_datagram(h, data, to, dont_wait),
+        }
+    }
+
+    fn send_stream(
+        h: Holder<'_>,
+        data: &[u8],
+        to: Option<&Addr>,
+        dont_wait: bool,
+    ) -> Result<usize> {
+        let s = h.get();
+        let tcp = s.tcp();
+        let ep = {
+            let inner = s.inner.lock();
+            match &inner.state {
+                State::Connected(_) if to.is_some() && !tcp => return Err(NetError::IsConnected),
+                State::Connected(ep) => ep.clone(),
+                _ if to.is_some() && !tcp => return Err(NetError::NotSupported),
+                _ if tcp => return Err(NetError::BrokenPipe),
+                _ => return Err(NetError::NotConnected),
+            }
+        };
+        let nonblocking = dont_wait || s.is_nonblocking();
+        let deadline = deadline(s.with_options(|o| o.send_timeout));
+        let events = s.events.clone();
+        let mut written = 0;
+        let r = block_on(h, &events, nonblocking, deadline, |s| {
+            if tcp && let Some(e) = ep.rx.take_error() {
+                return Some(Err(e));
+            }
+            if s.inner.lock().shut_wr {
+                return Some(Err(NetError::BrokenPipe));
+            }
+            if data.is_empty() {
+                return Some(Ok(0));
+            }
+            loop {
+                match ep.tx.write(&data[written..], tcp, &ep.rx) {
+                    Ok(0) => return None,
+                    Ok(n) => {
+                        written += n;
+                        if written == data.len() {
+                            return Some(Ok(written));
+                        }
+                    }
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+        });
+        r.or_else(|e| partial_or(written, e))
+    }
+
+    fn send_datagram(
+        h: Holder<'_>,
+        data: &[u8],
+        to: Option<&Addr>,
+        dont_wait: bool,
+    ) -> Result<usize> {
+        let s = h.get();
+        let (dest, peer_socket) = {
+            let mut inner = s.inner.lock();
+            if let Some(e) = inner.error.take() {
+                return Err(e);
+            }
+            if inner.shut_wr {
+                return Err(NetError::BrokenPipe);
+            }
+            match (to, &inner.peer) {
+                (Some(a), _) => (a.clone(), None),
+                (None, Some(p)) => (p.clone(), inner.peer_socket.clone()),
+                (None, None) if s.family == Family::Unix => {
+                    return Err(NetError::NotConnected);
+                }
+                (None, None) => return Err(NetError::DestinationRequired),
+            }
+        };
+        if dest.family() != s.family {
+            return Err(s.wrong_family());
+        }
+        if s.family == Family::Unix {
+            Socket::send_unix_datagram(h, data, &dest, peer_socket, dont_wait)
+        } else {
+            s.send_udp(data, &dest, to.is_none())
+        }
+    }
+
+    fn send_udp(&self, data: &[u8], dest: &Addr, connected: bool) -> Result<usize> {
+        let max = if self.family == Family::Inet {
+            UDP4_MAX
+        } else {
+            UDP6_MAX
+        };
+        if data.len() > max {
+            return Err(NetError::MessageTooLong);
+        }
+        let dst = dest
+            .ip()
+            .route(self.family)
+            .ok_or(NetError::NetworkUnreachable)?;
+        if dest.port() == 0 {
+            return Err(NetError::InvalidArgument);
+        }
+        let (source, receivers) = {
+            let mut names = NAMES.lock();
+            let mut inner = self.inner.lock();
+            if inner.local.is_none() {
+                let req = self.bind_request(Ip::ANY, 0, &inner.options);
+                let port = names.bind(req)?;
+                inner.local = Some(Addr::unspecified(self.family).with_port(port));
+            }
+            let local = inner.local.clone().unwrap_or(Addr::Unix(UnixName::Unnamed));
+            let src = if local.ip().is_any() {
+                Ip::loopback(self.family)
+            } else {
+                local.ip()
+            };
+            (
+                Addr::from_ip(self.family, src, local.port()),
+                names.datagram_receivers(self.family, dst, dest.port()),
+            )
+        };
+        let delivered = receivers.iter().any(|r| r.take_udp(&source, data));
+        if !delivered && connected {
+            // Linux's ICMP port unreachable: reported by the next call.
+            self.inner.lock().error = Some(NetError::ConnectionRefused);
+        }
+        Ok(data.len())
+    }
+
+    /// A UDP datagram from `from` for this socket: true if this socket is its receiver (it
+    /// may still be dropped for want of room, as UDP does).
+    fn take_udp(&self, from: &Addr, data: &[u8]) -> bool {
+        let mut inner = self.inner.lock();
+        if inner.peer.as_ref().is_some_and(|p| p != from) {
+            return false;
+        }
+        let cost = data.len() + DATAGRAM_OVERHEAD;
+        if !inner.shut_rd && inner.queued + cost <= DATAGRAM_CAPACITY {
+            inner.queued += cost;
+            inner.datagrams.push_back(Datagram {
+                from: from.clone(),
+                data: data.to_vec(),
+            });
+            drop(inner);
+            self.events.notify();
+        }
+        true
+    }
+
+    fn send_unix_datagram(
+        h: Holder<'_>,
+        data: &[u8],
+        dest: &Addr,
+        peer: Option<Weak<Socket>>,
+        dont_wait: bool,
+    ) -> Result<usize> {
+        let s = h.get();
+        if data.len() > UNIX_DATAGRAM_MAX {
+            return Err(NetError::MessageTooLong);
+        }
+        let target = match (peer, dest) {
+            (Some(w), _) => w.upgrade().ok_or(NetError::ConnectionRefused)?,
+            (None, Addr::Unix(name)) => unix_target(name)?,
+            (None, _) => return Err(NetError::InvalidArgument),
+        };
+        if target.ty != SocketType::Datagram {
+            return Err(NetError::WrongType);
+        }
+        let from = s
+            .inner
+            .lock()
+            .local
+            .clone()
+            .unwrap_or(Addr::Unix(UnixName::Unnamed));
+        let nonblocking = dont_wait || s.is_nonblocking();
+        let deadline = deadline(s.with_options(|o| o.send_timeout));
+        let events = target.events.clone();
+        let target_weak = Arc::downgrade(&target);
+        let mut target = Some(target);
+        block_on(h, &events, nonblocking, deadline, |_| {
+            let t = match target.take() {
+                Some(t) => t,
+                None => match target_weak.upgrade() {
+                    Some(t) => t,
+                    None => return Some(Err(NetError::ConnectionRefused)),
+                },
+            };
+            let mut ti = t.inner.lock();
+            if ti.shut_rd {
+                return Some(Err(NetError::ConnectionRefused));
+            }
+            let cost = data.len() + DATAGRAM_OVERHEAD;
+            // An empty queue takes any datagram that may be sent at all.
+            if ti.datagrams.is_empty() || ti.queued + cost <= DATAGRAM_CAPACITY {
+                ti.queued += cost;
+                ti.datagrams.push_back(Datagram {
+                    from: from.clone(),
+                    data: data.to_vec(),
+                });
+                drop(ti);
+                t.events.notify();
+                return Some(Ok(data.len()));
+            }
+            // The receiver is not held while waiting for room.
+            None
+        })
+    }
+
+    /// Receives into `buf`: stream bytes, or one datagram (truncated to `buf`, the rest of
+    /// it discarded unless peeking). Takes the socket: it is not held while the call sleeps.
+    pub fn recv(self: Arc<Self>, buf: &mut [u8], flags: RecvFlags) -> Result<Received> {
+        Socket::recv_in(Holder::Owned(self), buf, flags)
+    }
+
+    fn recv_in(h: Holder<'_>, buf: &mut [u8], flags: RecvFlags) -> Result<Received> {
+        match h.get().ty {
+            SocketType::Stream => Socket::recv_stream(h, buf, flags).map(|len| Received {
+                len,
+                full_len: len,
+                from: None,
+            }),
+            SocketType::Datagram => Socket::recv_datagram(h, buf, flags),
+        }
+    }
+
+    fn recv_stream(h: Holder<'_>, buf: &mut [u8], flags: RecvFlags) -> Result<usize> {
+        let s = h.get();
+        let ep = {
+            let inner = s.inner.lock();
+            match &inner.state {
+                State::Connected(ep) => ep.clone(),
+                _ if s.tcp() => return Err(NetError::NotConnected),
+                _ => return Err(NetError::InvalidArgument),
+            }
+        };
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let nonblocking = flags.dont_wait || s.is_nonblocking();
+        let deadline = deadline(s.with_options(|o| o.recv_timeout));
+        let events = s.events.clone();
+        let mut got = 0;
+        let r = block_on(h, &events, nonblocking, deadline, |s| {
+            loop {
+                let shut = s.inner.lock().shut_rd;
+                match ep.rx.read(&mut buf[got..], flags.peek, shut) {
+                    Ok(ReadOutcome::Done(0)) => return Some(Ok(got)),
+                    Ok(ReadOutcome::Done(n)) => {
+                        got += n;
+                        if !flags.wait_all || flags.peek || got == buf.len() {
+                            return Some(Ok(got));
+                        }
+                    }
+                    Ok(ReadOutcome::Empty) => return None,
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+        });
+        r.or_else(|e| partial_or(got, e))
+    }
+
+    fn recv_datagram(h: Holder<'_>, buf: &mut [u8], flags: RecvFlags) -> Result<Received> {
+        let s = h.get();
+        let nonblocking = flags.dont_wait || s.is_nonblocking();
+        let deadline = deadline(s.with_options(|o| o.recv_timeout));
+        let events = s.events.clone();
+        block_on(h, &events, nonblocking, deadline, |s| {
+            let mut inner = s.inner.lock();
+            if let Some(e) = inner.error.take() {
+                return Some(Err(e));
+            }
+            if let Some(d) = inner.datagrams.front() {
+                let len = buf.len().min(d.data.len());
+                buf[..len].copy_from_slice(&d.data[..len]);
+                // An unnamed Unix sender has no address (Linux: length 0).
+                let from = match &d.from {
+                    Addr::Unix(UnixName::Unnamed) => None,
+                    a => Some(a.clone()),
+                };
+                let got = Received {
+                    len,
+                    full_len: d.data.len(),
+                    from,
+                };
+                if !flags.peek {
+                    inner.queued -= d.data.len() + DATAGRAM_OVERHEAD;
+                    inner.datagrams.pop_front();
+                    drop(inner);
+                    // Room for blocked Unix datagram senders.
+                    s.events.notify();
+                }
+                return Some(Ok(got));
+            }
+            if inner.shut_rd {
+                return Some(Ok(Received {
+                    len: 0,
+                    full_len: 0,
+                    from: None,
+                }));
+            }
+            None
+        })
+    }
+
+    /// Shuts down reading, writing or both.
+    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
+        let (rd, wr) = match how {
+            Shutdown::Read => (true, false),
+            Shutdown::Write => (false, true),
+            Shutdown::Both => (true, true),
+        };
+        let mut inner = self.inner.lock();
+        let ep = match &inner.state {
+            State::Connected(ep) => Some(ep.clone()),
+            State::Listening { .. } => None,
+            State::Unconnected if self.ty == SocketType::Stream => {
+                return Err(NetError::NotConnected);
+            }
+            State::Unconnected if self.family != Family::Unix && inner.peer.is_none() => {
+                return Err(NetError::NotConnected);
+            }
+            State::Unconnected => None,
+        };
+        inner.shut_rd |= rd;
+        inner.shut_wr |= wr;
+        drop(inner);
+        if let Some(ep) = ep {
+            if wr {
+                ep.tx.finish();
+            }
+            if rd && !self.tcp() {
+                ep.rx.refuse_writes();
+            }
+        }
+        self.events.notify();
+        Ok(())
+    }
+
+    fn stat(&self) -> Stat {
+        Stat {
+            kind: FileKind::Socket,
+            size: 0,
+            mode: 0o777,
+            nlink: 1,
+            created: self.created,
+            modified: self.created,
+            accessed: self.created,
+            ino: INO_BASE + self.id,
+        }
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        SOCKETS.lock().remove(&(self as *const Socket as usize));
+        NAMES.lock().release(self.id);
+        let tcp = self.tcp();
+        let aborted = self.unaccepted.load(Ordering::SeqCst);
+        let inner = self.inner.get_mut();
+        let state = core::mem::replace(&mut inner.state, State::Unconnected);
+        match state {
+            State::Connected(ep) => {
+                let abort = aborted || inner.options.linger == Some(0) || ep.rx.has_unread();
+                ep.close(if abort { Close::Abort } else { Close::Orderly }, tcp);
+            }
+            // Connections never accepted are aborted (their own drop sees `unaccepted`).
+            State::Listening { queue, .. } => drop(queue),
+            State::Unconnected => {}
+        }
+        inner.datagrams.clear();
+        self.events.notify();
+    }
+}
+
+impl File for Socket {
+    fn kind(&self) -> FileKind {
+        FileKind::Socket
+    }
+
+    fn read(&self, buf: &mut [u8]) -> vfs::Result<usize> {
+        Ok(Socket::recv_in(Holder::Borrowed(self), buf, RecvFlags::default())?.len)
+    }
+
+    fn write(&self, buf: &[u8]) -> vfs::Result<usize> {
+        Ok(Socket::send_in(Holder::Borrowed(self), buf, None, false)?)
+    }
+
+    fn stat(&self) -> vfs::Result<Stat> {
+        Ok(Socket::stat(self))
+    }
+
+    fn poll_readable(&self) -> bool {
+        let inner = self.inner.lock();
+        if inner.error.is_some() {
+            return true;
+        }
+        match &inner.state {
+            State::Listening { queue, .. } => !queue.is_empty() || inner.shut_rd,
+            State::Connected(ep) => {
+                let (ep, shut) = (ep.clone(), inner.shut_rd);
+                drop(inner);
+                ep.rx.readable(shut)
+            }
+            State::Unconnected => {
+                self.ty == SocketType::Datagram && (!inner.datagrams.is_empty() || inner.shut_rd)
+            }
+        }
+    }
+
+    fn poll_writable(&self) -> bool {
+        let inner = self.inner.lock();
+        if inner.error.is_some() || inner.shut_wr {
+            return true;
+        }
+        match &inner.state {
+            State::Listening { .. } => false,
+            State::Connected(ep) => {
+                let ep = ep.clone();
+                drop(inner);
+                ep.rx.has_error() || ep.tx.writable()
+            }
+            // Linux: a fresh TCP socket polls writable (and hung up).
+            State::Unconnected if self.ty == SocketType::Stream => true,
+            State::Unconnected => {
+                let peer = inner.peer_socket.clone();
+                drop(inner);
+                match peer.map(|w| w.upgrade()) {
+                    Some(Some(p)) => {
+                        let t = p.inner.lock();
+                        t.datagrams.is_empty() || t.queued + DATAGRAM_OVERHEAD < DATAGRAM_CAPACITY
+                    }
+                    _ => true,
+                }
+            }
+        }
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+    }
+}

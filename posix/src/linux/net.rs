@@ -1,0 +1,741 @@
+//! Socket calls over `libtheseus::net` (the kernel's loopback network): `socket`,
+//! `socketpair`, `bind`, `listen`, `accept`/`accept4`, `connect`, `getsockname`,
+//! `getpeername`, `sendto`/`recvfrom`, `sendmsg`/`recvmsg`, `shutdown`, `setsockopt`,
+//! `getsockopt`. `read`, `write`, `readv`, `writev`, `close`, `fcntl`, `ioctl(FIONBIO)`,
+//! `poll` and epoll work on socket descriptors through the VFS (module `fs`).
+//!
+//! Addresses are decoded and encoded by [`crate::net_abi`]; every user pointer is checked
+//! (`EFAULT`), and an address or buffer is checked before a connection is taken or data is
+//! consumed, so a bad pointer loses nothing. Choices:
+//! - no ancillary data: `sendmsg` with a control message is `EINVAL` (descriptor passing and
+//!   credentials are not implemented); `recvmsg` returns `msg_controllen` 0.
+//! - `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`, `MSG_TRUNC` and `MSG_NOSIGNAL` work;
+//!   `MSG_MORE`, `MSG_EOR`, `MSG_CONFIRM` and `MSG_DONTROUTE` change nothing; `MSG_OOB` is
+//!   `EOPNOTSUPP` (sending) or `EINVAL` (receiving: there is never urgent data);
+//!   `MSG_ERRQUEUE` finds nothing (`EAGAIN`).
+//! - `EPIPE` also sends `SIGPIPE` unless `MSG_NOSIGNAL`.
+//! - Options with an effect: `SO_REUSEADDR`, `SO_REUSEPORT`, `SO_LINGER` (0: close resets),
+//!   `SO_RCVTIMEO`, `SO_SNDTIMEO`. Read-only: `SO_TYPE`, `SO_PROTOCOL`, `SO_DOMAIN`,
+//!   `SO_ACCEPTCONN`, `SO_ERROR`, `SO_PEERCRED`, `TCP_INFO`. Options that change nothing on a
+//!   loopback network (`TCP_NODELAY`, `SO_KEEPALIVE`, `SO_BROADCAST`, buffer sizes, `IP_TTL`,
+//!   `IPV6_V6ONLY`, keep-alive timings...) are accepted, stored and reported back, with
+//!   Linux's defaults before they are set; unknown options are `ENOPROTOOPT`, options of
+//!   another protocol's level too, and any level but `SOL_SOCKET` on a Unix socket is
+//!   `EOPNOTSUPP`.
+
+use super::fs::{iovecs, scatter, set_cloexec};
+use super::state;
+use crate::net_abi::{self as abi, Addr, UnixName};
+use alloc::vec;
+use alloc::vec::Vec;
+use libtheseus::net::{self, Direction, Family, Info, SocketAddr, SocketType, UnixAddr};
+use libtheseus::usermode::{self, Registers};
+use libtheseus::{Errno, Result};
+use linux_raw_sys::general as g;
+use linux_raw_sys::net as n;
+
+/// Largest single send or receive (bounds the kernel buffer).
+const IO_CHUNK: usize = 1 << 20;
+/// Largest option value kept (`TCP_CONGESTION` names, multicast requests...).
+const OPTION_MAX: usize = 256;
+
+fn fd(v: u64) -> Result<u32> {
+    u32::try_from(v as i64).map_err(|_| Errno::EBADF)
+}
+
+fn raw(e: i32) -> Errno {
+    Errno::from_raw(e)
+}
+
+fn abi_family(f: Family) -> abi::Family {
+    match f {
+        Family::Inet => abi::Family::Inet,
+        Family::Inet6 => abi::Family::Inet6,
+        Family::Unix => abi::Family::Unix,
+    }
+}
+
+/// `Some(address)`, or `None` for `AF_UNSPEC`.
+fn to_socket_addr(a: Addr<'_>) -> Option<SocketAddr> {
+    Some(match a {
+        Addr::Unspec => return None,
+        Addr::V4 { ip, port } => SocketAddr::V4 { ip, port },
+        Addr::V6 {
+            ip,
+            port,
+            flowinfo,
+            scope_id,
+        } => SocketAddr::V6 {
+            ip,
+            port,
+            flowinfo,
+            scope_id,
+        },
+        Addr::Unix(UnixName::Unnamed) => SocketAddr::Unix(UnixAddr::Unnamed),
+        Addr::Unix(UnixName::Path(p)) => SocketAddr::Unix(UnixAddr::Path(p.to_vec())),
+        Addr::Unix(UnixName::Abstract(a)) => SocketAddr::Unix(UnixAddr::Abstract(a.to_vec())),
+    })
+}
+
+fn to_abi_addr(a: &SocketAddr) -> Addr<'_> {
+    match a {
+        SocketAddr::V4 { ip, port } => Addr::V4 {
+            ip: *ip,
+            port: *port,
+        },
+        SocketAddr::V6 {
+            ip,
+            port,
+            flowinfo,
+            scope_id,
+        } => Addr::V6 {
+            ip: *ip,
+            port: *port,
+            flowinfo: *flowinfo,
+            scope_id: *scope_id,
+        },
+        SocketAddr::Unix(UnixAddr::Unnamed) => Addr::Unix(UnixName::Unnamed),
+        SocketAddr::Unix(UnixAddr::Path(p)) => Addr::Unix(UnixName::Path(p)),
+        SocketAddr::Unix(UnixAddr::Abstract(a)) => Addr::Unix(UnixName::Abstract(a)),
+    }
+}
+
+/// The address the caller passed at `addr` (`len` bytes) to a socket of `family`
+/// (`None`: `AF_UNSPEC`).
+fn read_addr(addr: u64, len: u64, family: Family) -> Result<Option<SocketAddr>> {
+    let len = usize::try_from(len as u32 as i32).map_err(|_| Errno::EINVAL)?;
+    if len > abi::SOCKADDR_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut bytes = vec![0u8; len];
+    usermode::read(addr, &mut bytes)?;
+    let decoded = abi::decode_addr(&bytes, abi_family(family)).map_err(raw)?;
+    Ok(to_socket_addr(decoded))
+}
+
+/// The caller's address buffer: `(addr, capacity)` after checking that the length at
+/// `len_ptr` is readable and non-negative and the buffer writable; `None` if `addr` is NULL.
+fn addr_buffer(addr: u64, len_ptr: u64) -> Result<Option<(u64, usize)>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let len: i32 = usermode::read_value(len_ptr)?;
+    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
+    usermode::check(len_ptr, 4, true)?;
+    usermode::check(addr, len.min(abi::SOCKADDR_MAX), true)?;
+    Ok(Some((addr, len)))
+}
+
+/// Stores `a` (`None`: no address, length 0) in a buffer from [`addr_buffer`], as Linux does:
+/// the bytes that fit, and the full length at `len_ptr`.
+fn write_addr(buf: Option<(u64, usize)>, len_ptr: u64, a: Option<&SocketAddr>) -> Result<()> {
+    let Some((addr, cap)) = buf else {
+        return Ok(());
+    };
+    let mut out = [0u8; abi::SOCKADDR_MAX];
+    let full = a.map_or(0, |a| abi::encode_addr(&to_abi_addr(a), &mut out));
+    usermode::write(addr, &out[..full.min(cap)])?;
+    usermode::write_value(len_ptr, &(full as i32))
+}
+
+/// A send's result: `EPIPE` also sends the thread `SIGPIPE`, unless `MSG_NOSIGNAL`.
+fn sent(r: Result<usize>, flags: u32) -> Result<u64> {
+    if r == Err(Errno::EPIPE) && flags & n::MSG_NOSIGNAL == 0 {
+        super::signal::send(libtheseus::thread::current_id().as_u64(), g::SIGPIPE);
+    }
+    r.map(|n| n as u64)
+}
+
+// ---- creating, naming, connecting -----------------------------------------------------------
+
+fn lib_family(f: abi::Family) -> Family {
+    match f {
+        abi::Family::Inet => Family::Inet,
+        abi::Family::Inet6 => Family::Inet6,
+        abi::Family::Unix => Family::Unix,
+    }
+}
+
+fn lib_type(t: abi::Type) -> SocketType {
+    match t {
+        abi::Type::Stream => SocketType::Stream,
+        abi::Type::Datagram => SocketType::Datagram,
+    }
+}
+
+pub fn socket(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let spec = abi::decode_socket(a[0] as u32, a[1] as u32, a[2] as u32).map_err(raw)?;
+    let new = net::socket(lib_family(spec.family), lib_type(spec.ty), spec.nonblocking)?;
+    set_cloexec(new, spec.cloexec);
+    Ok(u64::from(new))
+}
+
+pub fn socketpair(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (domain, ty) = (a[0] as u32, a[1] as u32);
+    if domain == n::AF_INET || domain == n::AF_INET6 {
+        abi::split_type(ty).map_err(raw)?;
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let spec = abi::decode_socket(domain, ty, a[2] as u32).map_err(raw)?;
+    usermode::check(a[3], 8, true)?;
+    let (x, y) = net::socketpair(lib_type(spec.ty), spec.nonblocking)?;
+    set_cloexec(x, spec.cloexec);
+    set_cloexec(y, spec.cloexec);
+    usermode::write_value(a[3], &[x as i32, y as i32])?;
+    Ok(0)
+}
+
+pub fn bind(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let info = net::info(f)?;
+    let Some(addr) = read_addr(a[1], a[2], info.family)? else {
+        return Err(if info.family == Family::Unix {
+            Errno::EINVAL
+        } else {
+            Errno::EAFNOSUPPORT
+        });
+    };
+    net::bind(f, &addr).map(|_| 0)
+}
+
+pub fn listen(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    // A negative backlog is a huge one (Linux compares it as unsigned): the maximum.
+    let backlog = u32::try_from(a[1] as u32 as i32).unwrap_or(u32::MAX);
+    net::listen(fd(a[0])?, backlog).map(|_| 0)
+}
+
+pub fn accept(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    accept4(r, [a[0], a[1], a[2], 0, 0, 0])
+}
+
+pub fn accept4(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let flags = a[3] as u32;
+    if flags & !(abi::SOCK_NONBLOCK | abi::SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    net::info(f)?;
+    // Checked before a connection is taken, so a bad pointer does not lose it.
+    let buf = addr_buffer(a[1], a[2])?;
+    let (new, peer) = net::accept(f, flags & abi::SOCK_NONBLOCK != 0)?;
+    set_cloexec(new, flags & abi::SOCK_CLOEXEC != 0);
+    if let Err(e) = write_addr(buf, a[2], Some(&peer)) {
+        let _ = libtheseus::fs::close(new);
+        return Err(e);
+    }
+    Ok(u64::from(new))
+}
+
+pub fn connect(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let info = net::info(f)?;
+    match read_addr(a[1], a[2], info.family)? {
+        Some(addr) => match net::connect(f, &addr) {
+            // A blocking TCP connect that timed out (SO_SNDTIMEO) goes on in the background
+            // on Linux; a non-blocking one never waits here.
+            Err(Errno::EAGAIN) if info.family != Family::Unix => Err(Errno::EINPROGRESS),
+            r => r.map(|_| 0),
+        },
+        None if info.family == Family::Unix && info.socket_type == SocketType::Stream => {
+            Err(Errno::EINVAL)
+        }
+        None => net::disconnect(f).map(|_| 0),
+    }
+}
+
+pub fn getsockname(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let local = net::local_addr(f)?;
+    let buf = addr_buffer(a[1], a[2])?.ok_or(Errno::EFAULT)?;
+    write_addr(Some(buf), a[2], Some(&local)).map(|_| 0)
+}
+
+pub fn getpeername(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let peer = net::peer_addr(f)?;
+    let buf = addr_buffer(a[1], a[2])?.ok_or(Errno::EFAULT)?;
+    write_addr(Some(buf), a[2], Some(&peer)).map(|_| 0)
+}
+
+pub fn shutdown(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let how = match a[1] as u32 {
+        n::SHUT_RD => net::Shutdown::Read,
+        n::SHUT_WR => net::Shutdown::Write,
+        n::SHUT_RDWR => net::Shutdown::Both,
+        _ => return Err(Errno::EINVAL),
+    };
+    net::shutdown(fd(a[0])?, how).map(|_| 0)
+}
+
+// ---- data -----------------------------------------------------------------------------------
+
+/// Sends `data` on `f` with `flags`, to `dest` (user address and length; 0: none).
+fn send_common(f: u32, info: &Info, data: &[u8], flags: u32, dest: (u64, u64)) -> Result<u64> {
+    if flags & n::MSG_OOB != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    // TCP ignores a destination; everything else is told.
+    let to = if dest.0 != 0
+        && !(info.socket_type == SocketType::Stream && info.family != Family::Unix)
+    {
+        read_addr(dest.0, dest.1, info.family)?
+    } else {
+        None
+    };
+    let r = net::send(f, data, to.as_ref(), flags & n::MSG_DONTWAIT != 0);
+    sent(r, flags)
+}
+
+pub fn sendto(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let info = net::info(f)?;
+    let mut data = vec![0u8; (a[2] as usize).min(IO_CHUNK)];
+    usermode::read(a[1], &mut data)?;
+    send_common(f, &info, &data, a[3] as u32, (a[4], a[5]))
+}
+
+/// Receives on `f` into a buffer of `len` bytes: (what came, bytes, the value to return).
+fn recv_common(
+    f: u32,
+    info: &Info,
+    len: usize,
+    flags: u32,
+) -> Result<(net::Received, Vec<u8>, u64)> {
+    if flags & n::MSG_OOB != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & n::MSG_ERRQUEUE != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    let mut data = vec![0u8; len.min(IO_CHUNK)];
+    let how = net::RecvFlags {
+        peek: flags & n::MSG_PEEK != 0,
+        wait_all: flags & n::MSG_WAITALL != 0,
+        dont_wait: flags & n::MSG_DONTWAIT != 0,
+    };
+    let got = net::recv(f, &mut data, how)?;
+    data.truncate(got.len);
+    // MSG_TRUNC: a datagram's real length.
+    let ret = if flags & n::MSG_TRUNC != 0 && info.socket_type == SocketType::Datagram {
+        got.full_len
+    } else {
+        got.len
+    };
+    Ok((got, data, ret as u64))
+}
+
+pub fn recvfrom(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let info = net::info(f)?;
+    let (buf, len) = (a[1], a[2] as usize);
+    usermode::check(buf, len.min(IO_CHUNK), true)?;
+    let addr = addr_buffer(a[4], a[5])?;
+    let (got, data, ret) = recv_common(f, &info, len, a[3] as u32)?;
+    usermode::write(buf, &data)?;
+    write_addr(addr, a[5], got.from.as_ref())?;
+    Ok(ret)
+}
+
+/// `struct msghdr` fields (x86_64 layout of `linux-raw-sys`).
+struct MsgHdr {
+    name: u64,
+    namelen: i32,
+    iov: u64,
+    iovlen: u64,
+    controllen: u64,
+}
+
+const MSGHDR_SIZE: usize = core::mem::size_of::<n::msghdr>();
+
+fn read_msghdr(addr: u64) -> Result<MsgHdr> {
+    use core::mem::offset_of;
+    let mut b = [0u8; MSGHDR_SIZE];
+    usermode::read(addr, &mut b)?;
+    let u64_at = |at: usize| u64::from_ne_bytes(b[at..at + 8].try_into().unwrap());
+    let i32_at = |at: usize| i32::from_ne_bytes(b[at..at + 4].try_into().unwrap());
+    Ok(MsgHdr {
+        name: u64_at(offset_of!(n::msghdr, msg_name)),
+        namelen: i32_at(offset_of!(n::msghdr, msg_namelen)),
+        iov: u64_at(offset_of!(n::msghdr, msg_iov)),
+        iovlen: u64_at(offset_of!(n::msghdr, msg_iovlen)),
+        controllen: u64_at(offset_of!(n::msghdr, msg_controllen)),
+    })
+}
+
+fn msg_iovecs(m: &MsgHdr) -> Result<Vec<(u64, usize)>> {
+    if m.iovlen > 1024 {
+        return Err(Errno::EMSGSIZE);
+    }
+    iovecs(m.iov, m.iovlen)
+}
+
+pub fn sendmsg(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let info = net::info(f)?;
+    let m = read_msghdr(a[1])?;
+    if m.controllen >= core::mem::size_of::<n::cmsghdr>() as u64 {
+        // Ancillary data (SCM_RIGHTS, SCM_CREDENTIALS) is not implemented.
+        return Err(Errno::EINVAL);
+    }
+    let mut data = Vec::new();
+    for (base, len) in msg_iovecs(&m)? {
+        let start = data.len();
+        let take = len.min(IO_CHUNK - start);
+        data.resize(start + take, 0);
+        usermode::read(base, &mut data[start..])?;
+        if data.len() == IO_CHUNK {
+            break;
+        }
+    }
+    let dest = if m.name != 0 && m.namelen != 0 {
+        (m.name, m.namelen as u32 as u64)
+    } else {
+        (0, 0)
+    };
+    send_common(f, &info, &data, a[2] as u32, dest)
+}
+
+pub fn recvmsg(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    use core::mem::offset_of;
+    let f = fd(a[0])?;
+    let info = net::info(f)?;
+    let m = read_msghdr(a[1])?;
+    usermode::check(a[1], MSGHDR_SIZE, true)?;
+    let vecs = msg_iovecs(&m)?;
+    for &(base, len) in &vecs {
+        usermode::check(base, len, true)?;
+    }
+    let name_cap = if m.name != 0 {
+        let cap = usize::try_from(m.namelen).map_err(|_| Errno::EINVAL)?;
+        usermode::check(m.name, cap.min(abi::SOCKADDR_MAX), true)?;
+        Some(cap)
+    } else {
+        None
+    };
+    let total = vecs.iter().fold(0usize, |t, v| t.saturating_add(v.1));
+    let flags = a[2] as u32;
+    let (got, data, ret) = recv_common(f, &info, total, flags)?;
+    scatter(&vecs, &data)?;
+    let mut out = [0u8; abi::SOCKADDR_MAX];
+    let namelen = match (&got.from, name_cap) {
+        (Some(from), Some(cap)) => {
+            let full = abi::encode_addr(&to_abi_addr(from), &mut out);
+            usermode::write(m.name, &out[..full.min(cap)])?;
+            full
+        }
+        _ => 0,
+    };
+    let msg_flags = if got.full_len > got.len {
+        n::MSG_TRUNC
+    } else {
+        0
+    };
+    usermode::write_value(
+        a[1] + offset_of!(n::msghdr, msg_namelen) as u64,
+        &(namelen as i32),
+    )?;
+    usermode::write_value(a[1] + offset_of!(n::msghdr, msg_controllen) as u64, &0u64)?;
+    usermode::write_value(a[1] + offset_of!(n::msghdr, msg_flags) as u64, &msg_flags)?;
+    Ok(ret)
+}
+
+// ---- options --------------------------------------------------------------------------------
+
+const SOL_SOCKET: i32 = n::SOL_SOCKET as i32;
+
+/// Options stored as an int, normalized to 0/1 (Linux reports these booleans as `!!value`).
+fn is_boolean(level: i32, name: u32) -> bool {
+    match level {
+        SOL_SOCKET => matches!(
+            name,
+            n::SO_KEEPALIVE
+                | n::SO_BROADCAST
+                | n::SO_DEBUG
+                | n::SO_DONTROUTE
+                | n::SO_OOBINLINE
+                | n::SO_PASSCRED
+                | n::SO_TIMESTAMP_OLD
+                | n::SO_ZEROCOPY
+        ),
+        abi::IPPROTO_TCP => matches!(
+            name,
+            n::TCP_NODELAY | n::TCP_CORK | n::TCP_QUICKACK | n::TCP_THIN_LINEAR_TIMEOUTS
+        ),
+        abi::IPPROTO_IP => matches!(
+            name,
+            n::IP_RECVERR
+                | n::IP_PKTINFO
+                | n::IP_FREEBIND
+                | n::IP_BIND_ADDRESS_NO_PORT
+                | n::IP_MULTICAST_LOOP
+                | n::IP_RECVTOS
+                | n::IP_RECVTTL
+                | n::IP_TRANSPARENT
+        ),
+        abi::IPPROTO_IPV6 => matches!(
+            name,
+            n::IPV6_V6ONLY
+                | n::IPV6_RECVERR
+                | n::IPV6_RECVPKTINFO
+                | n::IPV6_MULTICAST_LOOP
+                | n::IPV6_RECVTCLASS
+        ),
+        _ => false,
+    }
+}
+
+/// An option without an effect here: its default (what Linux reports before it is set), or
+/// `None` if the option does not exist for this socket (`ENOPROTOOPT`).
+fn stored_default(info: &Info, level: i32, name: u32) -> Option<Vec<u8>> {
+    let tcp = info.socket_type == SocketType::Stream && info.family != Family::Unix;
+    let int = |v: i32| Some(v.to_ne_bytes().to_vec());
+    match level {
+        SOL_SOCKET => match name {
+            n::SO_SNDBUF => int(if tcp { 16384 } else { 212_992 }),
+            n::SO_RCVBUF => int(if tcp { 131_072 } else { 212_992 }),
+            n::SO_RCVLOWAT | n::SO_SNDLOWAT => int(1),
+            n::SO_KEEPALIVE
+            | n::SO_BROADCAST
+            | n::SO_DEBUG
+            | n::SO_DONTROUTE
+            | n::SO_OOBINLINE
+            | n::SO_PASSCRED
+            | n::SO_TIMESTAMP_OLD
+            | n::SO_ZEROCOPY
+            | n::SO_PRIORITY
+            | n::SO_MARK
+            | n::SO_BUSY_POLL
+            | n::SO_NO_CHECK => int(0),
+            n::SO_INCOMING_CPU => int(0),
+            n::SO_BINDTODEVICE => Some(Vec::new()),
+            _ => None,
+        },
+        abi::IPPROTO_TCP if tcp => match name {
+            n::TCP_NODELAY
+            | n::TCP_CORK
+            | n::TCP_QUICKACK
+            | n::TCP_DEFER_ACCEPT
+            | n::TCP_WINDOW_CLAMP
+            | n::TCP_USER_TIMEOUT
+            | n::TCP_FASTOPEN
+            | n::TCP_FASTOPEN_CONNECT
+            | n::TCP_THIN_LINEAR_TIMEOUTS => int(0),
+            n::TCP_MAXSEG => int(536),
+            n::TCP_KEEPIDLE => int(7200),
+            n::TCP_KEEPINTVL => int(75),
+            n::TCP_KEEPCNT => int(9),
+            n::TCP_SYNCNT => int(6),
+            n::TCP_LINGER2 => int(60),
+            n::TCP_NOTSENT_LOWAT => int(-1),
+            n::TCP_CONGESTION => Some(b"cubic\0".to_vec()),
+            _ => None,
+        },
+        abi::IPPROTO_IP if info.family != Family::Unix => match name {
+            n::IP_TTL => int(64),
+            n::IP_MULTICAST_TTL | n::IP_MULTICAST_LOOP => int(1),
+            n::IP_TOS
+            | n::IP_RECVERR
+            | n::IP_PKTINFO
+            | n::IP_MTU_DISCOVER
+            | n::IP_FREEBIND
+            | n::IP_BIND_ADDRESS_NO_PORT
+            | n::IP_TRANSPARENT
+            | n::IP_RECVTOS
+            | n::IP_RECVTTL => int(0),
+            _ => None,
+        },
+        abi::IPPROTO_IPV6 if info.family == Family::Inet6 => match name {
+            n::IPV6_UNICAST_HOPS => int(64),
+            n::IPV6_MULTICAST_HOPS | n::IPV6_MULTICAST_LOOP => int(1),
+            n::IPV6_V6ONLY
+            | n::IPV6_TCLASS
+            | n::IPV6_RECVERR
+            | n::IPV6_RECVPKTINFO
+            | n::IPV6_MTU_DISCOVER
+            | n::IPV6_RECVTCLASS => int(0),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `ENOPROTOOPT`, or `EOPNOTSUPP` for a level other than `SOL_SOCKET` on a Unix socket.
+fn no_option(info: &Info, level: i32) -> Errno {
+    if info.family == Family::Unix && level != SOL_SOCKET {
+        Errno::EOPNOTSUPP
+    } else {
+        Errno::ENOPROTOOPT
+    }
+}
+
+pub fn setsockopt(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let info = net::info(f)?;
+    let (level, name) = (a[1] as i32, a[2] as u32);
+    let len = usize::try_from(a[4] as u32 as i32).map_err(|_| Errno::EINVAL)?;
+    let mut value = vec![0u8; len.min(OPTION_MAX)];
+    usermode::read(a[3], &mut value)?;
+    let int = || -> Result<i32> {
+        let b = value.get(..4).ok_or(Errno::EINVAL)?;
+        Ok(i32::from_ne_bytes(b.try_into().unwrap()))
+    };
+    if level == SOL_SOCKET {
+        match name {
+            n::SO_REUSEADDR => return net::set_reuse_address(f, int()? != 0).map(|_| 0),
+            n::SO_REUSEPORT => return net::set_reuse_port(f, int()? != 0).map(|_| 0),
+            n::SO_LINGER => {
+                let b = value.get(..8).ok_or(Errno::EINVAL)?;
+                let on = i32::from_ne_bytes(b[..4].try_into().unwrap());
+                let secs = i32::from_ne_bytes(b[4..].try_into().unwrap());
+                let linger = (on != 0).then_some(secs.max(0) as u32);
+                return net::set_linger(f, linger).map(|_| 0);
+            }
+            n::SO_RCVTIMEO_OLD | n::SO_RCVTIMEO_NEW | n::SO_SNDTIMEO_OLD | n::SO_SNDTIMEO_NEW => {
+                let timeout = abi::decode_timeval(&value).map_err(raw)?;
+                let dir = if matches!(name, n::SO_RCVTIMEO_OLD | n::SO_RCVTIMEO_NEW) {
+                    Direction::Receive
+                } else {
+                    Direction::Send
+                };
+                return net::set_timeout(f, dir, timeout).map(|_| 0);
+            }
+            n::SO_SNDBUF | n::SO_RCVBUF | n::SO_SNDBUFFORCE | n::SO_RCVBUFFORCE => {
+                let send = matches!(name, n::SO_SNDBUF | n::SO_SNDBUFFORCE);
+                let forced = matches!(name, n::SO_SNDBUFFORCE | n::SO_RCVBUFFORCE);
+                let size = abi::buffer_size(int()?, send, forced);
+                let key = if send { n::SO_SNDBUF } else { n::SO_RCVBUF };
+                net::set_stored_option(f, level, key as i32, &size.to_ne_bytes())?;
+                return Ok(0);
+            }
+            n::SO_BINDTODEVICE => {
+                let dev = value.split(|&b| b == 0).next().unwrap_or(&[]);
+                if !dev.is_empty() && dev != b"lo" {
+                    return Err(Errno::ENODEV);
+                }
+                net::set_stored_option(f, level, name as i32, dev)?;
+                return Ok(0);
+            }
+            _ => {}
+        }
+    }
+    let is_membership = (level == abi::IPPROTO_IP
+        && matches!(name, n::IP_ADD_MEMBERSHIP | n::IP_DROP_MEMBERSHIP))
+        || (level == abi::IPPROTO_IPV6
+            && matches!(name, n::IPV6_ADD_MEMBERSHIP | n::IPV6_DROP_MEMBERSHIP));
+    if is_membership && info.family != Family::Unix {
+        // No multicast on the loopback network.
+        return Err(Errno::ENODEV);
+    }
+    let Some(default) = stored_default(&info, level, name) else {
+        return Err(no_option(&info, level));
+    };
+    let stored = if default.len() == 4 {
+        let v = int()?;
+        let v = if is_boolean(level, name) {
+            i32::from(v != 0)
+        } else {
+            v
+        };
+        v.to_ne_bytes().to_vec()
+    } else {
+        value
+    };
+    net::set_stored_option(f, level, name as i32, &stored)?;
+    Ok(0)
+}
+
+fn int_bytes(v: i32) -> Vec<u8> {
+    v.to_ne_bytes().to_vec()
+}
+
+/// The value of option `(level, name)` of socket `f`.
+fn option_value(f: u32, info: &Info, level: i32, name: u32) -> Result<Vec<u8>> {
+    let tcp = info.socket_type == SocketType::Stream && info.family != Family::Unix;
+    if level == SOL_SOCKET {
+        match name {
+            n::SO_TYPE => {
+                return Ok(int_bytes(match info.socket_type {
+                    SocketType::Stream => n::SOCK_STREAM as i32,
+                    SocketType::Datagram => n::SOCK_DGRAM as i32,
+                }));
+            }
+            n::SO_PROTOCOL => {
+                return Ok(int_bytes(match (info.family, info.socket_type) {
+                    (Family::Unix, _) => 0,
+                    (_, SocketType::Stream) => abi::IPPROTO_TCP,
+                    (_, SocketType::Datagram) => abi::IPPROTO_UDP,
+                }));
+            }
+            n::SO_DOMAIN => {
+                return Ok(int_bytes(match info.family {
+                    Family::Inet => n::AF_INET as i32,
+                    Family::Inet6 => n::AF_INET6 as i32,
+                    Family::Unix => n::AF_UNIX as i32,
+                }));
+            }
+            n::SO_ACCEPTCONN => return Ok(int_bytes(i32::from(info.listening))),
+            n::SO_ERROR => {
+                return Ok(int_bytes(net::take_error(f)?.map_or(0, |e| e.raw())));
+            }
+            n::SO_REUSEADDR => return Ok(int_bytes(i32::from(net::reuse_address(f)?))),
+            n::SO_REUSEPORT => return Ok(int_bytes(i32::from(net::reuse_port(f)?))),
+            n::SO_LINGER => {
+                let l = net::linger(f)?;
+                let mut v = int_bytes(i32::from(l.is_some()));
+                v.extend_from_slice(&(l.unwrap_or(0) as i32).to_ne_bytes());
+                return Ok(v);
+            }
+            n::SO_RCVTIMEO_OLD | n::SO_RCVTIMEO_NEW => {
+                return Ok(abi::encode_timeval(net::timeout(f, Direction::Receive)?).to_vec());
+            }
+            n::SO_SNDTIMEO_OLD | n::SO_SNDTIMEO_NEW => {
+                return Ok(abi::encode_timeval(net::timeout(f, Direction::Send)?).to_vec());
+            }
+            n::SO_PEERCRED => {
+                // Every process here runs as root; the peer is taken to be this process (socket
+                // pairs and connections inside one program, the common case).
+                let pid = if info.family == Family::Unix && net::peer_addr(f).is_ok() {
+                    state::current().pid as u32
+                } else {
+                    0
+                };
+                let mut v = pid.to_ne_bytes().to_vec();
+                v.extend_from_slice(&0u32.to_ne_bytes());
+                v.extend_from_slice(&0u32.to_ne_bytes());
+                return Ok(v);
+            }
+            _ => {}
+        }
+    }
+    if level == abi::IPPROTO_TCP && tcp && name == n::TCP_INFO {
+        // struct tcp_info: only tcpi_state (ESTABLISHED 1, LISTEN 10, CLOSE 7).
+        let mut v = vec![0u8; 232];
+        v[0] = if info.listening {
+            10
+        } else if net::peer_addr(f).is_ok() {
+            1
+        } else {
+            7
+        };
+        return Ok(v);
+    }
+    let Some(default) = stored_default(info, level, name) else {
+        return Err(no_option(info, level));
+    };
+    Ok(net::stored_option(f, level, name as i32)?.unwrap_or(default))
+}
+
+pub fn getsockopt(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    let info = net::info(f)?;
+    let (level, name) = (a[1] as i32, a[2] as u32);
+    let len: i32 = usermode::read_value(a[4])?;
+    let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
+    usermode::check(a[4], 4, true)?;
+    // As on Linux, a pending SO_ERROR read into a bad buffer is lost.
+    let value = option_value(f, &info, level, name)?;
+    let n = len.min(value.len());
+    usermode::write(a[3], &value[..n])?;
+    usermode::write_value(a[4], &(n as i32))?;
+    Ok(0)
+}
