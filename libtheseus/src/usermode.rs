@@ -10,7 +10,7 @@
 
 use crate::{Errno, Result};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use interrupts::TrapFrame;
 
 /// The saved register state of a thread in user mode.
@@ -282,6 +282,19 @@ pub fn write_value<T: Copy>(addr: u64, value: &T) -> Result<()> {
     // SAFETY: checked above: writable user memory of the value's size.
     unsafe { core::ptr::write_unaligned(addr as *mut T, *value) };
     Ok(())
+}
+
+/// The 32-bit word at `addr` of the program's memory as an atomic (a futex word): `EINVAL` if
+/// unaligned, `EFAULT` unless it is the program's writable memory.
+pub fn atomic_u32(addr: u64) -> Result<&'static AtomicU32> {
+    if !addr.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
+    check(addr, 4, true)?;
+    // SAFETY: checked above: an aligned, writable 4-byte word of the program's memory, which
+    // stays mapped while the program runs (a program unmapping its own futex word meanwhile
+    // would fault at worst in its own thread); atomics have no invalid bit patterns.
+    Ok(unsafe { &*(addr as *const AtomicU32) })
 }
 
 /// A NUL-terminated string of at most `max` bytes (without the NUL) at `addr`; `ENAMETOOLONG`

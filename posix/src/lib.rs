@@ -10,6 +10,7 @@
 //! Depends only on libtheseus, `linux-raw-sys` (Linux constants and structs) and `log`.
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 pub mod abi;
 pub mod net_abi;

@@ -77,16 +77,7 @@ fn c_out_dir(ws: &Workspace) -> PathBuf {
 
 /// The Rust program names (directories of `ports/linux/` with a `src/main.rs`), sorted.
 fn rust_program_names(ws: &Workspace) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(source_dir(ws)) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("src/main.rs").is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    names
+    crate::ports_build::programs_in(&source_dir(ws))
 }
 
 /// `(name in /bin, host path)` of every program this module builds, built or not.

@@ -24,7 +24,12 @@ fn target_dir(ws: &Workspace) -> PathBuf {
 
 /// The program names (directories of `ports/` with a `src/main.rs`), sorted.
 pub fn program_names(ws: &Workspace) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(ws.root().join("ports")) else {
+    programs_in(&ws.root().join("ports"))
+}
+
+/// The directories of `dir` with a `src/main.rs` (cargo binary crates), sorted.
+pub fn programs_in(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut names: Vec<String> = entries

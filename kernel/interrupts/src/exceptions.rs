@@ -528,35 +528,18 @@ exception_common:
     call {dispatch}
     mov rsp, rbx
     // The frame may have been changed to return to either mode.
-    test byte ptr [rbx + {cs}], 3
-    jnz {user_return}
-    fxrstor64 [rsp]
-    add rsp, 8 + 512 + 8
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop r11
-    pop r10
-    pop r9
-    pop r8
-    pop rbp
-    pop rdi
-    pop rsi
-    pop rdx
-    pop rcx
-    pop rbx
-    pop rax
-    add rsp, 16
-    iretq
+    test byte ptr [rsp + {cs}], 3
+    jz 5f
 
-    // Returns to user mode from a `TrapFrame` at rsp (interrupts disabled, GS = per-CPU).
+    // Returns to user mode from a `TrapFrame` at rsp (interrupts disabled, GS = per-CPU):
+    // the user FS base, then the path every return takes.
     .global user_return_from_frame
 user_return_from_frame:
     mov ecx, 0xC0000100
     mov eax, [rsp + {fs_base}]
     mov edx, [rsp + {fs_base} + 4]
     wrmsr
+5:
     fxrstor64 [rsp]
     add rsp, 8 + 512 + 8
     pop r15
@@ -575,12 +558,14 @@ user_return_from_frame:
     pop rbx
     pop rax
     add rsp, 16
+    test byte ptr [rsp + 8], 3
+    jz 6f
     swapgs
+6:
     iretq
 "#,
     dispatch = sym exception_dispatch,
     kernel_fs = const crate::gdt::PERCPU_KERNEL_FS,
-    user_return = sym user_return_from_frame,
     fs_base = const core::mem::offset_of!(TrapFrame, fs_base),
     cs = const core::mem::offset_of!(TrapFrame, cs),
     rip = const core::mem::offset_of!(TrapFrame, rip),

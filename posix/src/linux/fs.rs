@@ -317,6 +317,24 @@ pub fn ioctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             usermode::write(a[2], &t)?;
             Ok(0)
         }
+        // Terminal modes are read, not applied: the console has no line discipline yet (it
+        // passes bytes through as raw mode would), so every request is accepted as is.
+        linux_raw_sys::ioctl::TCSETS
+        | linux_raw_sys::ioctl::TCSETSW
+        | linux_raw_sys::ioctl::TCSETSF
+            if tty =>
+        {
+            let mut termios = [0u8; 60];
+            usermode::read(a[2], &mut termios)?;
+            Ok(0)
+        }
+        linux_raw_sys::ioctl::TIOCSWINSZ if tty => {
+            let _: [u16; 4] = usermode::read_value(a[2])?;
+            Ok(0)
+        }
+        linux_raw_sys::ioctl::TIOCGPGRP if tty => {
+            usermode::write_value(a[2], &(state::current().pid as i32)).map(|_| 0)
+        }
         linux_raw_sys::ioctl::FIONBIO => {
             let on: u32 = usermode::read_value(a[2])?;
             fs::set_nonblocking(f, on != 0)?;
@@ -524,20 +542,39 @@ pub fn statx(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         tv_nsec: (t % 1_000_000_000) as u32,
         __reserved: 0,
     };
-    // SAFETY: `statx` is a C struct of integers, for which all zeros is a valid value.
-    let mut s: g::statx = unsafe { core::mem::zeroed() };
-    s.stx_mask = g::STATX_BASIC_STATS | g::STATX_BTIME;
-    s.stx_blksize = 4096;
-    s.stx_nlink = m.nlink;
-    s.stx_mode = abi::st_mode(kind(m.file_type), m.mode) as u16;
-    s.stx_ino = m.ino;
-    s.stx_size = m.size;
-    s.stx_blocks = m.size.div_ceil(512);
-    s.stx_atime = ts(m.accessed_ns);
-    s.stx_btime = ts(m.created_ns);
-    s.stx_ctime = ts(m.modified_ns);
-    s.stx_mtime = ts(m.modified_ns);
-    s.stx_dev_minor = 1;
+    let s = g::statx {
+        stx_mask: g::STATX_BASIC_STATS | g::STATX_BTIME,
+        stx_blksize: 4096,
+        stx_attributes: 0,
+        stx_nlink: m.nlink,
+        stx_uid: 0,
+        stx_gid: 0,
+        stx_mode: abi::st_mode(kind(m.file_type), m.mode) as u16,
+        __spare0: [0],
+        stx_ino: m.ino,
+        stx_size: m.size,
+        stx_blocks: m.size.div_ceil(512),
+        stx_attributes_mask: 0,
+        stx_atime: ts(m.accessed_ns),
+        stx_btime: ts(m.created_ns),
+        stx_ctime: ts(m.modified_ns),
+        stx_mtime: ts(m.modified_ns),
+        stx_rdev_major: 0,
+        stx_rdev_minor: 0,
+        stx_dev_major: 0,
+        stx_dev_minor: 1,
+        stx_mnt_id: 0,
+        stx_dio_mem_align: 0,
+        stx_dio_offset_align: 0,
+        stx_subvol: 0,
+        stx_atomic_write_unit_min: 0,
+        stx_atomic_write_unit_max: 0,
+        stx_atomic_write_segments_max: 0,
+        stx_dio_read_offset_align: 0,
+        stx_atomic_write_unit_max_opt: 0,
+        __spare2: [0],
+        __spare3: [0; 8],
+    };
     usermode::write_value(a[4], &s).map(|_| 0)
 }
 

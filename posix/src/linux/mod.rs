@@ -88,6 +88,7 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_exit => ("exit", thread::exit),
         nr::__NR_wait4 => ("wait4", process::wait4),
         nr::__NR_execve => ("execve", process::execve),
+        nr::__NR_waitid => ("waitid", process::waitid),
         nr::__NR_vfork => ("vfork", process::vfork),
         nr::__NR_kill => ("kill", thread::kill),
         nr::__NR_uname => ("uname", system::uname),

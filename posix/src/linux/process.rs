@@ -1,6 +1,6 @@
 //! Processes: `clone` without `CLONE_THREAD` and `vfork` (a new process that shares the
 //! caller's memory, `CLONE_VM | CLONE_VFORK`: what musl's `posix_spawn`, and so
-//! `std::process::Command`, uses), `execve`, `wait4`.
+//! `std::process::Command`, uses), `execve`, `wait4`, `waitid`.
 //!
 //! A new process gets a copy of the caller's descriptor table, working directory and
 //! environment (libtheseus's `process::spawn`), its signal actions, mask and close-on-exec
@@ -151,6 +151,64 @@ pub fn wait4(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     if status_at != 0 {
         usermode::check(status_at, 4, true)?;
     }
+    if rusage != 0 {
+        usermode::check(rusage, 144, true)?;
+    }
+    match wait_child(pid, options & g::WNOHANG != 0)? {
+        Some((child_pid, status)) => {
+            if status_at != 0 {
+                usermode::write_value(status_at, &status)?;
+            }
+            if rusage != 0 {
+                usermode::write(rusage, &[0u8; 144])?;
+            }
+            Ok(child_pid)
+        }
+        None => Ok(0),
+    }
+}
+
+/// `waitid(idtype, id, infop, options)`: `P_ALL` or `P_PID`, `WEXITED` (with `WNOHANG`,
+/// `WNOWAIT` is not supported); fills `siginfo` with `SIGCHLD`, `CLD_EXITED` or `CLD_KILLED`,
+/// the pid and the status.
+pub fn waitid(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    const P_ALL: u64 = 0;
+    const P_PID: u64 = 1;
+    let (idtype, id, info, options) = (a[0], a[1], a[2], a[3] as u32);
+    if options & g::WEXITED == 0 || options & g::WNOWAIT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = match idtype {
+        P_ALL => -1,
+        P_PID => i32::try_from(id).map_err(|_| Errno::EINVAL)?,
+        _ => return Err(Errno::EINVAL),
+    };
+    if info != 0 {
+        usermode::check(info, 128, true)?;
+    }
+    let mut raw = [0u8; 128];
+    if let Some((child_pid, status)) = wait_child(pid, options & g::WNOHANG != 0)? {
+        const CLD_EXITED: i32 = 1;
+        const CLD_KILLED: i32 = 2;
+        let (code, value) = if status & 0x7f == 0 {
+            (CLD_EXITED, (status >> 8) & 0xff)
+        } else {
+            (CLD_KILLED, status & 0x7f)
+        };
+        raw[0..4].copy_from_slice(&(g::SIGCHLD as i32).to_le_bytes());
+        raw[8..12].copy_from_slice(&code.to_le_bytes());
+        raw[16..20].copy_from_slice(&(child_pid as i32).to_le_bytes());
+        raw[24..28].copy_from_slice(&(value as i32).to_le_bytes());
+    }
+    if info != 0 {
+        usermode::write(info, &raw)?;
+    }
+    Ok(0)
+}
+
+/// Waits for the end of child `pid` (> 0) or of any child; `None` if `nohang` and none has
+/// ended. Returns the child's pid and Linux wait status; the child is forgotten.
+fn wait_child(pid: i32, nohang: bool) -> Result<Option<(u64, u32)>> {
     let process = state::current();
     loop {
         let seen = process.child_ended.count();
@@ -176,17 +234,10 @@ pub fn wait4(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             candidate.and_then(|p| children.remove(&p).map(|c| (p, c)))
         };
         if let Some((child_pid, Child { handle })) = ended {
-            let status = wait_status(&handle.join());
-            if status_at != 0 {
-                usermode::write_value(status_at, &status)?;
-            }
-            if rusage != 0 {
-                usermode::write(rusage, &[0u8; 144])?;
-            }
-            return Ok(child_pid);
+            return Ok(Some((child_pid, wait_status(&handle.join()))));
         }
-        if options & g::WNOHANG != 0 {
-            return Ok(0);
+        if nohang {
+            return Ok(None);
         }
         process.child_ended.wait_change(seen, 50);
     }

@@ -60,16 +60,9 @@ pub fn arch_prctl(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
     }
 }
 
-/// The futex word at a user address, checked.
+/// The futex word at a user address, checked (`EINVAL` if unaligned).
 fn word(addr: u64) -> Result<&'static AtomicU32> {
-    if !addr.is_multiple_of(4) {
-        return Err(Errno::EINVAL);
-    }
-    usermode::check(addr, 4, false)?;
-    // SAFETY: checked above: an aligned, readable 4-byte word of the program's memory. It
-    // stays mapped while the program runs (the program unmapping it meanwhile would be its
-    // own bug, faulting at worst in this thread).
-    Ok(unsafe { &*(addr as *const AtomicU32) })
+    usermode::atomic_u32(addr)
 }
 
 /// Reads a `timespec` as nanoseconds.
