@@ -93,8 +93,12 @@ pub fn load(bytes: &[u8]) -> Result<LinuxProgram, LoadError> {
         .or_else(|| {
             loads.iter().find_map(|p| {
                 let (off, filesz) = (p.p_offset(endian), p.p_filesz(endian));
-                (phoff >= off && phoff + phsize <= off + filesz)
-                    .then(|| p.p_vaddr(endian) + (phoff - off))
+                // Checked: every field comes from the file (segments were checked against the
+                // file and the image already, the header fields were not).
+                let end = phoff.checked_add(phsize)?;
+                (phoff >= off && end <= off.checked_add(filesz)?)
+                    .then(|| p.p_vaddr(endian).checked_add(phoff - off))
+                    .flatten()
             })
         })
         .filter(|&v| v.checked_add(phsize).is_some_and(|e| e <= span))

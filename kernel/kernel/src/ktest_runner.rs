@@ -1,5 +1,9 @@
-//! Runs every registered kernel test (`mode=test`) and exits QEMU with the result. The kernel
-//! log is limited to warnings meanwhile, so expected events (tasks killed on purpose) stay quiet.
+//! Runs every registered kernel test (`mode=test`) and exits QEMU with the result. Each test
+//! runs in a task of its own: a failing assertion panics, the panic unwinds that task only
+//! (as for any task), and its kill reason (the panic message and backtrace) is the test's
+//! failure report; the run goes on with the next test and ends with the real counts. The
+//! kernel log is limited to warnings meanwhile, so expected events (tasks killed on purpose)
+//! stay quiet.
 
 use crate::panic::{QemuExit, exit_qemu};
 
@@ -7,12 +11,33 @@ pub fn run_all() -> ! {
     let tests = ktest::all();
     log::set_max_level(log::LevelFilter::Warn);
     serial::println!("ktest: running {} tests", tests.len());
+    let mut failed = 0;
     // Each result line is printed whole after the test, so log lines a test causes cannot
-    // split it; a failing test's line comes from the panic handler.
+    // split it.
     for test in tests {
-        ktest::run(test);
-        serial::println!("test {} ... ok", test.name);
+        let outcome = task::Builder::new(test.name).spawn(move || {
+            ktest::run(test);
+            0
+        });
+        match outcome.map(task::JoinHandle::join) {
+            Ok(task::ExitValue::Exited(_)) => serial::println!("test {} ... ok", test.name),
+            Ok(task::ExitValue::Killed(reason)) => {
+                failed += 1;
+                serial::println!("test {} ... FAILED\n{}", test.name, reason);
+            }
+            Err(e) => {
+                failed += 1;
+                serial::println!(
+                    "test {} ... FAILED\ncannot start its task: {e:?}",
+                    test.name
+                );
+            }
+        }
     }
-    serial::println!("ktest: {} passed, 0 failed", tests.len());
-    exit_qemu(QemuExit::Success)
+    serial::println!("ktest: {} passed, {failed} failed", tests.len() - failed);
+    exit_qemu(if failed == 0 {
+        QemuExit::Success
+    } else {
+        QemuExit::Failure
+    })
 }

@@ -1,7 +1,8 @@
 //! The in-kernel test framework: `kernel_test!` registers a test function in the `.ktests`
 //! linker section; the test kernel (booted with `mode=test`) walks that section, runs each
-//! test and prints `test NAME ... ok|FAILED`. A failing test panics; the kernel's panic handler
-//! asks [`current`] which test was running, reports it as FAILED and ends the run.
+//! test in a task of its own and prints `test NAME ... ok|FAILED`. A failing test panics,
+//! which ends its task with the panic as the kill reason; the run goes on. [`current`] names
+//! the running test for a panic that cannot be contained (in the boot task).
 //!
 //! Depends on nothing. The linker script of `kernel/kernel` defines the section bounds.
 
