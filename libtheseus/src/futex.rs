@@ -1,5 +1,5 @@
 //! The futex: block on a 32-bit atomic word until another thread wakes that address. The
-//! building block of mutexes, condition variables and `std`'s parking on Hermit.
+//! building block of mutexes and condition variables (and of the Linux `futex` system call).
 
 use crate::{Errno, Result};
 use core::sync::atomic::AtomicU32;

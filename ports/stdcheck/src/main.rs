@@ -15,23 +15,9 @@ fn ensure(cond: bool, what: &str) -> Result<(), String> {
     if cond { Ok(()) } else { Err(what.to_string()) }
 }
 
-/// `std::fs::remove_dir_all` is not implemented by std's Hermit backend: remove a tree by hand.
-fn remove_tree(dir: &str) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            remove_tree(&path.to_string_lossy())?;
-        } else {
-            std::fs::remove_file(&path)?;
-        }
-    }
-    std::fs::remove_dir(dir)
-}
-
 fn fs() -> Result<String, String> {
     let dir = "/tmp/stdcheck";
-    let _ = remove_tree(dir);
+    let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("create_dir_all: {e}"))?;
     let path = format!("{dir}/hello.txt");
     std::fs::write(&path, b"hello, file\n").map_err(|e| format!("write: {e}"))?;
@@ -70,7 +56,7 @@ fn fs() -> Result<String, String> {
         missing == Some(std::io::ErrorKind::NotFound),
         "missing file is not NotFound",
     )?;
-    remove_tree(dir).map_err(|e| format!("remove a directory tree: {e}"))?;
+    std::fs::remove_dir_all(dir).map_err(|e| format!("remove_dir_all: {e}"))?;
     ensure(
         std::fs::metadata(dir).is_err(),
         "directory still there after removal",

@@ -1,16 +1,11 @@
 //! `tempfile` on this OS: temporary directories and named temporary files in `/tmp`
-//! (`std::env::temp_dir()` on Hermit; `/tmp` must exist), written, read back and removed on
-//! drop, plus a `SpooledTempFile`. Prints `tempfile-check: ok (...)` and exits 0, or what
-//! failed and exits 1.
-//!
-//! Known limits here (see ports/README.md), checked to fail exactly as documented so a
-//! change is noticed: `tempfile` has no Hermit backend, so `NamedTempFile::new`, `tempfile()`,
-//! `reopen`, `persist` and `keep` return "operation not supported on this platform" (named
-//! files still work through `Builder::make`); removing a `TempDir` (drop, `close`) needs
-//! `std::fs::remove_dir_all`, which std's Hermit backend does not implement.
+//! (`std::env::temp_dir()`; `/tmp` must exist), written, read back and removed on drop,
+//! `NamedTempFile::new` + `persist`, a `SpooledTempFile`, and temporary directories removed on
+//! `close` and drop. (`tempfile::tempfile()` needs a file that outlives its name, which the
+//! OS's in-memory file system does not keep yet: `O_TMPFILE` is `EOPNOTSUPP`.) Prints `tempfile-check: ok (...)` and exits 0, or what failed and exits 1.
 
 use std::fs::{self, File};
-use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use tempfile::{Builder, NamedTempFile, SpooledTempFile, TempDir};
@@ -19,28 +14,9 @@ fn ensure(cond: bool, what: impl Into<String>) -> Result<(), String> {
     if cond { Ok(()) } else { Err(what.into()) }
 }
 
-/// An error is the documented limitation of tempfile's fallback backend.
-fn is_platform_unsupported(e: &std::io::Error) -> bool {
-    e.to_string()
-        .contains("operation not supported on this platform")
-}
-
-/// The names in `dir`. std's Hermit `read_dir` fails on an empty directory with "os error 0"
-/// (see ports/README.md): that is an empty list here.
+/// The entries of `dir`.
 fn names_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    match fs::read_dir(dir) {
-        Ok(rd) => rd.map(|e| e.map(|e| e.path())).collect(),
-        Err(e) if e.raw_os_error() == Some(0) => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Removes an (unnested) directory by hand.
-fn remove_flat_dir(dir: &Path) -> std::io::Result<()> {
-    for p in names_in(dir)? {
-        fs::remove_file(p)?;
-    }
-    fs::remove_dir(dir)
+    fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect()
 }
 
 fn run() -> Result<String, String> {
@@ -138,51 +114,25 @@ fn run() -> Result<String, String> {
     sp.read_to_string(&mut tail).map_err(|e| e.to_string())?;
     ensure(tail == "bytes" && !sp.is_rolled(), "spooled file")?;
 
-    // The platform-backed calls: full checks if they work, else the documented error.
-    match NamedTempFile::new() {
-        Ok(mut nf) => {
-            nf.write_all(b"persist me").map_err(|e| e.to_string())?;
-            let target = d1.path().join("persisted");
-            nf.persist(&target).map_err(|e| format!("persist: {e}"))?;
-            ensure(
-                fs::read(&target).ok().as_deref() == Some(&b"persist me"[..]),
-                "persisted content",
-            )?;
-            notes.push("NamedTempFile::new + persist");
-        }
-        Err(e) if is_platform_unsupported(&e) => {
-            ensure(
-                tempfile::tempfile().is_err_and(|e| is_platform_unsupported(&e)),
-                "tempfile() error",
-            )?;
-            notes.push(
-                "NamedTempFile::new/tempfile()/persist unsupported (no Hermit backend in tempfile)",
-            );
-        }
-        Err(e) => return Err(format!("NamedTempFile::new: {e}")),
-    }
+    // The platform-backed calls (tempfile's unix backend).
+    let mut nf = NamedTempFile::new().map_err(|e| format!("NamedTempFile::new: {e}"))?;
+    nf.write_all(b"persist me").map_err(|e| e.to_string())?;
+    let target = d1.path().join("persisted");
+    nf.persist(&target).map_err(|e| format!("persist: {e}"))?;
+    ensure(
+        fs::read(&target).ok().as_deref() == Some(&b"persist me"[..]),
+        "persisted content",
+    )?;
+    notes.push("NamedTempFile::new + persist");
 
     // Removal of temp dirs.
     let d1_path = d1.path().to_path_buf();
-    match d1.close() {
-        Ok(()) => {
-            ensure(!d1_path.exists(), "closed temp dir still there")?;
-            let d2_path = d2.path().to_path_buf();
-            drop(d2);
-            ensure(!d2_path.exists(), "dropped temp dir still there")?;
-            notes.push("TempDir removed on close/drop");
-        }
-        Err(e) if e.kind() == ErrorKind::Unsupported => {
-            ensure(d1_path.exists(), "close failed but removed")?;
-            remove_flat_dir(&d1_path)
-                .map_err(|e| format!("removing {} by hand: {e}", d1_path.display()))?;
-            let d2_path = d2.keep();
-            remove_flat_dir(&d2_path)
-                .map_err(|e| format!("removing {} by hand: {e}", d2_path.display()))?;
-            notes.push("TempDir close/drop unsupported (std remove_dir_all), removed by hand");
-        }
-        Err(e) => return Err(format!("TempDir::close: {e}")),
-    }
+    d1.close().map_err(|e| format!("TempDir::close: {e}"))?;
+    ensure(!d1_path.exists(), "closed temp dir still there")?;
+    let d2_path = d2.path().to_path_buf();
+    drop(d2);
+    ensure(!d2_path.exists(), "dropped temp dir still there")?;
+    notes.push("TempDir removed on close/drop");
     ensure(!d1_path.exists(), "temp dir left behind")?;
     Ok(format!(
         "2 temp dirs, 22 named files written/read/removed on drop, spooled; {}",

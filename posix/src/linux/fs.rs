@@ -413,6 +413,11 @@ pub fn pipe2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 // ---- paths ----------------------------------------------------------------------------------
 
 fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
+    // An unnamed file needs files that live on after their last name is gone, which the
+    // in-memory file system does not have yet.
+    if flags & g::__O_TMPFILE != 0 {
+        return Err(Errno::ENOTSUP);
+    }
     let req = abi::decode_open(flags, mode as u32).map_err(Errno::from_raw)?;
     if flags & g::O_NOFOLLOW != 0
         && fs::lstat(&path).is_ok_and(|m| m.file_type == FileType::Symlink)
