@@ -155,21 +155,13 @@ fn build_rust_theseus(ws: &Workspace, verbose: bool) -> Result<()> {
     if rust_program_names(ws).is_empty() {
         return Ok(());
     }
-    let mut cargo = crate::linux_target::cargo_build(ws, &theseus_target_dir(ws), &[])?;
-    cargo.current_dir(source_dir(ws));
-    if !verbose {
-        cargo.arg("--quiet");
-    }
-    let status = cargo
-        .status()
-        .context(|| "could not start cargo".to_string())?;
-    if !status.success() {
-        return Err(Error::failed(format!(
-            "building ports/linux for {} failed ({status})",
-            crate::linux_target::SPEC
-        )));
-    }
-    Ok(())
+    crate::linux_target::build_workspace(
+        ws,
+        &source_dir(ws),
+        &theseus_target_dir(ws),
+        "ports/linux",
+        verbose,
+    )
 }
 
 fn up_to_date(src: &Path, out: &Path) -> bool {

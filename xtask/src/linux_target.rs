@@ -82,6 +82,31 @@ pub fn cargo_build(
     Ok(cargo)
 }
 
+/// Builds the cargo workspace at `workspace` (`ports/`, `ports/linux/`) for the project's
+/// target into `target_dir` (see [`cargo_build`]); `what` names it in the error.
+pub fn build_workspace(
+    ws: &Workspace,
+    workspace: &Path,
+    target_dir: &Path,
+    what: &str,
+    verbose: bool,
+) -> Result<()> {
+    let mut cargo = cargo_build(ws, target_dir, &[])?;
+    cargo.current_dir(workspace);
+    if !verbose {
+        cargo.arg("--quiet");
+    }
+    let status = cargo
+        .status()
+        .map_err(|e| Error::failed(format!("could not start cargo: {e}")))?;
+    if !status.success() {
+        return Err(Error::failed(format!(
+            "building {what} for {SPEC} failed ({status})"
+        )));
+    }
+    Ok(())
+}
+
 /// The rustc flags of the caller's environment, as cargo would read them
 /// (`CARGO_ENCODED_RUSTFLAGS`, else `RUSTFLAGS` split at whitespace).
 pub fn environment_rustflags() -> Vec<String> {

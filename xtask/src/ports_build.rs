@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Context, Error, Result};
+use crate::error::Result;
 use crate::linux_target;
 use crate::workspace::Workspace;
 
@@ -67,20 +67,13 @@ pub fn build(ws: &Workspace, verbose: bool) -> Result<Vec<(String, PathBuf)>> {
     if program_names(ws).is_empty() {
         return Ok(Vec::new());
     }
-    let mut cargo = linux_target::cargo_build(ws, &target_dir(ws), &[])?;
-    cargo.current_dir(ws.root().join("ports"));
-    if !verbose {
-        cargo.arg("--quiet");
-    }
-    let status = cargo
-        .status()
-        .context(|| "could not start cargo".to_string())?;
-    if !status.success() {
-        return Err(Error::failed(format!(
-            "building ports/ for {} failed ({status})",
-            linux_target::SPEC
-        )));
-    }
+    linux_target::build_workspace(
+        ws,
+        &ws.root().join("ports"),
+        &target_dir(ws),
+        "ports/",
+        verbose,
+    )?;
     Ok(built_programs(ws))
 }
 

@@ -40,9 +40,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::test::Tally;
-use super::wasm_registry::{Run, first_difference, parse_guest_output};
+use super::wasm_registry::{Run, first_difference, run_in_os};
 use crate::error::{Context, Error, Result};
-use crate::exec::{self, ExecOutcome, ExecRequest};
 use crate::linux_programs::LINUX_TARGET;
 use crate::ramdisk::AddSpec;
 use crate::registry::shell_quote;
@@ -680,33 +679,11 @@ fn run_case(
         AddSpec::parse(&format!("{}:/bin/{}", bin.display(), case.program.bin))?,
         AddSpec::parse(&format!("{}:{GUEST_ROOT}", scratch.root().display()))?,
     ];
-    let request = ExecRequest {
-        command: &command,
-        adds: &adds,
-        timeout: Some(OS_TIMEOUT),
-        iso: false,
-        verbose,
-        kernel_verbose: false,
-        input: None,
-    };
-    let started = Instant::now();
-    let mut printed = Vec::new();
-    let outcome = exec::exec(ws, &request, &mut printed)?;
-    let elapsed = started.elapsed();
-    let ExecOutcome::Completed { timing, .. } = outcome else {
-        return Ok(Some(format!(
-            "  command: {command}\n  {}",
-            outcome.problem().unwrap_or_default().trim_end()
-        )));
-    };
-    let Some(os) = parse_guest_output(&printed) else {
-        return Ok(Some(format!(
-            "  command: {command}\n  unexpected output: {:?}",
-            String::from_utf8_lossy(&printed[..printed.len().min(2000)])
-        )));
+    let (os, os_time) = match run_in_os(ws, &command, &adds, OS_TIMEOUT, verbose)? {
+        Ok(done) => done,
+        Err(problem) => return Ok(Some(problem)),
     };
     save_run(&work, "os", &os)?;
-    let os_time = elapsed.saturating_sub(timing.host);
 
     let (host_out, os_out) = if case.sorted {
         (sorted_lines(&host.stdout), sorted_lines(&os.stdout))
@@ -855,6 +832,7 @@ fn save_run(dir: &Path, side: &str, run: &Run) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::wasm_registry::parse_guest_output;
 
     #[test]
     fn guest_command_line_and_its_output() {

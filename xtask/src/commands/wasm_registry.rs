@@ -356,11 +356,23 @@ fn run_os(
         fs::write(&host, content).context(|| format!("writing {}", host.display()))?;
         adds.push(AddSpec::parse(&format!("{}:{guest}", host.display()))?);
     }
-    let command = guest_command(case);
+    run_in_os(ws, &guest_command(case), &adds, OS_TIMEOUT, verbose)
+}
+
+/// Boots the OS with `adds` in its ramdisk, runs `command` (a [`guest_command`]-style line that
+/// prints the program's status and output after markers) and returns what it printed, parsed,
+/// with the guest's share of the time; or, as `Err`, why there is nothing to compare.
+pub(super) fn run_in_os(
+    ws: &Workspace,
+    command: &str,
+    adds: &[AddSpec],
+    timeout: Duration,
+    verbose: bool,
+) -> Result<std::result::Result<(Run, Duration), String>> {
     let request = ExecRequest {
-        command: &command,
-        adds: &adds,
-        timeout: Some(OS_TIMEOUT),
+        command,
+        adds,
+        timeout: Some(timeout),
         iso: false,
         verbose,
         kernel_verbose: false,
