@@ -140,6 +140,34 @@ pub fn sleep(d: Duration) {
     task::sleep_ns(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+/// True if the running thread has been asked to end (a kill: Ctrl-C, `kill`). It ends at its
+/// next kill point: any file call, wait or sleep, or [`kill_point`].
+pub fn kill_pending() -> bool {
+    task::kill_pending()
+}
+
+/// Ends the running thread here if it has been killed, unwinding its stack so that what its
+/// frames own is dropped (its joiner sees [`ExitStatus::Killed`]); returns at once otherwise.
+pub fn kill_point() {
+    task::kill_point()
+}
+
+/// Runs `f`; if the thread unwinds out of it (a kill point was reached after a kill, or a
+/// panic), returns the reason instead, and the thread goes on. For a boundary the unwinder
+/// cannot cross (an interpreter's frames): the caller stops what it is doing and reaches a
+/// [`kill_point`] above the boundary, where the kill then ends the thread.
+pub fn catch_unwind<R>(f: impl FnOnce() -> R) -> core::result::Result<R, String> {
+    task::catch_unwind(f)
+}
+
+/// Marks whether the running thread may be ended where it runs when it is killed and does not
+/// reach a kill point soon (within 100 ms): only for code that takes no lock and owns nothing
+/// others need, such as an interpreter running guest code between host calls. Nothing is
+/// dropped then, so such code should reach kill points when it can.
+pub fn set_async_killable(on: bool) {
+    task::set_async_killable(on)
+}
+
 /// Ends the running thread with `value` (what its joiner sees as
 /// [`ExitStatus::Exited`]). TLS key destructors run; values on the thread's stack are *not*
 /// dropped (return from the thread's function for that).

@@ -206,7 +206,7 @@ fn on_return(frame: &mut TrapFrame) {
 /// are delivered there). It must be quick: it runs on every such return.
 pub fn set_return_hook(hook: fn(&mut Registers)) {
     RETURN_HOOK.store(hook as usize, Ordering::SeqCst);
-    interrupts::set_user_return_hook(on_return);
+    usermode::set_return_hook(on_return);
 }
 
 static HANDLER: AtomicUsize = AtomicUsize::new(0);

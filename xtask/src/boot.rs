@@ -1,6 +1,6 @@
 //! Gets everything QEMU needs for one boot: ramdisk, command line and, for GRUB, the ISO.
 
-use crate::cmdline::{Mode, kernel_cmdline};
+use crate::cmdline::{EXEC_FILE, EXEC_INLINE_MAX, Mode, kernel_cmdline};
 use crate::error::{Error, Result};
 use crate::iso;
 use crate::qemu::Boot;
@@ -29,7 +29,20 @@ pub fn prepare(ws: &Workspace, spec: &BootSpec<'_>) -> Result<Boot> {
             kernel.display()
         )));
     }
-    let initrd = ramdisk::write(ws, spec.adds)?;
+    let mut adds = spec.adds.to_vec();
+    if let Mode::Exec(command) = &spec.mode
+        && command.len() > EXEC_INLINE_MAX
+    {
+        let host = ws.out_dir().join("exec-command");
+        ws.ensure_out_dir()?;
+        std::fs::write(&host, command)
+            .map_err(|e| Error::failed(format!("writing {}: {e}", host.display())))?;
+        adds.push(AddSpec {
+            host,
+            guest: EXEC_FILE.into(),
+        });
+    }
+    let initrd = ramdisk::write(ws, &adds)?;
     let cmdline = kernel_cmdline(&spec.mode, spec.kernel_verbose);
     if spec.iso {
         let image = iso::build(ws, &kernel, &initrd, &cmdline, spec.verbose)?;

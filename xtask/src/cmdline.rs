@@ -4,6 +4,9 @@
 //! - `mode=test`: run the in-kernel tests and exit QEMU;
 //! - `mode=exec exec=<HEX>`: run one shell command line, given as the lowercase hex
 //!   encoding of its UTF-8 bytes (so it needs no quoting in QEMU or GRUB);
+//! - `mode=exec exec-file=<PATH>`: the same for a command longer than [`EXEC_INLINE_MAX`]
+//!   bytes, which travels in the ramdisk at [`EXEC_FILE`] (QEMU's PVH loader overwrites its
+//!   boot information with a command line of a few KiB);
 //! - a trailing ` verbose` asks the kernel to log more.
 
 /// What the guest does after boot.
@@ -14,11 +17,20 @@ pub enum Mode {
     Exec(String),
 }
 
+/// The longest `--exec` command passed on the kernel command line itself.
+pub const EXEC_INLINE_MAX: usize = 512;
+
+/// Where a longer `--exec` command is put in the ramdisk.
+pub const EXEC_FILE: &str = "/boot/exec";
+
 /// Renders the command line for `mode`.
 pub fn kernel_cmdline(mode: &Mode, verbose: bool) -> String {
     let mut line = match mode {
         Mode::Shell => "mode=shell".to_string(),
         Mode::Test => "mode=test".to_string(),
+        Mode::Exec(command) if command.len() > EXEC_INLINE_MAX => {
+            format!("mode=exec exec-file={EXEC_FILE}")
+        }
         Mode::Exec(command) => format!("mode=exec exec={}", hex_encode(command.as_bytes())),
     };
     if verbose {
@@ -61,6 +73,11 @@ mod tests {
         assert_eq!(
             kernel_cmdline(&Mode::Exec("true".into()), true),
             "mode=exec exec=74727565 verbose"
+        );
+        let long = "echo x; ".repeat(100);
+        assert_eq!(
+            kernel_cmdline(&Mode::Exec(long), false),
+            "mode=exec exec-file=/boot/exec"
         );
     }
 }

@@ -51,6 +51,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("badcalls.c", "badcalls", Link::StaticPie),
     ("signals.c", "signals", Link::StaticPie),
     ("sockets.c", "sockets", Link::StaticPie),
+    ("hold.c", "hold", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 

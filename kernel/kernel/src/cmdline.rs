@@ -1,5 +1,5 @@
-//! The kernel command line: `mode=shell|exec|test`, `exec=<hex of the command line>`,
-//! `verbose`.
+//! The kernel command line: `mode=shell|exec|test`, `exec=<hex of the command line>` or
+//! `exec-file=<path of a file in the ramdisk holding it>` (for long ones), `verbose`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -14,6 +14,7 @@ pub enum Mode {
 pub struct Args {
     pub mode: Mode,
     pub exec: Option<String>,
+    pub exec_file: Option<String>,
     pub verbose: bool,
 }
 
@@ -32,6 +33,7 @@ pub fn parse(cmdline: &str) -> Args {
     let mut args = Args {
         mode: Mode::Shell,
         exec: None,
+        exec_file: None,
         verbose: false,
     };
     for word in cmdline.split_ascii_whitespace() {
@@ -43,6 +45,7 @@ pub fn parse(cmdline: &str) -> Args {
                 Some(cmd) => args.exec = Some(cmd),
                 None => log::error!("exec= is not valid hex-encoded UTF-8; ignored"),
             },
+            Some(("exec-file", path)) => args.exec_file = Some(path.into()),
             None if word == "verbose" => args.verbose = true,
             _ => {}
         }

@@ -17,6 +17,7 @@ mod faults;
 mod ktest_runner;
 mod panic;
 
+use alloc::string::String;
 use boot_info::{BootInfo, PhysMemory};
 use memory::PHYS_OFFSET;
 // Linked for its in-kernel tests (nothing in the kernel calls the platform layer).
@@ -104,7 +105,7 @@ extern "C" fn kernel_main() -> ! {
     load_kernel_symbols();
     match args.mode {
         cmdline::Mode::Test => ktest_runner::run_all(),
-        cmdline::Mode::Exec => run_exec(args.exec.as_deref().unwrap_or(""), args.verbose),
+        cmdline::Mode::Exec => run_exec(&exec_command(&args), args.verbose),
         cmdline::Mode::Shell => run_interactive(),
     }
 }
@@ -166,6 +167,31 @@ fn load_kernel_symbols() {
         ),
         Some(Err(e)) => log::warn!("{PATH}: {e}; backtraces show bare addresses"),
         None => log::warn!("no {PATH} in the ramdisk; backtraces show bare addresses"),
+    }
+}
+
+/// The `run --exec` command: from `exec=`, or from the ramdisk file `exec-file=` names.
+fn exec_command(args: &cmdline::Args) -> String {
+    match (&args.exec, &args.exec_file) {
+        (Some(command), _) => command.clone(),
+        (None, Some(path)) => {
+            let data = rootfs::with(|fs| {
+                fs.lookup(path)
+                    .and_then(|n| fs.file_data(n).map(<[u8]>::to_vec))
+            });
+            match data.map(String::from_utf8) {
+                Ok(Ok(command)) => command,
+                Ok(Err(_)) => {
+                    log::error!("{path}: the command is not UTF-8");
+                    String::new()
+                }
+                Err(e) => {
+                    log::error!("{path}: {e}");
+                    String::new()
+                }
+            }
+        }
+        (None, None) => String::new(),
     }
 }
 

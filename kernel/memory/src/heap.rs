@@ -108,3 +108,9 @@ pub fn heap_stats() -> HeapStats {
         }
     })
 }
+
+/// True while some code holds the heap's lock (on one CPU with interrupts masked: the
+/// interrupted task). The scheduler asks before ending a task where it runs.
+pub fn heap_busy() -> bool {
+    STATE.is_locked()
+}

@@ -26,7 +26,7 @@ mod paging;
 mod stack;
 mod tests;
 
-pub use heap::{HeapStats, heap_stats};
+pub use heap::{HeapStats, heap_busy, heap_stats};
 pub use mapping::{
     Commit, FaultKind, Mapping, Protection, handle_page_fault, mapping_space_free, page_fault_kind,
     user_range_accessible,

@@ -103,10 +103,10 @@ impl BgJob {
     }
 }
 
-/// The job `%N` or `N` names (`None`: the newest).
+/// The job `%N` or `N` names (`None`, `%%` or `%+`: the newest).
 pub(crate) fn find_job(sh: &Shell, spec: Option<&str>) -> Result<usize, String> {
     match spec {
-        None => sh
+        None | Some("%%") | Some("%+") => sh
             .jobs
             .len()
             .checked_sub(1)

@@ -47,6 +47,15 @@ type Entry = dyn FnMut() -> Option<isize> + Send;
 const TIME_SLICE_TICKS: u32 = 2;
 /// Default kernel stack size of a spawned task, in pages.
 pub const DEFAULT_STACK_PAGES: u64 = 64;
+/// How long a kill waits for an [`async-killable`](set_async_killable) task to reach a kill
+/// point before it ends the task where it runs.
+pub const KILL_GRACE_NS: u64 = 100_000_000;
+
+/// A pending kill: the reason the task will end with, and when it was asked.
+struct KillRequest {
+    reason: String,
+    at_ns: u64,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -98,7 +107,15 @@ pub struct Task {
     exit: Mutex<Option<ExitValue>>,
     joiners: WaitQueue,
     cpu_ns: AtomicU64,
-    kill_request: Mutex<Option<String>>,
+    /// A pending [`kill`]: why, and when it was asked (monotonic ns). Taken only with
+    /// interrupts disabled (the timer tick reads it).
+    kill_request: Mutex<Option<KillRequest>>,
+    /// Set with `kill_request`, so hot paths can test it without a lock.
+    kill_flag: AtomicBool,
+    /// True while the task runs code that holds no kernel lock and owns nothing a forced end
+    /// could leave inconsistent (a wasm guest between host calls): a kill it does not reach a
+    /// kill point for within [`KILL_GRACE_NS`] then ends it where it is.
+    async_killable: AtomicBool,
     keys: Mutex<BTreeMap<usize, u64>>,
     context: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     unwinding: AtomicBool,
@@ -234,6 +251,8 @@ fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
         joiners: WaitQueue::new(),
         cpu_ns: AtomicU64::new(0),
         kill_request: Mutex::new(None),
+        kill_flag: AtomicBool::new(false),
+        async_killable: AtomicBool::new(false),
         keys: Mutex::new(BTreeMap::new()),
         context: Mutex::new(None),
         unwinding: AtomicBool::new(false),
@@ -389,11 +408,34 @@ extern "C" fn task_entry() -> ! {
 /// The payload the kernel's panic handler gives [`start_unwinding`].
 pub struct PanicPayload(pub String);
 
+/// The payload a [`kill_point`] unwinds with: the kill's reason.
+struct KillPayload(String);
+
 fn panic_reason(payload: Box<dyn Any + Send>) -> String {
-    match payload.downcast::<PanicPayload>() {
-        Ok(p) => p.0,
+    let payload = match payload.downcast::<PanicPayload>() {
+        Ok(p) => return p.0,
+        Err(other) => other,
+    };
+    match payload.downcast::<KillPayload>() {
+        Ok(k) => k.0,
         Err(_) => "panicked".into(),
     }
+}
+
+/// Runs `f`; if the task unwinds out of it (a [`kill_point`] or a panic), returns the reason
+/// the task should end with instead. For code that calls into deeper layers from a frame the
+/// unwinder cannot pass (the system-call entry stub): the caller then ends the task with
+/// `ExitValue::Killed(reason)`.
+///
+/// The task is no longer unwinding afterwards: a kill it caught takes effect again at its
+/// next kill point.
+pub fn catch_unwind<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    unwind::catch(f).map_err(|payload| {
+        if STARTED.load(Ordering::Relaxed) {
+            current().unwinding.store(false, Ordering::SeqCst);
+        }
+        panic_reason(payload)
+    })
 }
 
 /// True if the running task is one that a fault or panic may end (a spawned task, not the
@@ -512,21 +554,31 @@ pub fn yield_now() {
 }
 
 /// Blocks the running task for at least `ns` nanoseconds.
+/// A kill interrupts the sleep (the task ends at once, see [`kill_point`]).
 pub fn sleep_ns(ns: u64) {
     let deadline = time::monotonic_ns() + ns;
     while time::monotonic_ns() < deadline {
         interrupts::disable();
-        block_current(Some(deadline));
+        if block_current(Some(deadline)) == WakeReason::Killed {
+            break;
+        }
     }
     interrupts::enable();
+    kill_point();
 }
 
 /// Marks the running task blocked (optionally until `deadline`) and switches away. The caller
 /// has put the task on a wait queue (or relies on the deadline) with interrupts disabled, and
 /// they stay disabled on return. Returns why the task woke.
+/// A task with a kill pending (and not yet unwinding) does not block: it returns
+/// `WakeReason::Killed` at once, and the caller, once it has undone its own bookkeeping,
+/// reaches a [`kill_point`].
 pub(crate) fn block_current(deadline: Option<u64>) -> WakeReason {
     debug_assert!(!interrupts::are_enabled());
     let me = SCHED.lock().current.clone().unwrap();
+    if me.kill_deliverable() {
+        return WakeReason::Killed;
+    }
     let seq = {
         let mut st = me.sched.lock();
         st.state = State::Blocked;
@@ -621,7 +673,7 @@ fn schedule_locked_irqs_off() {
     // `initial_stack` on a stack owned by that task; interrupts are disabled.
     unsafe { switch::switch(prev_rsp, next_rsp) };
     finish_switch();
-    check_kill();
+    force_kill_if_due();
 }
 
 /// Runs on the new task right after a switch: frees the stack of a task that exited.
@@ -638,11 +690,24 @@ fn finish_switch() {
     }
 }
 
-/// Ends the running task if someone asked to kill it (at a point where it is switched back in).
-fn check_kill() {
-    let me = SCHED.lock().current.clone().unwrap();
-    let reason = me.kill_request.lock().take();
-    if let Some(reason) = reason {
+/// The forced end of a kill: ends the running task where it is, without unwinding, if it
+/// is [async-killable](set_async_killable), its kill has waited [`KILL_GRACE_NS`] for a kill
+/// point, and the heap is not locked (it could be this task's). Runs with interrupts
+/// disabled, on a switch back to the task and on every tick.
+fn force_kill_if_due() {
+    let Some(me) = SCHED.lock().current.clone() else {
+        return;
+    };
+    if !me.kill_deliverable() || !me.async_killable.load(Ordering::SeqCst) || memory::heap_busy() {
+        return;
+    }
+    let due = me
+        .kill_request
+        .lock()
+        .as_ref()
+        .filter(|k| time::monotonic_ns().saturating_sub(k.at_ns) >= KILL_GRACE_NS)
+        .map(|k| k.reason.clone());
+    if let Some(reason) = due {
         drop(me);
         exit_with(ExitValue::Killed(reason));
     }
@@ -682,10 +747,14 @@ fn on_tick() {
     if preempt {
         schedule_locked_irqs_off();
     }
+    force_kill_if_due();
 }
 
-/// Asks task `id` to end with `ExitValue::Killed(reason)`: at once if it is blocked or
-/// waiting to run, the next time it is switched in otherwise.
+/// Asks task `id` to end with `ExitValue::Killed(reason)`. The task ends at its next kill
+/// point (see [`kill_point`]): at once if it is blocked in a wait (the wait returns and
+/// unwinds), at its next file call, sleep or wait otherwise; a program thread in user mode
+/// ends on its way back to user mode. Unwinding runs the destructors of its frames, so the
+/// locks and memory they hold are given back. Killing the running task unwinds it now.
 pub fn kill(id: TaskId, reason: &str) -> Result<(), KillError> {
     let task = find(id).ok_or(KillError::NoSuchTask)?;
     if task.idle || task.parent == 0 {
@@ -694,12 +763,84 @@ pub fn kill(id: TaskId, reason: &str) -> Result<(), KillError> {
     if task.exit_value().is_some() {
         return Err(KillError::NoSuchTask);
     }
+    interrupts::without_interrupts(|| {
+        let mut request = task.kill_request.lock();
+        if request.is_none() {
+            *request = Some(KillRequest {
+                reason: reason.into(),
+                at_ns: time::monotonic_ns(),
+            });
+        }
+        task.kill_flag.store(true, Ordering::SeqCst);
+    });
     if task.id == current_id() {
-        exit_with(ExitValue::Killed(reason.into()));
+        drop(task);
+        kill_point();
+        return Ok(());
     }
-    *task.kill_request.lock() = Some(reason.into());
     wake(&task, WakeReason::Killed);
     Ok(())
+}
+
+impl Task {
+    /// True if a kill is pending and the task is not already unwinding (a kill point inside
+    /// a destructor run by the unwinding must not start a second one).
+    fn kill_deliverable(&self) -> bool {
+        self.kill_flag.load(Ordering::SeqCst) && !self.unwinding.load(Ordering::SeqCst)
+    }
+}
+
+/// The kill's reason if the running task has a kill to act on (for the system-call return
+/// path, which ends a program thread without unwinding: nothing of the thread's lives on its
+/// kernel stack there).
+pub fn pending_kill() -> Option<String> {
+    if !STARTED.load(Ordering::Relaxed) {
+        return None;
+    }
+    let me = current();
+    if !me.kill_deliverable() {
+        return None;
+    }
+    interrupts::without_interrupts(|| me.kill_request.lock().as_ref().map(|k| k.reason.clone()))
+}
+
+/// A kill point: if the running task has been asked to die ([`kill`]), unwinds its stack
+/// like a panic, so every frame's destructors run (locks are released, memory freed), and
+/// the task ends with `ExitValue::Killed(reason)`. Otherwise returns at once (one atomic
+/// load). Waits, sleeps and file calls are kill points; long loops in kernel code should
+/// call it. Skipped with interrupts disabled (the caller may hold an interrupt-safe lock)
+/// and in the boot and idle tasks.
+pub fn kill_point() {
+    if !STARTED.load(Ordering::Relaxed) || !interrupts::are_enabled() {
+        return;
+    }
+    let me = current();
+    if me.idle || me.parent == 0 || !me.kill_deliverable() {
+        return;
+    }
+    let Some(reason) = pending_kill() else {
+        return;
+    };
+    me.unwinding.store(true, Ordering::SeqCst);
+    drop(me);
+    let code = unwind::raise(Box::new(KillPayload(reason.clone())));
+    // No frame information to unwind with: end without unwinding.
+    log::warn!(
+        "task {}: a kill could not unwind (code {}); ended where it was",
+        current_id(),
+        code.0
+    );
+    exit_with(ExitValue::Killed(reason));
+}
+
+/// Marks whether the running task may be ended where it runs by a kill it does not reach a
+/// kill point for (see [`KILL_GRACE_NS`]): only for code that holds no lock and whose state
+/// nothing else needs, such as a wasm guest between two host calls. Its memory is not freed
+/// then (nothing unwinds), so such code should reach kill points when it can.
+pub fn set_async_killable(on: bool) {
+    if STARTED.load(Ordering::Relaxed) {
+        current().async_killable.store(on, Ordering::SeqCst);
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -810,5 +951,5 @@ pub fn user_entry_stack() -> u64 {
 
 /// True if the running task has been asked to die (for long loops that want to stop early).
 pub fn kill_pending() -> bool {
-    current().kill_request.lock().is_some()
+    STARTED.load(Ordering::Relaxed) && current().kill_flag.load(Ordering::SeqCst)
 }

@@ -301,3 +301,102 @@ kernel_test! {
         assert_eq!(Builder::new("x").priority(200).spawn(|| 0).unwrap().task().priority(), 3);
     }
 }
+
+static KILL_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+kernel_test! {
+    fn kill_unwinds_a_blocked_task_releasing_its_lock() {
+        struct Guard;
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                KILL_DROPS.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        static LOCK: Mutex<u32> = Mutex::new(0);
+        KILL_DROPS.store(0, Ordering::SeqCst);
+        let wq = Arc::new(WaitQueue::new());
+        let w = wq.clone();
+        let h = spawn("holder", move || {
+            let _g = Guard;
+            let _held = LOCK.lock();
+            // A bug of its own (waiting while holding a lock) must not outlive a kill.
+            w.wait_until(|| false);
+            0
+        })
+        .unwrap();
+        sleep_ns(10_000_000);
+        assert!(LOCK.is_locked());
+        kill(h.id(), "killed by test").unwrap();
+        assert_eq!(h.join(), ExitValue::Killed("killed by test".into()));
+        assert_eq!(KILL_DROPS.load(Ordering::SeqCst), 1, "the frame's destructor ran");
+        assert!(!LOCK.is_locked(), "the lock the killed task held was released");
+        assert_eq!(wq.len(), 0, "the killed task left the wait queue");
+    }
+}
+
+kernel_test! {
+    fn kill_in_a_tight_loop_never_leaves_a_lock_held() {
+        // Workers take a lock for a while and let go, with a kill point between rounds; they
+        // are killed at arbitrary moments. A kill that ended a task where it was preempted
+        // would leave the lock held (and this test stuck on it).
+        static LOCK: Mutex<u64> = Mutex::new(0);
+        for round in 0..200u64 {
+            let h = spawn("locker", || {
+                loop {
+                    {
+                        let mut g = LOCK.lock();
+                        for i in 0..2000u64 {
+                            *g = g.wrapping_add(i);
+                            core::hint::spin_loop();
+                        }
+                    }
+                    kill_point();
+                }
+            })
+            .unwrap();
+            // Vary the moment of the kill: from before the first round to a few slices in.
+            if round % 4 != 0 {
+                sleep_ns((round % 7) * 3_000_000);
+            }
+            kill(h.id(), "stop").unwrap();
+            assert_eq!(h.join(), ExitValue::Killed("stop".into()));
+            let free = LOCK.try_lock().is_some();
+            assert!(free, "round {round}: the killed task left the lock held");
+        }
+    }
+}
+
+kernel_test! {
+    fn a_spinning_task_is_killed_only_when_async_killable() {
+        let h = spawn("spinner", || {
+            set_async_killable(true);
+            loop {
+                core::hint::spin_loop();
+            }
+        })
+        .unwrap();
+        sleep_ns(5_000_000);
+        let asked = time::monotonic_ns();
+        kill(h.id(), "forced").unwrap();
+        assert_eq!(h.join(), ExitValue::Killed("forced".into()));
+        assert!(time::monotonic_ns() - asked >= KILL_GRACE_NS, "ended before the grace period");
+        // Without the mark, a spinning task runs on until it reaches a kill point.
+        static REACHED: AtomicUsize = AtomicUsize::new(0);
+        REACHED.store(0, Ordering::SeqCst);
+        let h = spawn("spinner", || {
+            let until = time::monotonic_ns() + 2 * KILL_GRACE_NS;
+            while time::monotonic_ns() < until {
+                core::hint::spin_loop();
+            }
+            REACHED.store(1, Ordering::SeqCst);
+            kill_point();
+            REACHED.store(2, Ordering::SeqCst);
+            0
+        })
+        .unwrap();
+        sleep_ns(5_000_000);
+        kill(h.id(), "cooperative").unwrap();
+        assert_eq!(h.join(), ExitValue::Killed("cooperative".into()));
+        assert_eq!(REACHED.load(Ordering::SeqCst), 1, "ran to its kill point and ended there");
+    }
+}

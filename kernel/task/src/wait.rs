@@ -32,6 +32,10 @@ impl WaitQueue {
     }
 
     /// Like [`WaitQueue::wait_until`] with a deadline (monotonic ns). Returns false on timeout.
+    ///
+    /// A [`kill`](crate::kill) of the waiting task ends the wait: if interrupts were enabled
+    /// on entry the task then unwinds from here ([`kill_point`](crate::kill_point));
+    /// otherwise the call returns false with the condition unmet.
     pub fn wait_until_deadline(
         &self,
         condition: &mut dyn FnMut() -> bool,
@@ -50,13 +54,15 @@ impl WaitQueue {
             self.waiters.lock().push_back(me.clone());
             let reason = block_current(deadline);
             self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
-            if reason == WakeReason::TimedOut && !condition() {
+            if matches!(reason, WakeReason::TimedOut | WakeReason::Killed) && !condition() {
                 break false;
             }
         };
         drop(me);
         if were_enabled {
             interrupts::enable();
+            // A kill ended the wait: the task unwinds from here.
+            crate::kill_point();
         }
         satisfied
     }
@@ -139,6 +145,7 @@ pub fn futex_wait(
     };
     if were_enabled {
         interrupts::enable();
+        crate::kill_point();
     }
     result
 }

@@ -39,6 +39,28 @@ const ENOSYS: u64 = (-38i64) as u64;
 
 static HANDLER: AtomicUsize = AtomicUsize::new(0);
 static FAULT_HANDLER: AtomicUsize = AtomicUsize::new(0);
+static RETURN_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the function that runs right before every return to user mode (after a system
+/// call, an interrupt or a handled fault), with interrupts disabled; it may change the state
+/// the thread resumes with (the system-call layer delivers signals there).
+pub fn set_return_hook(hook: fn(&mut TrapFrame)) {
+    RETURN_HOOK.store(hook as usize, Ordering::SeqCst);
+}
+
+/// Every return to user mode passes here. A thread whose task was killed ends here instead
+/// of returning: its kernel stack holds only this entry's frames, so nothing is left behind.
+fn before_return(frame: &mut TrapFrame) {
+    if let Some(reason) = task::pending_kill() {
+        task::exit_with(task::ExitValue::Killed(reason));
+    }
+    let hook = RETURN_HOOK.load(Ordering::SeqCst);
+    if hook != 0 {
+        // SAFETY: only `set_return_hook` stores here, always a valid fn of this type.
+        let hook: fn(&mut TrapFrame) = unsafe { core::mem::transmute(hook) };
+        hook(frame);
+    }
+}
 
 /// Installs the handler of CPU faults in user mode (the system-call layer turns them into
 /// signals). It runs in the faulting thread, in kernel mode on its own stack with interrupts
@@ -63,6 +85,7 @@ pub fn handle_fault(frame: &mut TrapFrame, kind: interrupts::FaultKind) -> bool 
 
 /// Turns on the `syscall` instruction. Call once, after `interrupts::init`.
 pub fn init() {
+    interrupts::set_user_return_hook(before_return);
     // STAR: kernel CS (SS = CS + 8) for syscall; for sysret the user SS/CS base (SS = base +
     // 8, CS = base + 16), which this kernel does not use (it returns with iretq) but keeps
     // consistent with the GDT.
@@ -99,7 +122,12 @@ extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
     }
     // SAFETY: only `set_syscall_handler` stores here, always a valid fn of this type.
     let handler: fn(&mut TrapFrame) = unsafe { core::mem::transmute(handler) };
-    handler(frame);
+    // A kill (or a panic) inside the handler unwinds to here: the unwinder cannot pass the
+    // entry stub, and nothing above it needs unwinding (the thread's state lives in its
+    // process, not on this stack).
+    if let Err(reason) = task::catch_unwind(|| handler(frame)) {
+        task::exit_with(task::ExitValue::Killed(reason));
+    }
     sanitize(frame);
     x86_64::instructions::interrupts::disable();
     interrupts::before_user_return(frame);

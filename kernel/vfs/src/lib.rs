@@ -135,7 +135,11 @@ impl OpenOptions {
 // ---- the running task's context ------------------------------------------------------------
 
 /// The running task's context, attaching a console one if it has none.
+///
+/// Every file call starts here, so it is a kill point: a killed task unwinds from here (see
+/// `task::kill_point`) before it takes any file-system lock.
 pub fn current_context() -> Arc<ProcessContext> {
+    task::kill_point();
     if let Some(ctx) = task::context::<ProcessContext>() {
         return ctx;
     }

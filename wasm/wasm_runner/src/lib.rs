@@ -7,9 +7,8 @@
 //! [`RunError::MissingImports`] naming them all), instantiates it with a memory limit
 //! ([`MEMORY_LIMIT`] by default, [`Limits::max_memory`] per run; tables up to
 //! [`TABLE_LIMIT`] elements) and calls `_start` in the calling task. The guest needs no fuel
-//! to be preemptible: it runs in its own task, which the scheduler preempts like any other,
-//! and a kill request for the task (the shell's Ctrl-C) takes effect at the next
-//! preemption. Fuel metering is off by default: it cost about 15%. [`Limits::fuel`] turns it
+//! to be preemptible: it runs in its own task, which the scheduler preempts like any other.
+//! Fuel metering is off by default: it cost about 15%. [`Limits::fuel`] turns it
 //! on for one run, with eager compilation (wasmi 2.0's lazy translation raises a
 //! non-resumable "out of fuel" trap when fuel runs out while a function is being
 //! translated, seen with resvg rendering a large image); running out is the trap `all fuel
@@ -24,8 +23,10 @@
 //! a shadow call stack (the `shadow` module); a trap prints the guest's frames, innermost
 //! first, named from the `name` section (running out of fuel prints none).
 //!
-//! Limits: a task killed while running a guest does not unwind, so the guest's memory is
-//! not freed (as for killed native programs).
+//! Kills (Ctrl-C, `kill`): every host call is a kill point (see `kill_hook`), so a killed
+//! guest that calls the host or waits in it unwinds and its store is freed. A guest spinning
+//! in pure computation is ended where it runs after the kernel's grace period; its store is
+//! then not freed (the one exit path that leaks).
 //!
 //! Depends only on libtheseus, `wasi_host`, `wasmi`, `wasmparser` and `wasm-encoder`.
 
@@ -39,9 +40,10 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
+use libtheseus::thread;
 use wasi_host::{Errno, GuestMemory, Preopen, WasiCtx, abi, errno_result};
 use wasmi::{
-    Caller, CompilationMode, Config, Engine, ExternType, FuncType, Linker, Module, Store,
+    CallHook, Caller, CompilationMode, Config, Engine, ExternType, FuncType, Linker, Module, Store,
     StoreLimits, StoreLimitsBuilder, TrapCode, TypedResumableCall, Val, ValType,
 };
 
@@ -202,6 +204,7 @@ pub fn run_with_limits(
     };
     let mut store = Store::new(&engine, host);
     store.limiter(|h| &mut h.limits);
+    store.call_hook(|_, hook| kill_hook(hook));
     if let Some(fuel) = limits.fuel {
         store
             .set_fuel(fuel)
@@ -219,8 +222,11 @@ pub fn run_with_limits(
     let start = instance
         .get_typed_func::<(), ()>(&store, "_start")
         .map_err(|_| RunError::NoStart)?;
+    let _not_killable_after = AsyncKillable;
     let mut call = start.call_resumable(&mut store, ());
     loop {
+        // A kill stopped the guest at a host call: unwind from here, dropping the store.
+        thread::kill_point();
         match call {
             Ok(TypedResumableCall::Finished(())) => return Ok(0),
             Ok(TypedResumableCall::OutOfFuel(_)) if limits.fuel.is_some() => {
@@ -251,6 +257,34 @@ pub fn run_with_limits(
                 };
             }
         }
+    }
+}
+
+/// Tracks where the guest task may be killed. Between host calls it runs only wasmi's
+/// interpreter, which takes no lock but the heap's (the scheduler checks that one), so a kill
+/// that finds it there may end it where it runs (async-killable) if it does not call the host
+/// within the grace period (a pure computation loop). A host call is a kill point: a pending
+/// kill fails the call before it starts, and `run_with_limits` then unwinds, freeing the
+/// guest's store.
+fn kill_hook(hook: CallHook) -> Result<(), wasmi::Error> {
+    match hook {
+        CallHook::CallingWasm | CallHook::ReturningFromHost => thread::set_async_killable(true),
+        CallHook::CallingHost | CallHook::ReturningFromWasm => {
+            thread::set_async_killable(false);
+            if thread::kill_pending() {
+                return Err(wasmi::Error::new("killed"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Clears the async-killable mark when the run ends, by any path.
+struct AsyncKillable;
+
+impl Drop for AsyncKillable {
+    fn drop(&mut self) {
+        thread::set_async_killable(false);
     }
 }
 
@@ -344,17 +378,39 @@ fn compile_error(message: &str) -> RunError {
     }
 }
 
+/// A host function's result: the errno number, or a trap.
+type HostResult = Result<i32, wasmi::Error>;
+
 /// Calls `f` with the WASI state and the caller's exported `memory` (`FAULT` if it has
 /// none) and turns its result into the errno number.
 fn with_memory(
     caller: &mut Caller<'_, Host>,
     f: impl FnOnce(&mut WasiCtx, &mut dyn GuestMemory) -> Result<(), Errno>,
-) -> i32 {
+) -> HostResult {
     let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
-        return errno_result(Err(Errno::FAULT));
+        return Ok(errno_result(Err(Errno::FAULT)));
     };
     let (mut bytes, host) = memory.data_and_store_mut(caller);
-    errno_result(f(&mut host.wasi, &mut bytes))
+    host_call(|| f(&mut host.wasi, &mut bytes))
+}
+
+/// Calls `f` with the WASI state (for functions that take no guest memory).
+fn with_ctx(
+    caller: &mut Caller<'_, Host>,
+    f: impl FnOnce(&mut WasiCtx) -> Result<(), Errno>,
+) -> HostResult {
+    host_call(|| f(&mut caller.data_mut().wasi))
+}
+
+/// Runs one host function. wasmi's interpreter frames cannot be unwound (its handlers are
+/// `extern "sysv64"`), so a kill point reached inside the host function (a wait, a file
+/// call) unwinds only to here, dropping what the host function held, and becomes a trap;
+/// `run_with_limits` then finishes the kill above the interpreter. A panic in the host is a
+/// trap too.
+fn host_call(f: impl FnOnce() -> Result<(), Errno>) -> HostResult {
+    thread::catch_unwind(f)
+        .map(errno_result)
+        .map_err(wasmi::Error::new)
 }
 
 type C<'a> = Caller<'a, Host>;
@@ -363,65 +419,89 @@ type C<'a> = Caller<'a, Host>;
 /// returns `NOSYS`).
 fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
     let m = abi::MODULE;
-    l.func_wrap(m, "args_get", |mut c: C, a: u32, b: u32| -> i32 {
+    l.func_wrap(m, "args_get", |mut c: C, a: u32, b: u32| -> HostResult {
         with_memory(&mut c, |w, mem| w.args_get(mem, a, b))
     })?;
-    l.func_wrap(m, "args_sizes_get", |mut c: C, a: u32, b: u32| -> i32 {
-        with_memory(&mut c, |w, mem| w.args_sizes_get(mem, a, b))
-    })?;
-    l.func_wrap(m, "environ_get", |mut c: C, a: u32, b: u32| -> i32 {
+    l.func_wrap(
+        m,
+        "args_sizes_get",
+        |mut c: C, a: u32, b: u32| -> HostResult {
+            with_memory(&mut c, |w, mem| w.args_sizes_get(mem, a, b))
+        },
+    )?;
+    l.func_wrap(m, "environ_get", |mut c: C, a: u32, b: u32| -> HostResult {
         with_memory(&mut c, |w, mem| w.environ_get(mem, a, b))
     })?;
-    l.func_wrap(m, "environ_sizes_get", |mut c: C, a: u32, b: u32| -> i32 {
-        with_memory(&mut c, |w, mem| w.environ_sizes_get(mem, a, b))
-    })?;
-    l.func_wrap(m, "clock_res_get", |mut c: C, id: u32, out: u32| -> i32 {
-        with_memory(&mut c, |w, mem| w.clock_res_get(mem, id, out))
-    })?;
+    l.func_wrap(
+        m,
+        "environ_sizes_get",
+        |mut c: C, a: u32, b: u32| -> HostResult {
+            with_memory(&mut c, |w, mem| w.environ_sizes_get(mem, a, b))
+        },
+    )?;
+    l.func_wrap(
+        m,
+        "clock_res_get",
+        |mut c: C, id: u32, out: u32| -> HostResult {
+            with_memory(&mut c, |w, mem| w.clock_res_get(mem, id, out))
+        },
+    )?;
     l.func_wrap(
         m,
         "clock_time_get",
-        |mut c: C, id: u32, precision: u64, out: u32| -> i32 {
+        |mut c: C, id: u32, precision: u64, out: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.clock_time_get(mem, id, precision, out))
         },
     )?;
-    l.func_wrap(m, "fd_close", |mut c: C, fd: u32| -> i32 {
-        errno_result(c.data_mut().wasi.fd_close(fd))
-    })?;
-    l.func_wrap(m, "fd_fdstat_get", |mut c: C, fd: u32, out: u32| -> i32 {
-        with_memory(&mut c, |w, mem| w.fd_fdstat_get(mem, fd, out))
-    })?;
-    l.func_wrap(m, "fd_filestat_get", |mut c: C, fd: u32, out: u32| -> i32 {
-        with_memory(&mut c, |w, mem| w.fd_filestat_get(mem, fd, out))
-    })?;
-    l.func_wrap(m, "fd_prestat_get", |mut c: C, fd: u32, out: u32| -> i32 {
-        with_memory(&mut c, |w, mem| w.fd_prestat_get(mem, fd, out))
+    l.func_wrap(m, "fd_close", |mut c: C, fd: u32| -> HostResult {
+        with_ctx(&mut c, |w| w.fd_close(fd))
     })?;
     l.func_wrap(
         m,
+        "fd_fdstat_get",
+        |mut c: C, fd: u32, out: u32| -> HostResult {
+            with_memory(&mut c, |w, mem| w.fd_fdstat_get(mem, fd, out))
+        },
+    )?;
+    l.func_wrap(
+        m,
+        "fd_filestat_get",
+        |mut c: C, fd: u32, out: u32| -> HostResult {
+            with_memory(&mut c, |w, mem| w.fd_filestat_get(mem, fd, out))
+        },
+    )?;
+    l.func_wrap(
+        m,
+        "fd_prestat_get",
+        |mut c: C, fd: u32, out: u32| -> HostResult {
+            with_memory(&mut c, |w, mem| w.fd_prestat_get(mem, fd, out))
+        },
+    )?;
+    l.func_wrap(
+        m,
         "fd_prestat_dir_name",
-        |mut c: C, fd: u32, p: u32, n: u32| -> i32 {
+        |mut c: C, fd: u32, p: u32, n: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.fd_prestat_dir_name(mem, fd, p, n))
         },
     )?;
     l.func_wrap(
         m,
         "fd_read",
-        |mut c: C, fd: u32, iovs: u32, n: u32, out: u32| -> i32 {
+        |mut c: C, fd: u32, iovs: u32, n: u32, out: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.fd_read(mem, fd, iovs, n, out))
         },
     )?;
     l.func_wrap(
         m,
         "fd_write",
-        |mut c: C, fd: u32, iovs: u32, n: u32, out: u32| -> i32 {
+        |mut c: C, fd: u32, iovs: u32, n: u32, out: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.fd_write(mem, fd, iovs, n, out))
         },
     )?;
     l.func_wrap(
         m,
         "fd_readdir",
-        |mut c: C, fd: u32, buf: u32, len: u32, cookie: u64, out: u32| -> i32 {
+        |mut c: C, fd: u32, buf: u32, len: u32, cookie: u64, out: u32| -> HostResult {
             with_memory(&mut c, |w, mem| {
                 w.fd_readdir(mem, fd, buf, len, cookie, out)
             })
@@ -430,38 +510,38 @@ fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
     l.func_wrap(
         m,
         "fd_seek",
-        |mut c: C, fd: u32, offset: i64, whence: u32, out: u32| -> i32 {
+        |mut c: C, fd: u32, offset: i64, whence: u32, out: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.fd_seek(mem, fd, offset, whence, out))
         },
     )?;
-    l.func_wrap(m, "fd_tell", |mut c: C, fd: u32, out: u32| -> i32 {
+    l.func_wrap(m, "fd_tell", |mut c: C, fd: u32, out: u32| -> HostResult {
         with_memory(&mut c, |w, mem| w.fd_tell(mem, fd, out))
     })?;
     l.func_wrap(
         m,
         "path_create_directory",
-        |mut c: C, fd: u32, p: u32, n: u32| -> i32 {
+        |mut c: C, fd: u32, p: u32, n: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.path_create_directory(mem, fd, p, n))
         },
     )?;
     l.func_wrap(
         m,
         "path_remove_directory",
-        |mut c: C, fd: u32, p: u32, n: u32| -> i32 {
+        |mut c: C, fd: u32, p: u32, n: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.path_remove_directory(mem, fd, p, n))
         },
     )?;
     l.func_wrap(
         m,
         "path_unlink_file",
-        |mut c: C, fd: u32, p: u32, n: u32| -> i32 {
+        |mut c: C, fd: u32, p: u32, n: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.path_unlink_file(mem, fd, p, n))
         },
     )?;
     l.func_wrap(
         m,
         "path_filestat_get",
-        |mut c: C, fd: u32, flags: u32, p: u32, n: u32, out: u32| -> i32 {
+        |mut c: C, fd: u32, flags: u32, p: u32, n: u32, out: u32| -> HostResult {
             with_memory(&mut c, |w, mem| {
                 w.path_filestat_get(mem, fd, flags, p, n, out)
             })
@@ -480,7 +560,7 @@ fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
          inheriting: u64,
          fdflags: u32,
          out: u32|
-         -> i32 {
+         -> HostResult {
             with_memory(&mut c, |w, mem| {
                 w.path_open(
                     mem, fd, dirflags, p, n, oflags, base, inheriting, fdflags, out,
@@ -493,85 +573,97 @@ fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
         "proc_exit",
         |_: C, code: u32| -> Result<(), wasmi::Error> { Err(wasmi::Error::i32_exit(code as i32)) },
     )?;
-    l.func_wrap(m, "random_get", |mut c: C, buf: u32, len: u32| -> i32 {
-        with_memory(&mut c, |w, mem| w.random_get(mem, buf, len))
-    })?;
-    l.func_wrap(m, "sched_yield", |mut c: C| -> i32 {
-        errno_result(c.data_mut().wasi.sched_yield())
+    l.func_wrap(
+        m,
+        "random_get",
+        |mut c: C, buf: u32, len: u32| -> HostResult {
+            with_memory(&mut c, |w, mem| w.random_get(mem, buf, len))
+        },
+    )?;
+    l.func_wrap(m, "sched_yield", |mut c: C| -> HostResult {
+        with_ctx(&mut c, |w| w.sched_yield())
     })?;
     l.func_wrap(
         m,
         "fd_advise",
-        |mut c: C, fd: u32, offset: u64, len: u64, advice: u32| -> i32 {
-            errno_result(c.data_mut().wasi.fd_advise(fd, offset, len, advice))
+        |mut c: C, fd: u32, offset: u64, len: u64, advice: u32| -> HostResult {
+            with_ctx(&mut c, |w| w.fd_advise(fd, offset, len, advice))
         },
     )?;
     l.func_wrap(
         m,
         "fd_allocate",
-        |mut c: C, fd: u32, offset: u64, len: u64| -> i32 {
-            errno_result(c.data_mut().wasi.fd_allocate(fd, offset, len))
+        |mut c: C, fd: u32, offset: u64, len: u64| -> HostResult {
+            with_ctx(&mut c, |w| w.fd_allocate(fd, offset, len))
         },
     )?;
-    l.func_wrap(m, "fd_datasync", |mut c: C, fd: u32| -> i32 {
-        errno_result(c.data_mut().wasi.fd_datasync(fd))
+    l.func_wrap(m, "fd_datasync", |mut c: C, fd: u32| -> HostResult {
+        with_ctx(&mut c, |w| w.fd_datasync(fd))
     })?;
-    l.func_wrap(m, "fd_sync", |mut c: C, fd: u32| -> i32 {
-        errno_result(c.data_mut().wasi.fd_sync(fd))
+    l.func_wrap(m, "fd_sync", |mut c: C, fd: u32| -> HostResult {
+        with_ctx(&mut c, |w| w.fd_sync(fd))
     })?;
     l.func_wrap(
         m,
         "fd_fdstat_set_flags",
-        |mut c: C, fd: u32, flags: u32| -> i32 {
-            errno_result(c.data_mut().wasi.fd_fdstat_set_flags(fd, flags))
+        |mut c: C, fd: u32, flags: u32| -> HostResult {
+            with_ctx(&mut c, |w| w.fd_fdstat_set_flags(fd, flags))
         },
     )?;
     l.func_wrap(
         m,
         "fd_fdstat_set_rights",
-        |mut c: C, fd: u32, base: u64, inheriting: u64| -> i32 {
-            errno_result(c.data_mut().wasi.fd_fdstat_set_rights(fd, base, inheriting))
+        |mut c: C, fd: u32, base: u64, inheriting: u64| -> HostResult {
+            with_ctx(&mut c, |w| w.fd_fdstat_set_rights(fd, base, inheriting))
         },
     )?;
     l.func_wrap(
         m,
         "fd_filestat_set_size",
-        |mut c: C, fd: u32, size: u64| -> i32 {
-            errno_result(c.data_mut().wasi.fd_filestat_set_size(fd, size))
+        |mut c: C, fd: u32, size: u64| -> HostResult {
+            with_ctx(&mut c, |w| w.fd_filestat_set_size(fd, size))
         },
     )?;
     l.func_wrap(
         m,
         "fd_filestat_set_times",
-        |mut c: C, fd: u32, atim: u64, mtim: u64, flags: u32| -> i32 {
-            errno_result(
-                c.data_mut()
-                    .wasi
-                    .fd_filestat_set_times(fd, atim, mtim, flags),
-            )
+        |mut c: C, fd: u32, atim: u64, mtim: u64, flags: u32| -> HostResult {
+            with_ctx(&mut c, |w| w.fd_filestat_set_times(fd, atim, mtim, flags))
         },
     )?;
     l.func_wrap(
         m,
         "fd_pread",
-        |mut c: C, fd: u32, iovs: u32, n: u32, offset: u64, out: u32| -> i32 {
+        |mut c: C, fd: u32, iovs: u32, n: u32, offset: u64, out: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.fd_pread(mem, fd, iovs, n, offset, out))
         },
     )?;
     l.func_wrap(
         m,
         "fd_pwrite",
-        |mut c: C, fd: u32, iovs: u32, n: u32, offset: u64, out: u32| -> i32 {
+        |mut c: C, fd: u32, iovs: u32, n: u32, offset: u64, out: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.fd_pwrite(mem, fd, iovs, n, offset, out))
         },
     )?;
-    l.func_wrap(m, "fd_renumber", |mut c: C, from: u32, to: u32| -> i32 {
-        errno_result(c.data_mut().wasi.fd_renumber(from, to))
-    })?;
+    l.func_wrap(
+        m,
+        "fd_renumber",
+        |mut c: C, from: u32, to: u32| -> HostResult {
+            with_ctx(&mut c, |w| w.fd_renumber(from, to))
+        },
+    )?;
     l.func_wrap(
         m,
         "path_filestat_set_times",
-        |mut c: C, fd: u32, flags: u32, p: u32, n: u32, atim: u64, mtim: u64, fst: u32| -> i32 {
+        |mut c: C,
+         fd: u32,
+         flags: u32,
+         p: u32,
+         n: u32,
+         atim: u64,
+         mtim: u64,
+         fst: u32|
+         -> HostResult {
             with_memory(&mut c, |w, mem| {
                 w.path_filestat_set_times(mem, fd, flags, p, n, atim, mtim, fst)
             })
@@ -580,7 +672,15 @@ fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
     l.func_wrap(
         m,
         "path_link",
-        |mut c: C, ofd: u32, oflags: u32, op: u32, on: u32, nfd: u32, np: u32, nn: u32| -> i32 {
+        |mut c: C,
+         ofd: u32,
+         oflags: u32,
+         op: u32,
+         on: u32,
+         nfd: u32,
+         np: u32,
+         nn: u32|
+         -> HostResult {
             with_memory(&mut c, |w, mem| {
                 w.path_link(mem, ofd, oflags, op, on, nfd, np, nn)
             })
@@ -589,7 +689,7 @@ fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
     l.func_wrap(
         m,
         "path_readlink",
-        |mut c: C, fd: u32, p: u32, n: u32, buf: u32, len: u32, out: u32| -> i32 {
+        |mut c: C, fd: u32, p: u32, n: u32, buf: u32, len: u32, out: u32| -> HostResult {
             with_memory(&mut c, |w, mem| {
                 w.path_readlink(mem, fd, p, n, buf, len, out)
             })
@@ -598,7 +698,7 @@ fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
     l.func_wrap(
         m,
         "path_rename",
-        |mut c: C, ofd: u32, op: u32, on: u32, nfd: u32, np: u32, nn: u32| -> i32 {
+        |mut c: C, ofd: u32, op: u32, on: u32, nfd: u32, np: u32, nn: u32| -> HostResult {
             with_memory(&mut c, |w, mem| {
                 w.path_rename(mem, ofd, op, on, nfd, np, nn)
             })
@@ -607,44 +707,51 @@ fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
     l.func_wrap(
         m,
         "path_symlink",
-        |mut c: C, op: u32, on: u32, fd: u32, np: u32, nn: u32| -> i32 {
+        |mut c: C, op: u32, on: u32, fd: u32, np: u32, nn: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.path_symlink(mem, op, on, fd, np, nn))
         },
     )?;
     l.func_wrap(
         m,
         "poll_oneoff",
-        |mut c: C, input: u32, out: u32, n: u32, nevents: u32| -> i32 {
+        |mut c: C, input: u32, out: u32, n: u32, nevents: u32| -> HostResult {
             with_memory(&mut c, |w, mem| w.poll_oneoff(mem, input, out, n, nevents))
         },
     )?;
-    l.func_wrap(m, "proc_raise", |mut c: C, sig: u32| -> i32 {
-        errno_result(c.data_mut().wasi.proc_raise(sig))
+    l.func_wrap(m, "proc_raise", |mut c: C, sig: u32| -> HostResult {
+        with_ctx(&mut c, |w| w.proc_raise(sig))
     })?;
     l.func_wrap(
         m,
         "sock_accept",
-        |mut c: C, fd: u32, _flags: u32, _out: u32| -> i32 {
-            errno_result(c.data_mut().wasi.sock_call(fd))
+        |mut c: C, fd: u32, _flags: u32, _out: u32| -> HostResult {
+            with_ctx(&mut c, |w| w.sock_call(fd))
         },
     )?;
     l.func_wrap(
         m,
         "sock_recv",
-        |mut c: C, fd: u32, _iovs: u32, _n: u32, _flags: u32, _len: u32, _oflags: u32| -> i32 {
-            errno_result(c.data_mut().wasi.sock_call(fd))
-        },
+        |mut c: C,
+         fd: u32,
+         _iovs: u32,
+         _n: u32,
+         _flags: u32,
+         _len: u32,
+         _oflags: u32|
+         -> HostResult { with_ctx(&mut c, |w| w.sock_call(fd)) },
     )?;
     l.func_wrap(
         m,
         "sock_send",
-        |mut c: C, fd: u32, _iovs: u32, _n: u32, _flags: u32, _len: u32| -> i32 {
-            errno_result(c.data_mut().wasi.sock_call(fd))
+        |mut c: C, fd: u32, _iovs: u32, _n: u32, _flags: u32, _len: u32| -> HostResult {
+            with_ctx(&mut c, |w| w.sock_call(fd))
         },
     )?;
-    l.func_wrap(m, "sock_shutdown", |mut c: C, fd: u32, _how: u32| -> i32 {
-        errno_result(c.data_mut().wasi.sock_call(fd))
-    })?;
+    l.func_wrap(
+        m,
+        "sock_shutdown",
+        |mut c: C, fd: u32, _how: u32| -> HostResult { with_ctx(&mut c, |w| w.sock_call(fd)) },
+    )?;
     for f in abi::FUNCTIONS.iter().filter(|f| !f.implemented) {
         let params: Vec<ValType> = f
             .params

@@ -43,6 +43,9 @@ enum Expect {
     Word(&'static str),
     /// Exactly this many lines, each starting with its text.
     Lines(&'static [&'static str]),
+    /// At least two `mem` reports, the heap's use and the frames' use in the last each at most
+    /// this many KiB above the first (a leak check), and this text exactly this many times.
+    MemBack(u64, &'static str, usize),
 }
 
 /// What `wildptr` prints: every pointer-taking preview1 call answers EFAULT (21), the
@@ -201,7 +204,7 @@ type Case = (
 type InputCase = (&'static str, &'static str, u64, &'static [u8], u8, Expect);
 
 use Data::{Made, Text};
-use Expect::{Contains, ContainsInOrder, Exactly, Lines, Word};
+use Expect::{Contains, ContainsInOrder, Exactly, Lines, MemBack, Word};
 
 fn truncated_hello(ws: &Workspace) -> Result<Vec<u8>> {
     crate::wasm_bad::truncated_hello(ws)
@@ -277,7 +280,7 @@ const E2E_CASES: &[Case] = &[
     ("wasm-malformed", "mkdir -p /tmp; echo garbage > /tmp/bad.wasm; /tmp/bad.wasm; echo $?; echo alive", &[],  0, Exactly("/tmp/bad.wasm: malformed module: not a WebAssembly module (no `\\0asm` magic number)\n125\nalive\n")),
     ("wasm-cannot-link", "nolink; echo $?; simd; echo $?", &[],                      0,   ContainsInOrder(&["nolink: missing imports: env.missing_fn\n125\n", "simd: unsupported feature: SIMD support is not enabled", "125\n"])),
     ("wasm-long-loop", "spin 10000000",               &[],                            0,   Exactly("spin 10000000 done: 1482550652335107729\n")),
-    ("wasm-kill",   "spin & sleep 0.3; kill %1; sleep 0.1; jobs; echo alive", &[],    0,   ContainsInOrder(&["[1] Killed  spin\n", "alive\n"])),
+    ("wasm-kill",   "spin & sleep 0.3; kill %1; sleep 0.4; jobs; echo alive", &[],    0,   ContainsInOrder(&["[1] Killed  spin\n", "alive\n"])),
     ("wasm-fuel",   "wasm --fuel 1000000 /bin/spin.wasm; echo $?; wasm --fuel=100000000 /bin/spin.wasm 1000; echo $?; wasm -W fuel=1000000 /bin/spin.wasm 1000000; echo $?; echo alive", &[], 0, Exactly("wasm: /bin/spin.wasm: trap: all fuel consumed by WebAssembly in _start\n152\nspin 1000 done: 8968425615673229001\n0\nwasm: /bin/spin.wasm: trap: all fuel consumed by WebAssembly in _start\n152\nalive\n")),
     ("wasm-max-memory", "wasm --max-memory 16M /bin/trap.wasm oom; echo $?; wasm --max-memory=100000 /bin/hello.wasm; echo $?; wasm -W max-memory-size=131072 /bin/hello.wasm; echo $?", &[], 0, Exactly("trapping: oom\nallocated 15 MiB\n0\nwasm: /bin/hello.wasm: cannot instantiate: memory `memory` declares a minimum of 131072 bytes, over the limit of 100000 bytes\n125\nhello from wasm: argc=1 GREETING=(unset)\n0\n")),
     ("wasm-truncated", "/tmp/half.wasm; echo $?; echo alive", &[("/tmp/half.wasm", Made(truncated_hello))], 0, Lines(&["/tmp/half.wasm: malformed module: unexpected end-of-file (at offset 0x", "125", "alive"])),
@@ -301,8 +304,35 @@ const E2E_CASES: &[Case] = &[
     ("linux-sockets", "mkdir -p /tmp; sockets; echo $?", &[],                          0,   ContainsInOrder(&["ok 1 MiB echoed back byte for byte between threads, then end of file\n", "ok connect to a closed port: ECONNREFUSED\n", "ok bind to a listening port: EADDRINUSE\n", "ok connect to 192.0.2.1: ENETUNREACH\n", "ok send to a closed peer ends in EPIPE with MSG_NOSIGNAL\n", "ok and SIGPIPE\n", "ok then, as the peer closed with unread data: ECONNRESET\n", "ok poll: the connecting socket becomes writable, the listener readable\n", "ok epoll: data makes the accepted socket readable\n", "ok recv times out with EAGAIN\n", "ok recvfrom gets the datagram and the sender's address\n", "ok accept gives an IPv6 peer\n", "ok echo over a Unix stream\n", "ok socketpair(SOCK_STREAM)\n", "ok sendto a wild address: EFAULT\n", "sockets: 177 passed, 0 failed\n0\n"])),
     ("linux-sockets-kill", "sockets block & sleep 1; kill %1; sleep 0.3; jobs; sockets rebind; echo $?", &[], 0, ContainsInOrder(&["blocked in accept and read\n", "Killed  sockets block\n", "port 7777 is free\n0\n"])),
     ("linux-hyper", "hyper-check; echo $?; hyper-check-theseus; echo $?", &[],      0,   ContainsInOrder(&["hyper-check: ok (20 concurrent clients, 65 requests, 5344210 body bytes checked)\n0\n", "hyper-check: ok (20 concurrent clients, 65 requests, 5344210 body bytes checked)\n0\n"])),
+    ("kill-file-writer", "mkdir /d; yes > /d/y & sleep 1; kill %1; sleep 0.3; ls /d; echo alive", &[], 0, ContainsInOrder(&["[1] ", "\ny\nalive\n"])),
+    ("linux-kill-frees", KILL_20_PROGRAMS,            &[],                            0,   MemBack(1024, "hold: holding 4 MiB in 2 threads\n", 21)),
+    ("wasm-kill-frees", KILL_100_GUESTS,              &[],                            0,   MemBack(1024, "nap: holding 4 MiB\n", 101)),
     ("linux-bad-elf", "/tmp/half; echo $?; /tmp/arm; echo $?; echo alive", &[("/tmp/half", Made(linux_truncated)), ("/tmp/arm", Made(linux_aarch64))], 0, ContainsInOrder(&["/tmp/half: cannot run: ", "\n126\n/tmp/arm: cannot run: built for another machine (e_machine 183), not x86_64\n126\nalive\n"])),
 ];
+
+/// Ten times the same command text.
+macro_rules! ten {
+    ($s:expr) => {
+        concat!($s, $s, $s, $s, $s, $s, $s, $s, $s, $s)
+    };
+}
+
+/// 100 guests that each hold 4 MiB, killed while they wait in a host call (each says so
+/// before it waits); the heap must give back everything they held (one guest first, so
+/// one-time allocations are in the baseline).
+const KILL_100_GUESTS: &str = concat!(
+    "nap & sleep 0.3; kill %%; sleep 0.3; mem; ",
+    ten!(ten!("nap & sleep 0.12; kill %%; ")),
+    "sleep 1; mem; echo alive"
+);
+
+/// 20 programs that each map 4 MiB, killed while one thread waits on a futex and the other
+/// reads a pipe: everything they held comes back.
+const KILL_20_PROGRAMS: &str = concat!(
+    "hold & sleep 0.4; kill %%; sleep 0.3; mem; ",
+    ten!("hold & sleep 0.25; kill %%; hold & sleep 0.25; kill %%; "),
+    "sleep 1; mem; echo alive"
+);
 
 #[rustfmt::skip]
 const INPUT_CASES: &[InputCase] = &[
@@ -652,7 +682,23 @@ fn matches(expect: Expect, output: &str) -> bool {
                 && lines.len() == starts.len()
                 && lines.iter().zip(starts).all(|(l, s)| l.starts_with(s))
         }
+        MemBack(slack_kib, text, count) => {
+            let back =
+                |used: Vec<u64>| used.len() >= 2 && used[used.len() - 1] <= used[0] + slack_kib;
+            back(used_kib(output, "heap:"))
+                && back(used_kib(output, "frames:"))
+                && output.matches(text).count() == count
+        }
     }
+}
+
+/// The use (KiB) on the `mem` report lines starting with `label` in `output`, in order.
+fn used_kib(output: &str, label: &str) -> Vec<u64> {
+    output
+        .lines()
+        .filter_map(|l| l.strip_prefix(label))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect()
 }
 
 fn describe(expect: Expect) -> String {
@@ -662,6 +708,9 @@ fn describe(expect: Expect) -> String {
         ContainsInOrder(texts) => format!("containing, in order, {texts:?}"),
         Word(word) => format!("with the word {word:?}"),
         Lines(starts) => format!("of exactly the lines starting with {starts:?}"),
+        MemBack(slack, text, count) => format!(
+            "with the last `mem` heap and frame use each at most {slack} KiB above the first and {count} times {text:?}"
+        ),
     }
 }
 
@@ -715,6 +764,21 @@ mod tests {
             "x: bad at 3\nmore\n125\n"
         ));
         assert!(!matches(Lines(&["x: bad"]), "x: bad"));
+        let mem = |kib: u64| {
+            format!(
+                "frames: 9 KiB used of 99 KiB (1 of 2 frames free)\nheap:   {kib} KiB used of 4096 KiB mapped\n"
+            )
+        };
+        let run = |a: u64, b: u64| format!("{}[1] 7\n{}alive\n", mem(a), mem(b));
+        let frames = "frames: 9 KiB used of 99 KiB (1 of 2 frames free)\nheap:   1 KiB used of 4096 KiB mapped\nframes: 2000 KiB used of 99 KiB (1 of 2 frames free)\nheap:   1 KiB used of 4096 KiB mapped\n";
+        assert!(!matches(MemBack(1024, "", 0), frames), "frames count too");
+        assert!(matches(MemBack(1024, "[1]", 1), &run(5000, 6000)));
+        assert!(!matches(MemBack(1024, "[1]", 1), &run(5000, 6100)));
+        assert!(!matches(MemBack(1024, "[1]", 2), &run(5000, 6000)));
+        assert!(
+            !matches(MemBack(1024, "", 0), &mem(5000)),
+            "two reports are needed"
+        );
     }
 
     /// The expectation accepts a passing run as the OS prints it (the fs4 line as once
