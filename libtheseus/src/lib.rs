@@ -18,6 +18,7 @@
 //! | [`time`] | monotonic and realtime clocks, [`time::Timespec`] | `time` |
 //! | [`random`] | RDSEED/RDRAND, or a ChaCha20 generator seeded from TSC jitter and the RTC | CPU, `rand_chacha` |
 //! | [`env`] | per-process arguments and environment variables | `vfs::ProcessContext` |
+//! | [`terminal`] | the console's terminal settings (`termios`) and window size | `vfs`, `tty` |
 //! | [`sync`] | `Mutex` and `Once` that yield while contended | `spin` |
 //! | [`usermode`] | user-mode programs: system-call handler, saved registers, checked access to their memory | `usermode`, `memory` |
 //!
@@ -42,6 +43,7 @@ pub mod process;
 pub mod random;
 pub mod signal;
 pub mod sync;
+pub mod terminal;
 pub mod thread;
 pub mod time;
 pub mod tls;

@@ -122,9 +122,44 @@ pub fn poll_revents(events: i16, readable: bool, writable: bool) -> i16 {
     r
 }
 
+/// Linux's `struct termios` (`TCSETS*`) from its 36 bytes as a program laid them out.
+pub fn termios_from_bytes(b: &[u8; 36]) -> linux_raw_sys::general::termios {
+    let word = |at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    let mut c_cc = [0u8; 19];
+    c_cc.copy_from_slice(&b[17..36]);
+    linux_raw_sys::general::termios {
+        c_iflag: word(0),
+        c_oflag: word(4),
+        c_cflag: word(8),
+        c_lflag: word(12),
+        c_line: b[16],
+        c_cc,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn termios_layout() {
+        let mut b = [0u8; 36];
+        b[0] = 0x00; // iflag 0x0100 (ICRNL)
+        b[1] = 0x01;
+        b[4] = 0x05; // oflag OPOST|ONLCR
+        b[12] = 0x0a; // lflag ICANON|ECHO... low byte
+        b[16] = 7;
+        b[17 + g::VMIN as usize] = 1;
+        b[35] = 9;
+        let t = termios_from_bytes(&b);
+        assert_eq!(
+            (t.c_iflag, t.c_oflag, t.c_lflag, t.c_line),
+            (g::ICRNL, 5, 0x0a, 7)
+        );
+        assert_eq!(t.c_cc[g::VMIN as usize], 1);
+        assert_eq!(t.c_cc[18], 9);
+        assert_eq!(core::mem::size_of::<linux_raw_sys::general::termios>(), 36);
+    }
 
     #[test]
     fn open_flags_decode() {

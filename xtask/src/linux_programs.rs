@@ -52,6 +52,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("signals.c", "signals", Link::StaticPie),
     ("sockets.c", "sockets", Link::StaticPie),
     ("hold.c", "hold", Link::StaticPie),
+    ("rawkeys.c", "rawkeys", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 

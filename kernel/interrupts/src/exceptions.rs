@@ -307,7 +307,9 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
     // Hardware interrupts that arrived in user mode come here too (with the full frame, so
     // the return to user mode can deliver signals).
     if (u64::from(IRQ_BASE)..u64::from(IRQ_BASE) + 16).contains(&frame.vector) {
+        crate::gdt::set_interrupted_user_mode(frame.is_user());
         crate::irq::dispatch((frame.vector - u64::from(IRQ_BASE)) as u32);
+        crate::gdt::set_interrupted_user_mode(false);
         before_user_return(frame);
         return;
     }

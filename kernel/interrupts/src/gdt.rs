@@ -48,6 +48,9 @@ pub struct PerCpu {
     /// Where a register state waits while the stack it goes to is overwritten (see
     /// [`scratch_frame`]).
     scratch: MaybeUninit<crate::TrapFrame>,
+    /// True while an interrupt that arrived in user mode is being handled (the scheduler's
+    /// tick charges the time to the task's user time).
+    irq_from_user: core::sync::atomic::AtomicBool,
 }
 
 pub const PERCPU_KERNEL_RSP: usize = 0;
@@ -64,6 +67,7 @@ static PERCPU: CpuCell<PerCpu> = CpuCell(UnsafeCell::new(PerCpu {
     user_rsp: 0,
     kernel_fs: 0,
     scratch: MaybeUninit::uninit(),
+    irq_from_user: core::sync::atomic::AtomicBool::new(false),
 }));
 static TSS: Once<CpuCell<TaskStateSegment>> = Once::new();
 static GDT: Once<(GlobalDescriptorTable, SegmentSelector)> = Once::new();
@@ -115,6 +119,26 @@ pub fn init() {
 pub fn scratch_frame() -> *mut crate::TrapFrame {
     // SAFETY: only the address is taken; see the function's contract for its use.
     unsafe { (*PERCPU.0.get()).scratch.as_mut_ptr() }
+}
+
+/// True if this CPU is handling an interrupt that arrived in user mode; clears the mark, so
+/// a task switched to from this interrupt does not inherit it. The timer tick asks once.
+pub fn take_interrupted_user_mode() -> bool {
+    // SAFETY: a shared reference to an atomic field of this CPU's block.
+    unsafe {
+        (*PERCPU.0.get())
+            .irq_from_user
+            .swap(false, core::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+pub(crate) fn set_interrupted_user_mode(on: bool) {
+    // SAFETY: as above.
+    unsafe {
+        (*PERCPU.0.get())
+            .irq_from_user
+            .store(on, core::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Records where the running task enters the kernel from user mode: `kernel_rsp` (the top of

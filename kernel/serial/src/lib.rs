@@ -2,8 +2,8 @@
 //! backend, `print!`/`println!`, and the console input queue filled by the COM1 interrupt.
 //!
 //! Owns: the COM1 device, the console output mode (terminal with CRLF translation, or raw bytes
-//! for `run --exec`), the input ring buffer and the Ctrl-C interrupt request (a received 0x03
-//! is recorded instead of queued while the shell runs a foreground job). Depends only on
+//! for `run --exec`) and the input ring buffer of received bytes (the console's line
+//! discipline, `tty` through `vfs`, takes them from there). Depends only on
 //! `uart_16550`, `spin`, `log` and `x86_64` (interrupt masking around the device lock).
 
 #![no_std]
@@ -64,6 +64,20 @@ pub fn write_bytes(bytes: &[u8]) {
                     uart.send_bytes_exact(chunk);
                 }
             }
+        }
+    });
+    AT_LINE_START.store(bytes.last() == Some(&b'\n'), Ordering::Relaxed);
+}
+
+/// Writes bytes to the console as they are, whatever [`set_raw`] chose (a program that
+/// turned the terminal's output processing off).
+pub fn write_bytes_exact(bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        if let Some(uart) = PORT.lock().as_mut() {
+            uart.send_bytes_exact(bytes);
         }
     });
     AT_LINE_START.store(bytes.last() == Some(&b'\n'), Ordering::Relaxed);
@@ -130,44 +144,12 @@ pub fn receive_pending() {
     while let Ok(byte) = uart.try_receive_byte() {
         let head = INPUT_HEAD.load(Ordering::Relaxed);
         let next = (head + 1) % INPUT_CAPACITY;
-        if byte == INTERRUPT_BYTE && INTERCEPT_INTERRUPT.load(Ordering::Relaxed) {
-            request_interrupt();
-            continue;
-        }
         if next == INPUT_TAIL.load(Ordering::Acquire) {
             continue; // full: drop the byte, like a real UART overrun
         }
         INPUT[head].store(byte, Ordering::Relaxed);
         INPUT_HEAD.store(next, Ordering::Release);
     }
-}
-
-/// Ctrl-C.
-pub const INTERRUPT_BYTE: u8 = 0x03;
-/// While set, a received Ctrl-C is not queued but recorded as an interrupt request.
-static INTERCEPT_INTERRUPT: AtomicBool = AtomicBool::new(false);
-static INTERRUPT_REQUESTED: AtomicBool = AtomicBool::new(false);
-
-/// Chooses whether a received Ctrl-C (0x03) is queued as input (`false`, the default: a line
-/// editor handles it) or intercepted as an interrupt request (`true`: the shell sets this
-/// while a foreground job runs and polls [`take_interrupt`]).
-pub fn set_intercept_interrupt(intercept: bool) {
-    INTERCEPT_INTERRUPT.store(intercept, Ordering::SeqCst);
-}
-
-/// Records an interrupt request, as an intercepted Ctrl-C does. Interrupt-safe.
-pub fn request_interrupt() {
-    INTERRUPT_REQUESTED.store(true, Ordering::SeqCst);
-}
-
-/// True if an interrupt request is pending (does not clear it). Interrupt-safe.
-pub fn interrupt_requested() -> bool {
-    INTERRUPT_REQUESTED.load(Ordering::SeqCst)
-}
-
-/// Takes (clears) the pending interrupt request; true if there was one.
-pub fn take_interrupt() -> bool {
-    INTERRUPT_REQUESTED.swap(false, Ordering::SeqCst)
 }
 
 /// True if received bytes are waiting in the input queue (does not take any).

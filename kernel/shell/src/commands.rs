@@ -111,14 +111,15 @@ pub static COMMANDS: &[Command] = &[
     ),
     task(
         "head",
-        "head [-n N] [FILE...]: the first N (10) lines",
+        "head [-n N|-N] [FILE...]: the first N (10) lines",
         cmd_head,
     ),
     task(
         "tail",
-        "tail [-n N] [FILE...]: the last N (10) lines",
+        "tail [-n N|-N] [FILE...]: the last N (10) lines",
         cmd_tail,
     ),
+    task("clear", "clear: clear the terminal screen", cmd_clear),
     task(
         "grep",
         "grep [-i] [-v] [-c] [-n] PATTERN [FILE...]: lines containing PATTERN (a plain substring, no regex)",
@@ -665,11 +666,20 @@ fn cmd_wc(args: &[String], io: &mut Io) -> i32 {
     status
 }
 
-/// Parses `-n N` / `-nN` (or none: `default`) before the operands.
+/// Parses `-n N` / `-nN` / `-N` (or none: `default`) before the operands.
 fn count_option(args: &[String], default: u64) -> Result<(u64, &[String]), String> {
     let mut rest = &args[1..];
     let mut count = default;
     if let Some(first) = rest.first()
+        && let Some(digits) = first.strip_prefix('-')
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        count = digits
+            .parse()
+            .map_err(|_| format!("invalid number of lines: '{digits}'"))?;
+        rest = &rest[1..];
+    } else if let Some(first) = rest.first()
         && let Some(value) = first.strip_prefix("-n")
     {
         let (value, skip) = if value.is_empty() {
@@ -1048,6 +1058,13 @@ fn cmd_mem(_: &[String], io: &mut Io) -> i32 {
         h.used / 1024,
         h.size / 1024
     ));
+    0
+}
+
+/// Homes the cursor and erases the screen (the ANSI sequences `clear` prints for xterm-like
+/// terminals), then the scrollback.
+fn cmd_clear(_: &[String], io: &mut Io) -> i32 {
+    io.out("\x1b[H\x1b[2J\x1b[3J");
     0
 }
 

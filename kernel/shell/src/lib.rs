@@ -6,8 +6,9 @@
 //!
 //! Owns: shell variables (`$?`, `$HOME`, `$PWD`...), the current directory, the command
 //! table, the background job table, Ctrl-C handling for the foreground job, Tab completion.
-//! Depends on `vfs` (files, pipes, contexts), `task` (spawn/kill/wait), `serial` (Ctrl-C
-//! interception), `rootfs`/`memfs` (files), `memory` and `time` (the `mem`, `uptime`,
+//! Depends on `vfs` (files, pipes, contexts, the console's terminal mode and signals), `tty`
+//! (raw mode for the editor), `task` (spawn/kill/wait), `serial` (the editor's output),
+//! `rootfs`/`memfs` (files), `memory` and `time` (the `mem`, `uptime`,
 //! `date`, `sleep` commands), `shell_parse`, `line_editor`.
 //!
 //! WebAssembly (`wasm.rs`): the `wasm` command and `NAME` resolving to `NAME.wasm` on
@@ -15,10 +16,11 @@
 //! place a kernel crate depends on `wasm/` crates: the shell is where commands are wired to
 //! what runs them, as it is for `process`.
 //!
-//! Console input rule: at the prompt the shell reads the console; while a foreground job
-//! runs, the job owns console input (its stdin is the console unless redirected), except
-//! that a Ctrl-C byte is intercepted by the serial driver and kills the job. Background jobs
-//! read from the null device unless their stdin is redirected.
+//! Console input rule: at the prompt the shell reads the console in raw mode; while a
+//! foreground job runs, the job owns console input in the terminal's starting (canonical)
+//! mode (its stdin is the console unless redirected), except that Ctrl-C and Ctrl-\\ raise
+//! signals the shell delivers to the job. Background jobs read from the null device unless
+//! their stdin is redirected.
 //!
 //! To add a command: write `fn cmd_NAME(args: &[String], io: &mut Io) -> i32` in
 //! `commands.rs` and add a row to `COMMANDS`.
@@ -149,23 +151,29 @@ pub const STATUS_CANNOT_EXECUTE: i32 = 126;
 pub const STATUS_INTERRUPTED: i32 = 130;
 /// The kill reason of tasks ended by Ctrl-C.
 pub(crate) const INTERRUPT_REASON: &str = "interrupted (Ctrl-C)";
+/// The kill reason of tasks ended by Ctrl-\\ (a status of 131, as `SIGQUIT`).
+pub(crate) const QUIT_REASON: &str = "quit (Ctrl-\\) [SIGQUIT]";
 
 /// Woken when a job's task ends or Ctrl-C is intercepted; the shell waits on it.
 static JOB_EVENT: task::WaitQueue = task::WaitQueue::new();
 
-/// Called by the kernel's COM1 interrupt handler after the received bytes were queued: wakes
-/// the shell if the serial driver intercepted a Ctrl-C for the foreground job.
+/// Called by the kernel's COM1 interrupt handler after the received bytes went through the
+/// console's line discipline: wakes the shell if the terminal raised a signal (Ctrl-C,
+/// Ctrl-\\) for the foreground job.
 pub fn serial_input_hook() {
-    if serial::interrupt_requested() {
+    if vfs::console_signal_pending() {
         JOB_EVENT.notify_all();
     }
 }
 
 /// Asks the shell to stop its foreground job, as a Ctrl-C on the console does.
 pub fn interrupt_foreground() {
-    serial::request_interrupt();
+    vfs::raise_console_signal(SIGINT);
     JOB_EVENT.notify_all();
 }
+
+/// `SIGINT`, what Ctrl-C raises.
+const SIGINT: i32 = 2;
 
 pub struct Shell {
     vars: BTreeMap<String, String>,
@@ -181,6 +189,8 @@ pub struct Shell {
     capture: Option<Arc<CaptureFile>>,
     /// Background jobs, oldest first.
     jobs: Vec<BgJob>,
+    /// When the foreground job being run started, if it was prefixed with `time`.
+    timing: Option<u64>,
 }
 
 impl Default for Shell {
@@ -212,6 +222,7 @@ impl Shell {
             stderr,
             capture: None,
             jobs: Vec::new(),
+            timing: None,
         }
     }
 
@@ -364,7 +375,16 @@ impl Shell {
     /// Runs one job: every command of the pipeline in its own task (builtins that change
     /// shell state in this task), connected by pipes; waits for it unless it is a background
     /// job. Returns the status of the last command.
-    fn run_job(&mut self, job: Job, text: String) -> i32 {
+    fn run_job(&mut self, mut job: Job, text: String) -> i32 {
+        // `time PIPELINE`: the wait below reports its times.
+        let first = &mut job.pipeline[0];
+        if !job.background
+            && first.assignments.is_empty()
+            && first.argv.first().is_some_and(|w| w == "time")
+        {
+            first.argv.remove(0);
+            self.timing = Some(time::monotonic_ns());
+        }
         let n = job.pipeline.len();
         let stdin: Arc<dyn File> = if job.background {
             Arc::new(vfs::NullDevice::new())
@@ -495,8 +515,12 @@ impl Shell {
     /// were killed and returns the last stage's status.
     fn wait_foreground(&mut self, stages: &[Stage]) -> i32 {
         let interrupted = wait_stages(stages, true);
+        if let Some(start) = self.timing.take() {
+            self.report_times(start, stages);
+        }
         if interrupted {
-            self.emit(b"^C\n");
+            // The terminal echoed the ^C (or ^\\); end its line.
+            self.emit(b"\n");
         }
         for stage in stages {
             if let Stage::Task(name, h) = stage
@@ -507,6 +531,31 @@ impl Shell {
             }
         }
         stages.last().map_or(0, Stage::status)
+    }
+
+    /// `time`'s report on stderr, as bash prints it: wall-clock time since `start`, and the
+    /// user and system CPU time of the job's tasks (builtins that ran in the shell count as
+    /// neither).
+    fn report_times(&mut self, start: u64, stages: &[Stage]) {
+        let real = time::monotonic_ns().saturating_sub(start);
+        let (mut user, mut cpu) = (0, 0);
+        for stage in stages {
+            if let Stage::Task(_, h) = stage {
+                user += h.task().user_ns();
+                cpu += h.task().cpu_ns();
+            }
+        }
+        let show = |ns: u64| {
+            let ms = ns / 1_000_000;
+            format!("{}m{}.{:03}s", ms / 60_000, ms / 1000 % 60, ms % 1000)
+        };
+        let text = format!(
+            "\nreal\t{}\nuser\t{}\nsys\t{}\n",
+            show(real),
+            show(user),
+            show(cpu - user)
+        );
+        self.emit(text.as_bytes());
     }
 
     /// Prints finished background jobs (`[N] Done  cmd`, `[N] Exit S  cmd`, `[N] Killed
@@ -535,8 +584,17 @@ impl Shell {
     }
 
     /// The interactive loop on the serial console. Returns the status given to `exit`.
+    ///
+    /// The shell's own editor reads the terminal in raw mode; each job gets it in the mode the
+    /// shell started with (canonical, echoing: see `tty`), whatever the previous job left.
     pub fn interactive(&mut self) -> i32 {
         let console = vfs::Console::new();
+        let cooked = vfs::console_termios();
+        let mut raw = cooked;
+        tty::make_raw(&mut raw);
+        // Output keeps `\n` -> `\r\n` for the editor's echo of the prompt and the line.
+        raw.c_oflag = cooked.c_oflag;
+        vfs::set_console_termios(raw, false);
         let mut editor = LineEditor::new(200);
         let mut out = |b: &[u8]| serial::write_bytes(b);
         let mut pending = String::new();
@@ -559,6 +617,7 @@ impl Shell {
                     Event::Eof => {
                         if pending.is_empty() {
                             out(b"\n");
+                            vfs::set_console_termios(cooked, false);
                             return self.last_status;
                         }
                     }
@@ -574,8 +633,11 @@ impl Shell {
                         }
                         let full = core::mem::take(&mut pending);
                         editor.add_history(&full);
+                        vfs::set_console_termios(cooked, false);
                         self.run_line(&full);
+                        vfs::set_console_termios(raw, false);
                         if let Some(status) = self.exit {
+                            vfs::set_console_termios(cooked, false);
                             return status;
                         }
                         self.report_finished_jobs();
@@ -638,32 +700,32 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> bool {
             .all(|h| h.task().state() == task::State::Exited)
     };
     if interruptible {
-        serial::take_interrupt();
-        serial::set_intercept_interrupt(true);
+        vfs::take_console_signal();
     }
     let mut interrupted = false;
     loop {
         if all_done() {
             break;
         }
-        if interruptible && serial::take_interrupt() {
-            // SIGINT: a program that handles it goes on (each Ctrl-C is delivered again),
-            // the others end.
+        if interruptible && let Some(signal) = vfs::take_console_signal() {
+            // A program that handles the signal goes on (each Ctrl-C is delivered again),
+            // the others end; the status says which signal (130 for Ctrl-C, 131 Ctrl-\\).
             interrupted = true;
+            let reason = match signal {
+                SIGINT => INTERRUPT_REASON,
+                _ => QUIT_REASON,
+            };
             for h in &handles {
-                let _ = process::signal(h.id(), 2, INTERRUPT_REASON);
+                let _ = process::signal(h.id(), signal, reason);
             }
             continue;
         }
         // Task ends notify JOB_EVENT; a task killed while blocked does not, so poll too.
         let deadline = time::monotonic_ns() + 10_000_000;
         JOB_EVENT.wait_until_deadline(
-            &mut || all_done() || (interruptible && serial::interrupt_requested()),
+            &mut || all_done() || (interruptible && vfs::console_signal_pending()),
             Some(deadline),
         );
-    }
-    if interruptible {
-        serial::set_intercept_interrupt(false);
     }
     interrupted
 }

@@ -107,6 +107,9 @@ pub struct Task {
     exit: Mutex<Option<ExitValue>>,
     joiners: WaitQueue,
     cpu_ns: AtomicU64,
+    /// The part of `cpu_ns` spent in user mode, sampled: each timer tick that interrupts the
+    /// task in user mode charges one tick period.
+    user_ns: AtomicU64,
     /// A pending [`kill`]: why, and when it was asked (monotonic ns). Taken only with
     /// interrupts disabled (the timer tick reads it).
     kill_request: Mutex<Option<KillRequest>>,
@@ -144,6 +147,11 @@ impl Task {
     /// CPU time used so far, in nanoseconds.
     pub fn cpu_ns(&self) -> u64 {
         self.cpu_ns.load(Ordering::Relaxed)
+    }
+    /// The part of [`Task::cpu_ns`] spent in user mode (sampled at timer ticks, so a multiple
+    /// of 10 ms).
+    pub fn user_ns(&self) -> u64 {
+        self.user_ns.load(Ordering::Relaxed).min(self.cpu_ns())
     }
     /// The exit value, once the task has ended.
     pub fn exit_value(&self) -> Option<ExitValue> {
@@ -250,6 +258,7 @@ fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
         exit: Mutex::new(None),
         joiners: WaitQueue::new(),
         cpu_ns: AtomicU64::new(0),
+        user_ns: AtomicU64::new(0),
         kill_request: Mutex::new(None),
         kill_flag: AtomicBool::new(false),
         async_killable: AtomicBool::new(false),
@@ -717,6 +726,13 @@ fn force_kill_if_due() {
 /// its time slice is used up.
 fn on_tick() {
     let now = time::monotonic_ns();
+    if ::interrupts::take_interrupted_user_mode()
+        && let Some(current) = SCHED.lock().current.as_ref()
+    {
+        current
+            .user_ns
+            .fetch_add(1_000_000_000 / time::TICK_HZ, Ordering::Relaxed);
+    }
     let due: Vec<Sleeper> = {
         let mut s = SCHED.lock();
         let mut due = Vec::new();

@@ -1,25 +1,93 @@
-//! The serial console as a file (stdin/stdout/stderr) and the null device.
+//! The serial console as a file (stdin/stdout/stderr) through its terminal line discipline
+//! (`tty`), and the null device.
 
 use crate::file::{File, FileKind, Result, Stat, anonymous_ino};
 use crate::{VfsError, now};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use spin::Mutex;
 use task::WaitQueue;
+use tty::{Read, Termios, Tty};
+use x86_64::instructions::interrupts::without_interrupts;
 
 /// Tasks blocked reading the console.
 static INPUT_WAIT: WaitQueue = WaitQueue::new();
 
-/// Wakes console readers. The COM1 interrupt handler calls it after
-/// `serial::receive_pending()` moved bytes into the input queue. Interrupt-safe.
+/// The console's line discipline. Taken with interrupts disabled (the COM1 interrupt feeds
+/// it).
+static TTY: Mutex<Option<Tty>> = Mutex::new(None);
+
+/// The signal the terminal raised for the foreground job (Ctrl-C, Ctrl-\), 0 if none.
+static PENDING_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+fn with_tty<R>(f: impl FnOnce(&mut Tty) -> R) -> R {
+    without_interrupts(|| f(TTY.lock().get_or_insert_with(Tty::new)))
+}
+
+/// Runs the bytes the serial driver received through the line discipline (echoing them),
+/// then wakes console readers. The COM1 interrupt handler calls it after
+/// `serial::receive_pending()`. Interrupt-safe.
 pub fn console_input_ready() {
-    if serial::has_input() {
+    let mut any = false;
+    with_tty(|tty| {
+        while let Some(byte) = serial::read_byte() {
+            any = true;
+            if let Some(signal) = tty.input(byte, &mut |echo| serial::write_bytes(echo)) {
+                PENDING_SIGNAL.store(signal.number(), Ordering::SeqCst);
+            }
+        }
+    });
+    if any {
         INPUT_WAIT.notify_all();
         crate::readiness::changed();
     }
 }
 
-/// The serial console: reads take bytes from the interrupt-fed input queue (blocking until
-/// at least one byte arrived, then returning what is there, like a terminal in raw mode);
-/// writes go to `serial::write_bytes`.
+/// The signal the console raised for the foreground job since the last call (2 for Ctrl-C,
+/// 3 for Ctrl-\), taking it.
+pub fn take_console_signal() -> Option<i32> {
+    Some(PENDING_SIGNAL.swap(0, Ordering::SeqCst)).filter(|&s| s != 0)
+}
+
+/// True if the console raised a signal not taken yet.
+pub fn console_signal_pending() -> bool {
+    PENDING_SIGNAL.load(Ordering::SeqCst) != 0
+}
+
+/// Raises `signal` for the foreground job as if typed (e.g. a Ctrl-C from elsewhere).
+pub fn raise_console_signal(signal: i32) {
+    PENDING_SIGNAL.store(signal, Ordering::SeqCst);
+}
+
+/// The console's terminal settings (`TCGETS`).
+pub fn console_termios() -> Termios {
+    with_tty(|tty| tty.termios())
+}
+
+/// Changes the console's terminal settings (`TCSETS`); with `flush`, unread input is dropped
+/// first (`TCSETSF`).
+pub fn set_console_termios(termios: Termios, flush: bool) {
+    with_tty(|tty| {
+        if flush {
+            tty.flush_input();
+        }
+        tty.set_termios(termios);
+    });
+    crate::readiness::changed();
+}
+
+/// The console's window size as (rows, columns) (`TIOCGWINSZ`).
+pub fn console_window_size() -> (u16, u16) {
+    with_tty(|tty| tty.window_size())
+}
+
+/// Records the console's window size (`TIOCSWINSZ`).
+pub fn set_console_window_size(rows: u16, cols: u16) {
+    with_tty(|tty| tty.set_window_size(rows, cols));
+}
+
+/// The serial console: reads go through the line discipline (canonical by default: a read
+/// waits for a complete line; see `tty`); writes go to the serial port, `\n` as `\r\n`
+/// while the terminal's output processing says so.
 pub struct Console {
     ino: u64,
     created: u64,
@@ -48,32 +116,25 @@ impl File for Console {
     }
 
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
         loop {
-            let mut n = 0;
-            while n < buf.len() {
-                match serial::read_byte() {
-                    Some(b) => {
-                        buf[n] = b;
-                        n += 1;
-                    }
-                    None => break,
-                }
-            }
-            if n > 0 {
-                return Ok(n);
+            match with_tty(|tty| tty.read(buf)) {
+                Read::Data(n) => return Ok(n),
+                Read::EndOfFile => return Ok(0),
+                Read::Empty => {}
             }
             if self.nonblocking.load(Ordering::Relaxed) {
                 return Err(VfsError::WouldBlock);
             }
-            INPUT_WAIT.wait_until(serial::has_input);
+            INPUT_WAIT.wait_until(|| with_tty(|tty| tty.readable()));
         }
     }
 
     fn write(&self, buf: &[u8]) -> Result<usize> {
-        serial::write_bytes(buf);
+        if with_tty(|tty| tty.translates_newlines()) {
+            serial::write_bytes(buf);
+        } else {
+            serial::write_bytes_exact(buf);
+        }
         Ok(buf.len())
     }
 
@@ -87,7 +148,7 @@ impl File for Console {
     }
 
     fn poll_readable(&self) -> bool {
-        serial::has_input()
+        with_tty(|tty| tty.readable())
     }
 
     fn set_nonblocking(&self, nonblocking: bool) {

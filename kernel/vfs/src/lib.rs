@@ -32,12 +32,17 @@ pub mod readiness;
 mod regular;
 mod tests;
 
-pub use console::{Console, NullDevice, console_input_ready};
+pub use console::{
+    Console, NullDevice, console_input_ready, console_signal_pending, console_termios,
+    console_window_size, raise_console_signal, set_console_termios, set_console_window_size,
+    take_console_signal,
+};
 pub use context::{Fd, FdTable, MAX_FDS, ProcessContext};
 pub use error::VfsError;
 pub use file::{DirEntry, File, FileKind, Result, SeekFrom, Stat};
 pub use pipe::{PIPE_BUF, PIPE_CAPACITY, PipeReader, PipeWriter, pipe_pair};
 pub use regular::{DirHandle, RegularFile};
+pub use tty::Termios;
 
 use alloc::string::String;
 use alloc::sync::Arc;

@@ -2,7 +2,8 @@
 // context (ucontext) to resume, FP/SIMD state preserved across a handler, siglongjmp out of
 // handlers, sigaltstack with SA_ONSTACK, signals sent to oneself (raise) with masks, SIGPIPE,
 // and default actions (`signals pipe` and `signals abort` end with 141 and 134). `signals
-// spin` loops in user mode without system calls, for Ctrl-C tests; `signals sigint` handles
+// spin` loops in user mode without system calls, for Ctrl-C tests (`signals spin N`: N
+// iterations, then exit 0); `signals sigint` handles
 // SIGINT (Ctrl-C) and ends normally when it arrives.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -86,11 +87,14 @@ int main(int argc, char **argv) {
         printf("survived SIGPIPE\n");
         return 0;
     }
-    if (argc == 2 && strcmp(argv[1], "spin") == 0) {
+    if ((argc == 2 || argc == 3) && strcmp(argv[1], "spin") == 0) {
+        // `spin N`: N iterations in user mode, then exit (for CPU-time accounting).
+        unsigned long n = argc == 3 ? strtoul(argv[2], NULL, 10) : 0;
         printf("spinning\n");
         fflush(stdout);
-        for (volatile unsigned long i = 0;; i++) {
+        for (volatile unsigned long i = 0; n == 0 || i < n; i++) {
         }
+        return 0;
     }
     if (argc == 2 && strcmp(argv[1], "sigint") == 0) {
         // Ctrl-C arrives as SIGINT, which this program handles: it ends on its own.

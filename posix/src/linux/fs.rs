@@ -12,6 +12,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use libtheseus::epoll;
 use libtheseus::fs::{self, FileType, Metadata, OpenOptions, SeekFrom};
+use libtheseus::terminal;
 use libtheseus::usermode::{self, Registers};
 use libtheseus::{Errno, Result};
 use linux_raw_sys::general as g;
@@ -298,9 +299,10 @@ pub fn ioctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let tty = meta.file_type == FileType::CharDevice && meta.ino != 0 && is_console(f);
     match a[1] as u32 {
         linux_raw_sys::ioctl::TIOCGWINSZ if tty => {
+            let (rows, cols) = terminal::window_size();
             let ws = linux_raw_sys::general::winsize {
-                ws_row: 24,
-                ws_col: 80,
+                ws_row: rows,
+                ws_col: cols,
                 ws_xpixel: 0,
                 ws_ypixel: 0,
             };
@@ -308,28 +310,26 @@ pub fn ioctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             Ok(0)
         }
         linux_raw_sys::ioctl::TCGETS if tty => {
-            let mut t = [0u8; 60];
-            // c_iflag ICRNL, c_oflag OPOST|ONLCR, c_cflag CS8|CREAD, c_lflag ISIG|ICANON|ECHO.
-            t[0..4].copy_from_slice(&0o400u32.to_le_bytes());
-            t[4..8].copy_from_slice(&0o5u32.to_le_bytes());
-            t[8..12].copy_from_slice(&0o277u32.to_le_bytes());
-            t[12..16].copy_from_slice(&0o12u32.to_le_bytes());
-            usermode::write(a[2], &t)?;
+            usermode::write_value(a[2], &terminal::settings())?;
             Ok(0)
         }
-        // Terminal modes are read, not applied: the console has no line discipline yet (it
-        // passes bytes through as raw mode would), so every request is accepted as is.
-        linux_raw_sys::ioctl::TCSETS
+        request @ (linux_raw_sys::ioctl::TCSETS
         | linux_raw_sys::ioctl::TCSETSW
-        | linux_raw_sys::ioctl::TCSETSF
+        | linux_raw_sys::ioctl::TCSETSF)
             if tty =>
         {
-            let mut termios = [0u8; 60];
-            usermode::read(a[2], &mut termios)?;
+            // Output is written synchronously, so TCSETSW has nothing to drain.
+            let mut raw = [0u8; core::mem::size_of::<terminal::Termios>()];
+            usermode::read(a[2], &mut raw)?;
+            terminal::set_settings(
+                abi::termios_from_bytes(&raw),
+                request == linux_raw_sys::ioctl::TCSETSF,
+            );
             Ok(0)
         }
         linux_raw_sys::ioctl::TIOCSWINSZ if tty => {
-            let _: [u16; 4] = usermode::read_value(a[2])?;
+            let [rows, cols, _, _]: [u16; 4] = usermode::read_value(a[2])?;
+            terminal::set_window_size(rows, cols);
             Ok(0)
         }
         linux_raw_sys::ioctl::TIOCGPGRP if tty => {

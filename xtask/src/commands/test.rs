@@ -304,6 +304,8 @@ const E2E_CASES: &[Case] = &[
     ("linux-sockets", "mkdir -p /tmp; sockets; echo $?", &[],                          0,   ContainsInOrder(&["ok 1 MiB echoed back byte for byte between threads, then end of file\n", "ok connect to a closed port: ECONNREFUSED\n", "ok bind to a listening port: EADDRINUSE\n", "ok connect to 192.0.2.1: ENETUNREACH\n", "ok send to a closed peer ends in EPIPE with MSG_NOSIGNAL\n", "ok and SIGPIPE\n", "ok then, as the peer closed with unread data: ECONNRESET\n", "ok poll: the connecting socket becomes writable, the listener readable\n", "ok epoll: data makes the accepted socket readable\n", "ok recv times out with EAGAIN\n", "ok recvfrom gets the datagram and the sender's address\n", "ok accept gives an IPv6 peer\n", "ok echo over a Unix stream\n", "ok socketpair(SOCK_STREAM)\n", "ok sendto a wild address: EFAULT\n", "sockets: 177 passed, 0 failed\n0\n"])),
     ("linux-sockets-kill", "sockets block & sleep 1; kill %1; sleep 0.3; jobs; sockets rebind; echo $?", &[], 0, ContainsInOrder(&["blocked in accept and read\n", "Killed  sockets block\n", "port 7777 is free\n0\n"])),
     ("linux-hyper", "hyper-check; echo $?; hyper-check-theseus; echo $?", &[],      0,   ContainsInOrder(&["hyper-check: ok (20 concurrent clients, 65 requests, 5344210 body bytes checked)\n0\n", "hyper-check: ok (20 concurrent clients, 65 requests, 5344210 body bytes checked)\n0\n"])),
+    ("time",        "time sleep 0.2; time signals spin 100000000", &[],             0,   ContainsInOrder(&["\nreal\t0m0.2", "\nuser\t0m0.000s\nsys\t0m0.000s\n", "spinning\n\nreal\t0m", "\nsys\t0m0.0"])),
+    ("head-dash-n-clear", "yes | head -3; echo a > /tmp/t; echo b >> /tmp/t; echo c >> /tmp/t; tail -2 /tmp/t; clear | wc -c", &[], 0, Exactly("y\ny\ny\nb\nc\n11\n")),
     ("kill-file-writer", "mkdir /d; yes > /d/y & sleep 1; kill %1; sleep 0.3; ls /d; echo alive", &[], 0, ContainsInOrder(&["[1] ", "\ny\nalive\n"])),
     ("linux-kill-frees", KILL_20_PROGRAMS,            &[],                            0,   MemBack(1024, "hold: holding 4 MiB in 2 threads\n", 21)),
     ("wasm-kill-frees", KILL_100_GUESTS,              &[],                            0,   MemBack(1024, "nap: holding 4 MiB\n", 101)),
@@ -339,6 +341,11 @@ const INPUT_CASES: &[InputCase] = &[
     ("wasm-ctrl-c", "spin; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["status=130\n", "alive\n"])),
     ("linux-ctrl-c", "signals spin; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["spinning\n", "status=130\n", "alive\n"])),
     ("linux-ctrl-c-socket", "sockets block; echo status=$?; sockets rebind", 1500, b"\x03", 0, ContainsInOrder(&["blocked in accept and read\n", "status=130\n", "port 7777 is free\n"])),
+    ("tty-cat",     "cat; echo status=$?",            1500, b"hello\rabX\x7fc\rjunk\x15kept\r\x04", 0, ContainsInOrder(&["abX\x08 \x08c\n", "abc\n", "status=0\n"])),
+    ("tty-wasm-repl", "calc; echo status=$?",         1500, b"add 2 3\rmul 4 5\rdiv\x7f\x7f\x7fadd 1 1\r\x04", 0, ContainsInOrder(&["> ", "= 5\n", "= 20\n", "= 2\n", "bye\nstatus=0\n"])),
+    ("tty-std-lines", "linuxcheck --lines; echo status=$?", 1500, b"one\rtw\x17two words\r\x04", 0, ContainsInOrder(&["line 1: \"one\"\n", "line 2: \"two words\"\n", "linuxcheck: 2 lines\nstatus=0\n"])),
+    ("tty-raw-keys", "rawkeys; echo status=$?",       1500, b"ab\x03q", 0, ContainsInOrder(&["raw mode: icanon=0 echo=0 isig=0 opost=0\r\n", "key 97\r\nkey 98\r\nkey 3\r\nkey 113\r\nrestored: icanon=1 echo=1\nstatus=0\n"])),
+    ("tty-ctrl-backslash", "signals spin; echo status=$?", 1500, b"\x1c", 0, ContainsInOrder(&["spinning\n", "^\\\n", "status=131\n"])),
     ("linux-sigint", "signals sigint; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["waiting for SIGINT\n", "caught SIGINT\n", "status=0\n", "alive\n"])),
 ];
 

@@ -8,7 +8,8 @@
 //! `thread`, `unwind`, `sync`, `time`, `env`, `hashmap`, `process`, `net`) runs only that check;
 //! otherwise every
 //! check runs and the arguments are echoed back by `env`. `linuxcheck --panic` panics in
-//! `main` without catching it (status 101, as on Linux). The printed lines are deterministic
+//! `main` without catching it (status 101, as on Linux); `linuxcheck --lines` echoes the lines
+//! of standard input with their numbers until end of file. The printed lines are deterministic
 //! (no timings, pids or paths), so tests can compare them. The `process` check starts this very
 //! program (found as `argv[0]`, through `PATH` if it has no `/`) in child modes `--child-*`.
 
@@ -811,6 +812,18 @@ fn main() {
     let first = std::env::args().nth(1);
     if let Some(code) = first.as_deref().and_then(child_mode) {
         std::process::exit(code);
+    }
+    if first.as_deref() == Some("--lines") {
+        // Reads standard input line by line as a program reading a terminal does, echoing
+        // each line back with its number, until end of file.
+        let mut n = 0;
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            n += 1;
+            println!("line {n}: {line:?}");
+        }
+        println!("linuxcheck: {n} lines");
+        std::process::exit(0);
     }
     if first.as_deref() == Some("--panic") {
         // An uncaught panic: std prints it and the process exits with status 101.

@@ -1,0 +1,36 @@
+// Reads single keys in raw mode, as terminal games and line editors do: switches the terminal
+// to raw mode (cfmakeraw), prints the code of each key as it arrives until `q`, then restores
+// the terminal. Ctrl-C arrives as key 3 here, not as a signal.
+#include <stdio.h>
+#include <termios.h>
+#include <unistd.h>
+
+int main(void) {
+    struct termios saved, raw;
+    if (tcgetattr(0, &saved) != 0) {
+        perror("rawkeys: tcgetattr");
+        return 1;
+    }
+    raw = saved;
+    cfmakeraw(&raw);
+    if (tcsetattr(0, TCSAFLUSH, &raw) != 0) {
+        perror("rawkeys: tcsetattr");
+        return 1;
+    }
+    struct termios now;
+    tcgetattr(0, &now);
+    printf("raw mode: icanon=%d echo=%d isig=%d opost=%d\r\n", !!(now.c_lflag & ICANON),
+           !!(now.c_lflag & ECHO), !!(now.c_lflag & ISIG), !!(now.c_oflag & OPOST));
+    fflush(stdout);
+    unsigned char c;
+    while (read(0, &c, 1) == 1) {
+        printf("key %d\r\n", c);
+        fflush(stdout);
+        if (c == 'q')
+            break;
+    }
+    tcsetattr(0, TCSANOW, &saved);
+    tcgetattr(0, &now);
+    printf("restored: icanon=%d echo=%d\n", !!(now.c_lflag & ICANON), !!(now.c_lflag & ECHO));
+    return 0;
+}
