@@ -16,6 +16,7 @@ mod cmdline;
 mod faults;
 mod ktest_runner;
 mod panic;
+mod system_tests;
 
 use boot_info::{BootInfo, PhysMemory};
 use memory::PHYS_OFFSET;
@@ -89,6 +90,7 @@ extern "C" fn kernel_main() -> ! {
     faults::init();
     posix::init();
     x86_64::instructions::interrupts::enable();
+    devices();
     let info = BOOT_INFO
         .get()
         .expect("boot information recorded in kernel_entry");
@@ -106,6 +108,14 @@ extern "C" fn kernel_main() -> ! {
         cmdline::Mode::Test => ktest_runner::run_all(),
         cmdline::Mode::Exec => run_exec(args.exec.as_deref().unwrap_or(""), args.verbose),
         cmdline::Mode::Shell => run_interactive(),
+    }
+}
+
+/// Finds the PCI devices and starts the drivers for those the kernel uses.
+fn devices() {
+    pci::init();
+    if !virtio_rng::init() {
+        log::info!("no virtio-rng device: random bytes come from the CPU or the fallback");
     }
 }
 
