@@ -14,6 +14,7 @@ extern crate alloc;
 mod boot;
 mod cmdline;
 mod faults;
+mod fuzz_tests;
 mod ktest_runner;
 mod panic;
 mod system_tests;
@@ -105,7 +106,8 @@ extern "C" fn kernel_main() -> ! {
     standard_directories();
     load_kernel_symbols();
     match args.mode {
-        cmdline::Mode::Test => ktest_runner::run_all(),
+        cmdline::Mode::Test => ktest_runner::run_all(ktest::Group::Default),
+        cmdline::Mode::Fuzz => ktest_runner::run_all(ktest::Group::Fuzz),
         cmdline::Mode::Exec => run_exec(args.exec.as_deref().unwrap_or(""), args.verbose),
         cmdline::Mode::Shell => run_interactive(),
     }

@@ -36,6 +36,7 @@ mod wasm;
 
 pub use complete::Completion;
 pub use tasks::run_crash;
+pub use wasm::STACK_PAGES as WASM_STACK_PAGES;
 
 use alloc::collections::BTreeMap;
 use alloc::format;
