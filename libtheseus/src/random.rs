@@ -1,11 +1,16 @@
 //! Random bytes for seeding hash maps, `getrandom` and friends.
 //!
-//! [`fill`] uses the CPU's RDSEED or RDRAND instruction when CPUID reports it (preferring
-//! RDSEED, the raw entropy source), and otherwise a ChaCha20 generator (`rand_chacha`)
-//! seeded once from TSC jitter (the timing noise of repeated reads and of the timer
-//! interrupt) and the RTC wall-clock time. The fallback is fine for hash seeds and
-//! non-cryptographic use; without a hardware source its seed has only tens of bits of real
-//! entropy.
+//! Sources, best first ([`best_source`], which [`fill`] uses, so also Linux `getrandom` and
+//! WASI `random_get`):
+//! - [`Source::Virtio`]: the virtio entropy device (`virtio_rng`), bytes from the host kernel's
+//!   random source through QEMU; cryptographic quality, and the only real entropy a guest on
+//!   a CPU model without RDRAND (`-cpu qemu64`) has.
+//! - [`Source::Rdseed`] / [`Source::Rdrand`]: the CPU's entropy source and its DRBG, when
+//!   CPUID reports them.
+//! - [`Source::ChaCha`]: a ChaCha20 generator (`rand_chacha`) seeded once from TSC jitter (the
+//!   timing noise of repeated reads and of the timer interrupt) and the RTC wall-clock time.
+//!   Fine for hash seeds; its seed has only tens of bits of real entropy, so it is not fit for
+//!   keys. It is used only when no other source exists (or the hardware one fails).
 
 use crate::{Errno, Result};
 use core::arch::x86_64::__cpuid;
@@ -16,6 +21,8 @@ use spin::{Mutex, Once};
 /// Where random bytes come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Source {
+    /// The virtio entropy device (host randomness through QEMU).
+    Virtio,
     /// The RDSEED instruction (the CPU's entropy source).
     Rdseed,
     /// The RDRAND instruction (the CPU's DRBG, reseeded from its entropy source).
@@ -46,6 +53,7 @@ fn features() -> Features {
 /// Whether `source` is usable on this CPU.
 pub fn is_available(source: Source) -> bool {
     match source {
+        Source::Virtio => virtio_rng::is_present(),
         Source::Rdseed => features().rdseed,
         Source::Rdrand => features().rdrand,
         Source::ChaCha => true,
@@ -54,7 +62,9 @@ pub fn is_available(source: Source) -> bool {
 
 /// The source [`fill`] uses.
 pub fn best_source() -> Source {
-    if is_available(Source::Rdseed) {
+    if is_available(Source::Virtio) {
+        Source::Virtio
+    } else if is_available(Source::Rdseed) {
         Source::Rdseed
     } else if is_available(Source::Rdrand) {
         Source::Rdrand
@@ -63,13 +73,16 @@ pub fn best_source() -> Source {
     }
 }
 
-/// Fills `buf` with random bytes from the best source available. If the hardware source
-/// keeps failing (it may run dry briefly), the rest comes from the ChaCha generator.
+/// Fills `buf` with random bytes from the best source available. If that source fails (a
+/// device error; RDSEED may run dry briefly), the next one is tried, down to the ChaCha
+/// generator.
 pub fn fill(buf: &mut [u8]) {
-    let source = best_source();
-    if source == Source::ChaCha || fill_from(source, buf).is_err() {
-        fill_chacha(buf);
+    for source in [Source::Virtio, Source::Rdseed, Source::Rdrand] {
+        if is_available(source) && fill_from(source, buf).is_ok() {
+            return;
+        }
     }
+    fill_chacha(buf);
 }
 
 /// A random `u64` from [`fill`].
@@ -79,13 +92,19 @@ pub fn u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// Fills `buf` from `source` only: `ENOSYS` if the CPU lacks it, `EIO` if it failed to
+/// Fills `buf` from `source` only: `ENOSYS` if the machine lacks it, `EIO` if it failed to
 /// deliver after retries.
 pub fn fill_from(source: Source, buf: &mut [u8]) -> Result<()> {
     if !is_available(source) {
         return Err(Errno::ENOSYS);
     }
     let step: fn() -> Option<u64> = match source {
+        Source::Virtio => {
+            return virtio_rng::fill(buf).map_err(|e| match e {
+                virtio_rng::Error::NoDevice => Errno::ENOSYS,
+                virtio_rng::Error::Device => Errno::EIO,
+            });
+        }
         Source::ChaCha => {
             fill_chacha(buf);
             return Ok(());

@@ -478,7 +478,13 @@ kernel_test! {
         assert_ne!(a, b);
         assert!(a.iter().any(|&x| x != 0) && b.iter().any(|&x| x != 0));
         // Every source that the CPU has works; the fallback always does.
-        for source in [random::Source::Rdseed, random::Source::Rdrand, random::Source::ChaCha] {
+        let sources = [
+            random::Source::Virtio,
+            random::Source::Rdseed,
+            random::Source::Rdrand,
+            random::Source::ChaCha,
+        ];
+        for source in sources {
             let (mut c, mut d) = ([0u8; 13], [0u8; 13]);
             match random::fill_from(source, &mut c) {
                 Ok(()) => {
@@ -492,6 +498,8 @@ kernel_test! {
             }
         }
         assert_ne!(random::u64(), random::u64());
+        // `cargo xtask` runs QEMU with virtio-rng: getrandom and random_get use it.
+        assert_eq!(random::best_source(), random::Source::Virtio);
     }
 }
 

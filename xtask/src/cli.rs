@@ -17,6 +17,11 @@ commands:
               --verbose, -v       show build output, the boot log and boot timings
   test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
               --slow              also the wasm-registry group (fetches from the registries)
+                                  and the fuzz group
+              --verbose, -v
+  fuzz      the bounded fuzz and stress group: generated wasm modules, every WASI
+            function with random arguments, mutated ELF programs, random shell input,
+            50 wasm guests at once, 10^4 spawn/exit cycles, 1000 crash tasks
               --verbose, -v
   wasm-registry
             real WASI programs from PyPI and npm, run in the OS and under wasmtime on the
@@ -53,6 +58,7 @@ pub enum Command {
     Run(RunArgs),
     Test { verbose: bool, slow: bool },
     WasmRegistry { verbose: bool },
+    Fuzz { verbose: bool },
     HostCompare { verbose: bool },
     Build { adds: Vec<AddSpec>, verbose: bool },
     BuildCrate { path: String, args: Vec<String> },
@@ -98,7 +104,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             }
             Command::Test { verbose, slow }
         }
-        "wasm-registry" | "host-compare" => {
+        "wasm-registry" | "host-compare" | "fuzz" => {
             let mut verbose = false;
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
@@ -108,6 +114,8 @@ pub fn parse(args: &[String]) -> Result<Command> {
             }
             if name == "wasm-registry" {
                 Command::WasmRegistry { verbose }
+            } else if name == "fuzz" {
+                Command::Fuzz { verbose }
             } else {
                 Command::HostCompare { verbose }
             }
@@ -294,6 +302,10 @@ mod tests {
         assert_eq!(
             parse_words(&["wasm-registry", "-v"]).unwrap(),
             Command::WasmRegistry { verbose: true }
+        );
+        assert_eq!(
+            parse_words(&["fuzz"]).unwrap(),
+            Command::Fuzz { verbose: false }
         );
         assert_eq!(
             parse_words(&["host-compare"]).unwrap(),

@@ -2,6 +2,7 @@
 //!
 //! - `mode=shell`: interactive shell on the serial console;
 //! - `mode=test`: run the in-kernel tests and exit QEMU;
+//! - `mode=fuzz`: run the in-kernel fuzz and stress group and exit QEMU;
 //! - `mode=exec exec=<HEX>`: run one shell command line, given as the lowercase hex
 //!   encoding of its UTF-8 bytes (so it needs no quoting in QEMU or GRUB);
 //! - `mode=exec exec-file=<PATH>`: the same for a command longer than [`EXEC_INLINE_MAX`]
@@ -14,6 +15,7 @@
 pub enum Mode {
     Shell,
     Test,
+    Fuzz,
     Exec(String),
 }
 
@@ -28,6 +30,7 @@ pub fn kernel_cmdline(mode: &Mode, verbose: bool) -> String {
     let mut line = match mode {
         Mode::Shell => "mode=shell".to_string(),
         Mode::Test => "mode=test".to_string(),
+        Mode::Fuzz => "mode=fuzz".to_string(),
         Mode::Exec(command) if command.len() > EXEC_INLINE_MAX => {
             format!("mode=exec exec-file={EXEC_FILE}")
         }
@@ -66,6 +69,7 @@ mod tests {
     fn modes() {
         assert_eq!(kernel_cmdline(&Mode::Shell, false), "mode=shell");
         assert_eq!(kernel_cmdline(&Mode::Test, true), "mode=test verbose");
+        assert_eq!(kernel_cmdline(&Mode::Fuzz, false), "mode=fuzz");
         assert_eq!(
             kernel_cmdline(&Mode::Exec("ls /".into()), false),
             "mode=exec exec=6c73202f"

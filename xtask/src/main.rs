@@ -30,6 +30,7 @@ mod cmdline;
 mod commands;
 mod error;
 mod exec;
+mod fuzz_inputs;
 mod iso;
 mod kernel_build;
 mod ktest;
@@ -79,6 +80,7 @@ fn dispatch() -> Result<i32> {
         Command::Run(run) => commands::run::run(&ws, &run),
         Command::Test { verbose, slow } => commands::test::run(&ws, verbose, slow),
         Command::WasmRegistry { verbose } => commands::wasm_registry::run(&ws, verbose),
+        Command::Fuzz { verbose } => commands::fuzz::run(&ws, verbose),
         Command::HostCompare { verbose } => commands::host_compare::run(&ws, verbose),
         Command::Build { adds, verbose } => commands::build::run(&ws, &adds, verbose),
         Command::BuildCrate { path, args } => {

@@ -65,6 +65,8 @@ fn args(boot: &Boot, console: Console, kvm: bool) -> Vec<String> {
     };
     args.extend(console_args.iter().map(|s| s.to_string()));
     args.extend(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"].map(String::from));
+    // An entropy source for `getrandom` (QEMU feeds it from the host's random source).
+    args.extend(["-device", "virtio-rng-pci"].map(String::from));
     match boot {
         Boot::Direct {
             kernel,
@@ -329,8 +331,8 @@ mod tests {
         assert_eq!(
             args(&boot, Console::Piped, false).join(" "),
             "-machine pc -cpu qemu64 -m 1G -smp 1 -no-reboot -display none -monitor none \
-             -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel k \
-             -initrd i.cpio -append mode=exec exec=74727565 -accel tcg"
+             -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+             -device virtio-rng-pci -kernel k -initrd i.cpio -append mode=exec exec=74727565 -accel tcg"
         );
     }
 

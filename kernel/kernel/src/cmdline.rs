@@ -1,4 +1,4 @@
-//! The kernel command line: `mode=shell|exec|test`, `exec=<hex of the command line>` or
+//! The kernel command line: `mode=shell|exec|test|fuzz`, `exec=<hex of the command line>` or
 //! `exec-file=<path of a file in the ramdisk holding it>` (for long ones), `verbose`.
 
 use alloc::string::String;
@@ -9,6 +9,8 @@ pub enum Mode {
     Shell,
     Exec,
     Test,
+    /// The fuzz and stress tests (`ktest::Group::Fuzz`).
+    Fuzz,
 }
 
 pub struct Args {
@@ -40,6 +42,7 @@ pub fn parse(cmdline: &str) -> Args {
         match word.split_once('=') {
             Some(("mode", "test")) => args.mode = Mode::Test,
             Some(("mode", "exec")) => args.mode = Mode::Exec,
+            Some(("mode", "fuzz")) => args.mode = Mode::Fuzz,
             Some(("mode", _)) => args.mode = Mode::Shell,
             Some(("exec", hex)) => match unhex(hex) {
                 Some(cmd) => args.exec = Some(cmd),

@@ -1,4 +1,5 @@
-//! Runs every registered kernel test (`mode=test`) and exits QEMU with the result. Each test
+//! Runs the registered kernel tests of one group (`mode=test`: the default group,
+//! `mode=fuzz`: the fuzz and stress group) and exits QEMU with the result. Each test
 //! runs in a task of its own: a failing assertion panics, the panic unwinds that task only
 //! (as for any task), and its kill reason (the panic message and backtrace) is the test's
 //! failure report; the run goes on with the next test and ends with the real counts. The
@@ -7,14 +8,15 @@
 
 use crate::panic::{QemuExit, exit_qemu};
 
-pub fn run_all() -> ! {
-    let tests = ktest::all();
+pub fn run_all(group: ktest::Group) -> ! {
+    let tests: alloc::vec::Vec<&'static ktest::KernelTest> =
+        ktest::all().iter().filter(|t| t.group == group).collect();
     log::set_max_level(log::LevelFilter::Warn);
     serial::println!("ktest: running {} tests", tests.len());
     let mut failed = 0;
     // Each result line is printed whole after the test, so log lines a test causes cannot
     // split it.
-    for test in tests {
+    for &test in &tests {
         let outcome = task::Builder::new(test.name).spawn(move || {
             ktest::run(test);
             0

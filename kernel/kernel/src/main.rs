@@ -14,8 +14,10 @@ extern crate alloc;
 mod boot;
 mod cmdline;
 mod faults;
+mod fuzz_tests;
 mod ktest_runner;
 mod panic;
+mod system_tests;
 
 use alloc::string::String;
 use boot_info::{BootInfo, PhysMemory};
@@ -90,6 +92,7 @@ extern "C" fn kernel_main() -> ! {
     faults::init();
     posix::init();
     x86_64::instructions::interrupts::enable();
+    devices();
     let info = BOOT_INFO
         .get()
         .expect("boot information recorded in kernel_entry");
@@ -104,9 +107,18 @@ extern "C" fn kernel_main() -> ! {
     standard_directories();
     load_kernel_symbols();
     match args.mode {
-        cmdline::Mode::Test => ktest_runner::run_all(),
+        cmdline::Mode::Test => ktest_runner::run_all(ktest::Group::Default),
+        cmdline::Mode::Fuzz => ktest_runner::run_all(ktest::Group::Fuzz),
         cmdline::Mode::Exec => run_exec(&exec_command(&args), args.verbose),
         cmdline::Mode::Shell => run_interactive(),
+    }
+}
+
+/// Finds the PCI devices and starts the drivers for those the kernel uses.
+fn devices() {
+    pci::init();
+    if !virtio_rng::init() {
+        log::info!("no virtio-rng device: random bytes come from the CPU or the fallback");
     }
 }
 

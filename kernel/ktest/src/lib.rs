@@ -1,5 +1,5 @@
-//! The in-kernel test framework: `kernel_test!` registers a test function in the `.ktests`
-//! linker section; the test kernel (booted with `mode=test`) walks that section, runs each
+//! The in-kernel test framework: `kernel_test!` (and `kernel_fuzz!`, for the fuzz and stress
+//! group) registers a test function in the `.ktests` linker section; the test kernel (booted with `mode=test`) walks that section, runs each
 //! test in a task of its own and prints `test NAME ... ok|FAILED`. A failing test panics,
 //! which ends its task with the panic as the kill reason; the run goes on. [`current`] names
 //! the running test for a panic that cannot be contained (in the boot task).
@@ -10,17 +10,45 @@
 
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+/// Which run a test belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Group {
+    /// Every `cargo xtask test` (`mode=test`).
+    Default,
+    /// The bounded fuzz and stress group (`mode=fuzz`: `cargo xtask fuzz`, `test --slow`).
+    Fuzz,
+}
+
 /// One registered test.
 #[repr(C)]
 pub struct KernelTest {
     pub name: &'static str,
     pub func: fn(),
+    pub group: Group,
 }
 
 /// Defines a kernel test: `kernel_test! { fn name() { ... } }`.
 #[macro_export]
 macro_rules! kernel_test {
     ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $crate::register_test!($crate::Group::Default, $(#[$meta])* fn $name() $body);
+    };
+}
+
+/// Defines a test of the fuzz and stress group, run by `mode=fuzz` only:
+/// `kernel_fuzz! { fn name() { ... } }`.
+#[macro_export]
+macro_rules! kernel_fuzz {
+    ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $crate::register_test!($crate::Group::Fuzz, $(#[$meta])* fn $name() $body);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! register_test {
+    ($group:expr, $(#[$meta:meta])* fn $name:ident() $body:block) => {
         $(#[$meta])*
         #[allow(dead_code)]
         fn $name() $body
@@ -31,6 +59,7 @@ macro_rules! kernel_test {
             static TEST: $crate::KernelTest = $crate::KernelTest {
                 name: concat!(module_path!(), "::", stringify!($name)),
                 func: $name,
+                group: $group,
             };
         };
     };

@@ -32,8 +32,9 @@ pub use mapping::{
     user_range_accessible,
 };
 pub use paging::{
-    FrameStats, MapError, PageFlags, allocate_frame, frame_stats, free_frame, map_page,
-    phys_to_virt, protect_page, translate, unmap_page,
+    FrameStats, MMIO_WINDOW, MapError, PageFlags, allocate_contiguous_frames, allocate_frame,
+    frame_stats, free_contiguous_frames, free_frame, map_page, mmio_to_virt, phys_to_virt,
+    protect_page, translate, unmap_page,
 };
 pub use stack::{Stack, allocate_stack};
 

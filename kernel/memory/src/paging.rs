@@ -168,7 +168,7 @@ pub(crate) unsafe fn init(info: &BootInfo) {
     let mut phys = 0;
     while phys < end {
         let mut flags = F::PRESENT | F::WRITABLE | F::NO_EXECUTE;
-        if (0xc000_0000..0x1_0000_0000).contains(&phys) {
+        if MMIO_WINDOW.contains(&phys) {
             flags |= F::NO_CACHE | F::WRITE_THROUGH;
         }
         let page = Page::<Size2MiB>::containing_address(VirtAddr::new(phys + PHYS_OFFSET));
@@ -254,6 +254,31 @@ pub fn free_frame(phys: u64) -> Result<(), frame_allocator::FreeError> {
             .expect("memory not initialized")
             .free(phys)
     })
+}
+
+/// Allocates `count` physically contiguous zeroed frames (for device DMA) and returns the
+/// first one's physical address; reach them through [`phys_to_virt`].
+pub fn allocate_contiguous_frames(count: u64) -> Option<u64> {
+    let phys = without_interrupts(|| FRAMES.lock().as_mut()?.allocate_contiguous(count, 4096))?;
+    // SAFETY: the frames were just handed to us and are reachable through the direct map.
+    unsafe { core::ptr::write_bytes(phys_to_virt(phys) as *mut u8, 0, (count * 4096) as usize) };
+    Some(phys)
+}
+
+/// Returns `count` frames obtained from [`allocate_contiguous_frames`].
+pub fn free_contiguous_frames(phys: u64, count: u64) -> Result<(), frame_allocator::FreeError> {
+    (0..count).try_for_each(|i| free_frame(phys + i * 4096))
+}
+
+/// Physical addresses the direct map covers uncached: the PCI/APIC hole below 4 GiB, where
+/// firmware places device memory (BARs).
+pub const MMIO_WINDOW: core::ops::Range<u64> = 0xc000_0000..0x1_0000_0000;
+
+/// The virtual address of device memory `phys..phys + len` through the uncached part of the
+/// direct map, or `None` if the range lies outside [`MMIO_WINDOW`].
+pub fn mmio_to_virt(phys: u64, len: u64) -> Option<u64> {
+    let end = phys.checked_add(len)?;
+    (MMIO_WINDOW.contains(&phys) && end <= MMIO_WINDOW.end).then(|| phys_to_virt(phys))
 }
 
 /// Maps a fresh zeroed frame at `virt` with `flags`.

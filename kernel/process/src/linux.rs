@@ -49,10 +49,13 @@ impl Drop for Image {
     }
 }
 
-/// 16 bytes for `AT_RANDOM` (musl's stack-protector canary): TSC readings mixed with
-/// splitmix64. Programs that need real randomness call `getrandom`.
+/// 16 bytes for `AT_RANDOM` (musl's stack-protector canary): from the virtio entropy device
+/// when there is one, else TSC readings mixed with splitmix64.
 fn random_bytes() -> [u8; 16] {
     let mut out = [0u8; 16];
+    if virtio_rng::fill(&mut out).is_ok() {
+        return out;
+    }
     let mut x = time::monotonic_ns() ^ 0x9e37_79b9_7f4a_7c15;
     for chunk in out.chunks_mut(8) {
         // SAFETY: reading the time-stamp counter has no side effects.

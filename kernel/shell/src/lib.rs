@@ -38,6 +38,7 @@ mod wasm;
 
 pub use complete::Completion;
 pub use tasks::run_crash;
+pub use wasm::STACK_PAGES as WASM_STACK_PAGES;
 
 use alloc::collections::BTreeMap;
 use alloc::format;

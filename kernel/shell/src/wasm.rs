@@ -16,7 +16,7 @@ use wasi_host::Preopen;
 
 /// Stack of a task running a wasm guest, in 4 KiB pages (2 MiB: module validation and
 /// wasmi's executor run on it).
-pub(crate) const STACK_PAGES: u64 = 512;
+pub const STACK_PAGES: u64 = 512;
 
 /// Whether `path` is a WebAssembly module: named `*.wasm`, or starting with `\0asm`.
 pub(crate) fn is_wasm(path: &str) -> bool {

@@ -31,12 +31,14 @@ fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
-/// Measures the TSC rate over 10 ms of PIT channel 2 (gated by port 0x61, polled).
-fn calibrate_tsc() -> u64 {
+/// One PIT channel-2 measurement: the TSC ticks of `count` PIT periods and the uncertainty
+/// of that number (how far apart the TSC reads around the two PIT events were). A preemption
+/// of the whole machine (QEMU's thread descheduled by the host) between a PIT event and its
+/// TSC read shows as a large uncertainty instead of a wrong rate.
+fn measure_pit(count: u16) -> (u64, u64) {
     let mut gate: Port<u8> = Port::new(0x61);
     let mut cmd: Port<u8> = Port::new(0x43);
     let mut ch2: Port<u8> = Port::new(0x42);
-    let count = PIT_HZ / 100; // 10 ms
     // SAFETY: PIT and keyboard-controller port B accesses; channel 2 drives only the speaker
     // gate, which stays off (bit 1 clear).
     unsafe {
@@ -44,13 +46,59 @@ fn calibrate_tsc() -> u64 {
         gate.write((g & !0x02) | 0x01);
         cmd.write(0b1011_0000); // channel 2, lobyte/hibyte, mode 0, binary
         ch2.write((count & 0xff) as u8);
+        // Counting starts with the high byte.
+        let s0 = rdtsc();
         ch2.write((count >> 8) as u8);
-        let start = rdtsc();
-        while gate.read() & 0x20 == 0 {}
-        let end = rdtsc();
-        gate.write(g);
-        (end - start) * 100
+        let s1 = rdtsc();
+        // The output goes high between the last read that saw it low and the first that
+        // sees it high: bracket that event by the TSC reads around both.
+        let mut before_last_low = s1;
+        loop {
+            let a = rdtsc();
+            let high = gate.read() & 0x20 != 0;
+            let b = rdtsc();
+            if high {
+                gate.write(g);
+                let ticks = (before_last_low + b) / 2 - (s0 + s1) / 2;
+                let uncertainty = (b - before_last_low) / 2 + (s1 - s0) / 2;
+                return (ticks, uncertainty);
+            }
+            before_last_low = a;
+        }
     }
+}
+
+/// PIT periods in one calibration measurement (10 ms).
+const CALIBRATION_COUNT: u16 = (PIT_HZ / 100) as u16;
+
+/// The TSC rate in Hz: the median of five 10 ms PIT measurements whose uncertainty is below
+/// 0.1% (up to 40 tries; if too few are that good, the best ones). One measurement alone was
+/// off by tens of percent whenever the host descheduled QEMU in its window, which made the
+/// clock run too fast or too slow for the whole session.
+pub fn calibrate_tsc() -> u64 {
+    let mut good: [(u64, u64); 40] = [(0, u64::MAX); 40];
+    let mut n = 0;
+    let mut accepted = 0;
+    while n < good.len() && accepted < 5 {
+        let (ticks, unc) = measure_pit(CALIBRATION_COUNT);
+        good[n] = (ticks, unc);
+        n += 1;
+        if unc.saturating_mul(1000) < ticks {
+            accepted += 1;
+        }
+    }
+    let tried = &mut good[..n];
+    // Best (smallest uncertainty) first, then the median of the best five by rate.
+    tried.sort_unstable_by_key(|&(_, unc)| unc);
+    let best = &mut tried[..n.min(5)];
+    best.sort_unstable_by_key(|&(ticks, _)| ticks);
+    let ticks = best[best.len() / 2].0;
+    ticks * PIT_HZ / u64::from(CALIBRATION_COUNT)
+}
+
+/// One uncorrected 10 ms measurement, as the calibration was before: for comparison in tests.
+pub fn calibrate_tsc_single() -> u64 {
+    measure_pit(CALIBRATION_COUNT).0 * PIT_HZ / u64::from(CALIBRATION_COUNT)
 }
 
 fn start_pit() {
@@ -102,13 +150,19 @@ pub fn tsc_hz() -> u64 {
     TSC_HZ.load(Ordering::Relaxed)
 }
 
-/// Nanoseconds since power-on.
+/// The largest value [`monotonic_ns`] has returned.
+static LAST_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Nanoseconds since power-on: never smaller than a value returned before, to any task (the
+/// TSC conversion is raised to the latest value handed out, should the TSC ever step back,
+/// e.g. between CPUs).
 pub fn monotonic_ns() -> u64 {
     let hz = TSC_HZ.load(Ordering::Relaxed);
     if hz == 0 {
         return 0;
     }
-    (u128::from(rdtsc()) * 1_000_000_000 / u128::from(hz)) as u64
+    let now = (u128::from(rdtsc()) * 1_000_000_000 / u128::from(hz)) as u64;
+    LAST_NS.fetch_max(now, Ordering::AcqRel).max(now)
 }
 
 /// Nanoseconds since the Unix epoch.

@@ -3,6 +3,7 @@
 pub mod boottime;
 pub mod build;
 pub mod build_crate;
+pub mod fuzz;
 pub mod host_compare;
 pub mod run;
 pub mod test;

@@ -5,7 +5,8 @@
 //! the GRUB ISO, end-to-end shell tests ([`E2E_CASES`]) through the same code path as
 //! `run --exec`, and real Linux programs from crates.io compared with the host
 //! ([`super::host_compare`]; built once, cached); with `--slow` also real WASI programs from
-//! the package registries ([`super::wasm_registry`]).
+//! the package registries ([`super::wasm_registry`]) and the fuzz and stress group
+//! ([`super::fuzz`]).
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -402,6 +403,9 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
         if slow {
             header("WASI programs from the package registries");
             super::wasm_registry::group(ws, verbose, &mut tally)?;
+
+            header("fuzz and stress");
+            super::fuzz::group(ws, verbose, &mut tally)?;
         }
     }
 
@@ -530,11 +534,33 @@ fn count_cargo_test_results(output: &str) -> (usize, usize) {
 
 /// Boots `mode=test` and counts the kernel's test lines.
 fn kernel_tests(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
+    kernel_test_boot(
+        ws,
+        Mode::Test,
+        &[],
+        KERNEL_TEST_TIMEOUT,
+        "in-kernel tests",
+        verbose,
+        tally,
+    )
+}
+
+/// Boots `mode` (`Test` or `Fuzz`) with `adds` in the ramdisk and counts the kernel's test
+/// lines, printed under `label`.
+pub(crate) fn kernel_test_boot(
+    ws: &Workspace,
+    mode: Mode,
+    adds: &[AddSpec],
+    timeout: Duration,
+    label: &str,
+    verbose: bool,
+    tally: &mut Tally,
+) -> Result<()> {
     let boot = boot::prepare(
         ws,
         &BootSpec {
-            mode: Mode::Test,
-            adds: &[],
+            mode: mode.clone(),
+            adds,
             iso: false,
             kernel_verbose: verbose,
             verbose,
@@ -542,15 +568,10 @@ fn kernel_tests(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> 
     )?;
     let qemu = qemu::command(&boot, Console::Piped, qemu::kvm_usable());
     let mut log = Vec::new();
-    let ending = qemu::supervise(
-        qemu,
-        Some(KERNEL_TEST_TIMEOUT),
-        qemu::GRACE_AFTER_FINISH,
-        |chunk| {
-            log.extend_from_slice(chunk);
-            Flow::Continue
-        },
-    )?;
+    let ending = qemu::supervise(qemu, Some(timeout), qemu::GRACE_AFTER_FINISH, |chunk| {
+        log.extend_from_slice(chunk);
+        Flow::Continue
+    })?;
     let log = String::from_utf8_lossy(&log).replace('\r', "");
     let report = ktest::parse_log(&log);
 
@@ -581,7 +602,7 @@ fn kernel_tests(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> 
         }
         (Ending::TimedOut, _) => problems.push(format!(
             "timeout after {} s",
-            KERNEL_TEST_TIMEOUT.as_secs()
+            timeout.as_secs()
         )),
         (_, code) => problems.push(format!(
             "QEMU exited with {code:?} instead of {QEMU_EXIT_PASSED} (all passed) or {QEMU_EXIT_FAILED} (failures)"
@@ -592,11 +613,16 @@ fn kernel_tests(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> 
     }
     if verbose || failed > 0 {
         println!("--- kernel serial log ---\n{log}\n--- end of kernel serial log ---");
+    } else if mode == Mode::Fuzz {
+        // Each fuzz test's line of counts.
+        for line in log.lines().filter(|l| l.starts_with("fuzz ")) {
+            println!("{line}");
+        }
     }
     for problem in &problems {
-        println!("in-kernel tests: {problem}");
+        println!("{label}: {problem}");
     }
-    println!("in-kernel tests: {} passed, {failed} failed", report.passed);
+    println!("{label}: {} passed, {failed} failed", report.passed);
     tally.passed += report.passed;
     tally.failed += failed;
     Ok(())
