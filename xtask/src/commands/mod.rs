@@ -6,4 +6,5 @@ pub mod build_crate;
 pub mod host_compare;
 pub mod run;
 pub mod test;
+pub mod wasi_compare;
 pub mod wasm_registry;
