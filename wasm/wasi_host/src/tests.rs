@@ -1,10 +1,47 @@
-//! Host tests of the pure parts: guest memory bounds, path sandboxing, argument and
+//! Host tests of the pure parts: guest memory bounds, guest path checks, argument and
 //! environment layout, preopen queries, struct layouts, the function table.
 
 use crate::types::{Filestat, fdstat_bytes, pack_dirents};
 use crate::{Errno, GuestMemory, Preopen, WasiCtx, abi, path};
 use std::vec;
 use std::vec::Vec;
+
+#[test]
+fn memory_accesses_are_bounds_checked() {
+    let mut mem = vec![0u8; 64];
+    assert!(mem.write(60, &[1, 2, 3, 4]).is_ok());
+    assert_eq!(mem.write(61, &[1, 2, 3, 4]), Err(Errno::FAULT));
+    assert_eq!(mem.slice(u32::MAX, 2).err(), Some(Errno::FAULT));
+    assert_eq!(mem.slice(0, u32::MAX).err(), Some(Errno::FAULT));
+    assert_eq!(mem.slice(64, 0).map(<[u8]>::len), Ok(0));
+    assert_eq!(mem.slice(65, 0).err(), Some(Errno::FAULT));
+    assert_eq!(mem.read_u32(60), Ok(0x0403_0201));
+    assert_eq!(mem.read_u32(61), Err(Errno::FAULT));
+    mem.write_u64(8, 0x1122_3344_5566_7788).unwrap();
+    assert_eq!(
+        &mem[8..16],
+        &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]
+    );
+    assert_eq!(mem.write_u64(57, 1), Err(Errno::FAULT));
+}
+
+#[test]
+fn iovecs_are_checked_against_memory() {
+    let mut mem = vec![0u8; 64];
+    mem.write_u32(0, 32).unwrap();
+    mem.write_u32(4, 16).unwrap();
+    mem.write_u32(8, 48).unwrap();
+    mem.write_u32(12, 16).unwrap();
+    assert_eq!(mem.iovecs(0, 2), Ok(vec![(32, 16), (48, 16)]));
+    mem.write_u32(12, 17).unwrap();
+    assert_eq!(mem.iovecs(0, 2), Err(Errno::FAULT));
+    // The table itself out of range, and a count whose size overflows.
+    assert_eq!(mem.iovecs(60, 1), Err(Errno::FAULT));
+    assert_eq!(mem.iovecs(0, u32::MAX), Err(Errno::FAULT));
+    assert_eq!(mem.read_str(0, 100), Err(Errno::FAULT));
+    mem.write(20, &[0xff, 0xfe]).unwrap();
+    assert_eq!(mem.read_str(20, 2), Err(Errno::ILSEQ));
+}
 
 #[test]
 fn guest_path_checks() {
