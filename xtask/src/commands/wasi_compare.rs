@@ -66,7 +66,7 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
 
 /// The group, on an already built kernel: one `wasi-compare NAME ... ok|FAILED` per case.
 pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
-    let cache = match Cache::ensure(ws, &[]) {
+    let cache = match setup::ensure_python().and_then(|()| Cache::ensure(ws, &[])) {
         Ok(cache) => cache,
         Err(err) => {
             println!("wasi-compare wasmtime ... FAILED: {err}");
