@@ -17,6 +17,7 @@
 //! link is followed and a non-directory there is [`FsError::NotADirectory`].
 
 use crate::{Content, FsError, MemFs, NAME_MAX, NodeId, PATH_MAX, SYMLOOP_MAX};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Where a path resolved by [`MemFs::parent_beneath`] ends.
@@ -92,6 +93,44 @@ impl MemFs {
             name,
             dir_only: path.ends_with('/'),
         })
+    }
+
+    /// Where a file created at `path` beneath `base` goes when a symbolic link in the last
+    /// component is followed (POSIX `open` with `O_CREAT`: a dangling link creates its
+    /// target): the directory and the new entry's name. The link's target is walked beneath
+    /// `base` like any path. [`FsError::AlreadyExists`] if the path (after its links) names
+    /// something, [`FsError::IsADirectory`] for a name with a trailing slash or ending in
+    /// `.` or `..`.
+    pub fn create_point_beneath(
+        &self,
+        base: NodeId,
+        path: &str,
+    ) -> Result<(NodeId, String), FsError> {
+        let mut path = String::from(path);
+        for _ in 0..=SYMLOOP_MAX {
+            let at = self.parent_beneath(base, &path)?;
+            let name = match at.name {
+                Some(name) if !at.dir_only => name,
+                _ => return Err(FsError::IsADirectory),
+            };
+            let child = match self.child(at.parent, name) {
+                Ok(child) => child,
+                Err(FsError::NotFound) => return Ok((at.parent, String::from(name))),
+                Err(e) => return Err(e),
+            };
+            let Content::Symlink(target) = &self.node(child)?.content else {
+                return Err(FsError::AlreadyExists);
+            };
+            if target.starts_with('/') {
+                return Err(FsError::Escapes);
+            }
+            // The target replaces the last component: the directory part stays.
+            let dir = path.rfind('/').map_or("", |at| &path[..=at]);
+            let next = alloc::format!("{dir}{target}");
+            check_relative(&next)?;
+            path = next;
+        }
+        Err(FsError::TooManyLinks)
     }
 
     /// The walk itself: `path` relative (not checked here), from `base`.

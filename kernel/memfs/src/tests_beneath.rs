@@ -300,3 +300,47 @@ fn hard_link_errors_and_symlinks() {
     fs.rmdir("/p/box/d", 6).unwrap();
     assert_eq!(fs.metadata(top).unwrap().nlink, 1);
 }
+
+#[test]
+fn creating_through_a_dangling_link_creates_its_target_beneath() {
+    let (mut fs, base) = boxed();
+    let d = fs.lookup("/p/box/d").unwrap();
+    fs.symlink("/p/box/d/l", "../sub/new.txt", 2).unwrap();
+    fs.symlink("/p/box/l2", "d/l", 2).unwrap();
+    fs.symlink("/p/box/up", "../top2.txt", 2).unwrap();
+    fs.symlink("/p/box/abs", "/p/x", 2).unwrap();
+    fs.symlink("/p/box/loop", "loop", 2).unwrap();
+    let sub = fs.lookup("/p/box/sub").unwrap();
+    assert_eq!(
+        fs.create_point_beneath(base, "d/l"),
+        Ok((sub, String::from("new.txt")))
+    );
+    assert_eq!(
+        fs.create_point_beneath(base, "l2"),
+        Ok((sub, String::from("new.txt")))
+    );
+    assert_eq!(
+        fs.create_point_beneath(base, "d/plain"),
+        Ok((d, String::from("plain")))
+    );
+    assert_eq!(fs.create_point_beneath(base, "up"), Err(FsError::Escapes));
+    assert_eq!(fs.create_point_beneath(base, "abs"), Err(FsError::Escapes));
+    assert_eq!(
+        fs.create_point_beneath(base, "loop"),
+        Err(FsError::TooManyLinks)
+    );
+    assert_eq!(
+        fs.create_point_beneath(base, "d/inner.txt"),
+        Err(FsError::AlreadyExists)
+    );
+    assert_eq!(
+        fs.create_point_beneath(base, "d/new/"),
+        Err(FsError::IsADirectory)
+    );
+    // From /p the climbing link stays inside and names /p/box/top2.txt's sibling.
+    let p = fs.lookup("/p").unwrap();
+    assert_eq!(
+        fs.create_point_beneath(p, "box/up"),
+        Ok((p, String::from("top2.txt")))
+    );
+}

@@ -23,8 +23,9 @@ fn base(dir: Fd) -> Result<NodeId> {
 }
 
 /// Opens `path` beneath directory `dir` and returns the lowest free descriptor. A symbolic
-/// link as the last component is followed only if `follow`; otherwise opening one is
-/// `TooManyLinks` (`ELOOP`, as `O_NOFOLLOW`).
+/// link as the last component is followed only if `follow` (creating through a dangling one
+/// creates its target, beneath `dir` too); otherwise opening one is `TooManyLinks` (`ELOOP`,
+/// as `O_NOFOLLOW`).
 pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Result<Fd> {
     let writable = opts.write || opts.append;
     if !opts.read && !writable {
@@ -40,6 +41,11 @@ pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Res
         let node = match fs.lookup_beneath(base, path, follow && !exclusive) {
             Ok(_) if exclusive => return Err(VfsError::AlreadyExists),
             Ok(node) => node,
+            Err(FsError::NotFound) if opts.create && follow => {
+                // A dangling link as the last component: its target is created.
+                let (parent, name) = fs.create_point_beneath(base, path)?;
+                return Ok((fs.create_file_at(parent, &name, opts.mode, t)?, false));
+            }
             Err(FsError::NotFound) if opts.create => {
                 let at = fs.parent_beneath(base, path)?;
                 let name = match at.name {

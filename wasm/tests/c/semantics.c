@@ -1,7 +1,7 @@
 // Preview1 behaviour where runtimes differ (issue #9, item 9), in /box (run with the preopens
 // /all and /box like sandbox.c): `fd_readdir` lists `.` and `..`; hard links (`path_link`);
 // trailing slashes; `O_DIRECTORY` with write access; the fdflags a file was opened with; the
-// sync flags. The expected results are wasmtime's (50.0.1); xtask also runs this program under
+// sync flags; creating through a dangling symbolic link. The expected results are wasmtime's (50.0.1); xtask also runs this program under
 // wasmtime and compares the whole output byte for byte. Directory listings are sorted (the
 // order of entries is the host file system's under wasmtime).
 #include <dirent.h>
@@ -207,6 +207,16 @@ int main(void) {
     fd = open("/box/t", O_WRONLY | O_TRUNC);
     check(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 0, "O_TRUNC empties the file");
     closed(fd);
+
+    // O_CREAT through a dangling symbolic link creates its target (inside /box only).
+    check(symlink("rd/target.txt", "/box/dl") == 0, "symlink dl -> rd/target.txt (dangling)");
+    check(closed(open("/box/dl", O_WRONLY | O_CREAT, 0644)) >= 0 && stat("/box/rd/target.txt", &st) == 0,
+          "O_CREAT through it creates rd/target.txt");
+    check(symlink("../out.txt", "/box/dl2") == 0, "symlink dl2 -> ../out.txt (dangling, out of /box)");
+    FAILS(closed(open("/box/dl2", O_WRONLY | O_CREAT, 0644)), EPERM, "O_CREAT through it: EPERM");
+    FAILS(stat("/all/out.txt", &st), ENOENT, "nothing was created above /box");
+    FAILS(closed(open("/box/dl", O_WRONLY | O_CREAT | O_EXCL, 0644)), EEXIST, "O_CREAT | O_EXCL on the link: EEXIST");
+    FAILS(closed(open("/box/dl", O_WRONLY | O_CREAT | O_NOFOLLOW, 0644)), ELOOP, "O_CREAT | O_NOFOLLOW on the link: ELOOP");
 
     printf("semantics: %d failures\n", failures);
     return failures != 0;
