@@ -50,6 +50,7 @@ errnos! {
     EFAULT = 14, "Bad address";
     EBUSY = 16, "Device or resource busy";
     EEXIST = 17, "File exists";
+    EXDEV = 18, "Invalid cross-device link";
     ENODEV = 19, "No such device";
     ENOTDIR = 20, "Not a directory";
     EISDIR = 21, "Is a directory";

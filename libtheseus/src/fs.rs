@@ -350,6 +350,76 @@ pub fn readlink(path: &str) -> Result<String> {
     Ok(vfs::readlink(path)?)
 }
 
+/// Gives the file or symbolic link at `from` the further name `to` (a hard link); `follow`:
+/// follow a symbolic link in the last component of `from`. `EISDIR` for a directory.
+pub fn link(from: &str, to: &str, follow: bool) -> Result<()> {
+    Ok(vfs::link(from, to, follow)?)
+}
+
+// ---- paths beneath a directory descriptor ------------------------------------------------
+//
+// The directory descriptor is a capability: `path` (relative) is resolved from the directory
+// it was opened on, whatever has been renamed since, and may not leave it: an absolute path,
+// `..` above it or a symbolic link out of it is `EXDEV` (as Linux's `openat2` with
+// `RESOLVE_BENEATH`). A trailing slash makes a path name a directory.
+
+/// Opens `path` beneath directory `dir`; `follow`: follow a symbolic link in the last
+/// component (else opening one is `ELOOP`).
+pub fn open_beneath(dir: Fd, path: &str, opts: &OpenOptions, follow: bool) -> Result<Fd> {
+    Ok(vfs::open_beneath(dir, path, *opts, follow)?)
+}
+
+/// Metadata of `path` beneath `dir`; `follow`: follow a symbolic link in the last component.
+pub fn stat_beneath(dir: Fd, path: &str, follow: bool) -> Result<Metadata> {
+    Ok(vfs::stat_beneath(dir, path, follow)?.into())
+}
+
+pub fn mkdir_beneath(dir: Fd, path: &str, mode: u32) -> Result<()> {
+    Ok(vfs::mkdir_beneath(dir, path, mode)?)
+}
+
+pub fn rmdir_beneath(dir: Fd, path: &str) -> Result<()> {
+    Ok(vfs::rmdir_beneath(dir, path)?)
+}
+
+/// Removes the file or symbolic link `path` beneath `dir`.
+pub fn unlink_beneath(dir: Fd, path: &str) -> Result<()> {
+    Ok(vfs::unlink_beneath(dir, path)?)
+}
+
+/// POSIX `rename` of `from` beneath `from_dir` to `to` beneath `to_dir`.
+pub fn rename_beneath(from_dir: Fd, from: &str, to_dir: Fd, to: &str) -> Result<()> {
+    Ok(vfs::rename_beneath(from_dir, from, to_dir, to)?)
+}
+
+/// A hard link `to` beneath `to_dir` to `from` beneath `from_dir` (`EISDIR` for a directory).
+pub fn link_beneath(from_dir: Fd, from: &str, follow: bool, to_dir: Fd, to: &str) -> Result<()> {
+    Ok(vfs::link_beneath(from_dir, from, follow, to_dir, to)?)
+}
+
+/// Creates the symbolic link `path` beneath `dir` pointing to `target` (stored as given).
+pub fn symlink_beneath(target: &str, dir: Fd, path: &str) -> Result<()> {
+    Ok(vfs::symlink_beneath(target, dir, path)?)
+}
+
+/// The target of the symbolic link `path` beneath `dir`.
+pub fn readlink_beneath(dir: Fd, path: &str) -> Result<String> {
+    Ok(vfs::readlink_beneath(dir, path)?)
+}
+
+/// Sets the access and/or modification time of `path` beneath `dir` (`None` leaves one).
+pub fn set_times_beneath(
+    dir: Fd,
+    path: &str,
+    follow: bool,
+    accessed: Option<u64>,
+    modified: Option<u64>,
+) -> Result<()> {
+    Ok(vfs::set_times_beneath(
+        dir, path, follow, accessed, modified,
+    )?)
+}
+
 /// Changes the process's working directory.
 pub fn chdir(path: &str) -> Result<()> {
     Ok(vfs::chdir(path)?)

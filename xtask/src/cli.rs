@@ -32,6 +32,11 @@ commands:
             into target/registry-programs), run in the OS and on the host over the same
             generated tree, outputs compared byte for byte (also part of `test`)
               --verbose, -v
+  wasi-compare
+            our WASI test programs (sandbox, semantics, links, files) run in the OS and under
+            wasmtime on the host with the same preopens, outputs compared byte for byte
+            (also part of `test`; wasmtime is installed once into target/registry-cache)
+              --verbose, -v
   build     build the kernel ELF, the ramdisk and the ISO, and print their paths
               --add HOST:GUEST, --verbose, -v
   build-crate PATH [-- CARGO_ARGS]
@@ -60,6 +65,7 @@ pub enum Command {
     WasmRegistry { verbose: bool },
     Fuzz { verbose: bool },
     HostCompare { verbose: bool },
+    WasiCompare { verbose: bool },
     Build { adds: Vec<AddSpec>, verbose: bool },
     BuildCrate { path: String, args: Vec<String> },
     BootTime { runs: usize, verbose: bool },
@@ -104,7 +110,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             }
             Command::Test { verbose, slow }
         }
-        "wasm-registry" | "host-compare" | "fuzz" => {
+        "wasm-registry" | "host-compare" | "wasi-compare" | "fuzz" => {
             let mut verbose = false;
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
@@ -112,12 +118,11 @@ pub fn parse(args: &[String]) -> Result<Command> {
                     _ => return Err(flags.unknown(&flag)),
                 }
             }
-            if name == "wasm-registry" {
-                Command::WasmRegistry { verbose }
-            } else if name == "fuzz" {
-                Command::Fuzz { verbose }
-            } else {
-                Command::HostCompare { verbose }
+            match name.as_str() {
+                "wasm-registry" => Command::WasmRegistry { verbose },
+                "wasi-compare" => Command::WasiCompare { verbose },
+                "fuzz" => Command::Fuzz { verbose },
+                _ => Command::HostCompare { verbose },
             }
         }
         "build" => {

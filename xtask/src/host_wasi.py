@@ -10,6 +10,9 @@
         Runs the WASI preview1 command WASM under the `wasmtime` package (on PYTHONPATH) with the
         host directory ROOT preopened as `/` and as `.`, no environment, the guest's stdout and
         stderr written to the files STDOUT and STDERR; exits with the guest's exit status.
+    host_wasi.py run-boxed WASM ROOT STDOUT STDERR ARGV0 [ARGS...]
+        As `run`, but with ROOT preopened as `/all` and its subdirectory ROOT/box as `/box`
+        (the layout of the WASI test programs compared with wasmtime by `cargo xtask test`).
 """
 
 import json
@@ -78,13 +81,13 @@ def resources(archive, name, dest):
             pos = m.end()
 
 
-def run(wasm, root, stdout, stderr, argv):
+def run(wasm, root, stdout, stderr, argv, dirs=None):
     import wasmtime
 
     cfg = wasmtime.WasiConfig()
     cfg.argv = argv
-    cfg.preopen_dir(root, "/")
-    cfg.preopen_dir(root, ".")
+    for host, guest in dirs or [(root, "/"), (root, ".")]:
+        cfg.preopen_dir(host, guest)
     cfg.stdout_file = stdout
     cfg.stderr_file = stderr
     engine = wasmtime.Engine()
@@ -109,6 +112,10 @@ def main():
         resources(*rest)
     elif command == "run" and len(rest) >= 5:
         sys.exit(run(rest[0], rest[1], rest[2], rest[3], rest[4:]))
+    elif command == "run-boxed" and len(rest) >= 5:
+        root = rest[1]
+        dirs = [(root, "/all"), (os.path.join(root, "box"), "/box")]
+        sys.exit(run(rest[0], root, rest[2], rest[3], rest[4:], dirs))
     else:
         sys.exit(__doc__)
 

@@ -98,10 +98,15 @@ impl Cache {
 
     /// `python3 host_wasi.py run ...` with the cached `wasmtime` importable.
     pub fn host_command(&self) -> Command {
+        self.host_script("run")
+    }
+
+    /// `python3 host_wasi.py COMMAND ...` with the cached `wasmtime` importable.
+    pub fn host_script(&self, command: &str) -> Command {
         let mut python = Command::new("python3");
         python
             .arg(self.script())
-            .arg("run")
+            .arg(command)
             .env("PYTHONPATH", self.wasmtime_dir())
             .env("PYTHONDONTWRITEBYTECODE", "1");
         python

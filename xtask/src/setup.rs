@@ -100,6 +100,12 @@ pub fn ensure_registry_clients() -> Result<()> {
     ensure_debian_packages(REGISTRY_CLIENTS)
 }
 
+/// Ensures `python3` and `pip` (to install and run the `wasmtime` package, the host reference
+/// of the wasi-compare group).
+pub fn ensure_python() -> Result<()> {
+    ensure_debian_packages(&REGISTRY_CLIENTS[..2])
+}
+
 /// Ensures the Rust components and targets (always) and the QEMU/GRUB tools (if
 /// `need_vm_tools`).
 pub fn ensure_tools(ws: &Workspace, need_vm_tools: bool) -> Result<()> {

@@ -178,8 +178,10 @@ kernel_fuzz! {
         let calls = String::from_utf8(ramdisk_file("/fuzz/wasi-calls.count")).unwrap();
         let _ = vfs::mkdir("/tmp/fuzz-wasi", 0o755);
         let status = run_quiet("fuzz-wasi", 300, shell::WASM_STACK_PAGES, move || {
+            let dir = vfs::open("/tmp/fuzz-wasi", vfs::OpenOptions::read_only().directory(true))
+                .expect("the fuzz directory");
             let preopens = alloc::vec![wasi_host::Preopen {
-                host: "/tmp/fuzz-wasi".into(),
+                dir,
                 guest: "/data".into(),
             }];
             let limits = wasm_runner::Limits { fuel: None, max_memory: 1 << 20 };

@@ -17,8 +17,13 @@
 //! Path arguments of [`MemFs`] methods are absolute. `.` and `..` in them are
 //! resolved physically while walking (`..` follows the parent link, after any
 //! symbolic link), unlike [`normalize`], which is purely lexical. A trailing
-//! slash is ignored. Hard links are not supported, so every node except the
-//! root has exactly one parent.
+//! slash is ignored. Files and symbolic links may have several names (hard
+//! links, [`MemFs::link`]); a node keeps a count of its names and is freed
+//! when the last one goes. A directory has exactly one name and one parent.
+//!
+//! The `*_beneath` methods (`beneath.rs`) resolve a relative path from a given
+//! directory node instead and never leave it: the capability model of
+//! directory descriptors.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -63,6 +68,10 @@ pub enum FsError {
     Busy,
     /// `ENOSPC`: out of memory, or a size or offset too large.
     NoSpace,
+    /// `EXDEV`: a resolution beneath a directory would leave it (an absolute
+    /// path or symbolic link, or `..` above it), as Linux's `openat2` with
+    /// `RESOLVE_BENEATH` reports it.
+    Escapes,
 }
 
 impl fmt::Display for FsError {
@@ -78,6 +87,7 @@ impl fmt::Display for FsError {
             Self::TooManyLinks => "Too many levels of symbolic links",
             Self::Busy => "Device or resource busy",
             Self::NoSpace => "No space left on device",
+            Self::Escapes => "Invalid cross-device link",
         })
     }
 }
@@ -134,7 +144,7 @@ pub struct Metadata {
     pub size: u64,
     /// Permission bits (`0o7777` at most).
     pub mode: u32,
-    /// Link count: 1 for files and symlinks, 2 plus subdirectories for directories.
+    /// Link count: the names of a file or symlink, 2 plus subdirectories for directories.
     pub nlink: u32,
     /// Creation time.
     pub created: u64,
@@ -211,6 +221,17 @@ fn components(path: &str) -> Result<Vec<&str>, FsError> {
     Ok(comps)
 }
 
+/// Checks the target of a new symbolic link.
+fn check_target(target: &str) -> Result<(), FsError> {
+    if target.is_empty() {
+        return Err(FsError::NotFound);
+    }
+    if target.len() > PATH_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(())
+}
+
 /// Checks a name about to be stored in a directory.
 fn check_new_name(name: &str) -> Result<(), FsError> {
     if name.contains('\0') {
@@ -230,6 +251,8 @@ enum Content {
 
 struct Node {
     content: Content,
+    /// Names of a file or symbolic link in directories (1 for a directory).
+    links: u32,
     mode: u32,
     created: u64,
     modified: u64,
@@ -240,6 +263,7 @@ impl Node {
     fn new(content: Content, mode: u32, now: u64) -> Self {
         Self {
             content,
+            links: 1,
             mode: mode & PERMISSION_BITS,
             created: now,
             modified: now,
@@ -334,6 +358,20 @@ impl MemFs {
         })
     }
 
+    /// Creates directory `name` in directory `parent`.
+    pub fn mkdir_at(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        mode: u32,
+        now: u64,
+    ) -> Result<NodeId, FsError> {
+        self.insert_at(parent, name, mode, now, |parent| Content::Directory {
+            parent,
+            children: BTreeMap::new(),
+        })
+    }
+
     /// Creates a directory and any missing ancestors, like `mkdir -p`.
     ///
     /// Existing directories (or symlinks to them) are fine; an existing
@@ -371,17 +409,36 @@ impl MemFs {
         self.insert_new(path, mode, now, |_| Content::File(Vec::new()))
     }
 
+    /// Creates the empty regular file `name` in directory `parent`.
+    pub fn create_file_at(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        mode: u32,
+        now: u64,
+    ) -> Result<NodeId, FsError> {
+        self.insert_at(parent, name, mode, now, |_| Content::File(Vec::new()))
+    }
+
     /// Creates a symbolic link at `path` pointing to `target` (not checked
     /// for existence). An empty target gives [`FsError::NotFound`].
     pub fn symlink(&mut self, path: &str, target: &str, now: u64) -> Result<NodeId, FsError> {
-        if target.is_empty() {
-            return Err(FsError::NotFound);
-        }
-        if target.len() > PATH_MAX {
-            return Err(FsError::NameTooLong);
-        }
+        check_target(target)?;
         let target = target.to_owned();
         self.insert_new(path, 0o777, now, |_| Content::Symlink(target))
+    }
+
+    /// Creates the symbolic link `name` in directory `parent`, as [`MemFs::symlink`].
+    pub fn symlink_at(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        target: &str,
+        now: u64,
+    ) -> Result<NodeId, FsError> {
+        check_target(target)?;
+        let target = target.to_owned();
+        self.insert_at(parent, name, 0o777, now, |_| Content::Symlink(target))
     }
 
     /// The target of a symbolic link; [`FsError::InvalidArgument`] for other nodes.
@@ -476,8 +533,8 @@ impl MemFs {
     pub fn metadata(&self, node: NodeId) -> Result<Metadata, FsError> {
         let n = self.node(node)?;
         let (size, nlink) = match &n.content {
-            Content::File(data) => (data.len() as u64, 1),
-            Content::Symlink(target) => (target.len() as u64, 1),
+            Content::File(data) => (data.len() as u64, n.links),
+            Content::Symlink(target) => (target.len() as u64, n.links),
             Content::Directory { children, .. } => {
                 let subdirs = children
                     .values()
@@ -531,12 +588,18 @@ impl MemFs {
         let Last::Name(name) = last else {
             return Err(FsError::IsADirectory);
         };
+        self.unlink_at(parent, name, now)
+    }
+
+    /// Removes the entry `name` (a file or symbolic link) of directory
+    /// `parent`; the node is freed with its last name.
+    pub fn unlink_at(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), FsError> {
         let child = self.child(parent, name)?;
         if self.node(child)?.kind() == NodeKind::Directory {
             return Err(FsError::IsADirectory);
         }
         self.detach(parent, name, now)?;
-        self.free(child);
+        self.drop_name(child);
         Ok(())
     }
 
@@ -549,6 +612,11 @@ impl MemFs {
             Last::Dot => return Err(FsError::InvalidArgument),
             Last::Name(name) => name,
         };
+        self.rmdir_at(parent, name, now)
+    }
+
+    /// Removes the empty directory `name` of directory `parent`.
+    pub fn rmdir_at(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), FsError> {
         let child = self.child(parent, name)?;
         if !self.children(child)?.is_empty() {
             return Err(FsError::DirectoryNotEmpty);
@@ -558,10 +626,54 @@ impl MemFs {
         Ok(())
     }
 
+    /// Gives the file or symbolic link at `from` a further name `to` (a hard
+    /// link). `follow`: follow a symbolic link in the last component of
+    /// `from`. A directory gives [`FsError::IsADirectory`] (POSIX `EPERM`).
+    pub fn link(&mut self, from: &str, to: &str, follow: bool, now: u64) -> Result<(), FsError> {
+        let node = if follow {
+            self.lookup(from)?
+        } else {
+            self.lookup_nofollow(from)?
+        };
+        let (parent, last) = self.parent_and_last(to)?;
+        let Last::Name(name) = last else {
+            return Err(FsError::AlreadyExists);
+        };
+        self.link_at(node, parent, name, now)
+    }
+
+    /// Adds the entry `name` naming `node` (a file or symbolic link) to
+    /// directory `parent`.
+    pub fn link_at(
+        &mut self,
+        node: NodeId,
+        parent: NodeId,
+        name: &str,
+        now: u64,
+    ) -> Result<(), FsError> {
+        if self.node(node)?.kind() == NodeKind::Directory {
+            return Err(FsError::IsADirectory);
+        }
+        check_new_name(name)?;
+        if self.children(parent)?.contains_key(name) {
+            return Err(FsError::AlreadyExists);
+        }
+        let links = self
+            .node(node)?
+            .links
+            .checked_add(1)
+            .ok_or(FsError::NoSpace)?;
+        self.children_mut(parent)?.insert(name.to_owned(), node);
+        self.node_mut(node)?.links = links;
+        self.node_mut(parent)?.modified = now;
+        Ok(())
+    }
+
     /// Moves `from` to `to` with POSIX `rename` semantics: an existing file
     /// or symlink at `to` is replaced by a non-directory, an existing empty
     /// directory by a directory. Neither last component is followed.
-    /// Renaming a path onto itself does nothing.
+    /// Renaming a path onto itself (or onto another name of the same node)
+    /// does nothing.
     pub fn rename(&mut self, from: &str, to: &str, now: u64) -> Result<(), FsError> {
         let (from_parent, from_last) = self.parent_and_last(from)?;
         let from_name = match from_last {
@@ -569,13 +681,28 @@ impl MemFs {
             Last::Dot => return Err(FsError::InvalidArgument),
             Last::Name(name) => name,
         };
-        let src = self.child(from_parent, from_name)?;
+        self.child(from_parent, from_name)?;
         let (to_parent, to_last) = self.parent_and_last(to)?;
         let to_name = match to_last {
             Last::Root => return Err(FsError::Busy),
             Last::Dot => return Err(FsError::InvalidArgument),
             Last::Name(name) => name,
         };
+        self.rename_at(from_parent, from_name, to_parent, to_name, now)
+    }
+
+    /// [`MemFs::rename`] of entry `from_name` of directory `from_parent` to
+    /// entry `to_name` of directory `to_parent`.
+    pub fn rename_at(
+        &mut self,
+        from_parent: NodeId,
+        from_name: &str,
+        to_parent: NodeId,
+        to_name: &str,
+        now: u64,
+    ) -> Result<(), FsError> {
+        let src = self.child(from_parent, from_name)?;
+        self.children(to_parent)?;
         check_new_name(to_name)?;
         let src_is_dir = self.node(src)?.kind() == NodeKind::Directory;
         if src_is_dir {
@@ -610,7 +737,8 @@ impl MemFs {
         let to_name = to_name.to_owned();
         self.detach(from_parent, from_name, now)?;
         if let Some(dst) = replaced {
-            self.free(dst);
+            self.children_mut(to_parent)?.remove(&to_name);
+            self.drop_name(dst);
         }
         self.children_mut(to_parent)?.insert(to_name, src);
         self.node_mut(to_parent)?.modified = now;
@@ -730,6 +858,18 @@ impl MemFs {
         let Last::Name(name) = last else {
             return Err(FsError::AlreadyExists);
         };
+        self.insert_at(parent, name, mode, now, content)
+    }
+
+    /// Adds a new node as entry `name` of directory `parent`.
+    fn insert_at(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        mode: u32,
+        now: u64,
+        content: impl FnOnce(NodeId) -> Content,
+    ) -> Result<NodeId, FsError> {
         check_new_name(name)?;
         if self.children(parent)?.contains_key(name) {
             return Err(FsError::AlreadyExists);
@@ -738,6 +878,14 @@ impl MemFs {
         self.children_mut(parent)?.insert(name.to_owned(), id);
         self.node_mut(parent)?.modified = now;
         Ok(id)
+    }
+
+    /// Forgets one name of a detached file or symlink, freeing it with its last.
+    fn drop_name(&mut self, id: NodeId) {
+        match self.node_mut(id) {
+            Ok(n) if n.links > 1 => n.links -= 1,
+            _ => self.free(id),
+        }
     }
 
     /// Removes `name` from directory `parent`, leaving the node allocated.
@@ -797,5 +945,10 @@ fn grow(file: &mut Vec<u8>, len: usize) -> Result<(), FsError> {
     Ok(())
 }
 
+mod beneath;
+pub use beneath::Beneath;
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_beneath;

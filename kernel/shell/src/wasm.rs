@@ -39,13 +39,32 @@ fn read_module(path: &str) -> Result<Vec<u8>, vfs::VfsError> {
     bytes
 }
 
+/// Opens each `(host path, guest name)` directory for the guest: its access is bound to the
+/// directory opened here, whatever is renamed later. On an error the ones opened are closed.
+fn open_preopens(dirs: Vec<(String, String)>) -> Result<Vec<Preopen>, String> {
+    let mut preopens: Vec<Preopen> = Vec::new();
+    for (host, guest) in dirs {
+        match vfs::open(&host, vfs::OpenOptions::read_only().directory(true)) {
+            Ok(dir) => preopens.push(Preopen { dir, guest }),
+            Err(e) => {
+                for p in preopens {
+                    let _ = vfs::close(p.dir);
+                }
+                return Err(format!("{host}: {e}"));
+            }
+        }
+    }
+    Ok(preopens)
+}
+
 /// Runs `path` and turns the outcome into a status, printing errors as `prefix: error`.
+/// `dirs`: the `(host path, guest name)` directories to preopen.
 fn run_module(
     prefix: &str,
     path: &str,
     args: Vec<String>,
     env: Vec<(String, String)>,
-    preopens: Vec<Preopen>,
+    dirs: Vec<(String, String)>,
     limits: wasm_runner::Limits,
     io: &mut Io,
 ) -> i32 {
@@ -54,6 +73,13 @@ fn run_module(
         Err(e) => {
             io.err(&format!("{prefix}: {e}\n"));
             return crate::STATUS_NOT_FOUND;
+        }
+    };
+    let preopens = match open_preopens(dirs) {
+        Ok(p) => p,
+        Err(e) => {
+            io.err(&format!("{prefix}: {e}\n"));
+            return 2;
         }
     };
     match wasm_runner::run_with_limits(&bytes, args, env, preopens, limits) {
@@ -77,16 +103,7 @@ pub(crate) fn spawn_program(
     let prefix = String::from(name);
     let builder = task::Builder::new(name).stack_pages(STACK_PAGES);
     vfs::spawn_with_context(builder, ctx, move || {
-        let preopens = alloc::vec![
-            Preopen {
-                host: "/".into(),
-                guest: "/".into(),
-            },
-            Preopen {
-                host: cwd,
-                guest: ".".into(),
-            },
-        ];
+        let preopens = alloc::vec![("/".into(), "/".into()), (cwd, ".".into())];
         let limits = wasm_runner::Limits::default();
         let status = run_module(&prefix, &path, argv, env, preopens, limits, &mut Io::fds());
         crate::JOB_EVENT.notify_all();
@@ -195,10 +212,7 @@ pub(crate) fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
                             return 2;
                         }
                     };
-                    preopens.push(Preopen {
-                        host: abs,
-                        guest: guest.into(),
-                    });
+                    preopens.push((abs, guest.into()));
                 }
                 i += 1;
             }

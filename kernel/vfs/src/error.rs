@@ -55,6 +55,9 @@ pub enum VfsError {
     DestinationRequired,
     /// `EMSGSIZE`: a datagram too large to send in one piece.
     MessageTooLong,
+    /// `EXDEV`: a path resolved beneath a directory descriptor would leave it (the
+    /// `*_beneath` calls; Linux's `openat2` with `RESOLVE_BENEATH` reports it so).
+    CrossDevice,
 }
 
 impl VfsError {
@@ -84,11 +87,12 @@ impl VfsError {
             Self::ConnectionRefused => 111,
             Self::DestinationRequired => 89,
             Self::MessageTooLong => 90,
+            Self::CrossDevice => 18,
         }
     }
 
     /// Every variant (for tests and errno tables).
-    pub const ALL: [VfsError; 23] = [
+    pub const ALL: [VfsError; 24] = [
         Self::NotFound,
         Self::NotADirectory,
         Self::IsADirectory,
@@ -112,6 +116,7 @@ impl VfsError {
         Self::ConnectionRefused,
         Self::DestinationRequired,
         Self::MessageTooLong,
+        Self::CrossDevice,
     ];
 }
 
@@ -141,6 +146,7 @@ impl fmt::Display for VfsError {
             Self::ConnectionRefused => "Connection refused",
             Self::DestinationRequired => "Destination address required",
             Self::MessageTooLong => "Message too long",
+            Self::CrossDevice => "Invalid cross-device link",
         })
     }
 }
@@ -160,6 +166,7 @@ impl From<FsError> for VfsError {
             FsError::TooManyLinks => Self::TooManyLinks,
             FsError::Busy => Self::Busy,
             FsError::NoSpace => Self::NoSpace,
+            FsError::Escapes => Self::CrossDevice,
         }
     }
 }

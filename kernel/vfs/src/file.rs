@@ -184,4 +184,10 @@ pub trait File: Send + Sync {
     fn set_mode(&self, _mode: u32) -> Result<()> {
         Err(VfsError::NotSupported)
     }
+
+    /// The directory node an open directory is bound to (the base of the `*_beneath`
+    /// calls); `None` for everything else.
+    fn dir_node(&self) -> Option<memfs::NodeId> {
+        None
+    }
 }

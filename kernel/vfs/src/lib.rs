@@ -23,6 +23,7 @@
 
 extern crate alloc;
 
+mod beneath;
 mod console;
 mod context;
 mod error;
@@ -31,7 +32,12 @@ mod pipe;
 pub mod readiness;
 mod regular;
 mod tests;
+mod tests_beneath;
 
+pub use beneath::{
+    link_beneath, mkdir_beneath, open_beneath, readlink_beneath, rename_beneath, rmdir_beneath,
+    set_times_beneath, stat_beneath, symlink_beneath, unlink_beneath,
+};
 pub use console::{
     Console, NullDevice, console_input_ready, console_signal_pending, console_termios,
     console_window_size, raise_console_signal, set_console_termios, set_console_window_size,
@@ -214,23 +220,45 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
             }
             Err(e) => return Err(e.into()),
         };
-        match fs.metadata(node)?.kind {
-            NodeKind::Directory if writable => Err(VfsError::IsADirectory),
-            NodeKind::Directory => Ok((node, true)),
-            _ if opts.directory => Err(VfsError::NotADirectory),
-            _ => {
-                if opts.truncate && writable {
-                    fs.truncate(node, 0, t)?;
-                }
-                Ok((node, false))
-            }
-        }
+        Ok((node, prepare_open(fs, node, opts, t)?))
     })?;
-    Ok(if is_dir {
+    Ok(open_description(node, is_dir, opts))
+}
+
+/// Checks an existing `node` against `opts` (a directory is not opened for writing, `O_DIRECTORY`
+/// needs one) and truncates a file for `O_TRUNC`; returns whether it is a directory.
+pub(crate) fn prepare_open(
+    fs: &mut memfs::MemFs,
+    node: memfs::NodeId,
+    opts: OpenOptions,
+    t: u64,
+) -> Result<bool> {
+    let writable = opts.write || opts.append;
+    match fs.metadata(node)?.kind {
+        NodeKind::Directory if writable => Err(VfsError::IsADirectory),
+        NodeKind::Directory => Ok(true),
+        _ if opts.directory => Err(VfsError::NotADirectory),
+        _ => {
+            if opts.truncate && writable {
+                fs.truncate(node, 0, t)?;
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// The open file description of a prepared tree node.
+pub(crate) fn open_description(
+    node: memfs::NodeId,
+    is_dir: bool,
+    opts: OpenOptions,
+) -> Arc<dyn File> {
+    if is_dir {
         Arc::new(DirHandle::new(node))
     } else {
+        let writable = opts.write || opts.append;
         Arc::new(RegularFile::new(node, opts.read, writable, opts.append))
-    })
+    }
 }
 
 /// The open file behind `fd`.
@@ -454,6 +482,15 @@ pub fn set_mode_fd(fd: Fd, mode: u32) -> Result<()> {
 pub fn symlink(target: &str, link: &str) -> Result<()> {
     let link = absolute(link)?;
     rootfs::with(|fs| fs.symlink(&link, target, now()))?;
+    Ok(())
+}
+
+/// Gives the file or symbolic link at `from` the further name `to` (a hard link); `follow`:
+/// follow a symbolic link in the last component of `from`. A directory is `IsADirectory`
+/// (POSIX says `EPERM`).
+pub fn link(from: &str, to: &str, follow: bool) -> Result<()> {
+    let (from, to) = (absolute(from)?, absolute(to)?);
+    rootfs::with(|fs| fs.link(&from, &to, follow, now()))?;
     Ok(())
 }
 

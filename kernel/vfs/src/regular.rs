@@ -209,4 +209,8 @@ impl File for DirHandle {
         rootfs::with(|fs| fs.set_mode(self.node, mode))?;
         Ok(())
     }
+
+    fn dir_node(&self) -> Option<NodeId> {
+        Some(self.node)
+    }
 }

@@ -328,6 +328,7 @@ kernel_test! {
             (VfsError::Interrupted, 4), (VfsError::NotConnected, 107),
             (VfsError::ConnectionReset, 104), (VfsError::ConnectionRefused, 111),
             (VfsError::DestinationRequired, 89), (VfsError::MessageTooLong, 90),
+            (VfsError::CrossDevice, 18),
         ];
         assert_eq!(expect.len(), VfsError::ALL.len());
         for (e, n) in expect {

@@ -42,6 +42,10 @@ int main(void) {
     snprintf(sub, sizeof sub, "%s/sub", dir);
     snprintf(renamed, sizeof renamed, "%s/g.txt", dir);
     snprintf(rel, sizeof rel, "%s/rel.txt", dir);
+    char hard[96], lnk[96], hard2[96];
+    snprintf(hard, sizeof hard, "%s/hard.txt", dir);
+    snprintf(lnk, sizeof lnk, "%s/lnk", dir);
+    snprintf(hard2, sizeof hard2, "%s/hard2.txt", dir);
     struct stat st;
 
     check(mkdir(dir, 0755) == 0, "mkdir");
@@ -137,6 +141,18 @@ int main(void) {
     check(stat(rel, &st) == 0 && st.st_size == 1, "found by its absolute path");
     check(chdir("/") == 0, "chdir /");
 
+    check(link(renamed, hard) == 0 && stat(renamed, &st) == 0 && st.st_nlink == 2, "link: two names");
+    check(slurp(hard, buf, sizeof buf) == 10, "the new name has the content");
+    errno = 0;
+    check(link(sub, hard2) < 0 && errno == EPERM, "link a directory: EPERM");
+    errno = 0;
+    check(link(renamed, hard) < 0 && errno == EEXIST, "link onto an existing name: EEXIST");
+    check(symlink(renamed, lnk) == 0 && linkat(AT_FDCWD, lnk, AT_FDCWD, hard2, AT_SYMLINK_FOLLOW) == 0 &&
+              lstat(hard2, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 3,
+          "linkat AT_SYMLINK_FOLLOW links the target");
+    check(unlink(hard) == 0 && unlink(hard2) == 0 && unlink(lnk) == 0 && stat(renamed, &st) == 0 &&
+              st.st_nlink == 1,
+          "unlink the extra names");
     check(unlink(rel) == 0 && unlink(renamed) == 0, "unlink");
     errno = 0;
     check(unlink(renamed) < 0 && errno == ENOENT, "unlink again: ENOENT");

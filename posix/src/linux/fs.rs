@@ -821,6 +821,29 @@ pub fn renameat2(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
     renameat(r, a)
 }
 
+/// A hard link; a directory is `EPERM` (the VFS says `EISDIR`).
+fn link_paths(from: &str, to: &str, follow: bool) -> Result<u64> {
+    fs::link(from, to, follow).map(|_| 0).map_err(|e| match e {
+        Errno::EISDIR => Errno::EPERM,
+        e => e,
+    })
+}
+
+/// `link(old, new)`: a symbolic link as `old` is linked itself.
+pub fn link(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    link_paths(&path_at(a[0])?, &path_at(a[1])?, false)
+}
+
+/// `linkat(olddirfd, old, newdirfd, new, flags)` with `AT_SYMLINK_FOLLOW`.
+pub fn linkat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let flags = a[4] as u32;
+    if flags & !g::AT_SYMLINK_FOLLOW != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let follow = flags & g::AT_SYMLINK_FOLLOW != 0;
+    link_paths(&resolve(a[0], a[1])?, &resolve(a[2], a[3])?, follow)
+}
+
 pub fn symlink(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     fs::symlink(&path_at(a[0])?, &path_at(a[1])?).map(|_| 0)
 }

@@ -199,6 +199,19 @@ int main(int argc, char **argv) {
     errno = 0;
     check(write(g, "x", 1) < 0 && errno == EBADF, "write() without FD_WRITE: EBADF (wasi-libc maps it)");
     check(__wasi_fd_fdstat_set_rights(g, fs.fs_rights_base, 0) == __WASI_ERRNO_NOTCAPABLE, "adding a right back: ENOTCAPABLE");
+    // path_open with O_TRUNC needs the directory's PATH_FILESTAT_SET_SIZE right (the witx
+    // rule; wasmtime 50 enforces no rights, so this is not compared with it).
+    __wasi_fd_t dir, t;
+    check(__wasi_path_open(3, 0, ".", __WASI_OFLAGS_DIRECTORY,
+                           __WASI_RIGHTS_PATH_OPEN | __WASI_RIGHTS_FD_READDIR,
+                           __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0, &dir) == 0,
+          "open the preopen again without PATH_FILESTAT_SET_SIZE");
+    check(__wasi_path_open(dir, 0, "f.txt", __WASI_OFLAGS_TRUNC, __WASI_RIGHTS_FD_WRITE, 0, 0, &t) ==
+              __WASI_ERRNO_NOTCAPABLE && stat(path, &st) == 0 && st.st_size > 0,
+          "O_TRUNC without PATH_FILESTAT_SET_SIZE: ENOTCAPABLE, file kept");
+    check(__wasi_path_open(dir, 0, "f.txt", 0, __WASI_RIGHTS_FD_WRITE, 0, 0, &t) == 0 && close(t) == 0,
+          "without O_TRUNC it opens");
+    close(dir);
     check(__wasi_fd_fdstat_get(g, &fs) == 0 && !(fs.fs_rights_base & __WASI_RIGHTS_FD_WRITE), "fdstat shows the dropped right");
 
     // renumber: g becomes fd.

@@ -5,7 +5,6 @@
 // Parts used only by `sys` (the kernel's target) look dead in host builds.
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
-use crate::path;
 use crate::types::{preopentype, rights};
 use crate::{Errno, GuestMemory};
 use alloc::collections::BTreeMap;
@@ -18,8 +17,9 @@ pub const MAX_FDS: usize = 1024;
 /// A directory of the host given to the guest under a name (`--dir HOST::GUEST`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Preopen {
-    /// An absolute, normalised libtheseus path.
-    pub host: String,
+    /// A libtheseus descriptor open on the directory (`OpenOptions::directory`), owned by the
+    /// context from then on. The guest's access is bound to that directory, not to its path.
+    pub dir: u32,
     /// The name the guest sees (`fd_prestat_dir_name`), such as `/data` or `.`.
     pub guest: String,
 }
@@ -31,14 +31,12 @@ pub(crate) enum Kind {
     Stdio(u32),
     /// A libtheseus descriptor this context owns.
     File { fd: u32 },
-    /// A directory inside a preopen: the preopen's host root and the components below it.
+    /// A directory: a libtheseus descriptor open on it, which this context owns. Paths are
+    /// resolved beneath that directory object (`fs::*_beneath`), never by its name.
     Dir {
-        root: String,
-        rel: Vec<String>,
+        fd: u32,
         /// The guest name, for a preopened directory.
         preopen: Option<String>,
-        /// A libtheseus descriptor opened on first `fd_readdir`.
-        fd: Option<u32>,
     },
 }
 
@@ -85,10 +83,8 @@ impl WasiCtx {
                 3 + i as u32,
                 Entry {
                     kind: Kind::Dir {
-                        root: p.host,
-                        rel: Vec::new(),
+                        fd: p.dir,
                         preopen: Some(p.guest),
-                        fd: None,
                     },
                     rights_base: rights::DIRECTORY,
                     rights_inheriting: rights::DIRECTORY | rights::FILE,
@@ -137,34 +133,19 @@ impl WasiCtx {
         Some(e)
     }
 
-    /// The preopen root and components below it of directory descriptor `fd` (`NOTDIR` for
-    /// other descriptors), after checking it has `right`.
-    pub(crate) fn dir(&self, fd: u32, right: u64) -> Result<(&str, &[String]), Errno> {
+    /// The libtheseus descriptor of directory descriptor `fd` (`NOTDIR` for other
+    /// descriptors), after checking it has `right`.
+    pub(crate) fn dir(&self, fd: u32, right: u64) -> Result<u32, Errno> {
         let e = self.entry(fd)?;
         match &e.kind {
-            Kind::Dir { root, rel, .. } => {
+            Kind::Dir { fd, .. } => {
                 if e.rights_base & right != right {
                     return Err(Errno::NOTCAPABLE);
                 }
-                Ok((root, rel))
+                Ok(*fd)
             }
             _ => Err(Errno::NOTDIR),
         }
-    }
-
-    /// Resolves guest `path` relative to directory descriptor `fd` inside its preopen:
-    /// returns the host path, the preopen root, and the components below it.
-    pub fn resolve(
-        &self,
-        fd: u32,
-        right: u64,
-        path: &str,
-        follow_last: bool,
-        readlink: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<(String, String), Errno> {
-        let (root, rel) = self.dir(fd, right)?;
-        let host = path::resolve(root, rel, path, follow_last, readlink)?;
-        Ok((host, root.into()))
     }
 
     // ---- arguments and environment -----------------------------------------------------

@@ -5,7 +5,7 @@
 use crate::ctx::Kind;
 use crate::sys::{close_entry, sys};
 use crate::types::{ADVICE_MAX, SIGNAL_MAX, fdflags, rights, set_times_args};
-use crate::{Errno, GuestMemory, WasiCtx, path};
+use crate::{Errno, GuestMemory, WasiCtx};
 use libtheseus::fs::{self, FileType};
 use libtheseus::time;
 
@@ -160,8 +160,9 @@ impl WasiCtx {
         let e = self.check(fd, rights::FD_FILESTAT_SET_TIMES)?;
         let (a, m) = set_times_args(atim, mtim, flags, time::realtime_ns())?;
         match &e.kind {
-            Kind::Stdio(h) | Kind::File { fd: h } => fs::set_times_fd(*h, a, m),
-            Kind::Dir { root, rel, .. } => fs::set_times(&path::join(root, rel), true, a, m),
+            Kind::Stdio(h) | Kind::File { fd: h } | Kind::Dir { fd: h, .. } => {
+                fs::set_times_fd(*h, a, m)
+            }
         }
         .map_err(sys)
     }

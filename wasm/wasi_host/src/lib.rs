@@ -8,9 +8,12 @@
 //! signatures so an engine can link every one (all are implemented).
 //!
 //! Files: the guest sees descriptors 0, 1, 2 (the task's own stdio) and its preopened
-//! directories from 3 ([`Preopen`]: a libtheseus path and the guest's name for it). A path
-//! is resolved lexically under its directory descriptor's preopen ([`path::resolve`]) and
-//! never leaves it: not through `..`, an absolute path or a symbolic link (`NOTCAPABLE`).
+//! directories from 3 ([`Preopen`]: a libtheseus descriptor open on the directory and the
+//! guest's name for it). A directory descriptor is a capability bound to the directory it was
+//! opened on: a path is resolved beneath that directory object by the VFS
+//! (`fs::*_beneath`, see [`path`]), never through its name, so it does not leave it: not
+//! through `..`, an absolute path or a symbolic link (`PERM`, as in wasmtime), and not after
+//! the directory was renamed or its path replaced by a link.
 //! Rights are kept per descriptor and checked for the calls below, narrowed at `path_open`
 //! by the parent's inheriting rights.
 //!
@@ -24,12 +27,14 @@
 //! `ATIM_NOW`, `MTIM`, `MTIM_NOW`; both forms for one time is `INVAL`; pipes and the
 //! console have no times: `NOTSUP`), `fd_advise` (validated, then ignored), `fd_allocate`
 //! (extends the file), `fd_sync`/`fd_datasync` (in-memory files: nothing to do),
-//! `fd_prestat_get`, `fd_prestat_dir_name`, `fd_readdir` (cookies are the VFS's; no
-//! `.`/`..` entries), `path_open` (`creat`, `excl`, `trunc`, `directory`, `append`,
-//! `nonblock`), `path_create_directory`, `path_remove_directory`, `path_unlink_file`,
-//! `path_filestat_get`, `path_rename`, `path_symlink` (the target is stored as given and
-//! resolved, when followed, inside the preopen), `path_readlink`, `path_link` (checked,
-//! then `NOTSUP`: the file system has no hard links), `poll_oneoff` (clock subscriptions,
+//! `fd_prestat_get`, `fd_prestat_dir_name`, `fd_readdir` (`.` and `..` first, then the VFS's
+//! entries), `path_open` (`creat`, `excl`, `trunc` (needs `PATH_FILESTAT_SET_SIZE`),
+//! `directory` (`ISDIR` with `FD_WRITE`), `append`, `nonblock`; the sync flags are `NOTSUP`),
+//! `path_create_directory`, `path_remove_directory`, `path_unlink_file`,
+//! `path_filestat_get`, `path_rename`, `path_symlink` (an absolute target is `PERM`; a
+//! relative one is stored as given and resolved, when followed, beneath the descriptor's
+//! directory), `path_readlink`, `path_link` (hard links; `PERM` for a directory,
+//! `SYMLINK_FOLLOW` is `INVAL` as in wasmtime), `poll_oneoff` (clock subscriptions,
 //! relative or absolute on realtime/monotonic; `fd_read`/`fd_write` readiness of stdio and
 //! files; a bad descriptor or clock is an event with its error; `INVAL` for no
 //! subscriptions; the task sleeps until a deadline, checking descriptors every 1 ms),
@@ -42,8 +47,6 @@
 //! (arguments, environment, descriptor table, preopens) are pure and host-tested; `sys`,
 //! `fdops`, `pathops` and `poll` (the calls over libtheseus) build only for the kernel's
 //! target (`target_os = "none"`).
-//! Limits: path checks and the operation that follows are not atomic (another task may
-//! swap a directory for a symbolic link in between).
 
 #![cfg_attr(not(test), no_std)]
 

@@ -1,94 +1,41 @@
-//! Sandboxed path resolution: a guest path, relative to a directory descriptor, resolved
-//! lexically under that descriptor's preopened root. It may not leave the root: not with
-//! `..`, not as an absolute path, not through a symbolic link (a link's target is resolved
-//! the same way, relative to the link's directory; an absolute target or one climbing out is
-//! `NOTCAPABLE`).
+//! Guest paths. A path argument is checked here, then resolved by the VFS beneath the
+//! directory its descriptor is bound to (libtheseus's `fs::*_beneath`, memfs's walk from that
+//! directory's node), so it cannot leave it: not with `..`, not as an absolute path, not
+//! through a symbolic link, and not after a rename or symlink swap of the directory's path.
+//! Such an escape is `EXDEV` from the VFS and `PERM` for the guest (wasmtime's answer).
 
 use crate::Errno;
-use alloc::string::String;
-use alloc::vec::Vec;
 
-/// At most this many symbolic links are followed in one resolution (then `LOOP`).
-pub const MAX_SYMLINKS: usize = 40;
-
-/// Resolves `path` (a guest path) against `base` (components below the preopen `root`, the
-/// directory the guest's descriptor names) and returns the host path under `root`.
-///
-/// `readlink(host_path)` returns the target if `host_path` is a symbolic link. Links in
-/// intermediate components are always followed; the last one only if `follow_last`.
-pub fn resolve(
-    root: &str,
-    base: &[String],
-    path: &str,
-    follow_last: bool,
-    readlink: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, Errno> {
-    if path.is_empty() {
-        return Err(Errno::NOENT);
-    }
+/// Checks a guest path before it is resolved: `INVAL` for a NUL byte (the VFS's empty-path
+/// answer is `NOENT`).
+pub fn check(path: &str) -> Result<(), Errno> {
     if path.contains('\0') {
         return Err(Errno::INVAL);
     }
-    if path.starts_with('/') {
-        return Err(Errno::NOTCAPABLE);
-    }
-    let mut stack: Vec<String> = base.to_vec();
-    // Components still to walk, in reverse order (pop from the end).
-    let mut todo: Vec<String> = path.split('/').rev().map(String::from).collect();
-    let mut links = 0;
-    while let Some(comp) = todo.pop() {
-        match comp.as_str() {
-            "" | "." => continue,
-            ".." => {
-                stack.pop().ok_or(Errno::NOTCAPABLE)?;
-                continue;
-            }
-            _ => {}
-        }
-        stack.push(comp);
-        let is_last = todo.iter().all(|c| c.is_empty() || c == ".");
-        if is_last && !follow_last {
-            continue;
-        }
-        if let Some(target) = readlink(&join(root, &stack)) {
-            links += 1;
-            if links > MAX_SYMLINKS {
-                return Err(Errno::LOOP);
-            }
-            if target.starts_with('/') || target.is_empty() {
-                return Err(Errno::NOTCAPABLE);
-            }
-            stack.pop();
-            todo.extend(target.split('/').rev().map(String::from));
-        }
-    }
-    Ok(join(root, &stack))
+    Ok(())
 }
 
-/// `root` followed by `components`, with `/` separators.
-pub fn join(root: &str, components: &[String]) -> String {
-    let mut out = String::from(root.trim_end_matches('/'));
-    for c in components {
-        out.push('/');
-        out.push_str(c);
+/// The WASI errno of a POSIX errno from libtheseus: [`Errno::from_posix`], except that
+/// `EXDEV` (only the beneath calls give it: the path would leave its directory) is `PERM`.
+pub fn errno(posix: i32) -> Errno {
+    const EXDEV: i32 = 18;
+    if posix == EXDEV {
+        Errno::PERM
+    } else {
+        Errno::from_posix(posix)
     }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
 }
 
-/// The components of `host` below `root` (`None` if `host` is not `root` or under it).
-pub fn components_under(root: &str, host: &str) -> Option<Vec<String>> {
-    let root = root.trim_end_matches('/');
-    let rest = host.strip_prefix(root)?;
-    if !rest.is_empty() && !rest.starts_with('/') {
-        return None;
+/// A symbolic link created by a guest may not have an absolute target (`PERM`, as in
+/// wasmtime); an empty one is `NOENT`. A relative target is stored as given: following it
+/// later is held beneath the directory like any path.
+pub fn check_symlink_target(target: &str) -> Result<(), Errno> {
+    check(target)?;
+    if target.is_empty() {
+        return Err(Errno::NOENT);
     }
-    Some(
-        rest.split('/')
-            .filter(|c| !c.is_empty())
-            .map(String::from)
-            .collect(),
-    )
+    if target.starts_with('/') {
+        return Err(Errno::PERM);
+    }
+    Ok(())
 }

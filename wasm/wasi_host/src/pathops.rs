@@ -1,11 +1,12 @@
-//! Path calls that link, rename and set times, over libtheseus, each path resolved inside
-//! its descriptor's preopen (`NOTCAPABLE` for `..` above it, absolute paths and links
-//! leaving it). Built only for the kernel's target.
+//! Path calls that link, rename and set times, over libtheseus, each path resolved beneath
+//! its directory descriptor's directory (`PERM` for a path leaving it: `..` above it, an
+//! absolute path, a symbolic link out of it). Built only for the kernel's target.
 
-use crate::sys::{not_root, sys};
+use crate::path;
+use crate::sys::sys;
 use crate::types::{lookupflags, rights, set_times_args};
 use crate::{Errno, GuestMemory, WasiCtx};
-use libtheseus::fs::{self, FileType};
+use libtheseus::fs;
 use libtheseus::time;
 
 impl WasiCtx {
@@ -25,13 +26,13 @@ impl WasiCtx {
     ) -> Result<(), Errno> {
         let (a, m) = set_times_args(atim, mtim, flags, time::realtime_ns())?;
         let follow = lookup & lookupflags::SYMLINK_FOLLOW != 0;
-        let (host, _) =
-            self.guest_path(mem, fd, rights::PATH_FILESTAT_SET_TIMES, ptr, len, follow)?;
-        fs::set_times(&host, follow, a, m).map_err(sys)
+        let (dir, p) = self.guest_path(mem, fd, rights::PATH_FILESTAT_SET_TIMES, ptr, len)?;
+        fs::set_times_beneath(dir, &p, follow, a, m).map_err(sys)
     }
 
-    /// `path_link`: both paths are checked (sandbox, existence), then `NOTSUP`: the file
-    /// system has no hard links.
+    /// `path_link`: a hard link `new` to the file or symbolic link `old` (a link as the last
+    /// component of `old` is linked itself; `SYMLINK_FOLLOW` is `INVAL`, as in wasmtime);
+    /// `PERM` for a directory, `EXIST` if `new` names anything.
     #[allow(clippy::too_many_arguments)]
     pub fn path_link(
         &mut self,
@@ -44,36 +45,17 @@ impl WasiCtx {
         new_ptr: u32,
         new_len: u32,
     ) -> Result<(), Errno> {
-        let follow = old_flags & lookupflags::SYMLINK_FOLLOW != 0;
-        let (old, _) = self.guest_path(
-            mem,
-            old_fd,
-            rights::PATH_LINK_SOURCE,
-            old_ptr,
-            old_len,
-            follow,
-        )?;
-        let (new, new_root) = self.guest_path(
-            mem,
-            new_fd,
-            rights::PATH_LINK_TARGET,
-            new_ptr,
-            new_len,
-            false,
-        )?;
-        let m = if follow {
-            fs::stat(&old)
-        } else {
-            fs::lstat(&old)
+        let (old_dir, old) =
+            self.guest_path(mem, old_fd, rights::PATH_LINK_SOURCE, old_ptr, old_len)?;
+        let (new_dir, new) =
+            self.guest_path(mem, new_fd, rights::PATH_LINK_TARGET, new_ptr, new_len)?;
+        if old_flags & lookupflags::SYMLINK_FOLLOW != 0 {
+            return Err(Errno::INVAL);
         }
-        .map_err(sys)?;
-        if fs::lstat(&new).is_ok() || new.trim_end_matches('/') == new_root.trim_end_matches('/') {
-            return Err(Errno::EXIST);
-        }
-        if m.file_type == FileType::Directory {
-            return Err(Errno::PERM);
-        }
-        Err(Errno::NOTSUP)
+        fs::link_beneath(old_dir, &old, false, new_dir, &new).map_err(|e| match sys(e) {
+            Errno::ISDIR => Errno::PERM,
+            e => e,
+        })
     }
 
     /// `path_readlink`: the target of a symbolic link, as stored, cut to `buf_len` bytes
@@ -91,18 +73,16 @@ impl WasiCtx {
     ) -> Result<(), Errno> {
         mem.slice(buf, buf_len)?;
         mem.slice(used, 4)?;
-        let (host, _) = self.guest_path(mem, fd, rights::PATH_READLINK, ptr, len, false)?;
-        if fs::lstat(&host).map_err(sys)?.file_type != FileType::Symlink {
-            return Err(Errno::INVAL);
-        }
-        let target = fs::readlink(&host).map_err(sys)?;
+        let (dir, p) = self.guest_path(mem, fd, rights::PATH_READLINK, ptr, len)?;
+        let target = fs::readlink_beneath(dir, &p).map_err(sys)?;
         let n = target.len().min(buf_len as usize);
         mem.write(buf, &target.as_bytes()[..n])?;
         mem.write_u32(used, n as u32)
     }
 
-    /// `path_rename`: POSIX rename inside the preopens (neither path may be a preopen itself
-    /// or leave one; a symbolic link as the last component is renamed, not followed).
+    /// `path_rename`: POSIX rename beneath the two directories (neither path may end in `.`
+    /// or `..` or leave its directory; a symbolic link as the last component is renamed, not
+    /// followed).
     #[allow(clippy::too_many_arguments)]
     pub fn path_rename(
         &mut self,
@@ -114,30 +94,16 @@ impl WasiCtx {
         new_ptr: u32,
         new_len: u32,
     ) -> Result<(), Errno> {
-        let (old, old_root) = self.guest_path(
-            mem,
-            old_fd,
-            rights::PATH_RENAME_SOURCE,
-            old_ptr,
-            old_len,
-            false,
-        )?;
-        let (new, new_root) = self.guest_path(
-            mem,
-            new_fd,
-            rights::PATH_RENAME_TARGET,
-            new_ptr,
-            new_len,
-            false,
-        )?;
-        not_root(&old, &old_root)?;
-        not_root(&new, &new_root).map_err(|_| Errno::BUSY)?;
-        fs::rename(&old, &new).map_err(sys)
+        let (old_dir, old) =
+            self.guest_path(mem, old_fd, rights::PATH_RENAME_SOURCE, old_ptr, old_len)?;
+        let (new_dir, new) =
+            self.guest_path(mem, new_fd, rights::PATH_RENAME_TARGET, new_ptr, new_len)?;
+        fs::rename_beneath(old_dir, &old, new_dir, &new).map_err(sys)
     }
 
-    /// `path_symlink`: creates a link at `new` (inside the preopen) whose target is the
-    /// string `old` stored as is; resolving it later stays inside the preopen (an absolute
-    /// target or one climbing out is `NOTCAPABLE` then).
+    /// `path_symlink`: creates a link at `new` whose target is the string `old` stored as is.
+    /// An absolute target is `PERM` (wasmtime's policy); a relative one climbing out is
+    /// stored, and following it later is `PERM`.
     pub fn path_symlink(
         &mut self,
         mem: &mut dyn GuestMemory,
@@ -148,17 +114,8 @@ impl WasiCtx {
         new_len: u32,
     ) -> Result<(), Errno> {
         let target = mem.read_str(old_ptr, old_len)?;
-        if target.contains('\0') {
-            return Err(Errno::INVAL);
-        }
-        if target.is_empty() {
-            return Err(Errno::NOENT);
-        }
-        let (host, root) =
-            self.guest_path(mem, fd, rights::PATH_SYMLINK, new_ptr, new_len, false)?;
-        if fs::lstat(&host).is_ok() || not_root(&host, &root).is_err() {
-            return Err(Errno::EXIST);
-        }
-        fs::symlink(&target, &host).map_err(sys)
+        let (dir, p) = self.guest_path(mem, fd, rights::PATH_SYMLINK, new_ptr, new_len)?;
+        path::check_symlink_target(&target)?;
+        fs::symlink_beneath(&target, dir, &p).map_err(sys)
     }
 }

@@ -12,7 +12,7 @@ use libtheseus::fs::{self, FileType, Metadata, OpenOptions, SeekFrom};
 use libtheseus::time::{self, Clock};
 
 pub(crate) fn sys(e: libtheseus::Errno) -> Errno {
-    Errno::from_posix(e.raw())
+    path::errno(e.raw())
 }
 
 fn ft(t: FileType) -> u8 {
@@ -39,14 +39,6 @@ fn filestat(m: &Metadata) -> Filestat {
     }
 }
 
-/// The target of `host` if it is a symbolic link.
-pub(crate) fn readlink(host: &str) -> Option<String> {
-    match fs::lstat(host) {
-        Ok(m) if m.file_type == FileType::Symlink => fs::readlink(host).ok(),
-        _ => None,
-    }
-}
-
 impl WasiCtx {
     /// The libtheseus descriptor behind a stream or file descriptor (`BADF` for
     /// directories), after checking `right`.
@@ -61,7 +53,8 @@ impl WasiCtx {
         }
     }
 
-    /// Resolves a path argument read from guest memory.
+    /// A path argument read from guest memory and the libtheseus descriptor of the directory
+    /// it is relative to (checked for `right`); resolve it with the `fs::*_beneath` calls.
     pub(crate) fn guest_path(
         &self,
         mem: &dyn GuestMemory,
@@ -69,10 +62,11 @@ impl WasiCtx {
         right: u64,
         ptr: u32,
         len: u32,
-        follow: bool,
-    ) -> Result<(String, String), Errno> {
+    ) -> Result<(u32, String), Errno> {
         let p = mem.read_str(ptr, len)?;
-        self.resolve(fd, right, &p, follow, &readlink)
+        let dir = self.dir(fd, right)?;
+        path::check(&p)?;
+        Ok((dir, p))
     }
 
     // ---- streams -------------------------------------------------------------------------
@@ -199,15 +193,15 @@ impl WasiCtx {
         out: u32,
     ) -> Result<(), Errno> {
         let m = match &self.entry(fd)?.kind {
-            Kind::Stdio(h) | Kind::File { fd: h, .. } => fs::fstat(*h),
-            Kind::Dir { root, rel, .. } => fs::stat(&path::join(root, rel)),
+            Kind::Stdio(h) | Kind::File { fd: h, .. } | Kind::Dir { fd: h, .. } => fs::fstat(*h),
         }
         .map_err(sys)?;
         mem.write(out, &filestat(&m).to_bytes())
     }
 
-    /// `fd_readdir`: entries after `cookie` packed into `buf_len` bytes (the last one cut);
-    /// the count of bytes used goes to `used`. No `.`/`..` entries.
+    /// `fd_readdir`: `.` and `..` (cookies 0 and 1), then the directory's entries (the VFS's
+    /// cookies plus 2) after `cookie`, packed into `buf_len` bytes (the last one cut); the
+    /// count of bytes used goes to `used`. `.` and `..` carry the directory's own inode.
     pub fn fd_readdir(
         &mut self,
         mem: &mut dyn GuestMemory,
@@ -218,31 +212,21 @@ impl WasiCtx {
         used: u32,
     ) -> Result<(), Errno> {
         mem.slice(buf, buf_len)?;
-        let e = self.fds.get_mut(&fd).ok_or(Errno::BADF)?;
-        if e.rights_base & rights::FD_READDIR == 0 {
-            return Err(Errno::NOTCAPABLE);
-        }
-        let Kind::Dir {
-            root, rel, fd: dfd, ..
-        } = &mut e.kind
-        else {
-            return Err(Errno::NOTDIR);
-        };
-        let h = match dfd {
-            Some(h) => *h,
-            None => {
-                let opts = OpenOptions::new().read(true).directory(true);
-                let h = fs::open(&path::join(root, rel), &opts).map_err(sys)?;
-                *dfd = Some(h);
-                h
-            }
-        };
+        let h = self.dir(fd, rights::FD_READDIR)?;
+        let ino = fs::fstat(h).map_err(sys)?.ino;
         let max = (buf_len as usize / 24).saturating_add(1).min(4096);
-        let entries = fs::readdir(h, cookie, max).map_err(sys)?;
+        let entries = fs::readdir(h, cookie.saturating_sub(2), max).map_err(sys)?;
+        let dots = [
+            (1, ino, ".", filetype::DIRECTORY),
+            (2, ino, "..", filetype::DIRECTORY),
+        ];
+        let skip = usize::try_from(cookie.min(2)).unwrap_or(2);
         let bytes = pack_dirents(
-            entries
-                .iter()
-                .map(|d| (d.next, d.ino, d.name.as_str(), ft(d.file_type))),
+            dots.into_iter().skip(skip).chain(
+                entries
+                    .iter()
+                    .map(|d| (d.next + 2, d.ino, d.name.as_str(), ft(d.file_type))),
+            ),
             buf_len as usize,
         );
         mem.write(buf, &bytes)?;
@@ -251,9 +235,11 @@ impl WasiCtx {
 
     // ---- paths ---------------------------------------------------------------------------
 
-    /// `path_open` with `oflags` `creat`/`excl`/`trunc`/`directory` and `fdflags` `append`;
-    /// the new descriptor goes to `out`. The last component is followed if it is a symbolic
-    /// link only with `lookupflags::SYMLINK_FOLLOW` (otherwise a link there is `LOOP`).
+    /// `path_open` with `oflags` `creat`/`excl`/`trunc`/`directory` and `fdflags` `append`,
+    /// `nonblock` (the sync flags are `NOTSUP`, as in wasmtime); the new descriptor goes to
+    /// `out`. The last component is followed if it is a symbolic link only with
+    /// `lookupflags::SYMLINK_FOLLOW` (otherwise a link there is `LOOP`). `trunc` needs the
+    /// directory's `PATH_FILESTAT_SET_SIZE` right; `directory` with `FD_WRITE` is `ISDIR`.
     #[allow(clippy::too_many_arguments)]
     pub fn path_open(
         &mut self,
@@ -270,70 +256,66 @@ impl WasiCtx {
     ) -> Result<(), Errno> {
         mem.slice(out, 4)?;
         let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
-        let (host, root) =
-            self.guest_path(mem, dirfd, rights::PATH_OPEN, path_ptr, path_len, follow)?;
-        let parent_inheriting = self.entry(dirfd)?.rights_inheriting;
+        let (dir, p) = self.guest_path(mem, dirfd, rights::PATH_OPEN, path_ptr, path_len)?;
+        let parent = self.entry(dirfd)?;
+        let (parent_base, parent_inheriting) = (parent.rights_base, parent.rights_inheriting);
         let oflags = oflags as u16;
         let fdflags = fdflags as u16;
-        let existing = fs::lstat(&host).ok();
-        if existing.is_some_and(|m| m.file_type == FileType::Symlink) {
-            return Err(Errno::LOOP);
+        if fdflags & (fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC) != 0 {
+            return Err(Errno::NOTSUP);
         }
-        let is_dir = existing.is_some_and(|m| m.file_type == FileType::Directory);
-        if oflags & oflags::DIRECTORY != 0 || (is_dir && oflags & oflags::CREAT == 0) {
-            match existing {
-                None => return Err(Errno::NOENT),
-                Some(_) if !is_dir => return Err(Errno::NOTDIR),
-                Some(_)
-                    if oflags & (oflags::CREAT | oflags::EXCL) == oflags::CREAT | oflags::EXCL =>
-                {
-                    return Err(Errno::EXIST);
-                }
-                Some(_)
-                    if rights_base & rights::FD_WRITE != 0 && oflags & oflags::DIRECTORY == 0 =>
-                {
-                    return Err(Errno::ISDIR);
-                }
-                Some(_) => {}
+        if oflags & oflags::TRUNC != 0 && parent_base & rights::PATH_FILESTAT_SET_SIZE == 0 {
+            return Err(Errno::NOTCAPABLE);
+        }
+        let h = if oflags & oflags::DIRECTORY != 0 {
+            if rights_base & rights::FD_WRITE != 0 {
+                return Err(Errno::ISDIR);
             }
-            let rel = path::components_under(&root, &host).ok_or(Errno::NOTCAPABLE)?;
-            let fd = self.insert(Entry {
+            let opts = OpenOptions::new().read(true).directory(true);
+            let h = fs::open_beneath(dir, &p, &opts, follow).map_err(sys)?;
+            if oflags & (oflags::CREAT | oflags::EXCL) == oflags::CREAT | oflags::EXCL {
+                let _ = fs::close(h);
+                return Err(Errno::EXIST);
+            }
+            h
+        } else {
+            let append = fdflags & fdflags::APPEND != 0;
+            let write = rights_base
+                & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE)
+                != 0
+                || append
+                || oflags & oflags::TRUNC != 0;
+            let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write;
+            let opts = OpenOptions::new()
+                .read(read)
+                .write(write)
+                .append(append)
+                .create(oflags & oflags::CREAT != 0)
+                .exclusive(oflags & oflags::EXCL != 0)
+                .truncate(oflags & oflags::TRUNC != 0);
+            fs::open_beneath(dir, &p, &opts, follow).map_err(sys)?
+        };
+        let is_dir = fs::fstat(h).is_ok_and(|m| m.file_type == FileType::Directory);
+        let entry = if is_dir {
+            Entry {
                 kind: Kind::Dir {
-                    root,
-                    rel,
+                    fd: h,
                     preopen: None,
-                    fd: None,
                 },
                 rights_base: rights_base & rights::DIRECTORY & parent_inheriting,
                 rights_inheriting: rights_inheriting & parent_inheriting,
                 flags: fdflags & fdflags::NONBLOCK,
-            })?;
-            return mem.write_u32(out, fd);
-        }
-        let append = fdflags & fdflags::APPEND != 0;
-        let write = rights_base
-            & (rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE)
-            != 0
-            || append
-            || oflags & oflags::TRUNC != 0;
-        let read = rights_base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write;
-        let opts = OpenOptions::new()
-            .read(read)
-            .write(write)
-            .append(append)
-            .create(oflags & oflags::CREAT != 0)
-            .exclusive(oflags & oflags::EXCL != 0)
-            .truncate(oflags & oflags::TRUNC != 0);
-        let h = fs::open(&host, &opts).map_err(sys)?;
-        let nonblock = fdflags & fdflags::NONBLOCK != 0;
-        if nonblock {
-            let _ = fs::set_nonblocking(h, true);
-        }
-        let entry = Entry {
-            kind: Kind::File { fd: h },
-            rights_base: rights_base & rights::FILE & parent_inheriting,
-            rights_inheriting: 0,
-            flags: fdflags & (fdflags::APPEND | fdflags::NONBLOCK),
+            }
+        } else {
+            if fdflags & fdflags::NONBLOCK != 0 {
+                let _ = fs::set_nonblocking(h, true);
+            }
+            Entry {
+                kind: Kind::File { fd: h },
+                rights_base: rights_base & rights::FILE & parent_inheriting,
+                rights_inheriting: 0,
+                flags: fdflags & (fdflags::APPEND | fdflags::NONBLOCK),
+            }
         };
         match self.insert(entry) {
             Ok(fd) => mem.write_u32(out, fd),
@@ -352,13 +334,11 @@ impl WasiCtx {
         ptr: u32,
         len: u32,
     ) -> Result<(), Errno> {
-        let (host, root) =
-            self.guest_path(mem, fd, rights::PATH_CREATE_DIRECTORY, ptr, len, false)?;
-        not_root(&host, &root)?;
-        fs::mkdir(&host, 0o755).map_err(sys)
+        let (dir, p) = self.guest_path(mem, fd, rights::PATH_CREATE_DIRECTORY, ptr, len)?;
+        fs::mkdir_beneath(dir, &p, 0o755).map_err(sys)
     }
 
-    /// `path_remove_directory`: an empty directory, never the preopen itself.
+    /// `path_remove_directory`: an empty directory, never the descriptor's own (`INVAL`).
     pub fn path_remove_directory(
         &mut self,
         mem: &mut dyn GuestMemory,
@@ -366,16 +346,12 @@ impl WasiCtx {
         ptr: u32,
         len: u32,
     ) -> Result<(), Errno> {
-        let (host, root) =
-            self.guest_path(mem, fd, rights::PATH_REMOVE_DIRECTORY, ptr, len, false)?;
-        not_root(&host, &root)?;
-        match fs::lstat(&host).map_err(sys)?.file_type {
-            FileType::Directory => fs::rmdir(&host).map_err(sys),
-            _ => Err(Errno::NOTDIR),
-        }
+        let (dir, p) = self.guest_path(mem, fd, rights::PATH_REMOVE_DIRECTORY, ptr, len)?;
+        fs::rmdir_beneath(dir, &p).map_err(sys)
     }
 
-    /// `path_unlink_file`: a file or symbolic link (`ISDIR` for a directory).
+    /// `path_unlink_file`: a file or symbolic link (`ISDIR` for a directory, `NOTDIR` for a
+    /// file named with a trailing slash).
     pub fn path_unlink_file(
         &mut self,
         mem: &mut dyn GuestMemory,
@@ -383,12 +359,8 @@ impl WasiCtx {
         ptr: u32,
         len: u32,
     ) -> Result<(), Errno> {
-        let (host, root) = self.guest_path(mem, fd, rights::PATH_UNLINK_FILE, ptr, len, false)?;
-        not_root(&host, &root)?;
-        match fs::lstat(&host).map_err(sys)?.file_type {
-            FileType::Directory => Err(Errno::ISDIR),
-            _ => fs::unlink(&host).map_err(sys),
-        }
+        let (dir, p) = self.guest_path(mem, fd, rights::PATH_UNLINK_FILE, ptr, len)?;
+        fs::unlink_beneath(dir, &p).map_err(sys)
     }
 
     /// `path_filestat_get`.
@@ -402,13 +374,8 @@ impl WasiCtx {
         out: u32,
     ) -> Result<(), Errno> {
         let follow = flags & lookupflags::SYMLINK_FOLLOW != 0;
-        let (host, _) = self.guest_path(mem, fd, rights::PATH_FILESTAT_GET, ptr, len, follow)?;
-        let m = if follow {
-            fs::stat(&host)
-        } else {
-            fs::lstat(&host)
-        }
-        .map_err(sys)?;
+        let (dir, p) = self.guest_path(mem, fd, rights::PATH_FILESTAT_GET, ptr, len)?;
+        let m = fs::stat_beneath(dir, &p, follow).map_err(sys)?;
         mem.write(out, &filestat(&m).to_bytes())
     }
 
@@ -467,25 +434,16 @@ pub(crate) fn clock(id: u32) -> Result<Clock, Errno> {
     }
 }
 
-/// A path call on the preopen itself (`rmdir .`) is refused.
-pub(crate) fn not_root(host: &str, root: &str) -> Result<(), Errno> {
-    if host.trim_end_matches('/') == root.trim_end_matches('/') {
-        Err(Errno::INVAL)
-    } else {
-        Ok(())
-    }
-}
-
 pub(crate) fn close_entry(e: Entry) {
     match e.kind {
-        Kind::File { fd, .. } | Kind::Dir { fd: Some(fd), .. } => {
+        Kind::File { fd, .. } | Kind::Dir { fd, .. } => {
             let _ = fs::close(fd);
         }
         // The task's stdio outlives the guest: give it back blocking.
         Kind::Stdio(h) if e.flags & fdflags::NONBLOCK != 0 => {
             let _ = fs::set_nonblocking(h, false);
         }
-        Kind::Stdio(_) | Kind::Dir { fd: None, .. } => {}
+        Kind::Stdio(_) => {}
     }
 }
 

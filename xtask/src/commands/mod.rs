@@ -7,4 +7,5 @@ pub mod fuzz;
 pub mod host_compare;
 pub mod run;
 pub mod test;
+pub mod wasi_compare;
 pub mod wasm_registry;

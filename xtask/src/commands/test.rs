@@ -3,7 +3,8 @@
 //!
 //! Groups: host unit tests, kernel build, in-kernel tests (`mode=test`), one boot through
 //! the GRUB ISO, end-to-end shell tests ([`E2E_CASES`]) through the same code path as
-//! `run --exec`, and real Linux programs from crates.io compared with the host
+//! `run --exec`, our WASI test programs compared with wasmtime ([`super::wasi_compare`]),
+//! and real Linux programs from crates.io compared with the host
 //! ([`super::host_compare`]; built once, cached); with `--slow` also real WASI programs from
 //! the package registries ([`super::wasm_registry`]) and the fuzz and stress group
 //! ([`super::fuzz`]).
@@ -149,13 +150,19 @@ const CFILES_OUT: &str = concat!(
     "ok create a file by a relative path\n",
     "ok found by its absolute path\n",
     "ok chdir /\n",
+    "ok link: two names\n",
+    "ok the new name has the content\n",
+    "ok link a directory: EPERM\n",
+    "ok link onto an existing name: EEXIST\n",
+    "ok linkat AT_SYMLINK_FOLLOW links the target\n",
+    "ok unlink the extra names\n",
     "ok unlink\n",
     "ok unlink again: ENOENT\n",
     "ok unlink a directory: EISDIR\n",
     "ok rmdir sub\n",
     "ok rmdir\n",
     "ok directory gone: ENOENT\n",
-    "cfiles: 50 ok, 0 failed\n",
+    "cfiles: 56 ok, 0 failed\n",
 );
 
 /// What `unix-crates-check` (ports/unix-crates-check) prints in the OS, in order: every crate
@@ -268,9 +275,9 @@ const E2E_CASES: &[Case] = &[
     ("std-exit",    "stdcheck --exit 42",             &[],                            42,  Exactly("")),
     ("wasm-hello",  "GREETING=hi hello a 'b c'; echo $?; hello x | wc -w", &[],      0,   Exactly("hello from wasm: argc=3 [a] [b c] GREETING=hi\n0\n6\n")),
     ("wasm-command", "wasm --env GREETING=x /bin/hello.wasm 1", &[],                  0,   Exactly("hello from wasm: argc=2 [1] GREETING=x\n")),
-    ("wasm-files",  "mkdir -p /tmp/d; wasm --dir /tmp/d::/data /bin/files.wasm /data", &[],  0, ContainsInOrder(&["ok read back appended content\n", "ok O_TRUNC empties\n", "ok rmdir\n", "ok rename there and back\n", "ok unlink\n", "ok escape with .. refused\nescape errno: Capabilities insufficient\n", "files: 0 failures\n"])),
-    ("wasm-fdcalls", "mkdir -p /tmp/fc; wasm --dir /tmp/fc::/data /bin/fdcalls.wasm /data", &[],  0, ContainsInOrder(&["ok pread at 5\n", "ok offset unchanged by pread/pwrite\n", "ok pread on stdin: ESPIPE\n", "ok pread into a bad buffer: EFAULT\n", "ok fadvise bad advice: EINVAL\n", "ok fallocate extends to 100\n", "ok fsync bad fd: EBADF\n", "ok append went to the end, then 0\n", "ok set SYNC: ENOTSUP\n", "ok futimens sets atime and mtime\n", "ok MTIM with MTIM_NOW: EINVAL\n", "ok fd_write without FD_WRITE: ENOTCAPABLE\n", "ok adding a right back: ENOTCAPABLE\n", "ok g now reads f.txt\n", "ok renumber to a closed fd: EBADF\n", "ok poll_oneoff: no subscriptions: EINVAL\n", "ok usleep slept at least 50ms\n", "ok nanosleep 20ms\n", "ok poll_oneoff: the nearer of two relative clocks fires\n", "ok poll_oneoff: absolute realtime deadline\n", "ok poll_oneoff: absolute monotonic deadline\n", "readable nbytes 4\n", "ok poll_oneoff: stdout writable\n", "ok poll_oneoff: bad fd EBADF, bad clock EINVAL (as events)\n", "ok proc_raise(SIGTERM): ENOTSUP\n", "ok socket calls on a file: ENOTSOCK\n", "ok socket call on a bad fd: EBADF\n", "fdcalls: 0 failures\n"])),
-    ("wasm-links",  "mkdir -p /tmp/ln/d; echo secret > /tmp/ln/outside.txt; wasm --dir /tmp/ln/d::/data /bin/links.wasm /data; echo st=$?; cat /tmp/ln/outside.txt; ls /tmp/ln /tmp/ln/d", &[],  0, ContainsInOrder(&["ok readlink gives the target as stored\n", "ok readlink of a file: EINVAL\n", "ok open follows a link inside the preopen\n", "ok utimensat NOFOLLOW changes the link only\n", "ok rename replaces a file\n", "ok link: ENOTSUP (no hard links)\n", "ok rename to ../: ENOTCAPABLE\n", "ok rename from ../: ENOTCAPABLE\n", "ok link to ../: ENOTCAPABLE\n", "ok link from ../: ENOTCAPABLE\n", "ok symlink placed in ../: ENOTCAPABLE\n", "ok readlink abs is as stored\n", "ok open via ../ link: ENOTCAPABLE\n", "ok truncate via ../ link: ENOTCAPABLE\n", "ok open via absolute link: ENOTCAPABLE\n", "ok stat through a climbing link: ENOTCAPABLE\n", "ok renamed link still refused\n", "links: 0 failures\nst=0\nsecret\n", "/tmp/ln:\nd/\noutside.txt\n\n/tmp/ln/d:\nb.txt\nsub2/\n"])),
+    ("wasm-files",  "mkdir -p /tmp/d; wasm --dir /tmp/d::/data /bin/files.wasm /data", &[],  0, ContainsInOrder(&["ok read back appended content\n", "ok O_TRUNC empties\n", "ok rmdir\n", "ok rename there and back\n", "ok unlink\n", "ok escape with .. refused\nescape errno: Operation not permitted\n", "files: 0 failures\n"])),
+    ("wasm-fdcalls", "mkdir -p /tmp/fc; wasm --dir /tmp/fc::/data /bin/fdcalls.wasm /data", &[],  0, ContainsInOrder(&["ok pread at 5\n", "ok offset unchanged by pread/pwrite\n", "ok pread on stdin: ESPIPE\n", "ok pread into a bad buffer: EFAULT\n", "ok fadvise bad advice: EINVAL\n", "ok fallocate extends to 100\n", "ok fsync bad fd: EBADF\n", "ok append went to the end, then 0\n", "ok set SYNC: ENOTSUP\n", "ok futimens sets atime and mtime\n", "ok MTIM with MTIM_NOW: EINVAL\n", "ok fd_write without FD_WRITE: ENOTCAPABLE\n", "ok adding a right back: ENOTCAPABLE\n", "ok O_TRUNC without PATH_FILESTAT_SET_SIZE: ENOTCAPABLE, file kept\n", "ok without O_TRUNC it opens\n", "ok g now reads f.txt\n", "ok renumber to a closed fd: EBADF\n", "ok poll_oneoff: no subscriptions: EINVAL\n", "ok usleep slept at least 50ms\n", "ok nanosleep 20ms\n", "ok poll_oneoff: the nearer of two relative clocks fires\n", "ok poll_oneoff: absolute realtime deadline\n", "ok poll_oneoff: absolute monotonic deadline\n", "readable nbytes 4\n", "ok poll_oneoff: stdout writable\n", "ok poll_oneoff: bad fd EBADF, bad clock EINVAL (as events)\n", "ok proc_raise(SIGTERM): ENOTSUP\n", "ok socket calls on a file: ENOTSOCK\n", "ok socket call on a bad fd: EBADF\n", "fdcalls: 0 failures\n"])),
+    ("wasm-links",  "mkdir -p /tmp/ln/d; echo secret > /tmp/ln/outside.txt; wasm --dir /tmp/ln/d::/data /bin/links.wasm /data; echo st=$?; cat /tmp/ln/outside.txt; ls /tmp/ln /tmp/ln/d", &[],  0, ContainsInOrder(&["ok readlink gives the target as stored\n", "ok readlink of a file: EINVAL\n", "ok open follows a link inside the preopen\n", "ok utimensat NOFOLLOW changes the link only\n", "ok rename replaces a file\n", "ok link: two names\n", "ok unlink the second name\n", "ok rename to ../: EPERM\n", "ok rename from ../: EPERM\n", "ok link to ../: EPERM\n", "ok link from ../: EPERM\n", "ok symlink placed in ../: EPERM\n", "ok symlink abs -> /etc/motd: EPERM\n", "ok readlink root_up is as stored\n", "ok open via ../ link: EPERM\n", "ok truncate via ../ link: EPERM\n", "ok stat through a climbing link: EPERM\n", "ok renamed link still refused\n", "links: 0 failures\nst=0\nsecret\n", "/tmp/ln:\nd/\noutside.txt\n\n/tmp/ln/d:\nb.txt\nsub2/\n"])),
     ("wasm-sleep",  "mkdir -p /tmp/sl; wasm --dir /tmp/sl::/data /bin/fdcalls.wasm /data | grep sleep", &[],  0, Exactly("ok usleep 50ms\nok usleep slept at least 50ms\nok nanosleep 20ms\n")),
     ("wasm-readdir", "mkdir -p /tmp/r; cd /tmp/r; readdir . 200", &[],                 0,   Exactly("entry-with-a-fairly-long-name-0000 type=file\nentry-with-a-fairly-long-name-0001 type=file\nentries: 200\n")),
     ("wasm-clock",  "clock",                          &[],                            0,   Exactly("clock ok (monotonic advanced, cputime unsupported)\n")),
@@ -396,6 +403,9 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
             let case: Case = (name, command, &[], status, expect);
             boot_case(ws, &case, Some(input), false, verbose, &mut tally)?;
         }
+
+        header("WASI test programs compared with wasmtime");
+        super::wasi_compare::group(ws, verbose, &mut tally)?;
 
         header("Linux programs from crates.io, compared with the host");
         super::host_compare::group(ws, verbose, &mut tally)?;

@@ -1,0 +1,201 @@
+//! Path calls relative to an open directory that never leave it: the directory descriptor is a
+//! capability bound to its node (`memfs`'s `*_beneath` resolution). An absolute path, `..`
+//! above the directory, or a symbolic link leading out of it is [`VfsError::CrossDevice`]
+//! (`EXDEV`, as Linux's `openat2` with `RESOLVE_BENEATH`); a descriptor that is not an open
+//! directory is `NotADirectory`. Each call resolves and acts under one hold of the file
+//! system, so a concurrent rename or symlink swap cannot redirect it.
+//!
+//! A trailing slash makes a path name a directory: `NotADirectory` for a file there,
+//! `IsADirectory` when creating a file by that name, `NotFound` for a new symlink or hard
+//! link by that name.
+
+use crate::file::{Result, Stat};
+use crate::{Fd, OpenOptions, VfsError, current_context, now, open_description, prepare_open};
+use alloc::string::String;
+use memfs::{FsError, MemFs, NodeId, NodeKind};
+
+/// The node the open directory `dir` is bound to.
+fn base(dir: Fd) -> Result<NodeId> {
+    current_context()
+        .file(dir)?
+        .dir_node()
+        .ok_or(VfsError::NotADirectory)
+}
+
+/// Opens `path` beneath directory `dir` and returns the lowest free descriptor. A symbolic
+/// link as the last component is followed only if `follow` (creating through a dangling one
+/// creates its target, beneath `dir` too); otherwise opening one is `TooManyLinks` (`ELOOP`,
+/// as `O_NOFOLLOW`).
+pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Result<Fd> {
+    let writable = opts.write || opts.append;
+    if !opts.read && !writable {
+        return Err(VfsError::InvalidArgument);
+    }
+    if opts.create && opts.directory {
+        return Err(VfsError::InvalidArgument);
+    }
+    let base = base(dir)?;
+    let t = now();
+    let (node, is_dir) = rootfs::with(|fs| -> Result<(NodeId, bool)> {
+        let exclusive = opts.create && opts.exclusive;
+        let node = match fs.lookup_beneath(base, path, follow && !exclusive) {
+            Ok(_) if exclusive => return Err(VfsError::AlreadyExists),
+            Ok(node) => node,
+            Err(FsError::NotFound) if opts.create && follow => {
+                // A dangling link as the last component: its target is created.
+                let (parent, name) = fs.create_point_beneath(base, path)?;
+                return Ok((fs.create_file_at(parent, &name, opts.mode, t)?, false));
+            }
+            Err(FsError::NotFound) if opts.create => {
+                let at = fs.parent_beneath(base, path)?;
+                let name = match at.name {
+                    Some(name) if !at.dir_only => name,
+                    _ => return Err(VfsError::IsADirectory),
+                };
+                return Ok((fs.create_file_at(at.parent, name, opts.mode, t)?, false));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if fs.metadata(node)?.kind == NodeKind::Symlink {
+            return Err(VfsError::TooManyLinks);
+        }
+        Ok((node, prepare_open(fs, node, opts, t)?))
+    })?;
+    current_context().install(open_description(node, is_dir, opts))
+}
+
+/// Metadata of `path` beneath `dir`; `follow`: follow a symbolic link in the last component.
+pub fn stat_beneath(dir: Fd, path: &str, follow: bool) -> Result<Stat> {
+    let base = base(dir)?;
+    rootfs::with(|fs| {
+        let node = fs.lookup_beneath(base, path, follow)?;
+        Ok(Stat::from_metadata(fs.metadata(node)?, node))
+    })
+}
+
+/// Creates directory `path` beneath `dir`.
+pub fn mkdir_beneath(dir: Fd, path: &str, mode: u32) -> Result<()> {
+    let base = base(dir)?;
+    rootfs::with(|fs| {
+        let at = fs.parent_beneath(base, path)?;
+        let name = at.name.ok_or(VfsError::AlreadyExists)?;
+        fs.mkdir_at(at.parent, name, mode, now())?;
+        Ok(())
+    })
+}
+
+/// Removes the empty directory `path` beneath `dir` (`InvalidArgument` for a path ending in
+/// `.` or `..`, the directory itself included).
+pub fn rmdir_beneath(dir: Fd, path: &str) -> Result<()> {
+    let base = base(dir)?;
+    rootfs::with(|fs| {
+        let at = fs.parent_beneath(base, path)?;
+        let name = at.name.ok_or(VfsError::InvalidArgument)?;
+        fs.rmdir_at(at.parent, name, now())?;
+        Ok(())
+    })
+}
+
+/// Removes the file or symbolic link `path` beneath `dir`.
+pub fn unlink_beneath(dir: Fd, path: &str) -> Result<()> {
+    let base = base(dir)?;
+    rootfs::with(|fs| {
+        let at = fs.parent_beneath(base, path)?;
+        let name = at.name.ok_or(VfsError::IsADirectory)?;
+        if at.dir_only {
+            let node = fs.lookup_beneath(at.parent, name, true)?;
+            return Err(match fs.metadata(node)?.kind {
+                NodeKind::Directory => VfsError::IsADirectory,
+                _ => VfsError::NotADirectory,
+            });
+        }
+        fs.unlink_at(at.parent, name, now())?;
+        Ok(())
+    })
+}
+
+/// POSIX `rename` of `from` beneath `from_dir` to `to` beneath `to_dir` (neither last
+/// component followed). A trailing slash on either needs a directory to move; a path ending
+/// in `.` or `..` is `Busy`.
+pub fn rename_beneath(from_dir: Fd, from: &str, to_dir: Fd, to: &str) -> Result<()> {
+    let (from_base, to_base) = (base(from_dir)?, base(to_dir)?);
+    rootfs::with(|fs| {
+        let src = fs.parent_beneath(from_base, from)?;
+        let dst = fs.parent_beneath(to_base, to)?;
+        let src_name = src.name.ok_or(VfsError::Busy)?;
+        let dst_name = dst.name.ok_or(VfsError::Busy)?;
+        if src.dir_only || dst.dir_only {
+            let node = fs.lookup_beneath(src.parent, src_name, false)?;
+            if fs.metadata(node)?.kind != NodeKind::Directory {
+                return Err(VfsError::NotADirectory);
+            }
+        }
+        fs.rename_at(src.parent, src_name, dst.parent, dst_name, now())?;
+        Ok(())
+    })
+}
+
+/// A hard link `to` beneath `to_dir` to the file or symbolic link `from` beneath `from_dir`
+/// (`follow`: follow a link in the last component of `from`). A directory is
+/// `IsADirectory` (POSIX says `EPERM`).
+pub fn link_beneath(from_dir: Fd, from: &str, follow: bool, to_dir: Fd, to: &str) -> Result<()> {
+    let (from_base, to_base) = (base(from_dir)?, base(to_dir)?);
+    rootfs::with(|fs| {
+        let node = fs.lookup_beneath(from_base, from, follow)?;
+        let (parent, name) = new_entry(fs, to_base, to)?;
+        fs.link_at(node, parent, name, now())?;
+        Ok(())
+    })
+}
+
+/// Creates the symbolic link `path` beneath `dir` pointing to `target` (stored as given;
+/// following it later is held to the same rules).
+pub fn symlink_beneath(target: &str, dir: Fd, path: &str) -> Result<()> {
+    let base = base(dir)?;
+    rootfs::with(|fs| {
+        let (parent, name) = new_entry(fs, base, path)?;
+        fs.symlink_at(parent, name, target, now())?;
+        Ok(())
+    })
+}
+
+/// The directory and name of a new non-directory entry at `path`: `AlreadyExists` if the
+/// path names something (or ends in `.`/`..`), `NotFound` for a new name with a trailing
+/// slash.
+fn new_entry<'p>(fs: &MemFs, base: NodeId, path: &'p str) -> Result<(NodeId, &'p str)> {
+    let at = fs.parent_beneath(base, path)?;
+    let name = at.name.ok_or(VfsError::AlreadyExists)?;
+    if at.dir_only {
+        return Err(match fs.lookup_beneath(at.parent, name, false) {
+            Ok(_) => VfsError::AlreadyExists,
+            Err(_) => VfsError::NotFound,
+        });
+    }
+    Ok((at.parent, name))
+}
+
+/// The target of the symbolic link `path` beneath `dir` (`InvalidArgument` if it is not one).
+pub fn readlink_beneath(dir: Fd, path: &str) -> Result<String> {
+    let base = base(dir)?;
+    rootfs::with(|fs| {
+        let node = fs.lookup_beneath(base, path, false)?;
+        Ok(String::from(fs.readlink(node)?))
+    })
+}
+
+/// Sets the access and/or modification time of `path` beneath `dir` (`None` leaves one);
+/// `follow`: follow a symbolic link in the last component, else the link's own change.
+pub fn set_times_beneath(
+    dir: Fd,
+    path: &str,
+    follow: bool,
+    accessed: Option<u64>,
+    modified: Option<u64>,
+) -> Result<()> {
+    let base = base(dir)?;
+    rootfs::with(|fs| {
+        let node = fs.lookup_beneath(base, path, follow)?;
+        fs.set_times(node, accessed, modified)?;
+        Ok(())
+    })
+}
