@@ -46,7 +46,8 @@ enum Expect {
 }
 
 /// What `wildptr` prints: every pointer-taking preview1 call answers EFAULT (21), the
-/// socket calls on a non-socket ENOTSOCK (57).
+/// socket calls on a non-socket ENOTSOCK (57); then the size limits: EINVAL (28) past
+/// IOV_MAX iovecs, EOVERFLOW (61) for lengths past 4 GiB, ENAMETOOLONG (37) past PATH_MAX.
 const WILDPTR_OUT: &str = concat!(
     "ok args_get argv: 21\n",
     "ok args_get argv_buf: 21\n",
@@ -96,6 +97,13 @@ const WILDPTR_OUT: &str = concat!(
     "ok sock_accept (not a socket): 57\n",
     "ok sock_recv (not a socket): 57\n",
     "ok sock_send (not a socket): 57\n",
+    "ok fd_write more than IOV_MAX iovecs: 28\n",
+    "ok fd_read more than IOV_MAX iovecs: 28\n",
+    "ok fd_pwrite more than IOV_MAX iovecs: 28\n",
+    "ok fd_write lengths adding up past 4 GiB: 61\n",
+    "ok fd_pread lengths adding up past 4 GiB: 61\n",
+    "ok path_open path longer than PATH_MAX: 37\n",
+    "ok path_symlink target longer than PATH_MAX: 37\n",
     "wildptr: ok\n",
 );
 
