@@ -43,6 +43,8 @@ enum Expect {
     Word(&'static str),
     /// Exactly this many lines, each starting with its text.
     Lines(&'static [&'static str]),
+    /// What the description says, as checked by the function.
+    Satisfies(&'static str, fn(&str) -> bool),
 }
 
 /// What `wildptr` prints: every pointer-taking preview1 call answers EFAULT (21), the
@@ -209,7 +211,7 @@ type Case = (
 type InputCase = (&'static str, &'static str, u64, &'static [u8], u8, Expect);
 
 use Data::{Made, Text};
-use Expect::{Contains, ContainsInOrder, Exactly, Lines, Word};
+use Expect::{Contains, ContainsInOrder, Exactly, Lines, Satisfies, Word};
 
 fn truncated_hello(ws: &Workspace) -> Result<Vec<u8>> {
     crate::wasm_bad::truncated_hello(ws)
@@ -248,6 +250,8 @@ const E2E_CASES: &[Case] = &[
     ("quoting",     r#"echo 'a  b' "c\"d" $?"#,       &[],                            0,   Exactly("a  b c\"d 0\n")),
     ("crash-pagefault", "crash pagefault; echo alive", &[],                          0,   ContainsInOrder(&["page fault", "backtrace:", "shell::tasks::crash_page_fault", "alive\n"])),
     ("crash-panic", "crash panic; echo $?",           &[],                            0,   ContainsInOrder(&["deliberate panic", "crash_panic", "134\n"])),
+    ("crash-badfree", "crash badfree; echo $?; echo alive", &[],                      0,   ContainsInOrder(&["which the heap never gave out", "shell::tasks::crash_bad_free", "134\nalive\n"])),
+    ("disk-full",   "mem; mkdir /d; yes > /d/y; mem; echo full; echo abcd | wc -c; rm /d/y; mem; echo a b c | wc -w; echo alive", &[], 0, Satisfies("`yes` stopped by ENOSPC, commands working while full, free frames back after `rm`", disk_full_recovers)),
     ("pipeline",    "echo a b c | wc -w; ls / | grep -c etc", &[],                    0,   Exactly("3\n1\n")),
     ("redirect-round-trip", "mkdir -p /tmp; echo hi > /tmp/f; echo there >> /tmp/f; cat < /tmp/f", &[],  0, Exactly("hi\nthere\n")),
     ("yes-head",    "yes | head -n 2",                &[],                            0,   Exactly("y\ny\n")),
@@ -660,7 +664,33 @@ fn matches(expect: Expect, output: &str) -> bool {
                 && lines.len() == starts.len()
                 && lines.iter().zip(starts).all(|(l, s)| l.starts_with(s))
         }
+        Satisfies(_, check) => check(output),
     }
+}
+
+/// The free-frame counts of the `mem` reports in `output`, in order.
+fn free_frames_in(output: &str) -> Vec<u64> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("frames: ") && l.ends_with(" frames free)"))
+        .filter_map(|l| l.rsplit_once('(')?.1.split(' ').next()?.parse().ok())
+        .collect()
+}
+
+/// The `disk-full` case: `yes` filled the file system up to its budget (ENOSPC, hundreds of
+/// MiB taken), commands still ran while it was full, and after `rm` the free frames are back
+/// at the starting figure within 3 MiB (the kernel heap's growing slot keeps up to 2 MiB of
+/// slack mapped, and a few page tables stay).
+fn disk_full_recovers(output: &str) -> bool {
+    let free = free_frames_in(output);
+    let [start, full, after] = free[..] else {
+        return false;
+    };
+    output.contains("yes: No space left on device\n")
+        && full + 100_000 < start
+        && after + 768 >= start
+        && output.contains("full\n5\n")
+        && output.ends_with("\n3\nalive\n")
 }
 
 fn describe(expect: Expect) -> String {
@@ -670,12 +700,39 @@ fn describe(expect: Expect) -> String {
         ContainsInOrder(texts) => format!("containing, in order, {texts:?}"),
         Word(word) => format!("with the word {word:?}"),
         Lines(starts) => format!("of exactly the lines starting with {starts:?}"),
+        Satisfies(what, _) => what.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disk_full_check() {
+        let mem = |free: u64| {
+            format!(
+                "frames: 1 KiB used of 2 KiB ({free} of 253609 frames free)\nheap:   1 KiB used of 2 KiB mapped\n"
+            )
+        };
+        let good = format!(
+            "{}yes: No space left on device\n{}full\n5\n{}3\nalive\n",
+            mem(245_000),
+            mem(60_000),
+            mem(244_900)
+        );
+        assert_eq!(free_frames_in(&good), [245_000, 60_000, 244_900]);
+        assert!(disk_full_recovers(&good));
+        // Frames kept after `rm` (the heap holding on to them) fail the case.
+        let kept = good.replace("(244900 of", "(60000 of");
+        assert!(!disk_full_recovers(&kept));
+        assert!(!disk_full_recovers(
+            &good.replace("yes: No space", "yes: Out of")
+        ));
+        assert!(!disk_full_recovers(
+            &good.replace("alive", "cannot start a task")
+        ));
+    }
 
     #[test]
     fn counts_cargo_results() {
