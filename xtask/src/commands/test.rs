@@ -251,6 +251,7 @@ const E2E_CASES: &[Case] = &[
     ("crash-pagefault", "crash pagefault; echo alive", &[],                          0,   ContainsInOrder(&["page fault", "backtrace:", "shell::tasks::crash_page_fault", "alive\n"])),
     ("crash-panic", "crash panic; echo $?",           &[],                            0,   ContainsInOrder(&["deliberate panic", "crash_panic", "134\n"])),
     ("crash-badfree", "crash badfree; echo $?; echo alive", &[],                      0,   ContainsInOrder(&["which the heap never gave out", "shell::tasks::crash_bad_free", "134\nalive\n"])),
+    ("wasm-memory-back", "mem; trap oom; mem; trap oom; mem", &[], 0, Satisfies("127 MiB guests exit and give their frames back", guest_memory_returns)),
     ("disk-full",   "mem; mkdir /d; yes > /d/y; mem; echo full; echo abcd | wc -c; rm /d/y; mem; echo a b c | wc -w; echo alive", &[], 0, Satisfies("`yes` stopped by ENOSPC, commands working while full, free frames back after `rm`", disk_full_recovers)),
     ("pipeline",    "echo a b c | wc -w; ls / | grep -c etc", &[],                    0,   Exactly("3\n1\n")),
     ("redirect-round-trip", "mkdir -p /tmp; echo hi > /tmp/f; echo there >> /tmp/f; cat < /tmp/f", &[],  0, Exactly("hi\nthere\n")),
@@ -677,6 +678,18 @@ fn free_frames_in(output: &str) -> Vec<u64> {
         .collect()
 }
 
+/// The `wasm-memory-back` case: a guest that grew its memory to 127 MiB and exited gave the
+/// frames back (within the heap's 3 MiB slack), and a second run leaks nothing more.
+fn guest_memory_returns(output: &str) -> bool {
+    let free = free_frames_in(output);
+    let [start, after_one, after_two] = free[..] else {
+        return false;
+    };
+    output.matches("allocated 127 MiB\n").count() == 2
+        && after_one + 768 >= start
+        && after_two + 16 >= after_one
+}
+
 /// The `disk-full` case: `yes` filled the file system up to its budget (ENOSPC, hundreds of
 /// MiB taken), commands still ran while it was full, and after `rm` the free frames are back
 /// at the starting figure within 3 MiB (the kernel heap's growing slot keeps up to 2 MiB of
@@ -731,6 +744,17 @@ mod tests {
         ));
         assert!(!disk_full_recovers(
             &good.replace("alive", "cannot start a task")
+        ));
+        let guest = format!(
+            "{}allocated 127 MiB\n{}allocated 127 MiB\n{}",
+            mem(245_467),
+            mem(245_176),
+            mem(245_176)
+        );
+        assert!(guest_memory_returns(&guest));
+        // A guest's memory kept mapped (the old heap) fails it.
+        assert!(!guest_memory_returns(
+            &guest.replace("(245176 of", "(212000 of")
         ));
     }
 
