@@ -22,6 +22,11 @@
 //! a live large block of that size): a wild one is reported through the bad-free handler
 //! (the kernel ends the task) before anything is touched. The small heap's lock is taken with
 //! interrupts masked; [`heap_busy`] tells the fault and panic paths that it is held.
+//!
+//! The allocator proper is `talc`; what is written here is only what no allocator crate can
+//! know: where memory comes from and goes back to (this kernel's page tables and frame
+//! allocator, through talc's `Source` hooks), and the page-granular blocks, which are this
+//! kernel's `Mapping`s.
 
 use crate::paging::{PageFlags, map_page, unmap_range};
 use crate::{HEAP_BLOCKS_SIZE, HEAP_BLOCKS_START, HEAP_MAX, HEAP_START, PAGE_SIZE, mapping};

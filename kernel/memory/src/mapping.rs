@@ -7,6 +7,9 @@
 //! `rangemap::RangeMap` keyed by absolute address, which splits and merges runs as sub-ranges
 //! change. Whether a page is committed is read from the page tables themselves.
 //!
+//! The kernel heap's large allocations are mappings too, in a region of their own and owned by
+//! the heap (see "blocks of the kernel heap" below).
+//!
 //! Lock order: `REGISTRY` before the heap before `TABLE` before `FRAMES`; `VADDRS` is taken
 //! alone. Both locks here are only taken with interrupts masked, so on one CPU an exception
 //! handler that finds one locked knows the interrupted code holds it and gives up instead of
