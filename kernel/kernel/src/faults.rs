@@ -21,6 +21,27 @@ const UNWIND_HEADROOM: u64 = 24 * 1024;
 
 pub fn init() {
     interrupts::set_fault_hook(on_fault);
+    memory::set_bad_free_handler(bad_free);
+}
+
+/// The heap's handler for a free of memory it never gave out (no heap lock is held here). The
+/// task ends where it stands: Rust's allocation calls are `nounwind`, so there is no unwinding
+/// out of `dealloc`.
+fn bad_free(message: core::fmt::Arguments) -> ! {
+    if !task::current_is_killable() {
+        panic!("{message}");
+    }
+    let mut reason = format!("{message} [SIGABRT]\nbacktrace:\n");
+    let mut frames = [0u64; backtrace::MAX_FRAMES];
+    let n = backtrace::capture_into(&mut frames);
+    let _ = backtrace::write_backtrace(&frames[..n], &mut reason);
+    log::info!(
+        "task {} ({}) killed: {}",
+        task::current_id(),
+        task::current().name(),
+        reason.lines().next().unwrap_or("")
+    );
+    task::exit_with(ExitValue::Killed(reason))
 }
 
 fn reason(frame: &TrapFrame, kind: FaultKind) -> String {
@@ -41,6 +62,16 @@ fn on_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {
         && handler(frame, kind)
     {
         return FaultAction::Resume;
+    }
+    if memory::allocator_busy() {
+        crate::panic::fatal_in_allocator(
+            format_args!(
+                "{} [{}] inside the memory allocator",
+                Fault { kind, frame },
+                kind.signal_name()
+            ),
+            Some((frame.rbp, frame.rip)),
+        );
     }
     if !task::current_is_killable() || matches!(kind, FaultKind::Nmi) {
         return FaultAction::Panic;

@@ -142,8 +142,11 @@ fn standard_directories() {
     });
 }
 
-/// Fills the root file system from the first boot module (the cpio initial ramdisk).
+/// Fills the root file system from the first boot module (the cpio initial ramdisk), within
+/// its byte budget: RAM less the kernel's reserve.
 fn load_ramdisk(info: &BootInfo) {
+    let ram = memory::frame_stats().total * memory::PAGE_SIZE;
+    rootfs::with(|fs| fs.set_byte_limit(rootfs::byte_limit_for(ram)));
     let Some(module) = info.modules.first() else {
         log::warn!("no initial ramdisk: / is empty");
         return;

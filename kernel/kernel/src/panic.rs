@@ -36,23 +36,57 @@ pub fn halt_forever() -> ! {
 /// Prints the symbolized call chain (frame pointers + the kernel's symbol table). Takes no
 /// lock but the console's, which `serial::panic_write` breaks, and does not allocate.
 fn print_backtrace() {
-    struct PanicConsole;
-    impl core::fmt::Write for PanicConsole {
-        fn write_str(&mut self, s: &str) -> core::fmt::Result {
-            serial::panic_write(format_args!("{s}"));
-            Ok(())
-        }
-    }
     let mut frames = [0u64; backtrace::MAX_FRAMES];
     let n = backtrace::capture_into(&mut frames);
     serial::panic_write(format_args!("backtrace:\n"));
     let _ = backtrace::write_backtrace(&frames[..n], &mut PanicConsole);
 }
 
+/// Stops the kernel after a fault or panic inside the memory allocator (its locks held by
+/// the failing code, the heap possibly half-updated): nothing may allocate or take those
+/// locks, so the report goes straight to the console from fixed buffers. `fault` is the
+/// faulting context's `(rbp, rip)`, where the backtrace starts (else: here).
+pub fn fatal_in_allocator(what: core::fmt::Arguments, fault: Option<(u64, u64)>) -> ! {
+    x86_64::instructions::interrupts::disable();
+    if let Some(test) = ktest::current() {
+        serial::panic_write(format_args!("\ntest {} ... FAILED\n", test.name));
+    }
+    serial::panic_write(format_args!(
+        "\nKERNEL PANIC: {what}; its locks are held, so nothing can allocate and the heap may \
+         be corrupt\nbacktrace:\n"
+    ));
+    let mut frames = [0u64; backtrace::MAX_FRAMES];
+    let _ = match fault {
+        Some((rbp, rip)) => {
+            let n = backtrace::capture_from_into(rbp, rip, &mut frames);
+            backtrace::write_fault_backtrace(&frames[..n], &mut PanicConsole)
+        }
+        None => {
+            let n = backtrace::capture_into(&mut frames);
+            backtrace::write_backtrace(&frames[..n], &mut PanicConsole)
+        }
+    };
+    exit_qemu(QemuExit::Failure)
+}
+
+/// The console for reports that may not allocate or take locks other than the console's.
+struct PanicConsole;
+
+impl core::fmt::Write for PanicConsole {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        serial::panic_write(format_args!("{s}"));
+        Ok(())
+    }
+}
+
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     let were_enabled = x86_64::instructions::interrupts::are_enabled();
     x86_64::instructions::interrupts::disable();
+    // Inside the allocator: the usual reports below allocate.
+    if memory::allocator_busy() {
+        fatal_in_allocator(format_args!("{info}"), None);
+    }
     // A panic in a spawned task ends that task only: unwind its stack (running destructors,
     // releasing what it held) back to its entry, which records the reason as its exit value.
     if task::current_is_killable() && !task::current_is_unwinding() {

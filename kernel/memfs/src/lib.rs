@@ -24,6 +24,12 @@
 //! The `*_beneath` methods (`beneath.rs`) resolve a relative path from a given
 //! directory node instead and never leave it: the capability model of
 //! directory descriptors.
+//!
+//! Memory budget: the bytes the tree holds (each node counted as [`NODE_COST`], plus the
+//! capacity of file contents and symbolic-link targets) never exceed the limit set with
+//! [`MemFs::set_byte_limit`] (none by default); a call that would go past it fails with
+//! [`FsError::NoSpace`] and changes nothing. The kernel sets it so that a full file system
+//! leaves the rest of the system memory to work with.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -296,10 +302,17 @@ enum Last<'p> {
     Name(&'p str),
 }
 
+/// What one node counts for in the byte budget besides its contents: the slot, the
+/// directory entry and its name, roughly.
+pub const NODE_COST: u64 = 256;
+
 /// An in-memory file system tree.
 pub struct MemFs {
     slots: Vec<Slot>,
     free: Vec<u32>,
+    /// Bytes counted against the budget (see the crate documentation).
+    used_bytes: u64,
+    byte_limit: u64,
 }
 
 impl Default for MemFs {
@@ -326,7 +339,25 @@ impl MemFs {
                 node: Some(root),
             }],
             free: Vec::new(),
+            used_bytes: NODE_COST,
+            byte_limit: u64::MAX,
         }
+    }
+
+    /// Limits the bytes the tree may hold (see the crate documentation). A limit below what
+    /// it holds already lets nothing grow until enough is removed.
+    pub fn set_byte_limit(&mut self, limit: u64) {
+        self.byte_limit = limit;
+    }
+
+    /// `(bytes held, limit)` of the budget.
+    pub fn byte_usage(&self) -> (u64, u64) {
+        (self.used_bytes, self.byte_limit)
+    }
+
+    /// Bytes the budget still allows.
+    fn bytes_left(&self) -> u64 {
+        self.byte_limit.saturating_sub(self.used_bytes)
     }
 
     /// The root directory.
@@ -470,29 +501,34 @@ impl MemFs {
         data: &[u8],
         now: u64,
     ) -> Result<usize, FsError> {
+        let left = self.bytes_left();
         let file = self.file_mut(node)?;
         if data.is_empty() {
             return Ok(0);
         }
         let start = usize::try_from(offset).map_err(|_| FsError::NoSpace)?;
         let end = start.checked_add(data.len()).ok_or(FsError::NoSpace)?;
-        grow(file, end)?;
+        let added = grow(file, end, left)?;
         file[start..end].copy_from_slice(data);
+        self.used_bytes += added;
         self.node_mut(node)?.modified = now;
         Ok(data.len())
     }
 
     /// Sets the file length to `len`, cutting or zero-extending it.
     pub fn truncate(&mut self, node: NodeId, len: u64, now: u64) -> Result<(), FsError> {
+        let left = self.bytes_left();
         let file = self.file_mut(node)?;
         let len = usize::try_from(len).map_err(|_| FsError::NoSpace)?;
         if len > file.len() {
-            grow(file, len)?;
+            self.used_bytes += grow(file, len, left)?;
         } else {
+            let before = file.capacity();
             file.truncate(len);
             if file.capacity() / 2 > len {
                 file.shrink_to_fit();
             }
+            self.used_bytes -= (before - file.capacity()) as u64;
         }
         self.node_mut(node)?.modified = now;
         Ok(())
@@ -898,10 +934,15 @@ impl MemFs {
     }
 
     fn alloc(&mut self, node: Node) -> Result<NodeId, FsError> {
+        let cost = node_cost(&node);
+        if cost > self.bytes_left() {
+            return Err(FsError::NoSpace);
+        }
         // Keep room in `free` for every slot, so that `free` never allocates.
         self.free
             .try_reserve(self.slots.len() + 1 - self.free.len())
             .map_err(|_| FsError::NoSpace)?;
+        self.used_bytes += cost;
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
             slot.node = Some(node);
@@ -910,8 +951,14 @@ impl MemFs {
                 generation: slot.generation,
             });
         }
-        let index = u32::try_from(self.slots.len()).map_err(|_| FsError::NoSpace)?;
-        self.slots.try_reserve(1).map_err(|_| FsError::NoSpace)?;
+        let index = u32::try_from(self.slots.len());
+        let Ok(index) = index
+            .map_err(|_| ())
+            .and_then(|i| self.slots.try_reserve(1).map(|()| i).map_err(|_| ()))
+        else {
+            self.used_bytes -= cost;
+            return Err(FsError::NoSpace);
+        };
         self.slots.push(Slot {
             generation: 0,
             node: Some(node),
@@ -926,8 +973,9 @@ impl MemFs {
     fn free(&mut self, id: NodeId) {
         if let Some(slot) = self.slots.get_mut(id.index as usize)
             && slot.generation == id.generation
-            && slot.node.take().is_some()
+            && let Some(node) = slot.node.take()
         {
+            self.used_bytes -= node_cost(&node);
             slot.generation = slot.generation.wrapping_add(1);
             // `alloc` keeps `free` able to hold every slot: no allocation here.
             self.free.push(id.index);
@@ -935,14 +983,39 @@ impl MemFs {
     }
 }
 
-/// Zero-extends `file` to at least `len` bytes, reporting allocation failure.
-fn grow(file: &mut Vec<u8>, len: usize) -> Result<(), FsError> {
-    if len > file.len() {
-        file.try_reserve(len - file.len())
+/// What `node` counts for in the byte budget.
+fn node_cost(node: &Node) -> u64 {
+    NODE_COST
+        + match &node.content {
+            Content::File(data) => data.capacity() as u64,
+            Content::Symlink(target) => target.capacity() as u64,
+            Content::Directory { .. } => 0,
+        }
+}
+
+/// Zero-extends `file` to at least `len` bytes, its capacity growing by at most `left`
+/// bytes (doubling while the budget allows, then exactly to what is needed). Returns the
+/// bytes its capacity grew by; `NoSpace` (nothing changed) past the budget or when memory
+/// runs out.
+fn grow(file: &mut Vec<u8>, len: usize, left: u64) -> Result<u64, FsError> {
+    let before = file.capacity();
+    if len > before {
+        let most = (before as u64).saturating_add(left);
+        if len as u64 > most {
+            return Err(FsError::NoSpace);
+        }
+        let target = before
+            .saturating_mul(2)
+            .max(len)
+            .min(usize::try_from(most).unwrap_or(usize::MAX));
+        file.try_reserve_exact(target - file.len())
+            .or_else(|_| file.try_reserve_exact(len - file.len()))
             .map_err(|_| FsError::NoSpace)?;
+    }
+    if len > file.len() {
         file.resize(len, 0);
     }
-    Ok(())
+    Ok((file.capacity() - before) as u64)
 }
 
 mod beneath;

@@ -903,3 +903,63 @@ fn deep_and_wide_tree() {
     assert_eq!(fs.node_count(), 1);
     assert_eq!(fs.readdir(fs.root()).unwrap(), vec![]);
 }
+
+#[test]
+fn byte_limit_gives_enospc_and_removal_gives_it_back() {
+    let mut fs = MemFs::new();
+    let empty = fs.byte_usage().0;
+    fs.set_byte_limit(empty + 3 * NODE_COST + 100_000);
+    fs.mkdir("/d", 0o755, 0).unwrap();
+    let f = fs.create_file("/d/y", 0o644, 0).unwrap();
+    // Appending 4 KiB at a time, as `yes > /d/y` does, until the budget says no.
+    let chunk = [b'y'; 4096];
+    let mut written = 0u64;
+    loop {
+        match fs.write_at(f, written, &chunk, 0) {
+            Ok(n) => written += n as u64,
+            Err(e) => {
+                assert_eq!(e, FsError::NoSpace);
+                break;
+            }
+        }
+    }
+    // Doubling growth stops at the budget, which the file then nearly fills.
+    let (used, limit) = fs.byte_usage();
+    assert!(used <= limit, "{used} > {limit}");
+    assert!(written > 90_000 && written <= 100_000, "{written}");
+    assert_eq!(fs.metadata(f).unwrap().size, written);
+    // A failed write changed nothing; a new node does not fit either.
+    assert_eq!(fs.byte_usage().0, used);
+    assert!(fs.write_at(f, written, &[1; 50_000], 0).is_err());
+    assert_eq!(fs.metadata(f).unwrap().size, written);
+    assert_eq!(fs.truncate(f, written + 50_000, 0), Err(FsError::NoSpace));
+    // Removing the file gives everything back.
+    fs.unlink("/d/y", 0).unwrap();
+    assert_eq!(fs.byte_usage().0, empty + NODE_COST);
+    fs.rmdir("/d", 0).unwrap();
+    assert_eq!(fs.byte_usage().0, empty);
+    // Nodes and symlink targets count too.
+    fs.set_byte_limit(empty + 2 * NODE_COST + 10);
+    fs.symlink("/l", "0123456789", 0).unwrap();
+    assert_eq!(fs.symlink("/m", "x", 0), Err(FsError::NoSpace));
+    assert_eq!(fs.create_file("/n", 0o644, 0).map(|_| ()), Ok(()));
+    assert_eq!(
+        fs.create_file("/o", 0o644, 0).map(|_| ()),
+        Err(FsError::NoSpace)
+    );
+}
+
+#[test]
+fn truncate_and_rename_keep_the_count() {
+    let mut fs = MemFs::new();
+    let empty = fs.byte_usage().0;
+    let a = fs.create_file("/a", 0o644, 0).unwrap();
+    fs.write_at(a, 0, &[1; 10_000], 0).unwrap();
+    fs.truncate(a, 10, 0).unwrap();
+    let b = fs.create_file("/b", 0o644, 0).unwrap();
+    fs.truncate(b, 5000, 0).unwrap();
+    // Renaming over a file frees the one replaced.
+    fs.rename("/a", "/b", 0).unwrap();
+    fs.unlink("/b", 0).unwrap();
+    assert_eq!(fs.byte_usage().0, empty);
+}

@@ -5,7 +5,9 @@
 //! Virtual layout (one address space for everything, as in Theseus):
 //! - `0x10_0000..`: the kernel image, identity mapped, per-section permissions;
 //! - [`PHYS_OFFSET`]`..`: every physical byte (RW, NX), the "direct map";
-//! - [`HEAP_START`]`..`: the kernel heap, grown page by page from the frame allocator;
+//! - [`HEAP_START`]`..`: the kernel heap's small part, slots mapped and unmapped as it grows
+//!   and shrinks;
+//! - [`HEAP_BLOCKS_START`]`..`: the kernel heap's large allocations, each a mapping of its own;
 //! - [`STACKS_START`]`..`: kernel stacks, each with an unmapped guard page below it;
 //! - [`MAPPINGS_START`]`..`: [`Mapping`]s, placed by a first-fit range allocator;
 //! - [`USER_START`]`..`: user [`Mapping`]s (`Mapping::new_user`), the only user-accessible
@@ -13,10 +15,12 @@
 //!
 //! Depends on `frame_allocator` (the bitmap logic), `vaddr_allocator` (the mappings region's
 //! free ranges), `boot_info` (the memory map), `x86_64` (page-table structures and CR3),
-//! `linked_list_allocator` (the heap's free lists), `rangemap` (a mapping's protection runs),
+//! `talc` (the small heap's allocator), `rangemap` (a mapping's protection runs),
 //! `spin`.
 
 #![no_std]
+// A host build (clippy, docs) has no global allocator here, so the heap looks unused.
+#![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
 extern crate alloc;
 
@@ -26,7 +30,7 @@ mod paging;
 mod stack;
 mod tests;
 
-pub use heap::{HeapStats, heap_busy, heap_stats};
+pub use heap::{HeapStats, LARGE as HEAP_LARGE, heap_stats, set_bad_free_handler};
 pub use mapping::{
     Commit, FaultKind, Mapping, Protection, handle_page_fault, mapping_space_free, page_fault_kind,
     user_range_accessible,
@@ -44,6 +48,10 @@ pub const PHYS_OFFSET: u64 = 0xffff_8000_0000_0000;
 pub const HEAP_START: u64 = 0xffff_9000_0000_0000;
 /// Largest the heap may grow.
 pub const HEAP_MAX: u64 = 64 << 30;
+/// Start of the virtual range of the kernel heap's large blocks (see `heap.rs`).
+pub const HEAP_BLOCKS_START: u64 = 0xffff_9800_0000_0000;
+/// Size of the heap blocks' range (4 TiB).
+pub const HEAP_BLOCKS_SIZE: u64 = 4 << 40;
 /// Start of the kernel stacks' virtual range.
 pub const STACKS_START: u64 = 0xffff_a000_0000_0000;
 /// Start of the virtual range that [`Mapping`]s are placed in.
@@ -67,4 +75,12 @@ pub unsafe fn init(info: &boot_info::BootInfo) {
     // SAFETY: forwarded from the caller.
     unsafe { paging::init(info) };
     heap::init();
+}
+
+/// Whether an allocation now could deadlock: the small heap's lock or the page tables or
+/// frame allocator (which the heap takes to grow) are held. On one CPU, with interrupts masked
+/// inside those locks, `true` in a fault or panic handler means the interrupted code holds
+/// them (a fault inside the allocator): the handler must report without allocating.
+pub fn allocator_busy() -> bool {
+    heap::heap_busy() || paging::tables_busy()
 }

@@ -7,13 +7,19 @@
 //! `rangemap::RangeMap` keyed by absolute address, which splits and merges runs as sub-ranges
 //! change. Whether a page is committed is read from the page tables themselves.
 //!
+//! The kernel heap's large allocations are mappings too, in a region of their own and owned by
+//! the heap (see "blocks of the kernel heap" below).
+//!
 //! Lock order: `REGISTRY` before the heap before `TABLE` before `FRAMES`; `VADDRS` is taken
 //! alone. Both locks here are only taken with interrupts masked, so on one CPU an exception
 //! handler that finds one locked knows the interrupted code holds it and gives up instead of
 //! deadlocking.
 
 use crate::paging::{self, MapError, PageFlags, map_page, protect_range, translate, unmap_range};
-use crate::{MAPPINGS_SIZE, MAPPINGS_START, PAGE_SIZE, STACKS_START, USER_SIZE, USER_START};
+use crate::{
+    HEAP_BLOCKS_SIZE, HEAP_BLOCKS_START, MAPPINGS_SIZE, MAPPINGS_START, PAGE_SIZE, STACKS_START,
+    USER_SIZE, USER_START,
+};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -86,6 +92,9 @@ struct Entry {
     commit: Commit,
     /// In the user region: its pages are user-accessible.
     user: bool,
+    /// A block of the kernel heap (its large allocations, see `heap.rs`), owned by the heap
+    /// rather than by a `Mapping` value.
+    heap: bool,
     /// Absolute address ranges -> state, covering `start..start + len` exactly.
     runs: RangeMap<u64, Run>,
 }
@@ -95,17 +104,47 @@ static REGISTRY: Mutex<BTreeMap<u64, Entry>> = Mutex::new(BTreeMap::new());
 static VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
 /// The free parts of the user region, created on first use.
 static USER_VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
+/// The free parts of the heap blocks' region, created on first use.
+static HEAP_VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
 
-/// The allocator of the region a mapping lives in.
-fn vaddrs(user: bool) -> &'static Mutex<Option<VaddrAllocator>> {
-    if user { &USER_VADDRS } else { &VADDRS }
+/// The regions mappings are placed in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Space {
+    /// The mappings region ([`Mapping::new`]).
+    Kernel,
+    /// The user region ([`Mapping::new_user`]).
+    User,
+    /// The kernel heap's large blocks (their own region, so that they share no page table
+    /// with other mappings).
+    Heap,
 }
 
-fn region(user: bool) -> (u64, u64) {
-    if user {
-        (USER_START, USER_SIZE)
-    } else {
-        (MAPPINGS_START, MAPPINGS_SIZE)
+impl Space {
+    fn of(addr: u64) -> Space {
+        if (USER_START..USER_START + USER_SIZE).contains(&addr) {
+            Space::User
+        } else if (HEAP_BLOCKS_START..HEAP_BLOCKS_START + HEAP_BLOCKS_SIZE).contains(&addr) {
+            Space::Heap
+        } else {
+            Space::Kernel
+        }
+    }
+
+    fn range(self) -> (u64, u64) {
+        match self {
+            Space::Kernel => (MAPPINGS_START, MAPPINGS_SIZE),
+            Space::User => (USER_START, USER_SIZE),
+            Space::Heap => (HEAP_BLOCKS_START, HEAP_BLOCKS_SIZE),
+        }
+    }
+
+    /// The allocator of the region's free ranges.
+    fn vaddrs(self) -> &'static Mutex<Option<VaddrAllocator>> {
+        match self {
+            Space::Kernel => &VADDRS,
+            Space::User => &USER_VADDRS,
+            Space::Heap => &HEAP_VADDRS,
+        }
     }
 }
 
@@ -141,12 +180,28 @@ impl Mapping {
     }
 
     fn new_in(user: bool, len: u64, prot: Protection, commit: Commit) -> Result<Mapping, MapError> {
+        let space = if user { Space::User } else { Space::Kernel };
+        let mut mapping = Mapping::reserve_in(space, len, prot, commit)?;
+        if commit == Commit::Now {
+            mapping.commit(0, len)?;
+        }
+        Ok(mapping)
+    }
+
+    /// Takes a range and registers it, committing nothing (whatever `commit` says).
+    fn reserve_in(
+        space: Space,
+        len: u64,
+        prot: Protection,
+        commit: Commit,
+    ) -> Result<Mapping, MapError> {
         if len == 0 || !len.is_multiple_of(PAGE_SIZE) {
             return Err(MapError::Unaligned);
         }
         let start = without_interrupts(|| {
-            let (base, size) = region(user);
-            vaddrs(user)
+            let (base, size) = space.range();
+            space
+                .vaddrs()
                 .lock()
                 .get_or_insert_with(|| VaddrAllocator::new(base, size))
                 .allocate(len, PAGE_SIZE)
@@ -160,17 +215,14 @@ impl Mapping {
                 Entry {
                     len,
                     commit,
-                    user,
+                    user: space == Space::User,
+                    heap: space == Space::Heap,
                     runs,
                 },
             );
         });
-        // From here on, dropping `mapping` undoes everything.
-        let mut mapping = Mapping { start, len };
-        if commit == Commit::Now {
-            mapping.commit(0, len)?;
-        }
-        Ok(mapping)
+        // From here on, dropping the mapping undoes everything.
+        Ok(Mapping { start, len })
     }
 
     /// First address.
@@ -303,9 +355,9 @@ impl Drop for Mapping {
         without_interrupts(|| REGISTRY.lock().remove(&self.start))
             .expect("live mapping is registered");
         unmap_range(self.start, self.start + self.len);
-        let user = self.is_user();
         without_interrupts(|| {
-            vaddrs(user)
+            Space::of(self.start)
+                .vaddrs()
                 .lock()
                 .as_mut()
                 .expect("mapping range was allocated")
@@ -313,6 +365,61 @@ impl Drop for Mapping {
                 .expect("mapping range was allocated")
         });
     }
+}
+
+// ---- blocks of the kernel heap --------------------------------------------------------------
+//
+// The heap serves its large allocations from mappings of their own (page granular, committed,
+// RW, in a region of their own), so that freeing one gives its frames back at once. The heap keeps only the start and
+// the length of each; the registry entry, marked `heap`, is what proves a pointer handed to
+// `dealloc` is one of them.
+
+/// A new committed RW block of `len` bytes (page multiple); its start.
+pub(crate) fn heap_block_new(len: u64) -> Option<u64> {
+    let mut block = Mapping::reserve_in(Space::Heap, len, Protection::RW, Commit::Now).ok()?;
+    block.commit(0, len).ok()?;
+    let start = block.start;
+    core::mem::forget(block);
+    Some(start)
+}
+
+/// Whether `start` is the start of a live heap block of exactly `len` bytes.
+pub(crate) fn is_heap_block(start: u64, len: u64) -> bool {
+    without_interrupts(|| {
+        REGISTRY
+            .lock()
+            .get(&start)
+            .is_some_and(|e| e.heap && e.len == len)
+    })
+}
+
+/// Frees a block from [`heap_block_new`] (checked with [`is_heap_block`] by the caller):
+/// unmaps it, frees its frames and returns its range.
+pub(crate) fn heap_block_free(start: u64, len: u64) {
+    drop(Mapping { start, len });
+}
+
+/// Gives the block at `start` (checked, `old_len` bytes) a length of `new_len` bytes: a new
+/// block takes over its frames without copying (page tables are rewritten) and gets fresh
+/// frames for any growth; the old range is freed. Returns the new start, or `None` (the old
+/// block unchanged) when memory runs out.
+pub(crate) fn heap_block_resize(start: u64, old_len: u64, new_len: u64) -> Option<u64> {
+    let mut block = Mapping::reserve_in(Space::Heap, new_len, Protection::RW, Commit::Now).ok()?;
+    let keep = old_len.min(new_len) / PAGE_SIZE;
+    paging::move_range(start, block.start, keep).ok()?;
+    if new_len > old_len && block.commit(old_len, new_len - old_len).is_err() {
+        // The old range's page tables are still there: moving back needs no frame.
+        paging::move_range(block.start, start, keep).expect("pages move back");
+        return None;
+    }
+    // Frees what is left of the old block: frames past `new_len` when shrinking, its range.
+    drop(Mapping {
+        start,
+        len: old_len,
+    });
+    let new_start = block.start;
+    core::mem::forget(block);
+    Some(new_start)
 }
 
 /// Commits the page holding `addr` if it belongs to a live [`Commit::OnDemand`] mapping, its

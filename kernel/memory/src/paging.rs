@@ -471,3 +471,77 @@ pub(crate) fn unmap_range(start: u64, end: u64) -> u64 {
 pub(crate) fn protect_range(start: u64, end: u64, flags: PageFlags) -> u64 {
     walk_range(start, end, Op::Protect(flags.bits()))
 }
+
+/// Moves the frames mapped at the `pages` pages from `from` to the unmapped pages at `to`
+/// (both page aligned), keeping their flags: what was at `from + i * 4096` is at
+/// `to + i * 4096` afterwards and `from`'s pages are unmapped. No byte is copied. On
+/// `OutOfFrames` (a page table for `to` could not be had) every page moved so far goes back
+/// and nothing changed. The caller owns both ranges; `from` must be fully mapped.
+pub(crate) fn move_range(from: u64, to: u64, pages: u64) -> Result<(), MapError> {
+    // Batches keep the time with interrupts masked short.
+    const BATCH: u64 = 256;
+    let mut done = 0;
+    while done < pages {
+        let n = BATCH.min(pages - done);
+        let (start, target) = (from + done * 4096, to + done * 4096);
+        if let Err(e) = without_interrupts(|| move_batch(start, target, n)) {
+            // Put the earlier batches back; their tables at `from` still exist.
+            let back = without_interrupts(|| move_batch(to, from, done));
+            assert!(back.is_ok(), "page tables vanished while moving pages back");
+            return Err(e);
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+/// One step of [`move_range`], with interrupts masked; undoes itself on failure.
+fn move_batch(from: u64, to: u64, pages: u64) -> Result<(), MapError> {
+    let mut tguard = TABLE.lock();
+    let table = tguard.as_mut().expect("memory not initialized");
+    let mut fguard = FRAMES.lock();
+    let mut alloc = Frames(fguard.as_mut().unwrap());
+    let page_at = |addr: u64| Page::<Size4KiB>::containing_address(VirtAddr::new(addr));
+    let mut moved = 0;
+    let mut failure = None;
+    while moved < pages {
+        let (src, dst) = (page_at(from + moved * 4096), page_at(to + moved * 4096));
+        let flags = match table.translate(src.start_address()) {
+            x86_64::structures::paging::mapper::TranslateResult::Mapped { flags, .. } => flags,
+            _ => panic!("move_range: {:#x} is not mapped", src.start_address()),
+        };
+        let (frame, flush) = table.unmap(src).expect("mapped page unmaps");
+        flush.flush();
+        // SAFETY: the frame was just unmapped from `src`, whose owner also owns `dst`.
+        let mapped = unsafe {
+            table.map_to_with_table_flags(dst, frame, flags, F::PRESENT | F::WRITABLE, &mut alloc)
+        };
+        match mapped {
+            Ok(flush) => flush.flush(),
+            Err(e) => {
+                // SAFETY: puts the frame back where it was; that page table still exists.
+                unsafe { table.map_to(src, frame, flags, &mut alloc) }
+                    .expect("remap at the old place")
+                    .flush();
+                failure = Some(map_err(e));
+                break;
+            }
+        }
+        moved += 1;
+    }
+    let Some(e) = failure else { return Ok(()) };
+    for i in 0..moved {
+        let (src, dst) = (page_at(from + i * 4096), page_at(to + i * 4096));
+        let flags = match table.translate(dst.start_address()) {
+            x86_64::structures::paging::mapper::TranslateResult::Mapped { flags, .. } => flags,
+            _ => unreachable!("page moved a moment ago"),
+        };
+        let (frame, flush) = table.unmap(dst).expect("moved page unmaps");
+        flush.flush();
+        // SAFETY: as above, back to its own place.
+        unsafe { table.map_to(src, frame, flags, &mut alloc) }
+            .expect("remap at the old place")
+            .flush();
+    }
+    Err(e)
+}

@@ -153,6 +153,67 @@ kernel_test! {
     }
 }
 
+/// Free frames, for "memory comes back" checks.
+fn free_frames() -> u64 {
+    frame_stats().free
+}
+
+/// Frames the small heap may keep mapped after a free: the growing slot's slack (room for
+/// one request just under [`HEAP_LARGE`]) and a few page tables.
+const HEAP_SLOP: u64 = HEAP_LARGE as u64 / PAGE_SIZE + 64;
+
+kernel_test! {
+    fn large_allocations_give_their_frames_back() {
+        // Warm up (page tables of the blocks' region, registry nodes).
+        drop(alloc::vec![1u8; 4 << 20]);
+        let (frames, heap) = (free_frames(), heap_stats());
+        let big = alloc::vec![3u8; 32 << 20];
+        assert!(free_frames() + 8192 <= frames, "32 MiB took no frames");
+        assert_eq!(heap_stats().large, heap.large + (32 << 20));
+        assert!(big.iter().step_by(4096).all(|&b| b == 3));
+        drop(big);
+        // Frames come back at once (a few page tables may stay).
+        assert!(free_frames() + 8 >= frames, "frames not returned: {} -> {}", frames, free_frames());
+        assert_eq!(heap_stats(), heap);
+    }
+}
+
+kernel_test! {
+    fn large_realloc_keeps_contents_and_frees_the_rest() {
+        let frames = free_frames();
+        let mut v: Vec<u32> = Vec::new();
+        // Doubling growth: every step past HEAP_LARGE moves pages to a new block.
+        for i in 0..(4u32 << 20) {
+            v.push(i);
+        }
+        assert!(v.iter().enumerate().all(|(i, &x)| x == i as u32), "contents lost");
+        // Shrinking gives the tail's frames back.
+        v.truncate(1 << 16);
+        v.shrink_to_fit();
+        assert!(free_frames() + HEAP_SLOP >= frames, "shrink kept frames: {} -> {}", frames, free_frames());
+        assert!(v.iter().enumerate().all(|(i, &x)| x == i as u32));
+        drop(v);
+        assert!(free_frames() + HEAP_SLOP >= frames, "frames not returned: {} -> {}", frames, free_frames());
+    }
+}
+
+kernel_test! {
+    fn small_heap_unmaps_what_is_freed() {
+        drop(alloc::vec![0u8; 16]);
+        let (frames, heap) = (free_frames(), heap_stats());
+        // 48 MiB of small blocks: the small heap opens a dozen slots.
+        let boxes: Vec<Box<[u8; 4000]>> = (0..12_000).map(|_| Box::new([9u8; 4000])).collect();
+        assert!(heap_stats().size >= heap.size + (40 << 20));
+        assert!(boxes.iter().all(|b| b[3999] == 9));
+        drop(boxes);
+        let after = heap_stats();
+        assert_eq!(after.used, heap.used);
+        // What stays mapped is at most one slot's worth plus the slack of each live one.
+        assert!(after.size <= heap.size + (4 << 20), "heap kept {} KiB mapped", (after.size - heap.size) >> 10);
+        assert!(free_frames() + 1024 + HEAP_SLOP >= frames, "frames not returned: {} -> {}", frames, free_frames());
+    }
+}
+
 /// Writes `value` to the first word of page `page` of `m`.
 fn poke(m: &Mapping, page: u64, value: u64) {
     // SAFETY: the caller only names accessible, writable pages of the live mapping `m`.

@@ -12,6 +12,18 @@ use spin::{Lazy, Mutex};
 
 static ROOT: Lazy<Mutex<MemFs>> = Lazy::new(|| Mutex::new(MemFs::new()));
 
+/// Memory the kernel keeps out of the file system's reach: a quarter of RAM, at least
+/// 64 MiB (programs, wasm guests, tasks and the kernel's own structures live there).
+pub fn reserve_for(ram_bytes: u64) -> u64 {
+    (ram_bytes / 4).max(64 << 20).min(ram_bytes)
+}
+
+/// The byte budget of the root file system on a machine with `ram_bytes` of RAM: all of it
+/// but [`reserve_for`]. Beyond it, writes fail with `ENOSPC` and the system keeps working.
+pub fn byte_limit_for(ram_bytes: u64) -> u64 {
+    ram_bytes - reserve_for(ram_bytes)
+}
+
 /// Runs `f` with the root file system locked.
 pub fn with<R>(f: impl FnOnce(&mut MemFs) -> R) -> R {
     f(&mut ROOT.lock())
@@ -91,6 +103,14 @@ mod tests {
         b.add_file("deep/er/file", 0o600, 2, b"x");
         b.add_symlink("link", "/etc/motd", 3);
         b.finish()
+    }
+
+    #[test]
+    fn byte_limit_leaves_a_reserve() {
+        assert_eq!(byte_limit_for(1 << 30), 768 << 20);
+        assert_eq!(byte_limit_for(128 << 20), 64 << 20);
+        assert_eq!(byte_limit_for(32 << 20), 0);
+        assert_eq!(byte_limit_for(16 << 30), 12 << 30);
     }
 
     #[test]

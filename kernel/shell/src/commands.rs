@@ -162,7 +162,7 @@ pub static COMMANDS: &[Command] = &[
     ),
     task(
         "crash",
-        "crash panic|pagefault|divzero|stackoverflow|ud|gp: fail in a task",
+        "crash panic|pagefault|divzero|stackoverflow|ud|gp|badfree: fail in a task",
         crate::tasks::cmd_crash,
     ),
     builtin("jobs", "list background jobs", crate::jobs::cmd_jobs),
@@ -1048,15 +1048,19 @@ fn cmd_yes(args: &[String], io: &mut Io) -> i32 {
 fn cmd_mem(_: &[String], io: &mut Io) -> i32 {
     let f = memory::frame_stats();
     let h = memory::heap_stats();
+    let (files, limit) = rootfs::with(|fs| fs.byte_usage());
     let kib = |frames: u64| frames * 4;
     io.out(&format!(
-        "frames: {} KiB used of {} KiB ({} of {} frames free)\nheap:   {} KiB used of {} KiB mapped\n",
+        "frames: {} KiB used of {} KiB ({} of {} frames free)\nheap:   {} KiB used of {} KiB mapped ({} KiB in large blocks)\nfiles:  {} KiB of {} KiB allowed\n",
         kib(f.total - f.free),
         kib(f.total),
         f.free,
         f.total,
         h.used / 1024,
-        h.size / 1024
+        h.size / 1024,
+        h.large / 1024,
+        files / 1024,
+        limit / 1024
     ));
     0
 }

@@ -119,6 +119,18 @@ fn crash_panic() -> isize {
     panic!("crash: deliberate panic")
 }
 
+#[inline(never)]
+fn crash_bad_free() -> isize {
+    // In the heap's range but in no live part of it: the old heap wrote its free-list node
+    // there, faulted with its lock held, and the fault path deadlocked allocating the report.
+    let p = core::hint::black_box(memory::HEAP_START + (40 << 30)) as *mut u8;
+    let layout = core::alloc::Layout::from_size_align(64, 8).expect("valid layout");
+    // SAFETY: not safe: a free of memory never allocated, on purpose; the heap refuses it and
+    // the task ends.
+    unsafe { alloc::alloc::dealloc(p, layout) };
+    0
+}
+
 /// A way to crash: its name, the code that crashes, and the status `crash` then returns
 /// (128 + the POSIX signal number the fault would raise).
 type CrashKind = (&'static str, fn() -> isize, i32);
@@ -130,6 +142,7 @@ pub(crate) const CRASH_KINDS: &[CrashKind] = &[
     ("stackoverflow", || crash_stack_overflow(0), 139),
     ("ud", crash_invalid_opcode, 132),
     ("gp", crash_general_protection, 139),
+    ("badfree", crash_bad_free, 134),
 ];
 
 /// Runs one crash of `kind` in its own task and returns how that task ended.

@@ -148,6 +148,46 @@ kernel_test! {
 }
 
 kernel_test! {
+    fn bad_free_kills_only_that_task() {
+        use core::alloc::Layout;
+        // Three wild frees: past the live heap, outside every heap range, and a "large block"
+        // in the mappings region that is no block. Each ends its task with the heap's message,
+        // and the heap stays usable from other tasks.
+        fn wild(addr: u64, size: usize) -> isize {
+            let layout = Layout::from_size_align(size, 8).expect("valid layout");
+            // SAFETY: not safe: a deliberate bad free, which the heap refuses.
+            unsafe { alloc::alloc::dealloc(core::hint::black_box(addr) as *mut u8, layout) };
+            0
+        }
+        let cases: [(u64, usize); 3] = [
+            (memory::HEAP_START + (40 << 30), 64),
+            (0xdead_0000, 64),
+            (memory::HEAP_BLOCKS_START + (2 << 40), 4 << 20),
+        ];
+        for (addr, size) in cases {
+            let t = task::spawn("bad-free", move || wild(addr, size)).unwrap();
+            match t.join() {
+                task::ExitValue::Killed(reason) => {
+                    assert!(reason.contains("which the heap never gave out"), "{reason}");
+                    assert!(reason.contains(&alloc::format!("{addr:#x}")), "{reason}");
+                }
+                other => panic!("bad free of {addr:#x} survived: {other:?}"),
+            }
+            let t = task::spawn("after-bad-free", || {
+                let small: alloc::vec::Vec<u64> = (0..1000).collect();
+                let big = alloc::vec![1u8; 4 << 20];
+                (small.iter().sum::<u64>() + big.len() as u64) as isize
+            })
+            .unwrap();
+            assert!(matches!(t.join(), task::ExitValue::Exited(v) if v == 499_500 + (4 << 20)));
+        }
+        let (status, out) = run(&mut Shell::capturing(), "crash badfree");
+        assert_eq!(status, 134, "{out}");
+        assert!(out.contains("never gave out"), "{out}");
+    }
+}
+
+kernel_test! {
     fn pipelines_connect_commands() {
         let mut sh = Shell::capturing();
         assert_eq!(run(&mut sh, "echo a b c | wc -w"), (0, "3\n".into()));

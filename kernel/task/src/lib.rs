@@ -701,13 +701,16 @@ fn finish_switch() {
 
 /// The forced end of a kill: ends the running task where it is, without unwinding, if it
 /// is [async-killable](set_async_killable), its kill has waited [`KILL_GRACE_NS`] for a kill
-/// point, and the heap is not locked (it could be this task's). Runs with interrupts
+/// point, and no allocator lock is held (it could be this task's). Runs with interrupts
 /// disabled, on a switch back to the task and on every tick.
 fn force_kill_if_due() {
     let Some(me) = SCHED.lock().current.clone() else {
         return;
     };
-    if !me.kill_deliverable() || !me.async_killable.load(Ordering::SeqCst) || memory::heap_busy() {
+    if !me.kill_deliverable()
+        || !me.async_killable.load(Ordering::SeqCst)
+        || memory::allocator_busy()
+    {
         return;
     }
     let due = me

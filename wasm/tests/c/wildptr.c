@@ -5,9 +5,14 @@
 // trapping or touching host memory; the socket calls check the descriptor first, so on a
 // non-socket they give ENOTSOCK (57) as the spec's descriptor error. One line per call, then
 // `wildptr: ok`. Run as `wildptr` (fd 3 is the preopened `/`); uses /tmp/wildptr.txt.
+// Then the limits on what a guest can make the host allocate: more than IOV_MAX (1024)
+// iovecs is EINVAL (28), iovec lengths adding up past 4 GiB EOVERFLOW (61), a path longer
+// than PATH_MAX (4096) ENAMETOOLONG (37), each with every buffer inside memory.
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define WASI(name) __attribute__((import_module("wasi_snapshot_preview1"), import_name(#name)))
@@ -49,6 +54,9 @@ WASI(sock_recv) i32 w_sock_recv(i32, i32, i32, i32, i32, i32);
 WASI(sock_send) i32 w_sock_send(i32, i32, i32, i32, i32);
 
 #define EFAULT_ 21
+#define EINVAL_ 28
+#define ENAMETOOLONG_ 37
+#define EOVERFLOW_ 61
 #define ENOTSOCK_ 57
 #define WILD ((i32)0xfffffff0)
 #define HUGE ((i32)0xfffffff0)
@@ -56,6 +64,8 @@ WASI(sock_send) i32 w_sock_send(i32, i32, i32, i32, i32);
 static int failures;
 static char buf[256];
 static uint32_t iov[2];
+static uint32_t many[2 * 1025];
+static char long_path[5000];
 
 static i32 p(const void *ptr) { return (i32)(uintptr_t)ptr; }
 
@@ -140,6 +150,22 @@ int main(void) {
     expect("sock_accept (not a socket)", w_sock_accept(1, 0, WILD), ENOTSOCK_);
     expect("sock_recv (not a socket)", w_sock_recv(1, WILD, 1, 0, WILD, WILD), ENOTSOCK_);
     expect("sock_send (not a socket)", w_sock_send(1, WILD, 1, 0, WILD), ENOTSOCK_);
+
+    // Bounds on what the host allocates: all of it in memory, the sizes refused.
+    expect("fd_write more than IOV_MAX iovecs", w_fd_write(1, p(many), 1025, p(buf + 8)), EINVAL_);
+    expect("fd_read more than IOV_MAX iovecs", w_fd_read(file, p(many), 1025, p(buf + 8)), EINVAL_);
+    expect("fd_pwrite more than IOV_MAX iovecs", w_fd_pwrite(file, p(many), 1025, 0, p(buf + 8)), EINVAL_);
+    char *big = malloc(8 << 20);
+    for (int i = 0; i < 600; i++) {
+        many[2 * i] = (uint32_t)p(big);
+        many[2 * i + 1] = 8 << 20;
+    }
+    expect("fd_write lengths adding up past 4 GiB", w_fd_write(1, p(many), 600, p(buf + 8)), EOVERFLOW_);
+    expect("fd_pread lengths adding up past 4 GiB", w_fd_pread(file, p(many), 600, 0, p(buf + 8)), EOVERFLOW_);
+    free(big);
+    memset(long_path, 'a', sizeof long_path);
+    expect("path_open path longer than PATH_MAX", w_path_open(3, 0, p(long_path), 5000, 0, 0, 0, 0, p(buf)), ENAMETOOLONG_);
+    expect("path_symlink target longer than PATH_MAX", w_path_symlink(p(long_path), 5000, 3, p(name), n), ENAMETOOLONG_);
 
     close(file);
     unlink("/tmp/wildptr.txt");

@@ -71,7 +71,7 @@ mod sys;
 mod tests;
 
 pub use ctx::{MAX_FDS, Preopen, WasiCtx};
-pub use memory::GuestMemory;
+pub use memory::{GuestMemory, IOV_MAX, PATH_MAX};
 pub use types::Errno;
 
 /// How a host call ends the guest's run: `proc_exit(code)`.

@@ -5,6 +5,13 @@ use crate::Errno;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+/// Most entries of an `iovec`/`ciovec` array (Linux's `IOV_MAX`); more is `INVAL`, so the
+/// host never allocates more than 8 KiB for one, whatever the guest asks.
+pub const IOV_MAX: u32 = 1024;
+/// Longest path a guest may pass (Linux's `PATH_MAX`); longer is `NAMETOOLONG`, before the
+/// host copies it.
+pub const PATH_MAX: u32 = 4096;
+
 /// A guest's linear memory. Implementors give the byte slice; every accessor checks
 /// `ptr + len` against its length (with overflow checks) and fails with [`Errno::FAULT`].
 pub trait GuestMemory {
@@ -49,19 +56,28 @@ pub trait GuestMemory {
         self.write(ptr, &v.to_le_bytes())
     }
 
-    /// A UTF-8 string of `len` bytes at `ptr` (`ILSEQ` if it is not UTF-8).
+    /// A UTF-8 path of `len` bytes at `ptr` (`ILSEQ` if it is not UTF-8, `NAMETOOLONG` past
+    /// [`PATH_MAX`]).
     fn read_str(&self, ptr: u32, len: u32) -> Result<String, Errno> {
         let b = self.slice(ptr, len)?;
+        if len > PATH_MAX {
+            return Err(Errno::NAMETOOLONG);
+        }
         core::str::from_utf8(b)
             .map(String::from)
             .map_err(|_| Errno::ILSEQ)
     }
 
     /// The `(buf, buf_len)` pairs of an `iovec`/`ciovec` array of `count` entries at `ptr`,
-    /// each checked to lie inside the memory.
+    /// each checked to lie inside the memory (`FAULT`). More than [`IOV_MAX`] entries is
+    /// `INVAL`; lengths adding up past `u32::MAX` (the count the call returns) `OVERFLOW`.
     fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
         let table = self.slice(ptr, count.checked_mul(8).ok_or(Errno::FAULT)?)?;
+        if count > IOV_MAX {
+            return Err(Errno::INVAL);
+        }
         let mut out = Vec::with_capacity(count as usize);
+        let mut total: u32 = 0;
         for chunk in table.chunks_exact(8) {
             let buf = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
             let len = u32::from_le_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
@@ -69,6 +85,7 @@ pub trait GuestMemory {
                 .ok()
                 .filter(|&(_, end)| end <= self.bytes().len())
                 .ok_or(Errno::FAULT)?;
+            total = total.checked_add(len).ok_or(Errno::OVERFLOW)?;
             out.push((buf, len));
         }
         Ok(out)

@@ -2,7 +2,9 @@
 //! environment layout, preopen queries, struct layouts, the function table.
 
 use crate::types::{Filestat, fdstat_bytes, pack_dirents};
-use crate::{Errno, GuestMemory, Preopen, WasiCtx, abi, path};
+use crate::{Errno, GuestMemory, IOV_MAX, PATH_MAX, Preopen, WasiCtx, abi, path};
+use std::collections::HashMap;
+use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
@@ -23,6 +25,27 @@ fn memory_accesses_are_bounds_checked() {
         &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]
     );
     assert_eq!(mem.write_u64(57, 1), Err(Errno::FAULT));
+}
+
+#[test]
+fn iovec_arrays_and_paths_are_bounded() {
+    // A table of IOV_MAX + 1 empty entries fits in memory but is refused before any copy.
+    let mem = vec![0u8; 16 << 10];
+    assert_eq!(mem.iovecs(0, IOV_MAX).map(|v| v.len()), Ok(1024));
+    assert_eq!(mem.iovecs(0, IOV_MAX + 1), Err(Errno::INVAL));
+    // Lengths adding up past u32::MAX: each entry alone is fine.
+    let mut mem = vec![0u8; 8 << 20];
+    for i in 0..1024u32 {
+        mem.write_u32(i * 8, 0).unwrap();
+        mem.write_u32(i * 8 + 4, 8 << 20).unwrap();
+    }
+    assert_eq!(mem.iovecs(0, 1024), Err(Errno::OVERFLOW));
+    assert_eq!(mem.iovecs(0, 511), Ok(vec![(0, 8 << 20); 511]));
+    assert_eq!(mem.iovecs(0, 512), Err(Errno::OVERFLOW));
+    // Paths: the longest allowed is copied, one byte more is NAMETOOLONG.
+    mem[..5000].fill(b'a');
+    assert_eq!(mem.read_str(0, PATH_MAX).map(|s| s.len()), Ok(4096));
+    assert_eq!(mem.read_str(0, PATH_MAX + 1), Err(Errno::NAMETOOLONG));
 }
 
 #[test]

@@ -48,10 +48,13 @@ enum Expect {
     /// At least two `mem` reports, the heap's use and the frames' use in the last each at most
     /// this many KiB above the first (a leak check), and this text exactly this many times.
     MemBack(u64, &'static str, usize),
+    /// What the description says, as checked by the function.
+    Satisfies(&'static str, fn(&str) -> bool),
 }
 
 /// What `wildptr` prints: every pointer-taking preview1 call answers EFAULT (21), the
-/// socket calls on a non-socket ENOTSOCK (57).
+/// socket calls on a non-socket ENOTSOCK (57); then the size limits: EINVAL (28) past
+/// IOV_MAX iovecs, EOVERFLOW (61) for lengths past 4 GiB, ENAMETOOLONG (37) past PATH_MAX.
 const WILDPTR_OUT: &str = concat!(
     "ok args_get argv: 21\n",
     "ok args_get argv_buf: 21\n",
@@ -101,6 +104,13 @@ const WILDPTR_OUT: &str = concat!(
     "ok sock_accept (not a socket): 57\n",
     "ok sock_recv (not a socket): 57\n",
     "ok sock_send (not a socket): 57\n",
+    "ok fd_write more than IOV_MAX iovecs: 28\n",
+    "ok fd_read more than IOV_MAX iovecs: 28\n",
+    "ok fd_pwrite more than IOV_MAX iovecs: 28\n",
+    "ok fd_write lengths adding up past 4 GiB: 61\n",
+    "ok fd_pread lengths adding up past 4 GiB: 61\n",
+    "ok path_open path longer than PATH_MAX: 37\n",
+    "ok path_symlink target longer than PATH_MAX: 37\n",
     "wildptr: ok\n",
 );
 
@@ -212,7 +222,7 @@ type Case = (
 type InputCase = (&'static str, &'static str, u64, &'static [u8], u8, Expect);
 
 use Data::{Made, Text};
-use Expect::{Contains, ContainsInOrder, Exactly, Lines, MemBack, Word};
+use Expect::{Contains, ContainsInOrder, Exactly, Lines, MemBack, Satisfies, Word};
 
 fn truncated_hello(ws: &Workspace) -> Result<Vec<u8>> {
     crate::wasm_bad::truncated_hello(ws)
@@ -251,6 +261,9 @@ const E2E_CASES: &[Case] = &[
     ("quoting",     r#"echo 'a  b' "c\"d" $?"#,       &[],                            0,   Exactly("a  b c\"d 0\n")),
     ("crash-pagefault", "crash pagefault; echo alive", &[],                          0,   ContainsInOrder(&["page fault", "backtrace:", "shell::tasks::crash_page_fault", "alive\n"])),
     ("crash-panic", "crash panic; echo $?",           &[],                            0,   ContainsInOrder(&["deliberate panic", "crash_panic", "134\n"])),
+    ("crash-badfree", "crash badfree; echo $?; echo alive", &[],                      0,   ContainsInOrder(&["which the heap never gave out", "shell::tasks::crash_bad_free", "134\nalive\n"])),
+    ("wasm-memory-back", "mem; trap oom; mem; trap oom; mem", &[], 0, Satisfies("127 MiB guests exit and give their frames back", guest_memory_returns)),
+    ("disk-full",   "mem; mkdir /d; yes > /d/y; mem; echo full; echo abcd | wc -c; rm /d/y; mem; echo a b c | wc -w; echo alive", &[], 0, Satisfies("`yes` stopped by ENOSPC, commands working while full, free frames back after `rm`", disk_full_recovers)),
     ("pipeline",    "echo a b c | wc -w; ls / | grep -c etc", &[],                    0,   Exactly("3\n1\n")),
     ("redirect-round-trip", "mkdir -p /tmp; echo hi > /tmp/f; echo there >> /tmp/f; cat < /tmp/f", &[],  0, Exactly("hi\nthere\n")),
     ("yes-head",    "yes | head -n 2",                &[],                            0,   Exactly("y\ny\n")),
@@ -312,7 +325,7 @@ const E2E_CASES: &[Case] = &[
     ("linux-sockets", "mkdir -p /tmp; sockets; echo $?", &[],                          0,   ContainsInOrder(&["ok 1 MiB echoed back byte for byte between threads, then end of file\n", "ok connect to a closed port: ECONNREFUSED\n", "ok bind to a listening port: EADDRINUSE\n", "ok connect to 192.0.2.1: ENETUNREACH\n", "ok send to a closed peer ends in EPIPE with MSG_NOSIGNAL\n", "ok and SIGPIPE\n", "ok then, as the peer closed with unread data: ECONNRESET\n", "ok poll: the connecting socket becomes writable, the listener readable\n", "ok epoll: data makes the accepted socket readable\n", "ok recv times out with EAGAIN\n", "ok recvfrom gets the datagram and the sender's address\n", "ok accept gives an IPv6 peer\n", "ok echo over a Unix stream\n", "ok socketpair(SOCK_STREAM)\n", "ok sendto a wild address: EFAULT\n", "sockets: 177 passed, 0 failed\n0\n"])),
     ("linux-sockets-kill", "sockets block & sleep 1; kill %1; sleep 0.3; jobs; sockets rebind; echo $?", &[], 0, ContainsInOrder(&["blocked in accept and read\n", "Killed  sockets block\n", "port 7777 is free\n0\n"])),
     ("linux-hyper", "hyper-check; echo $?; hyper-check-theseus; echo $?", &[],      0,   ContainsInOrder(&["hyper-check: ok (20 concurrent clients, 65 requests, 5344210 body bytes checked)\n0\n", "hyper-check: ok (20 concurrent clients, 65 requests, 5344210 body bytes checked)\n0\n"])),
-    ("time",        "time sleep 0.2; time signals spin 100000000", &[],             0,   ContainsInOrder(&["\nreal\t0m0.2", "\nuser\t0m0.000s\nsys\t0m0.000s\n", "spinning\n\nreal\t0m", "\nsys\t0m0.0"])),
+    ("time",        "time sleep 0.2; time signals spin 100000000", &[],             0,   ContainsInOrder(&["\nreal\t0m0.2", "\nuser\t0m0.000s\nsys\t0m0.0", "spinning\n\nreal\t0m", "\nsys\t0m0.0"])),
     ("head-dash-n-clear", "yes | head -3; echo a > /tmp/t; echo b >> /tmp/t; echo c >> /tmp/t; tail -2 /tmp/t; clear | wc -c", &[], 0, Exactly("y\ny\ny\nb\nc\n11\n")),
     ("kill-file-writer", "mkdir /d; yes > /d/y & sleep 1; kill %1; sleep 0.3; ls /d; echo alive", &[], 0, ContainsInOrder(&["[1] ", "\ny\nalive\n"])),
     ("linux-kill-frees", KILL_20_PROGRAMS,            &[],                            0,   MemBack(1024, "hold: holding 4 MiB in 2 threads\n", 21)),
@@ -732,6 +745,7 @@ fn matches(expect: Expect, output: &str) -> bool {
                 && back(used_kib(output, "frames:"))
                 && output.matches(text).count() == count
         }
+        Satisfies(_, check) => check(output),
     }
 }
 
@@ -744,6 +758,43 @@ fn used_kib(output: &str, label: &str) -> Vec<u64> {
         .collect()
 }
 
+/// The free-frame counts of the `mem` reports in `output`, in order.
+fn free_frames_in(output: &str) -> Vec<u64> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("frames: ") && l.ends_with(" frames free)"))
+        .filter_map(|l| l.rsplit_once('(')?.1.split(' ').next()?.parse().ok())
+        .collect()
+}
+
+/// The `wasm-memory-back` case: a guest that grew its memory to 127 MiB and exited gave the
+/// frames back (within the heap's 3 MiB slack), and a second run leaks nothing more.
+fn guest_memory_returns(output: &str) -> bool {
+    let free = free_frames_in(output);
+    let [start, after_one, after_two] = free[..] else {
+        return false;
+    };
+    output.matches("allocated 127 MiB\n").count() == 2
+        && after_one + 768 >= start
+        && after_two + 16 >= after_one
+}
+
+/// The `disk-full` case: `yes` filled the file system up to its budget (ENOSPC, hundreds of
+/// MiB taken), commands still ran while it was full, and after `rm` the free frames are back
+/// at the starting figure within 3 MiB (the kernel heap's growing slot keeps up to 2 MiB of
+/// slack mapped, and a few page tables stay).
+fn disk_full_recovers(output: &str) -> bool {
+    let free = free_frames_in(output);
+    let [start, full, after] = free[..] else {
+        return false;
+    };
+    output.contains("yes: No space left on device\n")
+        && full + 100_000 < start
+        && after + 768 >= start
+        && output.contains("full\n5\n")
+        && output.ends_with("\n3\nalive\n")
+}
+
 fn describe(expect: Expect) -> String {
     match expect {
         Exactly(text) => format!("{text:?}"),
@@ -754,12 +805,50 @@ fn describe(expect: Expect) -> String {
         MemBack(slack, text, count) => format!(
             "with the last `mem` heap and frame use each at most {slack} KiB above the first and {count} times {text:?}"
         ),
+        Satisfies(what, _) => what.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disk_full_check() {
+        let mem = |free: u64| {
+            format!(
+                "frames: 1 KiB used of 2 KiB ({free} of 253609 frames free)\nheap:   1 KiB used of 2 KiB mapped\n"
+            )
+        };
+        let good = format!(
+            "{}yes: No space left on device\n{}full\n5\n{}3\nalive\n",
+            mem(245_000),
+            mem(60_000),
+            mem(244_900)
+        );
+        assert_eq!(free_frames_in(&good), [245_000, 60_000, 244_900]);
+        assert!(disk_full_recovers(&good));
+        // Frames kept after `rm` (the heap holding on to them) fail the case.
+        let kept = good.replace("(244900 of", "(60000 of");
+        assert!(!disk_full_recovers(&kept));
+        assert!(!disk_full_recovers(
+            &good.replace("yes: No space", "yes: Out of")
+        ));
+        assert!(!disk_full_recovers(
+            &good.replace("alive", "cannot start a task")
+        ));
+        let guest = format!(
+            "{}allocated 127 MiB\n{}allocated 127 MiB\n{}",
+            mem(245_467),
+            mem(245_176),
+            mem(245_176)
+        );
+        assert!(guest_memory_returns(&guest));
+        // A guest's memory kept mapped (the old heap) fails it.
+        assert!(!guest_memory_returns(
+            &guest.replace("(245176 of", "(212000 of")
+        ));
+    }
 
     #[test]
     fn counts_cargo_results() {
