@@ -375,7 +375,7 @@ kernel_fuzz! {
             for _ in 0..rng.below(40) {
                 let b = match rng.below(6) {
                     0 => 0x1b,
-                    1 => *rng.pick(&[b'[', b'O', b'A', b'B', b'C', b'D', b'3', b'~', b'H', b'F']),
+                    1 => *rng.pick(b"[OABCD3~HF"),
                     2 => rng.below(32) as u8,
                     _ => rng.next() as u8,
                 };

@@ -3,8 +3,6 @@
 
 use crate::types::{Filestat, fdstat_bytes, pack_dirents};
 use crate::{Errno, GuestMemory, IOV_MAX, PATH_MAX, Preopen, WasiCtx, abi, path};
-use std::collections::HashMap;
-use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
