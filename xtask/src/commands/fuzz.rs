@@ -3,26 +3,19 @@
 //! `mode=fuzz` (the `kernel_fuzz!` tests in kernel/kernel/src/fuzz_tests.rs), shows each
 //! test's line of counts and counts the results like the in-kernel tests.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use super::test::{Tally, kernel_test_boot};
 use crate::cmdline::Mode;
 use crate::error::Result;
+use crate::fuzz_inputs;
 use crate::workspace::Workspace;
-use crate::{fuzz_inputs, kernel_build, setup};
 
 /// The whole group must end within this (it takes a few minutes under TCG).
 const FUZZ_TIMEOUT: Duration = Duration::from_secs(1500);
 
 pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
-    setup::ensure_tools(ws, true)?;
-    kernel_build::build(ws, verbose)?;
-    let mut tally = Tally::default();
-    group(ws, verbose, &mut tally)?;
-    let _ = std::io::stdout().flush();
-    println!("{} passed, {} failed", tally.passed, tally.failed);
-    Ok(if tally.failed > 0 { 1 } else { 0 })
+    super::test::run_group(ws, verbose, group)
 }
 
 /// The group, on an already built kernel.

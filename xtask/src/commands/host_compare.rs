@@ -32,7 +32,6 @@
 //! to a pipe or a file, never a terminal.
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -45,8 +44,8 @@ use crate::error::{Context, Error, Result};
 use crate::linux_programs::LINUX_TARGET;
 use crate::ramdisk::AddSpec;
 use crate::registry::shell_quote;
+use crate::setup;
 use crate::workspace::Workspace;
-use crate::{kernel_build, setup};
 
 /// Per case, in the OS (QEMU, boot included); the cases take a second or two.
 const OS_TIMEOUT: Duration = Duration::from_secs(120);
@@ -465,13 +464,7 @@ impl Drop for Scratch {
 
 /// `cargo xtask host-compare`: builds the kernel and runs only this group.
 pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
-    setup::ensure_tools(ws, true)?;
-    kernel_build::build(ws, verbose)?;
-    let mut tally = Tally::default();
-    group(ws, verbose, &mut tally)?;
-    let _ = std::io::stdout().flush();
-    println!("{} passed, {} failed", tally.passed, tally.failed);
-    Ok(if tally.failed > 0 { 1 } else { 0 })
+    super::test::run_group(ws, verbose, group)
 }
 
 /// The group, on an already built kernel: builds the programs if needed (one `host-compare
@@ -504,17 +497,8 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         let Some((_, bin)) = built.iter().find(|(program, _)| *program == case.program) else {
             continue;
         };
-        match run_case(ws, &scratch, bin, case, verbose) {
-            Ok(None) => tally.passed += 1,
-            Ok(Some(problem)) => {
-                println!("host-compare {} ... FAILED\n{problem}", case.name);
-                tally.failed += 1;
-            }
-            Err(err) => {
-                println!("host-compare {} ... FAILED: {err}", case.name);
-                tally.failed += 1;
-            }
-        }
+        let result = run_case(ws, &scratch, bin, case, verbose);
+        tally.record("host-compare", case.name, result);
     }
     Ok(())
 }

@@ -376,6 +376,40 @@ pub(crate) struct Tally {
     pub failed: usize,
 }
 
+impl Tally {
+    /// Counts one compared case: `Ok(None)` passed; a difference (`Ok(Some(details))`) or an
+    /// error fails, printed as `GROUP NAME ... FAILED`.
+    pub(crate) fn record(&mut self, group: &str, name: &str, result: Result<Option<String>>) {
+        match result {
+            Ok(None) => self.passed += 1,
+            Ok(Some(problem)) => {
+                println!("{group} {name} ... FAILED\n{problem}");
+                self.failed += 1;
+            }
+            Err(err) => {
+                println!("{group} {name} ... FAILED: {err}");
+                self.failed += 1;
+            }
+        }
+    }
+}
+
+/// A `cargo xtask GROUP` command that runs one test group alone: the tools, the kernel, the
+/// group, then the closing `N passed, N failed` line; non-zero on any failure.
+pub(crate) fn run_group(
+    ws: &Workspace,
+    verbose: bool,
+    group: fn(&Workspace, bool, &mut Tally) -> Result<()>,
+) -> Result<i32> {
+    crate::setup::ensure_tools(ws, true)?;
+    crate::kernel_build::build(ws, verbose)?;
+    let mut tally = Tally::default();
+    group(ws, verbose, &mut tally)?;
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    Ok(if tally.failed > 0 { 1 } else { 0 })
+}
+
 pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
     setup::ensure_tools(ws, true)?;
     let mut tally = Tally::default();

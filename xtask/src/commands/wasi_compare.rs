@@ -11,7 +11,6 @@
 //! `pip` (network once), later runs reuse `target/registry-cache/`.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use super::wasm_registry::{Run, first_difference, run_in_os};
 use crate::error::{Context, Error, Result};
 use crate::registry::{Cache, shell_quote};
 use crate::workspace::Workspace;
-use crate::{kernel_build, setup, wasm_build};
+use crate::{setup, wasm_build};
 
 /// Per program, in the OS (QEMU, boot included).
 const OS_TIMEOUT: Duration = Duration::from_secs(120);
@@ -55,13 +54,7 @@ const CASES: &[Case] = &[
 
 /// `cargo xtask wasi-compare`: builds the kernel and runs only this group.
 pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
-    setup::ensure_tools(ws, true)?;
-    kernel_build::build(ws, verbose)?;
-    let mut tally = Tally::default();
-    group(ws, verbose, &mut tally)?;
-    let _ = std::io::stdout().flush();
-    println!("{} passed, {} failed", tally.passed, tally.failed);
-    Ok(if tally.failed > 0 { 1 } else { 0 })
+    super::test::run_group(ws, verbose, group)
 }
 
 /// The group, on an already built kernel: one `wasi-compare NAME ... ok|FAILED` per case.
@@ -81,17 +74,7 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
             Some((_, module)) => run_case(ws, &cache, case, module, verbose),
             None => Err(Error::failed(format!("{file} was not built"))),
         };
-        match result {
-            Ok(None) => tally.passed += 1,
-            Ok(Some(problem)) => {
-                println!("wasi-compare {} ... FAILED\n{problem}", case.program);
-                tally.failed += 1;
-            }
-            Err(err) => {
-                println!("wasi-compare {} ... FAILED: {err}", case.program);
-                tally.failed += 1;
-            }
-        }
+        tally.record("wasi-compare", case.program, result);
     }
     Ok(())
 }

@@ -7,7 +7,6 @@
 //! downloads are cached in `target/registry-cache/`.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -16,8 +15,8 @@ use crate::error::{Context, Error, Result};
 use crate::exec::{self, ExecOutcome, ExecRequest};
 use crate::ramdisk::AddSpec;
 use crate::registry::{self, Cache, Package, Registry};
+use crate::setup;
 use crate::workspace::Workspace;
-use crate::{kernel_build, setup};
 
 /// Per program, in the OS (QEMU, boot included); far above the few seconds they take.
 const OS_TIMEOUT: Duration = Duration::from_secs(600);
@@ -139,13 +138,7 @@ pub(super) struct Run {
 
 /// `cargo xtask wasm-registry`: builds the kernel and runs only this group.
 pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
-    setup::ensure_tools(ws, true)?;
-    kernel_build::build(ws, verbose)?;
-    let mut tally = Tally::default();
-    group(ws, verbose, &mut tally)?;
-    let _ = std::io::stdout().flush();
-    println!("{} passed, {} failed", tally.passed, tally.failed);
-    Ok(if tally.failed > 0 { 1 } else { 0 })
+    super::test::run_group(ws, verbose, group)
 }
 
 /// The group, on an already built kernel: one `wasm-registry NAME ... ok|FAILED` per case.
