@@ -34,6 +34,8 @@ mod fuzz_inputs;
 mod iso;
 mod kernel_build;
 mod ktest;
+#[cfg(test)]
+mod layers;
 mod linux_programs;
 mod linux_target;
 mod markers;

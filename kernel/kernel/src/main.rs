@@ -1,6 +1,7 @@
 //! The kernel binary: the boot trampoline, the initialization sequence, the choice of what to
 //! run (interactive shell, `run --exec` command line, or in-kernel tests) from the command
-//! line, and the panic handler.
+//! line, and the panic handler. It links every layer, so it is the one kernel crate that may
+//! depend on upper ones: it gives the shell its WebAssembly commands (`wasm_commands`).
 //!
 //! Boot flow: `boot.rs` (32-bit entry, long mode) -> [`kernel_entry`] (serial, boot info,
 //! frames and page tables, heap) -> switch to a guarded kernel stack -> [`kernel_main`] (GDT,
@@ -18,6 +19,7 @@ mod fuzz_tests;
 mod ktest_runner;
 mod panic;
 mod system_tests;
+mod wasm_commands;
 
 use alloc::string::String;
 use boot_info::{BootInfo, PhysMemory};
@@ -106,6 +108,7 @@ extern "C" fn kernel_main() -> ! {
     load_ramdisk(info);
     standard_directories();
     load_kernel_symbols();
+    wasm_commands::register();
     match args.mode {
         cmdline::Mode::Test => ktest_runner::run_all(ktest::Group::Default),
         cmdline::Mode::Fuzz => ktest_runner::run_all(ktest::Group::Fuzz),

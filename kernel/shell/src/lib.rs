@@ -12,9 +12,9 @@
 //! `date`, `sleep` commands), `shell_parse`, `line_editor`.
 //!
 //! WebAssembly (`wasm.rs`): the `wasm` command and `NAME` resolving to `NAME.wasm` on
-//! `$PATH` run a WASI module in a task of its own through `wasm_runner`. This is the one
-//! place a kernel crate depends on `wasm/` crates: the shell is where commands are wired to
-//! what runs them, as it is for `process`.
+//! `$PATH` run a WASI module in a task of its own through the [`WasmEngine`] the kernel
+//! registers at boot (`kernel/kernel/src/wasm_commands.rs`); the shell depends on no `wasm/`
+//! crate.
 //!
 //! Console input rule: at the prompt the shell reads the console in raw mode; while a
 //! foreground job runs, the job owns console input in the terminal's starting (canonical)
@@ -38,7 +38,7 @@ mod wasm;
 
 pub use complete::Completion;
 pub use tasks::run_crash;
-pub use wasm::STACK_PAGES as WASM_STACK_PAGES;
+pub use wasm::{STACK_PAGES as WASM_STACK_PAGES, WasmEngine, set_wasm_engine};
 
 use alloc::collections::BTreeMap;
 use alloc::format;
