@@ -721,6 +721,10 @@ fn force_kill_if_due() {
         .map(|k| k.reason.clone());
     if let Some(reason) = due {
         drop(me);
+        // Ending the task drops its context (closing files, which may wait for locks that
+        // preempted tasks hold): let them run meanwhile. This may be an interrupt handler
+        // whose end of interrupt was sent already, so nesting is fine.
+        interrupts::enable();
         exit_with(ExitValue::Killed(reason));
     }
 }

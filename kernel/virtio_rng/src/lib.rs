@@ -7,6 +7,7 @@
 //! `Hal` and the PCI transport), `pci`, `spin`, `x86_64`.
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
