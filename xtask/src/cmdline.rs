@@ -1,6 +1,7 @@
 //! The kernel command line xtask passes to the guest (one string, space separated).
 //!
-//! - `mode=shell`: interactive shell on the serial console;
+//! - `mode=shell`: interactive shell on the serial console, with `winsize=ROWSxCOLS` when the
+//!   host terminal's size is known (the console's `TIOCGWINSZ` answer; 24x80 otherwise);
 //! - `mode=test`: run the in-kernel tests and exit QEMU;
 //! - `mode=fuzz`: run the in-kernel fuzz and stress group and exit QEMU;
 //! - `mode=exec exec=<HEX>`: run one shell command line, given as the lowercase hex
@@ -13,7 +14,10 @@
 /// What the guest does after boot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
-    Shell,
+    /// The interactive shell; `window` is the host terminal's (rows, columns) if known.
+    Shell {
+        window: Option<(u16, u16)>,
+    },
     Test,
     Fuzz,
     Exec(String),
@@ -28,7 +32,10 @@ pub const EXEC_FILE: &str = "/boot/exec";
 /// Renders the command line for `mode`.
 pub fn kernel_cmdline(mode: &Mode, verbose: bool) -> String {
     let mut line = match mode {
-        Mode::Shell => "mode=shell".to_string(),
+        Mode::Shell { window: None } => "mode=shell".to_string(),
+        Mode::Shell {
+            window: Some((rows, cols)),
+        } => format!("mode=shell winsize={rows}x{cols}"),
         Mode::Test => "mode=test".to_string(),
         Mode::Fuzz => "mode=fuzz".to_string(),
         Mode::Exec(command) if command.len() > EXEC_INLINE_MAX => {
@@ -67,7 +74,19 @@ mod tests {
 
     #[test]
     fn modes() {
-        assert_eq!(kernel_cmdline(&Mode::Shell, false), "mode=shell");
+        assert_eq!(
+            kernel_cmdline(&Mode::Shell { window: None }, false),
+            "mode=shell"
+        );
+        assert_eq!(
+            kernel_cmdline(
+                &Mode::Shell {
+                    window: Some((50, 132))
+                },
+                false
+            ),
+            "mode=shell winsize=50x132"
+        );
         assert_eq!(kernel_cmdline(&Mode::Test, true), "mode=test verbose");
         assert_eq!(kernel_cmdline(&Mode::Fuzz, false), "mode=fuzz");
         assert_eq!(

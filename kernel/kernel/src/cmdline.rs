@@ -1,5 +1,6 @@
 //! The kernel command line: `mode=shell|exec|test|fuzz`, `exec=<hex of the command line>` or
-//! `exec-file=<path of a file in the ramdisk holding it>` (for long ones), `verbose`.
+//! `exec-file=<path of a file in the ramdisk holding it>` (for long ones),
+//! `winsize=ROWSxCOLS` (the host terminal's size), `verbose`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -17,6 +18,8 @@ pub struct Args {
     pub mode: Mode,
     pub exec: Option<String>,
     pub exec_file: Option<String>,
+    /// The terminal's (rows, columns), when xtask knew them (`winsize=ROWSxCOLS`).
+    pub window: Option<(u16, u16)>,
     pub verbose: bool,
 }
 
@@ -36,6 +39,7 @@ pub fn parse(cmdline: &str) -> Args {
         mode: Mode::Shell,
         exec: None,
         exec_file: None,
+        window: None,
         verbose: false,
     };
     for word in cmdline.split_ascii_whitespace() {
@@ -49,6 +53,12 @@ pub fn parse(cmdline: &str) -> Args {
                 None => log::error!("exec= is not valid hex-encoded UTF-8; ignored"),
             },
             Some(("exec-file", path)) => args.exec_file = Some(path.into()),
+            Some(("winsize", size)) => {
+                args.window = size
+                    .split_once('x')
+                    .and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)))
+                    .filter(|&(r, c)| r > 0 && c > 0);
+            }
             None if word == "verbose" => args.verbose = true,
             _ => {}
         }

@@ -109,6 +109,9 @@ extern "C" fn kernel_main() -> ! {
     standard_directories();
     load_kernel_symbols();
     wasm_commands::register();
+    if let Some((rows, cols)) = args.window {
+        vfs::set_console_window_size(rows, cols);
+    }
     match args.mode {
         cmdline::Mode::Test => ktest_runner::run_all(ktest::Group::Default),
         cmdline::Mode::Fuzz => ktest_runner::run_all(ktest::Group::Fuzz),

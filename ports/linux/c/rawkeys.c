@@ -1,7 +1,9 @@
 // Reads single keys in raw mode, as terminal games and line editors do: switches the terminal
 // to raw mode (cfmakeraw), prints the code of each key as it arrives until `q`, then restores
-// the terminal. Ctrl-C arrives as key 3 here, not as a signal.
+// the terminal. Ctrl-C arrives as key 3 here, not as a signal. First it prints the window size
+// (`TIOCGWINSZ`).
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -11,6 +13,9 @@ int main(void) {
         perror("rawkeys: tcgetattr");
         return 1;
     }
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+        printf("window: %ux%u\n", ws.ws_row, ws.ws_col);
     raw = saved;
     cfmakeraw(&raw);
     if (tcsetattr(0, TCSAFLUSH, &raw) != 0) {

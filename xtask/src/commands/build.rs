@@ -14,7 +14,7 @@ pub fn run(ws: &Workspace, adds: &[AddSpec], verbose: bool) -> Result<i32> {
     boot::prepare(
         ws,
         &BootSpec {
-            mode: Mode::Shell,
+            mode: Mode::Shell { window: None },
             adds,
             iso: true,
             kernel_verbose: false,

@@ -46,13 +46,35 @@ fn run_exec(ws: &Workspace, args: &RunArgs, command: &str) -> Result<i32> {
     Ok(outcome.exit_code())
 }
 
+/// The host terminal's (rows, columns), from `stty size` on the terminal xtask runs in; `None`
+/// when there is none (output piped, no `stty`).
+fn terminal_size() -> Option<(u16, u16)> {
+    let out = std::process::Command::new("stty")
+        .arg("size")
+        .stdin(Stdio::inherit())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    parse_stty_size(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// `stty size` prints `ROWS COLUMNS`.
+fn parse_stty_size(text: &str) -> Option<(u16, u16)> {
+    let mut words = text.split_whitespace();
+    let rows = words.next()?.parse().ok()?;
+    let cols = words.next()?.parse().ok()?;
+    (rows > 0 && cols > 0).then_some((rows, cols))
+}
+
 /// QEMU on the terminal (`-serial mon:stdio`). Exits 0 when the guest powered off cleanly
 /// (isa-debug-exit 0x10, QEMU status 33) or QEMU was quit, else with QEMU's status.
 fn run_interactive(ws: &Workspace, args: &RunArgs) -> Result<i32> {
     let boot = boot::prepare(
         ws,
         &BootSpec {
-            mode: Mode::Shell,
+            mode: Mode::Shell {
+                window: terminal_size(),
+            },
             adds: &args.adds,
             iso: args.iso,
             kernel_verbose: args.verbose,
@@ -79,5 +101,17 @@ fn run_interactive(ws: &Workspace, args: &RunArgs) -> Result<i32> {
             eprintln!("xtask: timeout after {secs} s");
             Ok(EXIT_TIMEOUT)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stty_size() {
+        assert_eq!(parse_stty_size("50 132\n"), Some((50, 132)));
+        assert_eq!(parse_stty_size("0 0\n"), None);
+        assert_eq!(parse_stty_size(""), None);
     }
 }
