@@ -147,6 +147,8 @@ pub enum Ending {
     KilledAfterFinish,
     /// Killed because the timeout expired.
     TimedOut,
+    /// Killed because the guest printed nothing for the idle limit.
+    Silent,
 }
 
 /// Runs `qemu` with stdin closed and stdout piped, passing each chunk of serial output to
@@ -158,15 +160,16 @@ pub fn supervise(
     grace: Duration,
     on_output: impl FnMut(&[u8]) -> Flow,
 ) -> Result<Ending> {
-    supervise_with_input(qemu, timeout, grace, None, on_output)
+    supervise_with_input(qemu, timeout, None, grace, None, on_output)
 }
 
 /// [`supervise`], and with `input` QEMU's stdin is a pipe that gets the input's bytes its
 /// delay after `on_output` first returned [`Flow::Ready`] (the pipe stays open until QEMU
-/// ends).
+/// ends); with `idle`, QEMU is also killed when its serial output stays silent that long.
 pub fn supervise_with_input(
     mut qemu: Command,
     timeout: Option<Duration>,
+    idle: Option<Duration>,
     grace: Duration,
     mut input: Option<Input>,
     mut on_output: impl FnMut(&[u8]) -> Flow,
@@ -204,6 +207,7 @@ pub fn supervise_with_input(
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut grace_deadline: Option<Instant> = None;
     let mut input_deadline: Option<Instant> = None;
+    let mut idle_deadline = idle.map(|idle| Instant::now() + idle);
     loop {
         if let Some(at) = input_deadline
             && Instant::now() >= at
@@ -214,13 +218,17 @@ pub fn supervise_with_input(
                 let _ = pipe.write_all(&input.bytes).and_then(|()| pipe.flush());
             }
         }
-        let wake = earliest(earliest(deadline, grace_deadline), input_deadline);
+        let wake = earliest(
+            earliest(deadline, grace_deadline),
+            earliest(input_deadline, idle_deadline),
+        );
         let received = match wake {
             Some(at) => receiver.recv_timeout(at.saturating_duration_since(Instant::now())),
             None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match received {
             Ok(chunk) => {
+                idle_deadline = idle.map(|idle| Instant::now() + idle);
                 if grace_deadline.is_none() {
                     match on_output(&chunk) {
                         Flow::Finished => grace_deadline = Some(Instant::now() + grace),
@@ -236,7 +244,8 @@ pub fn supervise_with_input(
             Err(RecvTimeoutError::Timeout) => {
                 let now = Instant::now();
                 let expired = |at: Option<Instant>| at.is_some_and(|at| now >= at);
-                if !expired(deadline) && !expired(grace_deadline) {
+                let silent = grace_deadline.is_none() && expired(idle_deadline);
+                if !expired(deadline) && !expired(grace_deadline) && !silent {
                     // Woken to write the input: the top of the loop does it.
                     continue;
                 }
@@ -244,6 +253,8 @@ pub fn supervise_with_input(
                 kill(&mut child);
                 return Ok(if grace_deadline.is_some() {
                     Ending::KilledAfterFinish
+                } else if silent && !expired(deadline) {
+                    Ending::Silent
                 } else {
                     Ending::TimedOut
                 });
@@ -388,6 +399,27 @@ mod tests {
     }
 
     #[test]
+    fn supervise_kills_a_silent_guest_but_not_a_chatty_one() {
+        let run = |script: &str| {
+            let mut sh = Command::new("sh");
+            sh.args(["-c", script]);
+            supervise_with_input(
+                sh,
+                Some(Duration::from_secs(20)),
+                Some(Duration::from_millis(700)),
+                GRACE_AFTER_FINISH,
+                None,
+                |_| Flow::Continue,
+            )
+            .unwrap()
+        };
+        assert!(matches!(run("printf a; sleep 5"), Ending::Silent));
+        // 1.5 s in all, never 0.7 s without output.
+        let chatty = "for i in 1 2 3 4 5; do printf x; sleep 0.3; done";
+        assert!(matches!(run(chatty), Ending::Exited(_)));
+    }
+
+    #[test]
     fn supervise_writes_input_after_ready() {
         let mut sh = Command::new("sh");
         sh.args(["-c", "printf ready; read line; printf \"got %s\" \"$line\""]);
@@ -400,6 +432,7 @@ mod tests {
         let ending = supervise_with_input(
             sh,
             Some(Duration::from_secs(10)),
+            None,
             GRACE_AFTER_FINISH,
             Some(input),
             |chunk| {

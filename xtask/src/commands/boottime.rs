@@ -20,6 +20,7 @@ pub fn run(ws: &Workspace, runs: usize, verbose: bool) -> Result<i32> {
             command: "true",
             adds: &[],
             timeout: Some(TIMEOUT),
+            idle_timeout: None,
             iso: false,
             verbose,
             kernel_verbose: false,

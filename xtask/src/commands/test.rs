@@ -713,6 +713,7 @@ fn boot_case(
         command,
         adds: &adds,
         timeout: Some(BOOT_TEST_TIMEOUT),
+        idle_timeout: None,
         iso,
         verbose,
         kernel_verbose: false,
