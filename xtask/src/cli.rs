@@ -16,8 +16,9 @@ commands:
               --iso               boot through the GRUB ISO instead of QEMU's -kernel
               --verbose, -v       show build output, the boot log and boot timings
   test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
-              --slow              also the wasm-registry group (fetches from the registries)
-                                  and the fuzz group
+              --slow              also the wasm-registry group (fetches from the registries),
+                                  the fuzz group and the ports manifest (each crate no worse
+                                  than in ports/STATUS.json)
               --verbose, -v
   fuzz      the bounded fuzz and stress group: generated wasm modules, every WASI
             function with random arguments, mutated ELF programs, random shell input,

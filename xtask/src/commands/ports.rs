@@ -3,9 +3,13 @@
 //! in this run are kept as they were, with their own dates). `cargo xtask ports try
 //! NAME[@VERSION] [--features F]` measures any crate the same way and prints its row and
 //! failing tests without touching the table; its exit status is 0 when the crate is `ok`.
+//!
+//! In `cargo xtask test --slow`, [`group`] measures every crate again (without writing the
+//! table) and fails a crate that does worse than its row in `ports/STATUS.json`.
 
 use std::process::Command;
 
+use super::test::Tally;
 use crate::error::{Error, Result};
 use crate::ports_status::manifest::{self, CrateSpec};
 use crate::ports_status::report::{self, Row, Status};
@@ -94,6 +98,43 @@ pub fn try_crate(
     Ok(if row.status == Status::Ok { 0 } else { 1 })
 }
 
+/// The `--slow` group, on an already built kernel: one `ports CRATE ... ok|FAILED` per crate
+/// of the manifest, failed when it measures worse than its recorded row.
+pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
+    let specs = manifest::load(ws.root())?;
+    let recorded = report::load(ws.root())?;
+    let date = today();
+    for spec in &specs {
+        let result = ports_status::measure(ws, spec, &date, verbose).map(|measured| {
+            let before = recorded.iter().find(|row| row.krate == spec.name);
+            regression(before, &measured.row)
+        });
+        if matches!(result, Ok(None)) {
+            println!("ports {} ... ok", spec.name);
+        }
+        tally.record("ports", &spec.name, result);
+    }
+    Ok(())
+}
+
+/// Why `now` is worse than `before` (a worse status, or fewer tests passing than 95% of
+/// before's), if it is. A crate without a recorded row only has to build.
+fn regression(before: Option<&Row>, now: &Row) -> Option<String> {
+    let Some(before) = before else {
+        return (now.build != "ok").then(|| format!("  not recorded; now {}", summary(now)));
+    };
+    let worse = now.status > before.status && before.status != Status::Untested;
+    let fewer = (now.passed as f64) < report::OK_SHARE * before.passed as f64;
+    (worse || fewer).then(|| {
+        format!(
+            "  recorded: {}
+  now:      {}",
+            summary(before),
+            summary(now)
+        )
+    })
+}
+
 /// Tools, the kernel and the ramdisk's programs, once for the whole run.
 fn prepare(ws: &Workspace, verbose: bool) -> Result<()> {
     setup::ensure_tools(ws, true)?;
@@ -162,4 +203,43 @@ fn commit(ws: &Workspace) -> String {
         .output()
         .is_ok_and(|out| !out.stdout.is_empty());
     if dirty { format!("{head}-dirty") } else { head }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn row(status: Status, passed: u64) -> Row {
+        Row {
+            krate: "x".into(),
+            version: "1.0.0".into(),
+            build: "ok".into(),
+            passed,
+            failed: 0,
+            ignored: 0,
+            linux_failed: 0,
+            status,
+            missing_syscalls: BTreeMap::new(),
+            notes: String::new(),
+            causes: BTreeMap::new(),
+            seconds: 1,
+            measured: "2026-12-05".into(),
+        }
+    }
+
+    #[test]
+    fn regressions_against_the_recorded_row() {
+        let ok = row(Status::Ok, 100);
+        assert_eq!(regression(Some(&ok), &row(Status::Ok, 100)), None);
+        assert_eq!(regression(Some(&ok), &row(Status::Ok, 96)), None);
+        assert!(regression(Some(&ok), &row(Status::Ok, 90)).is_some());
+        assert!(regression(Some(&ok), &row(Status::Partial, 100)).is_some());
+        let partial = row(Status::Partial, 10);
+        assert_eq!(regression(Some(&partial), &row(Status::Ok, 12)), None);
+        assert_eq!(regression(None, &row(Status::Broken, 0)), None);
+        let mut unbuilt = row(Status::Broken, 0);
+        unbuilt.build = "failed: error".into();
+        assert!(regression(None, &unbuilt).is_some());
+    }
 }

@@ -87,10 +87,30 @@ pub fn measure(ws: &Workspace, spec: &CrateSpec, date: &str, verbose: bool) -> R
         Err(err) => return Ok(broken(row, err.to_string(), log_dir)),
     };
     row.version = source.version.clone();
-    let binaries = match test_build::build(ws, &root, spec, &source, &log_dir.join("build.log"))? {
-        Built::Binaries(binaries) => binaries,
-        Built::Failed(first) => return Ok(broken(row, first, log_dir)),
-    };
+    let Built { binaries, error } =
+        test_build::build(ws, &root, spec, &source, &log_dir.join("build.log"))?;
+    let mut build_note = None;
+    if let Some(first) = error {
+        let linux_log = log_dir.join("build-linux.log");
+        if !test_build::builds_for_linux(ws, &root, spec, &source, &linux_log)? {
+            build_note = Some(format!(
+                "a test target does not build for Linux either: {}",
+                libtest::shorten(&first, 160)
+            ));
+        } else {
+            return Ok(broken(row, first, log_dir));
+        }
+    }
+    if binaries.is_empty() {
+        row.notes = join_notes(&row.notes, build_note.as_deref().unwrap_or("no test built"));
+        row.status = Status::Untested;
+        row.seconds = started.elapsed().as_secs();
+        return Ok(Measured {
+            row,
+            failing: Vec::new(),
+            log_dir,
+        });
+    }
     let place = Place {
         ws,
         crate_name: &spec.name,
@@ -155,13 +175,11 @@ pub fn measure(ws: &Workspace, spec: &CrateSpec, date: &str, verbose: bool) -> R
         }
     }
     row.status = Status::of(row.passed, row.failed, row.linux_failed);
+    if let Some(note) = build_note {
+        row.notes = join_notes(&row.notes, &note);
+    }
     if !problems.is_empty() {
-        let note = libtest::shorten(&problems.join("; "), 200);
-        row.notes = if row.notes.is_empty() {
-            note
-        } else {
-            format!("{}; {note}", row.notes)
-        };
+        row.notes = join_notes(&row.notes, &libtest::shorten(&problems.join("; "), 200));
     }
     let mut text = String::new();
     for (name, why) in &failing {
@@ -195,6 +213,14 @@ fn cause(why: &str) -> String {
         }
     }
     libtest::shorten(&out, 120)
+}
+
+fn join_notes(notes: &str, more: &str) -> String {
+    if notes.is_empty() {
+        more.to_string()
+    } else {
+        format!("{notes}; {more}")
+    }
 }
 
 fn write_log(path: &Path, bytes: &[u8]) {

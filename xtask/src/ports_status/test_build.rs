@@ -4,6 +4,9 @@
 //! dependencies are built once. The result is the list of test binaries; the same files run
 //! in the OS and on the Linux host.
 //!
+//! A target that fails to build is tried for the stock Linux target too
+//! ([`builds_for_linux`]): when it fails there as well, it is the crate's failure.
+//!
 //! Profile: cargo's test profile (debug assertions on, as `cargo test` runs them) without
 //! debug information, which would make the binaries (and the ramdisk) several times larger.
 
@@ -11,7 +14,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
@@ -32,14 +35,16 @@ pub struct TestBinary {
     pub harness: bool,
 }
 
-/// The build's result: binaries, or the first error line (the whole log is in `log`).
-pub enum Built {
-    Binaries(Vec<TestBinary>),
-    Failed(String),
+/// The build's result: the test binaries that built (cargo goes on past a target that fails,
+/// `--no-fail-fast`) and, if any target failed, the first error line (the whole log is in
+/// `log`).
+pub struct Built {
+    pub binaries: Vec<TestBinary>,
+    pub error: Option<String>,
 }
 
-/// `cargo test --no-run` of `source` with `spec`'s targets and features; cargo's output goes
-/// to `log`.
+/// `cargo test --no-run --no-fail-fast` of `source` with `spec`'s targets and features for
+/// the OS target; cargo's output goes to `log`.
 pub fn build(
     ws: &Workspace,
     root: &Path,
@@ -47,8 +52,38 @@ pub fn build(
     source: &Source,
     log: &Path,
 ) -> Result<Built> {
-    let target_dir = root.join("build");
-    let mut cargo = linux_target::cargo_for_target(ws, &target_dir, &[], &["test", "--no-run"])?;
+    let cargo = linux_target::cargo_for_target(
+        ws,
+        &root.join("build"),
+        &[],
+        &["test", "--no-run", "--no-fail-fast"],
+    )?;
+    run_cargo(cargo, spec, source, log)
+}
+
+/// The same build for the stock `x86_64-unknown-linux-musl` target (no std from source), in
+/// `target/ports-status/build-linux`: whether a target that failed for the OS fails for
+/// Linux too (a published crate whose test files were left out of the package, a dev-
+/// dependency the registry does not have), which is the crate's failure, not the OS's.
+pub fn builds_for_linux(
+    ws: &Workspace,
+    root: &Path,
+    spec: &CrateSpec,
+    source: &Source,
+    log: &Path,
+) -> Result<bool> {
+    let mut cargo = ws.cargo();
+    cargo
+        .env("CARGO_TARGET_DIR", root.join("build-linux"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("CC_x86_64_unknown_linux_musl", "musl-gcc")
+        .args(["test", "--no-run", "--no-fail-fast", "--target"])
+        .arg(crate::linux_programs::LINUX_TARGET);
+    Ok(run_cargo(cargo, spec, source, log)?.error.is_none())
+}
+
+fn run_cargo(mut cargo: Command, spec: &CrateSpec, source: &Source, log: &Path) -> Result<Built> {
     cargo
         .current_dir(&source.dir)
         .arg("--manifest-path")
@@ -77,17 +112,17 @@ pub fn build(
         }
     }
     let status = child.wait().context(|| "waiting for cargo".to_string())?;
-    if !status.success() {
+    let error = (!status.success()).then(|| {
         let text = std::fs::read_to_string(log).unwrap_or_default();
-        return Ok(Built::Failed(first_error(&text)));
-    }
-    if binaries.is_empty() {
+        first_error(&text)
+    });
+    if error.is_none() && binaries.is_empty() {
         return Err(Error::failed(format!(
             "cargo built no test binary for {}",
             spec.name
         )));
     }
-    Ok(Built::Binaries(binaries))
+    Ok(Built { binaries, error })
 }
 
 /// A test executable in a `compiler-artifact` message of cargo's JSON output.
