@@ -35,6 +35,8 @@ pub struct ExecRequest<'a> {
     /// Also stop when the guest prints nothing this long (a test harness that reports every
     /// test: the limit is per test, not for the whole run).
     pub idle_timeout: Option<Duration>,
+    /// The QEMU CPU model; `None`: [`qemu::CPU`].
+    pub cpu: Option<&'static str>,
     pub iso: bool,
     /// Boot log, tool chatter and timings on stderr.
     pub verbose: bool,
@@ -106,7 +108,12 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
             verbose: request.verbose,
         },
     )?;
-    let qemu = qemu::command(&boot, Console::Piped, qemu::kvm_usable());
+    let qemu = qemu::command_with_cpu(
+        &boot,
+        Console::Piped,
+        qemu::kvm_usable(),
+        request.cpu.unwrap_or(qemu::CPU),
+    );
 
     let mut parser = MarkerParser::new();
     let mut serial = SerialTail::default();

@@ -38,17 +38,32 @@ pub enum Console {
 
 /// The full QEMU command for `boot`.
 pub fn command(boot: &Boot, console: Console, kvm: bool) -> Command {
+    command_with_cpu(boot, console, kvm, CPU)
+}
+
+/// [`command`] with another CPU model than [`CPU`].
+pub fn command_with_cpu(boot: &Boot, console: Console, kvm: bool, cpu: &str) -> Command {
     let mut qemu = Command::new("qemu-system-x86_64");
-    qemu.args(args(boot, console, kvm));
+    let mut args = args(boot, console, kvm);
+    if let Some(at) = args.iter().position(|arg| arg == "-cpu") {
+        args[at + 1] = cpu.to_string();
+    }
+    qemu.args(args);
     qemu
 }
+
+/// The CPU model of every boot: the baseline x86_64 (SSE2), as in the benchmarks.
+pub const CPU: &str = "qemu64";
+/// Everything TCG emulates (SSSE3, SSE4.2, POPCNT, ...; AVX only if the kernel enables it),
+/// for running crates' test suites, which expect what real machines have.
+pub const FULL_CPU: &str = "max";
 
 fn args(boot: &Boot, console: Console, kvm: bool) -> Vec<String> {
     let mut args: Vec<String> = [
         "-machine",
         "pc",
         "-cpu",
-        "qemu64",
+        CPU,
         "-m",
         "1G",
         "-smp",
@@ -345,6 +360,18 @@ mod tests {
              -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
              -device virtio-rng-pci -kernel k -initrd i.cpio -append mode=exec exec=74727565 -accel tcg"
         );
+    }
+
+    #[test]
+    fn another_cpu_model() {
+        let qemu = command_with_cpu(&Boot::Iso("t.iso".into()), Console::Piped, false, FULL_CPU);
+        let args: Vec<String> = qemu
+            .get_args()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        let at = args.iter().position(|arg| arg == "-cpu").unwrap();
+        assert_eq!(args[at + 1], "max");
+        assert_eq!(args.iter().filter(|arg| *arg == "-cpu").count(), 1);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub fn run(ws: &Workspace, runs: usize, verbose: bool) -> Result<i32> {
             adds: &[],
             timeout: Some(TIMEOUT),
             idle_timeout: None,
+            cpu: None,
             iso: false,
             verbose,
             kernel_verbose: false,

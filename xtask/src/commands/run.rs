@@ -31,6 +31,7 @@ fn run_exec(ws: &Workspace, args: &RunArgs, command: &str) -> Result<i32> {
         adds: &args.adds,
         timeout: Some(args.timeout.unwrap_or(exec::DEFAULT_TIMEOUT)),
         idle_timeout: None,
+        cpu: None,
         iso: args.iso,
         verbose: args.verbose,
         kernel_verbose: args.verbose,

@@ -718,6 +718,7 @@ fn boot_case(
         adds: &adds,
         timeout: Some(BOOT_TEST_TIMEOUT),
         idle_timeout: None,
+        cpu: None,
         iso,
         verbose,
         kernel_verbose: false,

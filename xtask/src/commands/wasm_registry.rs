@@ -367,6 +367,7 @@ pub(super) fn run_in_os(
         adds,
         timeout: Some(timeout),
         idle_timeout: None,
+        cpu: None,
         iso: false,
         verbose,
         kernel_verbose: false,

@@ -120,8 +120,9 @@ pub fn render(rows: &[Row], toolchain: &str, commit: &str) -> String {
     let _ = writeln!(
         out,
         "Written by `cargo xtask ports` from its own runs (do not edit): each crate's own test \
-         suite, built for `targets/x86_64-theseus-linux-musl.json`, run in the OS (QEMU, TCG) \
-         and, the very same binaries, on the Linux host. A test that fails on Linux too is not \
+         suite, built for `targets/x86_64-theseus-linux-musl.json`, run in the OS (QEMU, TCG, \
+         `-cpu max`: SSSE3 and SSE4.2 as on real machines, no AVX) and, the very same binaries, \
+         on the Linux host. A test that fails on Linux too is not \
          counted against the OS. `ok`: at least {:.0}% of the tests that pass on Linux pass in \
          the OS. Measured {first}{} with {toolchain}, kernel at {commit}.\n",
         OK_SHARE * 100.0,

@@ -19,6 +19,7 @@ use super::libtest::{self, Outcome};
 use super::test_build::TestBinary;
 use crate::error::{Context, Result};
 use crate::exec::{self, ExecOutcome, ExecRequest};
+use crate::qemu;
 use crate::ramdisk::AddSpec;
 use crate::registry::shell_quote;
 use crate::workspace::Workspace;
@@ -298,6 +299,7 @@ fn boot_in_os(
             place.timeout * batch.len() as u32
         }),
         idle_timeout: all_harness.then_some(place.timeout),
+        cpu: Some(qemu::FULL_CPU),
         iso: false,
         verbose: place.verbose,
         kernel_verbose: false,

@@ -24,6 +24,15 @@ use crate::error::{Context, Error, Result};
 use crate::linux_target;
 use crate::workspace::Workspace;
 
+/// Dependencies, std among them (it is built from source here, in the profile of the build),
+/// are optimized a little: `cargo test` on Linux links a std built in release mode, and
+/// unoptimized std code made test suites several times slower under QEMU's emulation. The
+/// crate under test keeps its own profile.
+const DEPENDENCY_OPT_LEVEL: &[&str] = &[
+    "profile.dev.package.\"*\".opt-level=1",
+    "profile.test.package.\"*\".opt-level=1",
+];
+
 /// One test executable of the crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestBinary {
@@ -92,6 +101,11 @@ fn run_cargo(mut cargo: Command, spec: &CrateSpec, source: &Source, log: &Path) 
         .args(spec.cargo_args())
         .env("CARGO_PROFILE_TEST_DEBUG", "false")
         .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .args(
+            DEPENDENCY_OPT_LEVEL
+                .iter()
+                .flat_map(|config| ["--config", config]),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::from(
             File::create(log).context(|| format!("creating {}", log.display()))?,
