@@ -157,7 +157,7 @@ pub static COMMANDS: &[Command] = &[
     ),
     builtin(
         "kill",
-        "kill %JOB|ID...: end a job or a task",
+        "kill [-SIG] %JOB|ID...: signal (default: end) a job or a task; -STOP, -CONT...",
         crate::tasks::cmd_kill,
     ),
     task(
@@ -165,11 +165,20 @@ pub static COMMANDS: &[Command] = &[
         "crash panic|pagefault|divzero|stackoverflow|ud|gp|badfree: fail in a task",
         crate::tasks::cmd_crash,
     ),
-    builtin("jobs", "list background jobs", crate::jobs::cmd_jobs),
+    builtin(
+        "jobs",
+        "list background and stopped jobs",
+        crate::jobs::cmd_jobs,
+    ),
     builtin(
         "fg",
-        "fg [%N]: wait for a background job",
+        "fg [%N]: continue a job in the foreground and wait for it",
         crate::jobs::cmd_fg,
+    ),
+    builtin(
+        "bg",
+        "bg [%N]: continue a stopped job in the background",
+        crate::jobs::cmd_bg,
     ),
     builtin(
         "wait",

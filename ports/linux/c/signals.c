@@ -4,7 +4,8 @@
 // and default actions (`signals pipe` and `signals abort` end with 141 and 134). `signals
 // spin` loops in user mode without system calls, for Ctrl-C tests (`signals spin N`: N
 // iterations, then exit 0); `signals sigint` handles
-// SIGINT (Ctrl-C) and ends normally when it arrives.
+// SIGINT (Ctrl-C) and ends normally when it arrives; `signals tstp` handles SIGTSTP (Ctrl-Z),
+// then stops itself with the default action and reports SIGCONT's handler once continued.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -61,6 +62,16 @@ static void on_usr1(int sig) {
     usr1_runs++;
 }
 
+static volatile sig_atomic_t tstp_seen, cont_seen;
+static void on_tstp(int sig) {
+    (void)sig;
+    tstp_seen++;
+}
+static void on_cont(int sig) {
+    (void)sig;
+    cont_seen++;
+}
+
 static volatile sig_atomic_t interrupted;
 static void on_int(int sig) {
     (void)sig;
@@ -104,6 +115,24 @@ int main(int argc, char **argv) {
         while (!interrupted) {
         }
         printf("caught SIGINT\n");
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "tstp") == 0) {
+        // Ctrl-Z arrives as SIGTSTP, which this program handles: it says so, then stops
+        // itself with the default action (as an editor does once it has put the terminal
+        // back); when the shell continues it, SIGCONT's handler runs first.
+        signal(SIGTSTP, on_tstp);
+        signal(SIGCONT, on_cont);
+        printf("waiting for SIGTSTP\n");
+        fflush(stdout);
+        while (!tstp_seen) {
+        }
+        printf("caught SIGTSTP, stopping\n");
+        fflush(stdout);
+        signal(SIGTSTP, SIG_DFL);
+        raise(SIGTSTP);
+        printf("continued (SIGCONT handler ran %d time%s)\n", (int)cont_seen,
+               cont_seen == 1 ? "" : "s");
         return 0;
     }
     if (argc == 2 && strcmp(argv[1], "abort") == 0) {

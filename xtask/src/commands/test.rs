@@ -222,6 +222,17 @@ type Case = (
 /// the shell being ready), the bytes typed, exit status, output.
 type InputCase = (&'static str, &'static str, u64, &'static [u8], u8, Expect);
 
+/// A case that types in steps (job control: Ctrl-Z, then input for the resumed job): name,
+/// command line, (delay in ms after the previous step (the first: after the shell is ready),
+/// bytes typed) for each step, exit status, output.
+type StepsCase = (
+    &'static str,
+    &'static str,
+    &'static [(u64, &'static [u8])],
+    u8,
+    Expect,
+);
+
 use Data::{Made, Text};
 use Expect::{Contains, ContainsInOrder, Exactly, Lines, MemBack, Satisfies, Word};
 
@@ -303,6 +314,7 @@ const E2E_CASES: &[Case] = &[
     ("wasm-cannot-link", "nolink; echo $?; simd; echo $?", &[],                      0,   ContainsInOrder(&["nolink: missing imports: env.missing_fn\n125\n", "simd: unsupported feature: SIMD support is not enabled", "125\n"])),
     ("wasm-long-loop", "spin 10000000",               &[],                            0,   Exactly("spin 10000000 done: 1482550652335107729\n")),
     ("wasm-kill",   "spin & sleep 0.3; kill %1; sleep 0.4; jobs; echo alive", &[],    0,   ContainsInOrder(&["[1] Killed  spin\n", "alive\n"])),
+    ("job-bg-reader-wasm", "calc & sleep 0.5; jobs; kill %1; sleep 0.3; jobs; echo alive", &[], 0, ContainsInOrder(&["[1] Stopped (tty input)  calc\n", "[1] Killed  calc\n", "alive\n"])),
     ("wasm-fuel",   "wasm --fuel 1000000 /bin/spin.wasm; echo $?; wasm --fuel=100000000 /bin/spin.wasm 1000; echo $?; wasm -W fuel=1000000 /bin/spin.wasm 1000000; echo $?; echo alive", &[], 0, Exactly("wasm: /bin/spin.wasm: trap: all fuel consumed by WebAssembly in _start\n152\nspin 1000 done: 8968425615673229001\n0\nwasm: /bin/spin.wasm: trap: all fuel consumed by WebAssembly in _start\n152\nalive\n")),
     ("wasm-max-memory", "wasm --max-memory 16M /bin/trap.wasm oom; echo $?; wasm --max-memory=100000 /bin/hello.wasm; echo $?; wasm -W max-memory-size=131072 /bin/hello.wasm; echo $?", &[], 0, Exactly("trapping: oom\nallocated 15 MiB\n0\nwasm: /bin/hello.wasm: cannot instantiate: memory `memory` declares a minimum of 131072 bytes, over the limit of 100000 bytes\n125\nhello from wasm: argc=1 GREETING=(unset)\n0\n")),
     ("wasm-truncated", "/tmp/half.wasm; echo $?; echo alive", &[("/tmp/half.wasm", Made(truncated_hello))], 0, Lines(&["/tmp/half.wasm: malformed module: unexpected end-of-file (at offset 0x", "125", "alive"])),
@@ -369,6 +381,27 @@ const INPUT_CASES: &[InputCase] = &[
     ("tty-raw-keys", "rawkeys; echo status=$?",       1500, b"ab\x03q", 0, ContainsInOrder(&["window: 24x80\nraw mode: icanon=0 echo=0 isig=0 opost=0\r\n", "key 97\r\nkey 98\r\nkey 3\r\nkey 113\r\nrestored: icanon=1 echo=1\nstatus=0\n"])),
     ("tty-ctrl-backslash", "signals spin; echo status=$?", 1500, b"\x1c", 0, ContainsInOrder(&["spinning\n", "^\\\n", "status=131\n"])),
     ("linux-sigint", "signals sigint; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["waiting for SIGINT\n", "caught SIGINT\n", "status=0\n", "alive\n"])),
+];
+
+/// Job control typed on the terminal: Ctrl-Z stops the foreground job, `fg` gives it the
+/// terminal back (the input typed then reaches it), `bg` continues it in the background, a
+/// background reader is stopped (`SIGTTIN`) until `fg`.
+#[rustfmt::skip]
+const STEPS_CASES: &[StepsCase] = &[
+    ("job-linux-ctrl-z-fg", "linuxcheck --lines; echo st=$?; jobs; fg; echo status=$?", &[(1500, b"one\r"), (500, b"\x1a"), (1000, b"two\r\x04")], 0,
+        ContainsInOrder(&["line 1: \"one\"\n", "^Z\n[1]+ Stopped  linuxcheck --lines\nst=148\n", "[1] Stopped  linuxcheck --lines\nlinuxcheck --lines\n", "line 2: \"two\"\n", "linuxcheck: 2 lines\nstatus=0\n"])),
+    ("job-linux-bg-stop-kill", "signals spin; jobs; bg; jobs; kill -STOP %1; jobs; kill %1; sleep 0.3; jobs; echo alive", &[(1500, b"\x1a")], 0,
+        ContainsInOrder(&["spinning\n", "[1]+ Stopped  signals spin\n[1] Stopped  signals spin\n[1]+ signals spin &\n[1] Running  signals spin\n[1] Stopped  signals spin\n[1] Killed  signals spin\nalive\n"])),
+    ("job-linux-tstp-handler", "signals tstp; echo st=$?; fg; echo status=$?", &[(1500, b"\x1a")], 0,
+        ContainsInOrder(&["waiting for SIGTSTP\n", "caught SIGTSTP, stopping\n", "[1]+ Stopped  signals tstp\nst=148\nsignals tstp\ncontinued (SIGCONT handler ran 1 time)\nstatus=0\n"])),
+    ("job-wasm-ctrl-z-fg", "calc; jobs; fg; echo status=$?", &[(1500, b"add 2 3\r"), (500, b"\x1a"), (1000, b"add 1 1\r\x04")], 0,
+        ContainsInOrder(&["= 5\n", "[1]+ Stopped  calc\n[1] Stopped  calc\ncalc\n", "= 2\n", "bye\nstatus=0\n"])),
+    ("job-wasm-spin-stop-kill", "spin; jobs; kill %1; sleep 0.3; jobs; echo alive", &[(1500, b"\x1a")], 0,
+        ContainsInOrder(&["[1]+ Stopped  spin\n[1] Stopped  spin\n[1] Killed  spin\nalive\n"])),
+    ("job-pipeline-ctrl-z-fg", "cat | wc -l; jobs; fg; echo status=$?", &[(1500, b"a\r"), (500, b"\x1a"), (1000, b"b\r\x04")], 0,
+        ContainsInOrder(&["[1]+ Stopped  cat | wc -l\n[1] Stopped  cat | wc -l\ncat | wc -l\n", "2\nstatus=0\n"])),
+    ("job-bg-reader-sigttin", "linuxcheck --lines & sleep 0.5; jobs; fg; echo status=$?", &[(1500, b"late\r\x04")], 0,
+        ContainsInOrder(&["[1] Stopped (tty input)  linuxcheck --lines\nlinuxcheck --lines\n", "line 1: \"late\"\n", "status=0\n"])),
 ];
 
 #[derive(Debug, Default)]
@@ -447,9 +480,21 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
             let input = qemu::Input {
                 delay: Duration::from_millis(delay_ms),
                 bytes: bytes.to_vec(),
+                then: Vec::new(),
             };
             let case: Case = (name, command, &[], status, expect);
             boot_case(ws, &case, Some(input), false, verbose, &mut tally)?;
+        }
+        for &(name, command, steps, status, expect) in STEPS_CASES {
+            let case: Case = (name, command, &[], status, expect);
+            boot_case(
+                ws,
+                &case,
+                Some(steps_input(steps)),
+                false,
+                verbose,
+                &mut tally,
+            )?;
         }
 
         header("WASI test programs compared with wasmtime");
@@ -684,6 +729,19 @@ pub(crate) fn kernel_test_boot(
     tally.passed += report.passed;
     tally.failed += failed;
     Ok(())
+}
+
+/// The input of a [`StepsCase`].
+fn steps_input(steps: &[(u64, &[u8])]) -> qemu::Input {
+    let mut steps = steps
+        .iter()
+        .map(|&(ms, bytes)| (Duration::from_millis(ms), bytes.to_vec()));
+    let (delay, bytes) = steps.next().unwrap_or_default();
+    qemu::Input {
+        delay,
+        bytes,
+        then: steps.collect(),
+    }
 }
 
 /// Runs one [`Case`] through [`exec::exec`], typing `input` if given, and prints `e2e NAME
@@ -996,6 +1054,7 @@ mod tests {
     fn case_names_are_unique() {
         let mut names: Vec<&str> = E2E_CASES.iter().map(|case| case.0).collect();
         names.extend(INPUT_CASES.iter().map(|case| case.0));
+        names.extend(STEPS_CASES.iter().map(|case| case.0));
         let count = names.len();
         names.sort();
         names.dedup();
