@@ -146,6 +146,9 @@ pub const SIGTTIN: i32 = 21;
 /// `SIGTTOU`: a background job wrote to (or set) the terminal.
 pub const SIGTTOU: i32 = 22;
 
+/// `SIGWINCH`: the terminal's window size changed (ignored unless handled).
+pub const SIGWINCH: i32 = 28;
+
 /// True for the signals whose default action stops a process.
 pub fn is_stop_signal(signal: i32) -> bool {
     matches!(signal, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU)
@@ -164,6 +167,8 @@ pub fn signal(id: task::TaskId, signal: i32, reason: &str) -> Result<(), task::K
         SIGCONT => resume(id),
         _ if taken => Ok(()),
         s if is_stop_signal(s) => stop(id, s),
+        // Ignored by default: SIGCHLD, SIGURG, SIGWINCH.
+        17 | 23 | SIGWINCH => Ok(()),
         _ => kill(id, reason),
     }
 }

@@ -80,6 +80,9 @@ pub(crate) struct BgJob {
     pub pgid: u64,
     /// The terminal settings it had when it was stopped, given back by `fg`.
     pub termios: Option<vfs::Termios>,
+    /// The window size when it last owned the terminal (or started): `fg` sends `SIGWINCH`
+    /// if it changed meanwhile.
+    pub winsize: (u16, u16),
 }
 
 impl BgJob {

@@ -517,6 +517,7 @@ impl Shell {
             stages,
             pgid,
             termios: None,
+            winsize: vfs::console_window_size(),
         };
         if background && job.stages.iter().any(|s| matches!(s, Stage::Task(..))) {
             let number = self.next_job_number();
@@ -555,9 +556,14 @@ impl Shell {
         vfs::set_console_foreground(job.pgid);
         if resume {
             jobs::signal_job(&job, process::SIGCONT, "");
+            // Resized while it was stopped or in the background (`resize`): tell it.
+            if job.winsize != vfs::console_window_size() {
+                jobs::signal_job(&job, process::SIGWINCH, "");
+            }
         }
         let end = wait_stages(&job.stages, true);
         vfs::set_console_foreground(0);
+        job.winsize = vfs::console_window_size();
         if let Some(start) = self.timing.take() {
             self.report_times(start, &job.stages);
         }
@@ -759,6 +765,7 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> WaitEnd {
     };
     if interruptible {
         vfs::take_console_signal();
+        vfs::take_console_resized();
     }
     let stopped = || {
         let signal = stages.iter().find_map(Stage::stopped)?;
@@ -774,6 +781,12 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> WaitEnd {
         }
         if let Some(signal) = stopped() {
             return WaitEnd::Stopped(signal);
+        }
+        if interruptible && vfs::take_console_resized() {
+            // The window size changed (a program's TIOCSWINSZ, `resize` in the job).
+            for h in &handles {
+                let _ = process::signal(h.id(), process::SIGWINCH, "");
+            }
         }
         if interruptible && let Some(signal) = vfs::take_console_signal() {
             // A program that handles the signal goes on (each Ctrl-C is delivered again),

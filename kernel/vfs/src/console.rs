@@ -24,6 +24,9 @@ static PENDING_SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// input; 0 while the shell itself does (at its prompt).
 static FOREGROUND: AtomicU64 = AtomicU64::new(0);
 
+/// Set when the window size changes; the shell takes it ([`take_console_resized`]).
+static RESIZED: AtomicBool = AtomicBool::new(false);
+
 /// The last job id handed out by [`new_job_id`].
 static LAST_JOB: AtomicU64 = AtomicU64::new(0);
 
@@ -139,9 +142,23 @@ pub fn console_window_size() -> (u16, u16) {
     with_tty(|tty| tty.window_size())
 }
 
-/// Records the console's window size (`TIOCSWINSZ`).
+/// Records the console's window size (`TIOCSWINSZ`, the shell's `resize`). A change is
+/// noted for the shell, which sends `SIGWINCH` to the foreground job
+/// ([`take_console_resized`]).
 pub fn set_console_window_size(rows: u16, cols: u16) {
-    with_tty(|tty| tty.set_window_size(rows, cols));
+    let changed = with_tty(|tty| {
+        let changed = tty.window_size() != (rows, cols);
+        tty.set_window_size(rows, cols);
+        changed
+    });
+    if changed {
+        RESIZED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// True if the window size changed since the last call (taking the note).
+pub fn take_console_resized() -> bool {
+    RESIZED.swap(false, Ordering::SeqCst)
 }
 
 /// The serial console: reads go through the line discipline (canonical by default: a read

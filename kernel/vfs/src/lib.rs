@@ -41,7 +41,8 @@ pub use beneath::{
 pub use console::{
     Console, NullDevice, console_foreground, console_input_ready, console_signal_pending,
     console_termios, console_window_size, job_tasks, new_job_id, raise_console_signal,
-    set_console_foreground, set_console_termios, set_console_window_size, take_console_signal,
+    set_console_foreground, set_console_termios, set_console_window_size, take_console_resized,
+    take_console_signal,
 };
 pub use context::{Fd, FdTable, MAX_FDS, ProcessContext};
 pub use error::VfsError;

@@ -314,6 +314,7 @@ const E2E_CASES: &[Case] = &[
     ("wasm-cannot-link", "nolink; echo $?; simd; echo $?", &[],                      0,   ContainsInOrder(&["nolink: missing imports: env.missing_fn\n125\n", "simd: unsupported feature: SIMD support is not enabled", "125\n"])),
     ("wasm-long-loop", "spin 10000000",               &[],                            0,   Exactly("spin 10000000 done: 1482550652335107729\n")),
     ("wasm-kill",   "spin & sleep 0.3; kill %1; sleep 0.4; jobs; echo alive", &[],    0,   ContainsInOrder(&["[1] Killed  spin\n", "alive\n"])),
+    ("tty-resize-no-answer", "resize; echo status=$?", &[], 0, ContainsInOrder(&["resize: the terminal did not report its size\nstatus=1\n"])),
     ("job-bg-reader-wasm", "calc & sleep 0.5; jobs; kill %1; sleep 0.3; jobs; echo alive", &[], 0, ContainsInOrder(&["[1] Stopped (tty input)  calc\n", "[1] Killed  calc\n", "alive\n"])),
     ("wasm-fuel",   "wasm --fuel 1000000 /bin/spin.wasm; echo $?; wasm --fuel=100000000 /bin/spin.wasm 1000; echo $?; wasm -W fuel=1000000 /bin/spin.wasm 1000000; echo $?; echo alive", &[], 0, Exactly("wasm: /bin/spin.wasm: trap: all fuel consumed by WebAssembly in _start\n152\nspin 1000 done: 8968425615673229001\n0\nwasm: /bin/spin.wasm: trap: all fuel consumed by WebAssembly in _start\n152\nalive\n")),
     ("wasm-max-memory", "wasm --max-memory 16M /bin/trap.wasm oom; echo $?; wasm --max-memory=100000 /bin/hello.wasm; echo $?; wasm -W max-memory-size=131072 /bin/hello.wasm; echo $?", &[], 0, Exactly("trapping: oom\nallocated 15 MiB\n0\nwasm: /bin/hello.wasm: cannot instantiate: memory `memory` declares a minimum of 131072 bytes, over the limit of 100000 bytes\n125\nhello from wasm: argc=1 GREETING=(unset)\n0\n")),
@@ -400,6 +401,10 @@ const STEPS_CASES: &[StepsCase] = &[
         ContainsInOrder(&["[1]+ Stopped  spin\n[1] Stopped  spin\n[1] Killed  spin\nalive\n"])),
     ("job-pipeline-ctrl-z-fg", "cat | wc -l; jobs; fg; echo status=$?", &[(1500, b"a\r"), (500, b"\x1a"), (1000, b"b\r\x04")], 0,
         ContainsInOrder(&["[1]+ Stopped  cat | wc -l\n[1] Stopped  cat | wc -l\ncat | wc -l\n", "2\nstatus=0\n"])),
+    ("tty-resize", "resize; echo status=$?; rawkeys; echo status=$?", &[(300, b"\x1b[30;100R"), (1200, b"q")], 0,
+        ContainsInOrder(&["\x1b7\x1b[999;999H\x1b[6n\x1b8COLUMNS=100;\nLINES=30;\nexport COLUMNS LINES;\nstatus=0\n", "window: 30x100\n", "status=0\n"])),
+    ("tty-resize-sigwinch", "signals winch; echo st=$?; resize; fg; echo status=$?", &[(1500, b"\x1a"), (700, b"\x1b[30;100R")], 0,
+        ContainsInOrder(&["waiting for SIGWINCH\n", "[1]+ Stopped  signals winch\nst=148\n", "COLUMNS=100;\nLINES=30;\n", "signals winch\nSIGWINCH: 30x100\nSIGWINCH after TIOCSWINSZ: 40x120\nstatus=0\n"])),
     ("job-bg-reader-sigttin", "linuxcheck --lines & sleep 0.5; jobs; fg; echo status=$?", &[(1500, b"late\r\x04")], 0,
         ContainsInOrder(&["[1] Stopped (tty input)  linuxcheck --lines\nlinuxcheck --lines\n", "line 1: \"late\"\n", "status=0\n"])),
 ];
