@@ -344,6 +344,8 @@ const E2E_CASES: &[Case] = &[
     ("kill-file-writer", "mkdir /d; yes > /d/y & sleep 1; kill %1; sleep 0.3; ls /d; echo alive", &[], 0, ContainsInOrder(&["[1] ", "\ny\nalive\n"])),
     ("linux-kill-frees", KILL_20_PROGRAMS,            &[],                            0,   MemBack(1024, "hold: holding 4 MiB in 2 threads\n", 19)),
     ("wasm-kill-frees", KILL_100_GUESTS,              &[],                            0,   MemBack(1024, "nap: holding 4 MiB\n", 95)),
+    ("linux-kill-stopped-frees", KILL_10_STOPPED_PROGRAMS, &[],                       0,   MemBack(1024, "] Stopped  hold\n", 9)),
+    ("wasm-kill-stopped-frees", KILL_10_STOPPED_GUESTS, &[],                          0,   MemBack(1024, "] Stopped  nap\n", 9)),
     ("linux-bad-elf", "/tmp/half; echo $?; /tmp/arm; echo $?; echo alive", &[("/tmp/half", Made(linux_truncated)), ("/tmp/arm", Made(linux_aarch64))], 0, ContainsInOrder(&["/tmp/half: cannot run: ", "\n126\n/tmp/arm: cannot run: built for another machine (e_machine 183), not x86_64\n126\nalive\n"])),
 ];
 
@@ -360,6 +362,21 @@ macro_rules! ten {
 const KILL_100_GUESTS: &str = concat!(
     "nap & sleep 0.3; kill %%; sleep 0.3; mem; ",
     ten!(ten!("nap & sleep 0.12; kill %%; ")),
+    "sleep 1; mem; echo alive"
+);
+
+/// 10 programs that each map 4 MiB, stopped (`kill -STOP`, `jobs` says so) while their
+/// threads wait, then killed while stopped: everything they held comes back.
+const KILL_10_STOPPED_PROGRAMS: &str = concat!(
+    "hold & sleep 0.4; kill -STOP %%; jobs; kill %%; sleep 0.3; mem; ",
+    ten!("hold & sleep 0.25; kill -STOP %%; jobs; kill %%; "),
+    "sleep 1; mem; echo alive"
+);
+
+/// The same with 10 guests that hold 4 MiB each, stopped while they wait in a host call.
+const KILL_10_STOPPED_GUESTS: &str = concat!(
+    "nap & sleep 0.3; kill -STOP %%; jobs; kill %%; sleep 0.3; mem; ",
+    ten!("nap & sleep 0.15; kill -STOP %%; jobs; kill %%; "),
     "sleep 1; mem; echo alive"
 );
 
