@@ -16,8 +16,9 @@ commands:
               --iso               boot through the GRUB ISO instead of QEMU's -kernel
               --verbose, -v       show build output, the boot log and boot timings
   test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
-              --slow              also the wasm-registry group (fetches from the registries)
-                                  and the fuzz group
+              --slow              also the wasm-registry group (fetches from the registries),
+                                  the fuzz group and the ports manifest (each crate no worse
+                                  than in ports/STATUS.json)
               --verbose, -v
   fuzz      the bounded fuzz and stress group: generated wasm modules, every WASI
             function with random arguments, mutated ELF programs, random shell input,
@@ -43,6 +44,13 @@ commands:
             build a crate (a directory with a Cargo.toml, or the manifest) for
             targets/x86_64-theseus-linux-musl.json (cargo build --release, std from source)
             and print the paths of its binaries; CARGO_ARGS go to cargo (e.g. --bin NAME)
+  ports [NAME...]
+            each crate of ports/manifest.toml (or those named): its own tests built for
+            the OS target, run in the OS and on the host; rewrites ports/STATUS.md and
+            ports/STATUS.json (logs in target/ports-status/logs/CRATE)
+              --verbose, -v
+  ports try NAME[@VERSION] [--features F,G]
+            the same for any crate; prints its row and failing tests, exit 0 if `ok`
   boottime  measure boot-to-shell time
               --runs N            number of boots (default 5)
               --verbose, -v
@@ -61,14 +69,44 @@ pub struct RunArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Run(RunArgs),
-    Test { verbose: bool, slow: bool },
-    WasmRegistry { verbose: bool },
-    Fuzz { verbose: bool },
-    HostCompare { verbose: bool },
-    WasiCompare { verbose: bool },
-    Build { adds: Vec<AddSpec>, verbose: bool },
-    BuildCrate { path: String, args: Vec<String> },
-    BootTime { runs: usize, verbose: bool },
+    Test {
+        verbose: bool,
+        slow: bool,
+    },
+    WasmRegistry {
+        verbose: bool,
+    },
+    Fuzz {
+        verbose: bool,
+    },
+    HostCompare {
+        verbose: bool,
+    },
+    WasiCompare {
+        verbose: bool,
+    },
+    Build {
+        adds: Vec<AddSpec>,
+        verbose: bool,
+    },
+    BuildCrate {
+        path: String,
+        args: Vec<String>,
+    },
+    BootTime {
+        runs: usize,
+        verbose: bool,
+    },
+    Ports {
+        names: Vec<String>,
+        verbose: bool,
+    },
+    PortsTry {
+        name: String,
+        version: Option<String>,
+        features: Vec<String>,
+        verbose: bool,
+    },
     Help,
 }
 
@@ -137,6 +175,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             Command::Build { adds, verbose }
         }
         "build-crate" => parse_build_crate(rest)?,
+        "ports" => parse_ports(rest)?,
         "boottime" => {
             let (mut runs, mut verbose) = (5, false);
             while let Some(flag) = flags.next_flag()? {
@@ -172,6 +211,59 @@ fn parse_build_crate(rest: &[String]) -> Result<Command> {
             "`build-crate` takes one PATH (a crate directory or its Cargo.toml)",
         )),
     }
+}
+
+/// `ports [NAME...] [-v]` or `ports try NAME[@VERSION] [--features F] [-v]`.
+fn parse_ports(rest: &[String]) -> Result<Command> {
+    let (mut words, mut verbose, mut features) = (Vec::new(), false, Vec::new());
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--verbose" | "-v" => verbose = true,
+            "--features" => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| Error::usage("--features needs a value"))?;
+                features.extend(
+                    value
+                        .split([',', ' '])
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_string),
+                );
+            }
+            flag if flag.starts_with('-') => {
+                return Err(Error::usage(format!("`ports`: unknown option {flag}")));
+            }
+            word => words.push(word.to_string()),
+        }
+    }
+    if words.first().map(String::as_str) != Some("try") {
+        if !features.is_empty() {
+            return Err(Error::usage("--features goes with `ports try`"));
+        }
+        return Ok(Command::Ports {
+            names: words,
+            verbose,
+        });
+    }
+    let [_, krate] = words.as_slice() else {
+        return Err(Error::usage("`ports try` takes one NAME[@VERSION]"));
+    };
+    let (name, version) = match krate.split_once('@') {
+        Some((name, version)) => (name.to_string(), Some(version.to_string())),
+        None => (krate.clone(), None),
+    };
+    if name.is_empty() || version.as_deref() == Some("") {
+        return Err(Error::usage(format!(
+            "`ports try {krate}`: expected NAME[@VERSION]"
+        )));
+    }
+    Ok(Command::PortsTry {
+        name,
+        version,
+        features,
+        verbose,
+    })
 }
 
 fn parse_timeout(value: &str) -> Result<Duration> {
@@ -351,6 +443,26 @@ mod tests {
     }
 
     #[test]
+    fn ports_commands() {
+        assert_eq!(
+            parse_words(&["ports", "regex", "-v"]).unwrap(),
+            Command::Ports {
+                names: vec!["regex".into()],
+                verbose: true
+            }
+        );
+        assert_eq!(
+            parse_words(&["ports", "try", "semver@1.0.20", "--features", "serde,std"]).unwrap(),
+            Command::PortsTry {
+                name: "semver".into(),
+                version: Some("1.0.20".into()),
+                features: vec!["serde".into(), "std".into()],
+                verbose: false
+            }
+        );
+    }
+
+    #[test]
     fn usage_errors_exit_2() {
         for words in [
             &["frobnicate"][..],
@@ -368,6 +480,11 @@ mod tests {
             &["build-crate", "a", "b"],
             &["build-crate", "--bin", "x", "a"],
             &["build-crate", "--", "--bin", "x"],
+            &["ports", "try"],
+            &["ports", "try", "a", "b"],
+            &["ports", "try", "a@"],
+            &["ports", "regex", "--features", "x"],
+            &["ports", "--nope"],
         ] {
             let err = parse_words(words).unwrap_err();
             assert_eq!(err.exit_code, 2, "{words:?}: {err}");

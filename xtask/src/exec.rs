@@ -32,6 +32,11 @@ pub struct ExecRequest<'a> {
     pub command: &'a str,
     pub adds: &'a [AddSpec],
     pub timeout: Option<Duration>,
+    /// Also stop when the guest prints nothing this long (a test harness that reports every
+    /// test: the limit is per test, not for the whole run).
+    pub idle_timeout: Option<Duration>,
+    /// The QEMU CPU model; `None`: [`qemu::CPU`].
+    pub cpu: Option<&'static str>,
     pub iso: bool,
     /// Boot log, tool chatter and timings on stderr.
     pub verbose: bool,
@@ -58,8 +63,9 @@ pub enum ExecOutcome {
     Completed { status: u8, timing: BootTiming },
     /// QEMU exited (or was killed) before the END marker.
     Stopped { serial_tail: String },
-    /// The timeout expired first.
-    TimedOut { after: Duration },
+    /// The timeout expired first (`idle`: the idle timeout, the guest printed nothing for
+    /// `after`).
+    TimedOut { after: Duration, idle: bool },
 }
 
 impl ExecOutcome {
@@ -79,8 +85,11 @@ impl ExecOutcome {
             ExecOutcome::Stopped { serial_tail } => Some(format!(
                 "xtask: guest stopped before the command finished; last serial output:\n{serial_tail}"
             )),
-            ExecOutcome::TimedOut { after } => {
+            ExecOutcome::TimedOut { after, idle: false } => {
                 Some(format!("xtask: timeout after {} s", after.as_secs()))
+            }
+            ExecOutcome::TimedOut { after, idle: true } => {
+                Some(format!("xtask: no output for {} s", after.as_secs()))
             }
         }
     }
@@ -99,7 +108,12 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
             verbose: request.verbose,
         },
     )?;
-    let qemu = qemu::command(&boot, Console::Piped, qemu::kvm_usable());
+    let qemu = qemu::command_with_cpu(
+        &boot,
+        Console::Piped,
+        qemu::kvm_usable(),
+        request.cpu.unwrap_or(qemu::CPU),
+    );
 
     let mut parser = MarkerParser::new();
     let mut serial = SerialTail::default();
@@ -140,6 +154,7 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
     let ending = qemu::supervise_with_input(
         qemu,
         request.timeout,
+        request.idle_timeout,
         qemu::GRACE_AFTER_FINISH,
         request.input.clone(),
         |chunk| {
@@ -160,6 +175,11 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
         (Some(status), _) => ExecOutcome::Completed { status, timing },
         (None, Ending::TimedOut) => ExecOutcome::TimedOut {
             after: request.timeout.unwrap_or_default(),
+            idle: false,
+        },
+        (None, Ending::Silent) => ExecOutcome::TimedOut {
+            after: request.idle_timeout.unwrap_or_default(),
+            idle: true,
         },
         (None, _) => ExecOutcome::Stopped {
             serial_tail: serial.last_lines(TAIL_LINES),
@@ -246,6 +266,7 @@ mod tests {
         );
         let timed_out = ExecOutcome::TimedOut {
             after: Duration::from_secs(7),
+            idle: false,
         };
         assert_eq!(timed_out.exit_code(), 124);
         assert_eq!(timed_out.problem().unwrap(), "xtask: timeout after 7 s");

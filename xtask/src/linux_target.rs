@@ -56,6 +56,17 @@ pub fn cargo_build(
     target_dir: &Path,
     extra_rustflags: &[String],
 ) -> Result<Command> {
+    cargo_for_target(ws, target_dir, extra_rustflags, &["build", "--release"])
+}
+
+/// [`cargo_build`] with another cargo subcommand and profile (`subcommand`, e.g. `["test",
+/// "--no-run"]`).
+pub fn cargo_for_target(
+    ws: &Workspace,
+    target_dir: &Path,
+    extra_rustflags: &[String],
+    subcommand: &[&str],
+) -> Result<Command> {
     let sysroot = crate::setup::rust_sysroot(ws)?;
     let dir = self_contained_dir(&sysroot);
     if !dir.join("rcrt1.o").is_file() || !dir.join("libc.a").is_file() {
@@ -76,7 +87,8 @@ pub fn cargo_build(
     cargo.env("CARGO_ENCODED_RUSTFLAGS", rustflags.join("\x1f"));
     cargo.env_remove("RUSTFLAGS");
     cargo.env(C_COMPILER.0, C_COMPILER.1);
-    cargo.args(["build", "--release", "--target"]);
+    cargo.args(subcommand);
+    cargo.arg("--target");
     cargo.arg(ws.root().join(SPEC));
     cargo.args(["-Zbuild-std=std,panic_unwind", "-Zjson-target-spec"]);
     Ok(cargo)

@@ -40,6 +40,7 @@ mod linux_programs;
 mod linux_target;
 mod markers;
 mod ports_build;
+mod ports_status;
 mod qemu;
 mod ramdisk;
 mod registry;
@@ -90,6 +91,13 @@ fn dispatch() -> Result<i32> {
             commands::build_crate::run(&ws, std::path::Path::new(&path), &args)
         }
         Command::BootTime { runs, verbose } => commands::boottime::run(&ws, runs, verbose),
+        Command::Ports { names, verbose } => commands::ports::run(&ws, &names, verbose),
+        Command::PortsTry {
+            name,
+            version,
+            features,
+            verbose,
+        } => commands::ports::try_crate(&ws, &name, version.as_deref(), features, verbose),
         Command::Help => {
             print!("{}", cli::USAGE);
             Ok(0)

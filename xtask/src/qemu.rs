@@ -38,17 +38,32 @@ pub enum Console {
 
 /// The full QEMU command for `boot`.
 pub fn command(boot: &Boot, console: Console, kvm: bool) -> Command {
+    command_with_cpu(boot, console, kvm, CPU)
+}
+
+/// [`command`] with another CPU model than [`CPU`].
+pub fn command_with_cpu(boot: &Boot, console: Console, kvm: bool, cpu: &str) -> Command {
     let mut qemu = Command::new("qemu-system-x86_64");
-    qemu.args(args(boot, console, kvm));
+    let mut args = args(boot, console, kvm);
+    if let Some(at) = args.iter().position(|arg| arg == "-cpu") {
+        args[at + 1] = cpu.to_string();
+    }
+    qemu.args(args);
     qemu
 }
+
+/// The CPU model of every boot: the baseline x86_64 (SSE2), as in the benchmarks.
+pub const CPU: &str = "qemu64";
+/// Everything TCG emulates (SSSE3, SSE4.2, POPCNT, ...; AVX only if the kernel enables it),
+/// for running crates' test suites, which expect what real machines have.
+pub const FULL_CPU: &str = "max";
 
 fn args(boot: &Boot, console: Console, kvm: bool) -> Vec<String> {
     let mut args: Vec<String> = [
         "-machine",
         "pc",
         "-cpu",
-        "qemu64",
+        CPU,
         "-m",
         "1G",
         "-smp",
@@ -149,6 +164,8 @@ pub enum Ending {
     KilledAfterFinish,
     /// Killed because the timeout expired.
     TimedOut,
+    /// Killed because the guest printed nothing for the idle limit.
+    Silent,
 }
 
 /// Runs `qemu` with stdin closed and stdout piped, passing each chunk of serial output to
@@ -160,15 +177,16 @@ pub fn supervise(
     grace: Duration,
     on_output: impl FnMut(&[u8]) -> Flow,
 ) -> Result<Ending> {
-    supervise_with_input(qemu, timeout, grace, None, on_output)
+    supervise_with_input(qemu, timeout, None, grace, None, on_output)
 }
 
 /// [`supervise`], and with `input` QEMU's stdin is a pipe that gets the input's bytes its
 /// delay after `on_output` first returned [`Flow::Ready`] (the pipe stays open until QEMU
-/// ends).
+/// ends); with `idle`, QEMU is also killed when its serial output stays silent that long.
 pub fn supervise_with_input(
     mut qemu: Command,
     timeout: Option<Duration>,
+    idle: Option<Duration>,
     grace: Duration,
     mut input: Option<Input>,
     mut on_output: impl FnMut(&[u8]) -> Flow,
@@ -212,6 +230,7 @@ pub fn supervise_with_input(
         .map(|i| std::iter::once((i.delay, i.bytes)).chain(i.then).collect())
         .unwrap_or_default();
     let mut started = false;
+    let mut idle_deadline = idle.map(|idle| Instant::now() + idle);
     loop {
         if let Some(at) = input_deadline
             && Instant::now() >= at
@@ -222,13 +241,17 @@ pub fn supervise_with_input(
             }
             input_deadline = steps.front().map(|(delay, _)| Instant::now() + *delay);
         }
-        let wake = earliest(earliest(deadline, grace_deadline), input_deadline);
+        let wake = earliest(
+            earliest(deadline, grace_deadline),
+            earliest(input_deadline, idle_deadline),
+        );
         let received = match wake {
             Some(at) => receiver.recv_timeout(at.saturating_duration_since(Instant::now())),
             None => receiver.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match received {
             Ok(chunk) => {
+                idle_deadline = idle.map(|idle| Instant::now() + idle);
                 if grace_deadline.is_none() {
                     match on_output(&chunk) {
                         Flow::Finished => grace_deadline = Some(Instant::now() + grace),
@@ -244,7 +267,8 @@ pub fn supervise_with_input(
             Err(RecvTimeoutError::Timeout) => {
                 let now = Instant::now();
                 let expired = |at: Option<Instant>| at.is_some_and(|at| now >= at);
-                if !expired(deadline) && !expired(grace_deadline) {
+                let silent = grace_deadline.is_none() && expired(idle_deadline);
+                if !expired(deadline) && !expired(grace_deadline) && !silent {
                     // Woken to write the input: the top of the loop does it.
                     continue;
                 }
@@ -252,6 +276,8 @@ pub fn supervise_with_input(
                 kill(&mut child);
                 return Ok(if grace_deadline.is_some() {
                     Ending::KilledAfterFinish
+                } else if silent && !expired(deadline) {
+                    Ending::Silent
                 } else {
                     Ending::TimedOut
                 });
@@ -345,6 +371,18 @@ mod tests {
     }
 
     #[test]
+    fn another_cpu_model() {
+        let qemu = command_with_cpu(&Boot::Iso("t.iso".into()), Console::Piped, false, FULL_CPU);
+        let args: Vec<String> = qemu
+            .get_args()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        let at = args.iter().position(|arg| arg == "-cpu").unwrap();
+        assert_eq!(args[at + 1], "max");
+        assert_eq!(args.iter().filter(|arg| *arg == "-cpu").count(), 1);
+    }
+
+    #[test]
     fn iso_interactive_arguments() {
         let args = args(&Boot::Iso("t.iso".into()), Console::Interactive, true).join(" ");
         assert!(args.contains("-serial mon:stdio"));
@@ -396,6 +434,27 @@ mod tests {
     }
 
     #[test]
+    fn supervise_kills_a_silent_guest_but_not_a_chatty_one() {
+        let run = |script: &str| {
+            let mut sh = Command::new("sh");
+            sh.args(["-c", script]);
+            supervise_with_input(
+                sh,
+                Some(Duration::from_secs(20)),
+                Some(Duration::from_millis(700)),
+                GRACE_AFTER_FINISH,
+                None,
+                |_| Flow::Continue,
+            )
+            .unwrap()
+        };
+        assert!(matches!(run("printf a; sleep 5"), Ending::Silent));
+        // 1.5 s in all, never 0.7 s without output.
+        let chatty = "for i in 1 2 3 4 5; do printf x; sleep 0.3; done";
+        assert!(matches!(run(chatty), Ending::Exited(_)));
+    }
+
+    #[test]
     fn supervise_writes_input_after_ready() {
         let mut sh = Command::new("sh");
         sh.args(["-c", "printf ready; read line; printf \"got %s\" \"$line\""]);
@@ -409,6 +468,7 @@ mod tests {
         let ending = supervise_with_input(
             sh,
             Some(Duration::from_secs(10)),
+            None,
             GRACE_AFTER_FINISH,
             Some(input),
             |chunk| {

@@ -257,8 +257,12 @@ enum Content {
 
 struct Node {
     content: Content,
-    /// Names of a file or symbolic link in directories (1 for a directory).
+    /// Names of a file or symbolic link in directories (1 for a directory; 0 for a file whose
+    /// last name went while it was open).
     links: u32,
+    /// Open file descriptions of a file ([`MemFs::hold`]): a file without names lives on
+    /// until the last is closed, as POSIX wants (`tempfile()` opens, then unlinks).
+    opens: u32,
     mode: u32,
     created: u64,
     modified: u64,
@@ -270,6 +274,7 @@ impl Node {
         Self {
             content,
             links: 1,
+            opens: 0,
             mode: mode & PERMISSION_BITS,
             created: now,
             modified: now,
@@ -920,7 +925,30 @@ impl MemFs {
     fn drop_name(&mut self, id: NodeId) {
         match self.node_mut(id) {
             Ok(n) if n.links > 1 => n.links -= 1,
+            Ok(n) if n.opens > 0 => n.links = 0,
             _ => self.free(id),
+        }
+    }
+
+    /// Counts one more open file description of `id` (a file or symbolic link; directories
+    /// are not counted): it is not freed with its last name while opens remain.
+    pub fn hold(&mut self, id: NodeId) -> Result<(), FsError> {
+        let node = self.node_mut(id)?;
+        if node.kind() != NodeKind::Directory {
+            node.opens = node.opens.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// Ends one [`Self::hold`]: a file without names is freed with its last open.
+    pub fn release(&mut self, id: NodeId) {
+        if let Ok(node) = self.node_mut(id)
+            && node.kind() != NodeKind::Directory
+        {
+            node.opens = node.opens.saturating_sub(1);
+            if node.opens == 0 && node.links == 0 {
+                self.free(id);
+            }
         }
     }
 

@@ -963,3 +963,46 @@ fn truncate_and_rename_keep_the_count() {
     fs.unlink("/b", 0).unwrap();
     assert_eq!(fs.byte_usage().0, empty);
 }
+
+#[test]
+fn an_open_file_outlives_its_last_name() {
+    let mut fs = sample();
+    let (used_before, _) = fs.byte_usage();
+    let node = fs.create_file("/etc/tmpfile", 0o600, 7).unwrap();
+    fs.hold(node).unwrap();
+    fs.unlink("/etc/tmpfile", 8).unwrap();
+    assert_eq!(fs.lookup("/etc/tmpfile"), Err(FsError::NotFound));
+    // Still readable and writable through the open description, with no names.
+    assert_eq!(fs.write_at(node, 0, b"kept", 9), Ok(4));
+    let mut buf = [0u8; 4];
+    assert_eq!(fs.read_at(node, 0, &mut buf), Ok(4));
+    assert_eq!(&buf, b"kept");
+    assert_eq!(fs.metadata(node).unwrap().nlink, 0);
+    // A second open, then both closed: freed with the last, its bytes given back.
+    fs.hold(node).unwrap();
+    fs.release(node);
+    assert!(fs.metadata(node).is_ok());
+    fs.release(node);
+    assert_eq!(fs.metadata(node), Err(FsError::NotFound));
+    assert_eq!(fs.byte_usage().0, used_before);
+}
+
+#[test]
+fn a_file_replaced_by_rename_lives_while_open() {
+    let mut fs = sample();
+    let old = fs.lookup("/home/user/notes").unwrap();
+    fs.hold(old).unwrap();
+    let new = fs.create_file("/home/user/new", 0o600, 7).unwrap();
+    fs.write_at(new, 0, b"new", 7).unwrap();
+    fs.rename("/home/user/new", "/home/user/notes", 8).unwrap();
+    let mut buf = [0u8; 2];
+    assert_eq!(fs.read_at(old, 0, &mut buf), Ok(2));
+    assert_eq!(&buf, b"hi");
+    fs.release(old);
+    assert_eq!(fs.metadata(old), Err(FsError::NotFound));
+    // Closing a file that still has its name frees nothing.
+    let ls = fs.lookup("/bin/ls").unwrap();
+    fs.hold(ls).unwrap();
+    fs.release(ls);
+    assert!(fs.metadata(ls).is_ok());
+}

@@ -36,7 +36,7 @@ pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Res
     }
     let base = base(dir)?;
     let t = now();
-    let (node, is_dir) = rootfs::with(|fs| -> Result<(NodeId, bool)> {
+    let found = |fs: &mut memfs::MemFs| -> Result<(NodeId, bool)> {
         let exclusive = opts.create && opts.exclusive;
         let node = match fs.lookup_beneath(base, path, follow && !exclusive) {
             Ok(_) if exclusive => return Err(VfsError::AlreadyExists),
@@ -60,8 +60,12 @@ pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Res
             return Err(VfsError::TooManyLinks);
         }
         Ok((node, prepare_open(fs, node, opts, t)?))
+    };
+    let file = rootfs::with(|fs| {
+        let (node, is_dir) = found(fs)?;
+        open_description(fs, node, is_dir, opts)
     })?;
-    current_context().install(open_description(node, is_dir, opts))
+    current_context().install(file)
 }
 
 /// Metadata of `path` beneath `dir`; `follow`: follow a symbolic link in the last component.

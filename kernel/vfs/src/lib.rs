@@ -206,7 +206,7 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
         return Ok(Arc::new(NullDevice::new()));
     }
     let t = now();
-    let (node, is_dir) = rootfs::with(|fs| -> Result<(memfs::NodeId, bool)> {
+    let found = |fs: &mut memfs::MemFs| -> Result<(memfs::NodeId, bool)> {
         let existing = if opts.create && opts.exclusive {
             // O_EXCL: even a dangling symlink counts as existing.
             fs.lookup_nofollow(&path)
@@ -222,8 +222,11 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
             Err(e) => return Err(e.into()),
         };
         Ok((node, prepare_open(fs, node, opts, t)?))
-    })?;
-    Ok(open_description(node, is_dir, opts))
+    };
+    rootfs::with(|fs| {
+        let (node, is_dir) = found(fs)?;
+        open_description(fs, node, is_dir, opts)
+    })
 }
 
 /// Checks an existing `node` against `opts` (a directory is not opened for writing, `O_DIRECTORY`
@@ -248,18 +251,26 @@ pub(crate) fn prepare_open(
     }
 }
 
-/// The open file description of a prepared tree node.
+/// The open file description of a prepared tree node, made under the file-system lock: a
+/// file's description holds its node ([`memfs::MemFs::hold`]) until it is dropped, so the
+/// file outlives an unlink while it is open.
 pub(crate) fn open_description(
+    fs: &mut memfs::MemFs,
     node: memfs::NodeId,
     is_dir: bool,
     opts: OpenOptions,
-) -> Arc<dyn File> {
+) -> Result<Arc<dyn File>> {
     if is_dir {
-        Arc::new(DirHandle::new(node))
-    } else {
-        let writable = opts.write || opts.append;
-        Arc::new(RegularFile::new(node, opts.read, writable, opts.append))
+        return Ok(Arc::new(DirHandle::new(node)));
     }
+    fs.hold(node)?;
+    let writable = opts.write || opts.append;
+    Ok(Arc::new(RegularFile::new(
+        node,
+        opts.read,
+        writable,
+        opts.append,
+    )))
 }
 
 /// The open file behind `fd`.

@@ -18,6 +18,7 @@ pub struct RegularFile {
 }
 
 impl RegularFile {
+    /// A description of `node`, which the caller has [held](memfs::MemFs::hold) for it.
     pub(crate) fn new(node: NodeId, readable: bool, writable: bool, append: bool) -> Self {
         RegularFile {
             node,
@@ -26,6 +27,15 @@ impl RegularFile {
             writable,
             append: AtomicBool::new(append),
         }
+    }
+}
+
+impl Drop for RegularFile {
+    /// The last descriptor closed: a file unlinked meanwhile is freed now. (No description is
+    /// dropped while the file-system lock is held: every caller of `rootfs::with` drops its
+    /// files outside it.)
+    fn drop(&mut self) {
+        rootfs::with(|fs| fs.release(self.node));
     }
 }
 

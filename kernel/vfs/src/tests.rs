@@ -675,3 +675,29 @@ kernel_test! {
         }
     }
 }
+
+kernel_test! {
+    /// `tempfile()`'s way: create, unlink, then use the descriptor (and a duplicate); the
+    /// bytes go back to the file system only when the last descriptor closes.
+    fn an_unlinked_file_works_until_its_last_close() {
+        let dir = fresh_dir("unlinked");
+        let path = format!("{dir}/scratch");
+        let fd = open(&path, rw_create()).unwrap();
+        let used_before = rootfs::with(|fs| fs.byte_usage().0);
+        unlink(&path).unwrap();
+        assert_eq!(stat(&path).unwrap_err(), VfsError::NotFound);
+        let data = vec![7u8; 64 * 1024];
+        write_all(fd, &data).unwrap();
+        assert_eq!(fstat(fd).unwrap().nlink, 0);
+        let copy = dup(fd).unwrap();
+        close(fd).unwrap();
+        assert_eq!(seek(copy, SeekFrom::Start(0)).unwrap(), 0);
+        assert_eq!(read_exact(copy, data.len()), data);
+        let used_open = rootfs::with(|fs| fs.byte_usage().0);
+        assert!(used_open >= used_before + data.len() as u64);
+        close(copy).unwrap();
+        let used_after = rootfs::with(|fs| fs.byte_usage().0);
+        assert!(used_after < used_before, "{used_after} >= {used_before}: not freed");
+        assert!(read_dir(&dir).unwrap().is_empty());
+    }
+}

@@ -754,7 +754,13 @@ pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 }
 
 pub fn getcwd(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    let mut cwd = fs::getcwd().into_bytes();
+    let cwd = fs::getcwd();
+    // The working directory is kept as a path: one that no longer names a directory was
+    // removed (Linux answers ENOENT for an unlinked working directory).
+    if !fs::stat(&cwd).is_ok_and(|m| m.file_type == fs::FileType::Directory) {
+        return Err(Errno::ENOENT);
+    }
+    let mut cwd = cwd.into_bytes();
     cwd.push(0);
     if cwd.len() > a[1] as usize {
         return Err(Errno::ERANGE);

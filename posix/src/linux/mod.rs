@@ -204,11 +204,11 @@ fn handle(regs: &mut Registers) {
     let found = lookup(number);
     let result = match found {
         Some((_, handler)) => handler(regs, args),
-        None => {
-            state::current().count_missing(number);
-            Err(Errno::ENOSYS)
-        }
+        None => Err(Errno::ENOSYS),
     };
+    if result == Err(Errno::ENOSYS) {
+        state::current().count_missing(number, found.map(|(name, _)| name));
+    }
     let ret = match result {
         Ok(v) => v as i64,
         Err(e) => -i64::from(e.raw()),
@@ -216,7 +216,7 @@ fn handle(regs: &mut Registers) {
     regs.set_return(ret);
     let process = state::current();
     let trace = process.trace();
-    if trace == state::Trace::Off {
+    if matches!(trace, state::Trace::Off | state::Trace::Missing) {
         return;
     }
     let name: String = found.map_or_else(|| format!("syscall_{number}"), |(n, _)| n.into());

@@ -76,8 +76,9 @@ pub struct Process {
     pub vfork_release: Mutex<Option<Arc<Event>>>,
     /// Descriptors to close at `execve` (`O_CLOEXEC`, `FD_CLOEXEC`).
     pub cloexec: Mutex<BTreeSet<u32>>,
-    /// Numbers that returned `ENOSYS`, with counts.
-    missing: Mutex<BTreeMap<u64, u32>>,
+    /// Numbers that returned `ENOSYS` (no handler, or a handler refusing the arguments), with
+    /// the call's name if it has a handler, and counts.
+    missing: Mutex<BTreeMap<u64, (Option<&'static str>, u32)>>,
     pub memory: Mutex<Space>,
     pub actions: Mutex<BTreeMap<u32, Action>>,
     pub threads: Mutex<BTreeMap<u64, Thread>>,
@@ -109,13 +110,17 @@ impl Process {
         }
     }
 
-    pub fn count_missing(&self, number: u64) {
-        *self.missing.lock().entry(number).or_insert(0) += 1;
+    pub fn count_missing(&self, number: u64, name: Option<&'static str>) {
+        self.missing.lock().entry(number).or_insert((name, 0)).1 += 1;
     }
 
-    /// `(number, count)` of the calls that returned `ENOSYS`.
-    pub fn missing(&self) -> alloc::vec::Vec<(u64, u32)> {
-        self.missing.lock().iter().map(|(&n, &c)| (n, c)).collect()
+    /// `(number, name, count)` of the calls that returned `ENOSYS`.
+    pub fn missing(&self) -> alloc::vec::Vec<(u64, Option<&'static str>, u32)> {
+        self.missing
+            .lock()
+            .iter()
+            .map(|(&n, &(name, c))| (n, name, c))
+            .collect()
     }
 
     /// The calling thread's state (default if it has none yet).
@@ -193,12 +198,15 @@ impl Drop for Process {
 
 /// Where the environment asks system calls to be traced: `THESEUS_STRACE=1` on the program's
 /// standard error, `THESEUS_STRACE=log` in the kernel log (the serial console, for programs
-/// whose output must stay untouched).
+/// whose output must stay untouched); `THESEUS_STRACE=enosys` prints only the summary of the
+/// calls that returned `ENOSYS`, on standard error when the program ends (what `cargo xtask
+/// ports` collects from test binaries).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trace {
     Off = 0,
     Stderr = 1,
     Log = 2,
+    Missing = 3,
 }
 
 impl Process {
@@ -206,6 +214,7 @@ impl Process {
         match self.trace.load(Ordering::Relaxed) {
             1 => Trace::Stderr,
             2 => Trace::Log,
+            3 => Trace::Missing,
             _ => Trace::Off,
         }
     }
@@ -215,6 +224,7 @@ pub fn trace_requested() -> Trace {
     match libtheseus::env::var("THESEUS_STRACE").as_deref() {
         Some("1") => Trace::Stderr,
         Some("log") => Trace::Log,
+        Some("enosys") => Trace::Missing,
         _ => Trace::Off,
     }
 }

@@ -151,11 +151,12 @@ pub fn exit(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 pub fn exit_group(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let process = state::current();
     let trace = process.trace();
-    for (number, count) in process.missing() {
-        let line = alloc::format!("[strace] ENOSYS: system call {number} x{count}\n");
+    for (number, name, count) in process.missing() {
+        let name = name.unwrap_or("?");
+        let line = alloc::format!("[strace] ENOSYS: system call {number} ({name}) x{count}\n");
         match trace {
             state::Trace::Off => {}
-            state::Trace::Stderr => {
+            state::Trace::Stderr | state::Trace::Missing => {
                 let _ = libtheseus::fs::write_all(libtheseus::fs::STDERR, line.as_bytes());
             }
             state::Trace::Log => log::info!("{} {}", process.pid, line.trim_end()),

@@ -20,6 +20,8 @@ pub fn run(ws: &Workspace, runs: usize, verbose: bool) -> Result<i32> {
             command: "true",
             adds: &[],
             timeout: Some(TIMEOUT),
+            idle_timeout: None,
+            cpu: None,
             iso: false,
             verbose,
             kernel_verbose: false,

@@ -5,6 +5,7 @@ pub mod build;
 pub mod build_crate;
 pub mod fuzz;
 pub mod host_compare;
+pub mod ports;
 pub mod run;
 pub mod test;
 pub mod wasi_compare;

@@ -30,6 +30,8 @@ fn run_exec(ws: &Workspace, args: &RunArgs, command: &str) -> Result<i32> {
         command,
         adds: &args.adds,
         timeout: Some(args.timeout.unwrap_or(exec::DEFAULT_TIMEOUT)),
+        idle_timeout: None,
+        cpu: None,
         iso: args.iso,
         verbose: args.verbose,
         kernel_verbose: args.verbose,

@@ -6,8 +6,9 @@
 //! `run --exec`, our WASI test programs compared with wasmtime ([`super::wasi_compare`]),
 //! and real Linux programs from crates.io compared with the host
 //! ([`super::host_compare`]; built once, cached); with `--slow` also real WASI programs from
-//! the package registries ([`super::wasm_registry`]) and the fuzz and stress group
-//! ([`super::fuzz`]).
+//! the package registries ([`super::wasm_registry`]), the fuzz and stress group
+//! ([`super::fuzz`]) and the crates of the ports manifest, each measured again and compared
+//! with its row in `ports/STATUS.json` ([`super::ports::group`]).
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -531,6 +532,9 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
 
             header("fuzz and stress");
             super::fuzz::group(ws, verbose, &mut tally)?;
+
+            header("crates' own test suites (ports/manifest.toml) against ports/STATUS.json");
+            super::ports::group(ws, verbose, &mut tally)?;
         }
     }
 
@@ -793,6 +797,8 @@ fn boot_case(
         command,
         adds: &adds,
         timeout: Some(BOOT_TEST_TIMEOUT),
+        idle_timeout: None,
+        cpu: None,
         iso,
         verbose,
         kernel_verbose: false,

@@ -366,6 +366,8 @@ pub(super) fn run_in_os(
         command,
         adds,
         timeout: Some(timeout),
+        idle_timeout: None,
+        cpu: None,
         iso: false,
         verbose,
         kernel_verbose: false,

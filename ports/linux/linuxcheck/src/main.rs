@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -281,6 +281,40 @@ fn fs_in(dir: &Path) -> Result<String, String> {
         "remove_dir_all followed a symbolic link",
     )?;
     done.push("remove_dir_all");
+
+    // An open file outlives its name (what `tempfile::tempfile()` relies on).
+    let scratch = dir.join("scratch");
+    let mut open = step(
+        "create scratch",
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&scratch),
+    )?;
+    step("unlink the open file", fs::remove_file(&scratch))?;
+    step("write after unlink", open.write_all(b"still here"))?;
+    step("seek after unlink", open.seek(SeekFrom::Start(0)))?;
+    let mut text = String::new();
+    step("read after unlink", open.read_to_string(&mut text))?;
+    ensure(text == "still here", format!("read {text:?} after unlink"))?;
+    drop(open);
+    ensure(!scratch.exists(), "the unlinked file came back")?;
+    done.push("unlinked open file");
+
+    // A removed working directory: getcwd fails, as on Linux.
+    let cwd = step("current_dir", std::env::current_dir())?;
+    let gone = dir.join("gone");
+    step("create_dir gone", fs::create_dir(&gone))?;
+    step("set_current_dir gone", std::env::set_current_dir(&gone))?;
+    step("remove the working directory", fs::remove_dir(&gone))?;
+    let after = std::env::current_dir();
+    step("set_current_dir back", std::env::set_current_dir(&cwd))?;
+    ensure(
+        after.as_ref().err().map(|e| e.kind()) == Some(ErrorKind::NotFound),
+        format!("current_dir in a removed directory: {after:?}"),
+    )?;
+    done.push("removed working directory");
 
     // Remove the rest one by one.
     step("remove_file link", fs::remove_file(&link))?;
