@@ -275,7 +275,7 @@ const E2E_CASES: &[Case] = &[
     ("crash-pagefault", "crash pagefault; echo alive", &[],                          0,   ContainsInOrder(&["page fault", "backtrace:", "shell::tasks::crash_page_fault", "alive\n"])),
     ("crash-panic", "crash panic; echo $?",           &[],                            0,   ContainsInOrder(&["deliberate panic", "crash_panic", "134\n"])),
     ("crash-badfree", "crash badfree; echo $?; echo alive", &[],                      0,   ContainsInOrder(&["which the heap never gave out", "shell::tasks::crash_bad_free", "134\nalive\n"])),
-    ("wasm-memory-back", "mem; trap oom; mem; trap oom; mem", &[], 0, Satisfies("127 MiB guests exit and give their frames back", guest_memory_returns)),
+    ("wasm-memory-back", "mem; trap oom; mem; trap oom; mem; trap oom; mem", &[], 0, Satisfies("127 MiB guests exit and give their frames back", guest_memory_returns)),
     ("disk-full",   "mem; mkdir /d; yes > /d/y; mem; echo full; echo abcd | wc -c; rm /d/y; mem; echo a b c | wc -w; echo alive", &[], 0, Satisfies("`yes` stopped by ENOSPC, commands working while full, free frames back after `rm`", disk_full_recovers)),
     ("pipeline",    "echo a b c | wc -w; ls / | grep -c etc", &[],                    0,   Exactly("3\n1\n")),
     ("redirect-round-trip", "mkdir -p /tmp; echo hi > /tmp/f; echo there >> /tmp/f; cat < /tmp/f", &[],  0, Exactly("hi\nthere\n")),
@@ -895,14 +895,18 @@ fn free_frames_in(output: &str) -> Vec<u64> {
 
 /// The `wasm-memory-back` case: a guest that grew its memory to 127 MiB and exited gave the
 /// frames back (within the heap's 3 MiB slack), and a second run leaks nothing more.
+/// The `wasm-memory-back` case: three guests each take 127 MiB and trap; the free frames come
+/// back within 3 MiB of the start (the kernel heap's growing slot keeps up to 2 MiB of slack
+/// mapped; which of the first runs grows it depends on where transient blocks land), and the
+/// third run costs nothing more than the second.
 fn guest_memory_returns(output: &str) -> bool {
     let free = free_frames_in(output);
-    let [start, after_one, after_two] = free[..] else {
+    let [start, _, after_two, after_three] = free[..] else {
         return false;
     };
-    output.matches("allocated 127 MiB\n").count() == 2
-        && after_one + 768 >= start
-        && after_two + 16 >= after_one
+    output.matches("allocated 127 MiB\n").count() == 3
+        && after_two + 768 >= start
+        && after_three + 16 >= after_two
 }
 
 /// The `disk-full` case: `yes` filled the file system up to its budget (ENOSPC, hundreds of
