@@ -24,6 +24,8 @@
 //! So a status other than 124 can only be told apart from the command's own status by
 //! stderr; scripts that need certainty should make the command print a sentinel.
 
+#![forbid(unsafe_code)]
+
 mod boot;
 mod cli;
 mod cmdline;

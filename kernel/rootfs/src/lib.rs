@@ -3,6 +3,7 @@
 //! Depends on `memfs`, `initrd`, `spin`.
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
