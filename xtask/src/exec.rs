@@ -281,7 +281,7 @@ mod tests {
         for _ in 0..1000 {
             tail.push(&[b'x'; 1000]);
         }
-        assert!(tail.bytes.len() <= 2 * TAIL_BYTES);
+        more_asserts::assert_le!(tail.bytes.len(), 2 * TAIL_BYTES);
     }
 
     #[test]

@@ -395,7 +395,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(ending, Ending::TimedOut));
-        assert!(start.elapsed() < Duration::from_secs(10));
+        more_asserts::assert_lt!(start.elapsed(), Duration::from_secs(10));
     }
 
     #[test]
@@ -447,7 +447,7 @@ mod tests {
         .unwrap();
         assert_eq!(seen, b"readygot hi");
         assert!(matches!(ending, Ending::Exited(status) if status.success()));
-        assert!(start.elapsed() >= Duration::from_millis(200));
+        more_asserts::assert_ge!(start.elapsed(), Duration::from_millis(200));
     }
 
     #[test]
@@ -459,6 +459,7 @@ mod tests {
         let ending = supervise(sh, None, grace, |_| Flow::Finished).unwrap();
         assert!(matches!(ending, Ending::KilledAfterFinish));
         let elapsed = start.elapsed();
-        assert!(elapsed >= grace && elapsed < Duration::from_secs(10));
+        more_asserts::assert_ge!(elapsed, grace);
+        more_asserts::assert_lt!(elapsed, Duration::from_secs(10));
     }
 }
