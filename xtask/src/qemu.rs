@@ -430,7 +430,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(ending, Ending::TimedOut));
-        assert!(start.elapsed() < Duration::from_secs(10));
+        more_asserts::assert_lt!(start.elapsed(), Duration::from_secs(10));
     }
 
     #[test]
@@ -483,7 +483,7 @@ mod tests {
         .unwrap();
         assert_eq!(seen, b"readygot hi");
         assert!(matches!(ending, Ending::Exited(status) if status.success()));
-        assert!(start.elapsed() >= Duration::from_millis(300));
+        more_asserts::assert_ge!(start.elapsed(), Duration::from_millis(300));
     }
 
     #[test]
@@ -495,6 +495,7 @@ mod tests {
         let ending = supervise(sh, None, grace, |_| Flow::Finished).unwrap();
         assert!(matches!(ending, Ending::KilledAfterFinish));
         let elapsed = start.elapsed();
-        assert!(elapsed >= grace && elapsed < Duration::from_secs(10));
+        more_asserts::assert_ge!(elapsed, grace);
+        more_asserts::assert_lt!(elapsed, Duration::from_secs(10));
     }
 }

@@ -20,6 +20,7 @@
 //! call) leaks the references its stack held, so a pipe end it was using stays open.
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -495,6 +495,9 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
         let iso_case: Case = ("iso-boot", "echo iso-ok", &[], 0, Exactly("iso-ok\n"));
         boot_case(ws, &iso_case, None, true, verbose, &mut tally)?;
 
+        header("corrupted ramdisk");
+        corrupted_ramdisk_case(ws, verbose, &mut tally)?;
+
         header("end-to-end shell tests");
         for case in E2E_CASES {
             boot_case(ws, case, None, false, verbose, &mut tally)?;
@@ -693,6 +696,7 @@ pub(crate) fn kernel_test_boot(
             iso: false,
             kernel_verbose: verbose,
             verbose,
+            corrupt_initrd: false,
         },
     )?;
     let qemu = qemu::command(&boot, Console::Piped, qemu::kvm_usable());
@@ -770,6 +774,81 @@ fn steps_input(steps: &[(u64, &[u8])]) -> qemu::Input {
     }
 }
 
+/// Boots with a ramdisk that has one byte flipped after xtask took its CRC-32: the kernel
+/// must say so (both values) before the shell starts, load none of it (the added file is
+/// absent, `/` holds only the standard directories) and still run the command line.
+fn corrupted_ramdisk_case(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
+    let dir = ws.ensure_out_dir()?.join("e2e");
+    fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
+    let host = dir.join("corrupted-ramdisk.data");
+    fs::write(&host, "must not be loaded\n").context(|| format!("writing {}", host.display()))?;
+    let adds = [AddSpec::parse(&format!("{}:/data/file", host.display()))?];
+    let command = "ls /; cat /data/file; echo still-running";
+    let request = ExecRequest {
+        command,
+        adds: &adds,
+        timeout: Some(BOOT_TEST_TIMEOUT),
+        idle_timeout: None,
+        cpu: None,
+        iso: false,
+        verbose,
+        kernel_verbose: false,
+        input: None,
+        corrupt_initrd: true,
+    };
+    let mut output = Vec::new();
+    let outcome = exec::exec(ws, &request, &mut output)?;
+    let output = String::from_utf8_lossy(&output).into_owned();
+    let problem = match &outcome {
+        ExecOutcome::Completed {
+            status,
+            boot_errors,
+            ..
+        } => {
+            let reported = boot_errors.iter().any(|line| {
+                let message = line.split_once("ERROR kernel: ").map_or("", |(_, m)| m);
+                let values: Vec<&str> = message
+                    .match_indices("0x")
+                    .map(|(i, _)| message.get(i..i + 10).unwrap_or(""))
+                    .collect();
+                message.starts_with("initial ramdisk is corrupted: its CRC-32 is 0x")
+                    && message.contains("not loaded")
+                    && values.len() == 2
+                    && values[0] != values[1]
+            });
+            let names: Vec<&str> = output
+                .split_whitespace()
+                .map(|w| w.trim_end_matches('/'))
+                .collect();
+            let empty_root = ["bin", "dev", "tmp"].iter().all(|d| names.contains(d))
+                && !names.contains(&"data")
+                && !names.contains(&"boot");
+            let ran = !output.contains("must not be loaded") && output.ends_with("still-running\n");
+            match (reported, empty_root && ran && *status == 0) {
+                (true, true) => None,
+                (false, _) => Some(format!(
+                    "no boot error naming both CRC-32 values; boot errors: {boot_errors:?}"
+                )),
+                (true, false) => Some(format!(
+                    "expected an empty / and the command line to run (status 0); status {status}, output {output:?}"
+                )),
+            }
+        }
+        other => Some(other.problem().unwrap_or_default()),
+    };
+    match problem {
+        None => {
+            println!("e2e corrupted-ramdisk ... ok");
+            tally.passed += 1;
+        }
+        Some(details) => {
+            println!("e2e corrupted-ramdisk ... FAILED\n  command:  {command}\n  {details}");
+            tally.failed += 1;
+        }
+    }
+    Ok(())
+}
+
 /// Runs one [`Case`] through [`exec::exec`], typing `input` if given, and prints `e2e NAME
 /// ... ok|FAILED`.
 fn boot_case(
@@ -803,6 +882,7 @@ fn boot_case(
         verbose,
         kernel_verbose: false,
         input,
+        corrupt_initrd: false,
     };
     let mut output = Vec::new();
     let outcome = exec::exec(ws, &request, &mut output)?;
@@ -893,8 +973,6 @@ fn free_frames_in(output: &str) -> Vec<u64> {
         .collect()
 }
 
-/// The `wasm-memory-back` case: a guest that grew its memory to 127 MiB and exited gave the
-/// frames back (within the heap's 3 MiB slack), and a second run leaks nothing more.
 /// The `wasm-memory-back` case: three guests each take 127 MiB and trap; the free frames come
 /// back within 3 MiB of the start (the kernel heap's growing slot keeps up to 2 MiB of slack
 /// mapped; which of the first runs grows it depends on where transient blocks land), and the
