@@ -24,50 +24,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use rangemap::RangeSet;
 use spin::Mutex;
 
-/// Access rights of pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Protection {
-    pub read: bool,
-    pub write: bool,
-    pub exec: bool,
-}
-
-impl Protection {
-    /// No access (`PROT_NONE`): reserved or guard pages.
-    pub const NONE: Protection = Protection::new(false, false, false);
-    pub const READ: Protection = Protection::new(true, false, false);
-    pub const READ_WRITE: Protection = Protection::new(true, true, false);
-    pub const READ_EXEC: Protection = Protection::new(true, false, true);
-    pub const READ_WRITE_EXEC: Protection = Protection::new(true, true, true);
-
-    pub const fn new(read: bool, write: bool, exec: bool) -> Protection {
-        Protection { read, write, exec }
-    }
-
-    /// From POSIX `PROT_READ` (1), `PROT_WRITE` (2) and `PROT_EXEC` (4) bits; other bits are
-    /// ignored.
-    pub const fn from_posix(bits: u32) -> Protection {
-        Protection::new(bits & 1 != 0, bits & 2 != 0, bits & 4 != 0)
-    }
-
-    /// As POSIX `PROT_*` bits.
-    pub const fn to_posix(self) -> u32 {
-        self.read as u32 | (self.write as u32) << 1 | (self.exec as u32) << 2
-    }
-
-    /// Whether any access is allowed.
-    pub const fn is_accessible(self) -> bool {
-        self.read || self.write || self.exec
-    }
-
-    fn to_kernel(self) -> memory::Protection {
-        memory::Protection::new(self.read, self.write, self.exec)
-    }
-
-    fn from_kernel(p: memory::Protection) -> Protection {
-        Protection::new(p.read, p.write, p.exec)
-    }
-}
+/// Access rights of pages: the kernel's own type (`memory::Protection`, one definition for
+/// every layer); `NONE` is `PROT_NONE`, `R`, `RW`, `RX`, `RWX` the others.
+pub use memory::Protection;
 
 /// When the pages of a region get memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -143,9 +102,9 @@ impl Region {
         };
         // Created (and with `Now` backed) before taking the registry lock.
         let mapping = if user {
-            memory::Mapping::new_user(len as u64, prot.to_kernel(), commit)?
+            memory::Mapping::new_user(len as u64, prot, commit)?
         } else {
-            memory::Mapping::new(len as u64, prot.to_kernel(), commit)?
+            memory::Mapping::new(len as u64, prot, commit)?
         };
         let start = mapping.start();
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -225,10 +184,7 @@ impl Region {
     /// inside the region). `ENOMEM` (changing nothing) if part of it was unmapped.
     pub fn protect(&self, offset: usize, len: usize, prot: Protection) -> Result<()> {
         let len = self.sub(offset, len)?;
-        self.with_slot(|s| {
-            Ok(s.mapping
-                .protect(offset as u64, len as u64, prot.to_kernel())?)
-        })
+        self.with_slot(|s| Ok(s.mapping.protect(offset as u64, len as u64, prot)?))
     }
 
     /// Backs every accessible page of `offset..offset + len` that has no memory yet (pre-faults
@@ -377,11 +333,8 @@ pub fn protect_at(addr: usize, len: usize, prot: Protection) -> Result<()> {
         let slot = regions.get_mut(&start).expect("listed region");
         let r = slot.range();
         let part = range.start.max(r.start)..range.end.min(r.end);
-        slot.mapping.protect(
-            part.start - r.start,
-            part.end - part.start,
-            prot.to_kernel(),
-        )?;
+        slot.mapping
+            .protect(part.start - r.start, part.end - part.start, prot)?;
     }
     Ok(())
 }
@@ -414,10 +367,7 @@ fn lookup(regions: &BTreeMap<u64, Slot>, addr: usize) -> Option<RegionInfo> {
         return None;
     }
     let page = addr & !(page_size() as u64 - 1);
-    let protection = slot
-        .mapping
-        .protection(page - slot.mapping.start())
-        .map(Protection::from_kernel);
+    let protection = slot.mapping.protection(page - slot.mapping.start());
     Some(RegionInfo {
         start: slot.mapping.start() as usize,
         len: slot.mapping.len() as usize,

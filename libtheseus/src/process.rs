@@ -19,6 +19,13 @@ pub fn kill_current_process(reason: &str) -> ! {
     process::kill_current_process(reason)
 }
 
+/// Stops the calling program (job control: the default action of `SIGTSTP`, `SIGSTOP`,
+/// `SIGTTIN`, `SIGTTOU`; `signal` is recorded as the reason): every thread stops at its next
+/// return to user mode until the shell continues the job (`fg`, `bg`, `SIGCONT`).
+pub fn stop_current_process(signal: i32) {
+    process::stop_current_process(signal)
+}
+
 /// The running process's value of type `T`, created with `init` by the first thread that asks:
 /// state an upper layer keeps per process (e.g. the Linux system-call layer's memory map). It
 /// lives as long as the process's context and is dropped with it, however the process ends.

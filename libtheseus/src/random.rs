@@ -109,9 +109,14 @@ pub fn fill_from(source: Source, buf: &mut [u8]) -> Result<()> {
             fill_chacha(buf);
             return Ok(());
         }
-        // SAFETY (both): CPUID reported the instruction (checked by `is_available`).
-        Source::Rdseed => || unsafe { rdseed64() },
-        Source::Rdrand => || unsafe { rdrand64() },
+        Source::Rdseed => || {
+            // SAFETY: CPUID reported RDSEED (`is_available` above), and `step` runs only here.
+            unsafe { rdseed64() }
+        },
+        Source::Rdrand => || {
+            // SAFETY: CPUID reported RDRAND (`is_available` above), and `step` runs only here.
+            unsafe { rdrand64() }
+        },
     };
     for chunk in buf.chunks_mut(8) {
         // Intel recommends 10 retries for RDRAND; RDSEED may need more (it can run dry).

@@ -391,7 +391,7 @@ pub fn new_alt_stack(size: usize) -> Result<Region> {
     let size = size.checked_next_multiple_of(page).ok_or(Errno::EINVAL)?;
     let total = size.checked_add(page).ok_or(Errno::EINVAL)?;
     let region = Region::new(total, Protection::NONE, Commit::Now)?;
-    region.protect(page, size, Protection::READ_WRITE)?;
+    region.protect(page, size, Protection::RW)?;
     region.commit(page, size)?;
     Ok(region)
 }

@@ -36,14 +36,14 @@ extern "C" fn recover(addr: usize, magic: usize, ip: usize) -> ! {
 kernel_test! {
     fn mmap_unmapped_middle_page_fault_is_recovered_on_the_alt_stack() {
         let p = page_size();
-        let region = Region::new(4 * p, Protection::READ_WRITE, Commit::OnDemand).unwrap();
+        let region = Region::new(4 * p, Protection::RW, Commit::OnDemand).unwrap();
         assert_eq!(region.len(), 4 * p);
         for i in 0..4 {
             region.write_at(i * p + 8, &[i as u8 + 1; 16]).unwrap();
         }
         // Protect and unmap parts of the middle.
-        region.protect(p, 2 * p, Protection::READ).unwrap();
-        assert_eq!(region.protection(p), Some(Protection::READ));
+        region.protect(p, 2 * p, Protection::R).unwrap();
+        assert_eq!(region.protection(p), Some(Protection::R));
         assert_eq!(region.write_at(p, b"x"), Err(Errno::EFAULT));
         let mut buf = [0u8; 16];
         region.read_at(2 * p + 8, &mut buf).unwrap();
@@ -55,10 +55,10 @@ kernel_test! {
         assert_eq!((info.start, info.len, info.protection), (region.start(), 4 * p, None));
         assert_eq!(
             mmap::region_at(region.start()).unwrap().protection,
-            Some(Protection::READ_WRITE)
+            Some(Protection::RW)
         );
         assert_eq!(
-            mmap::protect_at(region.start(), 2 * p, Protection::READ_WRITE),
+            mmap::protect_at(region.start(), 2 * p, Protection::RW),
             Err(Errno::ENOMEM),
             "mprotect over an unmapped page fails"
         );
@@ -122,12 +122,12 @@ kernel_test! {
 kernel_test! {
     fn mmap_raw_regions_by_address() {
         let p = page_size();
-        let a = mmap::map(3 * p - 100, Protection::READ_WRITE, Commit::Now).unwrap();
+        let a = mmap::map(3 * p - 100, Protection::RW, Commit::Now).unwrap();
         assert_eq!(mmap::region_at(a).unwrap().len, 3 * p, "length rounded up");
         let b = mmap::map(p, Protection::NONE, Commit::OnDemand).unwrap();
         assert_eq!(mmap::region_at(b).unwrap().protection, Some(Protection::NONE));
-        mmap::protect_at(b, p, Protection::from_posix(3)).unwrap();
-        assert_eq!(mmap::region_at(b).unwrap().protection, Some(Protection::READ_WRITE));
+        mmap::protect_at(b, p, Protection::RW).unwrap();
+        assert_eq!(mmap::region_at(b).unwrap().protection, Some(Protection::RW));
         // SAFETY: both pages are mapped read-write (checked above).
         unsafe {
             (a as *mut u64).write_volatile(11);
@@ -142,10 +142,10 @@ kernel_test! {
         assert!(mmap::region_at(a).is_none());
         mmap::unmap_at(b, p).unwrap();
         assert!(mmap::region_at(b).is_none());
-        assert_eq!(mmap::map(0, Protection::READ, Commit::Now), Err(Errno::EINVAL));
+        assert_eq!(mmap::map(0, Protection::R, Commit::Now), Err(Errno::EINVAL));
         // A reserved region made usable in parts.
         let r = Region::reserve(8 * p).unwrap();
-        r.protect(2 * p, p, Protection::READ_WRITE).unwrap();
+        r.protect(2 * p, p, Protection::RW).unwrap();
         r.write_at(2 * p, b"ok").unwrap();
         assert_eq!(r.write_at(3 * p, b"no"), Err(Errno::EFAULT));
         let raw = r.into_raw();

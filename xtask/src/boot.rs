@@ -18,6 +18,8 @@ pub struct BootSpec<'a> {
     pub kernel_verbose: bool,
     /// Show tool chatter (grub-mkrescue).
     pub verbose: bool,
+    /// Flip one byte of the ramdisk after its CRC-32 is taken (the test of the kernel's check).
+    pub corrupt_initrd: bool,
 }
 
 /// Packs the ramdisk and, for ISO boots, rebuilds the ISO for this command line.
@@ -43,7 +45,15 @@ pub fn prepare(ws: &Workspace, spec: &BootSpec<'_>) -> Result<Boot> {
         });
     }
     let initrd = ramdisk::write(ws, &adds)?;
-    let cmdline = kernel_cmdline(&spec.mode, spec.kernel_verbose);
+    let read_err = |e: std::io::Error| Error::failed(format!("{}: {e}", initrd.display()));
+    let mut archive = std::fs::read(&initrd).map_err(read_err)?;
+    let crc = crc32fast::hash(&archive);
+    if spec.corrupt_initrd {
+        let middle = archive.len() / 2;
+        archive[middle] ^= 0xff;
+        std::fs::write(&initrd, &archive).map_err(read_err)?;
+    }
+    let cmdline = kernel_cmdline(&spec.mode, Some(crc), spec.kernel_verbose);
     if spec.iso {
         let image = iso::build(ws, &kernel, &initrd, &cmdline, spec.verbose)?;
         Ok(Boot::Iso(image))

@@ -9,6 +9,8 @@
 //! - `mode=exec exec-file=<PATH>`: the same for a command longer than [`EXEC_INLINE_MAX`]
 //!   bytes, which travels in the ramdisk at [`EXEC_FILE`] (QEMU's PVH loader overwrites its
 //!   boot information with a command line of a few KiB);
+//! - `initrd-crc32=XXXXXXXX`: the CRC-32 of the ramdisk (8 lowercase hex digits), which the
+//!   kernel checks before loading it (a corrupted ramdisk is reported and not loaded);
 //! - a trailing ` verbose` asks the kernel to log more.
 
 /// What the guest does after boot.
@@ -29,8 +31,8 @@ pub const EXEC_INLINE_MAX: usize = 512;
 /// Where a longer `--exec` command is put in the ramdisk.
 pub const EXEC_FILE: &str = "/boot/exec";
 
-/// Renders the command line for `mode`.
-pub fn kernel_cmdline(mode: &Mode, verbose: bool) -> String {
+/// Renders the command line for `mode` and a ramdisk whose CRC-32 is `initrd_crc32`.
+pub fn kernel_cmdline(mode: &Mode, initrd_crc32: Option<u32>, verbose: bool) -> String {
     let mut line = match mode {
         Mode::Shell { window: None } => "mode=shell".to_string(),
         Mode::Shell {
@@ -43,6 +45,9 @@ pub fn kernel_cmdline(mode: &Mode, verbose: bool) -> String {
         }
         Mode::Exec(command) => format!("mode=exec exec={}", hex_encode(command.as_bytes())),
     };
+    if let Some(crc) = initrd_crc32 {
+        line.push_str(&format!(" initrd-crc32={crc:08x}"));
+    }
     if verbose {
         line.push_str(" verbose");
     }
@@ -75,7 +80,7 @@ mod tests {
     #[test]
     fn modes() {
         assert_eq!(
-            kernel_cmdline(&Mode::Shell { window: None }, false),
+            kernel_cmdline(&Mode::Shell { window: None }, None, false),
             "mode=shell"
         );
         assert_eq!(
@@ -83,23 +88,27 @@ mod tests {
                 &Mode::Shell {
                     window: Some((50, 132))
                 },
+                None,
                 false
             ),
             "mode=shell winsize=50x132"
         );
-        assert_eq!(kernel_cmdline(&Mode::Test, true), "mode=test verbose");
-        assert_eq!(kernel_cmdline(&Mode::Fuzz, false), "mode=fuzz");
         assert_eq!(
-            kernel_cmdline(&Mode::Exec("ls /".into()), false),
+            kernel_cmdline(&Mode::Test, Some(0x0012_abcd), true),
+            "mode=test initrd-crc32=0012abcd verbose"
+        );
+        assert_eq!(kernel_cmdline(&Mode::Fuzz, None, false), "mode=fuzz");
+        assert_eq!(
+            kernel_cmdline(&Mode::Exec("ls /".into()), None, false),
             "mode=exec exec=6c73202f"
         );
         assert_eq!(
-            kernel_cmdline(&Mode::Exec("true".into()), true),
+            kernel_cmdline(&Mode::Exec("true".into()), None, true),
             "mode=exec exec=74727565 verbose"
         );
         let long = "echo x; ".repeat(100);
         assert_eq!(
-            kernel_cmdline(&Mode::Exec(long), false),
+            kernel_cmdline(&Mode::Exec(long), None, false),
             "mode=exec exec-file=/boot/exec"
         );
     }

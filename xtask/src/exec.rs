@@ -46,6 +46,8 @@ pub struct ExecRequest<'a> {
     /// (the BEGIN marker); `None` leaves QEMU's stdin closed (`run --exec`). Used by the
     /// end-to-end tests (Ctrl-C).
     pub input: Option<qemu::Input>,
+    /// Corrupt the ramdisk after its CRC-32 is taken ([`BootSpec::corrupt_initrd`]).
+    pub corrupt_initrd: bool,
 }
 
 /// How long the guest took to get its shell ready.
@@ -59,8 +61,13 @@ pub struct BootTiming {
 
 #[derive(Debug)]
 pub enum ExecOutcome {
-    /// The command ran; `status` is its exit status.
-    Completed { status: u8, timing: BootTiming },
+    /// The command ran; `status` is its exit status; `boot_errors` are the guest's
+    /// `ERROR` log lines from before the shell was ready (also shown on stderr).
+    Completed {
+        status: u8,
+        timing: BootTiming,
+        boot_errors: Vec<String>,
+    },
     /// QEMU exited (or was killed) before the END marker.
     Stopped { serial_tail: String },
     /// The timeout expired first (`idle`: the idle timeout, the guest printed nothing for
@@ -106,6 +113,7 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
             iso: request.iso,
             kernel_verbose: request.kernel_verbose,
             verbose: request.verbose,
+            corrupt_initrd: request.corrupt_initrd,
         },
     )?;
     let qemu = qemu::command_with_cpu(
@@ -119,17 +127,29 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
     let mut serial = SerialTail::default();
     let mut status = None;
     let mut timing = BootTiming::default();
+    let mut boot_log = Vec::new();
+    let mut boot_errors = Vec::new();
     let ready = Cell::new(false);
     let started = Instant::now();
     let mut handle = |events: Vec<Event>| {
         for event in events {
             match event {
-                Event::BootLog(text) if request.verbose => {
-                    let _ = io::stderr().write_all(&text);
+                Event::BootLog(text) => {
+                    if request.verbose {
+                        let _ = io::stderr().write_all(&text);
+                    }
+                    if boot_log.len() < TAIL_BYTES {
+                        boot_log.extend_from_slice(&text);
+                    }
                 }
-                Event::BootLog(_) => {}
                 Event::Begin { boot_us } => {
                     ready.set(true);
+                    boot_errors = error_lines(&String::from_utf8_lossy(&boot_log));
+                    if !request.verbose {
+                        for line in &boot_errors {
+                            eprintln!("xtask: guest: {line}");
+                        }
+                    }
                     timing = BootTiming {
                         guest: Duration::from_micros(boot_us),
                         host: started.elapsed(),
@@ -172,7 +192,11 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
     handle(parser.finish());
 
     Ok(match (status, ending) {
-        (Some(status), _) => ExecOutcome::Completed { status, timing },
+        (Some(status), _) => ExecOutcome::Completed {
+            status,
+            timing,
+            boot_errors,
+        },
         (None, Ending::TimedOut) => ExecOutcome::TimedOut {
             after: request.timeout.unwrap_or_default(),
             idle: false,
@@ -185,6 +209,18 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
             serial_tail: serial.last_lines(TAIL_LINES),
         },
     })
+}
+
+/// The kernel log's `ERROR` lines (`[    0.123456] ERROR kernel: ...`) of `log`, `\r` removed.
+fn error_lines(log: &str) -> Vec<String> {
+    log.lines()
+        .map(|line| line.trim_end_matches('\r'))
+        .filter(|line| {
+            line.split_once("] ")
+                .is_some_and(|(_, rest)| rest.starts_with("ERROR "))
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 pub fn millis(duration: Duration) -> f64 {
@@ -238,12 +274,21 @@ mod tests {
     }
 
     #[test]
+    fn boot_errors_are_the_error_lines() {
+        let log = "[    0.001000] INFO  kernel: booting\r\n[    0.002000] ERROR kernel: bad ramdisk\r\nERROR not a log line\n";
+        assert_eq!(
+            error_lines(log),
+            ["[    0.002000] ERROR kernel: bad ramdisk"]
+        );
+    }
+
+    #[test]
     fn serial_tail_is_bounded() {
         let mut tail = SerialTail::default();
         for _ in 0..1000 {
             tail.push(&[b'x'; 1000]);
         }
-        assert!(tail.bytes.len() <= 2 * TAIL_BYTES);
+        more_asserts::assert_le!(tail.bytes.len(), 2 * TAIL_BYTES);
     }
 
     #[test]
@@ -251,6 +296,7 @@ mod tests {
         let completed = ExecOutcome::Completed {
             status: 127,
             timing: BootTiming::default(),
+            boot_errors: Vec::new(),
         };
         assert_eq!(completed.exit_code(), 127);
         assert!(completed.problem().is_none());

@@ -373,11 +373,11 @@ mod tests {
                 .position(|a| a.ends_with(needle))
                 .unwrap_or_else(|| panic!("{needle} missing in {args:?}"))
         };
-        assert!(at("rcrt1.o") < at("crtbeginS.o"));
-        assert!(at("crtbeginS.o") < at("x.c"));
-        assert!(at("x.c") < at("-lc"));
-        assert!(at("-lc") < at("crtendS.o"));
-        assert!(at("crtendS.o") < at("crtn.o"));
+        more_asserts::assert_lt!(at("rcrt1.o"), at("crtbeginS.o"));
+        more_asserts::assert_lt!(at("crtbeginS.o"), at("x.c"));
+        more_asserts::assert_lt!(at("x.c"), at("-lc"));
+        more_asserts::assert_lt!(at("-lc"), at("crtendS.o"));
+        more_asserts::assert_lt!(at("crtendS.o"), at("crtn.o"));
         assert!(args.iter().any(|a| a.contains("--no-dynamic-linker")));
     }
 }

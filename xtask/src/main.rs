@@ -7,7 +7,8 @@
 //!
 //! The guest boots, runs the command line `CMD` in its shell, and powers off. xtask's stdout
 //! carries exactly the bytes the command line wrote (nothing else); all of xtask's own
-//! messages go to stderr. The exit status is:
+//! messages go to stderr, and so do the guest's `ERROR` log lines from before its shell was
+//! ready (`xtask: guest: ...`, e.g. a corrupted ramdisk). The exit status is:
 //!
 //! - `0..=255`: the exit status of the command line in the guest (that of its last command,
 //!   as `$?` would show: e.g. `127` for a command that does not exist);
@@ -23,6 +24,8 @@
 //!
 //! So a status other than 124 can only be told apart from the command's own status by
 //! stderr; scripts that need certainty should make the command print a sentinel.
+
+#![forbid(unsafe_code)]
 
 mod boot;
 mod cli;

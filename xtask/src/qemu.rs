@@ -145,12 +145,14 @@ pub enum Flow {
     Ready,
 }
 
-/// Bytes to write to QEMU's stdin (the serial console) `delay` after the output callback
-/// first returned [`Flow::Ready`].
+/// Bytes to write to QEMU's stdin (the serial console): `delay` after the output callback
+/// first returned [`Flow::Ready`], then each of `then` its own delay after the one before
+/// (typing in steps, e.g. Ctrl-Z, then input for the resumed program).
 #[derive(Debug, Clone)]
 pub struct Input {
     pub delay: Duration,
     pub bytes: Vec<u8>,
+    pub then: Vec<(Duration, Vec<u8>)>,
 }
 
 /// How a supervised run ended.
@@ -222,16 +224,22 @@ pub fn supervise_with_input(
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut grace_deadline: Option<Instant> = None;
     let mut input_deadline: Option<Instant> = None;
+    // The steps still to type, each with its delay after the previous one.
+    let mut steps: std::collections::VecDeque<(Duration, Vec<u8>)> = input
+        .take()
+        .map(|i| std::iter::once((i.delay, i.bytes)).chain(i.then).collect())
+        .unwrap_or_default();
+    let mut started = false;
     let mut idle_deadline = idle.map(|idle| Instant::now() + idle);
     loop {
         if let Some(at) = input_deadline
             && Instant::now() >= at
         {
-            input_deadline = None;
-            if let (Some(pipe), Some(input)) = (stdin.as_mut(), input.take()) {
+            if let (Some(pipe), Some((_, bytes))) = (stdin.as_mut(), steps.pop_front()) {
                 // A guest that already stopped reading is the test's failure to report.
-                let _ = pipe.write_all(&input.bytes).and_then(|()| pipe.flush());
+                let _ = pipe.write_all(&bytes).and_then(|()| pipe.flush());
             }
+            input_deadline = steps.front().map(|(delay, _)| Instant::now() + *delay);
         }
         let wake = earliest(
             earliest(deadline, grace_deadline),
@@ -247,10 +255,10 @@ pub fn supervise_with_input(
                 if grace_deadline.is_none() {
                     match on_output(&chunk) {
                         Flow::Finished => grace_deadline = Some(Instant::now() + grace),
-                        Flow::Ready if input_deadline.is_none() => {
-                            if let Some(input) = &input {
-                                input_deadline = Some(Instant::now() + input.delay);
-                            }
+                        Flow::Ready if !started => {
+                            started = true;
+                            input_deadline =
+                                steps.front().map(|(delay, _)| Instant::now() + *delay);
                         }
                         Flow::Ready | Flow::Continue => {}
                     }
@@ -422,7 +430,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(ending, Ending::TimedOut));
-        assert!(start.elapsed() < Duration::from_secs(10));
+        more_asserts::assert_lt!(start.elapsed(), Duration::from_secs(10));
     }
 
     #[test]
@@ -454,7 +462,8 @@ mod tests {
         let start = Instant::now();
         let input = Input {
             delay: Duration::from_millis(200),
-            bytes: b"hi\n".to_vec(),
+            bytes: b"h".to_vec(),
+            then: vec![(Duration::from_millis(100), b"i\n".to_vec())],
         };
         let ending = supervise_with_input(
             sh,
@@ -474,7 +483,7 @@ mod tests {
         .unwrap();
         assert_eq!(seen, b"readygot hi");
         assert!(matches!(ending, Ending::Exited(status) if status.success()));
-        assert!(start.elapsed() >= Duration::from_millis(200));
+        more_asserts::assert_ge!(start.elapsed(), Duration::from_millis(300));
     }
 
     #[test]
@@ -486,6 +495,7 @@ mod tests {
         let ending = supervise(sh, None, grace, |_| Flow::Finished).unwrap();
         assert!(matches!(ending, Ending::KilledAfterFinish));
         let elapsed = start.elapsed();
-        assert!(elapsed >= grace && elapsed < Duration::from_secs(10));
+        more_asserts::assert_ge!(elapsed, grace);
+        more_asserts::assert_lt!(elapsed, Duration::from_secs(10));
     }
 }

@@ -11,6 +11,7 @@
 //! from a heap (which does not exist yet when this runs) or lack double-free detection.
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 /// Size of a frame in bytes.
 pub const FRAME_SIZE: u64 = 4096;

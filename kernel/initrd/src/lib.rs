@@ -24,6 +24,7 @@
 //! the data) are not merged: each appears as its own entry.
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

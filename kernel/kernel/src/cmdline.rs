@@ -1,6 +1,7 @@
 //! The kernel command line: `mode=shell|exec|test|fuzz`, `exec=<hex of the command line>` or
 //! `exec-file=<path of a file in the ramdisk holding it>` (for long ones),
-//! `winsize=ROWSxCOLS` (the host terminal's size), `verbose`.
+//! `winsize=ROWSxCOLS` (the host terminal's size), `initrd-crc32=XXXXXXXX` (the CRC-32 of the
+//! ramdisk module, 8 hex digits, checked before it is loaded), `verbose`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -20,6 +21,8 @@ pub struct Args {
     pub exec_file: Option<String>,
     /// The terminal's (rows, columns), when xtask knew them (`winsize=ROWSxCOLS`).
     pub window: Option<(u16, u16)>,
+    /// The ramdisk's CRC-32 as xtask computed it (`initrd-crc32=`); `None`: not checked.
+    pub initrd_crc32: Option<u32>,
     pub verbose: bool,
 }
 
@@ -40,6 +43,7 @@ pub fn parse(cmdline: &str) -> Args {
         exec: None,
         exec_file: None,
         window: None,
+        initrd_crc32: None,
         verbose: false,
     };
     for word in cmdline.split_ascii_whitespace() {
@@ -58,6 +62,14 @@ pub fn parse(cmdline: &str) -> Args {
                     .split_once('x')
                     .and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)))
                     .filter(|&(r, c)| r > 0 && c > 0);
+            }
+            Some(("initrd-crc32", hex)) => {
+                args.initrd_crc32 = u32::from_str_radix(hex, 16).ok().filter(|_| hex.len() == 8);
+                if args.initrd_crc32.is_none() {
+                    log::error!(
+                        "initrd-crc32={hex} is not 8 hex digits; the ramdisk is not checked"
+                    );
+                }
             }
             None if word == "verbose" => args.verbose = true,
             _ => {}

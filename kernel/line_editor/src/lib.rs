@@ -21,6 +21,7 @@
 //! wrap past the terminal width (cursor moves are relative, within one row).
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -32,6 +32,7 @@
 //! leaves the rest of the system memory to work with.
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

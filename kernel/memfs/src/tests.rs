@@ -2,6 +2,7 @@ use super::*;
 use alloc::collections::BTreeMap;
 use alloc::string::ToString;
 use alloc::vec;
+use more_asserts::{assert_gt, assert_le};
 
 /// A tree used by many tests: /bin/ls (file "LS"), /etc (empty directory),
 /// /home/user/notes (file "hi"). Symlinks are added by the tests themselves.
@@ -532,7 +533,7 @@ fn freed_slots_are_reused_and_stale_ids_rejected() {
         fs.unlink("/tmp", i).unwrap();
     }
     assert_eq!(fs.node_count(), 2);
-    assert!(fs.slots.len() <= 3);
+    assert_le!(fs.slots.len(), 3);
 }
 
 // ----- rename -----
@@ -925,8 +926,9 @@ fn byte_limit_gives_enospc_and_removal_gives_it_back() {
     }
     // Doubling growth stops at the budget, which the file then nearly fills.
     let (used, limit) = fs.byte_usage();
-    assert!(used <= limit, "{used} > {limit}");
-    assert!(written > 90_000 && written <= 100_000, "{written}");
+    assert_le!(used, limit);
+    assert_gt!(written, 90_000);
+    assert_le!(written, 100_000);
     assert_eq!(fs.metadata(f).unwrap().size, written);
     // A failed write changed nothing; a new node does not fit either.
     assert_eq!(fs.byte_usage().0, used);

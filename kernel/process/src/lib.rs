@@ -135,15 +135,91 @@ pub fn set_signal_hook(hook: fn(task::TaskId, i32) -> bool) {
     SIGNAL_HOOK.call_once(|| hook);
 }
 
-/// Sends signal `signal` to the program whose main task is `id` (Ctrl-C sends `SIGINT`): a
-/// program that handles or ignores it gets it; otherwise it is killed with `reason`.
+/// `SIGCONT`: continue a stopped process.
+pub const SIGCONT: i32 = 18;
+/// `SIGSTOP`: stop; cannot be caught.
+pub const SIGSTOP: i32 = 19;
+/// `SIGTSTP`: stop from the terminal (Ctrl-Z).
+pub const SIGTSTP: i32 = 20;
+/// `SIGTTIN`: a background job read the terminal.
+pub const SIGTTIN: i32 = 21;
+/// `SIGTTOU`: a background job wrote to (or set) the terminal.
+pub const SIGTTOU: i32 = 22;
+
+/// `SIGWINCH`: the terminal's window size changed (ignored unless handled).
+pub const SIGWINCH: i32 = 28;
+
+/// True for the signals whose default action stops a process.
+pub fn is_stop_signal(signal: i32) -> bool {
+    matches!(signal, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU)
+}
+
+/// Sends signal `signal` to the program whose main task is `id` (Ctrl-C sends `SIGINT`,
+/// Ctrl-Z `SIGTSTP`): a program that handles or ignores it gets it; otherwise its default
+/// action applies: a stop signal stops every thread ([`stop`]), others kill it with `reason`.
+/// `SIGCONT` always continues the program ([`resume`]), after its handler's signal is
+/// pending. Tasks that are not
+/// Linux programs (shell commands, wasm guests) take every signal's default action.
 pub fn signal(id: task::TaskId, signal: i32, reason: &str) -> Result<(), task::KillError> {
-    if let Some(hook) = SIGNAL_HOOK.get()
-        && hook(id, signal)
-    {
-        return Ok(());
+    let taken = signal != SIGSTOP && SIGNAL_HOOK.get().is_some_and(|hook| hook(id, signal));
+    match signal {
+        // Continued after the handler's signal is pending, so the handler runs first.
+        SIGCONT => resume(id),
+        _ if taken => Ok(()),
+        s if is_stop_signal(s) => stop(id, s),
+        // Ignored by default: SIGCHLD, SIGURG, SIGWINCH.
+        17 | 23 | SIGWINCH => Ok(()),
+        _ => kill(id, reason),
     }
-    kill(id, reason)
+}
+
+/// The tasks that signals for task `id` reach: every thread if it is a program's main task.
+fn threads_of(id: task::TaskId) -> Vec<task::TaskId> {
+    if !MAIN_TASKS.lock().contains(&id) {
+        return alloc::vec![id];
+    }
+    let tasks = task::tasks_sharing_context(id);
+    if tasks.is_empty() {
+        alloc::vec![id]
+    } else {
+        tasks
+    }
+}
+
+/// Stops task `id` and, if it is a program's main task, every thread of that program (job
+/// control; each stops at its next stop point, see `task::stop`).
+pub fn stop(id: task::TaskId, signal: i32) -> Result<(), task::KillError> {
+    let mut result = Err(task::KillError::NoSuchTask);
+    for t in threads_of(id) {
+        let r = task::stop(t, signal);
+        if t == id || result.is_err() {
+            result = r;
+        }
+    }
+    result
+}
+
+/// Lets task `id` and, for a program's main task, every thread of that program go on after a
+/// [`stop`].
+pub fn resume(id: task::TaskId) -> Result<(), task::KillError> {
+    let mut result = Err(task::KillError::NoSuchTask);
+    for t in threads_of(id) {
+        let r = task::resume(t);
+        if t == id || result.is_err() {
+            result = r;
+        }
+    }
+    result
+}
+
+/// Stops the calling program (every thread) for `signal`, the default action of a stop
+/// signal it raised: the calling thread stops at its return to user mode.
+pub fn stop_current_process(signal: i32) {
+    let me = task::current_id();
+    let _ = task::stop(me, signal);
+    for id in task::tasks_sharing_context(me) {
+        let _ = task::stop(id, signal);
+    }
 }
 
 /// Kills task `id` and, if it is a program's main task, every thread of that program

@@ -1,8 +1,9 @@
 //! The root file system instance: one `MemFs` mounted at `/`, filled from the initial
-//! ramdisk at boot. Owns the global instance and the ramdisk-to-tree loader.
-//! Depends on `memfs`, `initrd`, `spin`.
+//! ramdisk at boot. Owns the global instance, the ramdisk's integrity check (CRC-32) and the
+//! ramdisk-to-tree loader. Depends on `memfs`, `initrd`, `spin`, `crc32fast`.
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -32,6 +33,11 @@ pub fn with<R>(f: impl FnOnce(&mut MemFs) -> R) -> R {
 /// Why the ramdisk could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadError {
+    /// The archive's CRC-32 is not the one the boot loader's command line gave.
+    Corrupted {
+        expected: u32,
+        actual: u32,
+    },
     Archive(InitrdError),
     File {
         path: alloc::string::String,
@@ -42,9 +48,26 @@ pub enum LoadError {
 impl core::fmt::Display for LoadError {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         match self {
+            LoadError::Corrupted { expected, actual } => write!(
+                f,
+                "initial ramdisk is corrupted: its CRC-32 is {actual:#010x}, the kernel command \
+                 line says {expected:#010x} (initrd-crc32=)"
+            ),
             LoadError::Archive(e) => write!(f, "initial ramdisk: {e}"),
             LoadError::File { path, error } => write!(f, "initial ramdisk: /{path}: {error}"),
         }
+    }
+}
+
+/// Checks that `archive` has the CRC-32 (IEEE, as `crc32fast` and zlib compute it) `expected`.
+/// A bit flipped in a file's data leaves a well-formed archive, which [`load_archive`] would
+/// load with that file silently wrong: this check is what tells.
+pub fn check_crc32(archive: &[u8], expected: u32) -> Result<(), LoadError> {
+    let actual = crc32fast::hash(archive);
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(LoadError::Corrupted { expected, actual })
     }
 }
 
@@ -127,6 +150,42 @@ mod tests {
         assert_eq!(
             fs.file_data(fs.lookup("/link").unwrap()).unwrap(),
             b"hello\n"
+        );
+    }
+
+    #[test]
+    fn crc32_check_tells_a_flipped_bit() {
+        let a = archive();
+        let crc = crc32fast::hash(&a);
+        // The well-known check value of CRC-32/ISO-HDLC, the one the kernel command line uses.
+        assert_eq!(crc32fast::hash(b"123456789"), 0xcbf4_3926);
+        assert_eq!(check_crc32(&a, crc), Ok(()));
+        // One bit of `etc/motd`'s data: still a valid archive, but not the one xtask packed.
+        let mut bad = a.clone();
+        let at = bad.windows(6).position(|w| w == b"hello\n").unwrap();
+        bad[at] ^= 0x20;
+        let mut fs = MemFs::new();
+        assert!(
+            load_archive(&mut fs, &bad, 0).is_ok(),
+            "the parser cannot see it"
+        );
+        let err = check_crc32(&bad, crc).unwrap_err();
+        let actual = crc32fast::hash(&bad);
+        assert_eq!(
+            err,
+            LoadError::Corrupted {
+                expected: crc,
+                actual
+            }
+        );
+        let message = alloc::format!("{err}");
+        assert!(
+            message.contains(&alloc::format!("{crc:#010x}")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&alloc::format!("{actual:#010x}")),
+            "{message}"
         );
     }
 

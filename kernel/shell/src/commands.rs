@@ -121,6 +121,11 @@ pub static COMMANDS: &[Command] = &[
     ),
     task("clear", "clear: clear the terminal screen", cmd_clear),
     task(
+        "resize",
+        "resize: ask the terminal for its size (after the window changed)",
+        cmd_resize,
+    ),
+    task(
         "grep",
         "grep [-i] [-v] [-c] [-n] PATTERN [FILE...]: lines containing PATTERN (a plain substring, no regex)",
         cmd_grep,
@@ -157,7 +162,7 @@ pub static COMMANDS: &[Command] = &[
     ),
     builtin(
         "kill",
-        "kill %JOB|ID...: end a job or a task",
+        "kill [-SIG] %JOB|ID...: signal (default: end) a job or a task; -STOP, -CONT...",
         crate::tasks::cmd_kill,
     ),
     task(
@@ -165,11 +170,20 @@ pub static COMMANDS: &[Command] = &[
         "crash panic|pagefault|divzero|stackoverflow|ud|gp|badfree: fail in a task",
         crate::tasks::cmd_crash,
     ),
-    builtin("jobs", "list background jobs", crate::jobs::cmd_jobs),
+    builtin(
+        "jobs",
+        "list background and stopped jobs",
+        crate::jobs::cmd_jobs,
+    ),
     builtin(
         "fg",
-        "fg [%N]: wait for a background job",
+        "fg [%N]: continue a job in the foreground and wait for it",
         crate::jobs::cmd_fg,
+    ),
+    builtin(
+        "bg",
+        "bg [%N]: continue a stopped job in the background",
+        crate::jobs::cmd_bg,
     ),
     builtin(
         "wait",
@@ -1070,6 +1084,53 @@ fn cmd_mem(_: &[String], io: &mut Io) -> i32 {
 fn cmd_clear(_: &[String], io: &mut Io) -> i32 {
     io.out("\x1b[H\x1b[2J\x1b[3J");
     0
+}
+
+/// How long `resize` waits for the terminal's answer.
+const RESIZE_TIMEOUT_NS: u64 = 3_000_000_000;
+
+/// `resize`: learns the terminal's current size as xterm's `resize` does (a serial line
+/// cannot signal a resize): sends `tty::SIZE_QUERY` to the terminal in raw mode, reads the
+/// cursor position report it answers with, records it as the console's window size (what
+/// `TIOCGWINSZ` gives programs from then on) and prints it as `COLUMNS`/`LINES` assignments.
+fn cmd_resize(_: &[String], io: &mut Io) -> i32 {
+    let saved = vfs::console_termios();
+    let mut raw = saved;
+    tty::make_raw(&mut raw);
+    // Unread input is dropped, so typed keys are not taken for the answer.
+    vfs::set_console_termios(raw, true);
+    let console = vfs::Console::new();
+    console.set_nonblocking(true);
+    let _ = console.write(tty::SIZE_QUERY);
+    let deadline = time::monotonic_ns() + RESIZE_TIMEOUT_NS;
+    let mut reply = Vec::new();
+    let size = loop {
+        let mut buf = [0u8; 64];
+        if let Ok(n) = console.read(&mut buf) {
+            reply.extend_from_slice(&buf[..n]);
+        }
+        if let Some(size) = tty::parse_size_report(&reply) {
+            break Some(size);
+        }
+        if time::monotonic_ns() >= deadline || reply.len() > 256 {
+            break None;
+        }
+        task::sleep_ns(10_000_000);
+    };
+    vfs::set_console_termios(saved, false);
+    match size {
+        Some((rows, cols)) => {
+            vfs::set_console_window_size(rows, cols);
+            io.out(&format!(
+                "COLUMNS={cols};\nLINES={rows};\nexport COLUMNS LINES;\n"
+            ));
+            0
+        }
+        None => {
+            io.err("resize: the terminal did not report its size\n");
+            1
+        }
+    }
 }
 
 fn cmd_uptime(_: &[String], io: &mut Io) -> i32 {

@@ -1,7 +1,7 @@
-//! Jobs: the stages of a running pipeline, background jobs and the `jobs`, `fg` and `wait`
-//! builtins.
+//! Jobs: the stages of a running pipeline, background and stopped jobs, and the `jobs`,
+//! `fg`, `bg` and `wait` builtins.
 
-use crate::{INTERRUPT_REASON, Io, STATUS_INTERRUPTED, Shell, wait_stages};
+use crate::{INTERRUPT_REASON, Io, STATUS_INTERRUPTED, Shell, WaitEnd, wait_stages};
 use alloc::format;
 use alloc::string::String;
 use task::{ExitValue, JoinHandle, State};
@@ -14,8 +14,17 @@ pub(crate) enum Stage {
 }
 
 impl Stage {
+    /// True until the stage's task has ended (a stopped task counts).
     fn running(&self) -> bool {
         matches!(self, Stage::Task(_, h) if h.task().state() != State::Exited)
+    }
+
+    /// The signal the stage's live task is stopped (or asked to stop) by, if any.
+    pub(crate) fn stopped(&self) -> Option<i32> {
+        match self {
+            Stage::Task(_, h) if self.running() => h.task().stop_signal(),
+            _ => None,
+        }
     }
 
     fn exit(&self) -> Option<ExitValue> {
@@ -60,21 +69,46 @@ fn signal_in(reason: &str) -> Option<i32> {
     NAMES.iter().position(|n| *n == name).map(|i| i as i32 + 1)
 }
 
-/// A background job.
+/// A job: a pipeline in the foreground, or in the job table (background or stopped).
 pub(crate) struct BgJob {
+    /// The job's number in the table (`%N`), 0 until it gets one.
     pub number: usize,
     /// The command line as typed.
     pub text: String,
     pub stages: alloc::vec::Vec<Stage>,
+    /// Its process group for the terminal (`vfs::ProcessContext::job`).
+    pub pgid: u64,
+    /// The terminal settings it had when it was stopped, given back by `fg`.
+    pub termios: Option<vfs::Termios>,
+    /// The window size when it last owned the terminal (or started): `fg` sends `SIGWINCH`
+    /// if it changed meanwhile.
+    pub winsize: (u16, u16),
 }
 
 impl BgJob {
+    /// True until every task of the job has ended (stopped jobs included).
     pub fn running(&self) -> bool {
         self.stages.iter().any(Stage::running)
     }
 
-    /// `Running`, `Done`, `Exit S` or `Killed`.
+    /// The signal that stopped the job, if it is stopped: some task is stopped and none of
+    /// the others still runs.
+    pub fn stopped(&self) -> Option<i32> {
+        let signal = self.stages.iter().find_map(Stage::stopped)?;
+        self.stages
+            .iter()
+            .all(|s| !s.running() || s.stopped().is_some())
+            .then_some(signal)
+    }
+
+    /// `Running`, `Stopped`, `Stopped (tty input)`, `Done`, `Exit S` or `Killed`.
     fn state(&self) -> String {
+        match self.stopped() {
+            Some(process::SIGTTIN) => return "Stopped (tty input)".into(),
+            Some(process::SIGTTOU) => return "Stopped (tty output)".into(),
+            Some(_) => return "Stopped".into(),
+            None => {}
+        }
         if self.running() {
             return "Running".into();
         }
@@ -136,6 +170,19 @@ pub(crate) fn cmd_jobs(sh: &mut Shell, _: &[String], io: &mut Io) -> i32 {
     0
 }
 
+/// Sends `signal` to every live task of `job` (`SIGCONT` continues stopped ones).
+pub(crate) fn signal_job(job: &BgJob, signal: i32, reason: &str) {
+    for stage in &job.stages {
+        if let Stage::Task(_, h) = stage
+            && stage.running()
+        {
+            let _ = process::signal(h.id(), signal, reason);
+        }
+    }
+}
+
+/// `fg [%N]`: the job gets the terminal (in the mode it had when it stopped), is continued
+/// if stopped, and is waited for like a foreground job.
 pub(crate) fn cmd_fg(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
     let index = match find_job(sh, args.get(1).map(String::as_str)) {
         Ok(i) => i,
@@ -146,16 +193,37 @@ pub(crate) fn cmd_fg(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
     };
     let job = sh.jobs.remove(index);
     io.out(&format!("{}\n", job.text));
-    sh.wait_foreground(&job.stages)
+    sh.wait_foreground(job, true)
 }
 
+/// `bg [%N]`: continues a stopped job in the background.
+pub(crate) fn cmd_bg(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
+    let index = match find_job(sh, args.get(1).map(String::as_str)) {
+        Ok(i) => i,
+        Err(e) => {
+            io.err(&format!("bg: {e}\n"));
+            return 1;
+        }
+    };
+    let job = &sh.jobs[index];
+    if job.stopped().is_none() {
+        io.err(&format!("bg: job {} already in background\n", job.number));
+        return 0;
+    }
+    signal_job(job, process::SIGCONT, "");
+    io.out(&format!("[{}]+ {} &\n", job.number, job.text));
+    0
+}
+
+/// `wait`: waits for every background job to end (or stop; Ctrl-C interrupts it).
 pub(crate) fn cmd_wait(sh: &mut Shell, _: &[String], _: &mut Io) -> i32 {
     let mut status = 0;
     for job in &sh.jobs {
-        if wait_stages(&job.stages, true) {
-            return crate::STATUS_INTERRUPTED;
+        match wait_stages(&job.stages, true) {
+            WaitEnd::Interrupted => return crate::STATUS_INTERRUPTED,
+            WaitEnd::Stopped(signal) => status = 128 + signal,
+            WaitEnd::Done => status = job.stages.last().map_or(0, Stage::status),
         }
-        status = job.stages.last().map_or(0, Stage::status);
     }
     status
 }

@@ -18,9 +18,12 @@
 //!
 //! Console input rule: at the prompt the shell reads the console in raw mode; while a
 //! foreground job runs, the job owns console input in the terminal's starting (canonical)
-//! mode (its stdin is the console unless redirected), except that Ctrl-C and Ctrl-\\ raise
-//! signals the shell delivers to the job. Background jobs read from the null device unless
-//! their stdin is redirected.
+//! mode (its stdin is the console unless redirected), except that Ctrl-C, Ctrl-\\ and
+//! Ctrl-Z raise signals the shell delivers to the job. Every job is a process group
+//! (`vfs::ProcessContext::job`); the foreground one owns the terminal
+//! (`vfs::set_console_foreground`), and a background job that reads it is stopped
+//! (`SIGTTIN`) until `fg`. Ctrl-Z stops the foreground job (`SIGTSTP`): the shell puts it in
+//! the job table with the terminal mode it had, and `fg`/`bg` continue it.
 //!
 //! To add a command: write `fn cmd_NAME(args: &[String], io: &mut Io) -> i32` in
 //! `commands.rs` and add a row to `COMMANDS`.
@@ -155,6 +158,17 @@ pub(crate) const INTERRUPT_REASON: &str = "interrupted (Ctrl-C)";
 /// The kill reason of tasks ended by Ctrl-\\ (a status of 131, as `SIGQUIT`).
 pub(crate) const QUIT_REASON: &str = "quit (Ctrl-\\) [SIGQUIT]";
 
+/// How waiting for a job ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitEnd {
+    /// Every task ended by itself (or by a signal it did not take from the terminal).
+    Done,
+    /// Every task ended after a Ctrl-C or Ctrl-\\ was delivered.
+    Interrupted,
+    /// The job stopped (Ctrl-Z, a stop signal): this signal.
+    Stopped(i32),
+}
+
 /// Woken when a job's task ends or Ctrl-C is intercepted; the shell waits on it.
 static JOB_EVENT: task::WaitQueue = task::WaitQueue::new();
 
@@ -188,7 +202,7 @@ pub struct Shell {
     stderr: Arc<dyn File>,
     /// When capturing, the file fds 1 and 2 write to.
     capture: Option<Arc<CaptureFile>>,
-    /// Background jobs, oldest first.
+    /// Background and stopped jobs, oldest first.
     jobs: Vec<BgJob>,
     /// When the foreground job being run started, if it was prefixed with `time`.
     timing: Option<u64>,
@@ -387,11 +401,13 @@ impl Shell {
             self.timing = Some(time::monotonic_ns());
         }
         let n = job.pipeline.len();
-        let stdin: Arc<dyn File> = if job.background {
-            Arc::new(vfs::NullDevice::new())
-        } else {
-            self.stdin.clone()
-        };
+        // The job's process group: a background job that reads the terminal is stopped.
+        let pgid = vfs::new_job_id();
+        if !job.background {
+            // Before any task starts: a foreground program may read the terminal at once.
+            vfs::set_console_foreground(pgid);
+        }
+        let stdin: Arc<dyn File> = self.stdin.clone();
         let mut stages: Vec<Stage> = Vec::with_capacity(n);
         let mut inline = Vec::new();
         let mut next_stdin: Option<Arc<dyn File>> = None;
@@ -429,6 +445,7 @@ impl Shell {
                 None => match self.find_program(&name) {
                     Some(path) if wasm::is_wasm(&path) => {
                         let ctx = vfs::ProcessContext::new(fin, fout, ferr, &self.cwd);
+                        ctx.set_job(pgid);
                         self.program_env(&ctx, &cmd.assignments);
                         match wasm::spawn_program(&name, path, cmd.argv, ctx) {
                             Ok(handle) => stages.push(Stage::Task(name, handle)),
@@ -440,6 +457,7 @@ impl Shell {
                     }
                     Some(path) => {
                         let ctx = vfs::ProcessContext::new(fin, fout, ferr, &self.cwd);
+                        ctx.set_job(pgid);
                         self.program_env(&ctx, &cmd.assignments);
                         match process::spawn(&path, cmd.argv, ctx) {
                             Ok(handle) => stages.push(Stage::Task(name, handle)),
@@ -460,6 +478,7 @@ impl Shell {
                 }
                 Some(Run::Task(f)) => {
                     let ctx = vfs::ProcessContext::new(fin, fout, ferr, &self.cwd);
+                    ctx.set_job(pgid);
                     let mut replaced = Vec::new();
                     for (fd, file) in extra {
                         if let Ok(Some(old)) = ctx.with_fds(|t| t.insert_at(fd, file)) {
@@ -491,9 +510,19 @@ impl Shell {
         for (i, f, argv, mut io) in inline {
             stages[i] = Stage::Done(f(self, &argv, &mut io));
         }
-        if job.background && stages.iter().any(|s| matches!(s, Stage::Task(..))) {
-            let number = self.jobs.iter().map(|j| j.number).max().unwrap_or(0) + 1;
-            let last_id = stages
+        let background = job.background;
+        let job = BgJob {
+            number: 0,
+            text,
+            stages,
+            pgid,
+            termios: None,
+            winsize: vfs::console_window_size(),
+        };
+        if background && job.stages.iter().any(|s| matches!(s, Stage::Task(..))) {
+            let number = self.next_job_number();
+            let last_id = job
+                .stages
                 .iter()
                 .rev()
                 .find_map(|s| match s {
@@ -502,27 +531,59 @@ impl Shell {
                 })
                 .unwrap_or(0);
             self.emit(format!("[{number}] {last_id}\n").as_bytes());
-            self.jobs.push(BgJob {
-                number,
-                text,
-                stages,
-            });
+            self.jobs.push(BgJob { number, ..job });
             return 0;
         }
-        self.wait_foreground(&stages)
+        self.wait_foreground(job, false)
     }
 
-    /// Waits for every stage of a foreground job; Ctrl-C kills its tasks. Reports tasks that
-    /// were killed and returns the last stage's status.
-    fn wait_foreground(&mut self, stages: &[Stage]) -> i32 {
-        let interrupted = wait_stages(stages, true);
-        if let Some(start) = self.timing.take() {
-            self.report_times(start, stages);
+    /// The number for a new entry of the job table.
+    fn next_job_number(&self) -> usize {
+        self.jobs.iter().map(|j| j.number).max().unwrap_or(0) + 1
+    }
+
+    /// Runs `job` in the foreground: it owns the terminal (in the mode it had when it stopped,
+    /// if it did), is continued first if `resume`, and is waited for. Ctrl-C and Ctrl-\\
+    /// signal its tasks; Ctrl-Z (or another stop) stops it: it goes to the job table, the
+    /// shell prints `[N]+ Stopped  TEXT` and gets the terminal back in its own mode. Reports
+    /// tasks that were killed and returns the last stage's status (128 + the signal for a
+    /// stopped job).
+    fn wait_foreground(&mut self, mut job: BgJob, resume: bool) -> i32 {
+        let shell_mode = vfs::console_termios();
+        if let Some(mode) = job.termios.take() {
+            vfs::set_console_termios(mode, false);
         }
-        if interrupted {
+        vfs::set_console_foreground(job.pgid);
+        if resume {
+            jobs::signal_job(&job, process::SIGCONT, "");
+            // Resized while it was stopped or in the background (`resize`): tell it.
+            if job.winsize != vfs::console_window_size() {
+                jobs::signal_job(&job, process::SIGWINCH, "");
+            }
+        }
+        let end = wait_stages(&job.stages, true);
+        vfs::set_console_foreground(0);
+        job.winsize = vfs::console_window_size();
+        if let Some(start) = self.timing.take() {
+            self.report_times(start, &job.stages);
+        }
+        if let WaitEnd::Stopped(signal) = end {
+            job.termios = Some(vfs::console_termios());
+            vfs::set_console_termios(shell_mode, false);
+            if job.number == 0 {
+                job.number = self.next_job_number();
+            }
+            // The terminal echoed the ^Z; end its line.
+            self.emit(format!("\n[{}]+ Stopped  {}\n", job.number, job.text).as_bytes());
+            self.jobs.push(job);
+            self.jobs.sort_by_key(|j| j.number);
+            return 128 + signal;
+        }
+        if end == WaitEnd::Interrupted {
             // The terminal echoed the ^C (or ^\\); end its line.
             self.emit(b"\n");
         }
+        let stages = &job.stages;
         for stage in stages {
             if let Stage::Task(name, h) = stage
                 && let Some(task::ExitValue::Killed(reason)) = h.task().exit_value()
@@ -685,9 +746,11 @@ fn job_text(source: &str) -> String {
     t.trim().into()
 }
 
-/// Waits until every task of `stages` has ended. If `interruptible`, a Ctrl-C (intercepted
-/// by the serial driver meanwhile) kills them; returns true if that happened.
-pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> bool {
+/// Waits until every task of `stages` has ended, or the job has stopped. If
+/// `interruptible`, a Ctrl-C or Ctrl-\\ (intercepted by the serial driver meanwhile) signals
+/// them (a program that handles the signal goes on), and a Ctrl-Z sends `SIGTSTP` (which
+/// stops all but programs that handle it).
+pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> WaitEnd {
     let handles: Vec<&task::JoinHandle> = stages
         .iter()
         .filter_map(|s| match s {
@@ -702,15 +765,40 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> bool {
     };
     if interruptible {
         vfs::take_console_signal();
+        vfs::take_console_resized();
     }
+    let stopped = || {
+        let signal = stages.iter().find_map(Stage::stopped)?;
+        handles
+            .iter()
+            .all(|h| h.task().state() == task::State::Exited || h.task().stop_signal().is_some())
+            .then_some(signal)
+    };
     let mut interrupted = false;
     loop {
         if all_done() {
             break;
         }
+        if let Some(signal) = stopped() {
+            return WaitEnd::Stopped(signal);
+        }
+        if interruptible && vfs::take_console_resized() {
+            // The window size changed (a program's TIOCSWINSZ, `resize` in the job).
+            for h in &handles {
+                let _ = process::signal(h.id(), process::SIGWINCH, "");
+            }
+        }
         if interruptible && let Some(signal) = vfs::take_console_signal() {
             // A program that handles the signal goes on (each Ctrl-C is delivered again),
             // the others end; the status says which signal (130 for Ctrl-C, 131 Ctrl-\\).
+            if signal == process::SIGTSTP {
+                // Stops the job (the wait ends once it has); a program that handles it goes
+                // on, or stops itself.
+                for h in &handles {
+                    let _ = process::signal(h.id(), signal, "");
+                }
+                continue;
+            }
             interrupted = true;
             let reason = match signal {
                 SIGINT => INTERRUPT_REASON,
@@ -728,7 +816,11 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> bool {
             Some(deadline),
         );
     }
-    interrupted
+    if interrupted {
+        WaitEnd::Interrupted
+    } else {
+        WaitEnd::Done
+    }
 }
 
 fn now() -> u64 {

@@ -15,6 +15,7 @@ pub(crate) fn cmd_ps(_: &[String], io: &mut Io) -> i32 {
             State::Running => "running",
             State::Runnable => "ready",
             State::Blocked => "blocked",
+            State::Stopped => "stopped",
             State::Exited => "exited",
         };
         text.push_str(&format!(
@@ -33,18 +34,62 @@ pub(crate) fn cmd_ps(_: &[String], io: &mut Io) -> i32 {
 /// The kill reason of tasks ended by the `kill` builtin.
 pub(crate) const KILL_REASON: &str = "killed by `kill`";
 
+/// Signal names `kill -NAME` takes (`-SIGNAME` and numbers too), by number - 1.
+const SIGNAL_NAMES: [&str; 22] = [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU",
+];
+
+/// The signal number `-NAME`, `-SIGNAME` or `-N` means.
+fn parse_signal(arg: &str) -> Option<i32> {
+    let name = arg.strip_prefix('-')?;
+    if let Ok(n) = name.parse::<i32>() {
+        return (1..=64).contains(&n).then_some(n);
+    }
+    let name = name.strip_prefix("SIG").unwrap_or(name);
+    SIGNAL_NAMES
+        .iter()
+        .position(|n| n.eq_ignore_ascii_case(name))
+        .map(|i| i as i32 + 1)
+}
+
+/// Sends `signal` to task `id` as `kill` does: `SIGTERM` (the default) ends it with
+/// [`KILL_REASON`]; stop signals and `SIGCONT` stop and continue it; others go through
+/// `process::signal` (a program that handles the signal gets it).
+fn send(id: task::TaskId, signal: i32) -> Result<(), task::KillError> {
+    const SIGTERM: i32 = 15;
+    if signal == SIGTERM {
+        return process::kill(id, KILL_REASON);
+    }
+    let name = SIGNAL_NAMES
+        .get(signal as usize - 1)
+        .copied()
+        .unwrap_or("RT");
+    process::signal(id, signal, &format!("killed by `kill -{name}` [SIG{name}]"))
+}
+
 pub(crate) fn cmd_kill(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
-    if args.len() < 2 {
-        io.err("kill: usage: kill %JOB|ID...\n");
+    let (signal, targets) = match args.get(1) {
+        Some(a) if a.starts_with('-') && a.len() > 1 => match parse_signal(a) {
+            Some(n) => (n, &args[2..]),
+            None => {
+                io.err(&format!("kill: {a}: invalid signal specification\n"));
+                return 2;
+            }
+        },
+        _ => (15, args.get(1..).unwrap_or(&[])),
+    };
+    if targets.is_empty() {
+        io.err("kill: usage: kill [-SIGNAL] %JOB|ID...\n");
         return 2;
     }
     let mut status = 0;
-    for arg in &args[1..] {
+    for arg in targets {
         if arg.starts_with('%') {
             match crate::jobs::find_job(sh, Some(arg)) {
                 Ok(i) => {
                     for id in sh.jobs[i].running_ids() {
-                        let _ = process::kill(id, KILL_REASON);
+                        let _ = send(id, signal);
                     }
                 }
                 Err(e) => {
@@ -58,7 +103,7 @@ pub(crate) fn cmd_kill(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
             .parse::<u64>()
             .map_err(|_| "not a task id")
             .and_then(|id| {
-                process::kill(id, KILL_REASON).map_err(|e| match e {
+                send(id, signal).map_err(|e| match e {
                     task::KillError::NoSuchTask => "no such task",
                     task::KillError::NotPermitted => "operation not permitted",
                 })

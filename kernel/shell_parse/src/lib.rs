@@ -33,6 +33,7 @@
 //! substitution, no `&&`/`||`, no `2>&1`-style fd duplication, no here-docs.
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

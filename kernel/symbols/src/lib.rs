@@ -6,6 +6,7 @@
 //! afterwards). Depends on `object` (ELF reading) and `rustc-demangle`.
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -1,6 +1,7 @@
 //! Host tests: the test binary's own symbol table, and malformed input.
 
 use super::*;
+use more_asserts::assert_gt;
 use std::hint::black_box;
 
 #[inline(never)]
@@ -41,7 +42,7 @@ fn finds_own_function_by_address() {
 
     assert_eq!(table.lookup(link), Some((TARGET, 0)));
     let (_, size) = table.address_of(TARGET).unwrap();
-    assert!(size > 4, "function has a size: {size}");
+    assert_gt!(size, 4, "function has a size");
     assert_eq!(table.lookup(link + 3), Some((TARGET, 3)));
     assert_eq!(table.lookup(link + size - 1), Some((TARGET, size - 1)));
     // Past the end belongs to whatever follows, never to this function.
@@ -51,7 +52,7 @@ fn finds_own_function_by_address() {
 #[test]
 fn names_are_demangled_without_hash() {
     let table = own_table();
-    assert!(table.len() > 100);
+    assert_gt!(table.len(), 100);
     let names: Vec<&str> = table.entries.iter().map(|e| table.name(e)).collect();
     assert!(names.contains(&ANCHOR));
     for name in names {

@@ -62,6 +62,8 @@ pub enum State {
     Runnable,
     Running,
     Blocked,
+    /// Stopped (job control, see [`stop`]): not scheduled until [`resume`] or [`kill`].
+    Stopped,
     Exited,
 }
 
@@ -115,6 +117,9 @@ pub struct Task {
     kill_request: Mutex<Option<KillRequest>>,
     /// Set with `kill_request`, so hot paths can test it without a lock.
     kill_flag: AtomicBool,
+    /// The signal a pending or completed [`stop`] names (`SIGTSTP`, `SIGTTIN`...), 0 if the
+    /// task is not asked to stop.
+    stop_signal: core::sync::atomic::AtomicI32,
     /// True while the task runs code that holds no kernel lock and owns nothing a forced end
     /// could leave inconsistent (a wasm guest between host calls): a kill it does not reach a
     /// kill point for within [`KILL_GRACE_NS`] then ends it where it is.
@@ -261,6 +266,7 @@ fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
         user_ns: AtomicU64::new(0),
         kill_request: Mutex::new(None),
         kill_flag: AtomicBool::new(false),
+        stop_signal: core::sync::atomic::AtomicI32::new(0),
         async_killable: AtomicBool::new(false),
         keys: Mutex::new(BTreeMap::new()),
         context: Mutex::new(None),
@@ -602,6 +608,9 @@ pub(crate) fn block_current(deadline: Option<u64>) -> WakeReason {
         });
     }
     schedule_locked_irqs_off();
+    // Woken: a task asked to stop stops here, where it was blocked anyway, before it acts on
+    // what woke it (input it would take from the terminal, for one).
+    stay_stopped(&me);
     let reason = me.sched.lock().wake_reason;
     if deadline.is_some() && reason != WakeReason::TimedOut {
         // Woken before the deadline: drop the now stale timeout entry (it holds the task).
@@ -656,7 +665,7 @@ fn schedule_locked_irqs_off() {
                 }
             }
             State::Exited => s.reap = Some(prev.clone()),
-            State::Blocked | State::Runnable => {}
+            State::Blocked | State::Runnable | State::Stopped => {}
         }
         let next = match s.run_queue.pop_front() {
             Some(t) => t,
@@ -771,6 +780,121 @@ fn on_tick() {
         schedule_locked_irqs_off();
     }
     force_kill_if_due();
+    stop_if_async_killable();
+}
+
+/// A stop asked of an [async-killable](set_async_killable) task (a wasm guest computing
+/// between host calls) takes effect at a tick: the task holds no lock there (the allocator's
+/// is checked, as for a forced kill), so stopping it is like a preemption that lasts until
+/// [`resume`].
+fn stop_if_async_killable() {
+    let Some(me) = SCHED.lock().current.clone() else {
+        return;
+    };
+    if me.stop_signal.load(Ordering::SeqCst) != 0
+        && me.async_killable.load(Ordering::SeqCst)
+        && !me.idle
+        && !memory::allocator_busy()
+    {
+        stay_stopped(&me);
+    }
+}
+
+/// While `me` (the running task, interrupts disabled) is asked to stop and has no kill to
+/// act on, marks it `Stopped` and switches away; returns once [`resume`] or [`kill`] lets it
+/// go on. Returns whether it stopped.
+fn stay_stopped(me: &Arc<Task>) -> bool {
+    debug_assert!(!interrupts::are_enabled());
+    let mut stopped = false;
+    while me.stop_signal.load(Ordering::SeqCst) != 0
+        && !me.kill_deliverable()
+        && !me.idle
+        && me.parent != 0
+    {
+        me.sched.lock().state = State::Stopped;
+        stopped = true;
+        schedule_locked_irqs_off();
+    }
+    stopped
+}
+
+/// A stop point: if the running task has been asked to stop ([`stop`]), it stops here until
+/// [`resume`] (or a [`kill`], which it then acts on at its next kill point). Returns whether
+/// it stopped. Call it only where the task holds no lock another task could need (the
+/// return to user mode, where a program thread's kernel stack holds only the entry frames;
+/// a file call before it takes any lock): waits already stop on their own (a task asked to
+/// stop stops when it is woken, before it acts on the wake-up). Works with interrupts
+/// disabled or enabled, and restores the flag.
+pub fn stop_point() -> bool {
+    if !STARTED.load(Ordering::Relaxed) {
+        return false;
+    }
+    let were_enabled = interrupts::are_enabled();
+    interrupts::disable();
+    let me = SCHED.lock().current.clone().expect("scheduler not started");
+    let stopped = stay_stopped(&me);
+    drop(me);
+    if were_enabled {
+        interrupts::enable();
+    }
+    stopped
+}
+
+/// Asks task `id` to stop (job control: Ctrl-Z's `SIGTSTP`, a background read's `SIGTTIN`,
+/// `SIGSTOP`), recording `signal` as the reason. The task is not preempted where it runs:
+/// it stops at its next stop point, so it never stops holding a lock: when a wait it is
+/// blocked in (or enters) ends, at its return to user mode (a program thread), or at a
+/// timer tick while it is [async-killable](set_async_killable) (a wasm guest between host
+/// calls). A blocked task stays blocked meanwhile and stops when woken. [`resume`] lets it
+/// go on; a [`kill`] of a stopped task ends it as usual.
+pub fn stop(id: TaskId, signal: i32) -> Result<(), KillError> {
+    let task = find(id).ok_or(KillError::NoSuchTask)?;
+    if task.idle || task.parent == 0 {
+        return Err(KillError::NotPermitted);
+    }
+    if task.exit_value().is_some() {
+        return Err(KillError::NoSuchTask);
+    }
+    task.stop_signal.store(signal.max(1), Ordering::SeqCst);
+    Ok(())
+}
+
+/// Lets a task asked to stop ([`stop`]) go on (`SIGCONT`): a stopped task becomes runnable;
+/// one that had not reached a stop point yet simply does not stop.
+pub fn resume(id: TaskId) -> Result<(), KillError> {
+    let task = find(id).ok_or(KillError::NoSuchTask)?;
+    interrupts::without_interrupts(|| {
+        task.stop_signal.store(0, Ordering::SeqCst);
+        make_runnable_if_stopped(&task, None);
+    });
+    Ok(())
+}
+
+/// Puts a `Stopped` task back on the run queue (interrupts disabled), setting its wake
+/// reason if given.
+fn make_runnable_if_stopped(task: &Arc<Task>, reason: Option<WakeReason>) {
+    let mut st = task.sched.lock();
+    if st.state != State::Stopped {
+        return;
+    }
+    st.state = State::Runnable;
+    if let Some(reason) = reason {
+        st.wake_reason = reason;
+    }
+    drop(st);
+    SCHED.lock().run_queue.push_back(task.clone());
+}
+
+impl Task {
+    /// The signal of the stop this task is asked for or stopped by ([`stop`]), if any.
+    pub fn stop_signal(&self) -> Option<i32> {
+        Some(self.stop_signal.load(Ordering::SeqCst)).filter(|&s| s != 0)
+    }
+}
+
+/// The signal task `id` is asked to stop for or stopped by, if any.
+pub fn stop_signal(id: TaskId) -> Option<i32> {
+    find(id).and_then(|t| t.stop_signal())
 }
 
 /// Asks task `id` to end with `ExitValue::Killed(reason)`. The task ends at its next kill
@@ -801,7 +925,12 @@ pub fn kill(id: TaskId, reason: &str) -> Result<(), KillError> {
         kill_point();
         return Ok(());
     }
-    wake(&task, WakeReason::Killed);
+    if !wake(&task, WakeReason::Killed) {
+        // A stopped task goes on to its next kill point (right after its stop point).
+        interrupts::without_interrupts(|| {
+            make_runnable_if_stopped(&task, Some(WakeReason::Killed))
+        });
+    }
     Ok(())
 }
 

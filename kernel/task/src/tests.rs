@@ -400,3 +400,117 @@ kernel_test! {
         assert_eq!(REACHED.load(Ordering::SeqCst), 1, "ran to its kill point and ended there");
     }
 }
+
+kernel_test! {
+    fn a_stopped_waiter_does_not_act_on_its_wakeup_until_resumed() {
+        let wq = Arc::new(WaitQueue::new());
+        let flag = Arc::new(AtomicBool::new(false));
+        let passed = Arc::new(AtomicUsize::new(0));
+        let (w, f, p) = (wq.clone(), flag.clone(), passed.clone());
+        let h = spawn("stopped-waiter", move || {
+            w.wait_until(|| f.load(Ordering::SeqCst));
+            p.fetch_add(1, Ordering::SeqCst);
+            5
+        })
+        .unwrap();
+        sleep_ns(20_000_000);
+        assert_eq!(h.task().state(), State::Blocked);
+        stop(h.id(), 20).unwrap();
+        assert_eq!(h.task().stop_signal(), Some(20));
+        // Blocked and asked to stop: it stays blocked until woken, then stops right there.
+        flag.store(true, Ordering::SeqCst);
+        wq.notify_all();
+        sleep_ns(30_000_000);
+        assert_eq!(h.task().state(), State::Stopped);
+        assert_eq!(passed.load(Ordering::SeqCst), 0, "a stopped task acted on its wake-up");
+        resume(h.id()).unwrap();
+        assert_eq!(h.task().stop_signal(), None);
+        assert_eq!(h.join(), ExitValue::Exited(5));
+        assert_eq!(passed.load(Ordering::SeqCst), 1);
+    }
+}
+
+kernel_test! {
+    fn an_async_killable_spinner_stops_at_a_tick_and_resumes() {
+        let progress = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let (p, d) = (progress.clone(), done.clone());
+        let h = spawn("stop-spinner", move || {
+            set_async_killable(true);
+            while !d.load(Ordering::SeqCst) {
+                p.fetch_add(1, Ordering::SeqCst);
+                core::hint::spin_loop();
+            }
+            set_async_killable(false);
+            0
+        })
+        .unwrap();
+        while progress.load(Ordering::SeqCst) == 0 {
+            yield_now();
+        }
+        stop(h.id(), 20).unwrap();
+        sleep_ns(50_000_000);
+        assert_eq!(h.task().state(), State::Stopped);
+        let at_stop = progress.load(Ordering::SeqCst);
+        sleep_ns(50_000_000);
+        assert_eq!(progress.load(Ordering::SeqCst), at_stop, "a stopped task ran");
+        resume(h.id()).unwrap();
+        let t0 = time::monotonic_ns();
+        while progress.load(Ordering::SeqCst) == at_stop {
+            assert!(time::monotonic_ns() - t0 < 2_000_000_000, "the resumed task never ran");
+            yield_now();
+        }
+        done.store(true, Ordering::SeqCst);
+        assert_eq!(h.join(), ExitValue::Exited(0));
+    }
+}
+
+kernel_test! {
+    fn stops_never_hold_a_lock_and_a_stopped_task_can_be_killed() {
+        let lock = Arc::new(Mutex::new(0u64));
+        let l = lock.clone();
+        let h = spawn("stop-locker", move || {
+            let mut held = Vec::with_capacity(1 << 20);
+            held.resize(1 << 20, 1u8);
+            loop {
+                {
+                    let mut g = l.lock();
+                    for _ in 0..1000 {
+                        *g = core::hint::black_box(*g + 1);
+                    }
+                }
+                sleep_ns(1_000_000);
+                core::hint::black_box(&held);
+            }
+        })
+        .unwrap();
+        while *lock.lock() == 0 {
+            sleep_ns(1_000_000);
+        }
+        let heap_before = memory::heap_stats().used;
+        for round in 0..20 {
+            stop(h.id(), 20).unwrap();
+            let t0 = time::monotonic_ns();
+            while h.task().state() != State::Stopped {
+                assert!(time::monotonic_ns() - t0 < 2_000_000_000, "round {round}: never stopped");
+                sleep_ns(1_000_000);
+            }
+            let count = *lock.try_lock().expect("a task stopped holding a lock");
+            sleep_ns(5_000_000);
+            assert_eq!(*lock.lock(), count, "a stopped task ran");
+            if round < 19 {
+                resume(h.id()).unwrap();
+                sleep_ns(3_000_000);
+            }
+        }
+        // Killed while stopped: it goes on to its kill point and unwinds, freeing its memory.
+        kill(h.id(), "killed while stopped").unwrap();
+        assert_eq!(h.join(), ExitValue::Killed("killed while stopped".into()));
+        yield_now();
+        let heap_after = memory::heap_stats().used;
+        assert!(
+            heap_after + (1 << 20) <= heap_before + 4096,
+            "the stopped task's memory came back: {heap_before} -> {heap_after}"
+        );
+    }
+}

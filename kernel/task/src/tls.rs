@@ -37,6 +37,7 @@ pub struct TlsBlock {
 // SAFETY: the block is plain memory owned by one task; moving ownership between CPUs or tasks
 // is fine.
 unsafe impl Send for TlsBlock {}
+// SAFETY: `&TlsBlock` only reads the thread-pointer value; the block's memory is not reachable.
 unsafe impl Sync for TlsBlock {}
 
 impl TlsBlock {

@@ -45,6 +45,9 @@ impl WaitQueue {
         interrupts::disable();
         let me = SCHED.lock().current.clone().expect("scheduler not started");
         let satisfied = loop {
+            // A task asked to stop stops before it looks: the condition may be input meant
+            // for whoever owns the terminal once it has stopped.
+            crate::stay_stopped(&me);
             if condition() {
                 break true;
             }

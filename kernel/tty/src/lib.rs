@@ -10,6 +10,9 @@
 //! signals for the foreground job ([`Signal`]). Output processing (`OPOST` + `ONLCR`: `\n` ->
 //! `\r\n`) is left to the writer, which asks [`Tty::translates_newlines`].
 //!
+//! Also the window-size query a serial terminal answers ([`SIZE_QUERY`],
+//! [`parse_size_report`]).
+//!
 //! Pure logic with no I/O: the caller feeds received bytes and gets echo bytes and signals
 //! back. Owns nothing else; depends on `alloc` and `linux-raw-sys`.
 
@@ -102,6 +105,40 @@ pub fn make_raw(t: &mut Termios) {
     t.c_cflag = (t.c_cflag & !(g::CSIZE | g::PARENB)) | g::CS8;
     t.c_cc[g::VMIN as usize] = 1;
     t.c_cc[g::VTIME as usize] = 0;
+}
+
+/// What a terminal is sent to learn its size, as xterm's `resize` does (a serial line has
+/// no way to tell): save the cursor, move it to row 999, column 999 (the terminal stops it at
+/// its last row and column), ask for the cursor position report (`CSI 6 n`), restore the
+/// cursor. The answer is `CSI rows ; cols R` ([`parse_size_report`]).
+pub const SIZE_QUERY: &[u8] = b"\x1b7\x1b[999;999H\x1b[6n\x1b8";
+
+/// The (rows, columns) of the first cursor position report (`ESC [ rows ; cols R`) in
+/// `bytes`, the answer to [`SIZE_QUERY`]; bytes around it are ignored. `None` until a
+/// complete, valid report has arrived.
+pub fn parse_size_report(bytes: &[u8]) -> Option<(u16, u16)> {
+    let mut rest = bytes;
+    while let Some(at) = rest.windows(2).position(|w| w == b"\x1b[") {
+        rest = &rest[at + 2..];
+        let number = |s: &[u8]| -> Option<(u16, usize)> {
+            let len = s.iter().take_while(|b| b.is_ascii_digit()).count();
+            let text = core::str::from_utf8(&s[..len]).ok()?;
+            Some((text.parse().ok().filter(|&n| n > 0)?, len))
+        };
+        let Some((rows, len)) = number(rest) else {
+            continue;
+        };
+        if rest.get(len) != Some(&b';') {
+            continue;
+        }
+        let Some((cols, len2)) = number(&rest[len + 1..]) else {
+            continue;
+        };
+        if rest.get(len + 1 + len2) == Some(&b'R') {
+            return Some((rows, cols));
+        }
+    }
+    None
 }
 
 /// One entry of the queue readers take from.

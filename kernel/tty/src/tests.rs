@@ -137,3 +137,18 @@ fn flush_drops_unread_input() {
     feed(&mut t, b"\r");
     assert_eq!(read_all(&mut t), ["\n"]);
 }
+
+#[test]
+fn size_reports_are_parsed_with_noise_around_them() {
+    assert_eq!(parse_size_report(b"\x1b[30;100R"), Some((30, 100)));
+    assert_eq!(
+        parse_size_report(b"typed\x1b[A\x1b[24;80Rmore"),
+        Some((24, 80))
+    );
+    assert_eq!(parse_size_report(b"\x1b[30;100"), None, "incomplete");
+    assert_eq!(parse_size_report(b"\x1b[0;80R"), None, "rows 0");
+    assert_eq!(parse_size_report(b"\x1b[30;R"), None);
+    assert_eq!(parse_size_report(b"\x1b[99999;80R"), None, "over u16");
+    assert_eq!(parse_size_report(b""), None);
+    assert!(SIZE_QUERY.ends_with(b"\x1b[6n\x1b8"));
+}

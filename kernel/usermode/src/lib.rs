@@ -50,10 +50,23 @@ pub fn set_return_hook(hook: fn(&mut TrapFrame)) {
 
 /// Every return to user mode passes here. A thread whose task was killed ends here instead
 /// of returning: its kernel stack holds only this entry's frames, so nothing is left behind.
+/// For the same reason it is the stop point of a program thread asked to stop
+/// (`task::stop`: job control), after the hook (which may ask for the stop itself, as a
+/// signal's default action); once resumed, the hook runs again (a `SIGCONT` handler).
 fn before_return(frame: &mut TrapFrame) {
     if let Some(reason) = task::pending_kill() {
         task::exit_with(task::ExitValue::Killed(reason));
     }
+    run_return_hook(frame);
+    if task::stop_point() {
+        if let Some(reason) = task::pending_kill() {
+            task::exit_with(task::ExitValue::Killed(reason));
+        }
+        run_return_hook(frame);
+    }
+}
+
+fn run_return_hook(frame: &mut TrapFrame) {
     let hook = RETURN_HOOK.load(Ordering::SeqCst);
     if hook != 0 {
         // SAFETY: only `set_return_hook` stores here, always a valid fn of this type.

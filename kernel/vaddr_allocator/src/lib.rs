@@ -11,6 +11,7 @@
 //! mappings region. Depends on `alloc` only.
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

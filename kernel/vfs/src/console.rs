@@ -3,7 +3,7 @@
 
 use crate::file::{File, FileKind, Result, Stat, anonymous_ino};
 use crate::{VfsError, now};
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use spin::Mutex;
 use task::WaitQueue;
 use tty::{Read, Termios, Tty};
@@ -16,8 +16,70 @@ static INPUT_WAIT: WaitQueue = WaitQueue::new();
 /// it).
 static TTY: Mutex<Option<Tty>> = Mutex::new(None);
 
-/// The signal the terminal raised for the foreground job (Ctrl-C, Ctrl-\), 0 if none.
+/// The signal the terminal raised for the foreground job (Ctrl-C, Ctrl-\, Ctrl-Z), 0 if
+/// none.
 static PENDING_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The job (see [`ProcessContext::job`](crate::ProcessContext::job)) that owns the terminal's
+/// input; 0 while the shell itself does (at its prompt).
+static FOREGROUND: AtomicU64 = AtomicU64::new(0);
+
+/// Set when the window size changes; the shell takes it ([`take_console_resized`]).
+static RESIZED: AtomicBool = AtomicBool::new(false);
+
+/// The last job id handed out by [`new_job_id`].
+static LAST_JOB: AtomicU64 = AtomicU64::new(0);
+
+/// `SIGTTIN`: what a background job that reads the terminal is stopped with.
+const SIGTTIN: i32 = 21;
+
+/// A new job id (process group) for a shell job, never 0.
+pub fn new_job_id() -> u64 {
+    LAST_JOB.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Gives the terminal's input to job `job` (0: the shell's prompt). Readers of other jobs
+/// are stopped with `SIGTTIN` (see [`Console`]).
+pub fn set_console_foreground(job: u64) {
+    FOREGROUND.store(job, Ordering::SeqCst);
+    INPUT_WAIT.notify_all();
+}
+
+/// The job that owns the terminal's input (0: the shell).
+pub fn console_foreground() -> u64 {
+    FOREGROUND.load(Ordering::SeqCst)
+}
+
+/// The live tasks of job `job` (every thread of every process in it).
+pub fn job_tasks(job: u64) -> alloc::vec::Vec<task::TaskId> {
+    task::list()
+        .into_iter()
+        .filter(|t| t.state != task::State::Exited)
+        .filter(|t| task::context_of::<crate::ProcessContext>(t.id).is_some_and(|c| c.job() == job))
+        .map(|t| t.id)
+        .collect()
+}
+
+/// If the calling task belongs to a job that does not own the terminal's input, stops that
+/// whole job with `SIGTTIN` (as Linux does to a background process group that reads its
+/// terminal) and returns once it is continued. Returns whether it stopped.
+fn stop_if_background_reader() -> bool {
+    let Some(ctx) = task::context::<crate::ProcessContext>() else {
+        return false;
+    };
+    let job = ctx.job();
+    drop(ctx);
+    if job == 0 || job == console_foreground() {
+        return false;
+    }
+    for id in job_tasks(job) {
+        let _ = task::stop(id, SIGTTIN);
+    }
+    // Stopping here holds nothing: no lock is taken yet, as when the read blocks below.
+    task::stop_point();
+    task::kill_point();
+    true
+}
 
 fn with_tty<R>(f: impl FnOnce(&mut Tty) -> R) -> R {
     without_interrupts(|| f(TTY.lock().get_or_insert_with(Tty::new)))
@@ -80,14 +142,30 @@ pub fn console_window_size() -> (u16, u16) {
     with_tty(|tty| tty.window_size())
 }
 
-/// Records the console's window size (`TIOCSWINSZ`).
+/// Records the console's window size (`TIOCSWINSZ`, the shell's `resize`). A change is
+/// noted for the shell, which sends `SIGWINCH` to the foreground job
+/// ([`take_console_resized`]).
 pub fn set_console_window_size(rows: u16, cols: u16) {
-    with_tty(|tty| tty.set_window_size(rows, cols));
+    let changed = with_tty(|tty| {
+        let changed = tty.window_size() != (rows, cols);
+        tty.set_window_size(rows, cols);
+        changed
+    });
+    if changed {
+        RESIZED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// True if the window size changed since the last call (taking the note).
+pub fn take_console_resized() -> bool {
+    RESIZED.swap(false, Ordering::SeqCst)
 }
 
 /// The serial console: reads go through the line discipline (canonical by default: a read
 /// waits for a complete line; see `tty`); writes go to the serial port, `\n` as `\r\n`
-/// while the terminal's output processing says so.
+/// while the terminal's output processing says so. A reader whose job is not the
+/// terminal's foreground job ([`set_console_foreground`]) is stopped with its job
+/// (`SIGTTIN`) until the shell continues it, rather than taking the foreground's input.
 pub struct Console {
     ino: u64,
     created: u64,
@@ -117,6 +195,10 @@ impl File for Console {
 
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         loop {
+            if stop_if_background_reader() {
+                // Continued: in the foreground now, or stopped again on the next turn.
+                continue;
+            }
             match with_tty(|tty| tty.read(buf)) {
                 Read::Data(n) => return Ok(n),
                 Read::EndOfFile => return Ok(0),
@@ -125,11 +207,18 @@ impl File for Console {
             if self.nonblocking.load(Ordering::Relaxed) {
                 return Err(VfsError::WouldBlock);
             }
-            INPUT_WAIT.wait_until(|| with_tty(|tty| tty.readable()));
+            // A change of foreground wakes the wait too: a background reader then stops.
+            let job = task::context::<crate::ProcessContext>().map_or(0, |c| c.job());
+            INPUT_WAIT.wait_until(|| {
+                with_tty(|tty| tty.readable()) || (job != 0 && job != console_foreground())
+            });
         }
     }
 
     fn write(&self, buf: &[u8]) -> Result<usize> {
+        // A job stopped while it writes (Ctrl-Z during its output) stops here, holding
+        // nothing, rather than printing over the shell's prompt.
+        task::stop_point();
         if with_tty(|tty| tty.translates_newlines()) {
             serial::write_bytes(buf);
         } else {

@@ -108,6 +108,9 @@ pub struct ProcessContext {
     /// What the process's code needs while any of its tasks runs (a loaded program image):
     /// freed with the context, when the last task of the process ends, however it ends.
     resources: Mutex<Vec<Box<dyn core::any::Any + Send + Sync>>>,
+    /// The job (process group) the process belongs to for terminal job control, 0 for none
+    /// (see [`crate::set_console_foreground`]). Children and forks inherit it.
+    job: core::sync::atomic::AtomicU64,
 }
 
 impl ProcessContext {
@@ -129,6 +132,7 @@ impl ProcessContext {
             exe: Mutex::new(None),
             env: Mutex::new(Vec::new()),
             resources: Mutex::new(Vec::new()),
+            job: core::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -148,6 +152,7 @@ impl ProcessContext {
     ) -> Arc<ProcessContext> {
         let child = Self::new(stdin, stdout, stderr, &self.cwd());
         *child.env.lock() = self.env_vars();
+        child.set_job(self.job());
         child
     }
 
@@ -161,7 +166,19 @@ impl ProcessContext {
             exe: Mutex::new(self.exe()),
             env: Mutex::new(self.env_vars()),
             resources: Mutex::new(Vec::new()),
+            job: core::sync::atomic::AtomicU64::new(self.job()),
         })
+    }
+
+    /// The job (process group) this process belongs to, 0 for none.
+    pub fn job(&self) -> u64 {
+        self.job.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Puts the process in job `job` (the shell does, for each job it starts; see
+    /// [`crate::new_job_id`]).
+    pub fn set_job(&self, job: u64) {
+        self.job.store(job, core::sync::atomic::Ordering::Relaxed);
     }
 
     /// Keeps `resource` alive as long as this context (the process's tasks) lives.

@@ -20,6 +20,7 @@
 //! call) leaks the references its stack held, so a pipe end it was using stays open.
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -39,8 +40,9 @@ pub use beneath::{
     set_times_beneath, stat_beneath, symlink_beneath, unlink_beneath,
 };
 pub use console::{
-    Console, NullDevice, console_input_ready, console_signal_pending, console_termios,
-    console_window_size, raise_console_signal, set_console_termios, set_console_window_size,
+    Console, NullDevice, console_foreground, console_input_ready, console_signal_pending,
+    console_termios, console_window_size, job_tasks, new_job_id, raise_console_signal,
+    set_console_foreground, set_console_termios, set_console_window_size, take_console_resized,
     take_console_signal,
 };
 pub use context::{Fd, FdTable, MAX_FDS, ProcessContext};

@@ -4,7 +4,10 @@
 // and default actions (`signals pipe` and `signals abort` end with 141 and 134). `signals
 // spin` loops in user mode without system calls, for Ctrl-C tests (`signals spin N`: N
 // iterations, then exit 0); `signals sigint` handles
-// SIGINT (Ctrl-C) and ends normally when it arrives.
+// SIGINT (Ctrl-C) and ends normally when it arrives; `signals tstp` handles SIGTSTP (Ctrl-Z),
+// then stops itself with the default action and reports SIGCONT's handler once continued;
+// `signals winch` waits for SIGWINCH (the shell's `fg` after `resize`), prints the window size,
+// then sets it with TIOCSWINSZ and waits for the SIGWINCH that brings as the foreground job.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -61,6 +65,22 @@ static void on_usr1(int sig) {
     usr1_runs++;
 }
 
+static volatile sig_atomic_t tstp_seen, cont_seen;
+static void on_tstp(int sig) {
+    (void)sig;
+    tstp_seen++;
+}
+static void on_cont(int sig) {
+    (void)sig;
+    cont_seen++;
+}
+
+static volatile sig_atomic_t winch_seen;
+static void on_winch(int sig) {
+    (void)sig;
+    winch_seen++;
+}
+
 static volatile sig_atomic_t interrupted;
 static void on_int(int sig) {
     (void)sig;
@@ -104,6 +124,44 @@ int main(int argc, char **argv) {
         while (!interrupted) {
         }
         printf("caught SIGINT\n");
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "tstp") == 0) {
+        // Ctrl-Z arrives as SIGTSTP, which this program handles: it says so, then stops
+        // itself with the default action (as an editor does once it has put the terminal
+        // back); when the shell continues it, SIGCONT's handler runs first.
+        signal(SIGTSTP, on_tstp);
+        signal(SIGCONT, on_cont);
+        printf("waiting for SIGTSTP\n");
+        fflush(stdout);
+        while (!tstp_seen) {
+        }
+        printf("caught SIGTSTP, stopping\n");
+        fflush(stdout);
+        signal(SIGTSTP, SIG_DFL);
+        raise(SIGTSTP);
+        printf("continued (SIGCONT handler ran %d time%s)\n", (int)cont_seen,
+               cont_seen == 1 ? "" : "s");
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "winch") == 0) {
+        struct winsize ws;
+        signal(SIGWINCH, on_winch);
+        printf("waiting for SIGWINCH\n");
+        fflush(stdout);
+        while (!winch_seen) {
+        }
+        if (ioctl(1, TIOCGWINSZ, &ws) != 0) return 1;
+        printf("SIGWINCH: %dx%d\n", ws.ws_row, ws.ws_col);
+        fflush(stdout);
+        winch_seen = 0;
+        ws.ws_row = 40;
+        ws.ws_col = 120;
+        if (ioctl(1, TIOCSWINSZ, &ws) != 0) return 1;
+        while (!winch_seen) {
+        }
+        if (ioctl(1, TIOCGWINSZ, &ws) != 0) return 1;
+        printf("SIGWINCH after TIOCSWINSZ: %dx%d\n", ws.ws_row, ws.ws_col);
         return 0;
     }
     if (argc == 2 && strcmp(argv[1], "abort") == 0) {

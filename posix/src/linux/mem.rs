@@ -32,8 +32,10 @@ impl Drop for Space {
 
 const PAGE: u64 = 4096;
 
+/// `PROT_READ`, `PROT_WRITE` and `PROT_EXEC` as a protection; other bits are ignored.
 fn prot(bits: u64) -> Protection {
-    Protection::from_posix(bits as u32)
+    let has = |bit: u32| bits & u64::from(bit) != 0;
+    Protection::new(has(g::PROT_READ), has(g::PROT_WRITE), has(g::PROT_EXEC))
 }
 
 /// Whether `addr..addr + len` lies in the process's own regions.
@@ -101,7 +103,7 @@ fn map_file(fd: u32, offset: u64, len: usize, prot: Protection) -> Result<usize>
     if meta.file_type != libtheseus::fs::FileType::File {
         return Err(Errno::ENODEV);
     }
-    let region = Region::new_user(len, Protection::READ_WRITE, Commit::Now)?;
+    let region = Region::new_user(len, Protection::RW, Commit::Now)?;
     let mut at = 0;
     let mut buf = alloc::vec![0u8; 64 * 1024];
     while at < len {

@@ -10,11 +10,14 @@
 //! registers in `sigcontext` layout and the FP/SIMD state in `fxsave` layout, `siginfo`), so a
 //! handler may read and edit the interrupted state; `rt_sigreturn` resumes from the (possibly
 //! edited) `ucontext`. Default actions: terminate (with the signal's name in the kill reason,
-//! which the shell turns into 128 + its number) or ignore. Blocking a fault signal, or a fault
-//! whose handler cannot get a frame, ends the program as Linux does.
+//! which the shell turns into 128 + its number), ignore, or stop (`SIGTSTP`, `SIGSTOP`,
+//! `SIGTTIN`, `SIGTTOU`: every thread stops at its return to user mode until the shell
+//! continues the job). Blocking a fault signal, or a fault whose handler cannot get a frame,
+//! ends the program as Linux does. Job control from outside (the shell's Ctrl-Z, `fg`, `bg`,
+//! `kill -STOP`) reaches [`from_outside`]: a handler gets the signal, otherwise the process
+//! layer applies the default action.
 //!
-//! Not yet: interrupting a blocked system call (`EINTR`), signals between processes, job
-//! control signals.
+//! Not yet: interrupting a blocked system call (`EINTR`), signals between processes.
 
 use super::state;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -86,6 +89,11 @@ fn bit(sig: u32) -> u64 {
 /// Signals whose default action is to be ignored.
 fn ignored_by_default(sig: u32) -> bool {
     matches!(sig, g::SIGCHLD | g::SIGURG | g::SIGWINCH | g::SIGCONT)
+}
+
+/// Signals whose default action is to stop the process (job control).
+fn stops_by_default(sig: u32) -> bool {
+    matches!(sig, g::SIGSTOP | g::SIGTSTP | g::SIGTTIN | g::SIGTTOU)
 }
 
 pub fn name(sig: u32) -> &'static str {
@@ -408,6 +416,8 @@ fn on_return(r: &mut Registers) {
     match action.handler {
         SIG_IGN => {}
         SIG_DFL if ignored_by_default(sig) => {}
+        // Stopped where it returns to user mode (`usermode` stops it after this hook).
+        SIG_DFL if stops_by_default(sig) => libtheseus::process::stop_current_process(sig as i32),
         SIG_DFL => terminate(sig),
         _ => {
             // SI_TKILL, from this process.

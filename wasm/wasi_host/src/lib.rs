@@ -49,6 +49,7 @@
 //! target (`target_os = "none"`).
 
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -31,6 +31,7 @@
 //! Depends only on libtheseus, `wasi_host`, `wasmi`, `wasmparser` and `wasm-encoder`.
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

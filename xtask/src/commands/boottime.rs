@@ -26,6 +26,7 @@ pub fn run(ws: &Workspace, runs: usize, verbose: bool) -> Result<i32> {
             verbose,
             kernel_verbose: false,
             input: None,
+            corrupt_initrd: false,
         };
         let outcome = exec::exec(ws, &request, &mut Vec::new())?;
         let ExecOutcome::Completed { timing, .. } = outcome else {

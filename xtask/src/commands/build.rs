@@ -19,6 +19,7 @@ pub fn run(ws: &Workspace, adds: &[AddSpec], verbose: bool) -> Result<i32> {
             iso: true,
             kernel_verbose: false,
             verbose,
+            corrupt_initrd: false,
         },
     )?;
     println!("kernel: {}", kernel.display());

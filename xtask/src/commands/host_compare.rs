@@ -923,7 +923,7 @@ mod tests {
             b"*.log\nbuild/\n"
         );
         let big = fs::metadata(root.join(BIG_FILE)).unwrap().len();
-        assert!(big > 64 * 1024, "{big}");
+        more_asserts::assert_gt!(big, 64 * 1024);
         let mode = fs::metadata(root.join("data/scripts/build.sh"))
             .unwrap()
             .permissions()

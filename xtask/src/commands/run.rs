@@ -36,6 +36,7 @@ fn run_exec(ws: &Workspace, args: &RunArgs, command: &str) -> Result<i32> {
         verbose: args.verbose,
         kernel_verbose: args.verbose,
         input: None,
+        corrupt_initrd: false,
     };
     let stdout = io::stdout();
     let outcome = exec::exec(ws, &request, &mut stdout.lock())?;
@@ -81,6 +82,7 @@ fn run_interactive(ws: &Workspace, args: &RunArgs) -> Result<i32> {
             iso: args.iso,
             kernel_verbose: args.verbose,
             verbose: args.verbose,
+            corrupt_initrd: false,
         },
     )?;
     eprintln!("xtask: starting QEMU; press Ctrl-A X to quit");

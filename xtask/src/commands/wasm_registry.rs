@@ -372,6 +372,7 @@ pub(super) fn run_in_os(
         verbose,
         kernel_verbose: false,
         input: None,
+        corrupt_initrd: false,
     };
     let started = Instant::now();
     let mut printed = Vec::new();

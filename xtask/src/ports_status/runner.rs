@@ -304,6 +304,7 @@ fn boot_in_os(
         verbose: place.verbose,
         kernel_verbose: false,
         input: None,
+        corrupt_initrd: false,
     };
     let mut output = Vec::new();
     let outcome = exec::exec(place.ws, &request, &mut output)?;
