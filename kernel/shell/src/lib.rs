@@ -596,15 +596,15 @@ impl Shell {
     }
 
     /// `time`'s report on stderr, as bash prints it: wall-clock time since `start`, and the
-    /// user and system CPU time of the job's tasks (builtins that ran in the shell count as
-    /// neither).
+    /// user and system CPU time of the job's tasks and everything they spawned (a program's
+    /// threads and children; builtins that ran in the shell count as neither).
     fn report_times(&mut self, start: u64, stages: &[Stage]) {
         let real = time::monotonic_ns().saturating_sub(start);
         let (mut user, mut cpu) = (0, 0);
         for stage in stages {
             if let Stage::Task(_, h) = stage {
-                user += h.task().user_ns();
-                cpu += h.task().cpu_ns();
+                user += h.task().user_ns_with_descendants();
+                cpu += h.task().cpu_ns_with_descendants();
             }
         }
         let show = |ns: u64| {

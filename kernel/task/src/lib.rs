@@ -112,6 +112,8 @@ pub struct Task {
     /// The part of `cpu_ns` spent in user mode, sampled: each timer tick that interrupts the
     /// task in user mode charges one tick period.
     user_ns: AtomicU64,
+    /// This task's CPU time together with that of every task it spawned, directly or not.
+    totals: Arc<CpuTotals>,
     /// A pending [`kill`]: why, and when it was asked (monotonic ns). Taken only with
     /// interrupts disabled (the timer tick reads it).
     kill_request: Mutex<Option<KillRequest>>,
@@ -157,6 +159,18 @@ impl Task {
     /// of 10 ms).
     pub fn user_ns(&self) -> u64 {
         self.user_ns.load(Ordering::Relaxed).min(self.cpu_ns())
+    }
+    /// CPU time of this task and of every task it spawned, directly or not (a program's
+    /// threads and child processes): what `time` reports for a command.
+    pub fn cpu_ns_with_descendants(&self) -> u64 {
+        self.totals.cpu_ns.load(Ordering::Relaxed)
+    }
+    /// The user-mode part of [`Task::cpu_ns_with_descendants`].
+    pub fn user_ns_with_descendants(&self) -> u64 {
+        self.totals
+            .user_ns
+            .load(Ordering::Relaxed)
+            .min(self.cpu_ns_with_descendants())
     }
     /// The exit value, once the task has ended.
     pub fn exit_value(&self) -> Option<ExitValue> {
@@ -243,7 +257,30 @@ static TASKS: Mutex<BTreeMap<TaskId, Weak<Task>>> = Mutex::new(BTreeMap::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 static STARTED: AtomicBool = AtomicBool::new(false);
 
-fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
+/// CPU time of a task and its descendants: each task charges its own and every ancestor's
+/// totals (a chain a few links long: boot, shell, job, threads, children).
+struct CpuTotals {
+    cpu_ns: AtomicU64,
+    user_ns: AtomicU64,
+    parent: Option<Arc<CpuTotals>>,
+}
+
+impl CpuTotals {
+    fn charge(self: &Arc<Self>, field: fn(&CpuTotals) -> &AtomicU64, ns: u64) {
+        let mut at: Option<&CpuTotals> = Some(self);
+        while let Some(totals) = at {
+            field(totals).fetch_add(ns, Ordering::Relaxed);
+            at = totals.parent.as_deref();
+        }
+    }
+}
+
+fn new_task(
+    name: &str,
+    parent: TaskId,
+    idle: bool,
+    parent_totals: Option<Arc<CpuTotals>>,
+) -> Option<Task> {
     let tls = tls::TlsBlock::new()?;
     Some(Task {
         id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
@@ -264,6 +301,11 @@ fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
         joiners: WaitQueue::new(),
         cpu_ns: AtomicU64::new(0),
         user_ns: AtomicU64::new(0),
+        totals: Arc::new(CpuTotals {
+            cpu_ns: AtomicU64::new(0),
+            user_ns: AtomicU64::new(0),
+            parent: parent_totals,
+        }),
         kill_request: Mutex::new(None),
         kill_flag: AtomicBool::new(false),
         stop_signal: core::sync::atomic::AtomicI32::new(0),
@@ -282,12 +324,14 @@ fn new_task(name: &str, parent: TaskId, idle: bool) -> Option<Task> {
 /// Turns the running boot code into task 1 (`name`), creates the idle task and starts
 /// preemption. Call once, after the heap, interrupts and `time` are up.
 pub fn init(name: &str) {
-    let boot = Arc::new(new_task(name, 0, false).expect("no memory for the boot task"));
+    let boot = Arc::new(new_task(name, 0, false, None).expect("no memory for the boot task"));
     tls::activate(boot.thread_pointer);
     ::interrupts::set_kernel_entry(0, boot.thread_pointer);
     boot.sched.lock().state = State::Running;
-    let idle = spawn_inner("idle", 0, DEFAULT_STACK_PAGES / 8, true, || idle_loop())
-        .expect("no memory for the idle task");
+    let idle = spawn_inner("idle", 0, DEFAULT_STACK_PAGES / 8, true, None, || {
+        idle_loop()
+    })
+    .expect("no memory for the idle task");
     interrupts::without_interrupts(|| {
         let mut s = SCHED.lock();
         s.current = Some(boot.clone());
@@ -358,7 +402,14 @@ impl Builder {
         f: F,
     ) -> Result<JoinHandle, SpawnError> {
         let parent = current();
-        let task = spawn_inner(&self.name, parent.id, self.stack_pages, false, f)?;
+        let task = spawn_inner(
+            &self.name,
+            parent.id,
+            self.stack_pages,
+            false,
+            Some(parent.totals.clone()),
+            f,
+        )?;
         *task.context.lock() = parent.context.lock().clone();
         let priority = self.priority.unwrap_or_else(|| parent.priority());
         task.priority.store(priority, Ordering::Relaxed);
@@ -380,9 +431,10 @@ fn spawn_inner<F: FnOnce() -> isize + Send + 'static>(
     parent: TaskId,
     stack_pages: u64,
     idle: bool,
+    parent_totals: Option<Arc<CpuTotals>>,
     f: F,
 ) -> Result<Arc<Task>, SpawnError> {
-    let task = new_task(name, parent, idle).ok_or(SpawnError::OutOfMemory)?;
+    let task = new_task(name, parent, idle, parent_totals).ok_or(SpawnError::OutOfMemory)?;
     let stack = memory::allocate_stack(stack_pages).ok_or(SpawnError::OutOfMemory)?;
     // SAFETY: the stack was just mapped for this task alone; its top is page (so 16-byte)
     // aligned.
@@ -653,8 +705,9 @@ fn schedule_locked_irqs_off() {
         let mut s = SCHED.lock();
         let prev = s.current.take().expect("scheduler not started");
         let now = time::monotonic_ns();
-        prev.cpu_ns
-            .fetch_add(now.saturating_sub(s.last_switch_ns), Ordering::Relaxed);
+        let ran = now.saturating_sub(s.last_switch_ns);
+        prev.cpu_ns.fetch_add(ran, Ordering::Relaxed);
+        prev.totals.charge(|t| &t.cpu_ns, ran);
         s.last_switch_ns = now;
         let prev_state = prev.sched.lock().state;
         match prev_state {
@@ -745,9 +798,9 @@ fn on_tick() {
     if ::interrupts::take_interrupted_user_mode()
         && let Some(current) = SCHED.lock().current.as_ref()
     {
-        current
-            .user_ns
-            .fetch_add(1_000_000_000 / time::TICK_HZ, Ordering::Relaxed);
+        let tick = 1_000_000_000 / time::TICK_HZ;
+        current.user_ns.fetch_add(tick, Ordering::Relaxed);
+        current.totals.charge(|t| &t.user_ns, tick);
     }
     let due: Vec<Sleeper> = {
         let mut s = SCHED.lock();

@@ -514,3 +514,35 @@ kernel_test! {
         );
     }
 }
+
+kernel_test! {
+    /// `time` of a command counts the threads it spawned: a task that only waits for a child,
+    /// which waits for a grandchild that spins 50 ms, has at least those 50 ms in its totals.
+    fn cpu_totals_include_descendants() {
+        let parent = spawn("totals-parent", || {
+            let child = spawn("totals-child", || {
+                let grandchild = spawn("totals-grandchild", || {
+                    let t0 = time::monotonic_ns();
+                    while time::monotonic_ns() - t0 < 50_000_000 {
+                        core::hint::spin_loop();
+                    }
+                    0
+                })
+                .unwrap();
+                grandchild.join();
+                0
+            })
+            .unwrap();
+            child.join();
+            0
+        })
+        .unwrap();
+        let task = parent.task().clone();
+        assert_eq!(parent.join(), ExitValue::Exited(0));
+        let own = task.cpu_ns();
+        let total = task.cpu_ns_with_descendants();
+        assert!(total >= 50_000_000, "totals {total} ns miss the grandchild's 50 ms");
+        assert!(own < 50_000_000, "the parent itself only waited ({own} ns)");
+        assert!(task.user_ns_with_descendants() <= total);
+    }
+}
