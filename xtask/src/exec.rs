@@ -50,6 +50,25 @@ pub struct ExecRequest<'a> {
     pub corrupt_initrd: bool,
 }
 
+impl<'a> ExecRequest<'a> {
+    /// `command` with `adds` and `timeout`, and everything else as `run --exec` has it: the
+    /// default CPU, no idle limit, direct boot, quiet, no typed input, an intact ramdisk.
+    pub fn new(command: &'a str, adds: &'a [AddSpec], timeout: Duration) -> Self {
+        ExecRequest {
+            command,
+            adds,
+            timeout: Some(timeout),
+            idle_timeout: None,
+            cpu: None,
+            iso: false,
+            verbose: false,
+            kernel_verbose: false,
+            input: None,
+            corrupt_initrd: false,
+        }
+    }
+}
+
 /// How long the guest took to get its shell ready.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BootTiming {

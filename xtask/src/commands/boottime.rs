@@ -17,16 +17,8 @@ pub fn run(ws: &Workspace, runs: usize, verbose: bool) -> Result<i32> {
     let mut host = Vec::with_capacity(runs);
     for run in 1..=runs {
         let request = ExecRequest {
-            command: "true",
-            adds: &[],
-            timeout: Some(TIMEOUT),
-            idle_timeout: None,
-            cpu: None,
-            iso: false,
             verbose,
-            kernel_verbose: false,
-            input: None,
-            corrupt_initrd: false,
+            ..ExecRequest::new("true", &[], TIMEOUT)
         };
         let outcome = exec::exec(ws, &request, &mut Vec::new())?;
         let ExecOutcome::Completed { timing, .. } = outcome else {

@@ -26,17 +26,12 @@ pub fn run(ws: &Workspace, args: &RunArgs) -> Result<i32> {
 }
 
 fn run_exec(ws: &Workspace, args: &RunArgs, command: &str) -> Result<i32> {
+    let timeout = args.timeout.unwrap_or(exec::DEFAULT_TIMEOUT);
     let request = ExecRequest {
-        command,
-        adds: &args.adds,
-        timeout: Some(args.timeout.unwrap_or(exec::DEFAULT_TIMEOUT)),
-        idle_timeout: None,
-        cpu: None,
         iso: args.iso,
         verbose: args.verbose,
         kernel_verbose: args.verbose,
-        input: None,
-        corrupt_initrd: false,
+        ..ExecRequest::new(command, &args.adds, timeout)
     };
     let stdout = io::stdout();
     let outcome = exec::exec(ws, &request, &mut stdout.lock())?;

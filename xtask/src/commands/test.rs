@@ -434,6 +434,20 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
+    /// Counts one case and prints `LABEL ... ok`, or `LABEL ... FAILED` and the details.
+    pub(crate) fn verdict(&mut self, label: &str, problem: Option<String>) {
+        match problem {
+            None => {
+                println!("{label} ... ok");
+                self.passed += 1;
+            }
+            Some(details) => {
+                println!("{label} ... FAILED\n{details}");
+                self.failed += 1;
+            }
+        }
+    }
+
     /// Counts one compared case: `Ok(None)` passed; a difference (`Ok(Some(details))`) or an
     /// error fails, printed as `GROUP NAME ... FAILED`.
     pub(crate) fn record(&mut self, group: &str, name: &str, result: Result<Option<String>>) {
@@ -785,16 +799,9 @@ fn corrupted_ramdisk_case(ws: &Workspace, verbose: bool, tally: &mut Tally) -> R
     let adds = [AddSpec::parse(&format!("{}:/data/file", host.display()))?];
     let command = "ls /; cat /data/file; echo still-running";
     let request = ExecRequest {
-        command,
-        adds: &adds,
-        timeout: Some(BOOT_TEST_TIMEOUT),
-        idle_timeout: None,
-        cpu: None,
-        iso: false,
         verbose,
-        kernel_verbose: false,
-        input: None,
         corrupt_initrd: true,
+        ..ExecRequest::new(command, &adds, BOOT_TEST_TIMEOUT)
     };
     let mut output = Vec::new();
     let outcome = exec::exec(ws, &request, &mut output)?;
@@ -836,16 +843,8 @@ fn corrupted_ramdisk_case(ws: &Workspace, verbose: bool, tally: &mut Tally) -> R
         }
         other => Some(other.problem().unwrap_or_default()),
     };
-    match problem {
-        None => {
-            println!("e2e corrupted-ramdisk ... ok");
-            tally.passed += 1;
-        }
-        Some(details) => {
-            println!("e2e corrupted-ramdisk ... FAILED\n  command:  {command}\n  {details}");
-            tally.failed += 1;
-        }
-    }
+    let problem = problem.map(|details| format!("  command:  {command}\n  {details}"));
+    tally.verdict("e2e corrupted-ramdisk", problem);
     Ok(())
 }
 
@@ -873,16 +872,10 @@ fn boot_case(
         adds.push(AddSpec::parse(&format!("{}:{guest}", host.display()))?);
     }
     let request = ExecRequest {
-        command,
-        adds: &adds,
-        timeout: Some(BOOT_TEST_TIMEOUT),
-        idle_timeout: None,
-        cpu: None,
         iso,
         verbose,
-        kernel_verbose: false,
         input,
-        corrupt_initrd: false,
+        ..ExecRequest::new(command, &adds, BOOT_TEST_TIMEOUT)
     };
     let mut output = Vec::new();
     let outcome = exec::exec(ws, &request, &mut output)?;
@@ -903,16 +896,7 @@ fn boot_case(
             other.problem().unwrap_or_default().trim_end()
         )),
     };
-    match verdict {
-        None => {
-            println!("e2e {name} ... ok");
-            tally.passed += 1;
-        }
-        Some(details) => {
-            println!("e2e {name} ... FAILED\n{details}");
-            tally.failed += 1;
-        }
-    }
+    tally.verdict(&format!("e2e {name}"), verdict);
     Ok(())
 }
 
@@ -1045,27 +1029,20 @@ mod tests {
         assert!(!disk_full_recovers(
             &good.replace("alive", "cannot start a task")
         ));
+        // `mem` before and after each of three guests.
+        let runs = |free: [u64; 4]| {
+            let mems: Vec<String> = free.iter().map(|&f| mem(f)).collect();
+            mems.join("allocated 127 MiB\n")
+        };
         // The heap's slack may grow in the first or the second run (figures seen).
-        let guest = format!(
-            "{}allocated 127 MiB\n{}allocated 127 MiB\n{}allocated 127 MiB\n{}",
-            mem(244_895),
-            mem(244_604),
-            mem(244_315),
-            mem(244_315)
-        );
+        let guest = runs([244_895, 244_604, 244_315, 244_315]);
         assert!(guest_memory_returns(&guest));
         // A guest's memory kept mapped (the old heap) fails it.
         assert!(!guest_memory_returns(
             &guest.replace("(244315 of", "(212000 of")
         ));
         // So does a third run that costs frames again.
-        let leaky = format!(
-            "{}allocated 127 MiB\n{}allocated 127 MiB\n{}allocated 127 MiB\n{}",
-            mem(244_895),
-            mem(244_895),
-            mem(244_800),
-            mem(244_700)
-        );
+        let leaky = runs([244_895, 244_895, 244_800, 244_700]);
         assert!(!guest_memory_returns(&leaky));
     }
 

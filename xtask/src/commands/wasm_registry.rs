@@ -363,16 +363,8 @@ pub(super) fn run_in_os(
     verbose: bool,
 ) -> Result<std::result::Result<(Run, Duration), String>> {
     let request = ExecRequest {
-        command,
-        adds,
-        timeout: Some(timeout),
-        idle_timeout: None,
-        cpu: None,
-        iso: false,
         verbose,
-        kernel_verbose: false,
-        input: None,
-        corrupt_initrd: false,
+        ..ExecRequest::new(command, adds, timeout)
     };
     let started = Instant::now();
     let mut printed = Vec::new();

@@ -290,21 +290,16 @@ fn boot_in_os(
     }
     // Without the harness nothing reports progress: a test's limit is the whole run's.
     let all_harness = batch.iter().all(|(index, _)| binaries[*index].harness);
+    let limit = if all_harness {
+        BINARY_LIMIT
+    } else {
+        place.timeout * batch.len() as u32
+    };
     let request = ExecRequest {
-        command: &command,
-        adds: &adds,
-        timeout: Some(if all_harness {
-            BINARY_LIMIT
-        } else {
-            place.timeout * batch.len() as u32
-        }),
         idle_timeout: all_harness.then_some(place.timeout),
         cpu: Some(qemu::FULL_CPU),
-        iso: false,
         verbose: place.verbose,
-        kernel_verbose: false,
-        input: None,
-        corrupt_initrd: false,
+        ..ExecRequest::new(&command, &adds, limit)
     };
     let mut output = Vec::new();
     let outcome = exec::exec(place.ws, &request, &mut output)?;
