@@ -24,11 +24,15 @@ use crate::error::{Context, Error, Result};
 use crate::linux_target;
 use crate::workspace::Workspace;
 
-/// Dependencies, std among them (it is built from source here, in the profile of the build),
-/// are optimized a little: `cargo test` on Linux links a std built in release mode, and
-/// unoptimized std code made test suites several times slower under QEMU's emulation. The
-/// crate under test keeps its own profile.
-const DEPENDENCY_OPT_LEVEL: &[&str] = &[
+/// Everything, std among them (it is built from source here, in the profile of the build),
+/// is optimized a little: `cargo test` on Linux links a std built in release mode, and
+/// unoptimized code made test suites 10-20 times slower under QEMU's emulation than on the
+/// host. Debug assertions and overflow checks stay on, as `cargo test` has them. The
+/// settings override the crate's own `[profile.*]` sections (cargo gives `--config` the
+/// last word).
+const OPT_LEVEL: &[&str] = &[
+    "profile.dev.opt-level=1",
+    "profile.test.opt-level=1",
     "profile.dev.package.\"*\".opt-level=1",
     "profile.test.package.\"*\".opt-level=1",
 ];
@@ -102,7 +106,7 @@ fn run_cargo(mut cargo: Command, spec: &CrateSpec, source: &Source, log: &Path) 
         .env("CARGO_PROFILE_TEST_DEBUG", "false")
         .env("CARGO_PROFILE_DEV_DEBUG", "false")
         .args(
-            DEPENDENCY_OPT_LEVEL
+            OPT_LEVEL
                 .iter()
                 .flat_map(|config| ["--config", config]),
         )
