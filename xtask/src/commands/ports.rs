@@ -40,14 +40,21 @@ pub fn run(ws: &Workspace, names: &[String], verbose: bool) -> Result<i32> {
         .iter()
         .filter(|spec| names.is_empty() || names.contains(&spec.name))
         .collect();
-    for (i, spec) in chosen.iter().enumerate() {
-        println!("ports [{}/{}] {} ...", i + 1, chosen.len(), spec.name);
-        let measured = ports_status::measure(ws, spec, &date, verbose)?;
-        println!("  {}", summary(&measured.row));
+    let started = std::time::Instant::now();
+    let mut i = 0;
+    ports_status::measure_each(ws, &chosen, &date, verbose, |spec, measured| {
+        i += 1;
+        let measured = measured?;
+        println!("ports [{i}/{}] {}", chosen.len(), summary(&measured.row));
         rows.retain(|row| row.krate != spec.name);
         rows.push(measured.row);
-        report::save(ws.root(), &mut rows, &toolchain, &commit)?;
-    }
+        report::save(ws.root(), &mut rows, &toolchain, &commit)
+    })?;
+    println!(
+        "measured {} crates in {} s",
+        chosen.len(),
+        started.elapsed().as_secs()
+    );
     let ok = rows.iter().filter(|row| row.status == Status::Ok).count();
     println!(
         "{} crates in {}: {ok} ok ({}%)",
@@ -104,8 +111,9 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     let specs = manifest::load(ws.root())?;
     let recorded = report::load(ws.root())?;
     let date = today();
-    for spec in &specs {
-        let result = ports_status::measure(ws, spec, &date, verbose).map(|measured| {
+    let specs: Vec<&CrateSpec> = specs.iter().collect();
+    ports_status::measure_each(ws, &specs, &date, verbose, |spec, measured| {
+        let result = measured.map(|measured| {
             let before = recorded.iter().find(|row| row.krate == spec.name);
             regression(before, &measured.row)
         });
@@ -113,8 +121,8 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
             println!("ports {} ... ok", spec.name);
         }
         tally.record("ports", &spec.name, result);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Why `now` is worse than `before` (a worse status, or fewer tests passing than 95% of

@@ -24,7 +24,7 @@ pub mod test_build;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use libtest::Outcome;
 use manifest::CrateSpec;
@@ -53,6 +53,63 @@ pub struct Measured {
 /// Measures one crate (errors are only failures of the tool itself: a crate that does not
 /// resolve or build gives a `broken` row).
 pub fn measure(ws: &Workspace, spec: &CrateSpec, date: &str, verbose: bool) -> Result<Measured> {
+    match build_stage(ws, spec, date)? {
+        Stage::Done(measured) => Ok(measured),
+        Stage::Built(built) => run_stage(ws, spec, built, verbose),
+    }
+}
+
+/// Measures `specs` in order, building the next crate while the current one's tests run (the
+/// OS's single vCPU and the host run leave cargo a core): `each` gets every crate's result
+/// as soon as it is measured. A tool failure ends the run after `each` has seen it.
+pub fn measure_each(
+    ws: &Workspace,
+    specs: &[&CrateSpec],
+    date: &str,
+    verbose: bool,
+    mut each: impl FnMut(&CrateSpec, Result<Measured>) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        // Rendezvous: the builder hands over a built crate only when the runner takes it, so
+        // it is never more than one crate ahead.
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Stage>>(0);
+        scope.spawn(move || {
+            for spec in specs {
+                if send.send(build_stage(ws, spec, date)).is_err() {
+                    break;
+                }
+            }
+        });
+        for (spec, stage) in specs.iter().zip(receive) {
+            let result = stage.and_then(|stage| match stage {
+                Stage::Done(measured) => Ok(measured),
+                Stage::Built(built) => run_stage(ws, spec, built, verbose),
+            });
+            each(spec, result)?;
+        }
+        Ok(())
+    })
+}
+
+/// A crate after its build: measured already (it did not resolve or build, or has no test),
+/// or its test binaries ready to run.
+enum Stage {
+    Done(Measured),
+    Built(BuiltCrate),
+}
+
+struct BuiltCrate {
+    row: Row,
+    source: source::Source,
+    binaries: Vec<test_build::TestBinary>,
+    build_note: Option<String>,
+    log_dir: PathBuf,
+    /// Time spent building (the row's `seconds` counts building and running, not waiting).
+    build_time: Duration,
+}
+
+/// Resolves and copies the source and builds the tests.
+fn build_stage(ws: &Workspace, spec: &CrateSpec, date: &str) -> Result<Stage> {
     let started = Instant::now();
     let root = work_dir(ws);
     let log_dir = root.join("logs").join(&spec.name);
@@ -73,18 +130,20 @@ pub fn measure(ws: &Workspace, spec: &CrateSpec, date: &str, verbose: bool) -> R
         seconds: 0,
         measured: date.to_string(),
     };
-    let broken = |mut row: Row, why: String, log_dir: PathBuf| {
-        row.build = format!("failed: {}", libtest::shorten(&why, 200));
+    let done = |mut row: Row, log_dir: PathBuf| {
         row.seconds = started.elapsed().as_secs();
-        Measured {
+        Stage::Done(Measured {
             row,
             failing: Vec::new(),
             log_dir,
-        }
+        })
     };
     let source = match source::prepare(ws, &root, spec) {
         Ok(source) => source,
-        Err(err) => return Ok(broken(row, err.to_string(), log_dir)),
+        Err(err) => {
+            row.build = format!("failed: {}", libtest::shorten(&err.to_string(), 200));
+            return Ok(done(row, log_dir));
+        }
     };
     row.version = source.version.clone();
     let Built { binaries, error } =
@@ -98,19 +157,42 @@ pub fn measure(ws: &Workspace, spec: &CrateSpec, date: &str, verbose: bool) -> R
                 libtest::shorten(&first, 160)
             ));
         } else {
-            return Ok(broken(row, first, log_dir));
+            row.build = format!("failed: {}", libtest::shorten(&first, 200));
+            return Ok(done(row, log_dir));
         }
     }
     if binaries.is_empty() {
         row.notes = join_notes(&row.notes, build_note.as_deref().unwrap_or("no test built"));
         row.status = Status::Untested;
-        row.seconds = started.elapsed().as_secs();
-        return Ok(Measured {
-            row,
-            failing: Vec::new(),
-            log_dir,
-        });
+        return Ok(done(row, log_dir));
     }
+    Ok(Stage::Built(BuiltCrate {
+        row,
+        source,
+        binaries,
+        build_note,
+        log_dir,
+        build_time: started.elapsed(),
+    }))
+}
+
+/// Runs the built tests in the OS and on the host and fills in the row.
+fn run_stage(
+    ws: &Workspace,
+    spec: &CrateSpec,
+    built: BuiltCrate,
+    verbose: bool,
+) -> Result<Measured> {
+    let started = Instant::now();
+    let BuiltCrate {
+        mut row,
+        source,
+        binaries,
+        build_note,
+        log_dir,
+        build_time,
+    } = built;
+    let root = work_dir(ws);
     let place = Place {
         ws,
         crate_name: &spec.name,
@@ -186,7 +268,7 @@ pub fn measure(ws: &Workspace, spec: &CrateSpec, date: &str, verbose: bool) -> R
         let _ = writeln!(text, "{name}\n    {why}");
     }
     write_log(&log_dir.join("failures.txt"), text.as_bytes());
-    row.seconds = started.elapsed().as_secs();
+    row.seconds = (build_time + started.elapsed()).as_secs();
     Ok(Measured {
         row,
         failing,
