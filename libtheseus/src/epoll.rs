@@ -86,6 +86,7 @@ impl File for EpollFile {
         Ok(Stat {
             kind: FileKind::CharDevice,
             size: 0,
+            allocated: 0,
             mode: 0o600,
             nlink: 1,
             created: self.0.created,

@@ -116,6 +116,7 @@ impl File for EventFd {
         Ok(Stat {
             kind: FileKind::CharDevice,
             size: 0,
+            allocated: 0,
             mode: 0o600,
             nlink: 1,
             created: self.created,

@@ -61,6 +61,9 @@ pub struct Metadata {
     /// Bytes of a file, target length of a symlink, entry count of a directory, bytes
     /// buffered in a pipe, 0 for devices.
     pub size: u64,
+    /// Memory given to a file's bytes, in whole blocks (less than `size` when the file ends
+    /// in a hole); 0 for other objects.
+    pub allocated: u64,
     /// Permission bits (no type bits).
     pub mode: u32,
     pub nlink: u32,
@@ -76,6 +79,7 @@ impl From<vfs::Stat> for Metadata {
         Metadata {
             file_type: s.kind.into(),
             size: s.size,
+            allocated: s.allocated,
             mode: s.mode,
             nlink: s.nlink,
             ino: s.ino,
@@ -199,6 +203,13 @@ pub fn ftruncate(fd: Fd, len: u64) -> Result<()> {
     Ok(vfs::ftruncate(fd, len)?)
 }
 
+/// Gives the file of `fd` memory for its bytes up to `end` (Linux `fallocate`): the length
+/// grows to `end` unless `keep_len`, which allocates only within the current length. `EBADF`
+/// unless `fd` is open for writing.
+pub fn allocate(fd: Fd, end: u64, keep_len: bool) -> Result<()> {
+    Ok(vfs::allocate(fd, end, keep_len)?)
+}
+
 /// Sets or clears `O_NONBLOCK` (a pipe or console read or write that would block then fails
 /// with `EAGAIN`).
 pub fn set_nonblocking(fd: Fd, nonblocking: bool) -> Result<()> {
@@ -263,6 +274,30 @@ pub fn wait_readiness_change(seen: u32, deadline_ns: Option<u64>) -> bool {
 pub fn description_id(fd: Fd) -> Result<u64> {
     let file = vfs::file(fd)?;
     Ok(alloc::sync::Arc::as_ptr(&file).cast::<()>() as usize as u64)
+}
+
+/// A reference to the open file description behind a descriptor that does not keep it open:
+/// for state that belongs to a description and ends with it, such as `flock` locks, which
+/// go when the description's last descriptor is closed.
+#[derive(Clone)]
+pub struct DescriptionRef(alloc::sync::Weak<dyn vfs::File>);
+
+impl DescriptionRef {
+    /// Whether a descriptor still refers to the description.
+    pub fn is_open(&self) -> bool {
+        self.0.strong_count() > 0
+    }
+
+    /// Whether both name the same description (the reference keeps its identity: the
+    /// address is not reused while a reference exists).
+    pub fn same(&self, other: &DescriptionRef) -> bool {
+        alloc::sync::Weak::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The description behind `fd`, weakly.
+pub fn description_ref(fd: Fd) -> Result<DescriptionRef> {
+    Ok(DescriptionRef(alloc::sync::Arc::downgrade(&vfs::file(fd)?)))
 }
 
 /// A new eventfd (Linux `eventfd(2)`) on the lowest free descriptor: a 64-bit counter

@@ -192,7 +192,7 @@ fn load_kernel_symbols() {
     const PATH: &str = "/boot/kernel.elf";
     let loaded = rootfs::with(|fs| {
         let elf = fs.lookup(PATH).and_then(|n| fs.file_data(n)).ok()?;
-        Some(backtrace::load_symbols(elf))
+        Some(backtrace::load_symbols(&elf))
     });
     match loaded {
         Some(Ok(table)) => log::info!(
@@ -212,7 +212,7 @@ fn exec_command(args: &cmdline::Args) -> String {
         (None, Some(path)) => {
             let data = rootfs::with(|fs| {
                 fs.lookup(path)
-                    .and_then(|n| fs.file_data(n).map(<[u8]>::to_vec))
+                    .and_then(|n| fs.file_data(n).map(|d| d.into_owned()))
             });
             match data.map(String::from_utf8) {
                 Ok(Ok(command)) => command,
@@ -251,7 +251,7 @@ fn run_interactive() -> ! {
     let ready_ms = time::monotonic_ns() / 1_000_000;
     if let Ok(motd) = rootfs::with(|fs| {
         fs.lookup("/etc/motd")
-            .and_then(|n| fs.file_data(n).map(<[u8]>::to_vec))
+            .and_then(|n| fs.file_data(n).map(|d| d.into_owned()))
     }) {
         serial::write_bytes(&motd);
     }

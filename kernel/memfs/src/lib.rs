@@ -36,7 +36,7 @@
 
 extern crate alloc;
 
-use alloc::borrow::ToOwned;
+use alloc::borrow::{Cow, ToOwned};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -149,6 +149,9 @@ pub struct Metadata {
     pub kind: NodeKind,
     /// Bytes for a file, target length for a symlink, entry count for a directory.
     pub size: u64,
+    /// Memory given to a file's bytes, in whole [`BLOCK_SIZE`] blocks (less than `size` when
+    /// it ends in a hole); 0 for other nodes.
+    pub allocated: u64,
     /// Permission bits (`0o7777` at most).
     pub mode: u32,
     /// Link count: the names of a file or symlink, 2 plus subdirectories for directories.
@@ -252,7 +255,7 @@ enum Content {
         parent: NodeId,
         children: BTreeMap<String, NodeId>,
     },
-    File(Vec<u8>),
+    File(FileData),
     Symlink(String),
 }
 
@@ -443,7 +446,7 @@ impl MemFs {
     /// Creates an empty regular file; [`FsError::AlreadyExists`] if the path
     /// names anything, a dangling symlink included.
     pub fn create_file(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, FsError> {
-        self.insert_new(path, mode, now, |_| Content::File(Vec::new()))
+        self.insert_new(path, mode, now, |_| Content::File(FileData::default()))
     }
 
     /// Creates the empty regular file `name` in directory `parent`.
@@ -454,7 +457,9 @@ impl MemFs {
         mode: u32,
         now: u64,
     ) -> Result<NodeId, FsError> {
-        self.insert_at(parent, name, mode, now, |_| Content::File(Vec::new()))
+        self.insert_at(parent, name, mode, now, |_| {
+            Content::File(FileData::default())
+        })
     }
 
     /// Creates a symbolic link at `path` pointing to `target` (not checked
@@ -486,16 +491,10 @@ impl MemFs {
         }
     }
 
-    /// Copies file bytes from `offset` into `buf`; returns the count copied
-    /// (0 at or past the end). Does not change the access time.
+    /// Copies file bytes from `offset` into `buf` (zeros from a hole past the stored bytes);
+    /// returns the count copied (0 at or past the end). Does not change the access time.
     pub fn read_at(&self, node: NodeId, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
-        let data = self.file_data(node)?;
-        let Some(start) = usize::try_from(offset).ok().filter(|&s| s < data.len()) else {
-            return Ok(0);
-        };
-        let n = buf.len().min(data.len() - start);
-        buf[..n].copy_from_slice(&data[start..start + n]);
-        Ok(n)
+        Ok(self.file(node)?.read_at(offset, buf))
     }
 
     /// Writes `data` at `offset`, growing the file and zero-filling any gap.
@@ -512,41 +511,44 @@ impl MemFs {
         if data.is_empty() {
             return Ok(0);
         }
-        let start = usize::try_from(offset).map_err(|_| FsError::NoSpace)?;
-        let end = start.checked_add(data.len()).ok_or(FsError::NoSpace)?;
-        let added = grow(file, end, left)?;
-        file[start..end].copy_from_slice(data);
-        self.used_bytes += added;
+        self.used_bytes += file.write_at(offset, data, left)?;
         self.node_mut(node)?.modified = now;
         Ok(data.len())
     }
 
-    /// Sets the file length to `len`, cutting or zero-extending it.
+    /// Sets the file length to `len`, cutting the file or extending it with a hole that
+    /// reads as zeros and takes no memory until written.
     pub fn truncate(&mut self, node: NodeId, len: u64, now: u64) -> Result<(), FsError> {
-        let left = self.bytes_left();
         let file = self.file_mut(node)?;
-        let len = usize::try_from(len).map_err(|_| FsError::NoSpace)?;
-        if len > file.len() {
-            self.used_bytes += grow(file, len, left)?;
-        } else {
-            let before = file.capacity();
-            file.truncate(len);
-            if file.capacity() / 2 > len {
-                file.shrink_to_fit();
-            }
-            self.used_bytes -= (before - file.capacity()) as u64;
-        }
+        self.used_bytes -= file.set_len(len)?;
         self.node_mut(node)?.modified = now;
         Ok(())
     }
 
-    /// The whole contents of a regular file.
-    pub fn file_data(&self, node: NodeId) -> Result<&[u8], FsError> {
-        match &self.node(node)?.content {
-            Content::File(data) => Ok(data),
-            Content::Directory { .. } => Err(FsError::IsADirectory),
-            Content::Symlink(_) => Err(FsError::InvalidArgument),
+    /// Gives the file memory for its bytes up to `end` (`fallocate`): the length grows to
+    /// `end` unless `keep_len`, which allocates only within the current length.
+    pub fn allocate(
+        &mut self,
+        node: NodeId,
+        end: u64,
+        keep_len: bool,
+        now: u64,
+    ) -> Result<(), FsError> {
+        let left = self.bytes_left();
+        let file = self.file_mut(node)?;
+        let before = file.len();
+        let added = file.allocate(end, keep_len, left)?;
+        let grew = file.len() != before;
+        self.used_bytes += added;
+        if grew {
+            self.node_mut(node)?.modified = now;
         }
+        Ok(())
+    }
+
+    /// The whole contents of a regular file (a copy when it ends in a hole).
+    pub fn file_data(&self, node: NodeId) -> Result<Cow<'_, [u8]>, FsError> {
+        self.file(node)?.contents()
     }
 
     /// The entries of a directory, sorted by name, without `.` and `..`.
@@ -574,8 +576,12 @@ impl MemFs {
     /// Metadata of a node.
     pub fn metadata(&self, node: NodeId) -> Result<Metadata, FsError> {
         let n = self.node(node)?;
+        let allocated = match &n.content {
+            Content::File(data) => data.allocated(),
+            _ => 0,
+        };
         let (size, nlink) = match &n.content {
-            Content::File(data) => (data.len() as u64, n.links),
+            Content::File(data) => (data.len(), n.links),
             Content::Symlink(target) => (target.len() as u64, n.links),
             Content::Directory { children, .. } => {
                 let subdirs = children
@@ -593,6 +599,7 @@ impl MemFs {
         Ok(Metadata {
             kind: n.kind(),
             size,
+            allocated,
             mode: n.mode,
             nlink,
             created: n.created,
@@ -808,7 +815,15 @@ impl MemFs {
             .ok_or(FsError::NotFound)
     }
 
-    fn file_mut(&mut self, id: NodeId) -> Result<&mut Vec<u8>, FsError> {
+    fn file(&self, id: NodeId) -> Result<&FileData, FsError> {
+        match &self.node(id)?.content {
+            Content::File(data) => Ok(data),
+            Content::Directory { .. } => Err(FsError::IsADirectory),
+            Content::Symlink(_) => Err(FsError::InvalidArgument),
+        }
+    }
+
+    fn file_mut(&mut self, id: NodeId) -> Result<&mut FileData, FsError> {
         match &mut self.node_mut(id)?.content {
             Content::File(data) => Ok(data),
             Content::Directory { .. } => Err(FsError::IsADirectory),
@@ -1016,39 +1031,17 @@ impl MemFs {
 fn node_cost(node: &Node) -> u64 {
     NODE_COST
         + match &node.content {
-            Content::File(data) => data.capacity() as u64,
+            Content::File(data) => data.capacity(),
             Content::Symlink(target) => target.capacity() as u64,
             Content::Directory { .. } => 0,
         }
 }
 
-/// Zero-extends `file` to at least `len` bytes, its capacity growing by at most `left`
-/// bytes (doubling while the budget allows, then exactly to what is needed). Returns the
-/// bytes its capacity grew by; `NoSpace` (nothing changed) past the budget or when memory
-/// runs out.
-fn grow(file: &mut Vec<u8>, len: usize, left: u64) -> Result<u64, FsError> {
-    let before = file.capacity();
-    if len > before {
-        let most = (before as u64).saturating_add(left);
-        if len as u64 > most {
-            return Err(FsError::NoSpace);
-        }
-        let target = before
-            .saturating_mul(2)
-            .max(len)
-            .min(usize::try_from(most).unwrap_or(usize::MAX));
-        file.try_reserve_exact(target - file.len())
-            .or_else(|_| file.try_reserve_exact(len - file.len()))
-            .map_err(|_| FsError::NoSpace)?;
-    }
-    if len > file.len() {
-        file.resize(len, 0);
-    }
-    Ok((file.capacity() - before) as u64)
-}
-
 mod beneath;
+mod file_data;
 pub use beneath::Beneath;
+pub use file_data::BLOCK_SIZE;
+use file_data::FileData;
 
 #[cfg(test)]
 mod tests;

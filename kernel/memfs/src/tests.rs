@@ -107,7 +107,10 @@ fn lookup_basics() {
     assert_eq!(fs.lookup("/home/user/../user/.").unwrap(), user);
     assert_eq!(fs.lookup("/..").unwrap(), fs.root());
     assert_eq!(fs.lookup("/home/../etc/../home/user").unwrap(), user);
-    assert_eq!(fs.file_data(fs.lookup("/bin/ls").unwrap()).unwrap(), b"LS");
+    assert_eq!(
+        &*fs.file_data(fs.lookup("/bin/ls").unwrap()).unwrap(),
+        b"LS"
+    );
 }
 
 #[test]
@@ -325,7 +328,7 @@ fn symlink_behaviour() {
         Err(FsError::InvalidArgument)
     );
     assert_eq!(fs.readlink(fs.root()), Err(FsError::InvalidArgument));
-    assert_eq!(fs.file_data(l), Err(FsError::InvalidArgument));
+    assert_eq!(fs.file_data(l).as_deref(), Err(&FsError::InvalidArgument));
     assert_eq!(fs.readdir(l), Err(FsError::NotADirectory));
 }
 
@@ -337,7 +340,7 @@ fn read_and_write() {
     let f = fs.create_file("/f", 0o644, 1).unwrap();
     assert_eq!(fs.write_at(f, 0, b"hello world", 2).unwrap(), 11);
     assert_eq!(fs.write_at(f, 6, b"WORLD!", 3).unwrap(), 6);
-    assert_eq!(fs.file_data(f).unwrap(), b"hello WORLD!");
+    assert_eq!(&*fs.file_data(f).unwrap(), b"hello WORLD!");
     let mut buf = [0u8; 5];
     assert_eq!(fs.read_at(f, 0, &mut buf).unwrap(), 5);
     assert_eq!(&buf, b"hello");
@@ -356,7 +359,7 @@ fn write_past_end_zero_fills_gap() {
     let f = fs.create_file("/f", 0o644, 0).unwrap();
     fs.write_at(f, 0, b"ab", 0).unwrap();
     fs.write_at(f, 6, b"cd", 0).unwrap();
-    assert_eq!(fs.file_data(f).unwrap(), b"ab\0\0\0\0cd");
+    assert_eq!(&*fs.file_data(f).unwrap(), b"ab\0\0\0\0cd");
     // An empty write past the end changes nothing.
     assert_eq!(fs.write_at(f, 100, b"", 5).unwrap(), 0);
     assert_eq!(fs.metadata(f).unwrap().size, 8);
@@ -372,7 +375,7 @@ fn write_and_read_errors() {
     let mut buf = [0u8; 4];
     assert_eq!(fs.write_at(dir, 0, b"x", 0), Err(FsError::IsADirectory));
     assert_eq!(fs.read_at(dir, 0, &mut buf), Err(FsError::IsADirectory));
-    assert_eq!(fs.file_data(dir), Err(FsError::IsADirectory));
+    assert_eq!(fs.file_data(dir).as_deref(), Err(&FsError::IsADirectory));
     assert_eq!(fs.write_at(link, 0, b"x", 0), Err(FsError::InvalidArgument));
     assert_eq!(fs.read_at(link, 0, &mut buf), Err(FsError::InvalidArgument));
     assert_eq!(fs.write_at(f, u64::MAX, b"x", 0), Err(FsError::NoSpace));
@@ -381,7 +384,7 @@ fn write_and_read_errors() {
         Err(FsError::NoSpace)
     );
     assert_eq!(fs.truncate(f, u64::MAX, 0), Err(FsError::NoSpace));
-    assert_eq!(fs.file_data(f).unwrap(), b"LS");
+    assert_eq!(&*fs.file_data(f).unwrap(), b"LS");
 }
 
 #[test]
@@ -390,12 +393,12 @@ fn truncate_behaviour() {
     let f = fs.create_file("/f", 0o644, 0).unwrap();
     fs.write_at(f, 0, &[7u8; 1000], 0).unwrap();
     fs.truncate(f, 3, 5).unwrap();
-    assert_eq!(fs.file_data(f).unwrap(), [7, 7, 7]);
+    assert_eq!(&*fs.file_data(f).unwrap(), [7, 7, 7]);
     assert_eq!(fs.metadata(f).unwrap().modified, 5);
     fs.truncate(f, 6, 6).unwrap();
-    assert_eq!(fs.file_data(f).unwrap(), [7, 7, 7, 0, 0, 0]);
+    assert_eq!(&*fs.file_data(f).unwrap(), [7, 7, 7, 0, 0, 0]);
     fs.truncate(f, 0, 7).unwrap();
-    assert_eq!(fs.file_data(f).unwrap(), b"");
+    assert_eq!(&*fs.file_data(f).unwrap(), b"");
     assert_eq!(fs.truncate(fs.root(), 0, 0), Err(FsError::IsADirectory));
     let l = fs.symlink("/l", "f", 0).unwrap();
     assert_eq!(fs.truncate(l, 0, 0), Err(FsError::InvalidArgument));
@@ -465,7 +468,7 @@ fn unlink_files_and_symlinks() {
     fs.unlink("/bin/ls", 12).unwrap();
     assert_eq!(fs.lookup("/bin/ls"), Err(FsError::NotFound));
     assert_eq!(fs.metadata(ls), Err(FsError::NotFound));
-    assert_eq!(fs.file_data(ls), Err(FsError::NotFound));
+    assert_eq!(fs.file_data(ls).as_deref(), Err(&FsError::NotFound));
     assert_eq!(
         fs.metadata(fs.lookup("/bin").unwrap()).unwrap().modified,
         12
@@ -588,7 +591,7 @@ fn rename_directory_moves_subtree_and_parent_link() {
     fs.rename("/home/user", "/srv/u", 40).unwrap();
     assert_eq!(fs.lookup("/srv/u").unwrap(), user);
     assert_eq!(
-        fs.file_data(fs.lookup("/srv/u/notes").unwrap()).unwrap(),
+        &*fs.file_data(fs.lookup("/srv/u/notes").unwrap()).unwrap(),
         b"hi"
     );
     assert_eq!(fs.parent(user).unwrap(), fs.lookup("/srv").unwrap());
@@ -845,7 +848,7 @@ fn random_operations_match_a_model() {
     for (path, value) in &model {
         let id = fs.lookup(path).unwrap();
         match value {
-            Some(data) => assert_eq!(fs.file_data(id).unwrap(), &data[..], "{path}"),
+            Some(data) => assert_eq!(&*fs.file_data(id).unwrap(), &data[..], "{path}"),
             None => {
                 let listed: Vec<String> = fs
                     .readdir(id)
@@ -934,7 +937,14 @@ fn byte_limit_gives_enospc_and_removal_gives_it_back() {
     assert_eq!(fs.byte_usage().0, used);
     assert!(fs.write_at(f, written, &[1; 50_000], 0).is_err());
     assert_eq!(fs.metadata(f).unwrap().size, written);
-    assert_eq!(fs.truncate(f, written + 50_000, 0), Err(FsError::NoSpace));
+    // Extending with a hole takes no memory; giving the hole memory does not fit.
+    assert_eq!(fs.truncate(f, written + 50_000, 0), Ok(()));
+    assert_eq!(fs.byte_usage().0, used);
+    assert_eq!(
+        fs.allocate(f, written + 50_000, true, 0),
+        Err(FsError::NoSpace)
+    );
+    assert_eq!(fs.byte_usage().0, used);
     // Removing the file gives everything back.
     fs.unlink("/d/y", 0).unwrap();
     assert_eq!(fs.byte_usage().0, empty + NODE_COST);
@@ -1007,4 +1017,56 @@ fn a_file_replaced_by_rename_lives_while_open() {
     fs.hold(ls).unwrap();
     fs.release(ls);
     assert!(fs.metadata(ls).is_ok());
+}
+
+#[test]
+fn a_file_extended_by_truncate_ends_in_a_hole() {
+    let mut fs = MemFs::new();
+    let f = fs.create_file("/sparse", 0o644, 0).unwrap();
+    let empty = fs.byte_usage().0;
+    // A hole of 1 GiB: the length, no memory.
+    fs.truncate(f, 1 << 30, 1).unwrap();
+    let m = fs.metadata(f).unwrap();
+    assert_eq!((m.size, m.allocated), (1 << 30, 0));
+    assert_eq!(fs.byte_usage().0, empty);
+    let mut buf = [9u8; 16];
+    assert_eq!(fs.read_at(f, (1 << 30) - 8, &mut buf), Ok(8));
+    assert_eq!(buf, [0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9]);
+    // Writing inside it stores bytes up to the write; the rest stays a hole.
+    fs.write_at(f, 5000, b"abc", 2).unwrap();
+    let m = fs.metadata(f).unwrap();
+    assert_eq!((m.size, m.allocated), (1 << 30, 2 * BLOCK_SIZE));
+    let mut buf = [9u8; 6];
+    assert_eq!(fs.read_at(f, 4999, &mut buf), Ok(6));
+    assert_eq!(&buf, b"\0abc\0\0");
+    // Cutting it back keeps the stored bytes below the new length.
+    fs.truncate(f, 5002, 3).unwrap();
+    assert_eq!(fs.metadata(f).unwrap().allocated, 2 * BLOCK_SIZE);
+    assert_eq!(fs.file_data(f).unwrap().len(), 5002);
+    assert_eq!(&fs.file_data(f).unwrap()[4999..], b"\0ab");
+}
+
+#[test]
+fn allocate_gives_a_hole_memory_and_may_extend() {
+    let mut fs = MemFs::new();
+    let f = fs.create_file("/a", 0o644, 0).unwrap();
+    fs.truncate(f, 4 * BLOCK_SIZE, 0).unwrap();
+    assert_eq!(fs.metadata(f).unwrap().allocated, 0);
+    // Within the length (FALLOC_FL_KEEP_SIZE): memory, the same length.
+    fs.allocate(f, 2 * BLOCK_SIZE, true, 1).unwrap();
+    let m = fs.metadata(f).unwrap();
+    assert_eq!((m.size, m.allocated), (4 * BLOCK_SIZE, 2 * BLOCK_SIZE));
+    // Keeping the length does not allocate past it.
+    fs.allocate(f, 8 * BLOCK_SIZE, true, 1).unwrap();
+    let m = fs.metadata(f).unwrap();
+    assert_eq!((m.size, m.allocated), (4 * BLOCK_SIZE, 4 * BLOCK_SIZE));
+    // Mode 0 extends, rounding memory up to whole blocks.
+    fs.allocate(f, 6 * BLOCK_SIZE - 1, false, 2).unwrap();
+    let m = fs.metadata(f).unwrap();
+    assert_eq!((m.size, m.allocated), (6 * BLOCK_SIZE - 1, 6 * BLOCK_SIZE));
+    assert_eq!(m.modified, 2);
+    // Only files have bytes.
+    fs.mkdir("/d", 0o755, 0).unwrap();
+    let d = fs.lookup("/d").unwrap();
+    assert_eq!(fs.allocate(d, 1, false, 0), Err(FsError::IsADirectory));
 }

@@ -141,14 +141,14 @@ mod tests {
         let mut fs = MemFs::new();
         assert_eq!(load_archive(&mut fs, &archive(), 5).unwrap(), 4);
         let n = fs.lookup("/etc/motd").unwrap();
-        assert_eq!(fs.file_data(n).unwrap(), b"hello\n");
+        assert_eq!(&*fs.file_data(n).unwrap(), b"hello\n");
         assert_eq!(fs.metadata(n).unwrap().modified, 1_700_000_000_000_000_000);
         assert_eq!(
-            fs.file_data(fs.lookup("/deep/er/file").unwrap()).unwrap(),
+            &*fs.file_data(fs.lookup("/deep/er/file").unwrap()).unwrap(),
             b"x"
         );
         assert_eq!(
-            fs.file_data(fs.lookup("/link").unwrap()).unwrap(),
+            &*fs.file_data(fs.lookup("/link").unwrap()).unwrap(),
             b"hello\n"
         );
     }

@@ -137,6 +137,7 @@ impl File for CaptureFile {
         Ok(Stat {
             kind: FileKind::CharDevice,
             size: 0,
+            allocated: 0,
             mode: 0o600,
             nlink: 1,
             created: 0,
@@ -830,6 +831,6 @@ fn now() -> u64 {
 pub(crate) fn read_file(path: &str) -> Result<Vec<u8>, memfs::FsError> {
     rootfs::with(|fs| {
         let node = fs.lookup(path)?;
-        fs.file_data(node).map(<[u8]>::to_vec)
+        fs.file_data(node).map(|d| d.into_owned())
     })
 }

@@ -1128,6 +1128,7 @@ impl Socket {
         Stat {
             kind: FileKind::Socket,
             size: 0,
+            allocated: 0,
             mode: 0o777,
             nlink: 1,
             created: self.created,

@@ -38,6 +38,9 @@ pub struct Stat {
     /// Bytes of a file, target length of a symlink, entry count of a directory, bytes
     /// buffered in a pipe, 0 for devices.
     pub size: u64,
+    /// Memory given to a file's bytes, in whole blocks (less than `size` when the file ends
+    /// in a hole); 0 for other objects.
+    pub allocated: u64,
     /// Permission bits (no type bits).
     pub mode: u32,
     pub nlink: u32,
@@ -53,6 +56,7 @@ impl Stat {
         Stat {
             kind: m.kind.into(),
             size: m.size,
+            allocated: m.allocated,
             mode: m.mode,
             nlink: m.nlink,
             created: m.created,
@@ -67,6 +71,7 @@ impl Stat {
         Stat {
             kind,
             size,
+            allocated: 0,
             mode: 0o600,
             nlink: 1,
             created,
@@ -143,6 +148,12 @@ pub trait File: Send + Sync {
     /// Sets the length of a regular file.
     fn set_len(&self, _len: u64) -> Result<()> {
         Err(VfsError::InvalidArgument)
+    }
+
+    /// Gives a file memory for its bytes up to `end` (`fallocate`): the length grows to `end`
+    /// unless `keep_len`. `NotSupported` for objects that are not regular files.
+    fn allocate(&self, _end: u64, _keep_len: bool) -> Result<()> {
+        Err(VfsError::NotSupported)
     }
 
     /// True if a read would not block (data, end of file or an error is ready).

@@ -347,6 +347,11 @@ pub fn ftruncate(fd: Fd, len: u64) -> Result<()> {
     file(fd)?.set_len(len)
 }
 
+/// Gives the file of `fd` memory for its bytes up to `end` ([`File::allocate`]).
+pub fn allocate(fd: Fd, end: u64, keep_len: bool) -> Result<()> {
+    file(fd)?.allocate(end, keep_len)
+}
+
 /// Sets or clears `O_NONBLOCK` on the open file of `fd`.
 pub fn set_nonblocking(fd: Fd, nonblocking: bool) -> Result<()> {
     file(fd)?.set_nonblocking(nonblocking);

@@ -107,6 +107,14 @@ impl File for RegularFile {
         Ok(())
     }
 
+    fn allocate(&self, end: u64, keep_len: bool) -> Result<()> {
+        if !self.writable {
+            return Err(VfsError::BadFileDescriptor);
+        }
+        rootfs::with(|fs| fs.allocate(self.node, end, keep_len, now()))?;
+        Ok(())
+    }
+
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         if !self.readable {
             return Err(VfsError::PermissionDenied);

@@ -383,29 +383,36 @@ fn check_fs2(dir: &Path) -> Result<Outcome, String> {
     contend("fs2", "shared", &path, Acquired, "next to our shared one")?;
     contend("fs2", "exclusive", &path, WouldBlock, "over our shared one")?;
     FileExt::unlock(&a).map_err(|e| format!("unlock: {}", describe(&e)))?;
-    // Linux's flock locks belong to open file descriptions: a second descriptor of the same
-    // file in this process conflicts too. Reported, not required.
+    // flock locks belong to open file descriptions: a second descriptor of the same file in
+    // this process conflicts, a duplicate shares the lock, and closing the last descriptor of
+    // the description releases it.
     FileExt::lock_exclusive(&a).map_err(|e| format!("lock_exclusive: {}", describe(&e)))?;
     let b = open_rw(&path)?;
-    let second = match FileExt::try_lock_exclusive(&b) {
-        Ok(()) => {
-            "a second descriptor in this process gets the exclusive lock too (locks per process, \
-             not per open file description as on Linux)"
-        }
-        Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => {
-            "a second descriptor in this process is excluded too"
-        }
-        Err(e) => {
-            return Err(format!(
-                "second descriptor's try_lock_exclusive: {}",
-                describe(&e)
-            ));
-        }
-    };
-    FileExt::unlock(&a).map_err(|e| format!("unlock: {}", describe(&e)))?;
-    Ok(Outcome::Ok(format!(
-        "exclusive/shared locks against another process, unlocks; {second}"
-    )))
+    match FileExt::try_lock_exclusive(&b) {
+        Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => {}
+        Ok(()) => return Err("a second open of the file got the exclusive lock too".into()),
+        Err(e) => return Err(format!("second open's try_lock: {}", describe(&e))),
+    }
+    let dup = a.try_clone().map_err(|e| format!("dup: {}", describe(&e)))?;
+    FileExt::try_lock_exclusive(&dup)
+        .map_err(|e| format!("a duplicate's try_lock: {}", describe(&e)))?;
+    drop(a);
+    if FileExt::try_lock_exclusive(&b).is_ok() {
+        return Err("the lock went with one of two descriptors of its description".into());
+    }
+    drop(dup);
+    FileExt::try_lock_exclusive(&b).map_err(|e| {
+        format!(
+            "the lock stayed after its description was closed: {}",
+            describe(&e)
+        )
+    })?;
+    FileExt::unlock(&b).map_err(|e| format!("unlock: {}", describe(&e)))?;
+    Ok(Outcome::Ok(
+        "exclusive/shared locks against another process, unlocks; per open file description \
+         (a second open conflicts, a dup shares, the last close releases)"
+            .into(),
+    ))
 }
 
 fn check_fd_lock(dir: &Path) -> Result<Outcome, String> {

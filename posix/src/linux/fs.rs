@@ -199,6 +199,7 @@ pub fn close(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
     super::lock::on_close(f, state::current().pid);
     fs::close(f)?;
+    super::lock::after_close();
     let process = state::current();
     process.dir_paths.lock().remove(&f);
     process.dir_cookies.lock().remove(&f);
@@ -366,9 +367,9 @@ pub fn ftruncate(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     fs::ftruncate(fd(a[0])?, a[1]).map(|_| 0)
 }
 
-/// `fallocate`: mode 0 extends the file to cover the range (in-memory files have no blocks
-/// to reserve); `FALLOC_FL_KEEP_SIZE` alone succeeds without change; punching or collapsing
-/// ranges is not supported.
+/// `fallocate`: mode 0 gives the file memory up to `offset + len`, extending it if shorter
+/// (a hole left by `ftruncate` takes memory then); `FALLOC_FL_KEEP_SIZE` does so only within
+/// the current length. Punching or collapsing ranges is not supported.
 pub fn fallocate(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     const FALLOC_FL_KEEP_SIZE: u64 = 1;
     let (f, mode, offset, len) = (fd(a[0])?, a[1], a[2] as i64, a[3] as i64);
@@ -376,18 +377,12 @@ pub fn fallocate(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let end = offset.checked_add(len).ok_or(Errno::EFBIG)? as u64;
-    let meta = fs::fstat(f)?;
-    if meta.file_type != FileType::File {
+    if fs::fstat(f)?.file_type != FileType::File {
         return Err(Errno::ENODEV);
     }
     match mode {
-        0 => {
-            if end > meta.size {
-                fs::ftruncate(f, end)?;
-            }
-            Ok(0)
-        }
-        FALLOC_FL_KEEP_SIZE => Ok(0),
+        0 => fs::allocate(f, end, false).map(|_| 0),
+        FALLOC_FL_KEEP_SIZE => fs::allocate(f, end, true).map(|_| 0),
         _ => Err(Errno::ENOTSUP),
     }
 }
@@ -488,7 +483,7 @@ fn to_stat(m: &Metadata) -> g::stat {
         st_rdev: 0,
         st_size: i64::try_from(m.size).unwrap_or(i64::MAX),
         st_blksize: 4096,
-        st_blocks: m.size.div_ceil(512) as i64,
+        st_blocks: (m.allocated / 512) as i64,
         st_atime: at,
         st_atime_nsec: atn,
         st_mtime: mt,
@@ -558,7 +553,7 @@ pub fn statx(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         __spare0: [0],
         stx_ino: m.ino,
         stx_size: m.size,
-        stx_blocks: m.size.div_ceil(512),
+        stx_blocks: m.allocated / 512,
         stx_attributes_mask: 0,
         stx_atime: ts(m.accessed_ns),
         stx_btime: ts(m.created_ns),

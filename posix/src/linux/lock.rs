@@ -1,24 +1,99 @@
-//! Advisory file locks: `flock` and `fcntl`'s `F_SETLK`/`F_SETLKW`/`F_GETLK` (and the OFD
-//! variants), as whole-file shared/exclusive locks owned by a process. A process's locks on a
-//! file go when it closes a descriptor of that file or ends (the POSIX record-lock rule, used
-//! for `flock` too: one simplification, since `flock` locks belong to open file
-//! descriptions). Byte ranges are not distinguished: any two locks on a file conflict as
-//! whole-file locks would. Blocking requests sleep until the file's locks change.
+//! Advisory file locks: `flock`, and `fcntl`'s `F_SETLK`/`F_SETLKW`/`F_GETLK` and their
+//! open-file-description (`F_OFD_*`) variants, as whole-file shared/exclusive locks.
+//!
+//! Owners follow Linux: an `fcntl` record lock belongs to the process, and goes when the
+//! process closes any descriptor of the file or ends; a `flock` or OFD lock belongs to the open
+//! file description, so two `open`s of one file conflict even in one process, while `dup`s
+//! share the lock, which goes when the description's last descriptor is closed. Byte ranges
+//! are not distinguished: any two locks on a file conflict as whole-file locks would.
+//! Blocking requests sleep until the file's locks change.
 
 use super::state::{self, Event};
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+use libtheseus::fs::DescriptionRef;
 use libtheseus::sync::Mutex;
 use libtheseus::usermode::{self, Registers};
 use libtheseus::{Errno, Result, fs};
 use linux_raw_sys::general as g;
 
+/// Who holds a lock.
+#[derive(Clone)]
+enum Owner {
+    /// A process (`fcntl` record locks), by pid.
+    Process(u64),
+    /// An open file description (`flock`, OFD locks).
+    Description(DescriptionRef),
+}
+
+impl Owner {
+    fn same(&self, other: &Owner) -> bool {
+        match (self, other) {
+            (Owner::Process(a), Owner::Process(b)) => a == b,
+            (Owner::Description(a), Owner::Description(b)) => a.same(b),
+            _ => false,
+        }
+    }
+
+    /// A description whose descriptors are all closed holds nothing any more.
+    fn is_live(&self) -> bool {
+        match self {
+            Owner::Process(_) => true,
+            Owner::Description(d) => d.is_open(),
+        }
+    }
+
+    /// `l_pid` of `F_GETLK`: the process, or -1 for a description's lock (as Linux).
+    fn pid(&self) -> i32 {
+        match self {
+            Owner::Process(pid) => *pid as i32,
+            Owner::Description(_) => -1,
+        }
+    }
+}
+
 #[derive(Default)]
 struct FileLocks {
-    /// The process holding the exclusive lock.
-    exclusive: Option<u64>,
-    /// Processes holding shared locks.
-    shared: alloc::collections::BTreeSet<u64>,
+    exclusive: Option<Owner>,
+    shared: Vec<Owner>,
+}
+
+impl FileLocks {
+    /// Forgets the locks of descriptions that were closed since.
+    fn prune(&mut self) {
+        if self.exclusive.as_ref().is_some_and(|o| !o.is_live()) {
+            self.exclusive = None;
+        }
+        self.shared.retain(Owner::is_live);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.exclusive.is_none() && self.shared.is_empty()
+    }
+
+    /// The holder (other than `owner`) whose lock conflicts with a `kind` lock by `owner`.
+    fn conflict(&self, owner: &Owner, kind: Kind) -> Option<(&Owner, Kind)> {
+        if let Some(holder) = self.exclusive.as_ref().filter(|o| !o.same(owner)) {
+            return Some((holder, Kind::Exclusive));
+        }
+        if kind == Kind::Exclusive {
+            return self
+                .shared
+                .iter()
+                .find(|o| !o.same(owner))
+                .map(|holder| (holder, Kind::Shared));
+        }
+        None
+    }
+
+    /// Drops `owner`'s lock.
+    fn remove(&mut self, owner: &Owner) {
+        self.shared.retain(|o| !o.same(owner));
+        if self.exclusive.as_ref().is_some_and(|o| o.same(owner)) {
+            self.exclusive = None;
+        }
+    }
 }
 
 /// Locks by inode, and an event signalled whenever any lock is released.
@@ -35,38 +110,28 @@ enum Kind {
     Exclusive,
 }
 
-/// The process (other than `pid`) whose lock conflicts with a `kind` lock by `pid`, if any.
-fn conflict(locks: &FileLocks, pid: u64, kind: Kind) -> Option<u64> {
-    if let Some(owner) = locks.exclusive.filter(|&o| o != pid) {
-        return Some(owner);
-    }
-    if kind == Kind::Exclusive {
-        return locks.shared.iter().copied().find(|&o| o != pid);
-    }
-    None
-}
+/// How often a blocked request looks again without a release signal: a description's lock
+/// goes when its last descriptor closes, which no lock call reports.
+const RECHECK_MS: u64 = 100;
 
-/// Takes (or converts to) a `kind` lock on `ino` for `pid`; waits while it conflicts unless
+/// Takes (or converts to) a `kind` lock on `ino` for `owner`; waits while it conflicts unless
 /// `wait` is false (`EAGAIN` then).
-fn lock(ino: u64, pid: u64, kind: Kind, wait: bool) -> Result<()> {
+fn lock(ino: u64, owner: &Owner, kind: Kind, wait: bool) -> Result<()> {
     loop {
         let seen = released().count();
         {
             let mut all = LOCKS.lock();
             let locks = all.entry(ino).or_default();
-            if conflict(locks, pid, kind).is_none() {
+            locks.prune();
+            if locks.conflict(owner, kind).is_none() {
+                let was_exclusive = locks.exclusive.as_ref().is_some_and(|o| o.same(owner));
+                locks.remove(owner);
                 match kind {
-                    Kind::Exclusive => {
-                        locks.shared.remove(&pid);
-                        locks.exclusive = Some(pid);
-                    }
-                    Kind::Shared => {
-                        if locks.exclusive == Some(pid) {
-                            locks.exclusive = None;
-                            released().signal();
-                        }
-                        locks.shared.insert(pid);
-                    }
+                    Kind::Exclusive => locks.exclusive = Some(owner.clone()),
+                    Kind::Shared => locks.shared.push(owner.clone()),
+                }
+                if was_exclusive && kind == Kind::Shared {
+                    released().signal();
                 }
                 return Ok(());
             }
@@ -74,19 +139,17 @@ fn lock(ino: u64, pid: u64, kind: Kind, wait: bool) -> Result<()> {
         if !wait {
             return Err(Errno::EAGAIN);
         }
-        released().wait_change(seen, 100);
+        released().wait_change(seen, RECHECK_MS);
     }
 }
 
-/// Drops `pid`'s lock on `ino`.
-fn unlock(ino: u64, pid: u64) {
+/// Drops `owner`'s lock on `ino`.
+fn unlock(ino: u64, owner: &Owner) {
     let mut all = LOCKS.lock();
     if let Some(locks) = all.get_mut(&ino) {
-        if locks.exclusive == Some(pid) {
-            locks.exclusive = None;
-        }
-        locks.shared.remove(&pid);
-        if locks.exclusive.is_none() && locks.shared.is_empty() {
+        locks.remove(owner);
+        locks.prune();
+        if locks.is_empty() {
             all.remove(&ino);
         }
     }
@@ -94,25 +157,36 @@ fn unlock(ino: u64, pid: u64) {
     released().signal();
 }
 
-/// Drops `pid`'s locks on the file `fd` names (before that descriptor is closed).
+/// Drops `pid`'s record locks on the file `fd` names (before that descriptor is closed).
 pub fn on_close(fd: u32, pid: u64) {
     if let Ok(meta) = fs::fstat(fd)
         && LOCKS.lock().contains_key(&meta.ino)
     {
-        unlock(meta.ino, pid);
+        unlock(meta.ino, &Owner::Process(pid));
     }
 }
 
-/// Drops every lock of process `pid` (it ended).
+/// After a descriptor was closed: waiters look again (a description's lock may have gone).
+pub fn after_close() {
+    if !LOCKS.lock().is_empty() {
+        released().signal();
+    }
+}
+
+/// Drops every record lock of process `pid` (it ended).
 pub fn release_all(pid: u64) {
-    let inos: alloc::vec::Vec<u64> = LOCKS
+    let owner = Owner::Process(pid);
+    let inos: Vec<u64> = LOCKS
         .lock()
         .iter()
-        .filter(|(_, l)| l.exclusive == Some(pid) || l.shared.contains(&pid))
+        .filter(|(_, l)| {
+            l.exclusive.as_ref().is_some_and(|o| o.same(&owner))
+                || l.shared.iter().any(|o| o.same(&owner))
+        })
         .map(|(&ino, _)| ino)
         .collect();
     for ino in inos {
-        unlock(ino, pid);
+        unlock(ino, &owner);
     }
 }
 
@@ -123,13 +197,13 @@ pub fn flock(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     const LOCK_UN: u64 = 8;
     let fd = u32::try_from(a[0] as i64).map_err(|_| Errno::EBADF)?;
     let ino = fs::fstat(fd)?.ino;
-    let pid = state::current().pid;
+    let owner = Owner::Description(fs::description_ref(fd)?);
     let wait = a[1] & LOCK_NB == 0;
     match a[1] & !LOCK_NB {
-        LOCK_SH => lock(ino, pid, Kind::Shared, wait).map(|_| 0),
-        LOCK_EX => lock(ino, pid, Kind::Exclusive, wait).map(|_| 0),
+        LOCK_SH => lock(ino, &owner, Kind::Shared, wait).map(|_| 0),
+        LOCK_EX => lock(ino, &owner, Kind::Exclusive, wait).map(|_| 0),
         LOCK_UN => {
-            unlock(ino, pid);
+            unlock(ino, &owner);
             Ok(0)
         }
         _ => Err(Errno::EINVAL),
@@ -142,7 +216,12 @@ pub fn fcntl_lock(fd: u32, cmd: u32, arg: u64) -> Result<u64> {
     let raw: [u8; 32] = usermode::read_value(arg)?;
     let l_type = i16::from_le_bytes([raw[0], raw[1]]) as u32;
     let ino = fs::fstat(fd)?.ino;
-    let pid = state::current().pid;
+    let owner = match cmd {
+        g::F_OFD_GETLK | g::F_OFD_SETLK | g::F_OFD_SETLKW => {
+            Owner::Description(fs::description_ref(fd)?)
+        }
+        _ => Owner::Process(state::current().pid),
+    };
     let kind = match l_type {
         g::F_RDLCK => Some(Kind::Shared),
         g::F_WRLCK => Some(Kind::Exclusive),
@@ -152,21 +231,23 @@ pub fn fcntl_lock(fd: u32, cmd: u32, arg: u64) -> Result<u64> {
     match cmd {
         g::F_GETLK | g::F_OFD_GETLK => {
             let kind = kind.ok_or(Errno::EINVAL)?;
-            let holder = LOCKS.lock().get(&ino).and_then(|l| conflict(l, pid, kind));
             let mut out = raw;
+            let mut all = LOCKS.lock();
+            let holder = all.get_mut(&ino).and_then(|locks| {
+                locks.prune();
+                locks
+                    .conflict(&owner, kind)
+                    .map(|(holder, held)| (holder.pid(), held))
+            });
+            drop(all);
             match holder {
-                Some(owner) => {
-                    let t = if LOCKS
-                        .lock()
-                        .get(&ino)
-                        .is_some_and(|l| l.exclusive == Some(owner))
-                    {
-                        g::F_WRLCK
-                    } else {
-                        g::F_RDLCK
+                Some((pid, held)) => {
+                    let t = match held {
+                        Kind::Exclusive => g::F_WRLCK,
+                        Kind::Shared => g::F_RDLCK,
                     };
                     out[0..2].copy_from_slice(&(t as i16).to_le_bytes());
-                    out[24..28].copy_from_slice(&(owner as i32).to_le_bytes());
+                    out[24..28].copy_from_slice(&pid.to_le_bytes());
                 }
                 None => out[0..2].copy_from_slice(&(g::F_UNLCK as i16).to_le_bytes()),
             }
@@ -175,9 +256,9 @@ pub fn fcntl_lock(fd: u32, cmd: u32, arg: u64) -> Result<u64> {
         _ => {
             let wait = matches!(cmd, g::F_SETLKW | g::F_OFD_SETLKW);
             match kind {
-                Some(kind) => lock(ino, pid, kind, wait).map(|_| 0),
+                Some(kind) => lock(ino, &owner, kind, wait).map(|_| 0),
                 None => {
-                    unlock(ino, pid);
+                    unlock(ino, &owner);
                     Ok(0)
                 }
             }

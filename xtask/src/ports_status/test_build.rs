@@ -105,11 +105,7 @@ fn run_cargo(mut cargo: Command, spec: &CrateSpec, source: &Source, log: &Path) 
         .args(spec.cargo_args())
         .env("CARGO_PROFILE_TEST_DEBUG", "false")
         .env("CARGO_PROFILE_DEV_DEBUG", "false")
-        .args(
-            OPT_LEVEL
-                .iter()
-                .flat_map(|config| ["--config", config]),
-        )
+        .args(OPT_LEVEL.iter().flat_map(|config| ["--config", config]))
         .stdout(Stdio::piped())
         .stderr(Stdio::from(
             File::create(log).context(|| format!("creating {}", log.display()))?,
