@@ -65,13 +65,35 @@ pub fn build(
     source: &Source,
     log: &Path,
 ) -> Result<Built> {
-    let cargo = linux_target::cargo_for_target(
-        ws,
-        &root.join("build"),
-        &[],
-        &["test", "--no-run", "--no-fail-fast"],
-    )?;
+    let dir = root.join("build");
+    start_over_if_std_changed(ws, &dir)?;
+    let cargo =
+        linux_target::cargo_for_target(ws, &dir, &[], &["test", "--no-run", "--no-fail-fast"])?;
     run_cargo(cargo, spec, source, log)
+}
+
+/// When what std is built with changes (the profile settings above, the toolchain), cargo
+/// builds std again under new file names and the old copies stay in `deps`, where a crate
+/// that says `extern crate alloc` can find two and fail ("duplicate lang item in crate
+/// `alloc`"). So the target's build directory starts over then.
+fn start_over_if_std_changed(ws: &Workspace, dir: &Path) -> Result<()> {
+    let rustc = Command::new("rustc")
+        .current_dir(ws.root())
+        .arg("-vV")
+        .output()
+        .context(|| "could not run rustc".to_string())?;
+    let key = format!(
+        "{}\n{}",
+        OPT_LEVEL.join("\n"),
+        String::from_utf8_lossy(&rustc.stdout)
+    );
+    let stamp = dir.join("std-build-key");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(key.as_str()) {
+        let _ = std::fs::remove_dir_all(dir.join(linux_target::NAME));
+        std::fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(&stamp, key).context(|| format!("writing {}", stamp.display()))?;
+    }
+    Ok(())
 }
 
 /// The same build for the stock `x86_64-unknown-linux-musl` target (no std from source), in
