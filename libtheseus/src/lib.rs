@@ -18,6 +18,7 @@
 //! | [`time`] | monotonic and realtime clocks, [`time::Timespec`] | `time` |
 //! | [`random`] | RDSEED/RDRAND, or a ChaCha20 generator seeded from TSC jitter and the RTC | CPU, `rand_chacha` |
 //! | [`env`] | per-process arguments and environment variables | `vfs::ProcessContext` |
+//! | [`job_control`] | signals between processes, process groups, the console's foreground group | `process`, `vfs` |
 //! | [`terminal`] | the console's terminal settings (`termios`) and window size | `vfs`, `tty` |
 //! | [`sync`] | `Mutex` and `Once` that yield while contended | `spin` |
 //! | [`usermode`] | user-mode programs: system-call handler, saved registers, checked access to their memory | `usermode`, `memory` |
@@ -37,6 +38,7 @@ mod errno;
 mod eventfd;
 pub mod fs;
 pub mod futex;
+pub mod job_control;
 pub mod mmap;
 pub mod net;
 pub mod process;

@@ -33,9 +33,14 @@ static LAST_JOB: AtomicU64 = AtomicU64::new(0);
 /// `SIGTTIN`: what a background job that reads the terminal is stopped with.
 const SIGTTIN: i32 = 21;
 
+/// Where shell job ids start: above every task id (they count up from 1), so a job id never
+/// equals a process id, which is what a process that makes a group of its own gets
+/// (`setpgid(0, 0)`); below 2^31, so it is a valid `pid_t`.
+const FIRST_JOB_ID: u64 = 1 << 30;
+
 /// A new job id (process group) for a shell job, never 0.
 pub fn new_job_id() -> u64 {
-    LAST_JOB.fetch_add(1, Ordering::Relaxed) + 1
+    FIRST_JOB_ID + LAST_JOB.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Gives the terminal's input to job `job` (0: the shell's prompt). Readers of other jobs

@@ -1,7 +1,8 @@
 // Reads single keys in raw mode, as terminal games and line editors do: switches the terminal
 // to raw mode (cfmakeraw), prints the code of each key as it arrives until `q`, then restores
 // the terminal. Ctrl-C arrives as key 3 here, not as a signal. First it prints the window size
-// (`TIOCGWINSZ`).
+// (`TIOCGWINSZ`) and whether its process group owns the terminal (`tcgetpgrp`, and
+// `tcsetpgrp` giving it to the group it already is).
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -16,6 +17,10 @@ int main(void) {
     struct winsize ws;
     if (ioctl(0, TIOCGWINSZ, &ws) == 0)
         printf("window: %ux%u\n", ws.ws_row, ws.ws_col);
+    pid_t group = getpgrp();
+    int owner = tcgetpgrp(0) == group;
+    int set = tcsetpgrp(0, group) == 0 && tcgetpgrp(0) == group;
+    printf("terminal: %s group, tcsetpgrp %s\n", owner ? "our" : "another", set ? "ok" : "failed");
     raw = saved;
     cfmakeraw(&raw);
     if (tcsetattr(0, TCSAFLUSH, &raw) != 0) {

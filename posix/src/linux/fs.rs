@@ -334,7 +334,13 @@ pub fn ioctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             Ok(0)
         }
         linux_raw_sys::ioctl::TIOCGPGRP if tty => {
-            usermode::write_value(a[2], &(state::current().pid as i32)).map(|_| 0)
+            let group = libtheseus::job_control::foreground_group()?;
+            usermode::write_value(a[2], &(group as i32)).map(|_| 0)
+        }
+        linux_raw_sys::ioctl::TIOCSPGRP if tty => {
+            let group: i32 = usermode::read_value(a[2])?;
+            let group = u64::try_from(group).map_err(|_| Errno::EINVAL)?;
+            libtheseus::job_control::set_foreground_group(group).map(|_| 0)
         }
         linux_raw_sys::ioctl::FIONBIO => {
             let on: u32 = usermode::read_value(a[2])?;

@@ -6,7 +6,7 @@ use super::state;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use libtheseus::usermode::{self, Reg, Registers};
-use libtheseus::{Errno, Result, futex, thread};
+use libtheseus::{Errno, Result, futex, job_control, thread};
 use linux_raw_sys::general as g;
 
 pub fn gettid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
@@ -252,15 +252,75 @@ fn own_thread(tid: u64) -> bool {
         || process.threads.lock().contains_key(&tid)
 }
 
+/// `kill(2)`: to a process (`pid` > 0), to the caller's process group (0), or to group
+/// `-pid`; `-1` reaches only the caller. Signal 0 checks that the target exists.
 pub fn kill(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    let pid = a[0] as i64;
-    let process = state::current();
-    if pid == process.pid as i64 || pid == 0 || pid == -1 {
-        // To the process: the calling thread takes it.
-        super::signal::raise(thread::current_id().as_u64(), a[1])
-    } else {
-        Err(Errno::ESRCH)
+    let (pid, sig) = (a[0] as i32, a[1] as i32);
+    if !(0..=64).contains(&sig) {
+        return Err(Errno::EINVAL);
     }
+    let me = state::current().pid;
+    let reason = if sig == 0 {
+        alloc::string::String::new()
+    } else {
+        alloc::format!(
+            "killed by process {me} [{}]",
+            super::signal::name(sig as u32)
+        )
+    };
+    let raise_own = || {
+        if sig == 0 {
+            Ok(0)
+        } else {
+            // To the process: the calling thread takes it.
+            super::signal::raise(thread::current_id().as_u64(), sig as u64)
+        }
+    };
+    match pid {
+        -1 => raise_own(),
+        p if p > 0 && p as u64 == me => raise_own(),
+        p if p > 0 => job_control::signal(p as u64, sig, &reason).map(|_| 0),
+        p => {
+            let group = if p == 0 {
+                job_control::group_of(0)?
+            } else {
+                u64::from(p.unsigned_abs())
+            };
+            let mine = job_control::group_of(0)? == group;
+            match job_control::signal_group(group, sig, &reason, Some(me)) {
+                Ok(_) | Err(Errno::ESRCH) if mine => raise_own(),
+                result => result.map(|_| 0),
+            }
+        }
+    }
+}
+
+/// `getpgid(2)` (and `getpgrp`, which passes 0 along).
+pub fn getpgid(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let pid = a[0] as i32;
+    let me = state::current().pid;
+    let pid = match pid {
+        0 => 0,
+        p if p > 0 && p as u64 == me => 0,
+        p if p > 0 => p as u64,
+        _ => return Err(Errno::ESRCH),
+    };
+    job_control::group_of(pid)
+}
+
+pub fn getpgrp(r: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    getpgid(r, [0; 6])
+}
+
+/// `setpgid(2)`: moves a process (0: the caller) to a group (0: its own).
+pub fn setpgid(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (pid, group) = (a[0] as i32, a[1] as i32);
+    if pid < 0 || group < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = state::current().pid;
+    let pid = if pid as u64 == me { 0 } else { pid as u64 };
+    job_control::set_group(pid, group as u64).map(|_| 0)
 }
 
 pub fn tkill(_: &mut Registers, a: [u64; 6]) -> Result<u64> {

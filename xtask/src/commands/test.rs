@@ -397,7 +397,7 @@ const INPUT_CASES: &[InputCase] = &[
     ("tty-cat",     "cat; echo status=$?",            1500, b"hello\rabX\x7fc\rjunk\x15kept\r\x04", 0, ContainsInOrder(&["abX\x08 \x08c\n", "abc\n", "status=0\n"])),
     ("tty-wasm-repl", "calc; echo status=$?",         1500, b"add 2 3\rmul 4 5\rdiv\x7f\x7f\x7fadd 1 1\r\x04", 0, ContainsInOrder(&["> ", "= 5\n", "= 20\n", "= 2\n", "bye\nstatus=0\n"])),
     ("tty-std-lines", "linuxcheck --lines; echo status=$?", 1500, b"one\rtw\x17two words\r\x04", 0, ContainsInOrder(&["line 1: \"one\"\n", "line 2: \"two words\"\n", "linuxcheck: 2 lines\nstatus=0\n"])),
-    ("tty-raw-keys", "rawkeys; echo status=$?",       1500, b"ab\x03q", 0, ContainsInOrder(&["window: 24x80\nraw mode: icanon=0 echo=0 isig=0 opost=0\r\n", "key 97\r\nkey 98\r\nkey 3\r\nkey 113\r\nrestored: icanon=1 echo=1\nstatus=0\n"])),
+    ("tty-raw-keys", "rawkeys; echo status=$?",       1500, b"ab\x03q", 0, ContainsInOrder(&["window: 24x80\nterminal: our group, tcsetpgrp ok\nraw mode: icanon=0 echo=0 isig=0 opost=0\r\n", "key 97\r\nkey 98\r\nkey 3\r\nkey 113\r\nrestored: icanon=1 echo=1\nstatus=0\n"])),
     ("tty-ctrl-backslash", "signals spin; echo status=$?", 1500, b"\x1c", 0, ContainsInOrder(&["spinning\n", "^\\\n", "status=131\n"])),
     ("linux-sigint", "signals sigint; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["waiting for SIGINT\n", "caught SIGINT\n", "status=0\n", "alive\n"])),
 ];

@@ -632,7 +632,31 @@ fn process() -> Result<String, String> {
         let status = step("run --child-exit", Command::new(&me).arg("--child-exit").arg(i.to_string()).status())?;
         ensure(status.code() == Some(i), format!("child {i} status {status}"))?;
     }
-    Ok("Command with piped stdio, exit codes, a signal, env and cwd, NotFound, 20 children".into())
+
+    // kill(2) reaches another process: Child::kill sends SIGKILL, wait reports it.
+    let mut sleeper = step("spawn --child-sleep", Command::new(&me).arg("--child-sleep").spawn())?;
+    step("Child::kill", sleeper.kill())?;
+    let status = step("wait for the killed child", sleeper.wait())?;
+    ensure(status.signal() == Some(9), format!("killed child: {status}"))?;
+
+    // A child in a process group of its own: the group's id is the child's pid, and
+    // kill(-group) reaches it.
+    use std::os::unix::process::CommandExt;
+    let mut grouped = step(
+        "spawn --child-sleep in a new process group",
+        Command::new(&me).arg("--child-sleep").process_group(0).spawn(),
+    )?;
+    let pid = grouped.id() as i32;
+    // SAFETY: system calls with integer arguments only.
+    let (group, own, sent) = unsafe { (getpgid(pid), getpgrp(), kill(-pid, 15)) };
+    ensure(group == pid, format!("getpgid(child {pid}) = {group}"))?;
+    ensure(own != pid && own > 0, format!("own group {own} (child {pid})"))?;
+    ensure(sent == 0, format!("kill(-{pid}, SIGTERM) = {sent}"))?;
+    let status = step("wait for the child's group", grouped.wait())?;
+    ensure(status.signal() == Some(15), format!("child of the killed group: {status}"))?;
+    Ok("Command with piped stdio, exit codes, a signal, env and cwd, NotFound, 20 children, \
+        Child::kill, a child's own process group killed by kill(-pgid)"
+        .into())
 }
 
 /// `std::net` and `std::os::unix::net` on loopback: TCP echo with threads (several clients,
@@ -820,6 +844,12 @@ fn net() -> Result<String, String> {
         .into())
 }
 
+unsafe extern "C" {
+    fn getpgid(pid: i32) -> i32;
+    fn getpgrp() -> i32;
+    fn kill(pid: i32, signal: i32) -> i32;
+}
+
 /// The child modes of the `process` check.
 fn child_mode(mode: &str) -> Option<i32> {
     match mode {
@@ -838,6 +868,10 @@ fn child_mode(mode: &str) -> Option<i32> {
             Some(0)
         }
         "--child-exit" => std::env::args().nth(2)?.parse().ok(),
+        "--child-sleep" => {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            Some(0)
+        }
         _ => None,
     }
 }
