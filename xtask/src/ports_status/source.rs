@@ -26,6 +26,7 @@ pub fn prepare(ws: &Workspace, root: &Path, spec: &CrateSpec) -> Result<Source> 
     if !dir.join("Cargo.toml").is_file() {
         copy_source(&registry_dir, &dir)?;
     }
+    own_manifest(&dir.join("Cargo.toml"))?;
     Ok(Source { version, dir })
 }
 
@@ -90,9 +91,7 @@ fn find_package(metadata: &Value, name: &str) -> Option<(String, PathBuf)> {
 /// std for the target).
 const AUTHORS_FILES: &[&str] = &["Cargo.lock", "rust-toolchain", "rust-toolchain.toml"];
 
-/// Copies the registry's unpacked source without [`AUTHORS_FILES`] and makes it a workspace of
-/// its own (an empty `[workspace]` table, as cargo suggests), so that no enclosing workspace
-/// claims it.
+/// Copies the registry's unpacked source without [`AUTHORS_FILES`].
 fn copy_source(from: &Path, to: &Path) -> Result<()> {
     let partial = to.with_extension("partial");
     let _ = std::fs::remove_dir_all(&partial);
@@ -114,14 +113,32 @@ fn copy_source(from: &Path, to: &Path) -> Result<()> {
     for file in AUTHORS_FILES {
         let _ = std::fs::remove_file(partial.join(file));
     }
-    let manifest = partial.join("Cargo.toml");
-    let mut text =
-        std::fs::read_to_string(&manifest).context(|| format!("reading {}", manifest.display()))?;
-    if !text.lines().any(|line| line.trim() == "[workspace]") {
-        text.push_str("\n[workspace]\n");
-        write(&manifest, &text)?;
-    }
     std::fs::rename(&partial, to).context(|| format!("creating {}", to.display()))
+}
+
+/// Makes the copied manifest the one the tool builds: a workspace of its own (an empty
+/// `[workspace]` table, as cargo suggests), so that no enclosing workspace claims it, and
+/// without the authors' `[profile.*]` settings. Those apply to the workspace root, and std is
+/// built here in the root's profile: a crate's `panic = "abort"` or `lto` built another copy
+/// of std into the shared build directory, where the next crate that says `extern crate
+/// alloc` found two ("duplicate lang item"). Every crate is measured in the same profile.
+fn own_manifest(manifest: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(manifest).context(|| format!("reading {}", manifest.display()))?;
+    let mut table: toml::Table = text
+        .parse()
+        .map_err(|err| Error::failed(format!("{}: {err}", manifest.display())))?;
+    let had_profiles = table.remove("profile").is_some();
+    let had_workspace = table.contains_key("workspace");
+    if had_profiles || !had_workspace {
+        table
+            .entry("workspace")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let text = toml::to_string(&table)
+            .map_err(|err| Error::failed(format!("{}: {err}", manifest.display())))?;
+        write(manifest, &text)?;
+    }
+    Ok(())
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
@@ -172,5 +189,27 @@ mod tests {
             "error[E0433]: failed to resolve"
         );
         assert_eq!(first_error("\nsomething\n"), "something");
+    }
+
+    #[test]
+    fn the_built_manifest_has_its_own_workspace_and_no_profiles() {
+        let dir = std::env::temp_dir().join(format!("ports-manifest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let manifest = dir.join("Cargo.toml");
+        std::fs::write(
+            &manifest,
+            "[package]\nname = \"x\"\nversion = \"1.0.0\"\n\n[profile.dev]\npanic = \"abort\"\n\n\
+             [dependencies]\nmemchr = \"2\"\n",
+        )
+        .unwrap();
+        own_manifest(&manifest).unwrap();
+        let once = std::fs::read_to_string(&manifest).unwrap();
+        let table: toml::Table = once.parse().unwrap();
+        assert!(table.get("profile").is_none());
+        assert!(table["workspace"].as_table().unwrap().is_empty());
+        assert_eq!(table["dependencies"]["memchr"].as_str(), Some("2"));
+        own_manifest(&manifest).unwrap();
+        assert_eq!(std::fs::read_to_string(&manifest).unwrap(), once);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
