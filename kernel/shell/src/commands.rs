@@ -10,8 +10,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use memfs::{FsError, NodeKind};
-use vfs::{File, OpenOptions, VfsError};
+use vfs::{File, FileKind, OpenOptions, VfsError};
 
 /// How a command runs.
 #[derive(Clone, Copy)]
@@ -227,11 +226,6 @@ fn flags<'a>(
     Some((set, rest))
 }
 
-/// Makes `path` absolute against the running task's cwd.
-fn abs(path: &str) -> Result<String, FsError> {
-    memfs::normalize(&vfs::getcwd(), path)
-}
-
 /// Status of a command whose output pipe lost its reader (128 + SIGPIPE).
 const STATUS_BROKEN_PIPE: i32 = 141;
 
@@ -265,11 +259,11 @@ fn cmd_echo(args: &[String], io: &mut Io) -> i32 {
     }
 }
 
-fn kind_suffix(kind: NodeKind) -> &'static str {
+fn kind_suffix(kind: FileKind) -> &'static str {
     match kind {
-        NodeKind::Directory => "/",
-        NodeKind::Symlink => "@",
-        NodeKind::File => "",
+        FileKind::Directory => "/",
+        FileKind::Symlink => "@",
+        _ => "",
     }
 }
 
@@ -286,18 +280,18 @@ fn cmd_ls(args: &[String], io: &mut Io) -> i32 {
     };
     let mut status = 0;
     for (i, p) in paths.iter().enumerate() {
-        let listing = abs(p).and_then(|abs| {
-            rootfs::with(|fs| {
-                let node = fs.lookup(&abs)?;
-                let meta = fs.metadata(node)?;
-                if meta.kind != NodeKind::Directory {
-                    return Ok(alloc::vec![(p.clone(), meta)]);
-                }
-                fs.readdir(node)?
-                    .into_iter()
-                    .map(|e| Ok((e.name, fs.metadata(e.node)?)))
-                    .collect()
-            })
+        let listing = vfs::absolute(p).and_then(|abs| {
+            let meta = vfs::stat(&abs)?;
+            if meta.kind != FileKind::Directory {
+                return Ok(alloc::vec![(p.clone(), meta)]);
+            }
+            vfs::read_dir(&abs)?
+                .into_iter()
+                .map(|e| {
+                    let meta = vfs::lstat(&join(&abs, &e.name))?;
+                    Ok((e.name, meta))
+                })
+                .collect()
         });
         match listing {
             Ok(entries) => {
@@ -308,9 +302,12 @@ fn cmd_ls(args: &[String], io: &mut Io) -> i32 {
                 for (name, meta) in entries {
                     if long {
                         let kind = match meta.kind {
-                            NodeKind::Directory => 'd',
-                            NodeKind::Symlink => 'l',
-                            NodeKind::File => '-',
+                            FileKind::Directory => 'd',
+                            FileKind::Symlink => 'l',
+                            FileKind::File => '-',
+                            FileKind::Pipe => 'p',
+                            FileKind::CharDevice => 'c',
+                            FileKind::Socket => 's',
                         };
                         text.push_str(&format!(
                             "{kind}{:04o} {:>10} {name}{}\n",
@@ -419,13 +416,10 @@ fn cmd_cd(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
         .cloned()
         .unwrap_or_else(|| sh.vars.get("HOME").cloned().unwrap_or_else(|| "/".into()));
     let result = sh.abs_path(&target).and_then(|abs| {
-        rootfs::with(|fs| {
-            let node = fs.lookup(&abs)?;
-            if fs.metadata(node)?.kind != NodeKind::Directory {
-                return Err(FsError::NotADirectory);
-            }
-            Ok(abs)
-        })
+        if vfs::stat(&abs)?.kind != FileKind::Directory {
+            return Err(VfsError::NotADirectory);
+        }
+        Ok(abs)
     });
     match result {
         Ok(abs) => {
@@ -450,7 +444,7 @@ fn for_each_path(
     cmd: &str,
     operands: &[String],
     io: &mut Io,
-    mut op: impl FnMut(&str) -> Result<(), FsError>,
+    mut op: impl FnMut(&str) -> vfs::Result<()>,
 ) -> i32 {
     if operands.is_empty() {
         io.err(&format!("{cmd}: missing operand\n"));
@@ -458,7 +452,7 @@ fn for_each_path(
     }
     let mut status = 0;
     for p in operands {
-        if let Err(e) = abs(p).and_then(|abs| op(&abs)) {
+        if let Err(e) = vfs::absolute(p).and_then(|abs| op(&abs)) {
             io.err(&format!("{cmd}: {p}: {e}\n"));
             status = 1;
         }
@@ -472,26 +466,23 @@ fn cmd_mkdir(args: &[String], io: &mut Io) -> i32 {
     };
     let parents = opts.contains('p');
     for_each_path("mkdir", operands, io, |abs| {
-        rootfs::with(|fs| {
-            if parents {
-                fs.mkdir_all(abs, 0o755, now())
-            } else {
-                fs.mkdir(abs, 0o755, now())
-            }
-            .map(|_| ())
-        })
+        if parents {
+            vfs::mkdir_all(abs, 0o755)
+        } else {
+            vfs::mkdir(abs, 0o755)
+        }
     })
 }
 
-fn remove_tree(fs: &mut memfs::MemFs, abs: &str) -> Result<(), FsError> {
-    let node = fs.lookup_nofollow(abs)?;
-    if fs.metadata(node)?.kind != NodeKind::Directory {
-        return fs.unlink(abs, now());
+/// Removes `abs` and, if it is a directory (not a link to one), everything below it.
+fn remove_tree(abs: &str) -> vfs::Result<()> {
+    if vfs::lstat(abs)?.kind != FileKind::Directory {
+        return vfs::unlink(abs);
     }
-    for entry in fs.readdir(node)? {
-        remove_tree(fs, &join(abs, &entry.name))?;
+    for entry in vfs::read_dir(abs)? {
+        remove_tree(&join(abs, &entry.name))?;
     }
-    fs.rmdir(abs, now())
+    vfs::rmdir(abs)
 }
 
 /// `dir/name` without doubling the root's slash.
@@ -509,29 +500,27 @@ fn cmd_rm(args: &[String], io: &mut Io) -> i32 {
     };
     let recursive = opts.contains('r');
     for_each_path("rm", operands, io, |abs| {
-        rootfs::with(|fs| {
-            if recursive {
-                remove_tree(fs, abs)
-            } else {
-                fs.unlink(abs, now())
-            }
-        })
+        if recursive {
+            remove_tree(abs)
+        } else {
+            vfs::unlink(abs)
+        }
     })
 }
 
 fn cmd_rmdir(args: &[String], io: &mut Io) -> i32 {
-    for_each_path("rmdir", &args[1..], io, |abs| {
-        rootfs::with(|fs| fs.rmdir(abs, now()))
-    })
+    for_each_path("rmdir", &args[1..], io, vfs::rmdir)
 }
 
 fn cmd_touch(args: &[String], io: &mut Io) -> i32 {
     for_each_path("touch", &args[1..], io, |abs| {
-        rootfs::with(|fs| match fs.lookup(abs) {
-            Ok(node) => fs.set_times(node, Some(now()), Some(now())),
-            Err(FsError::NotFound) => fs.create_file(abs, 0o644, now()).map(|_| ()),
-            Err(e) => Err(e),
-        })
+        match vfs::set_times(abs, true, Some(now()), Some(now())) {
+            Err(VfsError::NotFound) => {
+                let create = OpenOptions::new().write(true).create(true).exclusive(true);
+                vfs::open_file(abs, create.mode(0o644)).map(|_| ())
+            }
+            other => other,
+        }
     })
 }
 
@@ -961,40 +950,15 @@ fn cmd_find(args: &[String], io: &mut Io) -> i32 {
             }
         }
     }
-    let root = match abs(&start) {
-        Ok(p) => p,
+    let walked =
+        vfs::absolute(&start).and_then(|root| walk_tree(&start, &root, pattern.as_deref()));
+    let found = match walked {
+        Ok(found) => found,
         Err(e) => {
             io.err(&format!("find: {start}: {e}\n"));
             return 1;
         }
     };
-    let mut found = Vec::new();
-    let walked = rootfs::with(|fs| -> Result<(), FsError> {
-        let node = fs.lookup(&root)?;
-        // (absolute path, path as shown, name, node)
-        let base = root
-            .rsplit('/')
-            .next()
-            .filter(|b| !b.is_empty())
-            .unwrap_or("/");
-        let mut stack = alloc::vec![(start.clone(), String::from(base), node)];
-        while let Some((shown, name, node)) = stack.pop() {
-            if pattern.as_deref().is_none_or(|p| glob_match(p, &name)) {
-                found.push(shown.clone());
-            }
-            if fs.metadata(node)?.kind == NodeKind::Directory {
-                let entries = fs.readdir(node)?;
-                for e in entries.into_iter().rev() {
-                    stack.push((join(&shown, &e.name), e.name, e.node));
-                }
-            }
-        }
-        Ok(())
-    });
-    if let Err(e) = walked {
-        io.err(&format!("find: {start}: {e}\n"));
-        return 1;
-    }
     let mut text = String::new();
     for f in found {
         text.push_str(&f);
@@ -1004,6 +968,36 @@ fn cmd_find(args: &[String], io: &mut Io) -> i32 {
         return STATUS_BROKEN_PIPE;
     }
     0
+}
+
+/// What `find` lists: `start` (as given; `root` is it made absolute) and everything below
+/// it, depth first in name order, each as `start/...`; only names matching `pattern` if
+/// there is one. Links are listed, not followed.
+fn walk_tree(start: &str, root: &str, pattern: Option<&str>) -> vfs::Result<Vec<String>> {
+    let base = root
+        .rsplit('/')
+        .next()
+        .filter(|b| !b.is_empty())
+        .unwrap_or("/");
+    // (path as shown, absolute path, name, kind)
+    let mut stack = alloc::vec![(
+        String::from(start),
+        String::from(root),
+        String::from(base),
+        vfs::stat(root)?.kind
+    )];
+    let mut found = Vec::new();
+    while let Some((shown, path, name, kind)) = stack.pop() {
+        if pattern.is_none_or(|p| glob_match(p, &name)) {
+            found.push(shown.clone());
+        }
+        if kind == FileKind::Directory {
+            for e in vfs::read_dir(&path)?.into_iter().rev() {
+                stack.push((join(&shown, &e.name), join(&path, &e.name), e.name, e.kind));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Parses a non-negative decimal number of seconds (`1`, `0.25`, `.5`) into nanoseconds.
@@ -1062,7 +1056,7 @@ fn cmd_yes(args: &[String], io: &mut Io) -> i32 {
 fn cmd_mem(_: &[String], io: &mut Io) -> i32 {
     let f = memory::frame_stats();
     let h = memory::heap_stats();
-    let (files, limit) = rootfs::with(|fs| fs.byte_usage());
+    let files = vfs::fs_usage();
     let kib = |frames: u64| frames * 4;
     io.out(&format!(
         "frames: {} KiB used of {} KiB ({} of {} frames free)\nheap:   {} KiB used of {} KiB mapped ({} KiB in large blocks)\nfiles:  {} KiB of {} KiB allowed\n",
@@ -1073,8 +1067,8 @@ fn cmd_mem(_: &[String], io: &mut Io) -> i32 {
         h.used / 1024,
         h.size / 1024,
         h.large / 1024,
-        files / 1024,
-        limit / 1024
+        files.used / 1024,
+        files.limit / 1024
     ));
     0
 }
