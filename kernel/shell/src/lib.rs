@@ -26,8 +26,9 @@
 //! (`SIGTTIN`) until `fg`. Ctrl-Z stops the foreground job (`SIGTSTP`): the shell puts it in
 //! the job table with the terminal mode it had, and `fg`/`bg` continue it.
 //!
-//! To add a command: write `fn cmd_NAME(args: &[String], io: &mut Io) -> i32` in
-//! `commands.rs` and add a row to `COMMANDS`.
+//! To add a command: write `fn cmd_NAME(args: &[String], io: &mut Io) -> i32` in the
+//! `commands/` module of its job (`files`, `text`, `system`) and add a row to `COMMANDS`
+//! (`commands/mod.rs`).
 
 #![no_std]
 

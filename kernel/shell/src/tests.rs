@@ -302,13 +302,13 @@ kernel_test! {
         assert_eq!(run(&mut sh, "head -n 1 a d/a"), (0, "==> a <==\nHello\n\n==> d/a <==\nHello\n".into()));
         assert_eq!(run(&mut sh, "wc -l a; wc -w < a"), (0, "3 a\n4\n".into()));
         assert_eq!(run(&mut sh, "sleep x"), (1, "sleep: invalid time interval 'x'\n".into()));
-        assert!(crate::commands::glob_match("*.t?t", "a.txt"));
-        assert!(crate::commands::glob_match("a*b*c", "aXbYbZc"));
-        assert!(!crate::commands::glob_match("a*b", "ab c"));
-        assert_eq!(crate::commands::parse_seconds("0.25"), Some(250_000_000));
-        assert_eq!(crate::commands::parse_seconds(".5"), Some(500_000_000));
-        assert_eq!(crate::commands::parse_seconds("2"), Some(2_000_000_000));
-        assert_eq!(crate::commands::parse_seconds("1.2.3"), None);
+        assert!(crate::commands::files::glob_match("*.t?t", "a.txt"));
+        assert!(crate::commands::files::glob_match("a*b*c", "aXbYbZc"));
+        assert!(!crate::commands::files::glob_match("a*b", "ab c"));
+        assert_eq!(crate::commands::system::parse_seconds("0.25"), Some(250_000_000));
+        assert_eq!(crate::commands::system::parse_seconds(".5"), Some(500_000_000));
+        assert_eq!(crate::commands::system::parse_seconds("2"), Some(2_000_000_000));
+        assert_eq!(crate::commands::system::parse_seconds("1.2.3"), None);
         assert_eq!(sh.run_line("cd /; rm -r /tmp/shfc"), 0);
     }
 }
