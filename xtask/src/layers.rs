@@ -1,7 +1,10 @@
 //! The layering rule, checked on the crates' manifests: kernel <- libtheseus <- posix / wasm /
 //! applications. A kernel crate depends on no `libtheseus`, `posix` or `wasm/` crate, except
 //! `kernel/kernel`, which links everything; `libtheseus` depends on neither `posix` nor `wasm/`;
-//! `posix` and `wasm/` do not depend on each other. A host unit test runs it on the tree.
+//! `posix` and `wasm/` do not depend on each other. The file tree's crates (`memfs`, `rootfs`)
+//! are reached only by kernel services (`vfs` above all): the shell, an application that lives
+//! in `kernel/`, and the upper layers use `vfs` or `libtheseus`; and no kernel crate depends on
+//! the shell. A host unit test runs it on the tree.
 
 use std::path::Path;
 
@@ -9,6 +12,10 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layer {
     Kernel,
+    /// `kernel/memfs` and `kernel/rootfs`: the file tree behind `vfs`.
+    FileTree,
+    /// `kernel/shell`: an application on the kernel's services.
+    Shell,
     /// `kernel/kernel`: may depend on every layer.
     Linker,
     Platform,
@@ -19,6 +26,10 @@ enum Layer {
 fn layer_of(dir: &str) -> Option<Layer> {
     if dir == "kernel/kernel" {
         Some(Layer::Linker)
+    } else if dir == "kernel/memfs" || dir == "kernel/rootfs" {
+        Some(Layer::FileTree)
+    } else if dir == "kernel/shell" {
+        Some(Layer::Shell)
     } else if dir.starts_with("kernel/") {
         Some(Layer::Kernel)
     } else if dir == "libtheseus" {
@@ -37,7 +48,8 @@ fn allowed(from: Layer, to: Layer) -> bool {
     use Layer::*;
     match from {
         Linker => true,
-        Kernel => to == Kernel,
+        Kernel | FileTree => matches!(to, Kernel | FileTree),
+        Shell => to == Kernel,
         Platform => matches!(to, Kernel | Platform),
         Posix => matches!(to, Kernel | Platform | Posix),
         Wasm => matches!(to, Kernel | Platform | Wasm),
@@ -123,6 +135,13 @@ mod tests {
             layer_of("wasm/wasm_runner").unwrap()
         ));
         assert!(!allowed(Layer::Kernel, Layer::Platform));
+        let tree = layer_of("kernel/rootfs").unwrap();
+        assert_eq!(layer_of("kernel/memfs"), Some(tree));
+        assert!(allowed(layer_of("kernel/vfs").unwrap(), tree));
+        assert!(!allowed(layer_of("kernel/shell").unwrap(), tree));
+        assert!(allowed(Layer::Shell, layer_of("kernel/vfs").unwrap()));
+        assert!(!allowed(Layer::Kernel, Layer::Shell));
+        assert!(!allowed(Layer::Platform, tree));
         assert!(allowed(Layer::Linker, Layer::Wasm));
         assert!(allowed(Layer::Wasm, Layer::Platform));
         assert!(!allowed(Layer::Platform, Layer::Posix));

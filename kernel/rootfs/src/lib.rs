@@ -192,12 +192,15 @@ mod tests {
     #[test]
     fn corrupt_archive_adds_nothing() {
         let a = archive();
-        for cut in [1, 50, 120, a.len() - 20] {
+        let mut bad_magic = a.clone();
+        bad_magic[0] = b'9';
+        let cuts = [0, 1, 6, 50, 100, 120, a.len() - 20, a.len() - 1];
+        for bad in cuts.iter().map(|&cut| &a[..cut]).chain([&bad_magic[..]]) {
             let mut fs = MemFs::new();
-            assert!(matches!(
-                load_archive(&mut fs, &a[..cut], 0),
-                Err(LoadError::Archive(_))
-            ));
+            let err = load_archive(&mut fs, bad, 0).unwrap_err();
+            assert!(matches!(err, LoadError::Archive(_)), "{err:?}");
+            let message = alloc::format!("{err}");
+            assert!(message.starts_with("initial ramdisk:"), "{message}");
             assert!(fs.readdir(fs.root()).unwrap().is_empty());
         }
     }

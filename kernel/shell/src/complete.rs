@@ -95,7 +95,7 @@ fn path_candidates(cwd: &str, word: &str) -> Vec<(String, String)> {
     let dir = if dir_part.is_empty() {
         String::from(cwd)
     } else {
-        match memfs::normalize(cwd, dir_part) {
+        match vfs::absolute_from(cwd, dir_part) {
             Ok(d) => d,
             Err(_) => return Vec::new(),
         }

@@ -8,8 +8,9 @@
 //! table, the background job table, Ctrl-C handling for the foreground job, Tab completion.
 //! Depends on `vfs` (files, pipes, contexts, the console's terminal mode and signals), `tty`
 //! (raw mode for the editor), `task` (spawn/kill/wait), `serial` (the editor's output),
-//! `rootfs`/`memfs` (files), `memory` and `time` (the `mem`, `uptime`,
-//! `date`, `sleep` commands), `shell_parse`, `line_editor`.
+//! `memory` and `time` (the `mem`, `uptime`, `date`, `sleep` commands), `shell_parse`,
+//! `line_editor`. It reaches files only through `vfs`, never the file tree's crates
+//! (`memfs`, `rootfs`): xtask's layer test checks that.
 //!
 //! WebAssembly (`wasm.rs`): the `wasm` command and `NAME` resolving to `NAME.wasm` on
 //! `$PATH` run a WASI module in a task of its own through the [`WasmEngine`] the kernel
@@ -25,8 +26,9 @@
 //! (`SIGTTIN`) until `fg`. Ctrl-Z stops the foreground job (`SIGTSTP`): the shell puts it in
 //! the job table with the terminal mode it had, and `fg`/`bg` continue it.
 //!
-//! To add a command: write `fn cmd_NAME(args: &[String], io: &mut Io) -> i32` in
-//! `commands.rs` and add a row to `COMMANDS`.
+//! To add a command: write `fn cmd_NAME(args: &[String], io: &mut Io) -> i32` in the
+//! `commands/` module of its job (`files`, `text`, `system`) and add a row to `COMMANDS`
+//! (`commands/mod.rs`).
 
 #![no_std]
 
@@ -283,8 +285,8 @@ impl Shell {
     }
 
     /// Makes `path` absolute against the current directory.
-    pub fn abs_path(&self, path: &str) -> Result<String, memfs::FsError> {
-        memfs::normalize(&self.cwd, path)
+    pub fn abs_path(&self, path: &str) -> vfs::Result<String> {
+        vfs::absolute_from(&self.cwd, path)
     }
 
     fn lookup_var(&self, name: &str) -> Option<String> {
@@ -342,7 +344,6 @@ impl Shell {
             };
             let file = self
                 .abs_path(&r.target)
-                .map_err(vfs::VfsError::from)
                 .and_then(|path| vfs::open_file(&path, opts))
                 .map_err(|e| format!("sh: {}: {e}\n", r.target))?;
             match files.get_mut(r.fd as usize) {
@@ -826,11 +827,4 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> WaitEnd {
 
 fn now() -> u64 {
     time::realtime_ns()
-}
-
-pub(crate) fn read_file(path: &str) -> Result<Vec<u8>, memfs::FsError> {
-    rootfs::with(|fs| {
-        let node = fs.lookup(path)?;
-        fs.file_data(node).map(|d| d.into_owned())
-    })
 }

@@ -33,11 +33,11 @@ kernel_test! {
         assert_eq!(sh.run_line("mkdir -p /tmp/shtest/a; cd /tmp/shtest"), 0);
         assert_eq!(sh.cwd(), "/tmp/shtest");
         assert_eq!(sh.run_line("echo 'one  two' > f; echo three >> f"), 0);
-        assert_eq!(crate::read_file("/tmp/shtest/f").unwrap(), b"one  two\nthree\n");
+        assert_eq!(vfs::read_file("/tmp/shtest/f").unwrap(), b"one  two\nthree\n");
         assert_eq!(sh.run_line("cat < f > g"), 0);
-        assert_eq!(crate::read_file("/tmp/shtest/g").unwrap(), b"one  two\nthree\n");
+        assert_eq!(vfs::read_file("/tmp/shtest/g").unwrap(), b"one  two\nthree\n");
         assert_eq!(sh.run_line("cd a; cd ..; pwd > p"), 0);
-        assert_eq!(crate::read_file("/tmp/shtest/p").unwrap(), b"/tmp/shtest\n");
+        assert_eq!(vfs::read_file("/tmp/shtest/p").unwrap(), b"/tmp/shtest\n");
         assert_eq!(sh.take_output(), b"");
         assert_eq!(sh.run_line("rm a"), 1, "rm of a directory without -r fails");
         assert_eq!(sh.run_line("cat missing"), 1);
@@ -48,7 +48,7 @@ kernel_test! {
         assert_eq!(sh.run_line("ls"), 0);
         assert_eq!(sh.take_output(), b"a/\nf\ng\np\n");
         assert_eq!(sh.run_line("cd /; rm -r /tmp/shtest"), 0);
-        assert!(crate::read_file("/tmp/shtest/f").is_err());
+        assert!(vfs::read_file("/tmp/shtest/f").is_err());
     }
 }
 
@@ -97,24 +97,6 @@ kernel_test! {
         ed.start("$ ", &mut sink);
         feed(&mut ed, b"\x00\x02\xff\xfe\x1b[99;99Zx");
         assert!(ed.line().ends_with('x'));
-    }
-}
-
-kernel_test! {
-    fn ramdisk_loading_rejects_corrupt_archives() {
-        let mut b = initrd::Builder::new();
-        b.add_file("a/b.txt", 0o644, 0, b"content");
-        let good = b.finish();
-        let mut fs = memfs::MemFs::new();
-        assert_eq!(rootfs::load_archive(&mut fs, &good, 0).unwrap(), 1);
-        for cut in [0, 6, 100, good.len() - 1] {
-            let mut fs = memfs::MemFs::new();
-            let err = rootfs::load_archive(&mut fs, &good[..cut], 0).unwrap_err();
-            assert!(alloc::format!("{err}").starts_with("initial ramdisk:"));
-        }
-        let mut bad = good.clone();
-        bad[0] = b'9';
-        assert!(rootfs::load_archive(&mut memfs::MemFs::new(), &bad, 0).is_err());
     }
 }
 
@@ -221,10 +203,10 @@ kernel_test! {
         assert_eq!(run(&mut sh, "echo three > f; cat f"), (0, "three\n".into()));
         // 2> and 2>> take stderr only.
         assert_eq!(run(&mut sh, "cat missing 2> err; echo $?"), (0, "1\n".into()));
-        assert_eq!(crate::read_file("/tmp/shred/err").unwrap(), b"cat: missing: No such file or directory\n");
+        assert_eq!(vfs::read_file("/tmp/shred/err").unwrap(), b"cat: missing: No such file or directory\n");
         assert_eq!(run(&mut sh, "nosuch 2>> err"), (STATUS_NOT_FOUND, "".into()));
         assert_eq!(
-            crate::read_file("/tmp/shred/err").unwrap(),
+            vfs::read_file("/tmp/shred/err").unwrap(),
             b"cat: missing: No such file or directory\nnosuch: command not found\n"
         );
         assert_eq!(run(&mut sh, "cat < nothere"), (1, "sh: nothere: No such file or directory\n".into()));
@@ -320,13 +302,13 @@ kernel_test! {
         assert_eq!(run(&mut sh, "head -n 1 a d/a"), (0, "==> a <==\nHello\n\n==> d/a <==\nHello\n".into()));
         assert_eq!(run(&mut sh, "wc -l a; wc -w < a"), (0, "3 a\n4\n".into()));
         assert_eq!(run(&mut sh, "sleep x"), (1, "sleep: invalid time interval 'x'\n".into()));
-        assert!(crate::commands::glob_match("*.t?t", "a.txt"));
-        assert!(crate::commands::glob_match("a*b*c", "aXbYbZc"));
-        assert!(!crate::commands::glob_match("a*b", "ab c"));
-        assert_eq!(crate::commands::parse_seconds("0.25"), Some(250_000_000));
-        assert_eq!(crate::commands::parse_seconds(".5"), Some(500_000_000));
-        assert_eq!(crate::commands::parse_seconds("2"), Some(2_000_000_000));
-        assert_eq!(crate::commands::parse_seconds("1.2.3"), None);
+        assert!(crate::commands::files::glob_match("*.t?t", "a.txt"));
+        assert!(crate::commands::files::glob_match("a*b*c", "aXbYbZc"));
+        assert!(!crate::commands::files::glob_match("a*b", "ab c"));
+        assert_eq!(crate::commands::system::parse_seconds("0.25"), Some(250_000_000));
+        assert_eq!(crate::commands::system::parse_seconds(".5"), Some(500_000_000));
+        assert_eq!(crate::commands::system::parse_seconds("2"), Some(2_000_000_000));
+        assert_eq!(crate::commands::system::parse_seconds("1.2.3"), None);
         assert_eq!(sh.run_line("cd /; rm -r /tmp/shfc"), 0);
     }
 }

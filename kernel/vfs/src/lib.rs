@@ -177,7 +177,14 @@ pub fn spawn_with_context<F: FnOnce() -> isize + Send + 'static>(
 
 /// Makes `path` absolute against the running task's cwd (lexically).
 pub fn absolute(path: &str) -> Result<String> {
-    Ok(memfs::normalize(&current_context().cwd(), path)?)
+    absolute_from(&current_context().cwd(), path)
+}
+
+/// Makes `path` absolute against the absolute directory `cwd`, lexically (`a/link/..` is
+/// `a`): what [`absolute`] does with the running task's cwd, for a caller that keeps its own
+/// (the shell).
+pub fn absolute_from(cwd: &str, path: &str) -> Result<String> {
+    Ok(memfs::normalize(cwd, path)?)
 }
 
 // ---- descriptors ------------------------------------------------------------------------
@@ -306,7 +313,16 @@ pub fn write_all(fd: Fd, mut buf: &[u8]) -> Result<()> {
 
 /// Reads until end of file.
 pub fn read_to_end(fd: Fd) -> Result<Vec<u8>> {
-    let f = file(fd)?;
+    read_all(&*file(fd)?)
+}
+
+/// The whole content of the file at `path`.
+pub fn read_file(path: &str) -> Result<Vec<u8>> {
+    read_all(&*open_file(path, OpenOptions::read_only())?)
+}
+
+/// Reads `f` from its offset until end of file.
+fn read_all(f: &dyn File) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut chunk = [0u8; 512];
     loop {
@@ -426,6 +442,15 @@ pub fn mkdir(path: &str, mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Creates the directory `path` and any missing ancestors, like `mkdir -p`. Existing
+/// directories (or symbolic links to them) are fine; an existing non-directory is
+/// `AlreadyExists` as the last component and `NotADirectory` before it.
+pub fn mkdir_all(path: &str, mode: u32) -> Result<()> {
+    let path = absolute(path)?;
+    rootfs::with(|fs| fs.mkdir_all(&path, mode, now()))?;
+    Ok(())
+}
+
 pub fn rmdir(path: &str) -> Result<()> {
     let path = absolute(path)?;
     rootfs::with(|fs| fs.rmdir(&path, now()))?;
@@ -524,7 +549,7 @@ pub fn readlink(path: &str) -> Result<String> {
 /// Changes the running task's working directory (shared with the tasks sharing its context).
 pub fn chdir(path: &str) -> Result<()> {
     let ctx = current_context();
-    let path = memfs::normalize(&ctx.cwd(), path)?;
+    let path = absolute_from(&ctx.cwd(), path)?;
     let kind = rootfs::with(|fs| fs.lookup(&path).and_then(|n| fs.metadata(n)))?.kind;
     if kind != NodeKind::Directory {
         return Err(VfsError::NotADirectory);
@@ -536,4 +561,19 @@ pub fn chdir(path: &str) -> Result<()> {
 /// The running task's working directory.
 pub fn getcwd() -> String {
     current_context().cwd()
+}
+
+/// The byte budget of the file tree: what its files hold and the limit beyond which writes
+/// fail with `NoSpace` (see [`fs_usage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsUsage {
+    /// Bytes the tree holds: a fixed cost per node plus file contents and link targets.
+    pub used: u64,
+    pub limit: u64,
+}
+
+/// The file tree's current byte usage and limit.
+pub fn fs_usage() -> FsUsage {
+    let (used, limit) = rootfs::with(|fs| fs.byte_usage());
+    FsUsage { used, limit }
 }

@@ -683,7 +683,7 @@ kernel_test! {
         let dir = fresh_dir("unlinked");
         let path = format!("{dir}/scratch");
         let fd = open(&path, rw_create()).unwrap();
-        let used_before = rootfs::with(|fs| fs.byte_usage().0);
+        let used_before = fs_usage().used;
         unlink(&path).unwrap();
         assert_eq!(stat(&path).unwrap_err(), VfsError::NotFound);
         let data = vec![7u8; 64 * 1024];
@@ -693,11 +693,46 @@ kernel_test! {
         close(fd).unwrap();
         assert_eq!(seek(copy, SeekFrom::Start(0)).unwrap(), 0);
         assert_eq!(read_exact(copy, data.len()), data);
-        let used_open = rootfs::with(|fs| fs.byte_usage().0);
+        let used_open = fs_usage().used;
         assert!(used_open >= used_before + data.len() as u64);
         close(copy).unwrap();
-        let used_after = rootfs::with(|fs| fs.byte_usage().0);
+        let used_after = fs_usage().used;
         assert!(used_after < used_before, "{used_after} >= {used_before}: not freed");
         assert!(read_dir(&dir).unwrap().is_empty());
+    }
+}
+
+kernel_test! {
+    /// The calls the shell's file commands use: `mkdir -p`, whole-file reads, paths against a
+    /// cwd of the caller's own, and the byte budget `mem` reports.
+    fn mkdir_all_read_file_absolute_from_and_usage() {
+        let dir = fresh_dir("tree");
+        let deep = format!("{dir}/a/b/c");
+        mkdir_all(&deep, 0o755).unwrap();
+        assert_eq!(stat(&deep).unwrap().kind, FileKind::Directory);
+        mkdir_all(&deep, 0o755).unwrap();
+        let file = format!("{dir}/a/f");
+        let before = fs_usage();
+        let fd = open(&file, rw_create()).unwrap();
+        write_all(fd, &[1u8; 10_000]).unwrap();
+        close(fd).unwrap();
+        let after = fs_usage();
+        assert!(after.used >= before.used + 10_000, "{before:?} -> {after:?}");
+        assert!(after.used <= after.limit);
+        assert_eq!(read_file(&file).unwrap(), [1u8; 10_000]);
+        assert_eq!(read_file(&deep).unwrap_err(), VfsError::IsADirectory);
+        assert_eq!(mkdir_all(&file, 0o755).unwrap_err(), VfsError::AlreadyExists);
+        assert_eq!(
+            mkdir_all(&format!("{file}/x"), 0o755).unwrap_err(),
+            VfsError::NotADirectory
+        );
+        unlink(&file).unwrap();
+        assert!(fs_usage().used < after.used);
+        assert_eq!(absolute_from("/a/b", "../c/./d").unwrap(), "/a/c/d");
+        assert_eq!(absolute_from("/a", "/x/").unwrap(), "/x");
+        assert_eq!(absolute_from("/a", "").unwrap_err(), VfsError::NotFound);
+        for d in ["a/b/c", "a/b", "a"] {
+            rmdir(&format!("{dir}/{d}")).unwrap();
+        }
     }
 }
