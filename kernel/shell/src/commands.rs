@@ -10,8 +10,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use memfs::{FsError, NodeKind};
-use vfs::{File, OpenOptions, VfsError};
+use memfs::NodeKind;
+use vfs::{Errno, File, OpenOptions};
 
 /// How a command runs.
 #[derive(Clone, Copy)]
@@ -228,7 +228,7 @@ fn flags<'a>(
 }
 
 /// Makes `path` absolute against the running task's cwd.
-fn abs(path: &str) -> Result<String, FsError> {
+fn abs(path: &str) -> Result<String, Errno> {
     memfs::normalize(&vfs::getcwd(), path)
 }
 
@@ -259,7 +259,7 @@ fn cmd_echo(args: &[String], io: &mut Io) -> i32 {
         line.push('\n');
     }
     match io.write_out(line.as_bytes()) {
-        Err(VfsError::BrokenPipe) => STATUS_BROKEN_PIPE,
+        Err(Errno::EPIPE) => STATUS_BROKEN_PIPE,
         Err(_) => 1,
         Ok(()) => 0,
     }
@@ -396,7 +396,7 @@ fn cmd_cat(args: &[String], io: &mut Io) -> i32 {
                 Ok(0) => break,
                 Ok(n) => match io.write_out(&chunk[..n]) {
                     Ok(()) => {}
-                    Err(VfsError::BrokenPipe) => return STATUS_BROKEN_PIPE,
+                    Err(Errno::EPIPE) => return STATUS_BROKEN_PIPE,
                     Err(e) => {
                         io.err(&format!("cat: write error: {e}\n"));
                         return 1;
@@ -422,7 +422,7 @@ fn cmd_cd(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
         rootfs::with(|fs| {
             let node = fs.lookup(&abs)?;
             if fs.metadata(node)?.kind != NodeKind::Directory {
-                return Err(FsError::NotADirectory);
+                return Err(Errno::ENOTDIR);
             }
             Ok(abs)
         })
@@ -450,7 +450,7 @@ fn for_each_path(
     cmd: &str,
     operands: &[String],
     io: &mut Io,
-    mut op: impl FnMut(&str) -> Result<(), FsError>,
+    mut op: impl FnMut(&str) -> Result<(), Errno>,
 ) -> i32 {
     if operands.is_empty() {
         io.err(&format!("{cmd}: missing operand\n"));
@@ -483,7 +483,7 @@ fn cmd_mkdir(args: &[String], io: &mut Io) -> i32 {
     })
 }
 
-fn remove_tree(fs: &mut memfs::MemFs, abs: &str) -> Result<(), FsError> {
+fn remove_tree(fs: &mut memfs::MemFs, abs: &str) -> Result<(), Errno> {
     let node = fs.lookup_nofollow(abs)?;
     if fs.metadata(node)?.kind != NodeKind::Directory {
         return fs.unlink(abs, now());
@@ -529,7 +529,7 @@ fn cmd_touch(args: &[String], io: &mut Io) -> i32 {
     for_each_path("touch", &args[1..], io, |abs| {
         rootfs::with(|fs| match fs.lookup(abs) {
             Ok(node) => fs.set_times(node, Some(now()), Some(now())),
-            Err(FsError::NotFound) => fs.create_file(abs, 0o644, now()).map(|_| ()),
+            Err(Errno::ENOENT) => fs.create_file(abs, 0o644, now()).map(|_| ()),
             Err(e) => Err(e),
         })
     })
@@ -543,7 +543,7 @@ fn destination(src: &str, dst: &str) -> vfs::Result<String> {
             let src_abs = vfs::absolute(src)?;
             let base = src_abs.rsplit('/').next().unwrap_or("");
             if base.is_empty() {
-                return Err(VfsError::Busy);
+                return Err(Errno::EBUSY);
             }
             Ok(join(&dst_abs, base))
         }
@@ -566,19 +566,19 @@ fn cmd_cp(args: &[String], io: &mut Io) -> i32 {
     let Some((src, dst)) = two_operands("cp", args, io) else {
         return 2;
     };
-    fn at(name: &str) -> impl Fn(VfsError) -> (String, VfsError) + '_ {
+    fn at(name: &str) -> impl Fn(Errno) -> (String, Errno) + '_ {
         move |e| (String::from(name), e)
     }
-    let copy = || -> Result<(), (String, VfsError)> {
+    let copy = || -> Result<(), (String, Errno)> {
         let st = vfs::stat(src).map_err(at(src))?;
         if st.kind == vfs::FileKind::Directory {
-            return Err((src.into(), VfsError::IsADirectory));
+            return Err((src.into(), Errno::EISDIR));
         }
         let target = destination(src, dst).map_err(at(dst))?;
         if vfs::absolute(src).map_err(at(src))? == target
             || vfs::stat(&target).is_ok_and(|t| t.ino == st.ino)
         {
-            return Err((format!("{src} and {dst}"), VfsError::AlreadyExists));
+            return Err((format!("{src} and {dst}"), Errno::EEXIST));
         }
         let input = vfs::open_file(src, OpenOptions::read_only()).map_err(at(src))?;
         let output = vfs::open_file(&target, OpenOptions::write_create()).map_err(at(dst))?;
@@ -597,7 +597,7 @@ fn cmd_cp(args: &[String], io: &mut Io) -> i32 {
     };
     match copy() {
         Ok(()) => 0,
-        Err((what, VfsError::AlreadyExists)) => {
+        Err((what, Errno::EEXIST)) => {
             io.err(&format!("cp: {what} are the same file\n"));
             1
         }
@@ -714,7 +714,7 @@ enum LinesOutcome {
     Done,
     /// The reader of our output went away: stop at once.
     BrokenPipe,
-    Failed(vfs::VfsError),
+    Failed(vfs::Errno),
 }
 
 /// The common part of `head` and `tail`: `-n N` (default 10), each operand (stdin when none)
@@ -969,7 +969,7 @@ fn cmd_find(args: &[String], io: &mut Io) -> i32 {
         }
     };
     let mut found = Vec::new();
-    let walked = rootfs::with(|fs| -> Result<(), FsError> {
+    let walked = rootfs::with(|fs| -> Result<(), Errno> {
         let node = fs.lookup(&root)?;
         // (absolute path, path as shown, name, node)
         let base = root
@@ -1050,7 +1050,7 @@ fn cmd_yes(args: &[String], io: &mut Io) -> i32 {
     loop {
         match io.write_out(&buf) {
             Ok(()) => {}
-            Err(VfsError::BrokenPipe) => return STATUS_BROKEN_PIPE,
+            Err(Errno::EPIPE) => return STATUS_BROKEN_PIPE,
             Err(e) => {
                 io.err(&format!("yes: {e}\n"));
                 return 1;

@@ -76,10 +76,7 @@ impl Io {
     /// The open file behind `fd` (0, 1 or 2).
     pub fn file(&self, fd: Fd) -> vfs::Result<Arc<dyn File>> {
         match &self.files {
-            Some(files) => files
-                .get(fd as usize)
-                .cloned()
-                .ok_or(vfs::VfsError::BadFileDescriptor),
+            Some(files) => files.get(fd as usize).cloned().ok_or(vfs::Errno::EBADF),
             None => vfs::file(fd),
         }
     }
@@ -92,7 +89,7 @@ impl Io {
                 let f = self.file(fd)?;
                 while !bytes.is_empty() {
                     match f.write(bytes)? {
-                        0 => return Err(vfs::VfsError::NoSpace),
+                        0 => return Err(vfs::Errno::ENOSPC),
                         n => bytes = &bytes[n..],
                     }
                 }
@@ -282,7 +279,7 @@ impl Shell {
     }
 
     /// Makes `path` absolute against the current directory.
-    pub fn abs_path(&self, path: &str) -> Result<String, memfs::FsError> {
+    pub fn abs_path(&self, path: &str) -> Result<String, vfs::Errno> {
         memfs::normalize(&self.cwd, path)
     }
 
@@ -341,7 +338,6 @@ impl Shell {
             };
             let file = self
                 .abs_path(&r.target)
-                .map_err(vfs::VfsError::from)
                 .and_then(|path| vfs::open_file(&path, opts))
                 .map_err(|e| format!("sh: {}: {e}\n", r.target))?;
             match files.get_mut(r.fd as usize) {
@@ -827,7 +823,7 @@ fn now() -> u64 {
     time::realtime_ns()
 }
 
-pub(crate) fn read_file(path: &str) -> Result<Vec<u8>, memfs::FsError> {
+pub(crate) fn read_file(path: &str) -> Result<Vec<u8>, vfs::Errno> {
     rootfs::with(|fs| {
         let node = fs.lookup(path)?;
         fs.file_data(node).map(<[u8]>::to_vec)
