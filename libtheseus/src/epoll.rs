@@ -19,7 +19,7 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
-use vfs::{File, FileKind, Stat, VfsError};
+use vfs::{File, FileKind, Stat};
 
 pub const EPOLLIN: u32 = 0x1;
 pub const EPOLLPRI: u32 = 0x2;
@@ -75,11 +75,11 @@ impl File for EpollFile {
     }
 
     fn read(&self, _buf: &mut [u8]) -> vfs::Result<usize> {
-        Err(VfsError::InvalidArgument)
+        Err(Errno::EINVAL)
     }
 
     fn write(&self, _buf: &[u8]) -> vfs::Result<usize> {
-        Err(VfsError::InvalidArgument)
+        Err(Errno::EINVAL)
     }
 
     fn stat(&self) -> vfs::Result<Stat> {
@@ -121,7 +121,7 @@ pub fn create() -> Result<Fd> {
     let file = Arc::new(EpollFile(instance));
     let key = Arc::as_ptr(&file) as usize as u64;
     INSTANCES.lock().insert(key, weak);
-    Ok(vfs::install(file)?)
+    vfs::install(file)
 }
 
 fn instance(epfd: Fd) -> Result<Arc<Instance>> {

@@ -3,7 +3,7 @@
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use vfs::{File, FileKind, Stat, VfsError};
+use vfs::{Errno, File, FileKind, Stat};
 
 /// The largest counter value (`u64::MAX - 1`, as on Linux).
 const MAX: u64 = u64::MAX - 1;
@@ -48,7 +48,7 @@ impl EventFd {
                 return Ok(());
             }
             if self.nonblocking.load(Ordering::Relaxed) {
-                return Err(VfsError::WouldBlock);
+                return Err(Errno::EAGAIN);
             }
             // Returns at once if the generation moved since we looked at the counter.
             let _ = task::futex_wait(&self.generation, generation, None);
@@ -66,7 +66,7 @@ impl File for EventFd {
     /// semaphore mode (decrementing it). Blocks while it is 0.
     fn read(&self, buf: &mut [u8]) -> vfs::Result<usize> {
         let Some(out) = buf.get_mut(..8) else {
-            return Err(VfsError::InvalidArgument);
+            return Err(Errno::EINVAL);
         };
         loop {
             self.wait_for(|| self.count.load(Ordering::SeqCst) != 0)?;
@@ -90,13 +90,13 @@ impl File for EventFd {
     /// `u64::MAX - 1`. `u64::MAX` itself is invalid.
     fn write(&self, buf: &[u8]) -> vfs::Result<usize> {
         let Some(bytes) = buf.get(..8) else {
-            return Err(VfsError::InvalidArgument);
+            return Err(Errno::EINVAL);
         };
         let mut raw = [0u8; 8];
         raw.copy_from_slice(bytes);
         let add = u64::from_ne_bytes(raw);
         if add == u64::MAX {
-            return Err(VfsError::InvalidArgument);
+            return Err(Errno::EINVAL);
         }
         loop {
             self.wait_for(|| self.count.load(Ordering::SeqCst) <= MAX - add)?;

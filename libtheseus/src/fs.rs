@@ -133,7 +133,7 @@ impl SeekFrom {
 
 /// Opens `path`; returns the lowest free descriptor.
 pub fn open(path: &str, opts: &OpenOptions) -> Result<Fd> {
-    Ok(vfs::open(path, *opts)?)
+    vfs::open(path, *opts)
 }
 
 /// Reads into `buf`; returns the count read, 0 at end of file.
@@ -144,7 +144,7 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
         drop(file);
         return crate::net::recv_from_socket(socket, buf);
     }
-    Ok(file.read(buf)?)
+    file.read(buf)
 }
 
 /// Writes from `buf`; returns the count written.
@@ -154,36 +154,36 @@ pub fn write(fd: Fd, buf: &[u8]) -> Result<usize> {
         drop(file);
         return crate::net::send_to_socket(socket, buf);
     }
-    Ok(file.write(buf)?)
+    file.write(buf)
 }
 
 /// Writes all of `buf`.
 pub fn write_all(fd: Fd, buf: &[u8]) -> Result<()> {
-    Ok(vfs::write_all(fd, buf)?)
+    vfs::write_all(fd, buf)
 }
 
 /// Reads until end of file.
 pub fn read_to_end(fd: Fd) -> Result<Vec<u8>> {
-    Ok(vfs::read_to_end(fd)?)
+    vfs::read_to_end(fd)
 }
 
 /// Moves the offset; returns the new one (`ESPIPE` on pipes and devices).
 pub fn seek(fd: Fd, pos: SeekFrom) -> Result<u64> {
-    Ok(vfs::seek(fd, pos.to_vfs())?)
+    vfs::seek(fd, pos.to_vfs())
 }
 
 pub fn close(fd: Fd) -> Result<()> {
-    Ok(vfs::close(fd)?)
+    vfs::close(fd)
 }
 
 /// Duplicates `fd` onto the lowest free descriptor (sharing offset and flags).
 pub fn dup(fd: Fd) -> Result<Fd> {
-    Ok(vfs::dup(fd)?)
+    vfs::dup(fd)
 }
 
 /// Makes `new` refer to the file of `old`, closing what `new` referred to.
 pub fn dup2(old: Fd, new: Fd) -> Result<Fd> {
-    Ok(vfs::dup2(old, new)?)
+    vfs::dup2(old, new)
 }
 
 pub fn fstat(fd: Fd) -> Result<Metadata> {
@@ -200,7 +200,7 @@ pub fn readdir(fd: Fd, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
 
 /// Sets the length of the file open at `fd`.
 pub fn ftruncate(fd: Fd, len: u64) -> Result<()> {
-    Ok(vfs::ftruncate(fd, len)?)
+    vfs::ftruncate(fd, len)
 }
 
 /// Gives the file of `fd` memory for its bytes up to `end` (Linux `fallocate`): the length
@@ -213,35 +213,35 @@ pub fn allocate(fd: Fd, end: u64, keep_len: bool) -> Result<()> {
 /// Sets or clears `O_NONBLOCK` (a pipe or console read or write that would block then fails
 /// with `EAGAIN`).
 pub fn set_nonblocking(fd: Fd, nonblocking: bool) -> Result<()> {
-    Ok(vfs::set_nonblocking(fd, nonblocking)?)
+    vfs::set_nonblocking(fd, nonblocking)
 }
 
 /// Reads at `offset` without using or moving the descriptor's offset (`pread`; `ESPIPE` on
 /// pipes and devices).
 pub fn pread(fd: Fd, buf: &mut [u8], offset: u64) -> Result<usize> {
-    Ok(vfs::pread(fd, buf, offset)?)
+    vfs::pread(fd, buf, offset)
 }
 
 /// Writes at `offset` without using or moving the descriptor's offset (`pwrite`, even with
 /// `O_APPEND`; `ESPIPE` on pipes and devices).
 pub fn pwrite(fd: Fd, buf: &[u8], offset: u64) -> Result<usize> {
-    Ok(vfs::pwrite(fd, buf, offset)?)
+    vfs::pwrite(fd, buf, offset)
 }
 
 /// Sets or clears `O_APPEND` on the open file description of `fd`.
 pub fn set_append(fd: Fd, append: bool) -> Result<()> {
-    Ok(vfs::set_append(fd, append)?)
+    vfs::set_append(fd, append)
 }
 
 /// Sets the access and/or modification time (ns since the Unix epoch; `None` leaves it) of
 /// the file open at `fd` (`futimens`; `ENOTSUP` for pipes and devices).
 pub fn set_times_fd(fd: Fd, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
-    Ok(vfs::set_times_fd(fd, accessed, modified)?)
+    vfs::set_times_fd(fd, accessed, modified)
 }
 
 /// A new pipe: (read end, write end).
 pub fn pipe() -> Result<(Fd, Fd)> {
-    Ok(vfs::pipe()?)
+    vfs::pipe()
 }
 
 /// Whether a read from `fd` would not block.
@@ -307,11 +307,11 @@ pub fn description_ref(fd: Fd) -> Result<DescriptionRef> {
 /// is `EINVAL`, as are buffers under 8 bytes). Readable when non-zero, writable while below
 /// the maximum. `nonblocking` makes blocked reads and writes fail with `EAGAIN`.
 pub fn eventfd(initval: u64, semaphore: bool, nonblocking: bool) -> Result<Fd> {
-    Ok(vfs::install(crate::eventfd::EventFd::new(
+    vfs::install(crate::eventfd::EventFd::new(
         initval,
         semaphore,
         nonblocking,
-    ))?)
+    ))
 }
 
 // ---- paths -----------------------------------------------------------------------------------
@@ -332,26 +332,26 @@ pub fn read_dir(path: &str) -> Result<Vec<DirEntry>> {
 }
 
 pub fn mkdir(path: &str, mode: u32) -> Result<()> {
-    Ok(vfs::mkdir(path, mode)?)
+    vfs::mkdir(path, mode)
 }
 
 pub fn rmdir(path: &str) -> Result<()> {
-    Ok(vfs::rmdir(path)?)
+    vfs::rmdir(path)
 }
 
 /// Removes a file or symbolic link.
 pub fn unlink(path: &str) -> Result<()> {
-    Ok(vfs::unlink(path)?)
+    vfs::unlink(path)
 }
 
 /// POSIX `rename`: replaces an existing file, or an empty directory by a directory.
 pub fn rename(from: &str, to: &str) -> Result<()> {
-    Ok(vfs::rename(from, to)?)
+    vfs::rename(from, to)
 }
 
 /// Sets the length of the file at `path`.
 pub fn truncate(path: &str, len: u64) -> Result<()> {
-    Ok(vfs::truncate(path, len)?)
+    vfs::truncate(path, len)
 }
 
 /// Sets the access and/or modification time of `path` (`utimensat`; `None` leaves it);
@@ -362,33 +362,33 @@ pub fn set_times(
     accessed: Option<u64>,
     modified: Option<u64>,
 ) -> Result<()> {
-    Ok(vfs::set_times(path, follow, accessed, modified)?)
+    vfs::set_times(path, follow, accessed, modified)
 }
 
 /// Sets the permission bits of `path` (`chmod`; stored, not enforced); `follow`: follow a
 /// symbolic link in the last component.
 pub fn set_mode(path: &str, follow: bool, mode: u32) -> Result<()> {
-    Ok(vfs::set_mode(path, follow, mode)?)
+    vfs::set_mode(path, follow, mode)
 }
 
 /// Sets the permission bits of the file open as `fd` (`fchmod`).
 pub fn set_mode_fd(fd: Fd, mode: u32) -> Result<()> {
-    Ok(vfs::set_mode_fd(fd, mode)?)
+    vfs::set_mode_fd(fd, mode)
 }
 
 /// Creates a symbolic link at `link` pointing to `target`.
 pub fn symlink(target: &str, link: &str) -> Result<()> {
-    Ok(vfs::symlink(target, link)?)
+    vfs::symlink(target, link)
 }
 
 pub fn readlink(path: &str) -> Result<String> {
-    Ok(vfs::readlink(path)?)
+    vfs::readlink(path)
 }
 
 /// Gives the file or symbolic link at `from` the further name `to` (a hard link); `follow`:
 /// follow a symbolic link in the last component of `from`. `EISDIR` for a directory.
 pub fn link(from: &str, to: &str, follow: bool) -> Result<()> {
-    Ok(vfs::link(from, to, follow)?)
+    vfs::link(from, to, follow)
 }
 
 // ---- paths beneath a directory descriptor ------------------------------------------------
@@ -401,7 +401,7 @@ pub fn link(from: &str, to: &str, follow: bool) -> Result<()> {
 /// Opens `path` beneath directory `dir`; `follow`: follow a symbolic link in the last
 /// component (else opening one is `ELOOP`).
 pub fn open_beneath(dir: Fd, path: &str, opts: &OpenOptions, follow: bool) -> Result<Fd> {
-    Ok(vfs::open_beneath(dir, path, *opts, follow)?)
+    vfs::open_beneath(dir, path, *opts, follow)
 }
 
 /// Metadata of `path` beneath `dir`; `follow`: follow a symbolic link in the last component.
@@ -410,36 +410,36 @@ pub fn stat_beneath(dir: Fd, path: &str, follow: bool) -> Result<Metadata> {
 }
 
 pub fn mkdir_beneath(dir: Fd, path: &str, mode: u32) -> Result<()> {
-    Ok(vfs::mkdir_beneath(dir, path, mode)?)
+    vfs::mkdir_beneath(dir, path, mode)
 }
 
 pub fn rmdir_beneath(dir: Fd, path: &str) -> Result<()> {
-    Ok(vfs::rmdir_beneath(dir, path)?)
+    vfs::rmdir_beneath(dir, path)
 }
 
 /// Removes the file or symbolic link `path` beneath `dir`.
 pub fn unlink_beneath(dir: Fd, path: &str) -> Result<()> {
-    Ok(vfs::unlink_beneath(dir, path)?)
+    vfs::unlink_beneath(dir, path)
 }
 
 /// POSIX `rename` of `from` beneath `from_dir` to `to` beneath `to_dir`.
 pub fn rename_beneath(from_dir: Fd, from: &str, to_dir: Fd, to: &str) -> Result<()> {
-    Ok(vfs::rename_beneath(from_dir, from, to_dir, to)?)
+    vfs::rename_beneath(from_dir, from, to_dir, to)
 }
 
 /// A hard link `to` beneath `to_dir` to `from` beneath `from_dir` (`EISDIR` for a directory).
 pub fn link_beneath(from_dir: Fd, from: &str, follow: bool, to_dir: Fd, to: &str) -> Result<()> {
-    Ok(vfs::link_beneath(from_dir, from, follow, to_dir, to)?)
+    vfs::link_beneath(from_dir, from, follow, to_dir, to)
 }
 
 /// Creates the symbolic link `path` beneath `dir` pointing to `target` (stored as given).
 pub fn symlink_beneath(target: &str, dir: Fd, path: &str) -> Result<()> {
-    Ok(vfs::symlink_beneath(target, dir, path)?)
+    vfs::symlink_beneath(target, dir, path)
 }
 
 /// The target of the symbolic link `path` beneath `dir`.
 pub fn readlink_beneath(dir: Fd, path: &str) -> Result<String> {
-    Ok(vfs::readlink_beneath(dir, path)?)
+    vfs::readlink_beneath(dir, path)
 }
 
 /// Sets the access and/or modification time of `path` beneath `dir` (`None` leaves one).
@@ -450,14 +450,12 @@ pub fn set_times_beneath(
     accessed: Option<u64>,
     modified: Option<u64>,
 ) -> Result<()> {
-    Ok(vfs::set_times_beneath(
-        dir, path, follow, accessed, modified,
-    )?)
+    vfs::set_times_beneath(dir, path, follow, accessed, modified)
 }
 
 /// Changes the process's working directory.
 pub fn chdir(path: &str) -> Result<()> {
-    Ok(vfs::chdir(path)?)
+    vfs::chdir(path)
 }
 
 /// The process's working directory (absolute).
@@ -467,7 +465,7 @@ pub fn getcwd() -> String {
 
 /// Makes `path` absolute against the working directory (lexically: `a/../b` is `b`).
 pub fn absolute(path: &str) -> Result<String> {
-    Ok(vfs::absolute(path)?)
+    vfs::absolute(path)
 }
 
 /// The whole content of the file at `path`.

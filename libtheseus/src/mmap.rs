@@ -17,6 +17,7 @@
 //! frees its frames: made accessible again it reads as zeros. x86 cannot make a page writable
 //! or executable but not readable, so every protection but `NONE` allows reads.
 
+use crate::errno::map_error;
 use crate::{Errno, Result};
 use alloc::collections::BTreeMap;
 use core::ops::Range;
@@ -102,9 +103,9 @@ impl Region {
         };
         // Created (and with `Now` backed) before taking the registry lock.
         let mapping = if user {
-            memory::Mapping::new_user(len as u64, prot, commit)?
+            memory::Mapping::new_user(len as u64, prot, commit).map_err(map_error)?
         } else {
-            memory::Mapping::new(len as u64, prot, commit)?
+            memory::Mapping::new(len as u64, prot, commit).map_err(map_error)?
         };
         let start = mapping.start();
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -184,14 +185,22 @@ impl Region {
     /// inside the region). `ENOMEM` (changing nothing) if part of it was unmapped.
     pub fn protect(&self, offset: usize, len: usize, prot: Protection) -> Result<()> {
         let len = self.sub(offset, len)?;
-        self.with_slot(|s| Ok(s.mapping.protect(offset as u64, len as u64, prot)?))
+        self.with_slot(|s| {
+            s.mapping
+                .protect(offset as u64, len as u64, prot)
+                .map_err(map_error)
+        })
     }
 
     /// Backs every accessible page of `offset..offset + len` that has no memory yet (pre-faults
     /// it). `ENOMEM` if part of it was unmapped or memory ran out.
     pub fn commit(&self, offset: usize, len: usize) -> Result<()> {
         let len = self.sub(offset, len)?;
-        self.with_slot(|s| Ok(s.mapping.commit(offset as u64, len as u64)?))
+        self.with_slot(|s| {
+            s.mapping
+                .commit(offset as u64, len as u64)
+                .map_err(map_error)
+        })
     }
 
     /// Unmaps `offset..offset + len`: its memory is freed and any access faults; the address
@@ -297,7 +306,8 @@ pub fn unmap_at(addr: usize, len: usize) -> Result<()> {
             let r = slot.range();
             let part = range.start.max(r.start)..range.end.min(r.end);
             slot.mapping
-                .unmap(part.start - r.start, part.end - part.start)?;
+                .unmap(part.start - r.start, part.end - part.start)
+                .map_err(map_error)?;
             slot.unmapped.insert(part);
             if slot.fully_unmapped() {
                 freed.push(regions.remove(&start).expect("listed region"));
@@ -334,7 +344,8 @@ pub fn protect_at(addr: usize, len: usize, prot: Protection) -> Result<()> {
         let r = slot.range();
         let part = range.start.max(r.start)..range.end.min(r.end);
         slot.mapping
-            .protect(part.start - r.start, part.end - part.start, prot)?;
+            .protect(part.start - r.start, part.end - part.start, prot)
+            .map_err(map_error)?;
     }
     Ok(())
 }

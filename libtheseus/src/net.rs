@@ -185,7 +185,7 @@ fn sock(fd: Fd) -> Result<Arc<socket::Socket>> {
 pub fn socket(family: Family, ty: SocketType, nonblocking: bool) -> Result<Fd> {
     let s = socket::socket(family_to_kernel(family), type_to_kernel(ty));
     vfs::File::set_nonblocking(&*s, nonblocking);
-    Ok(vfs::install(s)?)
+    vfs::install(s)
 }
 
 /// Two connected, unnamed Unix sockets (`socketpair`).
@@ -198,7 +198,7 @@ pub fn socketpair(ty: SocketType, nonblocking: bool) -> Result<(Fd, Fd)> {
         Ok(fb) => Ok((fa, fb)),
         Err(e) => {
             let _ = vfs::close(fa);
-            Err(e.into())
+            Err(e)
         }
     }
 }
@@ -224,7 +224,7 @@ pub fn info(fd: Fd) -> Result<Info> {
 /// Binds to `addr` (port 0: an ephemeral port, from [`EPHEMERAL_PORTS`]; `UnixAddr::Unnamed`:
 /// an autobound abstract name). A Unix path name creates the file at the path.
 pub fn bind(fd: Fd, addr: &SocketAddr) -> Result<()> {
-    Ok(sock(fd)?.bind(&addr.to_kernel())?)
+    sock(fd)?.bind(&addr.to_kernel())
 }
 
 /// The ports given to binds to port 0 and to unbound sockets that connect or send.
@@ -232,7 +232,7 @@ pub const EPHEMERAL_PORTS: core::ops::Range<u16> = socket::EPHEMERAL_PORTS;
 
 /// Starts listening (stream sockets) with room for about `backlog` pending connections.
 pub fn listen(fd: Fd, backlog: u32) -> Result<()> {
-    Ok(sock(fd)?.listen(backlog)?)
+    sock(fd)?.listen(backlog)
 }
 
 /// Accepts a connection: its new descriptor (non-blocking if asked) and the peer's address.
@@ -249,19 +249,19 @@ pub fn accept(fd: Fd, nonblocking: bool) -> Result<(Fd, SocketAddr)> {
 /// Connects a stream socket to a listener, or sets a datagram socket's peer. Connections on
 /// the loopback network are established at once: there is no `EINPROGRESS`.
 pub fn connect(fd: Fd, addr: &SocketAddr) -> Result<()> {
-    Ok(sock(fd)?.connect(&addr.to_kernel())?)
+    sock(fd)?.connect(&addr.to_kernel())
 }
 
 /// Forgets a datagram socket's peer (`connect` to `AF_UNSPEC`); aborts a stream connection.
 pub fn disconnect(fd: Fd) -> Result<()> {
-    Ok(sock(fd)?.disconnect()?)
+    sock(fd)?.disconnect()
 }
 
 /// Sends `data` (to `to`, for unconnected datagram sockets). Blocking stream sends send
 /// everything; `dont_wait` or a non-blocking socket sends what fits (`EAGAIN`: nothing).
 pub fn send(fd: Fd, data: &[u8], to: Option<&SocketAddr>, dont_wait: bool) -> Result<usize> {
     let to = to.map(SocketAddr::to_kernel);
-    Ok(sock(fd)?.send(data, to.as_ref(), dont_wait)?)
+    sock(fd)?.send(data, to.as_ref(), dont_wait)
 }
 
 /// Receives into `buf`.
@@ -286,7 +286,7 @@ pub(crate) fn recv_from_socket(s: Arc<socket::Socket>, buf: &mut [u8]) -> Result
 
 /// `fs::write` on a socket: a plain send.
 pub(crate) fn send_to_socket(s: Arc<socket::Socket>, data: &[u8]) -> Result<usize> {
-    Ok(s.send(data, None, false)?)
+    s.send(data, None, false)
 }
 
 /// Shuts down one or both directions.
@@ -296,7 +296,7 @@ pub fn shutdown(fd: Fd, how: Shutdown) -> Result<()> {
         Shutdown::Write => socket::Shutdown::Write,
         Shutdown::Both => socket::Shutdown::Both,
     };
-    Ok(sock(fd)?.shutdown(how)?)
+    sock(fd)?.shutdown(how)
 }
 
 /// The socket's own address (the wildcard with port 0 if unbound).
@@ -311,7 +311,7 @@ pub fn peer_addr(fd: Fd) -> Result<SocketAddr> {
 
 /// The pending error (`SO_ERROR`), cleared.
 pub fn take_error(fd: Fd) -> Result<Option<Errno>> {
-    Ok(sock(fd)?.take_error().map(Errno::from))
+    Ok(sock(fd)?.take_error())
 }
 
 /// Bytes a read would get now (`FIONREAD`).

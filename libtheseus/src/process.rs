@@ -3,7 +3,7 @@
 
 use crate::thread::JoinHandle;
 use crate::usermode::Registers;
-use crate::{Errno, Result};
+use crate::{Errno, Result, errno};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -80,7 +80,8 @@ pub fn remove_local<T: core::any::Any + Send + Sync>() -> Option<alloc::sync::Ar
 /// own.
 pub fn spawn<F: FnOnce() -> isize + Send + 'static>(name: &str, f: F) -> Result<JoinHandle> {
     let ctx = vfs::current_context().fork();
-    let inner = vfs::spawn_with_context(task::Builder::new(name), ctx, f)?;
+    let inner =
+        vfs::spawn_with_context(task::Builder::new(name), ctx, f).map_err(errno::spawn_error)?;
     Ok(JoinHandle::from_task(inner))
 }
 
@@ -92,7 +93,7 @@ pub fn spawn<F: FnOnce() -> isize + Send + 'static>(name: &str, f: F) -> Result<
 pub fn exec(path: &str, args: Vec<String>, env: Vec<String>) -> Result<Registers> {
     match process::exec(path, args, env) {
         Ok(frame) => Ok(Registers::from_frame(frame)),
-        Err(process::SpawnError::File(e)) => Err(e.into()),
+        Err(process::SpawnError::File(e)) => Err(e),
         Err(process::SpawnError::Load(_)) => Err(Errno::ENOEXEC),
         Err(process::SpawnError::ArgumentsTooLong) => Err(Errno::E2BIG),
         Err(process::SpawnError::OutOfMemory) => Err(Errno::ENOMEM),

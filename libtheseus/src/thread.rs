@@ -75,7 +75,10 @@ impl Builder {
     /// for it is lacking.
     pub fn spawn<F: FnOnce() -> isize + Send + 'static>(self, f: F) -> Result<JoinHandle> {
         let pages = self.stack_size.div_ceil(4096) as u64;
-        let inner = task::Builder::new(&self.name).stack_pages(pages).spawn(f)?;
+        let inner = task::Builder::new(&self.name)
+            .stack_pages(pages)
+            .spawn(f)
+            .map_err(crate::errno::spawn_error)?;
         Ok(JoinHandle { inner })
     }
 }

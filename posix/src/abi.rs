@@ -1,11 +1,9 @@
 //! The pure part of the Linux ABI: translating open flags, file kinds and modes, `dirent64`
 //! records and poll events between Linux's encodings (`linux-raw-sys`) and the layer's own
-//! notions. No kernel dependencies: host-tested.
+//! notions. No kernel dependencies (errors are the `errno` crate's): host-tested.
 
+use errno::Errno;
 use linux_raw_sys::general as g;
-
-/// `EINVAL` (Linux's number).
-pub const EINVAL: i32 = 22;
 
 /// What `open`'s `flags` and `mode` ask for, decoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,12 +21,12 @@ pub struct OpenRequest {
 }
 
 /// Decodes open flags: `EINVAL` for access mode 3. Unknown bits are ignored (as Linux does).
-pub fn decode_open(flags: u32, mode: u32) -> Result<OpenRequest, i32> {
+pub fn decode_open(flags: u32, mode: u32) -> Result<OpenRequest, Errno> {
     let (read, write) = match flags & g::O_ACCMODE {
         g::O_RDONLY => (true, false),
         g::O_WRONLY => (false, true),
         g::O_RDWR => (true, true),
-        _ => return Err(EINVAL),
+        _ => return Err(Errno::EINVAL),
     };
     Ok(OpenRequest {
         read,
@@ -171,7 +169,7 @@ mod tests {
         let flags = g::O_RDWR | g::O_APPEND | g::O_EXCL | g::O_CREAT | g::O_NONBLOCK;
         let r = decode_open(flags | g::O_CLOEXEC, 0).unwrap();
         assert!(r.read && r.write && r.append && r.exclusive && r.create && r.nonblocking);
-        assert_eq!(decode_open(3, 0), Err(EINVAL));
+        assert_eq!(decode_open(3, 0), Err(Errno::EINVAL));
         // Linux x86_64 values.
         assert_eq!((g::O_DIRECTORY, g::O_CLOEXEC), (0o200000, 0o2000000));
     }

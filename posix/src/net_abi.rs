@@ -1,20 +1,12 @@
 //! The pure part of the socket calls: `socket`'s domain, type and protocol checked as Linux
 //! checks them, `struct sockaddr` of each family decoded and encoded (the `linux-raw-sys`
 //! layouts), and the `struct timeval` and buffer-size values of socket options. No kernel
-//! dependencies: host-tested.
+//! dependencies (errors are the `errno` crate's): host-tested.
 
 use core::mem::{offset_of, size_of};
+use errno::Errno;
 use linux_raw_sys::general as g;
 use linux_raw_sys::net as n;
-
-pub const EPERM: i32 = 1;
-pub const EACCES: i32 = 13;
-pub const EINVAL: i32 = 22;
-pub const EDOM: i32 = 33;
-pub const EPROTONOSUPPORT: i32 = 93;
-pub const ESOCKTNOSUPPORT: i32 = 94;
-pub const EOPNOTSUPP: i32 = 95;
-pub const EAFNOSUPPORT: i32 = 97;
 
 pub const IPPROTO_IP: i32 = 0;
 pub const IPPROTO_ICMP: u32 = 1;
@@ -67,9 +59,9 @@ const SOCK_TYPE_MASK: u32 = 0xf;
 const SOCK_MAX: u32 = 11;
 
 /// The type bits and the flags (`SOCK_NONBLOCK`, `SOCK_CLOEXEC`) of a `socket` type argument.
-pub fn split_type(ty: u32) -> Result<(u32, bool, bool), i32> {
+pub fn split_type(ty: u32) -> Result<(u32, bool, bool), Errno> {
     if ty & !SOCK_TYPE_MASK & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
-        return Err(EINVAL);
+        return Err(Errno::EINVAL);
     }
     Ok((
         ty & SOCK_TYPE_MASK,
@@ -84,13 +76,13 @@ pub fn split_type(ty: u32) -> Result<(u32, bool, bool), i32> {
 /// `EAFNOSUPPORT`, other types `ESOCKTNOSUPPORT`, a protocol not of the type
 /// `EPROTONOSUPPORT`. `SOCK_SEQPACKET` is not implemented (`ESOCKTNOSUPPORT`); a Unix
 /// `SOCK_RAW` is a datagram socket, as on Linux.
-pub fn decode_socket(domain: u32, ty: u32, protocol: u32) -> Result<SocketSpec, i32> {
+pub fn decode_socket(domain: u32, ty: u32, protocol: u32) -> Result<SocketSpec, Errno> {
     let (base, nonblocking, cloexec) = split_type(ty)?;
     if domain >= n::AF_MAX {
-        return Err(EAFNOSUPPORT);
+        return Err(Errno::EAFNOSUPPORT);
     }
     if base >= SOCK_MAX {
-        return Err(EINVAL);
+        return Err(Errno::EINVAL);
     }
     let spec = |family, ty| SocketSpec {
         family,
@@ -117,25 +109,25 @@ pub fn decode_socket(domain: u32, ty: u32, protocol: u32) -> Result<SocketSpec, 
                 n::SOCK_DGRAM if protocol == 0 || protocol == IPPROTO_UDP as u32 => {
                     Ok(spec(family, Type::Datagram))
                 }
-                n::SOCK_DGRAM if protocol == icmp => Err(EACCES),
-                n::SOCK_STREAM | n::SOCK_DGRAM => Err(EPROTONOSUPPORT),
-                n::SOCK_RAW if protocol == 0 => Err(EPROTONOSUPPORT),
-                n::SOCK_RAW | 10 => Err(EPERM),
-                _ => Err(ESOCKTNOSUPPORT),
+                n::SOCK_DGRAM if protocol == icmp => Err(Errno::EACCES),
+                n::SOCK_STREAM | n::SOCK_DGRAM => Err(Errno::EPROTONOSUPPORT),
+                n::SOCK_RAW if protocol == 0 => Err(Errno::EPROTONOSUPPORT),
+                n::SOCK_RAW | 10 => Err(Errno::EPERM),
+                _ => Err(Errno::ESOCKTNOSUPPORT),
             }
         }
         n::AF_UNIX => {
             if protocol != 0 && protocol != n::AF_UNIX {
-                return Err(EPROTONOSUPPORT);
+                return Err(Errno::EPROTONOSUPPORT);
             }
             match base {
                 n::SOCK_STREAM => Ok(spec(Family::Unix, Type::Stream)),
                 n::SOCK_DGRAM | n::SOCK_RAW => Ok(spec(Family::Unix, Type::Datagram)),
-                _ => Err(ESOCKTNOSUPPORT),
+                _ => Err(Errno::ESOCKTNOSUPPORT),
             }
         }
-        n::AF_PACKET => Err(EPERM),
-        _ => Err(EAFNOSUPPORT),
+        n::AF_PACKET => Err(Errno::EPERM),
+        _ => Err(Errno::EAFNOSUPPORT),
     }
 }
 
@@ -179,9 +171,9 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 /// Decodes the `struct sockaddr` in `bytes` (the caller's `addrlen` bytes) for a socket of
 /// `family`, with Linux's checks: too short for the family is `EINVAL`; another family is
 /// `EAFNOSUPPORT` for IP sockets and `EINVAL` for Unix ones; `AF_UNSPEC` is [`Addr::Unspec`].
-pub fn decode_addr(bytes: &[u8], family: Family) -> Result<Addr<'_>, i32> {
+pub fn decode_addr(bytes: &[u8], family: Family) -> Result<Addr<'_>, Errno> {
     if bytes.len() < 2 || bytes.len() > SOCKADDR_MAX {
-        return Err(EINVAL);
+        return Err(Errno::EINVAL);
     }
     let af = u32::from(u16_at(bytes, 0));
     if af == n::AF_UNSPEC {
@@ -190,10 +182,10 @@ pub fn decode_addr(bytes: &[u8], family: Family) -> Result<Addr<'_>, i32> {
     match family {
         Family::Inet => {
             if bytes.len() < SOCKADDR_IN {
-                return Err(EINVAL);
+                return Err(Errno::EINVAL);
             }
             if af != n::AF_INET {
-                return Err(EAFNOSUPPORT);
+                return Err(Errno::EAFNOSUPPORT);
             }
             let at = offset_of!(n::sockaddr_in, sin_addr);
             Ok(Addr::V4 {
@@ -203,10 +195,10 @@ pub fn decode_addr(bytes: &[u8], family: Family) -> Result<Addr<'_>, i32> {
         }
         Family::Inet6 => {
             if bytes.len() < SOCKADDR_IN6_OLD {
-                return Err(EINVAL);
+                return Err(Errno::EINVAL);
             }
             if af != n::AF_INET6 {
-                return Err(EAFNOSUPPORT);
+                return Err(Errno::EAFNOSUPPORT);
             }
             let at = offset_of!(n::sockaddr_in6, sin6_addr);
             let mut ip = [0u8; 16];
@@ -225,7 +217,7 @@ pub fn decode_addr(bytes: &[u8], family: Family) -> Result<Addr<'_>, i32> {
         }
         Family::Unix => {
             if af != n::AF_UNIX || bytes.len() > SOCKADDR_UN {
-                return Err(EINVAL);
+                return Err(Errno::EINVAL);
             }
             let path = &bytes[SUN_PATH..];
             Ok(Addr::Unix(match path.first() {
@@ -301,14 +293,14 @@ pub fn encode_addr(addr: &Addr<'_>, out: &mut [u8; SOCKADDR_MAX]) -> usize {
 /// A `struct timeval` option value (`SO_RCVTIMEO`, `SO_SNDTIMEO`) as a timeout in ns:
 /// `None` for zero (no timeout); a negative time is a zero timeout (`Some(0)`: fail at once),
 /// as on Linux; microseconds out of range are `EDOM`, a short value `EINVAL`.
-pub fn decode_timeval(bytes: &[u8]) -> Result<Option<u64>, i32> {
+pub fn decode_timeval(bytes: &[u8]) -> Result<Option<u64>, Errno> {
     if bytes.len() < 16 {
-        return Err(EINVAL);
+        return Err(Errno::EINVAL);
     }
     let sec = i64::from_ne_bytes(bytes[..8].try_into().unwrap());
     let usec = i64::from_ne_bytes(bytes[8..16].try_into().unwrap());
     if !(0..1_000_000).contains(&usec) {
-        return Err(EDOM);
+        return Err(Errno::EDOM);
     }
     if sec < 0 {
         return Ok(Some(0));
@@ -366,37 +358,43 @@ mod tests {
         );
         assert_eq!(
             decode_socket(n::AF_INET, n::SOCK_STREAM, 17),
-            Err(EPROTONOSUPPORT)
+            Err(Errno::EPROTONOSUPPORT)
         );
         assert_eq!(
             decode_socket(n::AF_INET, n::SOCK_SEQPACKET, 0),
-            Err(ESOCKTNOSUPPORT)
+            Err(Errno::ESOCKTNOSUPPORT)
         );
         assert_eq!(
             decode_socket(n::AF_INET, n::SOCK_RAW, 0),
-            Err(EPROTONOSUPPORT)
+            Err(Errno::EPROTONOSUPPORT)
         );
-        assert_eq!(decode_socket(n::AF_INET, n::SOCK_RAW, 1), Err(EPERM));
-        assert_eq!(decode_socket(n::AF_INET, n::SOCK_DGRAM, 1), Err(EACCES));
-        assert_eq!(decode_socket(n::AF_INET, 11, 0), Err(EINVAL));
+        assert_eq!(decode_socket(n::AF_INET, n::SOCK_RAW, 1), Err(Errno::EPERM));
+        assert_eq!(
+            decode_socket(n::AF_INET, n::SOCK_DGRAM, 1),
+            Err(Errno::EACCES)
+        );
+        assert_eq!(decode_socket(n::AF_INET, 11, 0), Err(Errno::EINVAL));
         assert_eq!(
             decode_socket(n::AF_INET, n::SOCK_STREAM | 0x10, 0),
-            Err(EINVAL)
+            Err(Errno::EINVAL)
         );
         assert_eq!(
             decode_socket(n::AF_NETLINK, n::SOCK_RAW, 0),
-            Err(EAFNOSUPPORT)
+            Err(Errno::EAFNOSUPPORT)
         );
-        assert_eq!(decode_socket(n::AF_PACKET, n::SOCK_RAW, 0), Err(EPERM));
+        assert_eq!(
+            decode_socket(n::AF_PACKET, n::SOCK_RAW, 0),
+            Err(Errno::EPERM)
+        );
         assert_eq!(
             decode_socket(n::AF_MAX, n::SOCK_STREAM, 0),
-            Err(EAFNOSUPPORT)
+            Err(Errno::EAFNOSUPPORT)
         );
         let raw_unix = decode_socket(n::AF_UNIX, n::SOCK_RAW, 0).unwrap();
         assert_eq!(raw_unix.ty, Type::Datagram);
         assert_eq!(
             decode_socket(n::AF_UNIX, n::SOCK_STREAM, 6),
-            Err(EPROTONOSUPPORT)
+            Err(Errno::EPROTONOSUPPORT)
         );
     }
 
@@ -411,8 +409,8 @@ mod tests {
         assert_eq!(len, 16);
         assert_eq!(&out[..8], &[2, 0, 0x1f, 0x90, 127, 0, 0, 1]);
         assert_eq!(decode_addr(&out[..len], Family::Inet), Ok(a));
-        assert_eq!(decode_addr(&out[..15], Family::Inet), Err(EINVAL));
-        assert_eq!(decode_addr(&out[..16], Family::Inet6), Err(EINVAL));
+        assert_eq!(decode_addr(&out[..15], Family::Inet), Err(Errno::EINVAL));
+        assert_eq!(decode_addr(&out[..16], Family::Inet6), Err(Errno::EINVAL));
         let mut unspec = out;
         unspec[0] = 0;
         assert_eq!(decode_addr(&unspec[..16], Family::Inet), Ok(Addr::Unspec));
@@ -441,7 +439,10 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(decode_addr(&out[..28], Family::Inet), Err(EAFNOSUPPORT));
+        assert_eq!(
+            decode_addr(&out[..28], Family::Inet),
+            Err(Errno::EAFNOSUPPORT)
+        );
     }
 
     #[test]
@@ -485,8 +486,11 @@ mod tests {
         // Another family on a Unix socket, or too long: EINVAL.
         let mut inet = b;
         inet[0] = 2;
-        assert_eq!(decode_addr(&inet[..16], Family::Unix), Err(EINVAL));
-        assert_eq!(decode_addr(&[1, 0].repeat(56), Family::Unix), Err(EINVAL));
+        assert_eq!(decode_addr(&inet[..16], Family::Unix), Err(Errno::EINVAL));
+        assert_eq!(
+            decode_addr(&[1, 0].repeat(56), Family::Unix),
+            Err(Errno::EINVAL)
+        );
     }
 
     #[test]
@@ -500,8 +504,8 @@ mod tests {
         assert_eq!(decode_timeval(&tv(0, 0)), Ok(None));
         assert_eq!(decode_timeval(&tv(1, 500_000)), Ok(Some(1_500_000_000)));
         assert_eq!(decode_timeval(&tv(-1, 0)), Ok(Some(0)));
-        assert_eq!(decode_timeval(&tv(0, 1_000_000)), Err(EDOM));
-        assert_eq!(decode_timeval(&tv(0, 0)[..8]), Err(EINVAL));
+        assert_eq!(decode_timeval(&tv(0, 1_000_000)), Err(Errno::EDOM));
+        assert_eq!(decode_timeval(&tv(0, 0)[..8]), Err(Errno::EINVAL));
         assert_eq!(encode_timeval(Some(2_250_000_000)), tv(2, 250_000));
         assert_eq!(encode_timeval(None), tv(0, 0));
     }

@@ -33,7 +33,7 @@ fn run_file(name: &str, path: &str, argv: Vec<String>, io: &mut Io) -> i32 {
     run_module(name, path, argv, env, preopens, limits, io)
 }
 
-fn read_module(path: &str) -> Result<Vec<u8>, vfs::VfsError> {
+fn read_module(path: &str) -> Result<Vec<u8>, vfs::Errno> {
     let fd = vfs::open(path, vfs::OpenOptions::read_only())?;
     let bytes = vfs::read_to_end(fd);
     let _ = vfs::close(fd);

@@ -4,9 +4,9 @@
 //!
 //! The walk keeps the stack of directory nodes it actually entered, starting
 //! with the base. `..` pops that stack and may not pop the base
-//! ([`FsError::Escapes`]); it never reads a parent link, so a directory moved
+//! ([`Errno::EXDEV`]); it never reads a parent link, so a directory moved
 //! elsewhere meanwhile cannot lead the walk out. An absolute path or an
-//! absolute symbolic-link target is [`FsError::Escapes`] too; a relative link
+//! absolute symbolic-link target is [`Errno::EXDEV`] too; a relative link
 //! target is walked from the link's directory on the same stack, so a link
 //! climbing above the base is refused the same way. Every step looks up the
 //! node ids met at that moment, and the caller holds the file system for the
@@ -14,9 +14,9 @@
 //! walk reach a node outside the base's subtree.
 //!
 //! A trailing slash makes the path name a directory: the last component's
-//! link is followed and a non-directory there is [`FsError::NotADirectory`].
+//! link is followed and a non-directory there is [`Errno::ENOTDIR`].
 
-use crate::{Content, FsError, MemFs, NAME_MAX, NodeId, PATH_MAX, SYMLOOP_MAX};
+use crate::{Content, Errno, MemFs, NAME_MAX, NodeId, PATH_MAX, SYMLOOP_MAX};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -32,18 +32,18 @@ pub struct Beneath<'p> {
 }
 
 /// Checks a relative path's length, form and component lengths.
-fn check_relative(path: &str) -> Result<(), FsError> {
+fn check_relative(path: &str) -> Result<(), Errno> {
     if path.is_empty() {
-        return Err(FsError::NotFound);
+        return Err(Errno::ENOENT);
     }
     if path.starts_with('/') {
-        return Err(FsError::Escapes);
+        return Err(Errno::EXDEV);
     }
     if path.len() > PATH_MAX {
-        return Err(FsError::NameTooLong);
+        return Err(Errno::ENAMETOOLONG);
     }
     if path.split('/').any(|c| c.len() > NAME_MAX) {
-        return Err(FsError::NameTooLong);
+        return Err(Errno::ENAMETOOLONG);
     }
     Ok(())
 }
@@ -57,7 +57,7 @@ impl MemFs {
         base: NodeId,
         path: &str,
         follow_last: bool,
-    ) -> Result<NodeId, FsError> {
+    ) -> Result<NodeId, Errno> {
         check_relative(path)?;
         let dir_only = path.ends_with('/');
         let node = self.walk_beneath(base, path, follow_last || dir_only)?;
@@ -72,7 +72,7 @@ impl MemFs {
     /// directory with the last name, for calls that create, remove or rename
     /// an entry. A path ending in `.` or `..` is still checked not to leave
     /// `base`.
-    pub fn parent_beneath<'p>(&self, base: NodeId, path: &'p str) -> Result<Beneath<'p>, FsError> {
+    pub fn parent_beneath<'p>(&self, base: NodeId, path: &'p str) -> Result<Beneath<'p>, Errno> {
         check_relative(path)?;
         let trimmed = path.trim_end_matches('/');
         let (init, last) = match trimmed.rfind('/') {
@@ -98,31 +98,31 @@ impl MemFs {
     /// Where a file created at `path` beneath `base` goes when a symbolic link in the last
     /// component is followed (POSIX `open` with `O_CREAT`: a dangling link creates its
     /// target): the directory and the new entry's name. The link's target is walked beneath
-    /// `base` like any path. [`FsError::AlreadyExists`] if the path (after its links) names
-    /// something, [`FsError::IsADirectory`] for a name with a trailing slash or ending in
+    /// `base` like any path. [`Errno::EEXIST`] if the path (after its links) names
+    /// something, [`Errno::EISDIR`] for a name with a trailing slash or ending in
     /// `.` or `..`.
     pub fn create_point_beneath(
         &self,
         base: NodeId,
         path: &str,
-    ) -> Result<(NodeId, String), FsError> {
+    ) -> Result<(NodeId, String), Errno> {
         let mut path = String::from(path);
         for _ in 0..=SYMLOOP_MAX {
             let at = self.parent_beneath(base, &path)?;
             let name = match at.name {
                 Some(name) if !at.dir_only => name,
-                _ => return Err(FsError::IsADirectory),
+                _ => return Err(Errno::EISDIR),
             };
             let child = match self.child(at.parent, name) {
                 Ok(child) => child,
-                Err(FsError::NotFound) => return Ok((at.parent, String::from(name))),
+                Err(Errno::ENOENT) => return Ok((at.parent, String::from(name))),
                 Err(e) => return Err(e),
             };
             let Content::Symlink(target) = &self.node(child)?.content else {
-                return Err(FsError::AlreadyExists);
+                return Err(Errno::EEXIST);
             };
             if target.starts_with('/') {
-                return Err(FsError::Escapes);
+                return Err(Errno::EXDEV);
             }
             // The target replaces the last component: the directory part stays.
             let dir = path.rfind('/').map_or("", |at| &path[..=at]);
@@ -130,7 +130,7 @@ impl MemFs {
             check_relative(&next)?;
             path = next;
         }
-        Err(FsError::TooManyLinks)
+        Err(Errno::ELOOP)
     }
 
     /// The walk itself: `path` relative (not checked here), from `base`.
@@ -139,7 +139,7 @@ impl MemFs {
         base: NodeId,
         path: &'a str,
         follow_last: bool,
-    ) -> Result<NodeId, FsError> {
+    ) -> Result<NodeId, Errno> {
         self.children(base)?;
         // The directories entered, base first: `..` pops, never past the base.
         let mut stack: Vec<NodeId> = alloc::vec![base];
@@ -149,19 +149,19 @@ impl MemFs {
         let mut cur = base;
         let mut links = 0;
         while let Some(name) = pending.pop() {
-            let dir = *stack.last().ok_or(FsError::NotFound)?;
+            let dir = *stack.last().ok_or(Errno::ENOENT)?;
             if cur != dir {
                 // More components after a file or an unfollowed link.
-                return Err(FsError::NotADirectory);
+                return Err(Errno::ENOTDIR);
             }
             match name {
                 "." => {}
                 ".." => {
                     if stack.len() == 1 {
-                        return Err(FsError::Escapes);
+                        return Err(Errno::EXDEV);
                     }
                     stack.pop();
-                    cur = *stack.last().ok_or(FsError::NotFound)?;
+                    cur = *stack.last().ok_or(Errno::ENOENT)?;
                 }
                 _ => {
                     let child = self.child(dir, name)?;
@@ -170,10 +170,10 @@ impl MemFs {
                         Content::Symlink(target) if follow => {
                             links += 1;
                             if links > SYMLOOP_MAX {
-                                return Err(FsError::TooManyLinks);
+                                return Err(Errno::ELOOP);
                             }
                             if target.starts_with('/') {
-                                return Err(FsError::Escapes);
+                                return Err(Errno::EXDEV);
                             }
                             pending.extend(target.split('/').rev().filter(|c| !c.is_empty()));
                         }

@@ -7,7 +7,7 @@
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
-use crate::FsError;
+use crate::Errno;
 
 /// The allocation unit reported for files (`st_blocks` counts these, in 512-byte units).
 pub const BLOCK_SIZE: u64 = 4096;
@@ -38,13 +38,13 @@ impl FileData {
 
     /// The whole contents: borrowed when nothing of it is a hole, else a copy with the
     /// hole's zeros (`NoSpace` when memory for it runs out).
-    pub(crate) fn contents(&self) -> Result<Cow<'_, [u8]>, FsError> {
+    pub(crate) fn contents(&self) -> Result<Cow<'_, [u8]>, Errno> {
         if self.stored.len() as u64 == self.len {
             return Ok(Cow::Borrowed(&self.stored));
         }
-        let len = usize::try_from(self.len).map_err(|_| FsError::NoSpace)?;
+        let len = usize::try_from(self.len).map_err(|_| Errno::ENOSPC)?;
         let mut all = Vec::new();
-        all.try_reserve_exact(len).map_err(|_| FsError::NoSpace)?;
+        all.try_reserve_exact(len).map_err(|_| Errno::ENOSPC)?;
         all.extend_from_slice(&self.stored);
         all.resize(len, 0);
         Ok(Cow::Owned(all))
@@ -74,11 +74,11 @@ impl FileData {
 
     /// Writes `data` at `offset`, storing any gap before it as zeros; the growth of the
     /// capacity (within `left` bytes of budget).
-    pub(crate) fn write_at(&mut self, offset: u64, data: &[u8], left: u64) -> Result<u64, FsError> {
+    pub(crate) fn write_at(&mut self, offset: u64, data: &[u8], left: u64) -> Result<u64, Errno> {
         let end = offset
             .checked_add(data.len() as u64)
             .filter(|&end| end <= MAX_LEN)
-            .ok_or(FsError::NoSpace)?;
+            .ok_or(Errno::ENOSPC)?;
         let added = self.store_to(end, left)?;
         let start = offset as usize;
         self.stored[start..start + data.len()].copy_from_slice(data);
@@ -88,9 +88,9 @@ impl FileData {
 
     /// Sets the length: cutting stored bytes, or making a hole up to `len` (no memory).
     /// Returns the capacity released.
-    pub(crate) fn set_len(&mut self, len: u64) -> Result<u64, FsError> {
+    pub(crate) fn set_len(&mut self, len: u64) -> Result<u64, Errno> {
         if len > MAX_LEN {
-            return Err(FsError::NoSpace);
+            return Err(Errno::ENOSPC);
         }
         let before = self.stored.capacity();
         if (len as usize) < self.stored.len() {
@@ -106,9 +106,9 @@ impl FileData {
 
     /// Stores bytes up to `end` (zeros where nothing was stored); with `keep_len` only up to
     /// the current length, else the length grows to `end`. The growth of the capacity.
-    pub(crate) fn allocate(&mut self, end: u64, keep_len: bool, left: u64) -> Result<u64, FsError> {
+    pub(crate) fn allocate(&mut self, end: u64, keep_len: bool, left: u64) -> Result<u64, Errno> {
         if end > MAX_LEN {
-            return Err(FsError::NoSpace);
+            return Err(Errno::ENOSPC);
         }
         let end = if keep_len { end.min(self.len) } else { end };
         let added = self.store_to(end, left)?;
@@ -119,14 +119,14 @@ impl FileData {
     /// Zero-extends the stored bytes to at least `end`, the capacity growing by at most
     /// `left` (doubling while the budget allows, then exactly to what is needed). Returns the
     /// growth; `NoSpace` (nothing changed) past the budget or when memory runs out.
-    fn store_to(&mut self, end: u64, left: u64) -> Result<u64, FsError> {
-        let len = usize::try_from(end).map_err(|_| FsError::NoSpace)?;
+    fn store_to(&mut self, end: u64, left: u64) -> Result<u64, Errno> {
+        let len = usize::try_from(end).map_err(|_| Errno::ENOSPC)?;
         let file = &mut self.stored;
         let before = file.capacity();
         if len > before {
             let most = (before as u64).saturating_add(left);
             if len as u64 > most {
-                return Err(FsError::NoSpace);
+                return Err(Errno::ENOSPC);
             }
             let target = before
                 .saturating_mul(2)
@@ -134,7 +134,7 @@ impl FileData {
                 .min(usize::try_from(most).unwrap_or(usize::MAX));
             file.try_reserve_exact(target - file.len())
                 .or_else(|_| file.try_reserve_exact(len - file.len()))
-                .map_err(|_| FsError::NoSpace)?;
+                .map_err(|_| Errno::ENOSPC)?;
         }
         if len > file.len() {
             file.resize(len, 0);

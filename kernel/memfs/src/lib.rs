@@ -3,14 +3,14 @@
 //!
 //! Owns the tree of nodes (directories, regular files, symbolic links), path
 //! resolution inside that tree, and lexical path normalisation
-//! ([`normalize`]). Depends only on `core` and `alloc`; it has no clock, so
+//! ([`normalize`]). Depends on `core`, `alloc` and `errno` (its error type); it has no clock, so
 //! every call that changes a time takes `now` (nanoseconds since the Unix
 //! epoch) from the caller.
 //!
 //! Hand-written: it is the kernel's own data structure, shaped for the VFS
 //! that will sit on it. Nodes live in a slab addressed by [`NodeId`]; an id
 //! carries a generation number, so an id kept by an open file handle after its
-//! node was removed (and the slot reused) yields [`FsError::NotFound`] instead
+//! node was removed (and the slot reused) yields [`Errno::ENOENT`] instead
 //! of reaching another node. A later VFS that wants POSIX "unlinked but still
 //! open" files must keep its own reference count and delay the removal.
 //!
@@ -28,7 +28,7 @@
 //! Memory budget: the bytes the tree holds (each node counted as [`NODE_COST`], plus the
 //! capacity of file contents and symbolic-link targets) never exceed the limit set with
 //! [`MemFs::set_byte_limit`] (none by default); a call that would go past it fails with
-//! [`FsError::NoSpace`] and changes nothing. The kernel sets it so that a full file system
+//! [`Errno::ENOSPC`] and changes nothing. The kernel sets it so that a full file system
 //! leaves the rest of the system memory to work with.
 
 #![cfg_attr(not(test), no_std)]
@@ -40,7 +40,6 @@ use alloc::borrow::{Cow, ToOwned};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 /// Longest allowed name of one path component, in bytes.
 pub const NAME_MAX: usize = 255;
@@ -52,54 +51,11 @@ pub const SYMLOOP_MAX: usize = 40;
 /// Permission bits kept in a node's mode.
 const PERMISSION_BITS: u32 = 0o7777;
 
-/// Errors of file-system operations, named after their POSIX counterparts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FsError {
-    /// `ENOENT`: a component of the path does not exist (or a stale id).
-    NotFound,
-    /// `ENOTDIR`: a component used as a directory is not one.
-    NotADirectory,
-    /// `EISDIR`: the operation needs a non-directory.
-    IsADirectory,
-    /// `EEXIST`: the target already exists.
-    AlreadyExists,
-    /// `ENOTEMPTY`: the directory still has entries.
-    DirectoryNotEmpty,
-    /// `ENAMETOOLONG`: a component exceeds [`NAME_MAX`] or the path [`PATH_MAX`].
-    NameTooLong,
-    /// `EINVAL`: for example a relative path, or moving a directory into itself.
-    InvalidArgument,
-    /// `ELOOP`: more than [`SYMLOOP_MAX`] symbolic links while resolving.
-    TooManyLinks,
-    /// `EBUSY`: the root directory cannot be removed or renamed.
-    Busy,
-    /// `ENOSPC`: out of memory, or a size or offset too large.
-    NoSpace,
-    /// `EXDEV`: a resolution beneath a directory would leave it (an absolute
-    /// path or symbolic link, or `..` above it), as Linux's `openat2` with
-    /// `RESOLVE_BENEATH` reports it.
-    Escapes,
-}
-
-impl fmt::Display for FsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::NotFound => "No such file or directory",
-            Self::NotADirectory => "Not a directory",
-            Self::IsADirectory => "Is a directory",
-            Self::AlreadyExists => "File exists",
-            Self::DirectoryNotEmpty => "Directory not empty",
-            Self::NameTooLong => "File name too long",
-            Self::InvalidArgument => "Invalid argument",
-            Self::TooManyLinks => "Too many levels of symbolic links",
-            Self::Busy => "Device or resource busy",
-            Self::NoSpace => "No space left on device",
-            Self::Escapes => "Invalid cross-device link",
-        })
-    }
-}
-
-impl core::error::Error for FsError {}
+/// Errors are Linux errno values: [`Errno::ENOENT`] for a missing component or a stale id,
+/// [`Errno::ENAMETOOLONG`] past [`NAME_MAX`] or [`PATH_MAX`], [`Errno::ELOOP`] past
+/// [`SYMLOOP_MAX`], [`Errno::EXDEV`] when a resolution beneath a directory would leave it
+/// (as Linux's `openat2` with `RESOLVE_BENEATH`), and so on. The VFS passes them on unchanged.
+pub use errno::Errno;
 
 /// Names a node of one [`MemFs`]: a slab index plus the slot's generation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -168,21 +124,21 @@ pub struct Metadata {
 ///
 /// Returns an absolute path without `.`, `..`, repeated or trailing slashes
 /// (`/..` is `/`). `cwd` must be absolute and is used only when `path` is
-/// relative. Errors: [`FsError::NotFound`] for an empty `path`,
-/// [`FsError::InvalidArgument`] for a relative `cwd`, [`FsError::NameTooLong`]
+/// relative. Errors: [`Errno::ENOENT`] for an empty `path`,
+/// [`Errno::EINVAL`] for a relative `cwd`, [`Errno::ENAMETOOLONG`]
 /// for a component longer than [`NAME_MAX`] or a `path` or result longer than
 /// [`PATH_MAX`].
-pub fn normalize(cwd: &str, path: &str) -> Result<String, FsError> {
+pub fn normalize(cwd: &str, path: &str) -> Result<String, Errno> {
     if path.is_empty() {
-        return Err(FsError::NotFound);
+        return Err(Errno::ENOENT);
     }
     if path.len() > PATH_MAX {
-        return Err(FsError::NameTooLong);
+        return Err(Errno::ENAMETOOLONG);
     }
     let mut parts: Vec<&str> = Vec::new();
     if !path.starts_with('/') {
         if !cwd.starts_with('/') {
-            return Err(FsError::InvalidArgument);
+            return Err(Errno::EINVAL);
         }
         push_lexical(&mut parts, cwd)?;
     }
@@ -196,20 +152,20 @@ pub fn normalize(cwd: &str, path: &str) -> Result<String, FsError> {
         out.push('/');
     }
     if out.len() > PATH_MAX {
-        return Err(FsError::NameTooLong);
+        return Err(Errno::ENAMETOOLONG);
     }
     Ok(out)
 }
 
 /// Appends the components of `path` to `parts`, applying `.` and `..`.
-fn push_lexical<'a>(parts: &mut Vec<&'a str>, path: &'a str) -> Result<(), FsError> {
+fn push_lexical<'a>(parts: &mut Vec<&'a str>, path: &'a str) -> Result<(), Errno> {
     for comp in path.split('/') {
         match comp {
             "" | "." => {}
             ".." => {
                 parts.pop();
             }
-            _ if comp.len() > NAME_MAX => return Err(FsError::NameTooLong),
+            _ if comp.len() > NAME_MAX => return Err(Errno::ENAMETOOLONG),
             _ => parts.push(comp),
         }
     }
@@ -217,35 +173,35 @@ fn push_lexical<'a>(parts: &mut Vec<&'a str>, path: &'a str) -> Result<(), FsErr
 }
 
 /// Splits an absolute path into its non-empty components.
-fn components(path: &str) -> Result<Vec<&str>, FsError> {
+fn components(path: &str) -> Result<Vec<&str>, Errno> {
     if !path.starts_with('/') {
-        return Err(FsError::InvalidArgument);
+        return Err(Errno::EINVAL);
     }
     if path.len() > PATH_MAX {
-        return Err(FsError::NameTooLong);
+        return Err(Errno::ENAMETOOLONG);
     }
     let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
     if comps.iter().any(|c| c.len() > NAME_MAX) {
-        return Err(FsError::NameTooLong);
+        return Err(Errno::ENAMETOOLONG);
     }
     Ok(comps)
 }
 
 /// Checks the target of a new symbolic link.
-fn check_target(target: &str) -> Result<(), FsError> {
+fn check_target(target: &str) -> Result<(), Errno> {
     if target.is_empty() {
-        return Err(FsError::NotFound);
+        return Err(Errno::ENOENT);
     }
     if target.len() > PATH_MAX {
-        return Err(FsError::NameTooLong);
+        return Err(Errno::ENAMETOOLONG);
     }
     Ok(())
 }
 
 /// Checks a name about to be stored in a directory.
-fn check_new_name(name: &str) -> Result<(), FsError> {
+fn check_new_name(name: &str) -> Result<(), Errno> {
     if name.contains('\0') {
-        return Err(FsError::InvalidArgument);
+        return Err(Errno::EINVAL);
     }
     Ok(())
 }
@@ -380,18 +336,18 @@ impl MemFs {
     }
 
     /// Resolves an absolute path, following every symbolic link.
-    pub fn lookup(&self, path: &str) -> Result<NodeId, FsError> {
+    pub fn lookup(&self, path: &str) -> Result<NodeId, Errno> {
         self.walk(&components(path)?, true)
     }
 
     /// Resolves an absolute path without following a symbolic link in the
     /// last component (links in earlier components are followed).
-    pub fn lookup_nofollow(&self, path: &str) -> Result<NodeId, FsError> {
+    pub fn lookup_nofollow(&self, path: &str) -> Result<NodeId, Errno> {
         self.walk(&components(path)?, false)
     }
 
     /// Creates a directory. The parent must exist.
-    pub fn mkdir(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, FsError> {
+    pub fn mkdir(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, Errno> {
         self.insert_new(path, mode, now, |parent| Content::Directory {
             parent,
             children: BTreeMap::new(),
@@ -405,7 +361,7 @@ impl MemFs {
         name: &str,
         mode: u32,
         now: u64,
-    ) -> Result<NodeId, FsError> {
+    ) -> Result<NodeId, Errno> {
         self.insert_at(parent, name, mode, now, |parent| Content::Directory {
             parent,
             children: BTreeMap::new(),
@@ -415,9 +371,9 @@ impl MemFs {
     /// Creates a directory and any missing ancestors, like `mkdir -p`.
     ///
     /// Existing directories (or symlinks to them) are fine; an existing
-    /// non-directory gives [`FsError::AlreadyExists`] as the last component
-    /// and [`FsError::NotADirectory`] before it.
-    pub fn mkdir_all(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, FsError> {
+    /// non-directory gives [`Errno::EEXIST`] as the last component
+    /// and [`Errno::ENOTDIR`] before it.
+    pub fn mkdir_all(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, Errno> {
         components(path)?;
         // Byte offsets where each non-empty component of `path` ends.
         let mut ends = Vec::new();
@@ -434,18 +390,18 @@ impl MemFs {
             let prefix = &path[..end];
             current = match self.lookup(prefix) {
                 Ok(id) if self.node(id)?.kind() == NodeKind::Directory => id,
-                Ok(_) if i + 1 == ends.len() => return Err(FsError::AlreadyExists),
-                Ok(_) => return Err(FsError::NotADirectory),
-                Err(FsError::NotFound) => self.mkdir(prefix, mode, now)?,
+                Ok(_) if i + 1 == ends.len() => return Err(Errno::EEXIST),
+                Ok(_) => return Err(Errno::ENOTDIR),
+                Err(Errno::ENOENT) => self.mkdir(prefix, mode, now)?,
                 Err(e) => return Err(e),
             };
         }
         Ok(current)
     }
 
-    /// Creates an empty regular file; [`FsError::AlreadyExists`] if the path
+    /// Creates an empty regular file; [`Errno::EEXIST`] if the path
     /// names anything, a dangling symlink included.
-    pub fn create_file(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, FsError> {
+    pub fn create_file(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, Errno> {
         self.insert_new(path, mode, now, |_| Content::File(FileData::default()))
     }
 
@@ -456,15 +412,15 @@ impl MemFs {
         name: &str,
         mode: u32,
         now: u64,
-    ) -> Result<NodeId, FsError> {
+    ) -> Result<NodeId, Errno> {
         self.insert_at(parent, name, mode, now, |_| {
             Content::File(FileData::default())
         })
     }
 
     /// Creates a symbolic link at `path` pointing to `target` (not checked
-    /// for existence). An empty target gives [`FsError::NotFound`].
-    pub fn symlink(&mut self, path: &str, target: &str, now: u64) -> Result<NodeId, FsError> {
+    /// for existence). An empty target gives [`Errno::ENOENT`].
+    pub fn symlink(&mut self, path: &str, target: &str, now: u64) -> Result<NodeId, Errno> {
         check_target(target)?;
         let target = target.to_owned();
         self.insert_new(path, 0o777, now, |_| Content::Symlink(target))
@@ -477,23 +433,23 @@ impl MemFs {
         name: &str,
         target: &str,
         now: u64,
-    ) -> Result<NodeId, FsError> {
+    ) -> Result<NodeId, Errno> {
         check_target(target)?;
         let target = target.to_owned();
         self.insert_at(parent, name, 0o777, now, |_| Content::Symlink(target))
     }
 
-    /// The target of a symbolic link; [`FsError::InvalidArgument`] for other nodes.
-    pub fn readlink(&self, node: NodeId) -> Result<&str, FsError> {
+    /// The target of a symbolic link; [`Errno::EINVAL`] for other nodes.
+    pub fn readlink(&self, node: NodeId) -> Result<&str, Errno> {
         match &self.node(node)?.content {
             Content::Symlink(target) => Ok(target),
-            _ => Err(FsError::InvalidArgument),
+            _ => Err(Errno::EINVAL),
         }
     }
 
     /// Copies file bytes from `offset` into `buf` (zeros from a hole past the stored bytes);
     /// returns the count copied (0 at or past the end). Does not change the access time.
-    pub fn read_at(&self, node: NodeId, offset: u64, buf: &mut [u8]) -> Result<usize, FsError> {
+    pub fn read_at(&self, node: NodeId, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         Ok(self.file(node)?.read_at(offset, buf))
     }
 
@@ -505,7 +461,7 @@ impl MemFs {
         offset: u64,
         data: &[u8],
         now: u64,
-    ) -> Result<usize, FsError> {
+    ) -> Result<usize, Errno> {
         let left = self.bytes_left();
         let file = self.file_mut(node)?;
         if data.is_empty() {
@@ -518,7 +474,7 @@ impl MemFs {
 
     /// Sets the file length to `len`, cutting the file or extending it with a hole that
     /// reads as zeros and takes no memory until written.
-    pub fn truncate(&mut self, node: NodeId, len: u64, now: u64) -> Result<(), FsError> {
+    pub fn truncate(&mut self, node: NodeId, len: u64, now: u64) -> Result<(), Errno> {
         let file = self.file_mut(node)?;
         self.used_bytes -= file.set_len(len)?;
         self.node_mut(node)?.modified = now;
@@ -533,7 +489,7 @@ impl MemFs {
         end: u64,
         keep_len: bool,
         now: u64,
-    ) -> Result<(), FsError> {
+    ) -> Result<(), Errno> {
         let left = self.bytes_left();
         let file = self.file_mut(node)?;
         let before = file.len();
@@ -547,12 +503,12 @@ impl MemFs {
     }
 
     /// The whole contents of a regular file (a copy when it ends in a hole).
-    pub fn file_data(&self, node: NodeId) -> Result<Cow<'_, [u8]>, FsError> {
+    pub fn file_data(&self, node: NodeId) -> Result<Cow<'_, [u8]>, Errno> {
         self.file(node)?.contents()
     }
 
     /// The entries of a directory, sorted by name, without `.` and `..`.
-    pub fn readdir(&self, node: NodeId) -> Result<Vec<DirEntry>, FsError> {
+    pub fn readdir(&self, node: NodeId) -> Result<Vec<DirEntry>, Errno> {
         self.children(node)?
             .iter()
             .map(|(name, &id)| {
@@ -566,15 +522,15 @@ impl MemFs {
     }
 
     /// The parent of a directory (the root is its own parent).
-    pub fn parent(&self, dir: NodeId) -> Result<NodeId, FsError> {
+    pub fn parent(&self, dir: NodeId) -> Result<NodeId, Errno> {
         match self.node(dir)?.content {
             Content::Directory { parent, .. } => Ok(parent),
-            _ => Err(FsError::NotADirectory),
+            _ => Err(Errno::ENOTDIR),
         }
     }
 
     /// Metadata of a node.
-    pub fn metadata(&self, node: NodeId) -> Result<Metadata, FsError> {
+    pub fn metadata(&self, node: NodeId) -> Result<Metadata, Errno> {
         let n = self.node(node)?;
         let allocated = match &n.content {
             Content::File(data) => data.allocated(),
@@ -609,7 +565,7 @@ impl MemFs {
     }
 
     /// Sets the permission bits (`& 0o7777`).
-    pub fn set_mode(&mut self, node: NodeId, mode: u32) -> Result<(), FsError> {
+    pub fn set_mode(&mut self, node: NodeId, mode: u32) -> Result<(), Errno> {
         self.node_mut(node)?.mode = mode & PERMISSION_BITS;
         Ok(())
     }
@@ -620,7 +576,7 @@ impl MemFs {
         node: NodeId,
         accessed: Option<u64>,
         modified: Option<u64>,
-    ) -> Result<(), FsError> {
+    ) -> Result<(), Errno> {
         let n = self.node_mut(node)?;
         if let Some(t) = accessed {
             n.accessed = t;
@@ -632,43 +588,43 @@ impl MemFs {
     }
 
     /// Removes a file or symbolic link (never follows the last component).
-    pub fn unlink(&mut self, path: &str, now: u64) -> Result<(), FsError> {
+    pub fn unlink(&mut self, path: &str, now: u64) -> Result<(), Errno> {
         let (parent, last) = self.parent_and_last(path)?;
         let Last::Name(name) = last else {
-            return Err(FsError::IsADirectory);
+            return Err(Errno::EISDIR);
         };
         self.unlink_at(parent, name, now)
     }
 
     /// Removes the entry `name` (a file or symbolic link) of directory
     /// `parent`; the node is freed with its last name.
-    pub fn unlink_at(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), FsError> {
+    pub fn unlink_at(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), Errno> {
         let child = self.child(parent, name)?;
         if self.node(child)?.kind() == NodeKind::Directory {
-            return Err(FsError::IsADirectory);
+            return Err(Errno::EISDIR);
         }
         self.detach(parent, name, now)?;
         self.drop_name(child);
         Ok(())
     }
 
-    /// Removes an empty directory. The root gives [`FsError::Busy`], a path
-    /// ending in `.` or `..` gives [`FsError::InvalidArgument`].
-    pub fn rmdir(&mut self, path: &str, now: u64) -> Result<(), FsError> {
+    /// Removes an empty directory. The root gives [`Errno::EBUSY`], a path
+    /// ending in `.` or `..` gives [`Errno::EINVAL`].
+    pub fn rmdir(&mut self, path: &str, now: u64) -> Result<(), Errno> {
         let (parent, last) = self.parent_and_last(path)?;
         let name = match last {
-            Last::Root => return Err(FsError::Busy),
-            Last::Dot => return Err(FsError::InvalidArgument),
+            Last::Root => return Err(Errno::EBUSY),
+            Last::Dot => return Err(Errno::EINVAL),
             Last::Name(name) => name,
         };
         self.rmdir_at(parent, name, now)
     }
 
     /// Removes the empty directory `name` of directory `parent`.
-    pub fn rmdir_at(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), FsError> {
+    pub fn rmdir_at(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), Errno> {
         let child = self.child(parent, name)?;
         if !self.children(child)?.is_empty() {
-            return Err(FsError::DirectoryNotEmpty);
+            return Err(Errno::ENOTEMPTY);
         }
         self.detach(parent, name, now)?;
         self.free(child);
@@ -677,8 +633,8 @@ impl MemFs {
 
     /// Gives the file or symbolic link at `from` a further name `to` (a hard
     /// link). `follow`: follow a symbolic link in the last component of
-    /// `from`. A directory gives [`FsError::IsADirectory`] (POSIX `EPERM`).
-    pub fn link(&mut self, from: &str, to: &str, follow: bool, now: u64) -> Result<(), FsError> {
+    /// `from`. A directory gives [`Errno::EISDIR`] (POSIX `EPERM`).
+    pub fn link(&mut self, from: &str, to: &str, follow: bool, now: u64) -> Result<(), Errno> {
         let node = if follow {
             self.lookup(from)?
         } else {
@@ -686,7 +642,7 @@ impl MemFs {
         };
         let (parent, last) = self.parent_and_last(to)?;
         let Last::Name(name) = last else {
-            return Err(FsError::AlreadyExists);
+            return Err(Errno::EEXIST);
         };
         self.link_at(node, parent, name, now)
     }
@@ -699,19 +655,15 @@ impl MemFs {
         parent: NodeId,
         name: &str,
         now: u64,
-    ) -> Result<(), FsError> {
+    ) -> Result<(), Errno> {
         if self.node(node)?.kind() == NodeKind::Directory {
-            return Err(FsError::IsADirectory);
+            return Err(Errno::EISDIR);
         }
         check_new_name(name)?;
         if self.children(parent)?.contains_key(name) {
-            return Err(FsError::AlreadyExists);
+            return Err(Errno::EEXIST);
         }
-        let links = self
-            .node(node)?
-            .links
-            .checked_add(1)
-            .ok_or(FsError::NoSpace)?;
+        let links = self.node(node)?.links.checked_add(1).ok_or(Errno::ENOSPC)?;
         self.children_mut(parent)?.insert(name.to_owned(), node);
         self.node_mut(node)?.links = links;
         self.node_mut(parent)?.modified = now;
@@ -723,18 +675,18 @@ impl MemFs {
     /// directory by a directory. Neither last component is followed.
     /// Renaming a path onto itself (or onto another name of the same node)
     /// does nothing.
-    pub fn rename(&mut self, from: &str, to: &str, now: u64) -> Result<(), FsError> {
+    pub fn rename(&mut self, from: &str, to: &str, now: u64) -> Result<(), Errno> {
         let (from_parent, from_last) = self.parent_and_last(from)?;
         let from_name = match from_last {
-            Last::Root => return Err(FsError::Busy),
-            Last::Dot => return Err(FsError::InvalidArgument),
+            Last::Root => return Err(Errno::EBUSY),
+            Last::Dot => return Err(Errno::EINVAL),
             Last::Name(name) => name,
         };
         self.child(from_parent, from_name)?;
         let (to_parent, to_last) = self.parent_and_last(to)?;
         let to_name = match to_last {
-            Last::Root => return Err(FsError::Busy),
-            Last::Dot => return Err(FsError::InvalidArgument),
+            Last::Root => return Err(Errno::EBUSY),
+            Last::Dot => return Err(Errno::EINVAL),
             Last::Name(name) => name,
         };
         self.rename_at(from_parent, from_name, to_parent, to_name, now)
@@ -749,7 +701,7 @@ impl MemFs {
         to_parent: NodeId,
         to_name: &str,
         now: u64,
-    ) -> Result<(), FsError> {
+    ) -> Result<(), Errno> {
         let src = self.child(from_parent, from_name)?;
         self.children(to_parent)?;
         check_new_name(to_name)?;
@@ -759,7 +711,7 @@ impl MemFs {
             let mut cur = to_parent;
             loop {
                 if cur == src {
-                    return Err(FsError::InvalidArgument);
+                    return Err(Errno::EINVAL);
                 }
                 if cur == NodeId::ROOT {
                     break;
@@ -772,15 +724,15 @@ impl MemFs {
             Ok(dst) => {
                 match (src_is_dir, self.node(dst)?.kind() == NodeKind::Directory) {
                     (true, true) if !self.children(dst)?.is_empty() => {
-                        return Err(FsError::DirectoryNotEmpty);
+                        return Err(Errno::ENOTEMPTY);
                     }
-                    (true, false) => return Err(FsError::NotADirectory),
-                    (false, true) => return Err(FsError::IsADirectory),
+                    (true, false) => return Err(Errno::ENOTDIR),
+                    (false, true) => return Err(Errno::EISDIR),
                     _ => {}
                 }
                 Some(dst)
             }
-            Err(FsError::NotFound) => None,
+            Err(Errno::ENOENT) => None,
             Err(e) => return Err(e),
         };
         let to_name = to_name.to_owned();
@@ -799,62 +751,59 @@ impl MemFs {
 
     // ----- internals -----
 
-    fn node(&self, id: NodeId) -> Result<&Node, FsError> {
+    fn node(&self, id: NodeId) -> Result<&Node, Errno> {
         self.slots
             .get(id.index as usize)
             .filter(|slot| slot.generation == id.generation)
             .and_then(|slot| slot.node.as_ref())
-            .ok_or(FsError::NotFound)
+            .ok_or(Errno::ENOENT)
     }
 
-    fn node_mut(&mut self, id: NodeId) -> Result<&mut Node, FsError> {
+    fn node_mut(&mut self, id: NodeId) -> Result<&mut Node, Errno> {
         self.slots
             .get_mut(id.index as usize)
             .filter(|slot| slot.generation == id.generation)
             .and_then(|slot| slot.node.as_mut())
-            .ok_or(FsError::NotFound)
+            .ok_or(Errno::ENOENT)
     }
 
-    fn file(&self, id: NodeId) -> Result<&FileData, FsError> {
+    fn file(&self, id: NodeId) -> Result<&FileData, Errno> {
         match &self.node(id)?.content {
             Content::File(data) => Ok(data),
-            Content::Directory { .. } => Err(FsError::IsADirectory),
-            Content::Symlink(_) => Err(FsError::InvalidArgument),
+            Content::Directory { .. } => Err(Errno::EISDIR),
+            Content::Symlink(_) => Err(Errno::EINVAL),
         }
     }
 
-    fn file_mut(&mut self, id: NodeId) -> Result<&mut FileData, FsError> {
+    fn file_mut(&mut self, id: NodeId) -> Result<&mut FileData, Errno> {
         match &mut self.node_mut(id)?.content {
             Content::File(data) => Ok(data),
-            Content::Directory { .. } => Err(FsError::IsADirectory),
-            Content::Symlink(_) => Err(FsError::InvalidArgument),
+            Content::Directory { .. } => Err(Errno::EISDIR),
+            Content::Symlink(_) => Err(Errno::EINVAL),
         }
     }
 
-    fn children(&self, id: NodeId) -> Result<&BTreeMap<String, NodeId>, FsError> {
+    fn children(&self, id: NodeId) -> Result<&BTreeMap<String, NodeId>, Errno> {
         match &self.node(id)?.content {
             Content::Directory { children, .. } => Ok(children),
-            _ => Err(FsError::NotADirectory),
+            _ => Err(Errno::ENOTDIR),
         }
     }
 
-    fn children_mut(&mut self, id: NodeId) -> Result<&mut BTreeMap<String, NodeId>, FsError> {
+    fn children_mut(&mut self, id: NodeId) -> Result<&mut BTreeMap<String, NodeId>, Errno> {
         match &mut self.node_mut(id)?.content {
             Content::Directory { children, .. } => Ok(children),
-            _ => Err(FsError::NotADirectory),
+            _ => Err(Errno::ENOTDIR),
         }
     }
 
-    fn child(&self, dir: NodeId, name: &str) -> Result<NodeId, FsError> {
-        self.children(dir)?
-            .get(name)
-            .copied()
-            .ok_or(FsError::NotFound)
+    fn child(&self, dir: NodeId, name: &str) -> Result<NodeId, Errno> {
+        self.children(dir)?.get(name).copied().ok_or(Errno::ENOENT)
     }
 
     /// Walks `comps` from the root. Symlinks are followed, except in the last
     /// component when `follow_last` is false.
-    fn walk(&self, comps: &[&str], follow_last: bool) -> Result<NodeId, FsError> {
+    fn walk(&self, comps: &[&str], follow_last: bool) -> Result<NodeId, Errno> {
         // Components still to visit, last one on top.
         let mut pending: Vec<&str> = comps.iter().rev().copied().collect();
         let mut cur = NodeId::ROOT;
@@ -872,7 +821,7 @@ impl MemFs {
                         Content::Symlink(target) if follow => {
                             links += 1;
                             if links > SYMLOOP_MAX {
-                                return Err(FsError::TooManyLinks);
+                                return Err(Errno::ELOOP);
                             }
                             if target.starts_with('/') {
                                 cur = NodeId::ROOT;
@@ -889,7 +838,7 @@ impl MemFs {
 
     /// Resolves everything but the last component (which must then be a
     /// directory) and classifies the last one.
-    fn parent_and_last<'p>(&self, path: &'p str) -> Result<(NodeId, Last<'p>), FsError> {
+    fn parent_and_last<'p>(&self, path: &'p str) -> Result<(NodeId, Last<'p>), Errno> {
         let comps = components(path)?;
         let Some((&last, init)) = comps.split_last() else {
             return Ok((NodeId::ROOT, Last::Root));
@@ -910,10 +859,10 @@ impl MemFs {
         mode: u32,
         now: u64,
         content: impl FnOnce(NodeId) -> Content,
-    ) -> Result<NodeId, FsError> {
+    ) -> Result<NodeId, Errno> {
         let (parent, last) = self.parent_and_last(path)?;
         let Last::Name(name) = last else {
-            return Err(FsError::AlreadyExists);
+            return Err(Errno::EEXIST);
         };
         self.insert_at(parent, name, mode, now, content)
     }
@@ -926,10 +875,10 @@ impl MemFs {
         mode: u32,
         now: u64,
         content: impl FnOnce(NodeId) -> Content,
-    ) -> Result<NodeId, FsError> {
+    ) -> Result<NodeId, Errno> {
         check_new_name(name)?;
         if self.children(parent)?.contains_key(name) {
-            return Err(FsError::AlreadyExists);
+            return Err(Errno::EEXIST);
         }
         let id = self.alloc(Node::new(content(parent), mode, now))?;
         self.children_mut(parent)?.insert(name.to_owned(), id);
@@ -948,7 +897,7 @@ impl MemFs {
 
     /// Counts one more open file description of `id` (a file or symbolic link; directories
     /// are not counted): it is not freed with its last name while opens remain.
-    pub fn hold(&mut self, id: NodeId) -> Result<(), FsError> {
+    pub fn hold(&mut self, id: NodeId) -> Result<(), Errno> {
         let node = self.node_mut(id)?;
         if node.kind() != NodeKind::Directory {
             node.opens = node.opens.saturating_add(1);
@@ -969,23 +918,23 @@ impl MemFs {
     }
 
     /// Removes `name` from directory `parent`, leaving the node allocated.
-    fn detach(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), FsError> {
+    fn detach(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), Errno> {
         self.children_mut(parent)?
             .remove(name)
-            .ok_or(FsError::NotFound)?;
+            .ok_or(Errno::ENOENT)?;
         self.node_mut(parent)?.modified = now;
         Ok(())
     }
 
-    fn alloc(&mut self, node: Node) -> Result<NodeId, FsError> {
+    fn alloc(&mut self, node: Node) -> Result<NodeId, Errno> {
         let cost = node_cost(&node);
         if cost > self.bytes_left() {
-            return Err(FsError::NoSpace);
+            return Err(Errno::ENOSPC);
         }
         // Keep room in `free` for every slot, so that `free` never allocates.
         self.free
             .try_reserve(self.slots.len() + 1 - self.free.len())
-            .map_err(|_| FsError::NoSpace)?;
+            .map_err(|_| Errno::ENOSPC)?;
         self.used_bytes += cost;
         if let Some(index) = self.free.pop() {
             let slot = &mut self.slots[index as usize];
@@ -1001,7 +950,7 @@ impl MemFs {
             .and_then(|i| self.slots.try_reserve(1).map(|()| i).map_err(|_| ()))
         else {
             self.used_bytes -= cost;
-            return Err(FsError::NoSpace);
+            return Err(Errno::ENOSPC);
         };
         self.slots.push(Slot {
             generation: 0,

@@ -42,22 +42,19 @@ fn dotdot_at_every_depth() {
     ] {
         assert_eq!(
             fs.lookup_beneath(base, escape, true),
-            Err(FsError::Escapes),
+            Err(Errno::EXDEV),
             "{escape}"
         );
         assert_eq!(
             fs.lookup_beneath(base, escape, false),
-            Err(FsError::Escapes),
+            Err(Errno::EXDEV),
             "{escape}"
         );
     }
-    assert_eq!(
-        fs.lookup_beneath(base, "/p/box", true),
-        Err(FsError::Escapes)
-    );
-    assert_eq!(fs.lookup_beneath(base, "", true), Err(FsError::NotFound));
+    assert_eq!(fs.lookup_beneath(base, "/p/box", true), Err(Errno::EXDEV));
+    assert_eq!(fs.lookup_beneath(base, "", true), Err(Errno::ENOENT));
     // From a deeper base, `..` may climb as far as that base and no further.
-    assert_eq!(fs.lookup_beneath(deep, "..", true), Err(FsError::Escapes));
+    assert_eq!(fs.lookup_beneath(deep, "..", true), Err(Errno::EXDEV));
     assert_eq!(fs.lookup_beneath(sub, "deep/..", true), Ok(sub));
 }
 
@@ -89,21 +86,18 @@ fn symlinks_stay_beneath() {
     ] {
         assert_eq!(
             fs.lookup_beneath(base, escape, true),
-            Err(FsError::Escapes),
+            Err(Errno::EXDEV),
             "{escape}"
         );
     }
     // Not following the last link names the link itself.
     let up = fs.lookup_nofollow("/p/box/up").unwrap();
     assert_eq!(fs.lookup_beneath(base, "up", false), Ok(up));
-    assert_eq!(
-        fs.lookup_beneath(base, "loop", true),
-        Err(FsError::TooManyLinks)
-    );
+    assert_eq!(fs.lookup_beneath(base, "loop", true), Err(Errno::ELOOP));
     // The same links resolve normally from a base that contains their targets.
     let p = fs.lookup("/p").unwrap();
     assert!(fs.lookup_beneath(p, "box/up/secret.txt", true).is_ok());
-    assert_eq!(fs.lookup_beneath(p, "box/abs", true), Err(FsError::Escapes));
+    assert_eq!(fs.lookup_beneath(p, "box/abs", true), Err(Errno::EXDEV));
 }
 
 #[test]
@@ -117,28 +111,25 @@ fn rename_and_symlink_swap_cannot_widen_a_bound_directory() {
     // Resolution from the bound node still reaches the old directory only.
     let inner = fs.lookup_beneath(d, "inner.txt", true).unwrap();
     assert_eq!(fs.file_data(inner).as_deref(), Ok(&b"in"[..]));
-    assert_eq!(
-        fs.lookup_beneath(d, "secret.txt", true),
-        Err(FsError::NotFound)
-    );
-    assert_eq!(fs.lookup_beneath(d, "..", true), Err(FsError::Escapes));
+    assert_eq!(fs.lookup_beneath(d, "secret.txt", true), Err(Errno::ENOENT));
+    assert_eq!(fs.lookup_beneath(d, "..", true), Err(Errno::EXDEV));
     // Through the box, the new link leaves it.
     assert_eq!(
         fs.lookup_beneath(base, "d/secret.txt", true),
-        Err(FsError::Escapes)
+        Err(Errno::EXDEV)
     );
     // The bound directory moved out of the box: still bound to it, nothing more.
     fs.rename("/p/box/d.old", "/p/moved", 4).unwrap();
     assert_eq!(fs.lookup_beneath(d, "inner.txt", true), Ok(inner));
     assert_eq!(
         fs.lookup_beneath(d, "../secret/secret.txt", true),
-        Err(FsError::Escapes)
+        Err(Errno::EXDEV)
     );
     // Removed: a stale id, not another node.
     fs.unlink("/p/moved/inner.txt", 5).unwrap();
     fs.rmdir("/p/moved", 5).unwrap();
     fs.mkdir("/p/new", 0o755, 6).unwrap();
-    assert_eq!(fs.lookup_beneath(d, ".", true), Err(FsError::NotFound));
+    assert_eq!(fs.lookup_beneath(d, ".", true), Err(Errno::ENOENT));
 }
 
 #[test]
@@ -152,19 +143,16 @@ fn trailing_slash_names_a_directory() {
     assert_eq!(fs.lookup_beneath(base, "ld/", false), Ok(d));
     assert_eq!(
         fs.lookup_beneath(base, "d/inner.txt/", true),
-        Err(FsError::NotADirectory)
+        Err(Errno::ENOTDIR)
     );
-    assert_eq!(
-        fs.lookup_beneath(base, "lf/", false),
-        Err(FsError::NotADirectory)
-    );
+    assert_eq!(fs.lookup_beneath(base, "lf/", false), Err(Errno::ENOTDIR));
     assert_eq!(
         fs.lookup_beneath(base, "d/inner.txt/.", true),
-        Err(FsError::NotADirectory)
+        Err(Errno::ENOTDIR)
     );
     assert_eq!(
         fs.lookup_beneath(base, "d/inner.txt/x", true),
-        Err(FsError::NotADirectory)
+        Err(Errno::ENOTDIR)
     );
     let b = fs.parent_beneath(base, "d/new/").unwrap();
     assert_eq!((b.parent, b.name, b.dir_only), (d, Some("new"), true));
@@ -178,33 +166,33 @@ fn parent_beneath_checks_every_component() {
     fs.symlink("/p/box/up", "..", 2).unwrap();
     assert_eq!(
         fs.parent_beneath(base, "../x").map(|b| b.name),
-        Err(FsError::Escapes)
+        Err(Errno::EXDEV)
     );
     assert_eq!(
         fs.parent_beneath(base, "up/x").map(|b| b.name),
-        Err(FsError::Escapes)
+        Err(Errno::EXDEV)
     );
     assert_eq!(
         fs.parent_beneath(base, "..").map(|b| b.name),
-        Err(FsError::Escapes)
+        Err(Errno::EXDEV)
     );
     assert_eq!(
         fs.parent_beneath(base, "sub/../..").map(|b| b.name),
-        Err(FsError::Escapes)
+        Err(Errno::EXDEV)
     );
     assert_eq!(fs.parent_beneath(base, "sub/..").map(|b| b.name), Ok(None));
     assert_eq!(fs.parent_beneath(base, ".").map(|b| b.parent), Ok(base));
     assert_eq!(
         fs.parent_beneath(base, "/x").map(|b| b.name),
-        Err(FsError::Escapes)
+        Err(Errno::EXDEV)
     );
     assert_eq!(
         fs.parent_beneath(base, "nope/x").map(|b| b.name),
-        Err(FsError::NotFound)
+        Err(Errno::ENOENT)
     );
     assert_eq!(
         fs.parent_beneath(base, "d/inner.txt/x").map(|b| b.name),
-        Err(FsError::NotADirectory)
+        Err(Errno::ENOTDIR)
     );
     // The `_at` calls then work on the directory found.
     let b = fs.parent_beneath(base, "sub/deep/f").unwrap();
@@ -250,29 +238,26 @@ fn hard_links_share_a_node_and_count_names() {
     assert_eq!(fs.file_data(top).as_deref(), Ok(&b"top"[..]));
     // The last name frees it.
     fs.unlink("/p/box/hard2", 7).unwrap();
-    assert_eq!(fs.file_data(top).as_deref(), Err(&FsError::NotFound));
+    assert_eq!(fs.file_data(top).as_deref(), Err(&Errno::ENOENT));
     assert_eq!(fs.node_count(), count);
 }
 
 #[test]
 fn hard_link_errors_and_symlinks() {
     let (mut fs, base) = boxed();
-    assert_eq!(
-        fs.link("/p/box/d", "/p/dl", true, 2),
-        Err(FsError::IsADirectory)
-    );
+    assert_eq!(fs.link("/p/box/d", "/p/dl", true, 2), Err(Errno::EISDIR));
     assert_eq!(
         fs.link("/p/top.txt", "/p/box/d", true, 2),
-        Err(FsError::AlreadyExists)
+        Err(Errno::EEXIST)
     );
-    assert_eq!(fs.link("/p/nope", "/p/x", true, 2), Err(FsError::NotFound));
+    assert_eq!(fs.link("/p/nope", "/p/x", true, 2), Err(Errno::ENOENT));
     assert_eq!(
         fs.link("/p/top.txt", "/p/nope/x", true, 2),
-        Err(FsError::NotFound)
+        Err(Errno::ENOENT)
     );
     assert_eq!(
         fs.link("/p/top.txt", "/p/box/..", true, 2),
-        Err(FsError::AlreadyExists)
+        Err(Errno::EEXIST)
     );
     // A link to a symlink: `follow` picks the link or its target.
     fs.symlink("/p/box/s", "d/inner.txt", 2).unwrap();
@@ -291,11 +276,11 @@ fn hard_link_errors_and_symlinks() {
     fs.unlink_at(base, "i3", 5).unwrap();
     fs.unlink_at(base, "i2", 5).unwrap();
     fs.unlink_at(d, "inner.txt", 5).unwrap();
-    assert_eq!(fs.metadata(inner), Err(FsError::NotFound));
+    assert_eq!(fs.metadata(inner), Err(Errno::ENOENT));
     // rmdir of a directory holding a name of a linked file frees only the name.
     let top = fs.lookup("/p/top.txt").unwrap();
     fs.link_at(top, d, "t", 6).unwrap();
-    assert_eq!(fs.rmdir("/p/box/d", 6), Err(FsError::DirectoryNotEmpty));
+    assert_eq!(fs.rmdir("/p/box/d", 6), Err(Errno::ENOTEMPTY));
     fs.unlink("/p/box/d/t", 6).unwrap();
     fs.rmdir("/p/box/d", 6).unwrap();
     assert_eq!(fs.metadata(top).unwrap().nlink, 1);
@@ -323,20 +308,14 @@ fn creating_through_a_dangling_link_creates_its_target_beneath() {
         fs.create_point_beneath(base, "d/plain"),
         Ok((d, String::from("plain")))
     );
-    assert_eq!(fs.create_point_beneath(base, "up"), Err(FsError::Escapes));
-    assert_eq!(fs.create_point_beneath(base, "abs"), Err(FsError::Escapes));
-    assert_eq!(
-        fs.create_point_beneath(base, "loop"),
-        Err(FsError::TooManyLinks)
-    );
+    assert_eq!(fs.create_point_beneath(base, "up"), Err(Errno::EXDEV));
+    assert_eq!(fs.create_point_beneath(base, "abs"), Err(Errno::EXDEV));
+    assert_eq!(fs.create_point_beneath(base, "loop"), Err(Errno::ELOOP));
     assert_eq!(
         fs.create_point_beneath(base, "d/inner.txt"),
-        Err(FsError::AlreadyExists)
+        Err(Errno::EEXIST)
     );
-    assert_eq!(
-        fs.create_point_beneath(base, "d/new/"),
-        Err(FsError::IsADirectory)
-    );
+    assert_eq!(fs.create_point_beneath(base, "d/new/"), Err(Errno::EISDIR));
     // From /p the climbing link stays inside and names /p/box/top2.txt's sibling.
     let p = fs.lookup("/p").unwrap();
     assert_eq!(

@@ -35,7 +35,7 @@ static MAIN_TASKS: spin::Mutex<alloc::collections::BTreeSet<task::TaskId>> =
 #[derive(Debug)]
 pub enum SpawnError {
     /// The file could not be read.
-    File(vfs::VfsError),
+    File(vfs::Errno),
     /// The file is not a program this OS can run.
     Load(LoadError),
     /// The arguments and environment do not fit the new program's stack.

@@ -9,7 +9,7 @@ kernel_test! {
     fn spawn_refuses_missing_and_malformed_files() {
         let ctx = vfs::current_context();
         match spawn("/no/such/program", vec!["x".into()], ctx.fork()) {
-            Err(SpawnError::File(e)) => assert_eq!(e.errno(), 2),
+            Err(SpawnError::File(e)) => assert_eq!(e.raw(), 2),
             Err(e) => panic!("wrong error {e}"),
             Ok(_) => panic!("spawned a missing file"),
         }

@@ -8,7 +8,7 @@
 extern crate alloc;
 
 use initrd::{EntryKind, InitrdError};
-use memfs::{FsError, MemFs};
+use memfs::{Errno, MemFs};
 use spin::{Lazy, Mutex};
 
 static ROOT: Lazy<Mutex<MemFs>> = Lazy::new(|| Mutex::new(MemFs::new()));
@@ -41,7 +41,7 @@ pub enum LoadError {
     Archive(InitrdError),
     File {
         path: alloc::string::String,
-        error: FsError,
+        error: Errno,
     },
 }
 
@@ -102,8 +102,7 @@ pub fn load_archive(fs: &mut MemFs, archive: &[u8], now_ns: u64) -> Result<usize
                 fs.set_times(node, Some(mtime), Some(mtime)).map_err(err)?;
             }
             EntryKind::Symlink => {
-                let target =
-                    core::str::from_utf8(e.data).map_err(|_| err(FsError::InvalidArgument))?;
+                let target = core::str::from_utf8(e.data).map_err(|_| err(Errno::EINVAL))?;
                 if fs.lookup_nofollow(&path).is_ok() {
                     fs.unlink(&path, now_ns).map_err(err)?;
                 }

@@ -78,10 +78,7 @@ impl Io {
     /// The open file behind `fd` (0, 1 or 2).
     pub fn file(&self, fd: Fd) -> vfs::Result<Arc<dyn File>> {
         match &self.files {
-            Some(files) => files
-                .get(fd as usize)
-                .cloned()
-                .ok_or(vfs::VfsError::BadFileDescriptor),
+            Some(files) => files.get(fd as usize).cloned().ok_or(vfs::Errno::EBADF),
             None => vfs::file(fd),
         }
     }
@@ -94,7 +91,7 @@ impl Io {
                 let f = self.file(fd)?;
                 while !bytes.is_empty() {
                     match f.write(bytes)? {
-                        0 => return Err(vfs::VfsError::NoSpace),
+                        0 => return Err(vfs::Errno::ENOSPC),
                         n => bytes = &bytes[n..],
                     }
                 }

@@ -6,7 +6,7 @@
 //! what it noted (the wait queue's condition looks only at the atomic, as wait-queue conditions
 //! run with interrupts disabled): a change between the try and the sleep is never lost.
 
-use crate::{NetError, Result};
+use crate::{Errno, Result};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, Ordering};
 use task::WaitQueue;
@@ -40,17 +40,13 @@ impl Events {
     /// asked to die must not go to sleep), `WouldBlock` on timeout.
     pub(crate) fn wait(&self, seen: u32, deadline: Option<u64>) -> Result<()> {
         if task::kill_pending() {
-            return Err(NetError::Interrupted);
+            return Err(Errno::EINTR);
         }
         let moved = self.waiters.wait_until_deadline(
             &mut || self.generation.load(Ordering::SeqCst) != seen,
             deadline,
         );
-        if moved {
-            Ok(())
-        } else {
-            Err(NetError::WouldBlock)
-        }
+        if moved { Ok(()) } else { Err(Errno::EAGAIN) }
     }
 }
 

@@ -5,7 +5,7 @@
 //! file, `ECONNRESET` or `EPIPE` as Linux reports them.
 
 use crate::events::Events;
-use crate::{NetError, Result};
+use crate::{Errno, Result};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use spin::Mutex;
@@ -34,7 +34,7 @@ struct ChannelState {
     reset: bool,
     /// The reading socket's pending error (`ECONNRESET`, or `EPIPE` once a write after the
     /// peer's close was answered by a reset), reported once by its next call or `SO_ERROR`.
-    error: Option<NetError>,
+    error: Option<Errno>,
     /// The reader is closed (or shut down for reading, on Unix sockets): writes fail.
     reader_gone: bool,
     /// TCP: the peer's reset for data written after its close has come back, so writes now
@@ -149,7 +149,7 @@ impl Channel {
     }
 
     /// The reading socket's pending error, taken.
-    pub(crate) fn take_error(&self) -> Option<NetError> {
+    pub(crate) fn take_error(&self) -> Option<Errno> {
         self.state.lock().error.take()
     }
 
@@ -168,11 +168,11 @@ impl Channel {
                 // writer's later writes (and SO_ERROR) report EPIPE.
                 st.answered = true;
                 drop(st);
-                rx.state.lock().error.get_or_insert(NetError::BrokenPipe);
+                rx.state.lock().error.get_or_insert(Errno::EPIPE);
                 self.writer.notify();
                 return Ok(data.len());
             }
-            return Err(NetError::BrokenPipe);
+            return Err(Errno::EPIPE);
         }
         let room = STREAM_CAPACITY - st.data.len();
         let n = room.min(data.len());
@@ -180,7 +180,7 @@ impl Channel {
             return Ok(0);
         }
         if st.data.try_reserve(n).is_err() {
-            return Err(NetError::NoBuffers);
+            return Err(Errno::ENOBUFS);
         }
         st.data.extend(&data[..n]);
         drop(st);
@@ -231,7 +231,7 @@ impl Endpoint {
                 {
                     let mut st = self.tx.state.lock();
                     st.reset = true;
-                    st.error = Some(NetError::ConnectionReset);
+                    st.error = Some(Errno::ECONNRESET);
                 }
                 self.tx.notify_both();
             }

@@ -4,7 +4,7 @@
 
 use crate::Socket;
 use crate::addr::{Family, Ip, SocketType};
-use crate::{NetError, Result};
+use crate::{Errno, Result};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -96,7 +96,7 @@ impl Names {
     pub(crate) fn bind(&mut self, req: BindRequest) -> Result<u16> {
         let port = if req.port != 0 {
             if !self.free_for(&req, req.port) {
-                return Err(NetError::AddressInUse);
+                return Err(Errno::EADDRINUSE);
             }
             req.port
         } else {
@@ -120,7 +120,7 @@ impl Names {
                     break;
                 }
             }
-            found.ok_or(NetError::AddressNotAvailable)?
+            found.ok_or(Errno::EADDRNOTAVAIL)?
         };
         let key = PortKey {
             family: req.family,
@@ -141,17 +141,14 @@ impl Names {
     /// Marks socket `id` (bound at `key`) listening: `EADDRINUSE` if another socket listens on
     /// an overlapping address (unless both use `SO_REUSEPORT`).
     pub(crate) fn listen(&mut self, key: PortKey, id: u64) -> Result<()> {
-        let list = self.ports.get_mut(&key).ok_or(NetError::InvalidArgument)?;
-        let me = list
-            .iter()
-            .position(|b| b.id == id)
-            .ok_or(NetError::InvalidArgument)?;
+        let list = self.ports.get_mut(&key).ok_or(Errno::EINVAL)?;
+        let me = list.iter().position(|b| b.id == id).ok_or(Errno::EINVAL)?;
         let (ip, reuse_port) = (list[me].ip, list[me].reuse_port);
         let clash = list
             .iter()
             .any(|b| b.id != id && b.listening && b.overlaps(ip) && !(b.reuse_port && reuse_port));
         if clash {
-            return Err(NetError::AddressInUse);
+            return Err(Errno::EADDRINUSE);
         }
         list[me].listening = true;
         Ok(())

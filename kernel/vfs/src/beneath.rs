@@ -1,6 +1,6 @@
 //! Path calls relative to an open directory that never leave it: the directory descriptor is a
 //! capability bound to its node (`memfs`'s `*_beneath` resolution). An absolute path, `..`
-//! above the directory, or a symbolic link leading out of it is [`VfsError::CrossDevice`]
+//! above the directory, or a symbolic link leading out of it is [`Errno::EXDEV`]
 //! (`EXDEV`, as Linux's `openat2` with `RESOLVE_BENEATH`); a descriptor that is not an open
 //! directory is `NotADirectory`. Each call resolves and acts under one hold of the file
 //! system, so a concurrent rename or symlink swap cannot redirect it.
@@ -10,16 +10,16 @@
 //! link by that name.
 
 use crate::file::{Result, Stat};
-use crate::{Fd, OpenOptions, VfsError, current_context, now, open_description, prepare_open};
+use crate::{Errno, Fd, OpenOptions, current_context, now, open_description, prepare_open};
 use alloc::string::String;
-use memfs::{FsError, MemFs, NodeId, NodeKind};
+use memfs::{MemFs, NodeId, NodeKind};
 
 /// The node the open directory `dir` is bound to.
 fn base(dir: Fd) -> Result<NodeId> {
     current_context()
         .file(dir)?
         .dir_node()
-        .ok_or(VfsError::NotADirectory)
+        .ok_or(Errno::ENOTDIR)
 }
 
 /// Opens `path` beneath directory `dir` and returns the lowest free descriptor. A symbolic
@@ -29,35 +29,35 @@ fn base(dir: Fd) -> Result<NodeId> {
 pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Result<Fd> {
     let writable = opts.write || opts.append;
     if !opts.read && !writable {
-        return Err(VfsError::InvalidArgument);
+        return Err(Errno::EINVAL);
     }
     if opts.create && opts.directory {
-        return Err(VfsError::InvalidArgument);
+        return Err(Errno::EINVAL);
     }
     let base = base(dir)?;
     let t = now();
     let found = |fs: &mut memfs::MemFs| -> Result<(NodeId, bool)> {
         let exclusive = opts.create && opts.exclusive;
         let node = match fs.lookup_beneath(base, path, follow && !exclusive) {
-            Ok(_) if exclusive => return Err(VfsError::AlreadyExists),
+            Ok(_) if exclusive => return Err(Errno::EEXIST),
             Ok(node) => node,
-            Err(FsError::NotFound) if opts.create && follow => {
+            Err(Errno::ENOENT) if opts.create && follow => {
                 // A dangling link as the last component: its target is created.
                 let (parent, name) = fs.create_point_beneath(base, path)?;
                 return Ok((fs.create_file_at(parent, &name, opts.mode, t)?, false));
             }
-            Err(FsError::NotFound) if opts.create => {
+            Err(Errno::ENOENT) if opts.create => {
                 let at = fs.parent_beneath(base, path)?;
                 let name = match at.name {
                     Some(name) if !at.dir_only => name,
-                    _ => return Err(VfsError::IsADirectory),
+                    _ => return Err(Errno::EISDIR),
                 };
                 return Ok((fs.create_file_at(at.parent, name, opts.mode, t)?, false));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         if fs.metadata(node)?.kind == NodeKind::Symlink {
-            return Err(VfsError::TooManyLinks);
+            return Err(Errno::ELOOP);
         }
         Ok((node, prepare_open(fs, node, opts, t)?))
     };
@@ -82,7 +82,7 @@ pub fn mkdir_beneath(dir: Fd, path: &str, mode: u32) -> Result<()> {
     let base = base(dir)?;
     rootfs::with(|fs| {
         let at = fs.parent_beneath(base, path)?;
-        let name = at.name.ok_or(VfsError::AlreadyExists)?;
+        let name = at.name.ok_or(Errno::EEXIST)?;
         fs.mkdir_at(at.parent, name, mode, now())?;
         Ok(())
     })
@@ -94,7 +94,7 @@ pub fn rmdir_beneath(dir: Fd, path: &str) -> Result<()> {
     let base = base(dir)?;
     rootfs::with(|fs| {
         let at = fs.parent_beneath(base, path)?;
-        let name = at.name.ok_or(VfsError::InvalidArgument)?;
+        let name = at.name.ok_or(Errno::EINVAL)?;
         fs.rmdir_at(at.parent, name, now())?;
         Ok(())
     })
@@ -105,12 +105,12 @@ pub fn unlink_beneath(dir: Fd, path: &str) -> Result<()> {
     let base = base(dir)?;
     rootfs::with(|fs| {
         let at = fs.parent_beneath(base, path)?;
-        let name = at.name.ok_or(VfsError::IsADirectory)?;
+        let name = at.name.ok_or(Errno::EISDIR)?;
         if at.dir_only {
             let node = fs.lookup_beneath(at.parent, name, true)?;
             return Err(match fs.metadata(node)?.kind {
-                NodeKind::Directory => VfsError::IsADirectory,
-                _ => VfsError::NotADirectory,
+                NodeKind::Directory => Errno::EISDIR,
+                _ => Errno::ENOTDIR,
             });
         }
         fs.unlink_at(at.parent, name, now())?;
@@ -126,12 +126,12 @@ pub fn rename_beneath(from_dir: Fd, from: &str, to_dir: Fd, to: &str) -> Result<
     rootfs::with(|fs| {
         let src = fs.parent_beneath(from_base, from)?;
         let dst = fs.parent_beneath(to_base, to)?;
-        let src_name = src.name.ok_or(VfsError::Busy)?;
-        let dst_name = dst.name.ok_or(VfsError::Busy)?;
+        let src_name = src.name.ok_or(Errno::EBUSY)?;
+        let dst_name = dst.name.ok_or(Errno::EBUSY)?;
         if src.dir_only || dst.dir_only {
             let node = fs.lookup_beneath(src.parent, src_name, false)?;
             if fs.metadata(node)?.kind != NodeKind::Directory {
-                return Err(VfsError::NotADirectory);
+                return Err(Errno::ENOTDIR);
             }
         }
         fs.rename_at(src.parent, src_name, dst.parent, dst_name, now())?;
@@ -168,11 +168,11 @@ pub fn symlink_beneath(target: &str, dir: Fd, path: &str) -> Result<()> {
 /// slash.
 fn new_entry<'p>(fs: &MemFs, base: NodeId, path: &'p str) -> Result<(NodeId, &'p str)> {
     let at = fs.parent_beneath(base, path)?;
-    let name = at.name.ok_or(VfsError::AlreadyExists)?;
+    let name = at.name.ok_or(Errno::EEXIST)?;
     if at.dir_only {
         return Err(match fs.lookup_beneath(at.parent, name, false) {
-            Ok(_) => VfsError::AlreadyExists,
-            Err(_) => VfsError::NotFound,
+            Ok(_) => Errno::EEXIST,
+            Err(_) => Errno::ENOENT,
         });
     }
     Ok((at.parent, name))

@@ -2,7 +2,7 @@
 //! (`tty`), and the null device.
 
 use crate::file::{File, FileKind, Result, Stat, anonymous_ino};
-use crate::{VfsError, now};
+use crate::{Errno, now};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use spin::Mutex;
 use task::WaitQueue;
@@ -210,7 +210,7 @@ impl File for Console {
                 Read::Empty => {}
             }
             if self.nonblocking.load(Ordering::Relaxed) {
-                return Err(VfsError::WouldBlock);
+                return Err(Errno::EAGAIN);
             }
             // A change of foreground wakes the wait too: a background reader then stops.
             let job = task::context::<crate::ProcessContext>().map_or(0, |c| c.job());

@@ -1,7 +1,7 @@
 //! Per-task file state: the descriptor table and the working directory.
 
 use crate::file::{File, Result};
-use crate::{Console, VfsError};
+use crate::{Console, Errno};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -30,7 +30,7 @@ impl FdTable {
         self.slots
             .get(fd as usize)
             .and_then(Clone::clone)
-            .ok_or(VfsError::BadFileDescriptor)
+            .ok_or(Errno::EBADF)
     }
 
     /// Installs `file` at the lowest free descriptor.
@@ -41,7 +41,7 @@ impl FdTable {
                 self.slots.push(None);
                 self.slots.len() - 1
             }
-            None => return Err(VfsError::TooManyOpenFiles),
+            None => return Err(Errno::EMFILE),
         };
         self.slots[fd] = Some(file);
         Ok(fd as Fd)
@@ -51,7 +51,7 @@ impl FdTable {
     pub fn insert_at(&mut self, fd: Fd, file: Arc<dyn File>) -> Result<Option<Arc<dyn File>>> {
         let i = fd as usize;
         if i >= MAX_FDS {
-            return Err(VfsError::BadFileDescriptor);
+            return Err(Errno::EBADF);
         }
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
@@ -65,7 +65,7 @@ impl FdTable {
             .slots
             .get_mut(fd as usize)
             .and_then(Option::take)
-            .ok_or(VfsError::BadFileDescriptor)?;
+            .ok_or(Errno::EBADF)?;
         while self.slots.last().is_some_and(Option::is_none) {
             self.slots.pop();
         }

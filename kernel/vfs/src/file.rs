@@ -1,11 +1,11 @@
 //! Open file descriptions: the [`File`] trait and the types its methods use.
 
-use crate::VfsError;
+use crate::Errno;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-pub type Result<T> = core::result::Result<T, VfsError>;
+pub type Result<T> = core::result::Result<T, Errno>;
 
 /// What an open file or a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,17 +123,17 @@ pub trait File: Send + Sync {
     /// Reads into `buf`; returns the count read, 0 at end of file. Blocks (unless
     /// non-blocking) while a pipe or the console has nothing to read yet.
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {
-        Err(VfsError::PermissionDenied)
+        Err(Errno::EACCES)
     }
 
     /// Writes from `buf`; returns the count written.
     fn write(&self, _buf: &[u8]) -> Result<usize> {
-        Err(VfsError::PermissionDenied)
+        Err(Errno::EACCES)
     }
 
     /// Moves the offset; returns the new one. `IllegalSeek` on pipes and devices.
     fn seek(&self, _pos: SeekFrom) -> Result<u64> {
-        Err(VfsError::IllegalSeek)
+        Err(Errno::ESPIPE)
     }
 
     fn stat(&self) -> Result<Stat>;
@@ -142,18 +142,18 @@ pub trait File: Send + Sync {
     /// is a snapshot taken when reading from cookie 0, so removing entries while iterating
     /// neither skips nor repeats others. `.` and `..` are not listed. Empty at the end.
     fn readdir(&self, _cookie: u64, _max: usize) -> Result<Vec<DirEntry>> {
-        Err(VfsError::NotADirectory)
+        Err(Errno::ENOTDIR)
     }
 
     /// Sets the length of a regular file.
     fn set_len(&self, _len: u64) -> Result<()> {
-        Err(VfsError::InvalidArgument)
+        Err(Errno::EINVAL)
     }
 
     /// Gives a file memory for its bytes up to `end` (`fallocate`): the length grows to `end`
     /// unless `keep_len`. `NotSupported` for objects that are not regular files.
     fn allocate(&self, _end: u64, _keep_len: bool) -> Result<()> {
-        Err(VfsError::NotSupported)
+        Err(Errno::ENOTSUP)
     }
 
     /// True if a read would not block (data, end of file or an error is ready).
@@ -173,13 +173,13 @@ pub trait File: Send + Sync {
     /// Reads at `offset` without using or moving the file offset (`pread`). `IllegalSeek`
     /// on pipes and devices.
     fn read_at(&self, _buf: &mut [u8], _offset: u64) -> Result<usize> {
-        Err(VfsError::IllegalSeek)
+        Err(Errno::ESPIPE)
     }
 
     /// Writes at `offset` without using or moving the file offset (`pwrite`, also with
     /// `O_APPEND`). `IllegalSeek` on pipes and devices.
     fn write_at(&self, _buf: &[u8], _offset: u64) -> Result<usize> {
-        Err(VfsError::IllegalSeek)
+        Err(Errno::ESPIPE)
     }
 
     /// Sets or clears `O_APPEND` (`fcntl(F_SETFL)`). Objects without an offset ignore it.
@@ -188,12 +188,12 @@ pub trait File: Send + Sync {
     /// Sets the access and/or modification time (ns since the Unix epoch; `None` leaves one
     /// unchanged). `NotSupported` for objects outside the file tree (pipes, devices).
     fn set_times(&self, _accessed: Option<u64>, _modified: Option<u64>) -> Result<()> {
-        Err(VfsError::NotSupported)
+        Err(Errno::ENOTSUP)
     }
 
     /// Sets the permission bits. `NotSupported` for objects outside the file tree.
     fn set_mode(&self, _mode: u32) -> Result<()> {
-        Err(VfsError::NotSupported)
+        Err(Errno::ENOTSUP)
     }
 
     /// The directory node an open directory is bound to (the base of the `*_beneath`

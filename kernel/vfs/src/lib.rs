@@ -1,8 +1,8 @@
 //! The virtual file system layer: open file descriptions ([`File`]: regular files and
 //! directories of the root `MemFs`, pipes, the console, the null device), per-task descriptor
 //! tables and working directories ([`ProcessContext`]), and POSIX-like calls on the running
-//! task (`open`, `read`, `write`, `pipe`, `dup2`, `chdir`, `stat`, ...), with typed errors
-//! carrying POSIX errno numbers ([`VfsError`]).
+//! task (`open`, `read`, `write`, `pipe`, `dup2`, `chdir`, `stat`, ...), with Linux errno
+//! errors ([`Errno`], from the `errno` crate; memfs's errors pass through unchanged).
 //!
 //! Owns: the `File` implementations, the descriptor tables, the console input wait queue
 //! ([`console_input_ready`] is called by the COM1 interrupt handler). Depends on `memfs`
@@ -27,7 +27,6 @@ extern crate alloc;
 mod beneath;
 mod console;
 mod context;
-mod error;
 mod file;
 mod pipe;
 pub mod readiness;
@@ -46,7 +45,7 @@ pub use console::{
     take_console_signal,
 };
 pub use context::{Fd, FdTable, MAX_FDS, ProcessContext};
-pub use error::VfsError;
+pub use errno::Errno;
 pub use file::{DirEntry, File, FileKind, Result, SeekFrom, Stat};
 pub use pipe::{PIPE_BUF, PIPE_CAPACITY, PipeReader, PipeWriter, pipe_pair};
 pub use regular::{DirHandle, RegularFile};
@@ -203,10 +202,10 @@ pub const NULL_DEVICE_PATH: &str = "/dev/null";
 pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
     let writable = opts.write || opts.append;
     if !opts.read && !writable {
-        return Err(VfsError::InvalidArgument);
+        return Err(Errno::EINVAL);
     }
     if opts.create && opts.directory {
-        return Err(VfsError::InvalidArgument);
+        return Err(Errno::EINVAL);
     }
     let path = absolute(path)?;
     if path == NULL_DEVICE_PATH {
@@ -222,12 +221,12 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
             fs.lookup(&path)
         };
         let node = match existing {
-            Ok(_) if opts.create && opts.exclusive => return Err(VfsError::AlreadyExists),
+            Ok(_) if opts.create && opts.exclusive => return Err(Errno::EEXIST),
             Ok(node) => node,
-            Err(memfs::FsError::NotFound) if opts.create => {
+            Err(Errno::ENOENT) if opts.create => {
                 return Ok((fs.create_file(&path, opts.mode, t)?, false));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         Ok((node, prepare_open(fs, node, opts, t)?))
     };
@@ -247,9 +246,9 @@ pub(crate) fn prepare_open(
 ) -> Result<bool> {
     let writable = opts.write || opts.append;
     match fs.metadata(node)?.kind {
-        NodeKind::Directory if writable => Err(VfsError::IsADirectory),
+        NodeKind::Directory if writable => Err(Errno::EISDIR),
         NodeKind::Directory => Ok(true),
-        _ if opts.directory => Err(VfsError::NotADirectory),
+        _ if opts.directory => Err(Errno::ENOTDIR),
         _ => {
             if opts.truncate && writable {
                 fs.truncate(node, 0, t)?;
@@ -304,7 +303,7 @@ pub fn write_all(fd: Fd, mut buf: &[u8]) -> Result<()> {
     let f = file(fd)?;
     while !buf.is_empty() {
         match f.write(buf)? {
-            0 => return Err(VfsError::NoSpace),
+            0 => return Err(Errno::ENOSPC),
             n => buf = &buf[n..],
         }
     }
@@ -540,10 +539,10 @@ pub fn link(from: &str, to: &str, follow: bool) -> Result<()> {
 /// The target of the symbolic link at `path`.
 pub fn readlink(path: &str) -> Result<String> {
     let path = absolute(path)?;
-    Ok(rootfs::with(|fs| {
+    rootfs::with(|fs| {
         let node = fs.lookup_nofollow(&path)?;
         fs.readlink(node).map(String::from)
-    })?)
+    })
 }
 
 /// Changes the running task's working directory (shared with the tasks sharing its context).
@@ -552,7 +551,7 @@ pub fn chdir(path: &str) -> Result<()> {
     let path = absolute_from(&ctx.cwd(), path)?;
     let kind = rootfs::with(|fs| fs.lookup(&path).and_then(|n| fs.metadata(n)))?.kind;
     if kind != NodeKind::Directory {
-        return Err(VfsError::NotADirectory);
+        return Err(Errno::ENOTDIR);
     }
     ctx.set_cwd(path);
     Ok(())

@@ -7,7 +7,7 @@
 //! cannot be separated by a waker).
 
 use crate::file::{File, FileKind, Result, Stat, anonymous_ino};
-use crate::{VfsError, now};
+use crate::{Errno, now};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -125,7 +125,7 @@ impl File for PipeReader {
                 return Ok(0);
             }
             if self.nonblocking.load(Ordering::Relaxed) {
-                return Err(VfsError::WouldBlock);
+                return Err(Errno::EAGAIN);
             }
             p.readable.wait_until(|| {
                 p.len.load(Ordering::SeqCst) > 0 || p.writers.load(Ordering::SeqCst) == 0
@@ -166,7 +166,7 @@ impl File for PipeWriter {
                 return if written > 0 {
                     Ok(written)
                 } else {
-                    Err(VfsError::BrokenPipe)
+                    Err(Errno::EPIPE)
                 };
             }
             let rest = &buf[written..];
@@ -182,7 +182,7 @@ impl File for PipeWriter {
                 if room >= need {
                     let n = rest.len().min(room);
                     if ring.try_reserve(n).is_err() {
-                        return Err(VfsError::NoSpace);
+                        return Err(Errno::ENOSPC);
                     }
                     ring.extend(&rest[..n]);
                     p.len.store(ring.len(), Ordering::SeqCst);
@@ -201,7 +201,7 @@ impl File for PipeWriter {
                 return if written > 0 {
                     Ok(written)
                 } else {
-                    Err(VfsError::WouldBlock)
+                    Err(Errno::EAGAIN)
                 };
             }
             p.writable.wait_until(|| {
@@ -213,7 +213,7 @@ impl File for PipeWriter {
     }
 
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {
-        Err(VfsError::PermissionDenied)
+        Err(Errno::EACCES)
     }
 
     fn stat(&self) -> Result<Stat> {

@@ -1,7 +1,7 @@
 //! Files and directories of the root file system, opened by node id.
 
 use crate::file::{DirEntry, File, FileKind, Result, SeekFrom, Stat, node_ino};
-use crate::{VfsError, now};
+use crate::{Errno, now};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -46,13 +46,13 @@ impl File for RegularFile {
 
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if !self.readable {
-            return Err(VfsError::PermissionDenied);
+            return Err(Errno::EACCES);
         }
         let mut offset = self.offset.lock();
         let n = rootfs::with(|fs| {
             let n = fs.read_at(self.node, *offset, buf)?;
             fs.set_times(self.node, Some(now()), None)?;
-            Ok::<_, memfs::FsError>(n)
+            Ok::<_, Errno>(n)
         })?;
         *offset += n as u64;
         Ok(n)
@@ -60,7 +60,7 @@ impl File for RegularFile {
 
     fn write(&self, buf: &[u8]) -> Result<usize> {
         if !self.writable {
-            return Err(VfsError::PermissionDenied);
+            return Err(Errno::EACCES);
         }
         let mut offset = self.offset.lock();
         let (start, n) = rootfs::with(|fs| {
@@ -70,7 +70,7 @@ impl File for RegularFile {
                 *offset
             };
             let n = fs.write_at(self.node, start, buf, now())?;
-            Ok::<_, memfs::FsError>((start, n))
+            Ok::<_, Errno>((start, n))
         })?;
         *offset = start + n as u64;
         Ok(n)
@@ -88,7 +88,7 @@ impl File for RegularFile {
         };
         let new = i128::from(base) + delta;
         if new < 0 || new > i128::from(i64::MAX) {
-            return Err(VfsError::InvalidArgument);
+            return Err(Errno::EINVAL);
         }
         *offset = new as u64;
         Ok(*offset)
@@ -101,7 +101,7 @@ impl File for RegularFile {
 
     fn set_len(&self, len: u64) -> Result<()> {
         if !self.writable {
-            return Err(VfsError::PermissionDenied);
+            return Err(Errno::EACCES);
         }
         rootfs::with(|fs| fs.truncate(self.node, len, now()))?;
         Ok(())
@@ -109,7 +109,7 @@ impl File for RegularFile {
 
     fn allocate(&self, end: u64, keep_len: bool) -> Result<()> {
         if !self.writable {
-            return Err(VfsError::BadFileDescriptor);
+            return Err(Errno::EBADF);
         }
         rootfs::with(|fs| fs.allocate(self.node, end, keep_len, now()))?;
         Ok(())
@@ -117,22 +117,20 @@ impl File for RegularFile {
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         if !self.readable {
-            return Err(VfsError::PermissionDenied);
+            return Err(Errno::EACCES);
         }
-        Ok(rootfs::with(|fs| {
+        rootfs::with(|fs| {
             let n = fs.read_at(self.node, offset, buf)?;
             fs.set_times(self.node, Some(now()), None)?;
-            Ok::<_, memfs::FsError>(n)
-        })?)
+            Ok(n)
+        })
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize> {
         if !self.writable {
-            return Err(VfsError::PermissionDenied);
+            return Err(Errno::EACCES);
         }
-        Ok(rootfs::with(|fs| {
-            fs.write_at(self.node, offset, buf, now())
-        })?)
+        rootfs::with(|fs| fs.write_at(self.node, offset, buf, now()))
     }
 
     fn set_append(&self, append: bool) {
@@ -171,18 +169,18 @@ impl File for DirHandle {
     }
 
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {
-        Err(VfsError::IsADirectory)
+        Err(Errno::EISDIR)
     }
 
     fn write(&self, _buf: &[u8]) -> Result<usize> {
-        Err(VfsError::IsADirectory)
+        Err(Errno::EISDIR)
     }
 
     fn seek(&self, pos: SeekFrom) -> Result<u64> {
         // Directory offsets are readdir cookies; only rewinding is meaningful here.
         match pos {
             SeekFrom::Start(0) => Ok(0),
-            _ => Err(VfsError::InvalidArgument),
+            _ => Err(Errno::EINVAL),
         }
     }
 

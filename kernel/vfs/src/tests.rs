@@ -2,7 +2,6 @@
 
 use crate::*;
 use alloc::format;
-use alloc::string::ToString;
 use alloc::vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use ktest::kernel_test;
@@ -11,7 +10,7 @@ use task::ExitValue;
 /// A new empty directory `/vfstest/NAME` (removed first if a previous run left it).
 fn fresh_dir(name: &str) -> String {
     match mkdir("/vfstest", 0o755) {
-        Ok(()) | Err(VfsError::AlreadyExists) => {}
+        Ok(()) | Err(Errno::EEXIST) => {}
         Err(e) => panic!("mkdir /vfstest: {e}"),
     }
     let dir = format!("/vfstest/{name}");
@@ -59,7 +58,7 @@ kernel_test! {
         assert_eq!(read_exact(fd, 100), b"world");
         assert_eq!(seek(fd, SeekFrom::End(-5)).unwrap(), 6);
         assert_eq!(read_exact(fd, 2), b"wo");
-        assert_eq!(seek(fd, SeekFrom::End(-12)), Err(VfsError::InvalidArgument));
+        assert_eq!(seek(fd, SeekFrom::End(-12)), Err(Errno::EINVAL));
         assert_eq!(seek(fd, SeekFrom::Current(0)).unwrap(), 8, "failed seek moves nothing");
         // Writing past the end leaves a zero-filled hole.
         assert_eq!(seek(fd, SeekFrom::End(3)).unwrap(), 14);
@@ -97,12 +96,12 @@ kernel_test! {
 
         // O_EXCL refuses an existing path; O_CREAT alone opens it.
         let excl = OpenOptions::new().write(true).create(true).exclusive(true);
-        assert_eq!(open(&path, excl), Err(VfsError::AlreadyExists));
+        assert_eq!(open(&path, excl), Err(Errno::EEXIST));
         let fd = open(&path, OpenOptions::new().write(true).create(true)).unwrap();
         assert_eq!(fstat(fd).unwrap().size, 13, "no truncation without O_TRUNC");
         close(fd).unwrap();
         symlink("nowhere", &format!("{dir}/dangling")).unwrap();
-        assert_eq!(open(&format!("{dir}/dangling"), excl), Err(VfsError::AlreadyExists));
+        assert_eq!(open(&format!("{dir}/dangling"), excl), Err(Errno::EEXIST));
 
         // O_TRUNC, ftruncate (grow with zeros, shrink), truncate by path.
         let fd = open(&path, OpenOptions::write_create()).unwrap();
@@ -112,12 +111,12 @@ kernel_test! {
         close(fd).unwrap();
         let r = open(&path, OpenOptions::read_only()).unwrap();
         assert_eq!(read_to_end(r).unwrap(), b"ab\0\0\0\0");
-        assert_eq!(ftruncate(r, 0), Err(VfsError::PermissionDenied), "read-only fd");
+        assert_eq!(ftruncate(r, 0), Err(Errno::EACCES), "read-only fd");
         truncate(&path, 1).unwrap();
         seek(r, SeekFrom::Start(0)).unwrap();
         assert_eq!(read_to_end(r).unwrap(), b"a");
         close(r).unwrap();
-        assert_eq!(truncate(&dir, 0), Err(VfsError::IsADirectory));
+        assert_eq!(truncate(&dir, 0), Err(Errno::EISDIR));
     }
 }
 
@@ -157,7 +156,7 @@ kernel_test! {
         assert_eq!((l.kind, l.size), (FileKind::Symlink, 1));
         assert_eq!(stat(&format!("{dir}/link")).unwrap().ino, s0.ino, "stat follows");
         assert_eq!(readlink(&format!("{dir}/link")).unwrap(), "f");
-        assert_eq!(readlink(&path), Err(VfsError::InvalidArgument));
+        assert_eq!(readlink(&path), Err(Errno::EINVAL));
 
         let (r, w) = pipe().unwrap();
         assert_eq!(fstat(r).unwrap().kind, FileKind::Pipe);
@@ -179,7 +178,7 @@ kernel_test! {
         write(fd, b"A").unwrap();
         close(fd).unwrap();
         rename(&a, &b).unwrap();
-        assert_eq!(stat(&a), Err(VfsError::NotFound));
+        assert_eq!(stat(&a), Err(Errno::ENOENT));
         assert_eq!(stat(&b).unwrap().size, 1);
         // Rename over an existing file replaces it.
         let fd = open(&a, rw_create()).unwrap();
@@ -190,19 +189,19 @@ kernel_test! {
 
         let sub = format!("{dir}/sub");
         mkdir(&sub, 0o755).unwrap();
-        assert_eq!(mkdir(&sub, 0o755), Err(VfsError::AlreadyExists));
-        assert_eq!(rename(&sub, &b), Err(VfsError::NotADirectory));
-        assert_eq!(rename(&b, &sub), Err(VfsError::IsADirectory));
-        assert_eq!(rename(&sub, &format!("{sub}/inner")), Err(VfsError::InvalidArgument));
+        assert_eq!(mkdir(&sub, 0o755), Err(Errno::EEXIST));
+        assert_eq!(rename(&sub, &b), Err(Errno::ENOTDIR));
+        assert_eq!(rename(&b, &sub), Err(Errno::EISDIR));
+        assert_eq!(rename(&sub, &format!("{sub}/inner")), Err(Errno::EINVAL));
         rename(&b, &format!("{sub}/moved")).unwrap();
-        assert_eq!(rmdir(&sub), Err(VfsError::DirectoryNotEmpty));
-        assert_eq!(unlink(&sub), Err(VfsError::IsADirectory));
-        assert_eq!(rmdir(&format!("{sub}/moved")), Err(VfsError::NotADirectory));
+        assert_eq!(rmdir(&sub), Err(Errno::ENOTEMPTY));
+        assert_eq!(unlink(&sub), Err(Errno::EISDIR));
+        assert_eq!(rmdir(&format!("{sub}/moved")), Err(Errno::ENOTDIR));
         unlink(&format!("{sub}/moved")).unwrap();
-        assert_eq!(unlink(&format!("{sub}/moved")), Err(VfsError::NotFound));
+        assert_eq!(unlink(&format!("{sub}/moved")), Err(Errno::ENOENT));
         rmdir(&sub).unwrap();
-        assert_eq!(stat(&sub), Err(VfsError::NotFound));
-        assert_eq!(rmdir("/"), Err(VfsError::Busy));
+        assert_eq!(stat(&sub), Err(Errno::ENOENT));
+        assert_eq!(rmdir("/"), Err(Errno::EBUSY));
         assert!(read_dir(&dir).unwrap().is_empty());
     }
 }
@@ -250,10 +249,10 @@ kernel_test! {
         }
         assert_eq!(removed, names);
         assert!(readdir(fd, 0, 100).unwrap().is_empty(), "cookie 0 rereads the directory");
-        assert_eq!(read(fd, &mut [0; 4]), Err(VfsError::IsADirectory));
+        assert_eq!(read(fd, &mut [0; 4]), Err(Errno::EISDIR));
         close(fd).unwrap();
         let f = open(&format!("{dir}/file"), rw_create()).unwrap();
-        assert_eq!(readdir(f, 0, 10), Err(VfsError::NotADirectory));
+        assert_eq!(readdir(f, 0, 10), Err(Errno::ENOTDIR));
         close(f).unwrap();
     }
 }
@@ -264,85 +263,53 @@ kernel_test! {
         let file = format!("{dir}/file");
         close(open(&file, rw_create()).unwrap()).unwrap();
         // Missing path.
-        assert_eq!(open(&format!("{dir}/missing"), OpenOptions::read_only()), Err(VfsError::NotFound));
-        assert_eq!(stat(&format!("{dir}/missing/x")), Err(VfsError::NotFound));
-        assert_eq!(open("", OpenOptions::read_only()), Err(VfsError::NotFound));
+        assert_eq!(open(&format!("{dir}/missing"), OpenOptions::read_only()), Err(Errno::ENOENT));
+        assert_eq!(stat(&format!("{dir}/missing/x")), Err(Errno::ENOENT));
+        assert_eq!(open("", OpenOptions::read_only()), Err(Errno::ENOENT));
         // Not a directory.
-        assert_eq!(open(&format!("{file}/x"), rw_create()), Err(VfsError::NotADirectory));
-        assert_eq!(chdir(&file), Err(VfsError::NotADirectory));
-        assert_eq!(open(&file, OpenOptions::read_only().directory(true)), Err(VfsError::NotADirectory));
-        assert_eq!(read_dir(&file), Err(VfsError::NotADirectory));
+        assert_eq!(open(&format!("{file}/x"), rw_create()), Err(Errno::ENOTDIR));
+        assert_eq!(chdir(&file), Err(Errno::ENOTDIR));
+        assert_eq!(open(&file, OpenOptions::read_only().directory(true)), Err(Errno::ENOTDIR));
+        assert_eq!(read_dir(&file), Err(Errno::ENOTDIR));
         // Is a directory.
-        assert_eq!(open(&dir, OpenOptions::new().write(true)), Err(VfsError::IsADirectory));
+        assert_eq!(open(&dir, OpenOptions::new().write(true)), Err(Errno::EISDIR));
         // Directory not empty.
-        assert_eq!(rmdir(&dir), Err(VfsError::DirectoryNotEmpty));
+        assert_eq!(rmdir(&dir), Err(Errno::ENOTEMPTY));
         // Name too long.
         let long = "n".repeat(memfs::NAME_MAX + 1);
-        assert_eq!(open(&format!("{dir}/{long}"), rw_create()), Err(VfsError::NameTooLong));
-        assert_eq!(mkdir(&long, 0o755), Err(VfsError::NameTooLong));
+        assert_eq!(open(&format!("{dir}/{long}"), rw_create()), Err(Errno::ENAMETOOLONG));
+        assert_eq!(mkdir(&long, 0o755), Err(Errno::ENAMETOOLONG));
         close(open(&format!("{dir}/{}", "n".repeat(memfs::NAME_MAX)), rw_create()).unwrap()).unwrap();
         // Symlink loops.
         symlink("loop", &format!("{dir}/loop")).unwrap();
-        assert_eq!(stat(&format!("{dir}/loop")), Err(VfsError::TooManyLinks));
+        assert_eq!(stat(&format!("{dir}/loop")), Err(Errno::ELOOP));
         // Bad descriptors.
         let mut buf = [0u8; 4];
-        assert_eq!(read(999, &mut buf), Err(VfsError::BadFileDescriptor));
-        assert_eq!(write(1000, b"x"), Err(VfsError::BadFileDescriptor));
-        assert_eq!(close(77), Err(VfsError::BadFileDescriptor));
-        assert_eq!(fstat(u32::MAX), Err(VfsError::BadFileDescriptor));
+        assert_eq!(read(999, &mut buf), Err(Errno::EBADF));
+        assert_eq!(write(1000, b"x"), Err(Errno::EBADF));
+        assert_eq!(close(77), Err(Errno::EBADF));
+        assert_eq!(fstat(u32::MAX), Err(Errno::EBADF));
         let fd = open(&file, OpenOptions::read_only()).unwrap();
         close(fd).unwrap();
-        assert_eq!(close(fd), Err(VfsError::BadFileDescriptor), "double close");
-        assert_eq!(read(fd, &mut buf), Err(VfsError::BadFileDescriptor), "use after close");
+        assert_eq!(close(fd), Err(Errno::EBADF), "double close");
+        assert_eq!(read(fd, &mut buf), Err(Errno::EBADF), "use after close");
         // Access mode.
         let ro = open(&file, OpenOptions::read_only()).unwrap();
-        assert_eq!(write(ro, b"x"), Err(VfsError::PermissionDenied));
+        assert_eq!(write(ro, b"x"), Err(Errno::EACCES));
         close(ro).unwrap();
         let wo = open(&file, OpenOptions::new().write(true)).unwrap();
-        assert_eq!(read(wo, &mut buf), Err(VfsError::PermissionDenied));
+        assert_eq!(read(wo, &mut buf), Err(Errno::EACCES));
         close(wo).unwrap();
         assert_eq!(stat(&file).unwrap().size, 0, "nothing was written");
         // Flags.
-        assert_eq!(open(&file, OpenOptions::new()), Err(VfsError::InvalidArgument));
+        assert_eq!(open(&file, OpenOptions::new()), Err(Errno::EINVAL));
         // Seeks on pipes; pipe ends in the wrong direction.
         let (r, w) = pipe().unwrap();
-        assert_eq!(seek(r, SeekFrom::Start(0)), Err(VfsError::IllegalSeek));
-        assert_eq!(write(r, b"x"), Err(VfsError::PermissionDenied));
-        assert_eq!(read(w, &mut buf), Err(VfsError::PermissionDenied));
+        assert_eq!(seek(r, SeekFrom::Start(0)), Err(Errno::ESPIPE));
+        assert_eq!(write(r, b"x"), Err(Errno::EACCES));
+        assert_eq!(read(w, &mut buf), Err(Errno::EACCES));
         close(r).unwrap();
         close(w).unwrap();
-    }
-}
-
-kernel_test! {
-    fn errno_numbers_and_messages() {
-        let expect = [
-            (VfsError::NotFound, 2), (VfsError::BadFileDescriptor, 9),
-            (VfsError::WouldBlock, 11), (VfsError::PermissionDenied, 13),
-            (VfsError::Busy, 16), (VfsError::AlreadyExists, 17),
-            (VfsError::NotADirectory, 20), (VfsError::IsADirectory, 21),
-            (VfsError::InvalidArgument, 22), (VfsError::TooManyOpenFiles, 24),
-            (VfsError::NoSpace, 28), (VfsError::IllegalSeek, 29), (VfsError::BrokenPipe, 32),
-            (VfsError::NameTooLong, 36), (VfsError::DirectoryNotEmpty, 39),
-            (VfsError::TooManyLinks, 40), (VfsError::NotSupported, 95),
-            (VfsError::Interrupted, 4), (VfsError::NotConnected, 107),
-            (VfsError::ConnectionReset, 104), (VfsError::ConnectionRefused, 111),
-            (VfsError::DestinationRequired, 89), (VfsError::MessageTooLong, 90),
-            (VfsError::CrossDevice, 18),
-        ];
-        assert_eq!(expect.len(), VfsError::ALL.len());
-        for (e, n) in expect {
-            assert_eq!(e.errno(), n, "{e:?}");
-        }
-        assert_eq!(VfsError::NotFound.to_string(), "No such file or directory");
-        assert_eq!(VfsError::BadFileDescriptor.to_string(), "Bad file descriptor");
-        assert_eq!(VfsError::IllegalSeek.to_string(), "Illegal seek");
-        assert_eq!(VfsError::from(memfs::FsError::DirectoryNotEmpty), VfsError::DirectoryNotEmpty);
-        // memfs and vfs agree on messages for the errors they share.
-        assert_eq!(
-            memfs::FsError::NameTooLong.to_string(),
-            VfsError::from(memfs::FsError::NameTooLong).to_string()
-        );
     }
 }
 
@@ -370,15 +337,15 @@ kernel_test! {
         assert_eq!(read_exact(d, 1), b"b");
         assert_eq!(stat(&format!("{dir}/g")).unwrap().size, 0);
         assert_eq!(dup2(d, d).unwrap(), d);
-        assert_eq!(dup2(55, 56), Err(VfsError::BadFileDescriptor));
-        assert_eq!(dup2(d, MAX_FDS as Fd), Err(VfsError::BadFileDescriptor));
+        assert_eq!(dup2(55, 56), Err(Errno::EBADF));
+        assert_eq!(dup2(d, MAX_FDS as Fd), Err(Errno::EBADF));
         let high = dup2(d, 100).unwrap();
         assert_eq!(high, 100);
         assert!(file(99).is_err());
         for f in [d, d2, other, high] {
             close(f).unwrap();
         }
-        assert_eq!(close(d), Err(VfsError::BadFileDescriptor));
+        assert_eq!(close(d), Err(Errno::EBADF));
     }
 }
 
@@ -389,8 +356,8 @@ kernel_test! {
         for expected in 3..MAX_FDS as Fd {
             assert_eq!(ctx.install(null.clone()).unwrap(), expected);
         }
-        assert_eq!(ctx.install(null.clone()), Err(VfsError::TooManyOpenFiles));
-        assert_eq!(ctx.dup(0), Err(VfsError::TooManyOpenFiles));
+        assert_eq!(ctx.install(null.clone()), Err(Errno::EMFILE));
+        assert_eq!(ctx.dup(0), Err(Errno::EMFILE));
         ctx.close(500).unwrap();
         assert_eq!(ctx.dup(0).unwrap(), 500);
         assert_eq!(ctx.with_fds(|t| t.len()), MAX_FDS);
@@ -404,13 +371,13 @@ kernel_test! {
         let null: Arc<dyn File> = Arc::new(NullDevice::new());
         assert_eq!(null.read(&mut [0; 8]).unwrap(), 0);
         assert_eq!(null.write(b"gone").unwrap(), 4);
-        assert_eq!(null.seek(SeekFrom::Start(0)), Err(VfsError::IllegalSeek));
+        assert_eq!(null.seek(SeekFrom::Start(0)), Err(Errno::ESPIPE));
         let console = Console::new();
         assert_eq!(console.write(b"").unwrap(), 0);
         assert!(console.poll_writable());
         if !serial::has_input() {
             console.set_nonblocking(true);
-            assert_eq!(console.read(&mut [0; 8]), Err(VfsError::WouldBlock));
+            assert_eq!(console.read(&mut [0; 8]), Err(Errno::EAGAIN));
             assert!(!console.poll_readable());
         }
     }
@@ -469,7 +436,7 @@ kernel_test! {
         let child = ctx.new_child(null.clone(), null.clone(), null.clone());
         let own = open(&format!("{dir}/f"), OpenOptions::read_only()).unwrap();
         let h = spawn_with_context(task::Builder::new("fd-child"), child, move || {
-            assert_eq!(read(own, &mut [0; 4]), Err(VfsError::BadFileDescriptor));
+            assert_eq!(read(own, &mut [0; 4]), Err(Errno::EBADF));
             assert_eq!(write(1, b"to null").unwrap(), 7);
             0
         }).unwrap();
@@ -579,7 +546,7 @@ kernel_test! {
     fn broken_pipe_and_nonblocking() {
         let (r, w) = pipe().unwrap();
         close(r).unwrap();
-        assert_eq!(write(w, b"x"), Err(VfsError::BrokenPipe));
+        assert_eq!(write(w, b"x"), Err(Errno::EPIPE));
         assert!(file(w).unwrap().poll_writable(), "error is reported without blocking");
         close(w).unwrap();
 
@@ -591,7 +558,7 @@ kernel_test! {
         loop {
             match write(w, &chunk) {
                 Ok(n) => total += n,
-                Err(VfsError::WouldBlock) => break,
+                Err(Errno::EAGAIN) => break,
                 Err(e) => panic!("{e}"),
             }
         }
@@ -602,9 +569,9 @@ kernel_test! {
         set_nonblocking(w, false).unwrap();
         let writer = |len: usize| {
             task::spawn("blocked-writer", move || match write(w, &vec![1u8; len]) {
-                Err(VfsError::BrokenPipe) => -1,
+                Err(Errno::EPIPE) => -1,
                 Ok(n) => n as isize,
-                Err(e) => -(e.errno() as isize) - 1000,
+                Err(e) => -(e.raw() as isize) - 1000,
             })
             .unwrap()
         };
@@ -624,7 +591,7 @@ kernel_test! {
         // Non-blocking read of an empty pipe with a writer: WouldBlock.
         let (r, w) = pipe().unwrap();
         set_nonblocking(r, true).unwrap();
-        assert_eq!(read(r, &mut [0; 4]), Err(VfsError::WouldBlock));
+        assert_eq!(read(r, &mut [0; 4]), Err(Errno::EAGAIN));
         close(w).unwrap();
         assert_eq!(read(r, &mut [0; 4]), Ok(0));
         close(r).unwrap();
@@ -685,7 +652,7 @@ kernel_test! {
         let fd = open(&path, rw_create()).unwrap();
         let used_before = fs_usage().used;
         unlink(&path).unwrap();
-        assert_eq!(stat(&path).unwrap_err(), VfsError::NotFound);
+        assert_eq!(stat(&path).unwrap_err(), Errno::ENOENT);
         let data = vec![7u8; 64 * 1024];
         write_all(fd, &data).unwrap();
         assert_eq!(fstat(fd).unwrap().nlink, 0);
@@ -720,17 +687,17 @@ kernel_test! {
         assert!(after.used >= before.used + 10_000, "{before:?} -> {after:?}");
         assert!(after.used <= after.limit);
         assert_eq!(read_file(&file).unwrap(), [1u8; 10_000]);
-        assert_eq!(read_file(&deep).unwrap_err(), VfsError::IsADirectory);
-        assert_eq!(mkdir_all(&file, 0o755).unwrap_err(), VfsError::AlreadyExists);
+        assert_eq!(read_file(&deep).unwrap_err(), Errno::EISDIR);
+        assert_eq!(mkdir_all(&file, 0o755).unwrap_err(), Errno::EEXIST);
         assert_eq!(
             mkdir_all(&format!("{file}/x"), 0o755).unwrap_err(),
-            VfsError::NotADirectory
+            Errno::ENOTDIR
         );
         unlink(&file).unwrap();
         assert!(fs_usage().used < after.used);
         assert_eq!(absolute_from("/a/b", "../c/./d").unwrap(), "/a/c/d");
         assert_eq!(absolute_from("/a", "/x/").unwrap(), "/x");
-        assert_eq!(absolute_from("/a", "").unwrap_err(), VfsError::NotFound);
+        assert_eq!(absolute_from("/a", "").unwrap_err(), Errno::ENOENT);
         for d in ["a/b/c", "a/b", "a"] {
             rmdir(&format!("{dir}/{d}")).unwrap();
         }

@@ -42,27 +42,27 @@ kernel_test! {
         assert_eq!(content(boxfd, "d/inner.txt").unwrap(), b"inner");
         assert_eq!(content(boxfd, "d/../d/inner.txt").unwrap(), b"inner");
         for escape in ["..", "../secret/secret.txt", "d/../..", "/etc"] {
-            assert_eq!(content(boxfd, escape), Err(VfsError::CrossDevice), "{escape}");
-            assert_eq!(stat_beneath(boxfd, escape, true).map(|_| ()), Err(VfsError::CrossDevice));
+            assert_eq!(content(boxfd, escape), Err(Errno::EXDEV), "{escape}");
+            assert_eq!(stat_beneath(boxfd, escape, true).map(|_| ()), Err(Errno::EXDEV));
         }
         symlink("../secret", &format!("{root}/box/up")).unwrap();
-        assert_eq!(content(boxfd, "up/secret.txt"), Err(VfsError::CrossDevice));
+        assert_eq!(content(boxfd, "up/secret.txt"), Err(Errno::EXDEV));
         assert_eq!(stat_beneath(boxfd, "up", false).unwrap().kind, FileKind::Symlink);
         assert_eq!(readlink_beneath(boxfd, "up").unwrap(), "../secret");
-        assert_eq!(open_beneath(boxfd, "up", OpenOptions::read_only(), false), Err(VfsError::TooManyLinks));
-        assert_eq!(mkdir_beneath(boxfd, "up/x", 0o755), Err(VfsError::CrossDevice));
-        assert_eq!(symlink_beneath("x", boxfd, "../x"), Err(VfsError::CrossDevice));
-        assert_eq!(rename_beneath(boxfd, "d", boxfd, "../d"), Err(VfsError::CrossDevice));
-        assert_eq!(link_beneath(boxfd, "up/secret.txt", true, boxfd, "s"), Err(VfsError::CrossDevice));
-        assert_eq!(unlink_beneath(boxfd, "../secret/secret.txt"), Err(VfsError::CrossDevice));
-        assert_eq!(rmdir_beneath(boxfd, "../secret"), Err(VfsError::CrossDevice));
-        assert_eq!(set_times_beneath(boxfd, "up", true, Some(1), None), Err(VfsError::CrossDevice));
+        assert_eq!(open_beneath(boxfd, "up", OpenOptions::read_only(), false), Err(Errno::ELOOP));
+        assert_eq!(mkdir_beneath(boxfd, "up/x", 0o755), Err(Errno::EXDEV));
+        assert_eq!(symlink_beneath("x", boxfd, "../x"), Err(Errno::EXDEV));
+        assert_eq!(rename_beneath(boxfd, "d", boxfd, "../d"), Err(Errno::EXDEV));
+        assert_eq!(link_beneath(boxfd, "up/secret.txt", true, boxfd, "s"), Err(Errno::EXDEV));
+        assert_eq!(unlink_beneath(boxfd, "../secret/secret.txt"), Err(Errno::EXDEV));
+        assert_eq!(rmdir_beneath(boxfd, "../secret"), Err(Errno::EXDEV));
+        assert_eq!(set_times_beneath(boxfd, "up", true, Some(1), None), Err(Errno::EXDEV));
         // A file descriptor is no directory to resolve from.
         let file = open_beneath(boxfd, "d/inner.txt", OpenOptions::read_only(), true).unwrap();
-        assert_eq!(stat_beneath(file, "x", true).map(|_| ()), Err(VfsError::NotADirectory));
+        assert_eq!(stat_beneath(file, "x", true).map(|_| ()), Err(Errno::ENOTDIR));
         close(file).unwrap();
         // Nothing left the box.
-        assert_eq!(stat(&format!("{root}/d")).map(|_| ()), Err(VfsError::NotFound));
+        assert_eq!(stat(&format!("{root}/d")).map(|_| ()), Err(Errno::ENOENT));
         assert_eq!(read_dir(&format!("{root}/secret")).unwrap().len(), 1);
         close(boxfd).unwrap();
     }
@@ -76,22 +76,22 @@ kernel_test! {
         let f = open_beneath(boxfd, "n/f", OpenOptions::write_create(), false).unwrap();
         write_all(f, b"data").unwrap();
         close(f).unwrap();
-        assert_eq!(open_beneath(boxfd, "n/g/", OpenOptions::write_create(), false), Err(VfsError::IsADirectory));
-        assert_eq!(open_beneath(boxfd, "n/f/", OpenOptions::read_only(), true), Err(VfsError::NotADirectory));
+        assert_eq!(open_beneath(boxfd, "n/g/", OpenOptions::write_create(), false), Err(Errno::EISDIR));
+        assert_eq!(open_beneath(boxfd, "n/f/", OpenOptions::read_only(), true), Err(Errno::ENOTDIR));
         link_beneath(boxfd, "n/f", false, boxfd, "h").unwrap();
         assert_eq!(stat_beneath(boxfd, "h", false).unwrap().nlink, 2);
-        assert_eq!(link_beneath(boxfd, "n", false, boxfd, "nd"), Err(VfsError::IsADirectory));
-        assert_eq!(link_beneath(boxfd, "h", false, boxfd, "x/"), Err(VfsError::NotFound));
-        assert_eq!(symlink_beneath("h", boxfd, "n/"), Err(VfsError::AlreadyExists));
-        assert_eq!(unlink_beneath(boxfd, "h/"), Err(VfsError::NotADirectory));
-        assert_eq!(unlink_beneath(boxfd, "n/"), Err(VfsError::IsADirectory));
+        assert_eq!(link_beneath(boxfd, "n", false, boxfd, "nd"), Err(Errno::EISDIR));
+        assert_eq!(link_beneath(boxfd, "h", false, boxfd, "x/"), Err(Errno::ENOENT));
+        assert_eq!(symlink_beneath("h", boxfd, "n/"), Err(Errno::EEXIST));
+        assert_eq!(unlink_beneath(boxfd, "h/"), Err(Errno::ENOTDIR));
+        assert_eq!(unlink_beneath(boxfd, "n/"), Err(Errno::EISDIR));
         rename_beneath(boxfd, "h", boxfd, "n/h2").unwrap();
-        assert_eq!(rename_beneath(boxfd, "n/h2", boxfd, "n/h3/"), Err(VfsError::NotADirectory));
+        assert_eq!(rename_beneath(boxfd, "n/h2", boxfd, "n/h3/"), Err(Errno::ENOTDIR));
         assert_eq!(content(boxfd, "n/h2").unwrap(), b"data");
         unlink_beneath(boxfd, "n/f").unwrap();
         assert_eq!(stat_beneath(boxfd, "n/h2", true).unwrap().nlink, 1);
         unlink_beneath(boxfd, "n/h2").unwrap();
-        assert_eq!(rmdir_beneath(boxfd, "."), Err(VfsError::InvalidArgument));
+        assert_eq!(rmdir_beneath(boxfd, "."), Err(Errno::EINVAL));
         rmdir_beneath(boxfd, "n").unwrap();
         // Path-based hard links (the POSIX layer's `link`), and a file open while a name goes.
         let a = format!("{root}/a");
@@ -101,7 +101,7 @@ kernel_test! {
         write_all(fd, b"still").unwrap();
         close(fd).unwrap();
         assert_eq!(content(boxfd, "b").unwrap(), b"still");
-        assert_eq!(link(&format!("{root}/box"), &format!("{root}/c"), false), Err(VfsError::IsADirectory));
+        assert_eq!(link(&format!("{root}/box"), &format!("{root}/c"), false), Err(Errno::EISDIR));
         close(boxfd).unwrap();
     }
 }
@@ -133,11 +133,11 @@ kernel_test! {
         let (mut opens, mut inside) = (0, 0);
         while opens < 3000 || SWAPS.load(Ordering::SeqCst) < 100 {
             // Bound to the directory: never the secret, always the inner file.
-            assert_eq!(content(dfd, "secret.txt"), Err(VfsError::NotFound));
+            assert_eq!(content(dfd, "secret.txt"), Err(Errno::ENOENT));
             assert_eq!(content(dfd, "inner.txt").unwrap(), b"inner");
             // Through the box: the inner file or a refusal, never the secret.
             match content(boxfd, "d/secret.txt") {
-                Err(VfsError::NotFound) | Err(VfsError::CrossDevice) => {}
+                Err(Errno::ENOENT) | Err(Errno::EXDEV) => {}
                 other => panic!("d/secret.txt through the box: {other:?}"),
             }
             if content(boxfd, "d/inner.txt").is_ok() {

@@ -419,7 +419,7 @@ fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
     if flags & g::__O_TMPFILE != 0 {
         return Err(Errno::ENOTSUP);
     }
-    let req = abi::decode_open(flags, mode as u32).map_err(Errno::from_raw)?;
+    let req = abi::decode_open(flags, mode as u32)?;
     if flags & g::O_NOFOLLOW != 0
         && fs::lstat(&path).is_ok_and(|m| m.file_type == FileType::Symlink)
     {

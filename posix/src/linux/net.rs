@@ -43,10 +43,6 @@ fn fd(v: u64) -> Result<u32> {
     u32::try_from(v as i64).map_err(|_| Errno::EBADF)
 }
 
-fn raw(e: i32) -> Errno {
-    Errno::from_raw(e)
-}
-
 fn abi_family(f: Family) -> abi::Family {
     match f {
         Family::Inet => abi::Family::Inet,
@@ -109,7 +105,7 @@ fn read_addr(addr: u64, len: u64, family: Family) -> Result<Option<SocketAddr>> 
     }
     let mut bytes = vec![0u8; len];
     usermode::read(addr, &mut bytes)?;
-    let decoded = abi::decode_addr(&bytes, abi_family(family)).map_err(raw)?;
+    let decoded = abi::decode_addr(&bytes, abi_family(family))?;
     Ok(to_socket_addr(decoded))
 }
 
@@ -164,7 +160,7 @@ fn lib_type(t: abi::Type) -> SocketType {
 }
 
 pub fn socket(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    let spec = abi::decode_socket(a[0] as u32, a[1] as u32, a[2] as u32).map_err(raw)?;
+    let spec = abi::decode_socket(a[0] as u32, a[1] as u32, a[2] as u32)?;
     let new = net::socket(lib_family(spec.family), lib_type(spec.ty), spec.nonblocking)?;
     set_cloexec(new, spec.cloexec);
     Ok(u64::from(new))
@@ -173,10 +169,10 @@ pub fn socket(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 pub fn socketpair(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (domain, ty) = (a[0] as u32, a[1] as u32);
     if domain == n::AF_INET || domain == n::AF_INET6 {
-        abi::split_type(ty).map_err(raw)?;
+        abi::split_type(ty)?;
         return Err(Errno::EOPNOTSUPP);
     }
-    let spec = abi::decode_socket(domain, ty, a[2] as u32).map_err(raw)?;
+    let spec = abi::decode_socket(domain, ty, a[2] as u32)?;
     usermode::check(a[3], 8, true)?;
     let (x, y) = net::socketpair(lib_type(spec.ty), spec.nonblocking)?;
     set_cloexec(x, spec.cloexec);
@@ -591,7 +587,7 @@ pub fn setsockopt(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
                 return net::set_linger(f, linger).map(|_| 0);
             }
             n::SO_RCVTIMEO_OLD | n::SO_RCVTIMEO_NEW | n::SO_SNDTIMEO_OLD | n::SO_SNDTIMEO_NEW => {
-                let timeout = abi::decode_timeval(&value).map_err(raw)?;
+                let timeout = abi::decode_timeval(&value)?;
                 let dir = if matches!(name, n::SO_RCVTIMEO_OLD | n::SO_RCVTIMEO_NEW) {
                     Direction::Receive
                 } else {

@@ -3,7 +3,7 @@
 //! behind them here (`proc_raise`, sockets). Built only for the kernel's target.
 
 use crate::ctx::Kind;
-use crate::sys::{close_entry, sys};
+use crate::sys::close_entry;
 use crate::types::{ADVICE_MAX, SIGNAL_MAX, fdflags, rights, set_times_args};
 use crate::{Errno, GuestMemory, WasiCtx};
 use libtheseus::fs::{self, FileType};
@@ -24,7 +24,7 @@ impl WasiCtx {
     fn seekable_fd(&self, fd: u32, right: u64) -> Result<u32, Errno> {
         let h = self.host_fd(fd, right)?;
         if matches!(self.entry(fd)?.kind, Kind::Stdio(_))
-            || fs::fstat(h).map_err(sys)?.file_type != FileType::File
+            || fs::fstat(h).map_err(Errno::from)?.file_type != FileType::File
         {
             return Err(Errno::SPIPE);
         }
@@ -47,7 +47,7 @@ impl WasiCtx {
         }
         match e.kind {
             Kind::Stdio(h) | Kind::File { fd: h } => {
-                if fs::fstat(h).map_err(sys)?.file_type == FileType::Pipe {
+                if fs::fstat(h).map_err(Errno::from)?.file_type == FileType::Pipe {
                     return Err(Errno::SPIPE);
                 }
                 Ok(())
@@ -59,7 +59,7 @@ impl WasiCtx {
     /// `fd_allocate`: makes the file at least `offset + len` bytes long (zero-filled).
     pub fn fd_allocate(&mut self, fd: u32, offset: u64, len: u64) -> Result<(), Errno> {
         let h = self.host_fd(fd, rights::FD_ALLOCATE)?;
-        let m = fs::fstat(h).map_err(sys)?;
+        let m = fs::fstat(h).map_err(Errno::from)?;
         match m.file_type {
             FileType::File => {}
             FileType::Pipe => return Err(Errno::SPIPE),
@@ -73,7 +73,7 @@ impl WasiCtx {
             .filter(|&e| e <= i64::MAX as u64)
             .ok_or(Errno::FBIG)?;
         if m.size < end {
-            fs::ftruncate(h, end).map_err(|e| match sys(e) {
+            fs::ftruncate(h, end).map_err(|e| match Errno::from(e) {
                 Errno::ACCES => Errno::BADF,
                 e => e,
             })?;
@@ -108,8 +108,8 @@ impl WasiCtx {
         let e = self.check(fd, rights::FD_FDSTAT_SET_FLAGS)?;
         match e.kind {
             Kind::Stdio(h) | Kind::File { fd: h } => {
-                fs::set_append(h, flags & fdflags::APPEND != 0).map_err(sys)?;
-                fs::set_nonblocking(h, flags & fdflags::NONBLOCK != 0).map_err(sys)?;
+                fs::set_append(h, flags & fdflags::APPEND != 0).map_err(Errno::from)?;
+                fs::set_nonblocking(h, flags & fdflags::NONBLOCK != 0).map_err(Errno::from)?;
             }
             Kind::Dir { .. } if flags & fdflags::APPEND != 0 => return Err(Errno::ISDIR),
             Kind::Dir { .. } => {}
@@ -142,7 +142,7 @@ impl WasiCtx {
         if size > i64::MAX as u64 {
             return Err(Errno::FBIG);
         }
-        fs::ftruncate(h, size).map_err(|e| match sys(e) {
+        fs::ftruncate(h, size).map_err(|e| match Errno::from(e) {
             Errno::ACCES => Errno::BADF,
             e => e,
         })
@@ -164,7 +164,7 @@ impl WasiCtx {
                 fs::set_times_fd(*h, a, m)
             }
         }
-        .map_err(sys)
+        .map_err(Errno::from)
     }
 
     /// `fd_pread`: reads at `offset` into the `iovec`s without moving the offset.
@@ -188,7 +188,7 @@ impl WasiCtx {
             let at = offset.saturating_add(u64::from(total));
             let k = match fs::pread(h, dst, at) {
                 Ok(k) => k,
-                Err(e) if total == 0 => return Err(sys(e)),
+                Err(e) if total == 0 => return Err(Errno::from(e)),
                 Err(_) => break,
             };
             total = total.saturating_add(k as u32);
@@ -221,7 +221,7 @@ impl WasiCtx {
             let at = offset.saturating_add(u64::from(total));
             let k = match fs::pwrite(h, data, at) {
                 Ok(k) => k,
-                Err(e) if total == 0 => return Err(sys(e)),
+                Err(e) if total == 0 => return Err(Errno::from(e)),
                 Err(_) => break,
             };
             total = total.saturating_add(k as u32);

@@ -15,17 +15,6 @@ pub fn check(path: &str) -> Result<(), Errno> {
     Ok(())
 }
 
-/// The WASI errno of a POSIX errno from libtheseus: [`Errno::from_posix`], except that
-/// `EXDEV` (only the beneath calls give it: the path would leave its directory) is `PERM`.
-pub fn errno(posix: i32) -> Errno {
-    const EXDEV: i32 = 18;
-    if posix == EXDEV {
-        Errno::PERM
-    } else {
-        Errno::from_posix(posix)
-    }
-}
-
 /// A symbolic link created by a guest may not have an absolute target (`PERM`, as in
 /// wasmtime); an empty one is `NOENT`. A relative target is stored as given: following it
 /// later is held beneath the directory like any path.

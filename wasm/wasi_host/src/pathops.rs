@@ -3,7 +3,6 @@
 //! absolute path, a symbolic link out of it). Built only for the kernel's target.
 
 use crate::path;
-use crate::sys::sys;
 use crate::types::{lookupflags, rights, set_times_args};
 use crate::{Errno, GuestMemory, WasiCtx};
 use libtheseus::fs;
@@ -27,7 +26,7 @@ impl WasiCtx {
         let (a, m) = set_times_args(atim, mtim, flags, time::realtime_ns())?;
         let follow = lookup & lookupflags::SYMLINK_FOLLOW != 0;
         let (dir, p) = self.guest_path(mem, fd, rights::PATH_FILESTAT_SET_TIMES, ptr, len)?;
-        fs::set_times_beneath(dir, &p, follow, a, m).map_err(sys)
+        fs::set_times_beneath(dir, &p, follow, a, m).map_err(Errno::from)
     }
 
     /// `path_link`: a hard link `new` to the file or symbolic link `old` (a link as the last
@@ -52,7 +51,7 @@ impl WasiCtx {
         if old_flags & lookupflags::SYMLINK_FOLLOW != 0 {
             return Err(Errno::INVAL);
         }
-        fs::link_beneath(old_dir, &old, false, new_dir, &new).map_err(|e| match sys(e) {
+        fs::link_beneath(old_dir, &old, false, new_dir, &new).map_err(|e| match Errno::from(e) {
             Errno::ISDIR => Errno::PERM,
             e => e,
         })
@@ -74,7 +73,7 @@ impl WasiCtx {
         mem.slice(buf, buf_len)?;
         mem.slice(used, 4)?;
         let (dir, p) = self.guest_path(mem, fd, rights::PATH_READLINK, ptr, len)?;
-        let target = fs::readlink_beneath(dir, &p).map_err(sys)?;
+        let target = fs::readlink_beneath(dir, &p).map_err(Errno::from)?;
         let n = target.len().min(buf_len as usize);
         mem.write(buf, &target.as_bytes()[..n])?;
         mem.write_u32(used, n as u32)
@@ -98,7 +97,7 @@ impl WasiCtx {
             self.guest_path(mem, old_fd, rights::PATH_RENAME_SOURCE, old_ptr, old_len)?;
         let (new_dir, new) =
             self.guest_path(mem, new_fd, rights::PATH_RENAME_TARGET, new_ptr, new_len)?;
-        fs::rename_beneath(old_dir, &old, new_dir, &new).map_err(sys)
+        fs::rename_beneath(old_dir, &old, new_dir, &new).map_err(Errno::from)
     }
 
     /// `path_symlink`: creates a link at `new` whose target is the string `old` stored as is.
@@ -116,6 +115,6 @@ impl WasiCtx {
         let target = mem.read_str(old_ptr, old_len)?;
         let (dir, p) = self.guest_path(mem, fd, rights::PATH_SYMLINK, new_ptr, new_len)?;
         path::check_symlink_target(&target)?;
-        fs::symlink_beneath(&target, dir, &p).map_err(sys)
+        fs::symlink_beneath(&target, dir, &p).map_err(Errno::from)
     }
 }

@@ -5,7 +5,7 @@
 //! millisecond (there is no wake-up on readiness yet). Built only for the kernel's target.
 
 use crate::ctx::Kind;
-use crate::sys::{clock, sys};
+use crate::sys::clock;
 use crate::types::{
     EVENT_SIZE, SUBSCRIPTION_SIZE, Subscription, event_bytes, eventrwflags, rights,
 };
@@ -123,7 +123,7 @@ fn fd_ready(h: u32, read: bool) -> Option<(Errno, u64, u16)> {
         fs::poll_writable(h)
     };
     match ready {
-        Err(e) => Some((sys(e), 0, 0)),
+        Err(e) => Some((Errno::from(e), 0, 0)),
         Ok(false) => None,
         Ok(true) if !read => Some((Errno::SUCCESS, 0, 0)),
         Ok(true) => {

@@ -11,10 +11,6 @@ use alloc::string::String;
 use libtheseus::fs::{self, FileType, Metadata, OpenOptions, SeekFrom};
 use libtheseus::time::{self, Clock};
 
-pub(crate) fn sys(e: libtheseus::Errno) -> Errno {
-    path::errno(e.raw())
-}
-
 fn ft(t: FileType) -> u8 {
     match t {
         FileType::File => filetype::REGULAR_FILE,
@@ -89,7 +85,7 @@ impl WasiCtx {
                 match fs::write(h, &data[done..]) {
                     Ok(0) => break,
                     Ok(k) => done += k,
-                    Err(e) if done == 0 && total == 0 => return Err(sys(e)),
+                    Err(e) if done == 0 && total == 0 => return Err(Errno::from(e)),
                     Err(_) => break,
                 }
             }
@@ -116,7 +112,7 @@ impl WasiCtx {
             let dst = mem.slice_mut(buf, len)?;
             let k = match fs::read(h, dst) {
                 Ok(k) => k,
-                Err(e) if total == 0 => return Err(sys(e)),
+                Err(e) if total == 0 => return Err(Errno::from(e)),
                 Err(_) => break,
             };
             total = total.saturating_add(k as u32);
@@ -143,14 +139,14 @@ impl WasiCtx {
             whence::END => SeekFrom::End(offset),
             _ => return Err(Errno::INVAL),
         };
-        let at = fs::seek(h, pos).map_err(sys)?;
+        let at = fs::seek(h, pos).map_err(Errno::from)?;
         mem.write_u64(out, at)
     }
 
     /// `fd_tell`.
     pub fn fd_tell(&mut self, mem: &mut dyn GuestMemory, fd: u32, out: u32) -> Result<(), Errno> {
         let h = self.host_fd(fd, rights::FD_TELL)?;
-        let at = fs::seek(h, SeekFrom::Current(0)).map_err(sys)?;
+        let at = fs::seek(h, SeekFrom::Current(0)).map_err(Errno::from)?;
         mem.write_u64(out, at)
     }
 
@@ -176,7 +172,7 @@ impl WasiCtx {
                     .unwrap_or(filetype::CHARACTER_DEVICE),
                 e.flags,
             ),
-            Kind::File { fd: h } => (ft(fs::fstat(h).map_err(sys)?.file_type), e.flags),
+            Kind::File { fd: h } => (ft(fs::fstat(h).map_err(Errno::from)?.file_type), e.flags),
             Kind::Dir { .. } => (filetype::DIRECTORY, e.flags),
         };
         mem.write(
@@ -195,7 +191,7 @@ impl WasiCtx {
         let m = match &self.entry(fd)?.kind {
             Kind::Stdio(h) | Kind::File { fd: h, .. } | Kind::Dir { fd: h, .. } => fs::fstat(*h),
         }
-        .map_err(sys)?;
+        .map_err(Errno::from)?;
         mem.write(out, &filestat(&m).to_bytes())
     }
 
@@ -213,9 +209,9 @@ impl WasiCtx {
     ) -> Result<(), Errno> {
         mem.slice(buf, buf_len)?;
         let h = self.dir(fd, rights::FD_READDIR)?;
-        let ino = fs::fstat(h).map_err(sys)?.ino;
+        let ino = fs::fstat(h).map_err(Errno::from)?.ino;
         let max = (buf_len as usize / 24).saturating_add(1).min(4096);
-        let entries = fs::readdir(h, cookie.saturating_sub(2), max).map_err(sys)?;
+        let entries = fs::readdir(h, cookie.saturating_sub(2), max).map_err(Errno::from)?;
         let dots = [
             (1, ino, ".", filetype::DIRECTORY),
             (2, ino, "..", filetype::DIRECTORY),
@@ -272,7 +268,7 @@ impl WasiCtx {
                 return Err(Errno::ISDIR);
             }
             let opts = OpenOptions::new().read(true).directory(true);
-            let h = fs::open_beneath(dir, &p, &opts, follow).map_err(sys)?;
+            let h = fs::open_beneath(dir, &p, &opts, follow).map_err(Errno::from)?;
             if oflags & (oflags::CREAT | oflags::EXCL) == oflags::CREAT | oflags::EXCL {
                 let _ = fs::close(h);
                 return Err(Errno::EXIST);
@@ -293,7 +289,7 @@ impl WasiCtx {
                 .create(oflags & oflags::CREAT != 0)
                 .exclusive(oflags & oflags::EXCL != 0)
                 .truncate(oflags & oflags::TRUNC != 0);
-            fs::open_beneath(dir, &p, &opts, follow).map_err(sys)?
+            fs::open_beneath(dir, &p, &opts, follow).map_err(Errno::from)?
         };
         let is_dir = fs::fstat(h).is_ok_and(|m| m.file_type == FileType::Directory);
         let entry = if is_dir {
@@ -335,7 +331,7 @@ impl WasiCtx {
         len: u32,
     ) -> Result<(), Errno> {
         let (dir, p) = self.guest_path(mem, fd, rights::PATH_CREATE_DIRECTORY, ptr, len)?;
-        fs::mkdir_beneath(dir, &p, 0o755).map_err(sys)
+        fs::mkdir_beneath(dir, &p, 0o755).map_err(Errno::from)
     }
 
     /// `path_remove_directory`: an empty directory, never the descriptor's own (`INVAL`).
@@ -347,7 +343,7 @@ impl WasiCtx {
         len: u32,
     ) -> Result<(), Errno> {
         let (dir, p) = self.guest_path(mem, fd, rights::PATH_REMOVE_DIRECTORY, ptr, len)?;
-        fs::rmdir_beneath(dir, &p).map_err(sys)
+        fs::rmdir_beneath(dir, &p).map_err(Errno::from)
     }
 
     /// `path_unlink_file`: a file or symbolic link (`ISDIR` for a directory, `NOTDIR` for a
@@ -360,7 +356,7 @@ impl WasiCtx {
         len: u32,
     ) -> Result<(), Errno> {
         let (dir, p) = self.guest_path(mem, fd, rights::PATH_UNLINK_FILE, ptr, len)?;
-        fs::unlink_beneath(dir, &p).map_err(sys)
+        fs::unlink_beneath(dir, &p).map_err(Errno::from)
     }
 
     /// `path_filestat_get`.
@@ -375,7 +371,7 @@ impl WasiCtx {
     ) -> Result<(), Errno> {
         let follow = flags & lookupflags::SYMLINK_FOLLOW != 0;
         let (dir, p) = self.guest_path(mem, fd, rights::PATH_FILESTAT_GET, ptr, len)?;
-        let m = fs::stat_beneath(dir, &p, follow).map_err(sys)?;
+        let m = fs::stat_beneath(dir, &p, follow).map_err(Errno::from)?;
         mem.write(out, &filestat(&m).to_bytes())
     }
 

@@ -38,52 +38,44 @@ errnos! {
     XDEV = 75; NOTCAPABLE = 76;
 }
 
-impl Errno {
-    /// The WASI errno for a POSIX (Linux-numbered) errno, as libtheseus reports them;
-    /// unknown numbers become `IO`.
-    pub fn from_posix(n: i32) -> Errno {
-        match n {
-            1 => Errno::PERM,
-            2 => Errno::NOENT,
-            3 => Errno::SRCH,
-            4 => Errno::INTR,
-            5 => Errno::IO,
-            6 => Errno::NXIO,
-            7 => Errno::TOOBIG,
-            9 => Errno::BADF,
-            10 => Errno::CHILD,
-            11 => Errno::AGAIN,
-            12 => Errno::NOMEM,
-            13 => Errno::ACCES,
-            14 => Errno::FAULT,
-            16 => Errno::BUSY,
-            17 => Errno::EXIST,
-            18 => Errno::XDEV,
-            19 => Errno::NODEV,
-            20 => Errno::NOTDIR,
-            21 => Errno::ISDIR,
-            22 => Errno::INVAL,
-            24 => Errno::MFILE,
-            25 => Errno::NOTTY,
-            26 => Errno::TXTBSY,
-            27 => Errno::FBIG,
-            28 => Errno::NOSPC,
-            29 => Errno::SPIPE,
-            30 => Errno::ROFS,
-            31 => Errno::MLINK,
-            32 => Errno::PIPE,
-            33 => Errno::DOM,
-            34 => Errno::RANGE,
-            35 => Errno::DEADLK,
-            36 => Errno::NAMETOOLONG,
-            38 => Errno::NOSYS,
-            39 => Errno::NOTEMPTY,
-            40 => Errno::LOOP,
-            95 => Errno::NOTSUP,
-            110 => Errno::TIMEDOUT,
-            _ => Errno::IO,
+/// The one conversion of an error on its way to a guest: the OS's Linux errno (what every
+/// libtheseus call fails with) to its WASI number. Each Linux error with a witx counterpart
+/// gets it; `EXDEV`, which only the VFS's beneath calls give (the path would leave its
+/// directory), is `PERM`, wasmtime's answer for a sandbox escape; anything else is `IO`.
+macro_rules! from_linux {
+    ($($linux:ident => $wasi:ident;)*) => {
+        impl From<errno::Errno> for Errno {
+            fn from(e: errno::Errno) -> Errno {
+                match e {
+                    errno::Errno::EXDEV => Errno::PERM,
+                    $(errno::Errno::$linux => Errno::$wasi,)*
+                    _ => Errno::IO,
+                }
+            }
         }
-    }
+    };
+}
+
+from_linux! {
+    E2BIG => TOOBIG;
+    EACCES => ACCES; EADDRINUSE => ADDRINUSE; EADDRNOTAVAIL => ADDRNOTAVAIL;
+    EAFNOSUPPORT => AFNOSUPPORT; EAGAIN => AGAIN; EALREADY => ALREADY; EBADF => BADF;
+    EBADMSG => BADMSG; EBUSY => BUSY; ECANCELED => CANCELED; ECHILD => CHILD;
+    ECONNABORTED => CONNABORTED; ECONNREFUSED => CONNREFUSED; ECONNRESET => CONNRESET;
+    EDEADLK => DEADLK; EDESTADDRREQ => DESTADDRREQ; EDOM => DOM; EDQUOT => DQUOT; EEXIST => EXIST;
+    EFAULT => FAULT; EFBIG => FBIG; EHOSTUNREACH => HOSTUNREACH; EIDRM => IDRM; EILSEQ => ILSEQ;
+    EINPROGRESS => INPROGRESS; EINTR => INTR; EINVAL => INVAL; EIO => IO; EISCONN => ISCONN;
+    EISDIR => ISDIR; ELOOP => LOOP; EMFILE => MFILE; EMLINK => MLINK; EMSGSIZE => MSGSIZE;
+    EMULTIHOP => MULTIHOP; ENAMETOOLONG => NAMETOOLONG; ENETDOWN => NETDOWN; ENETRESET => NETRESET;
+    ENETUNREACH => NETUNREACH; ENFILE => NFILE; ENOBUFS => NOBUFS; ENODEV => NODEV;
+    ENOENT => NOENT; ENOEXEC => NOEXEC; ENOLCK => NOLCK; ENOLINK => NOLINK; ENOMEM => NOMEM;
+    ENOMSG => NOMSG; ENOPROTOOPT => NOPROTOOPT; ENOSPC => NOSPC; ENOSYS => NOSYS;
+    ENOTCONN => NOTCONN; ENOTDIR => NOTDIR; ENOTEMPTY => NOTEMPTY;
+    ENOTRECOVERABLE => NOTRECOVERABLE; ENOTSOCK => NOTSOCK; ENOTSUP => NOTSUP; ENOTTY => NOTTY;
+    ENXIO => NXIO; EOVERFLOW => OVERFLOW; EOWNERDEAD => OWNERDEAD; EPERM => PERM; EPIPE => PIPE;
+    EPROTO => PROTO; EPROTONOSUPPORT => PROTONOSUPPORT; EPROTOTYPE => PROTOTYPE; ERANGE => RANGE;
+    EROFS => ROFS; ESPIPE => SPIPE; ESRCH => SRCH; ESTALE => STALE; ETIMEDOUT => TIMEDOUT;
+    ETXTBSY => TXTBSY;
 }
 
 /// `filetype`.

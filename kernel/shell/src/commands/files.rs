@@ -6,7 +6,7 @@ use crate::{Io, Shell, now};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use vfs::{FileKind, OpenOptions, VfsError};
+use vfs::{Errno, FileKind, OpenOptions};
 
 fn kind_suffix(kind: FileKind) -> &'static str {
     match kind {
@@ -88,7 +88,7 @@ pub(super) fn cmd_cd(sh: &mut Shell, args: &[String], io: &mut Io) -> i32 {
         .unwrap_or_else(|| sh.vars.get("HOME").cloned().unwrap_or_else(|| "/".into()));
     let result = sh.abs_path(&target).and_then(|abs| {
         if vfs::stat(&abs)?.kind != FileKind::Directory {
-            return Err(VfsError::NotADirectory);
+            return Err(Errno::ENOTDIR);
         }
         Ok(abs)
     });
@@ -186,7 +186,7 @@ pub(super) fn cmd_rmdir(args: &[String], io: &mut Io) -> i32 {
 pub(super) fn cmd_touch(args: &[String], io: &mut Io) -> i32 {
     for_each_path("touch", &args[1..], io, |abs| {
         match vfs::set_times(abs, true, Some(now()), Some(now())) {
-            Err(VfsError::NotFound) => {
+            Err(Errno::ENOENT) => {
                 let create = OpenOptions::new().write(true).create(true).exclusive(true);
                 vfs::open_file(abs, create.mode(0o644)).map(|_| ())
             }
@@ -203,7 +203,7 @@ fn destination(src: &str, dst: &str) -> vfs::Result<String> {
             let src_abs = vfs::absolute(src)?;
             let base = src_abs.rsplit('/').next().unwrap_or("");
             if base.is_empty() {
-                return Err(VfsError::Busy);
+                return Err(Errno::EBUSY);
             }
             Ok(join(&dst_abs, base))
         }
@@ -226,19 +226,19 @@ pub(super) fn cmd_cp(args: &[String], io: &mut Io) -> i32 {
     let Some((src, dst)) = two_operands("cp", args, io) else {
         return 2;
     };
-    fn at(name: &str) -> impl Fn(VfsError) -> (String, VfsError) + '_ {
+    fn at(name: &str) -> impl Fn(Errno) -> (String, Errno) + '_ {
         move |e| (String::from(name), e)
     }
-    let copy = || -> Result<(), (String, VfsError)> {
+    let copy = || -> Result<(), (String, Errno)> {
         let st = vfs::stat(src).map_err(at(src))?;
         if st.kind == vfs::FileKind::Directory {
-            return Err((src.into(), VfsError::IsADirectory));
+            return Err((src.into(), Errno::EISDIR));
         }
         let target = destination(src, dst).map_err(at(dst))?;
         if vfs::absolute(src).map_err(at(src))? == target
             || vfs::stat(&target).is_ok_and(|t| t.ino == st.ino)
         {
-            return Err((format!("{src} and {dst}"), VfsError::AlreadyExists));
+            return Err((format!("{src} and {dst}"), Errno::EEXIST));
         }
         let input = vfs::open_file(src, OpenOptions::read_only()).map_err(at(src))?;
         let output = vfs::open_file(&target, OpenOptions::write_create()).map_err(at(dst))?;
@@ -257,7 +257,7 @@ pub(super) fn cmd_cp(args: &[String], io: &mut Io) -> i32 {
     };
     match copy() {
         Ok(()) => 0,
-        Err((what, VfsError::AlreadyExists)) => {
+        Err((what, Errno::EEXIST)) => {
             io.err(&format!("cp: {what} are the same file\n"));
             1
         }

@@ -7,7 +7,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use vfs::{File, OpenOptions, VfsError};
+use vfs::{Errno, File, OpenOptions};
 
 pub(super) fn cmd_echo(args: &[String], io: &mut Io) -> i32 {
     let (newline, words) = match args.get(1).map(String::as_str) {
@@ -19,7 +19,7 @@ pub(super) fn cmd_echo(args: &[String], io: &mut Io) -> i32 {
         line.push('\n');
     }
     match io.write_out(line.as_bytes()) {
-        Err(VfsError::BrokenPipe) => STATUS_BROKEN_PIPE,
+        Err(Errno::EPIPE) => STATUS_BROKEN_PIPE,
         Err(_) => 1,
         Ok(()) => 0,
     }
@@ -86,7 +86,7 @@ pub(super) fn cmd_cat(args: &[String], io: &mut Io) -> i32 {
                 Ok(0) => break,
                 Ok(n) => match io.write_out(&chunk[..n]) {
                     Ok(()) => {}
-                    Err(VfsError::BrokenPipe) => return STATUS_BROKEN_PIPE,
+                    Err(Errno::EPIPE) => return STATUS_BROKEN_PIPE,
                     Err(e) => {
                         io.err(&format!("cat: write error: {e}\n"));
                         return 1;
@@ -191,7 +191,7 @@ enum LinesOutcome {
     Done,
     /// The reader of our output went away: stop at once.
     BrokenPipe,
-    Failed(vfs::VfsError),
+    Failed(vfs::Errno),
 }
 
 /// The common part of `head` and `tail`: `-n N` (default 10), each operand (stdin when none)
@@ -398,7 +398,7 @@ pub(super) fn cmd_yes(args: &[String], io: &mut Io) -> i32 {
     loop {
         match io.write_out(&buf) {
             Ok(()) => {}
-            Err(VfsError::BrokenPipe) => return STATUS_BROKEN_PIPE,
+            Err(Errno::EPIPE) => return STATUS_BROKEN_PIPE,
             Err(e) => {
                 io.err(&format!("yes: {e}\n"));
                 return 1;
