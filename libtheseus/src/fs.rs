@@ -207,7 +207,7 @@ pub fn ftruncate(fd: Fd, len: u64) -> Result<()> {
 /// grows to `end` unless `keep_len`, which allocates only within the current length. `EBADF`
 /// unless `fd` is open for writing.
 pub fn allocate(fd: Fd, end: u64, keep_len: bool) -> Result<()> {
-    Ok(vfs::allocate(fd, end, keep_len)?)
+    vfs::allocate(fd, end, keep_len)
 }
 
 /// Sets or clears `O_NONBLOCK` (a pipe or console read or write that would block then fails

@@ -183,7 +183,7 @@ pub fn absolute(path: &str) -> Result<String> {
 /// `a`): what [`absolute`] does with the running task's cwd, for a caller that keeps its own
 /// (the shell).
 pub fn absolute_from(cwd: &str, path: &str) -> Result<String> {
-    Ok(memfs::normalize(cwd, path)?)
+    memfs::normalize(cwd, path)
 }
 
 // ---- descriptors ------------------------------------------------------------------------
