@@ -240,8 +240,36 @@ impl WasiCtx {
 
     /// `sock_accept`, `sock_recv`, `sock_send`, `sock_shutdown`: no socket can be open here,
     /// so an open descriptor is `NOTSOCK` and another `BADF`.
-    pub fn sock_call(&mut self, fd: u32) -> Result<(), Errno> {
+    fn sock_call(&mut self, fd: u32) -> Result<(), Errno> {
         self.entry(fd)?;
         Err(Errno::NOTSOCK)
+    }
+
+    /// `sock_accept`: see `sock_call`.
+    pub fn sock_accept(&mut self, fd: u32, _flags: u32, _out: u32) -> Result<(), Errno> {
+        self.sock_call(fd)
+    }
+
+    /// `sock_recv`: see `sock_call`.
+    pub fn sock_recv(
+        &mut self,
+        fd: u32,
+        _: u32,
+        _: u32,
+        _: u32,
+        _: u32,
+        _: u32,
+    ) -> Result<(), Errno> {
+        self.sock_call(fd)
+    }
+
+    /// `sock_send`: see `sock_call`.
+    pub fn sock_send(&mut self, fd: u32, _: u32, _: u32, _: u32, _: u32) -> Result<(), Errno> {
+        self.sock_call(fd)
+    }
+
+    /// `sock_shutdown`: see `sock_call`.
+    pub fn sock_shutdown(&mut self, fd: u32, _how: u32) -> Result<(), Errno> {
+        self.sock_call(fd)
     }
 }
