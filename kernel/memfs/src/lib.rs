@@ -973,7 +973,7 @@ fn node_cost(node: &Node) -> u64 {
 
 /// Zero-extends `file` to at least `len` bytes, its capacity growing by at most `left`
 /// bytes (doubling while the budget allows, then exactly to what is needed). Returns the
-/// bytes its capacity grew by; `NoSpace` (nothing changed) past the budget or when memory
+/// bytes its capacity grew by; `ENOSPC` (nothing changed) past the budget or when memory
 /// runs out.
 fn grow(file: &mut Vec<u8>, len: usize, left: u64) -> Result<u64, Errno> {
     let before = file.capacity();
