@@ -40,7 +40,7 @@ impl EventFd {
     }
 
     /// Blocks until `ready` holds (re-checked after every change), or fails with
-    /// `WouldBlock` if non-blocking.
+    /// `EAGAIN` if non-blocking.
     fn wait_for(&self, ready: impl Fn() -> bool) -> vfs::Result<()> {
         loop {
             let generation = self.generation.load(Ordering::SeqCst);

@@ -12,6 +12,7 @@
 //! | [`backtrace`] | capture and symbolize call stacks (own or of a fault [`signal::Context`]) | `backtrace` |
 //! | [`epoll`] | epoll instances: interest lists and waits on descriptors' readiness | `vfs` |
 //! | [`fs`] | files, descriptors, directories, stdio, cwd with [`Errno`] errors | `vfs` |
+//! | [`iovec`] | vectored reads and writes: one transfer, one rule for partial results | — |
 //! | [`net`] | sockets on the loopback network: TCP/UDP-like IPv4 and IPv6, Unix domain | `socket` |
 //! | [`thread`] | spawn, join, yield, sleep, exit, ids | `task` |
 //! | [`futex`] | wait on / wake an `AtomicU32` | `task` |
@@ -38,6 +39,7 @@ mod errno;
 mod eventfd;
 pub mod fs;
 pub mod futex;
+pub mod iovec;
 pub mod job_control;
 pub mod mmap;
 pub mod net;

@@ -9,6 +9,7 @@ use crate::time::{self, Clock, Timespec};
 use crate::{Errno, env, futex, net, random, tls};
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
@@ -734,5 +735,90 @@ kernel_test! {
         let again = net::socket(Inet, Stream, false).unwrap();
         assert_eq!(net::bind(again, &v4(port)), Ok(()), "the killed process's port is free");
         fs::close(again).unwrap();
+    }
+}
+
+/// Three buffers of 3, 4 and 5 bytes, by index: `(index, length)` pairs.
+const IOVECS: [(usize, usize); 3] = [(0, 3), (1, 4), (2, 5)];
+
+kernel_test! {
+    fn iovec_writes_stop_at_the_first_short_step() {
+        use crate::iovec::{MAX_TRANSFER, gather, write_vectored};
+        let src = [&b"abc"[..], b"defg", b"hijkl"];
+        let copy_in = |bad: Option<usize>| {
+            move |i: usize, dst: &mut [u8]| {
+                if Some(i) == bad {
+                    return Err(Errno::EFAULT);
+                }
+                dst.copy_from_slice(&src[i][..dst.len()]);
+                Ok(())
+            }
+        };
+        // Everything, in one write.
+        let mut writes = Vec::new();
+        let n = write_vectored(&IOVECS, copy_in(None), |d| {
+            writes.push(d.to_vec());
+            Ok(d.len())
+        });
+        assert_eq!(n, Ok(12));
+        assert_eq!(writes, [b"abcdefghijkl".to_vec()]);
+        // A short write in the middle of the data is the result as it is.
+        assert_eq!(write_vectored(&IOVECS, copy_in(None), |_| Ok(5)), Ok(5));
+        // A buffer that cannot be copied after some bytes: those bytes are written.
+        let mut written = Vec::new();
+        let n = write_vectored(&IOVECS, copy_in(Some(1)), |d| {
+            written = d.to_vec();
+            Ok(d.len())
+        });
+        assert_eq!((n, written.as_slice()), (Ok(3), &b"abc"[..]));
+        // At the first buffer: the error, and nothing is written.
+        let n = write_vectored(&IOVECS, copy_in(Some(0)), |_| panic!("nothing to write"));
+        assert_eq!(n, Err(Errno::EFAULT));
+        // The write's own error.
+        let n = write_vectored(&IOVECS, copy_in(None), |_| Err(Errno::EPIPE));
+        assert_eq!(n, Err(Errno::EPIPE));
+        // At most `limit` bytes are gathered.
+        assert_eq!(gather(&IOVECS, 5, copy_in(None)).unwrap(), b"abcde");
+        let big = gather(&[(0, MAX_TRANSFER + 1)], MAX_TRANSFER, |_, _| Ok::<_, Errno>(()));
+        assert_eq!(big.unwrap().len(), MAX_TRANSFER);
+    }
+}
+
+kernel_test! {
+    fn iovec_reads_stop_at_the_first_short_step() {
+        use crate::iovec::read_vectored;
+        let run = |got: &[u8], bad: Option<usize>| {
+            let mut mem = [vec![0u8; 3], vec![0; 4], vec![0; 5]];
+            let mut reads = 0;
+            let n = read_vectored(
+                &IOVECS,
+                |buf| {
+                    reads += 1;
+                    assert_eq!(buf.len(), 12, "one read of the total size");
+                    buf[..got.len()].copy_from_slice(got);
+                    Ok(got.len())
+                },
+                |i, src| {
+                    if Some(i) == bad {
+                        return Err(Errno::EFAULT);
+                    }
+                    mem[i][..src.len()].copy_from_slice(src);
+                    Ok(())
+                },
+            );
+            assert_eq!(reads, 1);
+            (n, mem.concat())
+        };
+        assert_eq!(run(b"abcdefghijkl", None), (Ok(12), b"abcdefghijkl".to_vec()));
+        // A short read fills the first buffers; the later ones stay untouched.
+        assert_eq!(run(b"abcde", None), (Ok(5), b"abcde\0\0\0\0\0\0\0".to_vec()));
+        // A buffer that cannot be written after some bytes: the bytes before it.
+        let got = run(b"abcdefghijkl", Some(1));
+        assert_eq!(got, (Ok(3), b"abc\0\0\0\0\0\0\0\0\0".to_vec()));
+        // At the first buffer: the error.
+        assert_eq!(run(b"abcdefghijkl", Some(0)).0, Err(Errno::EFAULT));
+        // The read's own error.
+        let n = read_vectored(&IOVECS, |_| Err(Errno::EAGAIN), |_, _| panic!("nothing read"));
+        assert_eq!(n, Err(Errno::EAGAIN));
     }
 }

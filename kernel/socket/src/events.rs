@@ -36,8 +36,8 @@ impl Events {
     }
 
     /// Sleeps until the generation differs from `seen` or `deadline` (monotonic ns) passes.
-    /// `Interrupted` if the task is being killed (a kill wakes a blocked task, and a task
-    /// asked to die must not go to sleep), `WouldBlock` on timeout.
+    /// `EINTR` if the task is being killed (a kill wakes a blocked task, and a task
+    /// asked to die must not go to sleep), `EAGAIN` on timeout.
     pub(crate) fn wait(&self, seen: u32, deadline: Option<u64>) -> Result<()> {
         if task::kill_pending() {
             return Err(Errno::EINTR);

@@ -262,7 +262,7 @@ impl Holder<'_> {
 }
 
 /// Calls `attempt` until it has a result, sleeping on `events` between tries (unless
-/// `nonblocking`: `WouldBlock`). `WouldBlock` when `deadline` passes, `Interrupted` when the
+/// `nonblocking`: `EAGAIN`). `EAGAIN` when `deadline` passes, `EINTR` when the
 /// task is being killed, `Closed` if the socket was closed while not held.
 fn block_on<T>(
     holder: Holder<'_>,

@@ -2,11 +2,11 @@
 //! capability bound to its node (`memfs`'s `*_beneath` resolution). An absolute path, `..`
 //! above the directory, or a symbolic link leading out of it is [`Errno::EXDEV`]
 //! (`EXDEV`, as Linux's `openat2` with `RESOLVE_BENEATH`); a descriptor that is not an open
-//! directory is `NotADirectory`. Each call resolves and acts under one hold of the file
+//! directory is `ENOTDIR`. Each call resolves and acts under one hold of the file
 //! system, so a concurrent rename or symlink swap cannot redirect it.
 //!
-//! A trailing slash makes a path name a directory: `NotADirectory` for a file there,
-//! `IsADirectory` when creating a file by that name, `NotFound` for a new symlink or hard
+//! A trailing slash makes a path name a directory: `ENOTDIR` for a file there,
+//! `EISDIR` when creating a file by that name, `ENOENT` for a new symlink or hard
 //! link by that name.
 
 use crate::file::{Result, Stat};
@@ -24,8 +24,8 @@ fn base(dir: Fd) -> Result<NodeId> {
 
 /// Opens `path` beneath directory `dir` and returns the lowest free descriptor. A symbolic
 /// link as the last component is followed only if `follow` (creating through a dangling one
-/// creates its target, beneath `dir` too); otherwise opening one is `TooManyLinks` (`ELOOP`,
-/// as `O_NOFOLLOW`).
+/// creates its target, beneath `dir` too); otherwise opening one is `ELOOP`
+/// (as `O_NOFOLLOW`).
 pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Result<Fd> {
     let writable = opts.write || opts.append;
     if !opts.read && !writable {
@@ -88,7 +88,7 @@ pub fn mkdir_beneath(dir: Fd, path: &str, mode: u32) -> Result<()> {
     })
 }
 
-/// Removes the empty directory `path` beneath `dir` (`InvalidArgument` for a path ending in
+/// Removes the empty directory `path` beneath `dir` (`EINVAL` for a path ending in
 /// `.` or `..`, the directory itself included).
 pub fn rmdir_beneath(dir: Fd, path: &str) -> Result<()> {
     let base = base(dir)?;
@@ -120,7 +120,7 @@ pub fn unlink_beneath(dir: Fd, path: &str) -> Result<()> {
 
 /// POSIX `rename` of `from` beneath `from_dir` to `to` beneath `to_dir` (neither last
 /// component followed). A trailing slash on either needs a directory to move; a path ending
-/// in `.` or `..` is `Busy`.
+/// in `.` or `..` is `EBUSY`.
 pub fn rename_beneath(from_dir: Fd, from: &str, to_dir: Fd, to: &str) -> Result<()> {
     let (from_base, to_base) = (base(from_dir)?, base(to_dir)?);
     rootfs::with(|fs| {
@@ -141,7 +141,7 @@ pub fn rename_beneath(from_dir: Fd, from: &str, to_dir: Fd, to: &str) -> Result<
 
 /// A hard link `to` beneath `to_dir` to the file or symbolic link `from` beneath `from_dir`
 /// (`follow`: follow a link in the last component of `from`). A directory is
-/// `IsADirectory` (POSIX says `EPERM`).
+/// `EISDIR` (POSIX says `EPERM`).
 pub fn link_beneath(from_dir: Fd, from: &str, follow: bool, to_dir: Fd, to: &str) -> Result<()> {
     let (from_base, to_base) = (base(from_dir)?, base(to_dir)?);
     rootfs::with(|fs| {
@@ -163,8 +163,8 @@ pub fn symlink_beneath(target: &str, dir: Fd, path: &str) -> Result<()> {
     })
 }
 
-/// The directory and name of a new non-directory entry at `path`: `AlreadyExists` if the
-/// path names something (or ends in `.`/`..`), `NotFound` for a new name with a trailing
+/// The directory and name of a new non-directory entry at `path`: `EEXIST` if the
+/// path names something (or ends in `.`/`..`), `ENOENT` for a new name with a trailing
 /// slash.
 fn new_entry<'p>(fs: &MemFs, base: NodeId, path: &'p str) -> Result<(NodeId, &'p str)> {
     let at = fs.parent_beneath(base, path)?;
@@ -178,7 +178,7 @@ fn new_entry<'p>(fs: &MemFs, base: NodeId, path: &'p str) -> Result<(NodeId, &'p
     Ok((at.parent, name))
 }
 
-/// The target of the symbolic link `path` beneath `dir` (`InvalidArgument` if it is not one).
+/// The target of the symbolic link `path` beneath `dir` (`EINVAL` if it is not one).
 pub fn readlink_beneath(dir: Fd, path: &str) -> Result<String> {
     let base = base(dir)?;
     rootfs::with(|fs| {

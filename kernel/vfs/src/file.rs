@@ -131,7 +131,7 @@ pub trait File: Send + Sync {
         Err(Errno::EACCES)
     }
 
-    /// Moves the offset; returns the new one. `IllegalSeek` on pipes and devices.
+    /// Moves the offset; returns the new one. `ESPIPE` on pipes and devices.
     fn seek(&self, _pos: SeekFrom) -> Result<u64> {
         Err(Errno::ESPIPE)
     }
@@ -166,18 +166,18 @@ pub trait File: Send + Sync {
         true
     }
 
-    /// Makes reads and writes fail with `WouldBlock` instead of blocking (`O_NONBLOCK`).
+    /// Makes reads and writes fail with `EAGAIN` instead of blocking (`O_NONBLOCK`).
     /// Objects that never block ignore it.
     fn set_nonblocking(&self, _nonblocking: bool) {}
 
-    /// Reads at `offset` without using or moving the file offset (`pread`). `IllegalSeek`
+    /// Reads at `offset` without using or moving the file offset (`pread`). `ESPIPE`
     /// on pipes and devices.
     fn read_at(&self, _buf: &mut [u8], _offset: u64) -> Result<usize> {
         Err(Errno::ESPIPE)
     }
 
     /// Writes at `offset` without using or moving the file offset (`pwrite`, also with
-    /// `O_APPEND`). `IllegalSeek` on pipes and devices.
+    /// `O_APPEND`). `ESPIPE` on pipes and devices.
     fn write_at(&self, _buf: &[u8], _offset: u64) -> Result<usize> {
         Err(Errno::ESPIPE)
     }
@@ -186,12 +186,12 @@ pub trait File: Send + Sync {
     fn set_append(&self, _append: bool) {}
 
     /// Sets the access and/or modification time (ns since the Unix epoch; `None` leaves one
-    /// unchanged). `NotSupported` for objects outside the file tree (pipes, devices).
+    /// unchanged). `ENOTSUP` for objects outside the file tree (pipes, devices).
     fn set_times(&self, _accessed: Option<u64>, _modified: Option<u64>) -> Result<()> {
         Err(Errno::ENOTSUP)
     }
 
-    /// Sets the permission bits. `NotSupported` for objects outside the file tree.
+    /// Sets the permission bits. `ENOTSUP` for objects outside the file tree.
     fn set_mode(&self, _mode: u32) -> Result<()> {
         Err(Errno::ENOTSUP)
     }

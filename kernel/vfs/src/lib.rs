@@ -15,7 +15,7 @@
 //! paths are resolved against the cwd lexically (`memfs::normalize`: `a/link/..` is `a`).
 //!
 //! Limitations: a file removed while open cannot be used any more through its descriptor
-//! (reads and writes give `NotFound`; POSIX keeps it alive until closed). Permission bits are
+//! (reads and writes give `ENOENT`; POSIX keeps it alive until closed). Permission bits are
 //! stored but not enforced. A task that ends without unwinding (killed while blocked inside a
 //! call) leaks the references its stack held, so a pipe end it was using stays open.
 
@@ -74,9 +74,9 @@ pub struct OpenOptions {
     pub truncate: bool,
     /// Every write goes to the end; implies `write`.
     pub append: bool,
-    /// With `create`: fail with `AlreadyExists` if the path names anything.
+    /// With `create`: fail with `EEXIST` if the path names anything.
     pub exclusive: bool,
-    /// Fail with `NotADirectory` unless the path is a directory.
+    /// Fail with `ENOTDIR` unless the path is a directory.
     pub directory: bool,
     /// Permission bits of a created file.
     pub mode: u32,
@@ -86,6 +86,16 @@ impl Default for OpenOptions {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A builder method `name(self, value) -> Self` setting the field of that name, for each field.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        $($(#[$doc])* pub const fn $name(mut self, v: $ty) -> Self {
+            self.$name = v;
+            self
+        })*
+    };
 }
 
 impl OpenOptions {
@@ -110,37 +120,23 @@ impl OpenOptions {
     pub const fn write_create() -> Self {
         Self::new().write(true).create(true).truncate(true)
     }
-    pub const fn read(mut self, v: bool) -> Self {
-        self.read = v;
-        self
-    }
-    pub const fn write(mut self, v: bool) -> Self {
-        self.write = v;
-        self
-    }
-    pub const fn create(mut self, v: bool) -> Self {
-        self.create = v;
-        self
-    }
-    pub const fn truncate(mut self, v: bool) -> Self {
-        self.truncate = v;
-        self
-    }
-    pub const fn append(mut self, v: bool) -> Self {
-        self.append = v;
-        self
-    }
-    pub const fn exclusive(mut self, v: bool) -> Self {
-        self.exclusive = v;
-        self
-    }
-    pub const fn directory(mut self, v: bool) -> Self {
-        self.directory = v;
-        self
-    }
-    pub const fn mode(mut self, mode: u32) -> Self {
-        self.mode = mode;
-        self
+    setters! {
+        /// `O_RDONLY` or `O_RDWR`: open for reading.
+        read: bool;
+        /// `O_WRONLY` or `O_RDWR`: open for writing.
+        write: bool;
+        /// `O_CREAT`: create the file if it does not exist.
+        create: bool;
+        /// `O_TRUNC`: cut the file to length 0.
+        truncate: bool;
+        /// `O_APPEND`: every write goes to the end.
+        append: bool;
+        /// `O_EXCL` (with `create`): fail with `EEXIST` if the file exists.
+        exclusive: bool;
+        /// `O_DIRECTORY`: fail with `ENOTDIR` unless it is a directory.
+        directory: bool;
+        /// The permission bits of a created file.
+        mode: u32;
     }
 }
 
@@ -528,7 +524,7 @@ pub fn symlink(target: &str, link: &str) -> Result<()> {
 }
 
 /// Gives the file or symbolic link at `from` the further name `to` (a hard link); `follow`:
-/// follow a symbolic link in the last component of `from`. A directory is `IsADirectory`
+/// follow a symbolic link in the last component of `from`. A directory is `EISDIR`
 /// (POSIX says `EPERM`).
 pub fn link(from: &str, to: &str, follow: bool) -> Result<()> {
     let (from, to) = (absolute(from)?, absolute(to)?);

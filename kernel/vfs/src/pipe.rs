@@ -156,7 +156,7 @@ impl File for PipeWriter {
     }
 
     /// Blocks until every byte is written (POSIX blocking-pipe semantics); writes of at
-    /// most [`PIPE_BUF`] bytes go in at once. With no reader left: `BrokenPipe`, or the count
+    /// most [`PIPE_BUF`] bytes go in at once. With no reader left: `EPIPE`, or the count
     /// written so far if some bytes went in.
     fn write(&self, buf: &[u8]) -> Result<usize> {
         let p = &*self.pipe;

@@ -12,6 +12,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use libtheseus::epoll;
 use libtheseus::fs::{self, FileType, Metadata, OpenOptions, SeekFrom};
+use libtheseus::iovec;
 use libtheseus::terminal;
 use libtheseus::usermode::{self, Registers};
 use libtheseus::{Errno, Result};
@@ -142,46 +143,25 @@ pub(super) fn iovecs(addr: u64, count: u64) -> Result<Vec<(u64, usize)>> {
         .collect())
 }
 
-/// One read of the buffers' total size, scattered: a second read for a later buffer could
-/// block on a pipe or socket that had exactly enough for the first.
+/// One read of the buffers' total size, scattered (`libtheseus::iovec`); every buffer is
+/// checked first, so a bad one is `EFAULT` before anything is read.
 pub fn readv(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
     let vecs = iovecs(a[1], a[2])?;
     for &(base, len) in &vecs {
         usermode::check(base, len, true)?;
     }
-    let total = vecs
-        .iter()
-        .fold(0usize, |t, v| t.saturating_add(v.1))
-        .min(IO_CHUNK);
-    let mut data = vec![0u8; total];
-    let n = fs::read(f, &mut data)?;
-    scatter(&vecs, &data[..n])?;
+    let n = iovec::read_vectored(&vecs, |buf| fs::read(f, buf), usermode::write)?;
     Ok(n as u64)
 }
 
-/// Copies `data` into the iovec buffers `vecs`, in order.
-pub(super) fn scatter(vecs: &[(u64, usize)], mut data: &[u8]) -> Result<()> {
-    for &(base, len) in vecs {
-        if data.is_empty() {
-            break;
-        }
-        let n = len.min(data.len());
-        usermode::write(base, &data[..n])?;
-        data = &data[n..];
-    }
-    Ok(())
-}
-
+/// The buffers gathered, then one write (`libtheseus::iovec`).
 pub fn writev(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
-    let mut data = Vec::new();
-    for (base, len) in iovecs(a[1], a[2])? {
-        let start = data.len();
-        data.resize(start + len.min(IO_CHUNK), 0);
-        usermode::read(base, &mut data[start..])?;
-    }
-    written(fs::write(f, &data))
+    let vecs = iovecs(a[1], a[2])?;
+    written(iovec::write_vectored(&vecs, usermode::read, |data| {
+        fs::write(f, data)
+    }))
 }
 
 pub fn lseek(_: &mut Registers, a: [u64; 6]) -> Result<u64> {

@@ -23,11 +23,12 @@
 //!   another protocol's level too, and any level but `SOL_SOCKET` on a Unix socket is
 //!   `EOPNOTSUPP`.
 
-use super::fs::{iovecs, scatter, set_cloexec};
+use super::fs::{iovecs, set_cloexec};
 use super::state;
 use crate::net_abi::{self as abi, Addr, UnixName};
 use alloc::vec;
 use alloc::vec::Vec;
+use libtheseus::iovec;
 use libtheseus::net::{self, Direction, Family, Info, SocketAddr, SocketType, UnixAddr};
 use libtheseus::usermode::{self, Registers};
 use libtheseus::{Errno, Result};
@@ -373,16 +374,7 @@ pub fn sendmsg(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         // Ancillary data (SCM_RIGHTS, SCM_CREDENTIALS) is not implemented.
         return Err(Errno::EINVAL);
     }
-    let mut data = Vec::new();
-    for (base, len) in msg_iovecs(&m)? {
-        let start = data.len();
-        let take = len.min(IO_CHUNK - start);
-        data.resize(start + take, 0);
-        usermode::read(base, &mut data[start..])?;
-        if data.len() == IO_CHUNK {
-            break;
-        }
-    }
+    let data = iovec::gather(&msg_iovecs(&m)?, IO_CHUNK, usermode::read)?;
     let dest = if m.name != 0 && m.namelen != 0 {
         (m.name, m.namelen as u32 as u64)
     } else {
@@ -411,7 +403,7 @@ pub fn recvmsg(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let total = vecs.iter().fold(0usize, |t, v| t.saturating_add(v.1));
     let flags = a[2] as u32;
     let (got, data, ret) = recv_common(f, &info, total, flags)?;
-    scatter(&vecs, &data)?;
+    iovec::scatter(&vecs, &data, usermode::write)?;
     let mut out = [0u8; abi::SOCKADDR_MAX];
     let namelen = match (&got.from, name_cap) {
         (Some(from), Some(cap)) => {

@@ -7,6 +7,7 @@ use crate::sys::close_entry;
 use crate::types::{ADVICE_MAX, SIGNAL_MAX, fdflags, rights, set_times_args};
 use crate::{Errno, GuestMemory, WasiCtx};
 use libtheseus::fs::{self, FileType};
+use libtheseus::iovec;
 use libtheseus::time;
 
 impl WasiCtx {
@@ -182,21 +183,10 @@ impl WasiCtx {
             return Err(Errno::INVAL);
         }
         mem.slice(nread, 4)?;
-        let mut total: u32 = 0;
-        for (buf, len) in mem.iovecs(iovs, n)? {
-            let dst = mem.slice_mut(buf, len)?;
-            let at = offset.saturating_add(u64::from(total));
-            let k = match fs::pread(h, dst, at) {
-                Ok(k) => k,
-                Err(e) if total == 0 => return Err(Errno::from(e)),
-                Err(_) => break,
-            };
-            total = total.saturating_add(k as u32);
-            if k < len as usize {
-                break;
-            }
-        }
-        mem.write_u32(nread, total)
+        let vecs = mem.iovecs(iovs, n)?;
+        let read = |buf: &mut [u8]| fs::pread(h, buf, offset).map_err(Errno::from);
+        let total = iovec::read_vectored(&vecs, read, |p, src| mem.write(p, src))?;
+        mem.write_u32(nread, total as u32)
     }
 
     /// `fd_pwrite`: writes the `ciovec`s at `offset` without moving the offset (also on an
@@ -215,21 +205,10 @@ impl WasiCtx {
             return Err(Errno::INVAL);
         }
         mem.slice(nwritten, 4)?;
-        let mut total: u32 = 0;
-        for (buf, len) in mem.iovecs(iovs, n)? {
-            let data = mem.slice(buf, len)?;
-            let at = offset.saturating_add(u64::from(total));
-            let k = match fs::pwrite(h, data, at) {
-                Ok(k) => k,
-                Err(e) if total == 0 => return Err(Errno::from(e)),
-                Err(_) => break,
-            };
-            total = total.saturating_add(k as u32);
-            if k < len as usize {
-                break;
-            }
-        }
-        mem.write_u32(nwritten, total)
+        let vecs = mem.iovecs(iovs, n)?;
+        let write = |data: &[u8]| fs::pwrite(h, data, offset).map_err(Errno::from);
+        let total = iovec::write_vectored(&vecs, |p, dst| mem.read(p, dst), write)?;
+        mem.write_u32(nwritten, total as u32)
     }
 
     /// `fd_renumber`: moves descriptor `from` to `to`, closing what `to` was (`BADF` unless
@@ -261,8 +240,36 @@ impl WasiCtx {
 
     /// `sock_accept`, `sock_recv`, `sock_send`, `sock_shutdown`: no socket can be open here,
     /// so an open descriptor is `NOTSOCK` and another `BADF`.
-    pub fn sock_call(&mut self, fd: u32) -> Result<(), Errno> {
+    fn sock_call(&mut self, fd: u32) -> Result<(), Errno> {
         self.entry(fd)?;
         Err(Errno::NOTSOCK)
+    }
+
+    /// `sock_accept`: see `sock_call`.
+    pub fn sock_accept(&mut self, fd: u32, _flags: u32, _out: u32) -> Result<(), Errno> {
+        self.sock_call(fd)
+    }
+
+    /// `sock_recv`: see `sock_call`.
+    pub fn sock_recv(
+        &mut self,
+        fd: u32,
+        _: u32,
+        _: u32,
+        _: u32,
+        _: u32,
+        _: u32,
+    ) -> Result<(), Errno> {
+        self.sock_call(fd)
+    }
+
+    /// `sock_send`: see `sock_call`.
+    pub fn sock_send(&mut self, fd: u32, _: u32, _: u32, _: u32, _: u32) -> Result<(), Errno> {
+        self.sock_call(fd)
+    }
+
+    /// `sock_shutdown`: see `sock_call`.
+    pub fn sock_shutdown(&mut self, fd: u32, _how: u32) -> Result<(), Errno> {
+        self.sock_call(fd)
     }
 }

@@ -4,8 +4,9 @@
 //! An engine (see `wasm_runner`) links each preview1 import to a method of [`WasiCtx`],
 //! passing the guest's linear memory as a [`GuestMemory`] (every pointer and length is
 //! bounds-checked: a bad one is [`Errno::FAULT`], never a host fault) and returning the
-//! [`Errno`] number. [`abi::FUNCTIONS`] lists all 46 preview1 functions with their core wasm
-//! signatures so an engine can link every one (all are implemented).
+//! [`Errno`] number. [`preview1_functions!`] lists all 46 preview1 functions once, with
+//! their parameters; an engine generates its linker glue from it, and [`abi::FUNCTIONS`]
+//! (the core wasm signatures) is generated from it too. All are implemented.
 //!
 //! Files: the guest sees descriptors 0, 1, 2 (the task's own stdio) and its preopened
 //! directories from 3 ([`Preopen`]: a libtheseus descriptor open on the directory and the

@@ -32,6 +32,13 @@ pub trait GuestMemory {
         self.bytes_mut().get_mut(start..end).ok_or(Errno::FAULT)
     }
 
+    /// Fills `dst` from `ptr`.
+    fn read(&self, ptr: u32, dst: &mut [u8]) -> Result<(), Errno> {
+        let len = u32::try_from(dst.len()).map_err(|_| Errno::FAULT)?;
+        dst.copy_from_slice(self.slice(ptr, len)?);
+        Ok(())
+    }
+
     /// Copies `data` to `ptr`.
     fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), Errno> {
         let len = u32::try_from(data.len()).map_err(|_| Errno::FAULT)?;
@@ -71,7 +78,7 @@ pub trait GuestMemory {
     /// The `(buf, buf_len)` pairs of an `iovec`/`ciovec` array of `count` entries at `ptr`,
     /// each checked to lie inside the memory (`FAULT`). More than [`IOV_MAX`] entries is
     /// `INVAL`; lengths adding up past `u32::MAX` (the count the call returns) `OVERFLOW`.
-    fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
+    fn iovecs(&self, ptr: u32, count: u32) -> Result<Vec<(u32, usize)>, Errno> {
         let table = self.slice(ptr, count.checked_mul(8).ok_or(Errno::FAULT)?)?;
         if count > IOV_MAX {
             return Err(Errno::INVAL);
@@ -86,7 +93,7 @@ pub trait GuestMemory {
                 .filter(|&(_, end)| end <= self.bytes().len())
                 .ok_or(Errno::FAULT)?;
             total = total.checked_add(len).ok_or(Errno::OVERFLOW)?;
-            out.push((buf, len));
+            out.push((buf, len as usize));
         }
         Ok(out)
     }

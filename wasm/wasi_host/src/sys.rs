@@ -9,6 +9,7 @@ use crate::types::{
 use crate::{Errno, GuestMemory, WasiCtx, path};
 use alloc::string::String;
 use libtheseus::fs::{self, FileType, Metadata, OpenOptions, SeekFrom};
+use libtheseus::iovec;
 use libtheseus::time::{self, Clock};
 
 fn ft(t: FileType) -> u8 {
@@ -67,7 +68,8 @@ impl WasiCtx {
 
     // ---- streams -------------------------------------------------------------------------
 
-    /// `fd_write`: gathers the `ciovec`s; returns the count written in `nwritten`.
+    /// `fd_write`: gathers the `ciovec`s into one write (`libtheseus::iovec`); returns the
+    /// count written in `nwritten`.
     pub fn fd_write(
         &mut self,
         mem: &mut dyn GuestMemory,
@@ -77,27 +79,13 @@ impl WasiCtx {
         nwritten: u32,
     ) -> Result<(), Errno> {
         let h = self.host_fd(fd, rights::FD_WRITE)?;
-        let mut total: u32 = 0;
-        for (buf, len) in mem.iovecs(iovs, n)? {
-            let data = mem.slice(buf, len)?;
-            let mut done = 0;
-            while done < data.len() {
-                match fs::write(h, &data[done..]) {
-                    Ok(0) => break,
-                    Ok(k) => done += k,
-                    Err(e) if done == 0 && total == 0 => return Err(Errno::from(e)),
-                    Err(_) => break,
-                }
-            }
-            total = total.saturating_add(done as u32);
-            if done < data.len() {
-                break;
-            }
-        }
-        mem.write_u32(nwritten, total)
+        let vecs = mem.iovecs(iovs, n)?;
+        let write = |data: &[u8]| fs::write(h, data).map_err(Errno::from);
+        let total = iovec::write_vectored(&vecs, |p, dst| mem.read(p, dst), write)?;
+        mem.write_u32(nwritten, total as u32)
     }
 
-    /// `fd_read`: scatters into the `iovec`s; stops at a short read.
+    /// `fd_read`: one read of the `iovec`s' total size, scattered (`libtheseus::iovec`).
     pub fn fd_read(
         &mut self,
         mem: &mut dyn GuestMemory,
@@ -107,20 +95,10 @@ impl WasiCtx {
         nread: u32,
     ) -> Result<(), Errno> {
         let h = self.host_fd(fd, rights::FD_READ)?;
-        let mut total: u32 = 0;
-        for (buf, len) in mem.iovecs(iovs, n)? {
-            let dst = mem.slice_mut(buf, len)?;
-            let k = match fs::read(h, dst) {
-                Ok(k) => k,
-                Err(e) if total == 0 => return Err(Errno::from(e)),
-                Err(_) => break,
-            };
-            total = total.saturating_add(k as u32);
-            if k < len as usize {
-                break;
-            }
-        }
-        mem.write_u32(nread, total)
+        let vecs = mem.iovecs(iovs, n)?;
+        let read = |buf: &mut [u8]| fs::read(h, buf).map_err(Errno::from);
+        let total = iovec::read_vectored(&vecs, read, |p, src| mem.write(p, src))?;
+        mem.write_u32(nread, total as u32)
     }
 
     /// `fd_seek`: `whence` is `set`, `cur` or `end`; the new offset goes to `out`.

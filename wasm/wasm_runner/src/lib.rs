@@ -2,8 +2,8 @@
 //! `wasi_snapshot_preview1` imports linked to [`wasi_host`].
 //!
 //! [`run`] validates and compiles the module, checks its imports (every preview1 function
-//! is defined and implemented by `wasi_host` (one it marked unimplemented would return
-//! `NOSYS`); anything else is a
+//! is defined, linked to the `WasiCtx` method of its name by glue generated from the one
+//! table `wasi_host::preview1_functions!`; anything else is a
 //! [`RunError::MissingImports`] naming them all), instantiates it with a memory limit
 //! ([`MEMORY_LIMIT`] by default, [`Limits::max_memory`] per run; tables up to
 //! [`TABLE_LIMIT`] elements) and calls `_start` in the calling task. The guest needs no fuel
@@ -44,8 +44,8 @@ use core::fmt;
 use libtheseus::thread;
 use wasi_host::{Errno, GuestMemory, Preopen, WasiCtx, abi, errno_result};
 use wasmi::{
-    CallHook, Caller, CompilationMode, Config, Engine, ExternType, FuncType, Linker, Module, Store,
-    StoreLimits, StoreLimitsBuilder, TrapCode, TypedResumableCall, Val, ValType,
+    CallHook, Caller, CompilationMode, Config, Engine, ExternType, Linker, Module, Store,
+    StoreLimits, StoreLimitsBuilder, TrapCode, TypedResumableCall, Val,
 };
 
 /// The most bytes one linear memory may grow to. Growing copies the memory on the kernel
@@ -416,357 +416,35 @@ fn host_call(f: impl FnOnce() -> Result<(), Errno>) -> HostResult {
 
 type C<'a> = Caller<'a, Host>;
 
-/// Defines every preview1 function: each calls `wasi_host` (any it marks unimplemented
-/// returns `NOSYS`).
-fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
-    let m = abi::MODULE;
-    l.func_wrap(m, "args_get", |mut c: C, a: u32, b: u32| -> HostResult {
-        with_memory(&mut c, |w, mem| w.args_get(mem, a, b))
-    })?;
-    l.func_wrap(
-        m,
-        "args_sizes_get",
-        |mut c: C, a: u32, b: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.args_sizes_get(mem, a, b))
-        },
-    )?;
-    l.func_wrap(m, "environ_get", |mut c: C, a: u32, b: u32| -> HostResult {
-        with_memory(&mut c, |w, mem| w.environ_get(mem, a, b))
-    })?;
-    l.func_wrap(
-        m,
-        "environ_sizes_get",
-        |mut c: C, a: u32, b: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.environ_sizes_get(mem, a, b))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "clock_res_get",
-        |mut c: C, id: u32, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.clock_res_get(mem, id, out))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "clock_time_get",
-        |mut c: C, id: u32, precision: u64, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.clock_time_get(mem, id, precision, out))
-        },
-    )?;
-    l.func_wrap(m, "fd_close", |mut c: C, fd: u32| -> HostResult {
-        with_ctx(&mut c, |w| w.fd_close(fd))
-    })?;
-    l.func_wrap(
-        m,
-        "fd_fdstat_get",
-        |mut c: C, fd: u32, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.fd_fdstat_get(mem, fd, out))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_filestat_get",
-        |mut c: C, fd: u32, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.fd_filestat_get(mem, fd, out))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_prestat_get",
-        |mut c: C, fd: u32, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.fd_prestat_get(mem, fd, out))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_prestat_dir_name",
-        |mut c: C, fd: u32, p: u32, n: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.fd_prestat_dir_name(mem, fd, p, n))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_read",
-        |mut c: C, fd: u32, iovs: u32, n: u32, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.fd_read(mem, fd, iovs, n, out))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_write",
-        |mut c: C, fd: u32, iovs: u32, n: u32, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.fd_write(mem, fd, iovs, n, out))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_readdir",
-        |mut c: C, fd: u32, buf: u32, len: u32, cookie: u64, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| {
-                w.fd_readdir(mem, fd, buf, len, cookie, out)
-            })
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_seek",
-        |mut c: C, fd: u32, offset: i64, whence: u32, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.fd_seek(mem, fd, offset, whence, out))
-        },
-    )?;
-    l.func_wrap(m, "fd_tell", |mut c: C, fd: u32, out: u32| -> HostResult {
-        with_memory(&mut c, |w, mem| w.fd_tell(mem, fd, out))
-    })?;
-    l.func_wrap(
-        m,
-        "path_create_directory",
-        |mut c: C, fd: u32, p: u32, n: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.path_create_directory(mem, fd, p, n))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "path_remove_directory",
-        |mut c: C, fd: u32, p: u32, n: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.path_remove_directory(mem, fd, p, n))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "path_unlink_file",
-        |mut c: C, fd: u32, p: u32, n: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.path_unlink_file(mem, fd, p, n))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "path_filestat_get",
-        |mut c: C, fd: u32, flags: u32, p: u32, n: u32, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| {
-                w.path_filestat_get(mem, fd, flags, p, n, out)
-            })
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "path_open",
-        |mut c: C,
-         fd: u32,
-         dirflags: u32,
-         p: u32,
-         n: u32,
-         oflags: u32,
-         base: u64,
-         inheriting: u64,
-         fdflags: u32,
-         out: u32|
-         -> HostResult {
-            with_memory(&mut c, |w, mem| {
-                w.path_open(
-                    mem, fd, dirflags, p, n, oflags, base, inheriting, fdflags, out,
-                )
-            })
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "proc_exit",
-        |_: C, code: u32| -> Result<(), wasmi::Error> { Err(wasmi::Error::i32_exit(code as i32)) },
-    )?;
-    l.func_wrap(
-        m,
-        "random_get",
-        |mut c: C, buf: u32, len: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.random_get(mem, buf, len))
-        },
-    )?;
-    l.func_wrap(m, "sched_yield", |mut c: C| -> HostResult {
-        with_ctx(&mut c, |w| w.sched_yield())
-    })?;
-    l.func_wrap(
-        m,
-        "fd_advise",
-        |mut c: C, fd: u32, offset: u64, len: u64, advice: u32| -> HostResult {
-            with_ctx(&mut c, |w| w.fd_advise(fd, offset, len, advice))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_allocate",
-        |mut c: C, fd: u32, offset: u64, len: u64| -> HostResult {
-            with_ctx(&mut c, |w| w.fd_allocate(fd, offset, len))
-        },
-    )?;
-    l.func_wrap(m, "fd_datasync", |mut c: C, fd: u32| -> HostResult {
-        with_ctx(&mut c, |w| w.fd_datasync(fd))
-    })?;
-    l.func_wrap(m, "fd_sync", |mut c: C, fd: u32| -> HostResult {
-        with_ctx(&mut c, |w| w.fd_sync(fd))
-    })?;
-    l.func_wrap(
-        m,
-        "fd_fdstat_set_flags",
-        |mut c: C, fd: u32, flags: u32| -> HostResult {
-            with_ctx(&mut c, |w| w.fd_fdstat_set_flags(fd, flags))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_fdstat_set_rights",
-        |mut c: C, fd: u32, base: u64, inheriting: u64| -> HostResult {
-            with_ctx(&mut c, |w| w.fd_fdstat_set_rights(fd, base, inheriting))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_filestat_set_size",
-        |mut c: C, fd: u32, size: u64| -> HostResult {
-            with_ctx(&mut c, |w| w.fd_filestat_set_size(fd, size))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_filestat_set_times",
-        |mut c: C, fd: u32, atim: u64, mtim: u64, flags: u32| -> HostResult {
-            with_ctx(&mut c, |w| w.fd_filestat_set_times(fd, atim, mtim, flags))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_pread",
-        |mut c: C, fd: u32, iovs: u32, n: u32, offset: u64, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.fd_pread(mem, fd, iovs, n, offset, out))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_pwrite",
-        |mut c: C, fd: u32, iovs: u32, n: u32, offset: u64, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.fd_pwrite(mem, fd, iovs, n, offset, out))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "fd_renumber",
-        |mut c: C, from: u32, to: u32| -> HostResult {
-            with_ctx(&mut c, |w| w.fd_renumber(from, to))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "path_filestat_set_times",
-        |mut c: C,
-         fd: u32,
-         flags: u32,
-         p: u32,
-         n: u32,
-         atim: u64,
-         mtim: u64,
-         fst: u32|
-         -> HostResult {
-            with_memory(&mut c, |w, mem| {
-                w.path_filestat_set_times(mem, fd, flags, p, n, atim, mtim, fst)
-            })
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "path_link",
-        |mut c: C,
-         ofd: u32,
-         oflags: u32,
-         op: u32,
-         on: u32,
-         nfd: u32,
-         np: u32,
-         nn: u32|
-         -> HostResult {
-            with_memory(&mut c, |w, mem| {
-                w.path_link(mem, ofd, oflags, op, on, nfd, np, nn)
-            })
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "path_readlink",
-        |mut c: C, fd: u32, p: u32, n: u32, buf: u32, len: u32, out: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| {
-                w.path_readlink(mem, fd, p, n, buf, len, out)
-            })
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "path_rename",
-        |mut c: C, ofd: u32, op: u32, on: u32, nfd: u32, np: u32, nn: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| {
-                w.path_rename(mem, ofd, op, on, nfd, np, nn)
-            })
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "path_symlink",
-        |mut c: C, op: u32, on: u32, fd: u32, np: u32, nn: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.path_symlink(mem, op, on, fd, np, nn))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "poll_oneoff",
-        |mut c: C, input: u32, out: u32, n: u32, nevents: u32| -> HostResult {
-            with_memory(&mut c, |w, mem| w.poll_oneoff(mem, input, out, n, nevents))
-        },
-    )?;
-    l.func_wrap(m, "proc_raise", |mut c: C, sig: u32| -> HostResult {
-        with_ctx(&mut c, |w| w.proc_raise(sig))
-    })?;
-    l.func_wrap(
-        m,
-        "sock_accept",
-        |mut c: C, fd: u32, _flags: u32, _out: u32| -> HostResult {
-            with_ctx(&mut c, |w| w.sock_call(fd))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "sock_recv",
-        |mut c: C,
-         fd: u32,
-         _iovs: u32,
-         _n: u32,
-         _flags: u32,
-         _len: u32,
-         _oflags: u32|
-         -> HostResult { with_ctx(&mut c, |w| w.sock_call(fd)) },
-    )?;
-    l.func_wrap(
-        m,
-        "sock_send",
-        |mut c: C, fd: u32, _iovs: u32, _n: u32, _flags: u32, _len: u32| -> HostResult {
-            with_ctx(&mut c, |w| w.sock_call(fd))
-        },
-    )?;
-    l.func_wrap(
-        m,
-        "sock_shutdown",
-        |mut c: C, fd: u32, _how: u32| -> HostResult { with_ctx(&mut c, |w| w.sock_call(fd)) },
-    )?;
-    for f in abi::FUNCTIONS.iter().filter(|f| !f.implemented) {
-        let params: Vec<ValType> = f
-            .params
-            .iter()
-            .map(|t| match t {
-                abi::Ty::I32 => ValType::I32,
-                abi::Ty::I64 => ValType::I64,
-            })
-            .collect();
-        let ty = FuncType::new(params, [ValType::I32]);
-        l.func_new(m, f.name, ty, |_, _, results| {
-            results[0] = Val::I32(i32::from(Errno::NOSYS.0));
-            Ok(())
-        })?;
-    }
-    Ok(())
+/// Links one row of `wasi_host::preview1_functions!` to the `WasiCtx` method of its name.
+macro_rules! link_function {
+    ($l:ident, mem $name:ident($($param:ident: $ty:ident),*)) => {
+        $l.func_wrap(abi::MODULE, stringify!($name), |mut c: C, $($param: $ty),*| -> HostResult {
+            with_memory(&mut c, |w, mem| w.$name(mem, $($param),*))
+        })?
+    };
+    ($l:ident, ctx $name:ident($($param:ident: $ty:ident),*)) => {
+        $l.func_wrap(abi::MODULE, stringify!($name), |mut c: C, $($param: $ty),*| -> HostResult {
+            with_ctx(&mut c, |w| w.$name($($param),*))
+        })?
+    };
+    ($l:ident, exit $name:ident($code:ident: $ty:ident)) => {
+        $l.func_wrap(abi::MODULE, stringify!($name), |_: C, $code: $ty| -> Result<(), wasmi::Error> {
+            Err(wasmi::Error::i32_exit($code as i32))
+        })?
+    };
 }
+
+/// `define_wasi`: every row of the table linked.
+macro_rules! define_wasi {
+    ($($kind:ident $name:ident($($param:ident: $ty:ident),* $(,)?);)*) => {
+        /// Defines every preview1 function (`wasi_host::preview1_functions!`): each calls the
+        /// `WasiCtx` method of its name.
+        fn define_wasi(l: &mut Linker<Host>) -> Result<(), wasmi::errors::LinkerError> {
+            $(link_function!(l, $kind $name($($param: $ty),*));)*
+            Ok(())
+        }
+    };
+}
+
+wasi_host::preview1_functions!(define_wasi);
