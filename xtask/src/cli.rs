@@ -51,6 +51,14 @@ commands:
               --verbose, -v
   ports try NAME[@VERSION] [--features F,G]
             the same for any crate; prints its row and failing tests, exit 0 if `ok`
+  bench [NAME...]
+            the same benchmark program in the OS and in a Debian Linux guest in the same
+            QEMU settings, interleaved; prints medians, ratios (ours/Linux time) and
+            spreads, writes target/bench/results.json and (all benchmarks) the README's
+            Performance table; names: boot null mmap mprotect futex thread pipe files
+            read16m readdir spawn
+              --runs N            runs per side (default 3)
+              --verbose, -v
   boottime  measure boot-to-shell time
               --runs N            number of boots (default 5)
               --verbose, -v
@@ -95,6 +103,11 @@ pub enum Command {
     },
     BootTime {
         runs: usize,
+        verbose: bool,
+    },
+    Bench {
+        runs: usize,
+        names: Vec<String>,
         verbose: bool,
     },
     Ports {
@@ -187,6 +200,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             }
             Command::BootTime { runs, verbose }
         }
+        "bench" => parse_bench(rest)?,
         "help" | "--help" | "-h" => Command::Help,
         other => return Err(Error::usage(format!("unknown command `{other}`"))),
     };
@@ -262,6 +276,33 @@ fn parse_ports(rest: &[String]) -> Result<Command> {
         name,
         version,
         features,
+        verbose,
+    })
+}
+
+/// `bench [--runs N] [-v] [NAME...]` (names checked by the command).
+fn parse_bench(rest: &[String]) -> Result<Command> {
+    let (mut runs, mut names, mut verbose) = (3, Vec::new(), false);
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--verbose" | "-v" => verbose = true,
+            "--runs" => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| Error::usage("--runs needs a value"))?;
+                runs = parse_runs(value)?;
+            }
+            flag if flag.starts_with("--runs=") => runs = parse_runs(&flag["--runs=".len()..])?,
+            flag if flag.starts_with('-') => {
+                return Err(Error::usage(format!("`bench`: unknown option {flag}")));
+            }
+            name => names.push(name.to_string()),
+        }
+    }
+    Ok(Command::Bench {
+        runs,
+        names,
         verbose,
     })
 }
@@ -425,6 +466,34 @@ mod tests {
     }
 
     #[test]
+    fn bench_runs_and_names() {
+        assert_eq!(
+            parse_words(&["bench"]).unwrap(),
+            Command::Bench {
+                runs: 3,
+                names: Vec::new(),
+                verbose: false
+            }
+        );
+        assert_eq!(
+            parse_words(&["bench", "--runs", "1", "null", "-v", "pipe"]).unwrap(),
+            Command::Bench {
+                runs: 1,
+                names: vec!["null".into(), "pipe".into()],
+                verbose: true
+            }
+        );
+        assert_eq!(
+            parse_words(&["bench", "--runs=5"]).unwrap(),
+            Command::Bench {
+                runs: 5,
+                names: Vec::new(),
+                verbose: false
+            }
+        );
+    }
+
+    #[test]
     fn build_crate_operand_and_cargo_args() {
         assert_eq!(
             parse_words(&["build-crate", "ports/linux/linuxcheck"]).unwrap(),
@@ -475,6 +544,9 @@ mod tests {
             &["run", "--add", "Cargo.toml:relative"],
             &["run", "--add", "/no/such/file:/x"],
             &["boottime", "--runs", "0"],
+            &["bench", "--runs", "0"],
+            &["bench", "--runs"],
+            &["bench", "--fast"],
             &["test", "--iso"],
             &["build-crate"],
             &["build-crate", "a", "b"],

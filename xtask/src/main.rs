@@ -27,6 +27,8 @@
 
 #![forbid(unsafe_code)]
 
+mod bench_report;
+mod bench_stats;
 mod boot;
 mod cli;
 mod cmdline;
@@ -39,6 +41,7 @@ mod kernel_build;
 mod ktest;
 #[cfg(test)]
 mod layers;
+mod linux_guest;
 mod linux_programs;
 mod linux_target;
 mod markers;
@@ -94,6 +97,11 @@ fn dispatch() -> Result<i32> {
             commands::build_crate::run(&ws, std::path::Path::new(&path), &args)
         }
         Command::BootTime { runs, verbose } => commands::boottime::run(&ws, runs, verbose),
+        Command::Bench {
+            runs,
+            names,
+            verbose,
+        } => commands::bench::run(&ws, runs, &names, verbose),
         Command::Ports { names, verbose } => commands::ports::run(&ws, &names, verbose),
         Command::PortsTry {
             name,

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns the process exit code.
 
+pub mod bench;
 pub mod boottime;
 pub mod build;
 pub mod build_crate;

@@ -1,0 +1,465 @@
+//! `osbench [NAME...]`: the micro-benchmarks of `cargo xtask bench`, one static musl binary that
+//! runs unchanged in the OS (as `/bin/osbench`, through the Linux system-call ABI) and in a Linux
+//! guest (as the initramfs's `/init`). Each benchmark times many repetitions of one operation
+//! with `clock_gettime(CLOCK_MONOTONIC)` (std's `Instant`) inside the guest and prints
+//! `osbench: NAME NS_PER_OP` (or `osbench: NAME error`), then `osbench: done`. xtask parses those lines.
+//!
+//! - As process 1 (the Linux guest) it first prints `osbench: init` (the boot marker), mounts
+//!   devtmpfs, proc and a tmpfs on `/tmp`, takes its benchmark names from its arguments (the
+//!   kernel passes the words after `--` on its command line) and powers the machine off at the
+//!   end.
+//! - `osbench --child` exits at once: the program the `spawn` benchmark starts.
+//! - `osbench --none` runs no benchmark (a boot-time-only run).
+//!
+//! Std only, plus `libc` for the calls std does not wrap (mmap, mprotect, futex, mount, reboot).
+
+use std::fs;
+use std::io::{Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// One benchmark: its name and one operation (called many times).
+type Bench = (&'static str, fn(&mut State));
+
+/// The benchmarks, in the order they run. The names are xtask's too.
+const BENCHES: &[Bench] = &[
+    ("null", null),
+    ("mmap", mmap_touch_unmap),
+    ("mprotect", mprotect_flip),
+    ("futex", futex_pingpong),
+    ("thread", thread_spawn_join),
+    ("pipe", pipe_pingpong),
+    ("files", small_files),
+    ("read16m", read_16m),
+    ("readdir", list_10k),
+    ("spawn", spawn_wait),
+];
+
+/// Each benchmark runs batches of 1, 2, 4, ... operations until one batch takes this long;
+/// that batch's time per operation is the result.
+const BUDGET: Duration = Duration::from_millis(300);
+/// Nor more operations than this in a batch (a very fast call).
+const MAX_BATCH: u64 = 1 << 22;
+
+/// Where the file benchmarks work.
+const TMP: &str = "/tmp/osbench";
+
+/// What the benchmarks share: set up before the timed batches, torn down after.
+#[derive(Default)]
+struct State {
+    page: usize,
+    futex: Option<FutexPair>,
+    pipe: Option<PipePair>,
+    me: String,
+    buf: Vec<u8>,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        return;
+    }
+    let init = std::process::id() == 1;
+    if init {
+        become_init();
+    }
+    let me = if init {
+        "/init".to_string()
+    } else {
+        args.first().cloned().unwrap_or_default()
+    };
+    let names: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .filter(|a| !a.is_empty() && !a.starts_with('-'))
+        .collect();
+    // `--none`: only boot (the Linux guest's boot-time run).
+    let status = if args.iter().any(|a| a == "--none") {
+        println!("osbench: done");
+        0
+    } else {
+        run(&names, me)
+    };
+    if init {
+        power_off();
+    }
+    std::process::exit(status);
+}
+
+fn run(names: &[&str], me: String) -> i32 {
+    for name in names {
+        if !BENCHES.iter().any(|(n, _)| n == name) {
+            eprintln!("osbench: unknown benchmark {name}");
+            println!("osbench: failed");
+            return 2;
+        }
+    }
+    let mut state = State {
+        me,
+        ..State::default()
+    };
+    for &(name, op) in BENCHES {
+        if !names.is_empty() && !names.contains(&name) {
+            continue;
+        }
+        // A benchmark that fails (an unsupported call panics) is reported and skipped; the
+        // others still run.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            setup(name, &mut state).map(|()| measure(|| op(&mut state)))
+        }));
+        teardown(name, &mut state);
+        match outcome {
+            Ok(Ok(ns)) => println!("osbench: {name} {ns:.1}"),
+            Ok(Err(err)) => {
+                eprintln!("osbench: {name}: setup failed: {err}");
+                println!("osbench: {name} error");
+            }
+            Err(_) => println!("osbench: {name} error"),
+        }
+        let _ = std::io::stdout().flush();
+    }
+    println!("osbench: done");
+    0
+}
+
+/// Nanoseconds per call of `op`, from the first batch (1, 2, 4, ... calls) that took at least
+/// [`BUDGET`], after one call to warm up.
+fn measure(mut op: impl FnMut()) -> f64 {
+    op();
+    let mut batch = 1u64;
+    loop {
+        let start = Instant::now();
+        for _ in 0..batch {
+            op();
+        }
+        let took = start.elapsed();
+        if took >= BUDGET || batch >= MAX_BATCH {
+            return took.as_nanos() as f64 / batch as f64;
+        }
+        batch *= 2;
+    }
+}
+
+fn check(ok: bool, what: &str) {
+    if !ok {
+        panic!(
+            "osbench: {what} failed: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+fn setup(name: &str, state: &mut State) -> std::io::Result<()> {
+    match name {
+        "mprotect" => {
+            // SAFETY: a fresh anonymous private mapping; nothing else refers to it.
+            let page = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    4096,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            check(page != libc::MAP_FAILED, "mmap");
+            state.page = page as usize;
+        }
+        "futex" => state.futex = Some(FutexPair::start()),
+        "pipe" => state.pipe = Some(PipePair::start()?),
+        "files" | "readdir" | "read16m" => {
+            let _ = fs::remove_dir_all(TMP);
+            fs::create_dir_all(TMP)?;
+            if name == "readdir" {
+                for i in 0..10_000 {
+                    fs::File::create(format!("{TMP}/entry-{i:05}"))?;
+                }
+            }
+            if name == "read16m" {
+                let block = vec![0x5au8; 1 << 20];
+                let mut file = fs::File::create(format!("{TMP}/big"))?;
+                for _ in 0..16 {
+                    file.write_all(&block)?;
+                }
+                state.buf = vec![0; 64 << 10];
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn teardown(name: &str, state: &mut State) {
+    match name {
+        "mprotect" => {
+            // SAFETY: the page mapped in `setup`, no longer used.
+            unsafe { libc::munmap(state.page as *mut libc::c_void, 4096) };
+        }
+        "futex" => {
+            if let Some(pair) = state.futex.take() {
+                pair.stop();
+            }
+        }
+        "pipe" => {
+            if let Some(pair) = state.pipe.take() {
+                pair.stop();
+            }
+        }
+        "files" | "readdir" | "read16m" => {
+            let _ = fs::remove_dir_all(TMP);
+        }
+        _ => {}
+    }
+}
+
+/// The null system call.
+fn null(_: &mut State) {
+    // SAFETY: getpid has no preconditions. Called directly: musl does not cache it.
+    std::hint::black_box(unsafe { libc::getpid() });
+}
+
+/// Map 1 MiB, write one byte per page, unmap.
+fn mmap_touch_unmap(_: &mut State) {
+    const LEN: usize = 1 << 20;
+    // SAFETY: a fresh anonymous private mapping, written only within its length, then unmapped.
+    unsafe {
+        let at = libc::mmap(
+            std::ptr::null_mut(),
+            LEN,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        check(at != libc::MAP_FAILED, "mmap");
+        let bytes = at.cast::<u8>();
+        for page in (0..LEN).step_by(4096) {
+            bytes.add(page).write_volatile(1);
+        }
+        check(libc::munmap(at, LEN) == 0, "munmap");
+    }
+}
+
+/// Make the page read-only, then writable again, and write to it.
+fn mprotect_flip(state: &mut State) {
+    let page = state.page as *mut libc::c_void;
+    // SAFETY: `page` is the page mapped in `setup`; it is writable again before the write.
+    unsafe {
+        check(libc::mprotect(page, 4096, libc::PROT_READ) == 0, "mprotect");
+        check(
+            libc::mprotect(page, 4096, libc::PROT_READ | libc::PROT_WRITE) == 0,
+            "mprotect",
+        );
+        page.cast::<u8>().write_volatile(1);
+    }
+}
+
+fn futex_wait(word: &AtomicU32, expected: u32) {
+    // SAFETY: `word` is a live, aligned u32; the kernel only reads it.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            std::ptr::null::<libc::timespec>(),
+        );
+    }
+}
+
+fn futex_wake(word: &AtomicU32) {
+    // SAFETY: as in `futex_wait`.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            1,
+        );
+    }
+}
+
+/// A second thread that answers each ping (word 1) with a pong (word 0); 2 means stop.
+struct FutexPair {
+    word: Arc<AtomicU32>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl FutexPair {
+    fn start() -> Self {
+        let word = Arc::new(AtomicU32::new(0));
+        let other = Arc::clone(&word);
+        let thread = std::thread::spawn(move || {
+            loop {
+                match other.load(Ordering::Acquire) {
+                    0 => futex_wait(&other, 0),
+                    1 => {
+                        other.store(0, Ordering::Release);
+                        futex_wake(&other);
+                    }
+                    _ => return,
+                }
+            }
+        });
+        FutexPair { word, thread }
+    }
+
+    fn stop(self) {
+        self.word.store(2, Ordering::Release);
+        futex_wake(&self.word);
+        let _ = self.thread.join();
+    }
+}
+
+/// One round trip: ping, wait for the pong.
+fn futex_pingpong(state: &mut State) {
+    let word = &state.futex.as_ref().expect("set up").word;
+    word.store(1, Ordering::Release);
+    futex_wake(word);
+    while word.load(Ordering::Acquire) == 1 {
+        futex_wait(word, 1);
+    }
+}
+
+fn thread_spawn_join(_: &mut State) {
+    std::thread::spawn(|| std::hint::black_box(1))
+        .join()
+        .expect("thread joins");
+}
+
+/// A second thread that echoes each byte from one pipe into another.
+struct PipePair {
+    to: std::io::PipeWriter,
+    from: std::io::PipeReader,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl PipePair {
+    fn start() -> std::io::Result<Self> {
+        let (mut their_in, to) = std::io::pipe()?;
+        let (from, mut their_out) = std::io::pipe()?;
+        let thread = std::thread::spawn(move || {
+            let mut byte = [0u8];
+            while their_in.read_exact(&mut byte).is_ok() {
+                if their_out.write_all(&byte).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(PipePair { to, from, thread })
+    }
+
+    fn stop(self) {
+        drop(self.to);
+        let _ = self.thread.join();
+    }
+}
+
+/// One byte there and back.
+fn pipe_pingpong(state: &mut State) {
+    let pair = state.pipe.as_mut().expect("set up");
+    let mut byte = [7u8];
+    pair.to.write_all(&byte).expect("pipe write");
+    pair.from.read_exact(&mut byte).expect("pipe read");
+}
+
+/// Create and write 1000 files of 100 bytes, read them back, delete them.
+fn small_files(_: &mut State) {
+    const COUNT: usize = 1000;
+    let data = [0x42u8; 100];
+    for i in 0..COUNT {
+        fs::write(format!("{TMP}/f{i}"), data).expect("write a small file");
+    }
+    let mut buf = [0u8; 128];
+    for i in 0..COUNT {
+        let mut file = fs::File::open(format!("{TMP}/f{i}")).expect("open a small file");
+        let n = file.read(&mut buf).expect("read a small file");
+        assert_eq!(n, data.len());
+    }
+    for i in 0..COUNT {
+        fs::remove_file(format!("{TMP}/f{i}")).expect("delete a small file");
+    }
+}
+
+/// Read the 16 MiB file through a 64 KiB buffer.
+fn read_16m(state: &mut State) {
+    let mut file = fs::File::open(format!("{TMP}/big")).expect("open the big file");
+    let mut total = 0;
+    loop {
+        let n = file.read(&mut state.buf).expect("read the big file");
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    assert_eq!(total, 16 << 20);
+}
+
+/// List the directory of 10 000 entries.
+fn list_10k(_: &mut State) {
+    let count = fs::read_dir(TMP).expect("read_dir").count();
+    assert_eq!(count, 10_000);
+}
+
+/// Start this program with `--child` and wait for it.
+fn spawn_wait(state: &mut State) {
+    let status = std::process::Command::new(&state.me)
+        .arg("--child")
+        .status()
+        .expect("spawn the child");
+    assert!(status.success());
+}
+
+/// Process 1 of the Linux guest: a console on fds 0-2, `/proc`, a tmpfs on `/tmp`; then the
+/// boot marker.
+fn become_init() {
+    let mount = |source: &str, target: &str, fstype: &str| {
+        let c = |s: &str| std::ffi::CString::new(s).expect("no NUL");
+        let (source, target, fstype) = (c(source), c(target), c(fstype));
+        let _ = fs::create_dir_all(target.to_str().unwrap_or("/"));
+        // SAFETY: valid NUL-terminated strings, no data argument.
+        unsafe {
+            libc::mount(
+                source.as_ptr(),
+                target.as_ptr(),
+                fstype.as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        }
+    };
+    mount("devtmpfs", "/dev", "devtmpfs");
+    // SAFETY: plain open/dup2 on a NUL-terminated path.
+    unsafe {
+        let fd = libc::open(c"/dev/console".as_ptr(), libc::O_RDWR);
+        if fd >= 0 {
+            for target in 0..3 {
+                if fd != target {
+                    libc::dup2(fd, target);
+                }
+            }
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+    println!("osbench: init");
+    mount("proc", "/proc", "proc");
+    mount("tmpfs", "/tmp", "tmpfs");
+}
+
+fn power_off() -> ! {
+    let _ = std::io::stdout().flush();
+    // SAFETY: sync and reboot take no pointers; as process 1 we may power off.
+    unsafe {
+        libc::sync();
+        libc::reboot(libc::RB_POWER_OFF);
+    }
+    // Reached only if reboot failed: process 1 must not exit.
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}

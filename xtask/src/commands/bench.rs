@@ -1,0 +1,318 @@
+//! `cargo xtask bench [--runs N] [NAME...]`: the same benchmark program (`ports/linux/osbench`)
+//! in the OS (`run --exec 'osbench NAME...'`) and in a Linux guest in the same QEMU
+//! configuration (as its `/init`, see `linux_guest.rs`), run after run alternately (the side
+//! that goes first alternates too), plus the boot time of both. Prints each benchmark's
+//! medians, ratio and spreads, writes `target/bench/results.json`, and, when every benchmark
+//! ran, rewrites the README's generated Performance table from that file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::bench_report::{self, Results, Row};
+use crate::bench_stats::parse_guest_output;
+use crate::error::{Context, Error, Result};
+use crate::exec::{self, ExecOutcome, ExecRequest};
+use crate::workspace::Workspace;
+use crate::{kernel_build, linux_guest, linux_programs, setup};
+
+/// Every benchmark: its name (those of `osbench` but `boot`) and what it times.
+pub const BENCHES: &[(&str, &str)] = &[
+    (
+        "boot",
+        "power-on to shell prompt (ours) / to `/init` (Linux), host clock from QEMU start",
+    ),
+    ("null", "null system call (getpid)"),
+    ("mmap", "mmap 1 MiB, write every page, munmap"),
+    (
+        "mprotect",
+        "mprotect a page read-only and back, then write it",
+    ),
+    ("futex", "futex ping-pong between two threads (round trip)"),
+    ("thread", "thread spawn + join"),
+    (
+        "pipe",
+        "pipe ping-pong between two threads (1 byte round trip)",
+    ),
+    (
+        "files",
+        "create+write, read, delete 1000 files of 100 bytes in /tmp",
+    ),
+    ("read16m", "read a 16 MiB file in /tmp (64 KiB reads)"),
+    ("readdir", "list a directory of 10 000 entries in /tmp"),
+    (
+        "spawn",
+        "spawn + wait of a static program (`osbench --child`)",
+    ),
+];
+
+/// The program, in `/bin` of the OS and as `/init` of the Linux guest.
+const PROGRAM: &str = "osbench";
+const TIMEOUT: Duration = Duration::from_secs(400);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Ours,
+    Linux,
+}
+
+/// One side's results of one run: nanoseconds by benchmark name.
+type Measured = BTreeMap<String, f64>;
+
+/// The benchmarks to run: `names` in the table's order, or all; unknown names are an error.
+pub fn select(names: &[String]) -> Result<Vec<&'static str>> {
+    if let Some(unknown) = names
+        .iter()
+        .find(|n| !BENCHES.iter().any(|(name, _)| name == n))
+    {
+        let known: Vec<&str> = BENCHES.iter().map(|(n, _)| *n).collect();
+        return Err(Error::usage(format!(
+            "unknown benchmark `{unknown}` (known: {})",
+            known.join(", ")
+        )));
+    }
+    Ok(BENCHES
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| names.is_empty() || names.iter().any(|m| m == n))
+        .collect())
+}
+
+pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Result<i32> {
+    let selected = select(names)?;
+    setup::ensure_tools(ws, true)?;
+    kernel_build::build(ws, verbose)?;
+    let dir = bench_dir(ws);
+    let kernel = linux_guest::ensure_kernel(&dir.join("linux"), verbose)?;
+    let program = linux_programs::built_programs(ws)
+        .into_iter()
+        .find(|(name, _)| name == PROGRAM)
+        .map(|(_, path)| path)
+        .ok_or_else(|| Error::failed(format!("{PROGRAM} is not built")))?;
+    let init = std::fs::read(&program).context(|| format!("reading {}", program.display()))?;
+    let initramfs = dir.join("initramfs.cpio");
+    std::fs::write(&initramfs, linux_guest::initramfs(&init))
+        .context(|| format!("writing {}", initramfs.display()))?;
+    let guest_names: Vec<&str> = selected.iter().copied().filter(|n| *n != "boot").collect();
+
+    let mut measured: Vec<(Side, Measured)> = Vec::new();
+    for run in 1..=runs {
+        let order = if run % 2 == 1 {
+            [Side::Ours, Side::Linux]
+        } else {
+            [Side::Linux, Side::Ours]
+        };
+        for side in order {
+            eprintln!("xtask: bench run {run}/{runs}: {side:?}");
+            let values = match side {
+                Side::Ours => run_ours(ws, &guest_names, verbose)?,
+                Side::Linux => run_linux(&kernel.vmlinuz, &initramfs, &guest_names)?,
+            };
+            if verbose {
+                eprintln!("xtask: {values:?}");
+            }
+            measured.push((side, values));
+        }
+    }
+
+    let rows = selected
+        .iter()
+        .map(|&name| {
+            let what = BENCHES.iter().find(|(n, _)| *n == name).map_or("", |b| b.1);
+            let values = |side: Side| -> Vec<f64> {
+                measured
+                    .iter()
+                    .filter(|(s, _)| *s == side)
+                    .filter_map(|(_, m)| m.get(name).copied())
+                    .collect()
+            };
+            Row {
+                name: name.to_string(),
+                what: what.to_string(),
+                ours_ns: values(Side::Ours),
+                linux_ns: values(Side::Linux),
+            }
+        })
+        .collect();
+    let results = Results {
+        date: utc_now(),
+        machine: machine(),
+        linux_kernel: kernel.package.clone(),
+        runs,
+        rows,
+    };
+    let json = dir.join("results.json");
+    std::fs::write(&json, results.to_json()).context(|| format!("writing {}", json.display()))?;
+    // The table and the README come from the file, as a later reader would see it.
+    let text = std::fs::read_to_string(&json).context(|| format!("reading {}", json.display()))?;
+    let results = Results::from_json(&text).context(|| format!("parsing {}", json.display()))?;
+    print!("{}", results.text_table());
+    println!(
+        "ratio = our median time / Linux's; results in {}",
+        json.display()
+    );
+    if names.is_empty() {
+        let readme = ws.root().join("README.md");
+        let old =
+            std::fs::read_to_string(&readme).context(|| format!("reading {}", readme.display()))?;
+        let new = bench_report::splice_readme(&old, &results.readme_section());
+        if new != old {
+            std::fs::write(&readme, new).context(|| format!("writing {}", readme.display()))?;
+        }
+        println!("README.md: Performance table updated");
+    }
+    Ok(0)
+}
+
+/// `target/bench`: the Linux kernel, the initramfs and `results.json`.
+fn bench_dir(ws: &Workspace) -> PathBuf {
+    ws.out_dir()
+        .parent()
+        .map_or_else(|| ws.root().join("target"), PathBuf::from)
+        .join("bench")
+}
+
+/// The OS: one boot running `osbench NAME...`; boot = QEMU start to the shell's ready marker.
+fn run_ours(ws: &Workspace, names: &[&str], verbose: bool) -> Result<Measured> {
+    let command = if names.is_empty() {
+        "true".to_string()
+    } else {
+        format!("{PROGRAM} {}", names.join(" "))
+    };
+    let request = ExecRequest {
+        verbose,
+        ..ExecRequest::new(&command, &[], TIMEOUT)
+    };
+    let mut out = Vec::new();
+    let outcome = exec::exec(ws, &request, &mut out)?;
+    let output = String::from_utf8_lossy(&out).into_owned();
+    let ExecOutcome::Completed { status, timing, .. } = outcome else {
+        let problem = outcome.problem().unwrap_or_default();
+        return Err(Error::failed(format!(
+            "the OS side failed:\n{output}\n{problem}"
+        )));
+    };
+    let mut values = if names.is_empty() {
+        Measured::new()
+    } else {
+        guest_values(&output, names, status == 0, "the OS")?
+    };
+    values.insert("boot".into(), timing.host.as_nanos() as f64);
+    Ok(values)
+}
+
+/// Linux: one boot with `osbench` as `/init`; boot = QEMU start to its first line.
+fn run_linux(
+    kernel: &std::path::Path,
+    initramfs: &std::path::Path,
+    names: &[&str],
+) -> Result<Measured> {
+    let args: Vec<&str> = if names.is_empty() {
+        vec!["--none"]
+    } else {
+        names.to_vec()
+    };
+    let guest = linux_guest::boot(
+        kernel,
+        initramfs,
+        linux_guest::cmdline(&args),
+        "osbench: init",
+        &["osbench: done", "osbench: failed", "Kernel panic"],
+        TIMEOUT,
+    )?;
+    let mut values = guest_values(&guest.console, names, true, "Linux")?;
+    values.insert("boot".into(), guest.boot.as_nanos() as f64);
+    Ok(values)
+}
+
+/// The values in `osbench`'s output: an error unless it ran to its end; a benchmark that
+/// failed in the guest (`osbench: NAME error`) is left out with a warning.
+fn guest_values(output: &str, names: &[&str], exited_ok: bool, side: &str) -> Result<Measured> {
+    let report = parse_guest_output(output);
+    if report.failed || !report.done || !exited_ok {
+        return Err(Error::failed(format!(
+            "{side}: {PROGRAM} did not finish; its output:\n{output}"
+        )));
+    }
+    for name in names.iter().filter(|n| !report.values.contains_key(**n)) {
+        eprintln!("xtask: warning: {side}: benchmark {name} failed (left out)");
+    }
+    Ok(report.values)
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC, from `date`.
+fn utc_now() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown date".into())
+}
+
+/// The host's CPU model and count, and QEMU's version.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")?
+                .split_once(':')
+                .map(|p| p.1.trim())
+        })
+        .unwrap_or("unknown CPU");
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let qemu = Command::new("qemu-system-x86_64")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .map(|l| l.trim().replace("QEMU emulator version", "QEMU"))
+        })
+        .unwrap_or_else(|| "QEMU".into());
+    format!("{cpus} x {model}, {qemu}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_keeps_table_order_and_rejects_unknown_names() {
+        assert_eq!(select(&[]).unwrap().len(), BENCHES.len());
+        let names = vec!["pipe".to_string(), "null".to_string()];
+        assert_eq!(select(&names).unwrap(), ["null", "pipe"]);
+        let err = select(&["nope".to_string()]).unwrap_err();
+        assert_eq!(err.exit_code, 2);
+    }
+
+    #[test]
+    fn guest_values_need_every_name_and_the_end_line() {
+        let out = "osbench: null 10\nosbench: pipe 20\nosbench: done\n";
+        let values = guest_values(out, &["null", "pipe"], true, "x").unwrap();
+        assert_eq!(values["pipe"], 20.0);
+        let partial = guest_values(out, &["null", "mmap"], true, "x").unwrap();
+        assert!(!partial.contains_key("mmap"));
+        assert!(guest_values("osbench: null 10\n", &["null"], true, "x").is_err());
+        assert!(guest_values(out, &["null"], false, "x").is_err());
+    }
+
+    /// The program's benchmark names are the table's (but `boot`).
+    #[test]
+    fn names_match_the_program() {
+        let ws = Workspace::locate();
+        let source =
+            std::fs::read_to_string(ws.root().join("ports/linux/osbench/src/main.rs")).unwrap();
+        for (name, _) in BENCHES.iter().filter(|(n, _)| *n != "boot") {
+            assert!(
+                source.contains(&format!("(\"{name}\", ")),
+                "{name} not in osbench"
+            );
+        }
+    }
+}
