@@ -1,0 +1,76 @@
+//! Per-task context: the upper layers' context object (files, stdio) and the stack a task's
+//! entries from user mode run on.
+
+use crate::{SCHED, TASKS, Task, TaskId, current, find};
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use core::any::Any;
+use core::sync::atomic::Ordering;
+use x86_64::instructions::interrupts;
+
+/// Attaches an upper layer's context object (files, stdio...) to the running task; tasks it
+/// spawns inherit it.
+pub fn set_context(ctx: Arc<dyn Any + Send + Sync>) {
+    *current().context.lock() = Some(ctx);
+}
+
+/// The running task's context object, if it is of type `T`.
+pub fn context<T: Any + Send + Sync>() -> Option<Arc<T>> {
+    let ctx = current().context.lock().clone()?;
+    ctx.downcast::<T>().ok()
+}
+
+/// Task `id`'s context object, if it is of type `T`.
+pub fn context_of<T: Any + Send + Sync>(id: TaskId) -> Option<Arc<T>> {
+    let ctx = find(id)?.context.lock().clone()?;
+    ctx.downcast::<T>().ok()
+}
+
+/// The live tasks whose context object is the same as task `id`'s (the threads of one
+/// process), `id` included; empty if `id` does not exist or has no context.
+pub fn tasks_sharing_context(id: TaskId) -> Vec<TaskId> {
+    let Some(ctx) = find(id).and_then(|t| t.context.lock().clone()) else {
+        return Vec::new();
+    };
+    let tasks: Vec<Arc<Task>> = interrupts::without_interrupts(|| {
+        TASKS.lock().values().filter_map(Weak::upgrade).collect()
+    });
+    tasks
+        .iter()
+        .filter(|t| t.exit_value().is_none())
+        .filter(|t| {
+            t.context
+                .lock()
+                .as_ref()
+                .is_some_and(|c| Arc::ptr_eq(c, &ctx))
+        })
+        .map(|t| t.id)
+        .collect()
+}
+
+/// Sets the context object of a task that has not started running yet (right after spawn).
+pub fn set_context_of(task: &Task, ctx: Arc<dyn Any + Send + Sync>) {
+    *task.context.lock() = Some(ctx);
+}
+
+/// Makes `rsp` (the top of the unused part of the running task's kernel stack) the stack its
+/// entries from user mode (system calls, interrupts, exceptions) run on, from now on.
+pub fn set_user_entry_stack(rsp: u64) {
+    interrupts::without_interrupts(|| {
+        let me = SCHED.lock().current.clone().expect("scheduler not started");
+        me.user_entry_rsp.store(rsp, Ordering::Relaxed);
+        ::interrupts::set_kernel_entry(rsp, me.thread_pointer);
+    });
+}
+
+/// The running task's entry stack for user mode (see [`set_user_entry_stack`]); 0 if it never
+/// ran user code.
+pub fn user_entry_stack() -> u64 {
+    interrupts::without_interrupts(|| {
+        SCHED
+            .lock()
+            .current
+            .as_ref()
+            .map_or(0, |t| t.user_entry_rsp.load(Ordering::Relaxed))
+    })
+}

@@ -1,0 +1,44 @@
+//! The registry of live tasks by id: lookup and the `ps` snapshot.
+
+use crate::{State, Task, TaskId};
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+use spin::Mutex;
+use x86_64::instructions::interrupts;
+
+pub(crate) static TASKS: Mutex<BTreeMap<TaskId, Weak<Task>>> = Mutex::new(BTreeMap::new());
+
+pub(crate) fn find(id: TaskId) -> Option<Arc<Task>> {
+    interrupts::without_interrupts(|| TASKS.lock().get(&id).and_then(Weak::upgrade))
+}
+
+/// A snapshot of one task for `ps`.
+#[derive(Clone, Debug)]
+pub struct TaskInfo {
+    pub id: TaskId,
+    pub name: String,
+    pub state: State,
+    pub cpu_ns: u64,
+    pub priority: u8,
+}
+
+/// Every live task (those that exited but are still referenced by a joiner included).
+pub fn list() -> Vec<TaskInfo> {
+    let tasks: Vec<Arc<Task>> = interrupts::without_interrupts(|| {
+        let mut map = TASKS.lock();
+        map.retain(|_, w| w.strong_count() > 0);
+        map.values().filter_map(Weak::upgrade).collect()
+    });
+    tasks
+        .iter()
+        .map(|t| TaskInfo {
+            id: t.id,
+            name: t.name.clone(),
+            state: t.state(),
+            cpu_ns: t.cpu_ns(),
+            priority: t.priority(),
+        })
+        .collect()
+}

@@ -1,0 +1,122 @@
+//! Stops (job control): recording one, stopping at a stop point, resuming.
+
+use crate::{
+    KillError, SCHED, STARTED, State, Task, TaskId, WakeReason, find, schedule_locked_irqs_off,
+};
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+use x86_64::instructions::interrupts;
+
+/// A stop asked of an [async-killable](crate::set_async_killable) task (a wasm guest computing
+/// between host calls) takes effect at a tick: the task holds no lock there (the allocator's
+/// is checked, as for a forced kill), so stopping it is like a preemption that lasts until
+/// [`resume`].
+pub(crate) fn stop_if_async_killable() {
+    let Some(me) = SCHED.lock().current.clone() else {
+        return;
+    };
+    if me.stop_signal.load(Ordering::SeqCst) != 0
+        && me.async_killable.load(Ordering::SeqCst)
+        && !me.idle
+        && !memory::allocator_busy()
+    {
+        stay_stopped(&me);
+    }
+}
+
+/// While `me` (the running task, interrupts disabled) is asked to stop and has no kill to
+/// act on, marks it `Stopped` and switches away; returns once [`resume`] or [`kill`](crate::kill) lets it
+/// go on. Returns whether it stopped.
+pub(crate) fn stay_stopped(me: &Arc<Task>) -> bool {
+    debug_assert!(!interrupts::are_enabled());
+    let mut stopped = false;
+    while me.stop_signal.load(Ordering::SeqCst) != 0
+        && !me.kill_deliverable()
+        && !me.idle
+        && me.parent != 0
+    {
+        me.sched.lock().state = State::Stopped;
+        stopped = true;
+        schedule_locked_irqs_off();
+    }
+    stopped
+}
+
+/// A stop point: if the running task has been asked to stop ([`stop`]), it stops here until
+/// [`resume`] (or a [`kill`](crate::kill), which it then acts on at its next kill point). Returns whether
+/// it stopped. Call it only where the task holds no lock another task could need (the
+/// return to user mode, where a program thread's kernel stack holds only the entry frames;
+/// a file call before it takes any lock): waits already stop on their own (a task asked to
+/// stop stops when it is woken, before it acts on the wake-up). Works with interrupts
+/// disabled or enabled, and restores the flag.
+pub fn stop_point() -> bool {
+    if !STARTED.load(Ordering::Relaxed) {
+        return false;
+    }
+    let were_enabled = interrupts::are_enabled();
+    interrupts::disable();
+    let me = SCHED.lock().current.clone().expect("scheduler not started");
+    let stopped = stay_stopped(&me);
+    drop(me);
+    if were_enabled {
+        interrupts::enable();
+    }
+    stopped
+}
+
+/// Asks task `id` to stop (job control: Ctrl-Z's `SIGTSTP`, a background read's `SIGTTIN`,
+/// `SIGSTOP`), recording `signal` as the reason. The task is not preempted where it runs:
+/// it stops at its next stop point, so it never stops holding a lock: when a wait it is
+/// blocked in (or enters) ends, at its return to user mode (a program thread), or at a
+/// timer tick while it is [async-killable](crate::set_async_killable) (a wasm guest between host
+/// calls). A blocked task stays blocked meanwhile and stops when woken. [`resume`] lets it
+/// go on; a [`kill`](crate::kill) of a stopped task ends it as usual.
+pub fn stop(id: TaskId, signal: i32) -> Result<(), KillError> {
+    let task = find(id).ok_or(KillError::NoSuchTask)?;
+    if task.idle || task.parent == 0 {
+        return Err(KillError::NotPermitted);
+    }
+    if task.exit_value().is_some() {
+        return Err(KillError::NoSuchTask);
+    }
+    task.stop_signal.store(signal.max(1), Ordering::SeqCst);
+    Ok(())
+}
+
+/// Lets a task asked to stop ([`stop`]) go on (`SIGCONT`): a stopped task becomes runnable;
+/// one that had not reached a stop point yet simply does not stop.
+pub fn resume(id: TaskId) -> Result<(), KillError> {
+    let task = find(id).ok_or(KillError::NoSuchTask)?;
+    interrupts::without_interrupts(|| {
+        task.stop_signal.store(0, Ordering::SeqCst);
+        make_runnable_if_stopped(&task, None);
+    });
+    Ok(())
+}
+
+/// Puts a `Stopped` task back on the run queue (interrupts disabled), setting its wake
+/// reason if given.
+pub(crate) fn make_runnable_if_stopped(task: &Arc<Task>, reason: Option<WakeReason>) {
+    let mut st = task.sched.lock();
+    if st.state != State::Stopped {
+        return;
+    }
+    st.state = State::Runnable;
+    if let Some(reason) = reason {
+        st.wake_reason = reason;
+    }
+    drop(st);
+    SCHED.lock().run_queue.push_back(task.clone());
+}
+
+impl Task {
+    /// The signal of the stop this task is asked for or stopped by ([`stop`]), if any.
+    pub fn stop_signal(&self) -> Option<i32> {
+        Some(self.stop_signal.load(Ordering::SeqCst)).filter(|&s| s != 0)
+    }
+}
+
+/// The signal task `id` is asked to stop for or stopped by, if any.
+pub fn stop_signal(id: TaskId) -> Option<i32> {
+    find(id).and_then(|t| t.stop_signal())
+}
