@@ -429,3 +429,26 @@ kernel_test! {
         assert_eq!(run(&mut sh, "rm -r /tmp/tailtest"), (0, String::new()));
     }
 }
+
+kernel_test! {
+    /// The output and messages of the file commands that reach the tree through `vfs`.
+    fn file_commands_ls_mkdir_rm_rmdir_touch_cd() {
+        let mut sh = Shell::capturing();
+        assert_eq!(sh.run_line("mkdir -p /tmp/shls/d/e; cd /tmp/shls; echo abc > f"), 0);
+        assert_eq!(run(&mut sh, "ls"), (0, "d/\nf\n".into()));
+        assert_eq!(run(&mut sh, "ls -l d f"), (0, "d:\nd0755          0 e/\n\nf:\n-0644          4 f\n".into()));
+        assert_eq!(run(&mut sh, "ls f nope"), (1, "f:\nf\nls: nope: No such file or directory\n".into()));
+        assert_eq!(run(&mut sh, "mkdir d"), (1, "mkdir: d: File exists\n".into()));
+        assert_eq!(run(&mut sh, "mkdir x/y"), (1, "mkdir: x/y: No such file or directory\n".into()));
+        assert_eq!(run(&mut sh, "mkdir -p f/y"), (1, "mkdir: f/y: Not a directory\n".into()));
+        assert_eq!(run(&mut sh, "mkdir"), (2, "mkdir: missing operand\n".into()));
+        assert_eq!(run(&mut sh, "rmdir d"), (1, "rmdir: d: Directory not empty\n".into()));
+        assert_eq!(run(&mut sh, "rm d"), (1, "rm: d: Is a directory\n".into()));
+        assert_eq!(run(&mut sh, "touch d/e/t f; ls d/e"), (0, "t\n".into()));
+        assert_eq!(run(&mut sh, "cd f"), (1, "cd: f: Not a directory\n".into()));
+        assert_eq!(run(&mut sh, "cd nope"), (1, "cd: nope: No such file or directory\n".into()));
+        assert_eq!(run(&mut sh, "rm -r d; ls"), (0, "f\n".into()));
+        assert_eq!(run(&mut sh, "mem | grep -c 'KiB allowed'"), (0, "1\n".into()));
+        assert_eq!(sh.run_line("cd /; rm -r /tmp/shls"), 0);
+    }
+}

@@ -135,14 +135,12 @@ pub(super) fn cmd_mkdir(args: &[String], io: &mut Io) -> i32 {
     let Some((opts, operands)) = flags("mkdir", args, "p", io) else {
         return 2;
     };
-    let parents = opts.contains('p');
-    for_each_path("mkdir", operands, io, |abs| {
-        if parents {
-            vfs::mkdir_all(abs, 0o755)
-        } else {
-            vfs::mkdir(abs, 0o755)
-        }
-    })
+    let make = if opts.contains('p') {
+        vfs::mkdir_all
+    } else {
+        vfs::mkdir
+    };
+    for_each_path("mkdir", operands, io, |abs| make(abs, 0o755))
 }
 
 /// Removes `abs` and, if it is a directory (not a link to one), everything below it.
@@ -169,14 +167,12 @@ pub(super) fn cmd_rm(args: &[String], io: &mut Io) -> i32 {
     let Some((opts, operands)) = flags("rm", args, "rf", io) else {
         return 2;
     };
-    let recursive = opts.contains('r');
-    for_each_path("rm", operands, io, |abs| {
-        if recursive {
-            remove_tree(abs)
-        } else {
-            vfs::unlink(abs)
-        }
-    })
+    let remove = if opts.contains('r') {
+        remove_tree
+    } else {
+        vfs::unlink
+    };
+    for_each_path("rm", operands, io, remove)
 }
 
 pub(super) fn cmd_rmdir(args: &[String], io: &mut Io) -> i32 {
