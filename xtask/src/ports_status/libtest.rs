@@ -102,13 +102,18 @@ pub fn parse(output: &[u8]) -> Printed {
     printed
 }
 
-/// `N (NAME) xCOUNT` → (`NAME`, COUNT); `?` names become `#N`.
+/// `N (NAME) xCOUNT` → (`NAME`, COUNT). The kernel names only the calls it has; for `?` the
+/// name is Linux's for number N (`inotify_init1`), or `#N` if Linux has none.
 fn parse_missing(rest: &str) -> Option<(String, u64)> {
     let (number, rest) = rest.split_once(' ')?;
     let (name, count) = rest.rsplit_once(" x")?;
     let name = name.trim_start_matches('(').trim_end_matches(')');
     let name = if name == "?" || name.is_empty() {
-        format!("#{number}")
+        number
+            .parse()
+            .ok()
+            .and_then(syscalls::x86_64::Sysno::new)
+            .map_or_else(|| format!("#{number}"), |call| call.name().to_string())
     } else {
         name.to_string()
     };
@@ -166,6 +171,7 @@ mod tests {
             "{ \"type\": \"test\", \"event\": \"started\", \"name\": \"a::hangs\" }\n",
             "[strace] ENOSYS: system call 56 (clone) x2\n",
             "[strace] ENOSYS: system call 999 (?) x1\n",
+            "[strace] ENOSYS: system call 294 (?) x3\n",
         );
         let printed = parse(output.as_bytes());
         assert_eq!(printed.tests.get("a::ok"), Some(&Outcome::Passed));
@@ -178,6 +184,7 @@ mod tests {
         assert!(!printed.suite_ended);
         assert_eq!(printed.missing.get("clone"), Some(&2));
         assert_eq!(printed.missing.get("#999"), Some(&1));
+        assert_eq!(printed.missing.get("inotify_init1"), Some(&3));
     }
 
     #[test]
