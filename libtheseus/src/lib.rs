@@ -39,6 +39,7 @@ mod errno;
 mod eventfd;
 pub mod fs;
 pub mod futex;
+pub mod inotify;
 pub mod iovec;
 pub mod job_control;
 pub mod mmap;

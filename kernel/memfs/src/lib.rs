@@ -74,7 +74,52 @@ impl NodeId {
     pub const fn index(self) -> u32 {
         self.index
     }
+
+    /// Index and generation in one number: unlike [`Self::index`], never names a later node
+    /// in the same slot.
+    pub const fn key(self) -> u64 {
+        (self.generation as u64) << 32 | self.index as u64
+    }
 }
+
+/// A change to the tree's names and links, as told to the [observer](MemFs::set_observer)
+/// (what inotify reports). Changes to a node's contents or attributes are not told: the layer
+/// above sees them and knows the name the node was opened or found by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<'a> {
+    /// Entry `name` of directory `dir` now names `node`: `new` if the node was just created,
+    /// else a further name of an existing file (a hard link).
+    Added {
+        dir: NodeId,
+        name: &'a str,
+        node: NodeId,
+        kind: NodeKind,
+        new: bool,
+    },
+    /// Entry `name` of directory `dir`, which named `node`, was removed.
+    Removed {
+        dir: NodeId,
+        name: &'a str,
+        node: NodeId,
+        kind: NodeKind,
+    },
+    /// `node` moved from entry `from_name` of `from_dir` to entry `to_name` of `to_dir`.
+    Moved {
+        from_dir: NodeId,
+        from_name: &'a str,
+        to_dir: NodeId,
+        to_name: &'a str,
+        node: NodeId,
+        kind: NodeKind,
+    },
+    /// The number of names of `node` changed, and some remain.
+    LinkCount { node: NodeId, kind: NodeKind },
+    /// `node` lost its last name (a file may live on while it is open).
+    Deleted { node: NodeId, kind: NodeKind },
+}
+
+/// Told of every [`Change`], under the caller's hold of the tree.
+pub type Observer = fn(&Change<'_>);
 
 /// What a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -278,6 +323,7 @@ pub struct MemFs {
     /// Bytes counted against the budget (see the crate documentation).
     used_bytes: u64,
     byte_limit: u64,
+    observer: Option<Observer>,
 }
 
 impl Default for MemFs {
@@ -306,6 +352,7 @@ impl MemFs {
             free: Vec::new(),
             used_bytes: NODE_COST,
             byte_limit: u64::MAX,
+            observer: None,
         }
     }
 
@@ -313,6 +360,17 @@ impl MemFs {
     /// it holds already lets nothing grow until enough is removed.
     pub fn set_byte_limit(&mut self, limit: u64) {
         self.byte_limit = limit;
+    }
+
+    /// Tells `observer` of every later [`Change`] (`None`: nobody).
+    pub fn set_observer(&mut self, observer: Option<Observer>) {
+        self.observer = observer;
+    }
+
+    fn tell(&self, change: Change<'_>) {
+        if let Some(observer) = self.observer {
+            observer(&change);
+        }
     }
 
     /// `(bytes held, limit)` of the budget.
@@ -604,7 +662,14 @@ impl MemFs {
             return Err(Errno::EISDIR);
         }
         self.detach(parent, name, now)?;
+        let kind = self.node(child)?.kind();
         self.drop_name(child);
+        self.tell(Change::Removed {
+            dir: parent,
+            name,
+            node: child,
+            kind,
+        });
         Ok(())
     }
 
@@ -628,6 +693,16 @@ impl MemFs {
         }
         self.detach(parent, name, now)?;
         self.free(child);
+        self.tell(Change::Deleted {
+            node: child,
+            kind: NodeKind::Directory,
+        });
+        self.tell(Change::Removed {
+            dir: parent,
+            name,
+            node: child,
+            kind: NodeKind::Directory,
+        });
         Ok(())
     }
 
@@ -665,8 +740,18 @@ impl MemFs {
         }
         let links = self.node(node)?.links.checked_add(1).ok_or(Errno::ENOSPC)?;
         self.children_mut(parent)?.insert(name.to_owned(), node);
-        self.node_mut(node)?.links = links;
+        let n = self.node_mut(node)?;
+        n.links = links;
+        let kind = n.kind();
         self.node_mut(parent)?.modified = now;
+        self.tell(Change::LinkCount { node, kind });
+        self.tell(Change::Added {
+            dir: parent,
+            name,
+            node,
+            kind,
+            new: false,
+        });
         Ok(())
     }
 
@@ -735,17 +820,28 @@ impl MemFs {
             Err(Errno::ENOENT) => None,
             Err(e) => return Err(e),
         };
-        let to_name = to_name.to_owned();
         self.detach(from_parent, from_name, now)?;
         if let Some(dst) = replaced {
-            self.children_mut(to_parent)?.remove(&to_name);
+            // Tells the replaced node's `LinkCount` or `Deleted`.
+            self.children_mut(to_parent)?.remove(to_name);
             self.drop_name(dst);
         }
-        self.children_mut(to_parent)?.insert(to_name, src);
+        self.children_mut(to_parent)?
+            .insert(to_name.to_owned(), src);
         self.node_mut(to_parent)?.modified = now;
-        if let Content::Directory { parent, .. } = &mut self.node_mut(src)?.content {
+        let node = self.node_mut(src)?;
+        let kind = node.kind();
+        if let Content::Directory { parent, .. } = &mut node.content {
             *parent = to_parent;
         }
+        self.tell(Change::Moved {
+            from_dir: from_parent,
+            from_name,
+            to_dir: to_parent,
+            to_name,
+            node: src,
+            kind,
+        });
         Ok(())
     }
 
@@ -880,19 +976,39 @@ impl MemFs {
         if self.children(parent)?.contains_key(name) {
             return Err(Errno::EEXIST);
         }
-        let id = self.alloc(Node::new(content(parent), mode, now))?;
+        let node = Node::new(content(parent), mode, now);
+        let kind = node.kind();
+        let id = self.alloc(node)?;
         self.children_mut(parent)?.insert(name.to_owned(), id);
         self.node_mut(parent)?.modified = now;
+        self.tell(Change::Added {
+            dir: parent,
+            name,
+            node: id,
+            kind,
+            new: true,
+        });
         Ok(id)
     }
 
-    /// Forgets one name of a detached file or symlink, freeing it with its last.
+    /// Forgets one name of a detached file or symlink, freeing it with its last (or with its
+    /// last open, if still open); tells [`Change::LinkCount`] or [`Change::Deleted`].
     fn drop_name(&mut self, id: NodeId) {
-        match self.node_mut(id) {
-            Ok(n) if n.links > 1 => n.links -= 1,
-            Ok(n) if n.opens > 0 => n.links = 0,
-            _ => self.free(id),
+        let Ok(n) = self.node_mut(id) else {
+            return;
+        };
+        let kind = n.kind();
+        if n.links > 1 {
+            n.links -= 1;
+            self.tell(Change::LinkCount { node: id, kind });
+            return;
         }
+        if n.opens > 0 {
+            n.links = 0;
+        } else {
+            self.free(id);
+        }
+        self.tell(Change::Deleted { node: id, kind });
     }
 
     /// Counts one more open file description of `id` (a file or symbolic link; directories
@@ -996,3 +1112,5 @@ use file_data::FileData;
 mod tests;
 #[cfg(test)]
 mod tests_beneath;
+#[cfg(test)]
+mod tests_changes;

@@ -10,7 +10,9 @@
 //! link by that name.
 
 use crate::file::{Result, Stat};
-use crate::{Errno, Fd, OpenOptions, current_context, now, open_description, prepare_open};
+use crate::{
+    Errno, Fd, OpenOptions, Prepared, current_context, now, open_description, prepare_open,
+};
 use alloc::string::String;
 use memfs::{MemFs, NodeId, NodeKind};
 
@@ -36,7 +38,7 @@ pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Res
     }
     let base = base(dir)?;
     let t = now();
-    let found = |fs: &mut memfs::MemFs| -> Result<(NodeId, bool)> {
+    let found = |fs: &mut memfs::MemFs| -> Result<(NodeId, Prepared)> {
         let exclusive = opts.create && opts.exclusive;
         let node = match fs.lookup_beneath(base, path, follow && !exclusive) {
             Ok(_) if exclusive => return Err(Errno::EEXIST),
@@ -44,7 +46,8 @@ pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Res
             Err(Errno::ENOENT) if opts.create && follow => {
                 // A dangling link as the last component: its target is created.
                 let (parent, name) = fs.create_point_beneath(base, path)?;
-                return Ok((fs.create_file_at(parent, &name, opts.mode, t)?, false));
+                let file = fs.create_file_at(parent, &name, opts.mode, t)?;
+                return Ok((file, Prepared::CREATED));
             }
             Err(Errno::ENOENT) if opts.create => {
                 let at = fs.parent_beneath(base, path)?;
@@ -52,7 +55,8 @@ pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Res
                     Some(name) if !at.dir_only => name,
                     _ => return Err(Errno::EISDIR),
                 };
-                return Ok((fs.create_file_at(at.parent, name, opts.mode, t)?, false));
+                let file = fs.create_file_at(at.parent, name, opts.mode, t)?;
+                return Ok((file, Prepared::CREATED));
             }
             Err(e) => return Err(e),
         };
@@ -62,8 +66,8 @@ pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Res
         Ok((node, prepare_open(fs, node, opts, t)?))
     };
     let file = rootfs::with(|fs| {
-        let (node, is_dir) = found(fs)?;
-        open_description(fs, node, is_dir, opts)
+        let (node, prepared) = found(fs)?;
+        open_description(fs, node, prepared, opts, None)
     })?;
     current_context().install(file)
 }
@@ -200,6 +204,8 @@ pub fn set_times_beneath(
     rootfs::with(|fs| {
         let node = fs.lookup_beneath(base, path, follow)?;
         fs.set_times(node, accessed, modified)?;
+        let mask = crate::notify::times_mask(accessed, modified);
+        crate::notify::report(fs, node, None, mask);
         Ok(())
     })
 }

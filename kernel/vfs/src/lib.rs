@@ -28,6 +28,7 @@ mod beneath;
 mod console;
 mod context;
 mod file;
+pub mod notify;
 mod pipe;
 pub mod readiness;
 mod regular;
@@ -209,7 +210,7 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
         return Ok(Arc::new(NullDevice::new()));
     }
     let t = now();
-    let found = |fs: &mut memfs::MemFs| -> Result<(memfs::NodeId, bool)> {
+    let found = |fs: &mut memfs::MemFs| -> Result<(memfs::NodeId, Prepared)> {
         let existing = if opts.create && opts.exclusive {
             // O_EXCL: even a dangling symlink counts as existing.
             fs.lookup_nofollow(&path)
@@ -220,56 +221,79 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
             Ok(_) if opts.create && opts.exclusive => return Err(Errno::EEXIST),
             Ok(node) => node,
             Err(Errno::ENOENT) if opts.create => {
-                return Ok((fs.create_file(&path, opts.mode, t)?, false));
+                return Ok((fs.create_file(&path, opts.mode, t)?, Prepared::CREATED));
             }
             Err(e) => return Err(e),
         };
         Ok((node, prepare_open(fs, node, opts, t)?))
     };
     rootfs::with(|fs| {
-        let (node, is_dir) = found(fs)?;
-        open_description(fs, node, is_dir, opts)
+        let (node, prepared) = found(fs)?;
+        open_description(fs, node, prepared, opts, Some(path.clone()))
     })
 }
 
+/// What [`prepare_open`] found and did.
+#[derive(Clone, Copy)]
+pub(crate) struct Prepared {
+    is_dir: bool,
+    /// `O_TRUNC` emptied an existing file.
+    truncated: bool,
+}
+
+impl Prepared {
+    /// A file the open just created.
+    pub(crate) const CREATED: Prepared = Prepared {
+        is_dir: false,
+        truncated: false,
+    };
+}
+
 /// Checks an existing `node` against `opts` (a directory is not opened for writing, `O_DIRECTORY`
-/// needs one) and truncates a file for `O_TRUNC`; returns whether it is a directory.
+/// needs one) and truncates a file for `O_TRUNC`.
 pub(crate) fn prepare_open(
     fs: &mut memfs::MemFs,
     node: memfs::NodeId,
     opts: OpenOptions,
     t: u64,
-) -> Result<bool> {
+) -> Result<Prepared> {
     let writable = opts.write || opts.append;
-    match fs.metadata(node)?.kind {
-        NodeKind::Directory if writable => Err(Errno::EISDIR),
-        NodeKind::Directory => Ok(true),
-        _ if opts.directory => Err(Errno::ENOTDIR),
-        _ => {
-            if opts.truncate && writable {
-                fs.truncate(node, 0, t)?;
-            }
-            Ok(false)
-        }
+    let is_dir = match fs.metadata(node)?.kind {
+        NodeKind::Directory if writable => return Err(Errno::EISDIR),
+        NodeKind::Directory => true,
+        _ if opts.directory => return Err(Errno::ENOTDIR),
+        _ => false,
+    };
+    let truncated = !is_dir && opts.truncate && writable;
+    if truncated {
+        fs.truncate(node, 0, t)?;
     }
+    Ok(Prepared { is_dir, truncated })
 }
 
 /// The open file description of a prepared tree node, made under the file-system lock: a
 /// file's description holds its node ([`memfs::MemFs::hold`]) until it is dropped, so the
-/// file outlives an unlink while it is open.
+/// file outlives an unlink while it is open. `path`: the absolute path it was opened by, if any
+/// (for inotify, which reports the open here, and a truncation after it as on Linux).
 pub(crate) fn open_description(
     fs: &mut memfs::MemFs,
     node: memfs::NodeId,
-    is_dir: bool,
+    prepared: Prepared,
     opts: OpenOptions,
+    path: Option<String>,
 ) -> Result<Arc<dyn File>> {
-    if is_dir {
-        return Ok(Arc::new(DirHandle::new(node)));
+    notify::report(fs, node, path.as_deref(), notify::IN_OPEN);
+    if prepared.truncated {
+        notify::report(fs, node, path.as_deref(), notify::IN_MODIFY);
+    }
+    if prepared.is_dir {
+        return Ok(Arc::new(DirHandle::new(node, path)));
     }
     fs.hold(node)?;
     let writable = opts.write || opts.append;
     Ok(Arc::new(RegularFile::new(
         node,
+        path,
         opts.read,
         writable,
         opts.append,
@@ -471,7 +495,9 @@ pub fn truncate(path: &str, len: u64) -> Result<()> {
     let path = absolute(path)?;
     rootfs::with(|fs| {
         let node = fs.lookup(&path)?;
-        fs.truncate(node, len, now())
+        fs.truncate(node, len, now())?;
+        notify::report(fs, node, Some(&path), notify::IN_MODIFY);
+        Ok::<_, Errno>(())
     })?;
     Ok(())
 }
@@ -491,7 +517,10 @@ pub fn set_times(
         } else {
             fs.lookup_nofollow(&path)?
         };
-        fs.set_times(node, accessed, modified)
+        fs.set_times(node, accessed, modified)?;
+        let mask = notify::times_mask(accessed, modified);
+        notify::report(fs, node, Some(&path), mask);
+        Ok::<_, Errno>(())
     })?;
     Ok(())
 }
@@ -506,7 +535,9 @@ pub fn set_mode(path: &str, follow: bool, mode: u32) -> Result<()> {
         } else {
             fs.lookup_nofollow(&path)?
         };
-        fs.set_mode(node, mode)
+        fs.set_mode(node, mode)?;
+        notify::report(fs, node, Some(&path), notify::IN_ATTRIB);
+        Ok::<_, Errno>(())
     })?;
     Ok(())
 }

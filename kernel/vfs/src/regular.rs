@@ -1,6 +1,9 @@
 //! Files and directories of the root file system, opened by node id.
 
 use crate::file::{DirEntry, File, FileKind, Result, SeekFrom, Stat, node_ino};
+use crate::notify::{
+    IN_ACCESS, IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY, report, times_mask,
+};
 use crate::{Errno, now};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -8,9 +11,11 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use memfs::NodeId;
 use spin::Mutex;
 
-/// An open regular file: node, offset, access mode and `O_APPEND`.
+/// An open regular file: node, offset, access mode and `O_APPEND`, and the absolute path it
+/// was opened by (where inotify looks for its directory), if any.
 pub struct RegularFile {
     node: NodeId,
+    path: Option<String>,
     offset: Mutex<u64>,
     readable: bool,
     writable: bool,
@@ -19,9 +24,16 @@ pub struct RegularFile {
 
 impl RegularFile {
     /// A description of `node`, which the caller has [held](memfs::MemFs::hold) for it.
-    pub(crate) fn new(node: NodeId, readable: bool, writable: bool, append: bool) -> Self {
+    pub(crate) fn new(
+        node: NodeId,
+        path: Option<String>,
+        readable: bool,
+        writable: bool,
+        append: bool,
+    ) -> Self {
         RegularFile {
             node,
+            path,
             offset: Mutex::new(0),
             readable,
             writable,
@@ -35,7 +47,15 @@ impl Drop for RegularFile {
     /// dropped while the file-system lock is held: every caller of `rootfs::with` drops its
     /// files outside it.)
     fn drop(&mut self) {
-        rootfs::with(|fs| fs.release(self.node));
+        let closed = if self.writable {
+            IN_CLOSE_WRITE
+        } else {
+            IN_CLOSE_NOWRITE
+        };
+        rootfs::with(|fs| {
+            report(fs, self.node, self.path.as_deref(), closed);
+            fs.release(self.node)
+        });
     }
 }
 
@@ -52,6 +72,7 @@ impl File for RegularFile {
         let n = rootfs::with(|fs| {
             let n = fs.read_at(self.node, *offset, buf)?;
             fs.set_times(self.node, Some(now()), None)?;
+            report(fs, self.node, self.path.as_deref(), IN_ACCESS);
             Ok::<_, Errno>(n)
         })?;
         *offset += n as u64;
@@ -70,6 +91,7 @@ impl File for RegularFile {
                 *offset
             };
             let n = fs.write_at(self.node, start, buf, now())?;
+            report(fs, self.node, self.path.as_deref(), IN_MODIFY);
             Ok::<_, Errno>((start, n))
         })?;
         *offset = start + n as u64;
@@ -103,16 +125,18 @@ impl File for RegularFile {
         if !self.writable {
             return Err(Errno::EACCES);
         }
-        rootfs::with(|fs| fs.truncate(self.node, len, now()))?;
-        Ok(())
+        changed(self.node, self.path.as_deref(), IN_MODIFY, |fs| {
+            fs.truncate(self.node, len, now())
+        })
     }
 
     fn allocate(&self, end: u64, keep_len: bool) -> Result<()> {
         if !self.writable {
             return Err(Errno::EBADF);
         }
-        rootfs::with(|fs| fs.allocate(self.node, end, keep_len, now()))?;
-        Ok(())
+        changed(self.node, self.path.as_deref(), IN_MODIFY, |fs| {
+            fs.allocate(self.node, end, keep_len, now())
+        })
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
@@ -122,6 +146,7 @@ impl File for RegularFile {
         rootfs::with(|fs| {
             let n = fs.read_at(self.node, offset, buf)?;
             fs.set_times(self.node, Some(now()), None)?;
+            report(fs, self.node, self.path.as_deref(), IN_ACCESS);
             Ok(n)
         })
     }
@@ -130,7 +155,11 @@ impl File for RegularFile {
         if !self.writable {
             return Err(Errno::EACCES);
         }
-        rootfs::with(|fs| fs.write_at(self.node, offset, buf, now()))
+        rootfs::with(|fs| {
+            let n = fs.write_at(self.node, offset, buf, now())?;
+            report(fs, self.node, self.path.as_deref(), IN_MODIFY);
+            Ok(n)
+        })
     }
 
     fn set_append(&self, append: bool) {
@@ -138,28 +167,55 @@ impl File for RegularFile {
     }
 
     fn set_times(&self, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
-        rootfs::with(|fs| fs.set_times(self.node, accessed, modified))?;
-        Ok(())
+        let mask = times_mask(accessed, modified);
+        changed(self.node, self.path.as_deref(), mask, |fs| {
+            fs.set_times(self.node, accessed, modified)
+        })
     }
 
     fn set_mode(&self, mode: u32) -> Result<()> {
-        rootfs::with(|fs| fs.set_mode(self.node, mode))?;
-        Ok(())
+        changed(self.node, self.path.as_deref(), IN_ATTRIB, |fs| {
+            fs.set_mode(self.node, mode)
+        })
     }
 }
 
-/// An open directory: readdir with cookies over a snapshot of its entries.
+/// Runs `change` on `node` under the file-system lock and reports `mask` (found by `path`) if
+/// it succeeded.
+fn changed(
+    node: NodeId,
+    path: Option<&str>,
+    mask: u32,
+    change: impl FnOnce(&mut memfs::MemFs) -> core::result::Result<(), Errno>,
+) -> Result<()> {
+    rootfs::with(|fs| {
+        change(fs)?;
+        report(fs, node, path, mask);
+        Ok(())
+    })
+}
+
+/// An open directory: readdir with cookies over a snapshot of its entries, and the absolute
+/// path it was opened by, if any (as for [`RegularFile`]).
 pub struct DirHandle {
     node: NodeId,
+    path: Option<String>,
     snapshot: Mutex<Option<Vec<(String, FileKind, u64)>>>,
 }
 
 impl DirHandle {
-    pub(crate) fn new(node: NodeId) -> Self {
+    pub(crate) fn new(node: NodeId, path: Option<String>) -> Self {
         DirHandle {
             node,
+            path,
             snapshot: Mutex::new(None),
         }
+    }
+}
+
+impl Drop for DirHandle {
+    fn drop(&mut self) {
+        rootfs::with(|fs| report(fs, self.node, self.path.as_deref(), IN_CLOSE_NOWRITE));
     }
 }
 
@@ -192,7 +248,11 @@ impl File for DirHandle {
     fn readdir(&self, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
         let mut snapshot = self.snapshot.lock();
         if cookie == 0 || snapshot.is_none() {
-            let entries = rootfs::with(|fs| fs.readdir(self.node))?;
+            let entries = rootfs::with(|fs| {
+                let entries = fs.readdir(self.node)?;
+                report(fs, self.node, self.path.as_deref(), IN_ACCESS);
+                Ok::<_, Errno>(entries)
+            })?;
             *snapshot = Some(
                 entries
                     .into_iter()
@@ -217,13 +277,16 @@ impl File for DirHandle {
     }
 
     fn set_times(&self, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
-        rootfs::with(|fs| fs.set_times(self.node, accessed, modified))?;
-        Ok(())
+        let mask = times_mask(accessed, modified);
+        changed(self.node, self.path.as_deref(), mask, |fs| {
+            fs.set_times(self.node, accessed, modified)
+        })
     }
 
     fn set_mode(&self, mode: u32) -> Result<()> {
-        rootfs::with(|fs| fs.set_mode(self.node, mode))?;
-        Ok(())
+        changed(self.node, self.path.as_deref(), IN_ATTRIB, |fs| {
+            fs.set_mode(self.node, mode)
+        })
     }
 
     fn dir_node(&self) -> Option<NodeId> {

@@ -62,6 +62,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     int dir = open("/", O_RDONLY | O_DIRECTORY);
+    int watcher = syscall(SYS_inotify_init1, 0);
     for (unsigned i = 0; i < NWILD; i++) {
         long p = (long)wild[i];
         // NULL is a valid "no value" for some arguments: those calls get the other pointers.
@@ -110,6 +111,7 @@ int main(int argc, char **argv) {
         T("sysinfo", SYS_sysinfo, p);
         T("arch_prctl", SYS_arch_prctl, 0x1003, p);
         T("getdents64", SYS_getdents64, dir, p, 64);
+        T("inotify_add_watch", SYS_inotify_add_watch, watcher, p, 0xfff);
         if (nonnull) T("utimensat", SYS_utimensat, AT_FDCWD, "/tmp", p, 0);
     }
     // A buffer the program may read but not write.

@@ -23,7 +23,7 @@ const PATH_MAX: usize = 4096;
 /// Largest single read or write (bounds the kernel buffer).
 const IO_CHUNK: usize = 1 << 20;
 
-fn fd(v: u64) -> Result<u32> {
+pub(super) fn fd(v: u64) -> Result<u32> {
     u32::try_from(v as i64).map_err(|_| Errno::EBADF)
 }
 
@@ -42,7 +42,7 @@ fn raw_path_at(addr: u64) -> Result<String> {
 }
 
 /// The path at `addr`, with `/proc/self/exe` standing for the program's file.
-fn path_at(addr: u64) -> Result<String> {
+pub(super) fn path_at(addr: u64) -> Result<String> {
     let path = raw_path_at(addr)?;
     Ok(proc_exe(&path).unwrap_or(path))
 }
@@ -327,9 +327,13 @@ pub fn ioctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             fs::set_nonblocking(f, on != 0)?;
             Ok(0)
         }
-        // Bytes a read would get now: sockets only.
-        linux_raw_sys::ioctl::FIONREAD if meta.file_type == FileType::Socket => {
-            let n = libtheseus::net::available(f)?;
+        // Bytes a read would get now: sockets and inotify instances.
+        linux_raw_sys::ioctl::FIONREAD => {
+            let n = if meta.file_type == FileType::Socket {
+                libtheseus::net::available(f)?
+            } else {
+                libtheseus::inotify::pending_bytes(f).map_err(|_| Errno::ENOTTY)?
+            };
             usermode::write_value(a[2], &i32::try_from(n).unwrap_or(i32::MAX))?;
             Ok(0)
         }

@@ -15,6 +15,7 @@
 //! | module | calls |
 //! |---|---|
 //! | `fs` | descriptors, paths, directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl |
+//! | `inotify` | `inotify_init`, `inotify_init1`, `inotify_add_watch`, `inotify_rm_watch` |
 //! | `lock` | `flock` and `fcntl` record locks (whole-file, per process) |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
 //! | `net` | sockets: `socket`, `socketpair`, `bind`, `listen`, `accept4`, `connect`, `sendto`/`recvfrom`, `sendmsg`/`recvmsg`, `shutdown`, `[gs]etsockopt`, names |
@@ -24,6 +25,7 @@
 //! | `system` | clocks and sleeps, `uname`, user ids, `getrandom`, limits, `sysinfo` |
 
 mod fs;
+mod inotify;
 mod lock;
 mod mem;
 mod net;
@@ -187,6 +189,10 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_eventfd2 => ("eventfd2", fs::eventfd2),
         nr::__NR_epoll_create => ("epoll_create", fs::epoll_create),
         nr::__NR_epoll_create1 => ("epoll_create1", fs::epoll_create1),
+        nr::__NR_inotify_init => ("inotify_init", inotify::inotify_init),
+        nr::__NR_inotify_init1 => ("inotify_init1", inotify::inotify_init1),
+        nr::__NR_inotify_add_watch => ("inotify_add_watch", inotify::inotify_add_watch),
+        nr::__NR_inotify_rm_watch => ("inotify_rm_watch", inotify::inotify_rm_watch),
         nr::__NR_epoll_ctl => ("epoll_ctl", fs::epoll_ctl),
         nr::__NR_epoll_wait => ("epoll_wait", fs::epoll_wait),
         nr::__NR_epoll_pwait => ("epoll_pwait", fs::epoll_wait),
