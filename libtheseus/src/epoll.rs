@@ -54,7 +54,7 @@ struct Registration {
 struct Instance {
     interest: Mutex<BTreeMap<Fd, Registration>>,
     ino: u64,
-    created: u64,
+    created: i64,
 }
 
 /// Live instances, by open file description.
@@ -115,7 +115,7 @@ pub fn create() -> Result<Fd> {
     let instance = Arc::new(Instance {
         interest: Mutex::new(BTreeMap::new()),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-        created: time::realtime_ns(),
+        created: vfs::now(),
     });
     let weak = Arc::downgrade(&instance);
     let file = Arc::new(EpollFile(instance));

@@ -16,7 +16,7 @@ pub(crate) struct EventFd {
     semaphore: bool,
     nonblocking: AtomicBool,
     ino: u64,
-    created: u64,
+    created: i64,
 }
 
 impl EventFd {
@@ -29,7 +29,7 @@ impl EventFd {
             semaphore,
             nonblocking: AtomicBool::new(nonblocking),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-            created: time::realtime_ns(),
+            created: vfs::now(),
         })
     }
 

@@ -69,9 +69,15 @@ pub struct Metadata {
     pub nlink: u32,
     /// Inode number, unique among live objects.
     pub ino: u64,
-    pub created_ns: u64,
-    pub modified_ns: u64,
-    pub accessed_ns: u64,
+    /// Times: signed nanoseconds since the Unix epoch (negative before 1970).
+    pub created_ns: i64,
+    pub modified_ns: i64,
+    pub accessed_ns: i64,
+}
+
+/// The current wall-clock time as files keep it (signed nanoseconds since the Unix epoch).
+pub fn now() -> i64 {
+    vfs::now()
 }
 
 impl From<vfs::Stat> for Metadata {
@@ -235,7 +241,7 @@ pub fn set_append(fd: Fd, append: bool) -> Result<()> {
 
 /// Sets the access and/or modification time (ns since the Unix epoch; `None` leaves it) of
 /// the file open at `fd` (`futimens`; `ENOTSUP` for pipes and devices).
-pub fn set_times_fd(fd: Fd, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
+pub fn set_times_fd(fd: Fd, accessed: Option<i64>, modified: Option<i64>) -> Result<()> {
     vfs::set_times_fd(fd, accessed, modified)
 }
 
@@ -359,8 +365,8 @@ pub fn truncate(path: &str, len: u64) -> Result<()> {
 pub fn set_times(
     path: &str,
     follow: bool,
-    accessed: Option<u64>,
-    modified: Option<u64>,
+    accessed: Option<i64>,
+    modified: Option<i64>,
 ) -> Result<()> {
     vfs::set_times(path, follow, accessed, modified)
 }
@@ -447,8 +453,8 @@ pub fn set_times_beneath(
     dir: Fd,
     path: &str,
     follow: bool,
-    accessed: Option<u64>,
-    modified: Option<u64>,
+    accessed: Option<i64>,
+    modified: Option<i64>,
 ) -> Result<()> {
     vfs::set_times_beneath(dir, path, follow, accessed, modified)
 }

@@ -21,7 +21,7 @@ struct InotifyFile {
     id: InstanceId,
     nonblocking: AtomicBool,
     ino: u64,
-    created: u64,
+    created: i64,
 }
 
 impl Drop for InotifyFile {
@@ -88,7 +88,7 @@ pub fn init(nonblocking: bool) -> Result<Fd> {
         id: WATCHES.create()?,
         nonblocking: AtomicBool::new(nonblocking),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-        created: time::realtime_ns(),
+        created: vfs::now(),
     });
     let key = alloc::sync::Arc::as_ptr(&file) as usize as u64;
     INSTANCES.lock().insert(key, file.id);

@@ -54,6 +54,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("hold.c", "hold", Link::StaticPie),
     ("rawkeys.c", "rawkeys", Link::StaticPie),
     ("inotify.c", "inotify", Link::StaticPie),
+    ("iocalls.c", "iocalls", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 

@@ -138,7 +138,7 @@ fn on_serial_irq() {
 
 /// Creates the directories every program may expect, whatever the ramdisk holds.
 fn standard_directories() {
-    let now = time::realtime_ns();
+    let now = vfs::now();
     rootfs::with(|fs| {
         for (dir, mode) in [("/tmp", 0o1777), ("/dev", 0o755), ("/bin", 0o755)] {
             if let Err(e) = fs.mkdir_all(dir, mode, now) {
@@ -179,7 +179,7 @@ fn load_ramdisk(info: &BootInfo, crc32: Option<u32>) {
         }
         None => log::info!("initial ramdisk: no initrd-crc32= on the command line; not checked"),
     }
-    let now = time::realtime_ns();
+    let now = vfs::now();
     match rootfs::with(|fs| rootfs::load_archive(fs, archive, now)) {
         Ok(n) => log::info!("initial ramdisk: {n} entries, {} KiB", len / 1024),
         Err(e) => log::error!("{e}; continuing with what was loaded"),

@@ -5,7 +5,8 @@
 //! resolution inside that tree, and lexical path normalisation
 //! ([`normalize`]). Depends on `core`, `alloc` and `errno` (its error type); it has no clock, so
 //! every call that changes a time takes `now` (nanoseconds since the Unix
-//! epoch) from the caller.
+//! epoch) from the caller. Times are signed: a file may be dated before 1970 (`touch -d 1960`);
+//! `i64` nanoseconds reach from 1677 to 2262.
 //!
 //! Hand-written: it is the kernel's own data structure, shaped for the VFS
 //! that will sit on it. Nodes live in a slab addressed by [`NodeId`]; an id
@@ -158,11 +159,11 @@ pub struct Metadata {
     /// Link count: the names of a file or symlink, 2 plus subdirectories for directories.
     pub nlink: u32,
     /// Creation time.
-    pub created: u64,
+    pub created: i64,
     /// Last change of the contents.
-    pub modified: u64,
+    pub modified: i64,
     /// Last access, as set by [`MemFs::set_times`] (reads take `&self`).
-    pub accessed: u64,
+    pub accessed: i64,
 }
 
 /// Normalises `path` against the working directory `cwd`, lexically.
@@ -269,13 +270,13 @@ struct Node {
     /// until the last is closed, as POSIX wants (`tempfile()` opens, then unlinks).
     opens: u32,
     mode: u32,
-    created: u64,
-    modified: u64,
-    accessed: u64,
+    created: i64,
+    modified: i64,
+    accessed: i64,
 }
 
 impl Node {
-    fn new(content: Content, mode: u32, now: u64) -> Self {
+    fn new(content: Content, mode: u32, now: i64) -> Self {
         Self {
             content,
             links: 1,
@@ -405,7 +406,7 @@ impl MemFs {
     }
 
     /// Creates a directory. The parent must exist.
-    pub fn mkdir(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, Errno> {
+    pub fn mkdir(&mut self, path: &str, mode: u32, now: i64) -> Result<NodeId, Errno> {
         self.insert_new(path, mode, now, |parent| Content::Directory {
             parent,
             children: BTreeMap::new(),
@@ -418,7 +419,7 @@ impl MemFs {
         parent: NodeId,
         name: &str,
         mode: u32,
-        now: u64,
+        now: i64,
     ) -> Result<NodeId, Errno> {
         self.insert_at(parent, name, mode, now, |parent| Content::Directory {
             parent,
@@ -431,7 +432,7 @@ impl MemFs {
     /// Existing directories (or symlinks to them) are fine; an existing
     /// non-directory gives [`Errno::EEXIST`] as the last component
     /// and [`Errno::ENOTDIR`] before it.
-    pub fn mkdir_all(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, Errno> {
+    pub fn mkdir_all(&mut self, path: &str, mode: u32, now: i64) -> Result<NodeId, Errno> {
         components(path)?;
         // Byte offsets where each non-empty component of `path` ends.
         let mut ends = Vec::new();
@@ -459,7 +460,7 @@ impl MemFs {
 
     /// Creates an empty regular file; [`Errno::EEXIST`] if the path
     /// names anything, a dangling symlink included.
-    pub fn create_file(&mut self, path: &str, mode: u32, now: u64) -> Result<NodeId, Errno> {
+    pub fn create_file(&mut self, path: &str, mode: u32, now: i64) -> Result<NodeId, Errno> {
         self.insert_new(path, mode, now, |_| Content::File(FileData::default()))
     }
 
@@ -469,7 +470,7 @@ impl MemFs {
         parent: NodeId,
         name: &str,
         mode: u32,
-        now: u64,
+        now: i64,
     ) -> Result<NodeId, Errno> {
         self.insert_at(parent, name, mode, now, |_| {
             Content::File(FileData::default())
@@ -478,7 +479,7 @@ impl MemFs {
 
     /// Creates a symbolic link at `path` pointing to `target` (not checked
     /// for existence). An empty target gives [`Errno::ENOENT`].
-    pub fn symlink(&mut self, path: &str, target: &str, now: u64) -> Result<NodeId, Errno> {
+    pub fn symlink(&mut self, path: &str, target: &str, now: i64) -> Result<NodeId, Errno> {
         check_target(target)?;
         let target = target.to_owned();
         self.insert_new(path, 0o777, now, |_| Content::Symlink(target))
@@ -490,7 +491,7 @@ impl MemFs {
         parent: NodeId,
         name: &str,
         target: &str,
-        now: u64,
+        now: i64,
     ) -> Result<NodeId, Errno> {
         check_target(target)?;
         let target = target.to_owned();
@@ -518,7 +519,7 @@ impl MemFs {
         node: NodeId,
         offset: u64,
         data: &[u8],
-        now: u64,
+        now: i64,
     ) -> Result<usize, Errno> {
         let left = self.bytes_left();
         let file = self.file_mut(node)?;
@@ -532,7 +533,7 @@ impl MemFs {
 
     /// Sets the file length to `len`, cutting the file or extending it with a hole that
     /// reads as zeros and takes no memory until written.
-    pub fn truncate(&mut self, node: NodeId, len: u64, now: u64) -> Result<(), Errno> {
+    pub fn truncate(&mut self, node: NodeId, len: u64, now: i64) -> Result<(), Errno> {
         let file = self.file_mut(node)?;
         self.used_bytes -= file.set_len(len)?;
         self.node_mut(node)?.modified = now;
@@ -546,7 +547,7 @@ impl MemFs {
         node: NodeId,
         end: u64,
         keep_len: bool,
-        now: u64,
+        now: i64,
     ) -> Result<(), Errno> {
         let left = self.bytes_left();
         let file = self.file_mut(node)?;
@@ -632,8 +633,8 @@ impl MemFs {
     pub fn set_times(
         &mut self,
         node: NodeId,
-        accessed: Option<u64>,
-        modified: Option<u64>,
+        accessed: Option<i64>,
+        modified: Option<i64>,
     ) -> Result<(), Errno> {
         let n = self.node_mut(node)?;
         if let Some(t) = accessed {
@@ -646,7 +647,7 @@ impl MemFs {
     }
 
     /// Removes a file or symbolic link (never follows the last component).
-    pub fn unlink(&mut self, path: &str, now: u64) -> Result<(), Errno> {
+    pub fn unlink(&mut self, path: &str, now: i64) -> Result<(), Errno> {
         let (parent, last) = self.parent_and_last(path)?;
         let Last::Name(name) = last else {
             return Err(Errno::EISDIR);
@@ -656,7 +657,7 @@ impl MemFs {
 
     /// Removes the entry `name` (a file or symbolic link) of directory
     /// `parent`; the node is freed with its last name.
-    pub fn unlink_at(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), Errno> {
+    pub fn unlink_at(&mut self, parent: NodeId, name: &str, now: i64) -> Result<(), Errno> {
         let child = self.child(parent, name)?;
         if self.node(child)?.kind() == NodeKind::Directory {
             return Err(Errno::EISDIR);
@@ -675,7 +676,7 @@ impl MemFs {
 
     /// Removes an empty directory. The root gives [`Errno::EBUSY`], a path
     /// ending in `.` or `..` gives [`Errno::EINVAL`].
-    pub fn rmdir(&mut self, path: &str, now: u64) -> Result<(), Errno> {
+    pub fn rmdir(&mut self, path: &str, now: i64) -> Result<(), Errno> {
         let (parent, last) = self.parent_and_last(path)?;
         let name = match last {
             Last::Root => return Err(Errno::EBUSY),
@@ -686,7 +687,7 @@ impl MemFs {
     }
 
     /// Removes the empty directory `name` of directory `parent`.
-    pub fn rmdir_at(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), Errno> {
+    pub fn rmdir_at(&mut self, parent: NodeId, name: &str, now: i64) -> Result<(), Errno> {
         let child = self.child(parent, name)?;
         if !self.children(child)?.is_empty() {
             return Err(Errno::ENOTEMPTY);
@@ -709,7 +710,7 @@ impl MemFs {
     /// Gives the file or symbolic link at `from` a further name `to` (a hard
     /// link). `follow`: follow a symbolic link in the last component of
     /// `from`. A directory gives [`Errno::EISDIR`] (POSIX `EPERM`).
-    pub fn link(&mut self, from: &str, to: &str, follow: bool, now: u64) -> Result<(), Errno> {
+    pub fn link(&mut self, from: &str, to: &str, follow: bool, now: i64) -> Result<(), Errno> {
         let node = if follow {
             self.lookup(from)?
         } else {
@@ -729,7 +730,7 @@ impl MemFs {
         node: NodeId,
         parent: NodeId,
         name: &str,
-        now: u64,
+        now: i64,
     ) -> Result<(), Errno> {
         if self.node(node)?.kind() == NodeKind::Directory {
             return Err(Errno::EISDIR);
@@ -760,7 +761,7 @@ impl MemFs {
     /// directory by a directory. Neither last component is followed.
     /// Renaming a path onto itself (or onto another name of the same node)
     /// does nothing.
-    pub fn rename(&mut self, from: &str, to: &str, now: u64) -> Result<(), Errno> {
+    pub fn rename(&mut self, from: &str, to: &str, now: i64) -> Result<(), Errno> {
         let (from_parent, from_last) = self.parent_and_last(from)?;
         let from_name = match from_last {
             Last::Root => return Err(Errno::EBUSY),
@@ -785,7 +786,7 @@ impl MemFs {
         from_name: &str,
         to_parent: NodeId,
         to_name: &str,
-        now: u64,
+        now: i64,
     ) -> Result<(), Errno> {
         let src = self.child(from_parent, from_name)?;
         self.children(to_parent)?;
@@ -953,7 +954,7 @@ impl MemFs {
         &mut self,
         path: &str,
         mode: u32,
-        now: u64,
+        now: i64,
         content: impl FnOnce(NodeId) -> Content,
     ) -> Result<NodeId, Errno> {
         let (parent, last) = self.parent_and_last(path)?;
@@ -969,7 +970,7 @@ impl MemFs {
         parent: NodeId,
         name: &str,
         mode: u32,
-        now: u64,
+        now: i64,
         content: impl FnOnce(NodeId) -> Content,
     ) -> Result<NodeId, Errno> {
         check_new_name(name)?;
@@ -1034,7 +1035,7 @@ impl MemFs {
     }
 
     /// Removes `name` from directory `parent`, leaving the node allocated.
-    fn detach(&mut self, parent: NodeId, name: &str, now: u64) -> Result<(), Errno> {
+    fn detach(&mut self, parent: NodeId, name: &str, now: i64) -> Result<(), Errno> {
         self.children_mut(parent)?
             .remove(name)
             .ok_or(Errno::ENOENT)?;

@@ -659,6 +659,7 @@ fn random_operations_match_a_model() {
     let mut rng = Rng(0xdead_beef_cafe_f00d);
     let names = ["a", "b", "c", "dd", "e"];
     for step in 0..6000u64 {
+        let now = step as i64;
         let dirs: Vec<String> = model
             .iter()
             .filter(|(_, v)| v.is_none())
@@ -675,7 +676,7 @@ fn random_operations_match_a_model() {
                 } else {
                     Ok(())
                 };
-                assert_eq!(fs.mkdir(&new_path, 0o755, step).map(|_| ()), expect);
+                assert_eq!(fs.mkdir(&new_path, 0o755, now).map(|_| ()), expect);
                 if expect.is_ok() {
                     model.insert(new_path, None);
                 }
@@ -686,12 +687,12 @@ fn random_operations_match_a_model() {
                 } else {
                     Ok(())
                 };
-                let got = fs.create_file(&new_path, 0o644, step);
+                let got = fs.create_file(&new_path, 0o644, now);
                 assert_eq!(got.map(|_| ()), expect);
                 if let Ok(id) = got {
                     let len = rng.below(40);
                     let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-                    fs.write_at(id, 0, &data, step).unwrap();
+                    fs.write_at(id, 0, &data, now).unwrap();
                     model.insert(new_path, Some(data));
                 }
             }
@@ -700,7 +701,7 @@ fn random_operations_match_a_model() {
                     None => Err(Errno::EISDIR),
                     Some(_) => Ok(()),
                 };
-                assert_eq!(fs.unlink(&existing, step), expect);
+                assert_eq!(fs.unlink(&existing, now), expect);
                 if expect.is_ok() {
                     model.remove(&existing);
                 }
@@ -715,7 +716,7 @@ fn random_operations_match_a_model() {
                 } else {
                     Ok(())
                 };
-                assert_eq!(fs.rmdir(&existing, step), expect, "rmdir {existing}");
+                assert_eq!(fs.rmdir(&existing, now), expect, "rmdir {existing}");
                 if expect.is_ok() {
                     model.remove(&existing);
                 }
@@ -739,7 +740,7 @@ fn random_operations_match_a_model() {
                         Some(_) => Ok(()),
                     }
                 };
-                assert_eq!(fs.rename(&src, &dst, step), expect, "rename {src} {dst}");
+                assert_eq!(fs.rename(&src, &dst, now), expect, "rename {src} {dst}");
                 if expect.is_ok() && src != dst {
                     model.remove(&dst);
                     let moved: Vec<String> = model
@@ -759,7 +760,7 @@ fn random_operations_match_a_model() {
                     let id = fs.lookup(&existing).unwrap();
                     let offset = rng.below(data.len() + 8);
                     let patch = [step as u8; 3];
-                    fs.write_at(id, offset as u64, &patch, step).unwrap();
+                    fs.write_at(id, offset as u64, &patch, now).unwrap();
                     if data.len() < offset + 3 {
                         data.resize(offset + 3, 0);
                     }
@@ -996,4 +997,17 @@ fn allocate_gives_a_hole_memory_and_may_extend() {
     fs.mkdir("/d", 0o755, 0).unwrap();
     let d = fs.lookup("/d").unwrap();
     assert_eq!(fs.allocate(d, 1, false, 0), Err(Errno::EISDIR));
+}
+
+#[test]
+fn times_before_1970_are_kept() {
+    let mut fs = sample();
+    let notes = fs.lookup("/home/user/notes").unwrap();
+    // 1960-01-01 and a nanosecond before the epoch.
+    fs.set_times(notes, Some(-315_619_200_000_000_000), Some(-1))
+        .unwrap();
+    let m = fs.metadata(notes).unwrap();
+    assert_eq!((m.accessed, m.modified), (-315_619_200_000_000_000, -1));
+    fs.set_times(notes, None, Some(i64::MIN)).unwrap();
+    assert_eq!(fs.metadata(notes).unwrap().modified, i64::MIN);
 }

@@ -74,7 +74,7 @@ pub fn check_crc32(archive: &[u8], expected: u32) -> Result<(), LoadError> {
 /// Adds every entry of the cpio `archive` to `fs` (parents created as needed; an entry that
 /// exists already is replaced for files, kept for directories). The archive is validated
 /// completely before anything is added. Returns the number of entries.
-pub fn load_archive(fs: &mut MemFs, archive: &[u8], now_ns: u64) -> Result<usize, LoadError> {
+pub fn load_archive(fs: &mut MemFs, archive: &[u8], now_ns: i64) -> Result<usize, LoadError> {
     let entries = initrd::parse(archive).map_err(LoadError::Archive)?;
     for e in &entries {
         let path = alloc::format!("/{}", e.path);
@@ -82,7 +82,9 @@ pub fn load_archive(fs: &mut MemFs, archive: &[u8], now_ns: u64) -> Result<usize
             path: e.path.into(),
             error,
         };
-        let mtime = e.mtime.saturating_mul(1_000_000_000);
+        let mtime = i64::try_from(e.mtime)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000_000);
         if let Some((parent, _)) = path.rsplit_once('/')
             && !parent.is_empty()
         {

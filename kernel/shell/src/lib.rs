@@ -821,7 +821,3 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> WaitEnd {
         WaitEnd::Done
     }
 }
-
-fn now() -> u64 {
-    time::realtime_ns()
-}

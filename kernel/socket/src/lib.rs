@@ -164,7 +164,7 @@ pub struct Socket {
     nonblocking: AtomicBool,
     /// Closing aborts: a connection still in an accept queue.
     unaccepted: AtomicBool,
-    created: u64,
+    created: i64,
 }
 
 /// Live sockets by the address of their `Socket` (the data pointer of the `Arc<dyn File>`).
@@ -196,7 +196,7 @@ pub fn socket(family: Family, ty: SocketType) -> Arc<Socket> {
         events: Events::new(),
         nonblocking: AtomicBool::new(false),
         unaccepted: AtomicBool::new(false),
-        created: time::realtime_ns(),
+        created: vfs::now(),
     });
     SOCKETS
         .lock()

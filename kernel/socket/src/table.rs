@@ -40,7 +40,7 @@ impl Binding {
 /// A key of the Unix path namespace: the bound file's inode number and creation time (a path
 /// reaches the socket through any name of the file, and a new file that reuses the inode
 /// number is not the socket).
-pub(crate) type PathKey = (u64, u64);
+pub(crate) type PathKey = (u64, i64);
 
 pub(crate) struct Names {
     pub ports: BTreeMap<PortKey, Vec<Binding>>,

@@ -197,8 +197,8 @@ pub fn set_times_beneath(
     dir: Fd,
     path: &str,
     follow: bool,
-    accessed: Option<u64>,
-    modified: Option<u64>,
+    accessed: Option<i64>,
+    modified: Option<i64>,
 ) -> Result<()> {
     let base = base(dir)?;
     rootfs::with(|fs| {

@@ -173,7 +173,7 @@ pub fn take_console_resized() -> bool {
 /// (`SIGTTIN`) until the shell continues it, rather than taking the foreground's input.
 pub struct Console {
     ino: u64,
-    created: u64,
+    created: i64,
     nonblocking: AtomicBool,
 }
 
@@ -253,7 +253,7 @@ impl File for Console {
 /// `/dev/null`: reads end at once, writes are discarded.
 pub struct NullDevice {
     ino: u64,
-    created: u64,
+    created: i64,
 }
 
 impl NullDevice {

@@ -44,9 +44,9 @@ pub struct Stat {
     /// Permission bits (no type bits).
     pub mode: u32,
     pub nlink: u32,
-    pub created: u64,
-    pub modified: u64,
-    pub accessed: u64,
+    pub created: i64,
+    pub modified: i64,
+    pub accessed: i64,
     /// Inode number: unique among live objects.
     pub ino: u64,
 }
@@ -67,7 +67,7 @@ impl Stat {
     }
 
     /// Stat of an object that is not in the file tree (pipes, devices).
-    pub(crate) fn anonymous(kind: FileKind, size: u64, ino: u64, created: u64) -> Stat {
+    pub(crate) fn anonymous(kind: FileKind, size: u64, ino: u64, created: i64) -> Stat {
         Stat {
             kind,
             size,
@@ -187,7 +187,7 @@ pub trait File: Send + Sync {
 
     /// Sets the access and/or modification time (ns since the Unix epoch; `None` leaves one
     /// unchanged). `ENOTSUP` for objects outside the file tree (pipes, devices).
-    fn set_times(&self, _accessed: Option<u64>, _modified: Option<u64>) -> Result<()> {
+    fn set_times(&self, _accessed: Option<i64>, _modified: Option<i64>) -> Result<()> {
         Err(Errno::ENOTSUP)
     }
 

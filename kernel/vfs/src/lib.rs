@@ -58,8 +58,9 @@ use alloc::vec::Vec;
 use memfs::NodeKind;
 
 /// Wall-clock time for timestamps (ns since the Unix epoch).
-pub(crate) fn now() -> u64 {
-    time::realtime_ns()
+/// The wall-clock time as the file tree keeps it: signed nanoseconds since the Unix epoch.
+pub fn now() -> i64 {
+    i64::try_from(time::realtime_ns()).unwrap_or(i64::MAX)
 }
 
 /// Default permission bits of files [`open`] creates.
@@ -255,7 +256,7 @@ pub(crate) fn prepare_open(
     fs: &mut memfs::MemFs,
     node: memfs::NodeId,
     opts: OpenOptions,
-    t: u64,
+    t: i64,
 ) -> Result<Prepared> {
     let writable = opts.write || opts.append;
     let is_dir = match fs.metadata(node)?.kind {
@@ -410,7 +411,7 @@ pub fn set_append(fd: Fd, append: bool) -> Result<()> {
 }
 
 /// Sets the access and/or modification time of the open file of `fd` (`futimens`).
-pub fn set_times_fd(fd: Fd, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
+pub fn set_times_fd(fd: Fd, accessed: Option<i64>, modified: Option<i64>) -> Result<()> {
     file(fd)?.set_times(accessed, modified)
 }
 
@@ -507,8 +508,8 @@ pub fn truncate(path: &str, len: u64) -> Result<()> {
 pub fn set_times(
     path: &str,
     follow: bool,
-    accessed: Option<u64>,
-    modified: Option<u64>,
+    accessed: Option<i64>,
+    modified: Option<i64>,
 ) -> Result<()> {
     let path = absolute(path)?;
     rootfs::with(|fs| {

@@ -96,7 +96,7 @@ pub(crate) fn report(fs: &MemFs, node: NodeId, path: Option<&str>, mask: u32) {
 
 /// The event for setting times, as on Linux: both is `IN_ATTRIB`, the access time alone
 /// `IN_ACCESS`, the modification time alone `IN_MODIFY`; none, no event (0).
-pub(crate) fn times_mask(accessed: Option<u64>, modified: Option<u64>) -> u32 {
+pub(crate) fn times_mask(accessed: Option<i64>, modified: Option<i64>) -> u32 {
     match (accessed, modified) {
         (Some(_), Some(_)) => IN_ATTRIB,
         (Some(_), None) => IN_ACCESS,

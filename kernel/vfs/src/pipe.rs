@@ -30,7 +30,7 @@ struct Pipe {
     /// Writers waiting for room or the last reader's close.
     writable: WaitQueue,
     ino: u64,
-    created: u64,
+    created: i64,
 }
 
 impl Pipe {

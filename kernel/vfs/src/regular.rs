@@ -166,7 +166,7 @@ impl File for RegularFile {
         self.append.store(append, Ordering::Relaxed);
     }
 
-    fn set_times(&self, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
+    fn set_times(&self, accessed: Option<i64>, modified: Option<i64>) -> Result<()> {
         let mask = times_mask(accessed, modified);
         changed(self.node, self.path.as_deref(), mask, |fs| {
             fs.set_times(self.node, accessed, modified)
@@ -276,7 +276,7 @@ impl File for DirHandle {
             .collect())
     }
 
-    fn set_times(&self, accessed: Option<u64>, modified: Option<u64>) -> Result<()> {
+    fn set_times(&self, accessed: Option<i64>, modified: Option<i64>) -> Result<()> {
         let mask = times_mask(accessed, modified);
         changed(self.node, self.path.as_deref(), mask, |fs| {
             fs.set_times(self.node, accessed, modified)

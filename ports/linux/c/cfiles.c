@@ -1,5 +1,5 @@
 // File system calls of a Linux-ABI C program, in a fresh directory under /tmp: open, write,
-// read, lseek, pread/pwrite, fstat, fchmod, stat, O_APPEND, O_EXCL, ftruncate, dup, rename, chdir and
+// read, lseek, pread/pwrite, fstat, fchmod, futimens, stat, O_APPEND, O_EXCL, ftruncate, dup, rename, chdir and
 // relative paths, mkdir, opendir/readdir, rmdir, unlink, with the errno values Linux gives.
 // Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then `cfiles: N ok, N failed`;
 // exit status 0 only if every check passed. Nothing printed depends on the run (no pid).
@@ -57,6 +57,14 @@ int main(void) {
     check(write(fd, "hello world\n", 12) == 12, "write 12 bytes");
     check(fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 12, "fstat size 12");
     check(fchmod(fd, 0640) == 0 && fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0640, "fchmod 0640");
+    // 1960-01-01 00:00:00.25 and 1969-12-31 23:59:59.5: negative seconds, nanoseconds forward.
+    struct timespec old[2] = {{-315619200, 250000000}, {-1, 500000000}};
+    check(futimens(fd, old) == 0 && fstat(fd, &st) == 0 && st.st_atim.tv_sec == -315619200 &&
+              st.st_atim.tv_nsec == 250000000 && st.st_mtim.tv_sec == -1 &&
+              st.st_mtim.tv_nsec == 500000000,
+          "futimens before 1970");
+    struct timespec bad[2] = {{0, 1000000000}, {0, UTIME_OMIT}};
+    check(futimens(fd, bad) < 0 && errno == EINVAL, "futimens with 10^9 ns: EINVAL");
     check(close(fd) == 0, "close");
     check(close(fd) < 0 && errno == EBADF, "close again: EBADF");
 

@@ -19,6 +19,7 @@ use libtheseus::{Errno, Result};
 use linux_raw_sys::general as g;
 
 const AT_FDCWD: i64 = -100;
+pub(super) const NS_PER_S: i64 = 1_000_000_000;
 const PATH_MAX: usize = 4096;
 /// Largest single read or write (bounds the kernel buffer).
 const IO_CHUNK: usize = 1 << 20;
@@ -357,6 +358,28 @@ pub fn ftruncate(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     fs::ftruncate(fd(a[0])?, a[1]).map(|_| 0)
 }
 
+pub fn truncate(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let len = u64::try_from(a[1] as i64).map_err(|_| Errno::EINVAL)?;
+    let path = path_at(a[0])?;
+    if fs::stat(&path)?.file_type == FileType::Directory {
+        return Err(Errno::EISDIR);
+    }
+    fs::truncate(&path, len).map(|_| 0)
+}
+
+/// `fadvise64`: advice about access patterns, checked and accepted (files are in memory);
+/// `ESPIPE` for a pipe, as on Linux.
+pub fn fadvise64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let f = fd(a[0])?;
+    if a[3] > 5 || (a[2] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    match fs::fstat(f)?.file_type {
+        FileType::Pipe => Err(Errno::ESPIPE),
+        _ => Ok(0),
+    }
+}
+
 /// `fallocate`: mode 0 gives the file memory up to `offset + len`, extending it if shorter
 /// (a hole left by `ftruncate` takes memory then); `FALLOC_FL_KEEP_SIZE` does so only within
 /// the current length. Punching or collapsing ranges is not supported.
@@ -458,7 +481,9 @@ fn kind(t: FileType) -> abi::Kind {
 }
 
 fn to_stat(m: &Metadata) -> g::stat {
-    let ns = |t: u64| (t / 1_000_000_000, t % 1_000_000_000);
+    // The kernel ABI's fields are unsigned: a time before 1970 goes as its two's complement,
+    // which C reads back as the negative `time_t` it is.
+    let ns = |t: i64| (t.div_euclid(NS_PER_S) as u64, t.rem_euclid(NS_PER_S) as u64);
     let (at, atn) = ns(m.accessed_ns);
     let (mt, mtn) = ns(m.modified_ns);
     let (ct, ctn) = ns(m.modified_ns);
@@ -527,9 +552,9 @@ pub fn newfstatat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn statx(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let m = stat_at(a[0], a[1], a[2] as u32)?;
-    let ts = |t: u64| g::statx_timestamp {
-        tv_sec: (t / 1_000_000_000) as i64,
-        tv_nsec: (t % 1_000_000_000) as u32,
+    let ts = |t: i64| g::statx_timestamp {
+        tv_sec: t.div_euclid(NS_PER_S),
+        tv_nsec: t.rem_euclid(NS_PER_S) as u32,
         __reserved: 0,
     };
     let s = g::statx {
@@ -908,18 +933,22 @@ pub fn umask(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 pub fn utimensat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     const UTIME_NOW: i64 = (1 << 30) - 1;
     const UTIME_OMIT: i64 = (1 << 30) - 2;
-    let now = libtheseus::time::realtime_ns();
-    let times: [Option<u64>; 2] = if a[2] == 0 {
+    let now = fs::now();
+    let times: [Option<i64>; 2] = if a[2] == 0 {
         [Some(now), Some(now)]
     } else {
         let ts: [[i64; 2]; 2] = usermode::read_value(a[2])?;
-        let one = |t: [i64; 2]| -> Result<Option<u64>> {
+        // Times before 1970 are negative seconds; past what i64 nanoseconds hold (1677 to
+        // 2262) is EOVERFLOW.
+        let one = |t: [i64; 2]| -> Result<Option<i64>> {
             match t[1] {
                 UTIME_NOW => Ok(Some(now)),
                 UTIME_OMIT => Ok(None),
-                ns if (0..1_000_000_000).contains(&ns) && t[0] >= 0 => {
-                    Ok(Some(t[0] as u64 * 1_000_000_000 + ns as u64))
-                }
+                ns if (0..NS_PER_S).contains(&ns) => t[0]
+                    .checked_mul(NS_PER_S)
+                    .and_then(|s| s.checked_add(ns))
+                    .map(Some)
+                    .ok_or(Errno::EOVERFLOW),
                 _ => Err(Errno::EINVAL),
             }
         };

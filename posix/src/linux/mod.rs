@@ -14,26 +14,32 @@
 //!
 //! | module | calls |
 //! |---|---|
-//! | `fs` | descriptors, paths, directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl |
+//! | `copy` | `sendfile`, `copy_file_range` |
+//! | `fs` | descriptors, paths, directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl, `truncate`, `fadvise64` |
 //! | `inotify` | `inotify_init`, `inotify_init1`, `inotify_add_watch`, `inotify_rm_watch` |
 //! | `lock` | `flock` and `fcntl` record locks (whole-file, per process) |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
 //! | `net` | sockets: `socket`, `socketpair`, `bind`, `listen`, `accept4`, `connect`, `sendto`/`recvfrom`, `sendmsg`/`recvmsg`, `shutdown`, `[gs]etsockopt`, names |
 //! | `thread` | `clone` (threads), `exit`, `exit_group`, `futex`, `set_tid_address`, `arch_prctl`, ids, `kill` |
+//! | `select` | `select`, `pselect6` |
+//! | `vectored` | `preadv`, `pwritev`, `preadv2`, `pwritev2` |
 //! | `process` | `clone`/`vfork` of processes sharing memory (`CLONE_VM | CLONE_VFORK`), `execve`, `wait4` |
 //! | `signal` | `rt_sigaction`, `rt_sigprocmask`, `sigaltstack`, `rt_sigreturn`; delivery of faults and sent signals to handlers |
-//! | `system` | clocks and sleeps, `uname`, user ids, `getrandom`, limits, `sysinfo` |
+//! | `system` | clocks and sleeps, `uname`, user ids (`getresuid`...), `getcpu`, `getrandom`, limits, `sysinfo` |
 
+mod copy;
 mod fs;
 mod inotify;
 mod lock;
 mod mem;
 mod net;
 mod process;
+mod select;
 mod signal;
 mod state;
 mod system;
 mod thread;
+mod vectored;
 
 use alloc::format;
 use alloc::string::String;
@@ -76,6 +82,14 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_pread64 => ("pread64", fs::pread64),
         nr::__NR_pwrite64 => ("pwrite64", fs::pwrite64),
         nr::__NR_readv => ("readv", fs::readv),
+        nr::__NR_preadv => ("preadv", vectored::preadv),
+        nr::__NR_pwritev => ("pwritev", vectored::pwritev),
+        nr::__NR_preadv2 => ("preadv2", vectored::preadv2),
+        nr::__NR_pwritev2 => ("pwritev2", vectored::pwritev2),
+        nr::__NR_select => ("select", select::select),
+        nr::__NR_pselect6 => ("pselect6", select::pselect6),
+        nr::__NR_sendfile => ("sendfile", copy::sendfile),
+        nr::__NR_copy_file_range => ("copy_file_range", copy::copy_file_range),
         nr::__NR_writev => ("writev", fs::writev),
         nr::__NR_access => ("access", fs::access),
         nr::__NR_pipe => ("pipe", fs::pipe),
@@ -98,6 +112,8 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_fsync => ("fsync", fs::fsync),
         nr::__NR_fdatasync => ("fdatasync", fs::fsync),
         nr::__NR_ftruncate => ("ftruncate", fs::ftruncate),
+        nr::__NR_truncate => ("truncate", fs::truncate),
+        nr::__NR_fadvise64 => ("fadvise64", fs::fadvise64),
         nr::__NR_getdents64 => ("getdents64", fs::getdents64),
         nr::__NR_getcwd => ("getcwd", fs::getcwd),
         nr::__NR_chdir => ("chdir", fs::chdir),
@@ -115,6 +131,9 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_gettimeofday => ("gettimeofday", system::gettimeofday),
         nr::__NR_getrlimit => ("getrlimit", system::getrlimit),
         nr::__NR_sysinfo => ("sysinfo", system::sysinfo),
+        nr::__NR_getresuid => ("getresuid", system::getres_ids),
+        nr::__NR_getresgid => ("getresgid", system::getres_ids),
+        nr::__NR_getcpu => ("getcpu", system::getcpu),
         nr::__NR_getuid => ("getuid", system::zero),
         nr::__NR_getgid => ("getgid", system::zero),
         nr::__NR_geteuid => ("geteuid", system::zero),

@@ -8,7 +8,6 @@ use crate::types::{ADVICE_MAX, SIGNAL_MAX, fdflags, rights, set_times_args};
 use crate::{Errno, GuestMemory, WasiCtx};
 use libtheseus::fs::{self, FileType};
 use libtheseus::iovec;
-use libtheseus::time;
 
 impl WasiCtx {
     /// Checks that `fd` is open and has `right`.
@@ -159,7 +158,7 @@ impl WasiCtx {
         flags: u32,
     ) -> Result<(), Errno> {
         let e = self.check(fd, rights::FD_FILESTAT_SET_TIMES)?;
-        let (a, m) = set_times_args(atim, mtim, flags, time::realtime_ns())?;
+        let (a, m) = set_times_args(atim, mtim, flags, fs::now())?;
         match &e.kind {
             Kind::Stdio(h) | Kind::File { fd: h } | Kind::Dir { fd: h, .. } => {
                 fs::set_times_fd(*h, a, m)

@@ -6,7 +6,6 @@ use crate::path;
 use crate::types::{lookupflags, rights, set_times_args};
 use crate::{Errno, GuestMemory, WasiCtx};
 use libtheseus::fs;
-use libtheseus::time;
 
 impl WasiCtx {
     /// `path_filestat_set_times`: the last component is followed if it is a symbolic link
@@ -23,7 +22,7 @@ impl WasiCtx {
         mtim: u64,
         flags: u32,
     ) -> Result<(), Errno> {
-        let (a, m) = set_times_args(atim, mtim, flags, time::realtime_ns())?;
+        let (a, m) = set_times_args(atim, mtim, flags, fs::now())?;
         let follow = lookup & lookupflags::SYMLINK_FOLLOW != 0;
         let (dir, p) = self.guest_path(mem, fd, rights::PATH_FILESTAT_SET_TIMES, ptr, len)?;
         fs::set_times_beneath(dir, &p, follow, a, m).map_err(Errno::from)

@@ -23,6 +23,12 @@ fn ft(t: FileType) -> u8 {
     }
 }
 
+/// A WASI timestamp (unsigned nanoseconds since the Unix epoch) of a file time: a time before
+/// 1970 shows as the epoch itself.
+fn timestamp(ns: i64) -> u64 {
+    u64::try_from(ns).unwrap_or(0)
+}
+
 fn filestat(m: &Metadata) -> Filestat {
     Filestat {
         dev: 1,
@@ -30,9 +36,9 @@ fn filestat(m: &Metadata) -> Filestat {
         filetype: ft(m.file_type),
         nlink: u64::from(m.nlink),
         size: m.size,
-        atim: m.accessed_ns,
-        mtim: m.modified_ns,
-        ctim: m.created_ns,
+        atim: timestamp(m.accessed_ns),
+        mtim: timestamp(m.modified_ns),
+        ctim: timestamp(m.created_ns),
     }
 }
 

@@ -253,6 +253,11 @@ fn set_times_flags() {
     );
     assert_eq!(set_times_args(1, 2, 0, 9), Ok((None, None)));
     assert_eq!(
+        set_times_args(u64::MAX, 2, all, 9),
+        Err(Errno::OVERFLOW),
+        "past 2262"
+    );
+    assert_eq!(
         set_times_args(1, 2, u32::from(ATIM | ATIM_NOW), 9),
         Err(Errno::INVAL)
     );

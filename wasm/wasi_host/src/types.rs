@@ -285,8 +285,8 @@ pub fn set_times_args(
     atim: u64,
     mtim: u64,
     flags: u32,
-    now: u64,
-) -> Result<(Option<u64>, Option<u64>), Errno> {
+    now: i64,
+) -> Result<(Option<i64>, Option<i64>), Errno> {
     use fstflags::*;
     let known = u32::from(ATIM | ATIM_NOW | MTIM | MTIM_NOW);
     if flags & !known != 0 {
@@ -295,7 +295,8 @@ pub fn set_times_args(
     let flags = flags as u16;
     let pick = |set: u16, now_bit: u16, t: u64| match (flags & set != 0, flags & now_bit != 0) {
         (true, true) => Err(Errno::INVAL),
-        (true, false) => Ok(Some(t)),
+        // The file tree keeps signed nanoseconds: past year 2262 does not fit.
+        (true, false) => i64::try_from(t).map(Some).map_err(|_| Errno::OVERFLOW),
         (false, true) => Ok(Some(now)),
         (false, false) => Ok(None),
     };

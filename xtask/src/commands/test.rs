@@ -125,6 +125,8 @@ const CFILES_OUT: &str = concat!(
     "ok write 12 bytes\n",
     "ok fstat size 12\n",
     "ok fchmod 0640\n",
+    "ok futimens before 1970\n",
+    "ok futimens with 10^9 ns: EINVAL\n",
     "ok close\n",
     "ok close again: EBADF\n",
     "ok open O_RDWR\n",
@@ -174,7 +176,7 @@ const CFILES_OUT: &str = concat!(
     "ok rmdir sub\n",
     "ok rmdir\n",
     "ok directory gone: ENOENT\n",
-    "cfiles: 56 ok, 0 failed\n",
+    "cfiles: 58 ok, 0 failed\n",
 );
 
 /// What `unix-crates-check` (ports/unix-crates-check) prints in the OS, in order: every crate
@@ -330,6 +332,7 @@ const E2E_CASES: &[Case] = &[
     ("linux-env",   "HELLO_ENV=x hello-c; echo $?; HELLO_ENV=y; hello-c", &[],       0,   Exactly("hello-c: to stderr\nargv[0]=hello-c\nHELLO_ENV=x\n0\nhello-c: to stderr\nargv[0]=hello-c\n")),
     ("linux-cfiles", "mkdir -p /tmp; cfiles",         &[],                            0,   Exactly(CFILES_OUT)),
     ("linux-inotify", "mkdir -p /tmp; inotify; echo $?", &[],                       0,   ContainsInOrder(&["ok create\n", "ok rename\n", "ok unlink the last name\n", "ok rmdir\n", "inotify: 37 passed, 0 failed\n0\n"])),
+    ("linux-iocalls", "mkdir -p /tmp; iocalls; echo $?", &[],                       0,   ContainsInOrder(&["ok truncate to 4\n", "ok preadv across two buffers\n", "ok sendfile to a pipe\n", "ok copy_file_range between offsets\n", "ok select: an empty pipe is writable only\n", "iocalls: 27 passed, 0 failed\n0\n"])),
     ("linux-std",   "mkdir -p /tmp; linuxcheck one two; echo $?", &[],                0,   ContainsInOrder(&["linuxcheck: println works\n", "stdio    ok (", "fs       ok (", "thread   ok (", "unwind   ok (", "sync     ok (", "time     ok (", "env      ok (args [\"one\", \"two\"])\n", "hashmap  ok (", "process  ok (", "net      ok (", "linuxcheck: 10 passed, 0 failed\n0\n"])),
     ("linux-std-theseus", "mkdir -p /tmp; linuxcheck-theseus one two; echo $?", &[], 0, ContainsInOrder(&["linuxcheck: println works\n", "stdio    ok (", "fs       ok (", "thread   ok (", "unwind   ok (", "sync     ok (", "time     ok (", "env      ok (args [\"one\", \"two\"])\n", "hashmap  ok (", "process  ok (", "net      ok (", "linuxcheck: 10 passed, 0 failed\n0\n"])),
     ("linux-panic", "linuxcheck --panic; echo $?; echo alive", &[],                  0,   ContainsInOrder(&["linuxcheck: deliberate panic", "101\nalive\n"])),

@@ -2,7 +2,7 @@
 //! system through `vfs` only.
 
 use super::{STATUS_BROKEN_PIPE, flags};
-use crate::{Io, Shell, now};
+use crate::{Io, Shell};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -181,7 +181,8 @@ pub(super) fn cmd_rmdir(args: &[String], io: &mut Io) -> i32 {
 
 pub(super) fn cmd_touch(args: &[String], io: &mut Io) -> i32 {
     for_each_path("touch", &args[1..], io, |abs| {
-        match vfs::set_times(abs, true, Some(now()), Some(now())) {
+        let now = vfs::now();
+        match vfs::set_times(abs, true, Some(now), Some(now)) {
             Err(Errno::ENOENT) => {
                 let create = OpenOptions::new().write(true).create(true).exclusive(true);
                 vfs::open_file(abs, create.mode(0o644)).map(|_| ())

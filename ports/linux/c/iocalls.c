@@ -1,0 +1,135 @@
+// Less common I/O calls of a Linux-ABI C program, in a fresh directory under /tmp: truncate,
+// preadv/pwritev (and the v2 forms), sendfile, copy_file_range, posix_fadvise, select and
+// pselect, getresuid/getresgid, getcpu, with the errno values Linux gives. Prints `ok WHAT` or
+// `FAIL WHAT (errno text)` per check, then `iocalls: N passed, N failed`; exit status 0 only if
+// every check passed. The same program passes on Linux.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static int passed, failed;
+
+static void check(int ok, const char *what) {
+    if (ok) {
+        printf("ok %s\n", what);
+        passed++;
+    } else {
+        printf("FAIL %s (%s)\n", what, strerror(errno));
+        failed++;
+    }
+}
+
+static int contents_are(const char *path, const char *want) {
+    char buf[256] = {0};
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    close(fd);
+    return n == (ssize_t)strlen(want) && memcmp(buf, want, n) == 0;
+}
+
+int main(void) {
+    const char *dir = "/tmp/iocalls";
+    const char *a = "/tmp/iocalls/a", *b = "/tmp/iocalls/b";
+    unlink(a), unlink(b), rmdir(dir);
+    mkdir(dir, 0755);
+
+    int fd = open(a, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    check(write(fd, "0123456789", 10) == 10, "write 10 bytes");
+    check(truncate(a, 4) == 0 && contents_are(a, "0123"), "truncate to 4");
+    check(truncate(a, 6) == 0 && lseek(fd, 0, SEEK_END) == 6, "truncate up to 6");
+    errno = 0;
+    check(truncate(dir, 0) < 0 && errno == EISDIR, "truncate a directory: EISDIR");
+    errno = 0;
+    check(truncate("/tmp/iocalls/missing", 0) < 0 && errno == ENOENT, "truncate a missing file: ENOENT");
+
+    struct iovec out[2] = {{"ab", 2}, {"cde", 3}};
+    check(pwritev(fd, out, 2, 1) == 5, "pwritev 5 bytes at 1");
+    char x[4] = {0}, y[8] = {0};
+    struct iovec in[2] = {{x, 3}, {y, 7}};
+    check(preadv(fd, in, 2, 0) == 6 && memcmp(x, "0ab", 3) == 0 && memcmp(y, "cde", 3) == 0,
+          "preadv across two buffers");
+    check(lseek(fd, 0, SEEK_CUR) == 6, "the position did not move");
+    lseek(fd, 2, SEEK_SET);
+    memset(x, 0, sizeof x);
+    struct iovec one = {x, 2};
+    check(syscall(SYS_preadv2, fd, &one, 1, -1L, 0L, 0) == 2 && memcmp(x, "bc", 2) == 0 &&
+              lseek(fd, 0, SEEK_CUR) == 4, "preadv2 at the position moves it");
+    errno = 0;
+    check(preadv(fd, &one, 1, -5) < 0 && errno == EINVAL, "preadv at a negative offset: EINVAL");
+
+    int fb = open(b, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    off_t off = 1;
+    check(sendfile(fb, fd, &off, 100) == 5 && off == 6 && contents_are(b, "abcde"),
+          "sendfile from an offset to the end");
+    check(lseek(fd, 0, SEEK_CUR) == 4, "sendfile with an offset leaves the position");
+    int p[2];
+    pipe(p);
+    lseek(fd, 0, SEEK_SET);
+    check(sendfile(p[1], fd, NULL, 3) == 3 && lseek(fd, 0, SEEK_CUR) == 3, "sendfile to a pipe");
+    char piped[4] = {0};
+    check(read(p[0], piped, 3) == 3 && memcmp(piped, "0ab", 3) == 0, "the pipe got the bytes");
+
+    loff_t in_off = 0, out_off = 5;
+    check(copy_file_range(fd, &in_off, fb, &out_off, 3, 0) == 3 && in_off == 3 && out_off == 8 &&
+              contents_are(b, "abcde0ab"), "copy_file_range between offsets");
+    errno = 0;
+    check(copy_file_range(fd, NULL, fb, NULL, 1, 1) < 0 && errno == EINVAL,
+          "copy_file_range with flags: EINVAL");
+    errno = 0;
+    check(copy_file_range(p[0], NULL, fb, NULL, 1, 0) < 0 && errno == EINVAL,
+          "copy_file_range from a pipe: EINVAL");
+
+    check(posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) == 0, "posix_fadvise");
+    check(posix_fadvise(fd, 0, 0, 99) == EINVAL, "posix_fadvise with bad advice: EINVAL");
+    check(posix_fadvise(p[0], 0, 0, POSIX_FADV_NORMAL) == ESPIPE, "posix_fadvise on a pipe: ESPIPE");
+
+    fd_set rd, wr;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_SET(p[0], &rd);
+    FD_SET(p[1], &wr);
+    struct timeval tv = {1, 0};
+    int n = select(p[1] + 1, &rd, &wr, NULL, &tv);
+    check(n == 1 && !FD_ISSET(p[0], &rd) && FD_ISSET(p[1], &wr), "select: an empty pipe is writable only");
+    write(p[1], "z", 1);
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    struct timespec ts = {0, 0};
+    check(pselect(p[0] + 1, &rd, NULL, NULL, &ts, NULL) == 1 && FD_ISSET(p[0], &rd),
+          "pselect: readable once written");
+    read(p[0], piped, 1);
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    tv.tv_sec = 0, tv.tv_usec = 20000;
+    check(select(p[0] + 1, &rd, NULL, NULL, &tv) == 0 && !FD_ISSET(p[0], &rd),
+          "select times out with nothing ready");
+    int closed = dup(0);
+    close(closed);
+    FD_ZERO(&rd);
+    FD_SET(closed, &rd);
+    errno = 0;
+    tv.tv_sec = 0, tv.tv_usec = 0;
+    check(select(closed + 1, &rd, NULL, NULL, &tv) < 0 && errno == EBADF,
+          "select on a closed descriptor: EBADF");
+
+    uid_t r, e, s;
+    check(getresuid(&r, &e, &s) == 0 && r == getuid() && e == geteuid(), "getresuid");
+    gid_t rg, eg, sg;
+    check(getresgid(&rg, &eg, &sg) == 0 && rg == getgid() && eg == getegid(), "getresgid");
+    unsigned cpu = 12345, node = 12345;
+    check(syscall(SYS_getcpu, &cpu, &node, NULL) == 0 && cpu < 1024 && node < 64, "getcpu");
+
+    close(fd), close(fb), close(p[0]), close(p[1]);
+    printf("iocalls: %d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
