@@ -1,11 +1,14 @@
 // File system calls of a Linux-ABI C program, in a fresh directory under /tmp: open, write,
 // read, lseek, pread/pwrite, fstat, fchmod, futimens, stat, O_APPEND, O_EXCL, ftruncate, dup, rename, chdir and
-// relative paths, mkdir, opendir/readdir, rmdir, unlink, with the errno values Linux gives.
+// relative paths, mkdir, opendir/readdir, rmdir, unlink, with the errno values Linux gives; then
+// the user and group databases.
 // Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then `cfiles: N ok, N failed`;
 // exit status 0 only if every check passed. Nothing printed depends on the run (no pid).
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +173,13 @@ int main(void) {
     check(rmdir(dir) == 0, "rmdir");
     errno = 0;
     check(stat(dir, &st) < 0 && errno == ENOENT, "directory gone: ENOENT");
+
+    // The user and group databases libc reads (/etc/passwd, /etc/group).
+    struct passwd *pw = getpwuid(0);
+    check(pw && strcmp(pw->pw_name, "root") == 0 && strcmp(pw->pw_dir, "/root") == 0,
+          "getpwuid(0): root");
+    struct group *gr = getgrgid(0);
+    check(gr && strcmp(gr->gr_name, "root") == 0, "getgrgid(0): root");
 
     printf("cfiles: %d ok, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -176,7 +176,9 @@ const CFILES_OUT: &str = concat!(
     "ok rmdir sub\n",
     "ok rmdir\n",
     "ok directory gone: ENOENT\n",
-    "cfiles: 58 ok, 0 failed\n",
+    "ok getpwuid(0): root\n",
+    "ok getgrgid(0): root\n",
+    "cfiles: 60 ok, 0 failed\n",
 );
 
 /// What `unix-crates-check` (ports/unix-crates-check) prints in the OS, in order: every crate
