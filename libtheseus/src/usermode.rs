@@ -112,17 +112,19 @@ impl Registers {
         self.0.fs_base = value;
     }
 
-    /// The FP/SIMD registers in `fxsave` format (512 bytes).
-    pub fn fp_state(&self) -> &[u8; 512] {
-        &self.0.fx.0
+    /// The FP/SIMD registers in `fxsave` format (512 bytes). Only for the calling thread's
+    /// own state (see `interrupts::TrapFrame::fp_image`).
+    pub fn fp_state(&self) -> [u8; 512] {
+        self.0.fp_image().0
     }
 
     /// Sets the FP/SIMD registers from `fxsave`-format bytes. MXCSR bits the CPU does not
     /// define are cleared (restoring them would fault).
     pub fn set_fp_state(&mut self, state: &[u8; 512]) {
-        self.0.fx.0 = *state;
+        let mut image = interrupts::FxArea(*state);
         let mxcsr = u32::from_le_bytes(state[24..28].try_into().unwrap()) & 0xffff;
-        self.0.fx.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        image.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        self.0.set_fp_image(image);
     }
 
     /// The exception vector and error code of a fault's state (0 for system calls' states).

@@ -53,6 +53,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("sockets.c", "sockets", Link::StaticPie),
     ("hold.c", "hold", Link::StaticPie),
     ("rawkeys.c", "rawkeys", Link::StaticPie),
+    ("sysregs.c", "sysregs", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 

@@ -53,9 +53,14 @@ pub fn stop_point() -> bool {
     if !STARTED.load(Ordering::Relaxed) {
         return false;
     }
+    let me = crate::current();
+    // The common case, checked without disabling interrupts (every return to user mode
+    // passes here).
+    if me.stop_signal.load(Ordering::SeqCst) == 0 {
+        return false;
+    }
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
-    let me = SCHED.lock().current.clone().expect("scheduler not started");
     let stopped = stay_stopped(&me);
     drop(me);
     if were_enabled {
