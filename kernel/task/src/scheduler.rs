@@ -127,8 +127,7 @@ fn idle_loop() -> ! {
 /// Read from the per-CPU block (no lock): the scheduler records `SCHED.current` there each
 /// time it changes, with interrupts disabled.
 pub fn current() -> Arc<Task> {
-    let task = ::interrupts::current_task() as *const Task;
-    assert!(!task.is_null(), "task::init not called");
+    let task = running_task();
     // SAFETY: the address is `Arc::as_ptr` of the scheduler's `current`, which holds a strong
     // reference for as long as the task runs; the caller is that running task (a preemption
     // in between switches back to it before it continues), so the count is above zero here.
@@ -136,6 +135,22 @@ pub fn current() -> Arc<Task> {
         Arc::increment_strong_count(task);
         Arc::from_raw(task)
     }
+}
+
+/// The running task as recorded in the per-CPU block.
+fn running_task() -> *const Task {
+    let task = ::interrupts::current_task() as *const Task;
+    assert!(!task.is_null(), "task::init not called");
+    task
+}
+
+/// Runs `f` on the running task without taking a reference count (the hot paths of every
+/// system call: kill and stop checks, the context lookup).
+pub(crate) fn with_current<R>(f: impl FnOnce(&Task) -> R) -> R {
+    // SAFETY: as in `current`: the scheduler's `current` holds the task for as long as it
+    // runs, and `f` runs in that task (a preemption in between switches back to it first);
+    // the reference does not outlive `f`.
+    f(unsafe { &*running_task() })
 }
 
 /// The running task's id (0 before `init`).

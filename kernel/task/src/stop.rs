@@ -53,12 +53,12 @@ pub fn stop_point() -> bool {
     if !STARTED.load(Ordering::Relaxed) {
         return false;
     }
-    let me = crate::current();
-    // The common case, checked without disabling interrupts (every return to user mode
-    // passes here).
-    if me.stop_signal.load(Ordering::SeqCst) == 0 {
+    // The common case, checked without disabling interrupts or taking a reference (every
+    // return to user mode passes here).
+    if crate::scheduler::with_current(|me| me.stop_signal.load(Ordering::SeqCst) == 0) {
         return false;
     }
+    let me = crate::current();
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
     let stopped = stay_stopped(&me);
