@@ -112,17 +112,19 @@ impl Registers {
         self.0.fs_base = value;
     }
 
-    /// The FP/SIMD registers in `fxsave` format (512 bytes).
-    pub fn fp_state(&self) -> &[u8; 512] {
-        &self.0.fx.0
+    /// The FP/SIMD registers in `fxsave` format (512 bytes). Only for the calling thread's
+    /// own state (see `interrupts::TrapFrame::fp_image`).
+    pub fn fp_state(&self) -> [u8; 512] {
+        self.0.fp_image().0
     }
 
     /// Sets the FP/SIMD registers from `fxsave`-format bytes. MXCSR bits the CPU does not
     /// define are cleared (restoring them would fault).
     pub fn set_fp_state(&mut self, state: &[u8; 512]) {
-        self.0.fx.0 = *state;
+        let mut image = interrupts::FxArea(*state);
         let mxcsr = u32::from_le_bytes(state[24..28].try_into().unwrap()) & 0xffff;
-        self.0.fx.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        image.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        self.0.set_fp_image(image);
     }
 
     /// The exception vector and error code of a fault's state (0 for system calls' states).
@@ -165,7 +167,6 @@ impl Fault {
 }
 
 static FAULT_HANDLER: AtomicUsize = AtomicUsize::new(0);
-static RETURN_HOOK: AtomicUsize = AtomicUsize::new(0);
 
 fn on_fault(frame: &mut TrapFrame, kind: interrupts::FaultKind) -> bool {
     let handler = FAULT_HANDLER.load(Ordering::SeqCst);
@@ -191,42 +192,25 @@ pub fn set_fault_handler(handler: fn(&mut Registers, Fault) -> bool) {
     usermode::set_fault_handler(on_fault);
 }
 
-fn on_return(frame: &mut TrapFrame) {
-    let hook = RETURN_HOOK.load(Ordering::SeqCst);
-    if hook != 0 {
-        // SAFETY: only `set_return_hook` stores here, always a valid fn of this type.
-        let hook: fn(&mut Registers) = unsafe { core::mem::transmute(hook) };
-        // SAFETY: `Registers` is a `repr(transparent)` wrapper of `TrapFrame`.
-        hook(unsafe { &mut *(frame as *mut TrapFrame as *mut Registers) });
-    }
+/// `handler` as a function of the kernel's frame type.
+fn on_frames(handler: fn(&mut Registers)) -> fn(&mut TrapFrame) {
+    // SAFETY: `Registers` is a `repr(transparent)` wrapper of `TrapFrame`, so `&mut Registers`
+    // and `&mut TrapFrame` are the same pointer with the same ABI, and so are functions taking
+    // either. Installed directly, the kernel calls the handler without a wrapper in between
+    // (one indirect call less on every system call and every return to user mode).
+    unsafe { core::mem::transmute::<fn(&mut Registers), fn(&mut TrapFrame)>(handler) }
 }
 
 /// Installs the function that runs right before a thread returns to user mode after a system
 /// call or an interrupt, with interrupts disabled, and may change its state (pending signals
 /// are delivered there). It must be quick: it runs on every such return.
 pub fn set_return_hook(hook: fn(&mut Registers)) {
-    RETURN_HOOK.store(hook as usize, Ordering::SeqCst);
-    usermode::set_return_hook(on_return);
-}
-
-static HANDLER: AtomicUsize = AtomicUsize::new(0);
-
-fn dispatch(frame: &mut TrapFrame) {
-    let handler = HANDLER.load(Ordering::SeqCst);
-    if handler == 0 {
-        frame.rax = (-(Errno::ENOSYS.raw() as i64)) as u64;
-        return;
-    }
-    // SAFETY: only `set_syscall_handler` stores here, always a valid fn of this type.
-    let handler: fn(&mut Registers) = unsafe { core::mem::transmute(handler) };
-    // SAFETY: `Registers` is a `repr(transparent)` wrapper of `TrapFrame`.
-    handler(unsafe { &mut *(frame as *mut TrapFrame as *mut Registers) });
+    usermode::set_return_hook(on_frames(hook));
 }
 
 /// Installs the handler of every system call from user mode.
 pub fn set_syscall_handler(handler: fn(&mut Registers)) {
-    HANDLER.store(handler as usize, Ordering::SeqCst);
-    usermode::set_syscall_handler(dispatch);
+    usermode::set_syscall_handler(on_frames(handler));
 }
 
 /// Continues the calling thread in user mode with `regs`. Never returns: the thread ends with

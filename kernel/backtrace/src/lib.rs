@@ -31,9 +31,9 @@ static IMAGES: spin::Mutex<Vec<(u64, u64, alloc::sync::Arc<SymbolTable>)>> =
     spin::Mutex::new(Vec::new());
 
 /// Makes backtraces name functions of a program image mapped at `start..end` (its symbol
-/// addresses are relative to `start`). Undo with [`unregister_image`].
-pub fn register_image(start: u64, end: u64, table: SymbolTable) {
-    let table = alloc::sync::Arc::new(table);
+/// addresses are relative to `start`; images of the same program share one table). Undo
+/// with [`unregister_image`].
+pub fn register_image(start: u64, end: u64, table: alloc::sync::Arc<SymbolTable>) {
     x86_64::instructions::interrupts::without_interrupts(|| {
         IMAGES.lock().push((start, end, table))
     });

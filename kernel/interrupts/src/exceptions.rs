@@ -60,12 +60,21 @@ impl fmt::Debug for FxArea {
 /// from user mode save it there and load the task's kernel FS base; the return to user mode
 /// loads it back (so changing it changes the program's thread pointer). For kernel contexts
 /// it is 0 and unused.
+///
+/// The system-call entry saves only MXCSR and XMM0-15 into `fx` (with `movaps`: under TCG,
+/// `fxsave64`/`fxrstor64` cost more than the rest of a null call) and sets `fx_xmm_only`: the
+/// kernel never executes x87 instructions, so the program's x87 state stays in the CPU, and
+/// the context switch (`task`'s `switch`, which saves the whole FP/SIMD state) carries it
+/// when the task blocks. Read the state with [`TrapFrame::fp_image`] (or `clone`, which
+/// completes the copy), and replace it with [`TrapFrame::set_fp_image`]; the return to user
+/// mode restores what the flag says is there.
 #[repr(C)]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct TrapFrame {
     pub fx: FxArea,
-    /// Keeps `fx` 16-byte aligned below the CPU's (16-byte aligned) frame.
-    pub _pad: u64,
+    /// Nonzero: `fx` holds only MXCSR and XMM0-15, the x87 part is live in the CPU (a system
+    /// call of the running task). Also keeps `fx` 16-byte aligned below the CPU's frame.
+    pub fx_xmm_only: u64,
     pub fs_base: u64,
     pub r15: u64,
     pub r14: u64,
@@ -131,6 +140,66 @@ impl TrapFrame {
     /// Whether the interrupted context runs in user mode (ring 3).
     pub fn is_user(&self) -> bool {
         self.cs & 3 == 3
+    }
+
+    /// The complete FP/SIMD state of this context in `fxsave` format. For a frame of the
+    /// running task's system call (`fx_xmm_only`), the x87 part comes from the CPU, where it
+    /// still is; call it only from that task (every frame a system call's handler sees is
+    /// its own).
+    pub fn fp_image(&self) -> FxArea {
+        let mut image = self.fx.clone();
+        if self.fx_xmm_only != 0 {
+            let mut live = FxArea([0; 512]);
+            // SAFETY: stores 512 bytes into a local, 16-byte aligned area; changes no state.
+            unsafe {
+                core::arch::asm!("fxsave64 [{}]", in(reg) live.0.as_mut_ptr(), options(nostack))
+            };
+            // x87 control, status, tag, opcode and pointers (0..24), MXCSR_MASK (28..32) and
+            // ST0-7 (32..160); MXCSR and the XMM registers are the frame's.
+            image.0[..24].copy_from_slice(&live.0[..24]);
+            image.0[28..160].copy_from_slice(&live.0[28..160]);
+        }
+        image
+    }
+
+    /// Replaces the FP/SIMD state the context resumes with (`fxsave` format, complete).
+    pub fn set_fp_image(&mut self, image: FxArea) {
+        self.fx = image;
+        self.fx_xmm_only = 0;
+    }
+}
+
+/// A copy holds the complete FP/SIMD state (see [`TrapFrame::fp_image`]), so it can resume
+/// on any task.
+impl Clone for TrapFrame {
+    fn clone(&self) -> TrapFrame {
+        TrapFrame {
+            fx: self.fp_image(),
+            fx_xmm_only: 0,
+            fs_base: self.fs_base,
+            r15: self.r15,
+            r14: self.r14,
+            r13: self.r13,
+            r12: self.r12,
+            r11: self.r11,
+            r10: self.r10,
+            r9: self.r9,
+            r8: self.r8,
+            rbp: self.rbp,
+            rdi: self.rdi,
+            rsi: self.rsi,
+            rdx: self.rdx,
+            rcx: self.rcx,
+            rbx: self.rbx,
+            rax: self.rax,
+            vector: self.vector,
+            error_code: self.error_code,
+            rip: self.rip,
+            cs: self.cs,
+            rflags: self.rflags,
+            rsp: self.rsp,
+            ss: self.ss,
+        }
     }
 }
 
@@ -503,9 +572,10 @@ exception_common:
     push r14
     push r15
     push 0
-    // The CPU aligned its frame to 16 bytes: 7 + 15 + 1 words pushed, one more keeps the
-    // FP/SIMD area (the frame's first field) aligned.
-    sub rsp, 8 + 512
+    // The CPU aligned its frame to 16 bytes: 7 + 15 + 1 words pushed, one more (`fx_xmm_only`
+    // = 0: the complete state) keeps the FP/SIMD area (the frame's first field) aligned.
+    push 0
+    sub rsp, 512
     fxsave64 [rsp]
     mov rbx, rsp
     test byte ptr [rbx + {cs}], 3
@@ -542,7 +612,30 @@ user_return_from_frame:
     mov edx, [rsp + {fs_base} + 4]
     wrmsr
 5:
+    cmp qword ptr [rsp + {xmm_only}], 0
+    jne 7f
     fxrstor64 [rsp]
+    jmp 8f
+7:
+    // A system call's frame: MXCSR and XMM only (the x87 state is still the CPU's).
+    ldmxcsr [rsp + 24]
+    movaps xmm0, [rsp + 160]
+    movaps xmm1, [rsp + 176]
+    movaps xmm2, [rsp + 192]
+    movaps xmm3, [rsp + 208]
+    movaps xmm4, [rsp + 224]
+    movaps xmm5, [rsp + 240]
+    movaps xmm6, [rsp + 256]
+    movaps xmm7, [rsp + 272]
+    movaps xmm8, [rsp + 288]
+    movaps xmm9, [rsp + 304]
+    movaps xmm10, [rsp + 320]
+    movaps xmm11, [rsp + 336]
+    movaps xmm12, [rsp + 352]
+    movaps xmm13, [rsp + 368]
+    movaps xmm14, [rsp + 384]
+    movaps xmm15, [rsp + 400]
+8:
     add rsp, 8 + 512 + 8
     pop r15
     pop r14
@@ -569,6 +662,7 @@ user_return_from_frame:
     dispatch = sym exception_dispatch,
     kernel_fs = const crate::gdt::PERCPU_KERNEL_FS,
     fs_base = const core::mem::offset_of!(TrapFrame, fs_base),
+    xmm_only = const core::mem::offset_of!(TrapFrame, fx_xmm_only),
     cs = const core::mem::offset_of!(TrapFrame, cs),
     rip = const core::mem::offset_of!(TrapFrame, rip),
 );

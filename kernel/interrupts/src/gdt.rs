@@ -8,7 +8,8 @@
 //!
 //! The per-CPU block ([`PerCpu`]) is what entry code from user mode finds through the GS base
 //! after `swapgs`: the kernel stack to switch to, a scratch slot for the user stack pointer and
-//! the running task's kernel FS base (the kernel's `#[thread_local]`s). One CPU today; with SMP
+//! the running task's kernel FS base (the kernel's `#[thread_local]`s), and the running task
+//! itself for `task::current` ([`current_task`], read through GS). One CPU today; with SMP
 //! each CPU gets its own block, TSS and GDT.
 
 use core::cell::UnsafeCell;
@@ -45,6 +46,9 @@ pub struct PerCpu {
     pub user_rsp: u64,
     /// The running task's kernel FS base, loaded on every entry from user mode.
     pub kernel_fs: u64,
+    /// The running task, as the scheduler sees it (an opaque address the `task` crate sets at
+    /// every switch, see [`set_current_task`]): finding it needs no lock.
+    current_task: u64,
     /// Where a register state waits while the stack it goes to is overwritten (see
     /// [`scratch_frame`]).
     scratch: MaybeUninit<crate::TrapFrame>,
@@ -56,6 +60,11 @@ pub struct PerCpu {
 pub const PERCPU_KERNEL_RSP: usize = 0;
 pub const PERCPU_USER_RSP: usize = 8;
 pub const PERCPU_KERNEL_FS: usize = 16;
+const PERCPU_CURRENT_TASK: usize = 24;
+const _: () = assert!(core::mem::offset_of!(PerCpu, kernel_rsp) == PERCPU_KERNEL_RSP);
+const _: () = assert!(core::mem::offset_of!(PerCpu, user_rsp) == PERCPU_USER_RSP);
+const _: () = assert!(core::mem::offset_of!(PerCpu, kernel_fs) == PERCPU_KERNEL_FS);
+const _: () = assert!(core::mem::offset_of!(PerCpu, current_task) == PERCPU_CURRENT_TASK);
 
 struct CpuCell<T>(UnsafeCell<T>);
 // SAFETY: one CPU; the cells are written only with interrupts disabled (by the scheduler while
@@ -66,6 +75,7 @@ static PERCPU: CpuCell<PerCpu> = CpuCell(UnsafeCell::new(PerCpu {
     kernel_rsp: 0,
     user_rsp: 0,
     kernel_fs: 0,
+    current_task: 0,
     scratch: MaybeUninit::uninit(),
     irq_from_user: core::sync::atomic::AtomicBool::new(false),
 }));
@@ -119,6 +129,39 @@ pub fn init() {
 pub fn scratch_frame() -> *mut crate::TrapFrame {
     // SAFETY: only the address is taken; see the function's contract for its use.
     unsafe { (*PERCPU.0.get()).scratch.as_mut_ptr() }
+}
+
+/// Records the running task of this CPU (an address only the caller interprets; 0: none).
+/// The scheduler calls it, with interrupts disabled, whenever its running task changes.
+pub fn set_current_task(task: usize) {
+    // SAFETY: a store to this CPU's block through the GS base, which is the block in kernel
+    // mode (entries from user mode swap it in first); interrupts are disabled, so no entry
+    // stub of this CPU runs meanwhile.
+    unsafe {
+        core::arch::asm!(
+            "mov gs:[{off}], {v}",
+            off = const PERCPU_CURRENT_TASK,
+            v = in(reg) task,
+            options(nostack, preserves_flags)
+        );
+    }
+}
+
+/// This CPU's running task as last given to [`set_current_task`] (0 before the first call).
+/// One load through the GS base: no lock, interrupts may stay enabled (a task that reads it
+/// is the running task, before and after any preemption in between).
+pub fn current_task() -> usize {
+    let v: usize;
+    // SAFETY: a load from this CPU's block through the GS base (see `set_current_task`).
+    unsafe {
+        core::arch::asm!(
+            "mov {v}, gs:[{off}]",
+            off = const PERCPU_CURRENT_TASK,
+            v = out(reg) v,
+            options(nostack, readonly, preserves_flags)
+        );
+    }
+    v
 }
 
 /// True if this CPU is handling an interrupt that arrived in user mode; clears the mark, so

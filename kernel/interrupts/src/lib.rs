@@ -20,7 +20,7 @@ pub use exceptions::{
 };
 pub use gdt::{
     KERNEL_CS, KERNEL_SS, PERCPU_KERNEL_FS, PERCPU_KERNEL_RSP, PERCPU_USER_RSP, USER_CS, USER_SS,
-    scratch_frame, set_kernel_entry, take_interrupted_user_mode,
+    current_task, scratch_frame, set_current_task, set_kernel_entry, take_interrupted_user_mode,
 };
 pub use irq::{IRQ_BASE, register_irq};
 

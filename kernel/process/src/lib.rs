@@ -84,11 +84,8 @@ pub fn spawn(
     args: Vec<String>,
     ctx: Arc<ProcessContext>,
 ) -> Result<JoinHandle, SpawnError> {
-    let fd = vfs::open(path, vfs::OpenOptions::read_only()).map_err(SpawnError::File)?;
-    let bytes = vfs::read_to_end(fd);
-    let _ = vfs::close(fd);
-    let bytes = bytes.map_err(SpawnError::File)?;
-    linux::spawn(&bytes, path, args, ctx)
+    let (bytes, file) = linux::read_program(path)?;
+    linux::spawn(&bytes, file, path, args, ctx)
 }
 
 /// Ends the calling program with `status` (`exit_group`): its other threads are killed, then

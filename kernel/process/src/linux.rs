@@ -49,6 +49,89 @@ impl Drop for Image {
     }
 }
 
+/// Which file, in which version, a program image was read from: inode, length, modification
+/// time and a hash of its first and last 4 KiB (the ELF and program headers, and the section
+/// header table, which places every section: a rewrite that keeps the time, `touch -d`, still
+/// changes it). Equal keys mean equal bytes, so the symbol table built for one spawn serves
+/// the next spawns of the same program.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileVersion {
+    ino: u64,
+    size: u64,
+    modified: u64,
+    ends: u64,
+}
+
+/// FNV-1a over the first and last 4 KiB of `bytes`.
+fn hash_ends(bytes: &[u8]) -> u64 {
+    const EDGE: usize = 4096;
+    let head = &bytes[..bytes.len().min(EDGE)];
+    let tail = &bytes[bytes.len().saturating_sub(EDGE)..];
+    head.iter()
+        .chain(tail)
+        .fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+}
+
+/// The bytes of the program file at `path` and their version (`None` if the file changed
+/// while it was read).
+pub(crate) fn read_program(path: &str) -> Result<(Vec<u8>, Option<FileVersion>), SpawnError> {
+    let fd = vfs::open(path, vfs::OpenOptions::read_only()).map_err(SpawnError::File)?;
+    let stat = |fd| vfs::fstat(fd).ok().map(|s| (s.ino, s.size, s.modified));
+    let before = stat(fd);
+    let bytes = vfs::read_to_end(fd);
+    let after = stat(fd);
+    let _ = vfs::close(fd);
+    let bytes = bytes.map_err(SpawnError::File)?;
+    let version = match (before, after) {
+        (Some((ino, size, modified)), Some(a))
+            if a == (ino, size, modified) && size == bytes.len() as u64 =>
+        {
+            Some(FileVersion {
+                ino,
+                size,
+                modified,
+                ends: hash_ends(&bytes),
+            })
+        }
+        _ => None,
+    };
+    Ok((bytes, version))
+}
+
+/// Symbol tables of the programs spawned last, by file version, newest last: building one
+/// (parsing and demangling thousands of names) was most of the time of a spawn.
+static SYMBOL_TABLES: spin::Mutex<Vec<(FileVersion, Arc<symbols::SymbolTable>)>> =
+    spin::Mutex::new(Vec::new());
+const SYMBOL_TABLES_KEPT: usize = 8;
+
+/// The symbol table of the program `bytes` (of file version `version`), from the cache when
+/// the same version was loaded before.
+pub(crate) fn symbol_table(
+    bytes: &[u8],
+    version: Option<FileVersion>,
+) -> Option<Arc<symbols::SymbolTable>> {
+    if let Some(v) = version {
+        let mut cache = SYMBOL_TABLES.lock();
+        if let Some(i) = cache.iter().position(|(k, _)| *k == v) {
+            let entry = cache.remove(i);
+            let table = entry.1.clone();
+            cache.push(entry);
+            return Some(table);
+        }
+    }
+    let table = Arc::new(symbols::SymbolTable::from_elf(bytes).ok()?);
+    if let Some(v) = version {
+        let mut cache = SYMBOL_TABLES.lock();
+        if cache.len() >= SYMBOL_TABLES_KEPT {
+            cache.remove(0);
+        }
+        cache.push((v, table.clone()));
+    }
+    Some(table)
+}
+
 /// 16 bytes for `AT_RANDOM` (musl's stack-protector canary): from the virtio entropy device
 /// when there is one, else TSC readings mixed with splitmix64.
 fn random_bytes() -> [u8; 16] {
@@ -136,13 +219,14 @@ fn initial_stack(
 /// initial stack pointer.
 fn prepare(
     bytes: &[u8],
+    version: Option<FileVersion>,
     path: &str,
     args: &[String],
     env: &[String],
     ctx: &ProcessContext,
 ) -> Result<(u64, u64), SpawnError> {
     let program = elf_loader::load(bytes).map_err(SpawnError::Load)?;
-    if let Ok(table) = symbols::SymbolTable::from_elf(bytes) {
+    if let Some(table) = symbol_table(bytes, version) {
         let (start, len) = program.image_range();
         backtrace::register_image(start, start + len, table);
     }
@@ -196,6 +280,7 @@ fn first_frame(entry: u64, sp: u64) -> TrapFrame {
 /// Starts the Linux program in `bytes` (read from `path`) with `args` and `ctx`.
 pub(crate) fn spawn(
     bytes: &[u8],
+    version: Option<FileVersion>,
     path: &str,
     args: Vec<String>,
     ctx: Arc<ProcessContext>,
@@ -205,7 +290,7 @@ pub(crate) fn spawn(
         .into_iter()
         .map(|(k, v)| alloc::format!("{k}={v}"))
         .collect();
-    let (entry, sp) = prepare(bytes, path, &args, &env, &ctx)?;
+    let (entry, sp) = prepare(bytes, version, path, &args, &env, &ctx)?;
     let name = args
         .first()
         .map(|a| a.rsplit('/').next().unwrap_or(a))
@@ -227,16 +312,13 @@ pub(crate) fn spawn(
 /// process ran so far, and returns the register state to continue with in user mode. The
 /// caller must have ended the process's other threads. On error nothing changed.
 pub fn exec(path: &str, args: Vec<String>, env: Vec<String>) -> Result<TrapFrame, SpawnError> {
-    let fd = vfs::open(path, vfs::OpenOptions::read_only()).map_err(SpawnError::File)?;
-    let bytes = vfs::read_to_end(fd);
-    let _ = vfs::close(fd);
-    let bytes = bytes.map_err(SpawnError::File)?;
+    let (bytes, version) = read_program(path)?;
     elf_loader::classify(&bytes).map_err(SpawnError::Load)?;
     let ctx = vfs::current_context();
     // The new image is loaded before the old one goes, so a failure leaves the process as it
     // was.
     let old: Vec<_> = ctx.take_resources::<Image>();
-    match prepare(&bytes, path, &args, &env, &ctx) {
+    match prepare(&bytes, version, path, &args, &env, &ctx) {
         Ok((entry, sp)) => {
             drop(old);
             ctx.set_env(

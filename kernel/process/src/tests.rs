@@ -82,3 +82,39 @@ kernel_test! {
 fn time_ns() -> u64 {
     time::monotonic_ns()
 }
+
+kernel_test! {
+    fn symbol_tables_are_shared_per_file_version_only() {
+        use crate::linux::{read_program, symbol_table};
+        // The same file, unchanged: one table for both loads.
+        let (hello, v1) = read_program("/bin/hello-c").unwrap();
+        assert!(v1.is_some());
+        let first = symbol_table(&hello, v1).unwrap();
+        let again = symbol_table(&hello, v1).unwrap();
+        assert!(alloc::sync::Arc::ptr_eq(&first, &again));
+        // A copy at another path (another inode), then that file rewritten with another
+        // program and its modification time set back: a table of its own each time.
+        let copy = "/tmp/symbols-test-program";
+        let write = |bytes: &[u8]| {
+            let fd = vfs::open(copy, vfs::OpenOptions::write_create()).unwrap();
+            vfs::ftruncate(fd, 0).unwrap();
+            vfs::write_all(fd, bytes).unwrap();
+            vfs::close(fd).unwrap();
+        };
+        write(&hello);
+        let (bytes, v2) = read_program(copy).unwrap();
+        let copied = symbol_table(&bytes, v2).unwrap();
+        assert!(v2.is_some() && v2 != v1);
+        assert!(!alloc::sync::Arc::ptr_eq(&first, &copied));
+        assert_eq!(copied.len(), first.len());
+        let modified = vfs::stat(copy).unwrap().modified;
+        let (other, _) = read_program("/bin/cfiles").unwrap();
+        write(&other);
+        vfs::set_times(copy, true, None, Some(modified)).unwrap();
+        let (bytes, v3) = read_program(copy).unwrap();
+        let rewritten = symbol_table(&bytes, v3).unwrap();
+        assert!(v3 != v2);
+        assert_ne!(rewritten.len(), copied.len());
+        vfs::unlink(copy).unwrap();
+    }
+}

@@ -16,7 +16,7 @@ pub fn set_context(ctx: Arc<dyn Any + Send + Sync>) {
 
 /// The running task's context object, if it is of type `T`.
 pub fn context<T: Any + Send + Sync>() -> Option<Arc<T>> {
-    let ctx = current().context.lock().clone()?;
+    let ctx = crate::scheduler::with_current(|me| me.context.lock().clone())?;
     ctx.downcast::<T>().ok()
 }
 

@@ -103,11 +103,12 @@ pub fn pending_kill() -> Option<String> {
     if !STARTED.load(Ordering::Relaxed) {
         return None;
     }
-    let me = current();
-    if !me.kill_deliverable() {
-        return None;
-    }
-    interrupts::without_interrupts(|| me.kill_request.lock().as_ref().map(|k| k.reason.clone()))
+    crate::scheduler::with_current(|me| {
+        if !me.kill_deliverable() {
+            return None;
+        }
+        interrupts::without_interrupts(|| me.kill_request.lock().as_ref().map(|k| k.reason.clone()))
+    })
 }
 
 /// A kill point: if the running task has been asked to die ([`kill`]), unwinds its stack

@@ -101,6 +101,7 @@ pub fn init(name: &str) {
     interrupts::without_interrupts(|| {
         let mut s = SCHED.lock();
         s.current = Some(boot.clone());
+        ::interrupts::set_current_task(Arc::as_ptr(&boot) as usize);
         s.last_switch_ns = time::monotonic_ns();
         let mut tasks = TASKS.lock();
         tasks.insert(boot.id, Arc::downgrade(&boot));
@@ -122,8 +123,34 @@ fn idle_loop() -> ! {
 }
 
 /// The running task.
+///
+/// Read from the per-CPU block (no lock): the scheduler records `SCHED.current` there each
+/// time it changes, with interrupts disabled.
 pub fn current() -> Arc<Task> {
-    interrupts::without_interrupts(|| SCHED.lock().current.clone().expect("task::init not called"))
+    let task = running_task();
+    // SAFETY: the address is `Arc::as_ptr` of the scheduler's `current`, which holds a strong
+    // reference for as long as the task runs; the caller is that running task (a preemption
+    // in between switches back to it before it continues), so the count is above zero here.
+    unsafe {
+        Arc::increment_strong_count(task);
+        Arc::from_raw(task)
+    }
+}
+
+/// The running task as recorded in the per-CPU block.
+fn running_task() -> *const Task {
+    let task = ::interrupts::current_task() as *const Task;
+    assert!(!task.is_null(), "task::init not called");
+    task
+}
+
+/// Runs `f` on the running task without taking a reference count (the hot paths of every
+/// system call: kill and stop checks, the context lookup).
+pub(crate) fn with_current<R>(f: impl FnOnce(&Task) -> R) -> R {
+    // SAFETY: as in `current`: the scheduler's `current` holds the task for as long as it
+    // runs, and `f` runs in that task (a preemption in between switches back to it first);
+    // the reference does not outlive `f`.
+    f(unsafe { &*running_task() })
 }
 
 /// The running task's id (0 before `init`).
@@ -246,6 +273,7 @@ pub(crate) fn schedule_locked_irqs_off() {
         next.sched.lock().state = State::Running;
         s.slice_left = TIME_SLICE_TICKS;
         s.current = Some(next.clone());
+        ::interrupts::set_current_task(Arc::as_ptr(&next) as usize);
         if Arc::ptr_eq(&prev, &next) {
             return;
         }

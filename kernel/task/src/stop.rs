@@ -53,9 +53,14 @@ pub fn stop_point() -> bool {
     if !STARTED.load(Ordering::Relaxed) {
         return false;
     }
+    // The common case, checked without disabling interrupts or taking a reference (every
+    // return to user mode passes here).
+    if crate::scheduler::with_current(|me| me.stop_signal.load(Ordering::SeqCst) == 0) {
+        return false;
+    }
+    let me = crate::current();
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
-    let me = SCHED.lock().current.clone().expect("scheduler not started");
     let stopped = stay_stopped(&me);
     drop(me);
     if were_enabled {

@@ -12,10 +12,13 @@
 //! kernel stack (the per-CPU `kernel_rsp`, or the TSS's `rsp0` for interrupts), the user FS
 //! base is saved in the [`TrapFrame`] and the task's kernel FS base loaded (the kernel's
 //! `#[thread_local]`s live there). The return to user mode undoes each step. A system call
-//! saves the complete register state (FP/SIMD too: the Linux ABI preserves every register but
-//! `rax`, `rcx` and `r11`) as a `TrapFrame` with `vector` [`SYSCALL_VECTOR`], runs the
-//! installed handler with interrupts enabled (so it may block and be preempted), and returns
-//! with `iretq` to whatever state the handler left in the frame.
+//! saves the register state (the Linux ABI preserves every register but `rax`, `rcx` and
+//! `r11`) as a `TrapFrame` with `vector` [`SYSCALL_VECTOR`]: the general registers, MXCSR and
+//! XMM0-15 (`TrapFrame::fx_xmm_only`: the x87 state stays in the CPU, the kernel never touches
+//! it), runs the installed handler with interrupts enabled (so it may block and be preempted),
+//! and returns to whatever state the handler left in the frame: with `sysretq` when that is
+//! exactly what `iretq` would restore (`rcx` = `rip`, `r11` = `rflags`, no trap flag, a
+//! lower-half `rip`, the FP/SIMD state as saved), else with `iretq`.
 //!
 //! Depends on `interrupts` (selectors, per-CPU block offsets, `TrapFrame`), `task` (the
 //! running task's entry stack), `x86_64`.
@@ -100,8 +103,7 @@ pub fn handle_fault(frame: &mut TrapFrame, kind: interrupts::FaultKind) -> bool 
 pub fn init() {
     interrupts::set_user_return_hook(before_return);
     // STAR: kernel CS (SS = CS + 8) for syscall; for sysret the user SS/CS base (SS = base +
-    // 8, CS = base + 16), which this kernel does not use (it returns with iretq) but keeps
-    // consistent with the GDT.
+    // 8, CS = base + 16: the GDT's user data and code segments).
     let star = (u64::from(USER_SS - 8) << 48) | (u64::from(KERNEL_CS) << 32);
     let mut star_msr = Msr::new(0xC000_0081);
     // SAFETY: STAR's selectors name the GDT's kernel and user segments; LSTAR points at a
@@ -249,8 +251,27 @@ syscall_entry:
     push r14
     push r15
     push 0
-    sub rsp, 8 + 512
-    fxsave64 [rsp]
+    // `fx_xmm_only`: MXCSR and XMM0-15 only (the kernel uses SSE; it never touches x87, whose
+    // state stays in the CPU and moves with the task at a switch).
+    push 1
+    sub rsp, 512
+    stmxcsr [rsp + 24]
+    movaps [rsp + 160], xmm0
+    movaps [rsp + 176], xmm1
+    movaps [rsp + 192], xmm2
+    movaps [rsp + 208], xmm3
+    movaps [rsp + 224], xmm4
+    movaps [rsp + 240], xmm5
+    movaps [rsp + 256], xmm6
+    movaps [rsp + 272], xmm7
+    movaps [rsp + 288], xmm8
+    movaps [rsp + 304], xmm9
+    movaps [rsp + 320], xmm10
+    movaps [rsp + 336], xmm11
+    movaps [rsp + 352], xmm12
+    movaps [rsp + 368], xmm13
+    movaps [rsp + 384], xmm14
+    movaps [rsp + 400], xmm15
     mov rbx, rsp
     mov ecx, 0xC0000100
     rdmsr
@@ -270,6 +291,65 @@ syscall_entry:
     call {dispatch}
     cli
     mov rsp, rbx
+    // `sysretq` when it restores exactly what `iretq` would: rcx is the return address and
+    // r11 the flags (true for an ordinary return; a handler that rewrote the frame, such as
+    // `rt_sigreturn` or a signal delivery, usually makes them differ), no single-stepping,
+    // a lower-half address (sysret to a non-canonical one would fault in ring 0), and the
+    // FP/SIMD state as the entry saved it (MXCSR and XMM only).
+    cmp qword ptr [rsp + {xmm_only}], 0
+    je 9f
+    mov rcx, [rsp + {rip}]
+    cmp rcx, [rsp + {rcx}]
+    jne 9f
+    mov r11, [rsp + {rflags}]
+    cmp r11, [rsp + {r11}]
+    jne 9f
+    test r11, {tf}
+    jnz 9f
+    shr rcx, 47
+    jnz 9f
+    mov ecx, 0xC0000100
+    mov eax, [rsp + {fs_base}]
+    mov edx, [rsp + {fs_base} + 4]
+    wrmsr
+    ldmxcsr [rsp + 24]
+    movaps xmm0, [rsp + 160]
+    movaps xmm1, [rsp + 176]
+    movaps xmm2, [rsp + 192]
+    movaps xmm3, [rsp + 208]
+    movaps xmm4, [rsp + 224]
+    movaps xmm5, [rsp + 240]
+    movaps xmm6, [rsp + 256]
+    movaps xmm7, [rsp + 272]
+    movaps xmm8, [rsp + 288]
+    movaps xmm9, [rsp + 304]
+    movaps xmm10, [rsp + 320]
+    movaps xmm11, [rsp + 336]
+    movaps xmm12, [rsp + 352]
+    movaps xmm13, [rsp + 368]
+    movaps xmm14, [rsp + 384]
+    movaps xmm15, [rsp + 400]
+    add rsp, 8 + 512 + 8
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    // Past the vector and error code: rip, cs, rflags, rsp, ss.
+    mov rsp, [rsp + 16 + 24]
+    swapgs
+    sysretq
+9:
     jmp {user_return}
 "#,
     user_rsp = const PERCPU_USER_RSP,
@@ -282,4 +362,9 @@ syscall_entry:
     user_return = sym interrupts::user_return_from_frame,
     fs_base = const core::mem::offset_of!(TrapFrame, fs_base),
     rip = const core::mem::offset_of!(TrapFrame, rip),
+    rcx = const core::mem::offset_of!(TrapFrame, rcx),
+    rflags = const core::mem::offset_of!(TrapFrame, rflags),
+    r11 = const core::mem::offset_of!(TrapFrame, r11),
+    tf = const RFlags::TRAP_FLAG.bits(),
+    xmm_only = const core::mem::offset_of!(TrapFrame, fx_xmm_only),
 );

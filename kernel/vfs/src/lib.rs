@@ -343,8 +343,11 @@ pub fn read_file(path: &str) -> Result<Vec<u8>> {
 
 /// Reads `f` from its offset until end of file.
 fn read_all(f: &dyn File) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 512];
+    // Sized once from the file's length (a program image: one allocation, large reads),
+    // growing only if the file grows meanwhile or is not a regular file.
+    let size = f.stat().map_or(0, |s| s.size);
+    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 30));
+    let mut chunk = alloc::vec![0u8; 64 << 10];
     loop {
         match f.read(&mut chunk)? {
             0 => return Ok(out),

@@ -260,18 +260,18 @@ impl File for DirHandle {
                     .collect(),
             );
         }
-        let start = usize::try_from(cookie).unwrap_or(usize::MAX);
-        Ok(snapshot
+        let all = snapshot.as_deref().unwrap_or_default();
+        // A slice from the cookie on: resuming costs nothing however far the listing is.
+        let start = usize::try_from(cookie).map_or(all.len(), |c| c.min(all.len()));
+        Ok(all[start..]
             .iter()
-            .flatten()
-            .enumerate()
-            .skip(start)
+            .zip(start as u64 + 1..)
             .take(max)
-            .map(|(i, (name, kind, ino))| DirEntry {
+            .map(|((name, kind, ino), next)| DirEntry {
                 name: name.clone(),
                 kind: *kind,
                 ino: *ino,
-                next: i as u64 + 1,
+                next,
             })
             .collect())
     }

@@ -719,22 +719,23 @@ pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     usermode::check(buf, len, true)?;
     let process = state::current();
     let mut position = process.dir_cookies.lock().get(&f).copied().unwrap_or(0);
-    let dir = fs::fstat(f)?;
-    if dir.file_type != FileType::Directory {
-        return Err(Errno::ENOTDIR);
-    }
     let mut out = vec![0u8; len];
     let mut used = 0;
     let dir_type = abi::d_type(abi::Kind::Directory);
+    // Past the dots, `readdir` itself answers `ENOTDIR` for other files: no `fstat` per call
+    // (a directory's metadata counts its subdirectories, a walk over every entry).
+    let ino = if position < 2 {
+        let dir = fs::fstat(f)?;
+        if dir.file_type != FileType::Directory {
+            return Err(Errno::ENOTDIR);
+        }
+        dir.ino
+    } else {
+        0
+    };
     while position < 2 {
         let name: &[u8] = if position == 0 { b"." } else { b".." };
-        match abi::encode_dirent(
-            &mut out[used..],
-            dir.ino,
-            position as i64 + 1,
-            dir_type,
-            name,
-        ) {
+        match abi::encode_dirent(&mut out[used..], ino, position as i64 + 1, dir_type, name) {
             Some(n) => {
                 used += n;
                 position += 1;

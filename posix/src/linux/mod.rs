@@ -239,6 +239,9 @@ fn handle(regs: &mut Registers) {
         Err(e) => -i64::from(e.raw()),
     };
     regs.set_return(ret);
+    if state::TRACING_PROCESSES.load(core::sync::atomic::Ordering::Relaxed) == 0 {
+        return;
+    }
     let process = state::current();
     let trace = process.trace();
     if matches!(trace, state::Trace::Off | state::Trace::Missing) {

@@ -329,7 +329,7 @@ fn run_handler(r: &mut Registers, sig: u32, action: Action, info: [u8; 128], cr2
     put(&mut ucontext, SIGCONTEXT_AT + 184, fpstate);
     put(&mut ucontext, SIGCONTEXT_AT + 256, t.sigmask);
 
-    let written = usermode::write(fpstate, r.fp_state())
+    let written = usermode::write(fpstate, &r.fp_state())
         .and_then(|_| usermode::write_value(sp, &action.restorer))
         .and_then(|_| usermode::write(uc, &ucontext))
         .and_then(|_| usermode::write(info_at, &info));

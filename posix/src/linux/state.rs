@@ -9,7 +9,7 @@ use super::signal::Action;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use libtheseus::sync::Mutex;
 use libtheseus::{futex, thread};
 
@@ -64,8 +64,9 @@ pub struct Process {
     pub pid: u64,
     /// The parent's process id (1, the shell, for programs it starts).
     pub ppid: AtomicU64,
-    /// `THESEUS_STRACE` in the environment at start (or at the last `execve`).
-    pub trace: AtomicU32,
+    /// `THESEUS_STRACE` in the environment at start (or at the last `execve`); set through
+    /// [`Process::set_trace`], which keeps [`TRACING_PROCESSES`] counting.
+    trace: AtomicU32,
     /// Children not waited for yet, by process id.
     pub children: Mutex<BTreeMap<u64, Child>>,
     /// Signalled by a child when it ends (for `wait4` on any child).
@@ -91,10 +92,16 @@ pub struct Process {
 
 impl Process {
     fn new() -> Process {
+        let process = Process::empty();
+        process.set_trace(trace_requested());
+        process
+    }
+
+    fn empty() -> Process {
         Process {
             pid: thread::current_id().as_u64(),
             ppid: AtomicU64::new(1),
-            trace: AtomicU32::new(trace_requested() as u32),
+            trace: AtomicU32::new(Trace::Off as u32),
             children: Mutex::new(BTreeMap::new()),
             child_ended: Arc::new(Event::default()),
             parent_event: Mutex::new(None),
@@ -170,8 +177,7 @@ impl Process {
         if let Some(release) = self.vfork_release.lock().take() {
             release.signal();
         }
-        self.trace
-            .store(trace_requested() as u32, Ordering::Relaxed);
+        self.set_trace(trace_requested());
     }
 
     /// Changes the calling thread's state.
@@ -183,6 +189,7 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
+        self.set_trace(Trace::Off);
         super::lock::release_all(self.pid);
         for t in self.threads.lock().values() {
             super::signal::forget(t.pending);
@@ -210,13 +217,38 @@ pub enum Trace {
 }
 
 impl Process {
+    /// Sets how this process's calls are traced.
+    pub fn set_trace(&self, trace: Trace) {
+        let was = Trace::from_raw(self.trace.swap(trace as u32, Ordering::Relaxed));
+        match (was.per_call(), trace.per_call()) {
+            (false, true) => TRACING_PROCESSES.fetch_add(1, Ordering::Relaxed),
+            (true, false) => TRACING_PROCESSES.fetch_sub(1, Ordering::Relaxed),
+            _ => 0,
+        };
+    }
+
     pub fn trace(&self) -> Trace {
-        match self.trace.load(Ordering::Relaxed) {
+        Trace::from_raw(self.trace.load(Ordering::Relaxed))
+    }
+}
+
+/// How many live processes trace every call (`Trace::Stderr` or `Trace::Log`): while none
+/// does, the dispatcher does not look up the caller's process after each call to ask.
+pub static TRACING_PROCESSES: AtomicUsize = AtomicUsize::new(0);
+
+impl Trace {
+    fn from_raw(raw: u32) -> Trace {
+        match raw {
             1 => Trace::Stderr,
             2 => Trace::Log,
             3 => Trace::Missing,
             _ => Trace::Off,
         }
+    }
+
+    /// True if every call is printed.
+    pub fn per_call(self) -> bool {
+        matches!(self, Trace::Stderr | Trace::Log)
     }
 }
 
