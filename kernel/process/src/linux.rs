@@ -58,7 +58,7 @@ impl Drop for Image {
 pub(crate) struct FileVersion {
     ino: u64,
     size: u64,
-    modified: u64,
+    modified: i64,
     ends: u64,
 }
 
