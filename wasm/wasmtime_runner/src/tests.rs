@@ -1,7 +1,9 @@
-//! In-kernel tests of the compile cache's sealing (the end-to-end cases run modules through
-//! it: hit, miss, corrupted and forged entries).
+//! In-kernel tests of the compile cache: the sealing of entries, and lookups with a stand-in
+//! compiler (miss, hit, corrupted and truncated entries recompiled, a rejected module). The
+//! end-to-end `wasmtime-*` cases run real modules through it with the real compiler.
 
 use crate::cache::{entry_path, key, seal, unseal};
+use alloc::string::ToString;
 use alloc::vec::Vec;
 use ktest::kernel_test;
 
@@ -32,5 +34,59 @@ kernel_test! {
         forged.extend_from_slice(&[0u8; 32]);
         forged.extend_from_slice(&artifact);
         assert!(unseal(&k, &forged).is_err());
+    }
+}
+
+kernel_test! {
+    fn wasmtime_cache_misses_hits_and_recompiles_a_corrupted_entry() {
+        use crate::cache::{CacheError, CompileError, Lookup, artifact};
+        use core::cell::Cell;
+        use libtheseus::fs;
+        // A stand-in compiler: writes "artifact of <input bytes>" and counts its runs.
+        let runs = Cell::new(0);
+        let compile = |input: &str, output: &str| -> Result<(), CompileError> {
+            runs.set(runs.get() + 1);
+            let mut out = b"artifact of ".to_vec();
+            out.extend(fs::read_file(input).map_err(|e| CompileError::Failed(e.to_string()))?);
+            fs::write_file(output, &out).map_err(|e| CompileError::Failed(e.to_string()))
+        };
+        let module = b"\0asm\x01\0\0\0 cache test module";
+        let expected = [&b"artifact of "[..], &module[..]].concat();
+        let path = entry_path(&key(module));
+        let _ = fs::unlink(&path);
+        assert_eq!(artifact(module, &compile), Ok((expected.clone(), Lookup::Miss)));
+        assert_eq!(runs.get(), 1);
+        assert_eq!(artifact(module, &compile), Ok((expected.clone(), Lookup::Hit)));
+        assert_eq!(runs.get(), 1);
+        // Corrupted (one byte of the artifact changed): rejected, compiled, replaced.
+        let mut entry = fs::read_file(&path).unwrap();
+        let last = entry.len() - 1;
+        entry[last] ^= 0x20;
+        fs::write_file(&path, &entry).unwrap();
+        let (a, lookup) = artifact(module, &compile).unwrap();
+        assert_eq!(a, expected);
+        assert!(matches!(lookup, Lookup::Rejected(_)));
+        assert_eq!(runs.get(), 2);
+        // Truncated: the same.
+        fs::write_file(&path, &entry[..20]).unwrap();
+        assert!(matches!(artifact(module, &compile), Ok((_, Lookup::Rejected(_)))));
+        assert_eq!(runs.get(), 3);
+        assert_eq!(artifact(module, &compile), Ok((expected, Lookup::Hit)));
+        // A compile failure is passed on and leaves no files behind.
+        let refuse = |_: &str, _: &str| -> Result<(), CompileError> {
+            Err(CompileError::Rejected("bad module".into()))
+        };
+        let other = b"\0asm\x01\0\0\0 rejected module";
+        assert_eq!(
+            artifact(other, &refuse),
+            Err(CacheError::Compile(CompileError::Rejected("bad module".into())))
+        );
+        let leftovers: Vec<_> = fs::read_dir(crate::cache::DIR)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.name.starts_with(&key(other)[..64]))
+            .collect();
+        assert!(leftovers.is_empty());
+        let _ = fs::unlink(&path);
     }
 }
