@@ -8,7 +8,7 @@ use crate::workspace::{TARGET_SPEC, Workspace};
 /// `cargo build --release -p kernel` for the kernel target, then the programs of `ports/`
 /// for targets/x86_64-theseus-linux-musl.json, the Linux-ABI programs of `ports/linux/` (for
 /// x86_64-unknown-linux-musl and that JSON target) and the C test programs of `wasm/tests/c`
-/// for wasm32-wasi; returns the kernel ELF path.
+/// for wasm32-wasi, and `wasm/compiler` (`wasmtime-compile`); returns the kernel ELF path.
 /// Compiler errors always reach stderr; progress only with `verbose`.
 pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
     let mut cargo = ws.cargo();
@@ -37,6 +37,7 @@ pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
     crate::ports_build::build(ws, verbose)?;
     crate::linux_programs::build(ws, verbose)?;
     crate::wasm_build::build(ws, verbose)?;
+    crate::wasm_compiler::build(ws, verbose)?;
     let elf = ws.kernel_elf();
     if !elf.is_file() {
         return Err(Error::failed(format!(

@@ -53,6 +53,7 @@ mod registry;
 mod setup;
 mod wasm_bad;
 mod wasm_build;
+mod wasm_compiler;
 mod workspace;
 
 use std::env;

@@ -213,6 +213,7 @@ pub fn write(ws: &Workspace, adds: &[AddSpec]) -> Result<PathBuf> {
     let mut programs = crate::ports_build::built_programs(ws);
     programs.extend(crate::linux_programs::built_programs(ws));
     programs.extend(crate::wasm_build::built_modules(ws));
+    programs.extend(crate::wasm_compiler::built_program(ws));
     let archive = pack(&ws.initrd_tree(), kernel.as_deref(), &programs, adds)?;
     let path = ws.initrd_archive();
     fs::write(&path, archive).context(|| format!("writing {}", path.display()))?;

@@ -140,7 +140,11 @@ kernel_fuzz! {
                         Err(wasm_runner::RunError::Malformed(_)) => 3,
                         Err(wasm_runner::RunError::Unsupported(_)) => 4,
                         Err(wasm_runner::RunError::MissingImports(_)) => 5,
-                        Err(wasm_runner::RunError::Instantiate(_)) => 6,
+                        // wasmi compiles in the kernel: no compiler program to fail.
+                        Err(
+                            wasm_runner::RunError::Instantiate(_)
+                            | wasm_runner::RunError::Compiler(_),
+                        ) => 6,
                         Err(wasm_runner::RunError::NoStart) => 7,
                     };
                     COUNTS.lock()[slot] += 1;

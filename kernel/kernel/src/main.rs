@@ -20,6 +20,7 @@ mod ktest_runner;
 mod panic;
 mod system_tests;
 mod wasm_commands;
+mod wasmtime_compiler;
 
 use alloc::string::String;
 use boot_info::{BootInfo, PhysMemory};

@@ -30,7 +30,15 @@ fn run_file(name: &str, path: &str, argv: Vec<String>, io: &mut Io) -> i32 {
     let preopens = alloc::vec![("/".into(), "/".into()), (ctx.cwd(), ".".into())];
     let env = ctx.env_vars();
     let limits = wasm_runner::Limits::default();
-    run_module(name, path, argv, env, preopens, limits, io)
+    run_module(
+        name,
+        path,
+        argv,
+        env,
+        preopens,
+        (Engine::DEFAULT, limits),
+        io,
+    )
 }
 
 fn read_module(path: &str) -> Result<Vec<u8>, vfs::Errno> {
@@ -58,6 +66,20 @@ fn open_preopens(dirs: Vec<(String, String)>) -> Result<Vec<Preopen>, String> {
     Ok(preopens)
 }
 
+/// The engine that runs a module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    /// `wasm_runner`: the wasmi interpreter.
+    Wasmi,
+    /// `wasmtime_runner`: native code compiled by Cranelift.
+    Wasmtime,
+}
+
+impl Engine {
+    /// The engine of by-name runs and of `wasm` without `--engine`.
+    const DEFAULT: Engine = Engine::Wasmi;
+}
+
 /// Runs `path` and turns the outcome into a status, printing errors as `prefix: error`.
 /// `dirs`: the `(host path, guest name)` directories to preopen.
 fn run_module(
@@ -66,7 +88,7 @@ fn run_module(
     args: Vec<String>,
     env: Vec<(String, String)>,
     dirs: Vec<(String, String)>,
-    limits: wasm_runner::Limits,
+    (engine, limits): (Engine, wasm_runner::Limits),
     io: &mut Io,
 ) -> i32 {
     let bytes = match read_module(path) {
@@ -83,7 +105,18 @@ fn run_module(
             return 2;
         }
     };
-    match wasm_runner::run_with_limits(&bytes, args, env, preopens, limits) {
+    let outcome = match engine {
+        Engine::Wasmi => wasm_runner::run_with_limits(&bytes, args, env, preopens, limits),
+        Engine::Wasmtime => wasmtime_runner::run(
+            &bytes,
+            args,
+            env,
+            preopens,
+            limits,
+            &crate::wasmtime_compiler::compile,
+        ),
+    };
+    match outcome {
         Ok(code) => code & 0xff,
         Err(e) => {
             io.err(&format!("{prefix}: {e}\n"));
@@ -92,8 +125,8 @@ fn run_module(
     }
 }
 
-const USAGE: &str = "usage: wasm [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N] \
-                     [--max-memory BYTES] FILE.wasm [ARGS...]\n";
+const USAGE: &str = "usage: wasm [--engine wasmi|wasmtime] [--dir HOST[::GUEST]]... \
+                     [--env K=V]... [--fuel N] [--max-memory BYTES] FILE.wasm [ARGS...]\n";
 
 /// A byte count: digits with an optional `K`, `M` or `G` suffix (powers of 1024).
 fn parse_bytes(text: &str) -> Option<usize> {
@@ -107,8 +140,9 @@ fn parse_bytes(text: &str) -> Option<usize> {
     n.checked_mul(1usize << shift)
 }
 
-/// `wasm [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N] [--max-memory BYTES] FILE.wasm
-/// [ARGS...]`: runs a WASI module with only the given directories preopened (`GUEST`
+/// `wasm [--engine wasmi|wasmtime] [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N]
+/// [--max-memory BYTES] FILE.wasm [ARGS...]`: runs a WASI module with the engine (wasmi
+/// unless given; `--fuel` is wasmi's only), only the given directories preopened (`GUEST`
 /// defaults to `HOST` as written), only the given environment, and optionally at most `N`
 /// units of fuel (about one per instruction; running out is a trap, status 152) and a
 /// linear memory of at most `BYTES` (default 128 MiB; `K`/`M`/`G` suffixes allowed). `-W
@@ -117,11 +151,14 @@ fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
     let mut preopens = Vec::new();
     let mut env = Vec::new();
     let mut limits = wasm_runner::Limits::default();
+    let mut engine = Engine::DEFAULT;
     let mut i = 1;
     while i < args.len() {
         let a = args[i].as_str();
         let (opt, inline) = match a.split_once('=') {
-            Some((o @ ("--dir" | "--env" | "--fuel" | "--max-memory"), v)) => (o, Some(v)),
+            Some((o @ ("--dir" | "--env" | "--fuel" | "--max-memory" | "--engine"), v)) => {
+                (o, Some(v))
+            }
             _ => (a, None),
         };
         match opt {
@@ -129,7 +166,7 @@ fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
                 i += 1;
                 break;
             }
-            "--dir" | "--env" | "--fuel" | "--max-memory" | "-W" => {
+            "--dir" | "--env" | "--fuel" | "--max-memory" | "--engine" | "-W" => {
                 let value = match inline {
                     Some(v) => v,
                     None => {
@@ -154,7 +191,18 @@ fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
                     }
                     _ => (opt, value),
                 };
-                if opt == "--fuel" {
+                if opt == "--engine" {
+                    engine = match value {
+                        "wasmi" => Engine::Wasmi,
+                        "wasmtime" => Engine::Wasmtime,
+                        _ => {
+                            io.err(&format!(
+                                "wasm: --engine {value}: expected wasmi or wasmtime\n"
+                            ));
+                            return 2;
+                        }
+                    };
+                } else if opt == "--fuel" {
                     match value.parse::<u64>() {
                         Ok(n) => limits.fuel = Some(n),
                         Err(_) => {
@@ -208,6 +256,11 @@ fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
         io.err(USAGE);
         return 2;
     };
+    if engine == Engine::Wasmtime && limits.fuel.is_some() {
+        io.err("wasm: --fuel needs --engine wasmi (wasmtime runs without fuel metering)\n");
+        return 2;
+    }
     let prefix = format!("wasm: {file}");
-    run_module(&prefix, file, args[i..].to_vec(), env, preopens, limits, io)
+    let args = args[i..].to_vec();
+    run_module(&prefix, file, args, env, preopens, (engine, limits), io)
 }

@@ -58,6 +58,7 @@ pub mod abi;
 mod ctx;
 mod memory;
 pub mod path;
+pub mod run;
 pub mod types;
 
 #[cfg(target_os = "none")]

@@ -1,0 +1,92 @@
+//! In-kernel tests of the compile cache: the sealing of entries, and lookups with a stand-in
+//! compiler (miss, hit, corrupted and truncated entries recompiled, a rejected module). The
+//! end-to-end `wasmtime-*` cases run real modules through it with the real compiler.
+
+use crate::cache::{entry_path, key, seal, unseal};
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use ktest::kernel_test;
+
+kernel_test! {
+    fn wasmtime_cache_entries_unseal_only_unchanged_and_for_their_key() {
+        let artifact: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+        let k = key(b"\0asm\x01\0\0\0");
+        assert_eq!(k.len(), 64 + 1 + 16);
+        assert_ne!(k, key(b"\0asm\x01\0\0\0\0"));
+        assert!(entry_path(&k).starts_with("/var/cache/wasmtime/"));
+        let entry = seal(&k, &artifact);
+        assert_eq!(unseal(&k, &entry), Ok(&artifact[..]));
+        // Truncated anywhere: rejected.
+        for len in [0, 7, 8, 39, 40, 41, entry.len() - 1] {
+            assert!(unseal(&k, &entry[..len]).is_err(), "truncated to {len}");
+        }
+        // One flipped bit in the tag or the artifact: rejected.
+        for at in [8, 39, 40, 1000, entry.len() - 1] {
+            let mut bad = entry.clone();
+            bad[at] ^= 1;
+            assert!(unseal(&k, &bad).is_err(), "flipped at {at}");
+        }
+        // Another module's key (an entry copied under another name): rejected.
+        let other = key(b"other module");
+        assert!(unseal(&other, &entry).is_err());
+        // A forged entry: right layout, tag from another secret.
+        let mut forged = b"THWTCW01".to_vec();
+        forged.extend_from_slice(&[0u8; 32]);
+        forged.extend_from_slice(&artifact);
+        assert!(unseal(&k, &forged).is_err());
+    }
+}
+
+kernel_test! {
+    fn wasmtime_cache_misses_hits_and_recompiles_a_corrupted_entry() {
+        use crate::cache::{CacheError, CompileError, Lookup, artifact};
+        use core::cell::Cell;
+        use libtheseus::fs;
+        // A stand-in compiler: writes "artifact of <input bytes>" and counts its runs.
+        let runs = Cell::new(0);
+        let compile = |input: &str, output: &str| -> Result<(), CompileError> {
+            runs.set(runs.get() + 1);
+            let mut out = b"artifact of ".to_vec();
+            out.extend(fs::read_file(input).map_err(|e| CompileError::Failed(e.to_string()))?);
+            fs::write_file(output, &out).map_err(|e| CompileError::Failed(e.to_string()))
+        };
+        let module = b"\0asm\x01\0\0\0 cache test module";
+        let expected = [&b"artifact of "[..], &module[..]].concat();
+        let path = entry_path(&key(module));
+        let _ = fs::unlink(&path);
+        assert_eq!(artifact(module, &compile), Ok((expected.clone(), Lookup::Miss)));
+        assert_eq!(runs.get(), 1);
+        assert_eq!(artifact(module, &compile), Ok((expected.clone(), Lookup::Hit)));
+        assert_eq!(runs.get(), 1);
+        // Corrupted (one byte of the artifact changed): rejected, compiled, replaced.
+        let mut entry = fs::read_file(&path).unwrap();
+        let last = entry.len() - 1;
+        entry[last] ^= 0x20;
+        fs::write_file(&path, &entry).unwrap();
+        let (a, lookup) = artifact(module, &compile).unwrap();
+        assert_eq!(a, expected);
+        assert!(matches!(lookup, Lookup::Rejected(_)));
+        assert_eq!(runs.get(), 2);
+        // Truncated: the same.
+        fs::write_file(&path, &entry[..20]).unwrap();
+        assert!(matches!(artifact(module, &compile), Ok((_, Lookup::Rejected(_)))));
+        assert_eq!(runs.get(), 3);
+        assert_eq!(artifact(module, &compile), Ok((expected, Lookup::Hit)));
+        // A compile failure is passed on and leaves no files behind.
+        let refuse = |_: &str, _: &str| -> Result<(), CompileError> {
+            Err(CompileError::Rejected("bad module".into()))
+        };
+        let other = b"\0asm\x01\0\0\0 rejected module";
+        assert_eq!(
+            artifact(other, &refuse),
+            Err(CacheError::Compile(CompileError::Rejected("bad module".into())))
+        );
+        let leftovers: Vec<_> = fs::read_dir(crate::cache::DIR)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.name.starts_with(&key(other)[..64]))
+            .collect();
+        assert!(leftovers.is_empty());
+        let _ = fs::unlink(&path);
+    }
+}
