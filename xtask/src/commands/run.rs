@@ -31,6 +31,7 @@ fn run_exec(ws: &Workspace, args: &RunArgs, command: &str) -> Result<i32> {
         iso: args.iso,
         verbose: args.verbose,
         kernel_verbose: args.verbose,
+        network: args.network.clone(),
         ..ExecRequest::new(command, &args.adds, timeout)
     };
     let stdout = io::stdout();
@@ -81,7 +82,13 @@ fn run_interactive(ws: &Workspace, args: &RunArgs) -> Result<i32> {
         },
     )?;
     eprintln!("xtask: starting QEMU; press Ctrl-A X to quit");
-    let mut child = qemu::command(&boot, Console::Interactive, qemu::kvm_usable())
+    let mut child = qemu::command_with_network(
+        &boot,
+        Console::Interactive,
+        qemu::kvm_usable(),
+        qemu::CPU,
+        &args.network,
+    )
         .stdin(Stdio::inherit())
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
