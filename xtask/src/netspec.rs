@@ -41,9 +41,9 @@ fn port(text: &str, what: &str) -> Result<u16> {
 impl Forward {
     /// `HOST_PORT:GUEST_PORT`.
     pub fn parse(text: &str) -> Result<Forward> {
-        let (host, guest) = text
-            .split_once(':')
-            .ok_or_else(|| Error::usage(format!("--forward {text}: expected HOST_PORT:GUEST_PORT")))?;
+        let (host, guest) = text.split_once(':').ok_or_else(|| {
+            Error::usage(format!("--forward {text}: expected HOST_PORT:GUEST_PORT"))
+        })?;
         Ok(Forward {
             host_port: port(host, "--forward")?,
             guest_port: port(guest, "--forward")?,
@@ -54,7 +54,11 @@ impl Forward {
 impl Connect {
     /// `GUEST_ADDR:PORT=HOST_PORT`.
     pub fn parse(text: &str) -> Result<Connect> {
-        let bad = || Error::usage(format!("--connect {text}: expected GUEST_ADDR:PORT=HOST_PORT"));
+        let bad = || {
+            Error::usage(format!(
+                "--connect {text}: expected GUEST_ADDR:PORT=HOST_PORT"
+            ))
+        };
         let (guest, host) = text.split_once('=').ok_or_else(bad)?;
         let (addr, guest_port) = guest.rsplit_once(':').ok_or_else(bad)?;
         let guest_addr: Ipv4Addr = addr.parse().map_err(|_| bad())?;

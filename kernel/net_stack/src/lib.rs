@@ -268,7 +268,9 @@ impl Stack {
             // Every listener keeps spare listening sockets, so a burst of connection
             // requests is not refused while a batch is handled.
             self.refill_listeners();
-            if self.iface.poll_ingress_single(now, &mut Phy, &mut self.sockets)
+            if self
+                .iface
+                .poll_ingress_single(now, &mut Phy, &mut self.sockets)
                 == PollIngressSingleResult::None
             {
                 break;
@@ -381,7 +383,7 @@ impl Stack {
     pub(crate) fn ephemeral_port(&mut self) -> u16 {
         for _ in 0..16384 {
             let port = self.next_port;
-            self.next_port = if port >= 65535 { 49152 } else { port + 1 };
+            self.next_port = if port == u16::MAX { 49152 } else { port + 1 };
             let used = self.sockets.iter().any(|(_, s)| match s {
                 smoltcp::socket::Socket::Tcp(t) => {
                     t.local_endpoint().is_some_and(|e| e.port == port)

@@ -119,7 +119,10 @@ impl Tcp {
     /// Runs `f` on the connection, then the stack (a change).
     fn with<R>(&self, f: impl FnOnce(&mut stcp::Socket<'static>, &mut Meta) -> R) -> R {
         with_stack(|st| {
-            let meta = st.meta.get_mut(&self.handle).expect("live connection has its meta");
+            let meta = st
+                .meta
+                .get_mut(&self.handle)
+                .expect("live connection has its meta");
             f(st.sockets.get_mut::<stcp::Socket>(self.handle), meta)
         })
         .expect("a connection exists only with the stack")
@@ -128,7 +131,10 @@ impl Tcp {
     /// Runs `f` on the connection without running the stack (a question).
     fn ask<R>(&self, f: impl FnOnce(&mut stcp::Socket<'static>, &mut Meta) -> R) -> R {
         look(|st| {
-            let meta = st.meta.get_mut(&self.handle).expect("live connection has its meta");
+            let meta = st
+                .meta
+                .get_mut(&self.handle)
+                .expect("live connection has its meta");
             f(st.sockets.get_mut::<stcp::Socket>(self.handle), meta)
         })
         .expect("a connection exists only with the stack")
@@ -136,7 +142,9 @@ impl Tcp {
 
     /// The handshake is still going on.
     pub fn is_connecting(&self) -> bool {
-        self.ask(|s, m| m.error.is_none() && matches!(s.state(), State::SynSent | State::SynReceived))
+        self.ask(|s, m| {
+            m.error.is_none() && matches!(s.state(), State::SynSent | State::SynReceived)
+        })
     }
 
     /// The pending error (reset, refused, timed out), reported once.
@@ -161,7 +169,11 @@ impl Tcp {
                 m.error_reported = true;
                 return Err(e);
             }
-            let r = if peek { s.peek_slice(buf) } else { s.recv_slice(buf) };
+            let r = if peek {
+                s.peek_slice(buf)
+            } else {
+                s.recv_slice(buf)
+            };
             match r {
                 Ok(0) | Err(stcp::RecvError::InvalidState)
                     if matches!(s.state(), State::SynSent | State::SynReceived) || s.may_recv() =>

@@ -885,7 +885,12 @@ impl Socket {
     }
 
     /// A stream send over the network: all of `data` when blocking, what fits when not.
-    fn send_net(h: Holder<'_>, tcp: &net_stack::Tcp, data: &[u8], dont_wait: bool) -> Result<usize> {
+    fn send_net(
+        h: Holder<'_>,
+        tcp: &net_stack::Tcp,
+        data: &[u8],
+        dont_wait: bool,
+    ) -> Result<usize> {
         let s = h.get();
         let nonblocking = dont_wait || s.is_nonblocking();
         let deadline = deadline(s.with_options(|o| o.send_timeout));

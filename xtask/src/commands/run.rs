@@ -89,11 +89,11 @@ fn run_interactive(ws: &Workspace, args: &RunArgs) -> Result<i32> {
         qemu::CPU,
         &args.network,
     )
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context(|| "could not start qemu-system-x86_64".to_string())?;
+    .stdin(Stdio::inherit())
+    .stdout(Stdio::inherit())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .context(|| "could not start qemu-system-x86_64".to_string())?;
     let deadline = args.timeout.map(|timeout| Instant::now() + timeout);
     match qemu::wait_until(&mut child, deadline)? {
         Some(status) => Ok(match status.code() {

@@ -20,8 +20,8 @@ use files::{
     cmd_cd, cmd_cp, cmd_find, cmd_ls, cmd_mkdir, cmd_mv, cmd_pwd, cmd_rm, cmd_rmdir, cmd_touch,
 };
 use system::{
-    cmd_clear, cmd_date, cmd_env, cmd_exit, cmd_help, cmd_ip, cmd_mem, cmd_poweroff, cmd_resize, cmd_sleep,
-    cmd_uptime,
+    cmd_clear, cmd_date, cmd_env, cmd_exit, cmd_help, cmd_ip, cmd_mem, cmd_poweroff, cmd_resize,
+    cmd_sleep, cmd_uptime,
 };
 use text::{cmd_cat, cmd_echo, cmd_grep, cmd_head, cmd_tail, cmd_wc, cmd_yes};
 
