@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::netspec::{Connect, Forward, Network};
 use crate::ramdisk::AddSpec;
 
 pub const USAGE: &str = "\
@@ -14,6 +15,13 @@ commands:
               --add HOST:GUEST    add a host file or directory to the ramdisk (repeatable)
               --timeout SECS      kill QEMU after SECS (default 600 with --exec, else none)
               --iso               boot through the GRUB ISO instead of QEMU's -kernel
+              --forward HOST_PORT:GUEST_PORT
+                                  the host's 127.0.0.1:HOST_PORT reaches the guest's
+                                  GUEST_PORT (repeatable)
+              --connect GUEST_ADDR:PORT=HOST_PORT
+                                  the guest's connections to GUEST_ADDR:PORT reach the
+                                  host's 127.0.0.1:HOST_PORT (repeatable); nothing else
+                                  outside the guest is reachable
               --verbose, -v       show build output, the boot log and boot timings
   test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
               --slow              also the wasm-registry group (fetches from the registries),
@@ -72,6 +80,7 @@ pub struct RunArgs {
     pub timeout: Option<Duration>,
     pub verbose: bool,
     pub iso: bool,
+    pub network: Network,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +146,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
                 timeout: None,
                 verbose: false,
                 iso: false,
+                network: Network::default(),
             };
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
@@ -144,6 +154,14 @@ pub fn parse(args: &[String]) -> Result<Command> {
                     "--add" => run.adds.push(AddSpec::parse(&flags.value(&flag)?)?),
                     "--timeout" => run.timeout = Some(parse_timeout(&flags.value(&flag)?)?),
                     "--iso" => run.iso = true,
+                    "--forward" => run
+                        .network
+                        .forwards
+                        .push(Forward::parse(&flags.value(&flag)?)?),
+                    "--connect" => run
+                        .network
+                        .connects
+                        .push(Connect::parse(&flags.value(&flag)?)?),
                     "--verbose" | "-v" => run.verbose = true,
                     _ => return Err(flags.unknown(&flag)),
                 }

@@ -11,6 +11,7 @@ use crate::boot::{self, BootSpec};
 use crate::cmdline::Mode;
 use crate::error::Result;
 use crate::markers::{Event, MarkerParser};
+use crate::netspec::Network;
 use crate::qemu::{self, Console, Ending, Flow};
 use crate::ramdisk::AddSpec;
 use crate::workspace::Workspace;
@@ -48,6 +49,8 @@ pub struct ExecRequest<'a> {
     pub input: Option<qemu::Input>,
     /// Corrupt the ramdisk after its CRC-32 is taken ([`BootSpec::corrupt_initrd`]).
     pub corrupt_initrd: bool,
+    /// Forwards on the guest's network (`run --forward`, `--connect`).
+    pub network: Network,
 }
 
 impl<'a> ExecRequest<'a> {
@@ -65,6 +68,7 @@ impl<'a> ExecRequest<'a> {
             kernel_verbose: false,
             input: None,
             corrupt_initrd: false,
+            network: Network::default(),
         }
     }
 }
@@ -135,11 +139,12 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
             corrupt_initrd: request.corrupt_initrd,
         },
     )?;
-    let qemu = qemu::command_with_cpu(
+    let qemu = qemu::command_with_network(
         &boot,
         Console::Piped,
         qemu::kvm_usable(),
         request.cpu.unwrap_or(qemu::CPU),
+        &request.network,
     );
 
     let mut parser = MarkerParser::new();

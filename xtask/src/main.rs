@@ -45,6 +45,7 @@ mod linux_guest;
 mod linux_programs;
 mod linux_target;
 mod markers;
+mod netspec;
 mod ports_build;
 mod ports_status;
 mod qemu;

@@ -10,6 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::{Context, Error, Result};
+use crate::netspec::Network;
 
 /// How long QEMU may keep running after the guest reported it is finished.
 pub const GRACE_AFTER_FINISH: Duration = Duration::from_secs(5);
@@ -43,8 +44,19 @@ pub fn command(boot: &Boot, console: Console, kvm: bool) -> Command {
 
 /// [`command`] with another CPU model than [`CPU`].
 pub fn command_with_cpu(boot: &Boot, console: Console, kvm: bool, cpu: &str) -> Command {
+    command_with_network(boot, console, kvm, cpu, &Network::default())
+}
+
+/// [`command_with_cpu`] with forwards on the guest's network.
+pub fn command_with_network(
+    boot: &Boot,
+    console: Console,
+    kvm: bool,
+    cpu: &str,
+    network: &Network,
+) -> Command {
     let mut qemu = Command::new("qemu-system-x86_64");
-    let mut args = args(boot, console, kvm);
+    let mut args = args(boot, console, kvm, network);
     if let Some(at) = args.iter().position(|arg| arg == "-cpu") {
         args[at + 1] = cpu.to_string();
     }
@@ -58,7 +70,7 @@ pub const CPU: &str = "qemu64";
 /// for running crates' test suites, which expect what real machines have.
 pub const FULL_CPU: &str = "max";
 
-fn args(boot: &Boot, console: Console, kvm: bool) -> Vec<String> {
+fn args(boot: &Boot, console: Console, kvm: bool, network: &Network) -> Vec<String> {
     let mut args: Vec<String> = [
         "-machine",
         "pc",
@@ -82,6 +94,8 @@ fn args(boot: &Boot, console: Console, kvm: bool) -> Vec<String> {
     args.extend(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"].map(String::from));
     // An entropy source for `getrandom` (QEMU feeds it from the host's random source).
     args.extend(["-device", "virtio-rng-pci"].map(String::from));
+    // A network that reaches nothing but what is forwarded (`restrict=on`).
+    args.extend(network.qemu_args());
     match boot {
         Boot::Direct {
             kernel,
@@ -363,10 +377,11 @@ mod tests {
             cmdline: "mode=exec exec=74727565".into(),
         };
         assert_eq!(
-            args(&boot, Console::Piped, false).join(" "),
+            args(&boot, Console::Piped, false, &Network::default()).join(" "),
             "-machine pc -cpu qemu64 -m 1G -smp 1 -no-reboot -display none -monitor none \
              -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-             -device virtio-rng-pci -kernel k -initrd i.cpio -append mode=exec exec=74727565 -accel tcg"
+             -device virtio-rng-pci -netdev user,id=net0,restrict=on \
+             -device virtio-net-pci,netdev=net0 -kernel k -initrd i.cpio -append mode=exec exec=74727565 -accel tcg"
         );
     }
 
@@ -384,7 +399,13 @@ mod tests {
 
     #[test]
     fn iso_interactive_arguments() {
-        let args = args(&Boot::Iso("t.iso".into()), Console::Interactive, true).join(" ");
+        let args = args(
+            &Boot::Iso("t.iso".into()),
+            Console::Interactive,
+            true,
+            &Network::default(),
+        )
+        .join(" ");
         assert!(args.contains("-serial mon:stdio"));
         assert!(!args.contains("-monitor"));
         assert!(args.ends_with("-cdrom t.iso -boot d -accel kvm"));

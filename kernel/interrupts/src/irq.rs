@@ -30,18 +30,22 @@ pub(crate) fn init_pics() {
 pub fn register_irq(irq: u8, handler: fn()) {
     assert!(irq < 16);
     HANDLERS[irq as usize].store(handler as usize, Ordering::SeqCst);
-    let mut pics = PICS.lock();
-    // SAFETY: reading and writing the PIC mask registers.
-    unsafe {
-        let [mut m1, mut m2] = pics.read_masks();
-        if irq < 8 {
-            m1 &= !(1 << irq);
-        } else {
-            m2 &= !(1 << (irq - 8));
-            m1 &= !(1 << 2); // the cascade line
+    // Interrupts off while the PIC lock is held: every IRQ takes it for its end of interrupt
+    // (drivers register their IRQ after boot, with interrupts on).
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        let mut pics = PICS.lock();
+        // SAFETY: reading and writing the PIC mask registers.
+        unsafe {
+            let [mut m1, mut m2] = pics.read_masks();
+            if irq < 8 {
+                m1 &= !(1 << irq);
+            } else {
+                m2 &= !(1 << (irq - 8));
+                m1 &= !(1 << 2); // the cascade line
+            }
+            pics.write_masks(m1, m2);
         }
-        pics.write_masks(m1, m2);
-    }
+    });
 }
 
 pub(crate) fn dispatch(irq: u32) {

@@ -127,6 +127,16 @@ fn devices() {
     if !virtio_rng::init() {
         log::info!("no virtio-rng device: random bytes come from the CPU or the fallback");
     }
+    let mut seed = [0u8; 8];
+    if virtio_rng::fill(&mut seed).is_err() {
+        seed = time::monotonic_ns().to_le_bytes();
+    }
+    // On QEMU's `pc` machine virtio-rng and virtio-net may share an IRQ line.
+    virtio_net::set_shared_line_hook(virtio_rng::acknowledge_interrupt);
+    // DHCP goes on in the background: boot does not wait for an address.
+    if !net_stack::init(u64::from_le_bytes(seed)) {
+        log::info!("no virtio-net device: sockets reach loopback only");
+    }
 }
 
 /// COM1 interrupt: queue the received bytes, then wake tasks blocked reading the console and

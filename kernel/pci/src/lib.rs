@@ -144,3 +144,11 @@ pub fn devices() -> &'static [Device] {
 pub fn with_root<R>(f: impl FnOnce(&mut PciRoot<PortCam>) -> R) -> Option<R> {
     without_interrupts(|| ROOT.lock().as_mut().map(f))
 }
+
+/// The legacy interrupt line (8259 IRQ number) firmware assigned to `device`'s INTx pin
+/// (configuration register `0x3C`); `None` if the function uses no pin or none was assigned.
+pub fn interrupt_line(device: &Device) -> Option<u8> {
+    let word = PortCam::new().read_word(device.function, 0x3c);
+    let (line, pin) = (word as u8, (word >> 8) as u8);
+    (pin != 0 && line < 16).then_some(line)
+}

@@ -41,6 +41,7 @@ extern crate alloc;
 
 mod addr;
 mod events;
+mod net;
 mod stream;
 mod table;
 
@@ -128,6 +129,8 @@ enum State {
         backlog: usize,
     },
     Connected(Endpoint),
+    /// A TCP connection over the network (`net`).
+    Net(Arc<net_stack::Tcp>),
 }
 
 struct Datagram {
@@ -151,6 +154,8 @@ struct Inner {
     shut_rd: bool,
     shut_wr: bool,
     options: Options,
+    /// A wildcard IPv4 listener's listener on the network.
+    net_listener: Option<Arc<net_stack::Listener>>,
 }
 
 /// A socket: an endpoint of the loopback network and an open file.
@@ -192,6 +197,7 @@ pub fn socket(family: Family, ty: SocketType) -> Arc<Socket> {
             shut_rd: false,
             shut_wr: false,
             options: Options::default(),
+            net_listener: None,
         }),
         events: Events::new(),
         nonblocking: AtomicBool::new(false),
@@ -369,7 +375,7 @@ impl Socket {
     pub fn peer_addr(&self) -> Result<Addr> {
         let inner = self.inner.lock();
         match (&inner.state, self.ty) {
-            (State::Connected(_), _) | (_, SocketType::Datagram) => {
+            (State::Connected(_) | State::Net(_), _) | (_, SocketType::Datagram) => {
                 inner.peer.clone().ok_or(Errno::ENOTCONN)
             }
             _ => Err(Errno::ENOTCONN),
@@ -382,12 +388,19 @@ impl Socket {
         if let Some(e) = inner.error.take() {
             return Some(e);
         }
-        let State::Connected(ep) = &inner.state else {
-            return None;
-        };
-        let ep = ep.clone();
-        drop(inner);
-        ep.rx.take_error()
+        match &inner.state {
+            State::Connected(ep) => {
+                let ep = ep.clone();
+                drop(inner);
+                ep.rx.take_error()
+            }
+            State::Net(tcp) => {
+                let tcp = tcp.clone();
+                drop(inner);
+                tcp.take_error()
+            }
+            _ => None,
+        }
     }
 
     /// Bytes a read would get now (`FIONREAD`): buffered stream bytes, or the size of the
@@ -399,6 +412,11 @@ impl Socket {
                 let ep = ep.clone();
                 drop(inner);
                 ep.rx.available()
+            }
+            State::Net(tcp) => {
+                let tcp = tcp.clone();
+                drop(inner);
+                tcp.available()
             }
             _ => inner.datagrams.front().map_or(0, |d| d.data.len()),
         }
@@ -503,9 +521,12 @@ impl Socket {
         let mut names = NAMES.lock();
         let mut inner = self.inner.lock();
         match &mut inner.state {
-            State::Connected(_) => return Err(Errno::EINVAL),
+            State::Connected(_) | State::Net(_) => return Err(Errno::EINVAL),
             State::Listening { backlog: b, .. } => {
                 *b = backlog;
+                if let Some(l) = &inner.net_listener {
+                    l.set_backlog(backlog);
+                }
                 return Ok(());
             }
             State::Unconnected => {}
@@ -527,6 +548,10 @@ impl Socket {
                 port,
             };
             names.listen(key, self.id)?;
+            // A wildcard IPv4 listener takes connections from the network too.
+            if inner.local.as_ref().is_some_and(|a| a.ip().is_any()) {
+                inner.net_listener = self.listen_net(port, backlog).map(Arc::new);
+            }
         }
         inner.state = State::Listening {
             queue: VecDeque::new(),
@@ -556,7 +581,14 @@ impl Socket {
             if shut {
                 return Some(Err(Errno::EINVAL));
             }
-            let conn = queue.pop_front()?;
+            let conn = match queue.pop_front() {
+                Some(conn) => conn,
+                None => {
+                    let net = inner.net_listener.clone()?;
+                    drop(inner);
+                    return s.accept_net(&net).map(Ok);
+                }
+            };
             drop(inner);
             conn.unaccepted.store(false, Ordering::SeqCst);
             // Room in the queue for blocked connectors.
@@ -586,11 +618,20 @@ impl Socket {
             inner.peer = None;
             return Ok(());
         }
-        if let State::Connected(ep) = core::mem::replace(&mut inner.state, State::Unconnected) {
-            inner.peer = None;
-            drop(inner);
-            ep.close(Close::Abort, self.tcp());
-            self.events.notify();
+        match core::mem::replace(&mut inner.state, State::Unconnected) {
+            State::Connected(ep) => {
+                inner.peer = None;
+                drop(inner);
+                ep.close(Close::Abort, self.tcp());
+                self.events.notify();
+            }
+            State::Net(tcp) => {
+                inner.peer = None;
+                drop(inner);
+                tcp.abort();
+                self.events.notify();
+            }
+            other => inner.state = other,
         }
         Ok(())
     }
@@ -649,12 +690,20 @@ impl Socket {
     fn connect_stream(self: Arc<Self>, addr: &Addr) -> Result<()> {
         {
             let inner = self.inner.lock();
-            match inner.state {
+            match &inner.state {
                 State::Connected(_) => return Err(Errno::EISCONN),
+                State::Net(tcp) => {
+                    let tcp = tcp.clone();
+                    drop(inner);
+                    return self.reconnect_net(tcp);
+                }
                 State::Listening { .. } if self.tcp() => return Err(Errno::EISCONN),
                 State::Listening { .. } => return Err(Errno::EINVAL),
                 State::Unconnected => {}
             }
+        }
+        if net::is_remote(self.family, addr) {
+            return self.connect_net(addr);
         }
         let deadline = deadline(self.with_options(|o| o.send_timeout));
         let nonblocking = self.is_nonblocking();
@@ -795,6 +844,11 @@ impl Socket {
             match &inner.state {
                 State::Connected(_) if to.is_some() && !tcp => return Err(Errno::EISCONN),
                 State::Connected(ep) => ep.clone(),
+                State::Net(t) => {
+                    let t = t.clone();
+                    drop(inner);
+                    return Socket::send_net(h, &t, data, dont_wait);
+                }
                 _ if to.is_some() && !tcp => return Err(Errno::ENOTSUP),
                 _ if tcp => return Err(Errno::EPIPE),
                 _ => return Err(Errno::ENOTCONN),
@@ -828,6 +882,73 @@ impl Socket {
             }
         });
         r.or_else(|e| partial_or(written, e))
+    }
+
+    /// A stream send over the network: all of `data` when blocking, what fits when not.
+    fn send_net(
+        h: Holder<'_>,
+        tcp: &net_stack::Tcp,
+        data: &[u8],
+        dont_wait: bool,
+    ) -> Result<usize> {
+        let s = h.get();
+        let nonblocking = dont_wait || s.is_nonblocking();
+        let deadline = deadline(s.with_options(|o| o.send_timeout));
+        let events = s.events.clone();
+        let mut written = 0;
+        let r = block_on(h, &events, nonblocking, deadline, |s| {
+            if s.inner.lock().shut_wr {
+                return Some(Err(Errno::EPIPE));
+            }
+            if data.is_empty() {
+                return Some(Ok(0));
+            }
+            match tcp.send(&data[written..]) {
+                Ok(0) => None,
+                Ok(n) => {
+                    written += n;
+                    (written == data.len()).then_some(Ok(written))
+                }
+                Err(e) => Some(Err(e)),
+            }
+        });
+        r.or_else(|e| partial_or(written, e))
+    }
+
+    /// A stream receive over the network.
+    fn recv_net(
+        h: Holder<'_>,
+        tcp: &net_stack::Tcp,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<usize> {
+        let s = h.get();
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let nonblocking = flags.dont_wait || s.is_nonblocking();
+        let deadline = deadline(s.with_options(|o| o.recv_timeout));
+        let events = s.events.clone();
+        let mut got = 0;
+        let r = block_on(h, &events, nonblocking, deadline, |s| {
+            loop {
+                if s.inner.lock().shut_rd {
+                    return Some(Ok(got));
+                }
+                match tcp.recv(&mut buf[got..], flags.peek) {
+                    Ok(net_stack::Recv::Data(n)) => {
+                        got += n;
+                        if !flags.wait_all || flags.peek || got == buf.len() {
+                            return Some(Ok(got));
+                        }
+                    }
+                    Ok(net_stack::Recv::WouldBlock) => return None,
+                    Ok(net_stack::Recv::Eof) => return Some(Ok(got)),
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+        });
+        r.or_else(|e| partial_or(got, e))
     }
 
     fn send_datagram(
@@ -1006,6 +1127,11 @@ impl Socket {
             let inner = s.inner.lock();
             match &inner.state {
                 State::Connected(ep) => ep.clone(),
+                State::Net(t) => {
+                    let t = t.clone();
+                    drop(inner);
+                    return Socket::recv_net(h, &t, buf, flags);
+                }
                 _ if s.tcp() => return Err(Errno::ENOTCONN),
                 _ => return Err(Errno::EINVAL),
             }
@@ -1089,6 +1215,17 @@ impl Socket {
         let mut inner = self.inner.lock();
         let ep = match &inner.state {
             State::Connected(ep) => Some(ep.clone()),
+            State::Net(tcp) => {
+                let tcp = tcp.clone();
+                inner.shut_rd |= rd;
+                inner.shut_wr |= wr;
+                drop(inner);
+                if wr {
+                    tcp.shutdown_write();
+                }
+                self.events.notify();
+                return Ok(());
+            }
             State::Listening { .. } => None,
             State::Unconnected if self.ty == SocketType::Stream => {
                 return Err(Errno::ENOTCONN);
@@ -1142,9 +1279,15 @@ impl Drop for Socket {
                 ep.close(if abort { Close::Abort } else { Close::Orderly }, tcp);
             }
             // Connections never accepted are aborted (their own drop sees `unaccepted`).
+            State::Net(tcp) => {
+                if inner.options.linger == Some(0) || tcp.available() > 0 {
+                    tcp.abort();
+                }
+            }
             State::Listening { queue, .. } => drop(queue),
             State::Unconnected => {}
         }
+        inner.net_listener = None;
         inner.datagrams.clear();
         self.events.notify();
     }
@@ -1173,11 +1316,23 @@ impl File for Socket {
             return true;
         }
         match &inner.state {
-            State::Listening { queue, .. } => !queue.is_empty() || inner.shut_rd,
+            State::Listening { queue, .. } => {
+                if !queue.is_empty() || inner.shut_rd {
+                    return true;
+                }
+                let net = inner.net_listener.clone();
+                drop(inner);
+                net.is_some_and(|l| l.pending() > 0)
+            }
             State::Connected(ep) => {
                 let (ep, shut) = (ep.clone(), inner.shut_rd);
                 drop(inner);
                 ep.rx.readable(shut)
+            }
+            State::Net(tcp) => {
+                let (tcp, shut) = (tcp.clone(), inner.shut_rd);
+                drop(inner);
+                shut || tcp.readable()
             }
             State::Unconnected => {
                 self.ty == SocketType::Datagram && (!inner.datagrams.is_empty() || inner.shut_rd)
@@ -1196,6 +1351,11 @@ impl File for Socket {
                 let ep = ep.clone();
                 drop(inner);
                 ep.rx.has_error() || ep.tx.writable()
+            }
+            State::Net(tcp) => {
+                let tcp = tcp.clone();
+                drop(inner);
+                tcp.writable()
             }
             // Linux: a fresh TCP socket polls writable (and hung up).
             State::Unconnected if self.ty == SocketType::Stream => true,

@@ -59,6 +59,15 @@ pub fn init() -> bool {
     false
 }
 
+/// Reads (and so clears) the device's interrupt status. Requests are polled, but the device
+/// still interrupts (with `RING_EVENT_IDX` it ignores the no-interrupt flag); a driver whose
+/// device shares the line calls this from its handler, or the level stays asserted.
+pub fn acknowledge_interrupt() {
+    if let Some(rng) = DEVICE.lock().as_mut() {
+        rng.ack_interrupt();
+    }
+}
+
 /// Whether a device is in use.
 pub fn is_present() -> bool {
     without_interrupts(|| DEVICE.lock().is_some())

@@ -31,6 +31,7 @@ fn run_exec(ws: &Workspace, args: &RunArgs, command: &str) -> Result<i32> {
         iso: args.iso,
         verbose: args.verbose,
         kernel_verbose: args.verbose,
+        network: args.network.clone(),
         ..ExecRequest::new(command, &args.adds, timeout)
     };
     let stdout = io::stdout();
@@ -81,12 +82,18 @@ fn run_interactive(ws: &Workspace, args: &RunArgs) -> Result<i32> {
         },
     )?;
     eprintln!("xtask: starting QEMU; press Ctrl-A X to quit");
-    let mut child = qemu::command(&boot, Console::Interactive, qemu::kvm_usable())
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context(|| "could not start qemu-system-x86_64".to_string())?;
+    let mut child = qemu::command_with_network(
+        &boot,
+        Console::Interactive,
+        qemu::kvm_usable(),
+        qemu::CPU,
+        &args.network,
+    )
+    .stdin(Stdio::inherit())
+    .stdout(Stdio::inherit())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .context(|| "could not start qemu-system-x86_64".to_string())?;
     let deadline = args.timeout.map(|timeout| Instant::now() + timeout);
     match qemu::wait_until(&mut child, deadline)? {
         Some(status) => Ok(match status.code() {

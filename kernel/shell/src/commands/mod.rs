@@ -20,8 +20,8 @@ use files::{
     cmd_cd, cmd_cp, cmd_find, cmd_ls, cmd_mkdir, cmd_mv, cmd_pwd, cmd_rm, cmd_rmdir, cmd_touch,
 };
 use system::{
-    cmd_clear, cmd_date, cmd_env, cmd_exit, cmd_help, cmd_mem, cmd_poweroff, cmd_resize, cmd_sleep,
-    cmd_uptime,
+    cmd_clear, cmd_date, cmd_env, cmd_exit, cmd_help, cmd_ip, cmd_mem, cmd_poweroff, cmd_resize,
+    cmd_sleep, cmd_uptime,
 };
 use text::{cmd_cat, cmd_echo, cmd_grep, cmd_head, cmd_tail, cmd_wc, cmd_yes};
 
@@ -158,6 +158,11 @@ pub static COMMANDS: &[Command] = &[
         "mem",
         "show physical frames and kernel heap in use",
         cmd_mem,
+    ),
+    task(
+        "ip",
+        "the network interfaces: addresses, device counters",
+        cmd_ip,
     ),
     task("uptime", "time since power-on", cmd_uptime),
     task("date", "the current date and time (UTC)", cmd_date),

@@ -125,6 +125,49 @@ pub(super) fn cmd_resize(_: &[String], io: &mut Io) -> i32 {
     }
 }
 
+/// `ip`: the loopback interface and the network device with its address and counters.
+pub(super) fn cmd_ip(_: &[String], io: &mut Io) -> i32 {
+    let mut text = String::from("lo: inet 127.0.0.1/8\n");
+    match net_stack::info() {
+        None => text.push_str("eth0: none (no virtio-net device)\n"),
+        Some(i) => {
+            let m = i.mac;
+            text.push_str(&format!(
+                "eth0: virtio-net {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} irq {}\n",
+                m[0],
+                m[1],
+                m[2],
+                m[3],
+                m[4],
+                m[5],
+                i.irq.map_or(String::from("-"), |n| format!("{n}"))
+            ));
+            match i.ipv4 {
+                Some(c) => {
+                    let [a, b, cc, d] = c.address;
+                    text.push_str(&format!("  inet {a}.{b}.{cc}.{d}/{}", c.prefix_len));
+                    if let Some([a, b, cc, d]) = c.gateway {
+                        text.push_str(&format!(" gateway {a}.{b}.{cc}.{d}"));
+                    }
+                    text.push_str(" (dhcp)\n");
+                }
+                None => text.push_str("  inet none (waiting for dhcp)\n"),
+            }
+            let d = i.device;
+            text.push_str(&format!(
+                "  rx {} packets {} bytes {} errors\n  tx {} packets {} bytes {} errors\n",
+                d.rx_packets, d.rx_bytes, d.rx_errors, d.tx_packets, d.tx_bytes, d.tx_errors
+            ));
+            text.push_str(&format!(
+                "  interrupts {} stack runs {} tcp sockets {} listeners {}\n",
+                d.interrupts, i.polls, i.tcp_sockets, i.listeners
+            ));
+        }
+    }
+    io.out(&text);
+    0
+}
+
 pub(super) fn cmd_uptime(_: &[String], io: &mut Io) -> i32 {
     let ns = time::monotonic_ns();
     io.out(&format!(

@@ -1,0 +1,160 @@
+//! The network tests' program: a small HTTP/1.1 server and client on `std::net`.
+//!
+//! - `netcheck serve PORT COUNT`: listens on `0.0.0.0:PORT`, prints `netcheck: listening on
+//!   PORT`, serves COUNT connections (a thread each), then prints how many requests it
+//!   answered and how many connections ended without one (closed or reset by the peer).
+//! - `netcheck get ADDR:PORT SIZE`: fetches `/bytes/SIZE` and checks every byte.
+//!
+//! `GET /bytes/N` answers N bytes of a fixed pattern ([`byte`]), the same on the host side of
+//! the test (xtask), so both ends check the bodies byte for byte.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Byte `i` of every body.
+fn byte(i: u64) -> u8 {
+    (i.wrapping_mul(31) ^ (i >> 8)) as u8
+}
+
+fn body_chunk(start: u64, len: usize) -> Vec<u8> {
+    (0..len as u64).map(|i| byte(start + i)).collect()
+}
+
+/// Reads a request or response head (up to the blank line); the bytes after it too.
+fn read_head(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            return Ok((head, buf[end + 4..].to_vec()));
+        }
+        if buf.len() > 16 * 1024 {
+            return Err(std::io::Error::other("head too long"));
+        }
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed before the end of the head",
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn answer(mut s: TcpStream) -> std::io::Result<()> {
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    s.set_write_timeout(Some(Duration::from_secs(60)))?;
+    let (head, _) = read_head(&mut s)?;
+    let size: u64 = head
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("GET /bytes/"))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad request {head:?}")))?;
+    write!(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut sent = 0u64;
+    while sent < size {
+        let len = (size - sent).min(64 * 1024) as usize;
+        s.write_all(&body_chunk(sent, len))?;
+        sent += len as u64;
+    }
+    s.flush()
+}
+
+fn serve(port: u16, count: usize) -> i32 {
+    let listener = match TcpListener::bind(("0.0.0.0", port)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("netcheck: bind 0.0.0.0:{port}: {e}");
+            return 1;
+        }
+    };
+    println!("netcheck: listening on {port}");
+    let _ = std::io::stdout().flush();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let mut threads = Vec::new();
+    for _ in 0..count {
+        let (s, _) = match listener.accept() {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("netcheck: accept: {e}");
+                return 1;
+            }
+        };
+        let (answered, failed) = (answered.clone(), failed.clone());
+        threads.push(std::thread::spawn(move || match answer(s) {
+            Ok(()) => answered.fetch_add(1, Ordering::SeqCst),
+            Err(_) => failed.fetch_add(1, Ordering::SeqCst),
+        }));
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    println!(
+        "netcheck: served {count} connections: {} answered, {} closed or reset by the peer",
+        answered.load(Ordering::SeqCst),
+        failed.load(Ordering::SeqCst)
+    );
+    0
+}
+
+fn get(addr: &str, size: u64) -> Result<(), String> {
+    let mut s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET /bytes/{size} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| format!("send: {e}"))?;
+    let (head, mut body) = read_head(&mut s).map_err(|e| format!("response head: {e}"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("response {head:?}"));
+    }
+    s.read_to_end(&mut body).map_err(|e| format!("body: {e}"))?;
+    if body.len() as u64 != size {
+        return Err(format!("{} body bytes, expected {size}", body.len()));
+    }
+    if let Some(i) = (0..size).find(|&i| body[i as usize] != byte(i)) {
+        return Err(format!("body byte {i} differs"));
+    }
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let code = match args.get(1).map(String::as_str) {
+        Some("serve") if args.len() == 4 => match (args[2].parse(), args[3].parse()) {
+            (Ok(port), Ok(count)) => serve(port, count),
+            _ => 2,
+        },
+        Some("get") if args.len() == 4 => match args[3].parse() {
+            Ok(size) => match get(&args[2], size) {
+                Ok(()) => {
+                    println!("netcheck: got {size} bytes from {}, all as expected", args[2]);
+                    0
+                }
+                Err(e) => {
+                    println!("netcheck: get {}: {e}", args[2]);
+                    1
+                }
+            },
+            Err(_) => 2,
+        },
+        _ => 2,
+    };
+    if code == 2 {
+        eprintln!("usage: netcheck serve PORT COUNT | netcheck get ADDR:PORT SIZE");
+    }
+    std::process::exit(code);
+}
