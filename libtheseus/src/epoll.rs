@@ -83,17 +83,12 @@ impl File for EpollFile {
     }
 
     fn stat(&self) -> vfs::Result<Stat> {
-        Ok(Stat {
-            kind: FileKind::CharDevice,
-            size: 0,
-            allocated: 0,
-            mode: 0o600,
-            nlink: 1,
-            created: self.0.created,
-            modified: self.0.created,
-            accessed: self.0.created,
-            ino: self.0.ino,
-        })
+        Ok(Stat::anonymous(
+            FileKind::CharDevice,
+            0,
+            self.0.ino,
+            self.0.created,
+        ))
     }
 
     /// Readable when a wait would report something (an epoll descriptor inside `poll` or

@@ -55,17 +55,12 @@ impl File for InotifyFile {
     }
 
     fn stat(&self) -> vfs::Result<Stat> {
-        Ok(Stat {
-            kind: FileKind::CharDevice,
-            size: 0,
-            allocated: 0,
-            mode: 0o600,
-            nlink: 1,
-            created: self.created,
-            modified: self.created,
-            accessed: self.created,
-            ino: self.ino,
-        })
+        Ok(Stat::anonymous(
+            FileKind::CharDevice,
+            0,
+            self.ino,
+            self.created,
+        ))
     }
 
     fn poll_readable(&self) -> bool {

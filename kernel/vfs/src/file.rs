@@ -66,8 +66,9 @@ impl Stat {
         }
     }
 
-    /// Stat of an object that is not in the file tree (pipes, devices).
-    pub(crate) fn anonymous(kind: FileKind, size: u64, ino: u64, created: i64) -> Stat {
+    /// Stat of an object that is not in the file tree (pipes, devices, eventfd, epoll and
+    /// inotify instances): mode 0600, one link, every time `created`.
+    pub fn anonymous(kind: FileKind, size: u64, ino: u64, created: i64) -> Stat {
         Stat {
             kind,
             size,
