@@ -17,9 +17,7 @@ use fs_notify::{
 };
 use memfs::{Change, MemFs, NodeId, NodeKind};
 
-pub use fs_notify::{
-    IN_ACCESS, IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY, IN_OPEN, MAX_QUEUED_EVENTS,
-};
+pub use fs_notify::{IN_ACCESS, IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY, IN_OPEN};
 
 /// Every inotify instance and watch.
 pub static WATCHES: Registry = Registry::new();
