@@ -22,6 +22,7 @@
 //! | [`job_control`] | signals between processes, process groups, the console's foreground group | `process`, `vfs` |
 //! | [`terminal`] | the console's terminal settings (`termios`) and window size | `vfs`, `tty` |
 //! | [`sync`] | `Mutex` and `Once` that yield while contended | `spin` |
+//! | [`identity`] | what the system calls itself (`uname`'s fields) | `procfs` |
 //! | [`usermode`] | user-mode programs: system-call handler, saved registers, checked access to their memory | `usermode`, `memory` |
 //!
 //! Errors are [`Errno`] values with POSIX (Linux) numbers, so a POSIX layer passes them on
@@ -57,4 +58,6 @@ pub mod usermode;
 mod tests;
 
 pub use errno::{Errno, Result};
+/// What the system calls itself: `uname`'s fields, the same `/proc/sys/kernel` shows.
+pub use procfs::identity;
 pub use thread::exit;

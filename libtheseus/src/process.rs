@@ -37,6 +37,37 @@ pub fn local<T: core::any::Any + Send + Sync>(
     Some(ctx.resource_or_insert_with(init))
 }
 
+/// The calling process's id (`getpid`, `/proc/self`): the thread id of its main thread.
+pub fn id() -> u64 {
+    vfs::current_context().pid()
+}
+
+/// The id of the process that started the calling one (the shell for programs it runs), 0
+/// if no process did.
+pub fn parent_id() -> u64 {
+    vfs::current_context().parent_pid()
+}
+
+/// `(soft, hard)` of resource limit `resource` (Linux's `RLIMIT_*` numbers; `u64::MAX` is
+/// unlimited), `None` for an unknown number. The same for every process.
+pub fn limit(resource: u32) -> Option<(u64, u64)> {
+    process::limits::limit(resource)
+}
+
+/// Records that the calling process mapped `len` bytes at `start` for its program (its
+/// memory map, what `/proc/self/maps` and `statm` show).
+pub fn record_mapping(start: usize, len: usize) {
+    let map = process::memory_map::MemoryMap::of(&vfs::current_context());
+    let range = start as u64..start.saturating_add(len) as u64;
+    map.insert(range, process::memory_map::RegionKind::Mapped);
+}
+
+/// Records that the calling process unmapped `len` bytes at `start`.
+pub fn record_unmapping(start: usize, len: usize) {
+    let map = process::memory_map::MemoryMap::of(&vfs::current_context());
+    map.remove(start as u64..start.saturating_add(len) as u64);
+}
+
 /// The absolute path of the program the calling process runs (`/proc/self/exe`).
 pub fn exe_path() -> Option<String> {
     task::context::<vfs::ProcessContext>()?.exe()

@@ -55,6 +55,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("rawkeys.c", "rawkeys", Link::StaticPie),
     ("inotify.c", "inotify", Link::StaticPie),
     ("iocalls.c", "iocalls", Link::StaticPie),
+    ("procinfo.c", "procinfo", Link::StaticPie),
     ("sysregs.c", "sysregs", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];

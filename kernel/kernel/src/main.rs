@@ -147,7 +147,8 @@ fn on_serial_irq() {
     shell::serial_input_hook();
 }
 
-/// Creates the directories every program may expect, whatever the ramdisk holds.
+/// Creates the directories every program may expect, whatever the ramdisk holds, and mounts
+/// `/proc` and `/sys`.
 fn standard_directories() {
     let now = vfs::now();
     rootfs::with(|fs| {
@@ -157,6 +158,9 @@ fn standard_directories() {
             }
         }
     });
+    if let Err(e) = procfs::mount() {
+        log::warn!("/proc and /sys: {e}");
+    }
 }
 
 /// Fills the root file system from the first boot module (the cpio initial ramdisk), within

@@ -33,12 +33,12 @@ mod tests;
 pub use heap::{HeapStats, LARGE as HEAP_LARGE, heap_stats, set_bad_free_handler};
 pub use mapping::{
     Commit, FaultKind, Mapping, Protection, handle_page_fault, mapping_space_free, page_fault_kind,
-    user_range_accessible,
+    protections, user_range_accessible,
 };
 pub use paging::{
     FrameStats, MMIO_WINDOW, MapError, PageFlags, allocate_contiguous_frames, allocate_frame,
     frame_stats, free_contiguous_frames, free_frame, map_page, mmio_to_virt, phys_to_virt,
-    protect_page, translate, unmap_page,
+    protect_page, resident_pages, translate, unmap_page,
 };
 pub use stack::{Stack, allocate_stack};
 

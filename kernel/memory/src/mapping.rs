@@ -158,6 +158,33 @@ pub fn mapping_space_free() -> u64 {
     })
 }
 
+/// The protections of the mapped pages in `range`, as runs of equal protection by address,
+/// one or more per mapping (`/proc/PID/maps`); unmapped and unregistered parts are left out.
+pub fn protections(range: Range<u64>) -> Vec<(Range<u64>, Protection)> {
+    without_interrupts(|| {
+        let registry = REGISTRY.lock();
+        let mut out: Vec<(Range<u64>, Protection)> = Vec::new();
+        let first = registry
+            .range(..range.start)
+            .next_back()
+            .map_or(range.start, |(&s, _)| s);
+        for (_, entry) in registry.range(first..range.end) {
+            // Runs merge within a mapping, never across two (each is a region of its own).
+            let mut merged: Option<(Range<u64>, Protection)> = None;
+            for (run, state) in entry.runs.overlapping(&range) {
+                let Run::Access(p) = state else { continue };
+                let part = run.start.max(range.start)..run.end.min(range.end);
+                match &mut merged {
+                    Some((last, lp)) if last.end == part.start && lp == p => last.end = part.end,
+                    _ => out.extend(merged.replace((part, *p))),
+                }
+            }
+            out.extend(merged);
+        }
+        out
+    })
+}
+
 /// A range of the mappings region, owned: see the module documentation.
 #[derive(Debug)]
 pub struct Mapping {

@@ -380,6 +380,8 @@ enum Op {
     Unmap,
     /// Give it these flags.
     Protect(F),
+    /// Leave it as it is (count it).
+    Count,
 }
 
 /// Applies `op` to every present 4 KiB page in `[start, end)` (page aligned) of `table`, a
@@ -420,6 +422,7 @@ unsafe fn walk(
                     entry.set_flags(flags);
                     tlb::flush(VirtAddr::new(addr));
                 }
+                Op::Count => {}
             }
             visited += 1;
         } else {
@@ -470,6 +473,12 @@ pub(crate) fn unmap_range(start: u64, end: u64) -> u64 {
 /// changed. The caller owns the whole range.
 pub(crate) fn protect_range(start: u64, end: u64, flags: PageFlags) -> u64 {
     walk_range(start, end, Op::Protect(flags.bits()))
+}
+
+/// How many pages of `[start, end)` (page aligned) have a frame now: the resident part of a
+/// mapping. Changes nothing; absent page-table subtrees are skipped whole.
+pub fn resident_pages(start: u64, end: u64) -> u64 {
+    walk_range(start, end, Op::Count)
 }
 
 /// Moves the frames mapped at the `pages` pages from `from` to the unmapped pages at `to`

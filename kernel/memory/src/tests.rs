@@ -460,3 +460,36 @@ kernel_test! {
         assert_eq!(page_fault_kind(stack.bottom()), FaultKind::Other);
     }
 }
+
+kernel_test! {
+    fn resident_pages_and_protection_runs_of_a_mapping() {
+        let mut m = Mapping::new(16 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
+        let (start, end) = (m.start(), m.start() + m.len());
+        assert_eq!(resident_pages(start, end), 0, "nothing committed yet");
+        for page in [0, 5, 9] {
+            poke(&m, page, page + 1);
+        }
+        assert_eq!(resident_pages(start, end), 3);
+        assert_eq!(resident_pages(start + 6 * PAGE_SIZE, end), 1, "a part of the range");
+        m.protect(4 * PAGE_SIZE, 4 * PAGE_SIZE, Protection::R).unwrap();
+        m.unmap(12 * PAGE_SIZE, 4 * PAGE_SIZE).unwrap();
+        let runs = protections(start..end);
+        let expect = [
+            (start..start + 4 * PAGE_SIZE, Protection::RW),
+            (start + 4 * PAGE_SIZE..start + 8 * PAGE_SIZE, Protection::R),
+            (start + 8 * PAGE_SIZE..start + 12 * PAGE_SIZE, Protection::RW),
+        ];
+        assert_eq!(runs, expect, "runs by protection, the unmapped tail left out");
+        let inner = protections(start + PAGE_SIZE..start + 5 * PAGE_SIZE);
+        assert_eq!(inner[0], (start + PAGE_SIZE..start + 4 * PAGE_SIZE, Protection::RW));
+        assert_eq!(inner[1].0.end, start + 5 * PAGE_SIZE, "clipped to the range asked");
+        let other = Mapping::new(2 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
+        let both = protections(start.min(other.start())..end.max(other.start() + 2 * PAGE_SIZE));
+        assert!(
+            both.iter().any(|(r, _)| *r == (other.start()..other.start() + 2 * PAGE_SIZE)),
+            "another mapping is a run of its own: {both:?}"
+        );
+        drop(m);
+        assert_eq!(resident_pages(start, end), 0, "freed with the mapping");
+    }
+}

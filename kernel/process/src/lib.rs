@@ -9,13 +9,19 @@
 //! they live while any of its threads runs and are freed when the last one ends, even when the
 //! program is killed.
 //!
-//! Depends on `elf_loader`, `memory`, `usermode`, `task`, `vfs`, `backtrace`, `symbols`.
+//! Each process has a [`memory_map::MemoryMap`] recording its image, stack and mappings (what
+//! `/proc` shows), and [`limits`] are the resource limits every process has.
+//!
+//! Depends on `elf_loader`, `memory`, `usermode`, `task`, `vfs`, `backtrace`, `symbols`,
+//! `rangemap`.
 
 #![no_std]
 
 extern crate alloc;
 
+pub mod limits;
 mod linux;
+pub mod memory_map;
 mod tests;
 
 use alloc::string::String;

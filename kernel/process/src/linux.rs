@@ -4,6 +4,7 @@
 //! main task that enters user mode at the program's entry point. System calls then reach the
 //! handler `posix` installed in `usermode`.
 
+use crate::memory_map::{MemoryMap, RegionKind};
 use crate::{MAIN_TASKS, SpawnError, c_strings};
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -15,7 +16,7 @@ use vfs::ProcessContext;
 
 /// Size of a program's main-thread stack (as Linux's default `ulimit -s`), committed as it is
 /// touched, above one guard page.
-const STACK_SIZE: u64 = 8 << 20;
+pub(crate) const STACK_SIZE: u64 = 8 << 20;
 const PAGE: u64 = 4096;
 
 const AT_NULL: u64 = 0;
@@ -224,7 +225,7 @@ fn prepare(
     args: &[String],
     env: &[String],
     ctx: &ProcessContext,
-) -> Result<(u64, u64), SpawnError> {
+) -> Result<(u64, u64, Ranges), SpawnError> {
     let program = elf_loader::load(bytes).map_err(SpawnError::Load)?;
     if let Some(table) = symbol_table(bytes, version) {
         let (start, len) = program.image_range();
@@ -257,6 +258,11 @@ fn prepare(
         (AT_EXECFN, 0),
     ];
     let sp = initial_stack(&stack, args, env, path, &auxv)?;
+    let (image_start, image_len) = program.image_range();
+    let ranges = Ranges {
+        image: image_start..image_start + image_len,
+        stack: stack.start()..stack.start() + stack.len(),
+    };
     ctx.set_args(args.to_vec());
     if let Ok(absolute) = vfs::absolute(path) {
         ctx.set_exe(&absolute);
@@ -265,7 +271,24 @@ fn prepare(
         image: program.into_image(),
         _stack: stack,
     }));
-    Ok((entry, sp))
+    Ok((entry, sp, ranges))
+}
+
+/// Where a loaded program's image and main stack are.
+struct Ranges {
+    image: core::ops::Range<u64>,
+    stack: core::ops::Range<u64>,
+}
+
+impl Ranges {
+    /// Records them in the process's memory map, in place of an image and stack it had.
+    fn record(self, ctx: &ProcessContext) {
+        let map = MemoryMap::of(ctx);
+        map.remove_kind(RegionKind::Image);
+        map.remove_kind(RegionKind::Stack);
+        map.insert(self.image, RegionKind::Image);
+        map.insert(self.stack, RegionKind::Stack);
+    }
 }
 
 /// The register state a program's first thread starts with.
@@ -290,7 +313,8 @@ pub(crate) fn spawn(
         .into_iter()
         .map(|(k, v)| alloc::format!("{k}={v}"))
         .collect();
-    let (entry, sp) = prepare(bytes, version, path, &args, &env, &ctx)?;
+    let (entry, sp, ranges) = prepare(bytes, version, path, &args, &env, &ctx)?;
+    ranges.record(&ctx);
     let name = args
         .first()
         .map(|a| a.rsplit('/').next().unwrap_or(a))
@@ -319,8 +343,9 @@ pub fn exec(path: &str, args: Vec<String>, env: Vec<String>) -> Result<TrapFrame
     // was.
     let old: Vec<_> = ctx.take_resources::<Image>();
     match prepare(&bytes, version, path, &args, &env, &ctx) {
-        Ok((entry, sp)) => {
+        Ok((entry, sp, ranges)) => {
             drop(old);
+            ranges.record(&ctx);
             ctx.set_env(
                 env.iter()
                     .filter_map(|e| e.split_once('='))

@@ -27,6 +27,7 @@
 extern crate alloc;
 
 mod context;
+mod cpu_time;
 mod faults;
 mod kill;
 mod lifecycle;
@@ -52,6 +53,7 @@ pub use context::{
     context, context_of, set_context, set_context_of, set_user_entry_stack, tasks_sharing_context,
     user_entry_stack,
 };
+pub use cpu_time::{CpuTimes, cpu_times};
 pub use faults::{
     FaultHandler, PanicPayload, catch_unwind, current_is_killable, current_is_unwinding,
     fault_handler, set_fault_handler, set_pending_fault, set_pending_user_fault, start_unwinding,
@@ -123,6 +125,8 @@ pub struct Task {
     id: TaskId,
     name: String,
     parent: TaskId,
+    /// When the task was created (monotonic ns).
+    started_ns: u64,
     sched: Mutex<SchedState>,
     saved_rsp: AtomicU64,
     /// Where this task enters the kernel from user mode (top of the free part of its kernel

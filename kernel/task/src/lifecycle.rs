@@ -30,6 +30,7 @@ pub(crate) fn new_task(
         id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
         name: name.into(),
         parent,
+        started_ns: time::monotonic_ns(),
         sched: Mutex::new(SchedState {
             state: State::Runnable,
             wake_reason: WakeReason::Notified,

@@ -21,7 +21,13 @@ pub struct TaskInfo {
     pub name: String,
     pub state: State,
     pub cpu_ns: u64,
+    /// The part of `cpu_ns` spent in user mode (sampled by the timer tick).
+    pub user_ns: u64,
     pub priority: u8,
+    /// The task that spawned it (0 for the first tasks).
+    pub parent: TaskId,
+    /// When it was created (monotonic ns).
+    pub started_ns: u64,
 }
 
 /// Every live task (those that exited but are still referenced by a joiner included).
@@ -38,7 +44,10 @@ pub fn list() -> Vec<TaskInfo> {
             name: t.name.clone(),
             state: t.state(),
             cpu_ns: t.cpu_ns(),
+            user_ns: t.user_ns(),
             priority: t.priority(),
+            parent: t.parent,
+            started_ns: t.started_ns,
         })
         .collect()
 }

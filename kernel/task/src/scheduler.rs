@@ -254,6 +254,7 @@ pub(crate) fn schedule_locked_irqs_off() {
         let ran = now.saturating_sub(s.last_switch_ns);
         prev.cpu_ns.fetch_add(ran, Ordering::Relaxed);
         prev.totals.charge(|t| &t.cpu_ns, ran);
+        crate::cpu_time::charge_run(prev.idle, ran);
         s.last_switch_ns = now;
         let prev_state = prev.sched.lock().state;
         match prev_state {
@@ -318,6 +319,7 @@ fn on_tick() {
         let tick = 1_000_000_000 / time::TICK_HZ;
         current.user_ns.fetch_add(tick, Ordering::Relaxed);
         current.totals.charge(|t| &t.user_ns, tick);
+        crate::cpu_time::charge_user(tick);
     }
     let due: Vec<Sleeper> = {
         let mut s = SCHED.lock();

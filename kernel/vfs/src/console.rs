@@ -3,6 +3,7 @@
 
 use crate::file::{File, FileKind, Result, Stat, anonymous_ino};
 use crate::{Errno, now};
+use alloc::string::String;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use spin::Mutex;
 use task::WaitQueue;
@@ -198,6 +199,10 @@ impl File for Console {
         FileKind::CharDevice
     }
 
+    fn path(&self) -> Option<String> {
+        Some("/dev/console".into())
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         loop {
             if stop_if_background_reader() {
@@ -274,6 +279,10 @@ impl Default for NullDevice {
 impl File for NullDevice {
     fn kind(&self) -> FileKind {
         FileKind::CharDevice
+    }
+
+    fn path(&self) -> Option<String> {
+        Some(crate::NULL_DEVICE_PATH.into())
     }
 
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {

@@ -111,6 +111,25 @@ pub struct ProcessContext {
     /// The job (process group) the process belongs to for terminal job control, 0 for none
     /// (see [`crate::set_console_foreground`]). Children and forks inherit it.
     job: core::sync::atomic::AtomicU64,
+    /// The process id: the id of the first task the context was attached to (its main task),
+    /// 0 until then. Threads share it (they share the context).
+    pid: core::sync::atomic::AtomicU64,
+    /// The id of the process whose task made this context, 0 if none did (a task's own
+    /// console context, made on its first file call).
+    parent: u64,
+}
+
+/// The id of the running task's process: its context's, or the task's own if it has none
+/// (0 before the scheduler runs).
+fn caller_pid() -> u64 {
+    let me = task::current_id();
+    if me == 0 {
+        return 0;
+    }
+    task::context::<ProcessContext>()
+        .map(|c| c.pid())
+        .filter(|&p| p != 0)
+        .unwrap_or(me)
 }
 
 impl ProcessContext {
@@ -133,13 +152,20 @@ impl ProcessContext {
             env: Mutex::new(Vec::new()),
             resources: Mutex::new(Vec::new()),
             job: core::sync::atomic::AtomicU64::new(0),
+            pid: core::sync::atomic::AtomicU64::new(0),
+            parent: caller_pid(),
         })
     }
 
-    /// A context whose fds 0, 1 and 2 are the console and whose cwd is `/`.
+    /// A context whose fds 0, 1 and 2 are the console and whose cwd is `/`, made by no other
+    /// process (the running task's own, see [`crate::current_context`]).
     pub fn with_console() -> Arc<ProcessContext> {
         let console: Arc<dyn File> = Arc::new(Console::new());
-        Self::new(console.clone(), console.clone(), console, "/")
+        let mut ctx = Self::new(console.clone(), console.clone(), console, "/");
+        Arc::get_mut(&mut ctx)
+            .expect("a new context has one owner")
+            .parent = 0;
+        ctx
     }
 
     /// A context for a new task: this one's cwd and environment (no arguments), and only the
@@ -150,7 +176,7 @@ impl ProcessContext {
         stdout: Arc<dyn File>,
         stderr: Arc<dyn File>,
     ) -> Arc<ProcessContext> {
-        let child = Self::new(stdin, stdout, stderr, &self.cwd());
+        let child = ProcessContext::new(stdin, stdout, stderr, &self.cwd());
         *child.env.lock() = self.env_vars();
         child.set_job(self.job());
         child
@@ -167,7 +193,31 @@ impl ProcessContext {
             env: Mutex::new(self.env_vars()),
             resources: Mutex::new(Vec::new()),
             job: core::sync::atomic::AtomicU64::new(self.job()),
+            pid: core::sync::atomic::AtomicU64::new(0),
+            parent: caller_pid(),
         })
+    }
+
+    /// The process id (`getpid`, `/proc/PID`): the task id of the process's main task, or 0 if
+    /// the context was never attached to a task.
+    pub fn pid(&self) -> u64 {
+        self.pid.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The id of the process whose task made this context, 0 if none did.
+    pub fn parent_pid(&self) -> u64 {
+        self.parent
+    }
+
+    /// Records `task` as the process's main task if it has none yet (the first task the
+    /// context is attached to: see [`crate::spawn_with_context`], [`crate::current_context`]).
+    pub(crate) fn claim_pid(&self, task: task::TaskId) {
+        let _ = self.pid.compare_exchange(
+            0,
+            task,
+            core::sync::atomic::Ordering::Relaxed,
+            core::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// The job (process group) this process belongs to, 0 for none.

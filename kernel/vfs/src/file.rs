@@ -197,6 +197,13 @@ pub trait File: Send + Sync {
         Err(Errno::ENOTSUP)
     }
 
+    /// The absolute path the file was opened by, or the device's path (`/dev/null`), if it has
+    /// one: what `/proc/PID/fd/N` links to. Pipes, sockets and other objects outside the tree
+    /// have none.
+    fn path(&self) -> Option<String> {
+        None
+    }
+
     /// The directory node an open directory is bound to (the base of the `*_beneath`
     /// calls); `None` for everything else.
     fn dir_node(&self) -> Option<memfs::NodeId> {

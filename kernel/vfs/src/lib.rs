@@ -28,6 +28,7 @@ mod beneath;
 mod console;
 mod context;
 mod file;
+pub mod generated;
 pub mod notify;
 mod pipe;
 pub mod readiness;
@@ -55,6 +56,7 @@ pub use tty::Termios;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use generated::Resolved;
 use memfs::NodeKind;
 
 /// Wall-clock time for timestamps (ns since the Unix epoch).
@@ -154,6 +156,7 @@ pub fn current_context() -> Arc<ProcessContext> {
         return ctx;
     }
     let ctx = ProcessContext::with_console();
+    ctx.claim_pid(task::current_id());
     task::set_context(ctx.clone());
     ctx
 }
@@ -167,9 +170,17 @@ pub fn spawn_with_context<F: FnOnce() -> isize + Send + 'static>(
     f: F,
 ) -> core::result::Result<task::JoinHandle, task::SpawnError> {
     builder.spawn(move || {
+        ctx.claim_pid(task::current_id());
         task::set_context(ctx);
         f()
     })
+}
+
+/// [`absolute`] for a call that changes what `path` names: `EACCES` in a generated tree.
+fn changeable(path: &str) -> Result<String> {
+    let path = absolute(path)?;
+    generated::check_changeable(&path)?;
+    Ok(path)
 }
 
 /// Makes `path` absolute against the running task's cwd (lexically).
@@ -210,6 +221,13 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
         // The in-memory file system has no device nodes: the one device is named here.
         return Ok(Arc::new(NullDevice::new()));
     }
+    let path = match generated::resolve(&path, true)? {
+        Resolved::Tree(path) => path,
+        Resolved::Generated(_, _) if opts.create && opts.exclusive => return Err(Errno::EEXIST),
+        Resolved::Generated(path, node) => {
+            return generated::open(path, node, writable || opts.truncate, opts.directory);
+        }
+    };
     let t = now();
     let found = |fs: &mut memfs::MemFs| -> Result<(memfs::NodeId, Prepared)> {
         let existing = if opts.create && opts.exclusive {
@@ -436,7 +454,10 @@ pub fn pipe() -> Result<(Fd, Fd)> {
 
 /// Metadata of `path`, following symbolic links.
 pub fn stat(path: &str) -> Result<Stat> {
-    let path = absolute(path)?;
+    let path = match generated::resolve(&absolute(path)?, true)? {
+        Resolved::Tree(path) => path,
+        Resolved::Generated(path, node) => return Ok(generated::stat(&path, &node)),
+    };
     rootfs::with(|fs| {
         let node = fs.lookup(&path)?;
         Ok(Stat::from_metadata(fs.metadata(node)?, node))
@@ -445,7 +466,10 @@ pub fn stat(path: &str) -> Result<Stat> {
 
 /// Metadata of `path`, not following a symbolic link in its last component.
 pub fn lstat(path: &str) -> Result<Stat> {
-    let path = absolute(path)?;
+    let path = match generated::resolve(&absolute(path)?, false)? {
+        Resolved::Tree(path) => path,
+        Resolved::Generated(path, node) => return Ok(generated::stat(&path, &node)),
+    };
     rootfs::with(|fs| {
         let node = fs.lookup_nofollow(&path)?;
         Ok(Stat::from_metadata(fs.metadata(node)?, node))
@@ -460,7 +484,7 @@ pub fn read_dir(path: &str) -> Result<Vec<DirEntry>> {
 }
 
 pub fn mkdir(path: &str, mode: u32) -> Result<()> {
-    let path = absolute(path)?;
+    let path = changeable(path)?;
     rootfs::with(|fs| fs.mkdir(&path, mode, now()))?;
     Ok(())
 }
@@ -469,34 +493,39 @@ pub fn mkdir(path: &str, mode: u32) -> Result<()> {
 /// directories (or symbolic links to them) are fine; an existing non-directory is
 /// `AlreadyExists` as the last component and `NotADirectory` before it.
 pub fn mkdir_all(path: &str, mode: u32) -> Result<()> {
-    let path = absolute(path)?;
+    if let Ok(Resolved::Generated(_, generated::Node::Dir(_))) =
+        generated::resolve(&absolute(path)?, true)
+    {
+        return Ok(());
+    }
+    let path = changeable(path)?;
     rootfs::with(|fs| fs.mkdir_all(&path, mode, now()))?;
     Ok(())
 }
 
 pub fn rmdir(path: &str) -> Result<()> {
-    let path = absolute(path)?;
+    let path = changeable(path)?;
     rootfs::with(|fs| fs.rmdir(&path, now()))?;
     Ok(())
 }
 
 /// Removes a file or symbolic link.
 pub fn unlink(path: &str) -> Result<()> {
-    let path = absolute(path)?;
+    let path = changeable(path)?;
     rootfs::with(|fs| fs.unlink(&path, now()))?;
     Ok(())
 }
 
 /// POSIX `rename`: replaces an existing file, or an empty directory by a directory.
 pub fn rename(from: &str, to: &str) -> Result<()> {
-    let (from, to) = (absolute(from)?, absolute(to)?);
+    let (from, to) = (changeable(from)?, changeable(to)?);
     rootfs::with(|fs| fs.rename(&from, &to, now()))?;
     Ok(())
 }
 
 /// Sets the length of the file at `path`.
 pub fn truncate(path: &str, len: u64) -> Result<()> {
-    let path = absolute(path)?;
+    let path = changeable(path)?;
     rootfs::with(|fs| {
         let node = fs.lookup(&path)?;
         fs.truncate(node, len, now())?;
@@ -514,7 +543,7 @@ pub fn set_times(
     accessed: Option<i64>,
     modified: Option<i64>,
 ) -> Result<()> {
-    let path = absolute(path)?;
+    let path = changeable(path)?;
     rootfs::with(|fs| {
         let node = if follow {
             fs.lookup(&path)?
@@ -532,7 +561,7 @@ pub fn set_times(
 /// Sets the permission bits of `path` (`chmod`); `follow`: follow a symbolic link in the last
 /// component. The bits are stored and reported, not enforced.
 pub fn set_mode(path: &str, follow: bool, mode: u32) -> Result<()> {
-    let path = absolute(path)?;
+    let path = changeable(path)?;
     rootfs::with(|fs| {
         let node = if follow {
             fs.lookup(&path)?
@@ -553,7 +582,7 @@ pub fn set_mode_fd(fd: Fd, mode: u32) -> Result<()> {
 
 /// Creates a symbolic link at `link` pointing to `target` (stored as given).
 pub fn symlink(target: &str, link: &str) -> Result<()> {
-    let link = absolute(link)?;
+    let link = changeable(link)?;
     rootfs::with(|fs| fs.symlink(&link, target, now()))?;
     Ok(())
 }
@@ -562,14 +591,18 @@ pub fn symlink(target: &str, link: &str) -> Result<()> {
 /// follow a symbolic link in the last component of `from`. A directory is `EISDIR`
 /// (POSIX says `EPERM`).
 pub fn link(from: &str, to: &str, follow: bool) -> Result<()> {
-    let (from, to) = (absolute(from)?, absolute(to)?);
+    let (from, to) = (changeable(from)?, changeable(to)?);
     rootfs::with(|fs| fs.link(&from, &to, follow, now()))?;
     Ok(())
 }
 
 /// The target of the symbolic link at `path`.
 pub fn readlink(path: &str) -> Result<String> {
-    let path = absolute(path)?;
+    let path = match generated::resolve(&absolute(path)?, false)? {
+        Resolved::Tree(path) => path,
+        Resolved::Generated(_, generated::Node::Symlink(target)) => return Ok(target),
+        Resolved::Generated(..) => return Err(Errno::EINVAL),
+    };
     rootfs::with(|fs| {
         let node = fs.lookup_nofollow(&path)?;
         fs.readlink(node).map(String::from)
@@ -580,10 +613,17 @@ pub fn readlink(path: &str) -> Result<String> {
 pub fn chdir(path: &str) -> Result<()> {
     let ctx = current_context();
     let path = absolute_from(&ctx.cwd(), path)?;
-    let kind = rootfs::with(|fs| fs.lookup(&path).and_then(|n| fs.metadata(n)))?.kind;
-    if kind != NodeKind::Directory {
-        return Err(Errno::ENOTDIR);
-    }
+    let path = match generated::resolve(&path, true)? {
+        Resolved::Tree(path) => {
+            let kind = rootfs::with(|fs| fs.lookup(&path).and_then(|n| fs.metadata(n)))?.kind;
+            if kind != NodeKind::Directory {
+                return Err(Errno::ENOTDIR);
+            }
+            path
+        }
+        Resolved::Generated(path, generated::Node::Dir(_)) => path,
+        Resolved::Generated(..) => return Err(Errno::ENOTDIR),
+    };
     ctx.set_cwd(path);
     Ok(())
 }

@@ -64,6 +64,10 @@ impl File for RegularFile {
         FileKind::File
     }
 
+    fn path(&self) -> Option<String> {
+        self.path.clone()
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if !self.readable {
             return Err(Errno::EACCES);
@@ -222,6 +226,10 @@ impl Drop for DirHandle {
 impl File for DirHandle {
     fn kind(&self) -> FileKind {
         FileKind::Directory
+    }
+
+    fn path(&self) -> Option<String> {
+        self.path.clone()
     }
 
     fn read(&self, _buf: &mut [u8]) -> Result<usize> {

@@ -28,24 +28,15 @@ pub(super) fn fd(v: u64) -> Result<u32> {
     u32::try_from(v as i64).map_err(|_| Errno::EBADF)
 }
 
-/// `/proc/self/exe` and `/proc/PID/exe` of the calling process: the one `/proc` entry there
-/// is (std's `current_exe` and its backtrace symbolizer read it). Other paths: `None`.
-fn proc_exe(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/proc/")?.strip_suffix("/exe")?;
-    let own = rest == "self" || rest.parse::<u64>().ok() == Some(state::current().pid);
-    own.then(libtheseus::process::exe_path).flatten()
-}
-
 /// The path string at `addr`, as given.
 fn raw_path_at(addr: u64) -> Result<String> {
     let bytes = usermode::read_c_string(addr, PATH_MAX)?;
     String::from_utf8(bytes).map_err(|_| Errno::EINVAL)
 }
 
-/// The path at `addr`, with `/proc/self/exe` standing for the program's file.
+/// The path at `addr` (`/proc/self/exe` and the rest of `/proc` are resolved by vfs).
 pub(super) fn path_at(addr: u64) -> Result<String> {
-    let path = raw_path_at(addr)?;
-    Ok(proc_exe(&path).unwrap_or(path))
+    raw_path_at(addr)
 }
 
 /// The path named by `dirfd` and the string at `addr`.
@@ -217,6 +208,34 @@ pub fn dup2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     fs::dup2(old, new)?;
     copy_dir_state(old, new);
     Ok(u64::from(new))
+}
+
+/// `kcmp`: whether two processes share a kernel object. Only the calling process can be
+/// inspected (another's `EPERM`); with itself it shares everything, and `KCMP_FILE` compares
+/// the open file descriptions of two of its descriptors (0 same, 1 or 2 an order, `EBADF`).
+pub fn kcmp(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    // `enum kcmp_type` in Linux's uapi (not in linux-raw-sys).
+    const KCMP_FILE: u64 = 0;
+    const KCMP_EPOLL_TFD: u64 = 7;
+    let me = state::current().pid;
+    if a[0] != me || a[1] != me {
+        return Err(Errno::EPERM);
+    }
+    match a[2] {
+        KCMP_FILE => {
+            let (x, y) = (
+                fs::description_id(fd(a[3])?)?,
+                fs::description_id(fd(a[4])?)?,
+            );
+            Ok(match x.cmp(&y) {
+                core::cmp::Ordering::Equal => 0,
+                core::cmp::Ordering::Less => 1,
+                core::cmp::Ordering::Greater => 2,
+            })
+        }
+        t if t < KCMP_EPOLL_TFD => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 pub fn dup3(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
@@ -870,10 +889,7 @@ pub fn symlinkat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 }
 
 fn readlink_into(path: &str, buf: u64, len: u64) -> Result<u64> {
-    let target = match proc_exe(path) {
-        Some(exe) => exe,
-        None => fs::readlink(path)?,
-    };
+    let target = fs::readlink(path)?;
     let n = target.len().min(len as usize);
     usermode::write(buf, &target.as_bytes()[..n])?;
     Ok(n as u64)

@@ -2,7 +2,8 @@
 //! `madvise` and `brk`.
 //!
 //! Every mapping a program makes is a `libtheseus::mmap` user region; the process's [`Space`]
-//! remembers which, so that they are all unmapped when the process ends. A file mapping is a
+//! remembers which, so that they are all unmapped when the process ends, and the process's
+//! memory map (`libtheseus::process::record_mapping`) shows them in `/proc`. A file mapping is a
 //! copy of the file's bytes made at `mmap` time: exact for `MAP_PRIVATE`, and for read-only
 //! `MAP_SHARED` while nobody writes the file; writable `MAP_SHARED` file mappings are not
 //! supported (`ENODEV`), nor are `MAP_FIXED` mappings outside the program's own regions.
@@ -75,6 +76,7 @@ pub fn mmap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         }
         let start = map_file(fd, offset, len as usize, prot(prot_bits))?;
         space.regions.insert(start, len as usize);
+        libtheseus::process::record_mapping(start, len as usize);
         return Ok(start as u64);
     }
     if flags & (g::MAP_FIXED | g::MAP_FIXED_NOREPLACE) != 0 {
@@ -93,6 +95,7 @@ pub fn mmap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     };
     let start = Region::new_user(len as usize, prot(prot_bits), commit)?.into_raw();
     space.regions.insert(start, len as usize);
+    libtheseus::process::record_mapping(start, len as usize);
     Ok(start as u64)
 }
 
@@ -139,6 +142,7 @@ pub fn munmap(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         let from = addr.max(s as u64);
         let to = end.min((s + l) as u64);
         mmap::unmap_at(from as usize, (to - from) as usize)?;
+        libtheseus::process::record_unmapping(from as usize, (to - from) as usize);
         if from == s as u64 && to == (s + l) as u64 {
             space.regions.remove(&s);
         }

@@ -170,6 +170,7 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_set_robust_list => ("set_robust_list", system::zero),
         nr::__NR_utimensat => ("utimensat", fs::utimensat),
         nr::__NR_dup3 => ("dup3", fs::dup3),
+        nr::__NR_kcmp => ("kcmp", fs::kcmp),
         nr::__NR_pipe2 => ("pipe2", fs::pipe2),
         nr::__NR_prlimit64 => ("prlimit64", system::prlimit64),
         nr::__NR_getrandom => ("getrandom", system::getrandom),

@@ -59,10 +59,10 @@ pub struct Child {
 }
 
 pub struct Process {
-    /// The process id: the thread id of the thread that made the first system call (the main
-    /// thread).
+    /// The process id: the thread id of the process's main thread (`libtheseus::process::id`,
+    /// the same number `/proc` shows).
     pub pid: u64,
-    /// The parent's process id (1, the shell, for programs it starts).
+    /// The parent's process id (the shell's for programs it starts).
     pub ppid: AtomicU64,
     /// `THESEUS_STRACE` in the environment at start (or at the last `execve`); set through
     /// [`Process::set_trace`], which keeps [`TRACING_PROCESSES`] counting.
@@ -99,8 +99,8 @@ impl Process {
 
     fn empty() -> Process {
         Process {
-            pid: thread::current_id().as_u64(),
-            ppid: AtomicU64::new(1),
+            pid: libtheseus::process::id(),
+            ppid: AtomicU64::new(libtheseus::process::parent_id()),
             trace: AtomicU32::new(Trace::Off as u32),
             children: Mutex::new(BTreeMap::new()),
             child_ended: Arc::new(Event::default()),

@@ -115,13 +115,14 @@ pub fn clock_nanosleep(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 pub fn uname(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     // struct new_utsname: six 65-byte fields.
     let mut u = [0u8; 6 * 65];
+    use libtheseus::identity as id;
     for (i, value) in [
-        "Linux",
-        "theseus",
-        "6.1.0-theseus",
-        "#1 SMP",
-        "x86_64",
-        "(none)",
+        id::SYSNAME,
+        id::NODENAME,
+        id::RELEASE,
+        id::VERSION,
+        id::MACHINE,
+        id::DOMAINNAME,
     ]
     .iter()
     .enumerate()
@@ -140,16 +141,9 @@ pub fn getrandom(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     Ok(len as u64)
 }
 
-/// `(soft, hard)` limit of resource `r`.
+/// `(soft, hard)` limit of resource `r` (the kernel's, `libtheseus::process::limit`).
 fn limit(r: u32) -> Result<(u64, u64)> {
-    const INFINITY: u64 = u64::MAX;
-    Ok(match r {
-        g::RLIMIT_STACK => (8 << 20, INFINITY),
-        g::RLIMIT_NOFILE => (1024, 4096),
-        g::RLIMIT_CORE => (0, INFINITY),
-        r if r < g::RLIM_NLIMITS => (INFINITY, INFINITY),
-        _ => return Err(Errno::EINVAL),
-    })
+    libtheseus::process::limit(r).ok_or(Errno::EINVAL)
 }
 
 pub fn getrlimit(_: &mut Registers, a: [u64; 6]) -> Result<u64> {

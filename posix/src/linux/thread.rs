@@ -17,7 +17,7 @@ pub fn getpid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
     Ok(state::current().pid)
 }
 
-/// Programs started from the shell have the shell (process 1) as parent.
+/// Programs started from the shell have the shell as parent (`/proc/PID/stat` shows the same).
 pub fn getppid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
     Ok(state::current().ppid.load(Ordering::Relaxed))
 }
