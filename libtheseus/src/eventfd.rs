@@ -62,6 +62,13 @@ impl File for EventFd {
         FileKind::CharDevice
     }
 
+    fn status(&self) -> vfs::OpenStatus {
+        vfs::OpenStatus {
+            nonblocking: self.nonblocking.load(Ordering::Relaxed),
+            ..vfs::OpenStatus::READ_WRITE
+        }
+    }
+
     /// Reads the counter (8 bytes): the whole value, which resets it to 0, or 1 in
     /// semaphore mode (decrementing it). Blocks while it is 0.
     fn read(&self, buf: &mut [u8]) -> vfs::Result<usize> {

@@ -272,6 +272,28 @@ pub fn wait_readiness_change(seen: u32, deadline_ns: Option<u64>) -> bool {
     vfs::readiness::wait_change(seen, deadline_ns)
 }
 
+/// How the open file description behind `fd` may be used and its flags (`fcntl(F_GETFL)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenStatus {
+    pub read: bool,
+    pub write: bool,
+    /// Every write goes to the end (`O_APPEND`).
+    pub append: bool,
+    /// Reads and writes fail with `EAGAIN` instead of blocking (`O_NONBLOCK`).
+    pub nonblocking: bool,
+}
+
+/// The access mode and status flags of the open file description behind `fd`.
+pub fn status(fd: Fd) -> Result<OpenStatus> {
+    let s = vfs::file(fd)?.status();
+    Ok(OpenStatus {
+        read: s.read,
+        write: s.write,
+        append: s.append,
+        nonblocking: s.nonblocking,
+    })
+}
+
 /// A number identifying the open file description behind `fd`: descriptors duplicated from
 /// the same `open` (`dup`, `dup2`, inheritance) give the same number. Unique while the
 /// description is open; a number may be reused after the description's last descriptor is

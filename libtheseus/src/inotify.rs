@@ -38,6 +38,13 @@ impl File for InotifyFile {
         FileKind::CharDevice
     }
 
+    fn status(&self) -> vfs::OpenStatus {
+        vfs::OpenStatus {
+            nonblocking: self.nonblocking.load(Ordering::Relaxed),
+            ..vfs::OpenStatus::READ
+        }
+    }
+
     fn read(&self, buf: &mut [u8]) -> vfs::Result<usize> {
         loop {
             let seen = vfs::readiness::generation();

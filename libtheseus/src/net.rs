@@ -379,3 +379,33 @@ pub fn set_stored_option(fd: Fd, level: i32, name: i32, value: &[u8]) -> Result<
 pub fn stored_option(fd: Fd, level: i32, name: i32) -> Result<Option<Vec<u8>>> {
     Ok(sock(fd)?.with_options(|o| o.other.get(&(level, name)).cloned()))
 }
+
+/// A network interface: the loopback network (`lo`, index 1) or the network device (`eth0`,
+/// index 2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub name: &'static str,
+    pub index: u32,
+    /// The hardware address (zeros for `lo`).
+    pub mac: [u8; 6],
+    pub mtu: usize,
+    /// Linux's `ARPHRD_*` type: 772 loopback, 1 Ethernet.
+    pub hardware: u16,
+    /// Linux's `IFF_*` bits.
+    pub flags: u32,
+}
+
+/// The network interfaces there are now, by index.
+pub fn interfaces() -> Vec<Interface> {
+    net_stack::interfaces()
+        .into_iter()
+        .map(|i| Interface {
+            name: i.name,
+            index: i.index,
+            mac: i.mac,
+            mtu: i.mtu,
+            hardware: i.hardware,
+            flags: i.flags,
+        })
+        .collect()
+}

@@ -22,11 +22,13 @@
 
 extern crate alloc;
 
+mod interfaces;
 mod phy;
 mod tcp;
 mod tests;
 
 pub use errno::Errno;
+pub use interfaces::{ARPHRD_ETHER, ARPHRD_LOOPBACK, NetInterface, interfaces};
 pub use tcp::{Listener, Recv, Tcp, tcp_connect, tcp_listen};
 
 use alloc::collections::{BTreeMap, VecDeque};

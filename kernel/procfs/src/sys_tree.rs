@@ -5,67 +5,18 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
+use net_stack::{NetInterface, interfaces};
 use vfs::generated::{Node, Tree};
 use vfs::{Errno, FileKind};
 
-/// Ethernet payload size: the largest frame the device takes less its 14-byte header.
-const ETHERNET_MTU: usize = virtio_net::MAX_FRAME - 14;
-
-/// A network interface as `/sys/class/net/NAME` shows it.
-struct Interface {
-    name: &'static str,
-    index: u32,
-    mac: [u8; 6],
-    mtu: usize,
-    /// `ARPHRD_*`: 772 loopback, 1 Ethernet.
-    kind: u32,
-    /// `IFF_*` bits.
-    flags: u32,
-    /// Traffic counters (`statistics/`), where the device counts them (not for `lo`).
-    stats: Vec<(&'static str, u64)>,
-}
-
-/// The interfaces: the loopback network, and `eth0` if there is a network device. Their
-/// indexes are fixed: `lo` 1, `eth0` 2.
-fn interfaces() -> Vec<Interface> {
-    const IFF_UP: u32 = 0x1;
-    const IFF_BROADCAST: u32 = 0x2;
-    const IFF_LOOPBACK: u32 = 0x8;
-    const IFF_RUNNING: u32 = 0x40;
-    const IFF_MULTICAST: u32 = 0x1000;
-    let mut out = vec![Interface {
-        name: "lo",
-        index: 1,
-        mac: [0; 6],
-        mtu: 65536,
-        kind: 772,
-        flags: IFF_UP | IFF_LOOPBACK | IFF_RUNNING,
-        stats: Vec::new(),
-    }];
-    if let Some(info) = net_stack::info() {
-        let d = info.device;
-        out.push(Interface {
-            name: "eth0",
-            index: 2,
-            mac: info.mac,
-            mtu: ETHERNET_MTU,
-            kind: 1,
-            flags: IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST,
-            stats: vec![
-                ("rx_bytes", d.rx_bytes),
-                ("rx_packets", d.rx_packets),
-                ("rx_errors", d.rx_errors),
-                ("tx_bytes", d.tx_bytes),
-                ("tx_packets", d.tx_packets),
-                ("tx_errors", d.tx_errors),
-            ],
-        });
-    }
-    out
-}
-
 /// The files of an interface directory and their contents.
-fn interface_files(i: &Interface) -> Vec<(&'static str, String)> {
+fn interface_files(i: &NetInterface) -> Vec<(&'static str, String)> {
+    // Linux says `unknown` for the loopback device, which has no carrier.
+    let up = if i.hardware == net_stack::ARPHRD_LOOPBACK {
+        "unknown\n"
+    } else {
+        "up\n"
+    };
     let m = i.mac;
     vec![
         (
@@ -79,11 +30,23 @@ fn interface_files(i: &Interface) -> Vec<(&'static str, String)> {
         ("flags", format!("{:#x}\n", i.flags)),
         ("ifindex", format!("{}\n", i.index)),
         ("mtu", format!("{}\n", i.mtu)),
-        (
-            "operstate",
-            if i.kind == 772 { "unknown\n" } else { "up\n" }.into(),
-        ),
-        ("type", format!("{}\n", i.kind)),
+        ("operstate", up.into()),
+        ("type", format!("{}\n", i.hardware)),
+    ]
+}
+
+/// The files of an interface's `statistics` directory (none for `lo`).
+fn statistics(i: &NetInterface) -> Vec<(&'static str, u64)> {
+    let Some(d) = i.counters else {
+        return Vec::new();
+    };
+    vec![
+        ("rx_bytes", d.rx_bytes),
+        ("rx_packets", d.rx_packets),
+        ("rx_errors", d.rx_errors),
+        ("tx_bytes", d.tx_bytes),
+        ("tx_packets", d.tx_packets),
+        ("tx_errors", d.tx_errors),
     ]
 }
 
@@ -122,21 +85,20 @@ impl Tree for Sys {
                             .iter()
                             .map(|(n, _)| (n.to_string(), FileKind::File))
                             .collect();
-                        if !i.stats.is_empty() {
+                        if i.counters.is_some() {
                             entries.push(("statistics".into(), FileKind::Directory));
                         }
                         Node::Dir(entries)
                     }
-                    ["statistics"] if !i.stats.is_empty() => Node::Dir(
-                        i.stats
+                    ["statistics"] if i.counters.is_some() => Node::Dir(
+                        statistics(i)
                             .iter()
                             .map(|(n, _)| (n.to_string(), FileKind::File))
                             .collect(),
                     ),
                     ["statistics", stat] => {
-                        let (_, v) = i
-                            .stats
-                            .iter()
+                        let (_, v) = statistics(i)
+                            .into_iter()
                             .find(|(n, _)| n == stat)
                             .ok_or(Errno::ENOENT)?;
                         Node::File(format!("{v}\n").into_bytes())

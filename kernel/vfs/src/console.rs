@@ -1,7 +1,7 @@
 //! The serial console as a file (stdin/stdout/stderr) through its terminal line discipline
 //! (`tty`), and the null device.
 
-use crate::file::{File, FileKind, Result, Stat, anonymous_ino};
+use crate::file::{File, FileKind, OpenStatus, Result, Stat, anonymous_ino};
 use crate::{Errno, now};
 use alloc::string::String;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -197,6 +197,13 @@ impl Default for Console {
 impl File for Console {
     fn kind(&self) -> FileKind {
         FileKind::CharDevice
+    }
+
+    fn status(&self) -> OpenStatus {
+        OpenStatus {
+            nonblocking: self.nonblocking.load(Ordering::Relaxed),
+            ..OpenStatus::READ_WRITE
+        }
     }
 
     fn path(&self) -> Option<String> {

@@ -94,6 +94,32 @@ pub(crate) fn anonymous_ino() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// How an open file description may be used and its status flags (`fcntl(F_GETFL)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenStatus {
+    pub read: bool,
+    pub write: bool,
+    /// `O_APPEND`.
+    pub append: bool,
+    /// `O_NONBLOCK`.
+    pub nonblocking: bool,
+}
+
+impl OpenStatus {
+    /// Readable and writable, blocking, not appending: what a file says that keeps no mode.
+    pub const READ_WRITE: OpenStatus = OpenStatus {
+        read: true,
+        write: true,
+        append: false,
+        nonblocking: false,
+    };
+    /// Read-only, blocking.
+    pub const READ: OpenStatus = OpenStatus {
+        write: false,
+        ..OpenStatus::READ_WRITE
+    };
+}
+
 /// Where [`File::seek`] moves from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeekFrom {
@@ -165,6 +191,11 @@ pub trait File: Send + Sync {
     /// True if a write would not block.
     fn poll_writable(&self) -> bool {
         true
+    }
+
+    /// How the description may be used and its `O_APPEND`/`O_NONBLOCK` flags.
+    fn status(&self) -> OpenStatus {
+        OpenStatus::READ_WRITE
     }
 
     /// Makes reads and writes fail with `EAGAIN` instead of blocking (`O_NONBLOCK`).

@@ -13,7 +13,7 @@
 //! [`GeneratedDir`] (entries as listed at open). Every change under a mount point (create,
 //! remove, rename, write, chmod...) is `EACCES`.
 
-use crate::file::{DirEntry, File, FileKind, Result, SeekFrom, Stat};
+use crate::file::{DirEntry, File, FileKind, OpenStatus, Result, SeekFrom, Stat};
 use crate::{Errno, now};
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -220,6 +220,10 @@ impl File for GeneratedFile {
         FileKind::File
     }
 
+    fn status(&self) -> OpenStatus {
+        OpenStatus::READ
+    }
+
     fn path(&self) -> Option<String> {
         Some(self.path.clone())
     }
@@ -270,6 +274,10 @@ pub struct GeneratedDir {
 impl File for GeneratedDir {
     fn kind(&self) -> FileKind {
         FileKind::Directory
+    }
+
+    fn status(&self) -> OpenStatus {
+        OpenStatus::READ
     }
 
     fn path(&self) -> Option<String> {

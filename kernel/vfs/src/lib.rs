@@ -48,7 +48,7 @@ pub use console::{
 };
 pub use context::{Fd, FdTable, MAX_FDS, ProcessContext};
 pub use errno::Errno;
-pub use file::{DirEntry, File, FileKind, Result, SeekFrom, Stat};
+pub use file::{DirEntry, File, FileKind, OpenStatus, Result, SeekFrom, Stat};
 pub use pipe::{PIPE_BUF, PIPE_CAPACITY, PipeReader, PipeWriter, pipe_pair};
 pub use regular::{DirHandle, RegularFile};
 pub use tty::Termios;

@@ -6,7 +6,7 @@
 //! notifies after changing them, so no wake-up is lost (one CPU: the check and the sleep
 //! cannot be separated by a waker).
 
-use crate::file::{File, FileKind, Result, Stat, anonymous_ino};
+use crate::file::{File, FileKind, OpenStatus, Result, Stat, anonymous_ino};
 use crate::{Errno, now};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -101,6 +101,13 @@ impl File for PipeReader {
         FileKind::Pipe
     }
 
+    fn status(&self) -> OpenStatus {
+        OpenStatus {
+            nonblocking: self.nonblocking.load(Ordering::Relaxed),
+            ..OpenStatus::READ
+        }
+    }
+
     fn read(&self, buf: &mut [u8]) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -153,6 +160,14 @@ impl File for PipeReader {
 impl File for PipeWriter {
     fn kind(&self) -> FileKind {
         FileKind::Pipe
+    }
+
+    fn status(&self) -> OpenStatus {
+        OpenStatus {
+            read: false,
+            nonblocking: self.nonblocking.load(Ordering::Relaxed),
+            ..OpenStatus::READ_WRITE
+        }
     }
 
     /// Blocks until every byte is written (POSIX blocking-pipe semantics); writes of at

@@ -1,6 +1,6 @@
 //! Files and directories of the root file system, opened by node id.
 
-use crate::file::{DirEntry, File, FileKind, Result, SeekFrom, Stat, node_ino};
+use crate::file::{DirEntry, File, FileKind, OpenStatus, Result, SeekFrom, Stat, node_ino};
 use crate::notify::{
     IN_ACCESS, IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY, report, times_mask,
 };
@@ -62,6 +62,15 @@ impl Drop for RegularFile {
 impl File for RegularFile {
     fn kind(&self) -> FileKind {
         FileKind::File
+    }
+
+    fn status(&self) -> OpenStatus {
+        OpenStatus {
+            read: self.readable,
+            write: self.writable,
+            append: self.append.load(Ordering::Relaxed),
+            nonblocking: false,
+        }
     }
 
     fn path(&self) -> Option<String> {
@@ -226,6 +235,10 @@ impl Drop for DirHandle {
 impl File for DirHandle {
     fn kind(&self) -> FileKind {
         FileKind::Directory
+    }
+
+    fn status(&self) -> OpenStatus {
+        OpenStatus::READ
     }
 
     fn path(&self) -> Option<String> {

@@ -1,8 +1,9 @@
 // Less common I/O calls of a Linux-ABI C program, in a fresh directory under /tmp: truncate,
 // preadv/pwritev (and the v2 forms), sendfile, copy_file_range, posix_fadvise, select and
-// pselect, getresuid/getresgid, getcpu, with the errno values Linux gives. Prints `ok WHAT` or
-// `FAIL WHAT (errno text)` per check, then `iocalls: N passed, N failed`; exit status 0 only if
-// every check passed. The same program passes on Linux.
+// pselect, getresuid/getresgid, getcpu, fcntl's F_GETFL/F_SETFL flags, with the errno values
+// Linux gives. Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then
+// `iocalls: N passed, N failed`; exit status 0 only if every check passed. The same program
+// passes on Linux.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -128,6 +129,23 @@ int main(void) {
     check(getresgid(&rg, &eg, &sg) == 0 && rg == getgid() && eg == getegid(), "getresgid");
     unsigned cpu = 12345, node = 12345;
     check(syscall(SYS_getcpu, &cpu, &node, NULL) == 0 && cpu < 1024 && node < 64, "getcpu");
+
+    // fcntl(F_GETFL): the access mode and status flags each description was opened with.
+    int d = open(dir, O_RDONLY | O_DIRECTORY);
+    int fl = fcntl(d, F_GETFL);
+    check((fl & O_ACCMODE) == O_RDONLY && (fl & O_DIRECTORY), "F_GETFL of a directory: O_RDONLY, O_DIRECTORY");
+    close(d);
+    int wa = open(a, O_WRONLY | O_APPEND);
+    fl = fcntl(wa, F_GETFL);
+    check((fl & O_ACCMODE) == O_WRONLY && (fl & O_APPEND) && !(fl & O_NONBLOCK), "F_GETFL: O_WRONLY, O_APPEND");
+    check(fcntl(wa, F_SETFL, O_NONBLOCK) == 0 && (fcntl(wa, F_GETFL) & (O_NONBLOCK | O_APPEND)) == O_NONBLOCK,
+          "F_SETFL sets O_NONBLOCK and clears O_APPEND");
+    close(wa);
+    int pp[2];
+    pipe(pp);
+    check((fcntl(pp[0], F_GETFL) & O_ACCMODE) == O_RDONLY && (fcntl(pp[1], F_GETFL) & O_ACCMODE) == O_WRONLY,
+          "F_GETFL of pipe ends: O_RDONLY, O_WRONLY");
+    close(pp[0]), close(pp[1]);
 
     close(fd), close(fb), close(p[0]), close(p[1]);
     printf("iocalls: %d passed, %d failed\n", passed, failed);

@@ -2,7 +2,7 @@
 // against what the system calls say: /proc/self and its stat, status, cmdline, environ, comm,
 // exe, cwd, fd, task, limits, maps and statm files (memory sizes following a new mapping);
 // the system's meminfo, stat, uptime, cpuinfo and sys/kernel files; /sys's CPU list and
-// loopback interface; kcmp; and that /proc cannot be written. Prints `ok WHAT` or
+// loopback interface, which the interface ioctls agree with; kcmp; and that /proc cannot be written. Prints `ok WHAT` or
 // `FAIL WHAT (errno text)` per check, then `procinfo: N passed, N failed`; exit status 0 only if every check passed. The same program
 // passes on Linux (run as root or not).
 #define _GNU_SOURCE
@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -239,6 +242,19 @@ int main(int argc, char **argv) {
     check(online && (online[0] == '0'), "/sys/devices/system/cpu/online starts at CPU 0");
     char *ifindex = slurp("/sys/class/net/lo/ifindex", NULL);
     check(ifindex && strcmp(ifindex, "1\n") == 0, "/sys/class/net/lo/ifindex is 1");
+    char ifname[IF_NAMESIZE] = {0};
+    check(if_nametoindex("lo") == 1 && if_indextoname(1, ifname) && strcmp(ifname, "lo") == 0,
+          "if_nametoindex/if_indextoname agree with /sys for lo");
+    errno = 0;
+    check(if_nametoindex("no-such-if0") == 0 && errno == ENODEV, "if_nametoindex of an unknown name: ENODEV");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    check(ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK) && (ifr.ifr_flags & IFF_UP),
+          "SIOCGIFFLAGS of lo: up, loopback");
+    check(ioctl(sock, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu == 65536, "SIOCGIFMTU of lo: 65536");
+    close(sock);
 
     // Nothing in /proc can be changed.
     // (Linux lets root open it for writing; the write fails.)

@@ -272,12 +272,28 @@ pub fn fcntl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             Ok(0)
         }
         g::F_GETFL => {
-            fs::fstat(f)?;
+            let meta = fs::fstat(f)?;
+            let status = fs::status(f)?;
+            let mut flags = match (status.read, status.write) {
+                (true, true) => g::O_RDWR,
+                (false, true) => g::O_WRONLY,
+                _ => g::O_RDONLY,
+            };
             // Sockets keep O_NONBLOCK where it can be read back (socket2's `nonblocking()`).
-            let nonblocking = libtheseus::net::info(f).is_ok_and(|i| i.nonblocking);
-            Ok(u64::from(
-                g::O_RDWR | if nonblocking { g::O_NONBLOCK } else { 0 },
-            ))
+            let socket_nonblocking = libtheseus::net::info(f).is_ok_and(|i| i.nonblocking);
+            if status.nonblocking || socket_nonblocking {
+                flags |= g::O_NONBLOCK;
+            }
+            if status.append {
+                flags |= g::O_APPEND;
+            }
+            // As Linux on 64-bit machines: files and directories are opened `O_LARGEFILE`.
+            match meta.file_type {
+                FileType::Directory => flags |= g::O_DIRECTORY | g::O_LARGEFILE,
+                FileType::File => flags |= g::O_LARGEFILE,
+                _ => {}
+            }
+            Ok(u64::from(flags))
         }
         g::F_SETFL => {
             fs::set_nonblocking(f, a[2] as u32 & g::O_NONBLOCK != 0)?;
@@ -356,6 +372,15 @@ pub fn ioctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             };
             usermode::write_value(a[2], &i32::try_from(n).unwrap_or(i32::MAX))?;
             Ok(0)
+        }
+        request @ (linux_raw_sys::ioctl::SIOCGIFINDEX
+        | linux_raw_sys::ioctl::SIOCGIFNAME
+        | linux_raw_sys::ioctl::SIOCGIFFLAGS
+        | linux_raw_sys::ioctl::SIOCGIFMTU
+        | linux_raw_sys::ioctl::SIOCGIFHWADDR)
+            if meta.file_type == FileType::Socket =>
+        {
+            super::net::interface_ioctl(request, a[2])
         }
         _ => Err(Errno::ENOTTY),
     }

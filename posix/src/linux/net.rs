@@ -597,7 +597,8 @@ pub fn setsockopt(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             }
             n::SO_BINDTODEVICE => {
                 let dev = value.split(|&b| b == 0).next().unwrap_or(&[]);
-                if !dev.is_empty() && dev != b"lo" {
+                let known = net::interfaces().iter().any(|i| i.name.as_bytes() == dev);
+                if !dev.is_empty() && !known {
                     return Err(Errno::ENODEV);
                 }
                 net::set_stored_option(f, level, name as i32, dev)?;
@@ -725,5 +726,43 @@ pub fn getsockopt(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let n = len.min(value.len());
     usermode::write(a[3], &value[..n])?;
     usermode::write_value(a[4], &(n as i32))?;
+    Ok(0)
+}
+
+/// The interface requests on a socket (`struct ifreq` at `addr`: a 16-byte name, then the
+/// value): `SIOCGIFINDEX` (name to index), `SIOCGIFNAME` (index to name), `SIOCGIFFLAGS`,
+/// `SIOCGIFMTU`, `SIOCGIFHWADDR`. An unknown name or index is `ENODEV`.
+pub(super) fn interface_ioctl(request: u32, addr: u64) -> Result<u64> {
+    use linux_raw_sys::ioctl as io;
+    const NAME: usize = 16;
+    let mut req = [0u8; 40];
+    usermode::read(addr, &mut req)?;
+    let all = net::interfaces();
+    let found = if request == io::SIOCGIFNAME {
+        let index = u32::from_ne_bytes(req[NAME..NAME + 4].try_into().unwrap());
+        all.into_iter().find(|i| i.index == index)
+    } else {
+        let name = req[..NAME].split(|&b| b == 0).next().unwrap_or(&[]);
+        all.into_iter().find(|i| i.name.as_bytes() == name)
+    };
+    let i = found.ok_or(Errno::ENODEV)?;
+    let value = &mut req[NAME..];
+    match request {
+        io::SIOCGIFNAME => {
+            let mut name = [0u8; NAME];
+            name[..i.name.len()].copy_from_slice(i.name.as_bytes());
+            req[..NAME].copy_from_slice(&name);
+        }
+        io::SIOCGIFINDEX => value[..4].copy_from_slice(&i.index.to_ne_bytes()),
+        io::SIOCGIFFLAGS => value[..2].copy_from_slice(&(i.flags as u16).to_ne_bytes()),
+        io::SIOCGIFMTU => value[..4].copy_from_slice(&(i.mtu as u32).to_ne_bytes()),
+        _ => {
+            // SIOCGIFHWADDR: a sockaddr with the hardware type and the address.
+            value[..2].copy_from_slice(&i.hardware.to_ne_bytes());
+            value[2..8].copy_from_slice(&i.mac);
+            value[8..16].fill(0);
+        }
+    }
+    usermode::write(addr, &req)?;
     Ok(0)
 }
