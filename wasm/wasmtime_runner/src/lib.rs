@@ -19,8 +19,14 @@
 //! and the backtrace lists the guest's frames from wasmtime's own stack walk, named from the
 //! `name` section, as `N: name (func I)`, at most 40 lines and `... N more`.
 //!
-//! Kills: as in `wasm_runner`, every host call is a kill point (a call hook), and between
-//! host calls the thread is async-killable.
+//! Kills: as in `wasm_runner`, every host call is a kill point (a call hook). A guest that
+//! computes without calling the host meets its kill through epoch interruption: the compiled
+//! code compares the engine's epoch with the store's deadline at every function entry and
+//! loop back edge; [`run_epoch_ticker`] (a kernel task) advances the epoch every
+//! [`EPOCH_TICK`] while a guest runs, and the store's deadline callback ends the run of a
+//! killed guest (an error that unwinds its wasm frames) or extends the deadline by one tick.
+//! The runner then reaches a kill point, and the store is dropped. Between host calls the
+//! thread is async-stoppable (Ctrl-Z stops it at a timer tick).
 //!
 //! Fuel: not offered (it changes the compiled code; `--fuel` is wasmi's).
 //!
@@ -38,6 +44,9 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::num::NonZeroUsize;
+use core::sync::atomic::{AtomicU32, Ordering};
+use core::time::Duration;
+use libtheseus::futex;
 use libtheseus::sync::Once;
 use libtheseus::thread;
 use wasi_host::run::compile_error;
@@ -45,7 +54,7 @@ pub use wasi_host::run::{Limits, RunError, STATUS_CANNOT_RUN, TABLE_LIMIT};
 use wasi_host::{Errno, GuestMemory, Preopen, WasiCtx, abi, errno_result};
 use wasmtime::{
     CallHook, Caller, Config, Engine, ExternType, Linker, Module, Store, StoreLimits,
-    StoreLimitsBuilder, Trap, WasmBacktrace,
+    StoreLimitsBuilder, Trap, UpdateDeadline, WasmBacktrace,
 };
 
 pub use cache::{Compile, CompileError, Lookup};
@@ -71,9 +80,49 @@ impl core::fmt::Display for Exit {
 
 impl core::error::Error for Exit {}
 
+/// The one engine, once built.
+static ENGINE: Once<Result<Engine, String>> = Once::new();
+
+/// How often [`run_epoch_ticker`] advances the engine's epoch while guests run: the longest a
+/// killed guest computes on before it checks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Guests running now (the epoch ticker sleeps while there are none).
+static GUESTS: AtomicU32 = AtomicU32::new(0);
+
+/// Counts one running guest while it lives.
+struct Running;
+
+impl Running {
+    fn start() -> Running {
+        GUESTS.fetch_add(1, Ordering::SeqCst);
+        futex::wake_all(&GUESTS);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        GUESTS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The epoch ticker's body, for a task of the kernel's own (not a guest's, which a kill would
+/// end with the guest): advances the engine's epoch every [`EPOCH_TICK`] while a guest runs,
+/// and sleeps while none does. Never returns.
+pub fn run_epoch_ticker() -> ! {
+    loop {
+        // Blocks while no guest runs (returns at once otherwise).
+        let _ = futex::wait(&GUESTS, 0, None);
+        thread::sleep(EPOCH_TICK);
+        if let Some(Ok(engine)) = ENGINE.get() {
+            engine.increment_epoch();
+        }
+    }
+}
+
 /// The one engine (wasmtime's code registry and type tables are per engine).
 pub fn engine() -> Result<&'static Engine, String> {
-    static ENGINE: Once<Result<Engine, String>> = Once::new();
     ENGINE
         .call_once(|| {
             let mut config = Config::new();
@@ -161,9 +210,17 @@ fn run_module(
     let mut store = Store::new(engine, host);
     store.limiter(|h| &mut h.limits);
     store.call_hook(|_, hook| kill_hook(hook));
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| {
+        if thread::kill_pending() {
+            return Err(wasmtime::Error::msg("killed"));
+        }
+        Ok(UpdateDeadline::Continue(1))
+    });
+    let _running = Running::start();
     let mut linker = Linker::<Host>::new(engine);
     define_wasi(&mut linker).map_err(|e| RunError::Instantiate(e.to_string()))?;
-    let _not_killable_after = AsyncKillable;
+    let _not_stoppable_after = AsyncStoppable;
     let instance = linker
         .instantiate(&mut store, module)
         .map_err(|e| match outcome(&e) {
@@ -174,7 +231,8 @@ fn run_module(
         .get_typed_func::<(), ()>(&mut store, "_start")
         .map_err(|_| RunError::NoStart)?;
     let result = start.call(&mut store, ());
-    // A kill stopped the guest at a host call: unwind from here, dropping the store.
+    // A kill stopped the guest at a host call or an epoch deadline: unwind from here,
+    // dropping the store.
     thread::kill_point();
     match result {
         Ok(()) => Ok(0),
@@ -190,12 +248,12 @@ fn one_line(message: &str) -> String {
 }
 
 /// As `wasm_runner`'s hook: host calls are kill points; wasm code between them is
-/// async-killable.
+/// async-stoppable.
 fn kill_hook(hook: CallHook) -> wasmtime::Result<()> {
     match hook {
-        CallHook::CallingWasm | CallHook::ReturningFromHost => thread::set_async_killable(true),
+        CallHook::CallingWasm | CallHook::ReturningFromHost => thread::set_async_stoppable(true),
         CallHook::CallingHost | CallHook::ReturningFromWasm => {
-            thread::set_async_killable(false);
+            thread::set_async_stoppable(false);
             if thread::kill_pending() {
                 return Err(wasmtime::Error::msg("killed"));
             }
@@ -204,12 +262,12 @@ fn kill_hook(hook: CallHook) -> wasmtime::Result<()> {
     Ok(())
 }
 
-/// Clears the async-killable mark when the run ends, by any path.
-struct AsyncKillable;
+/// Clears the async-stoppable mark when the run ends, by any path.
+struct AsyncStoppable;
 
-impl Drop for AsyncKillable {
+impl Drop for AsyncStoppable {
     fn drop(&mut self) {
-        thread::set_async_killable(false);
+        thread::set_async_stoppable(false);
     }
 }
 
