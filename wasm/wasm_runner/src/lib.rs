@@ -41,10 +41,11 @@ extern crate alloc;
 
 mod shadow;
 
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use libtheseus::thread;
+use wasi_host::guest;
+use wasi_host::run::{Declared, Import};
 pub use wasi_host::run::{
     Limits, MEMORY_LIMIT, RunError, SIGXCPU, STATUS_CANNOT_RUN, TABLE_LIMIT, compile_error,
 };
@@ -97,11 +98,7 @@ pub fn run_with_limits(
         });
     }
     let engine = Engine::new(&config);
-    if !bytes.starts_with(b"\0asm") {
-        return Err(RunError::Malformed(
-            "not a WebAssembly module (no `\\0asm` magic number)".into(),
-        ));
-    }
+    wasi_host::run::check_magic(bytes)?;
     // The shadow-stack copy when the rewrite handles the module and the copy compiles;
     // otherwise the module as given (whose errors are the ones reported), without a
     // backtrace.
@@ -109,19 +106,22 @@ pub fn run_with_limits(
         Some(module) => module,
         None => Module::new(&engine, bytes).map_err(|e| compile_error(&e.to_string()))?,
     };
-    let missing: Vec<String> = module
-        .imports()
-        .filter(|i| {
-            !(i.module() == abi::MODULE
-                && abi::find(i.name()).is_some()
-                && matches!(i.ty(), ExternType::Func(_)))
-        })
-        .map(|i| format!("{}.{}", i.module(), i.name()))
-        .collect();
-    if !missing.is_empty() {
-        return Err(RunError::MissingImports(missing));
-    }
-    check_declared_sizes(&module, limits.max_memory)?;
+    wasi_host::run::check_imports(module.imports().map(|i| Import {
+        module: i.module(),
+        name: i.name(),
+        is_function: matches!(i.ty(), ExternType::Func(_)),
+    }))?;
+    wasi_host::run::check_declared_sizes(
+        module.exports().filter_map(|e| {
+            let declared = match e.ty() {
+                ExternType::Memory(m) => Declared::MemoryPages(m.minimum()),
+                ExternType::Table(t) => Declared::TableElements(t.minimum()),
+                _ => return None,
+            };
+            Some((e.name(), declared))
+        }),
+        limits.max_memory,
+    )?;
     let host = Host {
         wasi: WasiCtx::new(args, env, preopens),
         limits: StoreLimitsBuilder::new()
@@ -151,7 +151,7 @@ pub fn run_with_limits(
     let start = instance
         .get_typed_func::<(), ()>(&store, "_start")
         .map_err(|_| RunError::NoStart)?;
-    let _not_stoppable_after = AsyncStoppable;
+    let _stoppable = guest::StoppableRun;
     let out_of_fuel = || trap_error(TrapCode::OutOfFuel.to_string(), SIGXCPU);
     if !tank.refill(&mut store, 0) {
         return Err(out_of_fuel());
@@ -222,32 +222,18 @@ impl FuelTank {
     }
 }
 
-/// Tracks where the guest task may be stopped or killed. Between host calls it runs only
-/// wasmi's interpreter, which takes no lock but the heap's (the scheduler checks that one),
-/// so a stop may take effect there at a timer tick (async-stoppable). A host call is a kill
-/// point: a pending kill fails the call before it starts, and `run_with_limits` then
-/// unwinds, freeing the guest's store (a guest that calls no host function meets its kill
-/// at the end of its fuel slice).
+/// The engine's call hook: `wasi_host::guest`'s stop and kill points (a host call is a kill
+/// point: a pending kill fails the call before it starts, and `run_with_limits` then unwinds,
+/// freeing the guest's store; a guest that calls no host function meets its kill at the end
+/// of its fuel slice).
 fn kill_hook(hook: CallHook) -> Result<(), wasmi::Error> {
     match hook {
-        CallHook::CallingWasm | CallHook::ReturningFromHost => thread::set_async_stoppable(true),
+        CallHook::CallingWasm | CallHook::ReturningFromHost => guest::entering_wasm(),
         CallHook::CallingHost | CallHook::ReturningFromWasm => {
-            thread::set_async_stoppable(false);
-            if thread::kill_pending() {
-                return Err(wasmi::Error::new("killed"));
-            }
+            guest::leaving_wasm().map_err(|k| wasmi::Error::new(k.to_string()))?
         }
     }
     Ok(())
-}
-
-/// Clears the async-stoppable mark when the run ends, by any path.
-struct AsyncStoppable;
-
-impl Drop for AsyncStoppable {
-    fn drop(&mut self) {
-        thread::set_async_stoppable(false);
-    }
 }
 
 /// The guest's frames from the shadow stack (empty for a module run unmodified).
@@ -296,36 +282,6 @@ fn trap_error(message: String, signal: i32) -> RunError {
     }
 }
 
-/// Bytes in a wasm page (custom page sizes are not enabled).
-const WASM_PAGE: u64 = 65536;
-
-/// Fails with one clear line when an exported memory's or table's declared minimum is over
-/// its limit (wasmi would otherwise fail the allocation with a generic message).
-fn check_declared_sizes(module: &Module, max_memory: usize) -> Result<(), RunError> {
-    for export in module.exports() {
-        match export.ty() {
-            ExternType::Memory(m) => {
-                let bytes = m.minimum().saturating_mul(WASM_PAGE);
-                if bytes > max_memory as u64 {
-                    return Err(RunError::Instantiate(format!(
-                        "memory `{}` declares a minimum of {bytes} bytes, over the limit of {max_memory} bytes",
-                        export.name()
-                    )));
-                }
-            }
-            ExternType::Table(t) if t.minimum() > TABLE_LIMIT as u64 => {
-                return Err(RunError::Instantiate(format!(
-                    "table `{}` declares a minimum of {} elements, over the limit of {TABLE_LIMIT}",
-                    export.name(),
-                    t.minimum()
-                )));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// A host function's result: the errno number, or a trap.
 type HostResult = Result<i32, wasmi::Error>;
 
@@ -350,15 +306,11 @@ fn with_ctx(
     host_call(|| f(&mut caller.data_mut().wasi))
 }
 
-/// Runs one host function. wasmi's interpreter frames cannot be unwound (its handlers are
-/// `extern "sysv64"`), so a kill point reached inside the host function (a wait, a file
-/// call) unwinds only to here, dropping what the host function held, and becomes a trap;
-/// `run_with_limits` then finishes the kill above the interpreter. A panic in the host is a
-/// trap too.
+/// Runs one host function (`wasi_host::guest::host_call`): a kill or panic inside it
+/// unwinds only to there (wasmi's interpreter frames cannot be unwound) and becomes a trap;
+/// `run_with_limits` then finishes the kill above the interpreter.
 fn host_call(f: impl FnOnce() -> Result<(), Errno>) -> HostResult {
-    thread::catch_unwind(f)
-        .map(errno_result)
-        .map_err(wasmi::Error::new)
+    guest::host_call(f).map_err(wasmi::Error::new)
 }
 
 type C<'a> = Caller<'a, Host>;

@@ -49,18 +49,16 @@ use core::time::Duration;
 use libtheseus::futex;
 use libtheseus::sync::Once;
 use libtheseus::thread;
-use wasi_host::run::compile_error;
+use wasi_host::guest;
+use wasi_host::run::{Declared, Import, compile_error, format_frames};
 pub use wasi_host::run::{Limits, RunError, STATUS_CANNOT_RUN, TABLE_LIMIT};
-use wasi_host::{Errno, GuestMemory, Preopen, WasiCtx, abi, errno_result};
+use wasi_host::{Errno, GuestMemory, Preopen, WasiCtx, abi};
 use wasmtime::{
     CallHook, Caller, Config, Engine, ExternType, Linker, Module, Store, StoreLimits,
     StoreLimitsBuilder, Trap, UpdateDeadline, WasmBacktrace,
 };
 
 pub use cache::{Compile, CompileError, Lookup};
-
-/// Guest frames printed in a backtrace before `... N more`.
-const MAX_FRAMES_PRINTED: usize = 40;
 
 /// The store's data: the WASI state and the resource limits.
 struct Host {
@@ -157,11 +155,7 @@ pub fn run(
             "fuel metering is offered by the wasmi engine only".into(),
         ));
     }
-    if !bytes.starts_with(b"\0asm") {
-        return Err(RunError::Malformed(
-            "not a WebAssembly module (no `\\0asm` magic number)".into(),
-        ));
-    }
+    wasi_host::run::check_magic(bytes)?;
     let engine = engine().map_err(RunError::Instantiate)?;
     let (artifact, _lookup) = cache::artifact(bytes, compile).map_err(|e| match e {
         cache::CacheError::Compile(CompileError::Rejected(m)) => compile_error(&m),
@@ -185,19 +179,22 @@ fn run_module(
     preopens: Vec<Preopen>,
     limits: Limits,
 ) -> Result<i32, RunError> {
-    let missing: Vec<String> = module
-        .imports()
-        .filter(|i| {
-            !(i.module() == abi::MODULE
-                && abi::find(i.name()).is_some()
-                && matches!(i.ty(), ExternType::Func(_)))
-        })
-        .map(|i| format!("{}.{}", i.module(), i.name()))
-        .collect();
-    if !missing.is_empty() {
-        return Err(RunError::MissingImports(missing));
-    }
-    check_declared_sizes(module, limits.max_memory)?;
+    wasi_host::run::check_imports(module.imports().map(|i| Import {
+        module: i.module(),
+        name: i.name(),
+        is_function: matches!(i.ty(), ExternType::Func(_)),
+    }))?;
+    wasi_host::run::check_declared_sizes(
+        module.exports().filter_map(|e| {
+            let declared = match e.ty() {
+                ExternType::Memory(m) => Declared::MemoryPages(m.minimum()),
+                ExternType::Table(t) => Declared::TableElements(t.minimum()),
+                _ => return None,
+            };
+            Some((e.name(), declared))
+        }),
+        limits.max_memory,
+    )?;
     let _guest = wasmtime_platform::GuestThread::enter()
         .map_err(|e| RunError::Instantiate(format!("guest thread: {e}")))?;
     let host = Host {
@@ -212,15 +209,13 @@ fn run_module(
     store.call_hook(|_, hook| kill_hook(hook));
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|_| {
-        if thread::kill_pending() {
-            return Err(wasmtime::Error::msg("killed"));
-        }
+        guest::check_kill()?;
         Ok(UpdateDeadline::Continue(1))
     });
     let _running = Running::start();
     let mut linker = Linker::<Host>::new(engine);
     define_wasi(&mut linker).map_err(|e| RunError::Instantiate(e.to_string()))?;
-    let _not_stoppable_after = AsyncStoppable;
+    let _stoppable = guest::StoppableRun;
     let instance = linker
         .instantiate(&mut store, module)
         .map_err(|e| match outcome(&e) {
@@ -247,28 +242,13 @@ fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// As `wasm_runner`'s hook: host calls are kill points; wasm code between them is
-/// async-stoppable.
+/// The engine's call hook: `wasi_host::guest`'s stop and kill points, as in `wasm_runner`.
 fn kill_hook(hook: CallHook) -> wasmtime::Result<()> {
     match hook {
-        CallHook::CallingWasm | CallHook::ReturningFromHost => thread::set_async_stoppable(true),
-        CallHook::CallingHost | CallHook::ReturningFromWasm => {
-            thread::set_async_stoppable(false);
-            if thread::kill_pending() {
-                return Err(wasmtime::Error::msg("killed"));
-            }
-        }
+        CallHook::CallingWasm | CallHook::ReturningFromHost => guest::entering_wasm(),
+        CallHook::CallingHost | CallHook::ReturningFromWasm => guest::leaving_wasm()?,
     }
     Ok(())
-}
-
-/// Clears the async-stoppable mark when the run ends, by any path.
-struct AsyncStoppable;
-
-impl Drop for AsyncStoppable {
-    fn drop(&mut self) {
-        thread::set_async_stoppable(false);
-    }
 }
 
 /// `proc_exit`'s code, or a trap with its signal and backtrace; `None` for other errors.
@@ -282,9 +262,8 @@ fn outcome(e: &wasmtime::Error) -> Option<Result<i32, RunError>> {
         .downcast_ref::<WasmBacktrace>()
         .map(|bt| {
             format_frames(
-                bt.frames()
-                    .iter()
-                    .map(|f| (f.func_index(), f.func_name().map(String::from))),
+                bt.frames().len(),
+                bt.frames().iter().map(|f| (f.func_index(), f.func_name())),
             )
         })
         .unwrap_or_default();
@@ -317,54 +296,6 @@ fn trap_error(message: String, signal: i32, backtrace: Vec<String>) -> RunError 
     }
 }
 
-/// `N: name (func I)` (or `N: func I` without a name), innermost first, at most
-/// [`MAX_FRAMES_PRINTED`] lines then `... N more`: the format of `wasm_runner`'s backtraces.
-fn format_frames(frames: impl ExactSizeIterator<Item = (u32, Option<String>)>) -> Vec<String> {
-    let total = frames.len();
-    let mut lines = Vec::new();
-    for (i, (func, name)) in frames.enumerate() {
-        if i == MAX_FRAMES_PRINTED {
-            lines.push(format!("... {} more", total - MAX_FRAMES_PRINTED));
-            break;
-        }
-        lines.push(match name {
-            Some(n) => format!("{i}: {n} (func {func})"),
-            None => format!("{i}: func {func}"),
-        });
-    }
-    lines
-}
-
-/// Bytes in a wasm page (custom page sizes are not enabled).
-const WASM_PAGE: u64 = 65536;
-
-/// One clear line when an exported memory's or table's declared minimum is over its limit
-/// (the same check and words as `wasm_runner`).
-fn check_declared_sizes(module: &Module, max_memory: usize) -> Result<(), RunError> {
-    for export in module.exports() {
-        match export.ty() {
-            ExternType::Memory(m) => {
-                let bytes = m.minimum().saturating_mul(WASM_PAGE);
-                if bytes > max_memory as u64 {
-                    return Err(RunError::Instantiate(format!(
-                        "memory `{}` declares a minimum of {bytes} bytes, over the limit of {max_memory} bytes",
-                        export.name()
-                    )));
-                }
-            }
-            ExternType::Table(t) if t.minimum() > TABLE_LIMIT as u64 => {
-                return Err(RunError::Instantiate(format!(
-                    "table `{}` declares a minimum of {} elements, over the limit of {TABLE_LIMIT}",
-                    export.name(),
-                    t.minimum()
-                )));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// A host function's result: the errno number, or an error that ends the run.
 type HostResult = wasmtime::Result<i32>;
 
@@ -375,7 +306,7 @@ fn with_memory(
     f: impl FnOnce(&mut WasiCtx, &mut dyn GuestMemory) -> Result<(), Errno>,
 ) -> HostResult {
     let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
-        return Ok(errno_result(Err(Errno::FAULT)));
+        return Ok(wasi_host::errno_result(Err(Errno::FAULT)));
     };
     let (mut bytes, host) = memory.data_and_store_mut(caller);
     host_call(|| f(&mut host.wasi, &mut bytes))
@@ -389,12 +320,10 @@ fn with_ctx(
     host_call(|| f(&mut caller.data_mut().wasi))
 }
 
-/// Runs one host function; a kill point or panic inside it unwinds only to here (not
-/// through wasm frames) and becomes an error that ends the run.
+/// Runs one host function (`wasi_host::guest::host_call`): a kill point or panic inside it
+/// unwinds only to there (not through wasm frames) and becomes an error that ends the run.
 fn host_call(f: impl FnOnce() -> Result<(), Errno>) -> HostResult {
-    thread::catch_unwind(f)
-        .map(errno_result)
-        .map_err(wasmtime::Error::msg)
+    guest::host_call(f).map_err(wasmtime::Error::msg)
 }
 
 type C<'a> = Caller<'a, Host>;
