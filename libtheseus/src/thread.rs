@@ -163,12 +163,13 @@ pub fn catch_unwind<R>(f: impl FnOnce() -> R) -> core::result::Result<R, String>
     task::catch_unwind(f)
 }
 
-/// Marks whether the running thread may be ended where it runs when it is killed and does not
-/// reach a kill point soon (within 100 ms): only for code that takes no lock and owns nothing
-/// others need, such as an interpreter running guest code between host calls. Nothing is
-/// dropped then, so such code should reach kill points when it can.
-pub fn set_async_killable(on: bool) {
-    task::set_async_killable(on)
+/// Marks whether the running thread may be stopped (job control: Ctrl-Z, `kill -STOP`) at a
+/// timer tick, where it runs: only for code that takes no lock, such as an engine running
+/// guest code between host calls. A kill is never acted on there: such code must check
+/// [`kill_pending`] often (the wasm runners do from fuel slices or epoch deadlines) and reach
+/// a [`kill_point`] above itself.
+pub fn set_async_stoppable(on: bool) {
+    task::set_async_stoppable(on)
 }
 
 /// Ends the running thread with `value` (what its joiner sees as

@@ -15,12 +15,23 @@ use alloc::vec::Vec;
 use shell::Io;
 use wasi_host::Preopen;
 
-/// Gives the shell its WebAssembly commands.
+/// Gives the shell its WebAssembly commands, and starts the task that advances wasmtime's
+/// epoch while guests run (`wasmtime_runner::run_epoch_ticker`: a killed guest that computes
+/// without host calls checks for its kill at the next epoch). It is the boot task's child, in
+/// no job, so no Ctrl-C or `kill` of a guest ends it.
 pub fn register() {
     shell::set_wasm_engine(shell::WasmEngine {
         run_file,
         command: cmd_wasm,
     });
+    let ticker = task::Builder::new("wasm-epoch")
+        .stack_pages(4)
+        .spawn(|| wasmtime_runner::run_epoch_ticker());
+    if let Err(e) = ticker {
+        log::warn!(
+            "wasm-epoch: cannot start ({e:?}): a killed wasmtime guest ends at its next host call"
+        );
+    }
 }
 
 /// `NAME` resolved to a module file: runs `path` as command `name` with `argv`, the whole file

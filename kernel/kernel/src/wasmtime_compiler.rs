@@ -3,10 +3,14 @@
 //! `/dev/null` as stdin and stdout and its stderr captured in a file next to OUT, waits for
 //! it and turns its status into a result: 0 is success; 1 is the compiler rejecting the
 //! module, with its first stderr line (its one-line reason); anything else (no compiler, a
-//! crash, a file error) is a failure.
+//! crash, a file error) is a failure. If the calling task is killed meanwhile (Ctrl-C or
+//! `kill` of the guest's job), its unwinding kills the compiler process, waits for its end
+//! and removes the stderr file (the cache removes the other temporary files), so nothing of
+//! the compile outlives the guest.
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec;
 use wasmtime_runner::CompileError;
 
@@ -27,10 +31,20 @@ pub fn compile(input: &str, output: &str) -> Result<(), CompileError> {
         opened.map_err(|e| CompileError::Failed(format!("{err_path}: {e}")))?;
     let ctx = vfs::ProcessContext::new(stdin, stdout, stderr, "/");
     let argv = vec![COMPILER.to_string(), input.to_string(), output.to_string()];
+    let err_file = ErrFile(&err_path);
     let spawned = process::spawn(COMPILER, argv, ctx);
-    let status = spawned.map(|handle| process::status(handle.join()));
+    let status = spawned.map(|handle| {
+        let mut child = Child {
+            task: handle.task().clone(),
+            ended: false,
+        };
+        // A kill point: a kill of this task unwinds from here, dropping `child`.
+        let value = handle.join();
+        child.ended = true;
+        process::status(value)
+    });
     let message = read_first_line(&err_path);
-    let _ = vfs::unlink(&err_path);
+    drop(err_file);
     match status {
         Err(e) => Err(CompileError::Failed(format!("{COMPILER}: {e}"))),
         Ok(Ok(0)) => Ok(()),
@@ -42,6 +56,35 @@ pub fn compile(input: &str, output: &str) -> Result<(), CompileError> {
             "{COMPILER}: {}",
             reason.lines().next().unwrap_or("")
         ))),
+    }
+}
+
+/// The compiler process while the caller waits for it: dropped before it ended (the caller
+/// unwinds from a kill), it is killed and waited for.
+struct Child {
+    task: Arc<task::Task>,
+    ended: bool,
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let _ = process::kill(self.task.id(), "its caller was killed");
+        // Sleeps are no kill points while the caller unwinds: waits until the compiler ends.
+        while self.task.exit_value().is_none() {
+            task::sleep_ns(1_000_000);
+        }
+    }
+}
+
+/// The compiler's stderr file, removed however the compile ends.
+struct ErrFile<'a>(&'a str);
+
+impl Drop for ErrFile<'_> {
+    fn drop(&mut self) {
+        let _ = vfs::unlink(self.0);
     }
 }
 

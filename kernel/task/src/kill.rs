@@ -1,54 +1,20 @@
-//! Kills: recording one, acting on it at a kill point (unwinding), and the forced end of an
-//! async-killable task that does not reach one in time.
+//! Kills: recording one and acting on it at a kill point (unwinding). A kill never ends a task
+//! where it runs: code that computes without reaching a kill point (a wasm guest) must check
+//! for one itself (the wasm runners do, from fuel slices or epoch deadlines).
 
 use crate::unwind;
 use crate::{
-    ExitValue, KillPayload, SCHED, STARTED, Task, TaskId, WakeReason, current, current_id,
-    exit_with, find, make_runnable_if_stopped, wake,
+    ExitValue, KillPayload, STARTED, Task, TaskId, WakeReason, current, current_id, exit_with,
+    find, make_runnable_if_stopped, wake,
 };
 use alloc::boxed::Box;
 use alloc::string::String;
 use core::sync::atomic::Ordering;
 use x86_64::instructions::interrupts;
 
-/// How long a kill waits for an [`async-killable`](set_async_killable) task to reach a kill
-/// point before it ends the task where it runs.
-pub const KILL_GRACE_NS: u64 = 100_000_000;
-
-/// A pending kill: the reason the task will end with, and when it was asked.
+/// A pending kill: the reason the task will end with.
 pub(crate) struct KillRequest {
     reason: String,
-    at_ns: u64,
-}
-
-/// The forced end of a kill: ends the running task where it is, without unwinding, if it
-/// is [async-killable](set_async_killable), its kill has waited [`KILL_GRACE_NS`] for a kill
-/// point, and no allocator lock is held (it could be this task's). Runs with interrupts
-/// disabled, on a switch back to the task and on every tick.
-pub(crate) fn force_kill_if_due() {
-    let Some(me) = SCHED.lock().current.clone() else {
-        return;
-    };
-    if !me.kill_deliverable()
-        || !me.async_killable.load(Ordering::SeqCst)
-        || memory::allocator_busy()
-    {
-        return;
-    }
-    let due = me
-        .kill_request
-        .lock()
-        .as_ref()
-        .filter(|k| time::monotonic_ns().saturating_sub(k.at_ns) >= KILL_GRACE_NS)
-        .map(|k| k.reason.clone());
-    if let Some(reason) = due {
-        drop(me);
-        // Ending the task drops its context (closing files, which may wait for locks that
-        // preempted tasks hold): let them run meanwhile. This may be an interrupt handler
-        // whose end of interrupt was sent already, so nesting is fine.
-        interrupts::enable();
-        exit_with(ExitValue::Killed(reason));
-    }
 }
 
 /// Asks task `id` to end with `ExitValue::Killed(reason)`. The task ends at its next kill
@@ -69,7 +35,6 @@ pub fn kill(id: TaskId, reason: &str) -> Result<(), KillError> {
         if request.is_none() {
             *request = Some(KillRequest {
                 reason: reason.into(),
-                at_ns: time::monotonic_ns(),
             });
         }
         task.kill_flag.store(true, Ordering::SeqCst);
@@ -140,13 +105,12 @@ pub fn kill_point() {
     exit_with(ExitValue::Killed(reason));
 }
 
-/// Marks whether the running task may be ended where it runs by a kill it does not reach a
-/// kill point for (see [`KILL_GRACE_NS`]): only for code that holds no lock and whose state
-/// nothing else needs, such as a wasm guest between two host calls. Its memory is not freed
-/// then (nothing unwinds), so such code should reach kill points when it can.
-pub fn set_async_killable(on: bool) {
+/// Marks whether the running task may be stopped (job control) at a timer tick, where it
+/// runs: only for code that holds no lock, such as a wasm guest between two host calls (see
+/// [`stop`](crate::stop)). Kills are not affected: they always wait for a kill point.
+pub fn set_async_stoppable(on: bool) {
     if STARTED.load(Ordering::Relaxed) {
-        current().async_killable.store(on, Ordering::SeqCst);
+        current().async_stoppable.store(on, Ordering::SeqCst);
     }
 }
 

@@ -59,9 +59,7 @@ pub use faults::{
     fault_handler, set_fault_handler, set_pending_fault, set_pending_user_fault, start_unwinding,
     take_pending_fault, take_pending_user_fault,
 };
-pub use kill::{
-    KILL_GRACE_NS, KillError, kill, kill_pending, kill_point, pending_kill, set_async_killable,
-};
+pub use kill::{KillError, kill, kill_pending, kill_point, pending_kill, set_async_stoppable};
 pub use lifecycle::{Builder, JoinHandle, SpawnError, exit, exit_with, spawn};
 pub use registry::{TaskInfo, list};
 pub use scheduler::{DEFAULT_PRIORITY, PRIORITIES, current, current_id, init, sleep_ns, yield_now};
@@ -70,13 +68,13 @@ pub use tls::TlsKey;
 pub use wait::{FutexError, WaitQueue, futex_wait, futex_wake};
 
 use faults::{KillPayload, panic_reason};
-use kill::{KillRequest, force_kill_if_due};
+use kill::KillRequest;
 use lifecycle::{new_task, spawn_inner};
 use registry::{TASKS, find};
 use scheduler::{
     SCHED, STARTED, block_current, finish_switch, schedule, schedule_locked_irqs_off, wake,
 };
-use stop::{make_runnable_if_stopped, stay_stopped, stop_if_async_killable};
+use stop::{make_runnable_if_stopped, stay_stopped, stop_if_async_stoppable};
 
 pub type TaskId = u64;
 
@@ -154,10 +152,9 @@ pub struct Task {
     /// The signal a pending or completed [`stop`] names (`SIGTSTP`, `SIGTTIN`...), 0 if the
     /// task is not asked to stop.
     stop_signal: core::sync::atomic::AtomicI32,
-    /// True while the task runs code that holds no kernel lock and owns nothing a forced end
-    /// could leave inconsistent (a wasm guest between host calls): a kill it does not reach a
-    /// kill point for within [`KILL_GRACE_NS`] then ends it where it is.
-    async_killable: AtomicBool,
+    /// True while the task runs code that holds no kernel lock (a wasm guest between host
+    /// calls): a [`stop`] then takes effect at a timer tick, where it runs.
+    async_stoppable: AtomicBool,
     keys: Mutex<BTreeMap<usize, u64>>,
     context: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     unwinding: AtomicBool,

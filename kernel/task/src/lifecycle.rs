@@ -54,7 +54,7 @@ pub(crate) fn new_task(
         kill_request: Mutex::new(None),
         kill_flag: AtomicBool::new(false),
         stop_signal: core::sync::atomic::AtomicI32::new(0),
-        async_killable: AtomicBool::new(false),
+        async_stoppable: AtomicBool::new(false),
         keys: Mutex::new(BTreeMap::new()),
         context: Mutex::new(None),
         unwinding: AtomicBool::new(false),

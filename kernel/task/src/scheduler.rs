@@ -4,8 +4,8 @@
 use crate::switch;
 use crate::tls;
 use crate::{
-    DEFAULT_STACK_PAGES, State, TASKS, Task, TaskId, WakeReason, force_kill_if_due, kill_point,
-    new_task, spawn_inner, stay_stopped, stop_if_async_killable,
+    DEFAULT_STACK_PAGES, State, TASKS, Task, TaskId, WakeReason, kill_point, new_task, spawn_inner,
+    stay_stopped, stop_if_async_stoppable,
 };
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -292,7 +292,6 @@ pub(crate) fn schedule_locked_irqs_off() {
     // `initial_stack` on a stack owned by that task; interrupts are disabled.
     unsafe { switch::switch(prev_rsp, next_rsp) };
     finish_switch();
-    force_kill_if_due();
 }
 
 /// Runs on the new task right after a switch: frees the stack of a task that exited.
@@ -351,6 +350,5 @@ fn on_tick() {
     if preempt {
         schedule_locked_irqs_off();
     }
-    force_kill_if_due();
-    stop_if_async_killable();
+    stop_if_async_stoppable();
 }

@@ -7,16 +7,15 @@ use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 use x86_64::instructions::interrupts;
 
-/// A stop asked of an [async-killable](crate::set_async_killable) task (a wasm guest computing
-/// between host calls) takes effect at a tick: the task holds no lock there (the allocator's
-/// is checked, as for a forced kill), so stopping it is like a preemption that lasts until
-/// [`resume`].
-pub(crate) fn stop_if_async_killable() {
+/// A stop asked of an [async-stoppable](crate::set_async_stoppable) task (a wasm guest
+/// computing between host calls) takes effect at a tick: the task holds no lock there (the
+/// allocator's is checked), so stopping it is like a preemption that lasts until [`resume`].
+pub(crate) fn stop_if_async_stoppable() {
     let Some(me) = SCHED.lock().current.clone() else {
         return;
     };
     if me.stop_signal.load(Ordering::SeqCst) != 0
-        && me.async_killable.load(Ordering::SeqCst)
+        && me.async_stoppable.load(Ordering::SeqCst)
         && !me.idle
         && !memory::allocator_busy()
     {
@@ -73,8 +72,8 @@ pub fn stop_point() -> bool {
 /// `SIGSTOP`), recording `signal` as the reason. The task is not preempted where it runs:
 /// it stops at its next stop point, so it never stops holding a lock: when a wait it is
 /// blocked in (or enters) ends, at its return to user mode (a program thread), or at a
-/// timer tick while it is [async-killable](crate::set_async_killable) (a wasm guest between host
-/// calls). A blocked task stays blocked meanwhile and stops when woken. [`resume`] lets it
+/// timer tick while it is [async-stoppable](crate::set_async_stoppable) (a wasm guest between
+/// host calls). A blocked task stays blocked meanwhile and stops when woken. [`resume`] lets it
 /// go on; a [`kill`](crate::kill) of a stopped task ends it as usual.
 pub fn stop(id: TaskId, signal: i32) -> Result<(), KillError> {
     let task = find(id).ok_or(KillError::NoSuchTask)?;

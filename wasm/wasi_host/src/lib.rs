@@ -44,10 +44,12 @@
 //! `sock_accept`/`sock_recv`/`sock_send`/`sock_shutdown` (no sockets exist: `NOTSOCK` for
 //! an open descriptor, `BADF` otherwise).
 //!
-//! Layout: `types` (witx numbers and struct layouts), `memory`, `path`, `abi` and `ctx`
-//! (arguments, environment, descriptor table, preopens) are pure and host-tested; `sys`,
-//! `fdops`, `pathops` and `poll` (the calls over libtheseus) build only for the kernel's
-//! target (`target_os = "none"`).
+//! Layout: `types` (witx numbers and struct layouts), `memory`, `path`, `abi`, `ctx`
+//! (arguments, environment, descriptor table, preopens) and `run` (limits, checks before a
+//! run, errors, backtrace lines: what both engines' runners share) are pure and host-tested;
+//! `sys`, `fdops`, `pathops`, `poll` (the calls over libtheseus) and `guest` (the guest
+//! task's stop and kill points and host calls, also shared by the runners) build only for
+//! the kernel's target (`target_os = "none"`).
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -56,6 +58,8 @@ extern crate alloc;
 
 pub mod abi;
 mod ctx;
+#[cfg(target_os = "none")]
+pub mod guest;
 mod memory;
 pub mod path;
 pub mod run;

@@ -1,8 +1,12 @@
-//! What running a WASI command yields, shared by every engine (`wasm_runner` for wasmi,
-//! `wasmtime_runner`): the per-run [`Limits`], the [`RunError`] a run ends with (its message
-//! and shell status), and the classification of compile errors. One definition, so both
-//! engines print the same lines and give the same statuses.
+//! What running a WASI command needs and yields, shared by every engine (`wasm_runner` for
+//! wasmi, `wasmtime_runner`): the per-run [`Limits`], the checks made before a module runs
+//! (magic number, imports, declared memory and table sizes), the [`RunError`] a run ends with
+//! (its message and shell status), the classification of compile errors and the backtrace
+//! lines. One definition, so both engines print the same lines and give the same statuses;
+//! each runner keeps only what is engine-specific.
 
+use crate::abi;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -114,4 +118,103 @@ pub fn compile_error(message: &str) -> RunError {
     } else {
         RunError::Malformed(message.into())
     }
+}
+
+/// Bytes in a wasm page (neither engine enables custom page sizes).
+pub const WASM_PAGE: u64 = 65536;
+
+/// Guest frames printed in a trap's backtrace before `... N more`.
+pub const MAX_FRAMES_PRINTED: usize = 40;
+
+/// `Malformed` unless `bytes` starts with the wasm magic number (checked before an engine
+/// sees the bytes, so both say the same).
+pub fn check_magic(bytes: &[u8]) -> Result<(), RunError> {
+    if bytes.starts_with(b"\0asm") {
+        Ok(())
+    } else {
+        Err(RunError::Malformed(
+            "not a WebAssembly module (no `\\0asm` magic number)".into(),
+        ))
+    }
+}
+
+/// One import of a module, as an engine lists it.
+#[derive(Clone, Copy, Debug)]
+pub struct Import<'a> {
+    pub module: &'a str,
+    pub name: &'a str,
+    /// Whether it imports a function (preview1 has only functions).
+    pub is_function: bool,
+}
+
+/// [`RunError::MissingImports`] naming every import that is not a preview1 function (the
+/// host defines all of them).
+pub fn check_imports<'a>(imports: impl IntoIterator<Item = Import<'a>>) -> Result<(), RunError> {
+    let missing: Vec<String> = imports
+        .into_iter()
+        .filter(|i| !(i.module == abi::MODULE && abi::find(i.name).is_some() && i.is_function))
+        .map(|i| format!("{}.{}", i.module, i.name))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(RunError::MissingImports(missing))
+    }
+}
+
+/// The declared minimum of an exported memory or table.
+#[derive(Clone, Copy, Debug)]
+pub enum Declared {
+    /// A memory's minimum, in wasm pages.
+    MemoryPages(u64),
+    /// A table's minimum, in elements.
+    TableElements(u64),
+}
+
+/// One clear line when an exported memory's or table's declared minimum is over its limit
+/// (`max_memory` bytes, [`TABLE_LIMIT`] elements): the engines would otherwise fail the
+/// allocation each with its own words.
+pub fn check_declared_sizes<'a>(
+    exports: impl IntoIterator<Item = (&'a str, Declared)>,
+    max_memory: usize,
+) -> Result<(), RunError> {
+    for (name, declared) in exports {
+        match declared {
+            Declared::MemoryPages(pages) => {
+                let bytes = pages.saturating_mul(WASM_PAGE);
+                if bytes > max_memory as u64 {
+                    return Err(RunError::Instantiate(format!(
+                        "memory `{name}` declares a minimum of {bytes} bytes, over the limit of {max_memory} bytes"
+                    )));
+                }
+            }
+            Declared::TableElements(elements) if elements > TABLE_LIMIT as u64 => {
+                return Err(RunError::Instantiate(format!(
+                    "table `{name}` declares a minimum of {elements} elements, over the limit of {TABLE_LIMIT}"
+                )));
+            }
+            Declared::TableElements(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// A trap's backtrace lines from the guest's frames, innermost first (function index and
+/// name from the `name` section): `N: name (func I)` or `N: func I`, at most
+/// [`MAX_FRAMES_PRINTED`] lines, then `... M more` when `total` frames were on the stack.
+pub fn format_frames<'a>(
+    total: usize,
+    frames: impl IntoIterator<Item = (u32, Option<&'a str>)>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (i, (func, name)) in frames.into_iter().take(MAX_FRAMES_PRINTED).enumerate() {
+        lines.push(match name {
+            Some(n) => format!("{i}: {n} (func {func})"),
+            None => format!("{i}: func {func}"),
+        });
+    }
+    if total > MAX_FRAMES_PRINTED && lines.len() == MAX_FRAMES_PRINTED {
+        lines.push(format!("... {} more", total - MAX_FRAMES_PRINTED));
+    }
+    lines
 }

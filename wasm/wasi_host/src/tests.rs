@@ -308,3 +308,72 @@ fn subscription_and_event_layouts() {
     assert_eq!(u64::from_le_bytes(e[16..24].try_into().unwrap()), 12);
     assert_eq!(u16::from_le_bytes([e[24], e[25]]), 1);
 }
+
+#[test]
+fn checks_before_a_run_are_the_same_for_both_engines() {
+    use crate::run::{
+        Declared, Import, RunError, check_declared_sizes, check_imports, check_magic,
+    };
+    assert_eq!(check_magic(b"\0asm\x01\0\0\0"), Ok(()));
+    assert!(matches!(
+        check_magic(b"garbage"),
+        Err(RunError::Malformed(_))
+    ));
+    let import = |module, name, is_function| Import {
+        module,
+        name,
+        is_function,
+    };
+    assert_eq!(
+        check_imports([
+            import(abi::MODULE, "fd_write", true),
+            import("env", "missing_fn", true),
+            import(abi::MODULE, "no_such_call", true),
+            import(abi::MODULE, "fd_read", false),
+        ]),
+        Err(RunError::MissingImports(vec![
+            "env.missing_fn".into(),
+            "wasi_snapshot_preview1.no_such_call".into(),
+            "wasi_snapshot_preview1.fd_read".into(),
+        ]))
+    );
+    assert_eq!(
+        check_imports([import(abi::MODULE, "proc_exit", true)]),
+        Ok(())
+    );
+    let limit = 128 << 20;
+    assert_eq!(
+        check_declared_sizes([("memory", Declared::MemoryPages(2048))], limit),
+        Ok(())
+    );
+    assert_eq!(
+        check_declared_sizes([("memory", Declared::MemoryPages(2049))], limit)
+            .unwrap_err()
+            .to_string(),
+        "cannot instantiate: memory `memory` declares a minimum of 134283264 bytes, over the limit of 134217728 bytes"
+    );
+    assert_eq!(
+        check_declared_sizes([("t", Declared::TableElements(10_000_000))], limit)
+            .unwrap_err()
+            .to_string(),
+        "cannot instantiate: table `t` declares a minimum of 10000000 elements, over the limit of 1048576"
+    );
+    // A 4 GiB declaration does not overflow the byte count.
+    assert!(check_declared_sizes([("m", Declared::MemoryPages(u64::MAX))], limit).is_err());
+}
+
+#[test]
+fn backtrace_lines_name_frames_and_stop_at_forty() {
+    use crate::run::format_frames;
+    assert_eq!(
+        format_frames(2, [(7, Some("divide")), (3, None)]),
+        vec!["0: divide (func 7)".to_string(), "1: func 3".to_string()]
+    );
+    let deep = format_frames(1000, (0..1000).map(|i| (i, Some("deep"))));
+    assert_eq!(deep.len(), 41);
+    assert_eq!(deep[39], "39: deep (func 39)");
+    assert_eq!(deep[40], "... 960 more");
+    // Exactly forty frames: no `more` line.
+    assert_eq!(format_frames(40, (0..40).map(|i| (i, None))).len(), 40);
+    assert!(format_frames(0, []).is_empty());
+}

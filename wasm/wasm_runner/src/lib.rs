@@ -8,13 +8,17 @@
 //! ([`MEMORY_LIMIT`] by default, [`Limits::max_memory`] per run; tables up to
 //! [`TABLE_LIMIT`] elements) and calls `_start` in the calling task. The guest needs no fuel
 //! to be preemptible: it runs in its own task, which the scheduler preempts like any other.
-//! Fuel metering is off by default: it cost about 15%. [`Limits::fuel`] turns it
-//! on for one run, with eager compilation (wasmi 2.0's lazy translation raises a
-//! non-resumable "out of fuel" trap when fuel runs out while a function is being
-//! translated, seen with resvg rendering a large image); running out is the trap `all fuel
-//! consumed by WebAssembly` with the signal [`SIGXCPU`] (status 152, as a native program
-//! over its CPU-time limit). `proc_exit(code)` ends the run with `Ok(code)`; returning from
-//! `_start` is 0.
+//!
+//! Fuel is always metered, for kills: the guest runs on slices of [`FUEL_SLICE`] units (a
+//! few milliseconds), and at the end of each the runner checks for a kill (see Kills below);
+//! metering cost about 15%. Without a [`Limits::fuel`] budget the slices never run out and
+//! translating a function costs no fuel (so wasmi's lazy translation, which cannot resume
+//! when fuel runs out while it translates, never meets the end of a slice). [`Limits::fuel`]
+//! is a budget handed out in the same slices, with eager compilation and wasmi's default
+//! costs (as a budget, translation is counted); running out is the trap `all fuel consumed
+//! by WebAssembly` with the signal [`SIGXCPU`] (status 152, as a native program over its
+//! CPU-time limit). `proc_exit(code)` ends the run with `Ok(code)`; returning from `_start`
+//! is 0.
 //!
 //! Dispatch: wasmi's `auto-dispatch` with `stable` (see the WebAssembly section of
 //! docs/ARCHITECTURE.md for the measured behaviour on our target).
@@ -23,10 +27,10 @@
 //! a shadow call stack (the `shadow` module); a trap prints the guest's frames, innermost
 //! first, named from the `name` section (running out of fuel prints none).
 //!
-//! Kills (Ctrl-C, `kill`): every host call is a kill point (see `kill_hook`), so a killed
-//! guest that calls the host or waits in it unwinds and its store is freed. A guest spinning
-//! in pure computation is ended where it runs after the kernel's grace period; its store is
-//! then not freed (the one exit path that leaks).
+//! Kills (Ctrl-C, `kill`): every host call is a kill point (see `kill_hook`), and so is the
+//! end of every fuel slice, so a killed guest unwinds and its store is freed whether it
+//! waits in the host, calls it, or computes without calling it (within one slice). Between
+//! host calls the guest is async-stoppable: Ctrl-Z stops it at a timer tick.
 //!
 //! Depends only on libtheseus, `wasi_host`, `wasmi`, `wasmparser` and `wasm-encoder`.
 
@@ -37,18 +41,23 @@ extern crate alloc;
 
 mod shadow;
 
-use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use libtheseus::thread;
+use wasi_host::guest;
+use wasi_host::run::{Declared, Import};
 pub use wasi_host::run::{
     Limits, MEMORY_LIMIT, RunError, SIGXCPU, STATUS_CANNOT_RUN, TABLE_LIMIT, compile_error,
 };
 use wasi_host::{Errno, GuestMemory, Preopen, WasiCtx, abi, errno_result};
 use wasmi::{
-    CallHook, Caller, CompilationMode, Config, Engine, ExternType, Linker, Module, Store,
-    StoreLimits, StoreLimitsBuilder, TrapCode, TypedResumableCall, Val,
+    CallHook, Caller, CompilationMode, Config, CustomFuelCosts, Engine, ExternType, Linker, Module,
+    Store, StoreLimits, StoreLimitsBuilder, TrapCode, TypedResumableCall, Val,
 };
+
+/// Fuel units the guest runs on between two checks for a kill: about as many wasmi
+/// instructions, a few milliseconds of guest code under QEMU.
+pub const FUEL_SLICE: u64 = 1 << 20;
 
 /// The store's data: the WASI state and the resource limits.
 struct Host {
@@ -77,16 +86,19 @@ pub fn run_with_limits(
     limits: Limits,
 ) -> Result<i32, RunError> {
     let mut config = Config::default();
-    config.consume_fuel(limits.fuel.is_some());
+    config.consume_fuel(true);
     if limits.fuel.is_some() {
         config.compilation_mode(CompilationMode::Eager);
+    } else {
+        // wasmi's default copy cost; translation free (see the crate docs).
+        config.fuel_cost(CustomFuelCosts {
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        });
     }
     let engine = Engine::new(&config);
-    if !bytes.starts_with(b"\0asm") {
-        return Err(RunError::Malformed(
-            "not a WebAssembly module (no `\\0asm` magic number)".into(),
-        ));
-    }
+    wasi_host::run::check_magic(bytes)?;
     // The shadow-stack copy when the rewrite handles the module and the copy compiles;
     // otherwise the module as given (whose errors are the ones reported), without a
     // backtrace.
@@ -94,19 +106,22 @@ pub fn run_with_limits(
         Some(module) => module,
         None => Module::new(&engine, bytes).map_err(|e| compile_error(&e.to_string()))?,
     };
-    let missing: Vec<String> = module
-        .imports()
-        .filter(|i| {
-            !(i.module() == abi::MODULE
-                && abi::find(i.name()).is_some()
-                && matches!(i.ty(), ExternType::Func(_)))
-        })
-        .map(|i| format!("{}.{}", i.module(), i.name()))
-        .collect();
-    if !missing.is_empty() {
-        return Err(RunError::MissingImports(missing));
-    }
-    check_declared_sizes(&module, limits.max_memory)?;
+    wasi_host::run::check_imports(module.imports().map(|i| Import {
+        module: i.module(),
+        name: i.name(),
+        is_function: matches!(i.ty(), ExternType::Func(_)),
+    }))?;
+    wasi_host::run::check_declared_sizes(
+        module.exports().filter_map(|e| {
+            let declared = match e.ty() {
+                ExternType::Memory(m) => Declared::MemoryPages(m.minimum()),
+                ExternType::Table(t) => Declared::TableElements(t.minimum()),
+                _ => return None,
+            };
+            Some((e.name(), declared))
+        }),
+        limits.max_memory,
+    )?;
     let host = Host {
         wasi: WasiCtx::new(args, env, preopens),
         limits: StoreLimitsBuilder::new()
@@ -117,11 +132,13 @@ pub fn run_with_limits(
     let mut store = Store::new(&engine, host);
     store.limiter(|h| &mut h.limits);
     store.call_hook(|_, hook| kill_hook(hook));
-    if let Some(fuel) = limits.fuel {
-        store
-            .set_fuel(fuel)
-            .map_err(|e| RunError::Instantiate(e.to_string()))?;
-    }
+    // All of it for instantiation (a start function is not resumable), slices for `_start`.
+    let mut tank = FuelTank {
+        left: limits.fuel.map(|_| 0),
+    };
+    store
+        .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+        .map_err(|e| RunError::Instantiate(e.to_string()))?;
     let mut linker = Linker::<Host>::new(&engine);
     define_wasi(&mut linker).map_err(|e| RunError::Instantiate(e.to_string()))?;
     let instance =
@@ -134,18 +151,22 @@ pub fn run_with_limits(
     let start = instance
         .get_typed_func::<(), ()>(&store, "_start")
         .map_err(|_| RunError::NoStart)?;
-    let _not_killable_after = AsyncKillable;
+    let _stoppable = guest::StoppableRun;
+    let out_of_fuel = || trap_error(TrapCode::OutOfFuel.to_string(), SIGXCPU);
+    if !tank.refill(&mut store, 0) {
+        return Err(out_of_fuel());
+    }
     let mut call = start.call_resumable(&mut store, ());
     loop {
-        // A kill stopped the guest at a host call: unwind from here, dropping the store.
+        // A kill stopped the guest at a host call or at the end of a fuel slice: unwind from
+        // here, dropping the call and the store.
         thread::kill_point();
         match call {
             Ok(TypedResumableCall::Finished(())) => return Ok(0),
-            Ok(TypedResumableCall::OutOfFuel(_)) if limits.fuel.is_some() => {
-                return Err(trap_error(TrapCode::OutOfFuel.to_string(), SIGXCPU));
-            }
             Ok(TypedResumableCall::OutOfFuel(invocation)) => {
-                // Unreachable with fuel metering off; resume rather than fail if it happens.
+                if !tank.refill(&mut store, invocation.required_fuel()) {
+                    return Err(out_of_fuel());
+                }
                 call = invocation.resume(&mut store);
             }
             Ok(TypedResumableCall::HostTrap(invocation)) => {
@@ -172,32 +193,47 @@ pub fn run_with_limits(
     }
 }
 
-/// Tracks where the guest task may be killed. Between host calls it runs only wasmi's
-/// interpreter, which takes no lock but the heap's (the scheduler checks that one), so a kill
-/// that finds it there may end it where it runs (async-killable) if it does not call the host
-/// within the grace period (a pure computation loop). A host call is a kill point: a pending
-/// kill fails the call before it starts, and `run_with_limits` then unwinds, freeing the
-/// guest's store.
+/// The fuel the guest may still use beyond what the store holds: `None` without a budget
+/// (unlimited), else the rest of the [`Limits::fuel`] budget.
+struct FuelTank {
+    left: Option<u64>,
+}
+
+impl FuelTank {
+    /// Gives the store its next slice: [`FUEL_SLICE`] units, or `required` if the next
+    /// instruction needs more, from the budget together with what the store still holds.
+    /// False when the budget cannot cover `required`.
+    fn refill(&mut self, store: &mut Store<Host>, required: u64) -> bool {
+        let in_store = store.get_fuel().unwrap_or(0);
+        let slice = FUEL_SLICE.max(required);
+        let slice = match &mut self.left {
+            None => slice,
+            Some(left) => {
+                let total = left.saturating_add(in_store);
+                if total < required {
+                    return false;
+                }
+                let slice = slice.min(total);
+                *left = total - slice;
+                slice
+            }
+        };
+        store.set_fuel(slice).is_ok()
+    }
+}
+
+/// The engine's call hook: `wasi_host::guest`'s stop and kill points (a host call is a kill
+/// point: a pending kill fails the call before it starts, and `run_with_limits` then unwinds,
+/// freeing the guest's store; a guest that calls no host function meets its kill at the end
+/// of its fuel slice).
 fn kill_hook(hook: CallHook) -> Result<(), wasmi::Error> {
     match hook {
-        CallHook::CallingWasm | CallHook::ReturningFromHost => thread::set_async_killable(true),
+        CallHook::CallingWasm | CallHook::ReturningFromHost => guest::entering_wasm(),
         CallHook::CallingHost | CallHook::ReturningFromWasm => {
-            thread::set_async_killable(false);
-            if thread::kill_pending() {
-                return Err(wasmi::Error::new("killed"));
-            }
+            guest::leaving_wasm().map_err(|k| wasmi::Error::new(k.to_string()))?
         }
     }
     Ok(())
-}
-
-/// Clears the async-killable mark when the run ends, by any path.
-struct AsyncKillable;
-
-impl Drop for AsyncKillable {
-    fn drop(&mut self) {
-        thread::set_async_killable(false);
-    }
 }
 
 /// The guest's frames from the shadow stack (empty for a module run unmodified).
@@ -246,36 +282,6 @@ fn trap_error(message: String, signal: i32) -> RunError {
     }
 }
 
-/// Bytes in a wasm page (custom page sizes are not enabled).
-const WASM_PAGE: u64 = 65536;
-
-/// Fails with one clear line when an exported memory's or table's declared minimum is over
-/// its limit (wasmi would otherwise fail the allocation with a generic message).
-fn check_declared_sizes(module: &Module, max_memory: usize) -> Result<(), RunError> {
-    for export in module.exports() {
-        match export.ty() {
-            ExternType::Memory(m) => {
-                let bytes = m.minimum().saturating_mul(WASM_PAGE);
-                if bytes > max_memory as u64 {
-                    return Err(RunError::Instantiate(format!(
-                        "memory `{}` declares a minimum of {bytes} bytes, over the limit of {max_memory} bytes",
-                        export.name()
-                    )));
-                }
-            }
-            ExternType::Table(t) if t.minimum() > TABLE_LIMIT as u64 => {
-                return Err(RunError::Instantiate(format!(
-                    "table `{}` declares a minimum of {} elements, over the limit of {TABLE_LIMIT}",
-                    export.name(),
-                    t.minimum()
-                )));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// A host function's result: the errno number, or a trap.
 type HostResult = Result<i32, wasmi::Error>;
 
@@ -300,15 +306,11 @@ fn with_ctx(
     host_call(|| f(&mut caller.data_mut().wasi))
 }
 
-/// Runs one host function. wasmi's interpreter frames cannot be unwound (its handlers are
-/// `extern "sysv64"`), so a kill point reached inside the host function (a wait, a file
-/// call) unwinds only to here, dropping what the host function held, and becomes a trap;
-/// `run_with_limits` then finishes the kill above the interpreter. A panic in the host is a
-/// trap too.
+/// Runs one host function (`wasi_host::guest::host_call`): a kill or panic inside it
+/// unwinds only to there (wasmi's interpreter frames cannot be unwound) and becomes a trap;
+/// `run_with_limits` then finishes the kill above the interpreter.
 fn host_call(f: impl FnOnce() -> Result<(), Errno>) -> HostResult {
-    thread::catch_unwind(f)
-        .map(errno_result)
-        .map_err(wasmi::Error::new)
+    guest::host_call(f).map_err(wasmi::Error::new)
 }
 
 type C<'a> = Caller<'a, Host>;

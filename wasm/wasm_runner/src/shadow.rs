@@ -11,9 +11,7 @@
 //! unmodified, without a backtrace. On a trap, [`backtrace`] reads the frames back through
 //! the exports, innermost first, named from the module's `name` section.
 
-use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use wasm_encoder::reencode::{self, Reencode};
@@ -28,8 +26,6 @@ pub const MEMORY_EXPORT: &str = "__theseus_shadow_memory";
 pub const SP_EXPORT: &str = "__theseus_shadow_sp";
 /// Frames the ring holds (one 64 KiB page of `u32` function indices).
 pub const RING_FRAMES: u32 = 16384;
-/// Frames printed before `... N more`.
-pub const MAX_PRINTED: usize = 40;
 
 /// What the pre-scan learned about a module.
 struct Scan {
@@ -244,27 +240,15 @@ pub fn function_names(bytes: &[u8]) -> BTreeMap<u32, String> {
 }
 
 /// The frames to print, innermost first: `index: name (func N)` (`func N` without a
-/// name), at most [`MAX_PRINTED`] of them and then `... N more`. `sp` is the shadow stack
+/// name), at most `wasi_host::run::MAX_FRAMES_PRINTED` of them and then `... N more`. `sp` is the shadow stack
 /// pointer, `ring` the shadow memory's bytes.
 pub fn backtrace(sp: u32, ring: &[u8], names: &BTreeMap<u32, String>) -> Vec<String> {
     let depth = sp / 4;
-    let stored = depth.min(RING_FRAMES);
-    let mut frames = Vec::new();
-    for i in 0..stored {
-        if frames.len() == MAX_PRINTED {
-            frames.push(format!("... {} more", depth as usize - MAX_PRINTED));
-            break;
-        }
+    let frames = (0..depth.min(RING_FRAMES)).map_while(|i| {
         let slot = ((depth - 1 - i) % RING_FRAMES) as usize * 4;
-        let Some(b) = ring.get(slot..slot + 4) else {
-            break;
-        };
+        let b = ring.get(slot..slot + 4)?;
         let func = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        let name: Cow<'_, str> = match names.get(&func) {
-            Some(n) => format!("{n} (func {func})").into(),
-            None => format!("func {func}").into(),
-        };
-        frames.push(format!("{i}: {name}"));
-    }
-    frames
+        Some((func, names.get(&func).map(String::as_str)))
+    });
+    wasi_host::run::format_frames(depth as usize, frames)
 }

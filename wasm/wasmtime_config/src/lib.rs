@@ -13,7 +13,9 @@
 //! Cranelift's baseline x86-64 flags (SSE2, which every x86-64 CPU and QEMU's default model
 //! have); SIMD and relaxed SIMD are off, as in the `wasmi` engine, so both engines accept the
 //! same modules; memories are not initialized copy-on-write (the platform has no memory
-//! images); everything else is wasmtime's default for a 64-bit target with native signals and
+//! images); the code checks the engine's epoch at every function entry and loop back edge
+//! (epoch interruption: the kernel advances the epoch, and a run whose deadline passes calls
+//! back into the runtime, which ends a killed guest); everything else is wasmtime's default for a 64-bit target with native signals and
 //! virtual memory: each linear memory reserves 4 GiB plus guard regions, and out-of-bounds
 //! accesses, division by zero and `unreachable` are hardware faults the kernel turns into
 //! traps. GC, threads and the component model are not compiled into either side.
@@ -31,7 +33,8 @@ pub const TARGET: &str = "x86_64-unknown-none";
 
 /// Names this configuration (and the wasmtime version) in compile-cache keys.
 pub const FINGERPRINT: &str = "wasmtime 50.0.1; target x86_64-unknown-none; cranelift baseline x86-64 flags; \
-     simd off; relaxed-simd off; memory-init-cow off; signals-based traps; default tunables; \
+     simd off; relaxed-simd off; memory-init-cow off; signals-based traps; epoch interruption; \
+     default tunables; \
      cargo features: no gc, threads or component-model";
 
 /// Applies the shared settings to `config` (the compiler adds `Config::target(TARGET)`).
@@ -40,5 +43,6 @@ pub fn configure(config: &mut wasmtime::Config) {
         .wasm_simd(false)
         .wasm_relaxed_simd(false)
         .memory_init_cow(false)
-        .signals_based_traps(true);
+        .signals_based_traps(true)
+        .epoch_interruption(true);
 }

@@ -16,7 +16,8 @@
 //! A miss runs the compiler the caller gives (the kernel runs `/bin/wasmtime-compile IN OUT`
 //! as a Linux program) on a temporary copy of the module, and stores its output sealed,
 //! written under a temporary name and renamed into place, so concurrent runs of one module
-//! never see half an entry.
+//! never see half an entry. The temporary files are removed however the lookup ends: also
+//! when the task is killed during the compile (Ctrl-C), whose unwinding drops them.
 
 use alloc::format;
 use alloc::string::String;
@@ -158,21 +159,28 @@ pub fn artifact(module: &[u8], compile: Compile<'_>) -> Result<(Vec<u8>, Lookup)
     let io = |what: &str, e: Errno| CacheError::Io(format!("{what}: {e}"));
     ensure_dir().map_err(|e| io(DIR, e))?;
     let tmp = format!("{DIR}/{key}.{}", thread::current_id().as_u64());
-    let (input, output, sealed) = (
+    let files = TempFiles([
         format!("{tmp}.wasm"),
         format!("{tmp}.out"),
         format!("{tmp}.tmp"),
-    );
-    let result = (|| {
-        fs::write_file(&input, module).map_err(|e| io(&input, e))?;
-        compile(&input, &output).map_err(CacheError::Compile)?;
-        let artifact = fs::read_file(&output).map_err(|e| io(&output, e))?;
-        fs::write_file(&sealed, &seal(&key, &artifact)).map_err(|e| io(&sealed, e))?;
-        fs::rename(&sealed, &path).map_err(|e| io(&path, e))?;
-        Ok(artifact)
-    })();
-    for p in [&input, &output, &sealed] {
-        let _ = fs::unlink(p);
+    ]);
+    let [input, output, sealed] = &files.0;
+    fs::write_file(input, module).map_err(|e| io(input, e))?;
+    compile(input, output).map_err(CacheError::Compile)?;
+    let artifact = fs::read_file(output).map_err(|e| io(output, e))?;
+    fs::write_file(sealed, &seal(&key, &artifact)).map_err(|e| io(sealed, e))?;
+    fs::rename(sealed, &path).map_err(|e| io(&path, e))?;
+    Ok((artifact, lookup))
+}
+
+/// A lookup's temporary files (module copy, compiler output, sealed entry), removed when it
+/// ends by any path: an error, or unwinding (a kill during the compile).
+struct TempFiles([String; 3]);
+
+impl Drop for TempFiles {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = fs::unlink(p);
+        }
     }
-    result.map(|a| (a, lookup))
 }

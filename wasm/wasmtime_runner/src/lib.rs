@@ -19,8 +19,14 @@
 //! and the backtrace lists the guest's frames from wasmtime's own stack walk, named from the
 //! `name` section, as `N: name (func I)`, at most 40 lines and `... N more`.
 //!
-//! Kills: as in `wasm_runner`, every host call is a kill point (a call hook), and between
-//! host calls the thread is async-killable.
+//! Kills: as in `wasm_runner`, every host call is a kill point (a call hook). A guest that
+//! computes without calling the host meets its kill through epoch interruption: the compiled
+//! code compares the engine's epoch with the store's deadline at every function entry and
+//! loop back edge; [`run_epoch_ticker`] (a kernel task) advances the epoch every
+//! [`EPOCH_TICK`] while a guest runs, and the store's deadline callback ends the run of a
+//! killed guest (an error that unwinds its wasm frames) or extends the deadline by one tick.
+//! The runner then reaches a kill point, and the store is dropped. Between host calls the
+//! thread is async-stoppable (Ctrl-Z stops it at a timer tick).
 //!
 //! Fuel: not offered (it changes the compiled code; `--fuel` is wasmi's).
 //!
@@ -38,20 +44,21 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::num::NonZeroUsize;
+use core::sync::atomic::{AtomicU32, Ordering};
+use core::time::Duration;
+use libtheseus::futex;
 use libtheseus::sync::Once;
 use libtheseus::thread;
-use wasi_host::run::compile_error;
+use wasi_host::guest;
+use wasi_host::run::{Declared, Import, compile_error, format_frames};
 pub use wasi_host::run::{Limits, RunError, STATUS_CANNOT_RUN, TABLE_LIMIT};
-use wasi_host::{Errno, GuestMemory, Preopen, WasiCtx, abi, errno_result};
+use wasi_host::{Errno, GuestMemory, Preopen, WasiCtx, abi};
 use wasmtime::{
     CallHook, Caller, Config, Engine, ExternType, Linker, Module, Store, StoreLimits,
-    StoreLimitsBuilder, Trap, WasmBacktrace,
+    StoreLimitsBuilder, Trap, UpdateDeadline, WasmBacktrace,
 };
 
 pub use cache::{Compile, CompileError, Lookup};
-
-/// Guest frames printed in a backtrace before `... N more`.
-const MAX_FRAMES_PRINTED: usize = 40;
 
 /// The store's data: the WASI state and the resource limits.
 struct Host {
@@ -71,9 +78,49 @@ impl core::fmt::Display for Exit {
 
 impl core::error::Error for Exit {}
 
+/// The one engine, once built.
+static ENGINE: Once<Result<Engine, String>> = Once::new();
+
+/// How often [`run_epoch_ticker`] advances the engine's epoch while guests run: the longest a
+/// killed guest computes on before it checks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Guests running now (the epoch ticker sleeps while there are none).
+static GUESTS: AtomicU32 = AtomicU32::new(0);
+
+/// Counts one running guest while it lives.
+struct Running;
+
+impl Running {
+    fn start() -> Running {
+        GUESTS.fetch_add(1, Ordering::SeqCst);
+        futex::wake_all(&GUESTS);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        GUESTS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The epoch ticker's body, for a task of the kernel's own (not a guest's, which a kill would
+/// end with the guest): advances the engine's epoch every [`EPOCH_TICK`] while a guest runs,
+/// and sleeps while none does. Never returns.
+pub fn run_epoch_ticker() -> ! {
+    loop {
+        // Blocks while no guest runs (returns at once otherwise).
+        let _ = futex::wait(&GUESTS, 0, None);
+        thread::sleep(EPOCH_TICK);
+        if let Some(Ok(engine)) = ENGINE.get() {
+            engine.increment_epoch();
+        }
+    }
+}
+
 /// The one engine (wasmtime's code registry and type tables are per engine).
 pub fn engine() -> Result<&'static Engine, String> {
-    static ENGINE: Once<Result<Engine, String>> = Once::new();
     ENGINE
         .call_once(|| {
             let mut config = Config::new();
@@ -108,11 +155,7 @@ pub fn run(
             "fuel metering is offered by the wasmi engine only".into(),
         ));
     }
-    if !bytes.starts_with(b"\0asm") {
-        return Err(RunError::Malformed(
-            "not a WebAssembly module (no `\\0asm` magic number)".into(),
-        ));
-    }
+    wasi_host::run::check_magic(bytes)?;
     let engine = engine().map_err(RunError::Instantiate)?;
     let (artifact, _lookup) = cache::artifact(bytes, compile).map_err(|e| match e {
         cache::CacheError::Compile(CompileError::Rejected(m)) => compile_error(&m),
@@ -136,19 +179,22 @@ fn run_module(
     preopens: Vec<Preopen>,
     limits: Limits,
 ) -> Result<i32, RunError> {
-    let missing: Vec<String> = module
-        .imports()
-        .filter(|i| {
-            !(i.module() == abi::MODULE
-                && abi::find(i.name()).is_some()
-                && matches!(i.ty(), ExternType::Func(_)))
-        })
-        .map(|i| format!("{}.{}", i.module(), i.name()))
-        .collect();
-    if !missing.is_empty() {
-        return Err(RunError::MissingImports(missing));
-    }
-    check_declared_sizes(module, limits.max_memory)?;
+    wasi_host::run::check_imports(module.imports().map(|i| Import {
+        module: i.module(),
+        name: i.name(),
+        is_function: matches!(i.ty(), ExternType::Func(_)),
+    }))?;
+    wasi_host::run::check_declared_sizes(
+        module.exports().filter_map(|e| {
+            let declared = match e.ty() {
+                ExternType::Memory(m) => Declared::MemoryPages(m.minimum()),
+                ExternType::Table(t) => Declared::TableElements(t.minimum()),
+                _ => return None,
+            };
+            Some((e.name(), declared))
+        }),
+        limits.max_memory,
+    )?;
     let _guest = wasmtime_platform::GuestThread::enter()
         .map_err(|e| RunError::Instantiate(format!("guest thread: {e}")))?;
     let host = Host {
@@ -161,9 +207,15 @@ fn run_module(
     let mut store = Store::new(engine, host);
     store.limiter(|h| &mut h.limits);
     store.call_hook(|_, hook| kill_hook(hook));
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| {
+        guest::check_kill()?;
+        Ok(UpdateDeadline::Continue(1))
+    });
+    let _running = Running::start();
     let mut linker = Linker::<Host>::new(engine);
     define_wasi(&mut linker).map_err(|e| RunError::Instantiate(e.to_string()))?;
-    let _not_killable_after = AsyncKillable;
+    let _stoppable = guest::StoppableRun;
     let instance = linker
         .instantiate(&mut store, module)
         .map_err(|e| match outcome(&e) {
@@ -174,7 +226,8 @@ fn run_module(
         .get_typed_func::<(), ()>(&mut store, "_start")
         .map_err(|_| RunError::NoStart)?;
     let result = start.call(&mut store, ());
-    // A kill stopped the guest at a host call: unwind from here, dropping the store.
+    // A kill stopped the guest at a host call or an epoch deadline: unwind from here,
+    // dropping the store.
     thread::kill_point();
     match result {
         Ok(()) => Ok(0),
@@ -189,28 +242,13 @@ fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// As `wasm_runner`'s hook: host calls are kill points; wasm code between them is
-/// async-killable.
+/// The engine's call hook: `wasi_host::guest`'s stop and kill points, as in `wasm_runner`.
 fn kill_hook(hook: CallHook) -> wasmtime::Result<()> {
     match hook {
-        CallHook::CallingWasm | CallHook::ReturningFromHost => thread::set_async_killable(true),
-        CallHook::CallingHost | CallHook::ReturningFromWasm => {
-            thread::set_async_killable(false);
-            if thread::kill_pending() {
-                return Err(wasmtime::Error::msg("killed"));
-            }
-        }
+        CallHook::CallingWasm | CallHook::ReturningFromHost => guest::entering_wasm(),
+        CallHook::CallingHost | CallHook::ReturningFromWasm => guest::leaving_wasm()?,
     }
     Ok(())
-}
-
-/// Clears the async-killable mark when the run ends, by any path.
-struct AsyncKillable;
-
-impl Drop for AsyncKillable {
-    fn drop(&mut self) {
-        thread::set_async_killable(false);
-    }
 }
 
 /// `proc_exit`'s code, or a trap with its signal and backtrace; `None` for other errors.
@@ -224,9 +262,8 @@ fn outcome(e: &wasmtime::Error) -> Option<Result<i32, RunError>> {
         .downcast_ref::<WasmBacktrace>()
         .map(|bt| {
             format_frames(
-                bt.frames()
-                    .iter()
-                    .map(|f| (f.func_index(), f.func_name().map(String::from))),
+                bt.frames().len(),
+                bt.frames().iter().map(|f| (f.func_index(), f.func_name())),
             )
         })
         .unwrap_or_default();
@@ -259,54 +296,6 @@ fn trap_error(message: String, signal: i32, backtrace: Vec<String>) -> RunError 
     }
 }
 
-/// `N: name (func I)` (or `N: func I` without a name), innermost first, at most
-/// [`MAX_FRAMES_PRINTED`] lines then `... N more`: the format of `wasm_runner`'s backtraces.
-fn format_frames(frames: impl ExactSizeIterator<Item = (u32, Option<String>)>) -> Vec<String> {
-    let total = frames.len();
-    let mut lines = Vec::new();
-    for (i, (func, name)) in frames.enumerate() {
-        if i == MAX_FRAMES_PRINTED {
-            lines.push(format!("... {} more", total - MAX_FRAMES_PRINTED));
-            break;
-        }
-        lines.push(match name {
-            Some(n) => format!("{i}: {n} (func {func})"),
-            None => format!("{i}: func {func}"),
-        });
-    }
-    lines
-}
-
-/// Bytes in a wasm page (custom page sizes are not enabled).
-const WASM_PAGE: u64 = 65536;
-
-/// One clear line when an exported memory's or table's declared minimum is over its limit
-/// (the same check and words as `wasm_runner`).
-fn check_declared_sizes(module: &Module, max_memory: usize) -> Result<(), RunError> {
-    for export in module.exports() {
-        match export.ty() {
-            ExternType::Memory(m) => {
-                let bytes = m.minimum().saturating_mul(WASM_PAGE);
-                if bytes > max_memory as u64 {
-                    return Err(RunError::Instantiate(format!(
-                        "memory `{}` declares a minimum of {bytes} bytes, over the limit of {max_memory} bytes",
-                        export.name()
-                    )));
-                }
-            }
-            ExternType::Table(t) if t.minimum() > TABLE_LIMIT as u64 => {
-                return Err(RunError::Instantiate(format!(
-                    "table `{}` declares a minimum of {} elements, over the limit of {TABLE_LIMIT}",
-                    export.name(),
-                    t.minimum()
-                )));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// A host function's result: the errno number, or an error that ends the run.
 type HostResult = wasmtime::Result<i32>;
 
@@ -317,7 +306,7 @@ fn with_memory(
     f: impl FnOnce(&mut WasiCtx, &mut dyn GuestMemory) -> Result<(), Errno>,
 ) -> HostResult {
     let Some(memory) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
-        return Ok(errno_result(Err(Errno::FAULT)));
+        return Ok(wasi_host::errno_result(Err(Errno::FAULT)));
     };
     let (mut bytes, host) = memory.data_and_store_mut(caller);
     host_call(|| f(&mut host.wasi, &mut bytes))
@@ -331,12 +320,10 @@ fn with_ctx(
     host_call(|| f(&mut caller.data_mut().wasi))
 }
 
-/// Runs one host function; a kill point or panic inside it unwinds only to here (not
-/// through wasm frames) and becomes an error that ends the run.
+/// Runs one host function (`wasi_host::guest::host_call`): a kill point or panic inside it
+/// unwinds only to there (not through wasm frames) and becomes an error that ends the run.
 fn host_call(f: impl FnOnce() -> Result<(), Errno>) -> HostResult {
-    thread::catch_unwind(f)
-        .map(errno_result)
-        .map_err(wasmtime::Error::msg)
+    guest::host_call(f).map_err(wasmtime::Error::msg)
 }
 
 type C<'a> = Caller<'a, Host>;

@@ -1,5 +1,6 @@
 //! In-kernel tests of the compile cache: the sealing of entries, and lookups with a stand-in
-//! compiler (miss, hit, corrupted and truncated entries recompiled, a rejected module). The
+//! compiler (miss, hit, corrupted and truncated entries recompiled, a rejected module, a
+//! compile that unwinds as a killed one does). The
 //! end-to-end `wasmtime-*` cases run real modules through it with the real compiler.
 
 use crate::cache::{entry_path, key, seal, unseal};
@@ -88,5 +89,29 @@ kernel_test! {
             .collect();
         assert!(leftovers.is_empty());
         let _ = fs::unlink(&path);
+    }
+}
+
+kernel_test! {
+    fn wasmtime_cache_compile_unwinding_leaves_no_files() {
+        use crate::cache::{CompileError, artifact};
+        use libtheseus::{fs, thread};
+        // A stand-in compiler that writes half an artifact, then unwinds the way a kill
+        // reaching a kill point in the compile does (Ctrl-C while wasmtime-compile runs).
+        let interrupted = |_: &str, output: &str| -> Result<(), CompileError> {
+            fs::write_file(output, b"half an artifact").unwrap();
+            panic!("killed during the compile");
+        };
+        let module = b"\0asm\x01\0\0\0 interrupted compile";
+        let k = key(module);
+        let caught = thread::catch_unwind(|| artifact(module, &interrupted));
+        assert!(caught.is_err(), "the compile did not unwind");
+        let leftovers: Vec<_> = fs::read_dir(crate::cache::DIR)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.name.starts_with(&k[..64]))
+            .map(|e| e.name)
+            .collect();
+        assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
     }
 }

@@ -358,6 +358,9 @@ const E2E_CASES: &[Case] = &[
     // module still runs (a hit) and an uncached one cannot compile.
     ("wasmtime-cache", "ls /var/cache/wasmtime; wasm --engine wasmtime /bin/exitcode.wasm 3; echo $?; ls /var/cache/wasmtime | wc -l; mv /bin/wasmtime-compile /tmp/wc; wasm --engine wasmtime /bin/exitcode.wasm 4; echo $?; wasm --engine wasmtime /bin/hello.wasm; echo $?; mv /tmp/wc /bin/wasmtime-compile; wasm --engine wasmtime /bin/hello.wasm; echo $?; ls /var/cache/wasmtime | wc -l", &[], 0, ContainsInOrder(&["exiting with 3\n3\n1\nexiting with 4\n4\nwasm: /bin/hello.wasm: cannot compile: /bin/wasmtime-compile: ", "\n125\nhello from wasm: argc=1 GREETING=(unset)\n0\n2\n"])),
     ("wasmtime-ten-guests", TEN_WASMTIME_GUESTS, &[], 0, ContainsInOrder(&["[10] ", "spin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\nspin 100000 done: 17275813362716333938\n1\n"])),
+    // Killed during the compile (a miss: wasmtime-compile takes over a second): the compiler
+    // is stopped with it, no file is left in the cache, and the next miss compiles as usual.
+    ("wasmtime-kill-compile", "wasm --engine wasmtime /bin/links.wasm & sleep 0.5; kill %1; sleep 1; jobs; ls /var/cache/wasmtime | wc -l; ps | grep -c wasmtime-compile; wasm --engine wasmtime /bin/exitcode.wasm 7; echo $?; ls /var/cache/wasmtime | wc -l", &[], 0, ContainsInOrder(&["Killed  wasm --engine wasmtime /bin/links.wasm\n0\n0\nexiting with 7\n7\n1\n"])),
     ("wasmtime-kill", "wasm --engine wasmtime /bin/spin.wasm 1 > /dev/null; wasm --engine wasmtime /bin/spin.wasm & sleep 0.5; kill %1; sleep 0.4; jobs; echo alive", &[], 0, ContainsInOrder(&["Killed  wasm --engine wasmtime /bin/spin.wasm\n", "alive\n"])),
     // Stock static x86_64-unknown-linux-musl binaries (ports/linux), through the Linux system-call ABI.
     ("linux-hello", "hello-c one two; echo $?; /bin/hello-c 'a b'", &[],             1,   Exactly("hello-c: to stderr\nargv[0]=hello-c\nargv[1]=one\nargv[2]=two\n2\nhello-c: to stderr\nargv[0]=/bin/hello-c\nargv[1]=a b\n")),
@@ -385,6 +388,8 @@ const E2E_CASES: &[Case] = &[
     ("wasm-kill-frees", KILL_100_GUESTS,              &[],                            0,   MemBack(1024, "nap: holding 4 MiB\n", 95)),
     ("linux-kill-stopped-frees", KILL_10_STOPPED_PROGRAMS, &[],                       0,   MemBack(1024, "] Stopped  hold\n", 9)),
     ("wasm-kill-stopped-frees", KILL_10_STOPPED_GUESTS, &[],                          0,   MemBack(1024, "] Stopped  nap\n", 9)),
+    ("wasm-kill-spinning-frees", KILL_20_SPINNING_GUESTS, &[],                        0,   MemBack(1024, "burn: holding 4 MiB\n", 19)),
+    ("wasmtime-kill-spinning-frees", KILL_20_SPINNING_WASMTIME_GUESTS, &[],           0,   MemBack(1024, "burn: holding 4 MiB\n", 19)),
     ("linux-bad-elf", "/tmp/half; echo $?; /tmp/arm; echo $?; echo alive", &[("/tmp/half", Made(linux_truncated)), ("/tmp/arm", Made(linux_aarch64))], 0, ContainsInOrder(&["/tmp/half: cannot run: ", "\n126\n/tmp/arm: cannot run: built for another machine (e_machine 183), not x86_64\n126\nalive\n"])),
 ];
 
@@ -402,6 +407,27 @@ const KILL_100_GUESTS: &str = concat!(
     "nap & sleep 0.3; kill %%; sleep 0.3; mem; ",
     ten!(ten!("nap & sleep 0.12; kill %%; ")),
     "sleep 1; mem; echo alive"
+);
+
+/// 20 guests that each hold 4 MiB, killed while they compute without calling the host (wasmi:
+/// fuel in slices, the runner checks for a kill at the end of each); the heap and the frames
+/// must come back, and every kill must end the guest (`jobs` at the end lists none running).
+const KILL_20_SPINNING_GUESTS: &str = concat!(
+    "burn & sleep 0.4; kill %%; sleep 0.3; mem; ",
+    ten!("burn & sleep 0.3; kill %%; burn & sleep 0.3; kill %%; "),
+    "sleep 1; mem; jobs; echo alive"
+);
+
+/// The same on wasmtime (epoch interruption: the guest's code checks the engine's epoch, which
+/// a kernel task advances, and the deadline callback ends a killed guest's run). A first run
+/// fills the compile cache, so the kills land in the guest's computation.
+const KILL_20_SPINNING_WASMTIME_GUESTS: &str = concat!(
+    "wasm --engine wasmtime /bin/burn.wasm 4 0 > /dev/null; ",
+    "wasm --engine wasmtime /bin/burn.wasm & sleep 0.4; kill %%; sleep 0.3; mem; ",
+    ten!(
+        "wasm --engine wasmtime /bin/burn.wasm & sleep 0.3; kill %%; wasm --engine wasmtime /bin/burn.wasm & sleep 0.3; kill %%; "
+    ),
+    "sleep 1; mem; jobs; echo alive"
 );
 
 /// 10 programs that each map 4 MiB, stopped (`kill -STOP`, `jobs` says so) while their
@@ -430,6 +456,7 @@ const KILL_20_PROGRAMS: &str = concat!(
 #[rustfmt::skip]
 const INPUT_CASES: &[InputCase] = &[
     ("wasm-ctrl-c", "spin; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["status=130\n", "alive\n"])),
+    ("wasmtime-ctrl-c-compile", "wasm --engine wasmtime /bin/links.wasm; echo status=$?; ls /var/cache/wasmtime | wc -l; ps | grep -c wasmtime-compile; echo alive", 700, b"\x03", 0, ContainsInOrder(&["status=130\n0\n0\nalive\n"])),
     ("linux-ctrl-c", "signals spin; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["spinning\n", "status=130\n", "alive\n"])),
     ("linux-ctrl-c-socket", "sockets block; echo status=$?; sockets rebind", 1500, b"\x03", 0, ContainsInOrder(&["blocked in accept and read\n", "status=130\n", "port 7777 is free\n"])),
     ("tty-cat",     "cat; echo status=$?",            1500, b"hello\rabX\x7fc\rjunk\x15kept\r\x04", 0, ContainsInOrder(&["abX\x08 \x08c\n", "abc\n", "status=0\n"])),
