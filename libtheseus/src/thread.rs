@@ -133,6 +133,12 @@ pub fn current_name() -> String {
     task::current().name().into()
 }
 
+/// CPUs online: what `available_parallelism` and `sched_getaffinity` report. Threads run
+/// on the boot CPU only so far; the others are up and idle.
+pub fn cpus_online() -> usize {
+    smp::cpus_online()
+}
+
 /// Lets other runnable threads run.
 pub fn yield_now() {
     task::yield_now()

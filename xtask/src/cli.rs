@@ -22,8 +22,11 @@ commands:
                                   the guest's connections to GUEST_ADDR:PORT reach the
                                   host's 127.0.0.1:HOST_PORT (repeatable); nothing else
                                   outside the guest is reachable
+              --smp N             give the guest N vCPUs (QEMU -smp N, 1..=64; default 1)
               --verbose, -v       show build output, the boot log and boot timings
   test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
+              --smp N             every guest gets N vCPUs (default 1; the SMP cases
+                                  always use their own counts)
               --slow              also the wasm-registry group (fetches from the registries),
                                   the fuzz group and the ports manifest (each crate no worse
                                   than in ports/STATUS.json)
@@ -81,6 +84,8 @@ pub struct RunArgs {
     pub verbose: bool,
     pub iso: bool,
     pub network: Network,
+    /// vCPUs of the guest (`--smp N`).
+    pub smp: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +94,8 @@ pub enum Command {
     Test {
         verbose: bool,
         slow: bool,
+        /// vCPUs of every guest (`--smp N`).
+        smp: usize,
     },
     WasmRegistry {
         verbose: bool,
@@ -147,6 +154,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
                 verbose: false,
                 iso: false,
                 network: Network::default(),
+                smp: 1,
             };
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
@@ -154,6 +162,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
                     "--add" => run.adds.push(AddSpec::parse(&flags.value(&flag)?)?),
                     "--timeout" => run.timeout = Some(parse_timeout(&flags.value(&flag)?)?),
                     "--iso" => run.iso = true,
+                    "--smp" => run.smp = parse_smp(&flags.value(&flag)?)?,
                     "--forward" => run
                         .network
                         .forwards
@@ -169,15 +178,16 @@ pub fn parse(args: &[String]) -> Result<Command> {
             Command::Run(run)
         }
         "test" => {
-            let (mut verbose, mut slow) = (false, false);
+            let (mut verbose, mut slow, mut smp) = (false, false, 1);
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
                     "--slow" => slow = true,
+                    "--smp" => smp = parse_smp(&flags.value(&flag)?)?,
                     "--verbose" | "-v" => verbose = true,
                     _ => return Err(flags.unknown(&flag)),
                 }
             }
-            Command::Test { verbose, slow }
+            Command::Test { verbose, slow, smp }
         }
         "wasm-registry" | "host-compare" | "wasi-compare" | "fuzz" => {
             let mut verbose = false;
@@ -334,6 +344,16 @@ fn parse_timeout(value: &str) -> Result<Duration> {
     }
 }
 
+fn parse_smp(value: &str) -> Result<usize> {
+    match value.parse::<usize>() {
+        Ok(cpus) if (1..=crate::qemu::MAX_CPUS).contains(&cpus) => Ok(cpus),
+        _ => Err(Error::usage(format!(
+            "--smp {value:?}: expected a vCPU count from 1 to {}",
+            crate::qemu::MAX_CPUS
+        ))),
+    }
+}
+
 fn parse_runs(value: &str) -> Result<usize> {
     match value.parse::<usize>() {
         Ok(runs) if runs > 0 => Ok(runs),
@@ -417,6 +437,8 @@ mod tests {
             "--timeout=30",
             "-v",
             "--iso",
+            "--smp",
+            "2",
             "--add",
             "Cargo.toml:/tmp/c",
         ])
@@ -426,6 +448,7 @@ mod tests {
         assert_eq!(run.exec.as_deref(), Some("echo a; echo b"));
         assert_eq!(run.timeout, Some(Duration::from_secs(30)));
         assert!(run.verbose && run.iso);
+        assert_eq!(run.smp, 2);
         assert_eq!(run.adds.len(), 1);
         assert_eq!(run.adds[0].guest, "/tmp/c");
     }
@@ -445,16 +468,28 @@ mod tests {
             parse_words(&["test", "--verbose"]).unwrap(),
             Command::Test {
                 verbose: true,
-                slow: false
+                slow: false,
+                smp: 1
             }
         );
         assert_eq!(
             parse_words(&["test", "--slow"]).unwrap(),
             Command::Test {
                 verbose: false,
-                slow: true
+                slow: true,
+                smp: 1
             }
         );
+        assert_eq!(
+            parse_words(&["test", "--smp", "2"]).unwrap(),
+            Command::Test {
+                verbose: false,
+                slow: false,
+                smp: 2
+            }
+        );
+        assert!(parse_words(&["test", "--smp", "0"]).is_err());
+        assert!(parse_words(&["run", "--smp", "65"]).is_err());
         assert_eq!(
             parse_words(&["wasm-registry", "-v"]).unwrap(),
             Command::WasmRegistry { verbose: true }

@@ -38,6 +38,8 @@ pub struct ExecRequest<'a> {
     pub idle_timeout: Option<Duration>,
     /// The QEMU CPU model; `None`: [`qemu::CPU`].
     pub cpu: Option<&'static str>,
+    /// vCPUs (`-smp`); `None`: [`qemu::default_cpus`].
+    pub cpus: Option<usize>,
     pub iso: bool,
     /// Boot log, tool chatter and timings on stderr.
     pub verbose: bool,
@@ -63,6 +65,7 @@ impl<'a> ExecRequest<'a> {
             timeout: Some(timeout),
             idle_timeout: None,
             cpu: None,
+            cpus: None,
             iso: false,
             verbose: false,
             kernel_verbose: false,
@@ -145,6 +148,7 @@ pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> R
         qemu::kvm_usable(),
         request.cpu.unwrap_or(qemu::CPU),
         &request.network,
+        request.cpus.unwrap_or_else(qemu::default_cpus),
     );
 
     let mut parser = MarkerParser::new();

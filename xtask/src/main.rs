@@ -88,8 +88,14 @@ fn dispatch() -> Result<i32> {
         .collect::<Result<Vec<String>>>()?;
     let ws = Workspace::locate();
     match cli::parse(&args)? {
-        Command::Run(run) => commands::run::run(&ws, &run),
-        Command::Test { verbose, slow } => commands::test::run(&ws, verbose, slow),
+        Command::Run(run) => {
+            qemu::set_default_cpus(run.smp);
+            commands::run::run(&ws, &run)
+        }
+        Command::Test { verbose, slow, smp } => {
+            qemu::set_default_cpus(smp);
+            commands::test::run(&ws, verbose, slow)
+        }
         Command::WasmRegistry { verbose } => commands::wasm_registry::run(&ws, verbose),
         Command::Fuzz { verbose } => commands::fuzz::run(&ws, verbose),
         Command::HostCompare { verbose } => commands::host_compare::run(&ws, verbose),

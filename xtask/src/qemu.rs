@@ -5,6 +5,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,6 +38,23 @@ pub enum Console {
     Interactive,
 }
 
+/// The most vCPUs `--smp` accepts (the kernel's limit, `smp::MAX_CPUS`).
+pub const MAX_CPUS: usize = 64;
+
+/// The vCPU count of every QEMU this xtask starts unless a caller names one: 1, or what
+/// `run --smp N` / `test --smp N` set (one value per xtask invocation).
+static DEFAULT_CPUS: AtomicUsize = AtomicUsize::new(1);
+
+/// Sets the vCPU count ([`DEFAULT_CPUS`]) of the QEMUs started from now on.
+pub fn set_default_cpus(cpus: usize) {
+    DEFAULT_CPUS.store(cpus.clamp(1, MAX_CPUS), Ordering::Relaxed);
+}
+
+/// The vCPU count QEMU gets when the caller names none.
+pub fn default_cpus() -> usize {
+    DEFAULT_CPUS.load(Ordering::Relaxed)
+}
+
 /// The full QEMU command for `boot`.
 pub fn command(boot: &Boot, console: Console, kvm: bool) -> Command {
     command_with_cpu(boot, console, kvm, CPU)
@@ -44,19 +62,20 @@ pub fn command(boot: &Boot, console: Console, kvm: bool) -> Command {
 
 /// [`command`] with another CPU model than [`CPU`].
 pub fn command_with_cpu(boot: &Boot, console: Console, kvm: bool, cpu: &str) -> Command {
-    command_with_network(boot, console, kvm, cpu, &Network::default())
+    command_with_network(boot, console, kvm, cpu, &Network::default(), default_cpus())
 }
 
-/// [`command_with_cpu`] with forwards on the guest's network.
+/// [`command_with_cpu`] with forwards on the guest's network and `cpus` vCPUs (`-smp`).
 pub fn command_with_network(
     boot: &Boot,
     console: Console,
     kvm: bool,
     cpu: &str,
     network: &Network,
+    cpus: usize,
 ) -> Command {
     let mut qemu = Command::new("qemu-system-x86_64");
-    let mut args = args(boot, console, kvm, network);
+    let mut args = args(boot, console, kvm, network, cpus);
     if let Some(at) = args.iter().position(|arg| arg == "-cpu") {
         args[at + 1] = cpu.to_string();
     }
@@ -70,7 +89,7 @@ pub const CPU: &str = "qemu64";
 /// for running crates' test suites, which expect what real machines have.
 pub const FULL_CPU: &str = "max";
 
-fn args(boot: &Boot, console: Console, kvm: bool, network: &Network) -> Vec<String> {
+fn args(boot: &Boot, console: Console, kvm: bool, network: &Network, cpus: usize) -> Vec<String> {
     let mut args: Vec<String> = [
         "-machine",
         "pc",
@@ -79,7 +98,7 @@ fn args(boot: &Boot, console: Console, kvm: bool, network: &Network) -> Vec<Stri
         "-m",
         "1G",
         "-smp",
-        "1",
+        &cpus.clamp(1, MAX_CPUS).to_string(),
         "-no-reboot",
         "-display",
         "none",
@@ -377,7 +396,7 @@ mod tests {
             cmdline: "mode=exec exec=74727565".into(),
         };
         assert_eq!(
-            args(&boot, Console::Piped, false, &Network::default()).join(" "),
+            args(&boot, Console::Piped, false, &Network::default(), 1).join(" "),
             "-machine pc -cpu qemu64 -m 1G -smp 1 -no-reboot -display none -monitor none \
              -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
              -device virtio-rng-pci -netdev user,id=net0,restrict=on \
@@ -404,8 +423,10 @@ mod tests {
             Console::Interactive,
             true,
             &Network::default(),
+            4,
         )
         .join(" ");
+        assert!(args.contains("-smp 4 "));
         assert!(args.contains("-serial mon:stdio"));
         assert!(!args.contains("-monitor"));
         assert!(args.ends_with("-cdrom t.iso -boot d -accel kvm"));

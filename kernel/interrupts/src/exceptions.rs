@@ -14,7 +14,7 @@
 //! register state nor (on this LLVM) keeps the stack aligned in handlers with an error code.
 
 use crate::gdt::{DOUBLE_FAULT_IST, NMI_IST, PAGE_FAULT_IST};
-use crate::irq::{IRQ_BASE, STUBS};
+use crate::irq::{IRQ_BASE, LOCAL_TIMER_IRQ, LOCAL_TIMER_VECTOR, SPURIOUS_VECTOR, STUBS};
 use core::fmt;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use spin::Once;
@@ -375,9 +375,16 @@ pub fn before_user_return(frame: &mut TrapFrame) {
 extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
     // Hardware interrupts that arrived in user mode come here too (with the full frame, so
     // the return to user mode can deliver signals).
-    if (u64::from(IRQ_BASE)..u64::from(IRQ_BASE) + 16).contains(&frame.vector) {
+    let irq = if frame.vector == u64::from(LOCAL_TIMER_VECTOR) {
+        Some(LOCAL_TIMER_IRQ)
+    } else if (u64::from(IRQ_BASE)..u64::from(IRQ_BASE) + 16).contains(&frame.vector) {
+        Some((frame.vector - u64::from(IRQ_BASE)) as u32)
+    } else {
+        None
+    };
+    if let Some(irq) = irq {
         crate::gdt::set_interrupted_user_mode(frame.is_user());
-        crate::irq::dispatch((frame.vector - u64::from(IRQ_BASE)) as u32);
+        crate::irq::dispatch(irq);
         crate::gdt::set_interrupted_user_mode(false);
         before_user_return(frame);
         return;
@@ -724,7 +731,20 @@ pub(crate) fn init_idt() {
                 idt[IRQ_BASE + i as u8].set_handler_addr(VirtAddr::new(*stub as usize as u64));
             }
         }
+        // SAFETY: both are complete interrupt entries ending in iretq.
+        unsafe {
+            idt[LOCAL_TIMER_VECTOR].set_handler_addr(VirtAddr::new(
+                crate::irq::local_timer_stub as *const () as u64,
+            ));
+            idt[SPURIOUS_VECTOR]
+                .set_handler_addr(VirtAddr::new(crate::irq::spurious_stub as *const () as u64));
+        }
         idt
     });
     idt.load();
+}
+
+/// Loads the IDT (built by the boot CPU's `init`) on the CPU that runs this.
+pub(crate) fn load_idt() {
+    IDT.get().expect("the boot CPU built the IDT").load();
 }

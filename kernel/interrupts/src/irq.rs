@@ -1,4 +1,4 @@
-//! Hardware IRQs through the two 8259 PICs.
+//! Hardware IRQs through the two 8259 PICs, and each CPU's local APIC timer.
 //!
 //! Each IRQ vector enters through a naked stub that saves the caller-saved general registers
 //! and the whole FP/SIMD state (`fxsave64`), calls [`irq_dispatch`], and restores both: the
@@ -9,12 +9,18 @@ use pic8259::ChainedPics;
 use spin::Mutex;
 
 pub const IRQ_BASE: u8 = 32;
+/// The vector of each CPU's local APIC timer (programmed by the `smp` crate).
+pub const LOCAL_TIMER_VECTOR: u8 = 0xf0;
+/// The local APIC's spurious-interrupt vector: its entry only returns (no end of interrupt).
+pub const SPURIOUS_VECTOR: u8 = 0xff;
+/// The slot of the local APIC timer's handler after the 16 PIC lines.
+pub(crate) const LOCAL_TIMER_IRQ: u32 = 16;
 
 static PICS: Mutex<ChainedPics> = Mutex::new(
     // SAFETY: 32..48 are free vectors (above the CPU exceptions).
     unsafe { ChainedPics::new(IRQ_BASE, IRQ_BASE + 8) },
 );
-static HANDLERS: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
+static HANDLERS: [AtomicUsize; 17] = [const { AtomicUsize::new(0) }; 17];
 
 pub(crate) fn init_pics() {
     let mut pics = PICS.lock();
@@ -48,12 +54,26 @@ pub fn register_irq(irq: u8, handler: fn()) {
     });
 }
 
+/// Installs `handler` for the local APIC timer interrupt ([`LOCAL_TIMER_VECTOR`]) of every
+/// CPU. It runs with interrupts disabled and must send the local APIC its end of interrupt.
+pub fn set_local_timer_handler(handler: fn()) {
+    HANDLERS[LOCAL_TIMER_IRQ as usize].store(handler as usize, Ordering::SeqCst);
+}
+
 pub(crate) fn dispatch(irq: u32) {
     irq_dispatch(irq);
 }
 
 extern "C" fn irq_dispatch(irq: u32) {
     let handler = HANDLERS[irq as usize].load(Ordering::SeqCst);
+    if irq == LOCAL_TIMER_IRQ {
+        if handler != 0 {
+            // SAFETY: only `set_local_timer_handler` stores here, always a valid `fn()`.
+            let f: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler) };
+            f();
+        }
+        return;
+    }
     if handler == 0 && (irq == 7 || irq == 15) {
         // A spurious interrupt from a PIC: no end of interrupt for the spurious line itself.
         if irq == 15 {
@@ -75,10 +95,10 @@ extern "C" fn irq_dispatch(irq: u32) {
 }
 
 macro_rules! irq_stubs {
-    ($($name:ident = $irq:literal),* $(,)?) => {
+    ($($name:ident = $irq:expr, $vector:expr);* $(;)?) => {
         $(
             #[unsafe(naked)]
-            extern "C" fn $name() {
+            pub(crate) extern "C" fn $name() {
                 core::arch::naked_asm!(
                     // From user mode (cs & 3): the full `TrapFrame` path of the exceptions,
                     // whose return to user mode can deliver signals.
@@ -102,30 +122,41 @@ macro_rules! irq_stubs {
                     "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rax",
                     "iretq",
                     irq = const $irq,
-                    vector = const IRQ_BASE as u32 + $irq,
+                    vector = const $vector,
                     dispatch = sym irq_dispatch,
                 );
             }
         )*
-        pub(crate) const STUBS: [extern "C" fn(); 16] = [$($name),*];
     };
 }
 
 irq_stubs!(
-    irq0 = 0,
-    irq1 = 1,
-    irq2 = 2,
-    irq3 = 3,
-    irq4 = 4,
-    irq5 = 5,
-    irq6 = 6,
-    irq7 = 7,
-    irq8 = 8,
-    irq9 = 9,
-    irq10 = 10,
-    irq11 = 11,
-    irq12 = 12,
-    irq13 = 13,
-    irq14 = 14,
-    irq15 = 15,
+    irq0 = 0, IRQ_BASE as u32;
+    irq1 = 1, IRQ_BASE as u32 + 1;
+    irq2 = 2, IRQ_BASE as u32 + 2;
+    irq3 = 3, IRQ_BASE as u32 + 3;
+    irq4 = 4, IRQ_BASE as u32 + 4;
+    irq5 = 5, IRQ_BASE as u32 + 5;
+    irq6 = 6, IRQ_BASE as u32 + 6;
+    irq7 = 7, IRQ_BASE as u32 + 7;
+    irq8 = 8, IRQ_BASE as u32 + 8;
+    irq9 = 9, IRQ_BASE as u32 + 9;
+    irq10 = 10, IRQ_BASE as u32 + 10;
+    irq11 = 11, IRQ_BASE as u32 + 11;
+    irq12 = 12, IRQ_BASE as u32 + 12;
+    irq13 = 13, IRQ_BASE as u32 + 13;
+    irq14 = 14, IRQ_BASE as u32 + 14;
+    irq15 = 15, IRQ_BASE as u32 + 15;
+    local_timer_stub = LOCAL_TIMER_IRQ, LOCAL_TIMER_VECTOR as u32;
 );
+
+pub(crate) const STUBS: [extern "C" fn(); 16] = [
+    irq0, irq1, irq2, irq3, irq4, irq5, irq6, irq7, irq8, irq9, irq10, irq11, irq12, irq13, irq14,
+    irq15,
+];
+
+/// The local APIC's spurious interrupt: nothing to acknowledge, nothing to do.
+#[unsafe(naked)]
+pub(crate) extern "C" fn spurious_stub() {
+    core::arch::naked_asm!("iretq");
+}

@@ -3,11 +3,14 @@
 //! exception (reported with vector, error code, RIP and, for page faults, CR2 — never a silent
 //! triple fault); the legacy 8259 PICs remapped to vectors 32..48; and hardware IRQ entry
 //! stubs that save the general registers and the FP/SIMD state (fxsave) around the Rust
-//! handler, so interrupted code may use SSE freely.
+//! handler, so interrupted code may use SSE freely (the local APIC timer's vector too); and
+//! each CPU's own GDT, TSS and per-CPU block.
 //!
 //! Depends on `x86_64` (descriptor tables), `pic8259`, `memory` (IST stacks), `spin`, `log`.
 
 #![no_std]
+
+extern crate alloc;
 
 mod exceptions;
 mod gdt;
@@ -19,10 +22,13 @@ pub use exceptions::{
     set_fault_hook, set_user_return_hook, user_return_from_frame,
 };
 pub use gdt::{
-    KERNEL_CS, KERNEL_SS, PERCPU_KERNEL_FS, PERCPU_KERNEL_RSP, PERCPU_USER_RSP, USER_CS, USER_SS,
-    current_task, scratch_frame, set_current_task, set_kernel_entry, take_interrupted_user_mode,
+    CpuTables, KERNEL_CS, KERNEL_SS, PERCPU_KERNEL_FS, PERCPU_KERNEL_RSP, PERCPU_USER_RSP, USER_CS,
+    USER_SS, cpu_index, current_task, init_this_cpu, prepare_cpu, scratch_frame, set_current_task,
+    set_kernel_entry, take_interrupted_user_mode,
 };
-pub use irq::{IRQ_BASE, register_irq};
+pub use irq::{
+    IRQ_BASE, LOCAL_TIMER_VECTOR, SPURIOUS_VECTOR, register_irq, set_local_timer_handler,
+};
 
 /// Loads the GDT, TSS and IDT and initializes the PICs with every IRQ masked.
 /// Interrupts stay disabled; enable them with `x86_64::instructions::interrupts::enable`.

@@ -5,7 +5,7 @@
 //!
 //! Boot flow: `boot.rs` (32-bit entry, long mode) -> [`kernel_entry`] (serial, boot info,
 //! frames and page tables, heap) -> switch to a guarded kernel stack -> [`kernel_main`] (GDT,
-//! IDT, PICs, timer, clocks, ramdisk) -> shell / exec / tests.
+//! IDT, PICs, timer, clocks, ramdisk, application processors) -> shell / exec / tests.
 
 #![no_std]
 #![no_main]
@@ -113,6 +113,8 @@ extern "C" fn kernel_main() -> ! {
     if let Some((rows, cols)) = args.window {
         vfs::set_console_window_size(rows, cols);
     }
+    // Last: the boot information (which may lie in the start-up page) has been read.
+    smp::start_application_processors();
     match args.mode {
         cmdline::Mode::Test => ktest_runner::run_all(ktest::Group::Default),
         cmdline::Mode::Fuzz => ktest_runner::run_all(ktest::Group::Fuzz),

@@ -139,12 +139,13 @@ pub(crate) fn cpuinfo() -> String {
             "processor\t: {i}\nvendor_id\t: {}\ncpu family\t: {family}\nmodel\t\t: {model}\n\
              model name\t: {}\nstepping\t: {stepping}\ncpu MHz\t\t: {}.{:03}\n\
              physical id\t: 0\nsiblings\t: {cpus}\ncore id\t\t: {i}\ncpu cores\t: {cpus}\n\
-             apicid\t\t: {i}\nfpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: {}\n\
+             apicid\t\t: {}\nfpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: {}\n\
              wp\t\t: yes\nflags\t\t: {}\nclflush size\t: 64\ncache_alignment\t: 64\n",
             vendor(),
             model_name(),
             mhz / 1000,
             mhz % 1000,
+            smp::cpu(i).map_or(0, |c| c.apic_id),
             __cpuid(0).eax,
             flags.join(" "),
         ));

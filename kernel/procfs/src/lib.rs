@@ -7,7 +7,7 @@
 //! (`vfs::generated`) resolves paths and opens the nodes; [`mount`] registers both trees.
 //!
 //! Depends on `vfs` (the mount mechanism, processes' contexts), `process` (resource limits), `task` (tasks, CPU time),
-//! `memory` (frame and heap counters), `time`, `net_stack` (interfaces).
+//! `memory` (frame and heap counters), `time`, `net_stack` (interfaces), `smp` (CPUs).
 //!
 //! A process is a group of tasks sharing one `vfs::ProcessContext`; its id is the context's
 //! (its main task's id), the number `getpid` gives. Kernel tasks without a context are
@@ -46,7 +46,24 @@ fn ticks(ns: u64) -> u64 {
     ns / (1_000_000_000 / USER_HZ)
 }
 
-/// CPUs that run tasks (one until the scheduler uses more: `sched_getaffinity` agrees).
+/// CPUs online (`smp`; `sched_getaffinity` agrees).
 pub fn online_cpus() -> usize {
-    1
+    smp::cpus_online()
+}
+
+/// CPU time since boot of CPU `index` in `USER_HZ` ticks: (user, system, idle). The boot CPU
+/// runs the tasks (`task::cpu_times`); the application processors run none yet, so all their
+/// time is idle, counted by their timer's ticks (100 Hz, as `USER_HZ`).
+fn cpu_ticks(index: usize) -> (u64, u64, u64) {
+    if index == 0 {
+        let t = task::cpu_times();
+        let user = ticks(t.user_ns.min(t.busy_ns));
+        (
+            user,
+            ticks(t.busy_ns).saturating_sub(user),
+            ticks(t.idle_ns),
+        )
+    } else {
+        (0, 0, smp::cpu(index).map_or(0, |c| c.ticks))
+    }
 }

@@ -1,9 +1,10 @@
 //! The system-wide files of `/proc`: memory, CPU time, uptime, mounts, version, and
 //! `sys/kernel`.
 
-use crate::{identity, online_cpus, ticks};
+use crate::{cpu_ticks, identity, online_cpus};
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// `/proc/meminfo`: what the frame allocator knows (no swap). Free memory is all available.
 pub(crate) fn meminfo() -> String {
@@ -21,14 +22,17 @@ pub(crate) fn meminfo() -> String {
 /// `/proc/stat`: CPU time since boot in `USER_HZ` ticks (system time is the tasks' time not
 /// spent in user mode), task switches, boot time, and tasks running and blocked.
 pub(crate) fn stat() -> String {
-    let t = task::cpu_times();
-    let user = ticks(t.user_ns.min(t.busy_ns));
-    let system = ticks(t.busy_ns).saturating_sub(user);
-    let idle = ticks(t.idle_ns);
-    let line = |name: &str| format!("{name} {user} 0 {system} {idle} 0 0 0 0 0 0\n");
-    let mut out = line("cpu ");
-    // One line per CPU: with one CPU it has the totals.
-    out.push_str(&line("cpu0"));
+    let cpus: Vec<(u64, u64, u64)> = (0..online_cpus()).map(cpu_ticks).collect();
+    let line = |name: &str, (user, system, idle): (u64, u64, u64)| {
+        format!("{name} {user} 0 {system} {idle} 0 0 0 0 0 0\n")
+    };
+    let total = cpus
+        .iter()
+        .fold((0, 0, 0), |a, c| (a.0 + c.0, a.1 + c.1, a.2 + c.2));
+    let mut out = line("cpu ", total);
+    for (i, c) in cpus.iter().enumerate() {
+        out.push_str(&line(&format!("cpu{i}"), *c));
+    }
     let tasks = task::list();
     let running = tasks
         .iter()
@@ -41,16 +45,15 @@ pub(crate) fn stat() -> String {
     let boot_s = (time::realtime_ns() - time::monotonic_ns()) / 1_000_000_000;
     out.push_str(&format!(
         "ctxt {}\nbtime {boot_s}\nprocs_running {running}\nprocs_blocked {blocked}\n",
-        t.switches
+        task::cpu_times().switches
     ));
-    debug_assert_eq!(online_cpus(), 1, "/proc/stat has one cpuN line");
     out
 }
 
-/// `/proc/uptime`: seconds since boot and seconds every CPU spent idle.
+/// `/proc/uptime`: seconds since boot and seconds every CPU spent idle (summed).
 pub(crate) fn uptime() -> String {
     let up = time::monotonic_ns() / 10_000_000;
-    let idle = task::cpu_times().idle_ns / 10_000_000;
+    let idle: u64 = (0..online_cpus()).map(|i| cpu_ticks(i).2).sum();
     format!(
         "{}.{:02} {}.{:02}\n",
         up / 100,

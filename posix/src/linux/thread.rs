@@ -1,6 +1,7 @@
 //! Threads and processes: `clone` for threads, `exit`/`exit_group`, `futex`,
 //! `set_tid_address`, `arch_prctl` (the thread pointer), ids, `kill`/`tgkill` to itself,
-//! `wait4` (no child processes yet: `ECHILD`), `sched_yield`, `sched_getaffinity`.
+//! `wait4` (no child processes yet: `ECHILD`), `sched_yield`, `sched_getaffinity` (the CPUs
+//! online).
 
 use super::state;
 use alloc::sync::Arc;
@@ -27,13 +28,23 @@ pub fn sched_yield(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// One CPU: the mask has CPU 0 only.
+/// The CPUs online (at most 64: one word of mask, the size Linux reports too), so
+/// `available_parallelism` and `sysconf(_SC_NPROCESSORS_ONLN)` count them.
 pub fn sched_getaffinity(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     if a[1] < 8 || !a[1].is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    usermode::write_value(a[2], &1u64)?;
+    usermode::write_value(a[2], &online_mask(thread::cpus_online()))?;
     Ok(8)
+}
+
+/// The affinity mask of CPUs `0..count`.
+fn online_mask(count: usize) -> u64 {
+    match count {
+        0 => 1,
+        64.. => u64::MAX,
+        n => (1u64 << n) - 1,
+    }
 }
 
 pub fn set_tid_address(_: &mut Registers, a: [u64; 6]) -> Result<u64> {

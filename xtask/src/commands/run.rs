@@ -88,6 +88,7 @@ fn run_interactive(ws: &Workspace, args: &RunArgs) -> Result<i32> {
         qemu::kvm_usable(),
         qemu::CPU,
         &args.network,
+        qemu::default_cpus(),
     )
     .stdin(Stdio::inherit())
     .stdout(Stdio::inherit())

@@ -453,6 +453,19 @@ const KILL_20_PROGRAMS: &str = concat!(
     "sleep 1; mem; echo alive"
 );
 
+/// A case booted with its own vCPU count (whatever `test --smp` says): name, vCPUs, command
+/// line, exit status, output.
+type SmpCase = (&'static str, usize, &'static str, u8, Expect);
+
+/// Every CPU QEMU is given comes online, idles halted with its timer ticking, and programs
+/// count them (the shell's `nproc`, musl's `sysconf`, std's `available_parallelism`).
+#[rustfmt::skip]
+const SMP_CASES: &[SmpCase] = &[
+    ("smp-one-cpu", 1, "nproc; cpus; cpus-c; linuxcheck --cpus", 0, Exactly("1\n1 of 1 CPUs online\ncpu 0: APIC id 0, boot CPU, runs the tasks\nonline 1, configured 1, affinity 1\navailable_parallelism: 1\n")),
+    ("smp-two-cpus", 2, "nproc; cpus; cpus-c; linuxcheck --cpus", 0, Exactly("2\n2 of 2 CPUs online\ncpu 0: APIC id 0, boot CPU, runs the tasks\ncpu 1: APIC id 1, idle, timer ticking, halted between interrupts\nonline 2, configured 2, affinity 2\navailable_parallelism: 2\n")),
+    ("smp-four-cpus", 4, "nproc; cpus; cpus-c", 0, Exactly("4\n4 of 4 CPUs online\ncpu 0: APIC id 0, boot CPU, runs the tasks\ncpu 1: APIC id 1, idle, timer ticking, halted between interrupts\ncpu 2: APIC id 2, idle, timer ticking, halted between interrupts\ncpu 3: APIC id 3, idle, timer ticking, halted between interrupts\nonline 4, configured 4, affinity 4\n")),
+];
+
 #[rustfmt::skip]
 const INPUT_CASES: &[InputCase] = &[
     ("wasm-ctrl-c", "spin; echo status=$?; echo alive", 1500, b"\x03", 0, ContainsInOrder(&["status=130\n", "alive\n"])),
@@ -583,14 +596,18 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
 
         header("GRUB ISO boot");
         let iso_case: Case = ("iso-boot", "echo iso-ok", &[], 0, Exactly("iso-ok\n"));
-        boot_case(ws, &iso_case, None, true, verbose, &mut tally)?;
+        boot_case(ws, &iso_case, None, None, true, verbose, &mut tally)?;
 
         header("corrupted ramdisk");
         corrupted_ramdisk_case(ws, verbose, &mut tally)?;
 
         header("end-to-end shell tests");
         for case in E2E_CASES {
-            boot_case(ws, case, None, false, verbose, &mut tally)?;
+            boot_case(ws, case, None, None, false, verbose, &mut tally)?;
+        }
+        for &(name, cpus, command, status, expect) in SMP_CASES {
+            let case: Case = (name, command, &[], status, expect);
+            boot_case(ws, &case, None, Some(cpus), false, verbose, &mut tally)?;
         }
         for &(name, command, delay_ms, bytes, status, expect) in INPUT_CASES {
             let input = qemu::Input {
@@ -599,7 +616,7 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
                 then: Vec::new(),
             };
             let case: Case = (name, command, &[], status, expect);
-            boot_case(ws, &case, Some(input), false, verbose, &mut tally)?;
+            boot_case(ws, &case, Some(input), None, false, verbose, &mut tally)?;
         }
         for &(name, command, steps, status, expect) in STEPS_CASES {
             let case: Case = (name, command, &[], status, expect);
@@ -607,6 +624,7 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
                 ws,
                 &case,
                 Some(steps_input(steps)),
+                None,
                 false,
                 verbose,
                 &mut tally,
@@ -924,12 +942,13 @@ fn corrupted_ramdisk_case(ws: &Workspace, verbose: bool, tally: &mut Tally) -> R
     Ok(())
 }
 
-/// Runs one [`Case`] through [`exec::exec`], typing `input` if given, and prints `e2e NAME
-/// ... ok|FAILED`.
+/// Runs one [`Case`] through [`exec::exec`], typing `input` if given, with `cpus` vCPUs
+/// (`None`: `test --smp`'s count), and prints `e2e NAME ... ok|FAILED`.
 fn boot_case(
     ws: &Workspace,
     case: &Case,
     input: Option<qemu::Input>,
+    cpus: Option<usize>,
     iso: bool,
     verbose: bool,
     tally: &mut Tally,
@@ -951,6 +970,7 @@ fn boot_case(
         iso,
         verbose,
         input,
+        cpus,
         ..ExecRequest::new(command, &adds, BOOT_TEST_TIMEOUT)
     };
     let mut output = Vec::new();
@@ -1229,6 +1249,7 @@ mod tests {
         let mut names: Vec<&str> = E2E_CASES.iter().map(|case| case.0).collect();
         names.extend(INPUT_CASES.iter().map(|case| case.0));
         names.extend(STEPS_CASES.iter().map(|case| case.0));
+        names.extend(SMP_CASES.iter().map(|case| case.0));
         let count = names.len();
         names.sort();
         names.dedup();

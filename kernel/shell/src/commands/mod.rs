@@ -20,8 +20,8 @@ use files::{
     cmd_cd, cmd_cp, cmd_find, cmd_ls, cmd_mkdir, cmd_mv, cmd_pwd, cmd_rm, cmd_rmdir, cmd_touch,
 };
 use system::{
-    cmd_clear, cmd_date, cmd_env, cmd_exit, cmd_help, cmd_ip, cmd_mem, cmd_poweroff, cmd_resize,
-    cmd_sleep, cmd_uptime,
+    cmd_clear, cmd_cpus, cmd_date, cmd_env, cmd_exit, cmd_help, cmd_ip, cmd_mem, cmd_nproc,
+    cmd_poweroff, cmd_resize, cmd_sleep, cmd_uptime,
 };
 use text::{cmd_cat, cmd_echo, cmd_grep, cmd_head, cmd_tail, cmd_wc, cmd_yes};
 
@@ -163,6 +163,12 @@ pub static COMMANDS: &[Command] = &[
         "ip",
         "the network interfaces: addresses, device counters",
         cmd_ip,
+    ),
+    task("nproc", "the number of CPUs online", cmd_nproc),
+    task(
+        "cpus",
+        "the CPUs: online count, APIC ids, whether idle ones tick and halt",
+        cmd_cpus,
     ),
     task("uptime", "time since power-on", cmd_uptime),
     task("date", "the current date and time (UTC)", cmd_date),

@@ -1,4 +1,4 @@
-//! System and session commands: help, sleep, mem, uptime, date, clear, resize, and the
+//! System and session commands: help, sleep, mem, nproc, cpus, uptime, date, clear, resize, and the
 //! builtins env, exit and poweroff.
 
 use super::COMMANDS;
@@ -68,6 +68,49 @@ pub(super) fn cmd_mem(_: &[String], io: &mut Io) -> i32 {
         files.used / 1024,
         files.limit / 1024
     ));
+    0
+}
+
+/// `nproc`: the CPUs online, as coreutils' `nproc` prints them.
+pub(super) fn cmd_nproc(_: &[String], io: &mut Io) -> i32 {
+    io.out(&format!("{}\n", smp::cpus_online()));
+    0
+}
+
+/// `cpus`: how many CPUs the firmware lists and how many are online, then one line per CPU.
+/// An application processor's line says whether its local APIC timer ticked and whether it
+/// halted between interrupts during a 100 ms look.
+pub(super) fn cmd_cpus(_: &[String], io: &mut Io) -> i32 {
+    let before: Vec<smp::CpuInfo> = (0..smp::MAX_CPUS).map_while(smp::cpu).collect();
+    task::sleep_ns(100_000_000);
+    io.out(&format!(
+        "{} of {} CPUs online\n",
+        smp::cpus_online(),
+        smp::cpus_found()
+    ));
+    for b in &before {
+        let Some(a) = smp::cpu(b.index) else { continue };
+        let role = if a.index == 0 {
+            String::from("boot CPU, runs the tasks")
+        } else {
+            let ticks = a.ticks - b.ticks;
+            let wakeups = a.wakeups - b.wakeups;
+            format!(
+                "idle, {}, {}",
+                if ticks > 0 {
+                    "timer ticking"
+                } else {
+                    "timer stopped"
+                },
+                if wakeups <= ticks + 2 {
+                    "halted between interrupts"
+                } else {
+                    "spinning"
+                }
+            )
+        };
+        io.out(&format!("cpu {}: APIC id {}, {role}\n", a.index, a.apic_id));
+    }
     0
 }
 

@@ -893,6 +893,14 @@ fn main() {
         println!("linuxcheck: {n} lines");
         std::process::exit(0);
     }
+    if first.as_deref() == Some("--cpus") {
+        // What std reports for sizing thread pools.
+        match std::thread::available_parallelism() {
+            Ok(n) => println!("available_parallelism: {n}"),
+            Err(e) => println!("available_parallelism: {e}"),
+        }
+        std::process::exit(0);
+    }
     if first.as_deref() == Some("--panic") {
         // An uncaught panic: std prints it and the process exits with status 101.
         panic!("linuxcheck: deliberate panic");

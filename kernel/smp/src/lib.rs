@@ -1,0 +1,239 @@
+//! Symmetric multiprocessing: finds the processors (ACPI's MADT, `acpi` crate), starts the
+//! application processors with INIT and start-up IPIs through a small real-mode trampoline
+//! (`trampoline`), gives each its own GDT, TSS, IST stacks and per-CPU block (made by
+//! `interrupts`), its local APIC with a 100 Hz timer, and an idle loop that halts between
+//! interrupts. Application processors run no tasks yet: the scheduler runs on the boot CPU.
+//! Counts the CPUs online for `sched_getaffinity` and friends.
+//!
+//! Depends on `interrupts` (per-CPU tables, vectors), `memory` (stacks, the direct map),
+//! `time` (the TSC clock the start-up delays and timer calibration use), `acpi`, `x86_64`.
+
+#![no_std]
+
+extern crate alloc;
+
+mod lapic;
+mod madt;
+mod tests;
+mod trampoline;
+
+pub use trampoline::TRAMPOLINE_PHYS;
+
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+/// The most CPUs the kernel runs (xtask's `--smp` limit is the same).
+pub const MAX_CPUS: usize = 64;
+/// Application processors' idle stacks: 64 KiB (they run only the idle loop and interrupts).
+const AP_STACK_PAGES: u64 = 16;
+/// The local APIC timer's rate on the application processors, as the PIT's on the boot CPU.
+const TIMER_HZ: u64 = 100;
+
+/// What the kernel knows about one CPU, by CPU index.
+struct Cpu {
+    apic_id: AtomicU32,
+    online: AtomicBool,
+    /// Local APIC timer interrupts handled.
+    ticks: AtomicU64,
+    /// Returns from `hlt` in the idle loop (one per interrupt when the CPU really halts).
+    wakeups: AtomicU64,
+}
+
+static CPUS: [Cpu; MAX_CPUS] = [const {
+    Cpu {
+        apic_id: AtomicU32::new(0),
+        online: AtomicBool::new(false),
+        ticks: AtomicU64::new(0),
+        wakeups: AtomicU64::new(0),
+    }
+}; MAX_CPUS];
+/// CPUs running (the boot CPU counts from the start).
+static ONLINE: AtomicUsize = AtomicUsize::new(1);
+/// Usable processors the MADT lists (1 until [`start_application_processors`] read it).
+static FOUND: AtomicUsize = AtomicUsize::new(1);
+/// Timer counts (bus clock / 16) per tick, measured by the first application processor.
+static TIMER_COUNTS: AtomicU32 = AtomicU32::new(0);
+
+/// CPUs online (1 before the application processors were started).
+pub fn cpus_online() -> usize {
+    ONLINE.load(Ordering::Acquire)
+}
+
+/// Usable processors in the firmware's MADT (what QEMU's `-smp` gave).
+pub fn cpus_found() -> usize {
+    FOUND.load(Ordering::Acquire)
+}
+
+/// One CPU as [`cpu`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuInfo {
+    pub index: usize,
+    pub apic_id: u32,
+    pub online: bool,
+    /// Local APIC timer interrupts (0 on the boot CPU, whose timer is the PIT).
+    pub ticks: u64,
+    /// Returns from `hlt` in the idle loop.
+    pub wakeups: u64,
+}
+
+/// CPU `index` (0: the boot CPU), or `None` past the last one online.
+pub fn cpu(index: usize) -> Option<CpuInfo> {
+    let c = CPUS.get(index)?;
+    let online = c.online.load(Ordering::Acquire);
+    if !online && index != 0 {
+        return None;
+    }
+    Some(CpuInfo {
+        index,
+        apic_id: c.apic_id.load(Ordering::Relaxed),
+        online: online || index == 0,
+        ticks: c.ticks.load(Ordering::Relaxed),
+        wakeups: c.wakeups.load(Ordering::Relaxed),
+    })
+}
+
+/// The start-up data of one application processor (leaked: it lives as long as the CPU).
+struct ApStart {
+    index: usize,
+    tables: &'static interrupts::CpuTables,
+}
+
+/// Starts every usable processor of the MADT other than the boot CPU, one at a time, and
+/// returns how many CPUs are online. Call once, on the boot CPU, with interrupts enabled,
+/// after the boot information has been read (the start-up code overwrites physical page
+/// [`TRAMPOLINE_PHYS`], where a loader may have left it). A processor that does not come up
+/// within a second is reported and the start stops there (a late start must not find its
+/// stack handed to the next one).
+pub fn start_application_processors() -> usize {
+    let began = time::monotonic_ns();
+    let processors = match madt::processors() {
+        Ok(list) => list,
+        Err(e) => {
+            log::warn!("no ACPI processor list ({e:?}): one CPU");
+            return cpus_online();
+        }
+    };
+    let usable: alloc::vec::Vec<_> = processors.iter().filter(|p| p.enabled).collect();
+    FOUND.store(usable.len().max(1), Ordering::Release);
+    if let Err(e) = lapic::init() {
+        log::error!("{e}: one CPU");
+        return cpus_online();
+    }
+    let own_id = lapic::id();
+    CPUS[0].apic_id.store(own_id, Ordering::Relaxed);
+    if usable.len() <= 1 {
+        return cpus_online();
+    }
+    let cr3 = x86_64::registers::control::Cr3::read()
+        .0
+        .start_address()
+        .as_u64();
+    let Ok(cr3) = u32::try_from(cr3) else {
+        log::error!("the page-table root {cr3:#x} is above 4 GiB: one CPU");
+        return cpus_online();
+    };
+    trampoline::AP_CR3.store(cr3, Ordering::Release);
+    let code = trampoline::real_mode_code();
+    assert!(code.len() <= 4096);
+    // SAFETY: the start-up page lies in the first MiB, which the frame allocator never hands
+    // out, and the caller said nothing else uses it; the direct map maps it writable.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            code.as_ptr(),
+            memory::phys_to_virt(trampoline::TRAMPOLINE_PHYS) as *mut u8,
+            code.len(),
+        );
+    }
+    interrupts::set_local_timer_handler(on_local_timer);
+    for p in usable.iter().filter(|p| p.apic_id != own_id) {
+        let index = ONLINE.load(Ordering::Acquire);
+        if index >= MAX_CPUS {
+            log::warn!("more than {MAX_CPUS} CPUs; the others stay off");
+            break;
+        }
+        if !start(index, p.apic_id) {
+            log::error!(
+                "the CPU with APIC id {} did not start; the others stay off",
+                p.apic_id
+            );
+            break;
+        }
+    }
+    log::info!(
+        "{} of {} CPUs online ({} ms to start them)",
+        cpus_online(),
+        cpus_found(),
+        (time::monotonic_ns() - began) / 1_000_000
+    );
+    cpus_online()
+}
+
+/// Starts the processor `apic_id` as CPU `index` and waits until it is online.
+fn start(index: usize, apic_id: u32) -> bool {
+    let Some(stack) = memory::allocate_stack(AP_STACK_PAGES) else {
+        log::error!("no memory for a CPU's stack");
+        return false;
+    };
+    let start: &'static ApStart = alloc::boxed::Box::leak(alloc::boxed::Box::new(ApStart {
+        index,
+        tables: interrupts::prepare_cpu(index),
+    }));
+    CPUS[index].apic_id.store(apic_id, Ordering::Relaxed);
+    trampoline::AP_STACK.store(stack.top(), Ordering::Release);
+    trampoline::AP_ARG.store(start as *const ApStart as u64, Ordering::Release);
+    // The stack serves the CPU for the kernel's whole life (also if it starts late).
+    core::mem::forget(stack);
+    let page = (trampoline::TRAMPOLINE_PHYS / 4096) as u8;
+    // Intel's sequence: INIT, 10 ms, start-up, 200 us, start-up again if it is not running.
+    lapic::send_init(apic_id);
+    wait_ns(10_000_000);
+    lapic::send_startup(apic_id, page);
+    wait_ns(200_000);
+    if !CPUS[index].online.load(Ordering::Acquire) {
+        lapic::send_startup(apic_id, page);
+    }
+    let deadline = time::monotonic_ns() + 1_000_000_000;
+    while !CPUS[index].online.load(Ordering::Acquire) {
+        if time::monotonic_ns() > deadline {
+            return false;
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+fn wait_ns(ns: u64) {
+    let end = time::monotonic_ns() + ns;
+    while time::monotonic_ns() < end {
+        core::hint::spin_loop();
+    }
+}
+
+/// An application processor's first Rust code, on its own stack, interrupts disabled, with
+/// the kernel's page tables and the trampoline's GDT. Touches no lock and allocates nothing
+/// (the boot CPU made everything it needs), and no `#[thread_local]` (its FS base is 0).
+extern "C" fn ap_main(start: &'static ApStart) -> ! {
+    interrupts::init_this_cpu(start.tables);
+    lapic::enable(interrupts::SPURIOUS_VECTOR);
+    let mut counts = TIMER_COUNTS.load(Ordering::Acquire);
+    if counts == 0 {
+        counts = lapic::timer_counts_in(1_000_000_000 / TIMER_HZ).max(1);
+        TIMER_COUNTS.store(counts, Ordering::Release);
+    }
+    lapic::start_periodic_timer(interrupts::LOCAL_TIMER_VECTOR, counts);
+    let cpu = &CPUS[start.index];
+    ONLINE.fetch_add(1, Ordering::AcqRel);
+    cpu.online.store(true, Ordering::Release);
+    // Idle: halt until the next interrupt, forever (no tasks run here yet).
+    loop {
+        x86_64::instructions::interrupts::enable_and_hlt();
+        cpu.wakeups.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The local APIC timer of an application processor: counts the tick.
+fn on_local_timer() {
+    if let Some(cpu) = CPUS.get(interrupts::cpu_index()) {
+        cpu.ticks.fetch_add(1, Ordering::Relaxed);
+    }
+    lapic::end_of_interrupt();
+}
