@@ -121,7 +121,22 @@ fn get(addr: &str, size: u64) -> Result<(), String> {
     if !head.starts_with("HTTP/1.1 200") {
         return Err(format!("response {head:?}"));
     }
-    s.read_to_end(&mut body).map_err(|e| format!("body: {e}"))?;
+    // Read exactly the announced length, as an HTTP/1.1 client does: what the peer does
+    // with the connection afterwards (close, reset) does not change the answer.
+    let length: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("no Content-Length in {head:?}"))?;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while (body.len() as u64) < length {
+        let want = ((length - body.len() as u64) as usize).min(chunk.len());
+        match s.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("body after {} bytes: {e}", body.len())),
+        }
+    }
     if body.len() as u64 != size {
         return Err(format!("{} body bytes, expected {size}", body.len()));
     }
@@ -141,7 +156,10 @@ fn main() {
         Some("get") if args.len() == 4 => match args[3].parse() {
             Ok(size) => match get(&args[2], size) {
                 Ok(()) => {
-                    println!("netcheck: got {size} bytes from {}, all as expected", args[2]);
+                    println!(
+                        "netcheck: got {size} bytes from {}, all as expected",
+                        args[2]
+                    );
                     0
                 }
                 Err(e) => {
