@@ -6,7 +6,10 @@
 //!   its request and one abandoned in the middle of its response; every body is checked byte
 //!   for byte on the host, and the server must count every connection and go on.
 //! - Then a client in the OS (`netcheck get`) fetches 3 MB from a server this test runs on
-//!   the host's 127.0.0.1, through `--connect`'s guestfwd, and checks every byte.
+//!   the host's 127.0.0.1, through `--connect`'s guestfwd, and checks every byte. It names
+//!   the server `hostservice`, which the OS's `/etc/hosts` gives as 10.0.2.100 (musl's
+//!   resolver reads it; there is no DNS).
+//! - Then `netcheck resolve` shows `localhost` and `hostservice` from `/etc/hosts`.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -23,6 +26,8 @@ use crate::workspace::Workspace;
 /// The guest port of the server and the guest address of the host's server.
 const GUEST_PORT: u16 = 8080;
 const HOST_SERVER_IN_GUEST: &str = "10.0.2.100:80";
+/// The same, by its name in the OS's `/etc/hosts`.
+const HOST_SERVER_NAME: &str = "hostservice:80";
 /// Bodies: one large, then many small ones at once.
 const LARGE: u64 = 10 * 1024 * 1024;
 const CONCURRENT: usize = 100;
@@ -216,7 +221,7 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         Err(_) => vec!["the server in the OS never listened".to_string()],
     });
     let command = format!(
-        "netcheck serve {GUEST_PORT} {CONNECTIONS}; netcheck get {HOST_SERVER_IN_GUEST} {FROM_HOST}; ip"
+        "netcheck serve {GUEST_PORT} {CONNECTIONS}; netcheck get {HOST_SERVER_NAME} {FROM_HOST}; netcheck resolve localhost hostservice; ip"
     );
     let (addr, port) = HOST_SERVER_IN_GUEST.split_once(':').unwrap_or_default();
     let request = ExecRequest {
@@ -239,6 +244,8 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         listening: Some(tx),
     };
     let outcome = exec::exec(ws, &request, &mut watch)?;
+    // A client still waiting for a server that never got ready stops waiting now.
+    watch.listening = None;
     // The clients end by themselves once the OS is gone (connections fail).
     let mut problems = clients
         .join()
@@ -254,10 +261,24 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     if !answered.is_some_and(|n| (CONCURRENT + 1..=CONCURRENT + 2).contains(&n)) {
         problems.push(format!("the server's count: {answered:?} answered"));
     }
-    let got =
-        format!("netcheck: got {FROM_HOST} bytes from {HOST_SERVER_IN_GUEST}, all as expected\n");
-    if !output.contains(&got) {
-        problems.push("the client in the OS did not get the host's body".to_string());
+    let expected = [
+        (
+            format!("netcheck: got {FROM_HOST} bytes from {HOST_SERVER_NAME}, all as expected\n"),
+            "the client in the OS did not get the host's body",
+        ),
+        (
+            "netcheck: localhost -> 127.0.0.1".to_string(),
+            "`localhost` does not resolve to 127.0.0.1",
+        ),
+        (
+            "netcheck: hostservice -> 10.0.2.100\n".to_string(),
+            "`hostservice` does not resolve to 10.0.2.100 alone",
+        ),
+    ];
+    for (line, problem) in expected {
+        if !output.contains(&line) {
+            problems.push(problem.to_string());
+        }
     }
     if !output.contains("inet 10.0.2.15/24") {
         problems.push("`ip` does not show the DHCP address".to_string());

@@ -3,13 +3,15 @@
 //! - `netcheck serve PORT COUNT`: listens on `0.0.0.0:PORT`, prints `netcheck: listening on
 //!   PORT`, serves COUNT connections (a thread each), then prints how many requests it
 //!   answered and how many connections ended without one (closed or reset by the peer).
-//! - `netcheck get ADDR:PORT SIZE`: fetches `/bytes/SIZE` and checks every byte.
+//! - `netcheck get ADDR:PORT SIZE`: fetches `/bytes/SIZE` and checks every byte (ADDR may be
+//!   a name: musl's resolver reads `/etc/hosts`).
+//! - `netcheck resolve NAME...`: prints the addresses each name resolves to.
 //!
 //! `GET /bytes/N` answers N bytes of a fixed pattern ([`byte`]), the same on the host side of
 //! the test (xtask), so both ends check the bodies byte for byte.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -146,6 +148,25 @@ fn get(addr: &str, size: u64) -> Result<(), String> {
     Ok(())
 }
 
+fn resolve(names: &[String]) -> i32 {
+    let mut code = 0;
+    for name in names {
+        match (name.as_str(), 0).to_socket_addrs() {
+            Ok(addrs) => {
+                let mut ips: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+                ips.sort();
+                ips.dedup();
+                println!("netcheck: {name} -> {}", ips.join(" "));
+            }
+            Err(e) => {
+                println!("netcheck: {name}: {e}");
+                code = 1;
+            }
+        }
+    }
+    code
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let code = match args.get(1).map(String::as_str) {
@@ -169,10 +190,11 @@ fn main() {
             },
             Err(_) => 2,
         },
+        Some("resolve") if args.len() > 2 => resolve(&args[2..]),
         _ => 2,
     };
     if code == 2 {
-        eprintln!("usage: netcheck serve PORT COUNT | netcheck get ADDR:PORT SIZE");
+        eprintln!("usage: netcheck serve PORT COUNT | get ADDR:PORT SIZE | resolve NAME...");
     }
     std::process::exit(code);
 }
