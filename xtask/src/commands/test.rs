@@ -631,6 +631,9 @@ pub fn run(ws: &Workspace, verbose: bool, slow: bool) -> Result<i32> {
             )?;
         }
 
+        header("network: the OS and the host's loopback");
+        super::network::group(ws, verbose, &mut tally)?;
+
         header("WASI test programs compared with wasmtime");
         super::wasi_compare::group(ws, verbose, &mut tally)?;
 

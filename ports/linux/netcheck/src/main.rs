@@ -3,13 +3,15 @@
 //! - `netcheck serve PORT COUNT`: listens on `0.0.0.0:PORT`, prints `netcheck: listening on
 //!   PORT`, serves COUNT connections (a thread each), then prints how many requests it
 //!   answered and how many connections ended without one (closed or reset by the peer).
-//! - `netcheck get ADDR:PORT SIZE`: fetches `/bytes/SIZE` and checks every byte.
+//! - `netcheck get ADDR:PORT SIZE`: fetches `/bytes/SIZE` and checks every byte (ADDR may be
+//!   a name: musl's resolver reads `/etc/hosts`).
+//! - `netcheck resolve NAME...`: prints the addresses each name resolves to.
 //!
 //! `GET /bytes/N` answers N bytes of a fixed pattern ([`byte`]), the same on the host side of
 //! the test (xtask), so both ends check the bodies byte for byte.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -121,7 +123,22 @@ fn get(addr: &str, size: u64) -> Result<(), String> {
     if !head.starts_with("HTTP/1.1 200") {
         return Err(format!("response {head:?}"));
     }
-    s.read_to_end(&mut body).map_err(|e| format!("body: {e}"))?;
+    // Read exactly the announced length, as an HTTP/1.1 client does: what the peer does
+    // with the connection afterwards (close, reset) does not change the answer.
+    let length: u64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| format!("no Content-Length in {head:?}"))?;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while (body.len() as u64) < length {
+        let want = ((length - body.len() as u64) as usize).min(chunk.len());
+        match s.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("body after {} bytes: {e}", body.len())),
+        }
+    }
     if body.len() as u64 != size {
         return Err(format!("{} body bytes, expected {size}", body.len()));
     }
@@ -129,6 +146,25 @@ fn get(addr: &str, size: u64) -> Result<(), String> {
         return Err(format!("body byte {i} differs"));
     }
     Ok(())
+}
+
+fn resolve(names: &[String]) -> i32 {
+    let mut code = 0;
+    for name in names {
+        match (name.as_str(), 0).to_socket_addrs() {
+            Ok(addrs) => {
+                let mut ips: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+                ips.sort();
+                ips.dedup();
+                println!("netcheck: {name} -> {}", ips.join(" "));
+            }
+            Err(e) => {
+                println!("netcheck: {name}: {e}");
+                code = 1;
+            }
+        }
+    }
+    code
 }
 
 fn main() {
@@ -141,7 +177,10 @@ fn main() {
         Some("get") if args.len() == 4 => match args[3].parse() {
             Ok(size) => match get(&args[2], size) {
                 Ok(()) => {
-                    println!("netcheck: got {size} bytes from {}, all as expected", args[2]);
+                    println!(
+                        "netcheck: got {size} bytes from {}, all as expected",
+                        args[2]
+                    );
                     0
                 }
                 Err(e) => {
@@ -151,10 +190,11 @@ fn main() {
             },
             Err(_) => 2,
         },
+        Some("resolve") if args.len() > 2 => resolve(&args[2..]),
         _ => 2,
     };
     if code == 2 {
-        eprintln!("usage: netcheck serve PORT COUNT | netcheck get ADDR:PORT SIZE");
+        eprintln!("usage: netcheck serve PORT COUNT | get ADDR:PORT SIZE | resolve NAME...");
     }
     std::process::exit(code);
 }

@@ -1,0 +1,302 @@
+//! The network group of `cargo xtask test`: the OS on QEMU's user network (restricted: it
+//! reaches nothing but the forwards) talks to the host's loopback in both directions.
+//!
+//! - A server in the OS (`netcheck serve`, std::net) is reached from the host through `run
+//!   --forward`'s hostfwd: one 10 MB body, 100 connections at once, a connection closed before
+//!   its request and one abandoned in the middle of its response; every body is checked byte
+//!   for byte on the host, and the server must count every connection and go on.
+//! - Then a client in the OS (`netcheck get`) fetches 3 MB from a server this test runs on
+//!   the host's 127.0.0.1, through `--connect`'s guestfwd, and checks every byte. It names
+//!   the server `hostservice`, which the OS's `/etc/hosts` gives as 10.0.2.100 (musl's
+//!   resolver reads it; there is no DNS).
+//! - Then `netcheck resolve` shows `localhost` and `hostservice` from `/etc/hosts`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Barrier, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::test::Tally;
+use crate::error::{Context, Result};
+use crate::exec::{self, ExecOutcome, ExecRequest};
+use crate::netspec::{Connect, Forward, Network};
+use crate::workspace::Workspace;
+
+/// The guest port of the server and the guest address of the host's server.
+const GUEST_PORT: u16 = 8080;
+const HOST_SERVER_IN_GUEST: &str = "10.0.2.100:80";
+/// The same, by its name in the OS's `/etc/hosts`.
+const HOST_SERVER_NAME: &str = "hostservice:80";
+/// Bodies: one large, then many small ones at once.
+const LARGE: u64 = 10 * 1024 * 1024;
+const CONCURRENT: usize = 100;
+/// What the client in the OS fetches from the host.
+const FROM_HOST: u64 = 3 * 1024 * 1024;
+/// Connections the server in the OS takes: the large one, the concurrent ones, two bad ones.
+const CONNECTIONS: usize = 1 + CONCURRENT + 2;
+const TIMEOUT: Duration = Duration::from_secs(120);
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Between the concurrent clients' connects (see [`host_clients`]).
+const CONNECT_GAP: Duration = Duration::from_millis(10);
+
+/// Byte `i` of every body (the same pattern as `ports/linux/netcheck`).
+fn byte(i: u64) -> u8 {
+    (i.wrapping_mul(31) ^ (i >> 8)) as u8
+}
+
+/// A port on the host's loopback that is free now.
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context(|| "binding 127.0.0.1:0".to_string())?;
+    Ok(l.local_addr()
+        .context(|| "local address".to_string())?
+        .port())
+}
+
+/// A connection to the server in the OS through the forward.
+fn connect(port: u16) -> std::result::Result<TcpStream, String> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let s =
+        TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(CLIENT_TIMEOUT)).ok();
+    Ok(s)
+}
+
+/// `GET /bytes/size` on `s`, checking the status, length and every byte.
+fn fetch_on(mut s: TcpStream, size: u64) -> std::result::Result<(), String> {
+    // One write: the request in one segment, as curl sends it.
+    s.write_all(format!("GET /bytes/{size} HTTP/1.1\r\nHost: os\r\n\r\n").as_bytes())
+        .map_err(|e| format!("send: {e}"))?;
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).map_err(|e| format!("read: {e}"))?;
+    let end = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("no response head in {} bytes", all.len()))?;
+    let head = String::from_utf8_lossy(&all[..end]);
+    let want = format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n");
+    if !head.starts_with(&want) {
+        return Err(format!("response head {head:?}"));
+    }
+    let body = &all[end + 4..];
+    if body.len() as u64 != size {
+        return Err(format!("{} body bytes for /bytes/{size}", body.len()));
+    }
+    match (0..size).find(|&i| body[i as usize] != byte(i)) {
+        Some(i) => Err(format!("/bytes/{size}: byte {i} differs")),
+        None => Ok(()),
+    }
+}
+
+/// Everything the host does against the server in the OS, once it listens.
+fn host_clients(port: u16) -> Vec<String> {
+    let mut problems = Vec::new();
+    let started = Instant::now();
+    if let Err(e) = connect(port).and_then(|s| fetch_on(s, LARGE)) {
+        problems.push(format!("10 MB body: {e}"));
+    }
+    let large = started.elapsed();
+    // All connections are open at once before any request is sent, so the server holds
+    // CONCURRENT of them. They are opened a few milliseconds apart: QEMU's hostfwd listener
+    // has a backlog of 1, and on this host the connections of a burst that overflow it are
+    // lost before QEMU accepts them (none of their packets reaches the guest).
+    let barrier = Arc::new(Barrier::new(CONCURRENT));
+    let mut threads = Vec::new();
+    for i in 0..CONCURRENT {
+        let barrier = barrier.clone();
+        threads.push(thread::spawn(move || {
+            let s = connect(port);
+            barrier.wait();
+            fetch_on(s?, 1000 + 37 * i as u64)
+        }));
+        thread::sleep(CONNECT_GAP);
+    }
+    for (i, t) in threads.into_iter().enumerate() {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => problems.push(format!("concurrent client {i}: {e}")),
+            Err(_) => problems.push(format!("concurrent client {i} panicked")),
+        }
+    }
+    // Bad peers: one closes before sending anything, one asks for 5 MB and goes away after
+    // the first bytes (unread data: the host resets the connection).
+    match TcpStream::connect(("127.0.0.1", port)) {
+        Ok(s) => drop(s),
+        Err(e) => problems.push(format!("closing client: {e}")),
+    }
+    match TcpStream::connect(("127.0.0.1", port)) {
+        Ok(mut s) => {
+            let _ = write!(s, "GET /bytes/5000000 HTTP/1.1\r\n\r\n");
+            let mut some = [0u8; 1000];
+            let _ = s.read(&mut some);
+            let _ = s.shutdown(Shutdown::Both);
+        }
+        Err(e) => problems.push(format!("abandoning client: {e}")),
+    }
+    if problems.is_empty() {
+        eprintln!(
+            "xtask: network: 10 MB from the OS in {:.1} s, {CONCURRENT} concurrent in {:.1} s",
+            large.as_secs_f64(),
+            (started.elapsed() - large).as_secs_f64()
+        );
+    }
+    problems
+}
+
+/// The host's server for the client in the OS: answers `GET /bytes/N` once.
+fn host_server(listener: TcpListener) -> std::result::Result<(), String> {
+    let (mut s, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+    s.set_read_timeout(Some(CLIENT_TIMEOUT)).ok();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut b) {
+            Ok(1) => head.push(b[0]),
+            _ => return Err(format!("request head cut short: {head:?}")),
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let size: u64 = text
+        .strip_prefix("GET /bytes/")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| format!("bad request {text:?}"))?;
+    let body: Vec<u8> = (0..size).map(byte).collect();
+    write!(
+        s,
+        "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+    )
+    .and_then(|_| s.write_all(&body))
+    .map_err(|e| format!("answer: {e}"))?;
+    // The client closes first: QEMU's guestfwd turns a close on this side into a reset
+    // toward the guest.
+    let _ = s.read_to_end(&mut Vec::new());
+    Ok(())
+}
+
+/// Passes the guest's output on and tells the clients when the server listens.
+struct Watch {
+    text: Vec<u8>,
+    listening: Option<mpsc::Sender<()>>,
+}
+
+impl Write for Watch {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.text.extend_from_slice(buf);
+        // The line's newline is not looked for: the exec parser holds back a trailing
+        // newline (it may begin the END marker) until more output follows, and the server
+        // prints nothing more until its clients are done.
+        let marker = format!("netcheck: listening on {GUEST_PORT}");
+        if self.listening.is_some()
+            && String::from_utf8_lossy(&self.text).contains(&marker)
+            && let Some(tx) = self.listening.take()
+        {
+            let _ = tx.send(());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `cargo xtask network`: the group alone.
+pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
+    super::test::run_group(ws, verbose, group)
+}
+
+pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
+    let host_listener =
+        TcpListener::bind("127.0.0.1:0").context(|| "binding 127.0.0.1:0".to_string())?;
+    let host_port = host_listener
+        .local_addr()
+        .context(|| "local address".to_string())?
+        .port();
+    let forward_port = free_port()?;
+    let server = thread::spawn(move || host_server(host_listener));
+    let (tx, rx) = mpsc::channel();
+    let clients = thread::spawn(move || match rx.recv_timeout(TIMEOUT) {
+        Ok(()) => host_clients(forward_port),
+        Err(_) => vec!["the server in the OS never listened".to_string()],
+    });
+    let command = format!(
+        "netcheck serve {GUEST_PORT} {CONNECTIONS}; netcheck get {HOST_SERVER_NAME} {FROM_HOST}; netcheck resolve localhost hostservice; ip"
+    );
+    let (addr, port) = HOST_SERVER_IN_GUEST.split_once(':').unwrap_or_default();
+    let request = ExecRequest {
+        verbose,
+        network: Network {
+            forwards: vec![Forward {
+                host_port: forward_port,
+                guest_port: GUEST_PORT,
+            }],
+            connects: vec![Connect {
+                guest_addr: addr.parse().unwrap_or([10, 0, 2, 100].into()),
+                guest_port: port.parse().unwrap_or(80),
+                host_port,
+            }],
+        },
+        ..ExecRequest::new(&command, &[], TIMEOUT)
+    };
+    let mut watch = Watch {
+        text: Vec::new(),
+        listening: Some(tx),
+    };
+    let outcome = exec::exec(ws, &request, &mut watch)?;
+    // A client still waiting for a server that never got ready stops waiting now.
+    watch.listening = None;
+    // The clients end by themselves once the OS is gone (connections fail).
+    let mut problems = clients
+        .join()
+        .unwrap_or_else(|_| vec!["clients panicked".into()]);
+    let output = String::from_utf8_lossy(&watch.text).into_owned();
+    let served = format!("netcheck: served {CONNECTIONS} connections: ");
+    let answered = output
+        .split_once(&served)
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    // The closed client always fails; the abandoned one may have been answered in full
+    // before the reset came.
+    if !answered.is_some_and(|n| (CONCURRENT + 1..=CONCURRENT + 2).contains(&n)) {
+        problems.push(format!("the server's count: {answered:?} answered"));
+    }
+    let expected = [
+        (
+            format!("netcheck: got {FROM_HOST} bytes from {HOST_SERVER_NAME}, all as expected\n"),
+            "the client in the OS did not get the host's body",
+        ),
+        (
+            "netcheck: localhost -> 127.0.0.1".to_string(),
+            "`localhost` does not resolve to 127.0.0.1",
+        ),
+        (
+            "netcheck: hostservice -> 10.0.2.100\n".to_string(),
+            "`hostservice` does not resolve to 10.0.2.100 alone",
+        ),
+    ];
+    for (line, problem) in expected {
+        if !output.contains(&line) {
+            problems.push(problem.to_string());
+        }
+    }
+    if !output.contains("inet 10.0.2.15/24") {
+        problems.push("`ip` does not show the DHCP address".to_string());
+    }
+    if !server.is_finished() {
+        problems.push("the host's server was never reached".to_string());
+    } else if let Ok(Err(e)) = server.join() {
+        problems.push(format!("the host's server: {e}"));
+    }
+    match &outcome {
+        ExecOutcome::Completed { status: 0, .. } => {}
+        other => problems.push(format!(
+            "the command line did not complete with status 0: {}",
+            other.problem().unwrap_or_else(|| format!("{other:?}"))
+        )),
+    }
+    let verdict = (!problems.is_empty())
+        .then(|| format!("  {}\n  output: {output:?}", problems.join("\n  ")));
+    tally.verdict("network host-to-os-and-back", verdict);
+    Ok(())
+}
