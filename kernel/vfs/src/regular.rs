@@ -20,6 +20,8 @@ pub struct RegularFile {
     readable: bool,
     writable: bool,
     append: AtomicBool,
+    /// `O_NONBLOCK`: kept to be read back (`F_GETFL`); reads and writes never block anyway.
+    nonblocking: AtomicBool,
 }
 
 impl RegularFile {
@@ -38,6 +40,7 @@ impl RegularFile {
             readable,
             writable,
             append: AtomicBool::new(append),
+            nonblocking: AtomicBool::new(false),
         }
     }
 }
@@ -69,8 +72,12 @@ impl File for RegularFile {
             read: self.readable,
             write: self.writable,
             append: self.append.load(Ordering::Relaxed),
-            nonblocking: false,
+            nonblocking: self.nonblocking.load(Ordering::Relaxed),
         }
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) {
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
     }
 
     fn path(&self) -> Option<String> {
