@@ -114,6 +114,11 @@ impl File for PipeReader {
         }
         let p = &*self.pipe;
         loop {
+            // The writer count is read before the length: a writer's bytes are in the ring
+            // before its count drops, so "no writers" seen first and then "no bytes" is end
+            // of file. In the other order a writer could write and close between the two
+            // loads, and its last bytes would be lost behind a false end of file.
+            let no_writers = p.writers.load(Ordering::SeqCst) == 0;
             if p.len.load(Ordering::SeqCst) > 0 {
                 let n = {
                     let mut ring = p.ring.lock();
@@ -128,7 +133,7 @@ impl File for PipeReader {
                 crate::readiness::changed();
                 return Ok(n);
             }
-            if p.writers.load(Ordering::SeqCst) == 0 {
+            if no_writers {
                 return Ok(0);
             }
             if self.nonblocking.load(Ordering::Relaxed) {
