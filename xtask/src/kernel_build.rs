@@ -38,6 +38,7 @@ pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
     crate::linux_programs::build(ws, verbose)?;
     crate::wasm_build::build(ws, verbose)?;
     crate::wasm_compiler::build(ws, verbose)?;
+    crate::userland::build(ws, verbose)?;
     let elf = ws.kernel_elf();
     if !elf.is_file() {
         return Err(Error::failed(format!(

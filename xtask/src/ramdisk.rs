@@ -78,6 +78,10 @@ enum Node {
         mtime: u64,
         data: Vec<u8>,
     },
+    Symlink {
+        target: String,
+        mtime: u64,
+    },
 }
 
 /// The guest tree, keyed by path without the leading `/` (the form the archive uses).
@@ -161,6 +165,7 @@ impl Tree {
             match node {
                 Node::Dir { mtime } => builder.add_dir(path, DIR_MODE, *mtime),
                 Node::File { mode, mtime, data } => builder.add_file(path, *mode, *mtime, data),
+                Node::Symlink { target, mtime } => builder.add_symlink(path, target, *mtime),
             }
         }
         builder.finish()
@@ -168,12 +173,13 @@ impl Tree {
 }
 
 /// Builds the archive bytes from `tree_root` (skipped if absent), the kernel ELF `kernel`
-/// (at [`KERNEL_ELF_GUEST`], if given), the `programs` (at `/bin/NAME`) and `adds`, in order
-/// (an `--add` wins over all).
+/// (at [`KERNEL_ELF_GUEST`], if given), the `programs` (at `/bin/NAME`), the symbolic links
+/// `links` (`/bin/NAME -> TARGET`) and `adds`, in order (an `--add` wins over all).
 pub fn pack(
     tree_root: &Path,
     kernel: Option<&Path>,
     programs: &[(String, PathBuf)],
+    links: &[(String, String)],
     adds: &[AddSpec],
 ) -> Result<Vec<u8>> {
     let mut tree = Tree::default();
@@ -185,6 +191,17 @@ pub fn pack(
     }
     for (name, path) in programs {
         tree.add_host(path, &format!("bin/{name}"))?;
+    }
+    for (name, target) in links {
+        let path = format!("bin/{name}");
+        tree.add_parents(&path, 0);
+        tree.nodes.insert(
+            path,
+            Node::Symlink {
+                target: target.clone(),
+                mtime: 0,
+            },
+        );
     }
     for add in adds {
         let dest = add.guest.trim_start_matches('/');
@@ -214,7 +231,15 @@ pub fn write(ws: &Workspace, adds: &[AddSpec]) -> Result<PathBuf> {
     programs.extend(crate::linux_programs::built_programs(ws));
     programs.extend(crate::wasm_build::built_modules(ws));
     programs.extend(crate::wasm_compiler::built_program(ws));
-    let archive = pack(&ws.initrd_tree(), kernel.as_deref(), &programs, adds)?;
+    programs.extend(crate::userland::built_program(ws));
+    let links = crate::userland::links(ws);
+    let archive = pack(
+        &ws.initrd_tree(),
+        kernel.as_deref(),
+        &programs,
+        &links,
+        adds,
+    )?;
     let path = ws.initrd_archive();
     fs::write(&path, archive).context(|| format!("writing {}", path.display()))?;
     Ok(path)
@@ -295,7 +320,8 @@ mod tests {
             AddSpec::parse(&format!("{}:/opt/tools", extra.display())).unwrap(),
             AddSpec::parse(&format!("{}:/etc/motd", dir.join("x.txt").display())).unwrap(),
         ];
-        let archive = pack(&tree, None, &[], &adds).unwrap();
+        let links = [("ls".to_string(), "coreutils".to_string())];
+        let archive = pack(&tree, None, &[], &links, &adds).unwrap();
         let entries = initrd::parse(&archive).unwrap();
         let listing: Vec<(&str, EntryKind, u32, &[u8])> = entries
             .iter()
@@ -305,6 +331,8 @@ mod tests {
         assert_eq!(
             listing,
             vec![
+                ("bin", EntryKind::Directory, 0o755, &[][..]),
+                ("bin/ls", EntryKind::Symlink, 0o777, &b"coreutils"[..]),
                 ("empty", EntryKind::Directory, 0o755, &[][..]),
                 ("etc", EntryKind::Directory, 0o755, &[][..]),
                 ("etc/motd", EntryKind::File, 0o644, binary),
@@ -328,7 +356,7 @@ mod tests {
 
     #[test]
     fn missing_tree_gives_empty_archive() {
-        let archive = pack(Path::new("/nonexistent/xtask/initrd"), None, &[], &[]).unwrap();
+        let archive = pack(Path::new("/nonexistent/xtask/initrd"), None, &[], &[], &[]).unwrap();
         assert!(initrd::parse(&archive).unwrap().is_empty());
     }
 
@@ -338,7 +366,7 @@ mod tests {
         fs::write(dir.join("kernel"), b"\x7fELF kernel").unwrap();
         fs::write(dir.join("other"), b"replacement").unwrap();
         let kernel = dir.join("kernel");
-        let archive = pack(&dir.join("no-tree"), Some(&kernel), &[], &[]).unwrap();
+        let archive = pack(&dir.join("no-tree"), Some(&kernel), &[], &[], &[]).unwrap();
         let entries = initrd::parse(&archive).unwrap();
         let listing: Vec<(&str, &[u8])> = entries.iter().map(|e| (e.path, e.data)).collect();
         assert_eq!(
@@ -350,7 +378,14 @@ mod tests {
         );
 
         let add = AddSpec::parse(&format!("{}:/boot/kernel.elf", dir.join("other").display()));
-        let archive = pack(&dir.join("no-tree"), Some(&kernel), &[], &[add.unwrap()]).unwrap();
+        let archive = pack(
+            &dir.join("no-tree"),
+            Some(&kernel),
+            &[],
+            &[],
+            &[add.unwrap()],
+        )
+        .unwrap();
         let entries = initrd::parse(&archive).unwrap();
         let elf = entries
             .iter()

@@ -6,16 +6,11 @@
 //! byte for byte; stdout as a sorted list of lines for the cases whose order depends on
 //! threads or on directory order (fd has no sorting option).
 //!
-//! Building: `cargo install --locked --target x86_64-unknown-linux-musl --root
-//! target/registry-programs/CRATE-VERSION CRATE@=VERSION`, with the crate's own `Cargo.lock`
-//! and release profile and no `RUSTFLAGS` or C flags from the environment. ripgrep links
-//! jemalloc on musl (tikv-jemalloc-sys, C code; no feature turns it off), compiled with
-//! Debian's `musl-gcc` (`CC_x86_64_unknown_linux_musl`, set for that command only; jemalloc's
-//! `configure` also runs `make`, and build scripts link with the host's `cc`: both are on the
-//! project's machines). DWARF is then stripped (`llvm-objcopy --strip-debug`, symbols kept;
-//! ripgrep's profile has `debug = 1`: 36 MB instead of 7 MB) and that file is the one both
-//! sides run. A program whose `bin/NAME` exists is not rebuilt: the second run builds nothing.
-//! Measured on the project's 2-core machine: ripgrep about 2 minutes, fd about 1 minute.
+//! Building: [`crate::registry_programs`] (`cargo install` of the exact version). ripgrep
+//! links jemalloc on musl (tikv-jemalloc-sys, C code; no feature turns it off; its
+//! `configure` also runs `make`); its profile has `debug = 1` (36 MB before the DWARF is
+//! stripped, 7 MB after). The stripped file is the one both sides run. Measured on the
+//! project's 2-core machine: ripgrep about 2 minutes, fd about 1 minute.
 //!
 //! The programs are not in the default ramdisk (11 MB more for every boot); each case adds its
 //! program as `/bin/rg` or `/bin/fd`.
@@ -36,42 +31,27 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::test::Tally;
 use super::wasm_registry::{Run, first_difference, run_in_os};
-use crate::error::{Context, Error, Result};
-use crate::linux_programs::LINUX_TARGET;
+use crate::error::{Context, Result};
 use crate::ramdisk::AddSpec;
 use crate::registry::shell_quote;
-use crate::setup;
+use crate::registry_programs::{RegistryProgram, ensure_built};
 use crate::workspace::Workspace;
 
 /// Per case, in the OS (QEMU, boot included); the cases take a second or two.
 const OS_TIMEOUT: Duration = Duration::from_secs(120);
 /// Where the tree goes in the guest.
 const GUEST_ROOT: &str = "/work";
-/// The C compiler for crates with C code (Debian's `musl-tools`, installed by `setup.rs`).
-const MUSL_GCC: &str = "musl-gcc";
-
-/// A program installed from crates.io with `cargo install`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct RegistryProgram {
-    /// The crate.
-    krate: &'static str,
-    /// Its exact version (`CRATE@=VERSION`).
-    version: &'static str,
-    /// The binary, also its name in the guest's `/bin`.
-    bin: &'static str,
-    /// Has C code for the target: needs a musl C compiler.
-    c_code: bool,
-}
 
 const RIPGREP: RegistryProgram = RegistryProgram {
     krate: "ripgrep",
     version: "15.2.0",
     bin: "rg",
     c_code: true,
+    features: None,
 };
 
 /// Default features: no jemalloc (that is the `use-jemalloc` feature), no C code.
@@ -80,22 +60,10 @@ const FD: RegistryProgram = RegistryProgram {
     version: "10.5.0",
     bin: "fd",
     c_code: false,
+    features: None,
 };
 
 const PROGRAMS: &[RegistryProgram] = &[RIPGREP, FD];
-
-impl RegistryProgram {
-    /// `target/registry-programs/CRATE-VERSION`: the `cargo install --root`.
-    fn root(&self, ws: &Workspace) -> PathBuf {
-        ws.registry_programs()
-            .join(format!("{}-{}", self.krate, self.version))
-    }
-
-    /// The installed binary.
-    fn path(&self, ws: &Workspace) -> PathBuf {
-        self.root(ws).join("bin").join(self.bin)
-    }
-}
 
 /// One comparison: `program ARGS` run in the tree's directory `cwd` on both sides.
 struct Case {
@@ -503,135 +471,6 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     Ok(())
 }
 
-/// Installs `program` unless its binary exists; returns the binary and, if it was built now,
-/// how long that took. It is installed into `CRATE-VERSION.partial` and renamed when complete,
-/// so an interrupted build is not mistaken for a finished one.
-fn ensure_built(
-    ws: &Workspace,
-    program: &RegistryProgram,
-    verbose: bool,
-) -> Result<(PathBuf, Option<Duration>)> {
-    let path = program.path(ws);
-    if path.is_file() {
-        return Ok((path, None));
-    }
-    let root = program.root(ws);
-    let partial = ws
-        .registry_programs()
-        .join(format!("{}-{}.partial", program.krate, program.version));
-    for dir in [&root, &partial] {
-        if dir.exists() {
-            fs::remove_dir_all(dir).context(|| format!("removing {}", dir.display()))?;
-        }
-    }
-    eprintln!(
-        "xtask: building {}@{} from crates.io for {LINUX_TARGET} (cargo install, once)",
-        program.krate, program.version
-    );
-    let started = Instant::now();
-    let mut cargo = install_command(ws, program, &partial);
-    if !verbose {
-        cargo.arg("--quiet");
-    }
-    let status = cargo
-        .status()
-        .context(|| "could not start cargo".to_string())?;
-    if !status.success() {
-        return Err(Error::failed(format!(
-            "cargo install {}@={} failed ({status})",
-            program.krate, program.version
-        )));
-    }
-    strip_debug(ws, &partial.join("bin").join(program.bin))?;
-    fs::rename(&partial, &root).context(|| format!("renaming to {}", root.display()))?;
-    if !path.is_file() {
-        return Err(Error::failed(format!(
-            "cargo install succeeded but {} is missing",
-            path.display()
-        )));
-    }
-    Ok((path, Some(started.elapsed())))
-}
-
-/// `cargo install --locked --target x86_64-unknown-linux-musl --root ROOT CRATE@=VERSION`, with
-/// the environment's compiler and linker settings removed and `musl-gcc` for C code.
-fn install_command(ws: &Workspace, program: &RegistryProgram, root: &Path) -> Command {
-    let mut cargo = ws.cargo();
-    cargo
-        .args(["install", "--locked", "--target", LINUX_TARGET, "--root"])
-        .arg(root)
-        .arg(format!("{}@={}", program.krate, program.version));
-    for (key, _) in std::env::vars_os() {
-        if let Some(key) = key.to_str()
-            && is_build_override(key)
-        {
-            cargo.env_remove(key);
-        }
-    }
-    if program.c_code {
-        cargo.env("CC_x86_64_unknown_linux_musl", MUSL_GCC);
-    }
-    cargo
-}
-
-/// Environment variables that would change what `cargo install` builds: Rust flags, profile
-/// and target settings, the C compiler settings that cc-rs and jemalloc's `configure` read, and
-/// tikv-jemalloc-sys's own options.
-fn is_build_override(key: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "CARGO_BUILD_TARGET",
-        "CC",
-        "CXX",
-        "AR",
-        "CFLAGS",
-        "CXXFLAGS",
-        "CPPFLAGS",
-        "LDFLAGS",
-        "CROSS_COMPILE",
-    ];
-    const PREFIXES: &[&str] = &[
-        "CARGO_PROFILE_",
-        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_",
-        "TARGET_",
-        "CC_",
-        "CXX_",
-        "AR_",
-        "CFLAGS_",
-        "CXXFLAGS_",
-        "JEMALLOC_SYS_",
-    ];
-    EXACT.contains(&key) || PREFIXES.iter().any(|prefix| key.starts_with(prefix))
-}
-
-/// `llvm-objcopy --strip-debug` in place (symbols stay, for the kernel's backtraces); without
-/// llvm-objcopy the binary keeps its debug information.
-fn strip_debug(ws: &Workspace, binary: &Path) -> Result<()> {
-    let Some(objcopy) = setup::rust_sysroot(ws)
-        .ok()
-        .and_then(|sysroot| setup::llvm_objcopy(&sysroot))
-    else {
-        return Ok(());
-    };
-    let stripped = binary.with_extension("stripped");
-    let status = Command::new(&objcopy)
-        .arg("--strip-debug")
-        .arg(binary)
-        .arg(&stripped)
-        .status()
-        .context(|| format!("running {}", objcopy.display()))?;
-    if !status.success() {
-        return Err(Error::failed(format!(
-            "{} --strip-debug {} failed ({status})",
-            objcopy.display(),
-            binary.display()
-        )));
-    }
-    fs::rename(&stripped, binary).context(|| format!("renaming to {}", binary.display()))
-}
-
 /// Runs `case` on both sides; `Some(details)` if they differ.
 fn run_case(
     ws: &Workspace,
@@ -857,58 +696,6 @@ mod tests {
     fn shows_the_differing_line() {
         assert_eq!(differing_line(b"a\nb\nc\n", b"a\nx\n"), "line 2: \"b\\n\"");
         assert_eq!(differing_line(b"a\n", b"a\nb\n"), "line 2: (none)");
-    }
-
-    #[test]
-    fn build_overrides_are_removed() {
-        for key in [
-            "RUSTFLAGS",
-            "CARGO_PROFILE_RELEASE_DEBUG",
-            "CC_x86_64_unknown_linux_musl",
-            "CFLAGS",
-            "TARGET_CC",
-            "CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER",
-            "JEMALLOC_SYS_WITH_LG_PAGE",
-        ] {
-            assert!(is_build_override(key), "{key}");
-        }
-        for key in [
-            "PATH",
-            "HOME",
-            "CARGO_HOME",
-            "CARGO_TARGET_DIR",
-            "RUSTUP_TOOLCHAIN",
-        ] {
-            assert!(!is_build_override(key), "{key}");
-        }
-        let ws = Workspace::locate();
-        let command = install_command(&ws, &RIPGREP, Path::new("/r"));
-        let args: Vec<String> = command
-            .get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(
-            args,
-            [
-                "install",
-                "--locked",
-                "--target",
-                "x86_64-unknown-linux-musl",
-                "--root",
-                "/r",
-                "ripgrep@=15.2.0"
-            ]
-        );
-        let cc = command
-            .get_envs()
-            .find(|(key, _)| *key == "CC_x86_64_unknown_linux_musl")
-            .and_then(|(_, value)| value);
-        assert_eq!(cc, Some(std::ffi::OsStr::new(MUSL_GCC)));
-        let fd = install_command(&ws, &FD, Path::new("/r"));
-        assert!(
-            fd.get_envs()
-                .all(|(key, value)| key != "CC_x86_64_unknown_linux_musl" || value.is_none())
-        );
     }
 
     #[test]
