@@ -19,6 +19,7 @@
 //! | [`time`] | monotonic and realtime clocks, [`time::Timespec`] | `time` |
 //! | [`random`] | RDSEED/RDRAND, or a ChaCha20 generator seeded from TSC jitter and the RTC | CPU, `rand_chacha` |
 //! | [`env`] | per-process arguments and environment variables | `vfs::ProcessContext` |
+//! | [`pidfd`] | process descriptors: readable when the process ends | `task`, `vfs` |
 //! | [`job_control`] | signals between processes, process groups, the console's foreground group | `process`, `vfs` |
 //! | [`terminal`] | the console's terminal settings (`termios`) and window size | `vfs`, `tty` |
 //! | [`sync`] | `Mutex` and `Once` that yield while contended | `spin` |
@@ -45,6 +46,7 @@ pub mod iovec;
 pub mod job_control;
 pub mod mmap;
 pub mod net;
+pub mod pidfd;
 pub mod process;
 pub mod random;
 pub mod signal;

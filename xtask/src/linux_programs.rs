@@ -56,6 +56,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("inotify.c", "inotify", Link::StaticPie),
     ("iocalls.c", "iocalls", Link::StaticPie),
     ("procinfo.c", "procinfo", Link::StaticPie),
+    ("pidfds.c", "pidfds", Link::StaticPie),
     ("sysregs.c", "sysregs", Link::StaticPie),
     ("cpus.c", "cpus-c", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),

@@ -91,6 +91,8 @@ extern "C" fn kernel_main() -> ! {
     serial::set_log_clock(time::monotonic_ns);
     interrupts::register_irq(4, on_serial_irq);
     task::init("kernel_main");
+    // A task's end can make a process descriptor readable.
+    task::set_end_observer(vfs::readiness::changed);
     usermode::init();
     faults::init();
     posix::init();

@@ -175,8 +175,19 @@ pub fn exit(value: isize) -> ! {
     exit_with(ExitValue::Exited(value))
 }
 
+/// Called after each task's end is published, with interrupts disabled: set once, by the
+/// layer that must follow task ends (the VFS's readiness, which process descriptors report).
+static END_OBSERVER: spin::Once<fn()> = spin::Once::new();
+
+/// Sets the function called after every task's end (once; later calls are ignored). It runs
+/// with interrupts disabled on the ending task, so it must not block.
+pub fn set_end_observer(observer: fn()) {
+    END_OBSERVER.call_once(|| observer);
+}
+
 /// Ends the running task: runs its TLS key destructors, publishes the exit value, wakes its
-/// joiners and switches away for good. Its stack and TLS block are freed by the next task.
+/// joiners and the end observer, and switches away for good. Its stack and TLS block are
+/// freed by the next task.
 pub fn exit_with(value: ExitValue) -> ! {
     let me = current();
     assert!(!me.idle, "the idle task cannot exit");
@@ -186,6 +197,9 @@ pub fn exit_with(value: ExitValue) -> ! {
     *me.exit.lock() = Some(value);
     me.sched.lock().state = State::Exited;
     me.joiners.notify_all();
+    if let Some(observer) = END_OBSERVER.get() {
+        observer();
+    }
     drop(me);
     schedule();
     unreachable!("an exited task was scheduled again");

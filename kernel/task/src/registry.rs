@@ -14,6 +14,11 @@ pub(crate) fn find(id: TaskId) -> Option<Arc<Task>> {
     interrupts::without_interrupts(|| TASKS.lock().get(&id).and_then(Weak::upgrade))
 }
 
+/// The live task `id` (or an ended one still referenced, by a joiner for instance).
+pub fn lookup(id: TaskId) -> Option<Arc<Task>> {
+    find(id)
+}
+
 /// A snapshot of one task for `ps`.
 #[derive(Clone, Debug)]
 pub struct TaskInfo {

@@ -23,7 +23,7 @@
 //! | `thread` | `clone` (threads), `exit`, `exit_group`, `futex`, `set_tid_address`, `arch_prctl`, ids, `kill` |
 //! | `select` | `select`, `pselect6` |
 //! | `vectored` | `preadv`, `pwritev`, `preadv2`, `pwritev2` |
-//! | `process` | `clone`/`vfork` of processes sharing memory (`CLONE_VM | CLONE_VFORK`), `execve`, `wait4` |
+//! | `process` | `clone`/`vfork` of processes sharing memory (`CLONE_VM | CLONE_VFORK`), `execve`, `wait4`, `waitid`, `pidfd_open`, `pidfd_send_signal` |
 //! | `signal` | `rt_sigaction`, `rt_sigprocmask`, `sigaltstack`, `rt_sigreturn`; delivery of faults and sent signals to handlers |
 //! | `system` | clocks and sleeps, `uname`, user ids (`getresuid`...), `getcpu`, `getrandom`, limits, `sysinfo` |
 
@@ -105,6 +105,8 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_wait4 => ("wait4", process::wait4),
         nr::__NR_execve => ("execve", process::execve),
         nr::__NR_waitid => ("waitid", process::waitid),
+        nr::__NR_pidfd_open => ("pidfd_open", process::pidfd_open),
+        nr::__NR_pidfd_send_signal => ("pidfd_send_signal", process::pidfd_send_signal),
         nr::__NR_vfork => ("vfork", process::vfork),
         nr::__NR_kill => ("kill", thread::kill),
         nr::__NR_uname => ("uname", system::uname),

@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use libtheseus::thread::ExitStatus;
 use libtheseus::usermode::{self, Reg, Registers};
-use libtheseus::{Errno, Result, thread};
+use libtheseus::{Errno, Result, pidfd, thread};
 use linux_raw_sys::general as g;
 
 /// Largest total size of `execve`'s arguments and environment.
@@ -168,12 +168,13 @@ pub fn wait4(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     }
 }
 
-/// `waitid(idtype, id, infop, options)`: `P_ALL` or `P_PID`, `WEXITED` (with `WNOHANG`,
-/// `WNOWAIT` is not supported); fills `siginfo` with `SIGCHLD`, `CLD_EXITED` or `CLD_KILLED`,
-/// the pid and the status.
+/// `waitid(idtype, id, infop, options)`: `P_ALL`, `P_PID` or `P_PIDFD`, `WEXITED` (with
+/// `WNOHANG`, `WNOWAIT` is not supported); fills `siginfo` with `SIGCHLD`, `CLD_EXITED` or
+/// `CLD_KILLED`, the pid and the status.
 pub fn waitid(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     const P_ALL: u64 = 0;
     const P_PID: u64 = 1;
+    const P_PIDFD: u64 = g::P_PIDFD as u64;
     let (idtype, id, info, options) = (a[0], a[1], a[2], a[3] as u32);
     if options & g::WEXITED == 0 || options & g::WNOWAIT != 0 {
         return Err(Errno::EINVAL);
@@ -181,6 +182,10 @@ pub fn waitid(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let pid = match idtype {
         P_ALL => -1,
         P_PID => i32::try_from(id).map_err(|_| Errno::EINVAL)?,
+        P_PIDFD => {
+            let fd = u32::try_from(id).map_err(|_| Errno::EBADF)?;
+            i32::try_from(pidfd::pid_of(fd)?).map_err(|_| Errno::EINVAL)?
+        }
         _ => return Err(Errno::EINVAL),
     };
     if info != 0 {
@@ -204,6 +209,32 @@ pub fn waitid(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         usermode::write(info, &raw)?;
     }
     Ok(0)
+}
+
+/// `pidfd_open(pid, flags)`: a descriptor for process `pid` (close-on-exec, as on Linux),
+/// readable once the process has ended; `flags` 0 or `PIDFD_NONBLOCK` (`O_NONBLOCK`).
+pub fn pidfd_open(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let flags = a[1] as u32;
+    if flags & !g::O_NONBLOCK != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = i32::try_from(a[0]).map_err(|_| Errno::EINVAL)?;
+    if pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fd = pidfd::open(pid as u64, flags & g::O_NONBLOCK != 0)?;
+    super::fs::set_cloexec(fd, true);
+    Ok(u64::from(fd))
+}
+
+/// `pidfd_send_signal(pidfd, sig, info, flags)`: `kill` of the descriptor's process (no
+/// `siginfo`, no flags).
+pub fn pidfd_send_signal(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[2] != 0 || a[3] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = pidfd::pid_of(u32::try_from(a[0]).map_err(|_| Errno::EBADF)?)?;
+    super::thread::kill(r, [pid, a[1], 0, 0, 0, 0])
 }
 
 /// Waits for the end of child `pid` (> 0) or of any child; `None` if `nohang` and none has
