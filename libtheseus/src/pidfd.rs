@@ -4,7 +4,8 @@
 //!
 //! The descriptor holds the process's main task (a process is the tasks sharing a
 //! `vfs::ProcessContext`; its id is its main task's), so it still refers to a process that
-//! ended and was not waited for. Readiness follows task ends: the kernel calls
+//! ended. An ended task leaves the task registry, so a child that ended and was not waited for
+//! is found through its parent's handle ([`open_child`]). Readiness follows task ends: the kernel calls
 //! `vfs::readiness::changed` after each one (`task::set_end_observer`). The process id behind a
 //! descriptor is found through its open file description, as epoll instances are.
 
@@ -78,11 +79,13 @@ impl File for PidFd {
     }
 }
 
-/// A process descriptor for process `pid`, on the lowest free descriptor. `ESRCH` if no such
-/// process exists (an ended one not waited for yet still does), `EINVAL` if `pid` is a
-/// thread of a process but not its main one.
+/// A process descriptor for the live process `pid`, on the lowest free descriptor. `ESRCH`
+/// if no such process runs (for a child that ended, see [`open_child`]), `EINVAL` if `pid` is
+/// a thread of a process but not its main one.
 pub fn open(pid: u64, nonblocking: bool) -> Result<Fd> {
-    let task = task::lookup(pid).ok_or(Errno::ESRCH)?;
+    let task = task::lookup(pid)
+        .filter(|t| t.exit_value().is_none())
+        .ok_or(Errno::ESRCH)?;
     let process = task::context_of::<vfs::ProcessContext>(pid)
         .map(|c| c.pid())
         .filter(|&p| p != 0)
@@ -90,6 +93,16 @@ pub fn open(pid: u64, nonblocking: bool) -> Result<Fd> {
     if process != pid {
         return Err(Errno::EINVAL);
     }
+    install(pid, task, nonblocking)
+}
+
+/// A process descriptor for a child process, by the handle its parent keeps until it waits
+/// for it: the child may have ended already (the descriptor is then readable at once).
+pub fn open_child(child: &crate::thread::JoinHandle, nonblocking: bool) -> Result<Fd> {
+    install(child.id().as_u64(), child.task().clone(), nonblocking)
+}
+
+fn install(pid: u64, task: Arc<task::Task>, nonblocking: bool) -> Result<Fd> {
     // Inode numbers of process descriptors: above those of eventfds.
     static NEXT_INO: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(4 << 48);
     let file = Arc::new(PidFd {

@@ -42,6 +42,13 @@ pub fn id() -> u64 {
     vfs::current_context().pid()
 }
 
+/// CPU time of the calling process in ns, `(all, user mode)`: its live threads' and its
+/// ended threads' (`getrusage(RUSAGE_SELF)`, `CLOCK_PROCESS_CPUTIME_ID`). Like
+/// [`crate::thread::cpu_time_ns`], it advances at task switches.
+pub fn cpu_times() -> (u64, u64) {
+    procfs::process_cpu_times(id()).unwrap_or_else(crate::thread::cpu_times)
+}
+
 /// The id of the process that started the calling one (the shell for programs it runs), 0
 /// if no process did.
 pub fn parent_id() -> u64 {

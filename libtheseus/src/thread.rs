@@ -102,6 +102,10 @@ impl JoinHandle {
         ThreadId(self.inner.id())
     }
 
+    pub(crate) fn task(&self) -> &alloc::sync::Arc<task::Task> {
+        self.inner.task()
+    }
+
     /// Whether the thread has ended.
     pub fn is_finished(&self) -> bool {
         self.inner.task().exit_value().is_some()
@@ -126,6 +130,13 @@ pub fn current_id() -> ThreadId {
 /// (at most 20 ms): it advances in steps at each switch.
 pub fn cpu_time_ns() -> u64 {
     task::current().cpu_ns()
+}
+
+/// The running thread's CPU time in ns, `(all, user mode)`, as [`cpu_time_ns`] counts it.
+pub fn cpu_times() -> (u64, u64) {
+    let me = task::current();
+    let cpu = me.cpu_ns();
+    (cpu, me.user_ns().min(cpu))
 }
 
 /// The running thread's name.

@@ -93,6 +93,8 @@ extern "C" fn kernel_main() -> ! {
     task::init("kernel_main");
     // A task's end can make a process descriptor readable.
     task::set_end_observer(vfs::readiness::changed);
+    // A process's CPU time keeps its ended threads'.
+    task::set_ending_observer(vfs::charge_ending_task);
     usermode::init();
     faults::init();
     posix::init();

@@ -46,6 +46,12 @@ fn ticks(ns: u64) -> u64 {
     ns / (1_000_000_000 / USER_HZ)
 }
 
+/// CPU time `(all, user mode)` in ns of process `pid` (its ended threads' included), if it
+/// has a live task (`getrusage(RUSAGE_SELF)`, `/proc/PID/stat`).
+pub fn process_cpu_times(pid: u64) -> Option<(u64, u64)> {
+    processes::get(pid).map(|p| p.cpu_times())
+}
+
 /// CPUs online (`smp`; `sched_getaffinity` agrees).
 pub fn online_cpus() -> usize {
     smp::cpus_online()

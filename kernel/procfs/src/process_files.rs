@@ -289,13 +289,10 @@ fn maps(p: &Process) -> String {
 fn stat(p: &Process, thread: Option<&TaskInfo>) -> String {
     let (id, name, state, user_ns, cpu_ns) = match thread {
         Some(t) => (t.id, thread_name(p, t), t.state, t.user_ns, t.cpu_ns),
-        None => (
-            p.pid,
-            p.name(),
-            process_state(p),
-            p.tasks.iter().map(|t| t.user_ns).sum(),
-            p.tasks.iter().map(|t| t.cpu_ns).sum(),
-        ),
+        None => {
+            let (cpu_ns, user_ns) = p.cpu_times();
+            (p.pid, p.name(), process_state(p), user_ns, cpu_ns)
+        }
     };
     let user_ns = user_ns.min(cpu_ns);
     let group = group(p);

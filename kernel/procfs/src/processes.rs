@@ -45,6 +45,14 @@ impl Process {
         &self.tasks[0]
     }
 
+    /// CPU time `(all, user mode)` in ns: its live tasks' and its ended threads'.
+    pub fn cpu_times(&self) -> (u64, u64) {
+        let (ended_cpu, ended_user) = self.context.as_ref().map_or((0, 0), |c| c.ended_times());
+        let cpu = ended_cpu + self.tasks.iter().map(|t| t.cpu_ns).sum::<u64>();
+        let user = ended_user + self.tasks.iter().map(|t| t.user_ns).sum::<u64>();
+        (cpu, user.min(cpu))
+    }
+
     /// The task `tid` of this process.
     pub fn task(&self, tid: u64) -> Option<&TaskInfo> {
         self.tasks.iter().find(|t| t.id == tid)
@@ -67,11 +75,7 @@ pub(crate) fn all() -> BTreeMap<u64, Process> {
             continue;
         }
         let context = task::context_of::<ProcessContext>(t.id);
-        let pid = context
-            .as_ref()
-            .map(|c| c.pid())
-            .filter(|&p| p != 0)
-            .unwrap_or(t.id);
+        let pid = pid_of(t.id);
         let entry = by_pid.entry(pid).or_insert_with(|| Process {
             pid,
             context,

@@ -60,7 +60,9 @@ pub use faults::{
     take_pending_fault, take_pending_user_fault,
 };
 pub use kill::{KillError, kill, kill_pending, kill_point, pending_kill, set_async_stoppable};
-pub use lifecycle::{Builder, JoinHandle, SpawnError, exit, exit_with, set_end_observer, spawn};
+pub use lifecycle::{
+    Builder, JoinHandle, SpawnError, exit, exit_with, set_end_observer, set_ending_observer, spawn,
+};
 pub use registry::{TaskInfo, list, lookup};
 pub use scheduler::{DEFAULT_PRIORITY, PRIORITIES, current, current_id, init, sleep_ns, yield_now};
 pub use stop::{resume, stop, stop_point, stop_signal};

@@ -185,6 +185,16 @@ pub fn set_end_observer(observer: fn()) {
     END_OBSERVER.call_once(|| observer);
 }
 
+/// Called by each ending task while it still has its context (interrupts enabled): set once,
+/// by the layer that keeps per-process totals (the VFS: ended threads' CPU time).
+static ENDING_OBSERVER: spin::Once<fn()> = spin::Once::new();
+
+/// Sets the function each task calls as it ends, before its context goes (once; later calls
+/// are ignored).
+pub fn set_ending_observer(observer: fn()) {
+    ENDING_OBSERVER.call_once(|| observer);
+}
+
 /// Ends the running task: runs its TLS key destructors, publishes the exit value, wakes its
 /// joiners and the end observer, and switches away for good. Its stack and TLS block are
 /// freed by the next task.
@@ -192,6 +202,9 @@ pub fn exit_with(value: ExitValue) -> ! {
     let me = current();
     assert!(!me.idle, "the idle task cannot exit");
     tls::run_destructors(&me.keys);
+    if let Some(observer) = ENDING_OBSERVER.get() {
+        observer();
+    }
     *me.context.lock() = None;
     interrupts::disable();
     *me.exit.lock() = Some(value);

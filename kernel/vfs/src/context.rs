@@ -117,6 +117,20 @@ pub struct ProcessContext {
     /// The id of the process whose task made this context, 0 if none did (a task's own
     /// console context, made on its first file call).
     parent: u64,
+    /// CPU time (all, user mode) of the process's tasks that ended ([`charge_ending_task`]).
+    ended_times: (core::sync::atomic::AtomicU64, core::sync::atomic::AtomicU64),
+}
+
+/// Adds the running task's CPU time to its process's [`ProcessContext::ended_times`]: the
+/// kernel calls it as each task ends (`task::set_ending_observer`), so a process's time
+/// keeps its ended threads', as Linux's does.
+pub fn charge_ending_task() {
+    if let Some(context) = task::context::<ProcessContext>() {
+        let me = task::current();
+        let (cpu, user) = &context.ended_times;
+        cpu.fetch_add(me.cpu_ns(), core::sync::atomic::Ordering::Relaxed);
+        user.fetch_add(me.user_ns(), core::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The id of the running task's process: its context's, or the task's own if it has none
@@ -153,6 +167,7 @@ impl ProcessContext {
             resources: Mutex::new(Vec::new()),
             job: core::sync::atomic::AtomicU64::new(0),
             pid: core::sync::atomic::AtomicU64::new(0),
+            ended_times: Default::default(),
             parent: caller_pid(),
         })
     }
@@ -194,6 +209,7 @@ impl ProcessContext {
             resources: Mutex::new(Vec::new()),
             job: core::sync::atomic::AtomicU64::new(self.job()),
             pid: core::sync::atomic::AtomicU64::new(0),
+            ended_times: Default::default(),
             parent: caller_pid(),
         })
     }
@@ -207,6 +223,15 @@ impl ProcessContext {
     /// The id of the process whose task made this context, 0 if none did.
     pub fn parent_pid(&self) -> u64 {
         self.parent
+    }
+
+    /// CPU time `(all, user mode)` in ns of the process's tasks that have ended.
+    pub fn ended_times(&self) -> (u64, u64) {
+        let (cpu, user) = &self.ended_times;
+        (
+            cpu.load(core::sync::atomic::Ordering::Relaxed),
+            user.load(core::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     /// Records `task` as the process's main task if it has none yet (the first task the

@@ -46,7 +46,7 @@ pub use console::{
     set_console_foreground, set_console_termios, set_console_window_size, take_console_resized,
     take_console_signal,
 };
-pub use context::{Fd, FdTable, MAX_FDS, ProcessContext};
+pub use context::{Fd, FdTable, MAX_FDS, ProcessContext, charge_ending_task};
 pub use errno::Errno;
 pub use file::{DirEntry, File, FileKind, OpenStatus, Result, SeekFrom, Stat};
 pub use pipe::{PIPE_BUF, PIPE_CAPACITY, PipeReader, PipeWriter, pipe_pair};

@@ -138,6 +138,15 @@ int main(void) {
     close(ep);
     close(fd);
 
+    // A child that ended before its descriptor was asked for (not waited for yet).
+    quick = start(true_argv);
+    usleep(300 * 1000);
+    fd = pidfd_open(quick, 0);
+    check(fd >= 0, "pidfd_open of a child that ended and was not waited for");
+    check(readable(fd, 0) == 1, "its descriptor is readable at once");
+    waitpid(quick, &status, 0);
+    close(fd);
+
     printf("pidfds: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

@@ -2,7 +2,8 @@
 // against what the system calls say: /proc/self and its stat, status, cmdline, environ, comm,
 // exe, cwd, fd, task, limits, maps and statm files (memory sizes following a new mapping);
 // the system's meminfo, stat, uptime, cpuinfo and sys/kernel files; /sys's CPU list and
-// loopback interface, which the interface ioctls agree with; kcmp; and that /proc cannot be written. Prints `ok WHAT` or
+// loopback interface, which the interface ioctls agree with; kcmp; an ended thread's CPU time
+// in the process's (getrusage, its CPU clock, stat); and that /proc cannot be written. Prints `ok WHAT` or
 // `FAIL WHAT (errno text)` per check, then `procinfo: N passed, N failed`; exit status 0 only if every check passed. The same program
 // passes on Linux (run as root or not).
 #define _GNU_SOURCE
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 static int passed, failed;
@@ -87,6 +91,19 @@ static int count_entries(const char *path) {
         if (e->d_name[0] != '.') n++;
     closedir(d);
     return n;
+}
+
+static long ms(struct timeval t) {
+    return t.tv_sec * 1000 + t.tv_usec / 1000;
+}
+
+// Spins until the thread has used 300 ms of CPU time.
+static void *spin(void *arg) {
+    struct timespec t;
+    do {
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    } while (t.tv_sec * 1000 + t.tv_nsec / 1000000 < 300);
+    return arg;
 }
 
 int main(int argc, char **argv) {
@@ -267,6 +284,24 @@ int main(int argc, char **argv) {
     check(open("/proc/no-such-entry", O_RDONLY) < 0 && errno == ENOENT, "/proc/no-such-entry: ENOENT");
     errno = 0;
     check(open("/proc/meminfo/x", O_RDONLY) < 0 && errno == ENOTDIR, "/proc/meminfo/x: ENOTDIR");
+
+    // CPU time of a thread that ended stays the process's (getrusage, the process CPU
+    // clock, /proc/self/stat's utime + stime).
+    pthread_t spinner;
+    check(pthread_create(&spinner, NULL, spin, NULL) == 0 && pthread_join(spinner, NULL) == 0,
+          "a thread spins 300 ms of CPU time and ends");
+    struct rusage usage;
+    check(getrusage(RUSAGE_SELF, &usage) == 0 && ms(usage.ru_utime) + ms(usage.ru_stime) >= 250,
+          "getrusage(RUSAGE_SELF) keeps an ended thread's time");
+    struct timespec cpu;
+    check(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) == 0 &&
+              cpu.tv_sec * 1000 + cpu.tv_nsec / 1000000 >= 250,
+          "CLOCK_PROCESS_CPUTIME_ID keeps an ended thread's time");
+    char *after = slurp("/proc/self/stat", NULL);
+    long utime = 0, stime = 0;
+    char *paren = after ? strrchr(after, ')') : NULL;
+    if (paren) sscanf(paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime);
+    check(utime + stime >= 25, "/proc/self/stat utime + stime keep an ended thread's time");
 
     unlink("/tmp/procinfo/made");
     chdir("/");

@@ -222,7 +222,12 @@ pub fn pidfd_open(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     if pid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let fd = pidfd::open(pid as u64, flags & g::O_NONBLOCK != 0)?;
+    let nonblocking = flags & g::O_NONBLOCK != 0;
+    // A child that ended and was not waited for is no longer a live task: its handle is.
+    let fd = match state::current().children.lock().get(&(pid as u64)) {
+        Some(child) => pidfd::open_child(&child.handle, nonblocking)?,
+        None => pidfd::open(pid as u64, nonblocking)?,
+    };
     super::fs::set_cloexec(fd, true);
     Ok(u64::from(fd))
 }

@@ -36,8 +36,8 @@ fn clock_ns(clock: u32) -> Result<u64> {
         | g::CLOCK_MONOTONIC_RAW
         | g::CLOCK_MONOTONIC_COARSE
         | g::CLOCK_BOOTTIME => time::monotonic_ns(),
-        // Threads of one process are not summed yet: the calling thread's time.
-        g::CLOCK_PROCESS_CPUTIME_ID | g::CLOCK_THREAD_CPUTIME_ID => thread::cpu_time_ns(),
+        g::CLOCK_PROCESS_CPUTIME_ID => libtheseus::process::cpu_times().0,
+        g::CLOCK_THREAD_CPUTIME_ID => thread::cpu_time_ns(),
         _ => return Err(Errno::EINVAL),
     })
 }
@@ -201,18 +201,23 @@ pub fn prctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     }
 }
 
-/// `getrusage`: CPU time of the calling thread (for `RUSAGE_SELF` and `RUSAGE_THREAD`), the
-/// rest zero; children's usage is not kept (zeros).
+/// `getrusage`: user and system CPU time of the calling process (`RUSAGE_SELF`, ended
+/// threads included) or thread (`RUSAGE_THREAD`), the rest zero; children's usage is not
+/// kept (zeros).
 pub fn getrusage(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    let who = a[0] as i32;
-    if !(-1..=1).contains(&who) {
-        return Err(Errno::EINVAL);
-    }
+    const RUSAGE_CHILDREN: i32 = -1;
+    const RUSAGE_SELF: i32 = 0;
+    const RUSAGE_THREAD: i32 = 1;
+    let (cpu, user) = match a[0] as i32 {
+        RUSAGE_SELF => libtheseus::process::cpu_times(),
+        RUSAGE_THREAD => thread::cpu_times(),
+        RUSAGE_CHILDREN => (0, 0),
+        _ => return Err(Errno::EINVAL),
+    };
     let mut raw = [0u8; 144];
-    if who != -1 {
-        let ns = thread::cpu_time_ns();
-        raw[0..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
-        raw[8..16].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
+    for (at, ns) in [(0, user), (16, cpu - user)] {
+        raw[at..at + 8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+        raw[at + 8..at + 16].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
     }
     usermode::write(a[1], &raw).map(|_| 0)
 }
