@@ -72,12 +72,12 @@ impl Results {
     /// The terminal table.
     pub fn text_table(&self) -> String {
         let mut out = format!(
-            "{:<10} {:>12} {:>12} {:>9} {:>8} {:>8}  what\n",
+            "{:<17} {:>12} {:>12} {:>9} {:>8} {:>8}  what\n",
             "benchmark", "ours", "Linux", "ours/Lx", "spread", "Lx spr"
         );
         for row in &self.rows {
             out.push_str(&format!(
-                "{:<10} {:>12} {:>12} {:>9} {:>8} {:>8}  {}\n",
+                "{:<17} {:>12} {:>12} {:>9} {:>8} {:>8}  {}\n",
                 row.name,
                 duration(row.ours_median()),
                 duration(row.linux_median()),
@@ -98,8 +98,12 @@ impl Results {
             "Measured {} UTC with `cargo xtask bench --runs {}` on {}; Linux guest: Debian's \
              `{}`. Both sides: QEMU TCG, `-cpu qemu64`, 1 GiB, one vCPU; the same static musl \
              binary (`ports/linux/osbench`) times each operation with `CLOCK_MONOTONIC` inside \
-             the guest. Medians of the runs (interleaved); ratio = our time / Linux's time \
-             (below 1: faster); spread = (max - min) / median.\n\n",
+             the guest. The CoreMark rows run the same `coremark.wasm` on our `wasm --engine` \
+             and, in Linux, on `wasm/bench_peer` (a static musl program with the same wasmi \
+             and wasmtime versions); their time is one iteration, 1 / the score CoreMark \
+             reports (a score ratio is the inverse). Medians of the runs (interleaved); \
+             ratio = our time / Linux's time (below 1: faster); spread = (max - min) / \
+             median.\n\n",
             self.date, self.runs, self.machine, self.linux_kernel
         ));
         out.push_str("| benchmark | what | ours | Linux | ours/Linux | spread (ours, Linux) |\n");

@@ -1,5 +1,6 @@
 //! The statistics of `cargo xtask bench`: medians, spreads and ratios of repeated
-//! measurements, and the guest's result lines they are made from. No I/O.
+//! measurements, and the guest's result lines they are made from (`osbench`'s, and CoreMark's
+//! report between the `wasm-bench:` lines of a wasm engine's run). No I/O.
 
 use std::collections::BTreeMap;
 
@@ -64,6 +65,61 @@ pub fn parse_guest_output(text: &str) -> GuestReport {
     report
 }
 
+/// The CoreMark score (iterations per second, as CoreMark reports it) of each engine's run in
+/// a console transcript: a run is the lines between `wasm-bench: ENGINE start` and
+/// `wasm-bench: ENGINE exit STATUS` (or `wasm-bench: ENGINE error MESSAGE`). A run counts only
+/// if it exited with 0 and CoreMark validated it (`Correct operation validated.`: the CRCs of
+/// the known seeds match and it ran at least 10 s); otherwise the entry says why not.
+pub fn parse_coremark_runs(text: &str) -> BTreeMap<String, Result<f64, String>> {
+    let mut runs = BTreeMap::new();
+    // The engine whose run is open, its score and whether CoreMark validated it.
+    let mut open: Option<(String, Option<f64>, bool)> = None;
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(rest) = line.strip_prefix("wasm-bench: ") {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            match words.as_slice() {
+                [engine, "start"] => open = Some(((*engine).to_string(), None, false)),
+                [engine, "exit", status] => {
+                    let (score, valid) = match open.take() {
+                        Some((name, score, valid)) if name == *engine => (score, valid),
+                        _ => (None, false),
+                    };
+                    let result = if *status != "0" {
+                        Err(format!("exit status {status}"))
+                    } else if let (Some(score), true) = (score, valid) {
+                        Ok(score)
+                    } else if score.is_some() {
+                        Err("CoreMark did not validate the run".to_string())
+                    } else {
+                        Err("no CoreMark score".to_string())
+                    };
+                    runs.insert((*engine).to_string(), result);
+                }
+                [engine, "error", message @ ..] => {
+                    open = None;
+                    runs.insert((*engine).to_string(), Err(message.join(" ")));
+                }
+                _ => {}
+            }
+            continue;
+        }
+        let Some((_, score, valid)) = open.as_mut() else {
+            continue;
+        };
+        if let Some(value) = line.strip_prefix("Iterations/Sec") {
+            *score = value
+                .trim_start()
+                .strip_prefix(':')
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v > 0.0);
+        } else if line.starts_with("Correct operation validated.") {
+            *valid = true;
+        }
+    }
+    runs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +161,50 @@ mod tests {
         assert_eq!(report.values["mmap"], 1e6);
         let failed = parse_guest_output("osbench: null 1\nosbench: failed\n");
         assert!(failed.failed && !failed.done);
+    }
+
+    /// Two engines' runs as the OS prints them (CRLF, a shell prompt line around them).
+    const COREMARK: &str = "$ run\r\nwasm-bench: wasmi start\r\n\
+        2K performance run parameters for coremark.\r\nCoreMark Size    : 666\r\n\
+        Total time (secs): 13.339000\r\nIterations/Sec   : 299.872554\r\n\
+        Iterations       : 4000\r\n[0]crcfinal      : 0x65c5\r\n\
+        Correct operation validated. See README.md for run and reporting rules.\r\n\
+        CoreMark 1.0 : 299.872554 / rustc\r\nwasm-bench: wasmi exit 0\r\n\
+        wasm-bench: wasmtime start\r\nIterations/Sec   : 4310.5\r\n\
+        Correct operation validated.\r\nwasm-bench: wasmtime exit 0\r\n";
+
+    #[test]
+    fn coremark_scores_per_engine() {
+        let runs = parse_coremark_runs(COREMARK);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs["wasmi"], Ok(299.872554));
+        assert_eq!(runs["wasmtime"], Ok(4310.5));
+    }
+
+    #[test]
+    fn coremark_runs_that_do_not_count() {
+        // Not validated (too short, or a wrong CRC).
+        let short = "wasm-bench: wasmi start\nIterations/Sec   : 16736.4\n\
+                     ERROR! Must execute for at least 10 secs for a valid result!\n\
+                     Errors detected\nwasm-bench: wasmi exit 0\n";
+        assert_eq!(
+            parse_coremark_runs(short)["wasmi"],
+            Err("CoreMark did not validate the run".into())
+        );
+        // A failing exit status, an engine error, no score at all, a run never ended.
+        let bad = "wasm-bench: wasmi start\nCorrect operation validated.\nIterations/Sec   : 5\n\
+                   wasm-bench: wasmi exit 1\nwasm-bench: wasmtime start\n\
+                   wasm-bench: wasmtime error compile: bad magic\n\
+                   wasm-bench: other start\nCorrect operation validated.\nwasm-bench: other exit 0\n\
+                   wasm-bench: late start\nIterations/Sec   : 7\n";
+        let runs = parse_coremark_runs(bad);
+        assert_eq!(runs["wasmi"], Err("exit status 1".into()));
+        assert_eq!(runs["wasmtime"], Err("compile: bad magic".into()));
+        assert_eq!(runs["other"], Err("no CoreMark score".into()));
+        assert!(!runs.contains_key("late"));
+        // Lines outside a run are not scores.
+        assert!(
+            parse_coremark_runs("Iterations/Sec   : 9\nCorrect operation validated.\n").is_empty()
+        );
     }
 }

@@ -121,13 +121,17 @@ fn run(command: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// A newc initramfs with `init` as `/init` and the empty directories it mounts on.
-pub fn initramfs(init: &[u8]) -> Vec<u8> {
+/// A newc initramfs with `init` as `/init`, the empty directories it mounts on, and `files`
+/// (`(name in /, contents)`, executable).
+pub fn initramfs(init: &[u8], files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = initrd::Builder::new();
     for dir in ["dev", "proc", "tmp"] {
         builder.add_dir(dir, 0o755, 0);
     }
     builder.add_file("init", 0o755, 0, init);
+    for (name, data) in files {
+        builder.add_file(name, 0o755, 0, data);
+    }
     builder.finish()
 }
 
@@ -218,13 +222,18 @@ mod tests {
 
     #[test]
     fn initramfs_has_init_and_mount_points() {
-        let archive = initramfs(b"\x7fELF...");
+        let archive = initramfs(b"\x7fELF...", &[]);
         let entries = initrd::parse(&archive).unwrap();
         let names: Vec<&str> = entries.iter().map(|e| e.path).collect();
         assert_eq!(names, ["dev", "proc", "tmp", "init"]);
         let init = entries.last().unwrap();
         assert_eq!(init.data, b"\x7fELF...");
         assert_eq!((init.kind, init.mode), (initrd::EntryKind::File, 0o755));
+        let archive = initramfs(b"i", &[("peer", b"p"), ("m.wasm", b"\0asm")]);
+        let entries = initrd::parse(&archive).unwrap();
+        let names: Vec<&str> = entries.iter().map(|e| e.path).collect();
+        assert_eq!(names, ["dev", "proc", "tmp", "init", "peer", "m.wasm"]);
+        assert_eq!(entries[5].data, b"\0asm");
     }
 
     #[test]

@@ -27,12 +27,14 @@
 
 #![forbid(unsafe_code)]
 
+mod bench_peer;
 mod bench_report;
 mod bench_stats;
 mod boot;
 mod cli;
 mod cmdline;
 mod commands;
+mod coremark;
 mod error;
 mod exec;
 mod fuzz_inputs;

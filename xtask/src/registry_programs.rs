@@ -133,7 +133,7 @@ fn install_command(ws: &Workspace, program: &RegistryProgram, root: &Path) -> Co
 /// Environment variables that would change what `cargo install` builds: Rust flags, profile
 /// and target settings, the C compiler settings that cc-rs and jemalloc's `configure` read, and
 /// tikv-jemalloc-sys's own options.
-fn is_build_override(key: &str) -> bool {
+pub(crate) fn is_build_override(key: &str) -> bool {
     const EXACT: &[&str] = &[
         "RUSTFLAGS",
         "CARGO_ENCODED_RUSTFLAGS",

@@ -4,6 +4,13 @@
 //! that goes first alternates too), plus the boot time of both. Prints each benchmark's
 //! medians, ratio and spreads, writes `target/bench/results.json`, and, when every benchmark
 //! ran, rewrites the README's generated Performance table from that file.
+//!
+//! The CoreMark rows run one `coremark.wasm` (`coremark.rs`) on each engine: in the OS with
+//! `wasm --engine ENGINE` (a boot of its own), in Linux with `wasm-bench-peer` (`bench_peer.rs`:
+//! the same wasmi and wasmtime versions) started by `osbench --exec` as the guest's process 1
+//! (a boot of its own, its initramfs holding both files). The value is the time of one CoreMark
+//! iteration, 1 / the score CoreMark reports from its own timing (the WASI monotonic clock,
+//! a run of at least 10 s it calibrates itself); the module's compilation is not in it.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -11,11 +18,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::bench_report::{self, Results, Row};
-use crate::bench_stats::parse_guest_output;
+use crate::bench_stats::{parse_coremark_runs, parse_guest_output};
 use crate::error::{Context, Error, Result};
 use crate::exec::{self, ExecOutcome, ExecRequest};
+use crate::ramdisk::AddSpec;
 use crate::workspace::Workspace;
-use crate::{kernel_build, linux_guest, linux_programs, setup};
+use crate::{bench_peer, coremark, kernel_build, linux_guest, linux_programs, setup};
 
 /// Every benchmark: its name (those of `osbench` but `boot`) and what it times.
 pub const BENCHES: &[(&str, &str)] = &[
@@ -45,7 +53,25 @@ pub const BENCHES: &[(&str, &str)] = &[
         "spawn",
         "spawn + wait of a static program (`osbench --child`)",
     ),
+    (
+        "coremark-wasmi",
+        "CoreMark 1.0 (crates.io `coremark`, wasm32-wasip1) on wasmi 2.0.0: one iteration (1 / score)",
+    ),
+    (
+        "coremark-wasmtime",
+        "CoreMark 1.0 on wasmtime 50.0.1 (Cranelift, compile not timed): one iteration (1 / score)",
+    ),
 ];
+
+/// The CoreMark rows: benchmark name and engine (`wasm --engine`, `wasm-bench-peer`).
+const COREMARK_ROWS: &[(&str, &str)] = &[
+    ("coremark-wasmi", "wasmi"),
+    ("coremark-wasmtime", "wasmtime"),
+];
+
+/// Where the module is in both guests.
+const COREMARK_OURS: &str = "/bin/coremark.wasm";
+const COREMARK_LINUX: &str = "/coremark.wasm";
 
 /// The program, in `/bin` of the OS and as `/init` of the Linux guest.
 const PROGRAM: &str = "osbench";
@@ -92,9 +118,31 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
         .ok_or_else(|| Error::failed(format!("{PROGRAM} is not built")))?;
     let init = std::fs::read(&program).context(|| format!("reading {}", program.display()))?;
     let initramfs = dir.join("initramfs.cpio");
-    std::fs::write(&initramfs, linux_guest::initramfs(&init))
+    std::fs::write(&initramfs, linux_guest::initramfs(&init, &[]))
         .context(|| format!("writing {}", initramfs.display()))?;
-    let guest_names: Vec<&str> = selected.iter().copied().filter(|n| *n != "boot").collect();
+    let guest_names: Vec<&str> = selected
+        .iter()
+        .copied()
+        .filter(|n| *n != "boot" && coremark_engine(n).is_none())
+        .collect();
+    let osbench_boot = selected.contains(&"boot") || !guest_names.is_empty();
+    let engines: Vec<&str> = selected.iter().filter_map(|n| coremark_engine(n)).collect();
+    let coremark = if engines.is_empty() {
+        None
+    } else {
+        let module = coremark::ensure_built(ws, verbose)?;
+        let peer = bench_peer::build(ws, verbose)?;
+        let read =
+            |p: &std::path::Path| std::fs::read(p).context(|| format!("reading {}", p.display()));
+        let files: [(&str, &[u8]); 2] = [
+            (bench_peer::NAME, &read(&peer)?),
+            (COREMARK_LINUX.trim_start_matches('/'), &read(&module)?),
+        ];
+        let initramfs = dir.join("initramfs-coremark.cpio");
+        std::fs::write(&initramfs, linux_guest::initramfs(&init, &files))
+            .context(|| format!("writing {}", initramfs.display()))?;
+        Some((module, initramfs))
+    };
 
     let mut measured: Vec<(Side, Measured)> = Vec::new();
     for run in 1..=runs {
@@ -105,10 +153,19 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
         };
         for side in order {
             eprintln!("xtask: bench run {run}/{runs}: {side:?}");
-            let values = match side {
-                Side::Ours => run_ours(ws, &guest_names, verbose)?,
-                Side::Linux => run_linux(&kernel.vmlinuz, &initramfs, &guest_names)?,
-            };
+            let mut values = Measured::new();
+            if osbench_boot {
+                values.extend(match side {
+                    Side::Ours => run_ours(ws, &guest_names, verbose)?,
+                    Side::Linux => run_linux(&kernel.vmlinuz, &initramfs, &guest_names)?,
+                });
+            }
+            if let Some((module, initramfs)) = &coremark {
+                values.extend(match side {
+                    Side::Ours => run_ours_coremark(ws, module, &engines, verbose)?,
+                    Side::Linux => run_linux_coremark(&kernel.vmlinuz, initramfs, &engines)?,
+                });
+            }
             if verbose {
                 eprintln!("xtask: {values:?}");
             }
@@ -226,6 +283,89 @@ fn run_linux(
     Ok(values)
 }
 
+/// The engine of a CoreMark row.
+fn coremark_engine(name: &str) -> Option<&'static str> {
+    COREMARK_ROWS
+        .iter()
+        .find(|(row, _)| *row == name)
+        .map(|(_, engine)| *engine)
+}
+
+/// The OS: one boot running CoreMark on each engine, between the `wasm-bench:` lines that
+/// `wasm-bench-peer` prints on the Linux side.
+fn run_ours_coremark(
+    ws: &Workspace,
+    module: &std::path::Path,
+    engines: &[&str],
+    verbose: bool,
+) -> Result<Measured> {
+    let command = engines
+        .iter()
+        .map(|e| {
+            format!(
+                "echo wasm-bench: {e} start; wasm --engine {e} {COREMARK_OURS}; \
+                 echo wasm-bench: {e} exit $?"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let adds = [AddSpec {
+        host: module.to_path_buf(),
+        guest: COREMARK_OURS.to_string(),
+    }];
+    let request = ExecRequest {
+        verbose,
+        ..ExecRequest::new(&command, &adds, TIMEOUT)
+    };
+    let mut out = Vec::new();
+    let outcome = exec::exec(ws, &request, &mut out)?;
+    let output = String::from_utf8_lossy(&out).into_owned();
+    if !matches!(outcome, ExecOutcome::Completed { .. }) {
+        let problem = outcome.problem().unwrap_or_default();
+        return Err(Error::failed(format!(
+            "the OS side of CoreMark failed:\n{output}\n{problem}"
+        )));
+    }
+    Ok(coremark_values(&output, engines, "the OS"))
+}
+
+/// Linux: one boot, `osbench --exec /wasm-bench-peer /coremark.wasm ENGINE...` as `/init`.
+fn run_linux_coremark(
+    kernel: &std::path::Path,
+    initramfs: &std::path::Path,
+    engines: &[&str],
+) -> Result<Measured> {
+    let peer = format!("/{}", bench_peer::NAME);
+    let mut args = vec!["--exec", &peer, COREMARK_LINUX];
+    args.extend_from_slice(engines);
+    let guest = linux_guest::boot(
+        kernel,
+        initramfs,
+        linux_guest::cmdline(&args),
+        "osbench: init",
+        &["osbench: done", "osbench: failed", "Kernel panic"],
+        TIMEOUT,
+    )?;
+    Ok(coremark_values(&guest.console, engines, "Linux"))
+}
+
+/// The CoreMark rows' values (nanoseconds per iteration) in a transcript; an engine whose run
+/// does not count is left out with a warning saying why.
+fn coremark_values(output: &str, engines: &[&str], side: &str) -> Measured {
+    let runs = parse_coremark_runs(output);
+    let mut values = Measured::new();
+    for &(row, engine) in COREMARK_ROWS.iter().filter(|(_, e)| engines.contains(e)) {
+        match runs.get(engine) {
+            Some(Ok(score)) => {
+                values.insert(row.to_string(), 1e9 / score);
+            }
+            Some(Err(why)) => eprintln!("xtask: warning: {side}: {row}: {why} (left out)"),
+            None => eprintln!("xtask: warning: {side}: {row} did not run (left out)"),
+        }
+    }
+    values
+}
+
 /// The values in `osbench`'s output: an error unless it ran to its end; a benchmark that
 /// failed in the guest (`osbench: NAME error`) is left out with a warning.
 fn guest_values(output: &str, names: &[&str], exited_ok: bool, side: &str) -> Result<Measured> {
@@ -302,13 +442,33 @@ mod tests {
         assert!(guest_values(out, &["null"], false, "x").is_err());
     }
 
-    /// The program's benchmark names are the table's (but `boot`).
+    #[test]
+    fn coremark_rows_are_time_per_iteration() {
+        let out = "wasm-bench: wasmi start\nIterations/Sec   : 250\n\
+                   Correct operation validated.\nwasm-bench: wasmi exit 0\n\
+                   wasm-bench: wasmtime start\nwasm-bench: wasmtime exit 139\n";
+        let values = coremark_values(out, &["wasmi", "wasmtime"], "x");
+        assert_eq!(values.len(), 1);
+        assert_eq!(values["coremark-wasmi"], 4e6);
+        assert!(coremark_values(out, &["wasmtime"], "x").is_empty());
+        assert_eq!(coremark_engine("coremark-wasmtime"), Some("wasmtime"));
+        assert_eq!(coremark_engine("null"), None);
+        // Every CoreMark row is a benchmark of the table.
+        for (row, _) in COREMARK_ROWS {
+            assert!(select(&[row.to_string()]).is_ok());
+        }
+    }
+
+    /// The program's benchmark names are the table's (but `boot` and CoreMark).
     #[test]
     fn names_match_the_program() {
         let ws = Workspace::locate();
         let source =
             std::fs::read_to_string(ws.root().join("ports/linux/osbench/src/main.rs")).unwrap();
-        for (name, _) in BENCHES.iter().filter(|(n, _)| *n != "boot") {
+        let osbench_rows = BENCHES
+            .iter()
+            .filter(|(n, _)| *n != "boot" && coremark_engine(n).is_none());
+        for (name, _) in osbench_rows {
             assert!(
                 source.contains(&format!("(\"{name}\", ")),
                 "{name} not in osbench"

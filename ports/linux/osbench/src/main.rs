@@ -10,6 +10,9 @@
 //!   end.
 //! - `osbench --child` exits at once: the program the `spawn` benchmark starts.
 //! - `osbench --none` runs no benchmark (a boot-time-only run).
+//! - `osbench --exec PROGRAM [ARG...]` runs PROGRAM (its stdio the console), prints
+//!   `osbench: exec STATUS`, then `osbench: done`: how the Linux guest runs another program
+//!   as a benchmark (`cargo xtask bench`'s CoreMark rows run `wasm-bench-peer` this way).
 //!
 //! Std only, plus `libc` for the calls std does not wrap (mmap, mprotect, futex, mount, reboot).
 
@@ -75,8 +78,11 @@ fn main() {
         .map(String::as_str)
         .filter(|a| !a.is_empty() && !a.starts_with('-'))
         .collect();
+    let exec = args.iter().position(|a| a == "--exec").map(|at| &args[at + 1..]);
     // `--none`: only boot (the Linux guest's boot-time run).
-    let status = if args.iter().any(|a| a == "--none") {
+    let status = if let Some(command) = exec {
+        run_program(command)
+    } else if args.iter().any(|a| a == "--none") {
         println!("osbench: done");
         0
     } else {
@@ -86,6 +92,31 @@ fn main() {
         power_off();
     }
     std::process::exit(status);
+}
+
+/// `--exec PROGRAM ARG...`: PROGRAM's exit status (or 127 when it does not start, 128 + N
+/// when signal N ended it), printed and returned.
+fn run_program(command: &[String]) -> i32 {
+    let Some((program, args)) = command.split_first() else {
+        eprintln!("osbench: --exec needs a program");
+        println!("osbench: failed");
+        return 2;
+    };
+    let status = match std::process::Command::new(program).args(args).status() {
+        Ok(status) => {
+            use std::os::unix::process::ExitStatusExt;
+            status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+        }
+        Err(err) => {
+            eprintln!("osbench: {program}: {err}");
+            127
+        }
+    };
+    println!("osbench: exec {status}");
+    println!("osbench: done");
+    status
 }
 
 fn run(names: &[&str], me: String) -> i32 {

@@ -1,0 +1,102 @@
+//! Runs a WASI command on wasmtime (the kernel's version) with Cranelift and wasmtime's own
+//! Linux runtime, configured as the kernel's engine is (`wasmtime_config::configure`) and
+//! compiling, as the kernel's `wasmtime-compile` does, for an explicitly named target: Cranelift's
+//! baseline x86-64 flags, not the host's detected features, so both sides run the same code.
+
+use wasmtime::{Caller, Config, Engine, Extern, Linker, Module, Store};
+
+use crate::wasi::{self, Wasi};
+
+const WASI: &str = "wasi_snapshot_preview1";
+/// This program's own target (the host, with baseline flags when named explicitly).
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// `proc_exit(code)`: ends the run (carried as the host function's error).
+#[derive(Debug)]
+struct Exit(i32);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit with status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// Runs `_start`; the exit code (`proc_exit`'s, or 0 when `_start` returns), or what failed.
+pub fn run(bytes: &[u8], wasi: Wasi) -> Result<i32, String> {
+    let mut config = Config::new();
+    config.target(TARGET).map_err(|e| format!("{e:#}"))?;
+    wasmtime_config::configure(&mut config);
+    let engine = Engine::new(&config).map_err(|e| format!("engine: {e:#}"))?;
+    let module = Module::new(&engine, bytes).map_err(|e| format!("compile: {e:#}"))?;
+    let mut store = Store::new(&engine, wasi);
+    // Epoch interruption is compiled in (the kernel's configuration); nothing here advances the
+    // epoch, so the deadline is never reached.
+    store.set_epoch_deadline(u64::MAX / 2);
+    let mut linker = Linker::<Wasi>::new(&engine);
+    define(&mut linker).map_err(|e| format!("link: {e:#}"))?;
+    let outcome = linker
+        .instantiate(&mut store, &module)
+        .and_then(|instance| {
+            instance
+                .get_typed_func::<(), ()>(&mut store, "_start")?
+                .call(&mut store, ())
+        });
+    match outcome {
+        Ok(()) => Ok(0),
+        Err(e) => match e.downcast_ref::<Exit>() {
+            Some(Exit(code)) => Ok(*code),
+            None => Err(format!("trap: {e:#}")),
+        },
+    }
+}
+
+type C<'a> = Caller<'a, Wasi>;
+
+/// Calls `f` with the WASI state and the caller's exported memory (`FAULT` without one).
+fn with_memory(caller: &mut C, f: impl FnOnce(&Wasi, &mut [u8]) -> i32) -> i32 {
+    let Some(memory) = caller.get_export("memory").and_then(Extern::into_memory) else {
+        return wasi::FAULT;
+    };
+    let (bytes, wasi) = memory.data_and_store_mut(caller);
+    f(wasi, bytes)
+}
+
+fn define(l: &mut Linker<Wasi>) -> wasmtime::Result<()> {
+    l.func_wrap(WASI, "args_sizes_get", |mut c: C, a: i32, b: i32| {
+        with_memory(&mut c, |w, m| w.args_sizes_get(m, a, b))
+    })?;
+    l.func_wrap(WASI, "args_get", |mut c: C, a: i32, b: i32| {
+        with_memory(&mut c, |w, m| w.args_get(m, a, b))
+    })?;
+    l.func_wrap(WASI, "environ_sizes_get", |mut c: C, a: i32, b: i32| {
+        with_memory(&mut c, |w, m| w.environ_sizes_get(m, a, b))
+    })?;
+    l.func_wrap(WASI, "environ_get", |mut c: C, a: i32, b: i32| {
+        with_memory(&mut c, |w, m| w.environ_get(m, a, b))
+    })?;
+    l.func_wrap(
+        WASI,
+        "clock_time_get",
+        |mut c: C, id: i32, p: i64, out: i32| {
+            with_memory(&mut c, |w, m| w.clock_time_get(m, id, p, out))
+        },
+    )?;
+    l.func_wrap(WASI, "fd_fdstat_get", |mut c: C, fd: i32, out: i32| {
+        with_memory(&mut c, |w, m| w.fd_fdstat_get(m, fd, out))
+    })?;
+    l.func_wrap(
+        WASI,
+        "fd_write",
+        |mut c: C, fd: i32, iovs: i32, len: i32, out: i32| {
+            with_memory(&mut c, |w, m| w.fd_write(m, fd, iovs, len, out))
+        },
+    )?;
+    l.func_wrap(
+        WASI,
+        "proc_exit",
+        |_: C, code: i32| -> wasmtime::Result<()> { Err(wasmtime::Error::new(Exit(code))) },
+    )?;
+    Ok(())
+}
