@@ -46,6 +46,7 @@ mod linux_programs;
 mod linux_target;
 mod markers;
 mod netspec;
+mod pcap;
 mod ports_build;
 mod ports_status;
 mod qemu;
