@@ -27,6 +27,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bench_net;
 mod bench_report;
 mod bench_stats;
 mod boot;

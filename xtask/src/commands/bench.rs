@@ -15,7 +15,7 @@ use crate::bench_stats::parse_guest_output;
 use crate::error::{Context, Error, Result};
 use crate::exec::{self, ExecOutcome, ExecRequest};
 use crate::workspace::Workspace;
-use crate::{kernel_build, linux_guest, linux_programs, setup};
+use crate::{bench_net, kernel_build, linux_guest, linux_programs, setup};
 
 /// Every benchmark: its name (those of `osbench` but `boot`) and what it times.
 pub const BENCHES: &[(&str, &str)] = &[
@@ -45,6 +45,9 @@ pub const BENCHES: &[(&str, &str)] = &[
         "spawn",
         "spawn + wait of a static program (`osbench --child`)",
     ),
+    // The network rows (`bench_net`): `netcheck` behind a hostfwd, driven from the host.
+    ("net-tx", bench_net::ROWS[0].1),
+    ("net-conn", bench_net::ROWS[1].1),
 ];
 
 /// The program, in `/bin` of the OS and as `/init` of the Linux guest.
@@ -94,7 +97,26 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
     let initramfs = dir.join("initramfs.cpio");
     std::fs::write(&initramfs, linux_guest::initramfs(&init))
         .context(|| format!("writing {}", initramfs.display()))?;
-    let guest_names: Vec<&str> = selected.iter().copied().filter(|n| *n != "boot").collect();
+    let guest_names: Vec<&str> = selected
+        .iter()
+        .copied()
+        .filter(|n| *n != "boot" && !bench_net::is_net(n))
+        .collect();
+    let net = selected.iter().any(|n| bench_net::is_net(n));
+    let net_initramfs = if net {
+        let netcheck = linux_programs::built_programs(ws)
+            .into_iter()
+            .find(|(name, _)| name == "netcheck")
+            .map(|(_, path)| path)
+            .ok_or_else(|| Error::failed("netcheck is not built".to_string()))?;
+        Some(bench_net::linux_initramfs(
+            &dir.join("linux"),
+            &kernel.package,
+            &netcheck,
+        )?)
+    } else {
+        None
+    };
 
     let mut measured: Vec<(Side, Measured)> = Vec::new();
     for run in 1..=runs {
@@ -105,10 +127,16 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
         };
         for side in order {
             eprintln!("xtask: bench run {run}/{runs}: {side:?}");
-            let values = match side {
+            let mut values = match side {
                 Side::Ours => run_ours(ws, &guest_names, verbose)?,
                 Side::Linux => run_linux(&kernel.vmlinuz, &initramfs, &guest_names)?,
             };
+            if let Some(net_initramfs) = &net_initramfs {
+                values.extend(match side {
+                    Side::Ours => bench_net::ours(ws, verbose)?,
+                    Side::Linux => bench_net::linux(&kernel.vmlinuz, net_initramfs)?,
+                });
+            }
             if verbose {
                 eprintln!("xtask: {values:?}");
             }
@@ -302,13 +330,16 @@ mod tests {
         assert!(guest_values(out, &["null"], false, "x").is_err());
     }
 
-    /// The program's benchmark names are the table's (but `boot`).
+    /// The program's benchmark names are the table's (but `boot` and the network rows).
     #[test]
     fn names_match_the_program() {
         let ws = Workspace::locate();
         let source =
             std::fs::read_to_string(ws.root().join("ports/linux/osbench/src/main.rs")).unwrap();
-        for (name, _) in BENCHES.iter().filter(|(n, _)| *n != "boot") {
+        for (name, _) in BENCHES
+            .iter()
+            .filter(|(n, _)| *n != "boot" && !bench_net::is_net(n))
+        {
             assert!(
                 source.contains(&format!("(\"{name}\", ")),
                 "{name} not in osbench"

@@ -9,9 +9,14 @@
 //!   and answers COUNT datagrams with their bytes reversed: the first with `recv_from` and
 //!   `send_to`, then `connect`s to its sender and uses `recv`/`send`; `poll` waits for each.
 //! - `netcheck resolve NAME...`: prints the addresses each name resolves to.
+//! - `netcheck linux-init PORT COUNT`: as `/init` of the network bench's Linux peer: loads
+//!   the network driver, sets up `eth0` ([`linux_init`]), then `serve PORT COUNT`, then
+//!   powers off. Prints `netcheck: init` first and `netcheck: done` (or `netcheck: failed`).
 //!
 //! `GET /bytes/N` answers N bytes of a fixed pattern ([`byte`]), the same on the host side of
 //! the test (xtask), so both ends check the bodies byte for byte.
+
+mod linux_init;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
@@ -263,11 +268,28 @@ fn main() {
             _ => 2,
         },
         Some("resolve") if args.len() > 2 => resolve(&args[2..]),
+        Some("linux-init") if args.len() == 4 => match (args[2].parse(), args[3].parse()) {
+            (Ok(port), Ok(count)) => {
+                println!("netcheck: init");
+                let code = match linux_init::setup() {
+                    Ok(()) => serve(port, count),
+                    Err(e) => {
+                        println!("netcheck: setup: {e}");
+                        1
+                    }
+                };
+                println!("netcheck: {}", if code == 0 { "done" } else { "failed" });
+                let _ = std::io::stdout().flush();
+                linux_init::power_off();
+                code
+            }
+            _ => 2,
+        },
         _ => 2,
     };
     if code == 2 {
         eprintln!(
-            "usage: netcheck serve PORT COUNT | get ADDR:PORT SIZE | udp-echo PORT COUNT | resolve NAME..."
+            "usage: netcheck serve PORT COUNT | get ADDR:PORT SIZE | udp-echo PORT COUNT | resolve NAME... | linux-init PORT COUNT"
         );
     }
     std::process::exit(code);
