@@ -15,9 +15,9 @@ commands:
               --add HOST:GUEST    add a host file or directory to the ramdisk (repeatable)
               --timeout SECS      kill QEMU after SECS (default 600 with --exec, else none)
               --iso               boot through the GRUB ISO instead of QEMU's -kernel
-              --forward HOST_PORT:GUEST_PORT
+              --forward [udp:]HOST_PORT:GUEST_PORT
                                   the host's 127.0.0.1:HOST_PORT reaches the guest's
-                                  GUEST_PORT (repeatable)
+                                  GUEST_PORT, TCP or UDP (repeatable)
               --connect GUEST_ADDR:PORT=HOST_PORT
                                   the guest's connections to GUEST_ADDR:PORT reach the
                                   host's 127.0.0.1:HOST_PORT (repeatable); nothing else

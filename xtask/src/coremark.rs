@@ -14,8 +14,8 @@
 use std::fs;
 use std::path::PathBuf;
 
-use crate::registry_programs::is_build_override;
 use crate::error::{Context, Error, Result};
+use crate::registry_programs::is_build_override;
 use crate::workspace::Workspace;
 
 pub const VERSION: &str = "1.0.0";

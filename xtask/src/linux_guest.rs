@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::error::{Context, Error, Result};
+use crate::netspec::Network;
 use crate::qemu::{self, Boot, Console, Ending, Flow};
 
 /// The Debian package whose dependency names the current kernel image.
@@ -164,12 +165,41 @@ pub fn boot(
     end_markers: &[&str],
     timeout: Duration,
 ) -> Result<GuestRun> {
+    let network = Network::default();
+    boot_with_network(
+        &network,
+        kernel,
+        initrd,
+        cmdline,
+        boot_marker,
+        end_markers,
+        timeout,
+    )
+}
+
+/// [`boot`] with forwards on the guest's network.
+pub fn boot_with_network(
+    network: &Network,
+    kernel: &Path,
+    initrd: &Path,
+    cmdline: String,
+    boot_marker: &str,
+    end_markers: &[&str],
+    timeout: Duration,
+) -> Result<GuestRun> {
     let spec = Boot::Direct {
         kernel: kernel.to_path_buf(),
         initrd: initrd.to_path_buf(),
         cmdline,
     };
-    let command = qemu::command(&spec, Console::Piped, qemu::kvm_usable());
+    let command = qemu::command_with_network(
+        &spec,
+        Console::Piped,
+        qemu::kvm_usable(),
+        qemu::CPU,
+        network,
+        qemu::default_cpus(),
+    );
     let start = Instant::now();
     let mut console = Vec::new();
     let mut booted: Option<Duration> = None;

@@ -27,6 +27,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bench_net;
 mod bench_peer;
 mod bench_report;
 mod bench_stats;
@@ -48,6 +49,7 @@ mod linux_programs;
 mod linux_target;
 mod markers;
 mod netspec;
+mod pcap;
 mod ports_build;
 mod ports_status;
 mod qemu;

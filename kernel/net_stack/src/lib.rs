@@ -5,9 +5,10 @@
 //! interrupts off, so the device's interrupt can never find it held by a preempted task),
 //! the interface's address (from QEMU's DHCP server, asked in the background so boot does not
 //! wait; no default route: on QEMU's restricted network only the subnet, where the host's
-//! forwards are, exists), the `net` task, and the TCP connections and listeners the socket layer uses
-//! ([`Tcp`], [`Listener`]). May depend on `virtio_net` (frames), `task` (the task and its
-//! wait queue), `time` (smoltcp's clock), `errno`, `spin`, `x86_64`; nothing above it.
+//! forwards are, exists), the `net` task, and the TCP connections, listeners and UDP ports the
+//! socket layer uses ([`Tcp`], [`Listener`], [`Udp`]). May depend on `virtio_net` (frames),
+//! `task` (the task and its wait queue), `time` (smoltcp's clock), `errno`, `spin`,
+//! `x86_64`; nothing above it.
 //!
 //! Nothing polls while the network is idle: the `net` task sleeps until the device
 //! interrupts ([`virtio_net::set_interrupt_hook`]), a socket call changes something, or
@@ -26,10 +27,12 @@ mod interfaces;
 mod phy;
 mod tcp;
 mod tests;
+mod udp;
 
 pub use errno::Errno;
 pub use interfaces::{ARPHRD_ETHER, ARPHRD_LOOPBACK, NetInterface, interfaces};
 pub use tcp::{Listener, Recv, Tcp, tcp_connect, tcp_listen};
+pub use udp::{Deliver, MAX_PAYLOAD as UDP_MAX_PAYLOAD, Udp, udp_bind};
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
@@ -47,6 +50,24 @@ use x86_64::instructions::interrupts::without_interrupts;
 
 /// Called after a run of the stack changed a connection or listener.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// What a run of the stack leaves to do once its lock is released: wakers to call and
+/// received datagrams to deliver.
+pub(crate) struct After {
+    wakers: Vec<Waker>,
+    datagrams: Vec<udp::Arrived>,
+}
+
+impl After {
+    fn run(self) {
+        for d in self.datagrams {
+            d.deliver();
+        }
+        for w in self.wakers {
+            w();
+        }
+    }
+}
 
 /// Received packets handled per run before sending (and before the `net` task looks at
 /// other work): bounds the time the lock is held with interrupts off.
@@ -113,6 +134,8 @@ pub(crate) struct Stack {
     config: Option<Ipv4Config>,
     /// Wakers of listeners that got a connection during the current run.
     pub(crate) to_wake: Vec<Waker>,
+    /// The open UDP ports.
+    pub(crate) udp: BTreeMap<SocketHandle, udp::UdpState>,
 }
 
 static STACK: Mutex<Option<Stack>> = Mutex::new(None);
@@ -156,6 +179,7 @@ pub fn init(seed: u64) -> bool {
         next_port: 49152 + (seed % 16384) as u16,
         config: None,
         to_wake: Vec::new(),
+        udp: BTreeMap::new(),
     };
     without_interrupts(|| *STACK.lock() = Some(stack));
     virtio_net::set_interrupt_hook(kick);
@@ -218,12 +242,10 @@ pub(crate) fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> Option<R> {
         let mut guard = STACK.lock();
         let st = guard.as_mut()?;
         let r = f(st);
-        let wakers = st.poll();
-        Some((r, wakers))
+        let after = st.poll();
+        Some((r, after))
     })?;
-    for w in wakers {
-        w();
-    }
+    wakers.run();
     // The change may have armed a timer (a retransmission, a delayed ACK) the `net` task
     // is not sleeping for yet.
     kick();
@@ -241,16 +263,14 @@ fn run() -> isize {
         let step = without_interrupts(|| {
             let mut guard = STACK.lock();
             let st = guard.as_mut()?;
-            let wakers = st.poll();
+            let after = st.poll();
             let delay = st.iface.poll_delay(now(), &st.sockets);
-            Some((wakers, delay, virtio_net::can_receive()))
+            Some((after, delay, virtio_net::can_receive()))
         });
-        let Some((wakers, delay, more)) = step else {
+        let Some((after, delay, more)) = step else {
             return 0;
         };
-        for w in wakers {
-            w();
-        }
+        after.run();
         if more {
             task::yield_now();
             continue;
@@ -262,8 +282,8 @@ fn run() -> isize {
 
 impl Stack {
     /// One run: received packets (a batch), timers and queued data out, DHCP, listeners,
-    /// closed connections removed. Returns the wakers to call.
-    fn poll(&mut self) -> Vec<Waker> {
+    /// closed connections removed. Returns what to do with the lock released.
+    fn poll(&mut self) -> After {
         POLLS.fetch_add(1, Ordering::Relaxed);
         let now = now();
         for _ in 0..INGRESS_BATCH {
@@ -282,9 +302,13 @@ impl Stack {
         self.dhcp_events();
         self.refill_listeners();
         self.reap();
-        let mut wakers = core::mem::take(&mut self.to_wake);
-        self.changed(&mut wakers);
-        wakers
+        let mut after = After {
+            wakers: core::mem::take(&mut self.to_wake),
+            datagrams: Vec::new(),
+        };
+        self.changed(&mut after.wakers);
+        self.take_datagrams(&mut after.datagrams);
+        after
     }
 
     fn dhcp_events(&mut self) {

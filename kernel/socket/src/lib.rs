@@ -156,6 +156,8 @@ struct Inner {
     options: Options,
     /// A wildcard IPv4 listener's listener on the network.
     net_listener: Option<Arc<net_stack::Listener>>,
+    /// An IPv4 UDP socket's port on the network (bound to the wildcard, or sending there).
+    net_udp: Option<Arc<net_stack::Udp>>,
 }
 
 /// A socket: an endpoint of the loopback network and an open file.
@@ -198,6 +200,7 @@ pub fn socket(family: Family, ty: SocketType) -> Arc<Socket> {
             shut_wr: false,
             options: Options::default(),
             net_listener: None,
+            net_udp: None,
         }),
         events: Events::new(),
         nonblocking: AtomicBool::new(false),
@@ -456,6 +459,11 @@ impl Socket {
                 let req = self.bind_request(ip, addr.port(), &inner.options);
                 let port = names.bind(req)?;
                 inner.local = Some(addr.with_port(port));
+                drop(inner);
+                drop(names);
+                if ip.is_any() {
+                    self.open_net_udp();
+                }
                 Ok(())
             }
         }
@@ -794,6 +802,7 @@ impl Socket {
                 inner.peer_socket = Some(Arc::downgrade(&target));
                 Ok(())
             }
+            _ if net::is_remote_udp(self.family, addr) => self.connect_udp_net(addr),
             _ => {
                 let dst = addr.ip().route(self.family).ok_or(Errno::ENETUNREACH)?;
                 let mut names = NAMES.lock();
@@ -993,6 +1002,9 @@ impl Socket {
         };
         if data.len() > max {
             return Err(Errno::EMSGSIZE);
+        }
+        if net::is_remote_udp(self.family, dest) {
+            return self.send_udp_net(data, dest);
         }
         let dst = dest.ip().route(self.family).ok_or(Errno::ENETUNREACH)?;
         if dest.port() == 0 {
@@ -1288,6 +1300,7 @@ impl Drop for Socket {
             State::Unconnected => {}
         }
         inner.net_listener = None;
+        inner.net_udp = None;
         inner.datagrams.clear();
         self.events.notify();
     }

@@ -1,10 +1,14 @@
 //! The network path of IPv4 TCP sockets: connections to addresses off the host go through
 //! the TCP/IP stack (`net_stack`, smoltcp over virtio-net), and a listener bound to the
 //! wildcard address also takes connections arriving from the network. The calls are the same
-//! as on loopback; only the socket's state differs (`State::Net`).
+//! as on loopback; only the socket's state differs (`State::Net`). An IPv4 datagram socket
+//! bound to the wildcard (or sending to the network) also has a UDP port on the interface,
+//! whose datagrams land in the socket's own queue.
 
+use crate::addr::Ip;
 use crate::events::Events;
-use crate::{Addr, Errno, Family, Result, Socket, State};
+use crate::table::NAMES;
+use crate::{Addr, Errno, Family, Result, Socket, SocketType, State};
 use alloc::sync::{Arc, Weak};
 
 /// How long a connect waits for DHCP to give the interface an address.
@@ -122,4 +126,118 @@ impl Socket {
         }
         Some(conn)
     }
+}
+
+/// Whether a datagram to `addr` goes to the network: IPv4, not on this host.
+pub(crate) fn is_remote_udp(family: Family, addr: &Addr) -> bool {
+    family == Family::Inet && addr.ip().route(family).is_none() && net_stack::is_present()
+}
+
+impl Socket {
+    /// Opens the socket's bound port on the network too (an IPv4 datagram socket bound to
+    /// the wildcard address), so datagrams from the network reach its queue. Called with no
+    /// lock of the socket held: running the stack delivers datagrams, maybe to this socket.
+    pub(crate) fn open_net_udp(&self) -> Option<Arc<net_stack::Udp>> {
+        if self.family != Family::Inet
+            || self.ty != SocketType::Datagram
+            || !net_stack::is_present()
+        {
+            return None;
+        }
+        let port = {
+            let inner = self.inner.lock();
+            if let Some(u) = &inner.net_udp {
+                return Some(u.clone());
+            }
+            inner.local.as_ref()?.port()
+        };
+        let me = self.me.clone();
+        let deliver: net_stack::Deliver = Arc::new(move |ip, port, data| {
+            if let Some(s) = me.upgrade() {
+                s.take_udp(&v4(ip, port), data);
+            }
+        });
+        let udp = Arc::new(net_stack::udp_bind(port, deliver).ok()?);
+        let mut inner = self.inner.lock();
+        if let Some(first) = inner.net_udp.clone() {
+            // A concurrent call opened it first: keep that one, and close ours with no lock
+            // held (closing runs the stack).
+            drop(inner);
+            drop(udp);
+            return Some(first);
+        }
+        inner.net_udp = Some(udp.clone());
+        Some(udp)
+    }
+
+    /// Binds an unbound socket to an ephemeral port of the wildcard address; returns its
+    /// port on the network.
+    fn net_udp_port(&self) -> Result<Arc<net_stack::Udp>> {
+        {
+            let mut names = NAMES.lock();
+            let mut inner = self.inner.lock();
+            if inner.local.is_none() {
+                let req = self.bind_request(Ip::ANY, 0, &inner.options);
+                let port = names.bind(req)?;
+                inner.local = Some(Addr::unspecified(self.family).with_port(port));
+            }
+        }
+        self.open_net_udp().ok_or(Errno::ENETUNREACH)
+    }
+
+    /// One datagram to an address on the network.
+    pub(crate) fn send_udp_net(&self, data: &[u8], dest: &Addr) -> Result<usize> {
+        let Addr::V4 { ip, port } = *dest else {
+            return Err(Errno::EAFNOSUPPORT);
+        };
+        if port == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if data.len() > net_stack::UDP_MAX_PAYLOAD {
+            return Err(Errno::EMSGSIZE);
+        }
+        if net_stack::ipv4().is_none()
+            && !net_stack::wait_configured(time::monotonic_ns() + ADDRESS_WAIT_NS)
+        {
+            return Err(Errno::ENETUNREACH);
+        }
+        self.net_udp_port()?.send(ip, port, data)?;
+        Ok(data.len())
+    }
+
+    /// `connect` of an IPv4 datagram socket to an address on the network: the default
+    /// destination, and the only sender whose datagrams are taken.
+    pub(crate) fn connect_udp_net(&self, addr: &Addr) -> Result<()> {
+        let Addr::V4 { ip, .. } = *addr else {
+            return Err(Errno::EAFNOSUPPORT);
+        };
+        if net_stack::ipv4().is_none()
+            && !net_stack::wait_configured(time::monotonic_ns() + ADDRESS_WAIT_NS)
+        {
+            return Err(Errno::ENETUNREACH);
+        }
+        if !net_stack::ipv4().is_some_and(|c| same_subnet(c, ip)) {
+            return Err(Errno::ENETUNREACH);
+        }
+        self.net_udp_port()?;
+        let mut inner = self.inner.lock();
+        // The source address the route picks becomes the local name, as on Linux.
+        if let Some(local) = inner.local.clone()
+            && local.ip().is_any()
+        {
+            inner.local = Some(v4(own_ip(), local.port()));
+        }
+        inner.peer = Some(addr.clone());
+        inner.error = None;
+        // Datagrams from others already queued stay, as on Linux.
+        Ok(())
+    }
+}
+
+/// Whether `ip` is on the interface's subnet (the only place reachable).
+fn same_subnet(c: net_stack::Ipv4Config, ip: [u8; 4]) -> bool {
+    let mask = u32::MAX
+        .checked_shl(32 - u32::from(c.prefix_len))
+        .unwrap_or(0);
+    u32::from_be_bytes(c.address) & mask == u32::from_be_bytes(ip) & mask
 }

@@ -23,7 +23,7 @@ use crate::error::{Context, Error, Result};
 use crate::exec::{self, ExecOutcome, ExecRequest};
 use crate::ramdisk::AddSpec;
 use crate::workspace::Workspace;
-use crate::{bench_peer, coremark, kernel_build, linux_guest, linux_programs, setup};
+use crate::{bench_net, bench_peer, coremark, kernel_build, linux_guest, linux_programs, setup};
 
 /// Every benchmark: its name (those of `osbench` but `boot`) and what it times.
 pub const BENCHES: &[(&str, &str)] = &[
@@ -61,6 +61,9 @@ pub const BENCHES: &[(&str, &str)] = &[
         "coremark-wasmtime",
         "CoreMark 1.0 on wasmtime 50.0.1 (Cranelift, compile not timed): one iteration (1 / score)",
     ),
+    // The network rows (`bench_net`): `netcheck` behind a hostfwd, driven from the host.
+    ("net-tx", bench_net::ROWS[0].1),
+    ("net-conn", bench_net::ROWS[1].1),
 ];
 
 /// The CoreMark rows: benchmark name and engine (`wasm --engine`, `wasm-bench-peer`).
@@ -123,7 +126,7 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
     let guest_names: Vec<&str> = selected
         .iter()
         .copied()
-        .filter(|n| *n != "boot" && coremark_engine(n).is_none())
+        .filter(|n| *n != "boot" && coremark_engine(n).is_none() && !bench_net::is_net(n))
         .collect();
     let osbench_boot = selected.contains(&"boot") || !guest_names.is_empty();
     let engines: Vec<&str> = selected.iter().filter_map(|n| coremark_engine(n)).collect();
@@ -142,6 +145,21 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
         std::fs::write(&initramfs, linux_guest::initramfs(&init, &files))
             .context(|| format!("writing {}", initramfs.display()))?;
         Some((module, initramfs))
+    };
+    let net = selected.iter().any(|n| bench_net::is_net(n));
+    let net_initramfs = if net {
+        let netcheck = linux_programs::built_programs(ws)
+            .into_iter()
+            .find(|(name, _)| name == "netcheck")
+            .map(|(_, path)| path)
+            .ok_or_else(|| Error::failed("netcheck is not built".to_string()))?;
+        Some(bench_net::linux_initramfs(
+            &dir.join("linux"),
+            &kernel.package,
+            &netcheck,
+        )?)
+    } else {
+        None
     };
 
     let mut measured: Vec<(Side, Measured)> = Vec::new();
@@ -164,6 +182,12 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
                 values.extend(match side {
                     Side::Ours => run_ours_coremark(ws, module, &engines, verbose)?,
                     Side::Linux => run_linux_coremark(&kernel.vmlinuz, initramfs, &engines)?,
+                });
+            }
+            if let Some(net_initramfs) = &net_initramfs {
+                values.extend(match side {
+                    Side::Ours => bench_net::ours(ws, verbose)?,
+                    Side::Linux => bench_net::linux(&kernel.vmlinuz, net_initramfs)?,
                 });
             }
             if verbose {
@@ -459,7 +483,8 @@ mod tests {
         }
     }
 
-    /// The program's benchmark names are the table's (but `boot` and CoreMark).
+    /// The program's benchmark names are the table's (but `boot`, CoreMark and the network
+    /// rows).
     #[test]
     fn names_match_the_program() {
         let ws = Workspace::locate();
@@ -467,7 +492,7 @@ mod tests {
             std::fs::read_to_string(ws.root().join("ports/linux/osbench/src/main.rs")).unwrap();
         let osbench_rows = BENCHES
             .iter()
-            .filter(|(n, _)| *n != "boot" && coremark_engine(n).is_none());
+            .filter(|(n, _)| *n != "boot" && coremark_engine(n).is_none() && !bench_net::is_net(n));
         for (name, _) in osbench_rows {
             assert!(
                 source.contains(&format!("(\"{name}\", ")),

@@ -9,10 +9,16 @@
 //!   the host's 127.0.0.1, through `--connect`'s guestfwd, and checks every byte. It names
 //!   the server `hostservice`, which the OS's `/etc/hosts` gives as 10.0.2.100 (musl's
 //!   resolver reads it; there is no DNS).
+//! - Then a UDP server in the OS (`netcheck udp-echo`) answers datagrams of 1 to 1472 bytes
+//!   from the host through a UDP hostfwd (`recv_from`/`send_to`, then `connect` and
+//!   `recv`/`send`, `poll` before each): its own test, `network udp-hostfwd-echo`. Each answer
+//!   is checked byte for byte in the frames QEMU records (libslirp drops the guest's UDP under
+//!   `restrict=on` before it reaches the host; see `netspec`).
 //! - Then `netcheck resolve` shows `localhost` and `hostservice` from `/etc/hosts`.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -21,6 +27,7 @@ use super::test::Tally;
 use crate::error::{Context, Result};
 use crate::exec::{self, ExecOutcome, ExecRequest};
 use crate::netspec::{Connect, Forward, Network};
+use crate::pcap;
 use crate::workspace::Workspace;
 
 /// The guest port of the server and the guest address of the host's server.
@@ -28,6 +35,12 @@ const GUEST_PORT: u16 = 8080;
 const HOST_SERVER_IN_GUEST: &str = "10.0.2.100:80";
 /// The same, by its name in the OS's `/etc/hosts`.
 const HOST_SERVER_NAME: &str = "hostservice:80";
+/// The UDP server's guest port and the sizes of the datagrams it answers.
+const UDP_GUEST_PORT: u16 = 7070;
+const UDP_SIZES: [usize; 6] = [1, 64, 512, 1000, 1400, 1472];
+/// The guest's address (QEMU's DHCP) and the host as the guest sees it.
+const GUEST_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
+const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
 /// Bodies: one large, then many small ones at once.
 const LARGE: u64 = 10 * 1024 * 1024;
 const CONCURRENT: usize = 100;
@@ -174,25 +187,81 @@ fn host_server(listener: TcpListener) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Passes the guest's output on and tells the clients when the server listens.
+/// The host's side of the UDP exchange. Each datagram must come back reversed; under
+/// `restrict=on` QEMU drops the guest's UDP before it reaches the host (see `netspec`), so the
+/// answer is looked for in the frames QEMU recorded (`dump`), where it must also carry the
+/// right addresses, ports and checksums. An answer that does reach the host socket counts
+/// too.
+fn udp_client(port: u16, dump: &Path) -> Vec<String> {
+    let sock = match UdpSocket::bind("127.0.0.1:0") {
+        Ok(s) => s,
+        Err(e) => return vec![format!("udp: bind: {e}")],
+    };
+    let my_port = sock.local_addr().map_or(0, |a| a.port());
+    sock.set_read_timeout(Some(Duration::from_millis(50))).ok();
+    let mut buf = vec![0u8; 65536];
+    for size in UDP_SIZES {
+        let data: Vec<u8> = (0..size as u64).map(|i| byte(i + size as u64)).collect();
+        let mut want = data.clone();
+        want.reverse();
+        if let Err(e) = sock.send_to(&data, ("127.0.0.1", port)) {
+            return vec![format!("udp: send {size} bytes: {e}")];
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                if buf[..n] != want[..] {
+                    return vec![format!("udp: {size} bytes came back as {n} other bytes")];
+                }
+                break;
+            }
+            let sent = std::fs::read(dump).unwrap_or_default();
+            let answers: Vec<pcap::Datagram> = pcap::udp_datagrams(&sent)
+                .into_iter()
+                .filter(|d| d.src == (GUEST_IP, UDP_GUEST_PORT) && d.dst == (GATEWAY, my_port))
+                .collect();
+            if let Some(d) = answers.iter().find(|d| d.payload.len() == size) {
+                if d.payload != want || !d.checksums_ok {
+                    return vec![format!(
+                        "udp: the answer to {size} bytes is wrong (checksums ok: {}, {} bytes)",
+                        d.checksums_ok,
+                        d.payload.len()
+                    )];
+                }
+                break;
+            }
+            if Instant::now() > deadline {
+                return vec![format!(
+                    "udp: no answer to {size} bytes ({} answers from the guest seen)",
+                    answers.len()
+                )];
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Passes the guest's output on and tells the clients when a server in the OS is ready
+/// (it printed its marker).
 struct Watch {
     text: Vec<u8>,
-    listening: Option<mpsc::Sender<()>>,
+    waiting: Vec<(String, mpsc::Sender<()>)>,
 }
 
 impl Write for Watch {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.text.extend_from_slice(buf);
         // The line's newline is not looked for: the exec parser holds back a trailing
-        // newline (it may begin the END marker) until more output follows, and the server
+        // newline (it may begin the END marker) until more output follows, and a server
         // prints nothing more until its clients are done.
-        let marker = format!("netcheck: listening on {GUEST_PORT}");
-        if self.listening.is_some()
-            && String::from_utf8_lossy(&self.text).contains(&marker)
-            && let Some(tx) = self.listening.take()
-        {
-            let _ = tx.send(());
-        }
+        let text = String::from_utf8_lossy(&self.text).into_owned();
+        self.waiting.retain(|(marker, tx)| {
+            let ready = text.contains(marker.as_str());
+            if ready {
+                let _ = tx.send(());
+            }
+            !ready
+        });
         Ok(buf.len())
     }
 
@@ -214,6 +283,19 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         .context(|| "local address".to_string())?
         .port();
     let forward_port = free_port()?;
+    let udp_port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .context(|| "binding UDP 127.0.0.1:0".to_string())?
+        .port();
+    let dump = ws.ensure_out_dir()?.join("network-udp.pcap");
+    // QEMU appends to nothing: a dump of an earlier run must not answer for this one.
+    let _ = std::fs::remove_file(&dump);
+    let dump_client = dump.clone();
+    let (udp_tx, udp_rx) = mpsc::channel();
+    let udp = thread::spawn(move || match udp_rx.recv_timeout(TIMEOUT) {
+        Ok(()) => udp_client(udp_port, &dump_client),
+        Err(_) => vec!["the UDP server in the OS never said it was ready".to_string()],
+    });
     let server = thread::spawn(move || host_server(host_listener));
     let (tx, rx) = mpsc::channel();
     let clients = thread::spawn(move || match rx.recv_timeout(TIMEOUT) {
@@ -221,35 +303,52 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         Err(_) => vec!["the server in the OS never listened".to_string()],
     });
     let command = format!(
-        "netcheck serve {GUEST_PORT} {CONNECTIONS}; netcheck get {HOST_SERVER_NAME} {FROM_HOST}; netcheck resolve localhost hostservice; ip"
+        "netcheck serve {GUEST_PORT} {CONNECTIONS}; netcheck get {HOST_SERVER_NAME} {FROM_HOST}; \
+         netcheck udp-echo {UDP_GUEST_PORT} {}; netcheck resolve localhost hostservice; ip",
+        UDP_SIZES.len()
     );
     let (addr, port) = HOST_SERVER_IN_GUEST.split_once(':').unwrap_or_default();
     let request = ExecRequest {
         verbose,
         network: Network {
-            forwards: vec![Forward {
-                host_port: forward_port,
-                guest_port: GUEST_PORT,
-            }],
+            forwards: vec![
+                Forward {
+                    host_port: forward_port,
+                    guest_port: GUEST_PORT,
+                    udp: false,
+                },
+                Forward {
+                    host_port: udp_port,
+                    guest_port: UDP_GUEST_PORT,
+                    udp: true,
+                },
+            ],
             connects: vec![Connect {
                 guest_addr: addr.parse().unwrap_or([10, 0, 2, 100].into()),
                 guest_port: port.parse().unwrap_or(80),
                 host_port,
             }],
+            dump: Some(dump),
         },
         ..ExecRequest::new(&command, &[], TIMEOUT)
     };
     let mut watch = Watch {
         text: Vec::new(),
-        listening: Some(tx),
+        waiting: vec![
+            (format!("netcheck: listening on {GUEST_PORT}"), tx),
+            (format!("netcheck: udp on {UDP_GUEST_PORT}"), udp_tx),
+        ],
     };
     let outcome = exec::exec(ws, &request, &mut watch)?;
-    // A client still waiting for a server that never got ready stops waiting now.
-    watch.listening = None;
+    // Clients still waiting for a server that never got ready stop waiting now.
+    watch.waiting.clear();
     // The clients end by themselves once the OS is gone (connections fail).
     let mut problems = clients
         .join()
         .unwrap_or_else(|_| vec!["clients panicked".into()]);
+    let mut udp_problems = udp
+        .join()
+        .unwrap_or_else(|_| vec!["UDP client panicked".into()]);
     let output = String::from_utf8_lossy(&watch.text).into_owned();
     let served = format!("netcheck: served {CONNECTIONS} connections: ");
     let answered = output
@@ -295,8 +394,20 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
             other.problem().unwrap_or_else(|| format!("{other:?}"))
         )),
     }
-    let verdict = (!problems.is_empty())
-        .then(|| format!("  {}\n  output: {output:?}", problems.join("\n  ")));
-    tally.verdict("network host-to-os-and-back", verdict);
+    let udp_done = format!(
+        "netcheck: udp echoed {} datagrams, the first from {GATEWAY}\n",
+        UDP_SIZES.len()
+    );
+    if !output.contains(&udp_done) {
+        udp_problems.push("the UDP server in the OS did not answer every datagram".to_string());
+    }
+    for (name, problems) in [
+        ("network host-to-os-and-back", problems),
+        ("network udp-hostfwd-echo", udp_problems),
+    ] {
+        let verdict = (!problems.is_empty())
+            .then(|| format!("  {}\n  output: {output:?}", problems.join("\n  ")));
+        tally.verdict(name, verdict);
+    }
     Ok(())
 }

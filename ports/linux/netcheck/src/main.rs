@@ -5,13 +5,22 @@
 //!   answered and how many connections ended without one (closed or reset by the peer).
 //! - `netcheck get ADDR:PORT SIZE`: fetches `/bytes/SIZE` and checks every byte (ADDR may be
 //!   a name: musl's resolver reads `/etc/hosts`).
+//! - `netcheck udp-echo PORT COUNT`: binds UDP `0.0.0.0:PORT`, prints `netcheck: udp on PORT`,
+//!   and answers COUNT datagrams with their bytes reversed: the first with `recv_from` and
+//!   `send_to`, then `connect`s to its sender and uses `recv`/`send`; `poll` waits for each.
 //! - `netcheck resolve NAME...`: prints the addresses each name resolves to.
+//! - `netcheck linux-init PORT COUNT`: as `/init` of the network bench's Linux peer: loads
+//!   the network driver, sets up `eth0` ([`linux_init`]), then `serve PORT COUNT`, then
+//!   powers off. Prints `netcheck: init` first and `netcheck: done` (or `netcheck: failed`).
 //!
 //! `GET /bytes/N` answers N bytes of a fixed pattern ([`byte`]), the same on the host side of
 //! the test (xtask), so both ends check the bodies byte for byte.
 
+mod linux_init;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -148,6 +157,61 @@ fn get(addr: &str, size: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Waits up to `ms` for `sock` to be readable (`poll`, so readiness is what is tested).
+fn wait_readable(sock: &UdpSocket, ms: i32) -> Result<(), String> {
+    let mut fds = [libc::pollfd {
+        fd: sock.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: `fds` is a valid array of one pollfd for the duration of the call.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, ms) };
+    match n {
+        1 if fds[0].revents & libc::POLLIN != 0 => Ok(()),
+        0 => Err(format!("poll: nothing in {ms} ms")),
+        _ => Err(format!(
+            "poll: {n}, revents {:#x}: {}",
+            fds[0].revents,
+            std::io::Error::last_os_error()
+        )),
+    }
+}
+
+fn udp_echo(port: u16, count: usize) -> Result<String, String> {
+    let sock = UdpSocket::bind(("0.0.0.0", port)).map_err(|e| format!("bind: {e}"))?;
+    println!("netcheck: udp on {port}");
+    let _ = std::io::stdout().flush();
+    let mut buf = vec![0u8; 65536];
+    let mut first = None;
+    for i in 0..count {
+        wait_readable(&sock, 30_000)?;
+        let n = if i == 0 {
+            let (n, from) = sock
+                .recv_from(&mut buf)
+                .map_err(|e| format!("recv_from: {e}"))?;
+            buf[..n].reverse();
+            sock.send_to(&buf[..n], from)
+                .map_err(|e| format!("send_to {from}: {e}"))?;
+            sock.connect(from)
+                .map_err(|e| format!("connect {from}: {e}"))?;
+            first = Some(from);
+            n
+        } else {
+            let n = sock.recv(&mut buf).map_err(|e| format!("recv: {e}"))?;
+            buf[..n].reverse();
+            sock.send(&buf[..n]).map_err(|e| format!("send: {e}"))?;
+            n
+        };
+        if n == 0 {
+            return Err(format!("datagram {i} is empty"));
+        }
+    }
+    let from = first.map_or("nobody".to_string(), |a| a.ip().to_string());
+    Ok(format!(
+        "netcheck: udp echoed {count} datagrams, the first from {from}"
+    ))
+}
+
 fn resolve(names: &[String]) -> i32 {
     let mut code = 0;
     for name in names {
@@ -190,11 +254,43 @@ fn main() {
             },
             Err(_) => 2,
         },
+        Some("udp-echo") if args.len() == 4 => match (args[2].parse(), args[3].parse()) {
+            (Ok(port), Ok(count)) => match udp_echo(port, count) {
+                Ok(line) => {
+                    println!("{line}");
+                    0
+                }
+                Err(e) => {
+                    println!("netcheck: udp-echo: {e}");
+                    1
+                }
+            },
+            _ => 2,
+        },
         Some("resolve") if args.len() > 2 => resolve(&args[2..]),
+        Some("linux-init") if args.len() == 4 => match (args[2].parse(), args[3].parse()) {
+            (Ok(port), Ok(count)) => {
+                println!("netcheck: init");
+                let code = match linux_init::setup() {
+                    Ok(()) => serve(port, count),
+                    Err(e) => {
+                        println!("netcheck: setup: {e}");
+                        1
+                    }
+                };
+                println!("netcheck: {}", if code == 0 { "done" } else { "failed" });
+                let _ = std::io::stdout().flush();
+                linux_init::power_off();
+                code
+            }
+            _ => 2,
+        },
         _ => 2,
     };
     if code == 2 {
-        eprintln!("usage: netcheck serve PORT COUNT | get ADDR:PORT SIZE | resolve NAME...");
+        eprintln!(
+            "usage: netcheck serve PORT COUNT | get ADDR:PORT SIZE | udp-echo PORT COUNT | resolve NAME... | linux-init PORT COUNT"
+        );
     }
     std::process::exit(code);
 }
