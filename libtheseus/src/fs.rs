@@ -148,9 +148,13 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
     if let Some(socket) = socket::from_file(&file) {
         // Not held while the call sleeps: a task killed in it keeps no socket open.
         drop(file);
-        return crate::net::recv_from_socket(socket, buf);
+        let n = crate::net::recv_from_socket(socket, buf)?;
+        vfs::count_read(n, false);
+        return Ok(n);
     }
-    file.read(buf)
+    let n = file.read(buf)?;
+    vfs::count_read(n, file.kind() == vfs::FileKind::File);
+    Ok(n)
 }
 
 /// Writes from `buf`; returns the count written.
@@ -158,9 +162,13 @@ pub fn write(fd: Fd, buf: &[u8]) -> Result<usize> {
     let file = vfs::file(fd)?;
     if let Some(socket) = socket::from_file(&file) {
         drop(file);
-        return crate::net::send_to_socket(socket, buf);
+        let n = crate::net::send_to_socket(socket, buf)?;
+        vfs::count_write(n, false);
+        return Ok(n);
     }
-    file.write(buf)
+    let n = file.write(buf)?;
+    vfs::count_write(n, file.kind() == vfs::FileKind::File);
+    Ok(n)
 }
 
 /// Writes all of `buf`.

@@ -2,7 +2,7 @@
 //!
 //! Owns the content of both trees: per-process directories (`/proc/PID/...`, `self`,
 //! `thread-self`), the system-wide files programs and crates such as `sysinfo` read
-//! (`meminfo`, `stat`, `cpuinfo`, `uptime`, `loadavg`, `mounts`, `sys/kernel/*`), and the
+//! (`meminfo`, `stat`, `cpuinfo`, `uptime`, `mounts`, `sys/kernel/*`), and the
 //! `/sys` files for CPUs and network interfaces. vfs's generated-tree mechanism
 //! (`vfs::generated`) resolves paths and opens the nodes; [`mount`] registers both trees.
 //!
@@ -12,8 +12,10 @@
 //! A process is a group of tasks sharing one `vfs::ProcessContext`; its id is the context's
 //! (its main task's id), the number `getpid` gives. Kernel tasks without a context are
 //! processes of their own. A process's memory is its `process::memory_map::MemoryMap` (image,
-//! stack, mappings; resident pages counted in the page tables). What is not tracked is left
-//! out rather than made up: there is no `/proc/PID/io` and no `/proc/loadavg`.
+//! stack, mappings; resident pages counted in the page tables); its CPU time is its live
+//! tasks' plus its ended threads' (kept in the context); its I/O counters are the context's
+//! (`vfs::io_accounting`). What is not tracked is left out rather than made up: there is no
+//! `/proc/loadavg`.
 
 #![no_std]
 #![forbid(unsafe_code)]

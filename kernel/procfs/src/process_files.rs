@@ -14,13 +14,14 @@ use vfs::{Errno, FileKind};
 type Result<T> = core::result::Result<T, Errno>;
 
 /// The entries of a process directory.
-const PROCESS_ENTRIES: [(&str, FileKind); 14] = [
+const PROCESS_ENTRIES: [(&str, FileKind); 15] = [
     ("cmdline", FileKind::File),
     ("comm", FileKind::File),
     ("cwd", FileKind::Symlink),
     ("environ", FileKind::File),
     ("exe", FileKind::Symlink),
     ("fd", FileKind::Directory),
+    ("io", FileKind::File),
     ("limits", FileKind::File),
     ("maps", FileKind::File),
     ("root", FileKind::Symlink),
@@ -68,6 +69,7 @@ pub(crate) fn node(p: &Process, rest: &[&str]) -> Result<Node> {
         ["stat"] => Node::File(stat(p, None).into_bytes()),
         ["status"] => Node::File(status(p, p.main()).into_bytes()),
         ["mounts"] => Node::File(crate::system_files::mounts().into_bytes()),
+        ["io"] => Node::File(io(ctx.map(|c| c.io().totals()).unwrap_or_default()).into_bytes()),
         ["limits"] => Node::File(limits().into_bytes()),
         ["maps"] => Node::File(maps(p).into_bytes()),
         ["statm"] => Node::File(statm(p).into_bytes()),
@@ -108,6 +110,16 @@ pub(crate) fn node(p: &Process, rest: &[&str]) -> Result<Node> {
         }
         _ => return Err(Errno::ENOENT),
     })
+}
+
+/// `/proc/PID/io`: what the process's reads and writes moved (`read_bytes`/`write_bytes`:
+/// those of regular files, this system's storage; nothing is cancelled).
+fn io(t: vfs::io_accounting::IoTotals) -> String {
+    format!(
+        "rchar: {}\nwchar: {}\nsyscr: {}\nsyscw: {}\nread_bytes: {}\nwrite_bytes: {}\n\
+         cancelled_write_bytes: 0\n",
+        t.rchar, t.wchar, t.syscr, t.syscw, t.read_bytes, t.write_bytes
+    )
 }
 
 /// `/proc/PID/limits`: the kernel's resource limits, in Linux's table layout.

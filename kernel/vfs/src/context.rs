@@ -117,6 +117,8 @@ pub struct ProcessContext {
     /// The id of the process whose task made this context, 0 if none did (a task's own
     /// console context, made on its first file call).
     parent: u64,
+    /// What its `read`/`write` calls moved (`/proc/PID/io`).
+    io: crate::io_accounting::IoCounters,
     /// CPU time (all, user mode) of the process's tasks that ended ([`charge_ending_task`]).
     ended_times: (core::sync::atomic::AtomicU64, core::sync::atomic::AtomicU64),
 }
@@ -167,6 +169,7 @@ impl ProcessContext {
             resources: Mutex::new(Vec::new()),
             job: core::sync::atomic::AtomicU64::new(0),
             pid: core::sync::atomic::AtomicU64::new(0),
+            io: Default::default(),
             ended_times: Default::default(),
             parent: caller_pid(),
         })
@@ -209,6 +212,7 @@ impl ProcessContext {
             resources: Mutex::new(Vec::new()),
             job: core::sync::atomic::AtomicU64::new(self.job()),
             pid: core::sync::atomic::AtomicU64::new(0),
+            io: Default::default(),
             ended_times: Default::default(),
             parent: caller_pid(),
         })
@@ -223,6 +227,11 @@ impl ProcessContext {
     /// The id of the process whose task made this context, 0 if none did.
     pub fn parent_pid(&self) -> u64 {
         self.parent
+    }
+
+    /// What the process's `read`/`write` calls have moved.
+    pub fn io(&self) -> &crate::io_accounting::IoCounters {
+        &self.io
     }
 
     /// CPU time `(all, user mode)` in ns of the process's tasks that have ended.

@@ -3,7 +3,8 @@
 // exe, cwd, fd, task, limits, maps and statm files (memory sizes following a new mapping);
 // the system's meminfo, stat, uptime, cpuinfo and sys/kernel files; /sys's CPU list and
 // loopback interface, which the interface ioctls agree with; kcmp; an ended thread's CPU time
-// in the process's (getrusage, its CPU clock, stat); and that /proc cannot be written. Prints `ok WHAT` or
+// in the process's (getrusage, its CPU clock, stat); /proc/self/io; and that /proc cannot be
+// written. Prints `ok WHAT` or
 // `FAIL WHAT (errno text)` per check, then `procinfo: N passed, N failed`; exit status 0 only if every check passed. The same program
 // passes on Linux (run as root or not).
 #define _GNU_SOURCE
@@ -91,6 +92,14 @@ static int count_entries(const char *path) {
         if (e->d_name[0] != '.') n++;
     closedir(d);
     return n;
+}
+
+// The number after `name: ` at the start of a line of `text`, -1 if none.
+static long field_colon(const char *text, const char *name) {
+    size_t len = strlen(name);
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, name, len) == 0 && line[len] == ':') return atol(line + len + 1);
+    return -1;
 }
 
 static long ms(struct timeval t) {
@@ -284,6 +293,23 @@ int main(int argc, char **argv) {
     check(open("/proc/no-such-entry", O_RDONLY) < 0 && errno == ENOENT, "/proc/no-such-entry: ENOENT");
     errno = 0;
     check(open("/proc/meminfo/x", O_RDONLY) < 0 && errno == ENOTDIR, "/proc/meminfo/x: ENOTDIR");
+
+    // /proc/self/io counts this process's reads and writes.
+    char *io_before = slurp("/proc/self/io", NULL);
+    long wchar_before = io_before ? field_colon(io_before, "wchar") : -1;
+    long syscw_before = io_before ? field_colon(io_before, "syscw") : -1;
+    int iofd = open("/tmp/procinfo/io", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    char data[5000];
+    memset(data, 'x', sizeof data);
+    ssize_t put = iofd >= 0 ? write(iofd, data, sizeof data) : -1;
+    if (iofd >= 0) close(iofd);
+    unlink("/tmp/procinfo/io");
+    char *io_after = slurp("/proc/self/io", NULL);
+    check(io_after && put == (ssize_t)sizeof data && wchar_before >= 0 &&
+              field_colon(io_after, "wchar") >= wchar_before + (long)sizeof data &&
+              field_colon(io_after, "syscw") >= syscw_before + 1 &&
+              strstr(io_after, "\nwrite_bytes: ") && strstr(io_after, "\nread_bytes: "),
+          "/proc/self/io: wchar and syscw count a write");
 
     // CPU time of a thread that ended stays the process's (getrusage, the process CPU
     // clock, /proc/self/stat's utime + stime).
