@@ -19,6 +19,7 @@
 //! | [`time`] | monotonic and realtime clocks, [`time::Timespec`] | `time` |
 //! | [`random`] | RDSEED/RDRAND, or a ChaCha20 generator seeded from TSC jitter and the RTC | CPU, `rand_chacha` |
 //! | [`env`] | per-process arguments and environment variables | `vfs::ProcessContext` |
+//! | [`message_queue`] | descriptors that read whole messages a layer above queued (netlink answers) | `vfs` |
 //! | [`pidfd`] | process descriptors: readable when the process ends | `task`, `vfs` |
 //! | [`job_control`] | signals between processes, process groups, the console's foreground group | `process`, `vfs` |
 //! | [`terminal`] | the console's terminal settings (`termios`) and window size | `vfs`, `tty` |
@@ -44,6 +45,7 @@ pub mod futex;
 pub mod inotify;
 pub mod iovec;
 pub mod job_control;
+pub mod message_queue;
 pub mod mmap;
 pub mod net;
 pub mod pidfd;

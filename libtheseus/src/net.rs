@@ -393,6 +393,8 @@ pub struct Interface {
     pub hardware: u16,
     /// Linux's `IFF_*` bits.
     pub flags: u32,
+    /// Its addresses and their prefix lengths.
+    pub addresses: Vec<(core::net::IpAddr, u8)>,
 }
 
 /// The network interfaces there are now, by index.
@@ -406,6 +408,7 @@ pub fn interfaces() -> Vec<Interface> {
             mtu: i.mtu,
             hardware: i.hardware,
             flags: i.flags,
+            addresses: i.addresses,
         })
         .collect()
 }

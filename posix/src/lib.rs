@@ -12,11 +12,11 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+extern crate alloc;
+
 pub mod abi;
 pub mod net_abi;
-
-#[cfg(target_os = "none")]
-extern crate alloc;
+pub mod netlink_abi;
 
 #[cfg(target_os = "none")]
 mod linux;

@@ -28,6 +28,8 @@ pub struct NetInterface {
     pub flags: u32,
     /// The device's counters (`None` for `lo`, which counts nothing).
     pub counters: Option<virtio_net::Stats>,
+    /// Its addresses and their prefix lengths.
+    pub addresses: Vec<(core::net::IpAddr, u8)>,
 }
 
 /// The interfaces there are now.
@@ -40,6 +42,10 @@ pub fn interfaces() -> Vec<NetInterface> {
         hardware: ARPHRD_LOOPBACK,
         flags: IFF_UP | IFF_LOOPBACK | IFF_RUNNING,
         counters: None,
+        addresses: vec![
+            (core::net::Ipv4Addr::LOCALHOST.into(), 8),
+            (core::net::Ipv6Addr::LOCALHOST.into(), 128),
+        ],
     }];
     if let Some(info) = crate::info() {
         out.push(NetInterface {
@@ -51,6 +57,11 @@ pub fn interfaces() -> Vec<NetInterface> {
             hardware: ARPHRD_ETHER,
             flags: IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST,
             counters: Some(info.device),
+            addresses: info
+                .ipv4
+                .map(|c| (core::net::Ipv4Addr::from(c.address).into(), c.prefix_len))
+                .into_iter()
+                .collect(),
         });
     }
     out

@@ -33,6 +33,7 @@ mod inotify;
 mod lock;
 mod mem;
 mod net;
+mod netlink;
 mod process;
 mod select;
 mod signal;

@@ -24,6 +24,7 @@
 //!   `EOPNOTSUPP`.
 
 use super::fs::{iovecs, set_cloexec};
+use super::netlink;
 use super::state;
 use crate::net_abi::{self as abi, Addr, UnixName};
 use alloc::vec;
@@ -161,6 +162,12 @@ fn lib_type(t: abi::Type) -> SocketType {
 }
 
 pub fn socket(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[0] as u32 == n::AF_NETLINK {
+        let ty = a[1] as u32;
+        let new = netlink::socket(ty & 0xf, a[2] as u32, ty & abi::SOCK_NONBLOCK != 0)?;
+        set_cloexec(new, ty & abi::SOCK_CLOEXEC != 0);
+        return Ok(u64::from(new));
+    }
     let spec = abi::decode_socket(a[0] as u32, a[1] as u32, a[2] as u32)?;
     let new = net::socket(lib_family(spec.family), lib_type(spec.ty), spec.nonblocking)?;
     set_cloexec(new, spec.cloexec);
@@ -184,6 +191,12 @@ pub fn socketpair(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn bind(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
+    if netlink::port(f).is_some() {
+        let mut raw = [0u8; 12];
+        let len = (a[2] as usize).min(raw.len());
+        usermode::read(a[1], &mut raw[..len])?;
+        return netlink::check_bind(&raw[..len]).map(|_| 0);
+    }
     let info = net::info(f)?;
     let Some(addr) = read_addr(a[1], a[2], info.family)? else {
         return Err(if info.family == Family::Unix {
@@ -242,6 +255,9 @@ pub fn connect(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn getsockname(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
+    if let Some(port) = netlink::port(f) {
+        return write_netlink_addr(a[1], a[2], port).map(|_| 0);
+    }
     let local = net::local_addr(f)?;
     let buf = addr_buffer(a[1], a[2])?.ok_or(Errno::EFAULT)?;
     write_addr(Some(buf), a[2], Some(&local)).map(|_| 0)
@@ -285,10 +301,39 @@ fn send_common(f: u32, info: &Info, data: &[u8], flags: u32, dest: (u64, u64)) -
 
 pub fn sendto(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
-    let info = net::info(f)?;
     let mut data = vec![0u8; (a[2] as usize).min(IO_CHUNK)];
     usermode::read(a[1], &mut data)?;
+    if netlink::port(f).is_some() {
+        return netlink::send(f, &data).map(|n| n as u64);
+    }
+    let info = net::info(f)?;
     send_common(f, &info, &data, a[3] as u32, (a[4], a[5]))
+}
+
+/// Writes a `sockaddr_nl` of `port` to the caller's address buffer `(addr, len_ptr)`, cut to
+/// its size, and the full length to `*len_ptr`.
+fn write_netlink_addr(addr: u64, len_ptr: u64, port: u32) -> Result<()> {
+    let Some((buf, cap)) = addr_buffer(addr, len_ptr)? else {
+        return Ok(());
+    };
+    let raw = netlink::address(port);
+    usermode::write(buf, &raw[..raw.len().min(cap)])?;
+    usermode::write_value(len_ptr, &(raw.len() as u32))
+}
+
+/// A receive on a netlink socket: one queued answer datagram, cut to `len` bytes. Returns the
+/// bytes and the value to return (the full length with `MSG_TRUNC`).
+fn netlink_recv(f: u32, len: usize, flags: u32) -> Result<(Vec<u8>, usize, u64)> {
+    let mut data =
+        libtheseus::message_queue::pop(f, flags & n::MSG_PEEK != 0, flags & n::MSG_DONTWAIT != 0)?;
+    let full = data.len();
+    data.truncate(len);
+    let ret = if flags & n::MSG_TRUNC != 0 {
+        full
+    } else {
+        data.len()
+    };
+    Ok((data, full, ret as u64))
 }
 
 /// Receives on `f` into a buffer of `len` bytes: (what came, bytes, the value to return).
@@ -323,6 +368,15 @@ fn recv_common(
 
 pub fn recvfrom(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
+    if netlink::port(f).is_some() {
+        let (buf, len) = (a[1], a[2] as usize);
+        usermode::check(buf, len.min(IO_CHUNK), true)?;
+        let (data, _, ret) = netlink_recv(f, len, a[3] as u32)?;
+        usermode::write(buf, &data)?;
+        // The sender is the kernel, port 0.
+        write_netlink_addr(a[4], a[5], 0)?;
+        return Ok(ret);
+    }
     let info = net::info(f)?;
     let (buf, len) = (a[1], a[2] as usize);
     usermode::check(buf, len.min(IO_CHUNK), true)?;
@@ -368,6 +422,11 @@ fn msg_iovecs(m: &MsgHdr) -> Result<Vec<(u64, usize)>> {
 
 pub fn sendmsg(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
+    if netlink::port(f).is_some() {
+        let m = read_msghdr(a[1])?;
+        let data = iovec::gather(&msg_iovecs(&m)?, IO_CHUNK, usermode::read)?;
+        return netlink::send(f, &data).map(|n| n as u64);
+    }
     let info = net::info(f)?;
     let m = read_msghdr(a[1])?;
     if m.controllen >= core::mem::size_of::<n::cmsghdr>() as u64 {
@@ -386,7 +445,6 @@ pub fn sendmsg(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 pub fn recvmsg(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     use core::mem::offset_of;
     let f = fd(a[0])?;
-    let info = net::info(f)?;
     let m = read_msghdr(a[1])?;
     usermode::check(a[1], MSGHDR_SIZE, true)?;
     let vecs = msg_iovecs(&m)?;
@@ -402,6 +460,27 @@ pub fn recvmsg(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     };
     let total = vecs.iter().fold(0usize, |t, v| t.saturating_add(v.1));
     let flags = a[2] as u32;
+    if netlink::port(f).is_some() {
+        let (data, full, ret) = netlink_recv(f, total, flags)?;
+        iovec::scatter(&vecs, &data, usermode::write)?;
+        let from = netlink::address(0);
+        let namelen = match name_cap {
+            Some(cap) => {
+                usermode::write(m.name, &from[..from.len().min(cap)])?;
+                from.len()
+            }
+            None => 0,
+        };
+        let msg_flags = if full > data.len() { n::MSG_TRUNC } else { 0 };
+        usermode::write_value(
+            a[1] + offset_of!(n::msghdr, msg_namelen) as u64,
+            &(namelen as i32),
+        )?;
+        usermode::write_value(a[1] + offset_of!(n::msghdr, msg_controllen) as u64, &0u64)?;
+        usermode::write_value(a[1] + offset_of!(n::msghdr, msg_flags) as u64, &msg_flags)?;
+        return Ok(ret);
+    }
+    let info = net::info(f)?;
     let (got, data, ret) = recv_common(f, &info, total, flags)?;
     iovec::scatter(&vecs, &data, usermode::write)?;
     let mut out = [0u8; abi::SOCKADDR_MAX];
