@@ -9,6 +9,8 @@
 //! edge-triggered ones (`EPOLLET`) report a condition when it appears, or again after some
 //! file's readiness changed since the last report (a wake-up too many is allowed, one too few
 //! is not); `EPOLLONESHOT` disables a registration after one report until `EPOLL_CTL_MOD`.
+//! `EPOLLRDHUP` (when asked for) and `EPOLLHUP` (always) report a file's hang-ups
+//! (`vfs::File::poll_read_closed`, `poll_hung_up`), with the readable condition's edge.
 //! A registration goes away when its descriptor is closed. Regular files and directories
 //! cannot be registered (`EPERM`, as on Linux: they are always ready).
 
@@ -140,6 +142,17 @@ fn ready_events(fd: Fd, events: u32) -> Option<(u32, bool, bool)> {
     if w && events & EPOLLOUT != 0 {
         ev |= EPOLLOUT;
     }
+    // Hang-ups are only looked for on something readable (a closed side reads end of file).
+    if r {
+        let (read_closed, hung_up) = fs::poll_hangup(fd).ok()?;
+        if read_closed && events & EPOLLRDHUP != 0 {
+            ev |= EPOLLRDHUP;
+        }
+        // Always reported, asked for or not (as on Linux).
+        if hung_up {
+            ev |= EPOLLHUP;
+        }
+    }
     Some((ev, r, w))
 }
 
@@ -215,8 +228,10 @@ fn collect(inst: &Instance, max: usize, generation: u32) -> Vec<(u32, u64)> {
         let report = if reg.events & EPOLLET != 0 {
             let again = reg.reported_at != Some(generation);
             let mut e = 0;
-            if ev & EPOLLIN != 0 && (!was_r || again) {
-                e |= EPOLLIN;
+            // A hang-up is an edge of the readable condition (a closed side is readable).
+            let hangup = EPOLLIN | EPOLLRDHUP | EPOLLHUP;
+            if ev & hangup != 0 && (!was_r || again) {
+                e |= ev & hangup;
             }
             if ev & EPOLLOUT != 0 && (!was_w || again) {
                 e |= EPOLLOUT;

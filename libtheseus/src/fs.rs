@@ -268,6 +268,13 @@ pub fn poll_writable(fd: Fd) -> Result<bool> {
     Ok(vfs::file(fd)?.poll_writable())
 }
 
+/// Whether `fd`'s reading side is closed for good and whether it is hung up (`EPOLLRDHUP`,
+/// `EPOLLHUP`).
+pub fn poll_hangup(fd: Fd) -> Result<(bool, bool)> {
+    let file = vfs::file(fd)?;
+    Ok((file.poll_read_closed(), file.poll_hung_up()))
+}
+
 /// The VFS's readiness generation: note it, check descriptors, then
 /// [`wait_readiness_change`] sleeps until some file's readiness may have changed.
 pub fn readiness_generation() -> u32 {

@@ -1386,6 +1386,33 @@ impl File for Socket {
         }
     }
 
+    /// As Linux's `tcp_poll`: reading is closed once this socket shut down reading or the
+    /// peer's end of file (or reset) arrived.
+    fn poll_read_closed(&self) -> bool {
+        let inner = self.inner.lock();
+        match &inner.state {
+            State::Connected(ep) => {
+                let (ep, shut) = (ep.clone(), inner.shut_rd);
+                drop(inner);
+                shut || ep.rx.write_closed()
+            }
+            _ => inner.shut_rd,
+        }
+    }
+
+    /// As Linux's `tcp_poll`: hung up when closed in both directions or reset.
+    fn poll_hung_up(&self) -> bool {
+        let inner = self.inner.lock();
+        match &inner.state {
+            State::Connected(ep) => {
+                let (ep, shut_rd, shut_wr) = (ep.clone(), inner.shut_rd, inner.shut_wr);
+                drop(inner);
+                ep.rx.is_reset() || (shut_wr && (shut_rd || ep.rx.write_closed()))
+            }
+            _ => false,
+        }
+    }
+
     fn set_nonblocking(&self, nonblocking: bool) {
         self.nonblocking.store(nonblocking, Ordering::Relaxed);
     }

@@ -142,6 +142,17 @@ impl Channel {
         !st.data.is_empty() || st.fin || st.reset || st.error.is_some() || shut
     }
 
+    /// The writer sends no more: end of file (orderly or after a reset) comes after the data.
+    pub(crate) fn write_closed(&self) -> bool {
+        let st = self.state.lock();
+        st.fin || st.reset
+    }
+
+    /// The connection was reset (aborted by the writer).
+    pub(crate) fn is_reset(&self) -> bool {
+        self.state.lock().reset
+    }
+
     /// Writable: room, or a write would fail at once.
     pub(crate) fn writable(&self) -> bool {
         let st = self.state.lock();

@@ -193,6 +193,18 @@ pub trait File: Send + Sync {
         true
     }
 
+    /// True if reading is closed for good: a stream socket's peer shut down writing (or the
+    /// socket shut down reading). Linux's `EPOLLRDHUP`; most files never report it.
+    fn poll_read_closed(&self) -> bool {
+        false
+    }
+
+    /// True if the file is hung up: a stream socket closed in both directions or reset.
+    /// Linux's `EPOLLHUP`.
+    fn poll_hung_up(&self) -> bool {
+        false
+    }
+
     /// How the description may be used and its `O_APPEND`/`O_NONBLOCK` flags.
     fn status(&self) -> OpenStatus {
         OpenStatus::READ_WRITE

@@ -423,8 +423,24 @@ static void nonblocking(void) {
     close(c);
     n = epoll_wait(ep, out, 4, 5000);
     ready = 0;
-    for (int j = 0; j < n; j++) ready |= out[j].data.u64 == 3 && (out[j].events & EPOLLIN);
+    unsigned got = 0;
+    for (int j = 0; j < n; j++) {
+        if (out[j].data.u64 != 3) continue;
+        ready |= (out[j].events & EPOLLIN) != 0;
+        got |= out[j].events;
+    }
     check("epoll: the peer's close makes it readable (end of file)", ready && recv(s, buf, sizeof buf, 0) == 0);
+    // What tokio (mio) waits for to see a closed read side: EPOLLIN with EPOLLRDHUP.
+    check("epoll: with EPOLLRDHUP (the peer shut down writing)", (got & EPOLLRDHUP) && !(got & EPOLLHUP));
+    // Closed both ways: EPOLLHUP, reported even when not asked for (EPOLLRDHUP is not).
+    shutdown(s, SHUT_WR);
+    ev.events = EPOLLIN;
+    epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev);
+    n = epoll_wait(ep, out, 4, 0);
+    got = 0;
+    for (int j = 0; j < n; j++) got |= out[j].data.u64 == 3 ? out[j].events : 0;
+    check("epoll: EPOLLHUP once shut down both ways, EPOLLRDHUP only if asked",
+          (got & EPOLLIN) && (got & EPOLLHUP) && !(got & EPOLLRDHUP));
     close(s);
     close(ep);
     close(l);
