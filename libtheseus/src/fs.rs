@@ -144,30 +144,32 @@ pub fn open(path: &str, opts: &OpenOptions) -> Result<Fd> {
 
 /// Reads into `buf`; returns the count read, 0 at end of file.
 pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
-    let file = vfs::file(fd)?;
+    let ctx = vfs::current_context();
+    let file = ctx.file(fd)?;
     if let Some(socket) = socket::from_file(&file) {
         // Not held while the call sleeps: a task killed in it keeps no socket open.
         drop(file);
         let n = crate::net::recv_from_socket(socket, buf)?;
-        vfs::count_read(n, false);
+        ctx.io().read(n, false);
         return Ok(n);
     }
     let n = file.read(buf)?;
-    vfs::count_read(n, file.kind() == vfs::FileKind::File);
+    ctx.io().read(n, file.kind() == vfs::FileKind::File);
     Ok(n)
 }
 
 /// Writes from `buf`; returns the count written.
 pub fn write(fd: Fd, buf: &[u8]) -> Result<usize> {
-    let file = vfs::file(fd)?;
+    let ctx = vfs::current_context();
+    let file = ctx.file(fd)?;
     if let Some(socket) = socket::from_file(&file) {
         drop(file);
         let n = crate::net::send_to_socket(socket, buf)?;
-        vfs::count_write(n, false);
+        ctx.io().write(n, false);
         return Ok(n);
     }
     let n = file.write(buf)?;
-    vfs::count_write(n, file.kind() == vfs::FileKind::File);
+    ctx.io().write(n, file.kind() == vfs::FileKind::File);
     Ok(n)
 }
 

@@ -1,7 +1,7 @@
 //! A process's I/O counters (Linux's `/proc/PID/io`): bytes and calls of reads and writes on
-//! any descriptor (`crate::count_read`/`count_write`, called by `vfs::read`/`write`/`pread`/
-//! `pwrite` and by libtheseus's socket-aware `read`/`write`), and the bytes that went to or
-//! came from regular files, this system's storage (the in-memory file system).
+//! any descriptor (counted by `vfs::read`/`write`/`pread`/`pwrite` and by libtheseus's
+//! socket-aware `read`/`write`, through the context they already hold), and the bytes that
+//! went to or came from regular files, this system's storage (the in-memory file system).
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -29,7 +29,7 @@ pub struct IoTotals {
 
 impl IoCounters {
     /// A read call that returned `n` bytes, from a regular file if `storage`.
-    pub(crate) fn read(&self, n: usize, storage: bool) {
+    pub fn read(&self, n: usize, storage: bool) {
         self.read_calls.fetch_add(1, Ordering::Relaxed);
         self.read_chars.fetch_add(n as u64, Ordering::Relaxed);
         if storage {
@@ -38,7 +38,7 @@ impl IoCounters {
     }
 
     /// A write call that wrote `n` bytes, to a regular file if `storage`.
-    pub(crate) fn write(&self, n: usize, storage: bool) {
+    pub fn write(&self, n: usize, storage: bool) {
         self.write_calls.fetch_add(1, Ordering::Relaxed);
         self.written_chars.fetch_add(n as u64, Ordering::Relaxed);
         if storage {

@@ -330,35 +330,21 @@ pub fn install(file: Arc<dyn File>) -> Result<Fd> {
     current_context().install(file)
 }
 
-/// Counts a read call that returned `n` bytes in the calling process's I/O counters
-/// (`from_file`: from a regular file).
-pub fn count_read(n: usize, from_file: bool) {
-    if let Some(ctx) = task::context::<ProcessContext>() {
-        ctx.io().read(n, from_file);
-    }
-}
-
-/// Counts a write call that wrote `n` bytes in the calling process's I/O counters
-/// (`to_file`: to a regular file).
-pub fn count_write(n: usize, to_file: bool) {
-    if let Some(ctx) = task::context::<ProcessContext>() {
-        ctx.io().write(n, to_file);
-    }
-}
-
 /// Reads from `fd` (counted in the process's I/O counters).
 pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
-    let f = file(fd)?;
+    let ctx = current_context();
+    let f = ctx.file(fd)?;
     let n = f.read(buf)?;
-    count_read(n, f.kind() == FileKind::File);
+    ctx.io().read(n, f.kind() == FileKind::File);
     Ok(n)
 }
 
 /// Writes to `fd` (counted in the process's I/O counters).
 pub fn write(fd: Fd, buf: &[u8]) -> Result<usize> {
-    let f = file(fd)?;
+    let ctx = current_context();
+    let f = ctx.file(fd)?;
     let n = f.write(buf)?;
-    count_write(n, f.kind() == FileKind::File);
+    ctx.io().write(n, f.kind() == FileKind::File);
     Ok(n)
 }
 
@@ -442,17 +428,19 @@ pub fn set_nonblocking(fd: Fd, nonblocking: bool) -> Result<()> {
 
 /// Reads at `offset` without moving the offset of `fd` (`pread`).
 pub fn pread(fd: Fd, buf: &mut [u8], offset: u64) -> Result<usize> {
-    let f = file(fd)?;
+    let ctx = current_context();
+    let f = ctx.file(fd)?;
     let n = f.read_at(buf, offset)?;
-    count_read(n, f.kind() == FileKind::File);
+    ctx.io().read(n, f.kind() == FileKind::File);
     Ok(n)
 }
 
 /// Writes at `offset` without moving the offset of `fd` (`pwrite`).
 pub fn pwrite(fd: Fd, buf: &[u8], offset: u64) -> Result<usize> {
-    let f = file(fd)?;
+    let ctx = current_context();
+    let f = ctx.file(fd)?;
     let n = f.write_at(buf, offset)?;
-    count_write(n, f.kind() == FileKind::File);
+    ctx.io().write(n, f.kind() == FileKind::File);
     Ok(n)
 }
 
