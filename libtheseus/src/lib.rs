@@ -45,6 +45,7 @@ pub mod futex;
 pub mod inotify;
 pub mod iovec;
 pub mod job_control;
+pub mod layer_file;
 pub mod message_queue;
 pub mod mmap;
 pub mod net;
@@ -56,6 +57,7 @@ pub mod sync;
 pub mod terminal;
 pub mod thread;
 pub mod time;
+pub mod timerfd;
 pub mod tls;
 pub mod usermode;
 

@@ -57,6 +57,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("iocalls.c", "iocalls", Link::StaticPie),
     ("procinfo.c", "procinfo", Link::StaticPie),
     ("pidfds.c", "pidfds", Link::StaticPie),
+    ("timers.c", "timers", Link::StaticPie),
     ("ifaddrs.c", "ifaddrs", Link::StaticPie),
     ("sysregs.c", "sysregs", Link::StaticPie),
     ("cpus.c", "cpus-c", Link::StaticPie),

@@ -143,7 +143,7 @@ pub struct DirEntry {
 /// POSIX. Dropping the last reference closes it.
 ///
 /// Default methods report the operation as unsupported the way POSIX does for that call.
-pub trait File: Send + Sync {
+pub trait File: core::any::Any + Send + Sync {
     /// What this is.
     fn kind(&self) -> FileKind;
 

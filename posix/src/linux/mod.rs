@@ -24,7 +24,9 @@
 //! | `select` | `select`, `pselect6` |
 //! | `vectored` | `preadv`, `pwritev`, `preadv2`, `pwritev2` |
 //! | `process` | `clone`/`vfork` of processes sharing memory (`CLONE_VM | CLONE_VFORK`), `execve`, `wait4`, `waitid`, `pidfd_open`, `pidfd_send_signal` |
-//! | `signal` | `rt_sigaction`, `rt_sigprocmask`, `sigaltstack`, `rt_sigreturn`; delivery of faults and sent signals to handlers |
+//! | `signal` | `rt_sigaction`, `rt_sigprocmask`, `sigaltstack`, `rt_sigreturn`, `rt_sigsuspend`, `pause`, `rt_sigtimedwait`; delivery of faults and sent signals to handlers |
+//! | `signalfd` | `signalfd`, `signalfd4` |
+//! | `timers` | `timerfd_create`/`_settime`/`_gettime`, `alarm`, `setitimer`/`getitimer`, `timer_create`/`_settime`/`_gettime`/`_getoverrun`/`_delete` |
 //! | `system` | clocks and sleeps, `uname`, user ids (`getresuid`...), `getcpu`, `getrandom`, limits, `sysinfo` |
 
 mod copy;
@@ -37,9 +39,11 @@ mod netlink;
 mod process;
 mod select;
 mod signal;
+mod signalfd;
 mod state;
 mod system;
 mod thread;
+mod timers;
 mod vectored;
 
 use alloc::format;
@@ -79,6 +83,22 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_rt_sigaction => ("rt_sigaction", signal::rt_sigaction),
         nr::__NR_rt_sigprocmask => ("rt_sigprocmask", signal::rt_sigprocmask),
         nr::__NR_rt_sigreturn => ("rt_sigreturn", signal::rt_sigreturn),
+        nr::__NR_rt_sigsuspend => ("rt_sigsuspend", signal::rt_sigsuspend),
+        nr::__NR_rt_sigtimedwait => ("rt_sigtimedwait", signal::rt_sigtimedwait),
+        nr::__NR_pause => ("pause", signal::pause),
+        nr::__NR_signalfd => ("signalfd", signalfd::signalfd),
+        nr::__NR_signalfd4 => ("signalfd4", signalfd::signalfd4),
+        nr::__NR_alarm => ("alarm", timers::alarm),
+        nr::__NR_setitimer => ("setitimer", timers::setitimer),
+        nr::__NR_getitimer => ("getitimer", timers::getitimer),
+        nr::__NR_timer_create => ("timer_create", timers::timer_create),
+        nr::__NR_timer_settime => ("timer_settime", timers::timer_settime),
+        nr::__NR_timer_gettime => ("timer_gettime", timers::timer_gettime),
+        nr::__NR_timer_getoverrun => ("timer_getoverrun", timers::timer_getoverrun),
+        nr::__NR_timer_delete => ("timer_delete", timers::timer_delete),
+        nr::__NR_timerfd_create => ("timerfd_create", timers::timerfd_create),
+        nr::__NR_timerfd_settime => ("timerfd_settime", timers::timerfd_settime),
+        nr::__NR_timerfd_gettime => ("timerfd_gettime", timers::timerfd_gettime),
         nr::__NR_ioctl => ("ioctl", fs::ioctl),
         nr::__NR_pread64 => ("pread64", fs::pread64),
         nr::__NR_pwrite64 => ("pwrite64", fs::pwrite64),

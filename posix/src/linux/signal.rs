@@ -19,10 +19,10 @@
 //!
 //! Not yet: interrupting a blocked system call (`EINTR`), signals between processes.
 
-use super::state;
+use super::{state, timers};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use libtheseus::usermode::{self, Fault, Reg, Registers};
-use libtheseus::{Errno, Result, thread};
+use libtheseus::{Errno, Result, thread, time};
 use linux_raw_sys::general as g;
 
 /// A recorded `struct sigaction` (kernel layout).
@@ -66,15 +66,40 @@ fn from_outside(main: thread::ThreadId, sig: i32) -> bool {
         SIG_DFL => false,
         SIG_IGN => true,
         _ => {
-            let mut threads = process.threads.lock();
-            let t = threads.entry(process.pid).or_default();
-            if t.pending & bit(sig) == 0 {
-                t.pending |= bit(sig);
-                PENDING.fetch_add(1, Ordering::SeqCst);
-            }
+            mark_pending(&process, receiver(&process, sig), sig);
             true
         }
     }
+}
+
+/// The thread a signal for the whole process goes to: the calling thread if it belongs to
+/// `process` and does not block `sig`, else the first thread that does not block it, else
+/// the main thread.
+pub fn receiver(process: &state::Process, sig: u32) -> u64 {
+    let me = thread::current_id().as_u64();
+    let threads = process.threads.lock();
+    if threads.get(&me).is_some_and(|t| t.sigmask & bit(sig) == 0) {
+        return me;
+    }
+    threads
+        .iter()
+        .find(|(_, t)| t.sigmask & bit(sig) == 0)
+        .map_or(process.pid, |(&tid, _)| tid)
+}
+
+/// Marks `sig` pending on thread `tid` of `process` and wakes the process's signal waiters.
+pub fn mark_pending(process: &state::Process, tid: u64, sig: u32) {
+    {
+        let mut threads = process.threads.lock();
+        let t = threads.entry(tid).or_default();
+        if t.pending & bit(sig) == 0 {
+            t.pending |= bit(sig);
+            PENDING.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    process.signalled.signal();
+    // A signal descriptor may have become readable.
+    libtheseus::layer_file::changed();
 }
 
 /// Forgets `pending` signals of a thread or process that ends without taking them.
@@ -244,13 +269,7 @@ pub fn sigaltstack(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
 /// Marks `sig` pending on thread `tid` of the calling process (delivered when that thread
 /// next returns to user mode).
 pub fn send(tid: u64, sig: u32) {
-    let process = state::current();
-    let mut threads = process.threads.lock();
-    let t = threads.entry(tid).or_default();
-    if t.pending & bit(sig) == 0 {
-        t.pending |= bit(sig);
-        PENDING.fetch_add(1, Ordering::SeqCst);
-    }
+    mark_pending(&state::current(), tid, sig);
 }
 
 /// `siginfo_t` (128 bytes): number, errno 0, code, then `si_addr` (faults) or `si_pid` and
@@ -290,10 +309,19 @@ const SIGCONTEXT_REGS: [Reg; 18] = [
 ];
 
 /// Runs the handler of `action` for `sig` on the calling thread: builds the signal frame on
-/// its stack and points `r` at the handler. False if the frame cannot be written.
-fn run_handler(r: &mut Registers, sig: u32, action: Action, info: [u8; 128], cr2: u64) -> bool {
+/// its stack and points `r` at the handler. False if the frame cannot be written. The frame
+/// keeps the thread's mask, or `restore` (what `sigsuspend` replaced) for `rt_sigreturn`.
+fn run_handler(
+    r: &mut Registers,
+    sig: u32,
+    action: Action,
+    info: [u8; 128],
+    cr2: u64,
+    restore: Option<u64>,
+) -> bool {
     let process = state::current();
     let t = process.thread();
+    let saved = restore.unwrap_or(t.sigmask);
     let (alt_sp, _, alt_size) = t.altstack;
     let sp_now = r.get(Reg::Rsp);
     let use_alt = action.flags & u64::from(g::SA_ONSTACK) != 0
@@ -324,10 +352,10 @@ fn run_handler(r: &mut Registers, sig: u32, action: Action, info: [u8; 128], cr2
     let (trapno, err) = r.trap();
     put(&mut ucontext, SIGCONTEXT_AT + 152, err);
     put(&mut ucontext, SIGCONTEXT_AT + 160, trapno);
-    put(&mut ucontext, SIGCONTEXT_AT + 168, t.sigmask);
+    put(&mut ucontext, SIGCONTEXT_AT + 168, saved);
     put(&mut ucontext, SIGCONTEXT_AT + 176, cr2);
     put(&mut ucontext, SIGCONTEXT_AT + 184, fpstate);
-    put(&mut ucontext, SIGCONTEXT_AT + 256, t.sigmask);
+    put(&mut ucontext, SIGCONTEXT_AT + 256, saved);
 
     let written = usermode::write(fpstate, &r.fp_state())
         .and_then(|_| usermode::write_value(sp, &action.restorer))
@@ -382,51 +410,166 @@ fn on_fault(r: &mut Registers, fault: Fault) -> bool {
         action,
         siginfo(sig, fault.code, fault.addr),
         fault.addr,
+        None,
     )
 }
 
-/// Delivers the calling thread's pending, unblocked signals (one handler frame at a time).
+/// Delivers the calling thread's pending, unblocked signals (one handler frame at a time),
+/// after sending what the process's timers owe.
 fn on_return(r: &mut Registers) {
-    if PENDING.load(Ordering::Relaxed) == 0 {
+    if PENDING.load(Ordering::Relaxed) == 0 && !timers::any_armed() {
         return;
     }
     let process = state::current();
-    let me = thread::current_id().as_u64();
-    let sig = {
-        let mut threads = process.threads.lock();
-        let Some(t) = threads.get_mut(&me) else {
-            return;
-        };
-        let ready = t.pending & !t.sigmask;
-        if ready == 0 {
-            return;
-        }
-        let sig = ready.trailing_zeros() + 1;
-        t.pending &= !bit(sig);
-        PENDING.fetch_sub(1, Ordering::SeqCst);
-        sig
+    timers::fire_due(&process);
+    let Some(sig) = take_pending(&process, !process.thread().sigmask) else {
+        return;
     };
-    let action = process
+    drop(process);
+    deliver(r, sig, None);
+}
+
+/// Takes the lowest signal of `wanted` pending on the calling thread, or on the process's
+/// main thread (where signals for the whole process wait when every thread blocked them).
+pub(super) fn take_pending(process: &state::Process, wanted: u64) -> Option<u32> {
+    let me = thread::current_id().as_u64();
+    let mut threads = process.threads.lock();
+    for tid in [me, process.pid] {
+        let Some(t) = threads.get_mut(&tid) else {
+            continue;
+        };
+        let ready = t.pending & wanted;
+        if ready != 0 {
+            let sig = ready.trailing_zeros() + 1;
+            t.pending &= !bit(sig);
+            PENDING.fetch_sub(1, Ordering::SeqCst);
+            return Some(sig);
+        }
+    }
+    None
+}
+
+/// Whether a signal of `wanted` is pending for the calling thread (or its process's main
+/// thread).
+pub(super) fn is_pending(process: &state::Process, wanted: u64) -> bool {
+    let me = thread::current_id().as_u64();
+    let threads = process.threads.lock();
+    [me, process.pid]
+        .iter()
+        .any(|tid| threads.get(tid).is_some_and(|t| t.pending & wanted != 0))
+}
+
+/// What taking `sig` does: its handler runs (frame keeping `restore` as the mask to return
+/// to, if given), or its default action. False if it was ignored.
+fn deliver(r: &mut Registers, sig: u32, restore: Option<u64>) -> bool {
+    let action = state::current()
         .actions
         .lock()
         .get(&sig)
         .copied()
         .unwrap_or_default();
-    drop(process);
     match action.handler {
-        SIG_IGN => {}
-        SIG_DFL if ignored_by_default(sig) => {}
+        SIG_IGN => false,
+        SIG_DFL if ignored_by_default(sig) => false,
         // Stopped where it returns to user mode (`usermode` stops it after this hook).
-        SIG_DFL if stops_by_default(sig) => libtheseus::process::stop_current_process(sig as i32),
+        SIG_DFL if stops_by_default(sig) => {
+            libtheseus::process::stop_current_process(sig as i32);
+            false
+        }
         SIG_DFL => terminate(sig),
         _ => {
             // SI_TKILL, from this process.
             let info = siginfo(sig, -6, state::current().pid);
-            if !run_handler(r, sig, action, info, 0) {
+            if !run_handler(r, sig, action, info, 0, restore) {
                 terminate(g::SIGSEGV);
             }
+            true
         }
     }
+}
+
+/// Waits until a signal of `wanted` is pending for the calling thread and takes it, or until
+/// `deadline` (monotonic ns) passes (`None`). Process timers fire meanwhile.
+fn wait_for(wanted: u64, deadline: Option<u64>) -> Option<u32> {
+    let process = state::current();
+    loop {
+        let seen = process.signalled.count();
+        let next_timer = timers::fire_due(&process);
+        if let Some(sig) = take_pending(&process, wanted) {
+            return Some(sig);
+        }
+        if deadline.is_some_and(|d| time::monotonic_ns() >= d) {
+            return None;
+        }
+        thread::kill_point();
+        let until = match (deadline, next_timer) {
+            (Some(d), Some(t)) => Some(d.min(t)),
+            (d, t) => d.or(t),
+        };
+        process.signalled.wait_until(seen, until);
+    }
+}
+
+/// `rt_sigsuspend`: replaces the mask with the given one until a signal it does not block
+/// arrives; that signal's handler runs with the old mask saved for `rt_sigreturn`, and the
+/// call fails with `EINTR` (an ignored signal goes on waiting).
+pub fn rt_sigsuspend(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[1] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let temporary: u64 = usermode::read_value::<u64>(a[0])? & !UNBLOCKABLE;
+    suspend(r, temporary)
+}
+
+/// `pause`: `rt_sigsuspend` with the current mask.
+pub fn pause(r: &mut Registers, _: [u64; 6]) -> Result<u64> {
+    let mask = state::current().thread().sigmask;
+    suspend(r, mask)
+}
+
+fn suspend(r: &mut Registers, temporary: u64) -> Result<u64> {
+    let process = state::current();
+    let old = process.thread().sigmask;
+    process.update_thread(|t| t.sigmask = temporary);
+    drop(process);
+    loop {
+        let Some(sig) = wait_for(!temporary, None) else {
+            continue;
+        };
+        // The interrupted call returns EINTR once the handler is done.
+        r.set(Reg::Rax, (-i64::from(Errno::EINTR.raw())) as u64);
+        if deliver(r, sig, Some(old)) {
+            return Err(Errno::EINTR);
+        }
+        // Ignored or a stop: the mask stays the temporary one while waiting again.
+    }
+}
+
+/// `rt_sigtimedwait`: takes a pending signal of the set (which the caller has blocked),
+/// waiting for one until the timeout (`EAGAIN`); fills `siginfo` if asked.
+pub fn rt_sigtimedwait(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (set, info, timeout, size) = (a[0], a[1], a[2], a[3]);
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let wanted: u64 = usermode::read_value::<u64>(set)? & !UNBLOCKABLE;
+    let deadline = if timeout == 0 {
+        None
+    } else {
+        let ts: [i64; 2] = usermode::read_value(timeout)?;
+        if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+            return Err(Errno::EINVAL);
+        }
+        let ns = (ts[0] as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts[1] as u64);
+        Some(time::monotonic_ns().saturating_add(ns))
+    };
+    let sig = wait_for(wanted, deadline).ok_or(Errno::EAGAIN)?;
+    if info != 0 {
+        usermode::write(info, &siginfo(sig, -6, state::current().pid))?;
+    }
+    Ok(u64::from(sig))
 }
 
 /// `rt_sigreturn`: resumes the state saved in the `ucontext` a handler's frame holds (right

@@ -43,6 +43,11 @@ impl Event {
         self.0.load(Ordering::SeqCst)
     }
 
+    /// Blocks until the count differs from `seen` or the monotonic clock reaches `deadline_ns`.
+    pub fn wait_until(&self, seen: u32, deadline_ns: Option<u64>) {
+        let _ = futex::wait_until(&self.0, seen, deadline_ns);
+    }
+
     /// Blocks until the count differs from `seen` (or `timeout_ms` passes).
     pub fn wait_change(&self, seen: u32, timeout_ms: u64) {
         let _ = futex::wait(
@@ -88,6 +93,11 @@ pub struct Process {
     /// `getdents64` positions (cookies) of directory descriptors.
     pub dir_cookies: Mutex<BTreeMap<u32, u64>>,
     pub umask: Mutex<u32>,
+    /// Signalled when a signal becomes pending in the process or a signal timer is set (for
+    /// the signal waits: `sigsuspend`, `sigtimedwait`, `pause`).
+    pub signalled: Event,
+    /// Signal timers (`setitimer`, `timer_create`).
+    pub timers: Mutex<super::timers::Timers>,
 }
 
 impl Process {
@@ -114,6 +124,8 @@ impl Process {
             dir_paths: Mutex::new(BTreeMap::new()),
             dir_cookies: Mutex::new(BTreeMap::new()),
             umask: Mutex::new(0o022),
+            signalled: Event::default(),
+            timers: Mutex::new(super::timers::Timers::default()),
         }
     }
 
@@ -153,6 +165,7 @@ impl Process {
         self.actions
             .lock()
             .retain(|_, a| a.handler == super::signal::SIG_IGN);
+        self.timers.lock().forget_posix_timers();
         let old = core::mem::take(&mut *self.memory.lock());
         drop(old);
         let me = thread::current_id().as_u64();
@@ -191,6 +204,7 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.set_trace(Trace::Off);
         super::lock::release_all(self.pid);
+        self.timers.lock().disarm_all();
         for t in self.threads.lock().values() {
             super::signal::forget(t.pending);
         }
