@@ -384,6 +384,18 @@ pub fn rmdir(path: &str) -> Result<()> {
     vfs::rmdir(path)
 }
 
+/// Creates the named pipe `path` (`mkfifo`): opening it joins one pipe shared by every
+/// opener (a read-only open waits for a writer, a write-only open for a reader, unless
+/// non-blocking).
+pub fn mkfifo(path: &str, mode: u32) -> Result<()> {
+    vfs::mkfifo(path, mode)
+}
+
+/// Creates the empty regular file `path`; `EEXIST` if the path names anything.
+pub fn create_new_file(path: &str, mode: u32) -> Result<()> {
+    vfs::create_new_file(path, mode)
+}
+
 /// Removes a file or symbolic link.
 pub fn unlink(path: &str) -> Result<()> {
     vfs::unlink(path)

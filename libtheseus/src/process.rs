@@ -49,6 +49,12 @@ pub fn cpu_times() -> (u64, u64) {
     procfs::process_cpu_times(id()).unwrap_or_else(crate::thread::cpu_times)
 }
 
+/// CPU time of process `pid` in ns, `(all, user mode)`, as [`cpu_times`] counts it; `None`
+/// if there is no such process.
+pub fn cpu_times_of(pid: u64) -> Option<(u64, u64)> {
+    procfs::process_cpu_times(pid)
+}
+
 /// The id of the process that started the calling one (the shell for programs it runs), 0
 /// if no process did.
 pub fn parent_id() -> u64 {

@@ -139,9 +139,25 @@ pub fn cpu_times() -> (u64, u64) {
     (cpu, me.user_ns().min(cpu))
 }
 
-/// The running thread's name.
+/// Thread `id`'s CPU time in ns, `(all, user mode)`, as [`cpu_times`] counts it; `None` if
+/// no such thread runs.
+pub fn cpu_times_of(id: u64) -> Option<(u64, u64)> {
+    let t = task::lookup(id)?;
+    let cpu = t.cpu_ns();
+    Some((cpu, t.user_ns().min(cpu)))
+}
+
+/// The running thread's name: the one it was given with [`set_current_name`], else the one
+/// it was created with.
 pub fn current_name() -> String {
-    task::current().name().into()
+    let me = task::current();
+    me.comm().unwrap_or_else(|| me.name().into())
+}
+
+/// Renames the running thread as programs do (`PR_SET_NAME`): up to 15 bytes, shown by
+/// `/proc` and `ps`.
+pub fn set_current_name(name: &[u8]) {
+    task::current().set_comm(name);
 }
 
 /// CPUs online: what `available_parallelism` and `sched_getaffinity` report. Threads run

@@ -131,6 +131,9 @@ pub enum NodeKind {
     Directory,
     /// A symbolic link.
     Symlink,
+    /// A named pipe (`mkfifo`): no data of its own; opening it joins the pipe the VFS keeps
+    /// for it.
+    Fifo,
 }
 
 /// One entry of a directory listing.
@@ -259,6 +262,7 @@ enum Content {
     },
     File(FileData),
     Symlink(String),
+    Fifo,
 }
 
 struct Node {
@@ -293,6 +297,7 @@ impl Node {
             Content::Directory { .. } => NodeKind::Directory,
             Content::File(_) => NodeKind::File,
             Content::Symlink(_) => NodeKind::Symlink,
+            Content::Fifo => NodeKind::Fifo,
         }
     }
 }
@@ -477,6 +482,22 @@ impl MemFs {
         })
     }
 
+    /// Creates a named pipe at `path` (`mkfifo`).
+    pub fn mkfifo(&mut self, path: &str, mode: u32, now: i64) -> Result<NodeId, Errno> {
+        self.insert_new(path, mode, now, |_| Content::Fifo)
+    }
+
+    /// Creates a named pipe called `name` in directory `parent` (`mkfifo`).
+    pub fn mkfifo_at(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        mode: u32,
+        now: i64,
+    ) -> Result<NodeId, Errno> {
+        self.insert_at(parent, name, mode, now, |_| Content::Fifo)
+    }
+
     /// Creates a symbolic link at `path` pointing to `target` (not checked
     /// for existence). An empty target gives [`Errno::ENOENT`].
     pub fn symlink(&mut self, path: &str, target: &str, now: i64) -> Result<NodeId, Errno> {
@@ -598,6 +619,7 @@ impl MemFs {
         let (size, nlink) = match &n.content {
             Content::File(data) => (data.len(), n.links),
             Content::Symlink(target) => (target.len() as u64, n.links),
+            Content::Fifo => (0, n.links),
             Content::Directory { children, .. } => {
                 let subdirs = children
                     .values()
@@ -868,7 +890,7 @@ impl MemFs {
         match &self.node(id)?.content {
             Content::File(data) => Ok(data),
             Content::Directory { .. } => Err(Errno::EISDIR),
-            Content::Symlink(_) => Err(Errno::EINVAL),
+            Content::Symlink(_) | Content::Fifo => Err(Errno::EINVAL),
         }
     }
 
@@ -876,7 +898,7 @@ impl MemFs {
         match &mut self.node_mut(id)?.content {
             Content::File(data) => Ok(data),
             Content::Directory { .. } => Err(Errno::EISDIR),
-            Content::Symlink(_) => Err(Errno::EINVAL),
+            Content::Symlink(_) | Content::Fifo => Err(Errno::EINVAL),
         }
     }
 
@@ -1099,7 +1121,7 @@ fn node_cost(node: &Node) -> u64 {
         + match &node.content {
             Content::File(data) => data.capacity(),
             Content::Symlink(target) => target.capacity() as u64,
-            Content::Directory { .. } => 0,
+            Content::Directory { .. } | Content::Fifo => 0,
         }
 }
 

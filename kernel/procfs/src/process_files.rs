@@ -191,7 +191,9 @@ fn thread_name(p: &Process, t: &TaskInfo) -> String {
     if t.id == p.pid {
         p.name()
     } else {
-        t.name.chars().take(15).collect()
+        t.comm
+            .clone()
+            .unwrap_or_else(|| t.name.chars().take(15).collect())
     }
 }
 

@@ -19,6 +19,15 @@ impl Process {
     /// The command name (`comm`): the program file's name for a program, else the task's name,
     /// cut to 15 bytes as Linux does.
     pub fn name(&self) -> String {
+        // A name the program gave its main thread (`PR_SET_NAME`) wins, as on Linux.
+        if let Some(comm) = self
+            .tasks
+            .iter()
+            .find(|t| t.id == self.pid)
+            .and_then(|t| t.comm.clone())
+        {
+            return comm;
+        }
         let exe = self.context.as_ref().and_then(|c| c.exe());
         let full = match &exe {
             Some(path) => path.rsplit('/').next().unwrap_or(path),

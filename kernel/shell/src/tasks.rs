@@ -24,7 +24,7 @@ pub(crate) fn cmd_ps(_: &[String], io: &mut Io) -> i32 {
             state,
             t.cpu_ns / 1_000_000,
             t.priority,
-            t.name
+            t.comm.as_ref().unwrap_or(&t.name)
         ));
     }
     io.out(&text);

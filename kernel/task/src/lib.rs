@@ -124,6 +124,9 @@ struct SchedState {
 pub struct Task {
     id: TaskId,
     name: String,
+    /// The name a program gave the thread (`PR_SET_NAME`: up to 15 bytes), shown instead of
+    /// `name` in `/proc` and `ps`. Taken with interrupts off.
+    comm: Mutex<Option<[u8; 16]>>,
     parent: TaskId,
     /// When the task was created (monotonic ns).
     started_ns: u64,
@@ -174,6 +177,19 @@ impl Task {
     }
     pub fn name(&self) -> &str {
         &self.name
+    }
+    /// The name a program gave the thread, if it gave one.
+    pub fn comm(&self) -> Option<String> {
+        let comm = interrupts::without_interrupts(|| *self.comm.lock())?;
+        let len = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+        Some(String::from_utf8_lossy(&comm[..len]).into_owned())
+    }
+    /// Names the thread as a program does (`PR_SET_NAME`): its first 15 bytes are kept.
+    pub fn set_comm(&self, name: &[u8]) {
+        let mut comm = [0u8; 16];
+        let len = name.len().min(15);
+        comm[..len].copy_from_slice(&name[..len]);
+        interrupts::without_interrupts(|| *self.comm.lock() = Some(comm));
     }
     /// Scheduling priority (see [`PRIORITIES`]).
     pub fn priority(&self) -> u8 {

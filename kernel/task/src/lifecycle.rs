@@ -29,6 +29,7 @@ pub(crate) fn new_task(
     Some(Task {
         id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
         name: name.into(),
+        comm: Mutex::new(None),
         parent,
         started_ns: time::monotonic_ns(),
         sched: Mutex::new(SchedState {

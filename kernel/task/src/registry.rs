@@ -24,6 +24,8 @@ pub fn lookup(id: TaskId) -> Option<Arc<Task>> {
 pub struct TaskInfo {
     pub id: TaskId,
     pub name: String,
+    /// The name a program gave it (`PR_SET_NAME`), if any.
+    pub comm: Option<String>,
     pub state: State,
     pub cpu_ns: u64,
     /// The part of `cpu_ns` spent in user mode (sampled by the timer tick).
@@ -47,6 +49,7 @@ pub fn list() -> Vec<TaskInfo> {
         .map(|t| TaskInfo {
             id: t.id,
             name: t.name.clone(),
+            comm: t.comm(),
             state: t.state(),
             cpu_ns: t.cpu_ns(),
             user_ns: t.user_ns(),

@@ -65,11 +65,11 @@ pub fn open_beneath(dir: Fd, path: &str, opts: OpenOptions, follow: bool) -> Res
         }
         Ok((node, prepare_open(fs, node, opts, t)?))
     };
-    let file = rootfs::with(|fs| {
+    let opened = rootfs::with(|fs| {
         let (node, prepared) = found(fs)?;
         open_description(fs, node, prepared, opts, None)
     })?;
-    current_context().install(file)
+    current_context().install(opened.finish(opts)?)
 }
 
 /// Metadata of `path` beneath `dir`; `follow`: follow a symbolic link in the last component.

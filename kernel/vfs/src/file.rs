@@ -27,6 +27,7 @@ impl From<memfs::NodeKind> for FileKind {
             memfs::NodeKind::File => FileKind::File,
             memfs::NodeKind::Directory => FileKind::Directory,
             memfs::NodeKind::Symlink => FileKind::Symlink,
+            memfs::NodeKind::Fifo => FileKind::Pipe,
         }
     }
 }

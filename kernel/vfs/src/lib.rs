@@ -27,6 +27,7 @@ extern crate alloc;
 mod beneath;
 mod console;
 mod context;
+mod fifo;
 mod file;
 pub mod generated;
 pub mod io_accounting;
@@ -85,6 +86,8 @@ pub struct OpenOptions {
     pub directory: bool,
     /// Permission bits of a created file.
     pub mode: u32,
+    /// `O_NONBLOCK` at open time (a named pipe's open does not wait for the other side).
+    pub nonblocking: bool,
 }
 
 impl Default for OpenOptions {
@@ -115,6 +118,7 @@ impl OpenOptions {
             exclusive: false,
             directory: false,
             mode: DEFAULT_FILE_MODE,
+            nonblocking: false,
         }
     }
     /// `O_RDONLY`.
@@ -142,6 +146,8 @@ impl OpenOptions {
         directory: bool;
         /// The permission bits of a created file.
         mode: u32;
+        /// `O_NONBLOCK` at open time.
+        nonblocking: bool;
     }
 }
 
@@ -247,16 +253,35 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
         };
         Ok((node, prepare_open(fs, node, opts, t)?))
     };
-    rootfs::with(|fs| {
+    let opened = rootfs::with(|fs| {
         let (node, prepared) = found(fs)?;
         open_description(fs, node, prepared, opts, Some(path.clone()))
-    })
+    })?;
+    opened.finish(opts)
+}
+
+/// What [`open_description`] made: an open file, or a named pipe to join once the
+/// file-system lock is released (joining may wait for the other side).
+pub(crate) enum Opened {
+    File(Arc<dyn File>),
+    Fifo(memfs::NodeId),
+}
+
+impl Opened {
+    pub(crate) fn finish(self, opts: OpenOptions) -> Result<Arc<dyn File>> {
+        match self {
+            Opened::File(file) => Ok(file),
+            Opened::Fifo(node) => fifo::open(node, opts),
+        }
+    }
 }
 
 /// What [`prepare_open`] found and did.
 #[derive(Clone, Copy)]
 pub(crate) struct Prepared {
     is_dir: bool,
+    /// A named pipe.
+    is_fifo: bool,
     /// `O_TRUNC` emptied an existing file.
     truncated: bool,
 }
@@ -265,6 +290,7 @@ impl Prepared {
     /// A file the open just created.
     pub(crate) const CREATED: Prepared = Prepared {
         is_dir: false,
+        is_fifo: false,
         truncated: false,
     };
 }
@@ -278,17 +304,24 @@ pub(crate) fn prepare_open(
     t: i64,
 ) -> Result<Prepared> {
     let writable = opts.write || opts.append;
-    let is_dir = match fs.metadata(node)?.kind {
+    let kind = fs.metadata(node)?.kind;
+    let is_dir = match kind {
         NodeKind::Directory if writable => return Err(Errno::EISDIR),
         NodeKind::Directory => true,
         _ if opts.directory => return Err(Errno::ENOTDIR),
         _ => false,
     };
-    let truncated = !is_dir && opts.truncate && writable;
+    let is_fifo = kind == NodeKind::Fifo;
+    // O_TRUNC does nothing to a named pipe.
+    let truncated = !is_dir && !is_fifo && opts.truncate && writable;
     if truncated {
         fs.truncate(node, 0, t)?;
     }
-    Ok(Prepared { is_dir, truncated })
+    Ok(Prepared {
+        is_dir,
+        is_fifo,
+        truncated,
+    })
 }
 
 /// The open file description of a prepared tree node, made under the file-system lock: a
@@ -301,23 +334,26 @@ pub(crate) fn open_description(
     prepared: Prepared,
     opts: OpenOptions,
     path: Option<String>,
-) -> Result<Arc<dyn File>> {
+) -> Result<Opened> {
     notify::report(fs, node, path.as_deref(), notify::IN_OPEN);
     if prepared.truncated {
         notify::report(fs, node, path.as_deref(), notify::IN_MODIFY);
     }
     if prepared.is_dir {
-        return Ok(Arc::new(DirHandle::new(node, path)));
+        return Ok(Opened::File(Arc::new(DirHandle::new(node, path))));
+    }
+    if prepared.is_fifo {
+        return Ok(Opened::Fifo(node));
     }
     fs.hold(node)?;
     let writable = opts.write || opts.append;
-    Ok(Arc::new(RegularFile::new(
+    Ok(Opened::File(Arc::new(RegularFile::new(
         node,
         path,
         opts.read,
         writable,
         opts.append,
-    )))
+    ))))
 }
 
 /// The open file behind `fd`.
@@ -505,6 +541,21 @@ pub fn read_dir(path: &str) -> Result<Vec<DirEntry>> {
 pub fn mkdir(path: &str, mode: u32) -> Result<()> {
     let path = changeable(path)?;
     rootfs::with(|fs| fs.mkdir(&path, mode, now()))?;
+    Ok(())
+}
+
+/// Creates the named pipe `path` (`mkfifo`) with permission bits `mode`.
+pub fn mkfifo(path: &str, mode: u32) -> Result<()> {
+    let path = changeable(path)?;
+    rootfs::with(|fs| fs.mkfifo(&path, mode, now()))?;
+    Ok(())
+}
+
+/// Creates the empty regular file `path` (`mknod` with `S_IFREG`); `EEXIST` if the path
+/// names anything.
+pub fn create_new_file(path: &str, mode: u32) -> Result<()> {
+    let path = changeable(path)?;
+    rootfs::with(|fs| fs.create_file(&path, mode, now()))?;
     Ok(())
 }
 

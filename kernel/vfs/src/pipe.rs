@@ -19,21 +19,44 @@ pub const PIPE_CAPACITY: usize = 64 * 1024;
 /// Writes of at most this many bytes are atomic: never interleaved with other writers.
 pub const PIPE_BUF: usize = 4096;
 
-struct Pipe {
+pub(crate) struct Pipe {
     ring: Mutex<VecDeque<u8>>,
     /// Bytes in `ring`.
     len: AtomicUsize,
-    readers: AtomicUsize,
-    writers: AtomicUsize,
-    /// Readers waiting for data or the last writer's close.
-    readable: WaitQueue,
-    /// Writers waiting for room or the last reader's close.
-    writable: WaitQueue,
+    pub(crate) readers: AtomicUsize,
+    pub(crate) writers: AtomicUsize,
+    /// Read and write ends made so far (a named pipe's opener waits for the other side's
+    /// count to move).
+    pub(crate) readers_made: AtomicUsize,
+    pub(crate) writers_made: AtomicUsize,
+    /// Readers waiting for data or the last writer's close (and named-pipe openers waiting
+    /// for a writer).
+    pub(crate) readable: WaitQueue,
+    /// Writers waiting for room or the last reader's close (and named-pipe openers waiting
+    /// for a reader).
+    pub(crate) writable: WaitQueue,
     ino: u64,
     created: i64,
 }
 
 impl Pipe {
+    /// A pipe with no ends yet (they are made with [`PipeReader::join`] and
+    /// [`PipeWriter::join`]), reporting inode `ino`.
+    pub(crate) fn new(ino: u64) -> Arc<Pipe> {
+        Arc::new(Pipe {
+            ring: Mutex::new(VecDeque::new()),
+            len: AtomicUsize::new(0),
+            readers: AtomicUsize::new(0),
+            writers: AtomicUsize::new(0),
+            readers_made: AtomicUsize::new(0),
+            writers_made: AtomicUsize::new(0),
+            readable: WaitQueue::new(),
+            writable: WaitQueue::new(),
+            ino,
+            created: now(),
+        })
+    }
+
     fn stat(&self) -> Stat {
         Stat::anonymous(
             FileKind::Pipe,
@@ -58,26 +81,34 @@ pub struct PipeWriter {
 
 /// A new pipe: (read end, write end).
 pub fn pipe_pair() -> (Arc<PipeReader>, Arc<PipeWriter>) {
-    let pipe = Arc::new(Pipe {
-        ring: Mutex::new(VecDeque::new()),
-        len: AtomicUsize::new(0),
-        readers: AtomicUsize::new(1),
-        writers: AtomicUsize::new(1),
-        readable: WaitQueue::new(),
-        writable: WaitQueue::new(),
-        ino: anonymous_ino(),
-        created: now(),
-    });
-    (
+    let pipe = Pipe::new(anonymous_ino());
+    (PipeReader::join(&pipe), PipeWriter::join(&pipe))
+}
+
+impl PipeReader {
+    /// A new read end of `pipe` (writers waiting for a reader are woken).
+    pub(crate) fn join(pipe: &Arc<Pipe>) -> Arc<PipeReader> {
+        pipe.readers.fetch_add(1, Ordering::SeqCst);
+        pipe.readers_made.fetch_add(1, Ordering::SeqCst);
+        pipe.writable.notify_all();
         Arc::new(PipeReader {
             pipe: pipe.clone(),
             nonblocking: AtomicBool::new(false),
-        }),
+        })
+    }
+}
+
+impl PipeWriter {
+    /// A new write end of `pipe` (readers waiting for a writer are woken).
+    pub(crate) fn join(pipe: &Arc<Pipe>) -> Arc<PipeWriter> {
+        pipe.writers.fetch_add(1, Ordering::SeqCst);
+        pipe.writers_made.fetch_add(1, Ordering::SeqCst);
+        pipe.readable.notify_all();
         Arc::new(PipeWriter {
-            pipe,
+            pipe: pipe.clone(),
             nonblocking: AtomicBool::new(false),
-        }),
-    )
+        })
+    }
 }
 
 impl Drop for PipeReader {

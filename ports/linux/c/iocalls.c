@@ -1,12 +1,15 @@
 // Less common I/O calls of a Linux-ABI C program, in a fresh directory under /tmp: truncate,
 // preadv/pwritev (and the v2 forms), sendfile, copy_file_range, posix_fadvise, select and
-// pselect, getresuid/getresgid, getcpu, fcntl's F_GETFL/F_SETFL flags, with the errno values
-// Linux gives. Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then
+// pselect, getresuid/getresgid, getcpu, fcntl's F_GETFL/F_SETFL flags, named pipes (mkfifo:
+// blocking and non-blocking opens, data through them, end of file) and mknod, with the errno
+// values Linux gives. Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then
 // `iocalls: N passed, N failed`; exit status 0 only if every check passed. The same program
 // passes on Linux.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +39,81 @@ static int contents_are(const char *path, const char *want) {
     ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
     close(fd);
     return n == (ssize_t)strlen(want) && memcmp(buf, want, n) == 0;
+}
+
+static const char *fifo = "/tmp/iocalls/fifo";
+
+static void *fifo_writer(void *arg) {
+    (void)arg;
+    int w = open(fifo, O_WRONLY); // waits for the reader
+    write(w, "ping", 4);
+    close(w);
+    return NULL;
+}
+
+static void named_pipes(void) {
+    check(mkfifo(fifo, 0600) == 0, "mkfifo");
+    struct stat st;
+    check(stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode) && (st.st_mode & 0777) == 0600,
+          "stat: a FIFO with mode 0600");
+    check(mkfifo(fifo, 0600) == -1 && errno == EEXIST, "mkfifo again: EEXIST");
+    check(mkfifo("/tmp/iocalls", 0600) == -1 && errno == EEXIST, "mkfifo on a directory: EEXIST");
+    check(open(fifo, O_WRONLY | O_NONBLOCK) == -1 && errno == ENXIO,
+          "a non-blocking write-only open without a reader: ENXIO");
+    int r = open(fifo, O_RDONLY | O_NONBLOCK);
+    check(r >= 0, "a non-blocking read-only open returns at once");
+    char buf[16] = {0};
+    check(read(r, buf, sizeof buf) == 0, "reading with no writer yet: end of file");
+    int w = open(fifo, O_WRONLY | O_NONBLOCK);
+    check(w >= 0, "a non-blocking write-only open with a reader");
+    check(write(w, "hello", 5) == 5, "write into the FIFO");
+    check(read(r, buf, sizeof buf) == 5 && memcmp(buf, "hello", 5) == 0, "the reader gets it");
+    check(read(r, buf, sizeof buf) == -1 && errno == EAGAIN, "then EAGAIN while the writer is open");
+    struct stat fst;
+    check(fstat(r, &fst) == 0 && S_ISFIFO(fst.st_mode) && fst.st_ino == st.st_ino,
+          "fstat of an end: the FIFO's inode");
+    close(w);
+    check(read(r, buf, sizeof buf) == 0, "end of file once the writer closed");
+    close(r);
+
+    pthread_t t;
+    pthread_create(&t, NULL, fifo_writer, NULL);
+    r = open(fifo, O_RDONLY); // waits for the writer
+    memset(buf, 0, sizeof buf);
+    ssize_t n = 0, k;
+    while ((k = read(r, buf + n, sizeof buf - 1 - n)) > 0)
+        n += k;
+    check(r >= 0 && n == 4 && memcmp(buf, "ping", 4) == 0, "blocking opens meet; the data arrives, then end of file");
+    pthread_join(t, NULL);
+    close(r);
+    int rw = open(fifo, O_RDWR);
+    check(rw >= 0 && write(rw, "x", 1) == 1 && read(rw, buf, 1) == 1 && buf[0] == 'x',
+          "a read-write open does not wait and carries data");
+    close(rw);
+
+    DIR *d = opendir("/tmp/iocalls");
+    struct dirent *e;
+    int dtype = -1;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, "fifo") == 0)
+            dtype = e->d_type;
+    if (d)
+        closedir(d);
+    check(dtype == DT_FIFO, "readdir: DT_FIFO");
+    check(unlink(fifo) == 0, "unlink the FIFO");
+
+    const char *reg = "/tmp/iocalls/node";
+    check(mknod(reg, S_IFREG | 0640, 0) == 0 && stat(reg, &st) == 0 && S_ISREG(st.st_mode) &&
+              st.st_size == 0,
+          "mknod S_IFREG: an empty regular file");
+    check(mknod(reg, S_IFREG | 0640, 0) == -1 && errno == EEXIST, "mknod over it: EEXIST");
+    int dirfd = open("/tmp/iocalls", O_DIRECTORY | O_RDONLY);
+    check(mknodat(dirfd, "fifo2", S_IFIFO | 0644, 0) == 0 && stat("/tmp/iocalls/fifo2", &st) == 0 &&
+              S_ISFIFO(st.st_mode),
+          "mknodat S_IFIFO relative to a directory descriptor");
+    close(dirfd);
+    unlink("/tmp/iocalls/fifo2");
+    unlink(reg);
 }
 
 int main(void) {
@@ -148,6 +226,7 @@ int main(void) {
     close(pp[0]), close(pp[1]);
 
     close(fd), close(fb), close(p[0]), close(p[1]);
+    named_pipes();
     printf("iocalls: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

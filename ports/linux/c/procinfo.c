@@ -3,8 +3,8 @@
 // exe, cwd, fd, task, limits, maps and statm files (memory sizes following a new mapping);
 // the system's meminfo, stat, uptime, cpuinfo and sys/kernel files; /sys's CPU list and
 // loopback interface, which the interface ioctls agree with; kcmp; an ended thread's CPU time
-// in the process's (getrusage, its CPU clock, stat); /proc/self/io; and that /proc cannot be
-// written. Prints `ok WHAT` or
+// in the process's (getrusage, its CPU clock, stat); /proc/self/io; that /proc cannot be
+// written; and prctl: names given to threads (in comm files) and settings read back. Prints `ok WHAT` or
 // `FAIL WHAT (errno text)` per check, then `procinfo: N passed, N failed`; exit status 0 only if every check passed. The same program
 // passes on Linux (run as root or not).
 #define _GNU_SOURCE
@@ -13,12 +13,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -107,6 +109,67 @@ static long ms(struct timeval t) {
 }
 
 // Spins until the thread has used 300 ms of CPU time.
+static void *named(void *arg) {
+    prctl(PR_SET_NAME, "worker-thread");
+    *(pid_t *)arg = (pid_t)syscall(SYS_gettid);
+    sleep(1);
+    return NULL;
+}
+
+static void names_and_settings(void) {
+    char name[16] = {0}, path[64];
+    check(prctl(PR_SET_NAME, "0123456789abcdefghij") == 0, "PR_SET_NAME with a long name");
+    check(prctl(PR_GET_NAME, name) == 0 && strcmp(name, "0123456789abcde") == 0,
+          "PR_GET_NAME: its first 15 bytes");
+    char *comm = slurp("/proc/self/comm", NULL);
+    check(comm && strcmp(comm, "0123456789abcde\n") == 0, "/proc/self/comm shows it");
+    free(comm);
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", getpid());
+    comm = slurp(path, NULL);
+    check(comm && strcmp(comm, "0123456789abcde\n") == 0, "...and the main thread's task/N/comm");
+    free(comm);
+    pthread_t t;
+    pid_t tid = 0;
+    pthread_create(&t, NULL, named, &tid);
+    while (!__atomic_load_n(&tid, __ATOMIC_SEQ_CST))
+        usleep(1000);
+    usleep(20000);
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", tid);
+    comm = slurp(path, NULL);
+    check(comm && strcmp(comm, "worker-thread\n") == 0, "a thread's own name in its task/N/comm");
+    free(comm);
+    char tname[16] = {0};
+    check(pthread_getname_np(t, tname, sizeof tname) == 0 && strcmp(tname, "worker-thread") == 0,
+          "pthread_getname_np reads it");
+    pthread_join(t, NULL);
+    check(prctl(PR_SET_NAME, "procinfo") == 0, "PR_SET_NAME back");
+
+    check(prctl(PR_GET_DUMPABLE) == 1, "dumpable by default");
+    check(prctl(PR_SET_DUMPABLE, 0) == 0 && prctl(PR_GET_DUMPABLE) == 0, "PR_SET_DUMPABLE 0");
+    check(prctl(PR_SET_DUMPABLE, 2) == -1 && errno == EINVAL, "PR_SET_DUMPABLE 2: EINVAL");
+    prctl(PR_SET_DUMPABLE, 1);
+    int sig = -1;
+    check(prctl(PR_SET_PDEATHSIG, SIGUSR1) == 0 && prctl(PR_GET_PDEATHSIG, &sig) == 0 && sig == SIGUSR1,
+          "PR_SET_PDEATHSIG read back");
+    prctl(PR_SET_PDEATHSIG, 0);
+    check(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 0, "no_new_privs off at first");
+    check(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1,
+          "PR_SET_NO_NEW_PRIVS sticks");
+    check(prctl(PR_SET_NO_NEW_PRIVS, 0, 0, 0, 0) == -1 && errno == EINVAL, "it cannot be cleared");
+    long slack = prctl(PR_GET_TIMERSLACK);
+    check(slack == 50000, "timer slack 50 us by default");
+    check(prctl(PR_SET_TIMERSLACK, 60000) == 0 && prctl(PR_GET_TIMERSLACK) == 60000, "PR_SET_TIMERSLACK");
+    prctl(PR_SET_TIMERSLACK, 0);
+    check(prctl(PR_GET_TIMERSLACK) == 50000, "slack 0 means the default again");
+    check(prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_LATE, 0, 0) == 0 &&
+              prctl(PR_MCE_KILL_GET, 0, 0, 0, 0) == PR_MCE_KILL_LATE,
+          "PR_MCE_KILL late, read back");
+    check(prctl(PR_MCE_KILL, PR_MCE_KILL_CLEAR, 0, 0, 0) == 0 &&
+              prctl(PR_MCE_KILL_GET, 0, 0, 0, 0) == PR_MCE_KILL_DEFAULT,
+          "PR_MCE_KILL clear: the default");
+    check(prctl(9999) == -1 && errno == EINVAL, "an unknown option: EINVAL");
+}
+
 static void *spin(void *arg) {
     struct timespec t;
     do {
@@ -328,6 +391,8 @@ int main(int argc, char **argv) {
     char *paren = after ? strrchr(after, ')') : NULL;
     if (paren) sscanf(paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime);
     check(utime + stime >= 25, "/proc/self/stat utime + stime keep an ended thread's time");
+
+    names_and_settings();
 
     unlink("/tmp/procinfo/made");
     chdir("/");

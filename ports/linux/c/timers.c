@@ -3,12 +3,14 @@
 // alarm/pause, setitimer/getitimer with a handler, POSIX timers with SIGEV_SIGNAL and
 // SIGEV_NONE, sigsuspend's temporary mask, sigtimedwait (timeout, a blocked signal raised
 // earlier), an alarm reaching a thread that computes without system calls, and signal
-// descriptors (signalfd: non-blocking and blocking reads, poll and epoll, a new mask).
+// descriptors (signalfd: non-blocking and blocking reads, poll and epoll, a new mask), and
+// the CPU-time clocks of a process and a thread by id (clock_getcpuclockid).
 // Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then `timers: N passed, N failed`;
 // exit status 0 only if every check passed. The same program passes on Linux.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -264,12 +266,35 @@ static void signal_descriptors(void) {
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+static void cpu_clocks(void) {
+    clockid_t c;
+    check(clock_getcpuclockid(getpid(), &c) == 0, "clock_getcpuclockid(getpid())");
+    volatile unsigned long spins = 0;
+    for (long long t0 = now_ms(); now_ms() - t0 < 100;)
+        spins++;
+    struct timespec ts;
+    check(clock_gettime(c, &ts) == 0 && (ts.tv_sec > 0 || ts.tv_nsec >= 50 * 1000000),
+          "the process CPU clock counts the 100 ms spin");
+    struct timespec own;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &own);
+    check(own.tv_sec * 1000000000LL + own.tv_nsec + 5000000 >= ts.tv_sec * 1000000000LL + ts.tv_nsec,
+          "it agrees with CLOCK_PROCESS_CPUTIME_ID");
+    clockid_t tc;
+    check(pthread_getcpuclockid(pthread_self(), &tc) == 0 && clock_gettime(tc, &ts) == 0 &&
+              (ts.tv_sec > 0 || ts.tv_nsec >= 50 * 1000000),
+          "pthread_getcpuclockid: the thread's CPU clock");
+    // glibc says ESRCH; musl passes on clock_getres's EINVAL.
+    int r = clock_getcpuclockid(999999, &c);
+    check(r == ESRCH || r == EINVAL, "clock_getcpuclockid of no process fails");
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     timer_descriptors();
     alarms_and_itimers();
     posix_timers();
     signal_descriptors();
+    cpu_clocks();
     printf("timers: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -485,7 +485,8 @@ fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
         .append(req.append)
         .exclusive(req.exclusive)
         .directory(req.directory)
-        .mode(req.mode & !umask);
+        .mode(req.mode & !umask)
+        .nonblocking(req.nonblocking);
     let new = fs::open(&path, &opts)?;
     if req.nonblocking {
         fs::set_nonblocking(new, true)?;
@@ -844,6 +845,26 @@ pub fn mkdir(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn mkdirat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     fs::mkdir(&resolve(a[0], a[1])?, a[2] as u32 & 0o7777).map(|_| 0)
+}
+
+pub fn mknod(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    mknodat(r, [g::AT_FDCWD as i64 as u64, a[0], a[1], a[2], 0, 0])
+}
+
+/// `mknodat`: named pipes (`S_IFIFO`) and empty regular files (`S_IFREG` or no type); the
+/// in-memory file system has no device or socket nodes (`EPERM`, what Linux answers an
+/// unprivileged caller for devices).
+pub fn mknodat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let path = resolve(a[0], a[1])?;
+    let mode = a[2] as u32;
+    let perm = mode & 0o7777 & !*state::current().umask.lock();
+    match mode & g::S_IFMT {
+        g::S_IFIFO => fs::mkfifo(&path, perm),
+        0 | g::S_IFREG => fs::create_new_file(&path, perm),
+        g::S_IFCHR | g::S_IFBLK | g::S_IFSOCK => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
+    .map(|_| 0)
 }
 
 pub fn rmdir(_: &mut Registers, a: [u64; 6]) -> Result<u64> {

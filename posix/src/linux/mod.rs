@@ -144,6 +144,8 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_rename => ("rename", fs::rename),
         nr::__NR_mkdir => ("mkdir", fs::mkdir),
         nr::__NR_rmdir => ("rmdir", fs::rmdir),
+        nr::__NR_mknod => ("mknod", fs::mknod),
+        nr::__NR_mknodat => ("mknodat", fs::mknodat),
         nr::__NR_unlink => ("unlink", fs::unlink),
         nr::__NR_symlink => ("symlink", fs::symlink),
         nr::__NR_link => ("link", fs::link),

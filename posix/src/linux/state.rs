@@ -98,6 +98,36 @@ pub struct Process {
     pub signalled: Event,
     /// Signal timers (`setitimer`, `timer_create`).
     pub timers: Mutex<super::timers::Timers>,
+    /// What `prctl` sets and reads back.
+    pub settings: Mutex<Settings>,
+}
+
+/// The process's and its threads' `prctl` settings (see `system::prctl` for what each does
+/// here). Per-thread ones by thread id.
+pub struct Settings {
+    pub dumpable: bool,
+    pub subreaper: bool,
+    pub no_new_privs: bool,
+    pub thp_disable: bool,
+    pub death_signal: BTreeMap<u64, u32>,
+    pub keep_caps: BTreeSet<u64>,
+    pub timer_slack: BTreeMap<u64, u64>,
+    pub mce_kill: BTreeMap<u64, u32>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            dumpable: true,
+            subreaper: false,
+            no_new_privs: false,
+            thp_disable: false,
+            death_signal: BTreeMap::new(),
+            keep_caps: BTreeSet::new(),
+            timer_slack: BTreeMap::new(),
+            mce_kill: BTreeMap::new(),
+        }
+    }
 }
 
 impl Process {
@@ -126,6 +156,7 @@ impl Process {
             umask: Mutex::new(0o022),
             signalled: Event::default(),
             timers: Mutex::new(super::timers::Timers::default()),
+            settings: Mutex::new(Settings::default()),
         }
     }
 

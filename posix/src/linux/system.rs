@@ -38,8 +38,37 @@ fn clock_ns(clock: u32) -> Result<u64> {
         | g::CLOCK_BOOTTIME => time::monotonic_ns(),
         g::CLOCK_PROCESS_CPUTIME_ID => libtheseus::process::cpu_times().0,
         g::CLOCK_THREAD_CPUTIME_ID => thread::cpu_time_ns(),
+        _ if (clock as i32) < 0 => cpu_clock_ns(clock as i32)?,
         _ => return Err(Errno::EINVAL),
     })
+}
+
+/// A CPU-time clock of a process or thread by id (`clock_getcpuclockid`,
+/// `pthread_getcpuclockid`): Linux encodes `!id << 3`, bit 2 for a thread, and in the low two
+/// bits what to count (0: user + system, 1: user, 2: all run time). Id 0 is the caller.
+fn cpu_clock_ns(clock: i32) -> Result<u64> {
+    const PER_THREAD: i32 = 4;
+    let id = u64::from(!(clock >> 3) as u32);
+    let times = if clock & PER_THREAD != 0 {
+        if id == 0 {
+            Some(thread::cpu_times())
+        } else {
+            // Only the caller's own threads.
+            let process = super::state::current();
+            let mine = id == process.pid || process.threads.lock().contains_key(&id);
+            mine.then(|| thread::cpu_times_of(id)).flatten()
+        }
+    } else if id == 0 {
+        Some(libtheseus::process::cpu_times())
+    } else {
+        libtheseus::process::cpu_times_of(id)
+    };
+    let (all, user) = times.ok_or(Errno::EINVAL)?;
+    match clock & 3 {
+        0 | 2 => Ok(all),
+        1 => Ok(user),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 fn write_timespec(addr: u64, ns: u64) -> Result<()> {
@@ -180,14 +209,60 @@ pub fn sysinfo(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     usermode::write(a[0], &raw).map(|_| 0)
 }
 
-/// `prctl`: `PR_SET_NAME` (accepted: task names are fixed at creation), `PR_GET_NAME` (the
-/// thread's name, 16 bytes with the NUL), others `EINVAL`.
+/// `prctl`: the thread's name (`PR_SET_NAME`/`PR_GET_NAME`: 15 bytes, shown in `/proc` and
+/// `ps`), and the process and thread settings programs read back (`super::state::Settings`).
+/// What each setting does here: no set-user-id programs exist, so `no_new_privs` holds
+/// trivially; no core dumps, capabilities, huge pages, machine-check recovery or perf
+/// counters exist, so `dumpable`, `keepcaps`, `thp_disable`, the MCE policy and the perf
+/// switches change nothing; timers have no slack; `PR_SET_PDEATHSIG` is kept but not sent (a
+/// parent's end leaves its children running), and `PR_SET_CHILD_SUBREAPER` is kept (orphans
+/// are not re-parented). Other options are `EINVAL`.
 pub fn prctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
+    const PR_GET_KEEPCAPS: u64 = 7;
+    const PR_SET_KEEPCAPS: u64 = 8;
     const PR_SET_NAME: u64 = 15;
     const PR_GET_NAME: u64 = 16;
+    const PR_GET_TIMERSLACK: u64 = 30;
+    const PR_SET_TIMERSLACK: u64 = 29;
+    const PR_TASK_PERF_EVENTS_DISABLE: u64 = 31;
+    const PR_TASK_PERF_EVENTS_ENABLE: u64 = 32;
+    const PR_MCE_KILL: u64 = 33;
+    const PR_MCE_KILL_GET: u64 = 34;
+    const PR_SET_CHILD_SUBREAPER: u64 = 36;
+    const PR_GET_CHILD_SUBREAPER: u64 = 37;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    const PR_SET_THP_DISABLE: u64 = 41;
+    const PR_GET_THP_DISABLE: u64 = 42;
+    const PR_MCE_KILL_CLEAR: u64 = 0;
+    const PR_MCE_KILL_SET: u64 = 1;
+    /// Linux's default slack: 50 us.
+    const DEFAULT_SLACK: u64 = 50_000;
+    let process = super::state::current();
+    let flag = |v: u64| -> Result<bool> {
+        match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Errno::EINVAL),
+        }
+    };
+    let mut settings = process.settings.lock();
+    let me = thread::current_id().as_u64();
     match a[0] {
         PR_SET_NAME => {
-            usermode::read_c_string(a[1], 4096)?;
+            // Up to the NUL or 15 bytes, as Linux's copy of a name is.
+            let mut name = alloc::vec::Vec::with_capacity(15);
+            for at in a[1]..a[1] + 15 {
+                match usermode::read_value::<u8>(at)? {
+                    0 => break,
+                    b => name.push(b),
+                }
+            }
+            thread::set_current_name(&name);
             Ok(0)
         }
         PR_GET_NAME => {
@@ -197,6 +272,76 @@ pub fn prctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             name[..n].copy_from_slice(&current.as_bytes()[..n]);
             usermode::write(a[1], &name).map(|_| 0)
         }
+        PR_SET_PDEATHSIG => {
+            if a[1] > 64 {
+                return Err(Errno::EINVAL);
+            }
+            settings.death_signal.insert(me, a[1] as u32);
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            let sig = settings.death_signal.get(&me).copied().unwrap_or(0) as i32;
+            usermode::write_value(a[1], &sig).map(|_| 0)
+        }
+        PR_GET_DUMPABLE => Ok(u64::from(settings.dumpable)),
+        PR_SET_DUMPABLE => {
+            settings.dumpable = flag(a[1])?;
+            Ok(0)
+        }
+        PR_GET_KEEPCAPS => Ok(u64::from(settings.keep_caps.contains(&me))),
+        PR_SET_KEEPCAPS => {
+            if flag(a[1])? {
+                settings.keep_caps.insert(me);
+            } else {
+                settings.keep_caps.remove(&me);
+            }
+            Ok(0)
+        }
+        PR_GET_TIMERSLACK => Ok(settings
+            .timer_slack
+            .get(&me)
+            .copied()
+            .unwrap_or(DEFAULT_SLACK)),
+        PR_SET_TIMERSLACK => {
+            let slack = if a[1] == 0 { DEFAULT_SLACK } else { a[1] };
+            settings.timer_slack.insert(me, slack);
+            Ok(0)
+        }
+        PR_TASK_PERF_EVENTS_DISABLE | PR_TASK_PERF_EVENTS_ENABLE => Ok(0),
+        PR_MCE_KILL => match a[1] {
+            PR_MCE_KILL_CLEAR => {
+                settings.mce_kill.remove(&me);
+                Ok(0)
+            }
+            // Policies: early (1), late (0), default (2).
+            PR_MCE_KILL_SET if a[2] <= 2 => {
+                settings.mce_kill.insert(me, a[2] as u32);
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        },
+        PR_MCE_KILL_GET => Ok(u64::from(settings.mce_kill.get(&me).copied().unwrap_or(2))),
+        PR_SET_CHILD_SUBREAPER => {
+            settings.subreaper = a[1] != 0;
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            usermode::write_value(a[1], &i32::from(settings.subreaper)).map(|_| 0)
+        }
+        PR_SET_NO_NEW_PRIVS => {
+            // Once set it stays set; only 1 is accepted.
+            if a[1] != 1 || a[2..5].iter().any(|&v| v != 0) {
+                return Err(Errno::EINVAL);
+            }
+            settings.no_new_privs = true;
+            Ok(0)
+        }
+        PR_GET_NO_NEW_PRIVS => Ok(u64::from(settings.no_new_privs)),
+        PR_SET_THP_DISABLE => {
+            settings.thp_disable = a[1] != 0;
+            Ok(0)
+        }
+        PR_GET_THP_DISABLE => Ok(u64::from(settings.thp_disable)),
         _ => Err(Errno::EINVAL),
     }
 }
