@@ -22,6 +22,21 @@ pub fn wait_until(word: &AtomicU32, expected: u32, deadline_ns: Option<u64>) -> 
     task::futex_wait(word, expected, deadline_ns).map_err(|e| match e {
         task::FutexError::WouldBlock => Errno::EAGAIN,
         task::FutexError::TimedOut => Errno::ETIMEDOUT,
+        task::FutexError::Interrupted => Errno::EINTR,
+    })
+}
+
+/// [`wait_until`] that a signal for the thread interrupts (`EINTR`): see
+/// [`crate::thread::interrupt`].
+pub fn wait_until_interruptible(
+    word: &AtomicU32,
+    expected: u32,
+    deadline_ns: Option<u64>,
+) -> Result<()> {
+    task::futex_wait_interruptible(word, expected, deadline_ns).map_err(|e| match e {
+        task::FutexError::WouldBlock => Errno::EAGAIN,
+        task::FutexError::TimedOut => Errno::ETIMEDOUT,
+        task::FutexError::Interrupted => Errno::EINTR,
     })
 }
 

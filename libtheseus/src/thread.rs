@@ -139,6 +139,18 @@ pub fn cpu_times() -> (u64, u64) {
     (cpu, me.user_ns().min(cpu))
 }
 
+/// A signal waits for thread `id`: an interruptible wait it is in
+/// ([`crate::futex::wait_until_interruptible`]) ends with `EINTR`, and so do its next ones
+/// until it calls [`clear_interrupt`]. False if no such thread runs.
+pub fn interrupt(id: u64) -> bool {
+    task::interrupt(id)
+}
+
+/// The calling thread has taken its signals: interruptible waits block again.
+pub fn clear_interrupt() {
+    task::clear_interrupt();
+}
+
 /// Thread `id`'s CPU time in ns, `(all, user mode)`, as [`cpu_times`] counts it; `None` if
 /// no such thread runs.
 pub fn cpu_times_of(id: u64) -> Option<(u64, u64)> {

@@ -67,7 +67,10 @@ pub use registry::{TaskInfo, list, lookup};
 pub use scheduler::{DEFAULT_PRIORITY, PRIORITIES, current, current_id, init, sleep_ns, yield_now};
 pub use stop::{resume, stop, stop_point, stop_signal};
 pub use tls::TlsKey;
-pub use wait::{FutexError, WaitQueue, futex_wait, futex_wake};
+pub use wait::{
+    FutexError, WaitQueue, clear_interrupt, futex_wait, futex_wait_interruptible, futex_wake,
+    interrupt,
+};
 
 use faults::{KillPayload, panic_reason};
 use kill::KillRequest;
@@ -112,6 +115,8 @@ pub enum WakeReason {
     Notified,
     TimedOut,
     Killed,
+    /// [`interrupt`]: a signal for the task, which an interruptible wait gives up for.
+    Interrupted,
 }
 
 struct SchedState {
@@ -154,6 +159,11 @@ pub struct Task {
     kill_request: Mutex<Option<KillRequest>>,
     /// Set with `kill_request`, so hot paths can test it without a lock.
     kill_flag: AtomicBool,
+    /// Set by [`interrupt`] (a signal waits for the task), cleared by
+    /// [`clear_interrupt`]: an interruptible wait returns at once while it is set.
+    interrupt_flag: AtomicBool,
+    /// True while the task is in an interruptible wait ([`futex_wait_interruptible`]).
+    interruptible: AtomicBool,
     /// The signal a pending or completed [`stop`] names (`SIGTSTP`, `SIGTTIN`...), 0 if the
     /// task is not asked to stop.
     stop_signal: core::sync::atomic::AtomicI32,

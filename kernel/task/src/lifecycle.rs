@@ -54,6 +54,8 @@ pub(crate) fn new_task(
         }),
         kill_request: Mutex::new(None),
         kill_flag: AtomicBool::new(false),
+        interrupt_flag: AtomicBool::new(false),
+        interruptible: AtomicBool::new(false),
         stop_signal: core::sync::atomic::AtomicI32::new(0),
         async_stoppable: AtomicBool::new(false),
         keys: Mutex::new(BTreeMap::new()),

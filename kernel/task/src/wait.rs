@@ -114,6 +114,8 @@ pub enum FutexError {
     WouldBlock,
     /// The deadline passed.
     TimedOut,
+    /// [`interrupt`] asked the task to give up the wait (only [`futex_wait_interruptible`]).
+    Interrupted,
 }
 
 /// Blocks while `*addr == expected`, until a [`futex_wake`] on `addr` or `deadline`
@@ -123,17 +125,41 @@ pub fn futex_wait(
     expected: u32,
     deadline: Option<u64>,
 ) -> Result<(), FutexError> {
+    futex_wait_inner(addr, expected, deadline, false)
+}
+
+/// [`futex_wait`] that also ends, with [`FutexError::Interrupted`], when [`interrupt`] is
+/// called for the task or was called and not cleared yet (a program's futex wait and sleep:
+/// a signal handler must get to run).
+pub fn futex_wait_interruptible(
+    addr: &AtomicU32,
+    expected: u32,
+    deadline: Option<u64>,
+) -> Result<(), FutexError> {
+    futex_wait_inner(addr, expected, deadline, true)
+}
+
+fn futex_wait_inner(
+    addr: &AtomicU32,
+    expected: u32,
+    deadline: Option<u64>,
+    interruptible: bool,
+) -> Result<(), FutexError> {
     let key = addr as *const AtomicU32 as usize;
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
+    let me = SCHED.lock().current.clone().expect("scheduler not started");
     let result = if addr.load(Ordering::SeqCst) != expected {
         Err(FutexError::WouldBlock)
     } else if deadline.is_some_and(|d| time::monotonic_ns() >= d) {
         Err(FutexError::TimedOut)
+    } else if interruptible && me.interrupt_flag.load(Ordering::SeqCst) {
+        Err(FutexError::Interrupted)
     } else {
-        let me = SCHED.lock().current.clone().expect("scheduler not started");
         FUTEXES.lock().entry(key).or_default().push_back(me.clone());
+        me.interruptible.store(interruptible, Ordering::SeqCst);
         let reason = block_current(deadline);
+        me.interruptible.store(false, Ordering::SeqCst);
         let mut map = FUTEXES.lock();
         if let Some(q) = map.get_mut(&key) {
             q.retain(|t| !Arc::ptr_eq(t, &me));
@@ -143,14 +169,38 @@ pub fn futex_wait(
         }
         match reason {
             WakeReason::TimedOut => Err(FutexError::TimedOut),
+            WakeReason::Interrupted => Err(FutexError::Interrupted),
             _ => Ok(()),
         }
     };
+    drop(me);
     if were_enabled {
         interrupts::enable();
         crate::kill_point();
     }
     result
+}
+
+/// A signal waits for task `id`: an interruptible wait it is in ends now, and its next one
+/// ends at once, until [`clear_interrupt`]. False if there is no such task.
+pub fn interrupt(id: crate::TaskId) -> bool {
+    let Some(task) = crate::registry::lookup(id) else {
+        return false;
+    };
+    interrupts::without_interrupts(|| {
+        task.interrupt_flag.store(true, Ordering::SeqCst);
+        if task.interruptible.load(Ordering::SeqCst) {
+            crate::scheduler::wake(&task, WakeReason::Interrupted);
+        }
+    });
+    true
+}
+
+/// The running task has seen to its signals: interruptible waits block again.
+pub fn clear_interrupt() {
+    crate::current()
+        .interrupt_flag
+        .store(false, Ordering::SeqCst);
 }
 
 /// Wakes up to `count` tasks waiting on `addr`. Returns how many were woken.

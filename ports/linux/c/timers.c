@@ -4,7 +4,8 @@
 // SIGEV_NONE, sigsuspend's temporary mask, sigtimedwait (timeout, a blocked signal raised
 // earlier), an alarm reaching a thread that computes without system calls, and signal
 // descriptors (signalfd: non-blocking and blocking reads, poll and epoll, a new mask), and
-// the CPU-time clocks of a process and a thread by id (clock_getcpuclockid).
+// the CPU-time clocks of a process and a thread by id (clock_getcpuclockid), and signals
+// reaching threads blocked in futex waits (pthread_kill, musl's __synccall behind setgid).
 // Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then `timers: N passed, N failed`;
 // exit status 0 only if every check passed. The same program passes on Linux.
 #define _GNU_SOURCE
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/time.h>
@@ -288,6 +290,48 @@ static void cpu_clocks(void) {
     check(r == ESRCH || r == EINVAL, "clock_getcpuclockid of no process fails");
 }
 
+static volatile sig_atomic_t woken;
+static void on_usr2(int sig) { (void)sig; woken++; }
+static pthread_mutex_t mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int go;
+
+static void *cond_waiter(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&mtx);
+    while (!go)
+        pthread_cond_wait(&cond, &mtx);
+    pthread_mutex_unlock(&mtx);
+    return NULL;
+}
+
+static void blocked_threads(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &sa, NULL);
+    pthread_t t;
+    pthread_create(&t, NULL, cond_waiter, NULL);
+    usleep(50 * 1000);
+    woken = 0;
+    check(pthread_kill(t, SIGUSR2) == 0, "pthread_kill a thread blocked in pthread_cond_wait");
+    for (long long t0 = now_ms(); !woken && now_ms() - t0 < 2000;)
+        usleep(1000);
+    check(woken == 1, "its handler runs while it waits");
+    // musl's setgid signals every thread and waits for each to run a handler.
+    check(setgid(0) == 0, "setgid with another thread blocked in a futex wait returns");
+    gid_t saved[64], want[2] = {123, 456}, got[8];
+    int nsaved = getgroups(64, saved);
+    check(setgroups(2, want) == 0 && getgroups(8, got) == 2 && got[0] == 123 && got[1] == 456,
+          "setgroups (also through every thread), read back by getgroups");
+    check(getgroups(1, got) == -1 && errno == EINVAL, "getgroups into too small a list: EINVAL");
+    setgroups(nsaved > 0 ? nsaved : 0, saved);
+    pthread_mutex_lock(&mtx);
+    go = 1;
+    pthread_cond_broadcast(&cond);
+    pthread_mutex_unlock(&mtx);
+    check(pthread_join(t, NULL) == 0, "the waiter still wakes and ends normally");
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     timer_descriptors();
@@ -295,6 +339,7 @@ int main(void) {
     posix_timers();
     signal_descriptors();
     cpu_clocks();
+    blocked_threads();
     printf("timers: %d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

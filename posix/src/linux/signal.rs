@@ -87,15 +87,20 @@ pub fn receiver(process: &state::Process, sig: u32) -> u64 {
         .map_or(process.pid, |(&tid, _)| tid)
 }
 
-/// Marks `sig` pending on thread `tid` of `process` and wakes the process's signal waiters.
+/// Marks `sig` pending on thread `tid` of `process` and wakes the process's signal waiters;
+/// a futex wait of that thread ends with `EINTR` if the thread would take the signal.
 pub fn mark_pending(process: &state::Process, tid: u64, sig: u32) {
-    {
+    let blocked = {
         let mut threads = process.threads.lock();
         let t = threads.entry(tid).or_default();
         if t.pending & bit(sig) == 0 {
             t.pending |= bit(sig);
             PENDING.fetch_add(1, Ordering::SeqCst);
         }
+        t.sigmask & bit(sig) != 0
+    };
+    if !blocked && !ignored(process, sig) {
+        thread::interrupt(tid);
     }
     process.signalled.signal();
     // A signal descriptor may have become readable.
@@ -457,6 +462,60 @@ pub(super) fn is_pending(process: &state::Process, wanted: u64) -> bool {
     [me, process.pid]
         .iter()
         .any(|tid| threads.get(tid).is_some_and(|t| t.pending & wanted != 0))
+}
+
+/// Whether `process` ignores `sig` (its action, or the default one).
+fn ignored(process: &state::Process, sig: u32) -> bool {
+    let action = process
+        .actions
+        .lock()
+        .get(&sig)
+        .copied()
+        .unwrap_or_default();
+    action.handler == SIG_IGN || (action.handler == SIG_DFL && ignored_by_default(sig))
+}
+
+/// Whether the calling thread has a pending signal it would take now (not blocked, not
+/// ignored).
+fn deliverable(process: &state::Process) -> bool {
+    let mask = process.thread().sigmask;
+    let me = thread::current_id().as_u64();
+    let pending = {
+        let threads = process.threads.lock();
+        [me, process.pid]
+            .iter()
+            .filter_map(|tid| threads.get(tid))
+            .fold(0, |p, t| p | t.pending)
+    } & !mask;
+    (1..=64).any(|sig| pending & bit(sig) != 0 && !ignored(process, sig))
+}
+
+/// A program's futex wait: ends with `EINTR` when a signal the thread would take is pending
+/// (already, or arriving meanwhile), so its handler can run; the process's signal timers fire
+/// during the wait.
+pub fn wait_on_futex(
+    word: &core::sync::atomic::AtomicU32,
+    expected: u32,
+    deadline: Option<u64>,
+) -> Result<()> {
+    let process = state::current();
+    loop {
+        // Cleared before looking, so a signal after the look interrupts the wait.
+        thread::clear_interrupt();
+        let next_timer = timers::fire_due(&process);
+        if deliverable(&process) {
+            return Err(Errno::EINTR);
+        }
+        let until = match (deadline, next_timer) {
+            (Some(d), Some(t)) => Some(d.min(t)),
+            (d, t) => d.or(t),
+        };
+        match libtheseus::futex::wait_until_interruptible(word, expected, until) {
+            // A timer's expiry, not the caller's deadline: fire it and look again.
+            Err(Errno::ETIMEDOUT) if deadline.is_none_or(|d| time::monotonic_ns() < d) => {}
+            other => return other,
+        }
+    }
 }
 
 /// What taking `sig` does: its handler runs (frame keeping `restore` as the mask to return

@@ -100,6 +100,8 @@ pub struct Process {
     pub timers: Mutex<super::timers::Timers>,
     /// What `prctl` sets and reads back.
     pub settings: Mutex<Settings>,
+    /// Supplementary group ids (`setgroups`).
+    pub groups: Mutex<alloc::vec::Vec<u32>>,
 }
 
 /// The process's and its threads' `prctl` settings (see `system::prctl` for what each does
@@ -157,6 +159,7 @@ impl Process {
             signalled: Event::default(),
             timers: Mutex::new(super::timers::Timers::default()),
             settings: Mutex::new(Settings::default()),
+            groups: Mutex::new(alloc::vec::Vec::new()),
         }
     }
 

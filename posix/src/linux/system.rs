@@ -19,6 +19,68 @@ pub fn getres_ids(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
+/// The id-setting calls: the only user and group is root (0), so setting 0 (or `-1`,
+/// "unchanged", where the call takes it) succeeds and changes nothing; any other id is
+/// `EPERM` (no other identities exist).
+fn only_root(ids: &[u64]) -> Result<u64> {
+    if ids
+        .iter()
+        .all(|&id| id as u32 == 0 || id as u32 == u32::MAX)
+    {
+        Ok(0)
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+/// `getgroups`: the supplementary groups `setgroups` set (none at first).
+pub fn getgroups(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (size, list) = (a[0] as i32, a[1]);
+    let groups = super::state::current().groups.lock().clone();
+    if size < 0 || (size != 0 && (size as usize) < groups.len()) {
+        return Err(Errno::EINVAL);
+    }
+    if size != 0 {
+        for (i, g) in groups.iter().enumerate() {
+            usermode::write_value(list + 4 * i as u64, g)?;
+        }
+    }
+    Ok(groups.len() as u64)
+}
+
+/// `setgroups`: records the process's supplementary groups (root may name any; with no
+/// permission checks in the OS they change nothing else).
+pub fn setgroups(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    const NGROUPS_MAX: u64 = 65536;
+    let (size, list) = (a[0], a[1]);
+    if size > NGROUPS_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let groups = (0..size)
+        .map(|i| usermode::read_value::<u32>(list + 4 * i))
+        .collect::<Result<alloc::vec::Vec<u32>>>()?;
+    *super::state::current().groups.lock() = groups;
+    Ok(0)
+}
+
+/// `setuid`, `setgid`.
+pub fn set_id(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[0] as u32 == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    only_root(&a[..1])
+}
+
+/// `setreuid`, `setregid`.
+pub fn set_re_ids(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    only_root(&a[..2])
+}
+
+/// `setresuid`, `setresgid`.
+pub fn set_res_ids(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    only_root(&a[..3])
+}
+
 /// `getcpu`: the one CPU, in NUMA node 0 (either pointer may be null).
 pub fn getcpu(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     for addr in &a[..2] {

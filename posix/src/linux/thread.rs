@@ -90,7 +90,8 @@ fn timespec_ns(addr: u64) -> Result<u64> {
 /// `futex`: `WAIT` (relative timeout), `WAIT_BITSET` (absolute, `FUTEX_CLOCK_REALTIME` or
 /// monotonic), `WAKE`, `WAKE_BITSET`, `REQUEUE`/`CMP_REQUEUE` (the requeued waiters are woken
 /// instead: waiters re-check their word, so this only costs a spurious wake-up). Bitsets other
-/// than all ones are treated as all ones.
+/// than all ones are treated as all ones. A wait ends with `EINTR` when a signal the thread
+/// would take arrives (its handler then runs, or its default action ends the process).
 pub fn futex(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (addr, op, val, timeout) = (a[0], a[1] as u32, a[2] as u32, a[3]);
     let cmd = op & !(g::FUTEX_PRIVATE_FLAG | g::FUTEX_CLOCK_REALTIME);
@@ -102,7 +103,7 @@ pub fn futex(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             } else {
                 Some(libtheseus::time::monotonic_ns().saturating_add(timespec_ns(timeout)?))
             };
-            futex::wait_until(w, val, deadline).map(|_| 0)
+            super::signal::wait_on_futex(w, val, deadline).map(|_| 0)
         }
         g::FUTEX_WAIT_BITSET => {
             let deadline = if timeout == 0 {
@@ -117,7 +118,7 @@ pub fn futex(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
                     abs
                 })
             };
-            futex::wait_until(w, val, deadline).map(|_| 0)
+            super::signal::wait_on_futex(w, val, deadline).map(|_| 0)
         }
         g::FUTEX_WAKE | g::FUTEX_WAKE_BITSET => Ok(futex::wake(w, val as usize) as u64),
         g::FUTEX_REQUEUE | g::FUTEX_CMP_REQUEUE => {
