@@ -108,14 +108,34 @@ pub const POLLNVAL: i16 = g::POLLNVAL as i16;
 const POLLRDNORM: i16 = g::POLLRDNORM as i16;
 const POLLWRNORM: i16 = g::POLLWRNORM as i16;
 
-/// The `revents` of a descriptor asked for `events` that is `readable` / `writable` now.
-pub fn poll_revents(events: i16, readable: bool, writable: bool) -> i16 {
+const POLLHUP: i16 = g::POLLHUP as i16;
+const POLLRDHUP: i16 = g::POLLRDHUP as i16;
+
+/// What `poll` learns of a descriptor now.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PollState {
+    pub readable: bool,
+    pub writable: bool,
+    /// Its reading side is closed for good (the peer shut down writing): `POLLRDHUP`.
+    pub read_closed: bool,
+    /// Hung up (no writer left, or closed both ways): `POLLHUP`, reported whatever was asked.
+    pub hung_up: bool,
+}
+
+/// The `revents` of a descriptor asked for `events` in `state`.
+pub fn poll_revents(events: i16, state: PollState) -> i16 {
     let mut r = 0;
-    if readable {
+    if state.readable {
         r |= events & (POLLIN | POLLRDNORM);
     }
-    if writable {
+    if state.writable {
         r |= events & (POLLOUT | POLLWRNORM);
+    }
+    if state.read_closed {
+        r |= events & POLLRDHUP;
+    }
+    if state.hung_up {
+        r |= POLLHUP;
     }
     r
 }
@@ -205,12 +225,32 @@ mod tests {
 
     #[test]
     fn poll_events() {
-        assert_eq!(poll_revents(POLLIN | POLLOUT, true, false), POLLIN);
-        assert_eq!(poll_revents(POLLIN | POLLOUT, true, true), POLLIN | POLLOUT);
-        assert_eq!(poll_revents(POLLOUT, true, false), 0);
+        let state = |readable, writable| PollState {
+            readable,
+            writable,
+            ..PollState::default()
+        };
+        assert_eq!(poll_revents(POLLIN | POLLOUT, state(true, false)), POLLIN);
         assert_eq!(
-            poll_revents(POLLRDNORM | POLLWRNORM, true, true),
+            poll_revents(POLLIN | POLLOUT, state(true, true)),
+            POLLIN | POLLOUT
+        );
+        assert_eq!(poll_revents(POLLOUT, state(true, false)), 0);
+        assert_eq!(
+            poll_revents(POLLRDNORM | POLLWRNORM, state(true, true)),
             POLLRDNORM | POLLWRNORM
+        );
+        // Hang-ups: POLLHUP whatever was asked, POLLRDHUP only when asked.
+        let closed = PollState {
+            readable: true,
+            read_closed: true,
+            hung_up: true,
+            ..PollState::default()
+        };
+        assert_eq!(poll_revents(POLLOUT, closed), POLLHUP);
+        assert_eq!(
+            poll_revents(POLLIN | POLLRDHUP, closed),
+            POLLIN | POLLRDHUP | POLLHUP
         );
     }
 }

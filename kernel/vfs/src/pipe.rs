@@ -71,6 +71,9 @@ impl Pipe {
 pub struct PipeReader {
     pipe: Arc<Pipe>,
     nonblocking: AtomicBool,
+    /// Write ends made before this one: it reports a hang-up only once a writer that came
+    /// after it has gone (a named pipe's reader waiting for its first writer is not hung up).
+    writers_before: usize,
 }
 
 /// The write end of a pipe.
@@ -94,6 +97,7 @@ impl PipeReader {
         Arc::new(PipeReader {
             pipe: pipe.clone(),
             nonblocking: AtomicBool::new(false),
+            writers_before: pipe.writers_made.load(Ordering::SeqCst),
         })
     }
 }
@@ -186,6 +190,13 @@ impl File for PipeReader {
 
     fn poll_writable(&self) -> bool {
         false
+    }
+
+    /// Every write end is closed, and one was open since this end was made (`POLLHUP`,
+    /// `EPOLLHUP`), as on Linux.
+    fn poll_hung_up(&self) -> bool {
+        self.pipe.writers.load(Ordering::SeqCst) == 0
+            && self.pipe.writers_made.load(Ordering::SeqCst) > self.writers_before
     }
 
     fn set_nonblocking(&self, nonblocking: bool) {

@@ -1,14 +1,16 @@
 // Less common I/O calls of a Linux-ABI C program, in a fresh directory under /tmp: truncate,
 // preadv/pwritev (and the v2 forms), sendfile, copy_file_range, posix_fadvise, select and
 // pselect, getresuid/getresgid, getcpu, fcntl's F_GETFL/F_SETFL flags, named pipes (mkfifo:
-// blocking and non-blocking opens, data through them, end of file) and mknod, with the errno
-// values Linux gives. Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then
+// blocking and non-blocking opens, data through them, end of file), mknod, and poll's
+// hang-ups (POLLHUP, POLLRDHUP), with the errno values Linux gives. Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then
 // `iocalls: N passed, N failed`; exit status 0 only if every check passed. The same program
 // passes on Linux.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -51,6 +53,32 @@ static void *fifo_writer(void *arg) {
     return NULL;
 }
 
+static void hang_ups(void) {
+    int p[2];
+    pipe(p);
+    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    check(poll(&pf, 1, 0) == 0, "poll: an open pipe with nothing in it");
+    close(p[1]);
+    // Linux reports POLLHUP alone here; POLLIN too (a read gives end of file) is allowed.
+    check(poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP) && !(pf.revents & POLLOUT),
+          "poll: POLLHUP on the read end after the writer closed");
+    pf.events = 0;
+    check(poll(&pf, 1, 0) == 1 && pf.revents == POLLHUP, "POLLHUP even when not asked for");
+    close(p[0]);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    struct pollfd sp = {.fd = sv[0], .events = POLLIN | POLLRDHUP};
+    check(poll(&sp, 1, 0) == 0, "poll: a connected socket pair, nothing sent");
+    shutdown(sv[1], SHUT_WR);
+    check(poll(&sp, 1, 0) == 1 && (sp.revents & POLLRDHUP) && (sp.revents & POLLIN) &&
+              !(sp.revents & POLLHUP),
+          "poll: POLLRDHUP after the peer shut down writing");
+    close(sv[1]);
+    sp.revents = 0;
+    check(poll(&sp, 1, 0) == 1 && (sp.revents & POLLHUP), "poll: POLLHUP once the peer closed");
+    close(sv[0]);
+}
+
 static void named_pipes(void) {
     check(mkfifo(fifo, 0600) == 0, "mkfifo");
     struct stat st;
@@ -62,6 +90,8 @@ static void named_pipes(void) {
           "a non-blocking write-only open without a reader: ENXIO");
     int r = open(fifo, O_RDONLY | O_NONBLOCK);
     check(r >= 0, "a non-blocking read-only open returns at once");
+    struct pollfd fp = {.fd = r, .events = POLLIN};
+    check(poll(&fp, 1, 0) == 0, "poll: a FIFO reader waiting for its first writer is not hung up");
     char buf[16] = {0};
     check(read(r, buf, sizeof buf) == 0, "reading with no writer yet: end of file");
     int w = open(fifo, O_WRONLY | O_NONBLOCK);
@@ -73,6 +103,8 @@ static void named_pipes(void) {
     check(fstat(r, &fst) == 0 && S_ISFIFO(fst.st_mode) && fst.st_ino == st.st_ino,
           "fstat of an end: the FIFO's inode");
     close(w);
+    fp.revents = 0;
+    check(poll(&fp, 1, 0) == 1 && (fp.revents & POLLHUP), "poll: POLLHUP once the writer closed");
     check(read(r, buf, sizeof buf) == 0, "end of file once the writer closed");
     close(r);
 
@@ -227,6 +259,7 @@ int main(void) {
 
     close(fd), close(fb), close(p[0]), close(p[1]);
     named_pipes();
+    hang_ups();
     printf("iocalls: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

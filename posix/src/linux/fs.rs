@@ -1043,8 +1043,21 @@ fn poll_until(addr: u64, count: u64, deadline: Option<u64>) -> Result<u64> {
             let revents = if f < 0 {
                 0
             } else {
-                match (fs::poll_readable(f as u32), fs::poll_writable(f as u32)) {
-                    (Ok(r), Ok(w)) => abi::poll_revents(events, r, w),
+                let f = f as u32;
+                match (
+                    fs::poll_readable(f),
+                    fs::poll_writable(f),
+                    fs::poll_hangup(f),
+                ) {
+                    (Ok(readable), Ok(writable), Ok((read_closed, hung_up))) => {
+                        let state = abi::PollState {
+                            readable,
+                            writable,
+                            read_closed,
+                            hung_up,
+                        };
+                        abi::poll_revents(events, state)
+                    }
                     _ => abi::POLLNVAL,
                 }
             };
