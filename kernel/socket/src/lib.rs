@@ -1400,14 +1400,17 @@ impl File for Socket {
         }
     }
 
-    /// As Linux's `tcp_poll`: hung up when closed in both directions or reset.
+    /// As Linux's `tcp_poll`: hung up when closed in both directions or reset; a Unix
+    /// stream socket also when its peer is gone both ways (closed), as `unix_poll` says.
     fn poll_hung_up(&self) -> bool {
         let inner = self.inner.lock();
         match &inner.state {
             State::Connected(ep) => {
                 let (ep, shut_rd, shut_wr) = (ep.clone(), inner.shut_rd, inner.shut_wr);
                 drop(inner);
-                ep.rx.is_reset() || (shut_wr && (shut_rd || ep.rx.write_closed()))
+                let peer_gone =
+                    self.family == Family::Unix && ep.rx.write_closed() && ep.tx.reader_gone();
+                ep.rx.is_reset() || (shut_wr && (shut_rd || ep.rx.write_closed())) || peer_gone
             }
             _ => false,
         }

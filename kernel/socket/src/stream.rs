@@ -148,6 +148,11 @@ impl Channel {
         st.fin || st.reset
     }
 
+    /// The reader closed or shut down reading: nothing written is read any more.
+    pub(crate) fn reader_gone(&self) -> bool {
+        self.state.lock().reader_gone
+    }
+
     /// The connection was reset (aborted by the writer).
     pub(crate) fn is_reset(&self) -> bool {
         self.state.lock().reset

@@ -184,8 +184,10 @@ impl File for PipeReader {
         Ok(self.pipe.stat())
     }
 
+    /// Data, or end of file: every writer that came after this end has gone (a named pipe's
+    /// reader waiting for its first writer is not readable, as on Linux).
     fn poll_readable(&self) -> bool {
-        self.pipe.len.load(Ordering::SeqCst) > 0 || self.pipe.writers.load(Ordering::SeqCst) == 0
+        self.pipe.len.load(Ordering::SeqCst) > 0 || self.poll_hung_up()
     }
 
     fn poll_writable(&self) -> bool {
