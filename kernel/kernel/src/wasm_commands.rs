@@ -40,17 +40,26 @@ fn run_file(name: &str, path: &str, argv: Vec<String>, io: &mut Io) -> i32 {
     let ctx = vfs::current_context();
     let preopens = alloc::vec![("/".into(), "/".into()), (ctx.cwd(), ".".into())];
     let env = ctx.env_vars();
+    let engine = match env.iter().find(|(key, _)| key == ENGINE_VAR) {
+        Some((_, value)) if !value.is_empty() => match Engine::parse(value) {
+            Some(engine) => engine,
+            None => {
+                io.err(&format!(
+                    "{name}: {ENGINE_VAR}={value}: expected wasmi or wasmtime\n"
+                ));
+                return 2;
+            }
+        },
+        _ => Engine::DEFAULT,
+    };
     let limits = wasm_runner::Limits::default();
-    run_module(
-        name,
-        path,
-        argv,
-        env,
-        preopens,
-        (Engine::DEFAULT, limits),
-        io,
-    )
+    run_module(name, path, argv, env, preopens, (engine, limits), io)
 }
+
+/// The environment variable that picks the engine of a by-name run (`WASM_ENGINE=wasmi
+/// NAME`); unset or empty, [`Engine::DEFAULT`] runs it. The guest sees it like any other
+/// variable of its environment.
+const ENGINE_VAR: &str = "WASM_ENGINE";
 
 fn read_module(path: &str) -> Result<Vec<u8>, vfs::Errno> {
     let fd = vfs::open(path, vfs::OpenOptions::read_only())?;
@@ -89,6 +98,15 @@ enum Engine {
 impl Engine {
     /// The engine of by-name runs and of `wasm` without `--engine`.
     const DEFAULT: Engine = Engine::Wasmi;
+
+    /// `wasmi` or `wasmtime`.
+    fn parse(name: &str) -> Option<Engine> {
+        match name {
+            "wasmi" => Some(Engine::Wasmi),
+            "wasmtime" => Some(Engine::Wasmtime),
+            _ => None,
+        }
+    }
 }
 
 /// Runs `path` and turns the outcome into a status, printing errors as `prefix: error`.
@@ -203,10 +221,9 @@ fn cmd_wasm(args: &[String], io: &mut Io) -> i32 {
                     _ => (opt, value),
                 };
                 if opt == "--engine" {
-                    engine = match value {
-                        "wasmi" => Engine::Wasmi,
-                        "wasmtime" => Engine::Wasmtime,
-                        _ => {
+                    engine = match Engine::parse(value) {
+                        Some(engine) => engine,
+                        None => {
                             io.err(&format!(
                                 "wasm: --engine {value}: expected wasmi or wasmtime\n"
                             ));

@@ -361,6 +361,9 @@ const E2E_CASES: &[Case] = &[
     // Killed during the compile (a miss: wasmtime-compile takes over a second): the compiler
     // is stopped with it, no file is left in the cache, and the next miss compiles as usual.
     ("wasmtime-kill-compile", "wasm --engine wasmtime /bin/links.wasm & sleep 0.5; kill %1; sleep 1; jobs; ls /var/cache/wasmtime | wc -l; ps | grep -c wasmtime-compile; wasm --engine wasmtime /bin/exitcode.wasm 7; echo $?; ls /var/cache/wasmtime | wc -l", &[], 0, ContainsInOrder(&["Killed  wasm --engine wasmtime /bin/links.wasm\n0\n0\nexiting with 7\n7\n1\n"])),
+    // By name, `WASM_ENGINE` picks the engine: `trap recurse` ends differently on each (see
+    // above); a name that is no engine is an error, an empty one the default.
+    ("wasm-engine-var", "WASM_ENGINE=wasmtime trap recurse; echo $?; WASM_ENGINE=wasmi trap recurse; echo $?; WASM_ENGINE=nope hello; echo $?; WASM_ENGINE= exitcode 3; echo $?", &[], 0, ContainsInOrder(&["trapping: recurse\ntrap: trap: out of bounds memory access in _start\n", "\n139\ntrapping: recurse\ntrap: trap: call stack exhausted in _start\n", "  ... 960 more\n139\nhello: WASM_ENGINE=nope: expected wasmi or wasmtime\n2\nexiting with 3\n3\n"])),
     ("wasmtime-kill", "wasm --engine wasmtime /bin/spin.wasm 1 > /dev/null; wasm --engine wasmtime /bin/spin.wasm & sleep 0.5; kill %1; sleep 0.4; jobs; echo alive", &[], 0, ContainsInOrder(&["Killed  wasm --engine wasmtime /bin/spin.wasm\n", "alive\n"])),
     // Stock static x86_64-unknown-linux-musl binaries (ports/linux), through the Linux system-call ABI.
     ("linux-hello", "hello-c one two; echo $?; /bin/hello-c 'a b'", &[],             1,   Exactly("hello-c: to stderr\nargv[0]=hello-c\nargv[1]=one\nargv[2]=two\n2\nhello-c: to stderr\nargv[0]=/bin/hello-c\nargv[1]=a b\n")),
