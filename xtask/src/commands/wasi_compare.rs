@@ -1,7 +1,7 @@
 //! A group of `cargo xtask test`: WASI test programs of our own (`wasm/tests/c`) run on the
 //! host under the `wasmtime` Python package ([`crate::registry`]) and in the OS, with the same
-//! two preopens: a fresh scratch directory as `/all` and its subdirectory `box` as `/box`.
-//! Exit status, stdout and stderr must match byte for byte, and wasmtime's status must be 0:
+//! two preopens: a fresh scratch directory as `/all` and its subdirectory `box` as `/box`;
+//! in the OS once on each engine (`wasm --engine wasmi`, `wasm --engine wasmtime`). Exit status, stdout and stderr must match byte for byte, and wasmtime's status must be 0:
 //! the programs check their own expectations, which are written to be wasmtime's, so a
 //! change of the reference shows up as a failing host run rather than as a silent new
 //! expectation.
@@ -23,6 +23,9 @@ use crate::{setup, wasm_build};
 
 /// Per program, in the OS (QEMU, boot included).
 const OS_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The engines each program runs on in the OS.
+const ENGINES: [&str; 2] = ["wasmi", "wasmtime"];
 
 /// Where the OS run puts the two preopens.
 const GUEST_SCRATCH: &str = "/tmp/wasi-compare";
@@ -57,7 +60,8 @@ pub fn run(ws: &Workspace, verbose: bool) -> Result<i32> {
     super::test::run_group(ws, verbose, group)
 }
 
-/// The group, on an already built kernel: one `wasi-compare NAME ... ok|FAILED` per case.
+/// The group, on an already built kernel: one `wasi-compare NAME on ENGINE ... ok|FAILED`
+/// per case and engine.
 pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     let cache = match setup::ensure_python().and_then(|()| Cache::ensure(ws, &[])) {
         Ok(cache) => cache,
@@ -69,25 +73,33 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     };
     let modules = wasm_build::built_modules(ws);
     for case in CASES {
-        let file = format!("{}.wasm", case.program);
-        let result = match modules.iter().find(|(name, _)| *name == file) {
-            Some((_, module)) => run_case(ws, &cache, case, module, verbose),
-            None => Err(Error::failed(format!("{file} was not built"))),
-        };
-        tally.record("wasi-compare", case.program, result);
+        for engine in ENGINES {
+            let file = format!("{}.wasm", case.program);
+            let result = match modules.iter().find(|(name, _)| *name == file) {
+                Some((_, module)) => run_case(ws, &cache, case, engine, module, verbose),
+                None => Err(Error::failed(format!("{file} was not built"))),
+            };
+            let label = format!("{} on {engine}", case.program);
+            tally.record("wasi-compare", &label, result);
+        }
     }
     Ok(())
 }
 
-/// Runs `case` on both sides; `Some(details)` if they differ or wasmtime's run failed.
+/// Runs `case` on both sides, in the OS on `engine`; `Some(details)` if they differ or
+/// wasmtime's run failed.
 fn run_case(
     ws: &Workspace,
     cache: &Cache,
     case: &Case,
+    engine: &str,
     module: &Path,
     verbose: bool,
 ) -> Result<Option<String>> {
-    let work = ws.ensure_out_dir()?.join("wasi-compare").join(case.program);
+    let work = ws
+        .ensure_out_dir()?
+        .join("wasi-compare")
+        .join(format!("{}-{engine}", case.program));
     if work.exists() {
         fs::remove_dir_all(&work).context(|| format!("removing {}", work.display()))?;
     }
@@ -125,7 +137,7 @@ fn run_case(
         )));
     }
 
-    let (os, _) = match run_in_os(ws, &guest_command(case), &[], OS_TIMEOUT, verbose)? {
+    let (os, _) = match run_in_os(ws, &guest_command(case, engine), &[], OS_TIMEOUT, verbose)? {
         Ok(done) => done,
         Err(problem) => return Ok(Some(problem)),
     };
@@ -133,7 +145,7 @@ fn run_case(
         .context(|| format!("writing {}", work.display()))?;
     if host == os {
         println!(
-            "wasi-compare {} ... ok (status 0, {} lines of stdout identical with wasmtime)",
+            "wasi-compare {} on {engine} ... ok (status 0, {} lines of stdout identical with wasmtime)",
             case.program,
             os.stdout.iter().filter(|&&b| b == b'\n').count()
         );
@@ -175,11 +187,12 @@ fn first_differing_line(host: &[u8], os: &[u8]) -> Option<String> {
         .map(|extra| format!("  wasmtime: (nothing)\n  OS:       {extra}\n"))
 }
 
-/// The OS side: a fresh scratch directory with `box` in it, the program run by `wasm` with the
-/// two preopens, then its status, stdout and stderr after the markers `run_in_os` parses.
-fn guest_command(case: &Case) -> String {
+/// The OS side: a fresh scratch directory with `box` in it, the program run by `wasm` on
+/// `engine` with the two preopens, then its status, stdout and stderr after the markers
+/// `run_in_os` parses.
+fn guest_command(case: &Case, engine: &str) -> String {
     let mut line = format!(
-        "mkdir -p {GUEST_SCRATCH}/box /out; wasm --dir {GUEST_SCRATCH}::/all --dir {GUEST_SCRATCH}/box::/box /bin/{}.wasm",
+        "mkdir -p {GUEST_SCRATCH}/box /out; wasm --engine {engine} --dir {GUEST_SCRATCH}::/all --dir {GUEST_SCRATCH}/box::/box /bin/{}.wasm",
         case.program
     );
     for arg in case.args {
@@ -197,8 +210,8 @@ mod tests {
     #[test]
     fn guest_command_line() {
         assert_eq!(
-            guest_command(&CASES[2]),
-            "mkdir -p /tmp/wasi-compare/box /out; wasm --dir /tmp/wasi-compare::/all \
+            guest_command(&CASES[2], "wasmtime"),
+            "mkdir -p /tmp/wasi-compare/box /out; wasm --engine wasmtime --dir /tmp/wasi-compare::/all \
              --dir /tmp/wasi-compare/box::/box /bin/links.wasm /box >/out/.stdout \
              2>/out/.stderr; echo status=$?; echo @@stdout@@; cat /out/.stdout; echo; \
              echo @@stderr@@; cat /out/.stderr; echo; echo @@output@@"

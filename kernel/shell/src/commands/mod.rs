@@ -77,7 +77,7 @@ const fn builtin(
 pub static COMMANDS: &[Command] = &[
     task(
         "wasm",
-        "wasm [--engine wasmi|wasmtime] [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N] [--max-memory BYTES] FILE.wasm [ARGS...]: run a WASI module (engine: wasmi by default, wasmtime compiles to native code; fuel: wasmi only, at most N units, out of fuel is status 152; memory: default 128 MiB, K/M/G allowed)",
+        "wasm [--engine wasmi|wasmtime] [--dir HOST[::GUEST]]... [--env K=V]... [--fuel N] [--max-memory BYTES] FILE.wasm [ARGS...]: run a WASI module (engine: wasmtime by default, native code compiled on the first run and cached; wasmi, the interpreter, with --engine wasmi or --fuel, and by name with WASM_ENGINE=wasmi; fuel: wasmi only, at most N units, out of fuel is status 152; memory: default 128 MiB, K/M/G allowed)",
         crate::wasm::cmd_wasm,
     )
     .with_stack_pages(crate::wasm::STACK_PAGES),
