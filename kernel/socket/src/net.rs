@@ -33,6 +33,20 @@ fn v4(ip: [u8; 4], port: u16) -> Addr {
     Addr::V4 { ip, port }
 }
 
+/// `ip` as an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+fn v4_mapped(ip: [u8; 4], port: u16) -> Addr {
+    let mut bits = [0u8; 16];
+    bits[10] = 0xff;
+    bits[11] = 0xff;
+    bits[12..].copy_from_slice(&ip);
+    Addr::V6 {
+        ip: bits,
+        port,
+        flowinfo: 0,
+        scope_id: 0,
+    }
+}
+
 /// The interface's own address (for names), 0.0.0.0 before DHCP answered.
 fn own_ip() -> [u8; 4] {
     net_stack::ipv4().map_or([0; 4], |c| c.address)
@@ -100,9 +114,16 @@ impl Socket {
         })
     }
 
-    /// Listens on the network too (a wildcard-bound IPv4 listener on port `port`).
-    pub(crate) fn listen_net(&self, port: u16, backlog: usize) -> Option<net_stack::Listener> {
-        if self.family != Family::Inet || !net_stack::is_present() {
+    /// Listens on the network too (a wildcard-bound IPv4 listener on port `port`, or an
+    /// IPv6 one that is not `v6_only`: the network is IPv4, so it takes IPv4 connections).
+    pub(crate) fn listen_net(
+        &self,
+        port: u16,
+        backlog: usize,
+        v6_only: bool,
+    ) -> Option<net_stack::Listener> {
+        let dual_stack = self.family == Family::Inet6 && !v6_only;
+        if !(self.family == Family::Inet || dual_stack) || !net_stack::is_present() {
             return None;
         }
         net_stack::tcp_listen(port, backlog, waker(&self.events)).ok()
@@ -116,11 +137,17 @@ impl Socket {
         let conn = crate::socket(self.family, crate::SocketType::Stream);
         let tcp = Arc::new(listener.accept(waker(&conn.events))?);
         let options = self.inner.lock().options.clone();
+        // An IPv6 listener names both ends of an IPv4 connection as Linux does:
+        // v4-mapped (`::ffff:a.b.c.d`).
+        let name = |ip: [u8; 4], port: u16| match self.family {
+            Family::Inet6 => v4_mapped(ip, port),
+            _ => v4(ip, port),
+        };
         {
             let mut c = conn.inner.lock();
             let (lip, lport) = tcp.local().unwrap_or((own_ip(), 0));
-            c.local = Some(v4(lip, lport));
-            c.peer = tcp.remote().map(|(ip, port)| v4(ip, port));
+            c.local = Some(name(lip, lport));
+            c.peer = tcp.remote().map(|(ip, port)| name(ip, port));
             c.options = options;
             c.state = State::Net(tcp);
         }
