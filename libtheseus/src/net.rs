@@ -329,6 +329,13 @@ pub fn reuse_address(fd: Fd) -> Result<bool> {
     Ok(sock(fd)?.with_options(|o| o.reuse_addr))
 }
 
+/// `IPV6_V6ONLY` (for a later `listen`: whether a wildcard IPv6 listener also takes IPv4
+/// connections from the network).
+pub fn set_v6_only(fd: Fd, on: bool) -> Result<()> {
+    sock(fd)?.set_options(|o| o.v6_only = on);
+    Ok(())
+}
+
 /// `SO_REUSEPORT` (for later binds).
 pub fn set_reuse_port(fd: Fd, on: bool) -> Result<()> {
     sock(fd)?.set_options(|o| o.reuse_port = on);

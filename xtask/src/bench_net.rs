@@ -30,14 +30,26 @@ pub const ROWS: &[(&str, &str)] = &[
         "net-conn",
         "connect + 100-byte HTTP request/response + close, host to guest through hostfwd (host clock)",
     ),
+    (
+        "net-rx",
+        "TCP host to guest through hostfwd, time per MiB (one 16 MiB HTTP upload the guest checks; host clock)",
+    ),
+    (
+        "net-rps",
+        "100-byte HTTP request/response on one kept-alive connection, time per request (1 / requests per second; host clock)",
+    ),
 ];
 
 /// The server's port in the guest, the large body and the small exchanges timed.
 const GUEST_PORT: u16 = 8080;
 const TX_MIB: u64 = 16;
 const EXCHANGES: usize = 40;
-/// Connections the server takes: one to find it ready, the large one, the small ones.
-const CONNECTIONS: usize = 1 + 1 + EXCHANGES;
+/// The upload and the requests on one kept-alive connection.
+const RX_MIB: u64 = 16;
+const KEPT_ALIVE_REQUESTS: usize = 200;
+/// Connections the server takes: one to find it ready, the large one, the small ones, the
+/// upload, the kept-alive one.
+const CONNECTIONS: usize = 1 + 1 + EXCHANGES + 1 + 1;
 const TIMEOUT: Duration = Duration::from_secs(300);
 /// The modules Debian's kernel needs for virtio-net, in dependency order (each module's
 /// `depends=` modinfo field names only modules above it).
@@ -81,6 +93,78 @@ fn fetch(port: u16, size: u64) -> std::result::Result<Vec<u8>, String> {
     Ok(all.split_off(head_end + 4))
 }
 
+/// Reads one response whose body is `Content-Length` long; the connection stays open.
+fn response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::result::Result<Vec<u8>, String> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .and_then(|n| n.trim().parse().ok())
+                .ok_or_else(|| format!("no Content-Length in {head:?}"))?;
+            while buf.len() < end + 4 + length {
+                let n = s.read(&mut chunk).map_err(|e| format!("body: {e}"))?;
+                if n == 0 {
+                    return Err("closed in the middle of a body".to_string());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = buf[end + 4..end + 4 + length].to_vec();
+            buf.drain(..end + 4 + length);
+            return Ok(body);
+        }
+        let n = s.read(&mut chunk).map_err(|e| format!("head: {e}"))?;
+        if n == 0 {
+            return Err("closed before a response".to_string());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn connect(port: u16) -> std::result::Result<TcpStream, String> {
+    let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    s.set_nodelay(true).map_err(|e| e.to_string())?;
+    Ok(s)
+}
+
+/// `POST /upload` of `body` (pattern bytes); the server checks them and answers `ok`.
+fn upload(port: u16, body: &[u8]) -> std::result::Result<(), String> {
+    let mut s = connect(port)?;
+    write!(
+        s,
+        "POST /upload HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .map_err(|e| format!("request: {e}"))?;
+    s.write_all(body).map_err(|e| format!("upload: {e}"))?;
+    match response(&mut s, &mut Vec::new())? {
+        ok if ok == b"ok" => Ok(()),
+        other => Err(format!(
+            "the server found the upload {:?}",
+            String::from_utf8_lossy(&other)
+        )),
+    }
+}
+
+/// `count` requests of 100 bytes on one kept-alive connection, each body checked.
+fn kept_alive(port: u16, count: usize) -> std::result::Result<(), String> {
+    let mut s = connect(port)?;
+    let mut buf = Vec::new();
+    for _ in 0..count {
+        write!(
+            s,
+            "GET /bytes/100 HTTP/1.1\r\nConnection: keep-alive\r\n\r\n"
+        )
+        .map_err(|e| format!("request: {e}"))?;
+        check(&response(&mut s, &mut buf)?, 100)?;
+    }
+    Ok(())
+}
+
 fn check(body: &[u8], size: u64) -> std::result::Result<(), String> {
     if body.len() as u64 != size {
         return Err(format!("{} body bytes, expected {size}", body.len()));
@@ -113,7 +197,19 @@ fn drive(port: u16, stop: &AtomicBool) -> std::result::Result<Vec<(String, f64)>
         check(&fetch(port, 100)?, 100)?;
     }
     let conn = t.elapsed().as_nanos() as f64 / EXCHANGES as f64;
-    Ok(vec![("net-tx".into(), tx), ("net-conn".into(), conn)])
+    let body: Vec<u8> = (0..RX_MIB << 20).map(byte).collect();
+    let t = Instant::now();
+    upload(port, &body)?;
+    let rx = t.elapsed().as_nanos() as f64 / RX_MIB as f64;
+    let t = Instant::now();
+    kept_alive(port, KEPT_ALIVE_REQUESTS)?;
+    let rps = t.elapsed().as_nanos() as f64 / KEPT_ALIVE_REQUESTS as f64;
+    Ok(vec![
+        ("net-tx".into(), tx),
+        ("net-conn".into(), conn),
+        ("net-rx".into(), rx),
+        ("net-rps".into(), rps),
+    ])
 }
 
 fn network() -> Result<(u16, Network)> {

@@ -59,6 +59,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("pidfds.c", "pidfds", Link::StaticPie),
     ("timers.c", "timers", Link::StaticPie),
     ("ifaddrs.c", "ifaddrs", Link::StaticPie),
+    ("names.c", "names", Link::StaticPie),
     ("sysregs.c", "sysregs", Link::StaticPie),
     ("cpus.c", "cpus-c", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),

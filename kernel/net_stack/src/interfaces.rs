@@ -61,6 +61,11 @@ pub fn interfaces() -> Vec<NetInterface> {
                 .ipv4
                 .map(|c| (core::net::Ipv4Addr::from(c.address).into(), c.prefix_len))
                 .into_iter()
+                .chain(
+                    info.ipv6
+                        .iter()
+                        .map(|a| (core::net::Ipv6Addr::from(*a).into(), 64)),
+                )
                 .collect(),
         });
     }

@@ -1,11 +1,12 @@
-//! The TCP/IP stack: smoltcp (IPv4, TCP, UDP, DHCP) over the virtio network device, and the
-//! kernel task that runs it.
+//! The TCP/IP stack: smoltcp (IPv4, IPv6, TCP, UDP, DHCP) over the virtio network device, and
+//! the kernel task that runs it.
 //!
 //! Owns: the one smoltcp `Interface` and its sockets (behind one lock, always taken with
 //! interrupts off, so the device's interrupt can never find it held by a preempted task),
 //! the interface's address (from QEMU's DHCP server, asked in the background so boot does not
 //! wait; no default route: on QEMU's restricted network only the subnet, where the host's
-//! forwards are, exists), the `net` task, and the TCP connections, listeners and UDP ports the
+//! forwards are, exists), its IPv6 addresses (link-local and one in QEMU's `fec0::/64`, both
+//! from the MAC address, see [`IPV6_PREFIXES`]), the `net` task, and the TCP connections, listeners and UDP ports the
 //! socket layer uses ([`Tcp`], [`Listener`], [`Udp`]). May depend on `virtio_net` (frames),
 //! `task` (the task and its wait queue), `time` (smoltcp's clock), `errno`, `spin`,
 //! `x86_64`; nothing above it.
@@ -38,12 +39,13 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::net::{IpAddr, Ipv6Addr};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use phy::Phy;
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, tcp as stcp};
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpCidr, Ipv4Cidr, Ipv6Cidr};
 use spin::Mutex;
 use task::WaitQueue;
 use x86_64::instructions::interrupts::without_interrupts;
@@ -81,11 +83,39 @@ pub struct Ipv4Config {
     pub gateway: Option<[u8; 4]>,
 }
 
+/// The IPv6 prefixes (/64) the interface has an address in: the link-local one and QEMU's user
+/// network's (libslirp's default `fec0::/64`, where the host is `fec0::2`). The interface ID
+/// is the modified EUI-64 of the MAC address, so the addresses are those SLAAC would give
+/// (libslirp sends router advertisements for `fec0::/64`; smoltcp does no SLAAC, so they
+/// are set at start). Only these prefixes are reachable (no default route, as for IPv4).
+pub const IPV6_PREFIXES: [[u16; 4]; 2] = [[0xfe80, 0, 0, 0], [0xfec0, 0, 0, 0]];
+
+/// The address in `prefix` (/64) whose interface ID is the modified EUI-64 of `mac`.
+pub fn ipv6_from_mac(prefix: [u16; 4], mac: [u8; 6]) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    for (i, p) in prefix.iter().enumerate() {
+        a[2 * i..2 * i + 2].copy_from_slice(&p.to_be_bytes());
+    }
+    a[8..].copy_from_slice(&[
+        mac[0] ^ 0x02,
+        mac[1],
+        mac[2],
+        0xff,
+        0xfe,
+        mac[3],
+        mac[4],
+        mac[5],
+    ]);
+    a
+}
+
 /// What `ip` shows.
 #[derive(Clone, Debug)]
 pub struct Info {
     pub mac: [u8; 6],
     pub ipv4: Option<Ipv4Config>,
+    /// The IPv6 addresses (prefix length 64).
+    pub ipv6: Vec<[u8; 16]>,
     pub irq: Option<u8>,
     pub device: virtio_net::Stats,
     /// TCP connections (listening spares included) and listeners.
@@ -166,7 +196,13 @@ pub fn init(seed: u64) -> bool {
     };
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     config.random_seed = seed;
-    let iface = Interface::new(config, &mut Phy, now());
+    let mut iface = Interface::new(config, &mut Phy, now());
+    iface.update_ip_addrs(|addrs| {
+        for prefix in IPV6_PREFIXES {
+            let a = Ipv6Addr::from(ipv6_from_mac(prefix, mac));
+            let _ = addrs.push(IpCidr::Ipv6(Ipv6Cidr::new(a, 64)));
+        }
+    });
     let mut sockets = SocketSet::new(vec![]);
     let dhcp = sockets.add(dhcpv4::Socket::new());
     let stack = Stack {
@@ -226,6 +262,7 @@ pub fn info() -> Option<Info> {
         Some(Info {
             mac,
             ipv4: st.config,
+            ipv6: st.ipv6().map(|c| c.address().octets()).collect(),
             irq: virtio_net::irq(),
             device: virtio_net::stats(),
             tcp_sockets: st.sockets.iter().count().saturating_sub(1),
@@ -316,7 +353,7 @@ impl Stack {
         match event {
             Some(dhcpv4::Event::Configured(c)) => {
                 self.iface.update_ip_addrs(|addrs| {
-                    addrs.clear();
+                    addrs.retain(|a| !matches!(a, IpCidr::Ipv4(_)));
                     let _ = addrs.push(IpCidr::Ipv4(c.address));
                 });
                 // No default route: the network is QEMU's restricted user network, where
@@ -338,7 +375,8 @@ impl Stack {
                 CONFIGURED_WAIT.notify_all();
             }
             Some(dhcpv4::Event::Deconfigured) => {
-                self.iface.update_ip_addrs(|addrs| addrs.clear());
+                self.iface
+                    .update_ip_addrs(|addrs| addrs.retain(|a| !matches!(a, IpCidr::Ipv4(_))));
                 self.config = None;
                 CONFIGURED.store(false, Ordering::SeqCst);
                 log::info!("net: DHCP lease lost");
@@ -427,5 +465,21 @@ impl Stack {
     pub(crate) fn ipv4_cidr(&self) -> Option<Ipv4Cidr> {
         self.config
             .map(|c| Ipv4Cidr::new(c.address.into(), c.prefix_len))
+    }
+
+    /// The interface's IPv6 addresses.
+    fn ipv6(&self) -> impl Iterator<Item = Ipv6Cidr> + '_ {
+        self.iface.ip_addrs().iter().filter_map(|a| match a {
+            IpCidr::Ipv6(c) => Some(*c),
+            _ => None,
+        })
+    }
+
+    /// Whether `ip` is on one of the interface's subnets (the only places reachable).
+    pub(crate) fn on_link(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.ipv4_cidr().is_some_and(|c| c.contains_addr(&a)),
+            IpAddr::V6(a) => self.ipv6().any(|c| c.contains_addr(&a)),
+        }
     }
 }

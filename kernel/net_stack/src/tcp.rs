@@ -9,6 +9,7 @@
 
 use crate::{Errno, ListenerState, Meta, Stack, Waker, look, with_stack};
 use alloc::vec::Vec;
+use core::net::IpAddr;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{self as stcp, State};
 use smoltcp::time::Duration;
@@ -44,9 +45,10 @@ fn meta(waker: Option<Waker>, connect_started: Option<u64>) -> Meta {
     }
 }
 
-fn endpoint(e: IpEndpoint) -> ([u8; 4], u16) {
+fn endpoint(e: IpEndpoint) -> (IpAddr, u16) {
     match e.addr {
-        IpAddress::Ipv4(a) => (a.octets(), e.port),
+        IpAddress::Ipv4(a) => (IpAddr::V4(a), e.port),
+        IpAddress::Ipv6(a) => (IpAddr::V6(a), e.port),
     }
 }
 
@@ -67,18 +69,16 @@ pub struct Tcp {
 }
 
 /// Opens a connection to `ip:port` from an ephemeral port. The handshake goes on in the
-/// background; `waker` is called whenever the connection changes.
-pub fn tcp_connect(ip: [u8; 4], port: u16, waker: Waker) -> Result<Tcp, Errno> {
+/// background; `waker` is called whenever the connection changes. Only the interface's
+/// subnets are reachable (IPv4 from DHCP, IPv6 [`crate::IPV6_PREFIXES`]).
+pub fn tcp_connect(ip: IpAddr, port: u16, waker: Waker) -> Result<Tcp, Errno> {
     with_stack(|st| {
-        let Some(cidr) = st.ipv4_cidr() else {
-            return Err(Errno::ENETUNREACH);
-        };
-        if !cidr.contains_addr(&ip.into()) {
+        if !st.on_link(ip) {
             return Err(Errno::ENETUNREACH);
         }
         let local = st.ephemeral_port();
         let mut s = new_socket();
-        let remote = IpEndpoint::new(IpAddress::v4(ip[0], ip[1], ip[2], ip[3]), port);
+        let remote = IpEndpoint::new(ip.into(), port);
         s.connect(st.iface.context(), remote, local)
             .map_err(|e| match e {
                 stcp::ConnectError::Unaddressable => Errno::ENETUNREACH,
@@ -249,12 +249,12 @@ impl Tcp {
     }
 
     /// This side's address and port.
-    pub fn local(&self) -> Option<([u8; 4], u16)> {
+    pub fn local(&self) -> Option<(IpAddr, u16)> {
         self.ask(|s, _| s.local_endpoint().map(endpoint))
     }
 
     /// The peer's address and port.
-    pub fn remote(&self) -> Option<([u8; 4], u16)> {
+    pub fn remote(&self) -> Option<(IpAddr, u16)> {
         self.ask(|s, _| s.remote_endpoint().map(endpoint))
     }
 }

@@ -58,10 +58,7 @@ impl Udp {
             return Err(Errno::EMSGSIZE);
         }
         with_stack(|st| {
-            let Some(cidr) = st.ipv4_cidr() else {
-                return Err(Errno::ENETUNREACH);
-            };
-            if !cidr.contains_addr(&ip.into()) {
+            if !st.on_link(core::net::Ipv4Addr::from(ip).into()) {
                 return Err(Errno::ENETUNREACH);
             }
             let to = IpEndpoint::new(IpAddress::v4(ip[0], ip[1], ip[2], ip[3]), port);
@@ -108,7 +105,11 @@ impl Stack {
         for (handle, state) in &self.udp {
             let s = self.sockets.get_mut::<udp::Socket>(*handle);
             while let Ok((data, meta)) = s.recv() {
-                let IpAddress::Ipv4(a) = meta.endpoint.addr;
+                // UDP over IPv6 is not offered to the socket layer: such a datagram is
+                // dropped, as if no socket had its port.
+                let IpAddress::Ipv4(a) = meta.endpoint.addr else {
+                    continue;
+                };
                 out.push(Arrived {
                     deliver: state.deliver.clone(),
                     from: (a.octets(), meta.endpoint.port),

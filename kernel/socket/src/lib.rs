@@ -89,6 +89,9 @@ pub struct Options {
     /// `SO_RCVTIMEO` / `SO_SNDTIMEO` in ns (`None`: block without limit).
     pub recv_timeout: Option<u64>,
     pub send_timeout: Option<u64>,
+    /// `IPV6_V6ONLY`: an IPv6 socket takes no IPv4 connections (a wildcard IPv6 listener
+    /// without it also listens for IPv4 connections from the network: Linux's dual stack).
+    pub v6_only: bool,
     pub other: BTreeMap<(i32, i32), Vec<u8>>,
 }
 
@@ -556,9 +559,11 @@ impl Socket {
                 port,
             };
             names.listen(key, self.id)?;
-            // A wildcard IPv4 listener takes connections from the network too.
+            // A wildcard IPv4 listener takes connections from the network too, and so does
+            // a wildcard IPv6 one unless `IPV6_V6ONLY` (IPv4 peers as v4-mapped addresses).
             if inner.local.as_ref().is_some_and(|a| a.ip().is_any()) {
-                inner.net_listener = self.listen_net(port, backlog).map(Arc::new);
+                let v6_only = inner.options.v6_only;
+                inner.net_listener = self.listen_net(port, backlog, v6_only).map(Arc::new);
             }
         }
         inner.state = State::Listening {

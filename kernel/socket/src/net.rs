@@ -1,6 +1,7 @@
-//! The network path of IPv4 TCP sockets: connections to addresses off the host go through
-//! the TCP/IP stack (`net_stack`, smoltcp over virtio-net), and a listener bound to the
-//! wildcard address also takes connections arriving from the network. The calls are the same
+//! The network path of IPv4 and IPv6 TCP sockets: connections to addresses off the host go
+//! through the TCP/IP stack (`net_stack`, smoltcp over virtio-net; an IPv6 socket reaches
+//! IPv4 addresses v4-mapped), and a listener bound to the wildcard address also takes
+//! connections arriving from the network. The calls are the same
 //! as on loopback; only the socket's state differs (`State::Net`). An IPv4 datagram socket
 //! bound to the wildcard (or sending to the network) also has a UDP port on the interface,
 //! whose datagrams land in the socket's own queue.
@@ -10,6 +11,7 @@ use crate::events::Events;
 use crate::table::NAMES;
 use crate::{Addr, Errno, Family, Result, Socket, SocketType, State};
 use alloc::sync::{Arc, Weak};
+use core::net::{IpAddr, Ipv6Addr};
 
 /// How long a connect waits for DHCP to give the interface an address.
 const ADDRESS_WAIT_NS: u64 = 5_000_000_000;
@@ -24,13 +26,57 @@ pub(crate) fn waker(events: &Arc<Events>) -> net_stack::Waker {
     })
 }
 
-/// Whether a stream connection to `addr` goes to the network: IPv4, not on this host.
+/// Whether a stream connection to `addr` goes to the network: IPv4 or IPv6 (v4-mapped
+/// addresses too), not on this host.
 pub(crate) fn is_remote(family: Family, addr: &Addr) -> bool {
-    family == Family::Inet && addr.ip().route(family).is_none() && net_stack::is_present()
+    matches!(family, Family::Inet | Family::Inet6)
+        && addr.ip().route(family).is_none()
+        && net_stack::is_present()
+}
+
+/// The network address `addr` stands for: an IPv4 one for `V4` and v4-mapped `V6`.
+fn target(addr: &Addr) -> Option<(IpAddr, u16)> {
+    match *addr {
+        Addr::V4 { ip, port } => Some((IpAddr::from(ip), port)),
+        Addr::V6 { ip, port, .. } => {
+            let ip = Ipv6Addr::from(ip);
+            Some((ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4), port))
+        }
+        Addr::Unix(_) => None,
+    }
+}
+
+/// How a socket of `family` names a network address: an IPv6 socket names an IPv4 one
+/// v4-mapped (`::ffff:a.b.c.d`), as Linux does.
+fn name(family: Family, ip: IpAddr, port: u16) -> Addr {
+    match (family, ip) {
+        (Family::Inet6, IpAddr::V4(a)) => v4_mapped(a.octets(), port),
+        (_, IpAddr::V4(a)) => v4(a.octets(), port),
+        (_, IpAddr::V6(a)) => Addr::V6 {
+            ip: a.octets(),
+            port,
+            flowinfo: 0,
+            scope_id: 0,
+        },
+    }
 }
 
 fn v4(ip: [u8; 4], port: u16) -> Addr {
     Addr::V4 { ip, port }
+}
+
+/// `ip` as an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+fn v4_mapped(ip: [u8; 4], port: u16) -> Addr {
+    let mut bits = [0u8; 16];
+    bits[10] = 0xff;
+    bits[11] = 0xff;
+    bits[12..].copy_from_slice(&ip);
+    Addr::V6 {
+        ip: bits,
+        port,
+        flowinfo: 0,
+        scope_id: 0,
+    }
 }
 
 /// The interface's own address (for names), 0.0.0.0 before DHCP answered.
@@ -43,13 +89,14 @@ impl Socket {
     /// layer reports as `EINPROGRESS`) for a non-blocking socket, else waits for the
     /// handshake.
     pub(crate) fn connect_net(self: Arc<Self>, addr: &Addr) -> Result<()> {
-        let Addr::V4 { ip, port } = *addr else {
+        let Some((ip, port)) = target(addr) else {
             return Err(Errno::EAFNOSUPPORT);
         };
         if port == 0 {
             return Err(Errno::ECONNREFUSED);
         }
-        if net_stack::ipv4().is_none()
+        if ip.is_ipv4()
+            && net_stack::ipv4().is_none()
             && !net_stack::wait_configured(time::monotonic_ns() + ADDRESS_WAIT_NS)
         {
             return Err(Errno::ENETUNREACH);
@@ -60,8 +107,8 @@ impl Socket {
             if !matches!(inner.state, State::Unconnected) {
                 return Err(Errno::EISCONN);
             }
-            let (lip, lport) = tcp.local().unwrap_or((own_ip(), 0));
-            inner.local = Some(v4(lip, lport));
+            let (lip, lport) = tcp.local().unwrap_or((IpAddr::from(own_ip()), 0));
+            inner.local = Some(name(self.family, lip, lport));
             inner.peer = Some(addr.clone());
             inner.state = State::Net(tcp.clone());
         }
@@ -100,9 +147,16 @@ impl Socket {
         })
     }
 
-    /// Listens on the network too (a wildcard-bound IPv4 listener on port `port`).
-    pub(crate) fn listen_net(&self, port: u16, backlog: usize) -> Option<net_stack::Listener> {
-        if self.family != Family::Inet || !net_stack::is_present() {
+    /// Listens on the network too (a wildcard-bound IPv4 listener on port `port`, or an
+    /// IPv6 one that is not `v6_only`: the network is IPv4, so it takes IPv4 connections).
+    pub(crate) fn listen_net(
+        &self,
+        port: u16,
+        backlog: usize,
+        v6_only: bool,
+    ) -> Option<net_stack::Listener> {
+        let dual_stack = self.family == Family::Inet6 && !v6_only;
+        if !(self.family == Family::Inet || dual_stack) || !net_stack::is_present() {
             return None;
         }
         net_stack::tcp_listen(port, backlog, waker(&self.events)).ok()
@@ -115,12 +169,20 @@ impl Socket {
         }
         let conn = crate::socket(self.family, crate::SocketType::Stream);
         let tcp = Arc::new(listener.accept(waker(&conn.events))?);
+        // The interface's listening sockets take both families; an IPv4 listener refuses
+        // an IPv6 connection (reset).
+        if self.family == Family::Inet && tcp.remote().is_some_and(|(ip, _)| ip.is_ipv6()) {
+            tcp.abort();
+            return None;
+        }
         let options = self.inner.lock().options.clone();
+        // An IPv6 listener names both ends of an IPv4 connection as Linux does:
+        // v4-mapped (`::ffff:a.b.c.d`).
         {
             let mut c = conn.inner.lock();
-            let (lip, lport) = tcp.local().unwrap_or((own_ip(), 0));
-            c.local = Some(v4(lip, lport));
-            c.peer = tcp.remote().map(|(ip, port)| v4(ip, port));
+            let (lip, lport) = tcp.local().unwrap_or((IpAddr::from(own_ip()), 0));
+            c.local = Some(name(self.family, lip, lport));
+            c.peer = tcp.remote().map(|(ip, port)| name(self.family, ip, port));
             c.options = options;
             c.state = State::Net(tcp);
         }

@@ -709,6 +709,9 @@ pub fn setsockopt(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         value
     };
     net::set_stored_option(f, level, name as i32, &stored)?;
+    if level == abi::IPPROTO_IPV6 && name == n::IPV6_V6ONLY {
+        net::set_v6_only(f, stored != [0; 4])?;
+    }
     Ok(0)
 }
 

@@ -64,6 +64,8 @@ pub const BENCHES: &[(&str, &str)] = &[
     // The network rows (`bench_net`): `netcheck` behind a hostfwd, driven from the host.
     ("net-tx", bench_net::ROWS[0].1),
     ("net-conn", bench_net::ROWS[1].1),
+    ("net-rx", bench_net::ROWS[2].1),
+    ("net-rps", bench_net::ROWS[3].1),
 ];
 
 /// The CoreMark rows: benchmark name and engine (`wasm --engine`, `wasm-bench-peer`).

@@ -168,9 +168,9 @@ pub(super) fn cmd_resize(_: &[String], io: &mut Io) -> i32 {
     }
 }
 
-/// `ip`: the loopback interface and the network device with its address and counters.
+/// `ip`: the loopback interface and the network device with its addresses and counters.
 pub(super) fn cmd_ip(_: &[String], io: &mut Io) -> i32 {
-    let mut text = String::from("lo: inet 127.0.0.1/8\n");
+    let mut text = String::from("lo: inet 127.0.0.1/8\n  inet6 ::1/128\n");
     match net_stack::info() {
         None => text.push_str("eth0: none (no virtio-net device)\n"),
         Some(i) => {
@@ -195,6 +195,17 @@ pub(super) fn cmd_ip(_: &[String], io: &mut Io) -> i32 {
                     text.push_str(" (dhcp)\n");
                 }
                 None => text.push_str("  inet none (waiting for dhcp)\n"),
+            }
+            for a in &i.ipv6 {
+                let scope = if a[0] == 0xfe && a[1] & 0xc0 == 0x80 {
+                    "link"
+                } else {
+                    "site"
+                };
+                text.push_str(&format!(
+                    "  inet6 {}/64 scope {scope}\n",
+                    core::net::Ipv6Addr::from(*a)
+                ));
             }
             let d = i.device;
             text.push_str(&format!(

@@ -3,6 +3,8 @@
 //! - `netcheck serve PORT COUNT`: listens on `0.0.0.0:PORT`, prints `netcheck: listening on
 //!   PORT`, serves COUNT connections (a thread each), then prints how many requests it
 //!   answered and how many connections ended without one (closed or reset by the peer).
+//! - `netcheck serve6 PORT COUNT`: the same on `[::]:PORT` (dual-stack), printing each
+//!   connection's addresses (an IPv4 peer as `::ffff:a.b.c.d`, as Linux names it).
 //! - `netcheck get ADDR:PORT SIZE`: fetches `/bytes/SIZE` and checks every byte (ADDR may be
 //!   a name: musl's resolver reads `/etc/hosts`).
 //! - `netcheck udp-echo PORT COUNT`: binds UDP `0.0.0.0:PORT`, prints `netcheck: udp on PORT`,
@@ -14,7 +16,9 @@
 //!   powers off. Prints `netcheck: init` first and `netcheck: done` (or `netcheck: failed`).
 //!
 //! `GET /bytes/N` answers N bytes of a fixed pattern ([`byte`]), the same on the host side of
-//! the test (xtask), so both ends check the bodies byte for byte.
+//! the test (xtask), so both ends check the bodies byte for byte; `POST /upload` checks a body
+//! of that pattern sent to the server and answers `ok` or `bad`; `Connection: keep-alive`
+//! keeps the connection for more requests (the bench's `net-rx` and `net-rps`, [`answer`]).
 
 mod linux_init;
 
@@ -34,9 +38,10 @@ fn body_chunk(start: u64, len: usize) -> Vec<u8> {
     (0..len as u64).map(|i| byte(start + i)).collect()
 }
 
-/// Reads a request or response head (up to the blank line); the bytes after it too.
-fn read_head(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
+/// Reads a request or response head (up to the blank line), starting with the bytes `buf`
+/// already holds; the bytes after it too. The peer's close before the head's first byte is
+/// `UnexpectedEof`, in the middle of it `InvalidData`.
+fn read_head(s: &mut TcpStream, mut buf: Vec<u8>) -> std::io::Result<(String, Vec<u8>)> {
     let mut chunk = [0u8; 4096];
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -48,8 +53,13 @@ fn read_head(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
         }
         let n = s.read(&mut chunk)?;
         if n == 0 {
+            let kind = if buf.is_empty() {
+                std::io::ErrorKind::UnexpectedEof
+            } else {
+                std::io::ErrorKind::InvalidData
+            };
             return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
+                kind,
                 "closed before the end of the head",
             ));
         }
@@ -57,35 +67,103 @@ fn read_head(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
     }
 }
 
+/// Answers the requests of one connection: `GET /bytes/N` with N bytes of the pattern,
+/// `POST /upload` (with `Content-Length`) by reading and checking the body and answering
+/// `ok` or `bad`. A request with `Connection: keep-alive` keeps the connection for the next
+/// one (until the peer closes it); any other ends it.
 fn answer(mut s: TcpStream) -> std::io::Result<()> {
     s.set_read_timeout(Some(Duration::from_secs(60)))?;
     s.set_write_timeout(Some(Duration::from_secs(60)))?;
-    let (head, _) = read_head(&mut s)?;
-    let size: u64 = head
-        .lines()
-        .next()
-        .and_then(|l| l.strip_prefix("GET /bytes/"))
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad request {head:?}")))?;
-    write!(
-        s,
-        "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut sent = 0u64;
-    while sent < size {
-        let len = (size - sent).min(64 * 1024) as usize;
-        s.write_all(&body_chunk(sent, len))?;
-        sent += len as u64;
+    let mut pending = Vec::new();
+    let mut answered = 0;
+    loop {
+        let (head, rest) = match read_head(&mut s, std::mem::take(&mut pending)) {
+            Ok(h) => h,
+            // The peer closed between two kept-alive requests: done.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && answered > 0 => {
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        answered += 1;
+        let keep = head
+            .lines()
+            .any(|l| l.eq_ignore_ascii_case("connection: keep-alive"));
+        let connection = if keep { "keep-alive" } else { "close" };
+        let first = head.lines().next().unwrap_or_default();
+        if first.starts_with("POST /upload ") {
+            let length: u64 = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .and_then(|n| n.trim().parse().ok())
+                .ok_or_else(|| std::io::Error::other(format!("no length in {head:?}")))?;
+            let ok = read_body(&mut s, rest, length)?;
+            let verdict = if ok { "ok" } else { "bad" };
+            write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{verdict}",
+                verdict.len()
+            )?;
+        } else {
+            let size: u64 = first
+                .strip_prefix("GET /bytes/")
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| std::io::Error::other(format!("bad request {head:?}")))?;
+            pending = rest;
+            write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: {connection}\r\n\r\n"
+            )?;
+            let mut sent = 0u64;
+            while sent < size {
+                let len = (size - sent).min(64 * 1024) as usize;
+                s.write_all(&body_chunk(sent, len))?;
+                sent += len as u64;
+            }
+        }
+        s.flush()?;
+        if !keep {
+            return Ok(());
+        }
     }
-    s.flush()
 }
 
-fn serve(port: u16, count: usize) -> i32 {
-    let listener = match TcpListener::bind(("0.0.0.0", port)) {
+/// Reads `length` body bytes (`have` first) and whether each is the pattern's.
+fn read_body(s: &mut TcpStream, have: Vec<u8>, length: u64) -> std::io::Result<bool> {
+    let mut ok = true;
+    let mut at = 0u64;
+    let mut check = |bytes: &[u8], at: &mut u64| {
+        for b in bytes {
+            ok &= *b == byte(*at);
+            *at += 1;
+        }
+    };
+    let first = (have.len() as u64).min(length) as usize;
+    check(&have[..first], &mut at);
+    let mut chunk = vec![0u8; 64 * 1024];
+    while at < length {
+        let want = ((length - at) as usize).min(chunk.len());
+        let n = s.read(&mut chunk[..want])?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed in the middle of the body",
+            ));
+        }
+        check(&chunk[..n], &mut at);
+    }
+    Ok(ok)
+}
+
+/// Serves `count` connections on `ip:port` (`0.0.0.0`, or `::`: dual-stack, Linux's default
+/// and std's, which sets no `IPV6_V6ONLY`). With `show_names`, prints each connection's
+/// local and peer address (`getsockname`, `getpeername`).
+fn serve(ip: &str, port: u16, count: usize, show_names: bool) -> i32 {
+    let listener = match TcpListener::bind((ip, port)) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("netcheck: bind 0.0.0.0:{port}: {e}");
+            eprintln!("netcheck: bind {ip} port {port}: {e}");
             return 1;
         }
     };
@@ -95,13 +173,18 @@ fn serve(port: u16, count: usize) -> i32 {
     let failed = Arc::new(AtomicUsize::new(0));
     let mut threads = Vec::new();
     for _ in 0..count {
-        let (s, _) = match listener.accept() {
+        let (s, peer) = match listener.accept() {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("netcheck: accept: {e}");
                 return 1;
             }
         };
+        if show_names {
+            let local = s.local_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
+            let named_peer = s.peer_addr().map_or_else(|e| e.to_string(), |a| a.to_string());
+            println!("netcheck: connection from {peer} (getpeername {named_peer}) to {local}");
+        }
         let (answered, failed) = (answered.clone(), failed.clone());
         threads.push(std::thread::spawn(move || match answer(s) {
             Ok(()) => answered.fetch_add(1, Ordering::SeqCst),
@@ -128,7 +211,8 @@ fn get(addr: &str, size: u64) -> Result<(), String> {
         "GET /bytes/{size} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )
     .map_err(|e| format!("send: {e}"))?;
-    let (head, mut body) = read_head(&mut s).map_err(|e| format!("response head: {e}"))?;
+    let (head, mut body) =
+        read_head(&mut s, Vec::new()).map_err(|e| format!("response head: {e}"))?;
     if !head.starts_with("HTTP/1.1 200") {
         return Err(format!("response {head:?}"));
     }
@@ -235,7 +319,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let code = match args.get(1).map(String::as_str) {
         Some("serve") if args.len() == 4 => match (args[2].parse(), args[3].parse()) {
-            (Ok(port), Ok(count)) => serve(port, count),
+            (Ok(port), Ok(count)) => serve("0.0.0.0", port, count, false),
+            _ => 2,
+        },
+        Some("serve6") if args.len() == 4 => match (args[2].parse(), args[3].parse()) {
+            (Ok(port), Ok(count)) => serve("::", port, count, true),
             _ => 2,
         },
         Some("get") if args.len() == 4 => match args[3].parse() {
@@ -272,7 +360,7 @@ fn main() {
             (Ok(port), Ok(count)) => {
                 println!("netcheck: init");
                 let code = match linux_init::setup() {
-                    Ok(()) => serve(port, count),
+                    Ok(()) => serve("0.0.0.0", port, count, false),
                     Err(e) => {
                         println!("netcheck: setup: {e}");
                         1
@@ -289,7 +377,7 @@ fn main() {
     };
     if code == 2 {
         eprintln!(
-            "usage: netcheck serve PORT COUNT | get ADDR:PORT SIZE | udp-echo PORT COUNT | resolve NAME... | linux-init PORT COUNT"
+            "usage: netcheck serve PORT COUNT | serve6 PORT COUNT | get ADDR:PORT SIZE | udp-echo PORT COUNT | resolve NAME... | linux-init PORT COUNT"
         );
     }
     std::process::exit(code);
