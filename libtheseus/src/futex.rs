@@ -19,11 +19,16 @@ pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> Resul
 
 /// Like [`wait`] with an absolute deadline on the monotonic clock ([`crate::time::monotonic_ns`]).
 pub fn wait_until(word: &AtomicU32, expected: u32, deadline_ns: Option<u64>) -> Result<()> {
-    task::futex_wait(word, expected, deadline_ns).map_err(|e| match e {
+    task::futex_wait(word, expected, deadline_ns).map_err(errno)
+}
+
+/// The errno of a futex wait's failure.
+fn errno(e: task::FutexError) -> Errno {
+    match e {
         task::FutexError::WouldBlock => Errno::EAGAIN,
         task::FutexError::TimedOut => Errno::ETIMEDOUT,
         task::FutexError::Interrupted => Errno::EINTR,
-    })
+    }
 }
 
 /// [`wait_until`] that a signal for the thread interrupts (`EINTR`): see
@@ -33,11 +38,7 @@ pub fn wait_until_interruptible(
     expected: u32,
     deadline_ns: Option<u64>,
 ) -> Result<()> {
-    task::futex_wait_interruptible(word, expected, deadline_ns).map_err(|e| match e {
-        task::FutexError::WouldBlock => Errno::EAGAIN,
-        task::FutexError::TimedOut => Errno::ETIMEDOUT,
-        task::FutexError::Interrupted => Errno::EINTR,
-    })
+    task::futex_wait_interruptible(word, expected, deadline_ns).map_err(errno)
 }
 
 /// Wakes up to `count` threads waiting on `word`; returns how many were woken.
