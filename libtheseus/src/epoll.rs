@@ -274,6 +274,6 @@ pub fn wait(epfd: Fd, max: usize, deadline_ns: Option<u64>) -> Result<Vec<(u32, 
         if task::kill_pending() {
             return Err(Errno::EINTR);
         }
-        vfs::readiness::wait_change(generation, deadline_ns);
+        vfs::readiness::wait_change(generation, deadline_ns)?;
     }
 }

@@ -51,7 +51,11 @@ impl EventFd {
                 return Err(Errno::EAGAIN);
             }
             // Returns at once if the generation moved since we looked at the counter.
-            let _ = task::futex_wait(&self.generation, generation, None);
+            if let Err(task::FutexError::Interrupted) =
+                task::futex_wait_interruptible(&self.generation, generation, None)
+            {
+                return Err(Errno::EINTR);
+            }
         }
     }
 }

@@ -284,8 +284,8 @@ pub fn readiness_generation() -> u32 {
 }
 
 /// Sleeps until the readiness generation differs from `seen` or `deadline_ns` (monotonic)
-/// passes. Returns false on timeout.
-pub fn wait_readiness_change(seen: u32, deadline_ns: Option<u64>) -> bool {
+/// passes. Returns false on timeout; `EINTR` if a signal interrupts the wait.
+pub fn wait_readiness_change(seen: u32, deadline_ns: Option<u64>) -> Result<bool> {
     vfs::readiness::wait_change(seen, deadline_ns)
 }
 

@@ -50,7 +50,7 @@ impl File for InotifyFile {
             let seen = vfs::readiness::generation();
             match WATCHES.read(self.id, buf) {
                 Err(Errno::EAGAIN) if !self.nonblocking.load(Ordering::Relaxed) => {
-                    vfs::readiness::wait_change(seen, None);
+                    vfs::readiness::wait_change(seen, None)?;
                 }
                 done => return done,
             }

@@ -46,7 +46,7 @@ impl File for LayerFile {
             let seen = vfs::readiness::generation();
             match self.source.read(buf) {
                 Err(Errno::EAGAIN) if !self.nonblocking.load(Ordering::Relaxed) => {
-                    vfs::readiness::wait_change(seen, None);
+                    vfs::readiness::wait_change(seen, None)?;
                     task::kill_point();
                 }
                 other => return other,

@@ -63,7 +63,11 @@ impl Queue {
                 return Err(Errno::EAGAIN);
             }
             // Returns at once if a push came since the look above.
-            let _ = task::futex_wait(&self.generation, generation, None);
+            if let Err(task::FutexError::Interrupted) =
+                task::futex_wait_interruptible(&self.generation, generation, None)
+            {
+                return Err(Errno::EINTR);
+            }
             task::kill_point();
         }
     }

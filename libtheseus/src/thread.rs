@@ -6,7 +6,7 @@
 //! without handling it ([`crate::signal`]) or panics is killed: [`JoinHandle::join`] reports
 //! [`ExitStatus::Killed`] with the reason.
 
-use crate::Result;
+use crate::{Errno, Result};
 use alloc::string::String;
 use core::time::Duration;
 
@@ -139,9 +139,10 @@ pub fn cpu_times() -> (u64, u64) {
     (cpu, me.user_ns().min(cpu))
 }
 
-/// A signal waits for thread `id`: an interruptible wait it is in
-/// ([`crate::futex::wait_until_interruptible`]) ends with `EINTR`, and so do its next ones
-/// until it calls [`clear_interrupt`]. False if no such thread runs.
+/// A signal waits for thread `id`: a blocking call it is in (a pipe, socket, terminal or
+/// file-lock wait, `poll`, a sleep, [`crate::futex::wait_until_interruptible`]...) ends with
+/// `EINTR`, and so do its next ones until it calls [`clear_interrupt`]. False if no such
+/// thread runs.
 pub fn interrupt(id: u64) -> bool {
     task::interrupt(id)
 }
@@ -149,6 +150,18 @@ pub fn interrupt(id: u64) -> bool {
 /// The calling thread has taken its signals: interruptible waits block again.
 pub fn clear_interrupt() {
     task::clear_interrupt();
+}
+
+/// Sets (`None`: clears) the time (monotonic ns, [`crate::time::monotonic_ns`]) at which the
+/// calling thread's blocking calls end with `EINTR` as if [`interrupt`] had been called (a
+/// program's next signal timer).
+pub fn set_interrupt_deadline(at: Option<u64>) {
+    task::set_interrupt_deadline(at);
+}
+
+/// Whether [`interrupt`] was called for the calling thread and not cleared since.
+pub fn interrupt_pending() -> bool {
+    task::interrupt_pending()
 }
 
 /// Thread `id`'s CPU time in ns, `(all, user mode)`, as [`cpu_times`] counts it; `None` if
@@ -186,6 +199,16 @@ pub fn yield_now() {
 /// Blocks the running thread for at least `d`.
 pub fn sleep(d: Duration) {
     task::sleep_ns(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Blocks the running thread until the monotonic clock ([`crate::time::monotonic_ns`])
+/// reaches `deadline_ns`; `EINTR` if a signal [`interrupt`]s it first.
+pub fn sleep_until_interruptible(deadline_ns: u64) -> Result<()> {
+    if task::sleep_until_interruptible(deadline_ns) {
+        Ok(())
+    } else {
+        Err(Errno::EINTR)
+    }
 }
 
 /// True if the running thread has been asked to end (a kill: Ctrl-C, `kill`). It ends at its

@@ -5,7 +5,8 @@
 //! [`init`] installs the system-call handler (module `linux`: one table from number to
 //! handler; see its documentation for the calls and their choices). [`abi`] holds the pure
 //! translations (open flags, modes, `dirent64` records, poll events), [`net_abi`] those of
-//! the socket calls (socket arguments, `struct sockaddr`, option values); both host-tested.
+//! the socket calls (socket arguments, `struct sockaddr`, option values), [`syscall_restart`]
+//! which interrupted calls a signal makes again; all host-tested.
 //!
 //! Depends only on libtheseus, `linux-raw-sys` (Linux constants and structs) and `log`.
 
@@ -17,6 +18,7 @@ extern crate alloc;
 pub mod abi;
 pub mod net_abi;
 pub mod netlink_abi;
+pub mod syscall_restart;
 
 #[cfg(target_os = "none")]
 mod linux;

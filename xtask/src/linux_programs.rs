@@ -58,6 +58,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("procinfo.c", "procinfo", Link::StaticPie),
     ("pidfds.c", "pidfds", Link::StaticPie),
     ("timers.c", "timers", Link::StaticPie),
+    ("eintr.c", "eintr", Link::StaticPie),
     ("ifaddrs.c", "ifaddrs", Link::StaticPie),
     ("names.c", "names", Link::StaticPie),
     ("sysregs.c", "sysregs", Link::StaticPie),

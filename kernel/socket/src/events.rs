@@ -36,17 +36,20 @@ impl Events {
     }
 
     /// Sleeps until the generation differs from `seen` or `deadline` (monotonic ns) passes.
-    /// `EINTR` if the task is being killed (a kill wakes a blocked task, and a task
-    /// asked to die must not go to sleep), `EAGAIN` on timeout.
+    /// `EINTR` if a signal interrupts the wait or the task is being killed (a kill wakes a
+    /// blocked task, and a task asked to die must not go to sleep), `EAGAIN` on timeout.
     pub(crate) fn wait(&self, seen: u32, deadline: Option<u64>) -> Result<()> {
         if task::kill_pending() {
             return Err(Errno::EINTR);
         }
-        let moved = self.waiters.wait_until_deadline(
+        match self.waiters.wait_interruptible(
             &mut || self.generation.load(Ordering::SeqCst) != seen,
             deadline,
-        );
-        if moved { Ok(()) } else { Err(Errno::EAGAIN) }
+        ) {
+            task::WaitEnd::Ready => Ok(()),
+            task::WaitEnd::TimedOut => Err(Errno::EAGAIN),
+            task::WaitEnd::Interrupted => Err(Errno::EINTR),
+        }
     }
 }
 

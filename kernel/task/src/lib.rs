@@ -68,8 +68,8 @@ pub use scheduler::{DEFAULT_PRIORITY, PRIORITIES, current, current_id, init, sle
 pub use stop::{resume, stop, stop_point, stop_signal};
 pub use tls::TlsKey;
 pub use wait::{
-    FutexError, WaitQueue, clear_interrupt, futex_wait, futex_wait_interruptible, futex_wake,
-    interrupt,
+    FutexError, WaitEnd, WaitQueue, clear_interrupt, futex_wait, futex_wait_interruptible,
+    futex_wake, interrupt, interrupt_pending, set_interrupt_deadline, sleep_until_interruptible,
 };
 
 use faults::{KillPayload, panic_reason};
@@ -162,8 +162,10 @@ pub struct Task {
     /// Set by [`interrupt`] (a signal waits for the task), cleared by
     /// [`clear_interrupt`]: an interruptible wait returns at once while it is set.
     interrupt_flag: AtomicBool,
-    /// True while the task is in an interruptible wait ([`futex_wait_interruptible`]).
+    /// True while the task is in an interruptible wait (a futex wait, a wait queue's or a sleep).
     interruptible: AtomicBool,
+    /// [`set_interrupt_deadline`]: monotonic ns, 0 for none. Only the task itself touches it.
+    interrupt_at: AtomicU64,
     /// The signal a pending or completed [`stop`] names (`SIGTSTP`, `SIGTTIN`...), 0 if the
     /// task is not asked to stop.
     stop_signal: core::sync::atomic::AtomicI32,

@@ -56,6 +56,7 @@ pub(crate) fn new_task(
         kill_flag: AtomicBool::new(false),
         interrupt_flag: AtomicBool::new(false),
         interruptible: AtomicBool::new(false),
+        interrupt_at: AtomicU64::new(0),
         stop_signal: core::sync::atomic::AtomicI32::new(0),
         async_stoppable: AtomicBool::new(false),
         keys: Mutex::new(BTreeMap::new()),

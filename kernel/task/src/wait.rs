@@ -7,6 +7,17 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 use x86_64::instructions::interrupts;
 
+/// How an interruptible wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// The condition holds.
+    Ready,
+    /// The deadline passed (or a kill ended the wait) with the condition unmet.
+    TimedOut,
+    /// [`interrupt`]: a signal for the task.
+    Interrupted,
+}
+
 /// Tasks waiting for something. Waiters re-check their condition after every wake-up.
 pub struct WaitQueue {
     waiters: Mutex<VecDeque<Arc<Task>>>,
@@ -41,25 +52,61 @@ impl WaitQueue {
         condition: &mut dyn FnMut() -> bool,
         deadline: Option<u64>,
     ) -> bool {
+        self.wait(condition, deadline, false) == WaitEnd::Ready
+    }
+
+    /// [`WaitQueue::wait_until_deadline`] that also ends, with [`WaitEnd::Interrupted`],
+    /// when [`interrupt`] is called for the task or was called and not cleared yet: the
+    /// blocking system calls of programs, which a signal must be able to cut short. The
+    /// condition is looked at first, so a wait whose condition holds is never interrupted.
+    pub fn wait_interruptible(
+        &self,
+        condition: &mut dyn FnMut() -> bool,
+        deadline: Option<u64>,
+    ) -> WaitEnd {
+        self.wait(condition, deadline, true)
+    }
+
+    fn wait(
+        &self,
+        condition: &mut dyn FnMut() -> bool,
+        deadline: Option<u64>,
+        interruptible: bool,
+    ) -> WaitEnd {
         let were_enabled = interrupts::are_enabled();
         interrupts::disable();
         let me = SCHED.lock().current.clone().expect("scheduler not started");
-        let satisfied = loop {
+        let interrupt_at = if interruptible {
+            me.interrupt_deadline()
+        } else {
+            None
+        };
+        let end = loop {
             // A task asked to stop stops before it looks: the condition may be input meant
             // for whoever owns the terminal once it has stopped.
             crate::stay_stopped(&me);
             if condition() {
-                break true;
+                break WaitEnd::Ready;
             }
-            if deadline.is_some_and(|d| time::monotonic_ns() >= d) {
-                break false;
+            let now = time::monotonic_ns();
+            if deadline.is_some_and(|d| now >= d) {
+                break WaitEnd::TimedOut;
+            }
+            if interruptible
+                && (me.interrupt_flag.load(Ordering::SeqCst)
+                    || interrupt_at.is_some_and(|at| now >= at))
+            {
+                break WaitEnd::Interrupted;
             }
             self.waiters.lock().push_back(me.clone());
-            let reason = block_current(deadline);
+            me.interruptible.store(interruptible, Ordering::SeqCst);
+            let reason = block_current(earliest(deadline, interrupt_at));
+            me.interruptible.store(false, Ordering::SeqCst);
             self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
-            if matches!(reason, WakeReason::TimedOut | WakeReason::Killed) && !condition() {
-                break false;
+            if reason == WakeReason::Killed && !condition() {
+                break WaitEnd::TimedOut;
             }
+            // Notified, interrupted or a deadline: look again.
         };
         drop(me);
         if were_enabled {
@@ -67,7 +114,7 @@ impl WaitQueue {
             // A kill ended the wait: the task unwinds from here.
             crate::kill_point();
         }
-        satisfied
+        end
     }
 
     /// Wakes one waiter. Returns whether one was woken.
@@ -149,16 +196,24 @@ fn futex_wait_inner(
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
     let me = SCHED.lock().current.clone().expect("scheduler not started");
+    let interrupt_at = if interruptible {
+        me.interrupt_deadline()
+    } else {
+        None
+    };
+    let now = time::monotonic_ns();
     let result = if addr.load(Ordering::SeqCst) != expected {
         Err(FutexError::WouldBlock)
-    } else if deadline.is_some_and(|d| time::monotonic_ns() >= d) {
+    } else if deadline.is_some_and(|d| now >= d) {
         Err(FutexError::TimedOut)
-    } else if interruptible && me.interrupt_flag.load(Ordering::SeqCst) {
+    } else if interruptible
+        && (me.interrupt_flag.load(Ordering::SeqCst) || interrupt_at.is_some_and(|at| now >= at))
+    {
         Err(FutexError::Interrupted)
     } else {
         FUTEXES.lock().entry(key).or_default().push_back(me.clone());
         me.interruptible.store(interruptible, Ordering::SeqCst);
-        let reason = block_current(deadline);
+        let reason = block_current(earliest(deadline, interrupt_at));
         me.interruptible.store(false, Ordering::SeqCst);
         let mut map = FUTEXES.lock();
         if let Some(q) = map.get_mut(&key) {
@@ -168,6 +223,12 @@ fn futex_wait_inner(
             }
         }
         match reason {
+            // The interrupt deadline, not the caller's.
+            WakeReason::TimedOut
+                if interrupt_at.is_some() && deadline.is_none_or(|d| time::monotonic_ns() < d) =>
+            {
+                Err(FutexError::Interrupted)
+            }
             WakeReason::TimedOut => Err(FutexError::TimedOut),
             WakeReason::Interrupted => Err(FutexError::Interrupted),
             _ => Ok(()),
@@ -201,6 +262,66 @@ pub fn clear_interrupt() {
     crate::current()
         .interrupt_flag
         .store(false, Ordering::SeqCst);
+}
+
+/// Sets (or with `None` clears) the time (monotonic ns) at which the running task's
+/// interruptible waits and sleeps end as if [`interrupt`] had been called: a program's next
+/// signal timer, whose signal the layer above then sends as the interrupted call returns.
+pub fn set_interrupt_deadline(at: Option<u64>) {
+    crate::scheduler::with_current(|me| {
+        let raw = at.unwrap_or(0);
+        if me.interrupt_at.load(Ordering::Relaxed) != raw {
+            me.interrupt_at.store(raw, Ordering::Relaxed);
+        }
+    });
+}
+
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Whether [`interrupt`] was called for the running task and not cleared since.
+pub fn interrupt_pending() -> bool {
+    crate::scheduler::with_current(|me| me.interrupt_flag.load(Ordering::Relaxed))
+}
+
+/// Sleeps until `deadline` (monotonic ns), or until [`interrupt`] is called for the task
+/// (false; also at once when it was called and not cleared yet). A kill ends the sleep and
+/// unwinds the task, as [`crate::sleep_ns`] does.
+pub fn sleep_until_interruptible(deadline: u64) -> bool {
+    interrupts::disable();
+    let me = SCHED.lock().current.clone().expect("scheduler not started");
+    let interrupt_at = me.interrupt_deadline();
+    let slept = loop {
+        let now = time::monotonic_ns();
+        if now >= deadline {
+            break true;
+        }
+        if me.interrupt_flag.load(Ordering::SeqCst) || interrupt_at.is_some_and(|at| now >= at) {
+            break false;
+        }
+        me.interruptible.store(true, Ordering::SeqCst);
+        let reason = block_current(earliest(Some(deadline), interrupt_at));
+        me.interruptible.store(false, Ordering::SeqCst);
+        if reason == WakeReason::Killed {
+            break false;
+        }
+    };
+    drop(me);
+    interrupts::enable();
+    crate::kill_point();
+    slept
+}
+
+impl Task {
+    /// [`set_interrupt_deadline`]'s time, if set.
+    fn interrupt_deadline(&self) -> Option<u64> {
+        Some(self.interrupt_at.load(Ordering::Relaxed)).filter(|&at| at != 0)
+    }
 }
 
 /// Wakes up to `count` tasks waiting on `addr`. Returns how many were woken.

@@ -226,9 +226,13 @@ impl File for Console {
             }
             // A change of foreground wakes the wait too: a background reader then stops.
             let job = task::context::<crate::ProcessContext>().map_or(0, |c| c.job());
-            INPUT_WAIT.wait_until(|| {
-                with_tty(|tty| tty.readable()) || (job != 0 && job != console_foreground())
-            });
+            let end = INPUT_WAIT.wait_interruptible(
+                &mut || with_tty(|tty| tty.readable()) || (job != 0 && job != console_foreground()),
+                None,
+            );
+            if end == task::WaitEnd::Interrupted {
+                return Err(Errno::EINTR);
+            }
         }
     }
 

@@ -108,7 +108,8 @@ pub(crate) fn open(node: memfs::NodeId, opts: OpenOptions) -> Result<Arc<dyn Fil
     Ok(file)
 }
 
-/// Waits on `queue` until `ready`; `EINTR` if the task is killed meanwhile.
+/// Waits on `queue` until `ready`; `EINTR` if a signal interrupts the wait or the task is
+/// killed meanwhile.
 fn wait(queue: &task::WaitQueue, ready: impl Fn() -> bool) -> Result<()> {
     loop {
         if ready() {
@@ -117,7 +118,9 @@ fn wait(queue: &task::WaitQueue, ready: impl Fn() -> bool) -> Result<()> {
         if task::kill_pending() {
             return Err(Errno::EINTR);
         }
-        queue.wait_until(&ready);
+        if queue.wait_interruptible(&mut || ready(), None) == task::WaitEnd::Interrupted {
+            return Err(Errno::EINTR);
+        }
         task::kill_point();
     }
 }

@@ -174,9 +174,13 @@ impl File for PipeReader {
             if self.nonblocking.load(Ordering::Relaxed) {
                 return Err(Errno::EAGAIN);
             }
-            p.readable.wait_until(|| {
-                p.len.load(Ordering::SeqCst) > 0 || p.writers.load(Ordering::SeqCst) == 0
-            });
+            let end = p.readable.wait_interruptible(
+                &mut || p.len.load(Ordering::SeqCst) > 0 || p.writers.load(Ordering::SeqCst) == 0,
+                None,
+            );
+            if end == task::WaitEnd::Interrupted {
+                return Err(Errno::EINTR);
+            }
         }
     }
 
@@ -268,10 +272,21 @@ impl File for PipeWriter {
                     Err(Errno::EAGAIN)
                 };
             }
-            p.writable.wait_until(|| {
-                p.readers.load(Ordering::SeqCst) == 0
-                    || PIPE_CAPACITY - p.len.load(Ordering::SeqCst) >= need
-            });
+            let end = p.writable.wait_interruptible(
+                &mut || {
+                    p.readers.load(Ordering::SeqCst) == 0
+                        || PIPE_CAPACITY - p.len.load(Ordering::SeqCst) >= need
+                },
+                None,
+            );
+            // A signal: what went in so far, else EINTR.
+            if end == task::WaitEnd::Interrupted {
+                return if written > 0 {
+                    Ok(written)
+                } else {
+                    Err(Errno::EINTR)
+                };
+            }
         }
         Ok(written)
     }

@@ -27,29 +27,32 @@ pub fn generation() -> u32 {
 }
 
 /// Sleeps until the generation differs from `seen` or `deadline` (monotonic ns) passes.
-/// Returns false on timeout.
-pub fn wait_change(seen: u32, deadline: Option<u64>) -> bool {
+/// Returns false on timeout; `EINTR` if a signal for the task interrupts the wait
+/// ([`task::interrupt`]).
+pub fn wait_change(seen: u32, deadline: Option<u64>) -> crate::Result<bool> {
     loop {
         let changed = || GENERATION.load(Ordering::SeqCst) != seen;
         if changed() {
-            return true;
+            return Ok(true);
         }
         // A file's deadline that passed makes a change.
         let now = time::monotonic_ns();
         if take_passed(now) {
             self::changed();
-            return true;
+            return Ok(true);
         }
         let next = with_deadlines(|d| d.first().map(|&(at, _)| at));
         let until = match (deadline, next) {
             (Some(d), Some(n)) => Some(d.min(n)),
             (d, n) => d.or(n),
         };
-        if WAITERS.wait_until_deadline(&mut || changed(), until) {
-            return true;
+        match WAITERS.wait_interruptible(&mut || changed(), until) {
+            task::WaitEnd::Ready => return Ok(true),
+            task::WaitEnd::Interrupted => return Err(crate::Errno::EINTR),
+            task::WaitEnd::TimedOut => {}
         }
         if deadline.is_some_and(|d| time::monotonic_ns() >= d) {
-            return false;
+            return Ok(false);
         }
         // A deadline passed (or the wait was cut short): look again.
     }

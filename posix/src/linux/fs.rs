@@ -5,7 +5,7 @@
 //! directory was opened with (the VFS has no directory handles yet). `getdents64` keeps each
 //! directory descriptor's position and fills as many records as fit, `.` and `..` first.
 
-use super::state;
+use super::{signal, state};
 use crate::abi;
 use alloc::string::String;
 use alloc::vec;
@@ -737,13 +737,17 @@ fn epoll_wait_until(a: [u64; 6], deadline: Option<u64>) -> Result<u64> {
     Ok(ready.len() as u64)
 }
 
-/// `epoll_wait` and `epoll_pwait` (the signal mask argument is not applied: no signal
-/// interrupts a wait yet).
+/// `epoll_wait`.
 pub fn epoll_wait(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let timeout = a[3] as i32;
     let deadline =
         (timeout >= 0).then(|| libtheseus::time::monotonic_ns() + timeout as u64 * 1_000_000);
     epoll_wait_until(a, deadline)
+}
+
+/// `epoll_pwait`: `epoll_wait` with the signal mask replaced during the wait.
+pub fn epoll_pwait(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    signal::with_mask(a[4], a[5], || epoll_wait(r, a))
 }
 
 pub fn epoll_pwait2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
@@ -756,7 +760,7 @@ pub fn epoll_pwait2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         }
         Some(libtheseus::time::monotonic_ns() + ts[0] as u64 * 1_000_000_000 + ts[1] as u64)
     };
-    epoll_wait_until(a, deadline)
+    signal::with_mask(a[4], a[5], || epoll_wait_until(a, deadline))
 }
 
 pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
@@ -1070,7 +1074,7 @@ fn poll_until(addr: u64, count: u64, deadline: Option<u64>) -> Result<u64> {
             usermode::write(addr, &raw)?;
             return Ok(ready);
         }
-        fs::wait_readiness_change(generation, deadline);
+        fs::wait_readiness_change(generation, deadline)?;
     }
 }
 
@@ -1091,5 +1095,5 @@ pub fn ppoll(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         }
         Some(libtheseus::time::monotonic_ns() + ts[0] as u64 * 1_000_000_000 + ts[1] as u64)
     };
-    poll_until(a[0], a[1], deadline)
+    signal::with_mask(a[3], a[4], || poll_until(a[0], a[1], deadline))
 }

@@ -139,7 +139,7 @@ fn lock(ino: u64, owner: &Owner, kind: Kind, wait: bool) -> Result<()> {
         if !wait {
             return Err(Errno::EAGAIN);
         }
-        released().wait_change(seen, RECHECK_MS);
+        released().wait_change_interruptible(seen, RECHECK_MS)?;
     }
 }
 

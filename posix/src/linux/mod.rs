@@ -17,6 +17,7 @@
 //! | `copy` | `sendfile`, `copy_file_range` |
 //! | `fs` | descriptors, paths, directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl, `truncate`, `fadvise64` |
 //! | `inotify` | `inotify_init`, `inotify_init1`, `inotify_add_watch`, `inotify_rm_watch` |
+//! | `interrupted` | what a call a signal interrupted does next: made again or `EINTR` |
 //! | `lock` | `flock` and `fcntl` record locks (whole-file, per process) |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
 //! | `net` | sockets: `socket`, `socketpair`, `bind`, `listen`, `accept4`, `connect`, `sendto`/`recvfrom`, `sendmsg`/`recvmsg`, `shutdown`, `[gs]etsockopt`, names |
@@ -32,6 +33,7 @@
 mod copy;
 mod fs;
 mod inotify;
+mod interrupted;
 mod lock;
 mod mem;
 mod net;
@@ -247,7 +249,7 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_inotify_rm_watch => ("inotify_rm_watch", inotify::inotify_rm_watch),
         nr::__NR_epoll_ctl => ("epoll_ctl", fs::epoll_ctl),
         nr::__NR_epoll_wait => ("epoll_wait", fs::epoll_wait),
-        nr::__NR_epoll_pwait => ("epoll_pwait", fs::epoll_wait),
+        nr::__NR_epoll_pwait => ("epoll_pwait", fs::epoll_pwait),
         nr::__NR_epoll_pwait2 => ("epoll_pwait2", fs::epoll_pwait2),
         _ => return None,
     })
@@ -259,6 +261,7 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
 fn handle(regs: &mut Registers) {
     let number = regs.syscall_number();
     let args = regs.syscall_args();
+    interrupted::settle();
     let found = lookup(number);
     let result = match found {
         Some((_, handler)) => handler(regs, args),
@@ -272,6 +275,9 @@ fn handle(regs: &mut Registers) {
         Err(e) => -i64::from(e.raw()),
     };
     regs.set_return(ret);
+    if result == Err(Errno::EINTR) {
+        interrupted::after(regs, number, args);
+    }
     if state::TRACING_PROCESSES.load(core::sync::atomic::Ordering::Relaxed) == 0 {
         return;
     }

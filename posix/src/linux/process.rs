@@ -275,6 +275,6 @@ fn wait_child(pid: i32, nohang: bool) -> Result<Option<(u64, u32)>> {
         if nohang {
             return Ok(None);
         }
-        process.child_ended.wait_change(seen, 50);
+        process.child_ended.wait_change_interruptible(seen, 50)?;
     }
 }

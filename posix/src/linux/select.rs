@@ -1,7 +1,7 @@
 //! `select` and `pselect6`: the readiness of descriptors given as `fd_set` bitmaps, waited for
 //! on the VFS's readiness generation like `poll` (no busy polling). Exceptional conditions are
 //! never reported (nothing here has out-of-band data). `select` writes the time left back to
-//! its `timeval`, as Linux does; `pselect6`'s signal mask is not applied.
+//! its `timeval`, as Linux does; `pselect6` replaces the signal mask during the wait.
 
 use super::fs::NS_PER_S;
 use alloc::vec;
@@ -79,7 +79,7 @@ fn select_until(nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> Result<u64>
             except.write_back(&[])?;
             return Ok(count);
         }
-        fs::wait_readiness_change(generation, deadline);
+        fs::wait_readiness_change(generation, deadline)?;
     }
 }
 
@@ -122,5 +122,11 @@ pub fn pselect6(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         let ts: [i64; 2] = usermode::read_value(a[4])?;
         Some(deadline(ts[0], ts[1])?)
     };
-    select_until(a[0], [a[1], a[2], a[3]], until)
+    // The sixth argument: { const sigset_t *set; size_t size } (no struct: no mask).
+    let (set, size) = if a[5] == 0 {
+        (0, 0)
+    } else {
+        usermode::read_value::<[u64; 2]>(a[5])?.into()
+    };
+    super::signal::with_mask(set, size, || select_until(a[0], [a[1], a[2], a[3]], until))
 }

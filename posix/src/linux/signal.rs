@@ -17,7 +17,8 @@
 //! `kill -STOP`) reaches [`from_outside`]: a handler gets the signal, otherwise the process
 //! layer applies the default action.
 //!
-//! Not yet: interrupting a blocked system call (`EINTR`), signals between processes.
+//! A signal for a thread blocked in a system call ends that call's wait: `interrupted` says
+//! what follows (restart or `EINTR`). Not yet: signals between processes.
 
 use super::{state, timers};
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -477,7 +478,7 @@ fn ignored(process: &state::Process, sig: u32) -> bool {
 
 /// Whether the calling thread has a pending signal it would take now (not blocked, not
 /// ignored).
-fn deliverable(process: &state::Process) -> bool {
+pub(super) fn deliverable(process: &state::Process) -> bool {
     let mask = process.thread().sigmask;
     let me = thread::current_id().as_u64();
     let pending = {
@@ -518,6 +519,73 @@ pub fn wait_on_futex(
     }
 }
 
+/// The next signal the calling thread takes (after the process's due timers have fired),
+/// taken, with its action: for an interrupted call that decides on its restart first.
+pub(super) fn take_deliverable(process: &state::Process) -> Option<(u32, Action)> {
+    timers::fire_due(process);
+    let sig = take_pending(process, !process.thread().sigmask)?;
+    let action = process
+        .actions
+        .lock()
+        .get(&sig)
+        .copied()
+        .unwrap_or_default();
+    Some((sig, action))
+}
+
+/// Whether `action` runs a handler (neither the default action nor ignored).
+pub(super) fn handles(action: &Action) -> bool {
+    action.handler != SIG_DFL && action.handler != SIG_IGN
+}
+
+/// Delivers `sig`, taken by [`take_deliverable`]; `restore` (a mask a call replaced for its
+/// wait) goes in the handler's frame, or back at once when no handler runs.
+pub(super) fn deliver_taken(r: &mut Registers, sig: u32, restore: Option<u64>) {
+    if !deliver(r, sig, restore)
+        && let Some(mask) = restore
+    {
+        set_mask(mask);
+    }
+}
+
+/// Sets the calling thread's signal mask (`SIGKILL` and `SIGSTOP` stay unblocked).
+pub(super) fn set_mask(mask: u64) {
+    state::current().update_thread(|t| t.sigmask = mask & !UNBLOCKABLE);
+}
+
+/// Runs `wait` with the calling thread's mask replaced by the set at user address `set`
+/// (`sigsetsize` bytes; no set: the mask as it is), as `ppoll`, `pselect6` and `epoll_pwait`
+/// do: a signal the set unblocks interrupts the wait. When the wait ends with `EINTR`, the
+/// old mask is kept for [`super::interrupted::after`] to restore after the handler;
+/// otherwise it is back at once.
+pub fn with_mask<T>(set: u64, sigsetsize: u64, wait: impl FnOnce() -> Result<T>) -> Result<T> {
+    if set == 0 {
+        return wait();
+    }
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let temporary: u64 = usermode::read_value(set)?;
+    let old = state::current().thread().sigmask;
+    set_mask(temporary);
+    // A pending signal the set unblocks interrupts the wait from its start.
+    super::interrupted::settle_now();
+    let result = wait();
+    if result.as_ref().err() == Some(&Errno::EINTR) {
+        state::current().update_thread(|t| t.saved_mask = Some(old));
+    } else {
+        set_mask(old);
+    }
+    result
+}
+
+/// The mask [`with_mask`] kept for an interrupted wait, taken.
+pub(super) fn take_saved_mask(process: &state::Process) -> Option<u64> {
+    let mut saved = None;
+    process.update_thread(|t| saved = t.saved_mask.take());
+    saved
+}
+
 /// What taking `sig` does: its handler runs (frame keeping `restore` as the mask to return
 /// to, if given), or its default action. False if it was ignored.
 fn deliver(r: &mut Registers, sig: u32, restore: Option<u64>) -> bool {
@@ -548,17 +616,22 @@ fn deliver(r: &mut Registers, sig: u32, restore: Option<u64>) -> bool {
 }
 
 /// Waits until a signal of `wanted` is pending for the calling thread and takes it, or until
-/// `deadline` (monotonic ns) passes (`None`). Process timers fire meanwhile.
-fn wait_for(wanted: u64, deadline: Option<u64>) -> Option<u32> {
+/// `deadline` (monotonic ns) passes (`Ok(None)`). Process timers fire meanwhile. With
+/// `others_interrupt`, another signal the thread would take ends the wait with `EINTR` (it
+/// is left pending for delivery).
+fn wait_for(wanted: u64, deadline: Option<u64>, others_interrupt: bool) -> Result<Option<u32>> {
     let process = state::current();
     loop {
         let seen = process.signalled.count();
         let next_timer = timers::fire_due(&process);
         if let Some(sig) = take_pending(&process, wanted) {
-            return Some(sig);
+            return Ok(Some(sig));
+        }
+        if others_interrupt && deliverable(&process) {
+            return Err(Errno::EINTR);
         }
         if deadline.is_some_and(|d| time::monotonic_ns() >= d) {
-            return None;
+            return Ok(None);
         }
         thread::kill_point();
         let until = match (deadline, next_timer) {
@@ -592,7 +665,7 @@ fn suspend(r: &mut Registers, temporary: u64) -> Result<u64> {
     process.update_thread(|t| t.sigmask = temporary);
     drop(process);
     loop {
-        let Some(sig) = wait_for(!temporary, None) else {
+        let Ok(Some(sig)) = wait_for(!temporary, None, false) else {
             continue;
         };
         // The interrupted call returns EINTR once the handler is done.
@@ -605,7 +678,8 @@ fn suspend(r: &mut Registers, temporary: u64) -> Result<u64> {
 }
 
 /// `rt_sigtimedwait`: takes a pending signal of the set (which the caller has blocked),
-/// waiting for one until the timeout (`EAGAIN`); fills `siginfo` if asked.
+/// waiting for one until the timeout (`EAGAIN`) or until another signal the thread would take
+/// arrives (`EINTR`, and that signal is delivered); fills `siginfo` if asked.
 pub fn rt_sigtimedwait(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (set, info, timeout, size) = (a[0], a[1], a[2], a[3]);
     if size != 8 {
@@ -624,7 +698,7 @@ pub fn rt_sigtimedwait(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             .saturating_add(ts[1] as u64);
         Some(time::monotonic_ns().saturating_add(ns))
     };
-    let sig = wait_for(wanted, deadline).ok_or(Errno::EAGAIN)?;
+    let sig = wait_for(wanted, deadline, true)?.ok_or(Errno::EAGAIN)?;
     if info != 0 {
         usermode::write(info, &siginfo(sig, -6, state::current().pid))?;
     }

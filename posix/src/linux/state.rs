@@ -11,7 +11,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use libtheseus::sync::Mutex;
-use libtheseus::{futex, thread};
+use libtheseus::{Errno, Result, futex, thread};
 
 /// Per-thread state, by thread id.
 #[derive(Clone, Copy, Debug, Default)]
@@ -24,6 +24,9 @@ pub struct Thread {
     pub altstack: (u64, i32, u64),
     /// Signals sent to the thread and not delivered yet (bit `n - 1` for signal `n`).
     pub pending: u64,
+    /// The mask a `ppoll`/`pselect6`/`epoll_pwait` interrupted by a signal replaced, to put
+    /// back after the handler (`signal::with_mask`).
+    pub saved_mask: Option<u64>,
 }
 
 /// A word a waiter blocks on until it becomes non-zero (a `vfork` parent waiting for its child
@@ -55,6 +58,16 @@ impl Event {
             seen,
             Some(core::time::Duration::from_millis(timeout_ms)),
         );
+    }
+
+    /// [`Event::wait_change`] that a signal for the thread cuts short with `EINTR` (a
+    /// program's blocking call: `wait4`, a lock wait).
+    pub fn wait_change_interruptible(&self, seen: u32, timeout_ms: u64) -> Result<()> {
+        let deadline = libtheseus::time::monotonic_ns().saturating_add(timeout_ms * 1_000_000);
+        match futex::wait_until_interruptible(&self.0, seen, Some(deadline)) {
+            Err(Errno::EINTR) => Err(Errno::EINTR),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -218,6 +231,7 @@ impl Process {
                 sigmask: mine.sigmask,
                 altstack: (0, linux_raw_sys::general::SS_DISABLE as i32, 0),
                 pending: mine.pending,
+                saved_mask: None,
             },
         );
         drop(threads);

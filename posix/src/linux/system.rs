@@ -7,6 +7,8 @@ use libtheseus::usermode::{self, Registers};
 use libtheseus::{Errno, Result, thread, time};
 use linux_raw_sys::general as g;
 
+const NS_PER_S: u64 = 1_000_000_000;
+
 pub fn zero(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
@@ -173,20 +175,23 @@ pub fn gettimeofday(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// Sleeps until the monotonic clock reaches `deadline`.
-fn sleep_until(deadline: u64) {
-    loop {
-        let now = time::monotonic_ns();
-        if now >= deadline {
-            return;
+/// Sleeps until the monotonic clock reaches `deadline`. A signal for the thread ends the
+/// sleep with `EINTR`, after writing the time left to `rem` (a user address; 0: none).
+fn sleep_until(deadline: u64, rem: u64) -> Result<()> {
+    match thread::sleep_until_interruptible(deadline) {
+        Err(Errno::EINTR) if rem != 0 => {
+            let left = deadline.saturating_sub(time::monotonic_ns());
+            let ts = [(left / NS_PER_S) as i64, (left % NS_PER_S) as i64];
+            usermode::write_value(rem, &ts)?;
+            Err(Errno::EINTR)
         }
-        thread::sleep(core::time::Duration::from_nanos(deadline - now));
+        other => other,
     }
 }
 
 pub fn nanosleep(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let ns = read_timespec(a[0])?;
-    sleep_until(time::monotonic_ns().saturating_add(ns));
+    sleep_until(time::monotonic_ns().saturating_add(ns), a[1])?;
     Ok(0)
 }
 
@@ -194,12 +199,13 @@ pub fn clock_nanosleep(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (clock, flags) = (a[0] as u32, a[1] as u32);
     let ns = read_timespec(a[2])?;
     let now = clock_ns(clock)?;
-    let wait = if flags & g::TIMER_ABSTIME != 0 {
-        ns.saturating_sub(now)
+    // The time left is reported for relative sleeps only, as Linux does.
+    let (wait, rem) = if flags & g::TIMER_ABSTIME != 0 {
+        (ns.saturating_sub(now), 0)
     } else {
-        ns
+        (ns, a[3])
     };
-    sleep_until(time::monotonic_ns().saturating_add(wait));
+    sleep_until(time::monotonic_ns().saturating_add(wait), rem)?;
     Ok(0)
 }
 

@@ -239,6 +239,7 @@ pub fn clone(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
                     sigmask,
                     altstack: (0, g::SS_DISABLE as i32, 0),
                     pending: 0,
+                    saved_mask: None,
                 },
             );
             drop(child_process);

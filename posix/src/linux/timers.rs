@@ -7,8 +7,8 @@
 //! when a thread of its process next returns to user mode (after every system call, and at
 //! every scheduler tick of a running thread) or while a thread waits for a signal
 //! (`sigsuspend`, `sigtimedwait` and `pause` sleep until the next expiry at most). A thread
-//! blocked in another call takes the signal when that call returns (calls are not interrupted
-//! with `EINTR` yet). Times are kept on the monotonic clock; an absolute real-time setting is
+//! blocked in another call is interrupted at the next expiry (`interrupted::settle` sets the
+//! thread's interrupt deadline) and sends it then. Times are kept on the monotonic clock; an absolute real-time setting is
 //! converted when it is made. `ITIMER_VIRTUAL` and `ITIMER_PROF` are not offered (`EINVAL`).
 
 use super::state::{self, Process};
@@ -417,6 +417,11 @@ pub fn timer_delete(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 }
 
 /// Whether any process has an armed signal timer (the return hook's fast path).
+/// The earliest expiry of `process`'s signal timers.
+pub fn next_expiry(process: &Process) -> Option<u64> {
+    process.timers.lock().deadline_at
+}
+
 pub fn any_armed() -> bool {
     ARMED.load(Ordering::Relaxed) != 0
 }
