@@ -29,13 +29,24 @@ kernel_test! {
         for _ in 0..3 {
             round();
         }
-        // 600 tasks later: a leak of even one small allocation per task would show as
-        // kilobytes; what other tasks of the test kernel do meanwhile stays far below that.
         // A leaked stack would be 65 frames per task; page-table pages for stack slots that
         // other tasks of the test kernel took meanwhile are a few.
         assert!(free() + 32 >= frames, "task stacks returned: {} -> {}", frames, free());
-        let grown = memory::heap_stats().used.saturating_sub(heap);
-        assert!(grown < 2048, "task structures freed: heap grew by {grown} bytes");
+        // 600 tasks later, twice: a leak of even one small allocation per task would show as
+        // kilobytes in both counts. Tables that other tasks of the test kernel grow once
+        // meanwhile (a queue's capacity: 4.5 KiB was seen, with one CPU model and not with
+        // another) show in the first count only.
+        let middle = memory::heap_stats().used;
+        for _ in 0..3 {
+            round();
+        }
+        let first = middle.saturating_sub(heap);
+        let second = memory::heap_stats().used.saturating_sub(middle);
+        log::info!("600 tasks grew the heap by {first} bytes, the next 600 by {second}");
+        assert!(
+            first < 8192 && second < 2048,
+            "task structures freed: the heap grew by {first} bytes, then by {second}"
+        );
     }
 }
 
