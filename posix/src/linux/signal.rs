@@ -57,12 +57,7 @@ fn from_outside(main: thread::ThreadId, sig: i32) -> bool {
         return false;
     };
     let sig = sig as u32;
-    let action = process
-        .actions
-        .lock()
-        .get(&sig)
-        .copied()
-        .unwrap_or_default();
+    let action = process.action(sig);
     match action.handler {
         SIG_DFL => false,
         SIG_IGN => true,
@@ -400,12 +395,7 @@ fn terminate(sig: u32) -> ! {
 fn on_fault(r: &mut Registers, fault: Fault) -> bool {
     let sig = fault.signal as u32;
     let process = state::current();
-    let action = process
-        .actions
-        .lock()
-        .get(&sig)
-        .copied()
-        .unwrap_or_default();
+    let action = process.action(sig);
     let blocked = process.thread().sigmask & bit(sig) != 0;
     if action.handler == SIG_DFL || action.handler == SIG_IGN || blocked {
         return false;
@@ -467,12 +457,7 @@ pub(super) fn is_pending(process: &state::Process, wanted: u64) -> bool {
 
 /// Whether `process` ignores `sig` (its action, or the default one).
 fn ignored(process: &state::Process, sig: u32) -> bool {
-    let action = process
-        .actions
-        .lock()
-        .get(&sig)
-        .copied()
-        .unwrap_or_default();
+    let action = process.action(sig);
     action.handler == SIG_IGN || (action.handler == SIG_DFL && ignored_by_default(sig))
 }
 
@@ -524,12 +509,7 @@ pub fn wait_on_futex(
 pub(super) fn take_deliverable(process: &state::Process) -> Option<(u32, Action)> {
     timers::fire_due(process);
     let sig = take_pending(process, !process.thread().sigmask)?;
-    let action = process
-        .actions
-        .lock()
-        .get(&sig)
-        .copied()
-        .unwrap_or_default();
+    let action = process.action(sig);
     Some((sig, action))
 }
 
@@ -589,12 +569,7 @@ pub(super) fn take_saved_mask(process: &state::Process) -> Option<u64> {
 /// What taking `sig` does: its handler runs (frame keeping `restore` as the mask to return
 /// to, if given), or its default action. False if it was ignored.
 fn deliver(r: &mut Registers, sig: u32, restore: Option<u64>) -> bool {
-    let action = state::current()
-        .actions
-        .lock()
-        .get(&sig)
-        .copied()
-        .unwrap_or_default();
+    let action = state::current().action(sig);
     match action.handler {
         SIG_IGN => false,
         SIG_DFL if ignored_by_default(sig) => false,

@@ -242,6 +242,11 @@ impl Process {
     }
 
     /// Changes the calling thread's state.
+    /// The action for `sig` (`rt_sigaction`'s record; the default action if none was set).
+    pub fn action(&self, sig: u32) -> super::signal::Action {
+        self.actions.lock().get(&sig).copied().unwrap_or_default()
+    }
+
     pub fn update_thread(&self, f: impl FnOnce(&mut Thread)) {
         let mut threads = self.threads.lock();
         f(threads.entry(thread::current_id().as_u64()).or_default());
