@@ -66,6 +66,9 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 
+/// The header every C test program may include (`check`): a change rebuilds them all.
+const C_HEADER: &str = "check.h";
+
 fn source_dir(ws: &Workspace) -> PathBuf {
     ws.root().join("ports/linux")
 }
@@ -188,7 +191,7 @@ fn build_c(ws: &Workspace, verbose: bool) -> Result<()> {
     for &(source, name, link) in C_PROGRAMS {
         let src = source_dir(ws).join("c").join(source);
         let out = out_dir.join(name);
-        if up_to_date(&src, &out) {
+        if up_to_date(&src, &out) && up_to_date(&source_dir(ws).join("c").join(C_HEADER), &out) {
             continue;
         }
         let mut command = c_command(link, &src, &out)?;

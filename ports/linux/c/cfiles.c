@@ -14,18 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
+#include "check.h"
 
 // Reads all of `path` into `buf` (NUL-terminated); returns the byte count or -1.
 static ssize_t slurp(const char *path, char *buf, size_t size) {

@@ -26,18 +26,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
+#include "check.h"
 
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};

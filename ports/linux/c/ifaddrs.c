@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "check.h"
 
 // The netlink definitions used here (musl-gcc has no kernel headers), as in linux/netlink.h
 // and linux/rtnetlink.h.
@@ -45,18 +46,6 @@ struct nl_link {
 struct nl_attr {
     unsigned short len, type;
 };
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
 
 int main(void) {
     struct ifaddrs *list = NULL;

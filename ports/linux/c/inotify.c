@@ -16,19 +16,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
-static int passed, failed;
 static int ifd, wd_dir = -10, wd_file = -10, wd_sub = -10;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
 
 static const char *label(int wd) {
     if (wd == wd_dir) return "D";

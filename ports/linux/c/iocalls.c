@@ -22,18 +22,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
+#include "check.h"
 
 static int contents_are(const char *path, const char *want) {
     char buf[256] = {0};

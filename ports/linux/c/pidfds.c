@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "check.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -28,17 +29,6 @@
 #endif
 
 extern char **environ;
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
 
 static int pidfd_open(pid_t pid, unsigned flags) {
     return (int)syscall(SYS_pidfd_open, pid, flags);

@@ -29,18 +29,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
+#include "check.h"
 
 // The whole file at `path` (NUL-terminated), its length in *len; NULL on error.
 static char *slurp(const char *path, size_t *len) {

@@ -23,18 +23,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
+#include "check.h"
 
 static long long now_ms(void) {
     struct timespec ts;
