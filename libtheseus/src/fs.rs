@@ -520,6 +520,12 @@ pub fn getcwd() -> String {
     vfs::getcwd()
 }
 
+/// The mount point of the file system the absolute path `path` lives on (`/` for the file
+/// tree, `/proc` or `/sys` for the generated ones). Lexical: links are not followed.
+pub fn mount_point(path: &str) -> String {
+    vfs::generated::mount_point(path).unwrap_or_else(|| String::from("/"))
+}
+
 /// Makes `path` absolute against the working directory (lexically: `a/../b` is `b`).
 pub fn absolute(path: &str) -> Result<String> {
     vfs::absolute(path)
