@@ -14,8 +14,9 @@
 //!
 //! | module | calls |
 //! |---|---|
-//! | `copy` | `sendfile`, `copy_file_range` |
-//! | `fs` | descriptors, paths, directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl, `truncate`, `fadvise64` |
+//! | `caps` | `capget`, `capset` |
+//! | `copy` | `sendfile`, `copy_file_range`, `splice`, `vmsplice` |
+//! | `fs` | descriptors, paths (`openat2` too), directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl, `truncate`, `fadvise64` |
 //! | `inotify` | `inotify_init`, `inotify_init1`, `inotify_add_watch`, `inotify_rm_watch` |
 //! | `lock` | `flock` and `fcntl` record locks (whole-file, per process) |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
@@ -30,6 +31,7 @@
 //! | `system` | clocks and sleeps, `uname`, user ids (`getresuid`...), `getcpu`, `getrandom`, limits, `sysinfo` |
 
 mod copy;
+mod caps;
 mod fs;
 mod inotify;
 mod lock;
@@ -206,6 +208,8 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_getrusage => ("getrusage", system::getrusage),
         nr::__NR_sched_setaffinity => ("sched_setaffinity", system::sched_setaffinity),
         nr::__NR_statfs => ("statfs", system::statfs),
+        nr::__NR_capget => ("capget", caps::capget),
+        nr::__NR_capset => ("capset", caps::capset),
         nr::__NR_fstatfs => ("fstatfs", system::fstatfs),
         nr::__NR_chown => ("chown", fs::chown),
         nr::__NR_lchown => ("lchown", fs::lchown),
