@@ -243,6 +243,8 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_getsockopt => ("getsockopt", net::getsockopt),
         nr::__NR_eventfd => ("eventfd", fs::eventfd),
         nr::__NR_eventfd2 => ("eventfd2", fs::eventfd2),
+        nr::__NR_sendmmsg => ("sendmmsg", net::sendmmsg),
+        nr::__NR_recvmmsg => ("recvmmsg", net::recvmmsg),
         nr::__NR_epoll_create => ("epoll_create", fs::epoll_create),
         nr::__NR_epoll_create1 => ("epoll_create1", fs::epoll_create1),
         nr::__NR_inotify_init => ("inotify_init", inotify::inotify_init),
