@@ -186,6 +186,7 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_newfstatat => ("newfstatat", fs::newfstatat),
         nr::__NR_unlinkat => ("unlinkat", fs::unlinkat),
         nr::__NR_renameat => ("renameat", fs::renameat),
+        nr::__NR_openat2 => ("openat2", fs::openat2),
         nr::__NR_renameat2 => ("renameat2", fs::renameat2),
         nr::__NR_symlinkat => ("symlinkat", fs::symlinkat),
         nr::__NR_linkat => ("linkat", fs::linkat),
