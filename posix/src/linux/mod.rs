@@ -115,6 +115,8 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_copy_file_range => ("copy_file_range", copy::copy_file_range),
         nr::__NR_writev => ("writev", fs::writev),
         nr::__NR_access => ("access", fs::access),
+        nr::__NR_splice => ("splice", copy::splice),
+        nr::__NR_vmsplice => ("vmsplice", copy::vmsplice),
         nr::__NR_pipe => ("pipe", fs::pipe),
         nr::__NR_sched_yield => ("sched_yield", thread::sched_yield),
         nr::__NR_mremap => ("mremap", mem::mremap),
