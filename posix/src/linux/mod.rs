@@ -20,7 +20,8 @@
 //! | `inotify` | `inotify_init`, `inotify_init1`, `inotify_add_watch`, `inotify_rm_watch` |
 //! | `lock` | `flock` and `fcntl` record locks (whole-file, per process) |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
-//! | `net` | sockets: `socket`, `socketpair`, `bind`, `listen`, `accept4`, `connect`, `sendto`/`recvfrom`, `sendmsg`/`recvmsg`, `shutdown`, `[gs]etsockopt`, names |
+//! | `mqueue` | `mq_open`, `mq_unlink`, `mq_timedsend`, `mq_timedreceive`, `mq_notify`, `mq_getsetattr` |
+//! | `net` | sockets: `socket`, `socketpair`, `bind`, `listen`, `accept4`, `connect`, `sendto`/`recvfrom`, `sendmsg`/`recvmsg`, `sendmmsg`/`recvmmsg`, `shutdown`, `[gs]etsockopt`, names |
 //! | `thread` | `clone` (threads), `exit`, `exit_group`, `futex`, `set_tid_address`, `arch_prctl`, ids, `kill` |
 //! | `select` | `select`, `pselect6` |
 //! | `vectored` | `preadv`, `pwritev`, `preadv2`, `pwritev2` |
@@ -30,12 +31,13 @@
 //! | `timers` | `timerfd_create`/`_settime`/`_gettime`, `alarm`, `setitimer`/`getitimer`, `timer_create`/`_settime`/`_gettime`/`_getoverrun`/`_delete` |
 //! | `system` | clocks and sleeps, `uname`, user ids (`getresuid`...), `getcpu`, `getrandom`, limits, `sysinfo` |
 
-mod copy;
 mod caps;
+mod copy;
 mod fs;
 mod inotify;
 mod lock;
 mod mem;
+mod mqueue;
 mod net;
 mod netlink;
 mod process;
@@ -113,10 +115,10 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_pselect6 => ("pselect6", select::pselect6),
         nr::__NR_sendfile => ("sendfile", copy::sendfile),
         nr::__NR_copy_file_range => ("copy_file_range", copy::copy_file_range),
-        nr::__NR_writev => ("writev", fs::writev),
-        nr::__NR_access => ("access", fs::access),
         nr::__NR_splice => ("splice", copy::splice),
         nr::__NR_vmsplice => ("vmsplice", copy::vmsplice),
+        nr::__NR_writev => ("writev", fs::writev),
+        nr::__NR_access => ("access", fs::access),
         nr::__NR_pipe => ("pipe", fs::pipe),
         nr::__NR_sched_yield => ("sched_yield", thread::sched_yield),
         nr::__NR_mremap => ("mremap", mem::mremap),
@@ -184,11 +186,11 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_exit_group => ("exit_group", thread::exit_group),
         nr::__NR_tgkill => ("tgkill", thread::tgkill),
         nr::__NR_openat => ("openat", fs::openat),
+        nr::__NR_openat2 => ("openat2", fs::openat2),
         nr::__NR_mkdirat => ("mkdirat", fs::mkdirat),
         nr::__NR_newfstatat => ("newfstatat", fs::newfstatat),
         nr::__NR_unlinkat => ("unlinkat", fs::unlinkat),
         nr::__NR_renameat => ("renameat", fs::renameat),
-        nr::__NR_openat2 => ("openat2", fs::openat2),
         nr::__NR_renameat2 => ("renameat2", fs::renameat2),
         nr::__NR_symlinkat => ("symlinkat", fs::symlinkat),
         nr::__NR_linkat => ("linkat", fs::linkat),
@@ -206,13 +208,13 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_getrandom => ("getrandom", system::getrandom),
         nr::__NR_statx => ("statx", fs::statx),
         nr::__NR_prctl => ("prctl", system::prctl),
+        nr::__NR_capget => ("capget", caps::capget),
+        nr::__NR_capset => ("capset", caps::capset),
         nr::__NR_flock => ("flock", lock::flock),
         nr::__NR_fallocate => ("fallocate", fs::fallocate),
         nr::__NR_getrusage => ("getrusage", system::getrusage),
         nr::__NR_sched_setaffinity => ("sched_setaffinity", system::sched_setaffinity),
         nr::__NR_statfs => ("statfs", system::statfs),
-        nr::__NR_capget => ("capget", caps::capget),
-        nr::__NR_capset => ("capset", caps::capset),
         nr::__NR_fstatfs => ("fstatfs", system::fstatfs),
         nr::__NR_chown => ("chown", fs::chown),
         nr::__NR_lchown => ("lchown", fs::lchown),
@@ -241,13 +243,13 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_recvfrom => ("recvfrom", net::recvfrom),
         nr::__NR_sendmsg => ("sendmsg", net::sendmsg),
         nr::__NR_recvmsg => ("recvmsg", net::recvmsg),
+        nr::__NR_sendmmsg => ("sendmmsg", net::sendmmsg),
+        nr::__NR_recvmmsg => ("recvmmsg", net::recvmmsg),
         nr::__NR_shutdown => ("shutdown", net::shutdown),
         nr::__NR_setsockopt => ("setsockopt", net::setsockopt),
         nr::__NR_getsockopt => ("getsockopt", net::getsockopt),
         nr::__NR_eventfd => ("eventfd", fs::eventfd),
         nr::__NR_eventfd2 => ("eventfd2", fs::eventfd2),
-        nr::__NR_sendmmsg => ("sendmmsg", net::sendmmsg),
-        nr::__NR_recvmmsg => ("recvmmsg", net::recvmmsg),
         nr::__NR_epoll_create => ("epoll_create", fs::epoll_create),
         nr::__NR_epoll_create1 => ("epoll_create1", fs::epoll_create1),
         nr::__NR_inotify_init => ("inotify_init", inotify::inotify_init),
@@ -258,6 +260,12 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_epoll_wait => ("epoll_wait", fs::epoll_wait),
         nr::__NR_epoll_pwait => ("epoll_pwait", fs::epoll_wait),
         nr::__NR_epoll_pwait2 => ("epoll_pwait2", fs::epoll_pwait2),
+        nr::__NR_mq_open => ("mq_open", mqueue::mq_open),
+        nr::__NR_mq_unlink => ("mq_unlink", mqueue::mq_unlink),
+        nr::__NR_mq_timedsend => ("mq_timedsend", mqueue::mq_timedsend),
+        nr::__NR_mq_timedreceive => ("mq_timedreceive", mqueue::mq_timedreceive),
+        nr::__NR_mq_notify => ("mq_notify", mqueue::mq_notify),
+        nr::__NR_mq_getsetattr => ("mq_getsetattr", mqueue::mq_getsetattr),
         _ => return None,
     })
 }
