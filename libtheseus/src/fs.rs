@@ -300,6 +300,13 @@ pub struct OpenStatus {
     pub nonblocking: bool,
 }
 
+/// Copies what a read of `fd` would take without taking it (a pipe's bytes, for `tee`);
+/// never blocks: `EAGAIN` while a pipe is empty and has writers, 0 at its end of file,
+/// `EINVAL` for descriptors that are no pipe.
+pub fn peek(fd: Fd, buf: &mut [u8]) -> Result<usize> {
+    vfs::peek(fd, buf)
+}
+
 /// The access mode and status flags of the open file description behind `fd`.
 pub fn status(fd: Fd) -> Result<OpenStatus> {
     let s = vfs::file(fd)?.status();

@@ -1,8 +1,8 @@
-// splice and vmsplice as a Linux-ABI C program uses them, in a fresh file under /tmp:
+// splice, vmsplice and tee as a Linux-ABI C program uses them, in a fresh file under /tmp:
 // file to pipe at an offset (updated) or the file position, pipe to file, pipe to pipe, one
 // transfer of what a pipe holds, SPLICE_F_NONBLOCK on an empty pipe, vmsplice into and out
-// of a pipe, and the errors (no pipe: EINVAL, an offset on a pipe: ESPIPE, a wrong-way
-// descriptor: EBADF, unknown flags: EINVAL).
+// of a pipe, tee (a copy that leaves the source's bytes), and the errors (no pipe: EINVAL,
+// an offset on a pipe: ESPIPE, a wrong-way descriptor: EBADF, unknown flags: EINVAL).
 // Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then `splices: N passed, N failed`;
 // exit status 0 only if every check passed. The same program passes on Linux.
 #define _GNU_SOURCE
@@ -92,6 +92,23 @@ int main(void) {
     errno = 0;
     check(vmsplice(p[0], in, 2, SPLICE_F_NONBLOCK) == -1 && errno == EAGAIN,
           "vmsplice(SPLICE_F_NONBLOCK) from an empty pipe: EAGAIN");
+
+    check(write(p[1], "abc", 3) == 3 && tee(p[0], q[1], 2, 0) == 2, "tee 2 of 3 bytes");
+    check(got(q[0], "ab") && got(p[0], "abc"), "the copy arrives, the source keeps all 3");
+    errno = 0;
+    check(tee(p[0], q[1], 8, SPLICE_F_NONBLOCK) == -1 && errno == EAGAIN,
+          "tee(SPLICE_F_NONBLOCK) from an empty pipe: EAGAIN");
+    errno = 0;
+    check(tee(p[0], p[1], 8, 0) == -1 && errno == EINVAL, "tee within one pipe: EINVAL");
+    errno = 0;
+    check(tee(f, q[1], 8, 0) == -1 && errno == EINVAL, "tee from a file: EINVAL");
+    close(q[1]);
+    int r[2];
+    pipe(r);
+    close(r[1]);
+    int w[2];
+    pipe(w);
+    check(tee(r[0], w[1], 8, 0) == 0, "tee at a pipe's end of file: 0");
 
     close(f);
     unlink(path);

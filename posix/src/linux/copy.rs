@@ -5,9 +5,9 @@
 //!
 //! The pipe calls: `splice` (one side a pipe: one transfer of what is there, up to `len`,
 //! waiting only while nothing is) and `vmsplice` (the program's buffers into a pipe, or out
-//! of one). Pipes here have no pages to lend, so both copy; `SPLICE_F_MOVE`,
-//! `SPLICE_F_MORE` and `SPLICE_F_GIFT` change nothing. `tee` (copying a pipe's bytes without
-//! consuming them) is not implemented.
+//! of one) and `tee` (a pipe's bytes copied into another pipe without being taken). Pipes
+//! here have no pages to lend, so all three copy; `SPLICE_F_MOVE`, `SPLICE_F_MORE` and
+//! `SPLICE_F_GIFT` change nothing.
 
 use super::fs::{fd, iovecs};
 use alloc::vec;
@@ -225,4 +225,48 @@ pub fn vmsplice(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     }
     let n = iovec::read_vectored(&vecs, |buf| fs::read(f, buf), usermode::write)?;
     Ok(n as u64)
+}
+
+/// `tee(fd_in, fd_out, len, flags)`: copies up to `len` of the bytes waiting in pipe
+/// `fd_in` into pipe `fd_out`, leaving them in `fd_in`. Waits while `fd_in` is empty and
+/// has writers (0 at its end of file) unless `SPLICE_F_NONBLOCK` (`EAGAIN`, also when
+/// `fd_out` is full). Both must be pipes, and not the same one (`EINVAL`); `fd_in` readable
+/// and `fd_out` writable (`EBADF`).
+pub fn tee(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let (src, dst) = (fd(a[0])?, fd(a[1])?);
+    let flags = a[3];
+    if flags & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (s, d) = (fs::status(src)?, fs::status(dst)?);
+    if !s.read || !d.write {
+        return Err(Errno::EBADF);
+    }
+    let (si, di) = (fs::fstat(src)?, fs::fstat(dst)?);
+    if si.file_type != FileType::Pipe || di.file_type != FileType::Pipe || si.ino == di.ino {
+        return Err(Errno::EINVAL);
+    }
+    let len = usize::try_from(a[2]).unwrap_or(usize::MAX).min(CHUNK);
+    if len == 0 {
+        return Ok(0);
+    }
+    let nonblocking = flags & SPLICE_F_NONBLOCK != 0;
+    let mut buf = vec![0u8; len];
+    let n = loop {
+        let seen = fs::readiness_generation();
+        match fs::peek(src, &mut buf) {
+            Ok(n) => break n,
+            Err(Errno::EAGAIN) if !nonblocking => {
+                fs::wait_readiness_change(seen, None);
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    if n == 0 {
+        return Ok(0);
+    }
+    if nonblocking && !fs::poll_writable(dst)? {
+        return Err(Errno::EAGAIN);
+    }
+    fs::write(dst, &buf[..n]).map(|w| w as u64)
 }

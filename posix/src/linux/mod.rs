@@ -15,7 +15,7 @@
 //! | module | calls |
 //! |---|---|
 //! | `caps` | `capget`, `capset` |
-//! | `copy` | `sendfile`, `copy_file_range`, `splice`, `vmsplice` |
+//! | `copy` | `sendfile`, `copy_file_range`, `splice`, `vmsplice`, `tee` |
 //! | `fs` | descriptors, paths (`openat2` too), directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl, `truncate`, `fadvise64` |
 //! | `inotify` | `inotify_init`, `inotify_init1`, `inotify_add_watch`, `inotify_rm_watch` |
 //! | `lock` | `flock` and `fcntl` record locks (whole-file, per process) |
@@ -117,6 +117,7 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_copy_file_range => ("copy_file_range", copy::copy_file_range),
         nr::__NR_splice => ("splice", copy::splice),
         nr::__NR_vmsplice => ("vmsplice", copy::vmsplice),
+        nr::__NR_tee => ("tee", copy::tee),
         nr::__NR_writev => ("writev", fs::writev),
         nr::__NR_access => ("access", fs::access),
         nr::__NR_pipe => ("pipe", fs::pipe),
