@@ -4,7 +4,8 @@
 // IP_TOS, IP_ORIGDSTADDR, IPV6_PKTINFO, IPV6_HOPLIMIT, IPV6_TCLASS, IPV6_ORIGDSTADDR, with
 // the sender's TTL and class, set as options or per message; MSG_CTRUNC when the buffer is
 // short), UDP segmentation (UDP_SEGMENT as an option and as a control message), UDP_GRO,
-// one-byte IP options, IPV6_DONTFRAG, receive timestamps (SO_TIMESTAMPNS, SO_TIMESTAMP),
+// one-byte IP options, IPV6_DONTFRAG, receive timestamps (SO_TIMESTAMPNS, SO_TIMESTAMP,
+// SO_TIMESTAMPING),
 // marks (SO_MARK, SO_RCVMARK), IP_MTU/IPV6_MTU and TCP_CONGESTION.
 // Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then `udpmsgs: N passed, N failed`;
 // exit status 0 only if every check passed. The same program passes on Linux.
@@ -449,6 +450,36 @@ static void socket_level_checks(void) {
           "SCM_TIMESTAMP: a timeval");
     int off = 0;
     setsockopt(r, SOL_SOCKET, SO_TIMESTAMP, &off, sizeof off);
+
+    // SO_TIMESTAMPING: software receive timestamps in a struct scm_timestamping.
+    int tsflags = (1 << 3) | (1 << 4); // SOF_TIMESTAMPING_RX_SOFTWARE | _SOFTWARE
+    check(setsockopt(r, SOL_SOCKET, SO_TIMESTAMPING, &tsflags, sizeof tsflags) == 0 &&
+              getsockopt(r, SOL_SOCKET, SO_TIMESTAMPING, &v, &vlen) == 0 && v == tsflags,
+          "SO_TIMESTAMPING set and read back");
+    // Linux turns receive timestamps on for the whole stack a moment later (a deferred
+    // static key): the first datagrams right after may have none.
+    usleep(50000);
+    clock_gettime(CLOCK_REALTIME, &before);
+    sendto(s, "t", 1, 0, (struct sockaddr *)&to, sizeof to);
+    n = recv_with_control(r, control, sizeof control, &m);
+    clock_gettime(CLOCK_REALTIME, &after);
+    struct timespec three[3];
+    memset(three, 0xff, sizeof three);
+    for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPING &&
+            c->cmsg_len == CMSG_LEN(sizeof three))
+            memcpy(three, CMSG_DATA(c), sizeof three);
+    b = before.tv_sec * 1000000000LL + before.tv_nsec;
+    a = after.tv_sec * 1000000000LL + after.tv_nsec;
+    t = three[0].tv_sec * 1000000000LL + three[0].tv_nsec;
+    check(n == 1 && b <= t && t <= a && three[2].tv_sec == 0 && three[2].tv_nsec == 0,
+          "SCM_TIMESTAMPING: the software time, no hardware time");
+    int bad_flags = 1 << 30;
+    errno = 0;
+    check(setsockopt(r, SOL_SOCKET, SO_TIMESTAMPING, &bad_flags, sizeof bad_flags) == -1 &&
+              errno == EINVAL,
+          "SO_TIMESTAMPING with an unknown flag: EINVAL");
+    setsockopt(r, SOL_SOCKET, SO_TIMESTAMPING, &off, sizeof off);
 
     unsigned mark = 0xdeadbeef, seen = 0;
     check(setsockopt(r, SOL_SOCKET, SO_RCVMARK, &on, sizeof on) == 0 &&

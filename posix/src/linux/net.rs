@@ -722,7 +722,9 @@ fn received_cmsgs(f: u32, info: &Info, got: &net::Received) -> Vec<abi::Cmsg> {
 
 /// The socket-level control messages of a received datagram, in Linux's order: its arrival
 /// time (`SO_TIMESTAMP` as a `timeval`, `SO_TIMESTAMPNS` as a `timespec`, or their `_NEW`
-/// forms, the same layouts on x86_64), then its mark (`SO_RCVMARK`).
+/// forms, the same layouts on x86_64; `SO_TIMESTAMPING` with `SOF_TIMESTAMPING_SOFTWARE` as
+/// a `struct scm_timestamping`, software time only), then its mark (`SO_RCVMARK`). No
+/// transmit timestamps are queued (`MSG_ERRQUEUE` finds nothing).
 fn socket_cmsgs(f: u32, got: &net::Received, out: &mut Vec<abi::Cmsg>) {
     let at = got.arrived_ns;
     let (secs, ns) = ((at / 1_000_000_000) as i64, (at % 1_000_000_000) as i64);
@@ -741,6 +743,20 @@ fn socket_cmsgs(f: u32, got: &net::Received, out: &mut Vec<abi::Cmsg>) {
             if on(name) {
                 out.push(stamp(name, if micro { ns / 1000 } else { ns }));
             }
+        }
+    }
+    for name in [n::SO_TIMESTAMPING_OLD, n::SO_TIMESTAMPING_NEW] {
+        let flags = option_int(f, SOL_SOCKET, name).unwrap_or(0) as u32;
+        if at != 0 && flags & SOF_TIMESTAMPING_SOFTWARE != 0 {
+            // struct scm_timestamping: the software time, then two unused (hardware) times.
+            let mut data = secs.to_ne_bytes().to_vec();
+            data.extend_from_slice(&ns.to_ne_bytes());
+            data.resize(48, 0);
+            out.push(abi::Cmsg {
+                level: SOL_SOCKET,
+                kind: name as i32,
+                data,
+            });
         }
     }
     if on(n::SO_RCVMARK) {
@@ -924,6 +940,9 @@ const UDP_SEGMENT_MAX: i32 = u16::MAX as i32;
 const SCM_RIGHTS: u32 = n::SCM_RIGHTS;
 /// `ARPHRD_LOOPBACK`: the loopback interface's hardware type.
 const ARPHRD_LOOPBACK: u16 = 772;
+/// `SO_TIMESTAMPING` flags: report software timestamps; every flag Linux knows.
+const SOF_TIMESTAMPING_SOFTWARE: u32 = 1 << 4;
+const SOF_TIMESTAMPING_MASK: i32 = (1 << 18) - 1;
 /// The congestion-control algorithms `TCP_CONGESTION` may name (Linux's built-in ones).
 const CONGESTION: [&[u8]; 2] = [b"cubic", b"reno"];
 const SCM_CREDENTIALS: u32 = n::SCM_CREDENTIALS;
@@ -1005,7 +1024,7 @@ fn stored_default(info: &Info, level: i32, name: u32) -> Option<Vec<u8>> {
             | n::SO_MARK
             | n::SO_BUSY_POLL
             | n::SO_NO_CHECK => int(0),
-            n::SO_INCOMING_CPU => int(0),
+            n::SO_INCOMING_CPU | n::SO_TIMESTAMPING_OLD | n::SO_TIMESTAMPING_NEW => int(0),
             n::SO_BINDTODEVICE => Some(Vec::new()),
             _ => None,
         },
@@ -1137,6 +1156,12 @@ pub fn setsockopt(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let Some(default) = stored_default(&info, level, name) else {
         return Err(no_option(&info, level));
     };
+    if level == SOL_SOCKET
+        && matches!(name, n::SO_TIMESTAMPING_OLD | n::SO_TIMESTAMPING_NEW)
+        && int()? & !SOF_TIMESTAMPING_MASK != 0
+    {
+        return Err(Errno::EINVAL);
+    }
     let stored = if default.len() == 4 {
         // IP-level integers may also be given as one byte (`ip_setsockopt`), or none (0).
         let v = match value.len() {
