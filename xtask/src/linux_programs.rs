@@ -66,7 +66,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("udpmsgs.c", "udpmsgs", Link::StaticPie),
     ("openat2.c", "openat2", Link::StaticPie),
     ("splices.c", "splices", Link::StaticPie),
-    ("mqueue.c", "mqueue", Link::StaticPie),
+    ("mqueue.c", "posixmq", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 
