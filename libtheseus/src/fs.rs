@@ -300,6 +300,13 @@ pub struct OpenStatus {
     pub nonblocking: bool,
 }
 
+/// Copies what a read of `fd` would take without taking it (a pipe's bytes, for `tee`);
+/// never blocks: `EAGAIN` while a pipe is empty and has writers, 0 at its end of file,
+/// `EINVAL` for descriptors that are no pipe.
+pub fn peek(fd: Fd, buf: &mut [u8]) -> Result<usize> {
+    vfs::peek(fd, buf)
+}
+
 /// The access mode and status flags of the open file description behind `fd`.
 pub fn status(fd: Fd) -> Result<OpenStatus> {
     let s = vfs::file(fd)?.status();
@@ -518,6 +525,12 @@ pub fn chdir(path: &str) -> Result<()> {
 /// The process's working directory (absolute).
 pub fn getcwd() -> String {
     vfs::getcwd()
+}
+
+/// The mount point of the file system the absolute path `path` lives on (`/` for the file
+/// tree, `/proc` or `/sys` for the generated ones). Lexical: links are not followed.
+pub fn mount_point(path: &str) -> String {
+    vfs::generated::mount_point(path).unwrap_or_else(|| String::from("/"))
 }
 
 /// Makes `path` absolute against the working directory (lexically: `a/../b` is `b`).

@@ -20,6 +20,7 @@
 //! | [`random`] | RDSEED/RDRAND, or a ChaCha20 generator seeded from TSC jitter and the RTC | CPU, `rand_chacha` |
 //! | [`env`] | per-process arguments and environment variables | `vfs::ProcessContext` |
 //! | [`message_queue`] | descriptors that read whole messages a layer above queued (netlink answers) | `vfs` |
+//! | [`mqueue`] | POSIX message queues: named, with priorities, blocking sends and receives, one notification | `vfs`, `task` |
 //! | [`pidfd`] | process descriptors: readable when the process ends | `task`, `vfs` |
 //! | [`job_control`] | signals between processes, process groups, the console's foreground group | `process`, `vfs` |
 //! | [`terminal`] | the console's terminal settings (`termios`) and window size | `vfs`, `tty` |
@@ -48,6 +49,7 @@ pub mod job_control;
 pub mod layer_file;
 pub mod message_queue;
 pub mod mmap;
+pub mod mqueue;
 pub mod net;
 pub mod pidfd;
 pub mod process;

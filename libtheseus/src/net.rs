@@ -158,6 +158,14 @@ pub struct Received {
     pub full_len: usize,
     /// The sender, for datagram sockets.
     pub from: Option<SocketAddr>,
+    /// Where a UDP datagram was sent (`IP_ORIGDSTADDR`).
+    pub to: Option<SocketAddr>,
+    /// A UDP datagram's TTL or hop limit, TOS or traffic class, and mark (`SO_MARK`).
+    pub hop_limit: u8,
+    pub traffic_class: u8,
+    pub mark: u32,
+    /// When a datagram was queued for the receiver (realtime ns; 0 for streams).
+    pub arrived_ns: u64,
 }
 
 /// A timeout's direction (`SO_RCVTIMEO`, `SO_SNDTIMEO`).
@@ -264,6 +272,35 @@ pub fn send(fd: Fd, data: &[u8], to: Option<&SocketAddr>, dont_wait: bool) -> Re
     sock(fd)?.send(data, to.as_ref(), dont_wait)
 }
 
+/// What a UDP datagram carries besides its bytes (see [`send_with_header`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// TTL (IPv4) or hop limit (IPv6).
+    pub hop_limit: u8,
+    /// TOS (IPv4) or traffic class (IPv6).
+    pub traffic_class: u8,
+    /// The sender's mark (`SO_MARK`).
+    pub mark: u32,
+}
+
+/// [`send`] of a UDP datagram that carries `header`, which a receiver may ask to see. Other
+/// sockets ignore it.
+pub fn send_with_header(
+    fd: Fd,
+    data: &[u8],
+    to: Option<&SocketAddr>,
+    dont_wait: bool,
+    header: Header,
+) -> Result<usize> {
+    let to = to.map(SocketAddr::to_kernel);
+    let header = socket::IpHeader {
+        hop_limit: header.hop_limit,
+        traffic_class: header.traffic_class,
+        mark: header.mark,
+    };
+    sock(fd)?.send_with_header(data, to.as_ref(), dont_wait, header)
+}
+
 /// Receives into `buf`.
 pub fn recv(fd: Fd, buf: &mut [u8], flags: RecvFlags) -> Result<Received> {
     let flags = socket::RecvFlags {
@@ -276,6 +313,11 @@ pub fn recv(fd: Fd, buf: &mut [u8], flags: RecvFlags) -> Result<Received> {
         len: r.len,
         full_len: r.full_len,
         from: r.from.map(SocketAddr::from_kernel),
+        to: r.to.map(SocketAddr::from_kernel),
+        hop_limit: r.header.hop_limit,
+        traffic_class: r.header.traffic_class,
+        mark: r.header.mark,
+        arrived_ns: r.arrived_ns,
     })
 }
 

@@ -5,8 +5,11 @@
 //! [`init`] installs the system-call handler (module `linux`: one table from number to
 //! handler; see its documentation for the calls and their choices). [`abi`] holds the pure
 //! translations (open flags, modes, `dirent64` records, poll events), [`net_abi`] those of
-//! the socket calls (socket arguments, `struct sockaddr`, option values), [`syscall_restart`]
-//! which interrupted calls a signal makes again; all host-tested.
+//! the socket calls (socket arguments, `struct sockaddr`, option values, control messages),
+//! [`caps_abi`] the capability sets of `capget`/`capset`, [`resolve`] `openat2`'s
+//! `struct open_how` and `RESOLVE_*` path walk, [`mq_abi`] the message-queue calls' names,
+//! attributes and `struct sigevent`, [`syscall_restart`] which interrupted calls a signal
+//! makes again; all host-tested.
 //!
 //! Depends only on libtheseus, `linux-raw-sys` (Linux constants and structs) and `log`.
 
@@ -16,8 +19,11 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod caps_abi;
+pub mod mq_abi;
 pub mod net_abi;
 pub mod netlink_abi;
+pub mod resolve;
 pub mod syscall_restart;
 
 #[cfg(target_os = "none")]

@@ -335,6 +335,90 @@ pub fn buffer_size(requested: i32, send: bool, forced: bool) -> i32 {
     v.saturating_mul(2).max(min)
 }
 
+/// `struct cmsghdr`: length (8 bytes), level, type; data follows, each message padded to 8.
+const CMSG_HDR: usize = core::mem::size_of::<n::cmsghdr>();
+const _: () = assert!(CMSG_HDR == 16);
+
+/// `CMSG_ALIGN`: control messages are 8-byte aligned on x86_64.
+fn cmsg_align(len: usize) -> usize {
+    (len + 7) & !7
+}
+
+/// One control message: level, type and data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cmsg {
+    pub level: i32,
+    pub kind: i32,
+    pub data: alloc::vec::Vec<u8>,
+}
+
+/// The control messages of a `sendmsg` buffer, as Linux walks them (`CMSG_FIRSTHDR`,
+/// `CMSG_NXTHDR`): a message whose length is under a header's or runs past the buffer is
+/// `EINVAL`; a tail shorter than a header ends the walk.
+pub fn parse_cmsgs(buf: &[u8]) -> Result<alloc::vec::Vec<Cmsg>, Errno> {
+    let mut out = alloc::vec::Vec::new();
+    let mut at = 0;
+    while buf.len() - at >= CMSG_HDR {
+        let len = u64::from_ne_bytes(buf[at..at + 8].try_into().unwrap());
+        let len = usize::try_from(len).map_err(|_| Errno::EINVAL)?;
+        if len < CMSG_HDR || len > buf.len() - at {
+            return Err(Errno::EINVAL);
+        }
+        out.push(Cmsg {
+            level: i32::from_ne_bytes(buf[at + 8..at + 12].try_into().unwrap()),
+            kind: i32::from_ne_bytes(buf[at + 12..at + 16].try_into().unwrap()),
+            data: buf[at + CMSG_HDR..at + len].to_vec(),
+        });
+        at += cmsg_align(len);
+        if at > buf.len() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// The control buffer `recvmsg` writes for `cmsgs` into `cap` bytes, and whether it was cut
+/// (`MSG_CTRUNC`), as Linux's `put_cmsg` does: a message that does not fit is written as far
+/// as room goes (its header's length saying so), and nothing after it.
+pub fn put_cmsgs(cmsgs: &[Cmsg], cap: usize) -> (alloc::vec::Vec<u8>, bool) {
+    let mut out = alloc::vec::Vec::new();
+    for c in cmsgs {
+        let room = cap - out.len();
+        if room < CMSG_HDR {
+            return (out, true);
+        }
+        let full = CMSG_HDR + c.data.len();
+        let len = full.min(room);
+        out.extend_from_slice(&(len as u64).to_ne_bytes());
+        out.extend_from_slice(&c.level.to_ne_bytes());
+        out.extend_from_slice(&c.kind.to_ne_bytes());
+        out.extend_from_slice(&c.data[..len - CMSG_HDR]);
+        if len < full {
+            return (out, true);
+        }
+        let padded = cmsg_align(full).min(cap);
+        out.resize(out.len() + (padded - full), 0);
+    }
+    (out, false)
+}
+
+/// How `sendmsg` with UDP segmentation (`UDP_SEGMENT`, Linux's GSO) cuts `len` bytes into
+/// datagrams of `size`: the lengths, or `EINVAL` for a size of 0 or more than 64
+/// segments (`UDP_MAX_SEGMENTS`). A buffer that fits one segment is sent as it is.
+pub fn udp_segments(len: usize, size: usize) -> Result<alloc::vec::Vec<usize>, Errno> {
+    const UDP_MAX_SEGMENTS: usize = 64;
+    if len <= size {
+        return Ok(alloc::vec![len]);
+    }
+    if size == 0 || len.div_ceil(size) > UDP_MAX_SEGMENTS {
+        return Err(Errno::EINVAL);
+    }
+    Ok((0..len)
+        .step_by(size)
+        .map(|at| size.min(len - at))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,5 +601,51 @@ mod tests {
         assert_eq!(buffer_size(1, false, false), 2304);
         assert_eq!(buffer_size(1 << 30, false, false), 425_984);
         assert_eq!(buffer_size(1 << 20, false, true), 1 << 21);
+    }
+
+    #[test]
+    fn control_messages() {
+        let cm = |level, kind, data: &[u8]| Cmsg {
+            level,
+            kind,
+            data: data.to_vec(),
+        };
+        let two = [cm(0, 20, &[1; 16]), cm(17, 103, &[2, 0])];
+        let (buf, cut) = put_cmsgs(&two, 256);
+        assert!(!cut);
+        // 16 + 16, then 16 + 2 padded to 24 (the last message's padding included).
+        assert_eq!(buf.len(), 32 + 24);
+        assert_eq!(&buf[0..8], &32u64.to_ne_bytes());
+        assert_eq!(&buf[32..40], &18u64.to_ne_bytes());
+        assert_eq!(parse_cmsgs(&buf).unwrap(), two);
+        // Room for the first only, and part of the second's header: cut.
+        let (buf, cut) = put_cmsgs(&two, 40);
+        assert!(cut);
+        assert_eq!(buf.len(), 32);
+        // Room for a header and part of the data: the message is cut, its length says so.
+        let (buf, cut) = put_cmsgs(&two, 20);
+        assert!(cut);
+        assert_eq!(&buf[0..8], &20u64.to_ne_bytes());
+        assert_eq!(buf.len(), 20);
+        // Less than a header: nothing.
+        assert_eq!(put_cmsgs(&two, 8), (alloc::vec![], true));
+        // A length under a header's or past the end is refused; a short tail ends the walk.
+        let mut bad = put_cmsgs(&two[..1], 64).0;
+        bad[0] = 8;
+        assert_eq!(parse_cmsgs(&bad), Err(Errno::EINVAL));
+        bad[0] = 64;
+        assert_eq!(parse_cmsgs(&bad), Err(Errno::EINVAL));
+        assert_eq!(parse_cmsgs(&[0; 12]).unwrap(), alloc::vec![]);
+    }
+
+    #[test]
+    fn gso_segments() {
+        assert_eq!(udp_segments(13, 2).unwrap(), [2, 2, 2, 2, 2, 2, 1]);
+        assert_eq!(udp_segments(4, 2).unwrap(), [2, 2]);
+        assert_eq!(udp_segments(1, 2).unwrap(), [1]);
+        assert_eq!(udp_segments(0, 0).unwrap(), [0]);
+        assert_eq!(udp_segments(5, 0), Err(Errno::EINVAL));
+        assert_eq!(udp_segments(65, 1), Err(Errno::EINVAL));
+        assert_eq!(udp_segments(64, 1).unwrap().len(), 64);
     }
 }

@@ -63,6 +63,11 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("names.c", "names", Link::StaticPie),
     ("sysregs.c", "sysregs", Link::StaticPie),
     ("cpus.c", "cpus-c", Link::StaticPie),
+    ("caps.c", "caps", Link::StaticPie),
+    ("udpmsgs.c", "udpmsgs", Link::StaticPie),
+    ("openat2.c", "openat2", Link::StaticPie),
+    ("splices.c", "splices", Link::StaticPie),
+    ("mqueue.c", "posixmq", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 

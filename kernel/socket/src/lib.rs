@@ -115,6 +115,37 @@ pub struct Received {
     pub full_len: usize,
     /// The sender, for datagram sockets.
     pub from: Option<Addr>,
+    /// The address a UDP datagram was sent to (`IP_ORIGDSTADDR`): the destination its
+    /// sender named, or the receiver's own name for one from the network.
+    pub to: Option<Addr>,
+    /// A UDP datagram's IP header fields (defaults for one from the network).
+    pub header: IpHeader,
+    /// When a datagram was queued for the receiver (realtime ns; 0 for streams).
+    pub arrived_ns: u64,
+}
+
+/// What a UDP datagram carries besides its bytes that a receiver may ask to see: its IP
+/// header's fields (`IP_RECVTTL`, `IP_RECVTOS`, `IPV6_RECVHOPLIMIT`, `IPV6_RECVTCLASS`) and
+/// the sender's mark (`SO_MARK`, `SO_RCVMARK`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpHeader {
+    /// TTL (IPv4) or hop limit (IPv6).
+    pub hop_limit: u8,
+    /// TOS (IPv4) or traffic class (IPv6).
+    pub traffic_class: u8,
+    /// The packet mark.
+    pub mark: u32,
+}
+
+impl Default for IpHeader {
+    /// Linux's defaults: 64 hops, class 0, no mark.
+    fn default() -> IpHeader {
+        IpHeader {
+            hop_limit: 64,
+            traffic_class: 0,
+            mark: 0,
+        }
+    }
 }
 
 /// Which directions `shutdown` closes.
@@ -138,6 +169,11 @@ enum State {
 
 struct Datagram {
     from: Addr,
+    /// The destination the sender named (UDP over loopback).
+    to: Option<Addr>,
+    header: IpHeader,
+    /// Realtime ns when it was queued.
+    arrived_ns: u64,
     data: Vec<u8>,
 }
 
@@ -835,13 +871,36 @@ impl Socket {
     /// on a datagram socket, one datagram to `to` or the connected peer. Takes the socket: it
     /// is not held while the call sleeps.
     pub fn send(self: Arc<Self>, data: &[u8], to: Option<&Addr>, dont_wait: bool) -> Result<usize> {
-        Socket::send_in(Holder::Owned(self), data, to, dont_wait)
+        Socket::send_in(
+            Holder::Owned(self),
+            data,
+            to,
+            dont_wait,
+            IpHeader::default(),
+        )
     }
 
-    fn send_in(h: Holder<'_>, data: &[u8], to: Option<&Addr>, dont_wait: bool) -> Result<usize> {
+    /// [`Socket::send`] with the IP header fields a UDP datagram carries.
+    pub fn send_with_header(
+        self: Arc<Self>,
+        data: &[u8],
+        to: Option<&Addr>,
+        dont_wait: bool,
+        header: IpHeader,
+    ) -> Result<usize> {
+        Socket::send_in(Holder::Owned(self), data, to, dont_wait, header)
+    }
+
+    fn send_in(
+        h: Holder<'_>,
+        data: &[u8],
+        to: Option<&Addr>,
+        dont_wait: bool,
+        header: IpHeader,
+    ) -> Result<usize> {
         match h.get().ty {
             SocketType::Stream => Socket::send_stream(h, data, to, dont_wait),
-            SocketType::Datagram => Socket::send_datagram(h, data, to, dont_wait),
+            SocketType::Datagram => Socket::send_datagram(h, data, to, dont_wait, header),
         }
     }
 
@@ -970,6 +1029,7 @@ impl Socket {
         data: &[u8],
         to: Option<&Addr>,
         dont_wait: bool,
+        header: IpHeader,
     ) -> Result<usize> {
         let s = h.get();
         let (dest, peer_socket) = {
@@ -995,11 +1055,17 @@ impl Socket {
         if s.family == Family::Unix {
             Socket::send_unix_datagram(h, data, &dest, peer_socket, dont_wait)
         } else {
-            s.send_udp(data, &dest, to.is_none())
+            s.send_udp(data, &dest, to.is_none(), header)
         }
     }
 
-    fn send_udp(&self, data: &[u8], dest: &Addr, connected: bool) -> Result<usize> {
+    fn send_udp(
+        &self,
+        data: &[u8],
+        dest: &Addr,
+        connected: bool,
+        header: IpHeader,
+    ) -> Result<usize> {
         let max = if self.family == Family::Inet {
             UDP4_MAX
         } else {
@@ -1034,7 +1100,10 @@ impl Socket {
                 names.datagram_receivers(self.family, dst, dest.port()),
             )
         };
-        let delivered = receivers.iter().any(|r| r.take_udp(&source, data));
+        let to = Addr::from_ip(self.family, dst, dest.port());
+        let delivered = receivers
+            .iter()
+            .any(|r| r.take_udp(&source, Some(&to), header, data));
         if !delivered && connected {
             // Linux's ICMP port unreachable: reported by the next call.
             self.inner.lock().error = Some(Errno::ECONNREFUSED);
@@ -1044,7 +1113,7 @@ impl Socket {
 
     /// A UDP datagram from `from` for this socket: true if this socket is its receiver (it
     /// may still be dropped for want of room, as UDP does).
-    fn take_udp(&self, from: &Addr, data: &[u8]) -> bool {
+    fn take_udp(&self, from: &Addr, to: Option<&Addr>, header: IpHeader, data: &[u8]) -> bool {
         let mut inner = self.inner.lock();
         if inner.peer.as_ref().is_some_and(|p| p != from) {
             return false;
@@ -1054,6 +1123,9 @@ impl Socket {
             inner.queued += cost;
             inner.datagrams.push_back(Datagram {
                 from: from.clone(),
+                to: to.cloned(),
+                header,
+                arrived_ns: time::realtime_ns(),
                 data: data.to_vec(),
             });
             drop(inner);
@@ -1110,6 +1182,9 @@ impl Socket {
                 ti.queued += cost;
                 ti.datagrams.push_back(Datagram {
                     from: from.clone(),
+                    to: None,
+                    header: IpHeader::default(),
+                    arrived_ns: time::realtime_ns(),
                     data: data.to_vec(),
                 });
                 drop(ti);
@@ -1133,6 +1208,9 @@ impl Socket {
                 len,
                 full_len: len,
                 from: None,
+                to: None,
+                header: IpHeader::default(),
+                arrived_ns: 0,
             }),
             SocketType::Datagram => Socket::recv_datagram(h, buf, flags),
         }
@@ -1197,10 +1275,18 @@ impl Socket {
                     Addr::Unix(UnixName::Unnamed) => None,
                     a => Some(a.clone()),
                 };
+                let to = match (&d.to, &d.from) {
+                    (_, Addr::Unix(_)) => None,
+                    (Some(to), _) => Some(to.clone()),
+                    (None, _) => inner.local.clone(),
+                };
                 let got = Received {
                     len,
                     full_len: d.data.len(),
                     from,
+                    to,
+                    header: d.header,
+                    arrived_ns: d.arrived_ns,
                 };
                 if !flags.peek {
                     inner.queued -= d.data.len() + DATAGRAM_OVERHEAD;
@@ -1216,6 +1302,9 @@ impl Socket {
                     len: 0,
                     full_len: 0,
                     from: None,
+                    to: None,
+                    header: IpHeader::default(),
+                    arrived_ns: 0,
                 }));
             }
             None
@@ -1321,7 +1410,13 @@ impl File for Socket {
     }
 
     fn write(&self, buf: &[u8]) -> vfs::Result<usize> {
-        Socket::send_in(Holder::Borrowed(self), buf, None, false)
+        Socket::send_in(
+            Holder::Borrowed(self),
+            buf,
+            None,
+            false,
+            IpHeader::default(),
+        )
     }
 
     fn stat(&self) -> vfs::Result<Stat> {

@@ -216,7 +216,7 @@ impl Socket {
         let me = self.me.clone();
         let deliver: net_stack::Deliver = Arc::new(move |ip, port, data| {
             if let Some(s) = me.upgrade() {
-                s.take_udp(&v4(ip, port), data);
+                s.take_udp(&v4(ip, port), None, crate::IpHeader::default(), data);
             }
         });
         let udp = Arc::new(net_stack::udp_bind(port, deliver).ok()?);

@@ -159,6 +159,13 @@ pub trait File: core::any::Any + Send + Sync {
         Err(Errno::EACCES)
     }
 
+    /// Copies into `buf` what a read would take, without taking it (a pipe's bytes, for
+    /// `tee`). Never blocks: `EAGAIN` while nothing is there yet, 0 at end of file. Objects
+    /// without a queue of bytes: `EINVAL`.
+    fn peek(&self, _buf: &mut [u8]) -> Result<usize> {
+        Err(Errno::EINVAL)
+    }
+
     /// Moves the offset; returns the new one. `ESPIPE` on pipes and devices.
     fn seek(&self, _pos: SeekFrom) -> Result<u64> {
         Err(Errno::ESPIPE)

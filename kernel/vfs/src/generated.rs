@@ -85,6 +85,12 @@ fn mount_of(path: &str) -> Option<(String, Arc<dyn Tree>)> {
         .map(|m| (m.at.clone(), m.tree.clone()))
 }
 
+/// The mount point of the generated tree the absolute, normalized `path` is at or below, or
+/// `None` for a path of the file tree.
+pub fn mount_point(path: &str) -> Option<String> {
+    mount_of(path).map(|(at, _)| at)
+}
+
 /// True if the absolute path `path` is a mount point or below one.
 pub(crate) fn is_generated(path: &str) -> bool {
     !MOUNTS.read().is_empty() && mount_of(path).is_some()

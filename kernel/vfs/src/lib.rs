@@ -375,6 +375,11 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
     Ok(n)
 }
 
+/// Copies what a read of `fd` would take without taking it ([`File::peek`]).
+pub fn peek(fd: Fd, buf: &mut [u8]) -> Result<usize> {
+    current_context().file(fd)?.peek(buf)
+}
+
 /// Writes to `fd` (counted in the process's I/O counters).
 pub fn write(fd: Fd, buf: &[u8]) -> Result<usize> {
     let ctx = current_context();

@@ -184,6 +184,25 @@ impl File for PipeReader {
         }
     }
 
+    fn peek(&self, buf: &mut [u8]) -> Result<usize> {
+        let p = &*self.pipe;
+        // As in `read`: the writer count first, then the bytes.
+        let no_writers = p.writers.load(Ordering::SeqCst) == 0;
+        let ring = p.ring.lock();
+        if ring.is_empty() {
+            return if no_writers {
+                Ok(0)
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        }
+        let n = buf.len().min(ring.len());
+        for (dst, src) in buf.iter_mut().zip(ring.iter()) {
+            *dst = *src;
+        }
+        Ok(n)
+    }
+
     fn stat(&self) -> Result<Stat> {
         Ok(self.pipe.stat())
     }

@@ -7,6 +7,7 @@
 
 use super::{signal, state};
 use crate::abi;
+use crate::resolve;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -52,12 +53,15 @@ fn relative_to(dirfd: u64, path: String) -> Result<String> {
     if path.starts_with('/') || dirfd as i64 == AT_FDCWD {
         return Ok(path);
     }
-    let dir = state::current()
-        .dir_paths
-        .lock()
-        .get(&fd(dirfd)?)
-        .cloned()
-        .ok_or(Errno::EBADF)?;
+    let f = fd(dirfd)?;
+    let Some(dir) = state::current().dir_paths.lock().get(&f).cloned() else {
+        // A descriptor of something else than a directory.
+        return Err(if fs::fstat(f).is_ok() {
+            Errno::ENOTDIR
+        } else {
+            Errno::EBADF
+        });
+    };
     Ok(if dir.ends_with('/') {
         alloc::format!("{dir}{path}")
     } else {
@@ -158,13 +162,30 @@ pub fn writev(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn lseek(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let off = a[1] as i64;
+    let f = fd(a[0])?;
+    let process = state::current();
+    if process.dir_paths.lock().contains_key(&f) {
+        // A directory's position is its `getdents64` cookie (the `d_off` of the entry read
+        // last): `rewinddir` and `seekdir` set it.
+        let mut cookies = process.dir_cookies.lock();
+        let now = cookies.get(&f).copied().unwrap_or(0) as i64;
+        let to = match a[2] {
+            0 => off,
+            1 => now.checked_add(off).ok_or(Errno::EINVAL)?,
+            _ => return Err(Errno::EINVAL),
+        };
+        let to = u64::try_from(to).map_err(|_| Errno::EINVAL)?;
+        cookies.insert(f, to);
+        return Ok(to);
+    }
+    drop(process);
     let pos = match a[2] {
         0 => SeekFrom::Start(u64::try_from(off).map_err(|_| Errno::EINVAL)?),
         1 => SeekFrom::Current(off),
         2 => SeekFrom::End(off),
         _ => return Err(Errno::EINVAL),
     };
-    fs::seek(fd(a[0])?, pos)
+    fs::seek(f, pos)
 }
 
 pub fn close(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
@@ -512,6 +533,73 @@ pub fn open(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn openat(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     open_path(resolve(a[0], a[1])?, a[2] as u32, a[3])
+}
+
+/// The file system as `openat2`'s walk sees it.
+struct Vfs;
+
+impl resolve::Lookup for Vfs {
+    fn link_target(&self, path: &str) -> Result<Option<String>> {
+        if fs::lstat(path)?.file_type == FileType::Symlink {
+            fs::readlink(path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        fs::stat(path).is_ok_and(|m| m.file_type == FileType::Directory)
+    }
+
+    fn mount(&self, path: &str) -> String {
+        fs::mount_point(path)
+    }
+
+    /// `/proc`'s links to open files, working directories and programs (not `/proc/self`
+    /// and `/proc/thread-self`, which are plain links).
+    fn is_magic(&self, path: &str) -> bool {
+        fs::mount_point(path) == "/proc" && !matches!(path, "/proc/self" | "/proc/thread-self")
+    }
+}
+
+/// `openat2(dirfd, path, how, size)`: `openat` with a `struct open_how` (checked by
+/// `resolve::open_how`: unknown flags are refused, not ignored) and the `RESOLVE_*`
+/// restrictions, which `resolve::walk` applies component by component before the open.
+/// `RESOLVE_CACHED` is honoured as is: every lookup here is answered from memory.
+pub fn openat2(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    let size = a[3] as usize;
+    if size < resolve::OPEN_HOW_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > resolve::OPEN_HOW_SIZE_MAX {
+        return Err(Errno::E2BIG);
+    }
+    let mut raw = vec![0u8; size];
+    usermode::read(a[2], &mut raw)?;
+    let how = resolve::open_how(&raw)?;
+    let path = path_at(a[1])?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let base = if a[0] as i64 == AT_FDCWD {
+        fs::getcwd()
+    } else {
+        state::current()
+            .dir_paths
+            .lock()
+            .get(&fd(a[0])?)
+            .cloned()
+            .ok_or(Errno::EBADF)?
+    };
+    let follow = how.flags & g::O_NOFOLLOW == 0;
+    let walked = if how.resolve == 0 && !path.starts_with('/') {
+        relative_to(a[0], path)?
+    } else if how.resolve == 0 {
+        path
+    } else {
+        resolve::walk(&Vfs, &base, &path, how.resolve, follow)?
+    };
+    open_path(walked, how.flags, u64::from(how.mode))
 }
 
 fn kind(t: FileType) -> abi::Kind {

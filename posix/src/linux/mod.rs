@@ -14,13 +14,15 @@
 //!
 //! | module | calls |
 //! |---|---|
-//! | `copy` | `sendfile`, `copy_file_range` |
-//! | `fs` | descriptors, paths, directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl, `truncate`, `fadvise64` |
+//! | `caps` | `capget`, `capset` |
+//! | `copy` | `sendfile`, `copy_file_range`, `splice`, `vmsplice`, `tee` |
+//! | `fs` | descriptors, paths (`openat2` too), directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl, `truncate`, `fadvise64` |
 //! | `inotify` | `inotify_init`, `inotify_init1`, `inotify_add_watch`, `inotify_rm_watch` |
 //! | `interrupted` | what a call a signal interrupted does next: made again or `EINTR` |
 //! | `lock` | `flock` and `fcntl` record locks (whole-file, per process) |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
-//! | `net` | sockets: `socket`, `socketpair`, `bind`, `listen`, `accept4`, `connect`, `sendto`/`recvfrom`, `sendmsg`/`recvmsg`, `shutdown`, `[gs]etsockopt`, names |
+//! | `mqueue` | `mq_open`, `mq_unlink`, `mq_timedsend`, `mq_timedreceive`, `mq_notify`, `mq_getsetattr` |
+//! | `net` | sockets: `socket`, `socketpair`, `bind`, `listen`, `accept4`, `connect`, `sendto`/`recvfrom`, `sendmsg`/`recvmsg`, `sendmmsg`/`recvmmsg`, `shutdown`, `[gs]etsockopt`, names |
 //! | `thread` | `clone` (threads), `exit`, `exit_group`, `futex`, `set_tid_address`, `arch_prctl`, ids, `kill` |
 //! | `select` | `select`, `pselect6` |
 //! | `vectored` | `preadv`, `pwritev`, `preadv2`, `pwritev2` |
@@ -30,12 +32,14 @@
 //! | `timers` | `timerfd_create`/`_settime`/`_gettime`, `alarm`, `setitimer`/`getitimer`, `timer_create`/`_settime`/`_gettime`/`_getoverrun`/`_delete` |
 //! | `system` | clocks and sleeps, `uname`, user ids (`getresuid`...), `getcpu`, `getrandom`, limits, `sysinfo` |
 
+mod caps;
 mod copy;
 mod fs;
 mod inotify;
 mod interrupted;
 mod lock;
 mod mem;
+mod mqueue;
 mod net;
 mod netlink;
 mod process;
@@ -113,6 +117,9 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_pselect6 => ("pselect6", select::pselect6),
         nr::__NR_sendfile => ("sendfile", copy::sendfile),
         nr::__NR_copy_file_range => ("copy_file_range", copy::copy_file_range),
+        nr::__NR_splice => ("splice", copy::splice),
+        nr::__NR_vmsplice => ("vmsplice", copy::vmsplice),
+        nr::__NR_tee => ("tee", copy::tee),
         nr::__NR_writev => ("writev", fs::writev),
         nr::__NR_access => ("access", fs::access),
         nr::__NR_pipe => ("pipe", fs::pipe),
@@ -182,6 +189,7 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_exit_group => ("exit_group", thread::exit_group),
         nr::__NR_tgkill => ("tgkill", thread::tgkill),
         nr::__NR_openat => ("openat", fs::openat),
+        nr::__NR_openat2 => ("openat2", fs::openat2),
         nr::__NR_mkdirat => ("mkdirat", fs::mkdirat),
         nr::__NR_newfstatat => ("newfstatat", fs::newfstatat),
         nr::__NR_unlinkat => ("unlinkat", fs::unlinkat),
@@ -203,6 +211,8 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_getrandom => ("getrandom", system::getrandom),
         nr::__NR_statx => ("statx", fs::statx),
         nr::__NR_prctl => ("prctl", system::prctl),
+        nr::__NR_capget => ("capget", caps::capget),
+        nr::__NR_capset => ("capset", caps::capset),
         nr::__NR_flock => ("flock", lock::flock),
         nr::__NR_fallocate => ("fallocate", fs::fallocate),
         nr::__NR_getrusage => ("getrusage", system::getrusage),
@@ -236,6 +246,8 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_recvfrom => ("recvfrom", net::recvfrom),
         nr::__NR_sendmsg => ("sendmsg", net::sendmsg),
         nr::__NR_recvmsg => ("recvmsg", net::recvmsg),
+        nr::__NR_sendmmsg => ("sendmmsg", net::sendmmsg),
+        nr::__NR_recvmmsg => ("recvmmsg", net::recvmmsg),
         nr::__NR_shutdown => ("shutdown", net::shutdown),
         nr::__NR_setsockopt => ("setsockopt", net::setsockopt),
         nr::__NR_getsockopt => ("getsockopt", net::getsockopt),
@@ -251,6 +263,12 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_epoll_wait => ("epoll_wait", fs::epoll_wait),
         nr::__NR_epoll_pwait => ("epoll_pwait", fs::epoll_pwait),
         nr::__NR_epoll_pwait2 => ("epoll_pwait2", fs::epoll_pwait2),
+        nr::__NR_mq_open => ("mq_open", mqueue::mq_open),
+        nr::__NR_mq_unlink => ("mq_unlink", mqueue::mq_unlink),
+        nr::__NR_mq_timedsend => ("mq_timedsend", mqueue::mq_timedsend),
+        nr::__NR_mq_timedreceive => ("mq_timedreceive", mqueue::mq_timedreceive),
+        nr::__NR_mq_notify => ("mq_notify", mqueue::mq_notify),
+        nr::__NR_mq_getsetattr => ("mq_getsetattr", mqueue::mq_getsetattr),
         _ => return None,
     })
 }

@@ -128,6 +128,9 @@ pub struct Settings {
     pub keep_caps: BTreeSet<u64>,
     pub timer_slack: BTreeMap<u64, u64>,
     pub mce_kill: BTreeMap<u64, u32>,
+    /// Capability sets (`capset`) of the threads that changed theirs; the others hold
+    /// [`CapSets::ROOT`](crate::caps_abi::CapSets::ROOT).
+    pub caps: BTreeMap<u64, crate::caps_abi::CapSets>,
 }
 
 impl Default for Settings {
@@ -141,6 +144,7 @@ impl Default for Settings {
             keep_caps: BTreeSet::new(),
             timer_slack: BTreeMap::new(),
             mce_kill: BTreeMap::new(),
+            caps: BTreeMap::new(),
         }
     }
 }
@@ -200,8 +204,9 @@ impl Process {
 
     /// What `execve` does to the process's state: close-on-exec descriptors closed, caught
     /// signals back to their default action (ignored ones stay ignored), what the old program
-    /// mapped unmapped, only the calling thread left (mask and pending signals kept), a `vfork`
-    /// parent released, tracing as the new environment says.
+    /// mapped unmapped, only the calling thread left (mask and pending signals kept), root's
+    /// capabilities back (`CapSets::after_exec`), a `vfork` parent released, tracing as the
+    /// new environment says.
     pub fn reset_for_exec(&self) {
         let cloexec = core::mem::take(&mut *self.cloexec.lock());
         for fd in cloexec {
@@ -235,6 +240,14 @@ impl Process {
             },
         );
         drop(threads);
+        {
+            let mut settings = self.settings.lock();
+            let caps = settings.caps.get(&me).copied();
+            settings.caps.clear();
+            if let Some(caps) = caps {
+                settings.caps.insert(me, caps.after_exec());
+            }
+        }
         if let Some(release) = self.vfork_release.lock().take() {
             release.signal();
         }

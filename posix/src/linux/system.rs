@@ -135,12 +135,12 @@ fn cpu_clock_ns(clock: i32) -> Result<u64> {
     }
 }
 
-fn write_timespec(addr: u64, ns: u64) -> Result<()> {
+pub(super) fn write_timespec(addr: u64, ns: u64) -> Result<()> {
     let ts: [i64; 2] = [(ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as i64];
     usermode::write_value(addr, &ts)
 }
 
-fn read_timespec(addr: u64) -> Result<u64> {
+pub(super) fn read_timespec(addr: u64) -> Result<u64> {
     let ts: [i64; 2] = usermode::read_value(addr)?;
     if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
         return Err(Errno::EINVAL);

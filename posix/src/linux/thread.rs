@@ -217,6 +217,12 @@ pub fn clone(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let child_go = go.clone();
     let process = state::current();
     let child_process = process.clone();
+    let caps = process
+        .settings
+        .lock()
+        .caps
+        .get(&thread::current_id().as_u64())
+        .copied();
     let handle = thread::Builder::new()
         .name(&thread::current_name())
         .spawn(move || {
@@ -226,6 +232,9 @@ pub fn clone(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
             let me = thread::current_id().as_u64();
             if flags & u64::from(g::CLONE_CHILD_SETTID) != 0 {
                 let _ = usermode::write_value(child_tid, &(me as u32));
+            }
+            if let Some(caps) = caps {
+                child_process.settings.lock().caps.insert(me, caps);
             }
             let sigmask = child_process.thread().sigmask;
             child_process.threads.lock().insert(
