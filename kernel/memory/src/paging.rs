@@ -408,6 +408,8 @@ pub(crate) fn tables_held_here() -> bool {
 enum Op {
     /// Unmap it, free its frame, and free page tables (PT, PD) left empty.
     Unmap,
+    /// Unmap it and free its frame; keep the page tables (a stack slot's, to be reused).
+    UnmapKeepTables,
     /// Give it these flags.
     Protect(F),
     /// Leave it as it is (count it).
@@ -475,7 +477,7 @@ unsafe fn walk(
         }
         if level == 1 {
             match op {
-                Op::Unmap => {
+                Op::Unmap | Op::UnmapKeepTables => {
                     let phys = entry.addr().as_u64();
                     entry.set_unused();
                     tlb::flush(VirtAddr::new(addr));
@@ -527,7 +529,7 @@ fn walk_range(start: u64, end: u64, op: Op) -> u64 {
         // callers' contracts).
         let visited = unsafe { walk(&mut pending, table.level_4_table_mut(), 4, start, end, op) };
         match op {
-            Op::Unmap => pending.flush_and_free(),
+            Op::Unmap | Op::UnmapKeepTables => pending.flush_and_free(),
             Op::Protect(_) if visited > 0 => flush_other_cpus(start, end),
             _ => {}
         }
@@ -539,6 +541,13 @@ fn walk_range(start: u64, end: u64, op: Op) -> u64 {
 /// empty; returns how many pages were unmapped. The caller owns the whole range.
 pub(crate) fn unmap_range(start: u64, end: u64) -> u64 {
     walk_range(start, end, Op::Unmap)
+}
+
+/// Unmaps every mapped page in `[start, end)` and frees their frames, keeping the page tables
+/// (a range that will be mapped again: a stack slot); returns how many pages were unmapped.
+/// The caller owns the whole range.
+pub(crate) fn unmap_range_keep_tables(start: u64, end: u64) -> u64 {
+    walk_range(start, end, Op::UnmapKeepTables)
 }
 
 /// Gives every mapped page in `[start, end)` the permissions `flags`; returns how many pages
