@@ -25,17 +25,26 @@ kernel_test! {
         round();
         // Frames backing the heap stay with the heap once it grew: count them as free.
         let free = || memory::frame_stats().free + memory::heap_stats().size as u64 / 4096;
-        let (frames, heap) = (free(), memory::heap_stats().used);
-        for _ in 0..3 {
+        let (frames, mut heap) = (free(), memory::heap_stats().used);
+        let mut growths = [0usize; 3];
+        for grown in &mut growths {
             round();
+            let now = memory::heap_stats().used;
+            *grown = now.saturating_sub(heap);
+            heap = now;
         }
         // 600 tasks later: a leak of even one small allocation per task would show as
-        // kilobytes; what other tasks of the test kernel do meanwhile stays far below that.
+        // kilobytes in every round. What other tasks of the test kernel do meanwhile stays
+        // below that, but may once grow a list's capacity by more (4.5 KiB measured, in one
+        // round, at a moment that depends on the boot's timing): the smallest round counts.
         // A leaked stack would be 65 frames per task; page-table pages for stack slots that
         // other tasks of the test kernel took meanwhile are a few.
         assert!(free() + 32 >= frames, "task stacks returned: {} -> {}", frames, free());
-        let grown = memory::heap_stats().used.saturating_sub(heap);
-        assert!(grown < 2048, "task structures freed: heap grew by {grown} bytes");
+        let least = growths.iter().min().copied().unwrap_or(0);
+        assert!(
+            least < 2048,
+            "task structures freed: the heap grew in every round, by {growths:?} bytes"
+        );
     }
 }
 
