@@ -22,8 +22,8 @@ use crate::{Errno, Result};
 use alloc::collections::BTreeMap;
 use core::ops::Range;
 use core::sync::atomic::{AtomicU64, Ordering};
+use cpu_mutex::CpuMutex;
 use rangemap::RangeSet;
-use spin::Mutex;
 
 /// Access rights of pages: the kernel's own type (`memory::Protection`, one definition for
 /// every layer); `NONE` is `PROT_NONE`, `R`, `RW`, `RX`, `RWX` the others.
@@ -71,7 +71,7 @@ impl Slot {
 }
 
 /// Live regions by start address.
-static REGIONS: Mutex<BTreeMap<u64, Slot>> = Mutex::new(BTreeMap::new());
+static REGIONS: CpuMutex<BTreeMap<u64, Slot>> = CpuMutex::new(BTreeMap::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// An owned region of anonymous memory: see the module documentation. Dropping it unmaps
@@ -364,10 +364,12 @@ pub struct RegionInfo {
 /// The live region containing `addr`, if any.
 ///
 /// Usable from a [`crate::signal`] handler (to tell a guard-page hit from a wild access): it
-/// does not allocate, and if the registry is locked (by the interrupted code, or another
-/// thread) it answers `None` instead of waiting.
+/// does not allocate, and if the registry is locked by this CPU (the interrupted code, or a
+/// thread preempted on this CPU while it held it) it answers `None` instead of waiting; a hold
+/// by another CPU is waited out (tasks run on the boot CPU only today, so that is never
+/// a preempted task's).
 pub fn region_at(addr: usize) -> Option<RegionInfo> {
-    let regions = REGIONS.try_lock()?;
+    let regions = REGIONS.lock_unless_held_here()?;
     lookup(&regions, addr)
 }
 

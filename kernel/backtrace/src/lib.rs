@@ -27,8 +27,8 @@ static SYMBOLS: spin::Once<SymbolTable> = spin::Once::new();
 
 /// Symbol tables of loaded program images: `(start, end, table)` with addresses in the table
 /// relative to `start`.
-static IMAGES: spin::Mutex<Vec<(u64, u64, alloc::sync::Arc<SymbolTable>)>> =
-    spin::Mutex::new(Vec::new());
+static IMAGES: cpu_mutex::CpuMutex<Vec<(u64, u64, alloc::sync::Arc<SymbolTable>)>> =
+    cpu_mutex::CpuMutex::new(Vec::new());
 
 /// Makes backtraces name functions of a program image mapped at `start..end` (its symbol
 /// addresses are relative to `start`; images of the same program share one table). Undo
@@ -47,13 +47,14 @@ pub fn unregister_image(start: u64) {
 }
 
 /// Writes the name of the program function containing `addr`, if a registered image has
-/// one. Panic-safe: gives up (returns `Ok(false)`) if the image list is locked.
+/// one. Panic-safe: gives up (returns `Ok(false)`) if this CPU holds the image list's lock
+/// (the code a fault or panic interrupted); waits if another CPU does.
 fn write_image_symbol(
     addr: u64,
     adjust: u64,
     out: &mut dyn fmt::Write,
 ) -> Result<bool, fmt::Error> {
-    let Some(images) = IMAGES.try_lock() else {
+    let Some(images) = IMAGES.lock_unless_held_here() else {
         return Ok(false);
     };
     for (start, end, table) in images.iter() {

@@ -372,11 +372,39 @@ pub fn before_user_return(frame: &mut TrapFrame) {
     }
 }
 
+/// The NMI handler installed with [`set_nmi_handler`] (0: none).
+static NMI_HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the function every non-maskable interrupt goes to first (the `smp` crate's TLB
+/// shootdown answers there). It returns true if the NMI was its own; any other NMI stays a
+/// fault (the fault hook, then a panic). It runs on the NMI's IST stack, and an NMI may arrive
+/// anywhere, even between an entry from user mode and its `swapgs` or FS base switch: it must
+/// not use the GS or FS base (so neither `cpu_index` nor `#[thread_local]`s), take a lock,
+/// allocate or fault.
+pub fn set_nmi_handler(handler: fn() -> bool) {
+    NMI_HANDLER.store(handler as usize, Ordering::SeqCst);
+}
+
+fn nmi_claimed() -> bool {
+    let handler = NMI_HANDLER.load(Ordering::SeqCst);
+    if handler == 0 {
+        return false;
+    }
+    // SAFETY: only `set_nmi_handler` stores here, always a valid fn of this type.
+    let handler: fn() -> bool = unsafe { core::mem::transmute(handler) };
+    handler()
+}
+
 extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
     // Hardware interrupts that arrived in user mode come here too (with the full frame, so
     // the return to user mode can deliver signals).
+    if frame.vector == 2 && nmi_claimed() {
+        return;
+    }
     let irq = if frame.vector == u64::from(LOCAL_TIMER_VECTOR) {
         Some(LOCAL_TIMER_IRQ)
+    } else if frame.vector == u64::from(crate::irq::CALL_VECTOR) {
+        Some(crate::irq::CALL_IRQ)
     } else if (u64::from(IRQ_BASE)..u64::from(IRQ_BASE) + 16).contains(&frame.vector) {
         Some((frame.vector - u64::from(IRQ_BASE)) as u32)
     } else {
@@ -396,8 +424,11 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
             return;
         }
         FaultKind::PageFault {
-            addr, write, exec, ..
-        } if memory::handle_page_fault(addr, write, exec) => {
+            addr,
+            write,
+            exec,
+            present,
+        } if memory::handle_page_fault(addr, write, exec, present) => {
             // Not the user-return hook: this runs on the page-fault IST stack.
             return;
         }
@@ -731,11 +762,13 @@ pub(crate) fn init_idt() {
                 idt[IRQ_BASE + i as u8].set_handler_addr(VirtAddr::new(*stub as usize as u64));
             }
         }
-        // SAFETY: both are complete interrupt entries ending in iretq.
+        // SAFETY: all three are complete interrupt entries ending in iretq.
         unsafe {
             idt[LOCAL_TIMER_VECTOR].set_handler_addr(VirtAddr::new(
                 crate::irq::local_timer_stub as *const () as u64,
             ));
+            idt[crate::irq::CALL_VECTOR]
+                .set_handler_addr(VirtAddr::new(crate::irq::call_stub as *const () as u64));
             idt[SPURIOUS_VECTOR]
                 .set_handler_addr(VirtAddr::new(crate::irq::spurious_stub as *const () as u64));
         }

@@ -19,7 +19,7 @@ mod tests;
 
 pub use exceptions::{
     Fault, FaultAction, FaultKind, FxArea, TrapFrame, before_user_return, breakpoint_count,
-    set_fault_hook, set_user_return_hook, user_return_from_frame,
+    set_fault_hook, set_nmi_handler, set_user_return_hook, user_return_from_frame,
 };
 pub use gdt::{
     CpuTables, KERNEL_CS, KERNEL_SS, PERCPU_KERNEL_FS, PERCPU_KERNEL_RSP, PERCPU_USER_RSP, USER_CS,
@@ -27,13 +27,16 @@ pub use gdt::{
     set_kernel_entry, take_interrupted_user_mode,
 };
 pub use irq::{
-    IRQ_BASE, LOCAL_TIMER_VECTOR, SPURIOUS_VECTOR, register_irq, set_local_timer_handler,
+    CALL_VECTOR, IRQ_BASE, LOCAL_TIMER_VECTOR, SPURIOUS_VECTOR, register_irq, set_call_handler,
+    set_local_timer_handler,
 };
 
 /// Loads the GDT, TSS and IDT and initializes the PICs with every IRQ masked.
 /// Interrupts stay disabled; enable them with `x86_64::instructions::interrupts::enable`.
 pub fn init() {
     gdt::init();
+    // GS now names the boot CPU's block: locks can record their holder's CPU.
+    cpu_mutex::set_cpu_index(cpu_index);
     exceptions::init_idt();
     irq::init_pics();
 }

@@ -21,7 +21,7 @@
 //! Every pointer handed to `dealloc` is checked first (it must lie in a live small heap or be
 //! a live large block of that size): a wild one is reported through the bad-free handler
 //! (the kernel ends the task) before anything is touched. The small heap's lock is taken with
-//! interrupts masked; [`heap_busy`] tells the fault and panic paths that it is held.
+//! interrupts masked; [`heap_held_here`] tells the fault and panic paths that this CPU holds it.
 //!
 //! The allocator proper is `talc`; what is written here is only what no allocator crate can
 //! know: where memory comes from and goes back to (this kernel's page tables and frame
@@ -33,7 +33,7 @@ use crate::{HEAP_BLOCKS_SIZE, HEAP_BLOCKS_START, HEAP_MAX, HEAP_START, PAGE_SIZE
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use spin::Mutex;
+use cpu_mutex::CpuMutex;
 use talc::DefaultBinning;
 use talc::base::binning::Binning;
 use talc::base::{CHUNK_UNIT, Talc};
@@ -216,7 +216,7 @@ unsafe impl Source for Slots {
     }
 }
 
-static SMALL: Mutex<Talc<Slots, DefaultBinning>> = Mutex::new(Talc::new(Slots::new()));
+static SMALL: CpuMutex<Talc<Slots, DefaultBinning>> = CpuMutex::new(Talc::new(Slots::new()));
 /// Bytes requested by the live large allocations, and the bytes of their blocks.
 static LARGE_USED: AtomicUsize = AtomicUsize::new(0);
 static LARGE_MAPPED: AtomicU64 = AtomicU64::new(0);
@@ -242,11 +242,11 @@ fn bad_free(addr: u64, layout: Layout) -> ! {
     }
 }
 
-/// Whether the small heap's lock is held. On one CPU, with interrupts masked inside it, `true`
+/// Whether this CPU holds the small heap's lock. It is taken with interrupts masked, so `true`
 /// in a fault or panic handler means the interrupted code holds it: the handler must not
 /// allocate.
-pub(crate) fn heap_busy() -> bool {
-    SMALL.is_locked()
+pub(crate) fn heap_held_here() -> bool {
+    SMALL.held_here()
 }
 
 pub(crate) fn init() {

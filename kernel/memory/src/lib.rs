@@ -38,7 +38,7 @@ pub use mapping::{
 pub use paging::{
     FrameStats, MMIO_WINDOW, MapError, PageFlags, allocate_contiguous_frames, allocate_frame,
     frame_stats, free_contiguous_frames, free_frame, map_page, mmio_to_virt, phys_to_virt,
-    protect_page, resident_pages, translate, unmap_page,
+    protect_page, resident_pages, set_tlb_shootdown, translate, unmap_page,
 };
 pub use stack::{Stack, allocate_stack};
 
@@ -77,10 +77,11 @@ pub unsafe fn init(info: &boot_info::BootInfo) {
     heap::init();
 }
 
-/// Whether an allocation now could deadlock: the small heap's lock or the page tables or
-/// frame allocator (which the heap takes to grow) are held. On one CPU, with interrupts masked
-/// inside those locks, `true` in a fault or panic handler means the interrupted code holds
-/// them (a fault inside the allocator): the handler must report without allocating.
+/// Whether an allocation now could deadlock: this CPU holds the small heap's lock or the page
+/// tables' or frame allocator's (which the heap takes to grow). They are taken with interrupts
+/// masked, so `true` in a fault or panic handler means the interrupted code holds them (a
+/// fault inside the allocator): the handler must report without allocating. Held by another
+/// CPU, an allocation only waits for them.
 pub fn allocator_busy() -> bool {
-    heap::heap_busy() || paging::tables_busy()
+    heap::heap_held_here() || paging::tables_held_here()
 }

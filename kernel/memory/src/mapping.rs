@@ -11,9 +11,9 @@
 //! the heap (see "blocks of the kernel heap" below).
 //!
 //! Lock order: `REGISTRY` before the heap before `TABLE` before `FRAMES`; `VADDRS` is taken
-//! alone. Both locks here are only taken with interrupts masked, so on one CPU an exception
-//! handler that finds one locked knows the interrupted code holds it and gives up instead of
-//! deadlocking.
+//! alone. Both locks here are only taken with interrupts masked, so an exception handler that
+//! finds `REGISTRY` (a `CpuMutex`) held by its own CPU knows the interrupted code holds it and
+//! gives up instead of deadlocking; held by another CPU, it waits.
 
 use crate::paging::{self, MapError, PageFlags, map_page, protect_range, translate, unmap_range};
 use crate::{
@@ -23,6 +23,7 @@ use crate::{
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Range;
+use cpu_mutex::CpuMutex;
 use rangemap::RangeMap;
 use spin::Mutex;
 use vaddr_allocator::VaddrAllocator;
@@ -99,7 +100,7 @@ struct Entry {
     runs: RangeMap<u64, Run>,
 }
 
-static REGISTRY: Mutex<BTreeMap<u64, Entry>> = Mutex::new(BTreeMap::new());
+static REGISTRY: CpuMutex<BTreeMap<u64, Entry>> = CpuMutex::new(BTreeMap::new());
 /// The free parts of the mappings region, created on first use (it needs the heap).
 static VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
 /// The free parts of the user region, created on first use.
@@ -451,18 +452,22 @@ pub(crate) fn heap_block_resize(start: u64, old_len: u64, new_len: u64) -> Optio
 
 /// Commits the page holding `addr` if it belongs to a live [`Commit::OnDemand`] mapping, its
 /// protection allows the access (a read unless `write` or `exec`) and it has no frame yet:
-/// maps a zeroed frame there with the run's protection and returns true. Returns false for
-/// every other fault (no mapping, `NONE` or unmapped page, access not allowed, page already
-/// committed, no free frame), which the caller must treat as a real fault.
+/// maps a zeroed frame there with the run's protection and returns true. `present` is the
+/// fault's error-code bit 0 (a protection fault on a present page, not a missing one): a
+/// missing-page fault on a page found committed (by another CPU's fault on it meanwhile)
+/// returns true too, to retry the access. Returns false for every other fault (no mapping,
+/// `NONE` or unmapped page, access not allowed, a protection fault on a committed page, no
+/// free frame), which the caller must treat as a real fault.
 ///
 /// Meant for the page-fault handler (interrupts masked); takes no heap allocation.
-pub fn handle_page_fault(addr: u64, write: bool, exec: bool) -> bool {
+pub fn handle_page_fault(addr: u64, write: bool, exec: bool, present: bool) -> bool {
     without_interrupts(|| {
-        // Locked means held by the interrupted code: a fault inside the memory code itself.
-        if paging::tables_busy() {
+        // Held by this CPU means held by the interrupted code (they are taken with interrupts
+        // masked): a fault inside the memory code itself. Another CPU's hold is waited out.
+        if paging::tables_held_here() {
             return false;
         }
-        let Some(registry) = REGISTRY.try_lock() else {
+        let Some(registry) = REGISTRY.lock_unless_held_here() else {
             return false;
         };
         let page = addr & !(PAGE_SIZE - 1);
@@ -479,8 +484,16 @@ pub fn handle_page_fault(addr: u64, write: bool, exec: bool) -> bool {
         let Some(Run::Access(prot)) = entry.runs.get(&page) else {
             return false;
         };
-        if !prot.allows(write, exec) || translate(page).is_some() {
+        if !prot.allows(write, exec) {
             return false;
+        }
+        if translate(page).is_some() {
+            // A not-present fault on a page that is present now: another CPU's fault on the
+            // same page committed it meanwhile (this one waited for the registry), with the
+            // run's permissions, which allow this access: retry it. (No TLB holds a
+            // not-present entry, so the retry walks the tables again.) A protection fault on
+            // a committed page is refused.
+            return !present;
         }
         // The registry stays locked, so no protect or unmap can race with this commit.
         map_page(page, prot.page_flags(entry.user)).is_ok()
@@ -549,14 +562,14 @@ pub enum FaultKind {
 pub fn page_fault_kind(addr: u64) -> FaultKind {
     const STACKS_SIZE: u64 = 16 << 40;
     if (STACKS_START..STACKS_START + STACKS_SIZE).contains(&addr) {
-        return if paging::tables_busy() || translate(addr).is_some() {
+        return if paging::tables_held_here() || translate(addr).is_some() {
             FaultKind::Other
         } else {
             FaultKind::StackGuard
         };
     }
     without_interrupts(|| {
-        let Some(registry) = REGISTRY.try_lock() else {
+        let Some(registry) = REGISTRY.lock_unless_held_here() else {
             return FaultKind::Other;
         };
         let found = registry

@@ -3,8 +3,9 @@
 use crate::PHYS_OFFSET;
 use arrayvec::ArrayVec;
 use boot_info::{BootInfo, PhysRange};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use cpu_mutex::CpuMutex;
 use frame_allocator::{FrameAllocator, Range, bitmap_words, find_space};
-use spin::Mutex;
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::instructions::tlb;
 use x86_64::registers::control::{Cr3, Cr3Flags};
@@ -15,9 +16,11 @@ use x86_64::structures::paging::{
 };
 use x86_64::{PhysAddr, VirtAddr};
 
-static FRAMES: Mutex<Option<FrameAllocator<'static>>> = Mutex::new(None);
+static FRAMES: CpuMutex<Option<FrameAllocator<'static>>> = CpuMutex::new(None);
+/// The TLB shootdown (`fn(start, end)`) installed with [`set_tlb_shootdown`] (0: none).
+static SHOOTDOWN: AtomicUsize = AtomicUsize::new(0);
 /// Lock order: `TABLE` before `FRAMES`.
-static TABLE: Mutex<Option<OffsetPageTable<'static>>> = Mutex::new(None);
+static TABLE: CpuMutex<Option<OffsetPageTable<'static>>> = CpuMutex::new(None);
 
 unsafe extern "C" {
     static __kernel_start: u8;
@@ -219,6 +222,29 @@ pub(crate) unsafe fn init(info: &BootInfo) {
     *TABLE.lock() = Some(table);
 }
 
+/// Installs the function that makes every other CPU drop its TLB entries for the pages of
+/// `[start, end)` and returns once they all have (the `smp` crate's shootdown). `memory` calls
+/// it, with interrupts disabled and the page tables possibly locked, after it unmapped a page
+/// or changed its permissions or frame and flushed the local TLB, and before it frees a frame
+/// or page table that was unmapped: no CPU may still reach a freed frame through a stale TLB
+/// entry. It must therefore answer even while the other CPUs spin with interrupts disabled
+/// (the `smp` crate uses non-maskable interrupts). Without one, only the local TLB is flushed:
+/// right while no other CPU runs code that uses the pages that change.
+pub fn set_tlb_shootdown(shootdown: fn(u64, u64)) {
+    SHOOTDOWN.store(shootdown as usize, Ordering::SeqCst);
+}
+
+/// Flushes `[start, end)` (page aligned) from the other CPUs' TLBs, if a shootdown is
+/// installed. Interrupts must be disabled.
+fn flush_other_cpus(start: u64, end: u64) {
+    let f = SHOOTDOWN.load(Ordering::Acquire);
+    if f != 0 && start < end {
+        // SAFETY: only `set_tlb_shootdown` stores here, always a valid fn of this type.
+        let f: fn(u64, u64) = unsafe { core::mem::transmute(f) };
+        f(start, end);
+    }
+}
+
 /// Frame counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameStats {
@@ -321,6 +347,8 @@ pub fn unmap_page(virt: u64) -> Result<(), MapError> {
         match table.unmap(page) {
             Ok((frame, flush)) => {
                 flush.flush();
+                // Before the frame is free: no CPU may keep reaching it.
+                flush_other_cpus(virt & !0xfff, (virt & !0xfff) + 4096);
                 Ok(frame.start_address().as_u64())
             }
             Err(UnmapError::PageNotMapped) => Err(MapError::NotMapped),
@@ -340,7 +368,9 @@ pub fn protect_page(virt: u64, flags: PageFlags) -> Result<(), MapError> {
         // SAFETY: the caller owns the page; changing its permissions affects only its users.
         unsafe { table.update_flags(page, flags.bits()) }
             .map(|flush| flush.flush())
-            .map_err(|_| MapError::NotMapped)
+            .map_err(|_| MapError::NotMapped)?;
+        flush_other_cpus(virt & !0xfff, (virt & !0xfff) + 4096);
+        Ok(())
     })
 }
 
@@ -366,11 +396,11 @@ pub fn translate_full(virt: u64) -> x86_64::structures::paging::mapper::Translat
     })
 }
 
-/// Whether the page tables or the frame allocator are locked. On one CPU with interrupts
-/// masked inside those locks, `true` in an exception handler means the interrupted code holds
-/// them, so the handler must not take them.
-pub(crate) fn tables_busy() -> bool {
-    TABLE.is_locked() || FRAMES.is_locked()
+/// Whether this CPU holds the page tables' or the frame allocator's lock. Both are taken with
+/// interrupts masked, so `true` in an exception handler means the interrupted code holds
+/// them and the handler must not take them; held by another CPU, they are only waited for.
+pub(crate) fn tables_held_here() -> bool {
+    TABLE.held_here() || FRAMES.held_here()
 }
 
 /// What [`walk`] does to each present 4 KiB page.
@@ -378,20 +408,55 @@ pub(crate) fn tables_busy() -> bool {
 enum Op {
     /// Unmap it, free its frame, and free page tables (PT, PD) left empty.
     Unmap,
+    /// Unmap it and free its frame; keep the page tables (a stack slot's, to be reused).
+    UnmapKeepTables,
     /// Give it these flags.
     Protect(F),
     /// Leave it as it is (count it).
     Count,
 }
 
+/// Frames (of pages and page tables) that [`walk`] unmapped and that wait for the other CPUs'
+/// TLB flush before they are freed; flushed and freed in batches (no allocation here: the
+/// heap may be growing or shrinking through these very functions).
+struct PendingFrees<'a> {
+    frames: &'a mut FrameAllocator<'static>,
+    waiting: ArrayVec<u64, 128>,
+    /// The range whose TLB entries the flush covers (the whole walk's range).
+    start: u64,
+    end: u64,
+}
+
+impl PendingFrees<'_> {
+    fn push(&mut self, phys: u64) {
+        if self.waiting.is_full() {
+            self.flush_and_free();
+        }
+        self.waiting.push(phys);
+    }
+
+    fn flush_and_free(&mut self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        flush_other_cpus(self.start, self.end);
+        for phys in self.waiting.drain(..) {
+            self.frames
+                .free(phys)
+                .expect("unmapped frame was not allocated");
+        }
+    }
+}
+
 /// Applies `op` to every present 4 KiB page in `[start, end)` (page aligned) of `table`, a
 /// table of `level` (4 = PML4), skipping absent subtrees whole. Returns the pages visited.
+/// Frames it unmaps go to `pending` (freed once no other CPU can reach them).
 ///
 /// # Safety
 /// `table` is part of the active page tables, locked by the caller (TABLE held); the caller
 /// owns every page of the range (so `Op::Unmap` may free their frames).
 unsafe fn walk(
-    frames: &mut FrameAllocator<'static>,
+    pending: &mut PendingFrees<'_>,
     table: &mut PageTable,
     level: u32,
     start: u64,
@@ -412,11 +477,11 @@ unsafe fn walk(
         }
         if level == 1 {
             match op {
-                Op::Unmap => {
+                Op::Unmap | Op::UnmapKeepTables => {
                     let phys = entry.addr().as_u64();
                     entry.set_unused();
                     tlb::flush(VirtAddr::new(addr));
-                    frames.free(phys).expect("unmapped frame was not allocated");
+                    pending.push(phys);
                 }
                 Op::Protect(flags) => {
                     entry.set_flags(flags);
@@ -435,14 +500,12 @@ unsafe fn walk(
             // through the direct map and guarded by the TABLE lock the caller holds.
             let child = unsafe { &mut *(phys_to_virt(child_phys) as *mut PageTable) };
             // SAFETY: forwarded from the caller, for the part of the range under this entry.
-            visited += unsafe { walk(frames, child, level - 1, addr, next, op) };
+            visited += unsafe { walk(pending, child, level - 1, addr, next, op) };
             // PDPTs (level 3) stay: PML4 entries of the kernel half never change once made.
             if matches!(op, Op::Unmap) && level <= 3 && child.is_empty() {
                 entry.set_unused();
                 tlb::flush(VirtAddr::new(addr));
-                frames
-                    .free(child_phys)
-                    .expect("page table frame was not allocated");
+                pending.push(child_phys);
             }
         }
         addr = next;
@@ -456,10 +519,21 @@ fn walk_range(start: u64, end: u64, op: Op) -> u64 {
         let mut tguard = TABLE.lock();
         let table = tguard.as_mut().expect("memory not initialized");
         let mut fguard = FRAMES.lock();
-        let frames = fguard.as_mut().unwrap();
+        let mut pending = PendingFrees {
+            frames: fguard.as_mut().unwrap(),
+            waiting: ArrayVec::new(),
+            start,
+            end,
+        };
         // SAFETY: the active tables, under the TABLE lock; the caller owns the range (see the
         // callers' contracts).
-        unsafe { walk(frames, table.level_4_table_mut(), 4, start, end, op) }
+        let visited = unsafe { walk(&mut pending, table.level_4_table_mut(), 4, start, end, op) };
+        match op {
+            Op::Unmap | Op::UnmapKeepTables => pending.flush_and_free(),
+            Op::Protect(_) if visited > 0 => flush_other_cpus(start, end),
+            _ => {}
+        }
+        visited
     })
 }
 
@@ -467,6 +541,13 @@ fn walk_range(start: u64, end: u64, op: Op) -> u64 {
 /// empty; returns how many pages were unmapped. The caller owns the whole range.
 pub(crate) fn unmap_range(start: u64, end: u64) -> u64 {
     walk_range(start, end, Op::Unmap)
+}
+
+/// Unmaps every mapped page in `[start, end)` and frees their frames, keeping the page tables
+/// (a range that will be mapped again: a stack slot); returns how many pages were unmapped.
+/// The caller owns the whole range.
+pub(crate) fn unmap_range_keep_tables(start: u64, end: u64) -> u64 {
+    walk_range(start, end, Op::UnmapKeepTables)
 }
 
 /// Gives every mapped page in `[start, end)` the permissions `flags`; returns how many pages
@@ -538,6 +619,8 @@ fn move_batch(from: u64, to: u64, pages: u64) -> Result<(), MapError> {
         }
         moved += 1;
     }
+    // The frames stay in use (now at `to`), but no CPU may keep reaching them at `from`.
+    flush_other_cpus(from, from + moved * 4096);
     let Some(e) = failure else { return Ok(()) };
     for i in 0..moved {
         let (src, dst) = (page_at(from + i * 4096), page_at(to + i * 4096));
@@ -552,5 +635,6 @@ fn move_batch(from: u64, to: u64, pages: u64) -> Result<(), MapError> {
             .expect("remap at the old place")
             .flush();
     }
+    flush_other_cpus(to, to + moved * 4096);
     Err(e)
 }

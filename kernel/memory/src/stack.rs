@@ -1,7 +1,7 @@
 //! Kernel stacks: mapped pages with an unmapped guard page below, so an overflow faults
 //! instead of corrupting memory. Dropping a `Stack` unmaps it and frees its frames.
 
-use crate::paging::{PageFlags, map_page, unmap_page};
+use crate::paging::{PageFlags, map_page, unmap_range_keep_tables};
 use crate::{PAGE_SIZE, STACKS_START};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -66,9 +66,11 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        for i in 0..self.pages {
-            unmap_page(self.guard + (i + 1) * PAGE_SIZE).expect("stack page was mapped");
-        }
+        // One range: one TLB shootdown for the whole stack when other CPUs run. The page
+        // tables stay for the slot's next stack.
+        let bottom = self.guard + PAGE_SIZE;
+        let unmapped = unmap_range_keep_tables(bottom, bottom + self.pages * PAGE_SIZE);
+        assert_eq!(unmapped, self.pages, "stack pages were mapped");
         let slot = (self.guard, self.slot_pages);
         without_interrupts(|| FREE_SLOTS.lock().push(slot));
     }

@@ -316,7 +316,7 @@ kernel_test! {
         }
         assert_eq!(m.protection(3 * PAGE_SIZE), None);
         assert_eq!(page_fault_kind(va(4) + 8), FaultKind::MappingUnmapped);
-        assert!(!handle_page_fault(va(3), false, false), "unmapped pages never come back");
+        assert!(!handle_page_fault(va(3), false, false, false), "unmapped pages never come back");
         // The hole cannot be protected or committed; the rest of a request is left unchanged.
         assert_eq!(m.protect(2 * PAGE_SIZE, 2 * PAGE_SIZE, Protection::RW), Err(MapError::NotMapped));
         assert!(!writable(va(2)));
@@ -412,7 +412,7 @@ kernel_test! {
             assert_eq!(committed, [4, 6, 7].contains(&p), "page {p}");
         }
         m.commit(4 * PAGE_SIZE, 4 * PAGE_SIZE).unwrap(); // idempotent
-        assert!(!handle_page_fault(m.start() + 4 * PAGE_SIZE, true, false), "already committed");
+        assert!(!handle_page_fault(m.start() + 4 * PAGE_SIZE, true, false, true), "already committed");
     }
 }
 
@@ -424,35 +424,38 @@ kernel_test! {
         let start = m.start();
         let va = move |p: u64| start + p * PAGE_SIZE;
         // A NONE page: no access of any kind.
-        assert!(!handle_page_fault(va(0), false, false));
-        assert!(!handle_page_fault(va(0) + 100, true, false));
+        assert!(!handle_page_fault(va(0), false, false, false));
+        assert!(!handle_page_fault(va(0) + 100, true, false, false));
         assert_eq!(translate(va(0)), None);
         assert_eq!(page_fault_kind(va(0)), FaultKind::MappingGuard);
         // A write to a read-only run, then a read, which commits the page read-only.
-        assert!(!handle_page_fault(va(1), true, false));
+        assert!(!handle_page_fault(va(1), true, false, false));
         assert_eq!(translate(va(1)), None);
-        assert!(handle_page_fault(va(1) + 8, false, false));
+        assert!(handle_page_fault(va(1) + 8, false, false, false));
         assert!(!writable(va(1)));
         assert_eq!(peek(&m, 1), 0);
-        assert!(!handle_page_fault(va(1), true, false), "a write to a committed RO page");
+        assert!(!handle_page_fault(va(1), true, false, true), "a write to a committed RO page");
         // Execution from a non-executable run; a write commits the page.
-        assert!(!handle_page_fault(va(2), false, true));
-        assert!(handle_page_fault(va(2) + 4095, true, false));
-        assert!(!handle_page_fault(va(2), true, false), "already committed");
+        assert!(!handle_page_fault(va(2), false, true, false));
+        assert!(handle_page_fault(va(2) + 4095, true, false, false));
+        assert!(!handle_page_fault(va(2), true, false, true), "already committed");
+        // A not-present fault on a page found committed: another CPU's fault on the same page
+        // committed it meanwhile; the access is retried.
+        assert!(handle_page_fault(va(2), true, false, false));
         poke(&m, 2, 5);
         // Outside any mapping.
-        assert!(!handle_page_fault(m.start() + m.len(), false, false));
-        assert!(!handle_page_fault(MAPPINGS_START - PAGE_SIZE, false, false));
-        assert!(!handle_page_fault(0x1000, false, false));
+        assert!(!handle_page_fault(m.start() + m.len(), false, false, false));
+        assert!(!handle_page_fault(MAPPINGS_START - PAGE_SIZE, false, false, false));
+        assert!(!handle_page_fault(0x1000, false, false, false));
         assert_eq!(page_fault_kind(0x1000), FaultKind::Other);
         // A Commit::Now mapping never commits on faults.
         let mut now = Mapping::new(2 * PAGE_SIZE, Protection::RW, Commit::Now).unwrap();
         now.protect(0, PAGE_SIZE, Protection::NONE).unwrap();
-        assert!(!handle_page_fault(now.start(), false, false));
+        assert!(!handle_page_fault(now.start(), false, false, false));
         // A dropped mapping's pages are gone for good.
         let last = va(3);
         drop(m);
-        assert!(!handle_page_fault(last, false, false));
+        assert!(!handle_page_fault(last, false, false, false));
         assert_eq!(translate(last), None);
         // Kernel stack guard pages are named as such.
         let stack = allocate_stack(2).unwrap();

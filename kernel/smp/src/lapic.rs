@@ -28,6 +28,7 @@ const LVT_PERIODIC: u32 = 1 << 17;
 const ICR_PENDING: u32 = 1 << 12;
 const ICR_INIT: u32 = 0b101 << 8;
 const ICR_STARTUP: u32 = 0b110 << 8;
+const ICR_NMI: u32 = 0b100 << 8;
 const ICR_ASSERT: u32 = 1 << 14;
 /// Divide configuration 0b0011: the timer counts at the bus clock / 16.
 const DIVIDE_BY_16: u32 = 0b0011;
@@ -107,11 +108,26 @@ pub fn end_of_interrupt() {
 }
 
 fn send(apic_id: u32, command: u32) {
-    write(ICR_HIGH, apic_id << 24);
-    write(ICR_LOW, command);
-    while read(ICR_LOW) & ICR_PENDING != 0 {
-        core::hint::spin_loop();
-    }
+    // Interrupts off: a handler on this CPU that sent an IPI between the two writes would
+    // change the destination.
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        write(ICR_HIGH, apic_id << 24);
+        write(ICR_LOW, command);
+        while read(ICR_LOW) & ICR_PENDING != 0 {
+            core::hint::spin_loop();
+        }
+    });
+}
+
+/// Sends a non-maskable interrupt to `apic_id` (it arrives even while that CPU has
+/// interrupts disabled). Not from an NMI handler (which may have interrupted a send).
+pub fn send_nmi(apic_id: u32) {
+    send(apic_id, ICR_NMI | ICR_ASSERT);
+}
+
+/// Sends a fixed interrupt with `vector` to `apic_id`.
+pub fn send_fixed(apic_id: u32, vector: u8) {
+    send(apic_id, ICR_ASSERT | u32::from(vector));
 }
 
 /// Sends an INIT IPI (asserted) to `apic_id`: the processor resets and waits for a start-up

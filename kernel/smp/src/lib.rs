@@ -1,9 +1,11 @@
 //! Symmetric multiprocessing: finds the processors (ACPI's MADT, `acpi` crate), starts the
 //! application processors with INIT and start-up IPIs through a small real-mode trampoline
 //! (`trampoline`), gives each its own GDT, TSS, IST stacks and per-CPU block (made by
-//! `interrupts`), its local APIC with a 100 Hz timer, and an idle loop that halts between
-//! interrupts. Application processors run no tasks yet: the scheduler runs on the boot CPU.
-//! Counts the CPUs online for `sched_getaffinity` and friends.
+//! `interrupts`), its local APIC with a 100 Hz timer, the per-CPU set-up the caller names
+//! (the `syscall` registers), and an idle loop that halts between interrupts. Application
+//! processors run no tasks yet: the scheduler runs on the boot CPU. Also the TLB shootdown
+//! `memory` uses once other CPUs run (`shootdown`, by NMI), running a function on another CPU
+//! ([`run_on`], by IPI), and the count of CPUs online for `sched_getaffinity` and friends.
 //!
 //! Depends on `interrupts` (per-CPU tables, vectors), `memory` (stacks, the direct map),
 //! `time` (the TSC clock the start-up delays and timer calibration use), `acpi`, `x86_64`.
@@ -12,11 +14,15 @@
 
 extern crate alloc;
 
+mod call;
 mod lapic;
 mod madt;
+mod shootdown;
 mod tests;
 mod trampoline;
 
+pub use call::run_on;
+pub use shootdown::{ShootdownStats, shootdown_stats};
 pub use trampoline::TRAMPOLINE_PHYS;
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -36,6 +42,12 @@ struct Cpu {
     ticks: AtomicU64,
     /// Returns from `hlt` in the idle loop (one per interrupt when the CPU really halts).
     wakeups: AtomicU64,
+    /// The last TLB shootdown generation this CPU has flushed (see `shootdown`).
+    flushed: AtomicU64,
+    /// TLB shootdowns this CPU answered.
+    shootdowns: AtomicU64,
+    /// The call slot of [`run_on`].
+    call: call::CallSlot,
 }
 
 static CPUS: [Cpu; MAX_CPUS] = [const {
@@ -44,6 +56,9 @@ static CPUS: [Cpu; MAX_CPUS] = [const {
         online: AtomicBool::new(false),
         ticks: AtomicU64::new(0),
         wakeups: AtomicU64::new(0),
+        flushed: AtomicU64::new(0),
+        shootdowns: AtomicU64::new(0),
+        call: call::CallSlot::new(),
     }
 }; MAX_CPUS];
 /// CPUs running (the boot CPU counts from the start).
@@ -52,6 +67,10 @@ static ONLINE: AtomicUsize = AtomicUsize::new(1);
 static FOUND: AtomicUsize = AtomicUsize::new(1);
 /// Timer counts (bus clock / 16) per tick, measured by the first application processor.
 static TIMER_COUNTS: AtomicU32 = AtomicU32::new(0);
+/// The boot CPU's CR0 and CR4, which every application processor copies (the trampoline
+/// sets only what long mode needs; INIT leaves CR0's cache-disable bits set).
+static BOOT_CR0: AtomicU64 = AtomicU64::new(0);
+static BOOT_CR4: AtomicU64 = AtomicU64::new(0);
 
 /// CPUs online (1 before the application processors were started).
 pub fn cpus_online() -> usize {
@@ -73,6 +92,8 @@ pub struct CpuInfo {
     pub ticks: u64,
     /// Returns from `hlt` in the idle loop.
     pub wakeups: u64,
+    /// TLB shootdowns it answered (requests from the other CPUs).
+    pub shootdowns: u64,
 }
 
 /// CPU `index` (0: the boot CPU), or `None` past the last one online.
@@ -88,6 +109,7 @@ pub fn cpu(index: usize) -> Option<CpuInfo> {
         online: online || index == 0,
         ticks: c.ticks.load(Ordering::Relaxed),
         wakeups: c.wakeups.load(Ordering::Relaxed),
+        shootdowns: c.shootdowns.load(Ordering::Relaxed),
     })
 }
 
@@ -95,6 +117,8 @@ pub fn cpu(index: usize) -> Option<CpuInfo> {
 struct ApStart {
     index: usize,
     tables: &'static interrupts::CpuTables,
+    /// The caller's per-CPU set-up, run first thing.
+    per_cpu: &'static [fn()],
 }
 
 /// Starts every usable processor of the MADT other than the boot CPU, one at a time, and
@@ -102,8 +126,10 @@ struct ApStart {
 /// after the boot information has been read (the start-up code overwrites physical page
 /// [`TRAMPOLINE_PHYS`], where a loader may have left it). A processor that does not come up
 /// within a second is reported and the start stops there (a late start must not find its
-/// stack handed to the next one).
-pub fn start_application_processors() -> usize {
+/// stack handed to the next one). Each processor runs the functions of `per_cpu` as soon as
+/// its GDT, TSS, IDT and GS base are loaded, with interrupts disabled: the set-up every CPU
+/// needs of its own (the boot CPU's was done by whoever names them).
+pub fn start_application_processors(per_cpu: &'static [fn()]) -> usize {
     let began = time::monotonic_ns();
     let processors = match madt::processors() {
         Ok(list) => list,
@@ -120,6 +146,8 @@ pub fn start_application_processors() -> usize {
     }
     let own_id = lapic::id();
     CPUS[0].apic_id.store(own_id, Ordering::Relaxed);
+    shootdown::init();
+    interrupts::set_call_handler(call::on_call);
     if usable.len() <= 1 {
         return cpus_online();
     }
@@ -132,6 +160,14 @@ pub fn start_application_processors() -> usize {
         return cpus_online();
     };
     trampoline::AP_CR3.store(cr3, Ordering::Release);
+    BOOT_CR0.store(
+        x86_64::registers::control::Cr0::read_raw(),
+        Ordering::Release,
+    );
+    BOOT_CR4.store(
+        x86_64::registers::control::Cr4::read_raw(),
+        Ordering::Release,
+    );
     let code = trampoline::real_mode_code();
     assert!(code.len() <= 4096);
     // SAFETY: the start-up page lies in the first MiB, which the frame allocator never hands
@@ -150,7 +186,7 @@ pub fn start_application_processors() -> usize {
             log::warn!("more than {MAX_CPUS} CPUs; the others stay off");
             break;
         }
-        if !start(index, p.apic_id) {
+        if !start(index, p.apic_id, per_cpu) {
             log::error!(
                 "the CPU with APIC id {} did not start; the others stay off",
                 p.apic_id
@@ -168,7 +204,7 @@ pub fn start_application_processors() -> usize {
 }
 
 /// Starts the processor `apic_id` as CPU `index` and waits until it is online.
-fn start(index: usize, apic_id: u32) -> bool {
+fn start(index: usize, apic_id: u32, per_cpu: &'static [fn()]) -> bool {
     let Some(stack) = memory::allocate_stack(AP_STACK_PAGES) else {
         log::error!("no memory for a CPU's stack");
         return false;
@@ -176,6 +212,7 @@ fn start(index: usize, apic_id: u32) -> bool {
     let start: &'static ApStart = alloc::boxed::Box::leak(alloc::boxed::Box::new(ApStart {
         index,
         tables: interrupts::prepare_cpu(index),
+        per_cpu,
     }));
     CPUS[index].apic_id.store(apic_id, Ordering::Relaxed);
     trampoline::AP_STACK.store(stack.top(), Ordering::Release);
@@ -213,6 +250,21 @@ fn wait_ns(ns: u64) {
 /// (the boot CPU made everything it needs), and no `#[thread_local]` (its FS base is 0).
 extern "C" fn ap_main(start: &'static ApStart) -> ! {
     interrupts::init_this_cpu(start.tables);
+    // SAFETY: the boot CPU's control registers: the same paging mode (PG, PE, PAE, WP), the
+    // same caching and FP/SIMD set-up, on the same page tables; this CPU runs kernel code
+    // only, which the boot CPU runs with these values.
+    unsafe {
+        x86_64::registers::control::Cr0::write_raw(BOOT_CR0.load(Ordering::Acquire));
+        x86_64::registers::control::Cr4::write_raw(BOOT_CR4.load(Ordering::Acquire));
+    }
+    // SAFETY: resets the x87 unit to its defined state (control word 0x37f); MXCSR is 0x1f80
+    // after INIT already. Tasks bring their own FP/SIMD state; this is the idle loop's.
+    unsafe { core::arch::asm!("fninit", options(nostack, preserves_flags)) };
+    for f in start.per_cpu {
+        f();
+    }
+    // From here on this CPU's TLB takes part in every shootdown.
+    shootdown::join(start.index);
     lapic::enable(interrupts::SPURIOUS_VECTOR);
     let mut counts = TIMER_COUNTS.load(Ordering::Acquire);
     if counts == 0 {

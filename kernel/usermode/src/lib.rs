@@ -99,9 +99,17 @@ pub fn handle_fault(frame: &mut TrapFrame, kind: interrupts::FaultKind) -> bool 
     handler(frame, kind)
 }
 
-/// Turns on the `syscall` instruction. Call once, after `interrupts::init`.
+/// Installs the return path's hook and turns on the `syscall` instruction on the boot CPU.
+/// Call once, after `interrupts::init`.
 pub fn init() {
     interrupts::set_user_return_hook(before_return);
+    init_this_cpu();
+}
+
+/// Turns on the `syscall` instruction on the CPU that runs this: EFER.SCE and the STAR,
+/// LSTAR and FMASK registers, which every CPU has its own of. [`init`] does it for the boot
+/// CPU; each application processor calls it as it starts (`smp`), after its GDT is loaded.
+pub fn init_this_cpu() {
     // STAR: kernel CS (SS = CS + 8) for syscall; for sysret the user SS/CS base (SS = base +
     // 8, CS = base + 16: the GDT's user data and code segments).
     let star = (u64::from(USER_SS - 8) << 48) | (u64::from(KERNEL_CS) << 32);

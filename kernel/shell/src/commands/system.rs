@@ -109,7 +109,23 @@ pub(super) fn cmd_cpus(_: &[String], io: &mut Io) -> i32 {
                 }
             )
         };
-        io.out(&format!("cpu {}: APIC id {}, {role}\n", a.index, a.apic_id));
+        let answered = if smp::cpus_online() > 1 {
+            format!(", {} TLB shootdowns answered", a.shootdowns)
+        } else {
+            String::new()
+        };
+        io.out(&format!(
+            "cpu {}: APIC id {}, {role}{answered}\n",
+            a.index, a.apic_id
+        ));
+    }
+    if smp::cpus_online() > 1 {
+        let s = smp::shootdown_stats();
+        io.out(&format!(
+            "TLB shootdowns: {} sent, {} us each on average\n",
+            s.sent,
+            (s.wait_ns / s.sent.max(1)) / 1000
+        ));
     }
     0
 }
