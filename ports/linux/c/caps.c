@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "check.h"
 
 #define V1 0x19980330u
 #define V2 0x20071026u
@@ -29,18 +30,6 @@ struct header {
 struct data {
     uint32_t effective, permitted, inheritable;
 };
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
 
 static long capget(struct header *h, struct data *d) { return syscall(SYS_capget, h, d); }
 static long capset(struct header *h, const struct data *d) { return syscall(SYS_capset, h, d); }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "check.h"
 
 #ifndef SYS_openat2
 #define SYS_openat2 437
@@ -29,18 +30,6 @@
 struct how {
     uint64_t flags, mode, resolve;
 };
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
 
 static int open2(int dir, const char *path, uint64_t flags, uint64_t resolve) {
     struct how h = {flags, 0, resolve};

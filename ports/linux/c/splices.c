@@ -12,18 +12,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
+#include "check.h"
 
 static int got(int fd, const char *want) {
     char buf[64] = {0};

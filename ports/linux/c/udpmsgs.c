@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
 #ifndef SOL_UDP
 #define SOL_UDP 17
@@ -45,18 +46,6 @@
 #ifndef IPV6_DONTFRAG
 #define IPV6_DONTFRAG 62
 #endif
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-    if (ok) {
-        printf("ok %s\n", what);
-        passed++;
-    } else {
-        printf("FAIL %s (%s)\n", what, strerror(errno));
-        failed++;
-    }
-}
 
 // A UDP socket bound to 127.0.0.1 (or ::1) on a free port; its address in *addr.
 static int bound4(struct sockaddr_in *addr) {
