@@ -71,8 +71,9 @@ commands:
             QEMU settings, interleaved; prints medians, ratios (ours/Linux time) and
             spreads, writes target/bench/results.json and (all benchmarks) the README's
             Performance table; names: boot null mmap mprotect futex thread pipe files
-            read16m readdir spawn coremark-wasmi coremark-wasmtime (CoreMark builds
-            wasm/bench_peer, wasmtime for musl: about 5 minutes the first time)
+            read16m readdir spawn coremark-wasmi coremark-wasmtime ripgrep resvg
+            net-tx net-conn net-rx net-rps (CoreMark and resvg build wasm/bench_peer,
+            wasmtime for musl: about 5 minutes the first time)
               --runs N            runs per side (default 3)
               --verbose, -v
   boottime  measure boot-to-shell time

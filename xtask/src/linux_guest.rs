@@ -123,14 +123,25 @@ fn run(command: &mut Command, what: &str) -> Result<()> {
 }
 
 /// A newc initramfs with `init` as `/init`, the empty directories it mounts on, and `files`
-/// (`(name in /, contents)`, executable).
+/// (`(path under /, contents)`, executable; their directories are made).
 pub fn initramfs(init: &[u8], files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut builder = initrd::Builder::new();
+    let mut dirs = std::collections::BTreeSet::new();
     for dir in ["dev", "proc", "tmp"] {
         builder.add_dir(dir, 0o755, 0);
+        dirs.insert(dir.to_string());
     }
     builder.add_file("init", 0o755, 0, init);
     for (name, data) in files {
+        // Linux unpacks entries in order and makes no missing parent: each directory first.
+        let mut at = 0;
+        while let Some(slash) = name[at..].find('/') {
+            let dir = &name[..at + slash];
+            if dirs.insert(dir.to_string()) {
+                builder.add_dir(dir, 0o755, 0);
+            }
+            at += slash + 1;
+        }
         builder.add_file(name, 0o755, 0, data);
     }
     builder.finish()
@@ -264,6 +275,17 @@ mod tests {
         let names: Vec<&str> = entries.iter().map(|e| e.path).collect();
         assert_eq!(names, ["dev", "proc", "tmp", "init", "peer", "m.wasm"]);
         assert_eq!(entries[5].data, b"\0asm");
+        // Each parent directory once, before what it holds.
+        let archive = initramfs(b"i", &[("a/b/c", b"1"), ("a/d", b"2"), ("tmp/e", b"3")]);
+        let entries = initrd::parse(&archive).unwrap();
+        let names: Vec<&str> = entries.iter().map(|e| e.path).collect();
+        assert_eq!(
+            names,
+            [
+                "dev", "proc", "tmp", "init", "a", "a/b", "a/b/c", "a/d", "tmp/e"
+            ]
+        );
+        assert_eq!(entries[5].kind, initrd::EntryKind::Directory);
     }
 
     #[test]

@@ -29,6 +29,7 @@
 
 mod bench_net;
 mod bench_peer;
+mod bench_programs;
 mod bench_report;
 mod bench_stats;
 mod boot;

@@ -52,6 +52,15 @@ impl RegistryProgram {
     }
 }
 
+/// ripgrep (`host-compare`, the `ripgrep` bench row): links jemalloc on musl (C code).
+pub const RIPGREP: RegistryProgram = RegistryProgram {
+    krate: "ripgrep",
+    version: "15.2.0",
+    bin: "rg",
+    c_code: true,
+    features: None,
+};
+
 /// Installs `program` unless its binary exists; returns the binary and, if it was built now,
 /// how long that took. It is installed into `CRATE-VERSION.partial` and renamed when complete,
 /// so an interrupted build is not mistaken for a finished one.

@@ -3,6 +3,9 @@
 //! compiling, as the kernel's `wasmtime-compile` does, for an explicitly named target: Cranelift's
 //! baseline x86-64 flags, not the host's detected features, so both sides run the same code.
 
+use std::path::Path;
+use std::time::{Duration, Instant};
+
 use wasmtime::{Caller, Config, Engine, Extern, Linker, Module, Store};
 
 use crate::wasi::{self, Wasi};
@@ -25,24 +28,74 @@ impl std::error::Error for Exit {}
 
 /// Runs `_start`; the exit code (`proc_exit`'s, or 0 when `_start` returns), or what failed.
 pub fn run(bytes: &[u8], wasi: Wasi) -> Result<i32, String> {
+    let engine = engine()?;
+    let module = Module::new(&engine, bytes).map_err(|e| format!("compile: {e:#}"))?;
+    start(&engine, &module, wasi)
+}
+
+/// Compiles the module (not timed) and keeps the native code in a file, as a cache would; then
+/// one untimed run and `runs` timed ones (fewer if one exits with a non-zero status), each
+/// from reading that file and loading the code to the end of `_start`: what a run with a warm
+/// cache does (the OS's `wasm` command checks and loads its cached code the same way). The
+/// last exit code and the times.
+pub fn timed(
+    bytes: &[u8],
+    wasi: impl Fn() -> Wasi,
+    runs: usize,
+) -> Result<(i32, Vec<Duration>), String> {
+    let engine = engine()?;
+    let module = Module::new(&engine, bytes).map_err(|e| format!("compile: {e:#}"))?;
+    let native = module
+        .serialize()
+        .map_err(|e| format!("serialize: {e:#}"))?;
+    drop(module);
+    let path = std::env::temp_dir().join(format!("wasm-bench-peer-{}.cwasm", std::process::id()));
+    std::fs::write(&path, native).map_err(|e| format!("{}: {e}", path.display()))?;
+    let outcome = (|| {
+        let mut status = start(&engine, &load(&engine, &path)?, wasi())?;
+        let mut times = Vec::new();
+        while status == 0 && times.len() < runs {
+            let began = Instant::now();
+            status = start(&engine, &load(&engine, &path)?, wasi())?;
+            times.push(began.elapsed());
+        }
+        Ok((status, times))
+    })();
+    let _ = std::fs::remove_file(&path);
+    outcome
+}
+
+/// The kernel's engine configuration, for the baseline x86-64 target.
+fn engine() -> Result<Engine, String> {
     let mut config = Config::new();
     config.target(TARGET).map_err(|e| format!("{e:#}"))?;
     wasmtime_config::configure(&mut config);
-    let engine = Engine::new(&config).map_err(|e| format!("engine: {e:#}"))?;
-    let module = Module::new(&engine, bytes).map_err(|e| format!("compile: {e:#}"))?;
-    let mut store = Store::new(&engine, wasi);
+    Engine::new(&config).map_err(|e| format!("engine: {e:#}"))
+}
+
+/// The module whose native code `timed` wrote to `path`.
+#[allow(unsafe_code)]
+fn load(engine: &Engine, path: &Path) -> Result<Module, String> {
+    let native = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // SAFETY: `deserialize` must be given only what `Module::serialize` produced, unmodified.
+    // These bytes are exactly that: written by `timed` a moment before, from a module of this
+    // same engine, to a file named after this process in the guest's private tmpfs, which
+    // nothing else writes. wasmtime still checks the header and the engine configuration.
+    unsafe { Module::deserialize(engine, &native) }.map_err(|e| format!("load: {e:#}"))
+}
+
+fn start(engine: &Engine, module: &Module, wasi: Wasi) -> Result<i32, String> {
+    let mut store = Store::new(engine, wasi);
     // Epoch interruption is compiled in (the kernel's configuration); nothing here advances the
     // epoch, so the deadline is never reached.
     store.set_epoch_deadline(u64::MAX / 2);
-    let mut linker = Linker::<Wasi>::new(&engine);
+    let mut linker = Linker::<Wasi>::new(engine);
     define(&mut linker).map_err(|e| format!("link: {e:#}"))?;
-    let outcome = linker
-        .instantiate(&mut store, &module)
-        .and_then(|instance| {
-            instance
-                .get_typed_func::<(), ()>(&mut store, "_start")?
-                .call(&mut store, ())
-        });
+    let outcome = linker.instantiate(&mut store, module).and_then(|instance| {
+        instance
+            .get_typed_func::<(), ()>(&mut store, "_start")?
+            .call(&mut store, ())
+    });
     match outcome {
         Ok(()) => Ok(0),
         Err(e) => match e.downcast_ref::<Exit>() {
@@ -55,7 +108,7 @@ pub fn run(bytes: &[u8], wasi: Wasi) -> Result<i32, String> {
 type C<'a> = Caller<'a, Wasi>;
 
 /// Calls `f` with the WASI state and the caller's exported memory (`FAULT` without one).
-fn with_memory(caller: &mut C, f: impl FnOnce(&Wasi, &mut [u8]) -> i32) -> i32 {
+fn with_memory(caller: &mut C, f: impl FnOnce(&mut Wasi, &mut [u8]) -> i32) -> i32 {
     let Some(memory) = caller.get_export("memory").and_then(Extern::into_memory) else {
         return wasi::FAULT;
     };
@@ -93,6 +146,52 @@ fn define(l: &mut Linker<Wasi>) -> wasmtime::Result<()> {
             with_memory(&mut c, |w, m| w.fd_write(m, fd, iovs, len, out))
         },
     )?;
+    l.func_wrap(WASI, "fd_filestat_get", |mut c: C, fd: i32, out: i32| {
+        with_memory(&mut c, |w, m| w.fd_filestat_get(m, fd, out))
+    })?;
+    l.func_wrap(WASI, "fd_close", |c: C, fd: i32| c.data().fd_close(fd))?;
+    l.func_wrap(WASI, "fd_prestat_get", |c: C, _fd: i32, _out: i32| {
+        c.data().no_directory()
+    })?;
+    l.func_wrap(
+        WASI,
+        "fd_prestat_dir_name",
+        |c: C, _fd: i32, _buf: i32, _len: i32| c.data().no_directory(),
+    )?;
+    l.func_wrap(
+        WASI,
+        "fd_readdir",
+        |c: C, _fd: i32, _buf: i32, _len: i32, _cookie: i64, _out: i32| c.data().no_directory(),
+    )?;
+    l.func_wrap(
+        WASI,
+        "path_open",
+        |c: C,
+         _fd: i32,
+         _flags: i32,
+         _path: i32,
+         _len: i32,
+         _oflags: i32,
+         _base: i64,
+         _inh: i64,
+         _fdflags: i32,
+         _out: i32| { c.data().no_directory() },
+    )?;
+    l.func_wrap(
+        WASI,
+        "path_filestat_get",
+        |c: C, _fd: i32, _flags: i32, _path: i32, _len: i32, _out: i32| c.data().no_directory(),
+    )?;
+    l.func_wrap(
+        WASI,
+        "fd_read",
+        |mut c: C, fd: i32, iovs: i32, len: i32, out: i32| {
+            with_memory(&mut c, |w, m| w.fd_read(m, fd, iovs, len, out))
+        },
+    )?;
+    l.func_wrap(WASI, "random_get", |mut c: C, buf: i32, len: i32| {
+        with_memory(&mut c, |w, m| w.random_get(m, buf, len))
+    })?;
     l.func_wrap(
         WASI,
         "proc_exit",

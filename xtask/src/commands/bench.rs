@@ -11,6 +11,8 @@
 //! (a boot of its own, its initramfs holding both files). The value is the time of one CoreMark
 //! iteration, 1 / the score CoreMark reports from its own timing (the WASI monotonic clock,
 //! a run of at least 10 s it calibrates itself); the module's compilation is not in it.
+//! The `ripgrep` and `resvg` rows (whole programs on real input) and the network rows have
+//! boots of their own too: `bench_programs.rs`, `bench_net.rs`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,7 +25,10 @@ use crate::error::{Context, Error, Result};
 use crate::exec::{self, ExecOutcome, ExecRequest};
 use crate::ramdisk::AddSpec;
 use crate::workspace::Workspace;
-use crate::{bench_net, bench_peer, coremark, kernel_build, linux_guest, linux_programs, setup};
+use crate::{
+    bench_net, bench_peer, bench_programs, coremark, kernel_build, linux_guest, linux_programs,
+    setup,
+};
 
 /// Every benchmark: its name (those of `osbench` but `boot`) and what it times.
 pub const BENCHES: &[(&str, &str)] = &[
@@ -61,6 +66,9 @@ pub const BENCHES: &[(&str, &str)] = &[
         "coremark-wasmtime",
         "CoreMark 1.0 on wasmtime 50.0.1 (Cranelift, compile not timed): one iteration (1 / score)",
     ),
+    // Whole programs on real input (`bench_programs`), one boot per side for both.
+    ("ripgrep", bench_programs::ROWS[0].1),
+    ("resvg", bench_programs::ROWS[1].1),
     // The network rows (`bench_net`): `netcheck` behind a hostfwd, driven from the host.
     ("net-tx", bench_net::ROWS[0].1),
     ("net-conn", bench_net::ROWS[1].1),
@@ -128,7 +136,12 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
     let guest_names: Vec<&str> = selected
         .iter()
         .copied()
-        .filter(|n| *n != "boot" && coremark_engine(n).is_none() && !bench_net::is_net(n))
+        .filter(|n| {
+            *n != "boot"
+                && coremark_engine(n).is_none()
+                && !bench_net::is_net(n)
+                && !bench_programs::is_program(n)
+        })
         .collect();
     let osbench_boot = selected.contains(&"boot") || !guest_names.is_empty();
     let engines: Vec<&str> = selected.iter().filter_map(|n| coremark_engine(n)).collect();
@@ -147,6 +160,27 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
         std::fs::write(&initramfs, linux_guest::initramfs(&init, &files))
             .context(|| format!("writing {}", initramfs.display()))?;
         Some((module, initramfs))
+    };
+    let program_names: Vec<&str> = selected
+        .iter()
+        .copied()
+        .filter(|n| bench_programs::is_program(n))
+        .collect();
+    let programs = if program_names.is_empty() {
+        None
+    } else {
+        let peer = if program_names.contains(&"resvg") {
+            Some(bench_peer::build(ws, verbose)?)
+        } else {
+            None
+        };
+        Some(bench_programs::prepare(
+            ws,
+            &dir,
+            &init,
+            peer.as_deref(),
+            verbose,
+        )?)
     };
     let net = selected.iter().any(|n| bench_net::is_net(n));
     let net_initramfs = if net {
@@ -184,6 +218,12 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
                 values.extend(match side {
                     Side::Ours => run_ours_coremark(ws, module, &engines, verbose)?,
                     Side::Linux => run_linux_coremark(&kernel.vmlinuz, initramfs, &engines)?,
+                });
+            }
+            if let Some(inputs) = &programs {
+                values.extend(match side {
+                    Side::Ours => bench_programs::ours(ws, inputs, &program_names, verbose)?,
+                    Side::Linux => bench_programs::linux(&kernel.vmlinuz, inputs, &program_names)?,
                 });
             }
             if let Some(net_initramfs) = &net_initramfs {
@@ -485,16 +525,16 @@ mod tests {
         }
     }
 
-    /// The program's benchmark names are the table's (but `boot`, CoreMark and the network
-    /// rows).
+    /// The program's benchmark names are the table's (but `boot`, CoreMark, the network rows
+    /// and `resvg`, which the shell and `wasm-bench-peer` run).
     #[test]
     fn names_match_the_program() {
         let ws = Workspace::locate();
         let source =
             std::fs::read_to_string(ws.root().join("ports/linux/osbench/src/main.rs")).unwrap();
-        let osbench_rows = BENCHES
-            .iter()
-            .filter(|(n, _)| *n != "boot" && coremark_engine(n).is_none() && !bench_net::is_net(n));
+        let osbench_rows = BENCHES.iter().filter(|(n, _)| {
+            *n != "boot" && *n != "resvg" && coremark_engine(n).is_none() && !bench_net::is_net(n)
+        });
         for (name, _) in osbench_rows {
             assert!(
                 source.contains(&format!("(\"{name}\", ")),

@@ -38,21 +38,13 @@ use super::wasm_registry::{Run, first_difference, run_in_os};
 use crate::error::{Context, Result};
 use crate::ramdisk::AddSpec;
 use crate::registry::shell_quote;
-use crate::registry_programs::{RegistryProgram, ensure_built};
+use crate::registry_programs::{RIPGREP, RegistryProgram, ensure_built};
 use crate::workspace::Workspace;
 
 /// Per case, in the OS (QEMU, boot included); the cases take a second or two.
 const OS_TIMEOUT: Duration = Duration::from_secs(120);
 /// Where the tree goes in the guest.
 const GUEST_ROOT: &str = "/work";
-
-const RIPGREP: RegistryProgram = RegistryProgram {
-    krate: "ripgrep",
-    version: "15.2.0",
-    bin: "rg",
-    c_code: true,
-    features: None,
-};
 
 /// Default features: no jemalloc (that is the `use-jemalloc` feature), no C code.
 const FD: RegistryProgram = RegistryProgram {

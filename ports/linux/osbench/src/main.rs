@@ -10,9 +10,12 @@
 //!   end.
 //! - `osbench --child` exits at once: the program the `spawn` benchmark starts.
 //! - `osbench --none` runs no benchmark (a boot-time-only run).
-//! - `osbench --exec PROGRAM [ARG...]` runs PROGRAM (its stdio the console), prints
-//!   `osbench: exec STATUS`, then `osbench: done`: how the Linux guest runs another program
-//!   as a benchmark (`cargo xtask bench`'s CoreMark rows run `wasm-bench-peer` this way).
+//! - `osbench [NAME...] --exec PROGRAM [ARG...]` runs the benchmarks NAME first, then PROGRAM
+//!   (its stdio the console), prints `osbench: exec STATUS`, then `osbench: done`: how the
+//!   Linux guest runs another program as a benchmark (`cargo xtask bench`'s CoreMark and resvg
+//!   rows run `wasm-bench-peer` this way).
+//! - `ripgrep` times a whole program: `/bench/rg` (ripgrep, started and waited for) searching
+//!   the source tree `/bench/tree`, both put there by xtask on each side.
 //!
 //! Std only, plus `libc` for the calls std does not wrap (mmap, mprotect, futex, mount, reboot).
 
@@ -37,6 +40,7 @@ const BENCHES: &[Bench] = &[
     ("read16m", read_16m),
     ("readdir", list_10k),
     ("spawn", spawn_wait),
+    ("ripgrep", ripgrep),
 ];
 
 /// Each benchmark runs batches of 1, 2, 4, ... operations until one batch takes this long;
@@ -47,6 +51,13 @@ const MAX_BATCH: u64 = 1 << 22;
 
 /// Where the file benchmarks work.
 const TMP: &str = "/tmp/osbench";
+
+/// The `ripgrep` benchmark's program and the tree it searches (xtask adds both), and its
+/// search: a regular expression (not a plain literal), a count per file, no output order to
+/// sort out.
+const RG: &str = "/bench/rg";
+const RG_TREE: &str = "/bench/tree";
+const RG_ARGS: &[&str] = &["--count", r"fn [a-z_]+\(", RG_TREE];
 
 /// What the benchmarks share: set up before the timed batches, torn down after.
 #[derive(Default)]
@@ -72,21 +83,29 @@ fn main() {
     } else {
         args.first().cloned().unwrap_or_default()
     };
-    let names: Vec<&str> = args
+    let exec_at = args.iter().position(|a| a == "--exec");
+    let names: Vec<&str> = args[..exec_at.unwrap_or(args.len())]
         .iter()
         .skip(1)
         .map(String::as_str)
         .filter(|a| !a.is_empty() && !a.starts_with('-'))
         .collect();
-    let exec = args.iter().position(|a| a == "--exec").map(|at| &args[at + 1..]);
+    let exec = exec_at.map(|at| &args[at + 1..]);
     // `--none`: only boot (the Linux guest's boot-time run).
     let status = if let Some(command) = exec {
-        run_program(command)
+        if names.is_empty() {
+            run_program(command)
+        } else {
+            match run(&names, me, false) {
+                0 => run_program(command),
+                failed => failed,
+            }
+        }
     } else if args.iter().any(|a| a == "--none") {
         println!("osbench: done");
         0
     } else {
-        run(&names, me)
+        run(&names, me, true)
     };
     if init {
         power_off();
@@ -119,7 +138,8 @@ fn run_program(command: &[String]) -> i32 {
     status
 }
 
-fn run(names: &[&str], me: String) -> i32 {
+/// Runs the benchmarks `names` (all when empty); `osbench: done` at the end when `last`.
+fn run(names: &[&str], me: String, last: bool) -> i32 {
     for name in names {
         if !BENCHES.iter().any(|(n, _)| n == name) {
             eprintln!("osbench: unknown benchmark {name}");
@@ -151,7 +171,9 @@ fn run(names: &[&str], me: String) -> i32 {
         }
         let _ = std::io::stdout().flush();
     }
-    println!("osbench: done");
+    if last {
+        println!("osbench: done");
+    }
     0
 }
 
@@ -201,6 +223,11 @@ fn setup(name: &str, state: &mut State) -> std::io::Result<()> {
         }
         "futex" => state.futex = Some(FutexPair::start()),
         "pipe" => state.pipe = Some(PipePair::start()?),
+        "ripgrep" => {
+            // A clear error (the row left out) when xtask did not add the program or tree.
+            fs::metadata(RG)?;
+            fs::read_dir(RG_TREE)?;
+        }
         "files" | "readdir" | "read16m" => {
             let _ = fs::remove_dir_all(TMP);
             fs::create_dir_all(TMP)?;
@@ -433,6 +460,16 @@ fn read_16m(state: &mut State) {
 fn list_10k(_: &mut State) {
     let count = fs::read_dir(TMP).expect("read_dir").count();
     assert_eq!(count, 10_000);
+}
+
+/// ripgrep over the tree, its output discarded; it must find matches (status 0).
+fn ripgrep(_: &mut State) {
+    let status = std::process::Command::new(RG)
+        .args(RG_ARGS)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("start ripgrep");
+    assert!(status.success(), "ripgrep: {status}");
 }
 
 /// Start this program with `--child` and wait for it.
