@@ -1,4 +1,4 @@
-//! Per-process command-line arguments and environment variables.
+//! Per-process command-line arguments, environment variables and auxiliary vector.
 //!
 //! Stored in the process's VFS context: the threads of a process share them; a child
 //! process (a context made with `new_child` or `fork`) starts with a copy of the
@@ -11,6 +11,12 @@ use alloc::vec::Vec;
 /// The process's arguments (`argv`; the program name first when the spawner set one).
 pub fn args() -> Vec<String> {
     vfs::current_context().args()
+}
+
+/// The auxiliary vector the process's program started with, as `(key, value)` words ending
+/// with `AT_NULL, 0` (empty when the process runs no program).
+pub fn auxv() -> Vec<u64> {
+    vfs::current_context().auxv()
 }
 
 /// Replaces the process's arguments (for whoever starts a program).

@@ -154,14 +154,15 @@ fn random_bytes() -> [u8; 16] {
 }
 
 /// Builds the initial stack in `stack` (mapped, user region) and returns the stack pointer
-/// (pointing at `argc`, 16-byte aligned).
+/// (pointing at `argc`, 16-byte aligned) and the auxiliary vector as written there (its
+/// words, `AT_NULL` last).
 fn initial_stack(
     stack: &Mapping,
     args: &[String],
     env: &[String],
     execfn: &str,
     auxv: &[(u64, u64)],
-) -> Result<u64, SpawnError> {
+) -> Result<(u64, Vec<u64>), SpawnError> {
     let top = stack.start() + stack.len();
     let (arg_bytes, arg_offsets) = c_strings(args);
     let (env_bytes, env_offsets) = c_strings(env);
@@ -191,6 +192,7 @@ fn initial_stack(
     words.push(0);
     words.extend(env_offsets.iter().map(|&o| addr(env_at + o)));
     words.push(0);
+    let mut aux_words = Vec::with_capacity(2 * auxv.len() + 2);
     for &(key, value) in auxv {
         let value = match key {
             AT_RANDOM => addr(random_at),
@@ -198,9 +200,10 @@ fn initial_stack(
             AT_EXECFN => addr(exec_at),
             _ => value,
         };
-        words.extend([key, value]);
+        aux_words.extend([key, value]);
     }
-    words.extend([AT_NULL, 0]);
+    aux_words.extend([AT_NULL, 0]);
+    words.extend_from_slice(&aux_words);
     let sp = (block_start - words.len() as u64 * 8) & !15;
     let used = top - sp;
     if used > STACK_SIZE / 4 {
@@ -212,7 +215,7 @@ fn initial_stack(
         core::ptr::copy_nonoverlapping(block.as_ptr(), block_start as *mut u8, block.len());
         core::ptr::copy_nonoverlapping(words.as_ptr(), sp as *mut u64, words.len());
     }
-    Ok(sp)
+    Ok((sp, aux_words))
 }
 
 /// Maps the Linux program in `bytes` (read from `path`) and its main stack (with `args`, `env`
@@ -257,13 +260,14 @@ fn prepare(
         (AT_RANDOM, 0),
         (AT_EXECFN, 0),
     ];
-    let sp = initial_stack(&stack, args, env, path, &auxv)?;
+    let (sp, aux_words) = initial_stack(&stack, args, env, path, &auxv)?;
     let (image_start, image_len) = program.image_range();
     let ranges = Ranges {
         image: image_start..image_start + image_len,
         stack: stack.start()..stack.start() + stack.len(),
     };
     ctx.set_args(args.to_vec());
+    ctx.set_auxv(aux_words);
     if let Ok(absolute) = vfs::absolute(path) {
         ctx.set_exe(&absolute);
     }

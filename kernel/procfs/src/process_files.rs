@@ -14,7 +14,8 @@ use vfs::{Errno, FileKind};
 type Result<T> = core::result::Result<T, Errno>;
 
 /// The entries of a process directory.
-const PROCESS_ENTRIES: [(&str, FileKind); 15] = [
+const PROCESS_ENTRIES: [(&str, FileKind); 16] = [
+    ("auxv", FileKind::File),
     ("cmdline", FileKind::File),
     ("comm", FileKind::File),
     ("cwd", FileKind::Symlink),
@@ -54,6 +55,13 @@ pub(crate) fn node(p: &Process, rest: &[&str]) -> Result<Node> {
             }
             dir(&entries)
         }
+        ["auxv"] => Node::File(
+            ctx.map(|c| c.auxv())
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .collect(),
+        ),
         ["cmdline"] => Node::File(nul_separated(ctx.map(|c| c.args()).unwrap_or_default())),
         ["environ"] => Node::File(nul_separated(
             ctx.map(|c| c.env_vars())

@@ -101,6 +101,9 @@ pub struct ProcessContext {
     fds: Mutex<FdTable>,
     cwd: Mutex<String>,
     args: Mutex<Vec<String>>,
+    /// The auxiliary vector the program was started with, as `(key, value)` words ending with
+    /// `AT_NULL` (`prctl(PR_GET_AUXV)`, `/proc/self/auxv`); empty for no program.
+    auxv: Mutex<Vec<u64>>,
     /// The absolute path of the program the process runs (`/proc/self/exe`), if any.
     exe: Mutex<Option<String>>,
     /// `(name, value)` pairs in insertion order, names unique.
@@ -164,6 +167,7 @@ impl ProcessContext {
             fds: Mutex::new(fds),
             cwd: Mutex::new(cwd.into()),
             args: Mutex::new(Vec::new()),
+            auxv: Mutex::new(Vec::new()),
             exe: Mutex::new(None),
             env: Mutex::new(Vec::new()),
             resources: Mutex::new(Vec::new()),
@@ -201,12 +205,13 @@ impl ProcessContext {
     }
 
     /// A copy of this context (every descriptor, sharing the open files, the cwd, the
-    /// arguments and the environment), like `fork`.
+    /// arguments, the auxiliary vector and the environment), like `fork`.
     pub fn fork(&self) -> Arc<ProcessContext> {
         Arc::new(ProcessContext {
             fds: Mutex::new(self.fds.lock().clone()),
             cwd: Mutex::new(self.cwd()),
             args: Mutex::new(self.args()),
+            auxv: Mutex::new(self.auxv()),
             exe: Mutex::new(self.exe()),
             env: Mutex::new(self.env_vars()),
             resources: Mutex::new(Vec::new()),
@@ -342,6 +347,16 @@ impl ProcessContext {
     /// Replaces the command-line arguments.
     pub fn set_args(&self, args: Vec<String>) {
         *self.args.lock() = args;
+    }
+
+    /// The auxiliary vector's words (`key, value` pairs, the last `AT_NULL, 0`).
+    pub fn auxv(&self) -> Vec<u64> {
+        self.auxv.lock().clone()
+    }
+
+    /// Records the auxiliary vector a program starts with (at spawn and exec).
+    pub fn set_auxv(&self, words: Vec<u64>) {
+        *self.auxv.lock() = words;
     }
 
     /// The value of environment variable `name`.

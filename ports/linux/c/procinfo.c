@@ -19,6 +19,7 @@
 #include <string.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -103,6 +104,41 @@ static void *named(void *arg) {
     *(pid_t *)arg = (pid_t)syscall(SYS_gettid);
     sleep(1);
     return NULL;
+}
+
+#ifndef PR_GET_AUXV
+#define PR_GET_AUXV 0x41555856
+#endif
+
+// The auxiliary vector the program started with, from prctl and /proc/self/auxv.
+static void auxiliary_vector(void) {
+    unsigned long words[128];
+    long size = prctl(PR_GET_AUXV, words, sizeof words, 0, 0);
+    check(size >= 32 && size % 16 == 0 && (size_t)size <= sizeof words,
+          "PR_GET_AUXV: the vector's size, whole pairs");
+    if (size < 32 || (size_t)size > sizeof words) return;
+    long pairs = size / 16;
+    check(words[2 * pairs - 2] == AT_NULL, "it ends with AT_NULL");
+    int found = 0;
+    for (long i = 0; i < pairs; i++) {
+        unsigned long key = words[2 * i], value = words[2 * i + 1];
+        if (key == AT_PAGESZ || key == AT_ENTRY || key == AT_PHDR || key == AT_RANDOM)
+            found += value == getauxval(key);
+    }
+    check(found == 4, "AT_PAGESZ, AT_ENTRY, AT_PHDR, AT_RANDOM are what getauxval says");
+    check(prctl(PR_GET_AUXV, NULL, 0, 0, 0) == size, "size 0: only the size");
+    unsigned long part[2] = {7, 7};
+    check(prctl(PR_GET_AUXV, part, 8, 0, 0) == size && part[0] == words[0] && part[1] == 7,
+          "a short buffer gets what fits");
+    check(prctl(PR_GET_AUXV, words, sizeof words, 1, 0) == -1 && errno == EINVAL,
+          "PR_GET_AUXV: a fourth argument is EINVAL");
+    size_t len = 0;
+    char *file = slurp("/proc/self/auxv", &len);
+    // Linux's prctl copies its whole saved array (zeros after AT_NULL); the file stops there.
+    check(file && len >= 32 && len <= (size_t)size && len % 16 == 0 &&
+              memcmp(file, words, len) == 0 && ((unsigned long *)file)[len / 8 - 2] == AT_NULL,
+          "/proc/self/auxv holds the same pairs, up to AT_NULL");
+    free(file);
 }
 
 static void names_and_settings(void) {
@@ -382,6 +418,7 @@ int main(int argc, char **argv) {
     check(utime + stime >= 25, "/proc/self/stat utime + stime keep an ended thread's time");
 
     names_and_settings();
+    auxiliary_vector();
 
     unlink("/tmp/procinfo/made");
     chdir("/");

@@ -284,7 +284,8 @@ pub fn sysinfo(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 /// counters exist, so `dumpable`, `keepcaps`, `thp_disable`, the MCE policy and the perf
 /// switches change nothing; timers have no slack; `PR_SET_PDEATHSIG` is kept but not sent (a
 /// parent's end leaves its children running), and `PR_SET_CHILD_SUBREAPER` is kept (orphans
-/// are not re-parented). Other options are `EINVAL`.
+/// are not re-parented). `PR_GET_AUXV` copies the auxiliary vector the program started with.
+/// Other options are `EINVAL`.
 pub fn prctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     const PR_SET_PDEATHSIG: u64 = 1;
     const PR_GET_PDEATHSIG: u64 = 2;
@@ -306,6 +307,7 @@ pub fn prctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     const PR_GET_NO_NEW_PRIVS: u64 = 39;
     const PR_SET_THP_DISABLE: u64 = 41;
     const PR_GET_THP_DISABLE: u64 = 42;
+    const PR_GET_AUXV: u64 = 0x4155_5856;
     const PR_MCE_KILL_CLEAR: u64 = 0;
     const PR_MCE_KILL_SET: u64 = 1;
     /// Linux's default slack: 50 us.
@@ -321,6 +323,21 @@ pub fn prctl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let mut settings = process.settings.lock();
     let me = thread::current_id().as_u64();
     match a[0] {
+        PR_GET_AUXV => {
+            // As Linux: the whole vector's size, after copying as much as `size` holds.
+            if a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let bytes: alloc::vec::Vec<u8> = libtheseus::env::auxv()
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .collect();
+            let n = bytes.len().min(a[2] as usize);
+            if n > 0 {
+                usermode::write(a[1], &bytes[..n])?;
+            }
+            Ok(bytes.len() as u64)
+        }
         PR_SET_NAME => {
             // Up to the NUL or 15 bytes, as Linux's copy of a name is.
             let mut name = alloc::vec::Vec::with_capacity(15);
