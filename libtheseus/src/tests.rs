@@ -999,7 +999,7 @@ kernel_test! {
             assert_eq!(h.join(), ExitStatus::Exited(cpu as isize), "kept to CPU {cpu}");
         }
         if cpus & 0b11 != 0b11 {
-            log::info!("one CPU: nothing runs in parallel");
+            // One CPU: nothing runs in parallel.
             return;
         }
         const HANDOVERS: u32 = 20_000;
@@ -1032,6 +1032,5 @@ kernel_test! {
         assert_eq!(ran_on, [ExitStatus::Exited(0), ExitStatus::Exited(1)], "in {took_ms} ms");
         // One CPU: a preemption (20 ms) per hand-over, 400 s.
         assert!(took_ms < 10_000, "{HANDOVERS} hand-overs took {took_ms} ms");
-        log::info!("{HANDOVERS} hand-overs between CPUs 0 and 1 in {took_ms} ms");
     }
 }

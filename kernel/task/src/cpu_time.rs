@@ -13,24 +13,34 @@ static SWITCHES: AtomicU64 = AtomicU64::new(0);
 /// One CPU's share.
 struct PerCpu {
     busy_ns: AtomicU64,
+    user_ns: AtomicU64,
     idle_ns: AtomicU64,
     task_switches: AtomicU64,
+    /// When the running task started (monotonic ns; 0: the CPU runs no tasks yet), and
+    /// whether it is the idle task: the time since is added when the stats are read.
+    since_ns: AtomicU64,
+    idle_now: AtomicBool,
 }
 
 static PER_CPU: [PerCpu; MAX_CPUS] = [const {
     PerCpu {
         busy_ns: AtomicU64::new(0),
+        user_ns: AtomicU64::new(0),
         idle_ns: AtomicU64::new(0),
         task_switches: AtomicU64::new(0),
+        since_ns: AtomicU64::new(0),
+        idle_now: AtomicBool::new(false),
     }
 }; MAX_CPUS];
 
 /// One CPU's time and switches since it started running tasks ([`cpu_run_stats`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CpuRunStats {
-    /// In tasks, as of its last switch.
+    /// In tasks (user mode included).
     pub busy_ns: u64,
-    /// In its idle task, as of its last switch.
+    /// The part of `busy_ns` in user mode (sampled by its timer ticks).
+    pub user_ns: u64,
+    /// In its idle task.
     pub idle_ns: u64,
     /// Switches to a task other than its idle task: how often it took a task to run.
     pub task_switches: u64,
@@ -38,13 +48,31 @@ pub struct CpuRunStats {
 
 /// CPU `cpu`'s time and switches (zeros for a CPU that runs no tasks).
 pub fn cpu_run_stats(cpu: usize) -> CpuRunStats {
-    PER_CPU
-        .get(cpu)
-        .map_or_else(CpuRunStats::default, |c| CpuRunStats {
-            busy_ns: c.busy_ns.load(Ordering::Relaxed),
-            idle_ns: c.idle_ns.load(Ordering::Relaxed),
-            task_switches: c.task_switches.load(Ordering::Relaxed),
-        })
+    let Some(c) = PER_CPU.get(cpu) else {
+        return CpuRunStats::default();
+    };
+    let mut stats = CpuRunStats {
+        busy_ns: c.busy_ns.load(Ordering::Relaxed),
+        user_ns: c.user_ns.load(Ordering::Relaxed),
+        idle_ns: c.idle_ns.load(Ordering::Relaxed),
+        task_switches: c.task_switches.load(Ordering::Relaxed),
+    };
+    let since = c.since_ns.load(Ordering::Relaxed);
+    if since != 0 {
+        let running = time::monotonic_ns().saturating_sub(since);
+        if c.idle_now.load(Ordering::Relaxed) {
+            stats.idle_ns += running;
+        } else {
+            stats.busy_ns += running;
+        }
+    }
+    stats
+}
+
+/// CPU `cpu` runs a task from `now` on (`idle`: its idle task).
+pub(crate) fn started(cpu: usize, now: u64, idle: bool) {
+    PER_CPU[cpu].idle_now.store(idle, Ordering::Relaxed);
+    PER_CPU[cpu].since_ns.store(now, Ordering::Relaxed);
 }
 
 /// CPU time since boot, in nanoseconds.
