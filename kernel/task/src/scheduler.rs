@@ -32,7 +32,7 @@ use crate::{
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use spin::Mutex;
 use x86_64::instructions::interrupts;
 
@@ -97,7 +97,15 @@ impl Task {
     /// that ran it last has switched away).
     fn may_run_on(&self, cpu: usize) -> bool {
         let on = self.on_cpu.load(Ordering::SeqCst);
-        self.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0 && (on == NO_CPU || on == cpu)
+        self.welcome_on(cpu) && (on == NO_CPU || on == cpu)
+    }
+
+    /// Whether the task may run on CPU `cpu` at all: its affinity, and a hold of the other
+    /// CPUs ([`hold_other_cpus`]).
+    fn welcome_on(&self, cpu: usize) -> bool {
+        let only = ONLY_CPU.load(Ordering::SeqCst);
+        self.affinity.load(Ordering::Relaxed) & (1 << cpu) != 0
+            && (only == NO_CPU || only == cpu || self.idle)
     }
 }
 
@@ -142,6 +150,8 @@ static CPUS: [Mutex<CpuSched>; MAX_CPUS] = [const {
 
 /// CPUs that run tasks (bit = CPU index).
 static ACTIVE_CPUS: AtomicU64 = AtomicU64::new(0);
+/// While not `NO_CPU`, the one CPU that takes tasks (see [`hold_other_cpus`]).
+static ONLY_CPU: AtomicUsize = AtomicUsize::new(NO_CPU);
 /// CPUs running their idle task. Changed under the queue lock, so a task pushed after an
 /// idle CPU looked at the queue finds that CPU's bit.
 static IDLE_CPUS: AtomicU64 = AtomicU64::new(0);
@@ -603,7 +613,7 @@ fn on_cpu_tick() {
         let slice_over = c.slice_left == 0;
         let current = c.current.as_ref().expect("a running task");
         let (on_idle, priority) = (current.idle, current.priority());
-        let unwelcome = current.affinity.load(Ordering::Relaxed) & (1 << cpu) == 0;
+        let unwelcome = !current.welcome_on(cpu);
         let top = QUEUE.lock().run_queue.top_priority_for(cpu);
         unwelcome || top.is_some_and(|p| slice_over || on_idle || p > priority)
     };
@@ -625,7 +635,7 @@ fn on_reschedule() {
         let c = CPUS[cpu].lock();
         let current = c.current.as_ref().expect("a running task");
         let (on_idle, priority) = (current.idle, current.priority());
-        let unwelcome = current.affinity.load(Ordering::Relaxed) & (1 << cpu) == 0;
+        let unwelcome = !current.welcome_on(cpu);
         let top = QUEUE.lock().run_queue.top_priority_for(cpu);
         unwelcome || top.is_some_and(|p| on_idle || p > priority)
     };
@@ -673,4 +683,47 @@ pub fn set_affinity(id: TaskId, mask: u64) -> Result<(), AffinityError> {
         nudge(&task);
     }
     Ok(())
+}
+
+/// The other CPUs kept idle while it lives ([`hold_other_cpus`]).
+pub struct CpuHold {
+    affinity: u64,
+}
+
+/// Keeps the calling task on its CPU and every other CPU idle (their tasks go back to the
+/// queue at their next tick, or at once by the reschedule IPI) until the returned hold is
+/// dropped: one CPU runs everything meanwhile, as on a one-CPU machine. For tests that count
+/// the heap's bytes or the free frames exactly. Waits (up to a second) for the other CPUs to
+/// reach their idle tasks.
+pub fn hold_other_cpus() -> CpuHold {
+    let me = current();
+    let affinity = me.affinity();
+    // Interrupts off: the mark names the CPU this task stays on.
+    let cpu = interrupts::without_interrupts(|| {
+        let cpu = this_cpu();
+        me.affinity.store(1 << cpu, Ordering::SeqCst);
+        ONLY_CPU.store(cpu, Ordering::SeqCst);
+        cpu
+    });
+    let others = active_cpus() & !(1 << cpu);
+    for other in (0..MAX_CPUS).filter(|c| others & (1 << c) != 0) {
+        smp::send_reschedule(other);
+    }
+    let deadline = time::monotonic_ns() + 1_000_000_000;
+    while IDLE_CPUS.load(Ordering::SeqCst) & others != others && time::monotonic_ns() < deadline {
+        core::hint::spin_loop();
+    }
+    CpuHold { affinity }
+}
+
+impl Drop for CpuHold {
+    fn drop(&mut self) {
+        ONLY_CPU.store(NO_CPU, Ordering::SeqCst);
+        with_current(|me| me.affinity.store(self.affinity, Ordering::SeqCst));
+        // The idle CPUs look at the queue again.
+        let idle = IDLE_CPUS.load(Ordering::SeqCst) & !(1 << this_cpu());
+        for cpu in (0..MAX_CPUS).filter(|c| idle & (1 << c) != 0) {
+            smp::send_reschedule(cpu);
+        }
+    }
 }
