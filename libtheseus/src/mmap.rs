@@ -364,10 +364,11 @@ pub struct RegionInfo {
 /// The live region containing `addr`, if any.
 ///
 /// Usable from a [`crate::signal`] handler (to tell a guard-page hit from a wild access): it
-/// does not allocate, and if the registry is locked by this CPU (the interrupted code, or a
+/// does not allocate, and if the registry was locked on this CPU (the interrupted code, or a
 /// thread preempted on this CPU while it held it) it answers `None` instead of waiting; a hold
-/// by another CPU is waited out (tasks run on the boot CPU only today, so that is never
-/// a preempted task's).
+/// taken on another CPU is waited out. That holder may be a thread preempted with the lock
+/// (the registry is taken with interrupts enabled): the wait ends when a CPU runs it again,
+/// which the CPU it locked on (never waiting here) or any other can.
 pub fn region_at(addr: usize) -> Option<RegionInfo> {
     let regions = REGIONS.lock_unless_held_here()?;
     lookup(&regions, addr)

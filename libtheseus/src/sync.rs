@@ -20,5 +20,12 @@ pub type Mutex<T> = spin::mutex::SpinMutex<T, Yield>;
 /// The guard of a locked [`Mutex`].
 pub type MutexGuard<'a, T> = spin::mutex::SpinMutexGuard<'a, T>;
 
+/// A spin lock that records the CPU holding it, for registries a fault handler consults:
+/// `lock_unless_held_here` waits for a holder on another CPU and gives up (`None`) when the
+/// lock was taken on the handler's own CPU (by the code it interrupted, or a thread preempted
+/// there while holding it). Its `lock` spins without yielding: keep its critical sections
+/// short.
+pub use cpu_mutex::{CpuMutex, CpuMutexGuard};
+
 /// A value initialised once (`call_once`), then shared read-only.
 pub type Once<T> = spin::once::Once<T, Yield>;

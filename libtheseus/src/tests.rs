@@ -822,3 +822,215 @@ kernel_test! {
         assert_eq!(n, Err(Errno::EAGAIN));
     }
 }
+
+// ---- every CPU at once -----------------------------------------------------------------------
+
+/// A futex lock (0 free, 1 held, 2 held with waiters) around a counter that is read and
+/// written non-atomically: two holders at once would lose increments.
+struct FutexLock {
+    word: AtomicU32,
+    count: AtomicU64,
+}
+
+impl FutexLock {
+    fn lock(&self) {
+        if self
+            .word
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            return;
+        }
+        while self.word.swap(2, Ordering::Acquire) != 0 {
+            let _ = futex::wait(&self.word, 2, None);
+        }
+    }
+
+    fn unlock(&self) {
+        if self.word.swap(0, Ordering::Release) == 2 {
+            futex::wake(&self.word, 1);
+        }
+    }
+}
+
+/// One stress thread's work by kind (`kind`, `n`: its number): returns the failures.
+fn stress_work(kind: usize, n: usize, lock: &FutexLock) -> usize {
+    const LOCKS: usize = 3000;
+    const ROUNDS: usize = 60;
+    let mut failures = 0;
+    match kind {
+        // Futexes: a lock contended from every CPU.
+        0 => {
+            for _ in 0..LOCKS {
+                lock.lock();
+                let v = lock.count.load(Ordering::Relaxed);
+                core::hint::spin_loop();
+                lock.count.store(v + 1, Ordering::Relaxed);
+                lock.unlock();
+            }
+        }
+        // Pipes: a writer thread sends 40000 numbered words (more than the pipe holds, so
+        // both ends block) in uneven pieces; this thread reads them back in order.
+        1 => {
+            const WORDS: u32 = 40_000;
+            let (r, w) = fs::pipe().unwrap();
+            let writer = thread::spawn(move || {
+                let mut next = 0u32;
+                let mut piece = 1;
+                while next < WORDS {
+                    let end = (next + piece).min(WORDS);
+                    let bytes: Vec<u8> = (next..end).flat_map(u32::to_le_bytes).collect();
+                    fs::write_all(w, &bytes).unwrap();
+                    next = end;
+                    piece = piece % 700 + 37;
+                }
+                fs::close(w).unwrap();
+                0
+            })
+            .unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 3001];
+            loop {
+                let len = fs::read(r, &mut buf).unwrap();
+                if len == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..len]);
+            }
+            fs::close(r).unwrap();
+            failures += usize::from(writer.join() != ExitStatus::Exited(0));
+            failures += usize::from(got.len() != WORDS as usize * 4);
+            failures += got
+                .chunks_exact(4)
+                .enumerate()
+                .filter(|(i, c)| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) != *i as u32)
+                .count();
+        }
+        // Mappings: map, fill every page, read back, protect, unmap (each change a TLB
+        // shootdown of every other CPU).
+        2 => {
+            let p = page_size();
+            for round in 0..ROUNDS {
+                let addr = mmap::map(8 * p, Protection::RW, Commit::OnDemand).unwrap();
+                let value = (n * 1000 + round) as u64;
+                for page in 0..8 {
+                    // SAFETY: the page lies in the read-write mapping made above.
+                    unsafe { ((addr + page * p) as *mut u64).write_volatile(value + page as u64) };
+                }
+                mmap::protect_at(addr + 4 * p, 4 * p, Protection::R).unwrap();
+                for page in 0..8 {
+                    // SAFETY: every page of the mapping is readable.
+                    let v = unsafe { ((addr + page * p) as *const u64).read_volatile() };
+                    failures += usize::from(v != value + page as u64);
+                }
+                mmap::unmap_at(addr, 8 * p).unwrap();
+                failures += usize::from(mmap::region_at(addr).is_some());
+            }
+        }
+        // File calls: create, write, read back, unlink.
+        _ => {
+            for round in 0..ROUNDS {
+                let path = alloc::format!("/tmp/cpu-stress-{n}-{round}");
+                let data: Vec<u8> = (0..1500).map(|i| (i * 7 + n + round) as u8).collect();
+                fs::write_file(&path, &data).unwrap();
+                failures += usize::from(fs::read_file(&path).unwrap() != data);
+                fs::unlink(&path).unwrap();
+            }
+        }
+    }
+    failures
+}
+
+kernel_test! {
+    /// Threads on every CPU at once hammer a futex lock, pipes, mappings and file calls; every
+    /// result is checked (no lost increment, every pipe word in order, every page's value,
+    /// every file's bytes), and every CPU must have taken tasks to run meanwhile.
+    fn threads_on_every_cpu_hammer_futexes_pipes_mappings_and_files() {
+        let active = task::active_cpus();
+        let cpus: Vec<usize> = (0..64).filter(|c| active & (1 << c) != 0).collect();
+        let before: Vec<u64> =
+            cpus.iter().map(|&c| task::cpu_run_stats(c).task_switches).collect();
+        let lock = Arc::new(FutexLock {
+            word: AtomicU32::new(0),
+            count: AtomicU64::new(0),
+        });
+        let threads = 4 * cpus.len().max(2);
+        let handles: Vec<_> = (0..threads)
+            .map(|n| {
+                let lock = lock.clone();
+                let cpu = cpus[n % cpus.len()];
+                thread::spawn(move || {
+                    // Half are kept to one CPU (so each CPU surely works), half go anywhere.
+                    if n % 2 == 0 {
+                        thread::set_affinity(thread::current_id().as_u64(), 1 << cpu).unwrap();
+                    }
+                    stress_work(n % 4, n, &lock) as isize
+                })
+                .unwrap()
+            })
+            .collect();
+        for (n, h) in handles.into_iter().enumerate() {
+            assert_eq!(h.join(), ExitStatus::Exited(0), "stress thread {n} (kind {})", n % 4);
+        }
+        let lockers = (0..threads).filter(|n| n % 4 == 0).count() as u64;
+        assert_eq!(lock.count.load(Ordering::SeqCst), lockers * 3000, "increments lost");
+        for (i, &c) in cpus.iter().enumerate() {
+            let switches = task::cpu_run_stats(c).task_switches - before[i];
+            assert!(switches > 0, "CPU {c} ran no task during the test");
+        }
+    }
+}
+
+kernel_test! {
+    /// Two threads kept to CPUs 0 and 1 hand a counter back and forth by spinning alone: 20000
+    /// hand-overs in a few seconds at most, where one CPU would need a preemption for each
+    /// (minutes). With one CPU, a thread kept to it runs there and a mask of no CPU is refused.
+    fn threads_kept_to_two_cpus_run_at_the_same_time() {
+        let me = thread::current_id().as_u64();
+        assert_eq!(thread::set_affinity(me, 0), Err(Errno::EINVAL));
+        assert_eq!(thread::set_affinity(u64::MAX, 1), Err(Errno::ESRCH));
+        let cpus = task::active_cpus();
+        for cpu in (0..64).filter(|c| cpus & (1 << c) != 0) {
+            let h = thread::spawn(move || {
+                thread::set_affinity(thread::current_id().as_u64(), 1 << cpu).unwrap();
+                thread::current_cpu() as isize
+            })
+            .unwrap();
+            assert_eq!(h.join(), ExitStatus::Exited(cpu as isize), "kept to CPU {cpu}");
+        }
+        if cpus & 0b11 != 0b11 {
+            // One CPU: nothing runs in parallel.
+            return;
+        }
+        const HANDOVERS: u32 = 20_000;
+        let counter = Arc::new(AtomicU32::new(0));
+        let t0 = time::monotonic_ns();
+        let players: Vec<_> = (0..2u32)
+            .map(|parity| {
+                let counter = counter.clone();
+                thread::spawn(move || {
+                    thread::set_affinity(thread::current_id().as_u64(), 1 << parity).unwrap();
+                    let deadline = time::monotonic_ns() + 20_000_000_000;
+                    loop {
+                        let c = counter.load(Ordering::SeqCst);
+                        if c >= HANDOVERS {
+                            return thread::current_cpu() as isize;
+                        }
+                        if c % 2 == parity {
+                            counter.store(c + 1, Ordering::SeqCst);
+                        } else if time::monotonic_ns() > deadline {
+                            return -1;
+                        }
+                        core::hint::spin_loop();
+                    }
+                })
+                .unwrap()
+            })
+            .collect();
+        let ran_on: Vec<ExitStatus> = players.into_iter().map(|h| h.join()).collect();
+        let took_ms = (time::monotonic_ns() - t0) / 1_000_000;
+        assert_eq!(ran_on, [ExitStatus::Exited(0), ExitStatus::Exited(1)], "in {took_ms} ms");
+        // One CPU: a preemption (20 ms) per hand-over, 400 s.
+        assert!(took_ms < 10_000, "{HANDOVERS} hand-overs took {took_ms} ms");
+    }
+}

@@ -186,9 +186,31 @@ pub fn set_current_name(name: &[u8]) {
 }
 
 /// CPUs online: what `available_parallelism` and `sched_getaffinity` report. Threads run
-/// on the boot CPU only so far; the others are up and idle.
+/// on every one of them.
 pub fn cpus_online() -> usize {
     smp::cpus_online()
+}
+
+/// The index of the CPU running the calling thread (0 for the boot CPU); the thread may be
+/// moved to another right after.
+pub fn current_cpu() -> usize {
+    task::current_cpu()
+}
+
+/// The CPUs thread `id` may run on (bit i: CPU i); `None` if no such thread runs.
+pub fn affinity(id: u64) -> Option<u64> {
+    task::affinity(id)
+}
+
+/// Lets thread `id` run only on the CPUs of `mask` (bit i: CPU i): `ESRCH` if no such thread
+/// runs, `EINVAL` if the mask names no CPU online, `EPERM` for the kernel's own idle and boot
+/// threads. The calling thread moves at once if it may no longer run where it is.
+pub fn set_affinity(id: u64, mask: u64) -> Result<()> {
+    task::set_affinity(id, mask).map_err(|e| match e {
+        task::AffinityError::NoSuchTask => Errno::ESRCH,
+        task::AffinityError::NoCpu => Errno::EINVAL,
+        task::AffinityError::NotPermitted => Errno::EPERM,
+    })
 }
 
 /// Lets other runnable threads run.

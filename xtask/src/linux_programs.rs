@@ -63,6 +63,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("names.c", "names", Link::StaticPie),
     ("sysregs.c", "sysregs", Link::StaticPie),
     ("cpus.c", "cpus-c", Link::StaticPie),
+    ("parallel.c", "parallel", Link::StaticPie),
     ("caps.c", "caps", Link::StaticPie),
     ("udpmsgs.c", "udpmsgs", Link::StaticPie),
     ("openat2.c", "openat2", Link::StaticPie),

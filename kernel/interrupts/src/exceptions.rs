@@ -405,6 +405,8 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
         Some(LOCAL_TIMER_IRQ)
     } else if frame.vector == u64::from(crate::irq::CALL_VECTOR) {
         Some(crate::irq::CALL_IRQ)
+    } else if frame.vector == u64::from(crate::irq::RESCHEDULE_VECTOR) {
+        Some(crate::irq::RESCHEDULE_IRQ)
     } else if (u64::from(IRQ_BASE)..u64::from(IRQ_BASE) + 16).contains(&frame.vector) {
         Some((frame.vector - u64::from(IRQ_BASE)) as u32)
     } else {
@@ -762,8 +764,11 @@ pub(crate) fn init_idt() {
                 idt[IRQ_BASE + i as u8].set_handler_addr(VirtAddr::new(*stub as usize as u64));
             }
         }
-        // SAFETY: all three are complete interrupt entries ending in iretq.
+        // SAFETY: all four are complete interrupt entries ending in iretq.
         unsafe {
+            idt[crate::irq::RESCHEDULE_VECTOR].set_handler_addr(VirtAddr::new(
+                crate::irq::reschedule_stub as *const () as u64,
+            ));
             idt[LOCAL_TIMER_VECTOR].set_handler_addr(VirtAddr::new(
                 crate::irq::local_timer_stub as *const () as u64,
             ));

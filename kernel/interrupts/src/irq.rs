@@ -1,4 +1,5 @@
-//! Hardware IRQs through the two 8259 PICs, each CPU's local APIC timer, and the call IPI.
+//! Hardware IRQs through the two 8259 PICs, each CPU's local APIC timer, and the call and
+//! reschedule IPIs.
 //!
 //! Each IRQ vector enters through a naked stub that saves the caller-saved general registers
 //! and the whole FP/SIMD state (`fxsave64`), calls [`irq_dispatch`], and restores both: the
@@ -14,18 +15,24 @@ pub const LOCAL_TIMER_VECTOR: u8 = 0xf0;
 /// The vector of the inter-processor interrupt that asks a CPU to run a function
 /// (`smp::run_on`).
 pub const CALL_VECTOR: u8 = 0xf1;
+/// The vector of the inter-processor interrupt that asks a CPU to look at the run queue
+/// again (a task became runnable while it idles) or to notice a kill, stop or signal for
+/// the task it runs (`smp::send_reschedule`).
+pub const RESCHEDULE_VECTOR: u8 = 0xf2;
 /// The local APIC's spurious-interrupt vector: its entry only returns (no end of interrupt).
 pub const SPURIOUS_VECTOR: u8 = 0xff;
 /// The slot of the local APIC timer's handler after the 16 PIC lines.
 pub(crate) const LOCAL_TIMER_IRQ: u32 = 16;
 /// The slot of the call IPI's handler.
 pub(crate) const CALL_IRQ: u32 = 17;
+/// The slot of the reschedule IPI's handler.
+pub(crate) const RESCHEDULE_IRQ: u32 = 18;
 
 static PICS: Mutex<ChainedPics> = Mutex::new(
     // SAFETY: 32..48 are free vectors (above the CPU exceptions).
     unsafe { ChainedPics::new(IRQ_BASE, IRQ_BASE + 8) },
 );
-static HANDLERS: [AtomicUsize; 18] = [const { AtomicUsize::new(0) }; 18];
+static HANDLERS: [AtomicUsize; 19] = [const { AtomicUsize::new(0) }; 19];
 
 pub(crate) fn init_pics() {
     let mut pics = PICS.lock();
@@ -71,16 +78,23 @@ pub fn set_call_handler(handler: fn()) {
     HANDLERS[CALL_IRQ as usize].store(handler as usize, Ordering::SeqCst);
 }
 
+/// Installs `handler` for the reschedule IPI ([`RESCHEDULE_VECTOR`]) of every CPU. It runs
+/// with interrupts disabled and must send the local APIC its end of interrupt before it may
+/// switch tasks.
+pub fn set_reschedule_handler(handler: fn()) {
+    HANDLERS[RESCHEDULE_IRQ as usize].store(handler as usize, Ordering::SeqCst);
+}
+
 pub(crate) fn dispatch(irq: u32) {
     irq_dispatch(irq);
 }
 
 extern "C" fn irq_dispatch(irq: u32) {
     let handler = HANDLERS[irq as usize].load(Ordering::SeqCst);
-    if irq == LOCAL_TIMER_IRQ || irq == CALL_IRQ {
+    if irq == LOCAL_TIMER_IRQ || irq == CALL_IRQ || irq == RESCHEDULE_IRQ {
         if handler != 0 {
-            // SAFETY: only `set_local_timer_handler` and `set_call_handler` store here,
-            // always a valid `fn()`.
+            // SAFETY: only `set_local_timer_handler`, `set_call_handler` and
+            // `set_reschedule_handler` store here, always a valid `fn()`.
             let f: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler) };
             f();
         }
@@ -161,6 +175,7 @@ irq_stubs!(
     irq15 = 15, IRQ_BASE as u32 + 15;
     local_timer_stub = LOCAL_TIMER_IRQ, LOCAL_TIMER_VECTOR as u32;
     call_stub = CALL_IRQ, CALL_VECTOR as u32;
+    reschedule_stub = RESCHEDULE_IRQ, RESCHEDULE_VECTOR as u32;
 );
 
 pub(crate) const STUBS: [extern "C" fn(); 16] = [

@@ -27,8 +27,8 @@ pub use gdt::{
     set_kernel_entry, take_interrupted_user_mode,
 };
 pub use irq::{
-    CALL_VECTOR, IRQ_BASE, LOCAL_TIMER_VECTOR, SPURIOUS_VECTOR, register_irq, set_call_handler,
-    set_local_timer_handler,
+    CALL_VECTOR, IRQ_BASE, LOCAL_TIMER_VECTOR, RESCHEDULE_VECTOR, SPURIOUS_VECTOR, register_irq,
+    set_call_handler, set_local_timer_handler, set_reschedule_handler,
 };
 
 /// Loads the GDT, TSS and IDT and initializes the PICs with every IRQ masked.

@@ -17,11 +17,16 @@ pub fn run_all(group: ktest::Group) -> ! {
     // Each result line is printed whole after the test, so log lines a test causes cannot
     // split it.
     for &test in &tests {
+        // One CPU for a test that counts the heap or the frames exactly; the test task runs
+        // on it too.
+        let hold = test.alone.then(task::hold_other_cpus);
         let outcome = task::Builder::new(test.name).spawn(move || {
             ktest::run(test);
             0
         });
-        match outcome.map(task::JoinHandle::join) {
+        let outcome = outcome.map(task::JoinHandle::join);
+        drop(hold);
+        match outcome {
             Ok(task::ExitValue::Exited(_)) => serial::println!("test {} ... ok", test.name),
             Ok(task::ExitValue::Killed(reason)) => {
                 failed += 1;

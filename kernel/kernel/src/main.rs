@@ -118,8 +118,14 @@ extern "C" fn kernel_main() -> ! {
         vfs::set_console_window_size(rows, cols);
     }
     // Last: the boot information (which may lie in the start-up page) has been read.
-    // Each CPU has its own `syscall` registers.
-    smp::start_application_processors(&[usermode::init_this_cpu]);
+    // Each CPU has its own `syscall` registers, and then runs tasks.
+    smp::start_application_processors(
+        &[usermode::init_this_cpu],
+        Some(smp::ApEntry {
+            prepare: task::prepare_cpu,
+            enter: task::run_this_cpu,
+        }),
+    );
     match args.mode {
         cmdline::Mode::Test => ktest_runner::run_all(ktest::Group::Default),
         cmdline::Mode::Fuzz => ktest_runner::run_all(ktest::Group::Fuzz),

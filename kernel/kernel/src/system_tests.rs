@@ -96,13 +96,16 @@ fn hold_xmm_until(
 kernel_test! {
     fn simd_registers_survive_preemption_by_a_clobbering_task() {
         // This task holds 16 known XMM values and spins without yielding until another task
-        // has run 50 rounds; that task can only run when this one is preempted (one CPU), and
-        // each round fills every XMM register with other values. Without the IRQ stub's
-        // fxsave/fxrstor the values read back are the other task's.
+        // has run 50 rounds; that task can only run when this one is preempted (both are kept
+        // to one CPU), and each round fills every XMM register with other values. Without the
+        // IRQ stub's fxsave/fxrstor the values read back are the other task's.
         const PREEMPTIONS: u64 = 50;
         STOP.store(false, Ordering::SeqCst);
+        let cpu = task::current_cpu();
+        task::set_affinity(task::current_id(), 1 << cpu).unwrap();
         let start = ROUNDS.load(Ordering::SeqCst);
         let clobber = task::Builder::new("xmm-clobber")
+            .affinity(1 << cpu)
             .spawn(|| {
                 let mine = patterns(0xc10b);
                 let mut back = [[0u64; 2]; 16];

@@ -26,13 +26,26 @@ pub struct KernelTest {
     pub name: &'static str,
     pub func: fn(),
     pub group: Group,
+    /// Runs with one CPU taking tasks ([`kernel_test_alone!`]): for tests that count the
+    /// heap's bytes or the free frames exactly, which other CPUs' tasks would change meanwhile.
+    pub alone: bool,
 }
 
 /// Defines a kernel test: `kernel_test! { fn name() { ... } }`.
 #[macro_export]
 macro_rules! kernel_test {
     ($(#[$meta:meta])* fn $name:ident() $body:block) => {
-        $crate::register_test!($crate::Group::Default, $(#[$meta])* fn $name() $body);
+        $crate::register_test!($crate::Group::Default, false, $(#[$meta])* fn $name() $body);
+    };
+}
+
+/// Defines a kernel test that runs while one CPU alone takes tasks (the others idle), as on a
+/// one-CPU machine: for exact counts of the heap's bytes or the free frames, which tasks on
+/// other CPUs (the network stack's, say) would change meanwhile.
+#[macro_export]
+macro_rules! kernel_test_alone {
+    ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $crate::register_test!($crate::Group::Default, true, $(#[$meta])* fn $name() $body);
     };
 }
 
@@ -41,14 +54,14 @@ macro_rules! kernel_test {
 #[macro_export]
 macro_rules! kernel_fuzz {
     ($(#[$meta:meta])* fn $name:ident() $body:block) => {
-        $crate::register_test!($crate::Group::Fuzz, $(#[$meta])* fn $name() $body);
+        $crate::register_test!($crate::Group::Fuzz, false, $(#[$meta])* fn $name() $body);
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! register_test {
-    ($group:expr, $(#[$meta:meta])* fn $name:ident() $body:block) => {
+    ($group:expr, $alone:expr, $(#[$meta:meta])* fn $name:ident() $body:block) => {
         $(#[$meta])*
         #[allow(dead_code)]
         fn $name() $body
@@ -60,6 +73,7 @@ macro_rules! register_test {
                 name: concat!(module_path!(), "::", stringify!($name)),
                 func: $name,
                 group: $group,
+                alone: $alone,
             };
         };
     };

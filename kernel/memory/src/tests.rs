@@ -4,12 +4,12 @@ use crate::*;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::alloc::Layout;
-use ktest::kernel_test;
+use ktest::kernel_test_alone;
 
 /// A virtual range no other code uses, for mapping tests.
 const TEST_VA: u64 = 0xffff_b000_0000_0000;
 
-kernel_test! {
+kernel_test_alone! {
     fn frames_allocate_distinct_and_free() {
         let before = frame_stats();
         let mut frames: Vec<u64> = (0..200).map(|_| allocate_frame().unwrap()).collect();
@@ -34,7 +34,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn map_write_protect_unmap() {
         let before = frame_stats();
         assert_eq!(translate(TEST_VA), None);
@@ -64,7 +64,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn kernel_sections_have_their_permissions() {
         use x86_64::structures::paging::{mapper::TranslateResult, PageTableFlags as F};
         let text = kernel_sections_have_their_permissions as *const () as u64;
@@ -83,7 +83,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn stack_has_guard_page_and_is_freed() {
         let before = frame_stats();
         let stack = allocate_stack(4).unwrap();
@@ -99,7 +99,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn heap_many_sizes_and_contents() {
         let before = heap_stats().used;
         let mut boxes: Vec<Box<[u8]>> = Vec::new();
@@ -127,7 +127,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn heap_alignment() {
         for shift in 0..13 {
             let align = 1usize << shift;
@@ -142,7 +142,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn heap_grows_from_frames() {
         let before = heap_stats();
         let big = alloc::vec![7u8; 8 << 20];
@@ -162,7 +162,7 @@ fn free_frames() -> u64 {
 /// one request just under [`HEAP_LARGE`]) and a few page tables.
 const HEAP_SLOP: u64 = HEAP_LARGE as u64 / PAGE_SIZE + 64;
 
-kernel_test! {
+kernel_test_alone! {
     fn large_allocations_give_their_frames_back() {
         // Warm up (page tables of the blocks' region, registry nodes).
         drop(alloc::vec![1u8; 4 << 20]);
@@ -178,7 +178,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn large_realloc_keeps_contents_and_frees_the_rest() {
         let frames = free_frames();
         let mut v: Vec<u32> = Vec::new();
@@ -197,7 +197,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn small_heap_unmaps_what_is_freed() {
         drop(alloc::vec![0u8; 16]);
         let (frames, heap) = (free_frames(), heap_stats());
@@ -261,7 +261,7 @@ fn mapping_round() -> u64 {
     start
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn mapping_lifecycle_returns_frames_heap_and_range() {
         let first = mapping_round(); // warm-up: page tables, allocator state
         let (frames, heap, space) = (frame_stats(), heap_stats().used, mapping_space_free());
@@ -285,7 +285,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn mapping_protect_then_unmap_in_the_middle() {
         drop(Mapping::new(8 * PAGE_SIZE, Protection::RW, Commit::Now).unwrap()); // warm-up
         let (frames, heap) = (frame_stats(), heap_stats().used);
@@ -346,7 +346,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn mapping_protect_none_discards_pages_and_guards() {
         let mut m = Mapping::new(4 * PAGE_SIZE, Protection::RW, Commit::Now).unwrap();
         poke(&m, 1, 99);
@@ -364,7 +364,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn mapping_demand_commits_only_touched_pages() {
         const GIB: u64 = 1 << 30;
         let offsets = [0, GIB / 2 + 5 * PAGE_SIZE, GIB - PAGE_SIZE];
@@ -402,7 +402,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn mapping_commit_prefaults_a_range() {
         let mut m = Mapping::new(16 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
         m.protect(5 * PAGE_SIZE, PAGE_SIZE, Protection::NONE).unwrap();
@@ -416,7 +416,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn page_fault_handler_refuses_what_it_must() {
         let mut m = Mapping::new(4 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
         m.protect(0, PAGE_SIZE, Protection::NONE).unwrap();
@@ -464,7 +464,7 @@ kernel_test! {
     }
 }
 
-kernel_test! {
+kernel_test_alone! {
     fn resident_pages_and_protection_runs_of_a_mapping() {
         let mut m = Mapping::new(16 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
         let (start, end) = (m.start(), m.start() + m.len());

@@ -59,19 +59,15 @@ pub fn online_cpus() -> usize {
     smp::cpus_online()
 }
 
-/// CPU time since boot of CPU `index` in `USER_HZ` ticks: (user, system, idle). The boot CPU
-/// runs the tasks (`task::cpu_times`); the application processors run none yet, so all their
-/// time is idle, counted by their timer's ticks (100 Hz, as `USER_HZ`).
+/// CPU time since boot of CPU `index` in `USER_HZ` ticks: (user, system, idle), as the
+/// scheduler counts it for that CPU (`task::cpu_run_stats`: time in tasks, the part of it in
+/// user mode, time in its idle task).
 fn cpu_ticks(index: usize) -> (u64, u64, u64) {
-    if index == 0 {
-        let t = task::cpu_times();
-        let user = ticks(t.user_ns.min(t.busy_ns));
-        (
-            user,
-            ticks(t.busy_ns).saturating_sub(user),
-            ticks(t.idle_ns),
-        )
-    } else {
-        (0, 0, smp::cpu(index).map_or(0, |c| c.ticks))
-    }
+    let t = task::cpu_run_stats(index);
+    let user = ticks(t.user_ns.min(t.busy_ns));
+    (
+        user,
+        ticks(t.busy_ns).saturating_sub(user),
+        ticks(t.idle_ns),
+    )
 }

@@ -1,7 +1,7 @@
 //! Running a function on another CPU: the call IPI (`interrupts::CALL_VECTOR`), one call at
 //! a time per CPU. The function runs in that CPU's interrupt handler, with interrupts disabled: it
-//! must not block, and it runs on whatever stack that CPU was on (an application processor's
-//! idle stack today).
+//! must not block, and it runs on whatever stack that CPU was on (the stack of the task it
+//! interrupted).
 
 use crate::{CPUS, lapic};
 use core::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};

@@ -48,6 +48,11 @@ pub fn init() -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether [`init`] found the registers.
+pub fn ready() -> bool {
+    BASE.load(Ordering::Relaxed) != 0
+}
+
 fn read(reg: u64) -> u32 {
     let base = BASE.load(Ordering::Relaxed);
     assert_ne!(base, 0, "local APIC used before smp::init");
@@ -78,6 +83,13 @@ pub fn enable(spurious: u8) {
     write(SPURIOUS, (1 << 8) | u32::from(spurious));
     // The error status register is cleared by a write before it is read.
     write(ERROR_STATUS, 0);
+}
+
+/// Makes sure this CPU's local APIC is software-enabled (with `spurious` as its spurious
+/// vector), changing nothing else: for the boot CPU, whose firmware set-up (LINT0 carrying the
+/// 8259's interrupts) stays, and which must accept the fixed IPIs of the other CPUs.
+pub fn software_enable(spurious: u8) {
+    write(SPURIOUS, (1 << 8) | u32::from(spurious));
 }
 
 /// Counts the timer makes in `ns` nanoseconds (bus clock / 16), measured against the TSC

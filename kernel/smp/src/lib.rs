@@ -2,10 +2,12 @@
 //! application processors with INIT and start-up IPIs through a small real-mode trampoline
 //! (`trampoline`), gives each its own GDT, TSS, IST stacks and per-CPU block (made by
 //! `interrupts`), its local APIC with a 100 Hz timer, the per-CPU set-up the caller names
-//! (the `syscall` registers), and an idle loop that halts between interrupts. Application
-//! processors run no tasks yet: the scheduler runs on the boot CPU. Also the TLB shootdown
-//! `memory` uses once other CPUs run (`shootdown`, by NMI), running a function on another CPU
-//! ([`run_on`], by IPI), and the count of CPUs online for `sched_getaffinity` and friends.
+//! (the `syscall` registers), and then hands it to the scheduler the caller names
+//! ([`ApEntry`]: each processor runs tasks from then on). Also the reschedule IPI
+//! ([`send_reschedule`]) and the halt of an idle CPU ([`halt_until_interrupt`]) the
+//! scheduler uses, the TLB shootdown `memory` uses once other CPUs run (`shootdown`, by NMI),
+//! running a function on another CPU ([`run_on`], by IPI), and the count of CPUs online for
+//! `sched_getaffinity` and friends.
 //!
 //! Depends on `interrupts` (per-CPU tables, vectors), `memory` (stacks, the direct map),
 //! `time` (the TSC clock the start-up delays and timer calibration use), `acpi`, `x86_64`.
@@ -29,7 +31,8 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering
 
 /// The most CPUs the kernel runs (xtask's `--smp` limit is the same).
 pub const MAX_CPUS: usize = 64;
-/// Application processors' idle stacks: 64 KiB (they run only the idle loop and interrupts).
+/// Application processors' start stacks: 64 KiB (they become the stacks of their idle tasks,
+/// which run only the idle loop and the interrupts that arrive while it runs).
 const AP_STACK_PAGES: u64 = 16;
 /// The local APIC timer's rate on the application processors, as the PIT's on the boot CPU.
 const TIMER_HZ: u64 = 100;
@@ -46,6 +49,11 @@ struct Cpu {
     flushed: AtomicU64,
     /// TLB shootdowns this CPU answered.
     shootdowns: AtomicU64,
+    /// Reschedule IPIs this CPU took.
+    reschedules: AtomicU64,
+    /// True from a reschedule IPI's sending until its handler runs: a second request meanwhile
+    /// sends nothing (the handler will look at the run queue after it anyway).
+    reschedule_pending: AtomicBool,
     /// The call slot of [`run_on`].
     call: call::CallSlot,
 }
@@ -58,6 +66,8 @@ static CPUS: [Cpu; MAX_CPUS] = [const {
         wakeups: AtomicU64::new(0),
         flushed: AtomicU64::new(0),
         shootdowns: AtomicU64::new(0),
+        reschedules: AtomicU64::new(0),
+        reschedule_pending: AtomicBool::new(false),
         call: call::CallSlot::new(),
     }
 }; MAX_CPUS];
@@ -71,6 +81,32 @@ static TIMER_COUNTS: AtomicU32 = AtomicU32::new(0);
 /// sets only what long mode needs; INIT leaves CR0's cache-disable bits set).
 static BOOT_CR0: AtomicU64 = AtomicU64::new(0);
 static BOOT_CR4: AtomicU64 = AtomicU64::new(0);
+/// Set once every processor that could be started is online: they enter the scheduler then.
+static ALL_STARTED: AtomicBool = AtomicBool::new(false);
+/// How the processors enter the scheduler (see [`ApEntry`]).
+static ENTRY: spin::Once<ApEntry> = spin::Once::new();
+/// The scheduler's functions for each application processor's timer tick and for the
+/// reschedule IPI (see [`set_scheduler_hooks`]).
+static TIMER_HOOK: spin::Once<fn()> = spin::Once::new();
+static RESCHEDULE_HOOK: spin::Once<fn()> = spin::Once::new();
+
+/// How application processors join the scheduler.
+#[derive(Clone, Copy)]
+pub struct ApEntry {
+    /// Runs on the boot CPU, with the CPU's index, before that CPU is started: what it needs
+    /// that must be allocated (its idle task).
+    pub prepare: fn(usize),
+    /// Runs on the application processor once every processor is online, with interrupts
+    /// disabled, on its start stack; never returns (it becomes the CPU's idle task).
+    pub enter: fn() -> !,
+}
+
+/// Names the scheduler's function for every application processor's timer tick (after the
+/// end of interrupt, so it may switch tasks) and for the reschedule IPI (the same). Set once.
+pub fn set_scheduler_hooks(timer: fn(), reschedule: fn()) {
+    TIMER_HOOK.call_once(|| timer);
+    RESCHEDULE_HOOK.call_once(|| reschedule);
+}
 
 /// CPUs online (1 before the application processors were started).
 pub fn cpus_online() -> usize {
@@ -94,6 +130,8 @@ pub struct CpuInfo {
     pub wakeups: u64,
     /// TLB shootdowns it answered (requests from the other CPUs).
     pub shootdowns: u64,
+    /// Reschedule IPIs it took.
+    pub reschedules: u64,
 }
 
 /// CPU `index` (0: the boot CPU), or `None` past the last one online.
@@ -110,7 +148,50 @@ pub fn cpu(index: usize) -> Option<CpuInfo> {
         ticks: c.ticks.load(Ordering::Relaxed),
         wakeups: c.wakeups.load(Ordering::Relaxed),
         shootdowns: c.shootdowns.load(Ordering::Relaxed),
+        reschedules: c.reschedules.load(Ordering::Relaxed),
     })
+}
+
+/// Asks CPU `cpu` (the boot CPU or one online) to look at the run queue again, by the
+/// reschedule IPI: a task it may run became runnable while it idles, or the task it runs has a
+/// kill, stop or signal to notice (an interrupt that arrived in user mode returns through the
+/// checks of the return to user mode). Sends nothing while an earlier request to that CPU is
+/// not handled yet, or before the local APIC is set up (no other CPU runs then).
+pub fn send_reschedule(cpu: usize) {
+    let Some(c) = CPUS.get(cpu) else { return };
+    if cpu != 0 && !c.online.load(Ordering::Acquire) {
+        return;
+    }
+    if !lapic::ready() || c.reschedule_pending.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    lapic::send_fixed(
+        c.apic_id.load(Ordering::Relaxed),
+        interrupts::RESCHEDULE_VECTOR,
+    );
+}
+
+/// The reschedule IPI: counts it, ends the interrupt and lets the scheduler look.
+fn on_reschedule() {
+    if let Some(cpu) = CPUS.get(interrupts::cpu_index()) {
+        cpu.reschedules.fetch_add(1, Ordering::Relaxed);
+        // Cleared before the scheduler looks: a request after that look sends a new IPI.
+        cpu.reschedule_pending.store(false, Ordering::Release);
+    }
+    lapic::end_of_interrupt();
+    if let Some(hook) = RESCHEDULE_HOOK.get() {
+        hook();
+    }
+}
+
+/// An idle CPU's wait: enables interrupts and halts until the next one (`sti; hlt`, so one
+/// that arrives after a check made with interrupts disabled still ends the halt), and counts
+/// the return. Interrupts stay enabled.
+pub fn halt_until_interrupt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+    if let Some(cpu) = CPUS.get(interrupts::cpu_index()) {
+        cpu.wakeups.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// The start-up data of one application processor (leaked: it lives as long as the CPU).
@@ -128,8 +209,10 @@ struct ApStart {
 /// within a second is reported and the start stops there (a late start must not find its
 /// stack handed to the next one). Each processor runs the functions of `per_cpu` as soon as
 /// its GDT, TSS, IDT and GS base are loaded, with interrupts disabled: the set-up every CPU
-/// needs of its own (the boot CPU's was done by whoever names them).
-pub fn start_application_processors(per_cpu: &'static [fn()]) -> usize {
+/// needs of its own (the boot CPU's was done by whoever names them). With `entry`, each
+/// processor then waits until the start is over and enters the scheduler (see [`ApEntry`]);
+/// without, it only halts between interrupts.
+pub fn start_application_processors(per_cpu: &'static [fn()], entry: Option<ApEntry>) -> usize {
     let began = time::monotonic_ns();
     let processors = match madt::processors() {
         Ok(list) => list,
@@ -148,9 +231,15 @@ pub fn start_application_processors(per_cpu: &'static [fn()]) -> usize {
     CPUS[0].apic_id.store(own_id, Ordering::Relaxed);
     shootdown::init();
     interrupts::set_call_handler(call::on_call);
+    interrupts::set_reschedule_handler(on_reschedule);
+    if let Some(entry) = entry {
+        ENTRY.call_once(|| entry);
+    }
     if usable.len() <= 1 {
         return cpus_online();
     }
+    // The other CPUs send the boot CPU reschedule and call IPIs.
+    lapic::software_enable(interrupts::SPURIOUS_VECTOR);
     let cr3 = x86_64::registers::control::Cr3::read()
         .0
         .start_address()
@@ -194,6 +283,8 @@ pub fn start_application_processors(per_cpu: &'static [fn()]) -> usize {
             break;
         }
     }
+    // The processors online go on into the scheduler.
+    ALL_STARTED.store(true, Ordering::Release);
     log::info!(
         "{} of {} CPUs online ({} ms to start them)",
         cpus_online(),
@@ -209,6 +300,9 @@ fn start(index: usize, apic_id: u32, per_cpu: &'static [fn()]) -> bool {
         log::error!("no memory for a CPU's stack");
         return false;
     };
+    if let Some(entry) = ENTRY.get() {
+        (entry.prepare)(index);
+    }
     let start: &'static ApStart = alloc::boxed::Box::leak(alloc::boxed::Box::new(ApStart {
         index,
         tables: interrupts::prepare_cpu(index),
@@ -246,8 +340,10 @@ fn wait_ns(ns: u64) {
 }
 
 /// An application processor's first Rust code, on its own stack, interrupts disabled, with
-/// the kernel's page tables and the trampoline's GDT. Touches no lock and allocates nothing
-/// (the boot CPU made everything it needs), and no `#[thread_local]` (its FS base is 0).
+/// the kernel's page tables and the trampoline's GDT. Until it is online it touches no lock,
+/// allocates nothing (the boot CPU made everything it needs) and no `#[thread_local]` (its
+/// FS base is 0); once every processor is started it enters the scheduler (`ApEntry::enter`),
+/// which gives it a task of its own first.
 extern "C" fn ap_main(start: &'static ApStart) -> ! {
     interrupts::init_this_cpu(start.tables);
     // SAFETY: the boot CPU's control registers: the same paging mode (PG, PE, PAE, WP), the
@@ -275,17 +371,27 @@ extern "C" fn ap_main(start: &'static ApStart) -> ! {
     let cpu = &CPUS[start.index];
     ONLINE.fetch_add(1, Ordering::AcqRel);
     cpu.online.store(true, Ordering::Release);
-    // Idle: halt until the next interrupt, forever (no tasks run here yet).
+    // Halt until every processor is started (the boot CPU's start-up sequence keeps its
+    // timing), then run tasks; without a scheduler, halt forever.
     loop {
-        x86_64::instructions::interrupts::enable_and_hlt();
-        cpu.wakeups.fetch_add(1, Ordering::Relaxed);
+        if let Some(entry) = ENTRY.get()
+            && ALL_STARTED.load(Ordering::Acquire)
+        {
+            x86_64::instructions::interrupts::disable();
+            (entry.enter)();
+        }
+        halt_until_interrupt();
     }
 }
 
-/// The local APIC timer of an application processor: counts the tick.
+/// The local APIC timer of an application processor: counts the tick, ends the interrupt
+/// and gives the tick to the scheduler (which may switch tasks).
 fn on_local_timer() {
     if let Some(cpu) = CPUS.get(interrupts::cpu_index()) {
         cpu.ticks.fetch_add(1, Ordering::Relaxed);
     }
     lapic::end_of_interrupt();
+    if let Some(hook) = TIMER_HOOK.get() {
+        hook();
+    }
 }

@@ -22,9 +22,15 @@ kernel_test! {
             // 100 Hz for 200 ms: about 20 ticks (TCG may run a vCPU late, never early).
             let ticks = a.ticks - b.ticks;
             assert!((5..=40).contains(&ticks), "cpu {}: {ticks} timer ticks in 200 ms", a.index);
-            // Halted between interrupts: each return from `hlt` follows an interrupt.
+            // Halted between interrupts (when it idles): each return from `hlt` follows an
+            // interrupt (a tick, a reschedule IPI, a shootdown's NMI).
             let wakeups = a.wakeups - b.wakeups;
-            assert!(wakeups <= ticks + 2, "cpu {}: {wakeups} wake-ups for {ticks} ticks", a.index);
+            let interrupts = ticks + (a.reschedules - b.reschedules) + (a.shootdowns - b.shootdowns);
+            assert!(
+                wakeups <= interrupts + 2,
+                "cpu {}: {wakeups} wake-ups for {interrupts} interrupts",
+                a.index
+            );
         }
     }
 }
@@ -102,35 +108,49 @@ kernel_test! {
 
 kernel_test! {
     fn another_cpu_sees_an_unmapped_and_remapped_page_change() {
-        let va = TEST_VA;
-        for cpu in 1..crate::cpus_online() {
-            memory::map_page(va, memory::PageFlags::RW).unwrap();
-            // SAFETY: just mapped, writable, owned by this test.
-            unsafe { core::ptr::write_volatile(va as *mut u64, 0x1111) };
-            // The other CPU reads it: its TLB now holds the translation.
-            assert_eq!(crate::run_on(cpu, read_u64, va), Some(0x1111));
-            let before = crate::cpu(cpu).unwrap().shootdowns;
-            let old = memory::translate(va).unwrap();
-            memory::unmap_page(va).unwrap();
-            // Keep the old frame out of the new mapping, so a stale entry would show.
-            let mut held = alloc::vec::Vec::new();
-            while held.len() < 64 && !held.contains(&old) {
-                held.push(memory::allocate_frame().unwrap());
-            }
-            memory::map_page(va, memory::PageFlags::RW).unwrap();
-            assert_ne!(memory::translate(va), Some(old));
-            // SAFETY: as above.
-            unsafe { core::ptr::write_volatile(va as *mut u64, 0x2222) };
-            assert_eq!(crate::run_on(cpu, read_u64, va), Some(0x2222), "CPU {cpu} read a stale page");
-            memory::protect_page(va, memory::PageFlags::RO).unwrap();
-            memory::unmap_page(va).unwrap();
-            for f in held {
-                memory::free_frame(f).unwrap();
-            }
-            // unmap, protect, unmap: three requests, each answered.
-            let answered = crate::cpu(cpu).unwrap().shootdowns - before;
-            assert!(answered >= 3, "CPU {cpu} answered {answered} shootdowns of 3");
+        // Interrupts off: the test's task stays on its CPU (tasks run on every CPU), which
+        // plays the part of the one that changes the mapping.
+        x86_64::instructions::interrupts::without_interrupts(another_cpu_sees_a_page_change);
+    }
+}
+
+fn another_cpu_sees_a_page_change() {
+    let va = TEST_VA;
+    let me = interrupts::cpu_index();
+    for cpu in (0..crate::cpus_online()).filter(|&c| c != me) {
+        memory::map_page(va, memory::PageFlags::RW).unwrap();
+        // SAFETY: just mapped, writable, owned by this test.
+        unsafe { core::ptr::write_volatile(va as *mut u64, 0x1111) };
+        // The other CPU reads it: its TLB now holds the translation.
+        assert_eq!(crate::run_on(cpu, read_u64, va), Some(0x1111));
+        let before = crate::cpu(cpu).unwrap().shootdowns;
+        let old = memory::translate(va).unwrap();
+        memory::unmap_page(va).unwrap();
+        // Keep the old frame out of the new mapping, so a stale entry would show.
+        let mut held = alloc::vec::Vec::new();
+        while held.len() < 64 && !held.contains(&old) {
+            held.push(memory::allocate_frame().unwrap());
         }
+        memory::map_page(va, memory::PageFlags::RW).unwrap();
+        assert_ne!(memory::translate(va), Some(old));
+        // SAFETY: as above.
+        unsafe { core::ptr::write_volatile(va as *mut u64, 0x2222) };
+        assert_eq!(
+            crate::run_on(cpu, read_u64, va),
+            Some(0x2222),
+            "CPU {cpu} read a stale page"
+        );
+        memory::protect_page(va, memory::PageFlags::RO).unwrap();
+        memory::unmap_page(va).unwrap();
+        for f in held {
+            memory::free_frame(f).unwrap();
+        }
+        // unmap, protect, unmap: three requests, each answered.
+        let answered = crate::cpu(cpu).unwrap().shootdowns - before;
+        assert!(
+            answered >= 3,
+            "CPU {cpu} answered {answered} shootdowns of 3"
+        );
     }
 }
 
@@ -145,14 +165,18 @@ kernel_test! {
             (0..cpus).map(|c| crate::cpu(c).unwrap().shootdowns).collect();
         // Every other CPU protects its own page over and over, with interrupts disabled (in
         // the call's handler), while this one does the same: requests cross all the time.
-        let asked: alloc::vec::Vec<_> = (1..cpus)
-            .map(|c| crate::call::ask(c, protect_many, TEST_VA + c as u64 * 4096))
-            .collect();
-        let own = x86_64::instructions::interrupts::without_interrupts(|| protect_many(TEST_VA));
-        assert_eq!(own, 0);
-        for a in asked {
-            assert_eq!(a.wait(), 0);
-        }
+        // Interrupts off here too, so this task stays on its CPU meanwhile.
+        x86_64::instructions::interrupts::without_interrupts(|| {
+            let me = interrupts::cpu_index();
+            let asked: alloc::vec::Vec<_> = (0..cpus)
+                .filter(|&c| c != me)
+                .map(|c| crate::call::ask(c, protect_many, TEST_VA + c as u64 * 4096))
+                .collect();
+            assert_eq!(protect_many(TEST_VA + me as u64 * 4096), 0);
+            for a in asked {
+                assert_eq!(a.wait(), 0);
+            }
+        });
         if cpus > 1 {
             let sent = crate::shootdown_stats().sent - sent;
             assert!(sent >= PROTECTS * cpus as u64, "{sent} shootdowns sent");

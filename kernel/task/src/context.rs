@@ -1,7 +1,7 @@
 //! Per-task context: the upper layers' context object (files, stdio) and the stack a task's
 //! entries from user mode run on.
 
-use crate::{SCHED, TASKS, Task, TaskId, current, find};
+use crate::{TASKS, Task, TaskId, current, find};
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
@@ -56,21 +56,21 @@ pub fn set_context_of(task: &Task, ctx: Arc<dyn Any + Send + Sync>) {
 /// Makes `rsp` (the top of the unused part of the running task's kernel stack) the stack its
 /// entries from user mode (system calls, interrupts, exceptions) run on, from now on.
 pub fn set_user_entry_stack(rsp: u64) {
+    // Interrupts off: the entry stack is this CPU's until the task switches away (the
+    // scheduler sets it again on whichever CPU the task runs next).
     interrupts::without_interrupts(|| {
-        let me = SCHED.lock().current.clone().expect("scheduler not started");
-        me.user_entry_rsp.store(rsp, Ordering::Relaxed);
-        ::interrupts::set_kernel_entry(rsp, me.thread_pointer);
+        crate::scheduler::with_current(|me| {
+            me.user_entry_rsp.store(rsp, Ordering::Relaxed);
+            ::interrupts::set_kernel_entry(rsp, me.thread_pointer);
+        })
     });
 }
 
 /// The running task's entry stack for user mode (see [`set_user_entry_stack`]); 0 if it never
 /// ran user code.
 pub fn user_entry_stack() -> u64 {
-    interrupts::without_interrupts(|| {
-        SCHED
-            .lock()
-            .current
-            .as_ref()
-            .map_or(0, |t| t.user_entry_rsp.load(Ordering::Relaxed))
-    })
+    if !crate::STARTED.load(Ordering::Relaxed) {
+        return 0;
+    }
+    crate::scheduler::with_current(|me| me.user_entry_rsp.load(Ordering::Relaxed))
 }

@@ -1,12 +1,79 @@
 //! The machine's CPU time by kind (what `/proc/stat` shows): time in tasks, the part of it in
-//! user mode, time idle, and the number of task switches. Sums over every CPU.
+//! user mode, time idle, and the number of task switches, summed over every CPU; and each
+//! CPU's own time in tasks and idle and the switches to a task it made.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::scheduler::MAX_CPUS;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static BUSY_NS: AtomicU64 = AtomicU64::new(0);
 static USER_NS: AtomicU64 = AtomicU64::new(0);
 static IDLE_NS: AtomicU64 = AtomicU64::new(0);
 static SWITCHES: AtomicU64 = AtomicU64::new(0);
+
+/// One CPU's share.
+struct PerCpu {
+    busy_ns: AtomicU64,
+    user_ns: AtomicU64,
+    idle_ns: AtomicU64,
+    task_switches: AtomicU64,
+    /// When the running task started (monotonic ns; 0: the CPU runs no tasks yet), and
+    /// whether it is the idle task: the time since is added when the stats are read.
+    since_ns: AtomicU64,
+    idle_now: AtomicBool,
+}
+
+static PER_CPU: [PerCpu; MAX_CPUS] = [const {
+    PerCpu {
+        busy_ns: AtomicU64::new(0),
+        user_ns: AtomicU64::new(0),
+        idle_ns: AtomicU64::new(0),
+        task_switches: AtomicU64::new(0),
+        since_ns: AtomicU64::new(0),
+        idle_now: AtomicBool::new(false),
+    }
+}; MAX_CPUS];
+
+/// One CPU's time and switches since it started running tasks ([`cpu_run_stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CpuRunStats {
+    /// In tasks (user mode included).
+    pub busy_ns: u64,
+    /// The part of `busy_ns` in user mode (sampled by its timer ticks).
+    pub user_ns: u64,
+    /// In its idle task.
+    pub idle_ns: u64,
+    /// Switches to a task other than its idle task: how often it took a task to run.
+    pub task_switches: u64,
+}
+
+/// CPU `cpu`'s time and switches (zeros for a CPU that runs no tasks).
+pub fn cpu_run_stats(cpu: usize) -> CpuRunStats {
+    let Some(c) = PER_CPU.get(cpu) else {
+        return CpuRunStats::default();
+    };
+    let mut stats = CpuRunStats {
+        busy_ns: c.busy_ns.load(Ordering::Relaxed),
+        user_ns: c.user_ns.load(Ordering::Relaxed),
+        idle_ns: c.idle_ns.load(Ordering::Relaxed),
+        task_switches: c.task_switches.load(Ordering::Relaxed),
+    };
+    let since = c.since_ns.load(Ordering::Relaxed);
+    if since != 0 {
+        let running = time::monotonic_ns().saturating_sub(since);
+        if c.idle_now.load(Ordering::Relaxed) {
+            stats.idle_ns += running;
+        } else {
+            stats.busy_ns += running;
+        }
+    }
+    stats
+}
+
+/// CPU `cpu` runs a task from `now` on (`idle`: its idle task).
+pub(crate) fn started(cpu: usize, now: u64, idle: bool) {
+    PER_CPU[cpu].idle_now.store(idle, Ordering::Relaxed);
+    PER_CPU[cpu].since_ns.store(now, Ordering::Relaxed);
+}
 
 /// CPU time since boot, in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,16 +88,29 @@ pub struct CpuTimes {
     pub switches: u64,
 }
 
-/// A task ran `ns` until a switch; `idle`: it was an idle task.
-pub(crate) fn charge_run(idle: bool, ns: u64) {
-    let counter = if idle { &IDLE_NS } else { &BUSY_NS };
+/// A task ran `ns` on CPU `cpu` until a switch; `idle`: it was an idle task.
+pub(crate) fn charge_run(cpu: usize, idle: bool, ns: u64) {
+    let (counter, own) = if idle {
+        (&IDLE_NS, &PER_CPU[cpu].idle_ns)
+    } else {
+        (&BUSY_NS, &PER_CPU[cpu].busy_ns)
+    };
     counter.fetch_add(ns, Ordering::Relaxed);
+    own.fetch_add(ns, Ordering::Relaxed);
     SWITCHES.fetch_add(1, Ordering::Relaxed);
 }
 
-/// A timer tick of `ns` found a task in user mode.
-pub(crate) fn charge_user(ns: u64) {
+/// CPU `cpu` switched to another task; `idle`: to its idle task.
+pub(crate) fn count_switch(cpu: usize, idle: bool) {
+    if !idle {
+        PER_CPU[cpu].task_switches.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A timer tick of `ns` found a task in user mode on CPU `cpu`.
+pub(crate) fn charge_user(cpu: usize, ns: u64) {
     USER_NS.fetch_add(ns, Ordering::Relaxed);
+    PER_CPU[cpu].user_ns.fetch_add(ns, Ordering::Relaxed);
 }
 
 /// CPU time since boot.

@@ -5,7 +5,7 @@
 use crate::unwind;
 use crate::{
     ExitValue, KillPayload, STARTED, Task, TaskId, WakeReason, current, current_id, exit_with,
-    find, make_runnable_if_stopped, wake,
+    find, make_runnable_if_stopped, nudge, wake,
 };
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -50,6 +50,9 @@ pub fn kill(id: TaskId, reason: &str) -> Result<(), KillError> {
             make_runnable_if_stopped(&task, Some(WakeReason::Killed))
         });
     }
+    // Running on another CPU: a program thread in user mode ends on the way back from the
+    // interrupt this sends; kernel code at its next kill point, as everywhere.
+    nudge(&task);
     Ok(())
 }
 

@@ -5,9 +5,10 @@
 //! with destructors), per-task CPU time, and a per-task context object that upper layers
 //! (files, stdio) attach and that children inherit.
 //!
-//! Single CPU today. Everything the scheduler shares sits behind one lock taken with interrupts
-//! disabled, and tasks are `Arc`s, so SMP means per-CPU run queues and `current` pointers, not
-//! a rewrite.
+//! Tasks run on every CPU: each CPU has its own running task, idle task and time slice, and
+//! takes tasks from one run queue they share (behind a lock taken with interrupts disabled);
+//! a task may be kept to some CPUs ([`set_affinity`]). See `scheduler` for the rules that
+//! make switching and blocking safe across CPUs.
 //!
 //! This file holds the `Task` type and what the crate exports; the work is split by job:
 //! `scheduler` (run queue, switching, blocking and waking, the timer tick), `lifecycle`
@@ -17,7 +18,9 @@
 //! layers' context object, the user-mode entry stack), `wait` (wait queues, futex), `tls`,
 //! `unwind` (raising and catching unwinds) and `switch` (the context switch).
 //!
-//! Depends on `memory` (stacks), `time` (tick hook, clock), `x86_64`, `spin`, `log`.
+//! Depends on `memory` (stacks), `time` (tick hook, clock), `interrupts` (the per-CPU block:
+//! running task, CPU index), `smp` (reschedule IPI, idle halt, the other CPUs' timer ticks),
+//! `x86_64`, `spin`, `log`.
 
 #![no_std]
 #![feature(thread_local)]
@@ -45,7 +48,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::any::Any;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use spin::Mutex;
 use x86_64::instructions::interrupts;
 
@@ -53,7 +56,7 @@ pub use context::{
     context, context_of, set_context, set_context_of, set_user_entry_stack, tasks_sharing_context,
     user_entry_stack,
 };
-pub use cpu_time::{CpuTimes, cpu_times};
+pub use cpu_time::{CpuRunStats, CpuTimes, cpu_run_stats, cpu_times};
 pub use faults::{
     FaultHandler, PanicPayload, catch_unwind, current_is_killable, current_is_unwinding,
     fault_handler, set_fault_handler, set_pending_fault, set_pending_user_fault, start_unwinding,
@@ -64,7 +67,11 @@ pub use lifecycle::{
     Builder, JoinHandle, SpawnError, exit, exit_with, set_end_observer, set_ending_observer, spawn,
 };
 pub use registry::{TaskInfo, list, lookup};
-pub use scheduler::{DEFAULT_PRIORITY, PRIORITIES, current, current_id, init, sleep_ns, yield_now};
+pub use scheduler::{
+    AffinityError, CpuHold, DEFAULT_PRIORITY, PRIORITIES, active_cpus, affinity, current,
+    current_cpu, current_id, hold_other_cpus, init, prepare_cpu, run_this_cpu, set_affinity,
+    sleep_ns, yield_now,
+};
 pub use stop::{resume, stop, stop_point, stop_signal};
 pub use tls::TlsKey;
 pub use wait::{
@@ -77,7 +84,8 @@ use kill::KillRequest;
 use lifecycle::{new_task, spawn_inner};
 use registry::{TASKS, find};
 use scheduler::{
-    SCHED, STARTED, block_current, finish_switch, schedule, schedule_locked_irqs_off, wake,
+    NO_CPU, STARTED, cancel_block, commit_block, enqueue, finish_switch, nudge, prepare_block,
+    schedule, schedule_locked_irqs_off, wake, wake_if,
 };
 use stop::{make_runnable_if_stopped, stay_stopped, stop_if_async_stoppable};
 
@@ -119,7 +127,7 @@ pub enum WakeReason {
     Interrupted,
 }
 
-struct SchedState {
+pub(crate) struct SchedState {
     state: State,
     wake_reason: WakeReason,
     /// Incremented on every block, so a stale timeout cannot wake a later wait.
@@ -137,6 +145,12 @@ pub struct Task {
     started_ns: u64,
     sched: Mutex<SchedState>,
     saved_rsp: AtomicU64,
+    /// The CPU on this task's stack (`NO_CPU` for none): set when a CPU picks the task,
+    /// cleared once that CPU has switched away from it (its `saved_rsp` is complete then).
+    /// No other CPU switches to the task meanwhile.
+    on_cpu: AtomicUsize,
+    /// The CPUs the task may run on (bit i: CPU index i).
+    affinity: AtomicU64,
     /// Where this task enters the kernel from user mode (top of the free part of its kernel
     /// stack), 0 if it never runs user code.
     user_entry_rsp: AtomicU64,
@@ -209,6 +223,14 @@ impl Task {
     }
     pub fn state(&self) -> State {
         interrupts::without_interrupts(|| self.sched.lock().state)
+    }
+    /// The CPU the task runs on (or is being switched away from), if any.
+    pub fn cpu(&self) -> Option<usize> {
+        Some(self.on_cpu.load(Ordering::SeqCst)).filter(|&c| c != NO_CPU)
+    }
+    /// The CPUs the task may run on (bit i: CPU index i; see [`set_affinity`]).
+    pub fn affinity(&self) -> u64 {
+        self.affinity.load(Ordering::Relaxed)
     }
     /// CPU time used so far, in nanoseconds.
     pub fn cpu_ns(&self) -> u64 {

@@ -5,15 +5,15 @@ use crate::switch;
 use crate::tls;
 use crate::unwind;
 use crate::{
-    CpuTotals, DEFAULT_PRIORITY, DEFAULT_STACK_PAGES, Entry, ExitValue, PRIORITIES, SCHED,
-    SchedState, State, TASKS, Task, TaskId, WakeReason, current, finish_switch, panic_reason,
-    schedule,
+    CpuTotals, DEFAULT_PRIORITY, DEFAULT_STACK_PAGES, Entry, ExitValue, NO_CPU, PRIORITIES,
+    SchedState, State, TASKS, Task, TaskId, WakeReason, current, enqueue, finish_switch,
+    panic_reason, schedule,
 };
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use spin::Mutex;
 use x86_64::instructions::interrupts;
 
@@ -38,6 +38,8 @@ pub(crate) fn new_task(
             block_seq: 0,
         }),
         saved_rsp: AtomicU64::new(0),
+        on_cpu: AtomicUsize::new(NO_CPU),
+        affinity: AtomicU64::new(u64::MAX),
         user_entry_rsp: AtomicU64::new(0),
         thread_pointer: tls.thread_pointer(),
         tls_block: Mutex::new(Some(tls)),
@@ -75,6 +77,7 @@ pub struct Builder {
     name: String,
     stack_pages: u64,
     priority: Option<u8>,
+    affinity: Option<u64>,
 }
 
 impl Builder {
@@ -83,6 +86,7 @@ impl Builder {
             name: name.into(),
             stack_pages: DEFAULT_STACK_PAGES,
             priority: None,
+            affinity: None,
         }
     }
 
@@ -95,6 +99,13 @@ impl Builder {
     /// Scheduling priority, 0..`PRIORITIES` (default: the spawning task's).
     pub fn priority(mut self, priority: u8) -> Builder {
         self.priority = Some(priority.min(PRIORITIES as u8 - 1));
+        self
+    }
+
+    /// The CPUs the task may run on (bit i: CPU index i; default: the spawning task's). A
+    /// mask with no CPU that runs tasks is ignored.
+    pub fn affinity(mut self, mask: u64) -> Builder {
+        self.affinity = Some(mask);
         self
     }
 
@@ -115,9 +126,14 @@ impl Builder {
         *task.context.lock() = parent.context.lock().clone();
         let priority = self.priority.unwrap_or_else(|| parent.priority());
         task.priority.store(priority, Ordering::Relaxed);
+        let affinity = self
+            .affinity
+            .filter(|m| m & crate::active_cpus() != 0)
+            .unwrap_or_else(|| parent.affinity());
+        task.affinity.store(affinity, Ordering::Relaxed);
         interrupts::without_interrupts(|| {
             TASKS.lock().insert(task.id, Arc::downgrade(&task));
-            SCHED.lock().run_queue.push_back(task.clone());
+            enqueue(task.clone());
         });
         Ok(JoinHandle { task })
     }

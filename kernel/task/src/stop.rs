@@ -1,7 +1,8 @@
 //! Stops (job control): recording one, stopping at a stop point, resuming.
 
 use crate::{
-    KillError, SCHED, STARTED, State, Task, TaskId, WakeReason, find, schedule_locked_irqs_off,
+    KillError, STARTED, State, Task, TaskId, WakeReason, cancel_block, enqueue, find, nudge,
+    schedule_locked_irqs_off,
 };
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -11,9 +12,10 @@ use x86_64::instructions::interrupts;
 /// computing between host calls) takes effect at a tick: the task holds no lock there (the
 /// allocator's is checked), so stopping it is like a preemption that lasts until [`resume`].
 pub(crate) fn stop_if_async_stoppable() {
-    let Some(me) = SCHED.lock().current.clone() else {
+    if ::interrupts::current_task() == 0 {
         return;
-    };
+    }
+    let me = crate::current();
     if me.stop_signal.load(Ordering::SeqCst) != 0
         && me.async_stoppable.load(Ordering::SeqCst)
         && !me.idle
@@ -29,12 +31,15 @@ pub(crate) fn stop_if_async_stoppable() {
 pub(crate) fn stay_stopped(me: &Arc<Task>) -> bool {
     debug_assert!(!interrupts::are_enabled());
     let mut stopped = false;
-    while me.stop_signal.load(Ordering::SeqCst) != 0
-        && !me.kill_deliverable()
-        && !me.idle
-        && me.parent != 0
-    {
+    let asked = |me: &Task| me.stop_signal.load(Ordering::SeqCst) != 0 && !me.kill_deliverable();
+    while asked(me) && !me.idle && me.parent != 0 {
         me.sched.lock().state = State::Stopped;
+        // A `resume` or `kill` on another CPU between the look above and the mark would
+        // find the task not stopped yet and leave it stopped for good: look again.
+        if !asked(me) {
+            cancel_block(me);
+            break;
+        }
         stopped = true;
         schedule_locked_irqs_off();
     }
@@ -84,6 +89,8 @@ pub fn stop(id: TaskId, signal: i32) -> Result<(), KillError> {
         return Err(KillError::NoSuchTask);
     }
     task.stop_signal.store(signal.max(1), Ordering::SeqCst);
+    // Running on another CPU (in user mode, say): that CPU looks at it now.
+    nudge(&task);
     Ok(())
 }
 
@@ -99,7 +106,8 @@ pub fn resume(id: TaskId) -> Result<(), KillError> {
 }
 
 /// Puts a `Stopped` task back on the run queue (interrupts disabled), setting its wake
-/// reason if given.
+/// reason if given. (The task may still be switching away on its CPU: the queue's CPUs
+/// wait for that, see `scheduler`.)
 pub(crate) fn make_runnable_if_stopped(task: &Arc<Task>, reason: Option<WakeReason>) {
     let mut st = task.sched.lock();
     if st.state != State::Stopped {
@@ -110,7 +118,7 @@ pub(crate) fn make_runnable_if_stopped(task: &Arc<Task>, reason: Option<WakeReas
         st.wake_reason = reason;
     }
     drop(st);
-    SCHED.lock().run_queue.push_back(task.clone());
+    enqueue(task.clone());
 }
 
 impl Task {

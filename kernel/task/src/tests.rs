@@ -290,11 +290,15 @@ kernel_test! {
 
 kernel_test! {
     fn higher_priorities_run_first() {
+        // On one CPU: another could run the low one meanwhile.
+        let cpu = current_cpu();
+        set_affinity(current_id(), 1 << cpu).unwrap();
         let order = Arc::new(spin::Mutex::new(Vec::new()));
         let spawn_at = |priority: u8| {
             let order = order.clone();
             Builder::new("prio")
                 .priority(priority)
+                .affinity(1 << cpu)
                 .spawn(move || {
                     order.lock().push(priority);
                     0
@@ -546,5 +550,84 @@ kernel_test! {
         assert!(total >= 50_000_000, "totals {total} ns miss the grandchild's 50 ms");
         assert!(own < 50_000_000, "the parent itself only waited ({own} ns)");
         assert!(task.user_ns_with_descendants() <= total);
+    }
+}
+
+kernel_test! {
+    /// Producers and consumers on every CPU pass 4000 items through one wait queue, consumers
+    /// taking items and producers waiting for room: a lost wake-up would leave a waiter asleep
+    /// past its 5-second deadline (the test fails on it), a lost or doubled item shows in
+    /// the counts. And each CPU must have run some of them.
+    fn a_wait_queue_shared_by_every_cpu_loses_no_wakeup() {
+        const ITEMS: usize = 4000;
+        const ROOM: usize = 3;
+        let cpus = active_cpus();
+        let before: Vec<u64> = (0..64).map(|c| cpu_run_stats(c).task_switches).collect();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = Arc::new(AtomicUsize::new(0));
+        let changed = Arc::new(WaitQueue::new());
+        let lock = Arc::new(Mutex::new(()));
+        let workers = 2 * (cpus.count_ones() as usize).max(2);
+        let handles: Vec<JoinHandle> = (0..workers)
+            .map(|n| {
+                let (queued, taken, changed, lock) =
+                    (queued.clone(), taken.clone(), changed.clone(), lock.clone());
+                let cpu = (0..64)
+                    .filter(|c| cpus & (1 << c) != 0)
+                    .nth(n / 2 % cpus.count_ones() as usize)
+                    .unwrap();
+                Builder::new("wq-worker")
+                    .affinity(1 << cpu)
+                    .spawn(move || {
+                        let producer = n % 2 == 0;
+                        let share = ITEMS / (workers / 2);
+                        for _ in 0..share {
+                            let deadline = Some(time::monotonic_ns() + 5_000_000_000);
+                            loop {
+                                // Take or add an item under the lock, checking the room.
+                                let done = interrupts::without_interrupts(|| {
+                                    let _g = lock.lock();
+                                    let q = queued.load(Ordering::SeqCst);
+                                    if producer && q < ROOM {
+                                        queued.store(q + 1, Ordering::SeqCst);
+                                        true
+                                    } else if !producer && q > 0 {
+                                        queued.store(q - 1, Ordering::SeqCst);
+                                        taken.fetch_add(1, Ordering::SeqCst);
+                                        true
+                                    } else {
+                                        false
+                                    }
+                                });
+                                if done {
+                                    changed.notify_all();
+                                    break;
+                                }
+                                let ready = changed.wait_until_deadline(
+                                    &mut || {
+                                        let q = queued.load(Ordering::SeqCst);
+                                        if producer { q < ROOM } else { q > 0 }
+                                    },
+                                    deadline,
+                                );
+                                if !ready {
+                                    return 1;
+                                }
+                            }
+                        }
+                        0
+                    })
+                    .unwrap()
+            })
+            .collect();
+        for (n, h) in handles.into_iter().enumerate() {
+            assert_eq!(h.join(), ExitValue::Exited(0), "worker {n} slept through a wake-up");
+        }
+        let share = ITEMS / (workers / 2);
+        assert_eq!(taken.load(Ordering::SeqCst), share * (workers / 2));
+        assert_eq!(queued.load(Ordering::SeqCst), 0);
+        for c in (0..64).filter(|c| cpus & (1 << c) != 0) {
+            assert!(cpu_run_stats(c).task_switches > before[c], "CPU {c} ran no worker");
+        }
     }
 }

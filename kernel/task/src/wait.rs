@@ -1,6 +1,12 @@
 //! Blocking: wait queues and the futex.
+//!
+//! Wakers may run on another CPU at any moment, so a waiter never looks at its condition
+//! before it can be woken: it marks itself blocked (`prepare_block`) and puts itself on the
+//! queue (or the futex's list) first, then looks, then sleeps or cancels the block. A waker
+//! changes the condition before it takes a waiter off the queue, so either the waiter sees
+//! the change or the waker sees the waiter.
 
-use crate::{SCHED, Task, WakeReason, block_current, wake};
+use crate::{Task, WakeReason, cancel_block, commit_block, current, prepare_block, wake, wake_if};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -36,8 +42,10 @@ impl WaitQueue {
         }
     }
 
-    /// Blocks until `condition` holds. The condition is evaluated with interrupts disabled,
-    /// so a waker running in an interrupt handler cannot slip between check and sleep.
+    /// Blocks until `condition` holds. The condition is evaluated with interrupts disabled
+    /// (it must not block or take a lock a preempted task may hold), after the task is on the
+    /// queue: a waker that changes what it looks at and then notifies, on any CPU or in an
+    /// interrupt handler, cannot slip between the look and the sleep.
     pub fn wait_until(&self, mut condition: impl FnMut() -> bool) {
         self.wait_until_deadline(&mut condition, None);
     }
@@ -75,7 +83,7 @@ impl WaitQueue {
     ) -> WaitEnd {
         let were_enabled = interrupts::are_enabled();
         interrupts::disable();
-        let me = SCHED.lock().current.clone().expect("scheduler not started");
+        let me = current();
         let interrupt_at = if interruptible {
             me.interrupt_deadline()
         } else {
@@ -85,22 +93,34 @@ impl WaitQueue {
             // A task asked to stop stops before it looks: the condition may be input meant
             // for whoever owns the terminal once it has stopped.
             crate::stay_stopped(&me);
-            if condition() {
-                break WaitEnd::Ready;
-            }
+            me.interruptible.store(interruptible, Ordering::SeqCst);
+            let seq = prepare_block(&me);
+            self.waiters.lock().push_back(me.clone());
             let now = time::monotonic_ns();
-            if deadline.is_some_and(|d| now >= d) {
-                break WaitEnd::TimedOut;
-            }
-            if interruptible
+            let verdict = if condition() {
+                Some(WaitEnd::Ready)
+            } else if deadline.is_some_and(|d| now >= d) {
+                Some(WaitEnd::TimedOut)
+            } else if interruptible
                 && (me.interrupt_flag.load(Ordering::SeqCst)
                     || interrupt_at.is_some_and(|at| now >= at))
             {
-                break WaitEnd::Interrupted;
+                Some(WaitEnd::Interrupted)
+            } else {
+                None
+            };
+            if let Some(end) = verdict {
+                let woken = cancel_block(&me);
+                me.interruptible.store(false, Ordering::SeqCst);
+                self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
+                if woken == Some(WakeReason::Notified) {
+                    // A notification came for a task that goes on anyway: pass it on, or
+                    // a waiter behind it could sleep through the change it announced.
+                    self.notify_one();
+                }
+                break end;
             }
-            self.waiters.lock().push_back(me.clone());
-            me.interruptible.store(interruptible, Ordering::SeqCst);
-            let reason = block_current(earliest(deadline, interrupt_at));
+            let reason = commit_block(&me, seq, earliest(deadline, interrupt_at));
             me.interruptible.store(false, Ordering::SeqCst);
             self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
             if reason == WakeReason::Killed && !condition() {
@@ -195,45 +215,65 @@ fn futex_wait_inner(
     let key = addr as *const AtomicU32 as usize;
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
-    let me = SCHED.lock().current.clone().expect("scheduler not started");
+    let me = current();
     let interrupt_at = if interruptible {
         me.interrupt_deadline()
     } else {
         None
     };
+    me.interruptible.store(interruptible, Ordering::SeqCst);
+    let seq = prepare_block(&me);
     let now = time::monotonic_ns();
-    let result = if addr.load(Ordering::SeqCst) != expected {
-        Err(FutexError::WouldBlock)
-    } else if deadline.is_some_and(|d| now >= d) {
-        Err(FutexError::TimedOut)
-    } else if interruptible
-        && (me.interrupt_flag.load(Ordering::SeqCst) || interrupt_at.is_some_and(|at| now >= at))
-    {
-        Err(FutexError::Interrupted)
-    } else {
-        FUTEXES.lock().entry(key).or_default().push_back(me.clone());
-        me.interruptible.store(interruptible, Ordering::SeqCst);
-        let reason = block_current(earliest(deadline, interrupt_at));
-        me.interruptible.store(false, Ordering::SeqCst);
+    // The value is read under the table's lock, which `futex_wake` takes after the waker
+    // changed it: either this sees the new value or the waker sees this task listed.
+    let queued = {
         let mut map = FUTEXES.lock();
-        if let Some(q) = map.get_mut(&key) {
-            q.retain(|t| !Arc::ptr_eq(t, &me));
-            if q.is_empty() {
-                map.remove(&key);
-            }
-        }
-        match reason {
-            // The interrupt deadline, not the caller's.
-            WakeReason::TimedOut
-                if interrupt_at.is_some() && deadline.is_none_or(|d| time::monotonic_ns() < d) =>
-            {
-                Err(FutexError::Interrupted)
-            }
-            WakeReason::TimedOut => Err(FutexError::TimedOut),
-            WakeReason::Interrupted => Err(FutexError::Interrupted),
-            _ => Ok(()),
+        if addr.load(Ordering::SeqCst) != expected {
+            Err(FutexError::WouldBlock)
+        } else if deadline.is_some_and(|d| now >= d) {
+            Err(FutexError::TimedOut)
+        } else if interruptible
+            && (me.interrupt_flag.load(Ordering::SeqCst)
+                || interrupt_at.is_some_and(|at| now >= at))
+        {
+            Err(FutexError::Interrupted)
+        } else {
+            map.entry(key).or_default().push_back(me.clone());
+            Ok(())
         }
     };
+    let result = match queued {
+        Err(e) => {
+            // Not listed, so no futex wake is lost here (a kill's or a signal's wake is
+            // answered by the caller's kill point or signal check).
+            cancel_block(&me);
+            Err(e)
+        }
+        Ok(()) => {
+            let reason = commit_block(&me, seq, earliest(deadline, interrupt_at));
+            let mut map = FUTEXES.lock();
+            if let Some(q) = map.get_mut(&key) {
+                q.retain(|t| !Arc::ptr_eq(t, &me));
+                if q.is_empty() {
+                    map.remove(&key);
+                }
+            }
+            drop(map);
+            match reason {
+                // The interrupt deadline, not the caller's.
+                WakeReason::TimedOut
+                    if interrupt_at.is_some()
+                        && deadline.is_none_or(|d| time::monotonic_ns() < d) =>
+                {
+                    Err(FutexError::Interrupted)
+                }
+                WakeReason::TimedOut => Err(FutexError::TimedOut),
+                WakeReason::Interrupted => Err(FutexError::Interrupted),
+                _ => Ok(()),
+            }
+        }
+    };
+    me.interruptible.store(false, Ordering::SeqCst);
     drop(me);
     if were_enabled {
         interrupts::enable();
@@ -250,10 +290,14 @@ pub fn interrupt(id: crate::TaskId) -> bool {
     };
     interrupts::without_interrupts(|| {
         task.interrupt_flag.store(true, Ordering::SeqCst);
-        if task.interruptible.load(Ordering::SeqCst) {
-            crate::scheduler::wake(&task, WakeReason::Interrupted);
-        }
+        // Looked at under the task's lock: a task that left its interruptible wait and
+        // started another, uninterruptible one is not woken by mistake.
+        wake_if(&task, WakeReason::Interrupted, |_| {
+            task.interruptible.load(Ordering::SeqCst)
+        });
     });
+    // Running on another CPU (in user mode, say): that CPU looks at its signals now.
+    crate::nudge(&task);
     true
 }
 
@@ -294,18 +338,29 @@ pub fn interrupt_pending() -> bool {
 /// unwinds the task, as [`crate::sleep_ns`] does.
 pub fn sleep_until_interruptible(deadline: u64) -> bool {
     interrupts::disable();
-    let me = SCHED.lock().current.clone().expect("scheduler not started");
+    let me = current();
     let interrupt_at = me.interrupt_deadline();
     let slept = loop {
-        let now = time::monotonic_ns();
-        if now >= deadline {
-            break true;
-        }
-        if me.interrupt_flag.load(Ordering::SeqCst) || interrupt_at.is_some_and(|at| now >= at) {
-            break false;
-        }
         me.interruptible.store(true, Ordering::SeqCst);
-        let reason = block_current(earliest(Some(deadline), interrupt_at));
+        let seq = prepare_block(&me);
+        // Looked at once the task can be woken: an `interrupt` from another CPU after this
+        // look finds it blocked.
+        let now = time::monotonic_ns();
+        let end = if now >= deadline {
+            Some(true)
+        } else if me.interrupt_flag.load(Ordering::SeqCst)
+            || interrupt_at.is_some_and(|at| now >= at)
+        {
+            Some(false)
+        } else {
+            None
+        };
+        if let Some(end) = end {
+            cancel_block(&me);
+            me.interruptible.store(false, Ordering::SeqCst);
+            break end;
+        }
+        let reason = commit_block(&me, seq, earliest(Some(deadline), interrupt_at));
         me.interruptible.store(false, Ordering::SeqCst);
         if reason == WakeReason::Killed {
             break false;

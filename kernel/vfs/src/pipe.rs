@@ -3,8 +3,8 @@
 //! Blocking uses `task::WaitQueue`, whose conditions run with interrupts disabled; so the
 //! conditions look only at atomics (`len`, `readers`, `writers`), never at the ring's lock,
 //! which a preempted task may hold. The atomics change only under the ring lock, and a waker
-//! notifies after changing them, so no wake-up is lost (one CPU: the check and the sleep
-//! cannot be separated by a waker).
+//! notifies after changing them; a waiter is on the queue before it looks at them, so no
+//! wake-up is lost even when the waker runs on another CPU at the same moment.
 
 use crate::file::{File, FileKind, OpenStatus, Result, Stat, anonymous_ino};
 use crate::{Errno, now};

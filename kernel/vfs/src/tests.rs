@@ -500,7 +500,7 @@ fn pipe_round() {
     task::yield_now(); // let the writer be reaped
 }
 
-kernel_test! {
+ktest::kernel_test_alone! {
     fn pipe_streams_1mib_between_tasks_without_leaking() {
         pipe_round(); // warm-up: lasting capacity of scheduler queues and tables
         let heap = memory::heap_stats().used;

@@ -216,7 +216,7 @@ fn lookup(number: u64) -> Option<(&'static str, Handler)> {
         nr::__NR_flock => ("flock", lock::flock),
         nr::__NR_fallocate => ("fallocate", fs::fallocate),
         nr::__NR_getrusage => ("getrusage", system::getrusage),
-        nr::__NR_sched_setaffinity => ("sched_setaffinity", system::sched_setaffinity),
+        nr::__NR_sched_setaffinity => ("sched_setaffinity", thread::sched_setaffinity),
         nr::__NR_statfs => ("statfs", system::statfs),
         nr::__NR_fstatfs => ("fstatfs", system::fstatfs),
         nr::__NR_chown => ("chown", fs::chown),

@@ -83,11 +83,12 @@ pub fn set_res_ids(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     only_root(&a[..3])
 }
 
-/// `getcpu`: the one CPU, in NUMA node 0 (either pointer may be null).
+/// `getcpu`: the CPU running the caller, in NUMA node 0 (either pointer may be null).
 pub fn getcpu(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    for addr in &a[..2] {
-        if *addr != 0 {
-            usermode::write_value(*addr, &0u32)?;
+    let cpu = libtheseus::thread::current_cpu() as u32;
+    for (addr, value) in [(a[0], cpu), (a[1], 0)] {
+        if addr != 0 {
+            usermode::write_value(addr, &value)?;
         }
     }
     Ok(0)
@@ -450,18 +451,6 @@ pub fn getrusage(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         raw[at + 8..at + 16].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
     }
     usermode::write(a[1], &raw).map(|_| 0)
-}
-
-/// `sched_setaffinity`: one CPU, so any mask that includes CPU 0 is accepted.
-pub fn sched_setaffinity(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
-    if a[1] == 0 {
-        return Err(Errno::EINVAL);
-    }
-    let first: u8 = usermode::read_value(a[2])?;
-    if first & 1 == 0 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(0)
 }
 
 /// `statfs`/`fstatfs`: the in-memory file system (type `TMPFS_MAGIC`), sized from the

@@ -1,7 +1,7 @@
 //! Threads and processes: `clone` for threads, `exit`/`exit_group`, `futex`,
 //! `set_tid_address`, `arch_prctl` (the thread pointer), ids, `kill`/`tgkill` to itself,
-//! `wait4` (no child processes yet: `ECHILD`), `sched_yield`, `sched_getaffinity` (the CPUs
-//! online).
+//! `wait4` (no child processes yet: `ECHILD`), `sched_yield`, `sched_getaffinity` and
+//! `sched_setaffinity` (a thread's CPUs, kept by the scheduler).
 
 use super::state;
 use alloc::sync::Arc;
@@ -28,14 +28,43 @@ pub fn sched_yield(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
     Ok(0)
 }
 
-/// The CPUs online (at most 64: one word of mask, the size Linux reports too), so
-/// `available_parallelism` and `sysconf(_SC_NPROCESSORS_ONLN)` count them.
+/// The CPUs thread `a[0]` (0: the caller) may run on among those online (at most 64: one
+/// word of mask, the size Linux reports too), so `available_parallelism` and
+/// `sysconf(_SC_NPROCESSORS_ONLN)` count them.
 pub fn sched_getaffinity(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     if a[1] < 8 || !a[1].is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
-    usermode::write_value(a[2], &online_mask(thread::cpus_online()))?;
+    let mask = thread::affinity(thread_or_self(a[0])).ok_or(Errno::ESRCH)?;
+    usermode::write_value(a[2], &(mask & online_mask(thread::cpus_online())))?;
     Ok(8)
+}
+
+/// Keeps thread `a[0]` (0: the caller) to the CPUs of the mask at `a[2]` (`a[1]` bytes; bits
+/// past the 64th are ignored, as there are no such CPUs): `EINVAL` if it names no CPU online,
+/// `ESRCH` if there is no such thread.
+pub fn sched_setaffinity(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
+    if a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = [0u8; 8];
+    let len = (a[1] as usize).min(8);
+    usermode::read(a[2], &mut raw[..len])?;
+    let mask = u64::from_le_bytes(raw) & online_mask(thread::cpus_online());
+    if mask == 0 {
+        return Err(Errno::EINVAL);
+    }
+    thread::set_affinity(thread_or_self(a[0]), mask)?;
+    Ok(0)
+}
+
+/// A thread id argument: 0 names the calling thread.
+fn thread_or_self(id: u64) -> u64 {
+    if id == 0 {
+        thread::current_id().as_u64()
+    } else {
+        id
+    }
 }
 
 /// The affinity mask of CPUs `0..count`.

@@ -9,14 +9,14 @@
 use alloc::collections::BTreeMap;
 use libtheseus::Errno;
 use libtheseus::mmap::{self, Commit, Protection};
-use libtheseus::sync::Mutex;
+use libtheseus::sync::CpuMutex;
 
 const PROT_READ: u32 = 1 << 0;
 const PROT_WRITE: u32 = 1 << 1;
 const PROT_EXEC: u32 = 1 << 2;
 
 /// Executable ranges made by `wasmtime_mprotect`: start -> end.
-static CODE: Mutex<BTreeMap<usize, usize>> = Mutex::new(BTreeMap::new());
+static CODE: CpuMutex<BTreeMap<usize, usize>> = CpuMutex::new(BTreeMap::new());
 
 fn protection(flags: u32) -> Protection {
     // x86 cannot make a page writable or executable without reads.
@@ -45,9 +45,11 @@ fn forget_code(start: usize, end: usize) {
 }
 
 /// Whether `ip` lies in code wasmtime made executable. Usable from a fault handler: it does
-/// not allocate and answers `false` if the registry is locked.
+/// not allocate, waits for a holder of the registry on another CPU, and answers `false` if
+/// the registry was locked on this CPU (by the code the fault interrupted, or a thread
+/// preempted here while holding it).
 pub fn is_wasm_code(ip: usize) -> bool {
-    let Some(code) = CODE.try_lock() else {
+    let Some(code) = CODE.lock_unless_held_here() else {
         return false;
     };
     code.range(..=ip)

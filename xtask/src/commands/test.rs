@@ -498,13 +498,17 @@ const KILL_20_PROGRAMS: &str = concat!(
 /// line, exit status, output.
 type SmpCase = (&'static str, usize, &'static str, u8, Expect);
 
-/// Every CPU QEMU is given comes online, idles halted with its timer ticking, and programs
-/// count them (the shell's `nproc`, musl's `sysconf`, std's `available_parallelism`).
+/// Every CPU QEMU is given comes online, runs tasks (one kept to it by affinity), idles halted
+/// with its timer ticking, and programs count them (the shell's `nproc`, musl's `sysconf`,
+/// std's `available_parallelism`); a program's threads kept to two CPUs run at the same time.
 #[rustfmt::skip]
 const SMP_CASES: &[SmpCase] = &[
-    ("smp-one-cpu", 1, "nproc; cpus; cpus-c; linuxcheck --cpus", 0, Exactly("1\n1 of 1 CPUs online\ncpu 0: APIC id 0, boot CPU, runs the tasks\nonline 1, configured 1, affinity 1\navailable_parallelism: 1\n")),
-    ("smp-two-cpus", 2, "nproc; cpus; cpus-c; linuxcheck --cpus", 0, Lines(&["2", "2 of 2 CPUs online", "cpu 0: APIC id 0, boot CPU, runs the tasks, ", "cpu 1: APIC id 1, idle, timer ticking, halted between interrupts, ", "TLB shootdowns: ", "online 2, configured 2, affinity 2", "available_parallelism: 2"])),
-    ("smp-four-cpus", 4, "nproc; cpus; cpus-c", 0, Lines(&["4", "4 of 4 CPUs online", "cpu 0: APIC id 0, boot CPU, runs the tasks, ", "cpu 1: APIC id 1, idle, timer ticking, halted between interrupts, ", "cpu 2: APIC id 2, idle, timer ticking, halted between interrupts, ", "cpu 3: APIC id 3, idle, timer ticking, halted between interrupts, ", "TLB shootdowns: ", "online 4, configured 4, affinity 4"])),
+    ("smp-one-cpu", 1, "nproc; cpus; cpus-c; linuxcheck --cpus", 0, Exactly("1\n1 of 1 CPUs online\ncpu 0: APIC id 0, boot CPU, runs tasks\nonline 1, configured 1, affinity 1\navailable_parallelism: 1\n")),
+    ("smp-two-cpus", 2, "nproc; cpus; cpus-c; linuxcheck --cpus", 0, Lines(&["2", "2 of 2 CPUs online", "cpu 0: APIC id 0, boot CPU, runs tasks, ", "cpu 1: APIC id 1, runs tasks, timer ticking, halted between interrupts, ", "TLB shootdowns: ", "online 2, configured 2, affinity 2", "available_parallelism: 2"])),
+    ("smp-four-cpus", 4, "nproc; cpus; cpus-c", 0, Lines(&["4", "4 of 4 CPUs online", "cpu 0: APIC id 0, boot CPU, runs tasks, ", "cpu 1: APIC id 1, runs tasks, timer ticking, halted between interrupts, ", "cpu 2: APIC id 2, runs tasks, timer ticking, halted between interrupts, ", "cpu 3: APIC id 3, runs tasks, timer ticking, halted between interrupts, ", "TLB shootdowns: ", "online 4, configured 4, affinity 4"])),
+    ("smp-parallel-one-cpu", 1, "parallel", 0, Lines(&["ok a thread kept to cpu 0 runs there", "ok a mask with no CPU online is refused", "compute: ", "parallel: 2 passed, 0 failed"])),
+    ("smp-parallel-two-cpus", 2, "parallel", 0, Lines(&["ok a thread kept to cpu 0 runs there", "ok a thread kept to cpu 1 runs there", "ok a mask with no CPU online is refused", "ok two threads spinning on cpus 0 and 1 handed a counter over 10000 times each", "compute: ", "parallel: 4 passed, 0 failed"])),
+    ("smp-parallel-four-cpus", 4, "parallel", 0, Lines(&["ok a thread kept to cpu 0 runs there", "ok a thread kept to cpu 1 runs there", "ok a mask with no CPU online is refused", "ok two threads spinning on cpus 0 and 1 handed a counter over 10000 times each", "compute: ", "parallel: 4 passed, 0 failed"])),
 ];
 
 #[rustfmt::skip]

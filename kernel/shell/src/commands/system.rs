@@ -77,9 +77,10 @@ pub(super) fn cmd_nproc(_: &[String], io: &mut Io) -> i32 {
     0
 }
 
-/// `cpus`: how many CPUs the firmware lists and how many are online, then one line per CPU.
-/// An application processor's line says whether its local APIC timer ticked and whether it
-/// halted between interrupts during a 100 ms look.
+/// `cpus`: how many CPUs the firmware lists and how many are online, then one line per CPU:
+/// whether it runs tasks (a task kept to that CPU alone ran there), and for an application
+/// processor whether its local APIC timer ticked and whether it halted between interrupts
+/// (no more returns from `hlt` than interrupts) during a 100 ms look.
 pub(super) fn cmd_cpus(_: &[String], io: &mut Io) -> i32 {
     let before: Vec<smp::CpuInfo> = (0..smp::MAX_CPUS).map_while(smp::cpu).collect();
     task::sleep_ns(100_000_000);
@@ -90,19 +91,26 @@ pub(super) fn cmd_cpus(_: &[String], io: &mut Io) -> i32 {
     ));
     for b in &before {
         let Some(a) = smp::cpu(b.index) else { continue };
+        let runs = if runs_tasks(a.index) {
+            "runs tasks"
+        } else {
+            "runs no tasks"
+        };
         let role = if a.index == 0 {
-            String::from("boot CPU, runs the tasks")
+            format!("boot CPU, {runs}")
         } else {
             let ticks = a.ticks - b.ticks;
+            let interrupts =
+                ticks + (a.reschedules - b.reschedules) + (a.shootdowns - b.shootdowns);
             let wakeups = a.wakeups - b.wakeups;
             format!(
-                "idle, {}, {}",
+                "{runs}, {}, {}",
                 if ticks > 0 {
                     "timer ticking"
                 } else {
                     "timer stopped"
                 },
-                if wakeups <= ticks + 2 {
+                if wakeups <= interrupts + 2 {
                     "halted between interrupts"
                 } else {
                     "spinning"
@@ -110,7 +118,11 @@ pub(super) fn cmd_cpus(_: &[String], io: &mut Io) -> i32 {
             )
         };
         let answered = if smp::cpus_online() > 1 {
-            format!(", {} TLB shootdowns answered", a.shootdowns)
+            format!(
+                ", {} task switches, {} TLB shootdowns answered",
+                task::cpu_run_stats(a.index).task_switches,
+                a.shootdowns
+            )
         } else {
             String::new()
         };
@@ -128,6 +140,17 @@ pub(super) fn cmd_cpus(_: &[String], io: &mut Io) -> i32 {
         ));
     }
     0
+}
+
+/// Whether CPU `cpu` runs tasks: a task allowed on that CPU alone runs there.
+fn runs_tasks(cpu: usize) -> bool {
+    if task::active_cpus() & (1 << cpu) == 0 {
+        return false;
+    }
+    task::Builder::new("cpus-probe")
+        .affinity(1 << cpu)
+        .spawn(|| task::current_cpu() as isize)
+        .is_ok_and(|h| h.join() == task::ExitValue::Exited(cpu as isize))
 }
 
 /// Homes the cursor and erases the screen (the ANSI sequences `clear` prints for xterm-like
