@@ -371,11 +371,11 @@ pub fn reuse_address(fd: Fd) -> Result<bool> {
     Ok(sock(fd)?.with_options(|o| o.reuse_addr))
 }
 
-/// `IPV6_V6ONLY` (for a later `listen`: whether a wildcard IPv6 listener also takes IPv4
-/// connections from the network).
+/// `IPV6_V6ONLY`: whether an IPv6 socket bound to `::` takes IPv4 too (off: Linux's dual
+/// stack, IPv4 peers v4-mapped) and may reach IPv4 addresses. `EINVAL` once bound, as on
+/// Linux; `ENOPROTOOPT` on a socket that is not IPv6.
 pub fn set_v6_only(fd: Fd, on: bool) -> Result<()> {
-    sock(fd)?.set_options(|o| o.v6_only = on);
-    Ok(())
+    sock(fd)?.set_v6_only(on)
 }
 
 /// `SO_REUSEPORT` (for later binds).

@@ -69,6 +69,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("openat2.c", "openat2", Link::StaticPie),
     ("splices.c", "splices", Link::StaticPie),
     ("mqueue.c", "posixmq", Link::StaticPie),
+    ("dualstack.c", "dualstack", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 

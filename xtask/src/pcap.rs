@@ -1,17 +1,19 @@
 //! The UDP datagrams in a pcap file QEMU's `filter-dump` wrote (Ethernet frames, classic
-//! pcap format): each with its addresses, ports and payload, and whether its IPv4 and UDP
-//! checksums hold. The network tests read what the guest sent on the wire with it. Written
-//! here rather than taken from a crate: it is forty lines over a fixed, simple format.
+//! pcap format): each with its addresses, ports and payload, and whether its checksums hold,
+//! over IPv4 and over IPv6 (without extension headers). The network tests read what the guest
+//! sent on the wire with it. Written here rather than taken from a crate: it is a few dozen
+//! lines over a fixed, simple format.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// One IPv4 UDP datagram seen on the wire.
+/// One UDP datagram seen on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Datagram {
-    pub src: (Ipv4Addr, u16),
-    pub dst: (Ipv4Addr, u16),
+    pub src: (IpAddr, u16),
+    pub dst: (IpAddr, u16),
     pub payload: Vec<u8>,
-    /// The IPv4 header checksum and the UDP checksum (when not zero) are right.
+    /// IPv4: the header checksum and the UDP checksum (when not zero) are right; IPv6: the
+    /// UDP checksum, which IPv6 requires, is there and right.
     pub checksums_ok: bool,
 }
 
@@ -35,10 +37,50 @@ fn checksum(parts: &[&[u8]]) -> u16 {
 
 /// The UDP datagram in an Ethernet frame, if it holds one.
 fn datagram(frame: &[u8]) -> Option<Datagram> {
-    if frame.len() < 14 + 20 + 8 || u16be(frame, 12) != 0x0800 {
+    if frame.len() < 14 {
         return None;
     }
-    let ip = &frame[14..];
+    match u16be(frame, 12) {
+        0x0800 => datagram4(&frame[14..]),
+        0x86dd => datagram6(&frame[14..]),
+        _ => None,
+    }
+}
+
+/// The UDP datagram in an IPv6 packet whose next header is UDP.
+fn datagram6(ip: &[u8]) -> Option<Datagram> {
+    if ip.len() < 40 + 8 || ip[0] >> 4 != 6 || ip[6] != 17 {
+        return None;
+    }
+    let payload_len = usize::from(u16be(ip, 4));
+    if 40 + payload_len > ip.len() {
+        return None;
+    }
+    let udp = &ip[40..40 + payload_len];
+    let len = usize::from(u16be(udp, 4));
+    if len < 8 || len > udp.len() {
+        return None;
+    }
+    let udp = &udp[..len];
+    let addr = |at: usize| {
+        let b: [u8; 16] = ip[at..at + 16].try_into().unwrap_or([0; 16]);
+        IpAddr::V6(Ipv6Addr::from(b))
+    };
+    let length = (len as u32).to_be_bytes();
+    let pseudo = [&ip[8..40], &length, &[0, 0, 0, 17]].concat();
+    Some(Datagram {
+        src: (addr(8), u16be(udp, 0)),
+        dst: (addr(24), u16be(udp, 2)),
+        payload: udp[8..].to_vec(),
+        checksums_ok: u16be(udp, 6) != 0 && checksum(&[&pseudo, udp]) == 0,
+    })
+}
+
+/// The UDP datagram in an IPv4 packet.
+fn datagram4(ip: &[u8]) -> Option<Datagram> {
+    if ip.len() < 20 + 8 {
+        return None;
+    }
     let ihl = usize::from(ip[0] & 15) * 4;
     let total = usize::from(u16be(ip, 2));
     if ip[0] >> 4 != 4 || ip[9] != 17 || ihl < 20 || total > ip.len() || total < ihl + 8 {
@@ -50,7 +92,7 @@ fn datagram(frame: &[u8]) -> Option<Datagram> {
         return None;
     }
     let udp = &udp[..len];
-    let addr = |at: usize| Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]);
+    let addr = |at: usize| IpAddr::V4(Ipv4Addr::new(ip[at], ip[at + 1], ip[at + 2], ip[at + 3]));
     let pseudo = [&ip[12..20], &[0, 17], &udp[4..6]].concat();
     let udp_ok = u16be(udp, 6) == 0 || checksum(&[&pseudo, udp]) == 0;
     Some(Datagram {
@@ -119,8 +161,8 @@ mod tests {
         assert_eq!(
             got,
             vec![Datagram {
-                src: (Ipv4Addr::new(10, 0, 2, 15), 7070),
-                dst: (Ipv4Addr::new(10, 0, 2, 2), 5000),
+                src: (Ipv4Addr::new(10, 0, 2, 15).into(), 7070),
+                dst: (Ipv4Addr::new(10, 0, 2, 2).into(), 5000),
                 payload: b"hi!".to_vec(),
                 checksums_ok: true,
             }]
@@ -133,5 +175,59 @@ mod tests {
         // A record cut short is not read; a file that is not pcap has nothing.
         assert!(udp_datagrams(&file[..file.len() - 1]).is_empty());
         assert!(udp_datagrams(b"not a pcap file at all, no").is_empty());
+    }
+
+    /// A pcap file with one Ethernet frame: [fec0::15]:7070 -> [fec0::2]:5000, "hi!".
+    fn sample6() -> Vec<u8> {
+        let src: Ipv6Addr = "fec0::15".parse().unwrap();
+        let dst: Ipv6Addr = "fec0::2".parse().unwrap();
+        let mut udp = vec![0x1b, 0x9e, 0x13, 0x88, 0, 11, 0, 0];
+        udp.extend_from_slice(b"hi!");
+        let pseudo = [
+            &src.octets()[..],
+            &dst.octets(),
+            &[0, 0, 0, 11],
+            &[0, 0, 0, 17],
+        ]
+        .concat();
+        let sum = checksum(&[&pseudo, &udp]);
+        udp[6..8].copy_from_slice(&sum.to_be_bytes());
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 11, 17, 64]);
+        frame.extend_from_slice(&src.octets());
+        frame.extend_from_slice(&dst.octets());
+        frame.extend_from_slice(&udp);
+        let mut file = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
+        file.extend_from_slice(&[0; 20]);
+        file.extend_from_slice(&[0; 8]);
+        file.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        file.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        file.extend_from_slice(&frame);
+        file
+    }
+
+    #[test]
+    fn reads_ipv6_udp_datagrams_and_checks_their_sums() {
+        let file = sample6();
+        let got = udp_datagrams(&file);
+        assert_eq!(
+            got,
+            vec![Datagram {
+                src: ("fec0::15".parse().unwrap(), 7070),
+                dst: ("fec0::2".parse().unwrap(), 5000),
+                payload: b"hi!".to_vec(),
+                checksums_ok: true,
+            }]
+        );
+        let mut bad = file.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(!udp_datagrams(&bad)[0].checksums_ok);
+        // IPv6 requires the UDP checksum: zero is wrong.
+        let mut zero = file.clone();
+        let at = zero.len() - 3 - 2;
+        zero[at] = 0;
+        zero[at + 1] = 0;
+        assert!(!udp_datagrams(&zero)[0].checksums_ok);
     }
 }

@@ -33,7 +33,10 @@ mod udp;
 pub use errno::Errno;
 pub use interfaces::{ARPHRD_ETHER, ARPHRD_LOOPBACK, NetInterface, interfaces};
 pub use tcp::{Listener, Recv, Tcp, tcp_connect, tcp_listen};
-pub use udp::{Deliver, MAX_PAYLOAD as UDP_MAX_PAYLOAD, Udp, udp_bind};
+pub use udp::{
+    Deliver, Families, MAX_PAYLOAD as UDP_MAX_PAYLOAD, MAX_PAYLOAD_V6 as UDP6_MAX_PAYLOAD, Udp,
+    udp_bind,
+};
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
@@ -145,6 +148,8 @@ pub(crate) struct Meta {
 
 pub(crate) struct ListenerState {
     pub(crate) port: u16,
+    /// The connections it takes: IPv4, IPv6 or both.
+    pub(crate) families: Families,
     /// Sockets listening or in the middle of a handshake.
     pub(crate) pool: Vec<SocketHandle>,
     /// Established connections not yet accepted.
@@ -165,7 +170,7 @@ pub(crate) struct Stack {
     /// Wakers of listeners that got a connection during the current run.
     pub(crate) to_wake: Vec<Waker>,
     /// The open UDP ports.
-    pub(crate) udp: BTreeMap<SocketHandle, udp::UdpState>,
+    pub(crate) udp: udp::Ports,
 }
 
 static STACK: Mutex<Option<Stack>> = Mutex::new(None);
@@ -215,7 +220,7 @@ pub fn init(seed: u64) -> bool {
         next_port: 49152 + (seed % 16384) as u16,
         config: None,
         to_wake: Vec::new(),
-        udp: BTreeMap::new(),
+        udp: udp::Ports::default(),
     };
     without_interrupts(|| *STACK.lock() = Some(stack));
     virtio_net::set_interrupt_hook(kick);
@@ -251,6 +256,22 @@ pub fn wait_configured(deadline: u64) -> bool {
 /// The interface's address, if DHCP configured it.
 pub fn ipv4() -> Option<Ipv4Config> {
     without_interrupts(|| STACK.lock().as_ref().and_then(|s| s.config))
+}
+
+/// The interface's address a packet to `ip` leaves from: the one on `ip`'s subnet (`None`
+/// if `ip` is not on one: unreachable).
+pub fn source_for(ip: IpAddr) -> Option<IpAddr> {
+    look(|st| match ip {
+        IpAddr::V4(a) => st
+            .ipv4_cidr()
+            .filter(|c| c.contains_addr(&a))
+            .map(|c| IpAddr::V4(c.address())),
+        IpAddr::V6(a) => st
+            .ipv6()
+            .find(|c| c.contains_addr(&a))
+            .map(|c| IpAddr::V6(c.address())),
+    })
+    .flatten()
 }
 
 /// What the interface and device look like now.
@@ -339,6 +360,7 @@ impl Stack {
         self.dhcp_events();
         self.refill_listeners();
         self.reap();
+        self.reap_udp();
         let mut after = After {
             wakers: core::mem::take(&mut self.to_wake),
             datagrams: Vec::new(),

@@ -5,9 +5,11 @@
 //! smoltcp has no listening socket that queues connections: a socket in `Listen` becomes the
 //! connection when a SYN arrives. A [`Listener`] therefore keeps spare listening sockets on
 //! its port ([`SPARES`], refilled before every received packet) and moves each one that
-//! completes its handshake to its accept queue.
+//! completes its handshake to the accept queue of the listener of its family: an IPv4 and an
+//! IPv6-only listener may share a port (Linux's `0.0.0.0:P` next to `[::]:P` with
+//! `IPV6_V6ONLY`), and a connection of a family no listener on its port takes is reset.
 
-use crate::{Errno, ListenerState, Meta, Stack, Waker, look, with_stack};
+use crate::{Errno, Families, ListenerState, Meta, Stack, Waker, look, with_stack};
 use alloc::vec::Vec;
 use core::net::IpAddr;
 use smoltcp::iface::SocketHandle;
@@ -92,10 +94,21 @@ pub fn tcp_connect(ip: IpAddr, port: u16, waker: Waker) -> Result<Tcp, Errno> {
     .unwrap_or(Err(Errno::ENETUNREACH))
 }
 
-/// Listens on `port` of every address of the interface.
-pub fn tcp_listen(port: u16, backlog: usize, waker: Waker) -> Result<Listener, Errno> {
+/// Listens on `port` of every address of the interface, for connections of `families`.
+/// `EADDRINUSE` if another listener on the port takes one of them.
+pub fn tcp_listen(
+    port: u16,
+    backlog: usize,
+    families: Families,
+    waker: Waker,
+) -> Result<Listener, Errno> {
     with_stack(|st| {
-        if port == 0 || st.listeners.values().any(|l| l.port == port) {
+        if port == 0
+            || st
+                .listeners
+                .values()
+                .any(|l| l.port == port && l.families.overlaps(families))
+        {
             return Err(Errno::EADDRINUSE);
         }
         let id = st.next_listener;
@@ -104,6 +117,7 @@ pub fn tcp_listen(port: u16, backlog: usize, waker: Waker) -> Result<Listener, E
             id,
             ListenerState {
                 port,
+                families,
                 pool: Vec::new(),
                 ready: Default::default(),
                 backlog: backlog.max(1),
@@ -330,6 +344,8 @@ impl Stack {
     /// room.
     pub(crate) fn refill_listeners(&mut self) {
         let ids: Vec<u64> = self.listeners.keys().copied().collect();
+        // Handshakes completed on a listener of the port that does not take their family.
+        let mut strays: Vec<(u16, SocketHandle)> = Vec::new();
         for id in ids {
             let Some(l) = self.listeners.get_mut(&id) else {
                 continue;
@@ -339,8 +355,8 @@ impl Stack {
             let mut woke = false;
             while i < l.pool.len() {
                 let h = l.pool[i];
-                let state = self.sockets.get::<stcp::Socket>(h).state();
-                match state {
+                let s = self.sockets.get::<stcp::Socket>(h);
+                match s.state() {
                     State::Listen => {
                         listening += 1;
                         i += 1;
@@ -352,8 +368,14 @@ impl Stack {
                     }
                     _ => {
                         l.pool.swap_remove(i);
-                        l.ready.push_back(h);
-                        woke = true;
+                        if s.remote_endpoint()
+                            .is_some_and(|e| l.families.takes(&e.addr))
+                        {
+                            l.ready.push_back(h);
+                            woke = true;
+                        } else {
+                            strays.push((l.port, h));
+                        }
                     }
                 }
             }
@@ -367,6 +389,27 @@ impl Stack {
                 }
                 l.pool.push(self.sockets.add(s));
                 listening += 1;
+            }
+        }
+        for (port, h) in strays {
+            let family = self.sockets.get::<stcp::Socket>(h).remote_endpoint();
+            let owner = self
+                .listeners
+                .values_mut()
+                .find(|l| l.port == port && family.is_some_and(|e| l.families.takes(&e.addr)));
+            match owner {
+                Some(l) => {
+                    l.ready.push_back(h);
+                    self.to_wake.push(l.waker.clone());
+                }
+                None => {
+                    // No listener of its family: reset, as Linux does to a SYN no socket takes.
+                    self.sockets.get_mut::<stcp::Socket>(h).abort();
+                    let mut m = meta(None, None);
+                    m.closed_by_us = true;
+                    m.orphan_since = Some(time::monotonic_ns());
+                    self.meta.insert(h, m);
+                }
             }
         }
     }

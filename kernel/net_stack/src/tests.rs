@@ -24,12 +24,33 @@ kernel_test! {
         let r = tcp_connect([192, 0, 2, 1].into(), 80, alloc::sync::Arc::new(|| {}));
         assert_eq!(r.err(), Some(Errno::ENETUNREACH));
         assert!(time::monotonic_ns() - started < 100_000_000, "no waiting for a timeout");
-        // Two listeners on one port: the second is refused; the port is free again after.
-        let a = tcp_listen(4321, 4, alloc::sync::Arc::new(|| {})).unwrap();
-        assert_eq!(tcp_listen(4321, 4, alloc::sync::Arc::new(|| {})).err(), Some(Errno::EADDRINUSE));
+        // Two listeners of one family on one port: the second is refused; the port is free
+        // again after. An IPv4 and an IPv6 listener share it (`0.0.0.0:P` and a `[::]:P`
+        // with `IPV6_V6ONLY`); a dual-stack one then finds it taken.
+        let both = Families { v4: true, v6: true };
+        let v4 = Families { v4: true, v6: false };
+        let v6 = Families { v4: false, v6: true };
+        let nothing = || alloc::sync::Arc::new(|| {});
+        let a = tcp_listen(4321, 4, both, nothing()).unwrap();
+        assert_eq!(tcp_listen(4321, 4, v4, nothing()).err(), Some(Errno::EADDRINUSE));
         assert_eq!(a.pending(), 0);
         drop(a);
-        drop(tcp_listen(4321, 4, alloc::sync::Arc::new(|| {})).unwrap());
+        let a = tcp_listen(4321, 4, v4, nothing()).unwrap();
+        let b = tcp_listen(4321, 4, v6, nothing()).unwrap();
+        assert_eq!(tcp_listen(4321, 4, both, nothing()).err(), Some(Errno::EADDRINUSE));
+        drop((a, b));
+        drop(tcp_listen(4321, 4, both, nothing()).unwrap());
+        // UDP ports likewise.
+        let deliver = || -> Deliver {
+            alloc::sync::Arc::new(|_: core::net::IpAddr, _: u16, _: &[u8]| {})
+        };
+        let a = udp_bind(4321, v4, deliver()).unwrap();
+        assert_eq!(udp_bind(4321, both, deliver()).err(), Some(Errno::EADDRINUSE));
+        let b = udp_bind(4321, v6, deliver()).unwrap();
+        drop(a);
+        assert_eq!(udp_bind(4321, v6, deliver()).err(), Some(Errno::EADDRINUSE));
+        drop(b);
+        drop(udp_bind(4321, both, deliver()).unwrap());
     }
 }
 
@@ -51,5 +72,101 @@ kernel_test! {
         let off: core::net::Ipv6Addr = "2001:db8::1".parse().unwrap();
         let r = tcp_connect(off.into(), 80, alloc::sync::Arc::new(|| {}));
         assert_eq!(r.err(), Some(Errno::ENETUNREACH));
+    }
+}
+
+/// An Ethernet frame from libslirp's host (`fec0::2`, port 5353) to this interface's
+/// `fec0::` address and `port`, carrying `payload` over IPv6 and UDP, checksum right unless
+/// `bad_sum`.
+fn udp6_frame(port: u16, payload: &[u8], bad_sum: bool) -> alloc::vec::Vec<u8> {
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{
+        EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol,
+        Ipv6Address, Ipv6Packet, Ipv6Repr, UdpPacket, UdpRepr,
+    };
+    let mac = info().unwrap().mac;
+    let src = Ipv6Address::new(0xfec0, 0, 0, 0, 0, 0, 0, 2);
+    let dst = Ipv6Address::from(ipv6_from_mac(IPV6_PREFIXES[1], mac));
+    let udp_len = 8 + payload.len();
+    let mut frame = alloc::vec![0u8; 14 + 40 + udp_len];
+    let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+    EthernetRepr {
+        src_addr: EthernetAddress([0x52, 0x55, 10, 0, 2, 2]),
+        dst_addr: EthernetAddress(mac),
+        ethertype: EthernetProtocol::Ipv6,
+    }
+    .emit(&mut eth);
+    let mut ip = Ipv6Packet::new_unchecked(eth.payload_mut());
+    Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Udp,
+        payload_len: udp_len,
+        hop_limit: 64,
+    }
+    .emit(&mut ip);
+    let mut udp = UdpPacket::new_unchecked(ip.payload_mut());
+    UdpRepr {
+        src_port: 5353,
+        dst_port: port,
+    }
+    .emit(
+        &mut udp,
+        &IpAddress::Ipv6(src),
+        &IpAddress::Ipv6(dst),
+        payload.len(),
+        |b| b.copy_from_slice(payload),
+        &ChecksumCapabilities::default(),
+    );
+    if bad_sum {
+        let last = frame.len() - 1;
+        frame[last] ^= 0xff;
+    }
+    frame
+}
+
+kernel_test! {
+    fn udp_over_ipv6_reaches_the_holder_of_its_family() {
+        // QEMU's restricted network sends the guest no UDP over IPv6: the frames are handed
+        // to the stack as if received.
+        use alloc::sync::Arc;
+        use alloc::vec::Vec;
+        use core::net::IpAddr;
+        type Got = Arc<spin::Mutex<Vec<(IpAddr, u16, Vec<u8>)>>>;
+        let holder = |got: &Got| -> Deliver {
+            let got = got.clone();
+            Arc::new(move |ip: IpAddr, port: u16, data: &[u8]| {
+                got.lock().push((ip, port, data.to_vec()))
+            })
+        };
+        let (six, four): (Got, Got) = Default::default();
+        let v6 = udp_bind(4444, Families { v4: false, v6: true }, holder(&six)).unwrap();
+        let v4 = udp_bind(4444, Families { v4: true, v6: false }, holder(&four)).unwrap();
+        crate::phy::inject(udp6_frame(4444, b"bad sum", true));
+        crate::phy::inject(udp6_frame(4444, b"over IPv6", false));
+        let deadline = time::monotonic_ns() + 2_000_000_000;
+        while six.lock().is_empty() && time::monotonic_ns() < deadline {
+            task::sleep_ns(5_000_000);
+        }
+        let slirp: IpAddr = "fec0::2".parse().unwrap();
+        assert_eq!(
+            *six.lock(),
+            alloc::vec![(slirp, 5353, b"over IPv6".to_vec())],
+            "the IPv6 holder gets the datagram with a right checksum, and only it"
+        );
+        assert!(four.lock().is_empty(), "the IPv4 holder of the port gets no IPv6");
+        // With only an IPv4 holder left, an IPv6 datagram to the port is dropped.
+        drop(v6);
+        crate::phy::inject(udp6_frame(4444, b"nobody", false));
+        task::sleep_ns(100_000_000);
+        assert!(four.lock().is_empty());
+        drop(v4);
+        // Sending over IPv6: only the prefixes are reachable; a frame's worth at most.
+        let u = udp_bind(4445, Families { v4: false, v6: true }, holder(&six)).unwrap();
+        let off: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(u.send(off, 9, b"x"), Err(Errno::ENETUNREACH));
+        assert_eq!(u.send(slirp, 9, &[0; UDP6_MAX_PAYLOAD + 1]), Err(Errno::EMSGSIZE));
+        assert_eq!(u.send(slirp, 9, &[7; UDP6_MAX_PAYLOAD]), Ok(()));
+        assert_eq!(source_for(slirp), Some(IpAddr::V6(ipv6_from_mac(IPV6_PREFIXES[1], info().unwrap().mac).into())));
     }
 }

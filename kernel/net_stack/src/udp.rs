@@ -1,16 +1,21 @@
-//! UDP ports over smoltcp, as the socket layer uses them: a [`Udp`] owns a smoltcp UDP
-//! socket bound to one port of the interface; what arrives on it is handed to the socket
-//! layer's `deliver` function after each run of the stack (lock released), so received
-//! datagrams land in the same queue as loopback ones and `recv`, `poll` and epoll need no
-//! second path.
+//! UDP ports over smoltcp, as the socket layer uses them: a [`Udp`] is one socket's hold on a
+//! port of the interface for IPv4, IPv6 or both; each port has one smoltcp UDP socket, and
+//! what arrives on it is handed to the holder of the datagram's family (Linux's dual stack:
+//! an IPv4 socket on `0.0.0.0:P` and an `IPV6_V6ONLY` one on `[::]:P` share the port), with
+//! the socket layer's `deliver` function after each run of the stack (lock released), so
+//! received datagrams land in the same queue as loopback ones and `recv`, `poll` and epoll
+//! need no second path. A datagram of a family nobody holds is dropped, as if no socket had
+//! its port.
 //!
 //! Without IP fragmentation (smoltcp's is not enabled), a datagram larger than one frame
-//! ([`MAX_PAYLOAD`]) cannot be sent: `EMSGSIZE`.
+//! ([`MAX_PAYLOAD`], [`MAX_PAYLOAD_V6`]) cannot be sent: `EMSGSIZE`.
 
 use crate::{Errno, Stack, with_stack};
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::net::IpAddr;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp;
 use smoltcp::wire::{IpAddress, IpEndpoint};
@@ -18,26 +23,77 @@ use smoltcp::wire::{IpAddress, IpEndpoint};
 /// Datagrams and payload bytes each direction of a port holds between two runs.
 const PACKETS: usize = 64;
 const PAYLOAD: usize = 128 * 1024;
-/// The largest datagram that fits one Ethernet frame (1500 - 20 - 8).
+/// The largest datagram that fits one Ethernet frame: 1500 - 20 - 8 over IPv4, 1500 - 40 - 8
+/// over IPv6.
 pub const MAX_PAYLOAD: usize = 1472;
+pub const MAX_PAYLOAD_V6: usize = 1452;
 
 /// Called with each datagram a port received: the sender's address and port, the bytes.
-pub type Deliver = Arc<dyn Fn([u8; 4], u16, &[u8]) + Send + Sync>;
+pub type Deliver = Arc<dyn Fn(IpAddr, u16, &[u8]) + Send + Sync>;
 
-pub(crate) struct UdpState {
-    pub(crate) deliver: Deliver,
+/// Which families a holder takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Families {
+    pub v4: bool,
+    pub v6: bool,
 }
 
-/// A UDP port on the interface, open until dropped.
-pub struct Udp {
+impl Families {
+    pub(crate) fn overlaps(self, other: Families) -> bool {
+        (self.v4 && other.v4) || (self.v6 && other.v6)
+    }
+
+    pub(crate) fn takes(self, ip: &IpAddress) -> bool {
+        match ip {
+            IpAddress::Ipv4(_) => self.v4,
+            IpAddress::Ipv6(_) => self.v6,
+        }
+    }
+}
+
+/// How long a port whose holders are gone keeps sending what they queued (a datagram may
+/// wait for neighbour discovery), as Linux sends what a closed socket queued.
+const DRAIN_NS: u64 = 3_000_000_000;
+
+/// One port of the interface: its smoltcp socket and its holders.
+pub(crate) struct PortState {
     handle: SocketHandle,
+    holders: Vec<(u64, Families, Deliver)>,
+    /// No holders since then (ns): the port goes once its queued datagrams left.
+    draining_since: Option<u64>,
 }
 
-/// Opens `port` (already reserved by the socket layer) on every address of the interface.
-pub fn udp_bind(port: u16, deliver: Deliver) -> Result<Udp, Errno> {
+/// The open UDP ports.
+#[derive(Default)]
+pub(crate) struct Ports {
+    ports: BTreeMap<u16, PortState>,
+    next_id: u64,
+}
+
+/// A socket's hold on a UDP port of the interface, until dropped.
+pub struct Udp {
+    port: u16,
+    id: u64,
+}
+
+/// Opens `port` (already reserved by the socket layer) on every address of the interface,
+/// for the datagrams of `families`. `EADDRINUSE` if another holder takes one of them.
+pub fn udp_bind(port: u16, families: Families, deliver: Deliver) -> Result<Udp, Errno> {
     with_stack(|st| {
-        if port == 0 {
+        if port == 0 || !(families.v4 || families.v6) {
             return Err(Errno::EINVAL);
+        }
+        if let Some(p) = st.udp.ports.get(&port)
+            && p.holders.iter().any(|(_, f, _)| f.overlaps(families))
+        {
+            return Err(Errno::EADDRINUSE);
+        }
+        let id = st.udp.next_id;
+        st.udp.next_id += 1;
+        if let Some(p) = st.udp.ports.get_mut(&port) {
+            p.holders.push((id, families, deliver));
+            p.draining_since = None;
+            return Ok(Udp { port, id });
         }
         let mut s = udp::Socket::new(
             udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; PACKETS], vec![0; PAYLOAD]),
@@ -45,25 +101,38 @@ pub fn udp_bind(port: u16, deliver: Deliver) -> Result<Udp, Errno> {
         );
         s.bind(port).map_err(|_| Errno::EADDRINUSE)?;
         let handle = st.sockets.add(s);
-        st.udp.insert(handle, UdpState { deliver });
-        Ok(Udp { handle })
+        st.udp.ports.insert(
+            port,
+            PortState {
+                handle,
+                holders: vec![(id, families, deliver)],
+                draining_since: None,
+            },
+        );
+        Ok(Udp { port, id })
     })
     .unwrap_or(Err(Errno::ENETUNREACH))
 }
 
 impl Udp {
     /// Queues one datagram to `ip:port` and runs the stack, so it leaves at once.
-    pub fn send(&self, ip: [u8; 4], port: u16, data: &[u8]) -> Result<(), Errno> {
-        if data.len() > MAX_PAYLOAD {
+    pub fn send(&self, ip: IpAddr, port: u16, data: &[u8]) -> Result<(), Errno> {
+        let max = if ip.is_ipv4() {
+            MAX_PAYLOAD
+        } else {
+            MAX_PAYLOAD_V6
+        };
+        if data.len() > max {
             return Err(Errno::EMSGSIZE);
         }
         with_stack(|st| {
-            if !st.on_link(core::net::Ipv4Addr::from(ip).into()) {
+            if !st.on_link(ip) {
                 return Err(Errno::ENETUNREACH);
             }
-            let to = IpEndpoint::new(IpAddress::v4(ip[0], ip[1], ip[2], ip[3]), port);
+            let handle = st.udp.ports.get(&self.port).ok_or(Errno::EBADF)?.handle;
+            let to = IpEndpoint::new(ip.into(), port);
             st.sockets
-                .get_mut::<udp::Socket>(self.handle)
+                .get_mut::<udp::Socket>(handle)
                 .send_slice(data, to)
                 .map_err(|e| match e {
                     udp::SendError::Unaddressable => Errno::EINVAL,
@@ -77,11 +146,16 @@ impl Udp {
 
 impl Drop for Udp {
     fn drop(&mut self) {
-        let handle = self.handle;
+        let (port, id) = (self.port, self.id);
         with_stack(|st| {
-            st.udp.remove(&handle);
-            st.sockets.get_mut::<udp::Socket>(handle).close();
-            st.sockets.remove(handle);
+            let Some(p) = st.udp.ports.get_mut(&port) else {
+                return;
+            };
+            p.holders.retain(|(h, _, _)| *h != id);
+            if p.holders.is_empty() {
+                // What was queued still goes out; `reap_udp` closes the port after.
+                p.draining_since = Some(time::monotonic_ns());
+            }
         });
     }
 }
@@ -89,7 +163,7 @@ impl Drop for Udp {
 /// A datagram taken out of smoltcp, to deliver with the lock released.
 pub(crate) struct Arrived {
     deliver: Deliver,
-    from: ([u8; 4], u16),
+    from: (IpAddr, u16),
     data: Vec<u8>,
 }
 
@@ -100,19 +174,44 @@ impl Arrived {
 }
 
 impl Stack {
-    /// Takes every datagram the UDP ports received in this run.
+    /// Closes the ports without holders whose queued datagrams left (or that waited too long).
+    pub(crate) fn reap_udp(&mut self) {
+        let now = time::monotonic_ns();
+        let sockets = &mut self.sockets;
+        self.udp.ports.retain(|_, p| {
+            let Some(since) = p.draining_since else {
+                return true;
+            };
+            let s = sockets.get_mut::<udp::Socket>(p.handle);
+            if s.send_queue() > 0 && now.saturating_sub(since) < DRAIN_NS {
+                return true;
+            }
+            s.close();
+            sockets.remove(p.handle);
+            false
+        });
+    }
+
+    /// Takes every datagram the UDP ports received in this run, each for the holder of its
+    /// family (dropped if none).
     pub(crate) fn take_datagrams(&mut self, out: &mut Vec<Arrived>) {
-        for (handle, state) in &self.udp {
-            let s = self.sockets.get_mut::<udp::Socket>(*handle);
+        for p in self.udp.ports.values() {
+            let s = self.sockets.get_mut::<udp::Socket>(p.handle);
             while let Ok((data, meta)) = s.recv() {
-                // UDP over IPv6 is not offered to the socket layer: such a datagram is
-                // dropped, as if no socket had its port.
-                let IpAddress::Ipv4(a) = meta.endpoint.addr else {
+                let Some((_, _, deliver)) = p
+                    .holders
+                    .iter()
+                    .find(|(_, f, _)| f.takes(&meta.endpoint.addr))
+                else {
                     continue;
                 };
+                let from = match meta.endpoint.addr {
+                    IpAddress::Ipv4(a) => IpAddr::V4(a),
+                    IpAddress::Ipv6(a) => IpAddr::V6(a),
+                };
                 out.push(Arrived {
-                    deliver: state.deliver.clone(),
-                    from: (a.octets(), meta.endpoint.port),
+                    deliver: deliver.clone(),
+                    from: (from, meta.endpoint.port),
                     data: data.to_vec(),
                 });
             }

@@ -31,8 +31,11 @@
 //! removes it, and binding an existing path is `EADDRINUSE`); the socket is found through the
 //! file's inode, so any link to it connects. `stat` shows a regular file, as the file system
 //! has no socket nodes. The name is released when the socket closes; the file stays, as on
-//! Linux. Not done: IPv4-mapped IPv6 (dual stack), `SOCK_SEQPACKET`, out-of-band data,
-//! ancillary data (descriptor passing, credentials), multicast and broadcast delivery.
+//! Linux. IPv6 is dual-stack as on Linux (`addr::Reach`): an IPv6 socket on `::` takes IPv4
+//! too unless `IPV6_V6ONLY`, naming IPv4 peers v4-mapped, and reaches IPv4 sockets through
+//! v4-mapped addresses; both families share one port table per protocol. Not done:
+//! `SOCK_SEQPACKET`, out-of-band data, ancillary data (descriptor passing, credentials),
+//! multicast and broadcast delivery.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -89,8 +92,8 @@ pub struct Options {
     /// `SO_RCVTIMEO` / `SO_SNDTIMEO` in ns (`None`: block without limit).
     pub recv_timeout: Option<u64>,
     pub send_timeout: Option<u64>,
-    /// `IPV6_V6ONLY`: an IPv6 socket takes no IPv4 connections (a wildcard IPv6 listener
-    /// without it also listens for IPv4 connections from the network: Linux's dual stack).
+    /// `IPV6_V6ONLY`: an IPv6 socket takes no IPv4 datagrams or connections and reaches no
+    /// IPv4 address (without it, one bound to `::` takes both families: Linux's dual stack).
     pub v6_only: bool,
     pub other: BTreeMap<(i32, i32), Vec<u8>>,
 }
@@ -193,9 +196,9 @@ struct Inner {
     shut_rd: bool,
     shut_wr: bool,
     options: Options,
-    /// A wildcard IPv4 listener's listener on the network.
+    /// A wildcard listener's listener on the network.
     net_listener: Option<Arc<net_stack::Listener>>,
-    /// An IPv4 UDP socket's port on the network (bound to the wildcard, or sending there).
+    /// A UDP socket's port on the network (bound to a wildcard, or sending there).
     net_udp: Option<Arc<net_stack::Udp>>,
 }
 
@@ -470,11 +473,48 @@ impl Socket {
             family: self.family,
             ty: self.ty,
             ip,
+            v6_only: self.v6_only(options),
             port,
             reuse_addr: options.reuse_addr,
             reuse_port: options.reuse_port,
             socket: self.me.clone(),
         }
+    }
+
+    /// `IPV6_V6ONLY` in effect (an IPv6 socket).
+    fn v6_only(&self, options: &Options) -> bool {
+        self.family == Family::Inet6 && options.v6_only
+    }
+
+    /// The wildcard address of this socket's family (canonical).
+    fn wildcard(&self) -> Ip {
+        if self.family == Family::Inet {
+            Ip::V4_ANY
+        } else {
+            Ip::ANY
+        }
+    }
+
+    /// `ENETUNREACH` for an IPv4 destination (v4-mapped) of an `IPV6_V6ONLY` socket, as Linux.
+    fn check_v4_allowed(&self, dst: Ip) -> Result<()> {
+        if dst.is_v4() && self.with_options(|o| self.v6_only(o)) {
+            return Err(Errno::ENETUNREACH);
+        }
+        Ok(())
+    }
+
+    /// Sets `IPV6_V6ONLY`: `EINVAL` once the socket is bound (Linux), `ENOPROTOOPT` on a
+    /// socket that is not IPv6.
+    pub fn set_v6_only(&self, on: bool) -> Result<()> {
+        if self.family != Family::Inet6 {
+            return Err(Errno::ENOPROTOOPT);
+        }
+        let mut inner = self.inner.lock();
+        if inner.local.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        inner.options.v6_only = on;
+        Ok(())
     }
 
     /// Binds to `addr` (port 0: an ephemeral port; a Unix name without bytes: an autobound
@@ -487,7 +527,12 @@ impl Socket {
             Addr::Unix(name) => self.bind_unix(name),
             _ => {
                 let ip = addr.ip();
-                if !ip.is_local(self.family) {
+                // A v4-mapped address binds an IPv6 socket to IPv4 alone; not with
+                // `IPV6_V6ONLY` (Linux: `EINVAL`).
+                if self.family == Family::Inet6 && ip.is_v4() && self.with_options(|o| o.v6_only) {
+                    return Err(Errno::EINVAL);
+                }
+                if !ip.is_local() {
                     return Err(Errno::EADDRNOTAVAIL);
                 }
                 let mut names = NAMES.lock();
@@ -584,22 +629,23 @@ impl Socket {
             }
         } else {
             if inner.local.is_none() {
-                let req = self.bind_request(Ip::ANY, 0, &inner.options);
+                let req = self.bind_request(self.wildcard(), 0, &inner.options);
                 let port = names.bind(req)?;
                 inner.local = Some(Addr::unspecified(self.family).with_port(port));
             }
             let port = inner.local.as_ref().map_or(0, Addr::port);
-            let key = PortKey {
-                family: self.family,
-                ty: self.ty,
-                port,
-            };
+            let key = PortKey { ty: self.ty, port };
             names.listen(key, self.id)?;
-            // A wildcard IPv4 listener takes connections from the network too, and so does
-            // a wildcard IPv6 one unless `IPV6_V6ONLY` (IPv4 peers as v4-mapped addresses).
-            if inner.local.as_ref().is_some_and(|a| a.ip().is_any()) {
-                let v6_only = inner.options.v6_only;
-                inner.net_listener = self.listen_net(port, backlog, v6_only).map(Arc::new);
+            // A wildcard listener takes connections from the network too: IPv4 ones for an
+            // IPv4 socket, both families for an IPv6 one (IPv4 peers v4-mapped), IPv6 alone
+            // with `IPV6_V6ONLY`.
+            if let Some(local) = inner.local.clone()
+                && local.ip().is_any()
+            {
+                let v6_only = self.v6_only(&inner.options);
+                inner.net_listener = self
+                    .listen_net(local.ip(), port, backlog, v6_only)
+                    .map(Arc::new);
             }
         }
         inner.state = State::Listening {
@@ -703,7 +749,8 @@ impl Socket {
             let peer = target.local_addr();
             return Ok((target, local, peer));
         }
-        let dst = addr.ip().route(self.family).ok_or(Errno::ENETUNREACH)?;
+        self.check_v4_allowed(addr.ip())?;
+        let dst = addr.ip().route().ok_or(Errno::ENETUNREACH)?;
         if addr.port() == 0 {
             return Err(Errno::ECONNREFUSED);
         }
@@ -711,27 +758,21 @@ impl Socket {
             let mut names = NAMES.lock();
             let mut inner = self.inner.lock();
             if inner.local.is_none() {
-                let src = Ip::loopback(self.family);
+                let src = dst.loopback_of();
                 let req = self.bind_request(src, 0, &inner.options);
                 let port = names.bind(req)?;
                 inner.local = Some(Addr::from_ip(self.family, src, port));
             }
             let local = inner.local.clone().unwrap_or(Addr::Unix(UnixName::Unnamed));
-            names
-                .listener(self.family, dst, addr.port())
-                .map(|l| (l, local))
+            names.listener(dst, addr.port()).map(|l| (l, local))
         };
         let Some((listener, local)) = found else {
             return Err(Errno::ECONNREFUSED);
         };
-        let local = if local.ip().is_any() {
-            Addr::from_ip(self.family, Ip::loopback(self.family), local.port())
-        } else {
-            local
-        };
+        let src = source(local.ip(), dst)?;
         Ok((
             listener,
-            local,
+            Addr::from_ip(self.family, src, local.port()),
             Addr::from_ip(self.family, dst, addr.port()),
         ))
     }
@@ -750,6 +791,9 @@ impl Socket {
                 State::Listening { .. } => return Err(Errno::EINVAL),
                 State::Unconnected => {}
             }
+        }
+        if self.family != Family::Unix {
+            self.check_v4_allowed(addr.ip())?;
         }
         if net::is_remote(self.family, addr) {
             return self.connect_net(addr);
@@ -792,9 +836,14 @@ impl Socket {
         {
             let mut l = self.inner.lock();
             let options = l.options.clone();
-            let server_local = match self.family {
-                Family::Unix => l.local.clone(),
-                _ => Some(dst.clone()),
+            // Each end names the addresses in its own family (an IPv6 listener's end of an
+            // IPv4 connection: v4-mapped).
+            let (server_local, server_peer) = match self.family {
+                Family::Unix => (l.local.clone(), client_addr.clone()),
+                f => (
+                    Some(Addr::from_ip(f, dst.ip(), dst.port())),
+                    Addr::from_ip(f, client_addr.ip(), client_addr.port()),
+                ),
             };
             let shut = l.shut_rd;
             let State::Listening { queue, backlog } = &mut l.state else {
@@ -815,7 +864,7 @@ impl Socket {
                 let mut s = server.inner.lock();
                 s.state = State::Connected(server_end);
                 s.local = server_local;
-                s.peer = Some(client_addr.clone());
+                s.peer = Some(server_peer);
                 s.options = options;
             }
             queue.push_back(server);
@@ -843,21 +892,23 @@ impl Socket {
                 inner.peer_socket = Some(Arc::downgrade(&target));
                 Ok(())
             }
-            _ if net::is_remote_udp(self.family, addr) => self.connect_udp_net(addr),
+            _ if net::is_remote(self.family, addr) => {
+                self.check_v4_allowed(addr.ip())?;
+                self.connect_udp_net(addr)
+            }
             _ => {
-                let dst = addr.ip().route(self.family).ok_or(Errno::ENETUNREACH)?;
+                self.check_v4_allowed(addr.ip())?;
+                let dst = addr.ip().route().ok_or(Errno::ENETUNREACH)?;
                 let mut names = NAMES.lock();
                 let mut inner = self.inner.lock();
                 if inner.local.is_none() {
-                    let req = self.bind_request(Ip::ANY, 0, &inner.options);
+                    let req = self.bind_request(self.wildcard(), 0, &inner.options);
                     let port = names.bind(req)?;
                     inner.local = Some(Addr::unspecified(self.family).with_port(port));
                 }
                 // The source address the route picks becomes the local name, as on Linux.
-                if let Some(local) = inner.local.clone()
-                    && local.ip().is_any()
-                {
-                    let src = Ip::loopback(self.family);
+                if let Some(local) = inner.local.clone() {
+                    let src = source(local.ip(), dst)?;
                     inner.local = Some(Addr::from_ip(self.family, src, local.port()));
                 }
                 inner.peer = Some(Addr::from_ip(self.family, dst, addr.port()));
@@ -1074,36 +1125,32 @@ impl Socket {
         if data.len() > max {
             return Err(Errno::EMSGSIZE);
         }
-        if net::is_remote_udp(self.family, dest) {
+        self.check_v4_allowed(dest.ip())?;
+        if net::is_remote(self.family, dest) {
             return self.send_udp_net(data, dest);
         }
-        let dst = dest.ip().route(self.family).ok_or(Errno::ENETUNREACH)?;
+        let dst = dest.ip().route().ok_or(Errno::ENETUNREACH)?;
         if dest.port() == 0 {
             return Err(Errno::EINVAL);
         }
-        let (source, receivers) = {
+        let (from, receivers) = {
             let mut names = NAMES.lock();
             let mut inner = self.inner.lock();
             if inner.local.is_none() {
-                let req = self.bind_request(Ip::ANY, 0, &inner.options);
+                let req = self.bind_request(self.wildcard(), 0, &inner.options);
                 let port = names.bind(req)?;
                 inner.local = Some(Addr::unspecified(self.family).with_port(port));
             }
             let local = inner.local.clone().unwrap_or(Addr::Unix(UnixName::Unnamed));
-            let src = if local.ip().is_any() {
-                Ip::loopback(self.family)
-            } else {
-                local.ip()
-            };
             (
-                Addr::from_ip(self.family, src, local.port()),
-                names.datagram_receivers(self.family, dst, dest.port()),
+                (source(local.ip(), dst)?, local.port()),
+                names.datagram_receivers(dst, dest.port()),
             )
         };
-        let to = Addr::from_ip(self.family, dst, dest.port());
+        let to = (dst, dest.port());
         let delivered = receivers
             .iter()
-            .any(|r| r.take_udp(&source, Some(&to), header, data));
+            .any(|r| r.take_udp(from, Some(to), header, data));
         if !delivered && connected {
             // Linux's ICMP port unreachable: reported by the next call.
             self.inner.lock().error = Some(Errno::ECONNREFUSED);
@@ -1111,9 +1158,20 @@ impl Socket {
         Ok(data.len())
     }
 
-    /// A UDP datagram from `from` for this socket: true if this socket is its receiver (it
-    /// may still be dropped for want of room, as UDP does).
-    fn take_udp(&self, from: &Addr, to: Option<&Addr>, header: IpHeader, data: &[u8]) -> bool {
+    /// A UDP datagram from `from` (canonical address and port) for this socket, sent to
+    /// `to`: true if this socket is its receiver (it may still be dropped for want of room,
+    /// as UDP does). Both are named in this socket's family (an IPv6 socket's IPv4 sender:
+    /// v4-mapped).
+    fn take_udp(
+        &self,
+        from: (Ip, u16),
+        to: Option<(Ip, u16)>,
+        header: IpHeader,
+        data: &[u8],
+    ) -> bool {
+        let from = &Addr::from_ip(self.family, from.0, from.1);
+        let to = to.map(|(ip, port)| Addr::from_ip(self.family, ip, port));
+        let to = to.as_ref();
         let mut inner = self.inner.lock();
         if inner.peer.as_ref().is_some_and(|p| p != from) {
             return false;
@@ -1368,6 +1426,23 @@ impl Socket {
             accessed: self.created,
             ino: INO_BASE + self.id,
         }
+    }
+}
+
+/// The source address of a packet to `dst` (canonical, on this host) from a socket bound to
+/// `bound`: the loopback address of `dst`'s family for a wildcard, else the bound address,
+/// which must be of `dst`'s family (`ENETUNREACH`; Linux would send an IPv6 socket's IPv4
+/// packets from 127.0.0.6).
+fn source(bound: Ip, dst: Ip) -> Result<Ip> {
+    if bound.is_any() {
+        if bound == Ip::V4_ANY && !dst.is_v4() {
+            return Err(Errno::ENETUNREACH);
+        }
+        Ok(dst.loopback_of())
+    } else if bound.is_v4() == dst.is_v4() {
+        Ok(bound)
+    } else {
+        Err(Errno::ENETUNREACH)
     }
 }
 

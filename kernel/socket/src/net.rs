@@ -1,12 +1,13 @@
-//! The network path of IPv4 and IPv6 TCP sockets: connections to addresses off the host go
+//! The network path of IPv4 and IPv6 sockets: TCP connections to addresses off the host go
 //! through the TCP/IP stack (`net_stack`, smoltcp over virtio-net; an IPv6 socket reaches
 //! IPv4 addresses v4-mapped), and a listener bound to the wildcard address also takes
-//! connections arriving from the network. The calls are the same
-//! as on loopback; only the socket's state differs (`State::Net`). An IPv4 datagram socket
-//! bound to the wildcard (or sending to the network) also has a UDP port on the interface,
-//! whose datagrams land in the socket's own queue.
+//! connections arriving from the network. The calls are the same as on loopback; only the
+//! socket's state differs (`State::Net`). A UDP socket bound to the wildcard (or sending to
+//! the network) also holds its port on the interface, for the families its binding takes
+//! (an IPv6 socket on `::`: both unless `IPV6_V6ONLY`), and the datagrams arriving there land
+//! in the socket's own queue.
 
-use crate::addr::Ip;
+use crate::addr::{Ip, Reach};
 use crate::events::Events;
 use crate::table::NAMES;
 use crate::{Addr, Errno, Family, Result, Socket, SocketType, State};
@@ -26,62 +27,56 @@ pub(crate) fn waker(events: &Arc<Events>) -> net_stack::Waker {
     })
 }
 
-/// Whether a stream connection to `addr` goes to the network: IPv4 or IPv6 (v4-mapped
+/// Whether a connection or datagram to `addr` goes to the network: IPv4 or IPv6 (v4-mapped
 /// addresses too), not on this host.
 pub(crate) fn is_remote(family: Family, addr: &Addr) -> bool {
     matches!(family, Family::Inet | Family::Inet6)
-        && addr.ip().route(family).is_none()
+        && addr.ip().route().is_none()
         && net_stack::is_present()
 }
 
 /// The network address `addr` stands for: an IPv4 one for `V4` and v4-mapped `V6`.
 fn target(addr: &Addr) -> Option<(IpAddr, u16)> {
-    match *addr {
-        Addr::V4 { ip, port } => Some((IpAddr::from(ip), port)),
-        Addr::V6 { ip, port, .. } => {
-            let ip = Ipv6Addr::from(ip);
-            Some((ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4), port))
-        }
+    match addr {
         Addr::Unix(_) => None,
+        a => Some((to_net(a.ip()), a.port())),
+    }
+}
+
+/// A canonical address as the stack's.
+fn to_net(ip: Ip) -> IpAddr {
+    match ip.as_v4() {
+        Some(a) => IpAddr::from(a),
+        None => IpAddr::V6(Ipv6Addr::from(ip.0)),
+    }
+}
+
+/// The stack's address as a canonical one.
+fn from_net(ip: IpAddr) -> Ip {
+    match ip {
+        IpAddr::V4(a) => Ip::v4(a.octets()),
+        IpAddr::V6(a) => Ip(a.octets()),
     }
 }
 
 /// How a socket of `family` names a network address: an IPv6 socket names an IPv4 one
 /// v4-mapped (`::ffff:a.b.c.d`), as Linux does.
 fn name(family: Family, ip: IpAddr, port: u16) -> Addr {
-    match (family, ip) {
-        (Family::Inet6, IpAddr::V4(a)) => v4_mapped(a.octets(), port),
-        (_, IpAddr::V4(a)) => v4(a.octets(), port),
-        (_, IpAddr::V6(a)) => Addr::V6 {
-            ip: a.octets(),
-            port,
-            flowinfo: 0,
-            scope_id: 0,
-        },
-    }
-}
-
-fn v4(ip: [u8; 4], port: u16) -> Addr {
-    Addr::V4 { ip, port }
-}
-
-/// `ip` as an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
-fn v4_mapped(ip: [u8; 4], port: u16) -> Addr {
-    let mut bits = [0u8; 16];
-    bits[10] = 0xff;
-    bits[11] = 0xff;
-    bits[12..].copy_from_slice(&ip);
-    Addr::V6 {
-        ip: bits,
-        port,
-        flowinfo: 0,
-        scope_id: 0,
-    }
+    Addr::from_ip(family, from_net(ip), port)
 }
 
 /// The interface's own address (for names), 0.0.0.0 before DHCP answered.
 fn own_ip() -> [u8; 4] {
     net_stack::ipv4().map_or([0; 4], |c| c.address)
+}
+
+/// The families a binding to `ip` takes from the network.
+fn families(ip: Ip, v6_only: bool) -> net_stack::Families {
+    let reach = Reach::of(ip, v6_only);
+    net_stack::Families {
+        v4: reach.v4.is_some(),
+        v6: reach.v6.is_some(),
+    }
 }
 
 impl Socket {
@@ -95,12 +90,7 @@ impl Socket {
         if port == 0 {
             return Err(Errno::ECONNREFUSED);
         }
-        if ip.is_ipv4()
-            && net_stack::ipv4().is_none()
-            && !net_stack::wait_configured(time::monotonic_ns() + ADDRESS_WAIT_NS)
-        {
-            return Err(Errno::ENETUNREACH);
-        }
+        Socket::wait_address(ip)?;
         let tcp = Arc::new(net_stack::tcp_connect(ip, port, waker(&self.events))?);
         {
             let mut inner = self.inner.lock();
@@ -147,19 +137,20 @@ impl Socket {
         })
     }
 
-    /// Listens on the network too (a wildcard-bound IPv4 listener on port `port`, or an
-    /// IPv6 one that is not `v6_only`: the network is IPv4, so it takes IPv4 connections).
+    /// Listens on the network too (a listener bound to the wildcard `ip`, on `port`), for
+    /// the families its binding takes.
     pub(crate) fn listen_net(
         &self,
+        ip: Ip,
         port: u16,
         backlog: usize,
         v6_only: bool,
     ) -> Option<net_stack::Listener> {
-        let dual_stack = self.family == Family::Inet6 && !v6_only;
-        if !(self.family == Family::Inet || dual_stack) || !net_stack::is_present() {
+        if !net_stack::is_present() {
             return None;
         }
-        net_stack::tcp_listen(port, backlog, waker(&self.events)).ok()
+        let families = families(ip, v6_only);
+        net_stack::tcp_listen(port, backlog, families, waker(&self.events)).ok()
     }
 
     /// A connection the network listener completed, as a new connected socket.
@@ -168,13 +159,8 @@ impl Socket {
             return None;
         }
         let conn = crate::socket(self.family, crate::SocketType::Stream);
+        // The stack hands it only connections of the families it listens for.
         let tcp = Arc::new(listener.accept(waker(&conn.events))?);
-        // The interface's listening sockets take both families; an IPv4 listener refuses
-        // an IPv6 connection (reset).
-        if self.family == Family::Inet && tcp.remote().is_some_and(|(ip, _)| ip.is_ipv6()) {
-            tcp.abort();
-            return None;
-        }
         let options = self.inner.lock().options.clone();
         // An IPv6 listener names both ends of an IPv4 connection as Linux does:
         // v4-mapped (`::ffff:a.b.c.d`).
@@ -190,36 +176,33 @@ impl Socket {
     }
 }
 
-/// Whether a datagram to `addr` goes to the network: IPv4, not on this host.
-pub(crate) fn is_remote_udp(family: Family, addr: &Addr) -> bool {
-    family == Family::Inet && addr.ip().route(family).is_none() && net_stack::is_present()
-}
-
 impl Socket {
-    /// Opens the socket's bound port on the network too (an IPv4 datagram socket bound to
-    /// the wildcard address), so datagrams from the network reach its queue. Called with no
-    /// lock of the socket held: running the stack delivers datagrams, maybe to this socket.
+    /// Holds the socket's bound port on the network too (a UDP socket bound to a wildcard
+    /// address, or sending there), for the families its binding takes, so datagrams from the
+    /// network reach its queue. Called with no lock of the socket held: running the stack
+    /// delivers datagrams, maybe to this socket.
     pub(crate) fn open_net_udp(&self) -> Option<Arc<net_stack::Udp>> {
-        if self.family != Family::Inet
+        if !matches!(self.family, Family::Inet | Family::Inet6)
             || self.ty != SocketType::Datagram
             || !net_stack::is_present()
         {
             return None;
         }
-        let port = {
+        let (ip, port, v6_only) = {
             let inner = self.inner.lock();
             if let Some(u) = &inner.net_udp {
                 return Some(u.clone());
             }
-            inner.local.as_ref()?.port()
+            let local = inner.local.as_ref()?;
+            (local.ip(), local.port(), self.v6_only(&inner.options))
         };
         let me = self.me.clone();
-        let deliver: net_stack::Deliver = Arc::new(move |ip, port, data| {
+        let deliver: net_stack::Deliver = Arc::new(move |ip: IpAddr, port: u16, data: &[u8]| {
             if let Some(s) = me.upgrade() {
-                s.take_udp(&v4(ip, port), None, crate::IpHeader::default(), data);
+                s.take_udp((from_net(ip), port), None, crate::IpHeader::default(), data);
             }
         });
-        let udp = Arc::new(net_stack::udp_bind(port, deliver).ok()?);
+        let udp = Arc::new(net_stack::udp_bind(port, families(ip, v6_only), deliver).ok()?);
         let mut inner = self.inner.lock();
         if let Some(first) = inner.net_udp.clone() {
             // A concurrent call opened it first: keep that one, and close ours with no lock
@@ -239,7 +222,7 @@ impl Socket {
             let mut names = NAMES.lock();
             let mut inner = self.inner.lock();
             if inner.local.is_none() {
-                let req = self.bind_request(Ip::ANY, 0, &inner.options);
+                let req = self.bind_request(self.wildcard(), 0, &inner.options);
                 let port = names.bind(req)?;
                 inner.local = Some(Addr::unspecified(self.family).with_port(port));
             }
@@ -247,59 +230,55 @@ impl Socket {
         self.open_net_udp().ok_or(Errno::ENETUNREACH)
     }
 
-    /// One datagram to an address on the network.
-    pub(crate) fn send_udp_net(&self, data: &[u8], dest: &Addr) -> Result<usize> {
-        let Addr::V4 { ip, port } = *dest else {
-            return Err(Errno::EAFNOSUPPORT);
-        };
-        if port == 0 {
-            return Err(Errno::EINVAL);
-        }
-        if data.len() > net_stack::UDP_MAX_PAYLOAD {
-            return Err(Errno::EMSGSIZE);
-        }
-        if net_stack::ipv4().is_none()
+    /// Waits (up to [`ADDRESS_WAIT_NS`]) for an IPv4 address from DHCP before IPv4 traffic;
+    /// the IPv6 addresses are there from the start.
+    fn wait_address(ip: IpAddr) -> Result<()> {
+        if ip.is_ipv4()
+            && net_stack::ipv4().is_none()
             && !net_stack::wait_configured(time::monotonic_ns() + ADDRESS_WAIT_NS)
         {
             return Err(Errno::ENETUNREACH);
         }
+        Ok(())
+    }
+
+    /// One datagram to an address on the network.
+    pub(crate) fn send_udp_net(&self, data: &[u8], dest: &Addr) -> Result<usize> {
+        let (ip, port) = target(dest).ok_or(Errno::EAFNOSUPPORT)?;
+        if port == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let max = if ip.is_ipv4() {
+            net_stack::UDP_MAX_PAYLOAD
+        } else {
+            net_stack::UDP6_MAX_PAYLOAD
+        };
+        if data.len() > max {
+            return Err(Errno::EMSGSIZE);
+        }
+        Socket::wait_address(ip)?;
         self.net_udp_port()?.send(ip, port, data)?;
         Ok(data.len())
     }
 
-    /// `connect` of an IPv4 datagram socket to an address on the network: the default
+    /// `connect` of a datagram socket to an address on the network: the default
     /// destination, and the only sender whose datagrams are taken.
     pub(crate) fn connect_udp_net(&self, addr: &Addr) -> Result<()> {
-        let Addr::V4 { ip, .. } = *addr else {
-            return Err(Errno::EAFNOSUPPORT);
-        };
-        if net_stack::ipv4().is_none()
-            && !net_stack::wait_configured(time::monotonic_ns() + ADDRESS_WAIT_NS)
-        {
-            return Err(Errno::ENETUNREACH);
-        }
-        if !net_stack::ipv4().is_some_and(|c| same_subnet(c, ip)) {
-            return Err(Errno::ENETUNREACH);
-        }
+        let (ip, port) = target(addr).ok_or(Errno::EAFNOSUPPORT)?;
+        Socket::wait_address(ip)?;
+        // Only the interface's subnets are reachable; the address there becomes the local
+        // name, as the route's source does on Linux.
+        let src = net_stack::source_for(ip).ok_or(Errno::ENETUNREACH)?;
         self.net_udp_port()?;
         let mut inner = self.inner.lock();
-        // The source address the route picks becomes the local name, as on Linux.
         if let Some(local) = inner.local.clone()
             && local.ip().is_any()
         {
-            inner.local = Some(v4(own_ip(), local.port()));
+            inner.local = Some(name(self.family, src, local.port()));
         }
-        inner.peer = Some(addr.clone());
+        inner.peer = Some(name(self.family, ip, port));
         inner.error = None;
         // Datagrams from others already queued stay, as on Linux.
         Ok(())
     }
-}
-
-/// Whether `ip` is on the interface's subnet (the only place reachable).
-fn same_subnet(c: net_stack::Ipv4Config, ip: [u8; 4]) -> bool {
-    let mask = u32::MAX
-        .checked_shl(32 - u32::from(c.prefix_len))
-        .unwrap_or(0);
-    u32::from_be_bytes(c.address) & mask == u32::from_be_bytes(ip) & mask
 }

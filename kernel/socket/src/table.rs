@@ -1,9 +1,10 @@
-//! The names of the loopback network: which socket has which port (per family and type, like
-//! Linux's TCP and UDP port tables) and which Unix names are bound. One lock, taken before any
+//! The names of the loopback network: which socket has which port (per type, like Linux's TCP
+//! and UDP port tables, which both IP families share: an IPv6 socket bound to `::` without
+//! `IPV6_V6ONLY` holds the port for IPv4 too) and which Unix names are bound. One lock, taken before any
 //! socket's own lock, never while one is held.
 
 use crate::Socket;
-use crate::addr::{Family, Ip, SocketType};
+use crate::addr::{Family, Ip, Reach, SocketType};
 use crate::{Errno, Result};
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
@@ -16,7 +17,6 @@ pub const EPHEMERAL_PORTS: core::ops::Range<u16> = 32768..61000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct PortKey {
-    pub family: Family,
     pub ty: SocketType,
     pub port: u16,
 }
@@ -24,17 +24,13 @@ pub(crate) struct PortKey {
 pub(crate) struct Binding {
     /// The socket's id.
     pub id: u64,
-    pub ip: Ip,
+    pub family: Family,
+    /// What it takes of each IP family.
+    pub reach: Reach,
     pub reuse_addr: bool,
     pub reuse_port: bool,
     pub listening: bool,
     pub socket: Weak<Socket>,
-}
-
-impl Binding {
-    fn overlaps(&self, ip: Ip) -> bool {
-        self.ip.is_any() || ip.is_any() || self.ip == ip
-    }
 }
 
 /// A key of the Unix path namespace: the bound file's inode number and creation time (a path
@@ -64,6 +60,8 @@ pub(crate) struct BindRequest {
     pub family: Family,
     pub ty: SocketType,
     pub ip: Ip,
+    /// `IPV6_V6ONLY` (an IPv6 socket bound to `::` then takes no IPv4).
+    pub v6_only: bool,
     /// 0: an ephemeral port.
     pub port: u16,
     pub reuse_addr: bool,
@@ -73,17 +71,15 @@ pub(crate) struct BindRequest {
 
 impl Names {
     /// Whether `req` may share `port` with the sockets already there (Linux's rules: the
-    /// addresses overlap unless different and neither is the wildcard; `SO_REUSEPORT` on both
-    /// shares; `SO_REUSEADDR` on both shares, for TCP only while the other is not listening).
+    /// addresses overlap unless different and neither is the wildcard, across the families as
+    /// [`Reach`] says; `SO_REUSEPORT` on both shares; `SO_REUSEADDR` on both shares, for TCP
+    /// only while the other is not listening).
     fn free_for(&self, req: &BindRequest, port: u16) -> bool {
-        let key = PortKey {
-            family: req.family,
-            ty: req.ty,
-            port,
-        };
+        let key = PortKey { ty: req.ty, port };
+        let reach = Reach::of(req.ip, req.v6_only);
         self.ports.get(&key).is_none_or(|list| {
             list.iter().all(|b| {
-                !b.overlaps(req.ip)
+                !b.reach.overlaps(reach)
                     || (b.reuse_port && req.reuse_port)
                     || (b.reuse_addr
                         && req.reuse_addr
@@ -111,7 +107,6 @@ impl Names {
                 };
                 // An ephemeral port is one nobody has, whatever their options.
                 let key = PortKey {
-                    family: req.family,
                     ty: req.ty,
                     port: p,
                 };
@@ -122,14 +117,11 @@ impl Names {
             }
             found.ok_or(Errno::EADDRNOTAVAIL)?
         };
-        let key = PortKey {
-            family: req.family,
-            ty: req.ty,
-            port,
-        };
+        let key = PortKey { ty: req.ty, port };
         self.ports.entry(key).or_default().push(Binding {
             id: req.id,
-            ip: req.ip,
+            family: req.family,
+            reach: Reach::of(req.ip, req.v6_only),
             reuse_addr: req.reuse_addr,
             reuse_port: req.reuse_port,
             listening: false,
@@ -143,10 +135,10 @@ impl Names {
     pub(crate) fn listen(&mut self, key: PortKey, id: u64) -> Result<()> {
         let list = self.ports.get_mut(&key).ok_or(Errno::EINVAL)?;
         let me = list.iter().position(|b| b.id == id).ok_or(Errno::EINVAL)?;
-        let (ip, reuse_port) = (list[me].ip, list[me].reuse_port);
-        let clash = list
-            .iter()
-            .any(|b| b.id != id && b.listening && b.overlaps(ip) && !(b.reuse_port && reuse_port));
+        let (reach, reuse_port) = (list[me].reach, list[me].reuse_port);
+        let clash = list.iter().any(|b| {
+            b.id != id && b.listening && b.reach.overlaps(reach) && !(b.reuse_port && reuse_port)
+        });
         if clash {
             return Err(Errno::EADDRINUSE);
         }
@@ -164,35 +156,36 @@ impl Names {
         self.unix_abstract.retain(|_, (owner, _)| *owner != id);
     }
 
-    /// The listening socket a connection to `ip`:`port` reaches (an exact address before a
-    /// wildcard).
-    pub(crate) fn listener(&self, family: Family, ip: Ip, port: u16) -> Option<Arc<Socket>> {
+    /// The listening socket a connection to `ip`:`port` (canonical) reaches: an exact address
+    /// before a wildcard, an IPv4 socket before an IPv6 one.
+    pub(crate) fn listener(&self, ip: Ip, port: u16) -> Option<Arc<Socket>> {
         let key = PortKey {
-            family,
             ty: SocketType::Stream,
             port,
         };
         let list = self.ports.get(&key)?;
-        let exact = list.iter().filter(|b| b.listening && b.ip == ip);
-        let wild = list.iter().filter(|b| b.listening && b.ip.is_any());
-        exact.chain(wild).find_map(|b| b.socket.upgrade())
+        let mut found: Vec<&Binding> = list
+            .iter()
+            .filter(|b| b.listening && b.reach.takes(ip) > 0)
+            .collect();
+        found.sort_by_key(|b| (core::cmp::Reverse(b.reach.takes(ip)), b.family));
+        found.into_iter().find_map(|b| b.socket.upgrade())
     }
 
-    /// The datagram sockets bound where a datagram to `ip`:`port` may go, best match first
-    /// (the caller skips those connected to someone other than the sender).
-    pub(crate) fn datagram_receivers(&self, family: Family, ip: Ip, port: u16) -> Vec<Arc<Socket>> {
+    /// The datagram sockets bound where a datagram to `ip`:`port` (canonical) may go, best
+    /// match first (the caller skips those connected to someone other than the sender).
+    pub(crate) fn datagram_receivers(&self, ip: Ip, port: u16) -> Vec<Arc<Socket>> {
         let key = PortKey {
-            family,
             ty: SocketType::Datagram,
             port,
         };
         let Some(list) = self.ports.get(&key) else {
             return Vec::new();
         };
-        let exact = list.iter().filter(|b| b.ip == ip);
-        let wild = list.iter().filter(|b| b.ip.is_any());
-        exact
-            .chain(wild)
+        let mut found: Vec<&Binding> = list.iter().filter(|b| b.reach.takes(ip) > 0).collect();
+        found.sort_by_key(|b| (core::cmp::Reverse(b.reach.takes(ip)), b.family));
+        found
+            .into_iter()
             .filter_map(|b| b.socket.upgrade())
             .collect()
     }

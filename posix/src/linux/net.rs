@@ -1191,6 +1191,10 @@ pub fn setsockopt(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
         net::set_stored_option(f, level, name as i32, &named)?;
         return Ok(0);
     }
+    if level == abi::IPPROTO_IPV6 && name == n::IPV6_V6ONLY {
+        // Refused once bound (`EINVAL`): set before the stored value changes.
+        net::set_v6_only(f, stored != [0; 4])?;
+    }
     net::set_stored_option(f, level, name as i32, &stored)?;
     if level == SOL_SOCKET && stored != [0; 4] && TIMESTAMPS.iter().any(|&(t, _)| t == name) {
         // One receive timestamp at a time: the others go off.
@@ -1199,9 +1203,6 @@ pub fn setsockopt(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
                 net::set_stored_option(f, level, other as i32, &[0; 4])?;
             }
         }
-    }
-    if level == abi::IPPROTO_IPV6 && name == n::IPV6_V6ONLY {
-        net::set_v6_only(f, stored != [0; 4])?;
     }
     Ok(0)
 }

@@ -15,6 +15,14 @@
 //!   `recv`/`send`, `poll` before each): its own test, `network udp-hostfwd-echo`. Each answer
 //!   is checked byte for byte in the frames QEMU records (libslirp drops the guest's UDP under
 //!   `restrict=on` before it reaches the host; see `netspec`).
+//! - Then the same from a dual-stack `[::]` socket (`netcheck udp-echo6`): the host's IPv4
+//!   datagrams arrive named `::ffff:10.0.2.2`, the answers leave as IPv4 (`network
+//!   udp-dual-stack-echo`).
+//! - Then UDP over IPv6 (`network udp6-to-slirp-host`): `netcheck udp-send6` sends datagrams
+//!   of 1 to 1452 bytes to libslirp's `[fec0::2]` (`send_to`, then `connect` and `send`);
+//!   each is checked in the recorded frames (addresses, payload, the UDP checksum IPv6
+//!   requires). libslirp drops every IPv6 datagram of a guest under `restrict=on` and QEMU
+//!   7.2's hostfwd takes no IPv6 address, so nothing can answer.
 //! - Then `netcheck resolve` shows `localhost` and `hostservice` from `/etc/hosts`.
 //! - Then a server on `[::]` (`netcheck serve6`, dual-stack as on Linux) answers an IPv4
 //!   connection from the host through a forward and names both ends v4-mapped
@@ -26,7 +34,7 @@
 //!   prefixes is unreachable at once.
 
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
@@ -58,6 +66,13 @@ const GUEST_V6: [&str; 2] = [
 /// The UDP server's guest port and the sizes of the datagrams it answers.
 const UDP_GUEST_PORT: u16 = 7070;
 const UDP_SIZES: [usize; 6] = [1, 64, 512, 1000, 1400, 1472];
+/// The dual-stack (`[::]`) UDP server's guest port.
+const UDP_DUAL_GUEST_PORT: u16 = 7071;
+/// Where `netcheck udp-send6` sends (libslirp's IPv6 address), the sizes it sends (as
+/// `ports/linux/netcheck`), and the guest's address in `fec0::/64`.
+const UDP6_TO: (Ipv6Addr, u16) = (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 2), 5353);
+const UDP6_SIZES: [usize; 4] = [1, 100, 1000, 1452];
+const GUEST_IP6: Ipv6Addr = Ipv6Addr::new(0xfec0, 0, 0, 0, 0x5054, 0xff, 0xfe12, 0x3456);
 /// The guest's address (QEMU's DHCP) and the host as the guest sees it.
 const GUEST_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 15);
 const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
@@ -279,7 +294,7 @@ fn host_server(listener: TcpListener) -> std::result::Result<(), String> {
 /// answer is looked for in the frames QEMU recorded (`dump`), where it must also carry the
 /// right addresses, ports and checksums. An answer that does reach the host socket counts
 /// too.
-fn udp_client(port: u16, dump: &Path) -> Vec<String> {
+fn udp_client(port: u16, guest_port: u16, dump: &Path) -> Vec<String> {
     let sock = match UdpSocket::bind("127.0.0.1:0") {
         Ok(s) => s,
         Err(e) => return vec![format!("udp: bind: {e}")],
@@ -305,7 +320,10 @@ fn udp_client(port: u16, dump: &Path) -> Vec<String> {
             let sent = std::fs::read(dump).unwrap_or_default();
             let answers: Vec<pcap::Datagram> = pcap::udp_datagrams(&sent)
                 .into_iter()
-                .filter(|d| d.src == (GUEST_IP, UDP_GUEST_PORT) && d.dst == (GATEWAY, my_port))
+                .filter(|d| {
+                    d.src == (IpAddr::V4(GUEST_IP), guest_port)
+                        && d.dst == (IpAddr::V4(GATEWAY), my_port)
+                })
                 .collect();
             if let Some(d) = answers.iter().find(|d| d.payload.len() == size) {
                 if d.payload != want || !d.checksums_ok {
@@ -326,6 +344,53 @@ fn udp_client(port: u16, dump: &Path) -> Vec<String> {
         }
     }
     Vec::new()
+}
+
+/// The datagrams `netcheck udp-send6` sent over IPv6, as recorded in `dump`: one of each
+/// size, from the guest's `fec0::` address and the port it printed (`output`) to
+/// [`UDP6_TO`], each byte as `netcheck` makes it, checksums right.
+fn udp6_sent(output: &str, dump: &Path) -> Vec<String> {
+    let (to_ip, to_port) = UDP6_TO;
+    let line = format!(
+        "netcheck: udp6 sent {} datagrams from [{GUEST_IP6}]:",
+        UDP6_SIZES.len()
+    );
+    let Some(rest) = output.split_once(&line).map(|(_, r)| r) else {
+        return vec![format!("no line {line:?}PORT to [{to_ip}]:{to_port}")];
+    };
+    // The connected socket is named by its address in `fec0::/64` and its port.
+    let (port, tail) = rest.split_once(' ').unwrap_or_default();
+    let port = port.parse::<u16>().ok();
+    let Some(port) = port.filter(|_| tail.starts_with(&format!("to [{to_ip}]:{to_port}\n"))) else {
+        return vec![format!(
+            "udp6: the socket is not named as expected: {rest:.80?}"
+        )];
+    };
+    let sent = std::fs::read(dump).unwrap_or_default();
+    let frames: Vec<pcap::Datagram> = pcap::udp_datagrams(&sent)
+        .into_iter()
+        .filter(|d| d.src == (IpAddr::V6(GUEST_IP6), port) && d.dst == (IpAddr::V6(to_ip), to_port))
+        .collect();
+    let mut problems = Vec::new();
+    for size in UDP6_SIZES {
+        let want: Vec<u8> = (0..size).map(|i| byte((i + size) as u64)).collect();
+        match frames.iter().find(|d| d.payload.len() == size) {
+            Some(d) if d.payload == want && d.checksums_ok => {}
+            Some(d) => problems.push(format!(
+                "udp6: the {size}-byte datagram is wrong on the wire (checksums ok: {})",
+                d.checksums_ok
+            )),
+            None => problems.push(format!("udp6: no {size}-byte datagram on the wire")),
+        }
+    }
+    if frames.len() != UDP6_SIZES.len() {
+        problems.push(format!(
+            "udp6: {} datagrams on the wire, want {}",
+            frames.len(),
+            UDP6_SIZES.len()
+        ));
+    }
+    problems
 }
 
 /// Passes the guest's output on and tells the clients when a server in the OS is ready
@@ -374,14 +439,24 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         .and_then(|s| s.local_addr())
         .context(|| "binding UDP 127.0.0.1:0".to_string())?
         .port();
+    let udp_dual_port = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .context(|| "binding UDP 127.0.0.1:0".to_string())?
+        .port();
     let dump = ws.ensure_out_dir()?.join("network-udp.pcap");
     // QEMU appends to nothing: a dump of an earlier run must not answer for this one.
     let _ = std::fs::remove_file(&dump);
     let dump_client = dump.clone();
     let (udp_tx, udp_rx) = mpsc::channel();
     let udp = thread::spawn(move || match udp_rx.recv_timeout(TIMEOUT) {
-        Ok(()) => udp_client(udp_port, &dump_client),
+        Ok(()) => udp_client(udp_port, UDP_GUEST_PORT, &dump_client),
         Err(_) => vec!["the UDP server in the OS never said it was ready".to_string()],
+    });
+    let dump_client = dump.clone();
+    let (udp_dual_tx, udp_dual_rx) = mpsc::channel();
+    let udp_dual = thread::spawn(move || match udp_dual_rx.recv_timeout(TIMEOUT) {
+        Ok(()) => udp_client(udp_dual_port, UDP_DUAL_GUEST_PORT, &dump_client),
+        Err(_) => vec!["the dual-stack UDP server in the OS never said it was ready".to_string()],
     });
     let dual_port = free_port()?;
     let (dual_tx, dual_rx) = mpsc::channel();
@@ -400,9 +475,12 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     });
     let command = format!(
         "netcheck serve {GUEST_PORT} {CONNECTIONS}; netcheck get {HOST_SERVER_NAME} {FROM_HOST}; \
-         netcheck udp-echo {UDP_GUEST_PORT} {}; netcheck resolve localhost hostservice; \
+         netcheck udp-echo {UDP_GUEST_PORT} {n}; netcheck udp-echo6 {UDP_DUAL_GUEST_PORT} {n}; \
+         netcheck udp-send6 [{}]:{}; netcheck resolve localhost hostservice; \
          netcheck serve6 {DUAL_GUEST_PORT} 1; netcheck get {V6_HOST} 1; netcheck get {V6_OFF} 1; ip",
-        UDP_SIZES.len()
+        UDP6_TO.0,
+        UDP6_TO.1,
+        n = UDP_SIZES.len()
     );
     let (addr, port) = HOST_SERVER_IN_GUEST.split_once(':').unwrap_or_default();
     let request = ExecRequest {
@@ -420,6 +498,11 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
                     udp: true,
                 },
                 Forward {
+                    host_port: udp_dual_port,
+                    guest_port: UDP_DUAL_GUEST_PORT,
+                    udp: true,
+                },
+                Forward {
                     host_port: dual_port,
                     guest_port: DUAL_GUEST_PORT,
                     udp: false,
@@ -430,7 +513,7 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
                 guest_port: port.parse().unwrap_or(80),
                 host_port,
             }],
-            dump: Some(dump),
+            dump: Some(dump.clone()),
         },
         ..ExecRequest::new(&command, &[], TIMEOUT)
     };
@@ -439,6 +522,10 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         waiting: vec![
             (format!("netcheck: listening on {GUEST_PORT}"), tx),
             (format!("netcheck: udp on {UDP_GUEST_PORT}"), udp_tx),
+            (
+                format!("netcheck: udp on {UDP_DUAL_GUEST_PORT}"),
+                udp_dual_tx,
+            ),
             (format!("netcheck: listening on {DUAL_GUEST_PORT}"), dual_tx),
         ],
     };
@@ -452,6 +539,9 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     let mut udp_problems = udp
         .join()
         .unwrap_or_else(|_| vec!["UDP client panicked".into()]);
+    let mut udp_dual_problems = udp_dual
+        .join()
+        .unwrap_or_else(|_| vec!["dual-stack UDP client panicked".into()]);
     let mut dual_problems = dual
         .join()
         .unwrap_or_else(|_| vec!["dual-stack client panicked".into()]);
@@ -536,9 +626,20 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     if !output.contains(&udp_done) {
         udp_problems.push("the UDP server in the OS did not answer every datagram".to_string());
     }
+    // The dual-stack socket names its IPv4 sender v4-mapped.
+    let udp_dual_done = format!(
+        "netcheck: udp echoed {} datagrams, the first from ::ffff:{GATEWAY}\n",
+        UDP_SIZES.len()
+    );
+    if !output.contains(&udp_dual_done) {
+        udp_dual_problems.push(format!("missing {udp_dual_done:?}"));
+    }
+    let udp6_problems = udp6_sent(&output, &dump);
     for (name, problems) in [
         ("network host-to-os-and-back", problems),
         ("network udp-hostfwd-echo", udp_problems),
+        ("network udp-dual-stack-echo", udp_dual_problems),
+        ("network udp6-to-slirp-host", udp6_problems),
         ("network dual-stack-listener", dual_problems),
         ("network ipv6-to-slirp-host", v6_problems),
     ] {

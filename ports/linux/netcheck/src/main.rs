@@ -10,6 +10,13 @@
 //! - `netcheck udp-echo PORT COUNT`: binds UDP `0.0.0.0:PORT`, prints `netcheck: udp on PORT`,
 //!   and answers COUNT datagrams with their bytes reversed: the first with `recv_from` and
 //!   `send_to`, then `connect`s to its sender and uses `recv`/`send`; `poll` waits for each.
+//! - `netcheck udp-echo6 PORT COUNT`: the same on `[::]:PORT` (dual-stack: IPv4 senders
+//!   arrive as `::ffff:a.b.c.d`).
+//! - `netcheck udp-send6 [ADDR]:PORT`: from an IPv6 UDP socket, sends datagrams of
+//!   [`UDP6_SIZES`] bytes to ADDR:PORT (`send_to`, then `connect` and `send`), checks that
+//!   one byte more than a frame holds is `EMSGSIZE` and an address off the interface's
+//!   prefixes `ENETUNREACH`, and prints its own address once connected (the answers cannot
+//!   come back on QEMU's restricted network: the test reads the frames).
 //! - `netcheck resolve NAME...`: prints the addresses each name resolves to.
 //! - `netcheck linux-init PORT COUNT`: as `/init` of the network bench's Linux peer: loads
 //!   the network driver, sets up `eth0` ([`linux_init`]), then `serve PORT COUNT`, then
@@ -261,8 +268,45 @@ fn wait_readable(sock: &UdpSocket, ms: i32) -> Result<(), String> {
     }
 }
 
-fn udp_echo(port: u16, count: usize) -> Result<String, String> {
-    let sock = UdpSocket::bind(("0.0.0.0", port)).map_err(|e| format!("bind: {e}"))?;
+/// The sizes `udp-send6` sends: up to the largest that fits one frame over IPv6.
+const UDP6_SIZES: [usize; 4] = [1, 100, 1000, 1452];
+
+/// Byte `i` of the `size`-byte datagram `udp-send6` sends (the test on the host checks it).
+fn udp6_byte(i: usize, size: usize) -> u8 {
+    byte((i + size) as u64)
+}
+
+fn udp_send6(to: &str) -> Result<String, String> {
+    let to: std::net::SocketAddr = to.parse().map_err(|e| format!("{to}: {e}"))?;
+    let sock = UdpSocket::bind("[::]:0").map_err(|e| format!("bind: {e}"))?;
+    let data = |size: usize| -> Vec<u8> { (0..size).map(|i| udp6_byte(i, size)).collect() };
+    let (first, rest) = UDP6_SIZES.split_first().ok_or("no sizes")?;
+    sock.send_to(&data(*first), to)
+        .map_err(|e| format!("send_to {to}: {e}"))?;
+    match sock.send_to(&[0u8; UDP6_SIZES[3] + 1], to) {
+        Err(e) if e.raw_os_error() == Some(libc::EMSGSIZE) => {}
+        other => return Err(format!("a datagram larger than a frame: {other:?}")),
+    }
+    let off: std::net::SocketAddr = "[2001:db8::1]:7".parse().map_err(|_| "address")?;
+    match sock.send_to(b"x", off) {
+        Err(e) if e.raw_os_error() == Some(libc::ENETUNREACH) => {}
+        other => return Err(format!("to {off}: {other:?}")),
+    }
+    sock.connect(to).map_err(|e| format!("connect {to}: {e}"))?;
+    for size in rest {
+        sock.send(&data(*size))
+            .map_err(|e| format!("send {size}: {e}"))?;
+    }
+    let me = sock.local_addr().map_err(|e| format!("local_addr: {e}"))?;
+    let peer = sock.peer_addr().map_err(|e| format!("peer_addr: {e}"))?;
+    Ok(format!(
+        "netcheck: udp6 sent {} datagrams from {me} to {peer}",
+        UDP6_SIZES.len()
+    ))
+}
+
+fn udp_echo(ip: &str, port: u16, count: usize) -> Result<String, String> {
+    let sock = UdpSocket::bind((ip, port)).map_err(|e| format!("bind: {e}"))?;
     println!("netcheck: udp on {port}");
     let _ = std::io::stdout().flush();
     let mut buf = vec![0u8; 65536];
@@ -315,6 +359,20 @@ fn resolve(names: &[String]) -> i32 {
     code
 }
 
+/// Prints a command's outcome; its exit status.
+fn report(command: &str, outcome: Result<String, String>) -> i32 {
+    match outcome {
+        Ok(line) => {
+            println!("{line}");
+            0
+        }
+        Err(e) => {
+            println!("netcheck: {command}: {e}");
+            1
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let code = match args.get(1).map(String::as_str) {
@@ -343,18 +401,14 @@ fn main() {
             Err(_) => 2,
         },
         Some("udp-echo") if args.len() == 4 => match (args[2].parse(), args[3].parse()) {
-            (Ok(port), Ok(count)) => match udp_echo(port, count) {
-                Ok(line) => {
-                    println!("{line}");
-                    0
-                }
-                Err(e) => {
-                    println!("netcheck: udp-echo: {e}");
-                    1
-                }
-            },
+            (Ok(port), Ok(count)) => report("udp-echo", udp_echo("0.0.0.0", port, count)),
             _ => 2,
         },
+        Some("udp-echo6") if args.len() == 4 => match (args[2].parse(), args[3].parse()) {
+            (Ok(port), Ok(count)) => report("udp-echo6", udp_echo("::", port, count)),
+            _ => 2,
+        },
+        Some("udp-send6") if args.len() == 3 => report("udp-send6", udp_send6(&args[2])),
         Some("resolve") if args.len() > 2 => resolve(&args[2..]),
         Some("linux-init") if args.len() == 4 => match (args[2].parse(), args[3].parse()) {
             (Ok(port), Ok(count)) => {
@@ -377,7 +431,7 @@ fn main() {
     };
     if code == 2 {
         eprintln!(
-            "usage: netcheck serve PORT COUNT | serve6 PORT COUNT | get ADDR:PORT SIZE | udp-echo PORT COUNT | resolve NAME... | linux-init PORT COUNT"
+            "usage: netcheck serve PORT COUNT | serve6 PORT COUNT | get ADDR:PORT SIZE | udp-echo PORT COUNT | udp-echo6 PORT COUNT | udp-send6 [ADDR]:PORT | resolve NAME... | linux-init PORT COUNT"
         );
     }
     std::process::exit(code);
