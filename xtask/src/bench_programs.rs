@@ -20,7 +20,7 @@ use std::time::Duration;
 use crate::bench_stats::{median, parse_guest_output};
 use crate::commands::wasm_registry::RESVG;
 use crate::error::{Context, Error, Result};
-use crate::exec::{self, ExecOutcome, ExecRequest};
+use crate::exec::{self, ExecRequest};
 use crate::linux_guest;
 use crate::ramdisk::AddSpec;
 use crate::registry;
@@ -153,15 +153,7 @@ pub fn ours(
         verbose,
         ..ExecRequest::new(&command, &adds, TIMEOUT)
     };
-    let mut out = Vec::new();
-    let outcome = exec::exec(ws, &request, &mut out)?;
-    let output = String::from_utf8_lossy(&out).into_owned();
-    if !matches!(outcome, ExecOutcome::Completed { .. }) {
-        let problem = outcome.problem().unwrap_or_default();
-        return Err(Error::failed(format!(
-            "the OS side of the program rows failed:\n{output}\n{problem}"
-        )));
-    }
+    let output = exec::completed_output(ws, &request, "the OS side of the program rows")?;
     Ok(values(&output, names, "the OS"))
 }
 

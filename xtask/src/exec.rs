@@ -128,6 +128,22 @@ impl ExecOutcome {
     }
 }
 
+/// Runs `request` and returns what the guest printed, or an error naming `what` with that
+/// output and the problem when the run did not complete (a boot failure, a timeout, a crash;
+/// the command's own exit status is not judged here).
+pub fn completed_output(ws: &Workspace, request: &ExecRequest<'_>, what: &str) -> Result<String> {
+    let mut out = Vec::new();
+    let outcome = exec(ws, request, &mut out)?;
+    let output = String::from_utf8_lossy(&out).into_owned();
+    if !matches!(outcome, ExecOutcome::Completed { .. }) {
+        let problem = outcome.problem().unwrap_or_default();
+        return Err(crate::error::Error::failed(format!(
+            "{what} failed:\n{output}\n{problem}"
+        )));
+    }
+    Ok(output)
+}
+
 /// Boots the (already built) kernel in exec mode and streams the command's output to `out`
 /// as it arrives. Errors are failures to set up or start QEMU.
 pub fn exec(ws: &Workspace, request: &ExecRequest<'_>, out: &mut dyn Write) -> Result<ExecOutcome> {

@@ -21,6 +21,7 @@
 
 #![deny(unsafe_code)]
 
+mod imports;
 mod on_wasmi;
 mod on_wasmtime;
 mod wasi;

@@ -383,15 +383,7 @@ fn run_ours_coremark(
         verbose,
         ..ExecRequest::new(&command, &adds, TIMEOUT)
     };
-    let mut out = Vec::new();
-    let outcome = exec::exec(ws, &request, &mut out)?;
-    let output = String::from_utf8_lossy(&out).into_owned();
-    if !matches!(outcome, ExecOutcome::Completed { .. }) {
-        let problem = outcome.problem().unwrap_or_default();
-        return Err(Error::failed(format!(
-            "the OS side of CoreMark failed:\n{output}\n{problem}"
-        )));
-    }
+    let output = exec::completed_output(ws, &request, "the OS side of CoreMark")?;
     Ok(coremark_values(&output, engines, "the OS"))
 }
 
