@@ -25,6 +25,7 @@ use crate::linux_guest;
 use crate::ramdisk::AddSpec;
 use crate::registry;
 use crate::registry_programs::{self, RIPGREP};
+use crate::setup;
 use crate::workspace::Workspace;
 
 /// The rows: name and what they time.
@@ -84,6 +85,7 @@ pub fn prepare(
     let (rg, _) = registry_programs::ensure_built(ws, &RIPGREP, verbose)?;
     let tree = dir.join("tree");
     make_tree(&tree)?;
+    setup::ensure_registry_clients()?;
     let module = registry::Cache::ensure(ws, &[RESVG])?.module(&RESVG);
     let svg = dir.join("input.svg");
     let text = big_svg();
