@@ -70,6 +70,22 @@ fn parse(args: &[String]) -> Option<Options> {
     Some(options)
 }
 
+/// One untimed call of `run`, then up to `runs` timed ones, stopping after one that exits
+/// with a non-zero status: the last exit code and the times.
+fn timed_runs(
+    runs: usize,
+    mut run: impl FnMut() -> Result<i32, String>,
+) -> Result<(i32, Vec<std::time::Duration>), String> {
+    let mut status = run()?;
+    let mut times = Vec::new();
+    while status == 0 && times.len() < runs {
+        let began = std::time::Instant::now();
+        status = run()?;
+        times.push(began.elapsed());
+    }
+    Ok((status, times))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(options) = parse(&args) else {

@@ -1,7 +1,7 @@
 //! Runs a WASI command on wasmi (the kernel's version and features, plus `std`), with the
 //! default engine configuration: no fuel metering, lazy compilation.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasmi::{Caller, Config, Engine, Extern, Linker, Module, Store};
 
@@ -24,14 +24,7 @@ pub fn timed(
     wasi: impl Fn() -> Wasi,
     runs: usize,
 ) -> Result<(i32, Vec<Duration>), String> {
-    let mut status = run(bytes, wasi())?;
-    let mut times = Vec::new();
-    while status == 0 && times.len() < runs {
-        let began = Instant::now();
-        status = run(bytes, wasi())?;
-        times.push(began.elapsed());
-    }
-    Ok((status, times))
+    crate::timed_runs(runs, || run(bytes, wasi()))
 }
 
 fn start(engine: &Engine, module: &Module, wasi: Wasi) -> Result<i32, String> {

@@ -4,7 +4,7 @@
 //! baseline x86-64 flags, not the host's detected features, so both sides run the same code.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasmtime::{Caller, Config, Engine, Extern, Linker, Module, Store};
 
@@ -51,16 +51,7 @@ pub fn timed(
     drop(module);
     let path = std::env::temp_dir().join(format!("wasm-bench-peer-{}.cwasm", std::process::id()));
     std::fs::write(&path, native).map_err(|e| format!("{}: {e}", path.display()))?;
-    let outcome = (|| {
-        let mut status = start(&engine, &load(&engine, &path)?, wasi())?;
-        let mut times = Vec::new();
-        while status == 0 && times.len() < runs {
-            let began = Instant::now();
-            status = start(&engine, &load(&engine, &path)?, wasi())?;
-            times.push(began.elapsed());
-        }
-        Ok((status, times))
-    })();
+    let outcome = crate::timed_runs(runs, || start(&engine, &load(&engine, &path)?, wasi()));
     let _ = std::fs::remove_file(&path);
     outcome
 }
