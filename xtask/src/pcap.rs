@@ -145,13 +145,7 @@ mod tests {
         frame.extend_from_slice(&[8, 0]);
         frame.extend_from_slice(&ip);
         frame.extend_from_slice(&udp);
-        let mut file = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
-        file.extend_from_slice(&[0; 20]);
-        file.extend_from_slice(&[0; 8]);
-        file.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        file.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        file.extend_from_slice(&frame);
-        file
+        pcap_file(&frame)
     }
 
     #[test]
@@ -177,6 +171,17 @@ mod tests {
         assert!(udp_datagrams(b"not a pcap file at all, no").is_empty());
     }
 
+    /// A little-endian pcap file holding `frame` as its one record.
+    fn pcap_file(frame: &[u8]) -> Vec<u8> {
+        let mut file = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
+        file.extend_from_slice(&[0; 20]);
+        file.extend_from_slice(&[0; 8]);
+        file.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        file.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        file.extend_from_slice(frame);
+        file
+    }
+
     /// A pcap file with one Ethernet frame: [fec0::15]:7070 -> [fec0::2]:5000, "hi!".
     fn sample6() -> Vec<u8> {
         let src: Ipv6Addr = "fec0::15".parse().unwrap();
@@ -197,13 +202,7 @@ mod tests {
         frame.extend_from_slice(&src.octets());
         frame.extend_from_slice(&dst.octets());
         frame.extend_from_slice(&udp);
-        let mut file = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
-        file.extend_from_slice(&[0; 20]);
-        file.extend_from_slice(&[0; 8]);
-        file.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        file.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        file.extend_from_slice(&frame);
-        file
+        pcap_file(&frame)
     }
 
     #[test]
