@@ -4,15 +4,21 @@
 //! `pci`. The drivers themselves (`virtio_rng`, later `virtio_net`) are crates of their own
 //! on top of virtio-drivers' device types.
 //!
-//! Depends on `virtio-drivers`, `memory` (frames, translation, the MMIO window), `pci`.
+//! Also a transport adapter that keeps virtio-drivers away from event indices
+//! ([`NoEventIndex`]).
+//!
+//! Depends on `virtio-drivers`, `zerocopy` (the transport trait's bounds), `memory` (frames,
+//! translation, the MMIO window), `pci`.
 
 #![no_std]
 
 extern crate alloc;
 
+mod no_event_index;
 mod tests;
 
 use core::ptr::NonNull;
+pub use no_event_index::NoEventIndex;
 pub use virtio_drivers::transport::DeviceType;
 pub use virtio_drivers::transport::pci::PciTransport;
 use virtio_drivers::transport::pci::bus::Command;

@@ -1,37 +1,53 @@
 //! The virtio network device (QEMU `-device virtio-net-pci`): Ethernet frames in and out,
-//! interrupt-driven. The first such device found on PCI is used. Received frames are copied
-//! out of the device's buffers and the buffers go straight back to the device; a frame is
-//! sent by handing it to the device and waiting for the device to take it (QEMU does so at
-//! once). The device's interrupt (its legacy INTx line, which firmware routed to an 8259 IRQ)
-//! is acknowledged here and then reported to the hook the network stack installs
+//! interrupt-driven. The first such device found on PCI is used.
+//!
+//! Owns the device and its buffers: [`QUEUE`] receive buffers, always posted to the device
+//! (a received frame is copied out and its buffer posted again at once), and [`QUEUE`]
+//! transmit buffers. A frame is sent by copying it into a free transmit buffer and posting
+//! it, without waiting for the device: buffers the device finished with are taken back
+//! before the next frame goes out, and [`can_send`] is false while all are in flight (the
+//! device's interrupt for finished frames then wakes the stack). The device is notified only
+//! when it asks to be (event indices are hidden from virtio-drivers, see
+//! `virtio::NoEventIndex`), so a burst of frames costs one notification, not one per frame.
+//! The device's interrupt (its legacy INTx line, which firmware routed to an 8259 IRQ) is
+//! acknowledged here and then reported to the hook the network stack installs
 //! ([`set_interrupt_hook`]), which wakes the stack's task: nothing polls the device while
 //! the network is idle.
 //!
-//! Depends on `virtio-drivers` (the device's queue protocol, `VirtIONet`), `virtio` (the
+//! Depends on `virtio-drivers` (the device's queue protocol, `VirtIONetRaw`), `virtio` (the
 //! `Hal` and the PCI transport), `pci`, `interrupts` (the IRQ handler), `spin`, `x86_64`.
+//! Its only `unsafe` is handing buffers to the device and taking them back.
 
 #![no_std]
-#![forbid(unsafe_code)]
 
 extern crate alloc;
 
+mod buffers;
 mod tests;
 
 use alloc::vec::Vec;
+use buffers::Buffers;
 use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use spin::Mutex;
-use virtio::{DeviceType, KernelHal, PciTransport};
-use virtio_drivers::device::net::VirtIONet;
+use virtio::{DeviceType, KernelHal, NoEventIndex, PciTransport};
+use virtio_drivers::device::net::VirtIONetRaw;
 use x86_64::instructions::interrupts::without_interrupts;
 
-/// Descriptors per queue (receive buffers posted at once).
+/// Descriptors per queue: receive buffers posted at once, and frames in flight.
 const QUEUE: usize = 64;
-/// Bytes per receive buffer: the virtio header plus a full Ethernet frame (1514), rounded up.
+/// Bytes per buffer: the virtio header plus a full Ethernet frame (1514), rounded up.
 const BUF_LEN: usize = 2048;
 /// The largest Ethernet frame (without FCS) the device sends or receives.
 pub const MAX_FRAME: usize = 1514;
 
-type Net = VirtIONet<KernelHal, PciTransport, QUEUE>;
+type Raw = VirtIONetRaw<KernelHal, NoEventIndex<PciTransport>, QUEUE>;
+
+/// The device and its buffers. The device is declared first so that it is dropped (and
+/// reset) before the buffers it may hold.
+struct Net {
+    raw: Raw,
+    buffers: Buffers,
+}
 
 /// The device, locked only with interrupts off (the IRQ handler takes it too).
 static DEVICE: Mutex<Option<Net>> = Mutex::new(None);
@@ -55,8 +71,10 @@ pub enum Error {
     NoDevice,
     /// Longer than [`MAX_FRAME`].
     TooLong,
-    /// The device refused the request.
+    /// The device refused the request or returned something unusable.
     Device,
+    /// Every transmit buffer is in flight ([`can_send`] is false).
+    Busy,
 }
 
 /// The device's counters.
@@ -69,6 +87,8 @@ pub struct Stats {
     pub tx_bytes: u64,
     pub tx_errors: u64,
     pub interrupts: u64,
+    /// Frames posted that the device has not finished with yet.
+    pub tx_in_flight: u64,
 }
 
 /// Looks for a network device on PCI (after `pci::init`), starts it and enables its
@@ -86,12 +106,20 @@ pub fn init() -> bool {
         let net = virtio::transport(device)
             .map_err(|e| log::warn!("virtio-net at {}: {e:?}", device.function))
             .and_then(|t| {
-                Net::new(t, BUF_LEN)
+                Raw::new(NoEventIndex(t))
                     .map_err(|e| log::warn!("virtio-net at {}: {e:?}", device.function))
+            })
+            .and_then(|mut raw| match Buffers::post(&mut raw) {
+                Ok(buffers) => Ok(Net { raw, buffers }),
+                Err(e) => {
+                    // Dropping the device resets it (the buffers it took were leaked).
+                    log::warn!("virtio-net at {}: receive buffers: {e:?}", device.function);
+                    Err(())
+                }
             });
         let Ok(mut net) = net else { continue };
-        let mac = net.mac_address();
-        net.enable_interrupts();
+        let mac = net.raw.mac_address();
+        net.raw.enable_interrupts();
         without_interrupts(|| {
             *DEVICE.lock() = Some(net);
             *MAC.lock() = mac;
@@ -151,7 +179,7 @@ fn on_interrupt() {
     // The IRQ line may be shared: acknowledging reads and clears the device's interrupt
     // status, which lowers its (level-triggered) line.
     if let Some(net) = DEVICE.lock().as_mut() {
-        net.ack_interrupt();
+        net.raw.ack_interrupt();
     }
     if let Some(hook) = *HOOK.lock() {
         hook();
@@ -160,40 +188,47 @@ fn on_interrupt() {
 
 /// Whether a received frame is waiting.
 pub fn can_receive() -> bool {
-    without_interrupts(|| DEVICE.lock().as_ref().is_some_and(Net::can_recv))
+    without_interrupts(|| {
+        DEVICE
+            .lock()
+            .as_ref()
+            .is_some_and(|net| net.raw.poll_receive().is_some())
+    })
 }
 
 /// Takes the next received frame (a copy; the device gets its buffer back at once).
 pub fn receive() -> Option<Vec<u8>> {
-    without_interrupts(|| {
+    let frame = without_interrupts(|| {
         let mut guard = DEVICE.lock();
         let net = guard.as_mut()?;
-        if !net.can_recv() {
-            return None;
+        net.buffers.receive(&mut net.raw)
+    })?;
+    match frame {
+        Ok(frame) => {
+            RX_PACKETS.fetch_add(1, Ordering::Relaxed);
+            RX_BYTES.fetch_add(frame.len() as u64, Ordering::Relaxed);
+            Some(frame)
         }
-        let buf = match net.receive() {
-            Ok(buf) => buf,
-            Err(_) => {
-                RX_ERRORS.fetch_add(1, Ordering::Relaxed);
-                return None;
-            }
-        };
-        let frame = buf.packet().to_vec();
-        if net.recycle_rx_buffer(buf).is_err() {
+        Err(_) => {
             RX_ERRORS.fetch_add(1, Ordering::Relaxed);
+            None
         }
-        RX_PACKETS.fetch_add(1, Ordering::Relaxed);
-        RX_BYTES.fetch_add(frame.len() as u64, Ordering::Relaxed);
-        Some(frame)
+    }
+}
+
+/// Whether the device has room for a frame to send now (frames it finished with are taken
+/// back first).
+pub fn can_send() -> bool {
+    without_interrupts(|| {
+        DEVICE.lock().as_mut().is_some_and(|net| {
+            net.buffers.reclaim(&mut net.raw);
+            net.buffers.can_send(&net.raw)
+        })
     })
 }
 
-/// Whether the device has room for a frame to send.
-pub fn can_send() -> bool {
-    without_interrupts(|| DEVICE.lock().as_ref().is_some_and(Net::can_send))
-}
-
-/// Sends one Ethernet frame (without FCS).
+/// Sends one Ethernet frame (without FCS): posts it to the device and returns without
+/// waiting for the device to take it.
 pub fn send(frame: &[u8]) -> Result<(), Error> {
     if frame.len() > MAX_FRAME {
         return Err(Error::TooLong);
@@ -201,16 +236,14 @@ pub fn send(frame: &[u8]) -> Result<(), Error> {
     let r = without_interrupts(|| {
         let mut guard = DEVICE.lock();
         let net = guard.as_mut().ok_or(Error::NoDevice)?;
-        let mut tx = net.new_tx_buffer(frame.len());
-        tx.packet_mut().copy_from_slice(frame);
-        net.send(tx).map_err(|_| Error::Device)
+        net.buffers.send(&mut net.raw, frame)
     });
     match r {
         Ok(()) => {
             TX_PACKETS.fetch_add(1, Ordering::Relaxed);
             TX_BYTES.fetch_add(frame.len() as u64, Ordering::Relaxed);
         }
-        Err(Error::Device) => {
+        Err(Error::Device | Error::Busy) => {
             TX_ERRORS.fetch_add(1, Ordering::Relaxed);
         }
         Err(_) => {}
@@ -220,6 +253,12 @@ pub fn send(frame: &[u8]) -> Result<(), Error> {
 
 /// The counters so far.
 pub fn stats() -> Stats {
+    let tx_in_flight = without_interrupts(|| {
+        DEVICE
+            .lock()
+            .as_ref()
+            .map_or(0, |net| net.buffers.in_flight() as u64)
+    });
     Stats {
         rx_packets: RX_PACKETS.load(Ordering::Relaxed),
         rx_bytes: RX_BYTES.load(Ordering::Relaxed),
@@ -228,5 +267,6 @@ pub fn stats() -> Stats {
         tx_bytes: TX_BYTES.load(Ordering::Relaxed),
         tx_errors: TX_ERRORS.load(Ordering::Relaxed),
         interrupts: INTERRUPTS.load(Ordering::Relaxed),
+        tx_in_flight,
     }
 }
