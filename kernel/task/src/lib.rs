@@ -68,9 +68,9 @@ pub use lifecycle::{
 };
 pub use registry::{TaskInfo, list, lookup};
 pub use scheduler::{
-    AffinityError, CpuHold, DEFAULT_PRIORITY, PRIORITIES, active_cpus, affinity, current,
-    current_cpu, current_id, hold_other_cpus, init, prepare_cpu, run_this_cpu, set_affinity,
-    sleep_ns, yield_now,
+    AffinityError, CpuHold, DEFAULT_PRIORITY, PRIORITIES, RunQueueStats, active_cpus, affinity,
+    current, current_cpu, current_id, hold_other_cpus, init, prepare_cpu, run_queue_stats,
+    run_this_cpu, set_affinity, sleep_ns, yield_now,
 };
 pub use stop::{resume, stop, stop_point, stop_signal};
 pub use tls::TlsKey;

@@ -126,6 +126,48 @@ static QUEUE: Mutex<Shared> = Mutex::new(Shared {
     sleepers: Vec::new(),
 });
 
+/// Times the queue lock was taken, found held by another CPU, and the time spent waiting for
+/// it then (ns): the measure of what one shared queue costs ([`run_queue_stats`]).
+static QUEUE_TAKEN: AtomicU64 = AtomicU64::new(0);
+static QUEUE_CONTENDED: AtomicU64 = AtomicU64::new(0);
+static QUEUE_WAIT_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Takes the queue lock (interrupts disabled), counting contention.
+fn queue() -> spin::MutexGuard<'static, Shared> {
+    QUEUE_TAKEN.fetch_add(1, Ordering::Relaxed);
+    if let Some(q) = QUEUE.try_lock() {
+        return q;
+    }
+    let started = time::monotonic_ns();
+    let q = QUEUE.lock();
+    QUEUE_CONTENDED.fetch_add(1, Ordering::Relaxed);
+    QUEUE_WAIT_NS.fetch_add(
+        time::monotonic_ns().saturating_sub(started),
+        Ordering::Relaxed,
+    );
+    q
+}
+
+/// How the one run queue's lock fared since boot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunQueueStats {
+    /// Times a CPU took it.
+    pub taken: u64,
+    /// Times it was held by another CPU then.
+    pub contended: u64,
+    /// Time spent waiting for it in those cases (ns).
+    pub wait_ns: u64,
+}
+
+/// The run queue lock's counters.
+pub fn run_queue_stats() -> RunQueueStats {
+    RunQueueStats {
+        taken: QUEUE_TAKEN.load(Ordering::Relaxed),
+        contended: QUEUE_CONTENDED.load(Ordering::Relaxed),
+        wait_ns: QUEUE_WAIT_NS.load(Ordering::Relaxed),
+    }
+}
+
 /// One CPU's scheduler state. Only that CPU touches it, with interrupts disabled (the lock
 /// is never contended; it keeps the code free of `unsafe`).
 struct CpuSched {
@@ -251,7 +293,7 @@ pub fn run_this_cpu() -> ! {
     drop(idle);
     {
         // Under the queue lock, as every change of the idle mask (see `IDLE_CPUS`).
-        let _q = QUEUE.lock();
+        let _q = queue();
         IDLE_CPUS.fetch_or(1 << cpu, Ordering::SeqCst);
         ACTIVE_CPUS.fetch_or(1 << cpu, Ordering::SeqCst);
     }
@@ -274,11 +316,7 @@ fn idle_loop() -> ! {
 
 /// Whether the run queue holds a task this CPU may run (interrupts disabled).
 fn runnable_here() -> bool {
-    QUEUE
-        .lock()
-        .run_queue
-        .top_priority_for(this_cpu())
-        .is_some()
+    queue().run_queue.top_priority_for(this_cpu()).is_some()
 }
 
 /// The running task.
@@ -379,7 +417,7 @@ pub(crate) fn commit_block(me: &Arc<Task>, seq: u64, deadline: Option<u64>) -> W
         return WakeReason::Killed;
     }
     if let Some(deadline) = deadline {
-        QUEUE.lock().sleepers.push(Sleeper {
+        queue().sleepers.push(Sleeper {
             deadline,
             seq,
             task: me.clone(),
@@ -392,8 +430,7 @@ pub(crate) fn commit_block(me: &Arc<Task>, seq: u64, deadline: Option<u64>) -> W
     let reason = me.sched.lock().wake_reason;
     if deadline.is_some() && reason != WakeReason::TimedOut {
         // Woken before the deadline: drop the now stale timeout entry (it holds the task).
-        QUEUE
-            .lock()
+        queue()
             .sleepers
             .retain(|s| !(Arc::ptr_eq(&s.task, me) && s.seq == seq));
     }
@@ -437,7 +474,7 @@ pub(crate) fn wake_if(
 /// Puts a task that just became `Runnable` on the run queue and wakes an idle CPU that may
 /// run it (interrupts disabled).
 pub(crate) fn enqueue(task: Arc<Task>) {
-    QUEUE.lock().run_queue.push_back(task.clone());
+    queue().run_queue.push_back(task.clone());
     kick(&task);
 }
 
@@ -480,7 +517,7 @@ pub(crate) fn schedule_locked_irqs_off() {
     let cpu = this_cpu();
     let (prev_rsp, next_rsp, next_tp, next_entry) = {
         let mut c = CPUS[cpu].lock();
-        let mut q = QUEUE.lock();
+        let mut q = queue();
         let prev = c.current.take().expect("scheduler not started");
         let now = time::monotonic_ns();
         let ran = now.saturating_sub(c.last_switch_ns);
@@ -568,7 +605,7 @@ pub(crate) fn finish_switch() {
 fn on_boot_cpu_tick() {
     let now = time::monotonic_ns();
     let due: Vec<Sleeper> = {
-        let mut q = QUEUE.lock();
+        let mut q = queue();
         let mut due = Vec::new();
         let mut i = 0;
         while i < q.sleepers.len() {
@@ -614,7 +651,7 @@ fn on_cpu_tick() {
         let current = c.current.as_ref().expect("a running task");
         let (on_idle, priority) = (current.idle, current.priority());
         let unwelcome = !current.welcome_on(cpu);
-        let top = QUEUE.lock().run_queue.top_priority_for(cpu);
+        let top = queue().run_queue.top_priority_for(cpu);
         unwelcome || top.is_some_and(|p| slice_over || on_idle || p > priority)
     };
     if preempt {
@@ -636,7 +673,7 @@ fn on_reschedule() {
         let current = c.current.as_ref().expect("a running task");
         let (on_idle, priority) = (current.idle, current.priority());
         let unwelcome = !current.welcome_on(cpu);
-        let top = QUEUE.lock().run_queue.top_priority_for(cpu);
+        let top = queue().run_queue.top_priority_for(cpu);
         unwelcome || top.is_some_and(|p| on_idle || p > priority)
     };
     if switch {

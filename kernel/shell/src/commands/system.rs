@@ -138,6 +138,15 @@ pub(super) fn cmd_cpus(_: &[String], io: &mut Io) -> i32 {
             s.sent,
             (s.wait_ns / s.sent.max(1)) / 1000
         ));
+        let q = task::run_queue_stats();
+        io.out(&format!(
+            "run queue lock: taken {} times, {} found held by another CPU ({}.{:02}%), {} us waited in all\n",
+            q.taken,
+            q.contended,
+            q.contended * 100 / q.taken.max(1),
+            q.contended * 10000 / q.taken.max(1) % 100,
+            q.wait_ns / 1000
+        ));
     }
     0
 }
