@@ -60,6 +60,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("timers.c", "timers", Link::StaticPie),
     ("eintr.c", "eintr", Link::StaticPie),
     ("ifaddrs.c", "ifaddrs", Link::StaticPie),
+    ("ownaddr.c", "ownaddr", Link::StaticPie),
     ("names.c", "names", Link::StaticPie),
     ("sysregs.c", "sysregs", Link::StaticPie),
     ("cpus.c", "cpus-c", Link::StaticPie),

@@ -368,9 +368,10 @@ impl Stack {
                     }
                     _ => {
                         l.pool.swap_remove(i);
-                        if s.remote_endpoint()
-                            .is_some_and(|e| l.families.takes(&e.addr))
-                        {
+                        if s.remote_endpoint().is_some_and(|e| {
+                            l.families
+                                .takes(&e.addr, s.local_endpoint().map(|e| e.addr).as_ref())
+                        }) {
                             l.ready.push_back(h);
                             woke = true;
                         } else {
@@ -392,11 +393,11 @@ impl Stack {
             }
         }
         for (port, h) in strays {
-            let family = self.sockets.get::<stcp::Socket>(h).remote_endpoint();
-            let owner = self
-                .listeners
-                .values_mut()
-                .find(|l| l.port == port && family.is_some_and(|e| l.families.takes(&e.addr)));
+            let s = self.sockets.get::<stcp::Socket>(h);
+            let (peer, local) = (s.remote_endpoint(), s.local_endpoint().map(|e| e.addr));
+            let owner = self.listeners.values_mut().find(|l| {
+                l.port == port && peer.is_some_and(|e| l.families.takes(&e.addr, local.as_ref()))
+            });
             match owner {
                 Some(l) => {
                     l.ready.push_back(h);

@@ -27,9 +27,9 @@ kernel_test! {
         // Two listeners of one family on one port: the second is refused; the port is free
         // again after. An IPv4 and an IPv6 listener share it (`0.0.0.0:P` and a `[::]:P`
         // with `IPV6_V6ONLY`); a dual-stack one then finds it taken.
-        let both = Families { v4: true, v6: true };
-        let v4 = Families { v4: true, v6: false };
-        let v6 = Families { v4: false, v6: true };
+        let both = Families::any(true, true);
+        let v4 = Families::any(true, false);
+        let v6 = Families::any(false, true);
         let nothing = || alloc::sync::Arc::new(|| {});
         let a = tcp_listen(4321, 4, both, nothing()).unwrap();
         assert_eq!(tcp_listen(4321, 4, v4, nothing()).err(), Some(Errno::EADDRINUSE));
@@ -51,6 +51,25 @@ kernel_test! {
         assert_eq!(udp_bind(4321, v6, deliver()).err(), Some(Errno::EADDRINUSE));
         drop(b);
         drop(udp_bind(4321, both, deliver()).unwrap());
+        // Bound to one address of the interface: the wildcard of its family overlaps it,
+        // another address does not; it takes only what is addressed to it.
+        let own = ipv4().unwrap().address;
+        let at = |a: [u8; 4]| Families {
+            local: Some(core::net::IpAddr::from(a)),
+            ..v4
+        };
+        let a = tcp_listen(4322, 4, at(own), nothing()).unwrap();
+        assert_eq!(tcp_listen(4322, 4, v4, nothing()).err(), Some(Errno::EADDRINUSE));
+        assert_eq!(tcp_listen(4322, 4, at(own), nothing()).err(), Some(Errno::EADDRINUSE));
+        let b = tcp_listen(4322, 4, at([10, 0, 2, 99]), nothing()).unwrap();
+        drop((a, b));
+        let peer = smoltcp::wire::IpAddress::from(core::net::Ipv4Addr::new(10, 0, 2, 2));
+        let to_own = smoltcp::wire::IpAddress::from(core::net::Ipv4Addr::from(own));
+        let to_other = smoltcp::wire::IpAddress::from(core::net::Ipv4Addr::new(10, 0, 2, 99));
+        assert!(at(own).takes(&peer, Some(&to_own)));
+        assert!(!at(own).takes(&peer, Some(&to_other)));
+        assert!(v4.takes(&peer, Some(&to_other)));
+        assert!(!v6.takes(&peer, Some(&to_own)));
     }
 }
 
@@ -140,8 +159,8 @@ kernel_test! {
             })
         };
         let (six, four): (Got, Got) = Default::default();
-        let v6 = udp_bind(4444, Families { v4: false, v6: true }, holder(&six)).unwrap();
-        let v4 = udp_bind(4444, Families { v4: true, v6: false }, holder(&four)).unwrap();
+        let v6 = udp_bind(4444, Families::any(false, true), holder(&six)).unwrap();
+        let v4 = udp_bind(4444, Families::any(true, false), holder(&four)).unwrap();
         crate::phy::inject(udp6_frame(4444, b"bad sum", true));
         crate::phy::inject(udp6_frame(4444, b"over IPv6", false));
         let deadline = time::monotonic_ns() + 2_000_000_000;
@@ -162,7 +181,7 @@ kernel_test! {
         assert!(four.lock().is_empty());
         drop(v4);
         // Sending over IPv6: only the prefixes are reachable; a frame's worth at most.
-        let u = udp_bind(4445, Families { v4: false, v6: true }, holder(&six)).unwrap();
+        let u = udp_bind(4445, Families::any(false, true), holder(&six)).unwrap();
         let off: IpAddr = "2001:db8::1".parse().unwrap();
         assert_eq!(u.send(off, 9, b"x"), Err(Errno::ENETUNREACH));
         assert_eq!(u.send(slirp, 9, &[0; UDP6_MAX_PAYLOAD + 1]), Err(Errno::EMSGSIZE));

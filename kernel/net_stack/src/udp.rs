@@ -31,23 +31,49 @@ pub const MAX_PAYLOAD_V6: usize = 1452;
 /// Called with each datagram a port received: the sender's address and port, the bytes.
 pub type Deliver = Arc<dyn Fn(IpAddr, u16, &[u8]) + Send + Sync>;
 
-/// Which families a holder takes.
+/// What a holder (a UDP port's socket, a TCP listener) takes: packets from peers of these
+/// families, and, if `local` is set, only those addressed to that one address of the
+/// interface (a socket bound to the interface's own address rather than the wildcard).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Families {
     pub v4: bool,
     pub v6: bool,
+    pub local: Option<IpAddr>,
 }
 
 impl Families {
-    pub(crate) fn overlaps(self, other: Families) -> bool {
-        (self.v4 && other.v4) || (self.v6 && other.v6)
+    /// Every address of the families.
+    pub const fn any(v4: bool, v6: bool) -> Families {
+        Families {
+            v4,
+            v6,
+            local: None,
+        }
     }
 
-    pub(crate) fn takes(self, ip: &IpAddress) -> bool {
-        match ip {
+    pub(crate) fn overlaps(self, other: Families) -> bool {
+        ((self.v4 && other.v4) || (self.v6 && other.v6))
+            && (self.local.is_none() || other.local.is_none() || self.local == other.local)
+    }
+
+    /// Whether a packet from `peer` to `local` is for this holder.
+    pub(crate) fn takes(self, peer: &IpAddress, local: Option<&IpAddress>) -> bool {
+        let family = match peer {
             IpAddress::Ipv4(_) => self.v4,
             IpAddress::Ipv6(_) => self.v6,
-        }
+        };
+        family
+            && self
+                .local
+                .is_none_or(|mine| local.is_some_and(|l| ip_addr(*l) == mine))
+    }
+}
+
+/// smoltcp's address as core's.
+pub(crate) fn ip_addr(a: IpAddress) -> IpAddr {
+    match a {
+        IpAddress::Ipv4(a) => IpAddr::V4(a),
+        IpAddress::Ipv6(a) => IpAddr::V6(a),
     }
 }
 
@@ -201,14 +227,11 @@ impl Stack {
                 let Some((_, _, deliver)) = p
                     .holders
                     .iter()
-                    .find(|(_, f, _)| f.takes(&meta.endpoint.addr))
+                    .find(|(_, f, _)| f.takes(&meta.endpoint.addr, meta.local_address.as_ref()))
                 else {
                     continue;
                 };
-                let from = match meta.endpoint.addr {
-                    IpAddress::Ipv4(a) => IpAddr::V4(a),
-                    IpAddress::Ipv6(a) => IpAddr::V6(a),
-                };
+                let from = ip_addr(meta.endpoint.addr);
                 out.push(Arrived {
                     deliver: deliver.clone(),
                     from: (from, meta.endpoint.port),

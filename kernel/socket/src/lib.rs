@@ -18,7 +18,9 @@
 //! 0, a connection never accepted); a TCP write after the peer closed is accepted once and
 //! then fails with `EPIPE`. A connected UDP socket whose datagram finds no receiver gets
 //! `ECONNREFUSED` on its next call (Linux's ICMP port-unreachable). Destinations off the host
-//! are `ENETUNREACH`; binding to an address the host does not have is `EADDRNOTAVAIL`.
+//! are `ENETUNREACH`; binding to an address the host does not have is `EADDRNOTAVAIL`. The
+//! network interface's own addresses are the host's too: sockets bind to them, and traffic
+//! to them from this host stays in the loopback model (`net::is_own`).
 //!
 //! Blocking calls sleep on the socket's events (`events`), never spin, honour the socket's
 //! timeouts (`SO_RCVTIMEO`/`SO_SNDTIMEO`: `EAGAIN` when they pass) and stop with `EINTR` when
@@ -532,7 +534,7 @@ impl Socket {
                 if self.family == Family::Inet6 && ip.is_v4() && self.with_options(|o| o.v6_only) {
                     return Err(Errno::EINVAL);
                 }
-                if !ip.is_local() {
+                if !ip.is_local() && !net::is_own(ip) {
                     return Err(Errno::EADDRNOTAVAIL);
                 }
                 let mut names = NAMES.lock();
@@ -545,7 +547,7 @@ impl Socket {
                 inner.local = Some(addr.with_port(port));
                 drop(inner);
                 drop(names);
-                if ip.is_any() {
+                if net::on_network(ip) {
                     self.open_net_udp();
                 }
                 Ok(())
@@ -638,9 +640,9 @@ impl Socket {
             names.listen(key, self.id)?;
             // A wildcard listener takes connections from the network too: IPv4 ones for an
             // IPv4 socket, both families for an IPv6 one (IPv4 peers v4-mapped), IPv6 alone
-            // with `IPV6_V6ONLY`.
+            // with `IPV6_V6ONLY`; one bound to the interface's address those addressed to it.
             if let Some(local) = inner.local.clone()
-                && local.ip().is_any()
+                && net::on_network(local.ip())
             {
                 let v6_only = self.v6_only(&inner.options);
                 inner.net_listener = self
@@ -750,7 +752,7 @@ impl Socket {
             return Ok((target, local, peer));
         }
         self.check_v4_allowed(addr.ip())?;
-        let dst = addr.ip().route().ok_or(Errno::ENETUNREACH)?;
+        let dst = route(addr.ip()).ok_or(Errno::ENETUNREACH)?;
         if addr.port() == 0 {
             return Err(Errno::ECONNREFUSED);
         }
@@ -758,7 +760,7 @@ impl Socket {
             let mut names = NAMES.lock();
             let mut inner = self.inner.lock();
             if inner.local.is_none() {
-                let src = dst.loopback_of();
+                let src = source(Ip::ANY, dst)?;
                 let req = self.bind_request(src, 0, &inner.options);
                 let port = names.bind(req)?;
                 inner.local = Some(Addr::from_ip(self.family, src, port));
@@ -898,7 +900,7 @@ impl Socket {
             }
             _ => {
                 self.check_v4_allowed(addr.ip())?;
-                let dst = addr.ip().route().ok_or(Errno::ENETUNREACH)?;
+                let dst = route(addr.ip()).ok_or(Errno::ENETUNREACH)?;
                 let mut names = NAMES.lock();
                 let mut inner = self.inner.lock();
                 if inner.local.is_none() {
@@ -1129,7 +1131,7 @@ impl Socket {
         if net::is_remote(self.family, dest) {
             return self.send_udp_net(data, dest);
         }
-        let dst = dest.ip().route().ok_or(Errno::ENETUNREACH)?;
+        let dst = route(dest.ip()).ok_or(Errno::ENETUNREACH)?;
         if dest.port() == 0 {
             return Err(Errno::EINVAL);
         }
@@ -1429,16 +1431,26 @@ impl Socket {
     }
 }
 
+/// Where a packet to `ip` goes when it stays on this host: itself for a local address or one
+/// of the interface's own, the loopback address for a wildcard; `None` if off the host.
+fn route(ip: Ip) -> Option<Ip> {
+    ip.route().or_else(|| net::is_own(ip).then_some(ip))
+}
+
 /// The source address of a packet to `dst` (canonical, on this host) from a socket bound to
-/// `bound`: the loopback address of `dst`'s family for a wildcard, else the bound address,
-/// which must be of `dst`'s family (`ENETUNREACH`; Linux would send an IPv6 socket's IPv4
-/// packets from 127.0.0.6).
+/// `bound`: for a wildcard the interface's address if `dst` is that, else the loopback
+/// address of `dst`'s family; else the bound address, which must be of `dst`'s family
+/// (`ENETUNREACH`; Linux would send an IPv6 socket's IPv4 packets from 127.0.0.6).
 fn source(bound: Ip, dst: Ip) -> Result<Ip> {
     if bound.is_any() {
         if bound == Ip::V4_ANY && !dst.is_v4() {
             return Err(Errno::ENETUNREACH);
         }
-        Ok(dst.loopback_of())
+        Ok(if net::is_own(dst) {
+            dst
+        } else {
+            dst.loopback_of()
+        })
     } else if bound.is_v4() == dst.is_v4() {
         Ok(bound)
     } else {

@@ -1,9 +1,10 @@
 //! The network path of IPv4 and IPv6 sockets: TCP connections to addresses off the host go
 //! through the TCP/IP stack (`net_stack`, smoltcp over virtio-net; an IPv6 socket reaches
 //! IPv4 addresses v4-mapped), and a listener bound to the wildcard address also takes
-//! connections arriving from the network. The calls are the same as on loopback; only the
-//! socket's state differs (`State::Net`). A UDP socket bound to the wildcard (or sending to
-//! the network) also holds its port on the interface, for the families its binding takes
+//! connections arriving from the network, as does one bound to the interface's own address
+//! (those addressed to it). The calls are the same as on loopback; only the socket's state
+//! differs (`State::Net`). A UDP socket bound to the wildcard or the own address (or sending
+//! to the network) also holds its port on the interface, for the families its binding takes
 //! (an IPv6 socket on `::`: both unless `IPV6_V6ONLY`), and the datagrams arriving there land
 //! in the socket's own queue.
 
@@ -31,7 +32,7 @@ pub(crate) fn waker(events: &Arc<Events>) -> net_stack::Waker {
 /// addresses too), not on this host.
 pub(crate) fn is_remote(family: Family, addr: &Addr) -> bool {
     matches!(family, Family::Inet | Family::Inet6)
-        && addr.ip().route().is_none()
+        && crate::route(addr.ip()).is_none()
         && net_stack::is_present()
 }
 
@@ -70,13 +71,32 @@ fn own_ip() -> [u8; 4] {
     net_stack::ipv4().map_or([0; 4], |c| c.address)
 }
 
-/// The families a binding to `ip` takes from the network.
+/// The families a binding to `ip` takes from the network, and its one address if it is
+/// bound to an address of the interface rather than the wildcard.
 fn families(ip: Ip, v6_only: bool) -> net_stack::Families {
     let reach = Reach::of(ip, v6_only);
     net_stack::Families {
         v4: reach.v4.is_some(),
         v6: reach.v6.is_some(),
+        local: (!ip.is_any()).then(|| to_net(ip)),
     }
+}
+
+/// Whether `ip` is one of the network interface's own addresses (its IPv4 address from DHCP,
+/// its IPv6 ones): a socket may bind to it, and traffic to it from this host stays on the
+/// host, as on Linux.
+pub(crate) fn is_own(ip: Ip) -> bool {
+    if ip.is_any() || ip.is_local() || !net_stack::is_present() {
+        return false;
+    }
+    let ip = to_net(ip);
+    net_stack::source_for(ip) == Some(ip)
+}
+
+/// Whether a binding to `ip` takes connections and datagrams from the network: the wildcard
+/// and the interface's own addresses do, loopback addresses do not.
+pub(crate) fn on_network(ip: Ip) -> bool {
+    ip.is_any() || is_own(ip)
 }
 
 impl Socket {
@@ -137,8 +157,8 @@ impl Socket {
         })
     }
 
-    /// Listens on the network too (a listener bound to the wildcard `ip`, on `port`), for
-    /// the families its binding takes.
+    /// Listens on the network too (a listener bound to the wildcard `ip` or to an address of
+    /// the interface, on `port`), for the families its binding takes.
     pub(crate) fn listen_net(
         &self,
         ip: Ip,
@@ -178,7 +198,7 @@ impl Socket {
 
 impl Socket {
     /// Holds the socket's bound port on the network too (a UDP socket bound to a wildcard
-    /// address, or sending there), for the families its binding takes, so datagrams from the
+    /// address or the interface's own, or sending there), for the families its binding takes, so datagrams from the
     /// network reach its queue. Called with no lock of the socket held: running the stack
     /// delivers datagrams, maybe to this socket.
     pub(crate) fn open_net_udp(&self) -> Option<Arc<net_stack::Udp>> {

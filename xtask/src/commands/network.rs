@@ -27,6 +27,9 @@
 //! - Then a server on `[::]` (`netcheck serve6`, dual-stack as on Linux) answers an IPv4
 //!   connection from the host through a forward and names both ends v4-mapped
 //!   (`::ffff:10.0.2.2`, `::ffff:10.0.2.15`): its own test, `network dual-stack-listener`.
+//! - Then a server bound to the interface's own address (`netcheck serve-at 10.0.2.15`)
+//!   answers through a forward, naming the gateway as its peer and 10.0.2.15 as itself:
+//!   `network own-address-listener`.
 //! - Then IPv6 on the wire (`network ipv6-to-slirp-host`): `ip` shows the link-local and
 //!   `fec0::/64` addresses, a connection to libslirp's `[fec0::2]:80` is refused by its reset
 //!   (QEMU 7.2's hostfwd takes no IPv6 address, and under `restrict=on` libslirp resets every
@@ -54,6 +57,8 @@ const HOST_SERVER_IN_GUEST: &str = "10.0.2.100:80";
 const HOST_SERVER_NAME: &str = "hostservice:80";
 /// The dual-stack (`[::]`) server's guest port: one connection, from IPv4 through the forward.
 const DUAL_GUEST_PORT: u16 = 8081;
+/// The port of the server bound to the interface's own address (`netcheck serve-at`).
+const OWN_GUEST_PORT: u16 = 8082;
 /// IPv6: libslirp's host address (answers neighbour solicitations; under `restrict=on` it
 /// resets every TCP connection that is not a guestfwd's) and an address off the prefixes.
 const V6_HOST: &str = "[fec0::2]:80";
@@ -467,6 +472,15 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         },
         Err(_) => vec!["the dual-stack server in the OS never listened".to_string()],
     });
+    let own_port = free_port()?;
+    let (own_tx, own_rx) = mpsc::channel();
+    let own = thread::spawn(move || match own_rx.recv_timeout(TIMEOUT) {
+        Ok(()) => match connect(own_port).and_then(|s| fetch_on(s, 1234)) {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![format!("listener on {GUEST_IP}: {e}")],
+        },
+        Err(_) => vec![format!("the server on {GUEST_IP} in the OS never listened")],
+    });
     let server = thread::spawn(move || host_server(host_listener));
     let (tx, rx) = mpsc::channel();
     let clients = thread::spawn(move || match rx.recv_timeout(TIMEOUT) {
@@ -477,7 +491,8 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         "netcheck serve {GUEST_PORT} {CONNECTIONS}; netcheck get {HOST_SERVER_NAME} {FROM_HOST}; \
          netcheck udp-echo {UDP_GUEST_PORT} {n}; netcheck udp-echo6 {UDP_DUAL_GUEST_PORT} {n}; \
          netcheck udp-send6 [{}]:{}; netcheck resolve localhost hostservice; \
-         netcheck serve6 {DUAL_GUEST_PORT} 1; netcheck get {V6_HOST} 1; netcheck get {V6_OFF} 1; ip",
+         netcheck serve6 {DUAL_GUEST_PORT} 1; netcheck serve-at {GUEST_IP} {OWN_GUEST_PORT} 1; \
+         netcheck get {V6_HOST} 1; netcheck get {V6_OFF} 1; ip",
         UDP6_TO.0,
         UDP6_TO.1,
         n = UDP_SIZES.len()
@@ -507,6 +522,11 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
                     guest_port: DUAL_GUEST_PORT,
                     udp: false,
                 },
+                Forward {
+                    host_port: own_port,
+                    guest_port: OWN_GUEST_PORT,
+                    udp: false,
+                },
             ],
             connects: vec![Connect {
                 guest_addr: addr.parse().unwrap_or([10, 0, 2, 100].into()),
@@ -527,6 +547,7 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
                 udp_dual_tx,
             ),
             (format!("netcheck: listening on {DUAL_GUEST_PORT}"), dual_tx),
+            (format!("netcheck: listening on {OWN_GUEST_PORT}"), own_tx),
         ],
     };
     let outcome = exec::exec(ws, &request, &mut watch)?;
@@ -545,7 +566,21 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     let mut dual_problems = dual
         .join()
         .unwrap_or_else(|_| vec!["dual-stack client panicked".into()]);
+    let mut own_problems = own
+        .join()
+        .unwrap_or_else(|_| vec!["own-address client panicked".into()]);
     let output = String::from_utf8_lossy(&watch.text).into_owned();
+    // The connection through the forward arrives from the gateway, at the own address.
+    let own_line = format!("to {GUEST_IP}:{OWN_GUEST_PORT}\n");
+    let own_named = output
+        .split_once(&format!("netcheck: connection from {GATEWAY}:"))
+        .and_then(|(_, rest)| rest.lines().next())
+        .is_some_and(|l| format!("{l}\n").ends_with(&own_line));
+    if !own_named {
+        own_problems.push(format!(
+            "no `netcheck: connection from {GATEWAY}:PORT (getpeername ...) {own_line}`"
+        ));
+    }
     // Both ends of the IPv4 connection to the `[::]` listener, v4-mapped as on Linux.
     let names = format!("netcheck: connection from [::ffff:{GATEWAY}]:");
     let local = format!("to [::ffff:{GUEST_IP}]:{DUAL_GUEST_PORT}\n");
@@ -641,6 +676,7 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
         ("network udp-dual-stack-echo", udp_dual_problems),
         ("network udp6-to-slirp-host", udp6_problems),
         ("network dual-stack-listener", dual_problems),
+        ("network own-address-listener", own_problems),
         ("network ipv6-to-slirp-host", v6_problems),
     ] {
         let verdict = (!problems.is_empty())

@@ -5,6 +5,8 @@
 //!   answered and how many connections ended without one (closed or reset by the peer).
 //! - `netcheck serve6 PORT COUNT`: the same on `[::]:PORT` (dual-stack), printing each
 //!   connection's addresses (an IPv4 peer as `::ffff:a.b.c.d`, as Linux names it).
+//! - `netcheck serve-at ADDR PORT COUNT`: the same on `ADDR:PORT` (e.g. the interface's own
+//!   address), printing each connection's addresses.
 //! - `netcheck get ADDR:PORT SIZE`: fetches `/bytes/SIZE` and checks every byte (ADDR may be
 //!   a name: musl's resolver reads `/etc/hosts`).
 //! - `netcheck udp-echo PORT COUNT`: binds UDP `0.0.0.0:PORT`, prints `netcheck: udp on PORT`,
@@ -163,8 +165,8 @@ fn read_body(s: &mut TcpStream, have: Vec<u8>, length: u64) -> std::io::Result<b
     Ok(ok)
 }
 
-/// Serves `count` connections on `ip:port` (`0.0.0.0`, or `::`: dual-stack, Linux's default
-/// and std's, which sets no `IPV6_V6ONLY`). With `show_names`, prints each connection's
+/// Serves `count` connections on `ip:port` (`0.0.0.0`, `::`: dual-stack, Linux's default
+/// and std's, which sets no `IPV6_V6ONLY`, or one address of the host). With `show_names`, prints each connection's
 /// local and peer address (`getsockname`, `getpeername`).
 fn serve(ip: &str, port: u16, count: usize, show_names: bool) -> i32 {
     let listener = match TcpListener::bind((ip, port)) {
@@ -384,6 +386,10 @@ fn main() {
             (Ok(port), Ok(count)) => serve("::", port, count, true),
             _ => 2,
         },
+        Some("serve-at") if args.len() == 5 => match (args[3].parse(), args[4].parse()) {
+            (Ok(port), Ok(count)) => serve(&args[2], port, count, true),
+            _ => 2,
+        },
         Some("get") if args.len() == 4 => match args[3].parse() {
             Ok(size) => match get(&args[2], size) {
                 Ok(()) => {
@@ -431,7 +437,7 @@ fn main() {
     };
     if code == 2 {
         eprintln!(
-            "usage: netcheck serve PORT COUNT | serve6 PORT COUNT | get ADDR:PORT SIZE | udp-echo PORT COUNT | udp-echo6 PORT COUNT | udp-send6 [ADDR]:PORT | resolve NAME... | linux-init PORT COUNT"
+            "usage: netcheck serve PORT COUNT | serve6 PORT COUNT | serve-at ADDR PORT COUNT | get ADDR:PORT SIZE | udp-echo PORT COUNT | udp-echo6 PORT COUNT | udp-send6 [ADDR]:PORT | resolve NAME... | linux-init PORT COUNT"
         );
     }
     std::process::exit(code);
