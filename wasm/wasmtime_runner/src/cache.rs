@@ -18,14 +18,22 @@
 //! written under a temporary name and renamed into place, so concurrent runs of one module
 //! never see half an entry. The temporary files are removed however the lookup ends: also
 //! when the task is killed during the compile (Ctrl-C), whose unwinding drops them.
+//!
+//! One compile per module at a time: a lookup that misses while another lookup of the same
+//! key is compiling waits for it ([`COMPILING`]) and then reads the entry it stored, so ten
+//! first runs of one module at once start one compiler, not ten. If that compile failed (or
+//! was killed) the next waiter compiles.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
+use core::sync::atomic::{AtomicU32, Ordering};
 use hmac::{Hmac, Mac};
-use libtheseus::sync::Once;
-use libtheseus::{Errno, fs, random, thread};
+use libtheseus::sync::{Mutex, Once};
+use libtheseus::{Errno, fs, futex, random, thread};
 use sha2::{Digest, Sha256};
 
 /// The cache directory.
@@ -144,18 +152,80 @@ fn ensure_dir() -> Result<(), Errno> {
     Ok(())
 }
 
+/// The keys being compiled now, each with a word that turns 1 when its compile ends.
+static COMPILING: Mutex<BTreeMap<String, Arc<AtomicU32>>> = Mutex::new(BTreeMap::new());
+
+/// This lookup's turn to compile `key`: ends the turn (and wakes the waiters) when dropped,
+/// also by unwinding.
+struct Turn {
+    key: String,
+    done: Arc<AtomicU32>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        COMPILING.lock().remove(&self.key);
+        self.done.store(1, Ordering::SeqCst);
+        futex::wake_all(&self.done);
+    }
+}
+
+/// Takes the turn to compile `key`, or gives the word of the compile under way.
+fn take_turn(key: &str) -> Result<Turn, Arc<AtomicU32>> {
+    let mut compiling = COMPILING.lock();
+    if let Some(done) = compiling.get(key) {
+        return Err(done.clone());
+    }
+    let done = Arc::new(AtomicU32::new(0));
+    compiling.insert(String::from(key), done.clone());
+    Ok(Turn {
+        key: String::from(key),
+        done,
+    })
+}
+
+/// The valid entry of `key` at `path` if there is one, else how the lookup missed.
+fn read_entry(key: &str, path: &str) -> Result<Vec<u8>, Lookup> {
+    match fs::read_file(path) {
+        Ok(entry) => match unseal(key, &entry) {
+            Ok(artifact) => Ok(artifact.to_vec()),
+            Err(why) => Err(Lookup::Rejected(why)),
+        },
+        Err(_) => Err(Lookup::Miss),
+    }
+}
+
 /// The artifact for `module`: from the cache if a valid entry is there, otherwise compiled
-/// with `compile` and stored.
+/// with `compile` and stored (or, if another lookup is compiling it, taken from that one's
+/// entry once it is stored).
 pub fn artifact(module: &[u8], compile: Compile<'_>) -> Result<(Vec<u8>, Lookup), CacheError> {
     let key = key(module);
     let path = entry_path(&key);
-    let lookup = match fs::read_file(&path) {
-        Ok(entry) => match unseal(&key, &entry) {
-            Ok(artifact) => return Ok((artifact.to_vec(), Lookup::Hit)),
-            Err(why) => Lookup::Rejected(why),
-        },
-        Err(_) => Lookup::Miss,
+    let mut lookup = match read_entry(&key, &path) {
+        Ok(artifact) => return Ok((artifact, Lookup::Hit)),
+        Err(missed) => missed,
     };
+    let _turn = loop {
+        match take_turn(&key) {
+            Ok(turn) => break turn,
+            Err(done) => {
+                while done.load(Ordering::SeqCst) == 0 {
+                    let _ = futex::wait(&done, 0, None);
+                    thread::kill_point();
+                }
+            }
+        }
+        // The other compile ended (stored or failed), or ended just before this lookup
+        // took its turn: read what it left.
+        match read_entry(&key, &path) {
+            Ok(artifact) => return Ok((artifact, Lookup::Hit)),
+            Err(missed) => lookup = missed,
+        }
+    };
+    // A compile of this key may have ended between the first look and the turn.
+    if let Ok(artifact) = read_entry(&key, &path) {
+        return Ok((artifact, Lookup::Hit));
+    }
     let io = |what: &str, e: Errno| CacheError::Io(format!("{what}: {e}"));
     ensure_dir().map_err(|e| io(DIR, e))?;
     let tmp = format!("{DIR}/{key}.{}", thread::current_id().as_u64());

@@ -113,5 +113,61 @@ kernel_test! {
             .map(|e| e.name)
             .collect();
         assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+        // The unwound compile gave up its turn: the next lookup compiles at once.
+        let works = |_: &str, output: &str| -> Result<(), CompileError> {
+            fs::write_file(output, b"whole artifact").map_err(|e| CompileError::Failed(e.to_string()))
+        };
+        assert_eq!(
+            artifact(module, &works),
+            Ok((b"whole artifact".to_vec(), crate::cache::Lookup::Miss))
+        );
+        let _ = fs::unlink(&entry_path(&k));
+    }
+}
+
+kernel_test! {
+    fn wasmtime_cache_concurrent_misses_of_one_module_compile_once() {
+        use crate::cache::{CompileError, Lookup, artifact};
+        use core::sync::atomic::{AtomicUsize, Ordering};
+        use core::time::Duration;
+        use libtheseus::{fs, thread};
+        // A stand-in compiler that takes a while (as wasmtime-compile does), counting runs.
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        static MISSES: AtomicUsize = AtomicUsize::new(0);
+        static HITS: AtomicUsize = AtomicUsize::new(0);
+        const MODULE: &[u8] = b"\0asm\x01\0\0\0 compiled once by four lookups";
+        fn slow(input: &str, output: &str) -> Result<(), CompileError> {
+            RUNS.fetch_add(1, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(300));
+            let mut out = b"artifact of ".to_vec();
+            out.extend(fs::read_file(input).map_err(|e| CompileError::Failed(e.to_string()))?);
+            fs::write_file(output, &out).map_err(|e| CompileError::Failed(e.to_string()))
+        }
+        let _ = fs::unlink(&entry_path(&key(MODULE)));
+        let expected = [&b"artifact of "[..], MODULE].concat();
+        let lookups: Vec<_> = (0..4)
+            .map(|_| {
+                let expected = expected.clone();
+                thread::spawn(move || match artifact(MODULE, &slow) {
+                    Ok((a, lookup)) if a == expected => {
+                        match lookup {
+                            Lookup::Miss => MISSES.fetch_add(1, Ordering::SeqCst),
+                            Lookup::Hit => HITS.fetch_add(1, Ordering::SeqCst),
+                            Lookup::Rejected(_) => return 2,
+                        };
+                        0
+                    }
+                    _ => 1,
+                })
+                .unwrap()
+            })
+            .collect();
+        for l in lookups {
+            assert_eq!(l.join(), thread::ExitStatus::Exited(0));
+        }
+        assert_eq!(RUNS.load(Ordering::SeqCst), 1, "one compile for four lookups");
+        assert_eq!(MISSES.load(Ordering::SeqCst), 1);
+        assert_eq!(HITS.load(Ordering::SeqCst), 3);
+        let _ = fs::unlink(&entry_path(&key(MODULE)));
     }
 }

@@ -55,7 +55,7 @@ enum Expect {
 }
 
 /// `wasmtime-ten-guests`: the same module on wasmi, then on wasmtime ten times at once (ten
-/// concurrent compile-cache misses of one module: each compiles, one entry stays).
+/// concurrent compile-cache misses of one module: one compiles, the others wait for its entry).
 const TEN_WASMTIME_GUESTS: &str = "mkdir -p /tmp/g; wasm --engine wasmi /bin/spin.wasm 100000 > /tmp/g/0; \
     wasm --engine wasmtime /bin/spin.wasm 100000 > /tmp/g/1 & wasm --engine wasmtime /bin/spin.wasm 100000 > /tmp/g/2 & \
     wasm --engine wasmtime /bin/spin.wasm 100000 > /tmp/g/3 & wasm --engine wasmtime /bin/spin.wasm 100000 > /tmp/g/4 & \
