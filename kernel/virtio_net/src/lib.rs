@@ -254,10 +254,11 @@ pub fn send(frame: &[u8]) -> Result<(), Error> {
 /// The counters so far.
 pub fn stats() -> Stats {
     let tx_in_flight = without_interrupts(|| {
-        DEVICE
-            .lock()
-            .as_ref()
-            .map_or(0, |net| net.buffers.in_flight() as u64)
+        DEVICE.lock().as_mut().map_or(0, |net| {
+            // Frames the device finished with count as done even if no send took them back.
+            net.buffers.reclaim(&mut net.raw);
+            net.buffers.in_flight() as u64
+        })
     });
     Stats {
         rx_packets: RX_PACKETS.load(Ordering::Relaxed),
