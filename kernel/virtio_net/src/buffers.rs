@@ -21,6 +21,22 @@ fn new_buf() -> Box<Buf> {
     Box::new(Buf([0; BUF_LEN]))
 }
 
+/// Puts `item` (a buffer just posted) in the slot of `token`, the device's name for it. A
+/// token outside the table or of a taken slot means the device is confused: the buffer, which
+/// it may still write into, is leaked rather than ever used again.
+fn place<T>(slots: &mut [Option<T>], token: u16, item: T) -> Result<(), Error> {
+    match slots.get_mut(usize::from(token)) {
+        Some(slot @ None) => {
+            *slot = Some(item);
+            Ok(())
+        }
+        _ => {
+            core::mem::forget(item);
+            Err(Error::Device)
+        }
+    }
+}
+
 // Boxed in every list: a buffer moves between the free list and the device's slots, and its
 // bytes must stay where the device was told they are.
 #[allow(clippy::vec_box)]
@@ -61,16 +77,7 @@ impl Buffers {
         // `Net`).
         let token = unsafe { raw.receive_begin(&mut buf.0) };
         match token {
-            Ok(t) if usize::from(t) < QUEUE && self.rx[usize::from(t)].is_none() => {
-                self.rx[usize::from(t)] = Some(buf);
-                Ok(())
-            }
-            // A token outside the table: the device may write into the buffer, so it is
-            // never used again.
-            Ok(_) => {
-                core::mem::forget(buf);
-                Err(Error::Device)
-            }
+            Ok(t) => place(&mut self.rx, t, buf),
             Err(_) => {
                 self.rx_spare.push(buf);
                 Err(Error::Device)
@@ -146,14 +153,7 @@ impl Buffers {
         // place and alive meanwhile.
         let token = unsafe { raw.transmit_begin(&buf.0[..len]) };
         match token {
-            Ok(t) if usize::from(t) < QUEUE && self.tx[usize::from(t)].is_none() => {
-                self.tx[usize::from(t)] = Some((buf, len));
-                Ok(())
-            }
-            Ok(_) => {
-                core::mem::forget(buf);
-                Err(Error::Device)
-            }
+            Ok(t) => place(&mut self.tx, t, (buf, len)),
             Err(_) => {
                 self.tx_free.push(buf);
                 Err(Error::Device)
