@@ -22,10 +22,10 @@ commands:
                                   the guest's connections to GUEST_ADDR:PORT reach the
                                   host's 127.0.0.1:HOST_PORT (repeatable); nothing else
                                   outside the guest is reachable
-              --smp N             give the guest N vCPUs (QEMU -smp N, 1..=64; default 1)
+              --smp N             give the guest N vCPUs (QEMU -smp N, 1..=64; default 2)
               --verbose, -v       show build output, the boot log and boot timings
   test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
-              --smp N             every guest gets N vCPUs (default 1; the SMP cases
+              --smp N             every guest gets N vCPUs (default 2; the SMP cases
                                   always use their own counts)
               --slow              also the wasm-registry group (fetches from the registries),
                                   the fuzz group and the ports manifest (each crate no worse
@@ -163,7 +163,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
                 verbose: false,
                 iso: false,
                 network: Network::default(),
-                smp: 1,
+                smp: crate::qemu::DEFAULT_SMP,
             };
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
@@ -187,7 +187,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             Command::Run(run)
         }
         "test" => {
-            let (mut verbose, mut slow, mut smp) = (false, false, 1);
+            let (mut verbose, mut slow, mut smp) = (false, false, crate::qemu::DEFAULT_SMP);
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
                     "--slow" => slow = true,
@@ -479,7 +479,7 @@ mod tests {
             Command::Test {
                 verbose: true,
                 slow: false,
-                smp: 1
+                smp: crate::qemu::DEFAULT_SMP
             }
         );
         assert_eq!(
@@ -487,7 +487,7 @@ mod tests {
             Command::Test {
                 verbose: false,
                 slow: true,
-                smp: 1
+                smp: crate::qemu::DEFAULT_SMP
             }
         );
         assert_eq!(

@@ -41,9 +41,12 @@ pub enum Console {
 /// The most vCPUs `--smp` accepts (the kernel's limit, `smp::MAX_CPUS`).
 pub const MAX_CPUS: usize = 64;
 
-/// The vCPU count of every QEMU this xtask starts unless a caller names one: 1, or what
-/// `run --smp N` / `test --smp N` set (one value per xtask invocation).
-static DEFAULT_CPUS: AtomicUsize = AtomicUsize::new(1);
+/// The vCPUs a guest gets unless told otherwise (`run`, `test` and the groups they share).
+pub const DEFAULT_SMP: usize = 2;
+
+/// The vCPU count of every QEMU this xtask starts unless a caller names one: [`DEFAULT_SMP`],
+/// or what `run --smp N` / `test --smp N` set (one value per xtask invocation).
+static DEFAULT_CPUS: AtomicUsize = AtomicUsize::new(DEFAULT_SMP);
 
 /// Sets the vCPU count ([`DEFAULT_CPUS`]) of the QEMUs started from now on.
 pub fn set_default_cpus(cpus: usize) {
