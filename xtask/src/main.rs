@@ -115,9 +115,10 @@ fn dispatch() -> Result<i32> {
         Command::BootTime { runs, verbose } => commands::boottime::run(&ws, runs, verbose),
         Command::Bench {
             runs,
+            smp,
             names,
             verbose,
-        } => commands::bench::run(&ws, runs, &names, verbose),
+        } => commands::bench::run(&ws, runs, &smp, &names, verbose),
         Command::Ports { names, verbose } => commands::ports::run(&ws, &names, verbose),
         Command::PortsTry {
             name,
