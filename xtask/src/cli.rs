@@ -27,6 +27,8 @@ commands:
   test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
               --smp N             every guest gets N vCPUs (default 1; the SMP cases
                                   always use their own counts)
+              --case NAME         only the end-to-end case NAME (repeatable; e.g.
+                                  wasmtime-kill-frees): the kernel build and those cases
               --slow              also the wasm-registry group (fetches from the registries),
                                   the fuzz group and the ports manifest (each crate no worse
                                   than in ports/STATUS.json)
@@ -105,6 +107,8 @@ pub enum Command {
         slow: bool,
         /// vCPUs of every guest (`--smp N`).
         smp: usize,
+        /// `--case NAME`: only these end-to-end cases (none: everything).
+        cases: Vec<String>,
     },
     WasmRegistry {
         verbose: bool,
@@ -192,16 +196,22 @@ pub fn parse(args: &[String]) -> Result<Command> {
             Command::Run(run)
         }
         "test" => {
-            let (mut verbose, mut slow, mut smp) = (false, false, 1);
+            let (mut verbose, mut slow, mut smp, mut cases) = (false, false, 1, Vec::new());
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
                     "--slow" => slow = true,
                     "--smp" => smp = parse_smp(&flags.value(&flag)?)?,
+                    "--case" => cases.push(flags.value(&flag)?),
                     "--verbose" | "-v" => verbose = true,
                     _ => return Err(flags.unknown(&flag)),
                 }
             }
-            Command::Test { verbose, slow, smp }
+            Command::Test {
+                verbose,
+                slow,
+                smp,
+                cases,
+            }
         }
         "wasm-registry" | "host-compare" | "wasi-compare" | "fuzz" | "network" => {
             let mut verbose = false;
@@ -507,7 +517,8 @@ mod tests {
             Command::Test {
                 verbose: true,
                 slow: false,
-                smp: 1
+                smp: 1,
+                cases: Vec::new()
             }
         );
         assert_eq!(
@@ -515,7 +526,8 @@ mod tests {
             Command::Test {
                 verbose: false,
                 slow: true,
-                smp: 1
+                smp: 1,
+                cases: Vec::new()
             }
         );
         assert_eq!(
@@ -523,9 +535,20 @@ mod tests {
             Command::Test {
                 verbose: false,
                 slow: false,
-                smp: 2
+                smp: 2,
+                cases: Vec::new()
             }
         );
+        assert_eq!(
+            parse_words(&["test", "--case", "echo", "--case=wasm-hello"]).unwrap(),
+            Command::Test {
+                verbose: false,
+                slow: false,
+                smp: 1,
+                cases: vec!["echo".into(), "wasm-hello".into()]
+            }
+        );
+        assert!(parse_words(&["test", "--case"]).is_err());
         assert!(parse_words(&["test", "--smp", "0"]).is_err());
         assert!(parse_words(&["run", "--smp", "65"]).is_err());
         assert_eq!(
