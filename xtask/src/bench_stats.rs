@@ -71,7 +71,13 @@ pub fn parse_guest_output(text: &str) -> GuestReport {
 /// if it exited with 0 and CoreMark validated it (`Correct operation validated.`: the CRCs of
 /// the known seeds match and it ran at least 10 s); otherwise the entry says why not.
 pub fn parse_coremark_runs(text: &str) -> BTreeMap<String, Result<f64, String>> {
-    let mut runs = BTreeMap::new();
+    parse_coremark_all(text).into_iter().collect()
+}
+
+/// Every CoreMark run of a transcript in order, (engine, score or why it does not count), as
+/// [`parse_coremark_runs`] reads them (where a later run of an engine replaces an earlier).
+pub fn parse_coremark_all(text: &str) -> Vec<(String, Result<f64, String>)> {
+    let mut runs = Vec::new();
     // The engine whose run is open, its score and whether CoreMark validated it.
     let mut open: Option<(String, Option<f64>, bool)> = None;
     for line in text.lines() {
@@ -94,11 +100,11 @@ pub fn parse_coremark_runs(text: &str) -> BTreeMap<String, Result<f64, String>> 
                     } else {
                         Err("no CoreMark score".to_string())
                     };
-                    runs.insert((*engine).to_string(), result);
+                    runs.push(((*engine).to_string(), result));
                 }
                 [engine, "error", message @ ..] => {
                     open = None;
-                    runs.insert((*engine).to_string(), Err(message.join(" ")));
+                    runs.push(((*engine).to_string(), Err(message.join(" "))));
                 }
                 _ => {}
             }
@@ -179,6 +185,18 @@ mod tests {
         assert_eq!(runs.len(), 2);
         assert_eq!(runs["wasmi"], Ok(299.872554));
         assert_eq!(runs["wasmtime"], Ok(4310.5));
+    }
+
+    #[test]
+    fn coremark_runs_of_one_engine_in_order() {
+        let twice = format!("{COREMARK}{}", COREMARK.replace("4310.5", "4000"));
+        let all = parse_coremark_all(&twice);
+        let wasmtime: Vec<_> = all.iter().filter(|(e, _)| e == "wasmtime").collect();
+        assert_eq!(wasmtime.len(), 2);
+        assert_eq!((&wasmtime[0].1, &wasmtime[1].1), (&Ok(4310.5), &Ok(4000.0)));
+        assert_eq!(all.len(), 4);
+        // The map keeps the last run.
+        assert_eq!(parse_coremark_runs(&twice)["wasmtime"], Ok(4000.0));
     }
 
     #[test]

@@ -27,6 +27,8 @@ commands:
   test      host unit tests, in-kernel tests, GRUB boot and end-to-end shell tests
               --smp N             every guest gets N vCPUs (default 2; the SMP cases
                                   always use their own counts)
+              --case NAME         only the end-to-end case NAME (repeatable; e.g.
+                                  wasmtime-kill-frees): the kernel build and those cases
               --slow              also the wasm-registry group (fetches from the registries),
                                   the fuzz group and the ports manifest (each crate no worse
                                   than in ports/STATUS.json)
@@ -71,10 +73,13 @@ commands:
             QEMU settings, interleaved; prints medians, ratios (ours/Linux time) and
             spreads, writes target/bench/results.json and (all benchmarks) the README's
             Performance table; names: boot null mmap mprotect futex thread pipe files
-            read16m readdir spawn coremark-wasmi coremark-wasmtime ripgrep resvg
-            net-tx net-conn net-rx net-rps (CoreMark and resvg build wasm/bench_peer,
-            wasmtime for musl: about 5 minutes the first time)
+            read16m readdir spawn parallel coremark-wasmi coremark-wasmtime coremark-x4
+            ripgrep resvg net-tx net-conn net-rx net-rps (CoreMark and resvg build
+            wasm/bench_peer, wasmtime for musl: about 5 minutes the first time)
               --runs N            runs per side (default 3)
+              --smp N[,N...]      vCPUs of both guests (default 1); several counts
+                                  (ascending, e.g. 1,2) run every selected row at each
+                                  and print each side's speed-up over the first
               --verbose, -v
   boottime  measure boot-to-shell time
               --runs N            number of boots (default 5)
@@ -102,6 +107,8 @@ pub enum Command {
         slow: bool,
         /// vCPUs of every guest (`--smp N`).
         smp: usize,
+        /// `--case NAME`: only these end-to-end cases (none: everything).
+        cases: Vec<String>,
     },
     WasmRegistry {
         verbose: bool,
@@ -132,6 +139,8 @@ pub enum Command {
     },
     Bench {
         runs: usize,
+        /// vCPU counts (`--smp N[,N...]`), ascending; each row runs at every count.
+        smp: Vec<usize>,
         names: Vec<String>,
         verbose: bool,
     },
@@ -187,16 +196,23 @@ pub fn parse(args: &[String]) -> Result<Command> {
             Command::Run(run)
         }
         "test" => {
-            let (mut verbose, mut slow, mut smp) = (false, false, crate::qemu::DEFAULT_SMP);
+            let (mut verbose, mut slow, mut smp, mut cases) =
+                (false, false, crate::qemu::DEFAULT_SMP, Vec::new());
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
                     "--slow" => slow = true,
                     "--smp" => smp = parse_smp(&flags.value(&flag)?)?,
+                    "--case" => cases.push(flags.value(&flag)?),
                     "--verbose" | "-v" => verbose = true,
                     _ => return Err(flags.unknown(&flag)),
                 }
             }
-            Command::Test { verbose, slow, smp }
+            Command::Test {
+                verbose,
+                slow,
+                smp,
+                cases,
+            }
         }
         "wasm-registry" | "host-compare" | "wasi-compare" | "fuzz" | "network" => {
             let mut verbose = false;
@@ -318,9 +334,10 @@ fn parse_ports(rest: &[String]) -> Result<Command> {
     })
 }
 
-/// `bench [--runs N] [-v] [NAME...]` (names checked by the command).
+/// `bench [--runs N] [--smp N[,N...]] [-v] [NAME...]` (names checked by the command).
 fn parse_bench(rest: &[String]) -> Result<Command> {
     let (mut runs, mut names, mut verbose) = (3, Vec::new(), false);
+    let mut smp = vec![1];
     let mut args = rest.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -332,6 +349,13 @@ fn parse_bench(rest: &[String]) -> Result<Command> {
                 runs = parse_runs(value)?;
             }
             flag if flag.starts_with("--runs=") => runs = parse_runs(&flag["--runs=".len()..])?,
+            "--smp" => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| Error::usage("--smp needs a value"))?;
+                smp = parse_smp_list(value)?;
+            }
+            flag if flag.starts_with("--smp=") => smp = parse_smp_list(&flag["--smp=".len()..])?,
             flag if flag.starts_with('-') => {
                 return Err(Error::usage(format!("`bench`: unknown option {flag}")));
             }
@@ -340,6 +364,7 @@ fn parse_bench(rest: &[String]) -> Result<Command> {
     }
     Ok(Command::Bench {
         runs,
+        smp,
         names,
         verbose,
     })
@@ -352,6 +377,20 @@ fn parse_timeout(value: &str) -> Result<Duration> {
             "--timeout {value:?}: expected a positive number of seconds"
         ))),
     }
+}
+
+/// `N` or `N,M,...`: vCPU counts, each valid for `--smp`, strictly ascending.
+fn parse_smp_list(value: &str) -> Result<Vec<usize>> {
+    let counts = value
+        .split(',')
+        .map(parse_smp)
+        .collect::<Result<Vec<usize>>>()?;
+    if counts.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::usage(format!(
+            "--smp {value:?}: the counts must be ascending, each once (e.g. 1,2)"
+        )));
+    }
+    Ok(counts)
 }
 
 fn parse_smp(value: &str) -> Result<usize> {
@@ -479,7 +518,8 @@ mod tests {
             Command::Test {
                 verbose: true,
                 slow: false,
-                smp: crate::qemu::DEFAULT_SMP
+                smp: crate::qemu::DEFAULT_SMP,
+                cases: Vec::new()
             }
         );
         assert_eq!(
@@ -487,7 +527,8 @@ mod tests {
             Command::Test {
                 verbose: false,
                 slow: true,
-                smp: crate::qemu::DEFAULT_SMP
+                smp: crate::qemu::DEFAULT_SMP,
+                cases: Vec::new()
             }
         );
         assert_eq!(
@@ -495,9 +536,20 @@ mod tests {
             Command::Test {
                 verbose: false,
                 slow: false,
-                smp: 2
+                smp: 2,
+                cases: Vec::new()
             }
         );
+        assert_eq!(
+            parse_words(&["test", "--case", "echo", "--case=wasm-hello"]).unwrap(),
+            Command::Test {
+                verbose: false,
+                slow: false,
+                smp: crate::qemu::DEFAULT_SMP,
+                cases: vec!["echo".into(), "wasm-hello".into()]
+            }
+        );
+        assert!(parse_words(&["test", "--case"]).is_err());
         assert!(parse_words(&["test", "--smp", "0"]).is_err());
         assert!(parse_words(&["run", "--smp", "65"]).is_err());
         assert_eq!(
@@ -534,6 +586,7 @@ mod tests {
             parse_words(&["bench"]).unwrap(),
             Command::Bench {
                 runs: 3,
+                smp: vec![1],
                 names: Vec::new(),
                 verbose: false
             }
@@ -542,15 +595,26 @@ mod tests {
             parse_words(&["bench", "--runs", "1", "null", "-v", "pipe"]).unwrap(),
             Command::Bench {
                 runs: 1,
+                smp: vec![1],
                 names: vec!["null".into(), "pipe".into()],
                 verbose: true
             }
         );
         assert_eq!(
-            parse_words(&["bench", "--runs=5"]).unwrap(),
+            parse_words(&["bench", "--runs=5", "--smp", "2"]).unwrap(),
             Command::Bench {
                 runs: 5,
+                smp: vec![2],
                 names: Vec::new(),
+                verbose: false
+            }
+        );
+        assert_eq!(
+            parse_words(&["bench", "--smp=1,2,4", "parallel"]).unwrap(),
+            Command::Bench {
+                runs: 3,
+                smp: vec![1, 2, 4],
+                names: vec!["parallel".into()],
                 verbose: false
             }
         );
@@ -610,6 +674,11 @@ mod tests {
             &["bench", "--runs", "0"],
             &["bench", "--runs"],
             &["bench", "--fast"],
+            &["bench", "--smp"],
+            &["bench", "--smp", "2,1"],
+            &["bench", "--smp", "1,1"],
+            &["bench", "--smp", "1,,2"],
+            &["bench", "--smp", "0"],
             &["test", "--iso"],
             &["build-crate"],
             &["build-crate", "a", "b"],

@@ -2,7 +2,8 @@
 //! depends on, fetched with `apt-get download` and unpacked with `dpkg-deb -x` into
 //! `target/bench/linux/`, once), an initramfs made here around one static program as `/init`,
 //! and a boot of both in QEMU with exactly the OS's settings ([`crate::qemu::command`]: TCG,
-//! `-cpu qemu64`, 1 GiB, one vCPU), its console read by xtask.
+//! `-cpu qemu64`, 1 GiB, the vCPUs of [`crate::qemu::default_cpus`]: one, or what `bench
+//! --smp` sets for both sides), its console read by xtask.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

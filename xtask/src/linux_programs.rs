@@ -71,6 +71,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("splices.c", "splices", Link::StaticPie),
     ("mqueue.c", "posixmq", Link::StaticPie),
     ("dualstack.c", "dualstack", Link::StaticPie),
+    ("waitfor.c", "waitfor", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];
 

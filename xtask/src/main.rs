@@ -99,9 +99,18 @@ fn dispatch() -> Result<i32> {
             qemu::set_default_cpus(run.smp);
             commands::run::run(&ws, &run)
         }
-        Command::Test { verbose, slow, smp } => {
+        Command::Test {
+            verbose,
+            slow,
+            smp,
+            cases,
+        } => {
             qemu::set_default_cpus(smp);
-            commands::test::run(&ws, verbose, slow)
+            if cases.is_empty() {
+                commands::test::run(&ws, verbose, slow)
+            } else {
+                commands::test::run_cases(&ws, &cases, verbose)
+            }
         }
         Command::WasmRegistry { verbose } => commands::wasm_registry::run(&ws, verbose),
         Command::Fuzz { verbose } => commands::fuzz::run(&ws, verbose),
@@ -115,9 +124,10 @@ fn dispatch() -> Result<i32> {
         Command::BootTime { runs, verbose } => commands::boottime::run(&ws, runs, verbose),
         Command::Bench {
             runs,
+            smp,
             names,
             verbose,
-        } => commands::bench::run(&ws, runs, &names, verbose),
+        } => commands::bench::run(&ws, runs, &smp, &names, verbose),
         Command::Ports { names, verbose } => commands::ports::run(&ws, &names, verbose),
         Command::PortsTry {
             name,

@@ -1,9 +1,11 @@
-//! `cargo xtask bench [--runs N] [NAME...]`: the same benchmark program (`ports/linux/osbench`)
-//! in the OS (`run --exec 'osbench NAME...'`) and in a Linux guest in the same QEMU
-//! configuration (as its `/init`, see `linux_guest.rs`), run after run alternately (the side
-//! that goes first alternates too), plus the boot time of both. Prints each benchmark's
+//! `cargo xtask bench [--runs N] [--smp N[,N...]] [NAME...]`: the same benchmark program
+//! (`ports/linux/osbench`) in the OS (`run --exec 'osbench NAME...'`) and in a Linux guest in
+//! the same QEMU configuration (as its `/init`, see `linux_guest.rs`), run after run
+//! alternately (the side that goes first alternates too), plus the boot time of both. Prints each benchmark's
 //! medians, ratio and spreads, writes `target/bench/results.json`, and, when every benchmark
-//! ran, rewrites the README's generated Performance table from that file.
+//! ran, rewrites the README's generated Performance table from that file. Both guests get the
+//! vCPUs `--smp` names (default one); with several counts every selected row runs at each, and
+//! the speed-up of each side over the first count is printed and written too.
 //!
 //! The CoreMark rows run one `coremark.wasm` (`coremark.rs`) on each engine: in the OS with
 //! `wasm --engine ENGINE` (a boot of its own), in Linux with `wasm-bench-peer` (`bench_peer.rs`:
@@ -11,6 +13,8 @@
 //! (a boot of its own, its initramfs holding both files). The value is the time of one CoreMark
 //! iteration, 1 / the score CoreMark reports from its own timing (the WASI monotonic clock,
 //! a run of at least 10 s it calibrates itself); the module's compilation is not in it.
+//! `coremark-x4` runs four wasmtime guests at once (one boot of its own per side) and sums
+//! their scores: the throughput of four guests, which more vCPUs should raise.
 //! The `ripgrep` and `resvg` rows (whole programs on real input) and the network rows have
 //! boots of their own too: `bench_programs.rs`, `bench_net.rs`.
 
@@ -19,15 +23,15 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::bench_report::{self, Results, Row};
-use crate::bench_stats::{parse_coremark_runs, parse_guest_output};
+use crate::bench_report::{self, CpuRows, Results, Row};
+use crate::bench_stats::{parse_coremark_all, parse_coremark_runs, parse_guest_output};
 use crate::error::{Context, Error, Result};
 use crate::exec::{self, ExecOutcome, ExecRequest};
 use crate::ramdisk::AddSpec;
 use crate::workspace::Workspace;
 use crate::{
     bench_net, bench_peer, bench_programs, coremark, kernel_build, linux_guest, linux_programs,
-    setup,
+    qemu, setup,
 };
 
 /// Every benchmark: its name (those of `osbench` but `boot`) and what it times.
@@ -59,12 +63,20 @@ pub const BENCHES: &[(&str, &str)] = &[
         "spawn + wait of a static program (`osbench --child`)",
     ),
     (
+        "parallel",
+        "sum of 2^21 mixed integers, then sort of 2^17 random u64 (each thread sorts a part, merged pairwise), split over `available_parallelism()` threads",
+    ),
+    (
         "coremark-wasmi",
         "CoreMark 1.0 (crates.io `coremark`, wasm32-wasip1) on wasmi 2.0.0: one iteration (1 / score)",
     ),
     (
         "coremark-wasmtime",
         "CoreMark 1.0 on wasmtime 50.0.1 (Cranelift, compile not timed): one iteration (1 / score)",
+    ),
+    (
+        X4_ROW,
+        "4 CoreMark guests at once on wasmtime (as coremark-wasmtime): one iteration of the four together (1 / the sum of their scores)",
     ),
     // Whole programs on real input (`bench_programs`), one boot per side for both.
     ("ripgrep", bench_programs::ROWS[0].1),
@@ -81,6 +93,11 @@ const COREMARK_ROWS: &[(&str, &str)] = &[
     ("coremark-wasmi", "wasmi"),
     ("coremark-wasmtime", "wasmtime"),
 ];
+
+/// The row of [`X4_COPIES`] CoreMark guests on wasmtime at once: in the OS as background jobs
+/// of the shell, in Linux as processes of `wasm-bench-peer` (`osbench --exec-copies`).
+const X4_ROW: &str = "coremark-x4";
+const X4_COPIES: usize = 4;
 
 /// Where the module is in both guests.
 const COREMARK_OURS: &str = "/bin/coremark.wasm";
@@ -118,8 +135,17 @@ pub fn select(names: &[String]) -> Result<Vec<&'static str>> {
         .collect())
 }
 
-pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Result<i32> {
+pub fn run(
+    ws: &Workspace,
+    runs: usize,
+    smp: &[usize],
+    names: &[String],
+    verbose: bool,
+) -> Result<i32> {
     let selected = select(names)?;
+    let Some((&first_cpus, _)) = smp.split_first() else {
+        return Err(Error::usage("--smp names no vCPU count"));
+    };
     setup::ensure_tools(ws, true)?;
     kernel_build::build(ws, verbose)?;
     let dir = bench_dir(ws);
@@ -138,6 +164,7 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
         .copied()
         .filter(|n| {
             *n != "boot"
+                && *n != X4_ROW
                 && coremark_engine(n).is_none()
                 && !bench_net::is_net(n)
                 && !bench_programs::is_program(n)
@@ -145,7 +172,8 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
         .collect();
     let osbench_boot = selected.contains(&"boot") || !guest_names.is_empty();
     let engines: Vec<&str> = selected.iter().filter_map(|n| coremark_engine(n)).collect();
-    let coremark = if engines.is_empty() {
+    let x4 = selected.contains(&X4_ROW);
+    let coremark = if engines.is_empty() && !x4 {
         None
     } else {
         let module = coremark::ensure_built(ws, verbose)?;
@@ -198,72 +226,102 @@ pub fn run(ws: &Workspace, runs: usize, names: &[String], verbose: bool) -> Resu
         None
     };
 
-    let mut measured: Vec<(Side, Measured)> = Vec::new();
-    for run in 1..=runs {
-        let order = if run % 2 == 1 {
-            [Side::Ours, Side::Linux]
-        } else {
-            [Side::Linux, Side::Ours]
-        };
-        for side in order {
-            eprintln!("xtask: bench run {run}/{runs}: {side:?}");
-            let mut values = Measured::new();
-            if osbench_boot {
-                values.extend(match side {
-                    Side::Ours => run_ours(ws, &guest_names, verbose)?,
-                    Side::Linux => run_linux(&kernel.vmlinuz, &initramfs, &guest_names)?,
-                });
+    // (vCPUs, side, values) of every boot.
+    let mut measured: Vec<(usize, Side, Measured)> = Vec::new();
+    for &cpus in smp {
+        // Every QEMU from here on, ours and Linux's, gets `cpus` vCPUs.
+        qemu::set_default_cpus(cpus);
+        for run in 1..=runs {
+            let order = if run % 2 == 1 {
+                [Side::Ours, Side::Linux]
+            } else {
+                [Side::Linux, Side::Ours]
+            };
+            for side in order {
+                if smp.len() > 1 {
+                    eprintln!("xtask: bench, {cpus} vCPUs, run {run}/{runs}: {side:?}");
+                } else {
+                    eprintln!("xtask: bench run {run}/{runs}: {side:?}");
+                }
+                let mut values = Measured::new();
+                if osbench_boot {
+                    let mut osbench = match side {
+                        Side::Ours => run_ours(ws, &guest_names, verbose)?,
+                        Side::Linux => run_linux(&kernel.vmlinuz, &initramfs, &guest_names)?,
+                    };
+                    check_threads(&mut osbench, &guest_names, cpus, side)?;
+                    values.extend(osbench);
+                }
+                if let Some((module, initramfs)) = coremark.as_ref().filter(|_| !engines.is_empty())
+                {
+                    values.extend(match side {
+                        Side::Ours => run_ours_coremark(ws, module, &engines, verbose)?,
+                        Side::Linux => run_linux_coremark(&kernel.vmlinuz, initramfs, &engines)?,
+                    });
+                }
+                if let Some((module, initramfs)) = coremark.as_ref().filter(|_| x4) {
+                    values.extend(match side {
+                        Side::Ours => run_ours_x4(ws, module, verbose)?,
+                        Side::Linux => run_linux_x4(&kernel.vmlinuz, initramfs)?,
+                    });
+                }
+                if let Some(inputs) = &programs {
+                    values.extend(match side {
+                        Side::Ours => bench_programs::ours(ws, inputs, &program_names, verbose)?,
+                        Side::Linux => {
+                            bench_programs::linux(&kernel.vmlinuz, inputs, &program_names)?
+                        }
+                    });
+                }
+                if let Some(net_initramfs) = &net_initramfs {
+                    values.extend(match side {
+                        Side::Ours => bench_net::ours(ws, verbose)?,
+                        Side::Linux => bench_net::linux(&kernel.vmlinuz, net_initramfs)?,
+                    });
+                }
+                if verbose {
+                    eprintln!("xtask: {values:?}");
+                }
+                measured.push((cpus, side, values));
             }
-            if let Some((module, initramfs)) = &coremark {
-                values.extend(match side {
-                    Side::Ours => run_ours_coremark(ws, module, &engines, verbose)?,
-                    Side::Linux => run_linux_coremark(&kernel.vmlinuz, initramfs, &engines)?,
-                });
-            }
-            if let Some(inputs) = &programs {
-                values.extend(match side {
-                    Side::Ours => bench_programs::ours(ws, inputs, &program_names, verbose)?,
-                    Side::Linux => bench_programs::linux(&kernel.vmlinuz, inputs, &program_names)?,
-                });
-            }
-            if let Some(net_initramfs) = &net_initramfs {
-                values.extend(match side {
-                    Side::Ours => bench_net::ours(ws, verbose)?,
-                    Side::Linux => bench_net::linux(&kernel.vmlinuz, net_initramfs)?,
-                });
-            }
-            if verbose {
-                eprintln!("xtask: {values:?}");
-            }
-            measured.push((side, values));
         }
     }
 
-    let rows = selected
-        .iter()
-        .map(|&name| {
-            let what = BENCHES.iter().find(|(n, _)| *n == name).map_or("", |b| b.1);
-            let values = |side: Side| -> Vec<f64> {
-                measured
-                    .iter()
-                    .filter(|(s, _)| *s == side)
-                    .filter_map(|(_, m)| m.get(name).copied())
-                    .collect()
-            };
-            Row {
-                name: name.to_string(),
-                what: what.to_string(),
-                ours_ns: values(Side::Ours),
-                linux_ns: values(Side::Linux),
-            }
-        })
-        .collect();
+    let rows_at = |cpus: usize| -> Vec<Row> {
+        selected
+            .iter()
+            .map(|&name| {
+                let what = BENCHES.iter().find(|(n, _)| *n == name).map_or("", |b| b.1);
+                let values = |side: Side| -> Vec<f64> {
+                    measured
+                        .iter()
+                        .filter(|(c, s, _)| *c == cpus && *s == side)
+                        .filter_map(|(_, _, m)| m.get(name).copied())
+                        .collect()
+                };
+                Row {
+                    name: name.to_string(),
+                    what: what.to_string(),
+                    ours_ns: values(Side::Ours),
+                    linux_ns: values(Side::Linux),
+                }
+            })
+            .collect()
+    };
     let results = Results {
         date: utc_now(),
         machine: machine(),
         linux_kernel: kernel.package.clone(),
         runs,
-        rows,
+        cpus: first_cpus,
+        rows: rows_at(first_cpus),
+        more_cpus: smp[1..]
+            .iter()
+            .map(|&cpus| CpuRows {
+                cpus,
+                rows: rows_at(cpus),
+            })
+            .collect(),
     };
     let json = dir.join("results.json");
     std::fs::write(&json, results.to_json()).context(|| format!("writing {}", json.display()))?;
@@ -349,6 +407,22 @@ fn run_linux(
     Ok(values)
 }
 
+/// The `parallel` row's check that the guest's program saw the vCPUs QEMU was given
+/// (`osbench: threads N`, its `available_parallelism()`); the line's value is taken out.
+fn check_threads(values: &mut Measured, names: &[&str], cpus: usize, side: Side) -> Result<()> {
+    let threads = values.remove("threads");
+    if !names.contains(&"parallel") || !values.contains_key("parallel") {
+        return Ok(());
+    }
+    match threads {
+        Some(n) if n == cpus as f64 => Ok(()),
+        other => Err(Error::failed(format!(
+            "{side:?}: osbench parallel used {} threads with {cpus} vCPUs",
+            other.map_or_else(|| "an unknown number of".to_string(), |n| n.to_string())
+        ))),
+    }
+}
+
 /// The engine of a CoreMark row.
 fn coremark_engine(name: &str) -> Option<&'static str> {
     COREMARK_ROWS
@@ -405,6 +479,79 @@ fn run_linux_coremark(
         TIMEOUT,
     )?;
     Ok(coremark_values(&guest.console, engines, "Linux"))
+}
+
+/// The OS: one boot, [`X4_COPIES`] `wasm --engine wasmtime` guests started as background jobs
+/// (each compiles the module: a cache miss each, at the same time), each one's output into a
+/// file; `fg` waits for each and takes its status; then each output between the `wasm-bench:`
+/// lines, as `osbench --exec-copies` prints them in Linux.
+fn run_ours_x4(ws: &Workspace, module: &std::path::Path, verbose: bool) -> Result<Measured> {
+    let mut command = vec!["mkdir -p /tmp".to_string()];
+    for i in 1..=X4_COPIES {
+        command.push(format!(
+            "wasm --engine wasmtime {COREMARK_OURS} > /tmp/coremark-{i} &"
+        ));
+    }
+    for i in 1..=X4_COPIES {
+        command.push(format!("fg %{i}; S{i}=$?"));
+    }
+    for i in 1..=X4_COPIES {
+        command.push(format!(
+            "echo wasm-bench: wasmtime start; cat /tmp/coremark-{i}; \
+             echo wasm-bench: wasmtime exit $S{i}"
+        ));
+    }
+    // `&` ends a job as `;` does.
+    let command = command.join("; ").replace("&;", "&");
+    let adds = [AddSpec {
+        host: module.to_path_buf(),
+        guest: COREMARK_OURS.to_string(),
+    }];
+    let request = ExecRequest {
+        verbose,
+        ..ExecRequest::new(&command, &adds, TIMEOUT)
+    };
+    let output = exec::completed_output(ws, &request, "the OS side of coremark-x4")?;
+    Ok(x4_values(&output, "the OS"))
+}
+
+/// Linux: one boot, `osbench --exec-copies 4 /wasm-bench-peer /coremark.wasm wasmtime`.
+fn run_linux_x4(kernel: &std::path::Path, initramfs: &std::path::Path) -> Result<Measured> {
+    let peer = format!("/{}", bench_peer::NAME);
+    let copies = X4_COPIES.to_string();
+    let args = ["--exec-copies", &copies, &peer, COREMARK_LINUX, "wasmtime"];
+    let guest = linux_guest::boot(
+        kernel,
+        initramfs,
+        linux_guest::cmdline(&args),
+        "osbench: init",
+        &["osbench: done", "osbench: failed", "Kernel panic"],
+        TIMEOUT,
+    )?;
+    Ok(x4_values(&guest.console, "Linux"))
+}
+
+/// The `coremark-x4` row's value: 1 / the sum of the copies' scores (all must count), or
+/// nothing with a warning saying why.
+fn x4_values(output: &str, side: &str) -> Measured {
+    let runs: Vec<_> = parse_coremark_all(output)
+        .into_iter()
+        .filter(|(engine, _)| engine == "wasmtime")
+        .map(|(_, run)| run)
+        .collect();
+    let mut values = Measured::new();
+    let scores: std::result::Result<Vec<f64>, String> = runs.into_iter().collect();
+    match scores {
+        Ok(scores) if scores.len() == X4_COPIES => {
+            values.insert(X4_ROW.to_string(), 1e9 / scores.iter().sum::<f64>());
+        }
+        Ok(scores) => eprintln!(
+            "xtask: warning: {side}: {X4_ROW}: {} of {X4_COPIES} runs (left out)",
+            scores.len()
+        ),
+        Err(why) => eprintln!("xtask: warning: {side}: {X4_ROW}: {why} (left out)"),
+    }
+    values
 }
 
 /// The CoreMark rows' values (nanoseconds per iteration) in a transcript; an engine whose run
@@ -517,6 +664,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn x4_row_sums_the_scores_of_every_copy() {
+        let run = |score: &str| {
+            format!(
+                "wasm-bench: wasmtime start\nIterations/Sec   : {score}\n\
+                 Correct operation validated.\nwasm-bench: wasmtime exit 0\n"
+            )
+        };
+        let four = [run("100"), run("150"), run("150"), run("100")].concat();
+        assert_eq!(x4_values(&four, "x")[X4_ROW], 2e6);
+        // Three of four, or one that did not validate: no value.
+        assert!(x4_values(&four[run("100").len()..], "x").is_empty());
+        let bad = four.replacen("Correct operation validated.\n", "", 1);
+        assert!(x4_values(&bad, "x").is_empty());
+        let failed = four.replacen("exit 0", "exit 139", 1);
+        assert!(x4_values(&failed, "x").is_empty());
+    }
+
     /// The program's benchmark names are the table's (but `boot`, CoreMark, the network rows
     /// and `resvg`, which the shell and `wasm-bench-peer` run).
     #[test]
@@ -525,7 +690,11 @@ mod tests {
         let source =
             std::fs::read_to_string(ws.root().join("ports/linux/osbench/src/main.rs")).unwrap();
         let osbench_rows = BENCHES.iter().filter(|(n, _)| {
-            *n != "boot" && *n != "resvg" && coremark_engine(n).is_none() && !bench_net::is_net(n)
+            *n != "boot"
+                && *n != "resvg"
+                && *n != X4_ROW
+                && coremark_engine(n).is_none()
+                && !bench_net::is_net(n)
         });
         for (name, _) in osbench_rows {
             assert!(

@@ -14,6 +14,13 @@
 //!   (its stdio the console), prints `osbench: exec STATUS`, then `osbench: done`: how the
 //!   Linux guest runs another program as a benchmark (`cargo xtask bench`'s CoreMark and resvg
 //!   rows run `wasm-bench-peer` this way).
+//! - `parallel` splits a CPU-bound sum and a sort over the threads
+//!   `std::thread::available_parallelism()` counts (printed first as `osbench: threads N`, so
+//!   xtask can check each guest saw the vCPUs it was given): the same work whatever the count,
+//!   so its time shows how much more CPUs give.
+//! - `osbench --exec-copies N PROGRAM [ARG...]`: the same with N copies of PROGRAM at once,
+//!   each one's output printed whole after all ended (the `coremark-x4` row: four CoreMark
+//!   guests at once in `wasm-bench-peer`).
 //! - `ripgrep` times a whole program: `/bench/rg` (ripgrep, started and waited for) searching
 //!   the source tree `/bench/tree`, both put there by xtask on each side.
 //!
@@ -40,6 +47,7 @@ const BENCHES: &[Bench] = &[
     ("read16m", read_16m),
     ("readdir", list_10k),
     ("spawn", spawn_wait),
+    ("parallel", parallel_sum_sort),
     ("ripgrep", ripgrep),
 ];
 
@@ -67,6 +75,9 @@ struct State {
     pipe: Option<PipePair>,
     me: String,
     buf: Vec<u8>,
+    /// `parallel`: the threads it uses and the sum each operation must find.
+    threads: usize,
+    sum: u64,
 }
 
 fn main() {
@@ -83,21 +94,43 @@ fn main() {
     } else {
         args.first().cloned().unwrap_or_default()
     };
-    let exec_at = args.iter().position(|a| a == "--exec");
+    let exec_at = args
+        .iter()
+        .position(|a| a == "--exec" || a == "--exec-copies");
     let names: Vec<&str> = args[..exec_at.unwrap_or(args.len())]
         .iter()
         .skip(1)
         .map(String::as_str)
         .filter(|a| !a.is_empty() && !a.starts_with('-'))
         .collect();
-    let exec = exec_at.map(|at| &args[at + 1..]);
+    // `--exec PROGRAM...` runs one copy, `--exec-copies N PROGRAM...` N at once.
+    let exec = exec_at.map(|at| {
+        if args[at] == "--exec" {
+            (Some(1), &args[at + 1..])
+        } else {
+            let copies = args.get(at + 1).and_then(|n| n.parse().ok());
+            (
+                copies.filter(|&n: &usize| n > 0),
+                args.get(at + 2..).unwrap_or(&[]),
+            )
+        }
+    });
     // `--none`: only boot (the Linux guest's boot-time run).
-    let status = if let Some(command) = exec {
+    let status = if let Some((copies, command)) = exec {
+        let program = |command| match copies {
+            Some(1) => run_program(command),
+            Some(n) => run_copies(n, command),
+            None => {
+                eprintln!("osbench: --exec-copies needs a positive count");
+                println!("osbench: failed");
+                2
+            }
+        };
         if names.is_empty() {
-            run_program(command)
+            program(command)
         } else {
             match run(&names, me, false) {
-                0 => run_program(command),
+                0 => program(command),
                 failed => failed,
             }
         }
@@ -133,6 +166,60 @@ fn run_program(command: &[String]) -> i32 {
             127
         }
     };
+    println!("osbench: exec {status}");
+    println!("osbench: done");
+    status
+}
+
+/// `--exec-copies N PROGRAM ARG...`: N copies of PROGRAM at once, each one's standard output
+/// collected and printed whole after all ended, in the order they started (so their lines do
+/// not interleave); then `osbench: exec STATUS` (the first copy's non-zero status, else 0) and
+/// `osbench: done`.
+fn run_copies(copies: usize, command: &[String]) -> i32 {
+    let Some((program, args)) = command.split_first() else {
+        eprintln!("osbench: --exec-copies needs a program");
+        println!("osbench: failed");
+        return 2;
+    };
+    let mut readers = Vec::new();
+    for _ in 0..copies {
+        let child = std::process::Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn();
+        match child {
+            Ok(mut child) => {
+                let mut stdout = child.stdout.take().expect("piped");
+                let reader = std::thread::spawn(move || {
+                    let mut out = Vec::new();
+                    let _ = stdout.read_to_end(&mut out);
+                    out
+                });
+                readers.push((child, reader));
+            }
+            Err(err) => {
+                eprintln!("osbench: {program}: {err}");
+                println!("osbench: exec 127");
+                println!("osbench: done");
+                return 127;
+            }
+        }
+    }
+    let mut status = 0;
+    for (mut child, reader) in readers {
+        let out = reader.join().unwrap_or_default();
+        let _ = std::io::stdout().write_all(&out);
+        let code = match child.wait() {
+            Ok(s) => {
+                use std::os::unix::process::ExitStatusExt;
+                s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
+            }
+            Err(_) => 1,
+        };
+        if status == 0 {
+            status = code;
+        }
+    }
     println!("osbench: exec {status}");
     println!("osbench: done");
     status
@@ -223,6 +310,11 @@ fn setup(name: &str, state: &mut State) -> std::io::Result<()> {
         }
         "futex" => state.futex = Some(FutexPair::start()),
         "pipe" => state.pipe = Some(PipePair::start()?),
+        "parallel" => {
+            state.threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            println!("osbench: threads {}", state.threads);
+            state.sum = mixed_sum(0, SUM_TERMS);
+        }
         "ripgrep" => {
             // A clear error (the row left out) when xtask did not add the program or tree.
             fs::metadata(RG)?;
@@ -460,6 +552,109 @@ fn read_16m(state: &mut State) {
 fn list_10k(_: &mut State) {
     let count = fs::read_dir(TMP).expect("read_dir").count();
     assert_eq!(count, 10_000);
+}
+
+/// `parallel`'s work per operation, the same whatever the thread count: the sum of
+/// [`SUM_TERMS`] mixed integers and a sort of [`SORT_LEN`] pseudo-random numbers.
+const SUM_TERMS: u64 = 1 << 21;
+const SORT_LEN: usize = 1 << 17;
+
+/// splitmix64's output function: a cheap, well-mixed 64-bit hash (multiplies the compiler
+/// cannot fold or vectorise away).
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The wrapping sum of `mix(i)` for `i` in `start..end`.
+fn mixed_sum(start: u64, end: u64) -> u64 {
+    (std::hint::black_box(start)..end).fold(0u64, |sum, i| sum.wrapping_add(mix(i)))
+}
+
+/// `parts` contiguous ranges covering `0..len`, as even as can be.
+fn split(len: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    (0..parts)
+        .map(|k| len * k / parts..len * (k + 1) / parts)
+        .collect()
+}
+
+/// One pass of a merge sort: `a` and `b` (each sorted) into one sorted vector.
+fn merge(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// The sum, then the sort, each split over `state.threads` threads: each thread sums its part
+/// of the terms; each generates and sorts its part of the numbers, then the sorted parts are
+/// merged pairwise, the merges of a round in parallel. Both results are checked.
+fn parallel_sum_sort(state: &mut State) {
+    let threads = state.threads.max(1);
+    let sum = std::thread::scope(|scope| {
+        let parts: Vec<_> = split(SUM_TERMS as usize, threads)
+            .into_iter()
+            .map(|r| scope.spawn(move || mixed_sum(r.start as u64, r.end as u64)))
+            .collect();
+        parts
+            .into_iter()
+            .map(|h| h.join().expect("sum thread"))
+            .fold(0u64, u64::wrapping_add)
+    });
+    assert_eq!(sum, state.sum, "parallel sum");
+    let mut runs: Vec<Vec<u64>> = std::thread::scope(|scope| {
+        let parts: Vec<_> = split(SORT_LEN, threads)
+            .into_iter()
+            .map(|r| {
+                scope.spawn(move || {
+                    let mut part: Vec<u64> = r.map(|i| mix(i as u64 ^ 0x5eed)).collect();
+                    part.sort_unstable();
+                    part
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .map(|h| h.join().expect("sort thread"))
+            .collect()
+    });
+    while runs.len() > 1 {
+        let mut pairs = Vec::new();
+        let mut rest = runs.into_iter();
+        let mut odd = None;
+        while let Some(a) = rest.next() {
+            match rest.next() {
+                Some(b) => pairs.push((a, b)),
+                None => odd = Some(a),
+            }
+        }
+        runs = std::thread::scope(|scope| {
+            let merged: Vec<_> = pairs
+                .iter()
+                .map(|(a, b)| scope.spawn(move || merge(a, b)))
+                .collect();
+            merged
+                .into_iter()
+                .map(|h| h.join().expect("merge thread"))
+                .collect()
+        });
+        runs.extend(odd);
+    }
+    let sorted = runs.pop().unwrap_or_default();
+    assert_eq!(sorted.len(), SORT_LEN, "sorted length");
+    assert!(sorted.windows(2).all(|w| w[0] <= w[1]), "not sorted");
 }
 
 /// ripgrep over the tree, its output discarded; it must find matches (status 0).
