@@ -449,16 +449,28 @@ fn run_ours_coremark(
         })
         .collect::<Vec<_>>()
         .join("; ");
+    let output = coremark_in_os(ws, module, &command, verbose, "the OS side of CoreMark")?;
+    Ok(coremark_values(&output, engines, "the OS"))
+}
+
+/// One boot of the OS with the CoreMark module at [`COREMARK_OURS`], running `command`; its
+/// output (`what` names the run in errors).
+fn coremark_in_os(
+    ws: &Workspace,
+    module: &std::path::Path,
+    command: &str,
+    verbose: bool,
+    what: &str,
+) -> Result<String> {
     let adds = [AddSpec {
         host: module.to_path_buf(),
         guest: COREMARK_OURS.to_string(),
     }];
     let request = ExecRequest {
         verbose,
-        ..ExecRequest::new(&command, &adds, TIMEOUT)
+        ..ExecRequest::new(command, &adds, TIMEOUT)
     };
-    let output = exec::completed_output(ws, &request, "the OS side of CoreMark")?;
-    Ok(coremark_values(&output, engines, "the OS"))
+    exec::completed_output(ws, &request, what)
 }
 
 /// Linux: one boot, `osbench --exec /wasm-bench-peer /coremark.wasm ENGINE...` as `/init`.
@@ -482,7 +494,7 @@ fn run_linux_coremark(
 }
 
 /// The OS: one boot, [`X4_COPIES`] `wasm --engine wasmtime` guests started as background jobs
-/// (each compiles the module: a cache miss each, at the same time), each one's output into a
+/// (one compiles the module, the others wait for its cache entry), each one's output into a
 /// file; `fg` waits for each and takes its status; then each output between the `wasm-bench:`
 /// lines, as `osbench --exec-copies` prints them in Linux.
 fn run_ours_x4(ws: &Workspace, module: &std::path::Path, verbose: bool) -> Result<Measured> {
@@ -503,15 +515,7 @@ fn run_ours_x4(ws: &Workspace, module: &std::path::Path, verbose: bool) -> Resul
     }
     // `&` ends a job as `;` does.
     let command = command.join("; ").replace("&;", "&");
-    let adds = [AddSpec {
-        host: module.to_path_buf(),
-        guest: COREMARK_OURS.to_string(),
-    }];
-    let request = ExecRequest {
-        verbose,
-        ..ExecRequest::new(&command, &adds, TIMEOUT)
-    };
-    let output = exec::completed_output(ws, &request, "the OS side of coremark-x4")?;
+    let output = coremark_in_os(ws, module, &command, verbose, "the OS side of coremark-x4")?;
     Ok(x4_values(&output, "the OS"))
 }
 
