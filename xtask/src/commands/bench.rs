@@ -394,14 +394,7 @@ fn run_linux(
     } else {
         names.to_vec()
     };
-    let guest = linux_guest::boot(
-        kernel,
-        initramfs,
-        linux_guest::cmdline(&args),
-        "osbench: init",
-        &["osbench: done", "osbench: failed", "Kernel panic"],
-        TIMEOUT,
-    )?;
+    let guest = boot_osbench(kernel, initramfs, &args)?;
     let mut values = guest_values(&guest.console, names, true, "Linux")?;
     values.insert("boot".into(), guest.boot.as_nanos() as f64);
     Ok(values)
@@ -482,14 +475,7 @@ fn run_linux_coremark(
     let peer = format!("/{}", bench_peer::NAME);
     let mut args = vec!["--exec", &peer, COREMARK_LINUX];
     args.extend_from_slice(engines);
-    let guest = linux_guest::boot(
-        kernel,
-        initramfs,
-        linux_guest::cmdline(&args),
-        "osbench: init",
-        &["osbench: done", "osbench: failed", "Kernel panic"],
-        TIMEOUT,
-    )?;
+    let guest = boot_osbench(kernel, initramfs, &args)?;
     Ok(coremark_values(&guest.console, engines, "Linux"))
 }
 
@@ -519,19 +505,28 @@ fn run_ours_x4(ws: &Workspace, module: &std::path::Path, verbose: bool) -> Resul
     Ok(x4_values(&output, "the OS"))
 }
 
+/// One boot of the Linux guest with `osbench ARGS` as `/init`, until it is done (or failed).
+fn boot_osbench(
+    kernel: &std::path::Path,
+    initramfs: &std::path::Path,
+    args: &[&str],
+) -> Result<linux_guest::GuestRun> {
+    linux_guest::boot(
+        kernel,
+        initramfs,
+        linux_guest::cmdline(args),
+        "osbench: init",
+        &["osbench: done", "osbench: failed", "Kernel panic"],
+        TIMEOUT,
+    )
+}
+
 /// Linux: one boot, `osbench --exec-copies 4 /wasm-bench-peer /coremark.wasm wasmtime`.
 fn run_linux_x4(kernel: &std::path::Path, initramfs: &std::path::Path) -> Result<Measured> {
     let peer = format!("/{}", bench_peer::NAME);
     let copies = X4_COPIES.to_string();
     let args = ["--exec-copies", &copies, &peer, COREMARK_LINUX, "wasmtime"];
-    let guest = linux_guest::boot(
-        kernel,
-        initramfs,
-        linux_guest::cmdline(&args),
-        "osbench: init",
-        &["osbench: done", "osbench: failed", "Kernel panic"],
-        TIMEOUT,
-    )?;
+    let guest = boot_osbench(kernel, initramfs, &args)?;
     Ok(x4_values(&guest.console, "Linux"))
 }
 
