@@ -197,6 +197,11 @@ pub fn dup(fd: Fd) -> Result<Fd> {
     vfs::dup(fd)
 }
 
+/// Duplicates `fd` onto the lowest free descriptor at or above `min`, atomically.
+pub fn dup_from(fd: Fd, min: Fd) -> Result<Fd> {
+    vfs::dup_from(fd, min)
+}
+
 /// Makes `new` refer to the file of `old`, closing what `new` referred to.
 pub fn dup2(old: Fd, new: Fd) -> Result<Fd> {
     vfs::dup2(old, new)

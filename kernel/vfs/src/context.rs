@@ -35,11 +35,23 @@ impl FdTable {
 
     /// Installs `file` at the lowest free descriptor.
     pub fn insert(&mut self, file: Arc<dyn File>) -> Result<Fd> {
-        let fd = match self.slots.iter().position(Option::is_none) {
-            Some(fd) => fd,
-            None if self.slots.len() < MAX_FDS => {
-                self.slots.push(None);
-                self.slots.len() - 1
+        self.insert_from(0, file)
+    }
+
+    /// Installs `file` at the lowest free descriptor at or above `min` (`fcntl(F_DUPFD)`):
+    /// `EINVAL` if `min` is past the table's limit, `EMFILE` if nothing is free from it.
+    pub fn insert_from(&mut self, min: Fd, file: Arc<dyn File>) -> Result<Fd> {
+        let min = min as usize;
+        if min >= MAX_FDS {
+            return Err(Errno::EINVAL);
+        }
+        let free = self.slots.iter().skip(min).position(Option::is_none);
+        let fd = match free {
+            Some(i) => min + i,
+            None if self.slots.len().max(min) < MAX_FDS => {
+                let fd = self.slots.len().max(min);
+                self.slots.resize(fd + 1, None);
+                fd
             }
             None => return Err(Errno::EMFILE),
         };
@@ -419,9 +431,15 @@ impl ProcessContext {
 
     /// Duplicates `fd` onto the lowest free descriptor.
     pub fn dup(&self, fd: Fd) -> Result<Fd> {
+        self.dup_from(fd, 0)
+    }
+
+    /// Duplicates `fd` onto the lowest free descriptor at or above `min`, in one step under
+    /// the table's lock (threads duplicating at once get different descriptors).
+    pub fn dup_from(&self, fd: Fd, min: Fd) -> Result<Fd> {
         let mut fds = self.fds.lock();
         let file = fds.get(fd)?;
-        fds.insert(file)
+        fds.insert_from(min, file)
     }
 
     /// Makes `new` refer to the file of `old`, closing what `new` referred to.

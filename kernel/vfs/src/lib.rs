@@ -438,6 +438,11 @@ pub fn dup(fd: Fd) -> Result<Fd> {
     current_context().dup(fd)
 }
 
+/// Duplicates `fd` onto the lowest free descriptor at or above `min` (`fcntl(F_DUPFD)`).
+pub fn dup_from(fd: Fd, min: Fd) -> Result<Fd> {
+    current_context().dup_from(fd, min)
+}
+
 pub fn dup2(old: Fd, new: Fd) -> Result<Fd> {
     current_context().dup2(old, new)
 }

@@ -350,6 +350,24 @@ kernel_test! {
 }
 
 kernel_test! {
+    fn duplicate_at_or_above() {
+        let null: Arc<dyn File> = Arc::new(NullDevice::new());
+        let ctx = ProcessContext::new(null.clone(), null.clone(), null.clone(), "/");
+        assert_eq!(ctx.dup_from(1, 0).unwrap(), 3, "the lowest free one");
+        assert_eq!(ctx.dup_from(1, 10).unwrap(), 10, "past the table's end");
+        assert!(ctx.file(9).is_err(), "the slots in between stay free");
+        assert_eq!(ctx.dup_from(1, 10).unwrap(), 11);
+        assert_eq!(ctx.dup_from(1, 5).unwrap(), 5, "a free slot inside the table");
+        assert_eq!(ctx.dup_from(42, 5), Err(Errno::EBADF));
+        ctx.close(10).unwrap();
+        assert_eq!(ctx.dup_from(2, 6).unwrap(), 6);
+        assert_eq!(ctx.dup_from(2, 7).unwrap(), 7);
+        assert_eq!(ctx.dup_from(2, 9).unwrap(), 9);
+        assert_eq!(ctx.dup_from(2, 9).unwrap(), 10, "the closed one again");
+    }
+}
+
+kernel_test! {
     fn descriptor_table_limit() {
         let null: Arc<dyn File> = Arc::new(NullDevice::new());
         let ctx = ProcessContext::new(null.clone(), null.clone(), null.clone(), "/");
@@ -359,6 +377,8 @@ kernel_test! {
         assert_eq!(ctx.install(null.clone()), Err(Errno::EMFILE));
         assert_eq!(ctx.dup(0), Err(Errno::EMFILE));
         ctx.close(500).unwrap();
+        assert_eq!(ctx.dup_from(0, 501), Err(Errno::EMFILE), "nothing free above 500");
+        assert_eq!(ctx.dup_from(0, MAX_FDS as Fd), Err(Errno::EINVAL));
         assert_eq!(ctx.dup(0).unwrap(), 500);
         assert_eq!(ctx.with_fds(|t| t.len()), MAX_FDS);
         drop(ctx);

@@ -190,13 +190,16 @@ pub fn lseek(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
 
 pub fn close(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
-    super::lock::on_close(f, state::current().pid);
-    fs::close(f)?;
-    super::lock::after_close();
+    // The descriptor's bookkeeping goes while the number is still taken: once the close frees
+    // it, another thread may get it (open, dup, socket...) and set its own.
     let process = state::current();
     process.dir_paths.lock().remove(&f);
     process.dir_cookies.lock().remove(&f);
     process.cloexec.lock().remove(&f);
+    super::lock::on_close(f, process.pid);
+    drop(process);
+    fs::close(f)?;
+    super::lock::after_close();
     Ok(0)
 }
 
@@ -272,12 +275,10 @@ pub fn fcntl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let f = fd(a[0])?;
     match a[1] as u32 {
         g::F_DUPFD | g::F_DUPFD_CLOEXEC => {
-            // The lowest free descriptor at or above the argument.
-            let mut new = u32::try_from(a[2]).map_err(|_| Errno::EINVAL)?;
-            while fs::fstat(new).is_ok() {
-                new = new.checked_add(1).ok_or(Errno::EMFILE)?;
-            }
-            fs::dup2(f, new)?;
+            // The lowest free descriptor at or above the argument, found and taken in one
+            // step (two threads duplicating at once must not get the same one).
+            let min = u32::try_from(a[2]).map_err(|_| Errno::EINVAL)?;
+            let new = fs::dup_from(f, min)?;
             copy_dir_state(f, new);
             set_cloexec(new, a[1] as u32 == g::F_DUPFD_CLOEXEC);
             Ok(u64::from(new))

@@ -235,11 +235,11 @@ pub fn accept4(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     // Checked before a connection is taken, so a bad pointer does not lose it.
     let buf = addr_buffer(a[1], a[2])?;
     let (new, peer) = net::accept(f, flags & abi::SOCK_NONBLOCK != 0)?;
-    set_cloexec(new, flags & abi::SOCK_CLOEXEC != 0);
     if let Err(e) = write_addr(buf, a[2], Some(&peer)) {
         let _ = libtheseus::fs::close(new);
         return Err(e);
     }
+    set_cloexec(new, flags & abi::SOCK_CLOEXEC != 0);
     Ok(u64::from(new))
 }
 

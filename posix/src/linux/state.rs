@@ -210,9 +210,10 @@ impl Process {
     pub fn reset_for_exec(&self) {
         let cloexec = core::mem::take(&mut *self.cloexec.lock());
         for fd in cloexec {
-            let _ = libtheseus::fs::close(fd);
+            // Bookkeeping first, as `close` does: the number may be reused once closed.
             self.dir_paths.lock().remove(&fd);
             self.dir_cookies.lock().remove(&fd);
+            let _ = libtheseus::fs::close(fd);
         }
         self.actions
             .lock()
