@@ -1,5 +1,6 @@
 //! The TCP/IP stack: smoltcp (IPv4, IPv6, TCP, UDP, DHCP) over the virtio network device, and
-//! the kernel task that runs it.
+//! the kernel task that runs it; and what smoltcp leaves out for UDP, ICMP port unreachable
+//! (`icmp`).
 //!
 //! Owns: the one smoltcp `Interface` and its sockets (behind one lock, always taken with
 //! interrupts off, so the device's interrupt can never find it held by a preempted task),
@@ -24,9 +25,11 @@
 
 extern crate alloc;
 
+mod icmp;
 mod interfaces;
 mod phy;
 mod tcp;
+pub mod test_frames;
 mod tests;
 mod udp;
 
@@ -34,8 +37,8 @@ pub use errno::Errno;
 pub use interfaces::{ARPHRD_ETHER, ARPHRD_LOOPBACK, NetInterface, interfaces};
 pub use tcp::{Listener, Recv, Tcp, tcp_connect, tcp_listen};
 pub use udp::{
-    Deliver, Families, MAX_PAYLOAD as UDP_MAX_PAYLOAD, MAX_PAYLOAD_V6 as UDP6_MAX_PAYLOAD, Udp,
-    udp_bind,
+    Arrival, Deliver, Families, MAX_PAYLOAD as UDP_MAX_PAYLOAD, MAX_PAYLOAD_V6 as UDP6_MAX_PAYLOAD,
+    Udp, udp_bind,
 };
 
 use alloc::collections::{BTreeMap, VecDeque};
@@ -57,7 +60,7 @@ use x86_64::instructions::interrupts::without_interrupts;
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
 /// What a run of the stack leaves to do once its lock is released: wakers to call and
-/// received datagrams to deliver.
+/// received datagrams (and port unreachables) to deliver.
 pub(crate) struct After {
     wakers: Vec<Waker>,
     datagrams: Vec<udp::Arrived>,
@@ -171,6 +174,8 @@ pub(crate) struct Stack {
     pub(crate) to_wake: Vec<Waker>,
     /// The open UDP ports.
     pub(crate) udp: udp::Ports,
+    /// The device, and the port unreachables it received (`icmp`).
+    pub(crate) phy: Phy,
 }
 
 static STACK: Mutex<Option<Stack>> = Mutex::new(None);
@@ -201,7 +206,8 @@ pub fn init(seed: u64) -> bool {
     };
     let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
     config.random_seed = seed;
-    let mut iface = Interface::new(config, &mut Phy, now());
+    let mut phy = Phy::default();
+    let mut iface = Interface::new(config, &mut phy, now());
     iface.update_ip_addrs(|addrs| {
         for prefix in IPV6_PREFIXES {
             let a = Ipv6Addr::from(ipv6_from_mac(prefix, mac));
@@ -221,6 +227,7 @@ pub fn init(seed: u64) -> bool {
         config: None,
         to_wake: Vec::new(),
         udp: udp::Ports::default(),
+        phy,
     };
     without_interrupts(|| *STACK.lock() = Some(stack));
     virtio_net::set_interrupt_hook(kick);
@@ -350,13 +357,14 @@ impl Stack {
             self.refill_listeners();
             if self
                 .iface
-                .poll_ingress_single(now, &mut Phy, &mut self.sockets)
+                .poll_ingress_single(now, &mut self.phy, &mut self.sockets)
                 == PollIngressSingleResult::None
             {
                 break;
             }
         }
-        self.iface.poll_egress(now, &mut Phy, &mut self.sockets);
+        self.iface
+            .poll_egress(now, &mut self.phy, &mut self.sockets);
         self.dhcp_events();
         self.refill_listeners();
         self.reap();
@@ -367,6 +375,7 @@ impl Stack {
         };
         self.changed(&mut after.wakers);
         self.take_datagrams(&mut after.datagrams);
+        self.take_refusals(&mut after.datagrams);
         after
     }
 

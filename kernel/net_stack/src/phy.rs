@@ -1,7 +1,10 @@
 //! smoltcp's view of the virtio network device: one received frame per receive token, one
-//! frame per transmit token. Kernel tests may hand the stack a frame as if the device had
-//! received it ([`inject`]): QEMU's restricted network cannot send some (UDP over IPv6).
+//! frame per transmit token. Each received frame is looked at for an ICMP port unreachable
+//! before smoltcp takes it (`icmp`: smoltcp hands those to no UDP socket). Kernel tests may
+//! hand the stack a frame as if the device had received it ([`inject`]): QEMU's restricted
+//! network cannot send some (UDP over IPv6, ICMP errors).
 
+use crate::icmp::{self, Unreachable};
 use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -20,7 +23,11 @@ use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
 /// The virtio network device as a `smoltcp::phy::Device`.
-pub(crate) struct Phy;
+#[derive(Default)]
+pub(crate) struct Phy {
+    /// The port unreachables among the frames received since the stack last took them.
+    pub(crate) unreachable: Vec<Unreachable>,
+}
 
 pub(crate) struct Rx(Vec<u8>);
 pub(crate) struct Tx;
@@ -31,9 +38,11 @@ impl phy::Device for Phy {
 
     fn receive(&mut self, _now: Instant) -> Option<(Rx, Tx)> {
         let injected = without_interrupts(|| INJECTED.lock().pop_front());
-        injected
-            .or_else(virtio_net::receive)
-            .map(|frame| (Rx(frame), Tx))
+        let frame = injected.or_else(virtio_net::receive)?;
+        if let Some(u) = icmp::port_unreachable(&frame) {
+            self.unreachable.push(u);
+        }
+        Some((Rx(frame), Tx))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<Tx> {

@@ -1,5 +1,6 @@
 //! In-kernel tests of the stack on QEMU's user network (`cargo xtask` always attaches one).
 
+use crate::test_frames::{fec0_addresses, icmp_frame, inject, quoted_udp};
 use crate::*;
 use ktest::kernel_test;
 
@@ -41,9 +42,7 @@ kernel_test! {
         drop((a, b));
         drop(tcp_listen(4321, 4, both, nothing()).unwrap());
         // UDP ports likewise.
-        let deliver = || -> Deliver {
-            alloc::sync::Arc::new(|_: core::net::IpAddr, _: u16, _: &[u8]| {})
-        };
+        let deliver = || -> Deliver { alloc::sync::Arc::new(|_: Arrival<'_>| {}) };
         let a = udp_bind(4321, v4, deliver()).unwrap();
         assert_eq!(udp_bind(4321, both, deliver()).err(), Some(Errno::EADDRINUSE));
         let b = udp_bind(4321, v6, deliver()).unwrap();
@@ -154,8 +153,10 @@ kernel_test! {
         type Got = Arc<spin::Mutex<Vec<(IpAddr, u16, Vec<u8>)>>>;
         let holder = |got: &Got| -> Deliver {
             let got = got.clone();
-            Arc::new(move |ip: IpAddr, port: u16, data: &[u8]| {
-                got.lock().push((ip, port, data.to_vec()))
+            Arc::new(move |arrival: Arrival<'_>| {
+                if let Arrival::Datagram { from: (ip, port), data } = arrival {
+                    got.lock().push((ip, port, data.to_vec()))
+                }
             })
         };
         let (six, four): (Got, Got) = Default::default();
@@ -187,5 +188,90 @@ kernel_test! {
         assert_eq!(u.send(slirp, 9, &[0; UDP6_MAX_PAYLOAD + 1]), Err(Errno::EMSGSIZE));
         assert_eq!(u.send(slirp, 9, &[7; UDP6_MAX_PAYLOAD]), Ok(()));
         assert_eq!(source_for(slirp), Some(IpAddr::V6(ipv6_from_mac(IPV6_PREFIXES[1], info().unwrap().mac).into())));
+    }
+}
+
+kernel_test! {
+    fn icmp_port_unreachable_is_read_from_the_frame_even_when_the_quote_is_cut_short() {
+        use crate::icmp::{Unreachable, port_unreachable};
+        use core::net::IpAddr;
+        let me: IpAddr = [10, 0, 2, 15].into();
+        let host: IpAddr = [10, 0, 2, 2].into();
+        let want = Some(Unreachable { local: (me, 4446), remote: (host, 9) });
+        // The whole datagram quoted; a 1000-byte one cut to 548 bytes, as libslirp sends it
+        // (smoltcp's `Icmpv4Repr::parse` refuses that); RFC 792's least, header and 8 bytes.
+        let whole = quoted_udp((me, 4446), (host, 9), 5, 5);
+        assert_eq!(port_unreachable(&icmp_frame(me, 3, &whole, false)), want);
+        let cut = quoted_udp((me, 4446), (host, 9), 1000, 520);
+        assert_eq!(cut.len(), 548);
+        assert_eq!(port_unreachable(&icmp_frame(me, 3, &cut, false)), want);
+        let least = quoted_udp((me, 4446), (host, 9), 1000, 0);
+        assert_eq!(port_unreachable(&icmp_frame(me, 3, &least, false)), want);
+        // Not one: host unreachable (code 1), a wrong checksum, less than the UDP header
+        // quoted, a TCP segment quoted, a datagram sent from another address than the one
+        // the error is addressed to.
+        assert_eq!(port_unreachable(&icmp_frame(me, 1, &whole, false)), None);
+        assert_eq!(port_unreachable(&icmp_frame(me, 3, &whole, true)), None);
+        assert_eq!(port_unreachable(&icmp_frame(me, 3, &whole[..27], false)), None);
+        let mut tcp = whole.clone();
+        tcp[9] = 6;
+        assert_eq!(port_unreachable(&icmp_frame(me, 3, &tcp, false)), None);
+        assert_eq!(port_unreachable(&icmp_frame([10, 0, 2, 99].into(), 3, &whole, false)), None);
+        // ICMPv6: destination unreachable code 4 (code 3 is address unreachable).
+        let (me6, host6) = fec0_addresses();
+        let want6 = Some(Unreachable { local: (me6, 4446), remote: (host6, 9) });
+        let whole6 = quoted_udp((me6, 4446), (host6, 9), 5, 5);
+        assert_eq!(port_unreachable(&icmp_frame(me6, 4, &whole6, false)), want6);
+        let cut6 = quoted_udp((me6, 4446), (host6, 9), 1000, 500);
+        assert_eq!(port_unreachable(&icmp_frame(me6, 4, &cut6, false)), want6);
+        assert_eq!(port_unreachable(&icmp_frame(me6, 3, &whole6, false)), None);
+        assert_eq!(port_unreachable(&icmp_frame(me6, 4, &whole6, true)), None);
+        assert_eq!(port_unreachable(&icmp_frame(me6, 4, &whole6[..47], false)), None);
+        // A datagram is no error.
+        assert_eq!(port_unreachable(&udp6_frame(4446, b"x", false)), None);
+    }
+}
+
+kernel_test! {
+    fn a_port_unreachable_reaches_the_holder_of_the_port_and_family_that_sent_the_datagram() {
+        // QEMU's restricted network drops the guest's UDP, so no error comes back by itself:
+        // the frames are handed to the stack as if received.
+        use alloc::sync::Arc;
+        use alloc::vec::Vec;
+        use core::net::IpAddr;
+        assert!(wait_configured(time::monotonic_ns() + 5_000_000_000));
+        type Got = Arc<spin::Mutex<Vec<(IpAddr, u16)>>>;
+        let holder = |got: &Got| -> Deliver {
+            let got = got.clone();
+            Arc::new(move |arrival: Arrival<'_>| {
+                if let Arrival::Refused { to } = arrival {
+                    got.lock().push(to)
+                }
+            })
+        };
+        let (four, six): (Got, Got) = Default::default();
+        let v4 = udp_bind(4446, Families::any(true, false), holder(&four)).unwrap();
+        let v6 = udp_bind(4446, Families::any(false, true), holder(&six)).unwrap();
+        let me: IpAddr = ipv4().unwrap().address.into();
+        let host: IpAddr = [10, 0, 2, 2].into();
+        let (me6, host6) = fec0_addresses();
+        inject(icmp_frame(me, 3, &quoted_udp((me, 4446), (host, 9), 1000, 520), false));
+        inject(icmp_frame(me6, 4, &quoted_udp((me6, 4446), (host6, 53), 5, 5), false));
+        let deadline = time::monotonic_ns() + 2_000_000_000;
+        while (four.lock().is_empty() || six.lock().is_empty()) && time::monotonic_ns() < deadline {
+            task::sleep_ns(5_000_000);
+        }
+        assert_eq!(*four.lock(), alloc::vec![(host, 9)], "the IPv4 holder, told the destination");
+        assert_eq!(*six.lock(), alloc::vec![(host6, 53)], "the IPv6 holder, told the destination");
+        // A datagram sent from an address the interface does not have: nobody's. Nor is one
+        // from a port nobody holds any more.
+        let other: IpAddr = [10, 0, 2, 99].into();
+        inject(icmp_frame(other, 3, &quoted_udp((other, 4446), (host, 9), 5, 5), false));
+        drop(v6);
+        inject(icmp_frame(me6, 4, &quoted_udp((me6, 4446), (host6, 53), 5, 5), false));
+        task::sleep_ns(100_000_000);
+        assert_eq!(four.lock().len(), 1);
+        assert_eq!(six.lock().len(), 1);
+        drop(v4);
     }
 }

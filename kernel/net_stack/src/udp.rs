@@ -5,7 +5,9 @@
 //! the socket layer's `deliver` function after each run of the stack (lock released), so
 //! received datagrams land in the same queue as loopback ones and `recv`, `poll` and epoll
 //! need no second path. A datagram of a family nobody holds is dropped, as if no socket had
-//! its port.
+//! its port. An ICMP port unreachable for a datagram a port sent (`icmp`) goes the same way
+//! to the holder of the destination's family ([`Arrival::Refused`]): Linux's `ECONNREFUSED`
+//! for a socket connected there is the socket layer's.
 //!
 //! Without IP fragmentation (smoltcp's is not enabled), a datagram larger than one frame
 //! ([`MAX_PAYLOAD`], [`MAX_PAYLOAD_V6`]) cannot be sent: `EMSGSIZE`.
@@ -28,8 +30,17 @@ const PAYLOAD: usize = 128 * 1024;
 pub const MAX_PAYLOAD: usize = 1472;
 pub const MAX_PAYLOAD_V6: usize = 1452;
 
-/// Called with each datagram a port received: the sender's address and port, the bytes.
-pub type Deliver = Arc<dyn Fn(IpAddr, u16, &[u8]) + Send + Sync>;
+/// What arrived for a port's holder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival<'a> {
+    /// A datagram: the sender's address and port, the bytes.
+    Datagram { from: (IpAddr, u16), data: &'a [u8] },
+    /// An ICMP port unreachable: a datagram the port sent to `to` found no socket there.
+    Refused { to: (IpAddr, u16) },
+}
+
+/// Called with what arrived for a port's holder (after a run of the stack, lock released).
+pub type Deliver = Arc<dyn Fn(Arrival<'_>) + Send + Sync>;
 
 /// What a holder (a UDP port's socket, a TCP listener) takes: packets from peers of these
 /// families, and, if `local` is set, only those addressed to that one address of the
@@ -186,16 +197,23 @@ impl Drop for Udp {
     }
 }
 
-/// A datagram taken out of smoltcp, to deliver with the lock released.
+/// A datagram taken out of smoltcp, or a port unreachable, to deliver with the lock released.
 pub(crate) struct Arrived {
     deliver: Deliver,
-    from: (IpAddr, u16),
-    data: Vec<u8>,
+    what: What,
+}
+
+enum What {
+    Datagram((IpAddr, u16), Vec<u8>),
+    Refused((IpAddr, u16)),
 }
 
 impl Arrived {
     pub(crate) fn deliver(self) {
-        (self.deliver)(self.from.0, self.from.1, &self.data);
+        (self.deliver)(match &self.what {
+            What::Datagram(from, data) => Arrival::Datagram { from: *from, data },
+            What::Refused(to) => Arrival::Refused { to: *to },
+        });
     }
 }
 
@@ -234,8 +252,33 @@ impl Stack {
                 let from = ip_addr(meta.endpoint.addr);
                 out.push(Arrived {
                     deliver: deliver.clone(),
-                    from: (from, meta.endpoint.port),
-                    data: data.to_vec(),
+                    what: What::Datagram((from, meta.endpoint.port), data.to_vec()),
+                });
+            }
+        }
+    }
+
+    /// Takes the port unreachables received in this run, each for the holder of the port
+    /// that sent the datagram, of the family of its destination (as a datagram from there
+    /// would go; dropped if none).
+    pub(crate) fn take_refusals(&mut self, out: &mut Vec<Arrived>) {
+        for u in core::mem::take(&mut self.phy.unreachable) {
+            let local = IpAddress::from(u.local.0);
+            let remote = IpAddress::from(u.remote.0);
+            if !self.iface.has_ip_addr(local) {
+                continue;
+            }
+            let Some(p) = self.udp.ports.get(&u.local.1) else {
+                continue;
+            };
+            if let Some((_, _, deliver)) = p
+                .holders
+                .iter()
+                .find(|(_, f, _)| f.takes(&remote, Some(&local)))
+            {
+                out.push(Arrived {
+                    deliver: deliver.clone(),
+                    what: What::Refused(u.remote),
                 });
             }
         }

@@ -17,7 +17,8 @@
 //! file after an orderly close, `ECONNRESET` after an abortive one (unread data, `SO_LINGER`
 //! 0, a connection never accepted); a TCP write after the peer closed is accepted once and
 //! then fails with `EPIPE`. A connected UDP socket whose datagram finds no receiver gets
-//! `ECONNREFUSED` on its next call (Linux's ICMP port-unreachable). Destinations off the host
+//! `ECONNREFUSED` on its next call (Linux's ICMP port-unreachable; over the network, the
+//! ICMP error itself, `net`). Destinations off the host
 //! are `ENETUNREACH`; binding to an address the host does not have is `EADDRNOTAVAIL`. The
 //! network interface's own addresses are the host's too: sockets bind to them, and traffic
 //! to them from this host stays in the loopback model (`net::is_own`).
@@ -49,6 +50,7 @@ mod events;
 mod net;
 mod stream;
 mod table;
+mod tests;
 
 pub use addr::{Addr, Family, SocketType, UnixName};
 pub use stream::STREAM_CAPACITY;
@@ -1108,17 +1110,11 @@ impl Socket {
         if s.family == Family::Unix {
             Socket::send_unix_datagram(h, data, &dest, peer_socket, dont_wait)
         } else {
-            s.send_udp(data, &dest, to.is_none(), header)
+            s.send_udp(data, &dest, header)
         }
     }
 
-    fn send_udp(
-        &self,
-        data: &[u8],
-        dest: &Addr,
-        connected: bool,
-        header: IpHeader,
-    ) -> Result<usize> {
+    fn send_udp(&self, data: &[u8], dest: &Addr, header: IpHeader) -> Result<usize> {
         let max = if self.family == Family::Inet {
             UDP4_MAX
         } else {
@@ -1153,11 +1149,27 @@ impl Socket {
         let delivered = receivers
             .iter()
             .any(|r| r.take_udp(from, Some(to), header, data));
-        if !delivered && connected {
-            // Linux's ICMP port unreachable: reported by the next call.
-            self.inner.lock().error = Some(Errno::ECONNREFUSED);
+        if !delivered {
+            // What Linux's ICMP port unreachable does.
+            self.refused(to);
         }
         Ok(data.len())
+    }
+
+    /// A datagram this socket sent to `to` (canonical address and port) found no receiver
+    /// (on loopback, or an ICMP port unreachable from the network): a socket connected to
+    /// `to` gets `ECONNREFUSED` from its next call (`send`, `recv`, `SO_ERROR`), once, as on
+    /// Linux; an unconnected one, or one connected elsewhere, is not told.
+    fn refused(&self, to: (Ip, u16)) {
+        let to = Addr::from_ip(self.family, to.0, to.1);
+        let mut inner = self.inner.lock();
+        if inner.peer.as_ref() != Some(&to) {
+            return;
+        }
+        inner.error = Some(Errno::ECONNREFUSED);
+        drop(inner);
+        // A blocked `recv` and `poll` (an error is readable and writable) learn of it.
+        self.events.notify();
     }
 
     /// A UDP datagram from `from` (canonical address and port) for this socket, sent to

@@ -6,7 +6,8 @@
 //! differs (`State::Net`). A UDP socket bound to the wildcard or the own address (or sending
 //! to the network) also holds its port on the interface, for the families its binding takes
 //! (an IPv6 socket on `::`: both unless `IPV6_V6ONLY`), and the datagrams arriving there land
-//! in the socket's own queue.
+//! in the socket's own queue; an ICMP port unreachable for one it sent is its pending
+//! `ECONNREFUSED` if it is connected to that destination, as on loopback (`Socket::refused`).
 
 use crate::addr::{Ip, Reach};
 use crate::events::Events;
@@ -217,9 +218,19 @@ impl Socket {
             (local.ip(), local.port(), self.v6_only(&inner.options))
         };
         let me = self.me.clone();
-        let deliver: net_stack::Deliver = Arc::new(move |ip: IpAddr, port: u16, data: &[u8]| {
-            if let Some(s) = me.upgrade() {
-                s.take_udp((from_net(ip), port), None, crate::IpHeader::default(), data);
+        let deliver: net_stack::Deliver = Arc::new(move |arrival: net_stack::Arrival<'_>| {
+            let Some(s) = me.upgrade() else {
+                return;
+            };
+            match arrival {
+                net_stack::Arrival::Datagram {
+                    from: (ip, port),
+                    data,
+                } => {
+                    s.take_udp((from_net(ip), port), None, crate::IpHeader::default(), data);
+                }
+                // An ICMP port unreachable for a datagram it sent.
+                net_stack::Arrival::Refused { to: (ip, port) } => s.refused((from_net(ip), port)),
             }
         });
         let udp = Arc::new(net_stack::udp_bind(port, families(ip, v6_only), deliver).ok()?);
