@@ -642,6 +642,12 @@ pub fn group(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
     if !output.contains("inet 10.0.2.15/24") {
         problems.push("`ip` does not show the DHCP address".to_string());
     }
+    // The guest has its answer before this side's last read sees the client's close (through
+    // QEMU's guestfwd): give the server a moment to finish.
+    let waited = Instant::now();
+    while !server.is_finished() && waited.elapsed() < Duration::from_secs(10) {
+        thread::sleep(Duration::from_millis(20));
+    }
     if !server.is_finished() {
         problems.push("the host's server was never reached".to_string());
     } else if let Ok(Err(e)) = server.join() {
