@@ -16,7 +16,8 @@
 //! (kills and job-control stops, acted on at kill and stop points), `faults` (fault
 //! handlers, pending faults, panic and kill payloads, `catch_unwind`), `context` (the upper
 //! layers' context object, the user-mode entry stack), `wait` (wait queues, futex), `tls`,
-//! `unwind` (raising and catching unwinds) and `switch` (the context switch).
+//! `unwind` (raising and catching unwinds), `stack_pool` (ended tasks' stacks kept for the
+//! next ones) and `switch` (the context switch).
 //!
 //! Depends on `memory` (stacks), `time` (tick hook, clock), `interrupts` (the per-CPU block:
 //! running task, CPU index), `smp` (reschedule IPI, idle halt, the other CPUs' timer ticks),
@@ -36,6 +37,7 @@ mod kill;
 mod lifecycle;
 mod registry;
 mod scheduler;
+mod stack_pool;
 mod stop;
 mod switch;
 mod tests;

@@ -153,7 +153,7 @@ pub(crate) fn spawn_inner<F: FnOnce() -> isize + Send + 'static>(
     f: F,
 ) -> Result<Arc<Task>, SpawnError> {
     let task = new_task(name, parent, idle, parent_totals).ok_or(SpawnError::OutOfMemory)?;
-    let stack = memory::allocate_stack(stack_pages).ok_or(SpawnError::OutOfMemory)?;
+    let stack = crate::stack_pool::take(stack_pages).ok_or(SpawnError::OutOfMemory)?;
     // SAFETY: the stack was just mapped for this task alone; its top is page (so 16-byte)
     // aligned.
     let rsp = unsafe { switch::initial_stack(stack.top(), task_entry) };

@@ -590,7 +590,9 @@ pub(crate) fn finish_switch() {
             let stack = prev.stack.lock().take();
             let tls = prev.tls_block.lock().take();
             let entry = prev.entry.lock().take();
-            drop(stack);
+            if let Some(stack) = stack {
+                crate::stack_pool::give_back(stack);
+            }
             drop(tls);
             drop(entry);
             TASKS.lock().remove(&prev.id);

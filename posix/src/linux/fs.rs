@@ -5,7 +5,7 @@
 //! directory was opened with (the VFS has no directory handles yet). `getdents64` keeps each
 //! directory descriptor's position and fills as many records as fit, `.` and `..` first.
 
-use super::{signal, state};
+use super::{io_buffer, signal, state};
 use crate::abi;
 use crate::resolve;
 use alloc::string::String;
@@ -85,10 +85,11 @@ pub(super) fn set_cloexec(fd: u32, on: bool) {
 pub fn read(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
     usermode::check(buf, len, true)?;
-    let mut data = vec![0u8; len];
-    let n = fs::read(f, &mut data)?;
-    usermode::write(buf, &data[..n])?;
-    Ok(n as u64)
+    io_buffer::with(len, |data| {
+        let n = fs::read(f, data)?;
+        usermode::write(buf, &data[..n])?;
+        Ok(n as u64)
+    })
 }
 
 /// A write's result; writing to a pipe without readers also sends the thread `SIGPIPE`.
@@ -101,25 +102,28 @@ fn written(r: Result<usize>) -> Result<u64> {
 
 pub fn write(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
-    let mut data = vec![0u8; len];
-    usermode::read(buf, &mut data)?;
-    written(fs::write(f, &data))
+    io_buffer::with(len, |data| {
+        usermode::read(buf, data)?;
+        written(fs::write(f, data))
+    })
 }
 
 pub fn pread64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
     usermode::check(buf, len, true)?;
-    let mut data = vec![0u8; len];
-    let n = fs::pread(f, &mut data, a[3])?;
-    usermode::write(buf, &data[..n])?;
-    Ok(n as u64)
+    io_buffer::with(len, |data| {
+        let n = fs::pread(f, data, a[3])?;
+        usermode::write(buf, &data[..n])?;
+        Ok(n as u64)
+    })
 }
 
 pub fn pwrite64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
-    let mut data = vec![0u8; len];
-    usermode::read(buf, &mut data)?;
-    written(fs::pwrite(f, &data, a[3]))
+    io_buffer::with(len, |data| {
+        usermode::read(buf, data)?;
+        written(fs::pwrite(f, data, a[3]))
+    })
 }
 
 /// The `(base, len)` pairs of an iovec array (at most `IOV_MAX` = 1024).
