@@ -31,21 +31,17 @@ pub(crate) fn take(pages: u64) -> Option<Stack> {
 }
 
 /// Gives an ended task's stack back: kept if it has the default size and there is room,
-/// else dropped (unmapped and freed).
+/// else dropped (unmapped and freed, outside the pool's lock: the unmap shoots down TLBs).
 pub(crate) fn give_back(stack: Stack) {
-    let left = if stack.top() - stack.bottom() == DEFAULT_STACK_PAGES * memory::PAGE_SIZE {
-        without_interrupts(|| {
-            let mut pool = POOL.lock();
-            match pool.iter_mut().find(|s| s.is_none()) {
-                Some(slot) => {
-                    *slot = Some(stack);
-                    None
-                }
-                None => Some(stack),
-            }
-        })
-    } else {
-        Some(stack)
-    };
-    drop(left);
+    if stack.top() - stack.bottom() != DEFAULT_STACK_PAGES * memory::PAGE_SIZE {
+        return;
+    }
+    let unkept = without_interrupts(|| {
+        let mut pool = POOL.lock();
+        match pool.iter_mut().find(|s| s.is_none()) {
+            Some(slot) => slot.replace(stack),
+            None => Some(stack),
+        }
+    });
+    drop(unkept);
 }
