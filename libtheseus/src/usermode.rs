@@ -252,6 +252,42 @@ pub fn write(addr: u64, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Runs `f` on the program's memory at `addr..addr + len` as a slice of bytes, checked as
+/// [`check`] does (readable), without copying it: a `write` hands the program's own buffer to
+/// the file. What the program's other threads do to those bytes meanwhile shows in what `f`
+/// sees, as on Linux; a thread that unmaps them meanwhile makes the access fault, which ends
+/// the calling thread (unwinding: the locks `f` took are let go).
+pub fn with_bytes<R>(addr: u64, len: usize, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+    if len == 0 {
+        return Ok(f(&[]));
+    }
+    check(addr, len, false)?;
+    // SAFETY: checked above: the range is mapped user memory that may be read (pages not yet
+    // present are committed by the page-fault handler on first touch). Bytes have no invalid
+    // values, so concurrent changes by the program cannot break `f`; the slice does not
+    // outlive `f`.
+    Ok(f(unsafe {
+        core::slice::from_raw_parts(addr as *const u8, len)
+    }))
+}
+
+/// Runs `f` on the program's memory at `addr..addr + len` as a slice of bytes it may fill,
+/// checked as [`check`] does (writable), without a kernel-side buffer: a `read` copies from
+/// the file straight into the program's buffer. As in [`with_bytes`], the program's other
+/// threads may see or change the bytes meanwhile, and unmapping them ends the calling thread.
+pub fn with_bytes_mut<R>(addr: u64, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Result<R> {
+    if len == 0 {
+        return Ok(f(&mut []));
+    }
+    check(addr, len, true)?;
+    // SAFETY: checked above: the range is mapped user memory that may be written (pages not
+    // yet present are committed on first touch). The kernel holds no other reference to
+    // user memory, bytes have no invalid values, and the slice does not outlive `f`.
+    Ok(f(unsafe {
+        core::slice::from_raw_parts_mut(addr as *mut u8, len)
+    }))
+}
+
 /// Reads a plain-data value (a C struct of integers) from user memory.
 pub fn read_value<T: Copy + Default>(addr: u64) -> Result<T> {
     check(addr, core::mem::size_of::<T>(), false)?;

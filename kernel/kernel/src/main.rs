@@ -27,6 +27,8 @@ use boot_info::{BootInfo, PhysMemory};
 use memory::PHYS_OFFSET;
 // Linked for its in-kernel tests (nothing in the kernel calls the platform layer).
 use libtheseus as _;
+// Linked for its `memcpy`, `memmove` and `memset` (they replace compiler_builtins' weak ones).
+use mem_routines as _;
 
 /// Physical memory as seen through the direct map (boot tables and kernel tables alike).
 struct DirectMap;

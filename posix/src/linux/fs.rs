@@ -5,7 +5,7 @@
 //! directory was opened with (the VFS has no directory handles yet). `getdents64` keeps each
 //! directory descriptor's position and fills as many records as fit, `.` and `..` first.
 
-use super::{io_buffer, signal, state};
+use super::{signal, state};
 use crate::abi;
 use crate::resolve;
 use alloc::string::String;
@@ -84,12 +84,7 @@ pub(super) fn set_cloexec(fd: u32, on: bool) {
 
 pub fn read(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
-    usermode::check(buf, len, true)?;
-    io_buffer::with(len, |data| {
-        let n = fs::read(f, data)?;
-        usermode::write(buf, &data[..n])?;
-        Ok(n as u64)
-    })
+    usermode::with_bytes_mut(buf, len, |data| fs::read(f, data))?.map(|n| n as u64)
 }
 
 /// A write's result; writing to a pipe without readers also sends the thread `SIGPIPE`.
@@ -102,28 +97,19 @@ fn written(r: Result<usize>) -> Result<u64> {
 
 pub fn write(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
-    io_buffer::with(len, |data| {
-        usermode::read(buf, data)?;
-        written(fs::write(f, data))
-    })
+    written(usermode::with_bytes(buf, len, |data| fs::write(f, data))?)
 }
 
 pub fn pread64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
-    usermode::check(buf, len, true)?;
-    io_buffer::with(len, |data| {
-        let n = fs::pread(f, data, a[3])?;
-        usermode::write(buf, &data[..n])?;
-        Ok(n as u64)
-    })
+    usermode::with_bytes_mut(buf, len, |data| fs::pread(f, data, a[3]))?.map(|n| n as u64)
 }
 
 pub fn pwrite64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
-    io_buffer::with(len, |data| {
-        usermode::read(buf, data)?;
-        written(fs::pwrite(f, data, a[3]))
-    })
+    written(usermode::with_bytes(buf, len, |data| {
+        fs::pwrite(f, data, a[3])
+    })?)
 }
 
 /// The `(base, len)` pairs of an iovec array (at most `IOV_MAX` = 1024).

@@ -19,7 +19,6 @@
 //! | `fs` | descriptors, paths (`openat2` too), directories, metadata, ownership, pipes, poll, epoll, eventfd, ioctl, `truncate`, `fadvise64` |
 //! | `inotify` | `inotify_init`, `inotify_init1`, `inotify_add_watch`, `inotify_rm_watch` |
 //! | `interrupted` | what a call a signal interrupted does next: made again or `EINTR` |
-//! | `io_buffer` | the kernel-side buffers of `read`, `write`, `pread64`, `pwrite64` (kept per thread when large) |
 //! | `lock` | `flock` and `fcntl` record locks (whole-file, per process) |
 //! | `mem` | `mmap`, `munmap`, `mprotect`, `mremap`, `madvise`, `brk` |
 //! | `mqueue` | `mq_open`, `mq_unlink`, `mq_timedsend`, `mq_timedreceive`, `mq_notify`, `mq_getsetattr` |
@@ -38,7 +37,6 @@ mod copy;
 mod fs;
 mod inotify;
 mod interrupted;
-mod io_buffer;
 mod lock;
 mod mem;
 mod mqueue;

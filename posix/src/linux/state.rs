@@ -105,8 +105,6 @@ pub struct Process {
     pub dir_paths: Mutex<BTreeMap<u32, String>>,
     /// `getdents64` positions (cookies) of directory descriptors.
     pub dir_cookies: Mutex<BTreeMap<u32, u64>>,
-    /// The threads' kept I/O buffers (`io_buffer`), by thread id.
-    pub io_buffers: Mutex<BTreeMap<u64, alloc::vec::Vec<u8>>>,
     pub umask: Mutex<u32>,
     /// Signalled when a signal becomes pending in the process or a signal timer is set (for
     /// the signal waits: `sigsuspend`, `sigtimedwait`, `pause`).
@@ -174,7 +172,6 @@ impl Process {
             threads: Mutex::new(BTreeMap::new()),
             dir_paths: Mutex::new(BTreeMap::new()),
             dir_cookies: Mutex::new(BTreeMap::new()),
-            io_buffers: Mutex::new(BTreeMap::new()),
             umask: Mutex::new(0o022),
             signalled: Event::default(),
             timers: Mutex::new(super::timers::Timers::default()),

@@ -179,7 +179,6 @@ pub fn exit(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     if let Some(t) = process.threads.lock().remove(&me) {
         super::signal::forget(t.pending);
     }
-    super::io_buffer::forget_mine();
     let status = (a[0] & 0xff) as i32;
     if me == process.pid {
         // The main thread: the program's status (other threads, if any, end with it).
