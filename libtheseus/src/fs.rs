@@ -99,7 +99,8 @@ impl From<vfs::Stat> for Metadata {
 /// One directory entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
-    pub name: String,
+    /// Shared with the directory's listing: handing out entries copies no names.
+    pub name: alloc::sync::Arc<str>,
     pub file_type: FileType,
     pub ino: u64,
     /// Cookie to pass to [`readdir`] to continue after this entry.

@@ -316,7 +316,7 @@ kernel_test! {
         assert_eq!(fs::stat(&a).unwrap().size, 5);
         let b = alloc::format!("{dir}/b.txt");
         fs::rename(&a, &b).unwrap();
-        let names: Vec<String> = fs::read_dir(dir).unwrap().into_iter().map(|e| e.name).collect();
+        let names: Vec<String> = fs::read_dir(dir).unwrap().into_iter().map(|e| String::from(&*e.name)).collect();
         assert_eq!(names, ["b.txt"]);
         // Relative paths against the cwd.
         let old_cwd = fs::getcwd();

@@ -40,6 +40,7 @@ extern crate alloc;
 use alloc::borrow::{Cow, ToOwned};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 /// Longest allowed name of one path component, in bytes.
@@ -139,8 +140,8 @@ pub enum NodeKind {
 /// One entry of a directory listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
-    /// Name inside the directory.
-    pub name: String,
+    /// Name inside the directory (shared with the directory: listing one copies no names).
+    pub name: Arc<str>,
     /// The node it names.
     pub node: NodeId,
     /// Kind of that node.
@@ -258,7 +259,7 @@ fn check_new_name(name: &str) -> Result<(), Errno> {
 enum Content {
     Directory {
         parent: NodeId,
-        children: BTreeMap<String, NodeId>,
+        children: BTreeMap<Arc<str>, NodeId>,
     },
     File(FileData),
     Symlink(String),
@@ -762,7 +763,7 @@ impl MemFs {
             return Err(Errno::EEXIST);
         }
         let links = self.node(node)?.links.checked_add(1).ok_or(Errno::ENOSPC)?;
-        self.children_mut(parent)?.insert(name.to_owned(), node);
+        self.children_mut(parent)?.insert(Arc::from(name), node);
         let n = self.node_mut(node)?;
         n.links = links;
         let kind = n.kind();
@@ -850,7 +851,7 @@ impl MemFs {
             self.drop_name(dst);
         }
         self.children_mut(to_parent)?
-            .insert(to_name.to_owned(), src);
+            .insert(Arc::from(to_name), src);
         self.node_mut(to_parent)?.modified = now;
         let node = self.node_mut(src)?;
         let kind = node.kind();
@@ -902,14 +903,14 @@ impl MemFs {
         }
     }
 
-    fn children(&self, id: NodeId) -> Result<&BTreeMap<String, NodeId>, Errno> {
+    fn children(&self, id: NodeId) -> Result<&BTreeMap<Arc<str>, NodeId>, Errno> {
         match &self.node(id)?.content {
             Content::Directory { children, .. } => Ok(children),
             _ => Err(Errno::ENOTDIR),
         }
     }
 
-    fn children_mut(&mut self, id: NodeId) -> Result<&mut BTreeMap<String, NodeId>, Errno> {
+    fn children_mut(&mut self, id: NodeId) -> Result<&mut BTreeMap<Arc<str>, NodeId>, Errno> {
         match &mut self.node_mut(id)?.content {
             Content::Directory { children, .. } => Ok(children),
             _ => Err(Errno::ENOTDIR),
@@ -1002,7 +1003,7 @@ impl MemFs {
         let node = Node::new(content(parent), mode, now);
         let kind = node.kind();
         let id = self.alloc(node)?;
-        self.children_mut(parent)?.insert(name.to_owned(), id);
+        self.children_mut(parent)?.insert(Arc::from(name), id);
         self.node_mut(parent)?.modified = now;
         self.tell(Change::Added {
             dir: parent,

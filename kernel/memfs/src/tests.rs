@@ -26,7 +26,7 @@ fn names(fs: &MemFs, path: &str) -> Vec<String> {
     fs.readdir(fs.lookup(path).unwrap())
         .unwrap()
         .into_iter()
-        .map(|e| e.name)
+        .map(|e| e.name.to_string())
         .collect()
 }
 
@@ -394,7 +394,7 @@ fn readdir_is_sorted_without_dots() {
     fs.mkdir("/dir", 0o755, 0).unwrap();
     fs.symlink("/link", "alpha", 0).unwrap();
     let entries = fs.readdir(fs.root()).unwrap();
-    let got: Vec<(&str, NodeKind)> = entries.iter().map(|e| (e.name.as_str(), e.kind)).collect();
+    let got: Vec<(&str, NodeKind)> = entries.iter().map(|e| (&*e.name, e.kind)).collect();
     assert_eq!(
         got,
         [
@@ -782,7 +782,7 @@ fn random_operations_match_a_model() {
                     .readdir(id)
                     .unwrap()
                     .into_iter()
-                    .map(|e| e.name)
+                    .map(|e| e.name.to_string())
                     .collect();
                 let expected: Vec<String> = model
                     .keys()

@@ -19,7 +19,7 @@ fn names(path: &str) -> Vec<String> {
     vfs::read_dir(path)
         .unwrap_or_else(|e| panic!("{path}: {e}"))
         .into_iter()
-        .map(|e| e.name)
+        .map(|e| String::from(&*e.name))
         .collect()
 }
 

@@ -46,7 +46,7 @@ pub(crate) fn complete(cwd: &str, line: &str, cursor: usize) -> Completion {
                     // WASI programs run by their name without `.wasm`.
                     .map(|e| match e.name.strip_suffix(".wasm") {
                         Some(name) => String::from(name),
-                        None => e.name,
+                        None => String::from(&*e.name),
                     }),
             );
         }

@@ -132,7 +132,8 @@ pub enum SeekFrom {
 /// One directory entry as returned by [`File::readdir`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
-    pub name: String,
+    /// Shared with the directory's snapshot (and the file system's own entry).
+    pub name: alloc::sync::Arc<str>,
     pub kind: FileKind,
     pub ino: u64,
     /// Cookie to pass to `readdir` to continue after this entry.

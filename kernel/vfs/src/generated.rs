@@ -308,7 +308,7 @@ impl File for GeneratedDir {
             .skip(start)
             .take(max)
             .map(|(i, (name, kind))| DirEntry {
-                name: name.clone(),
+                name: Arc::from(name.as_str()),
                 kind: *kind,
                 ino: ino(&alloc::format!("{}/{name}", self.path)),
                 next: i as u64 + 1,

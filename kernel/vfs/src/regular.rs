@@ -215,12 +215,16 @@ fn changed(
     })
 }
 
+/// A directory's entries as a listing saw them: name (shared with the file system's entry, so
+/// taking a snapshot copies no names), kind, inode number.
+type Snapshot = Vec<(alloc::sync::Arc<str>, FileKind, u64)>;
+
 /// An open directory: readdir with cookies over a snapshot of its entries, and the absolute
 /// path it was opened by, if any (as for [`RegularFile`]).
 pub struct DirHandle {
     node: NodeId,
     path: Option<String>,
-    snapshot: Mutex<Option<Vec<(String, FileKind, u64)>>>,
+    snapshot: Mutex<Option<Snapshot>>,
 }
 
 impl DirHandle {

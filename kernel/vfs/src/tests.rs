@@ -228,7 +228,7 @@ kernel_test! {
             cookie = batch.last().unwrap().next;
             seen.extend(batch);
         }
-        assert_eq!(seen.iter().map(|e| e.name.clone()).collect::<Vec<_>>(), names);
+        assert_eq!(seen.iter().map(|e| String::from(&*e.name)).collect::<Vec<_>>(), names);
         assert_eq!(seen.last().unwrap().kind, FileKind::Directory);
         assert_eq!(seen[0].kind, FileKind::File);
         assert_eq!(seen[0].ino, stat(&format!("{dir}/e00")).unwrap().ino);
@@ -244,7 +244,7 @@ kernel_test! {
             let Some(e) = batch.first() else { break };
             let p = format!("{dir}/{}", e.name);
             if e.kind == FileKind::Directory { rmdir(&p).unwrap() } else { unlink(&p).unwrap() }
-            removed.push(e.name.clone());
+            removed.push(String::from(&*e.name));
             cookie = e.next;
         }
         assert_eq!(removed, names);
@@ -657,7 +657,7 @@ kernel_test! {
             let fd = open(&probe, rw_create()).unwrap();
             write_all(fd, b"ok").unwrap();
             close(fd).unwrap();
-            assert!(read_dir(&dir).unwrap().iter().any(|e| e.name == "probe"));
+            assert!(read_dir(&dir).unwrap().iter().any(|e| &*e.name == "probe"));
             unlink(&probe).unwrap();
         }
     }

@@ -205,7 +205,7 @@ impl WasiCtx {
             dots.into_iter().skip(skip).chain(
                 entries
                     .iter()
-                    .map(|d| (d.next + 2, d.ino, d.name.as_str(), ft(d.file_type))),
+                    .map(|d| (d.next + 2, d.ino, &*d.name, ft(d.file_type))),
             ),
             buf_len as usize,
         );

@@ -38,7 +38,7 @@ pub(super) fn cmd_ls(args: &[String], io: &mut Io) -> i32 {
                 .into_iter()
                 .map(|e| {
                     let meta = vfs::lstat(&join(&abs, &e.name))?;
-                    Ok((e.name, meta))
+                    Ok((String::from(&*e.name), meta))
                 })
                 .collect()
         });
@@ -381,7 +381,12 @@ fn walk_tree(start: &str, root: &str, pattern: Option<&str>) -> vfs::Result<Vec<
         }
         if kind == FileKind::Directory {
             for e in vfs::read_dir(&path)?.into_iter().rev() {
-                stack.push((join(&shown, &e.name), join(&path, &e.name), e.name, e.kind));
+                stack.push((
+                    join(&shown, &e.name),
+                    join(&path, &e.name),
+                    String::from(&*e.name),
+                    e.kind,
+                ));
             }
         }
     }
