@@ -78,25 +78,33 @@ pub fn parse_coremark_runs(text: &str) -> BTreeMap<String, Result<f64, String>> 
 /// [`parse_coremark_runs`] reads them (where a later run of an engine replaces an earlier).
 pub fn parse_coremark_all(text: &str) -> Vec<(String, Result<f64, String>)> {
     let mut runs = Vec::new();
-    // The engine whose run is open, its score and whether CoreMark validated it.
-    let mut open: Option<(String, Option<f64>, bool)> = None;
+    // The engine whose run is open, its score, whether CoreMark validated it and the lines
+    // where CoreMark says why not.
+    let mut open: Option<(String, Option<f64>, bool, Vec<String>)> = None;
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
         if let Some(rest) = line.strip_prefix("wasm-bench: ") {
             let words: Vec<&str> = rest.split_whitespace().collect();
             match words.as_slice() {
-                [engine, "start"] => open = Some(((*engine).to_string(), None, false)),
+                [engine, "start"] => {
+                    open = Some(((*engine).to_string(), None, false, Vec::new()));
+                }
                 [engine, "exit", status] => {
-                    let (score, valid) = match open.take() {
-                        Some((name, score, valid)) if name == *engine => (score, valid),
-                        _ => (None, false),
+                    let (score, valid, why) = match open.take() {
+                        Some((name, score, valid, why)) if name == *engine => (score, valid, why),
+                        _ => (None, false, Vec::new()),
                     };
                     let result = if *status != "0" {
                         Err(format!("exit status {status}"))
                     } else if let (Some(score), true) = (score, valid) {
                         Ok(score)
+                    } else if score.is_some() && why.is_empty() {
+                        Err("CoreMark did not validate the run (no line says why)".to_string())
                     } else if score.is_some() {
-                        Err("CoreMark did not validate the run".to_string())
+                        Err(format!(
+                            "CoreMark did not validate the run: {}",
+                            why.join("; ")
+                        ))
                     } else {
                         Err("no CoreMark score".to_string())
                     };
@@ -110,7 +118,7 @@ pub fn parse_coremark_all(text: &str) -> Vec<(String, Result<f64, String>)> {
             }
             continue;
         }
-        let Some((_, score, valid)) = open.as_mut() else {
+        let Some((_, score, valid, why)) = open.as_mut() else {
             continue;
         };
         if let Some(value) = line.strip_prefix("Iterations/Sec") {
@@ -121,6 +129,11 @@ pub fn parse_coremark_all(text: &str) -> Vec<(String, Result<f64, String>)> {
                 .filter(|v| v.is_finite() && *v > 0.0);
         } else if line.starts_with("Correct operation validated.") {
             *valid = true;
+        } else if line.starts_with("ERROR")
+            || line.contains("Errors detected")
+            || line.contains("Cannot validate")
+        {
+            why.push(line.trim().to_string());
         }
     }
     runs
@@ -207,7 +220,11 @@ mod tests {
                      Errors detected\nwasm-bench: wasmi exit 0\n";
         assert_eq!(
             parse_coremark_runs(short)["wasmi"],
-            Err("CoreMark did not validate the run".into())
+            Err(
+                "CoreMark did not validate the run: ERROR! Must execute for at least 10 secs \
+                 for a valid result!; Errors detected"
+                    .into()
+            )
         );
         // A failing exit status, an engine error, no score at all, a run never ended.
         let bad = "wasm-bench: wasmi start\nCorrect operation validated.\nIterations/Sec   : 5\n\
