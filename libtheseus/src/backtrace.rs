@@ -6,7 +6,10 @@
 //! into the function (`crate::module::function+0x1a`); they are known once the kernel has
 //! loaded its symbol table at boot.
 
+pub use backtrace::SymbolName;
+
 use crate::signal::Context;
+use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -19,8 +22,9 @@ pub struct Frame {
     /// The return address (or, for the first frame of a fault backtrace, the faulting
     /// instruction's address).
     pub addr: usize,
-    /// The function containing the frame's code and the offset of `addr` into it.
-    pub symbol: Option<(&'static str, usize)>,
+    /// The function containing the frame's code (shown demangled) and the offset of `addr`
+    /// into it.
+    pub symbol: Option<(SymbolName<'static>, usize)>,
 }
 
 /// A captured call stack, innermost frame first. `Display` prints one
@@ -40,7 +44,7 @@ impl Backtrace {
     pub fn mentions(&self, name: &str) -> bool {
         self.frames
             .iter()
-            .any(|f| f.symbol.is_some_and(|(s, _)| s.contains(name)))
+            .any(|f| f.symbol.is_some_and(|(s, _)| s.to_string().contains(name)))
     }
 
     /// Builds a backtrace from addresses: return addresses are looked up one byte earlier
@@ -102,8 +106,8 @@ pub fn capture_context_into(ctx: &Context<'_>, buf: &mut [usize]) -> usize {
     n
 }
 
-/// The function containing the instruction at `addr`, and the offset into it. Does not
-/// allocate or lock.
-pub fn symbolize(addr: usize) -> Option<(&'static str, usize)> {
+/// The function containing the instruction at `addr` (its name shown demangled), and the
+/// offset into it. Does not allocate or lock.
+pub fn symbolize(addr: usize) -> Option<(SymbolName<'static>, usize)> {
     backtrace::symbolize(addr as u64).map(|(name, off)| (name, off as usize))
 }

@@ -16,6 +16,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use core::fmt;
+pub use symbols::Name as SymbolName;
 use symbols::{SymbolError, SymbolTable};
 
 mod tests;
@@ -85,7 +86,7 @@ pub fn symbols() -> Option<&'static SymbolTable> {
 
 /// The function containing `addr` and the offset into it (`None` before [`load_symbols`] or
 /// outside every known function).
-pub fn symbolize(addr: u64) -> Option<(&'static str, u64)> {
+pub fn symbolize(addr: u64) -> Option<(SymbolName<'static>, u64)> {
     SYMBOLS.get()?.lookup(addr)
 }
 

@@ -2,7 +2,7 @@
 //! from `/boot/kernel.elf`), and the frame walker's stop conditions on made-up chains.
 
 use crate::*;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::hint::black_box;
 use ktest::kernel_test;
@@ -24,10 +24,10 @@ fn level_three() -> Vec<u64> {
 }
 
 /// Names of the functions holding each return address.
-fn names(frames: &[u64]) -> Vec<&'static str> {
+fn names(frames: &[u64]) -> Vec<String> {
     frames
         .iter()
-        .map(|&a| symbolize(a - 1).map_or("<unknown>", |(name, _)| name))
+        .map(|&a| symbolize(a - 1).map_or("<unknown>".into(), |(name, _)| name.to_string()))
         .collect()
 }
 
@@ -36,7 +36,7 @@ kernel_test! {
         let table = symbols().expect("kernel_main loads /boot/kernel.elf before the tests");
         assert!(table.len() > 50, "{} functions", table.len());
         let (name, offset) = symbolize(symbolize as fn(u64) -> _ as usize as u64).unwrap();
-        assert_eq!((name, offset), ("backtrace::symbolize", 0));
+        assert_eq!((name.to_string().as_str(), offset), ("backtrace::symbolize", 0));
     }
 }
 
@@ -45,7 +45,7 @@ kernel_test! {
         let frames = level_one();
         assert!(frames.len() >= 4, "{frames:x?}");
         let names = names(&frames);
-        let at = |n: &str| names.iter().position(|&x| x == n).unwrap_or_else(|| {
+        let at = |n: &str| names.iter().position(|x| x == n).unwrap_or_else(|| {
             panic!("{n} not in {names:?}")
         });
         let three = at("backtrace::tests::level_three");

@@ -127,6 +127,7 @@ fn task_panic_reason(info: &PanicInfo) -> alloc::string::String {
         .iter()
         .position(|&f| {
             backtrace::symbolize(f.saturating_sub(1)).is_some_and(|(name, _)| {
+                let name = alloc::string::ToString::to_string(&name);
                 !name.starts_with("core::panicking")
                     && !name.contains("rust_begin_unwind")
                     && !name.contains("task_panic_reason")

@@ -1,6 +1,11 @@
 //! Function symbols of an ELF image, for symbolized backtraces: [`SymbolTable::from_elf`]
-//! collects the `STT_FUNC` symbols (address, size, demangled name) of an ELF file, and
+//! collects the `STT_FUNC` symbols (address, size, name) of an ELF file, and
 //! [`SymbolTable::lookup`] maps a code address to `function + offset`.
+//!
+//! Names are kept as the ELF file spells them (mangled) and demangled when shown ([`Name`]'s
+//! `Display`, which allocates nothing): demangling every name up front was a quarter of the
+//! kernel's boot (10 711 functions, about 90 million instructions under TCG), and a table is
+//! built for every program the kernel loads, while few names are ever shown.
 //!
 //! Pure logic, host-tested. Owns only the table it builds (the ELF bytes can be dropped
 //! afterwards). Depends on `object` (ELF reading) and `rustc-demangle`.
@@ -42,8 +47,8 @@ struct Entry {
     name_end: u32,
 }
 
-/// The function symbols of one ELF image, sorted by address. Names are demangled (without
-/// the hash) and stored back to back in one string.
+/// The function symbols of one ELF image, sorted by address. Names are stored back to back
+/// in one string, as the ELF file spells them.
 #[derive(Debug, Clone, Default)]
 pub struct SymbolTable {
     entries: Vec<Entry>,
@@ -82,8 +87,7 @@ impl SymbolTable {
         };
         for (addr, size, name) in raw {
             let name_start = table.names.len();
-            // Writing to a String cannot fail.
-            let _ = write!(table.names, "{:#}", rustc_demangle::demangle(name));
+            table.names.push_str(name);
             let (Ok(name_start), Ok(name_end)) =
                 (u32::try_from(name_start), u32::try_from(table.names.len()))
             else {
@@ -103,7 +107,7 @@ impl SymbolTable {
     /// The function containing `addr` and the offset of `addr` in it. A symbol with a size
     /// covers exactly `[start, start + size)`; one without a size covers everything up to the
     /// next symbol.
-    pub fn lookup(&self, addr: u64) -> Option<(&str, u64)> {
+    pub fn lookup(&self, addr: u64) -> Option<(Name<'_>, u64)> {
         let index = self
             .entries
             .partition_point(|e| e.addr <= addr)
@@ -138,8 +142,83 @@ impl SymbolTable {
         self.entries.capacity() * core::mem::size_of::<Entry>() + self.names.capacity()
     }
 
-    fn name(&self, entry: &Entry) -> &str {
-        &self.names[entry.name_start as usize..entry.name_end as usize]
+    fn name(&self, entry: &Entry) -> Name<'_> {
+        Name(&self.names[entry.name_start as usize..entry.name_end as usize])
+    }
+}
+
+/// A function's name in a [`SymbolTable`]: shown (`Display`) and compared demangled, without
+/// the hash (`crate::module::function`), with no allocation (panic paths show names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name<'a>(&'a str);
+
+impl<'a> Name<'a> {
+    /// The name as the ELF file spells it.
+    pub fn mangled(&self) -> &'a str {
+        self.0
+    }
+
+    /// Whether the demangled name starts with `prefix`.
+    pub fn starts_with(&self, prefix: &str) -> bool {
+        let m = self.compare(prefix);
+        m.equal && m.rest.is_empty()
+    }
+
+    /// Writes the demangled name into a [`Matcher`] against `text` (it stops the write at the
+    /// first difference, or once `text` is used up).
+    fn compare<'t>(&self, text: &'t str) -> Matcher<'t> {
+        let mut m = Matcher {
+            rest: text,
+            equal: true,
+            longer: false,
+        };
+        // An error only means the matcher stopped the write early: it holds the answer.
+        let _ = write!(m, "{self}");
+        m
+    }
+}
+
+impl fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{:#}", rustc_demangle::demangle(self.0))
+    }
+}
+
+impl PartialEq<str> for Name<'_> {
+    fn eq(&self, other: &str) -> bool {
+        let m = self.compare(other);
+        m.equal && m.rest.is_empty() && !m.longer
+    }
+}
+
+impl PartialEq<&str> for Name<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+/// Compares text written to it with `rest`, piece by piece: `equal` while all of it matched
+/// the start of `rest` (which shrinks as it matches); `longer` once the text went on past the
+/// end of `rest`. It stops the write (an error) as soon as the answer is known.
+struct Matcher<'s> {
+    rest: &'s str,
+    equal: bool,
+    longer: bool,
+}
+
+impl Write for Matcher<'_> {
+    fn write_str(&mut self, piece: &str) -> fmt::Result {
+        if let Some(rest) = self.rest.strip_prefix(piece) {
+            self.rest = rest;
+            return Ok(());
+        }
+        if piece.starts_with(self.rest) {
+            self.rest = "";
+            self.longer = true;
+        } else {
+            self.equal = false;
+        }
+        Err(fmt::Error)
     }
 }
 

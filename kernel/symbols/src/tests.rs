@@ -23,6 +23,11 @@ fn own_table() -> SymbolTable {
 }
 
 const ANCHOR: &str = "symbols::tests::anchor_function";
+
+/// A lookup with the name shown (demangled), for comparisons.
+fn shown(found: Option<(Name<'_>, u64)>) -> Option<(String, u64)> {
+    found.map(|(name, offset)| (name.to_string(), offset))
+}
 const TARGET: &str = "symbols::tests::target_function";
 
 /// Link-time address minus run-time address (the test binary is position independent).
@@ -40,21 +45,28 @@ fn finds_own_function_by_address() {
     let run = target_function as fn(u32) -> u32 as usize as u64;
     let link = run.wrapping_add(bias);
 
-    assert_eq!(table.lookup(link), Some((TARGET, 0)));
+    assert_eq!(shown(table.lookup(link)), Some((TARGET.to_string(), 0)));
     let (_, size) = table.address_of(TARGET).unwrap();
     assert_gt!(size, 4, "function has a size");
-    assert_eq!(table.lookup(link + 3), Some((TARGET, 3)));
-    assert_eq!(table.lookup(link + size - 1), Some((TARGET, size - 1)));
+    assert_eq!(shown(table.lookup(link + 3)), Some((TARGET.to_string(), 3)));
+    assert_eq!(
+        shown(table.lookup(link + size - 1)),
+        Some((TARGET.to_string(), size - 1))
+    );
     // Past the end belongs to whatever follows, never to this function.
-    assert_ne!(table.lookup(link + size).map(|(n, _)| n), Some(TARGET));
+    assert!(table.lookup(link + size).is_none_or(|(n, _)| n != TARGET));
 }
 
 #[test]
 fn names_are_demangled_without_hash() {
     let table = own_table();
     assert_gt!(table.len(), 100);
-    let names: Vec<&str> = table.entries.iter().map(|e| table.name(e)).collect();
-    assert!(names.contains(&ANCHOR));
+    let names: Vec<String> = table
+        .entries
+        .iter()
+        .map(|e| table.name(e).to_string())
+        .collect();
+    assert!(names.iter().any(|n| n == ANCHOR));
     for name in names {
         assert!(
             !name.starts_with("_R") && !name.starts_with("_ZN"),
@@ -101,11 +113,11 @@ fn zero_size_symbol_covers_up_to_next() {
         });
     }
     assert_eq!(table.lookup(0x0fff), None);
-    assert_eq!(table.lookup(0x1000), Some(("a", 0)));
-    assert_eq!(table.lookup(0x100f), Some(("a", 0xf)));
+    assert_eq!(shown(table.lookup(0x1000)), Some(("a".to_string(), 0)));
+    assert_eq!(shown(table.lookup(0x100f)), Some(("a".to_string(), 0xf)));
     assert_eq!(table.lookup(0x1010), None);
-    assert_eq!(table.lookup(0x2fff), Some(("b", 0xfff)));
-    assert_eq!(table.lookup(0x3007), Some(("c", 7)));
+    assert_eq!(shown(table.lookup(0x2fff)), Some(("b".to_string(), 0xfff)));
+    assert_eq!(shown(table.lookup(0x3007)), Some(("c".to_string(), 7)));
     assert_eq!(table.lookup(0x3008), None);
     assert_eq!(table.address_of("b"), Some((0x2000, 0)));
     assert_eq!(table.address_of("zz"), None);
@@ -162,4 +174,21 @@ fn corrupted_elf_never_panics() {
             let _ = SymbolTable::from_elf(&bad);
         }
     }
+}
+
+#[test]
+fn names_show_and_compare_demangled() {
+    let table = own_table();
+    let (link, _) = table.address_of(TARGET).unwrap();
+    let (name, _) = table.lookup(link).unwrap();
+    assert_ne!(name.mangled(), TARGET, "stored as the ELF file spells it");
+    assert_eq!(name.to_string(), TARGET);
+    assert!(name == TARGET);
+    assert!(name != "symbols::tests::target_function2");
+    assert!(name != "symbols::tests::target_functio");
+    assert!(name.starts_with("symbols::tests::"));
+    assert!(name.starts_with(TARGET));
+    assert!(name.starts_with(""));
+    assert!(!name.starts_with("symbols::tests::target_function2"));
+    assert!(!name.starts_with("core::"));
 }
