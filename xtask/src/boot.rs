@@ -18,7 +18,7 @@ pub struct BootSpec<'a> {
     pub kernel_verbose: bool,
     /// Show tool chatter (grub-mkrescue).
     pub verbose: bool,
-    /// Flip one byte of the ramdisk after its CRC-32 is taken (the test of the kernel's check).
+    /// Flip one byte of the ramdisk after its XXH64 is taken (the test of the kernel's check).
     pub corrupt_initrd: bool,
 }
 
@@ -47,13 +47,13 @@ pub fn prepare(ws: &Workspace, spec: &BootSpec<'_>) -> Result<Boot> {
     let initrd = ramdisk::write(ws, &adds)?;
     let read_err = |e: std::io::Error| Error::failed(format!("{}: {e}", initrd.display()));
     let mut archive = std::fs::read(&initrd).map_err(read_err)?;
-    let crc = crc32fast::hash(&archive);
+    let hash = xxhash_rust::xxh64::xxh64(&archive, 0);
     if spec.corrupt_initrd {
         let middle = archive.len() / 2;
         archive[middle] ^= 0xff;
         std::fs::write(&initrd, &archive).map_err(read_err)?;
     }
-    let cmdline = kernel_cmdline(&spec.mode, Some(crc), spec.kernel_verbose);
+    let cmdline = kernel_cmdline(&spec.mode, Some(hash), spec.kernel_verbose);
     if spec.iso {
         let image = iso::build(ws, &kernel, &initrd, &cmdline, spec.verbose)?;
         Ok(Boot::Iso(image))

@@ -9,8 +9,8 @@
 //! - `mode=exec exec-file=<PATH>`: the same for a command longer than [`EXEC_INLINE_MAX`]
 //!   bytes, which travels in the ramdisk at [`EXEC_FILE`] (QEMU's PVH loader overwrites its
 //!   boot information with a command line of a few KiB);
-//! - `initrd-crc32=XXXXXXXX`: the CRC-32 of the ramdisk (8 lowercase hex digits), which the
-//!   kernel checks before loading it (a corrupted ramdisk is reported and not loaded);
+//! - `initrd-xxh64=X...`: the XXH64 (seed 0) of the ramdisk (16 lowercase hex digits), which
+//!   the kernel checks before loading it (a corrupted ramdisk is reported and not loaded);
 //! - a trailing ` verbose` asks the kernel to log more.
 
 /// What the guest does after boot.
@@ -31,8 +31,8 @@ pub const EXEC_INLINE_MAX: usize = 512;
 /// Where a longer `--exec` command is put in the ramdisk.
 pub const EXEC_FILE: &str = "/boot/exec";
 
-/// Renders the command line for `mode` and a ramdisk whose CRC-32 is `initrd_crc32`.
-pub fn kernel_cmdline(mode: &Mode, initrd_crc32: Option<u32>, verbose: bool) -> String {
+/// Renders the command line for `mode` and a ramdisk whose XXH64 is `initrd_xxh64`.
+pub fn kernel_cmdline(mode: &Mode, initrd_xxh64: Option<u64>, verbose: bool) -> String {
     let mut line = match mode {
         Mode::Shell { window: None } => "mode=shell".to_string(),
         Mode::Shell {
@@ -45,8 +45,8 @@ pub fn kernel_cmdline(mode: &Mode, initrd_crc32: Option<u32>, verbose: bool) -> 
         }
         Mode::Exec(command) => format!("mode=exec exec={}", hex_encode(command.as_bytes())),
     };
-    if let Some(crc) = initrd_crc32 {
-        line.push_str(&format!(" initrd-crc32={crc:08x}"));
+    if let Some(hash) = initrd_xxh64 {
+        line.push_str(&format!(" initrd-xxh64={hash:016x}"));
     }
     if verbose {
         line.push_str(" verbose");
@@ -95,7 +95,7 @@ mod tests {
         );
         assert_eq!(
             kernel_cmdline(&Mode::Test, Some(0x0012_abcd), true),
-            "mode=test initrd-crc32=0012abcd verbose"
+            "mode=test initrd-xxh64=000000000012abcd verbose"
         );
         assert_eq!(kernel_cmdline(&Mode::Fuzz, None, false), "mode=fuzz");
         assert_eq!(

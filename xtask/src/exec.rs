@@ -49,7 +49,7 @@ pub struct ExecRequest<'a> {
     /// (the BEGIN marker); `None` leaves QEMU's stdin closed (`run --exec`). Used by the
     /// end-to-end tests (Ctrl-C).
     pub input: Option<qemu::Input>,
-    /// Corrupt the ramdisk after its CRC-32 is taken ([`BootSpec::corrupt_initrd`]).
+    /// Corrupt the ramdisk after its XXH64 is taken ([`BootSpec::corrupt_initrd`]).
     pub corrupt_initrd: bool,
     /// Forwards on the guest's network (`run --forward`, `--connect`).
     pub network: Network,

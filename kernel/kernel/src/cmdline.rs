@@ -1,7 +1,7 @@
 //! The kernel command line: `mode=shell|exec|test|fuzz`, `exec=<hex of the command line>` or
 //! `exec-file=<path of a file in the ramdisk holding it>` (for long ones),
-//! `winsize=ROWSxCOLS` (the host terminal's size), `initrd-crc32=XXXXXXXX` (the CRC-32 of the
-//! ramdisk module, 8 hex digits, checked before it is loaded), `verbose`.
+//! `winsize=ROWSxCOLS` (the host terminal's size), `initrd-xxh64=X...` (the XXH64 of the
+//! ramdisk module, 16 hex digits, checked before it is loaded), `verbose`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -21,8 +21,8 @@ pub struct Args {
     pub exec_file: Option<String>,
     /// The terminal's (rows, columns), when xtask knew them (`winsize=ROWSxCOLS`).
     pub window: Option<(u16, u16)>,
-    /// The ramdisk's CRC-32 as xtask computed it (`initrd-crc32=`); `None`: not checked.
-    pub initrd_crc32: Option<u32>,
+    /// The ramdisk's XXH64 as xtask computed it (`initrd-xxh64=`); `None`: not checked.
+    pub initrd_xxh64: Option<u64>,
     pub verbose: bool,
 }
 
@@ -43,7 +43,7 @@ pub fn parse(cmdline: &str) -> Args {
         exec: None,
         exec_file: None,
         window: None,
-        initrd_crc32: None,
+        initrd_xxh64: None,
         verbose: false,
     };
     for word in cmdline.split_ascii_whitespace() {
@@ -63,11 +63,13 @@ pub fn parse(cmdline: &str) -> Args {
                     .and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)))
                     .filter(|&(r, c)| r > 0 && c > 0);
             }
-            Some(("initrd-crc32", hex)) => {
-                args.initrd_crc32 = u32::from_str_radix(hex, 16).ok().filter(|_| hex.len() == 8);
-                if args.initrd_crc32.is_none() {
+            Some(("initrd-xxh64", hex)) => {
+                args.initrd_xxh64 = u64::from_str_radix(hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 16);
+                if args.initrd_xxh64.is_none() {
                     log::error!(
-                        "initrd-crc32={hex} is not 8 hex digits; the ramdisk is not checked"
+                        "initrd-xxh64={hex} is not 16 hex digits; the ramdisk is not checked"
                     );
                 }
             }

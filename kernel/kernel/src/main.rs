@@ -112,7 +112,7 @@ extern "C" fn kernel_main() -> ! {
         .unwrap_or("");
     let args = cmdline::parse(cmdline);
     log::info!("kernel command line: {cmdline:?}");
-    load_ramdisk(info, args.initrd_crc32);
+    load_ramdisk(info, args.initrd_xxh64);
     standard_directories();
     load_kernel_symbols();
     wasm_commands::register();
@@ -179,12 +179,12 @@ fn standard_directories() {
 }
 
 /// Fills the root file system from the first boot module (the cpio initial ramdisk), within
-/// its byte budget: RAM less the kernel's reserve. With `crc32` (from `initrd-crc32=`) the
+/// its byte budget: RAM less the kernel's reserve. With `xxh64` (from `initrd-xxh64=`) the
 /// module is checked first; a corrupted one is not loaded at all: the error names both
 /// values and the system comes up with an empty `/` (the shell and built-in commands work,
 /// so the user sees the error and can still look around), rather than with files that may
 /// hold wrong bytes, the kernel's symbol file (`/boot/kernel.elf`) among them.
-fn load_ramdisk(info: &BootInfo, crc32: Option<u32>) {
+fn load_ramdisk(info: &BootInfo, xxh64: Option<u64>) {
     let ram = memory::frame_stats().total * memory::PAGE_SIZE;
     rootfs::with(|fs| fs.set_byte_limit(rootfs::byte_limit_for(ram)));
     let Some(module) = info.modules.first() else {
@@ -199,15 +199,15 @@ fn load_ramdisk(info: &BootInfo, crc32: Option<u32>) {
         );
         return;
     };
-    match crc32 {
+    match xxh64 {
         Some(expected) => {
-            if let Err(e) = rootfs::check_crc32(archive, expected) {
+            if let Err(e) = rootfs::check_xxh64(archive, expected) {
                 log::error!("{e}; not loaded: / starts empty");
                 return;
             }
-            log::info!("initial ramdisk: CRC-32 {expected:#010x} as expected");
+            log::info!("initial ramdisk: XXH64 {expected:#018x} as expected");
         }
-        None => log::info!("initial ramdisk: no initrd-crc32= on the command line; not checked"),
+        None => log::info!("initial ramdisk: no initrd-xxh64= on the command line; not checked"),
     }
     let now = vfs::now();
     match rootfs::with(|fs| rootfs::load_archive(fs, archive, now)) {

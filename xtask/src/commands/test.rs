@@ -1009,7 +1009,7 @@ fn steps_input(steps: &[(u64, &[u8])]) -> qemu::Input {
     }
 }
 
-/// Boots with a ramdisk that has one byte flipped after xtask took its CRC-32: the kernel
+/// Boots with a ramdisk that has one byte flipped after xtask took its XXH64: the kernel
 /// must say so (both values) before the shell starts, load none of it (the added file is
 /// absent, `/` holds only the standard directories) and still run the command line.
 fn corrupted_ramdisk_case(ws: &Workspace, verbose: bool, tally: &mut Tally) -> Result<()> {
@@ -1037,9 +1037,9 @@ fn corrupted_ramdisk_case(ws: &Workspace, verbose: bool, tally: &mut Tally) -> R
                 let message = line.split_once("ERROR kernel: ").map_or("", |(_, m)| m);
                 let values: Vec<&str> = message
                     .match_indices("0x")
-                    .map(|(i, _)| message.get(i..i + 10).unwrap_or(""))
+                    .map(|(i, _)| message.get(i..i + 18).unwrap_or(""))
                     .collect();
-                message.starts_with("initial ramdisk is corrupted: its CRC-32 is 0x")
+                message.starts_with("initial ramdisk is corrupted: its XXH64 is 0x")
                     && message.contains("not loaded")
                     && values.len() == 2
                     && values[0] != values[1]
@@ -1055,7 +1055,7 @@ fn corrupted_ramdisk_case(ws: &Workspace, verbose: bool, tally: &mut Tally) -> R
             match (reported, empty_root && ran && *status == 0) {
                 (true, true) => None,
                 (false, _) => Some(format!(
-                    "no boot error naming both CRC-32 values; boot errors: {boot_errors:?}"
+                    "no boot error naming both XXH64 values; boot errors: {boot_errors:?}"
                 )),
                 (true, false) => Some(format!(
                     "expected an empty / and the command line to run (status 0); status {status}, output {output:?}"
