@@ -46,6 +46,11 @@ pub const fn bitmap_words(max_addr: u64) -> usize {
     frames.div_ceil(64) as usize
 }
 
+/// The frames a reserved range touches (even partly): `start` rounded down, `end` up.
+fn reserved_frames(res: &Range) -> core::ops::Range<u64> {
+    res.start / FRAME_SIZE..res.end.div_ceil(FRAME_SIZE)
+}
+
 pub struct FrameAllocator<'a> {
     bitmap: &'a mut [u64],
     frames: u64,
@@ -69,21 +74,54 @@ impl<'a> FrameAllocator<'a> {
             hint: 0,
         };
         for r in usable {
-            let first = r.start.div_ceil(FRAME_SIZE);
+            let mut f = r.start.div_ceil(FRAME_SIZE);
             let last = (r.end / FRAME_SIZE).min(frames);
-            for f in first..last {
-                let addr = f * FRAME_SIZE;
-                let hit = reserved
+            // Runs of frames between reservations, marked a bitmap word at a time (one pass
+            // per frame cost 30 ms of boot under TCG for 1 GiB).
+            while f < last {
+                // A reservation touching frame `f` (its frames: `reserved_frames`) skips past it.
+                if let Some(end) = reserved
                     .iter()
-                    .any(|res| addr < res.end && addr + FRAME_SIZE > res.start);
-                if !hit && !this.is_free(f) {
-                    this.set(f, true);
-                    this.free += 1;
+                    .map(reserved_frames)
+                    .filter(|frames| frames.contains(&f))
+                    .map(|frames| frames.end)
+                    .max()
+                {
+                    f = end;
+                    continue;
                 }
+                let run_end = reserved
+                    .iter()
+                    .map(|res| reserved_frames(res).start)
+                    .filter(|&start| start > f)
+                    .fold(last, u64::min);
+                this.free += this.mark_free(f, run_end);
+                f = run_end;
             }
         }
         this.total = this.free;
         this
+    }
+
+    /// Marks frames `first..end` free; returns how many were not free already (usable ranges
+    /// may overlap).
+    fn mark_free(&mut self, first: u64, end: u64) -> u64 {
+        let mut newly = 0;
+        let mut f = first;
+        while f < end {
+            let bit = f % 64;
+            let n = (64 - bit).min(end - f);
+            let mask = if n == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << n) - 1) << bit
+            };
+            let word = &mut self.bitmap[(f / 64) as usize];
+            newly += u64::from((mask & !*word).count_ones());
+            *word |= mask;
+            f += n;
+        }
+        newly
     }
 
     fn is_free(&self, frame: u64) -> bool {
@@ -210,6 +248,54 @@ mod tests {
         // 16 + 16 frames, minus 0x2000 and 0x3000 (the reservation touches both).
         assert_eq!(a.total_frames(), 30);
         assert_eq!(a.free_frames(), 30);
+    }
+
+    /// The rule `new` implements, frame by frame: inside a usable range, touching no
+    /// reservation.
+    fn free_by_rule(usable: &[Range], reserved: &[Range], frames: u64) -> Vec<u64> {
+        (0..frames)
+            .filter(|&f| {
+                let (start, end) = (f * FRAME_SIZE, (f + 1) * FRAME_SIZE);
+                usable.iter().any(|r| r.start <= start && end <= r.end)
+                    && !reserved.iter().any(|r| start < r.end && end > r.start)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn runs_match_the_per_frame_rule() {
+        // Overlapping usable ranges, reservations unaligned, empty, overlapping each other,
+        // straddling word and range edges; a small xorshift makes many such layouts.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |bound: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % bound
+        };
+        for _ in 0..300 {
+            let span = 0x200 * FRAME_SIZE;
+            let usable: Vec<Range> = (0..1 + next(3))
+                .map(|_| {
+                    let a = next(span);
+                    Range::new(a, a + next(span - a + 1))
+                })
+                .collect();
+            let reserved: Vec<Range> = (0..next(5))
+                .map(|_| {
+                    let a = next(span);
+                    Range::new(a, a + next(0x40 * FRAME_SIZE))
+                })
+                .collect();
+            let max = usable.iter().map(|r| r.end).max().unwrap().max(1);
+            let bitmap = Box::leak(vec![0u64; bitmap_words(max)].into_boxed_slice());
+            let words = bitmap.len() as u64;
+            let a = FrameAllocator::new(bitmap, &usable, &reserved);
+            let want = free_by_rule(&usable, &reserved, words * 64);
+            let got: Vec<u64> = (0..words * 64).filter(|&f| a.is_free(f)).collect();
+            assert_eq!(got, want, "usable {usable:x?} reserved {reserved:x?}");
+            assert_eq!(a.free_frames(), want.len() as u64);
+        }
     }
 
     #[test]
