@@ -4,7 +4,8 @@
 //! reach the handler installed with [`set_syscall_handler`] with the program's [`Registers`]
 //! (number in `rax`, arguments in `rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9`, result back in
 //! `rax`). A new thread of such a program starts with [`enter`]. Memory a program names by
-//! address is checked before use ([`check`], [`read`], [`write`], [`read_c_string`]): only
+//! address is checked before use ([`check`], [`read`], [`write`], [`read_c_string`], and
+//! [`with_bytes`]/[`with_bytes_mut`], which lend it to a call without a copy): only
 //! the program's own user-region pages with the right protection are accepted, anything else
 //! is `EFAULT`.
 

@@ -22,7 +22,8 @@ use linux_raw_sys::general as g;
 const AT_FDCWD: i64 = -100;
 pub(super) const NS_PER_S: i64 = 1_000_000_000;
 const PATH_MAX: usize = 4096;
-/// Largest single read or write (bounds the kernel buffer).
+/// Largest single read or write (a longer one is a short count), and the bound of
+/// `getdents64`'s kernel buffer.
 const IO_CHUNK: usize = 1 << 20;
 
 pub(super) fn fd(v: u64) -> Result<u32> {
