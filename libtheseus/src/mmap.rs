@@ -324,11 +324,10 @@ pub fn unmap_at(addr: usize, len: usize) -> Result<()> {
 pub fn protect_at(addr: usize, len: usize, prot: Protection) -> Result<()> {
     let range = checked_range(addr, len)?;
     let mut regions = REGIONS.lock();
-    let starts: alloc::vec::Vec<u64> = overlapping(&regions, &range).collect();
     // Check that the regions cover the whole range with mapped pages, then change.
     let mut covered = range.start;
-    for start in &starts {
-        let slot = &regions[start];
+    for start in overlapping(&regions, &range) {
+        let slot = &regions[&start];
         let r = slot.range();
         let part = range.start.max(r.start)..range.end.min(r.end);
         if part.start != covered || slot.unmapped.overlaps(&part) {
@@ -339,13 +338,19 @@ pub fn protect_at(addr: usize, len: usize, prot: Protection) -> Result<()> {
     if covered != range.end {
         return Err(Errno::ENOMEM);
     }
-    for start in starts {
-        let slot = regions.get_mut(&start).expect("listed region");
+    // Region by region from the start (no list: one region is the common case).
+    let mut at = range.start;
+    while at < range.end {
+        let (_, slot) = regions
+            .range_mut(..=at)
+            .next_back()
+            .expect("checked region");
         let r = slot.range();
-        let part = range.start.max(r.start)..range.end.min(r.end);
+        let part = at..range.end.min(r.end);
         slot.mapping
             .protect(part.start - r.start, part.end - part.start, prot)
             .map_err(map_error)?;
+        at = part.end;
     }
     Ok(())
 }

@@ -33,6 +33,11 @@ pub fn stop_current_process(signal: i32) {
 pub fn local<T: core::any::Any + Send + Sync>(
     init: impl FnOnce() -> T,
 ) -> Option<alloc::sync::Arc<T>> {
+    // The common case (it exists) without a reference to the context; `init` runs outside
+    // the task's context lock (it may look the context up).
+    if let Some(found) = task::with_context(|ctx: &vfs::ProcessContext| ctx.resource::<T>())? {
+        return Some(found);
+    }
     let ctx = task::context::<vfs::ProcessContext>()?;
     Some(ctx.resource_or_insert_with(init))
 }

@@ -2,12 +2,14 @@
 
 extern crate std;
 
+use core::cmp::Ordering;
 use std::vec::Vec;
 
 unsafe extern "C" {
     fn mem_routines_memset(dest: *mut u8, c: i32, n: usize) -> *mut u8;
     fn mem_routines_memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8;
     fn mem_routines_memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8;
+    fn mem_routines_memcmp(a: *const u8, b: *const u8, n: usize) -> i32;
 }
 
 /// A buffer with a recognizable pattern (no two neighbouring bytes equal).
@@ -77,6 +79,43 @@ fn memmove_handles_overlap_both_ways() {
                 let ret = unsafe { mem_routines_memmove(base.add(to), base.add(from), len) };
                 assert_eq!(ret, base.wrapping_add(to));
                 assert_eq!(buf, want, "len {len} from {from} to {to}");
+            }
+        }
+    }
+}
+
+/// `memcmp` of the two ranges, as a sign.
+fn compare(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
+    assert_eq!(a.len(), b.len());
+    // SAFETY: both ranges lie inside their slices.
+    let r = unsafe { mem_routines_memcmp(a.as_ptr(), b.as_ptr(), a.len()) };
+    r.cmp(&0)
+}
+
+#[test]
+fn memcmp_orders_by_the_first_differing_byte() {
+    for a_align in 0..8 {
+        for b_align in [0, 3, 5] {
+            for len in 0..MAX {
+                let a_buf = pattern(MAX + 2 * PAD, 11);
+                let mut b_buf = pattern(MAX + 2 * PAD, 200);
+                b_buf[PAD + b_align..PAD + b_align + len]
+                    .copy_from_slice(&a_buf[PAD + a_align..PAD + a_align + len]);
+                let a = &a_buf[PAD + a_align..PAD + a_align + len];
+                assert_eq!(compare(a, &b_buf[PAD + b_align..][..len]), Ordering::Equal);
+                // A difference at each position, both ways; bytes after it differ the other
+                // way, so only the first difference may decide.
+                for at in 0..len {
+                    for (here, after) in [(1u8, 0xffu8), (0xff, 1)] {
+                        let mut b = b_buf.clone();
+                        let b = &mut b[PAD + b_align..PAD + b_align + len];
+                        b[at] = a[at].wrapping_add(here);
+                        for byte in &mut b[at + 1..] {
+                            *byte = byte.wrapping_add(after);
+                        }
+                        assert_eq!(compare(a, b), a.cmp(b), "len {len} at {at} a {a_align}");
+                    }
+                }
             }
         }
     }

@@ -185,6 +185,10 @@ pub fn normalize(cwd: &str, path: &str) -> Result<String, Errno> {
     if path.len() > PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
+    if path.starts_with('/') && is_plain(path) {
+        // Already normal (the common case): a copy.
+        return Ok(String::from(path));
+    }
     let mut parts: Vec<&str> = Vec::new();
     if !path.starts_with('/') {
         if !cwd.starts_with('/') {
@@ -209,9 +213,9 @@ pub fn normalize(cwd: &str, path: &str) -> Result<String, Errno> {
 
 /// Appends the components of `path` to `parts`, applying `.` and `..`.
 fn push_lexical<'a>(parts: &mut Vec<&'a str>, path: &'a str) -> Result<(), Errno> {
-    for comp in path.split('/') {
+    for comp in split(path) {
         match comp {
-            "" | "." => {}
+            "." => {}
             ".." => {
                 parts.pop();
             }
@@ -222,19 +226,44 @@ fn push_lexical<'a>(parts: &mut Vec<&'a str>, path: &'a str) -> Result<(), Errno
     Ok(())
 }
 
-/// Splits an absolute path into its non-empty components.
-fn components(path: &str) -> Result<Vec<&str>, Errno> {
+/// The non-empty components of `path`, in order (either way). A scan for `/` bytes:
+/// `str::split` with a `char` pattern goes through a general searcher, which costs more than
+/// the whole walk of a short path.
+fn split(path: &str) -> impl DoubleEndedIterator<Item = &str> + '_ {
+    let base = path.as_ptr() as usize;
+    path.as_bytes()
+        .split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .map(move |c| {
+            // Between two `/` bytes (or an end), so on character boundaries.
+            let at = c.as_ptr() as usize - base;
+            &path[at..at + c.len()]
+        })
+}
+
+/// Whether the absolute `path` is already normal: `/`, or no empty, `.` or `..` component
+/// and none longer than [`NAME_MAX`].
+fn is_plain(path: &str) -> bool {
+    path.len() == 1
+        || path.as_bytes()[1..]
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b".." && c.len() <= NAME_MAX)
+}
+
+/// Checks an absolute path to walk: `EINVAL` if relative, `ENAMETOOLONG` if it or a
+/// component is too long.
+fn check_path(path: &str) -> Result<(), Errno> {
     if !path.starts_with('/') {
         return Err(Errno::EINVAL);
     }
     if path.len() > PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-    if comps.iter().any(|c| c.len() > NAME_MAX) {
+    // A path no longer than a name has no component too long (the common case).
+    if path.len() > NAME_MAX && split(path).any(|c| c.len() > NAME_MAX) {
         return Err(Errno::ENAMETOOLONG);
     }
-    Ok(comps)
+    Ok(())
 }
 
 /// Checks the target of a new symbolic link.
@@ -402,13 +431,15 @@ impl MemFs {
 
     /// Resolves an absolute path, following every symbolic link.
     pub fn lookup(&self, path: &str) -> Result<NodeId, Errno> {
-        self.walk(&components(path)?, true)
+        check_path(path)?;
+        self.walk(path, true)
     }
 
     /// Resolves an absolute path without following a symbolic link in the
     /// last component (links in earlier components are followed).
     pub fn lookup_nofollow(&self, path: &str) -> Result<NodeId, Errno> {
-        self.walk(&components(path)?, false)
+        check_path(path)?;
+        self.walk(path, false)
     }
 
     /// Creates a directory. The parent must exist.
@@ -439,7 +470,7 @@ impl MemFs {
     /// non-directory gives [`Errno::EEXIST`] as the last component
     /// and [`Errno::ENOTDIR`] before it.
     pub fn mkdir_all(&mut self, path: &str, mode: u32, now: i64) -> Result<NodeId, Errno> {
-        components(path)?;
+        check_path(path)?;
         // Byte offsets where each non-empty component of `path` ends.
         let mut ends = Vec::new();
         let mut pos = 0;
@@ -923,12 +954,14 @@ impl MemFs {
 
     /// Walks `comps` from the root. Symlinks are followed, except in the last
     /// component when `follow_last` is false.
-    fn walk(&self, comps: &[&str], follow_last: bool) -> Result<NodeId, Errno> {
-        // Components still to visit, last one on top.
-        let mut pending: Vec<&str> = comps.iter().rev().copied().collect();
+    fn walk(&self, path: &str, follow_last: bool) -> Result<NodeId, Errno> {
+        // The components of `path` still to visit, and before them those of the symbolic
+        // links met (last one on top): no allocation until a link is followed.
+        let mut rest = split(path).peekable();
+        let mut pending: Vec<&str> = Vec::new();
         let mut cur = NodeId::ROOT;
         let mut links = 0;
-        while let Some(name) = pending.pop() {
+        while let Some(name) = pending.pop().or_else(|| rest.next()) {
             match name {
                 "." => {
                     self.children(cur)?;
@@ -936,7 +969,7 @@ impl MemFs {
                 ".." => cur = self.parent(cur)?,
                 _ => {
                     let child = self.child(cur, name)?;
-                    let follow = follow_last || !pending.is_empty();
+                    let follow = follow_last || !pending.is_empty() || rest.peek().is_some();
                     match &self.node(child)?.content {
                         Content::Symlink(target) if follow => {
                             links += 1;
@@ -946,7 +979,7 @@ impl MemFs {
                             if target.starts_with('/') {
                                 cur = NodeId::ROOT;
                             }
-                            pending.extend(target.split('/').rev().filter(|c| !c.is_empty()));
+                            pending.extend(split(target).rev());
                         }
                         _ => cur = child,
                     }
@@ -959,10 +992,12 @@ impl MemFs {
     /// Resolves everything but the last component (which must then be a
     /// directory) and classifies the last one.
     fn parent_and_last<'p>(&self, path: &'p str) -> Result<(NodeId, Last<'p>), Errno> {
-        let comps = components(path)?;
-        let Some((&last, init)) = comps.split_last() else {
+        check_path(path)?;
+        let Some(last) = split(path).next_back() else {
             return Ok((NodeId::ROOT, Last::Root));
         };
+        // Everything before the last component (it is a piece of `path`).
+        let init = &path[..last.as_ptr() as usize - path.as_ptr() as usize];
         let parent = self.walk(init, true)?;
         self.children(parent)?;
         let last = match last {

@@ -24,6 +24,7 @@
 
 extern crate alloc;
 
+mod access_cache;
 mod heap;
 mod mapping;
 mod paging;

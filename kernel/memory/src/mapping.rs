@@ -15,6 +15,7 @@
 //! finds `REGISTRY` (a `CpuMutex`) held by its own CPU knows the interrupted code holds it and
 //! gives up instead of deadlocking; held by another CPU, it waits.
 
+use crate::access_cache::AccessCache;
 use crate::paging::{self, MapError, PageFlags, map_page, protect_range, translate, unmap_range};
 use crate::{
     HEAP_BLOCKS_SIZE, HEAP_BLOCKS_START, MAPPINGS_SIZE, MAPPINGS_START, PAGE_SIZE, STACKS_START,
@@ -101,6 +102,8 @@ struct Entry {
 }
 
 static REGISTRY: CpuMutex<BTreeMap<u64, Entry>> = CpuMutex::new(BTreeMap::new());
+/// User ranges found accessible in [`REGISTRY`], emptied whenever it changes.
+static ACCESSIBLE: AccessCache = AccessCache::new();
 /// The free parts of the mappings region, created on first use (it needs the heap).
 static VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
 /// The free parts of the user region, created on first use.
@@ -238,7 +241,9 @@ impl Mapping {
         let mut runs = RangeMap::new();
         runs.insert(start..start + len, Run::Access(prot));
         without_interrupts(|| {
-            REGISTRY.lock().insert(
+            let mut registry = REGISTRY.lock();
+            ACCESSIBLE.clear();
+            registry.insert(
                 start,
                 Entry {
                     len,
@@ -299,6 +304,7 @@ impl Mapping {
     fn with_entry<T>(&self, f: impl FnOnce(&mut Entry) -> T) -> T {
         without_interrupts(|| {
             let mut registry = REGISTRY.lock();
+            ACCESSIBLE.clear();
             f(registry
                 .get_mut(&self.start)
                 .expect("live mapping is registered"))
@@ -380,8 +386,12 @@ impl Mapping {
 impl Drop for Mapping {
     fn drop(&mut self) {
         // Unregistered first: from now on no fault commits a page here.
-        without_interrupts(|| REGISTRY.lock().remove(&self.start))
-            .expect("live mapping is registered");
+        without_interrupts(|| {
+            let mut registry = REGISTRY.lock();
+            ACCESSIBLE.clear();
+            registry.remove(&self.start)
+        })
+        .expect("live mapping is registered");
         unmap_range(self.start, self.start + self.len);
         without_interrupts(|| {
             Space::of(self.start)
@@ -514,6 +524,9 @@ pub fn user_range_accessible(addr: u64, len: u64, write: bool) -> bool {
     if addr < USER_START || end > USER_START + USER_SIZE {
         return false;
     }
+    if ACCESSIBLE.covers(addr, end, write) {
+        return true;
+    }
     without_interrupts(|| {
         let registry = REGISTRY.lock();
         let mut at = addr;
@@ -526,17 +539,19 @@ pub fn user_range_accessible(addr: u64, len: u64, write: bool) -> bool {
                 return false;
             };
             let entry_end = (start + entry.len).min(end);
-            for (range, run) in entry.runs.overlapping(&(at..entry_end)) {
-                if range.start > at {
-                    return false;
-                }
-                match run {
-                    Run::Access(p) if p.allows(write, false) => at = range.end.min(entry_end),
+            // Run by run (one lookup each: most ranges lie in one run); a gap is no access.
+            while at < entry_end {
+                match entry.runs.get_key_value(&at) {
+                    Some((range, Run::Access(p))) if p.allows(write, false) => {
+                        if at == addr && range.end >= end {
+                            // All in one run: remembered for the next checks.
+                            let run = range.start.max(*start)..range.end.min(start + entry.len);
+                            ACCESSIBLE.fill(run.start, run.end, p.allows(true, false));
+                        }
+                        at = range.end.min(entry_end);
+                    }
                     _ => return false,
                 }
-            }
-            if at < entry_end {
-                return false;
             }
         }
         true

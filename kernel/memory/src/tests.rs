@@ -496,3 +496,36 @@ kernel_test_alone! {
         assert_eq!(resident_pages(start, end), 0, "freed with the mapping");
     }
 }
+
+kernel_test_alone! {
+    fn user_range_checks_follow_every_change() {
+        let mut m = Mapping::new_user(8 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
+        let start = m.start();
+        let va = move |p: u64| start + p * PAGE_SIZE;
+        // Asked twice: the second answer may come from the cache of accessible ranges.
+        for _ in 0..2 {
+            assert!(user_range_accessible(va(1) + 8, 100, true));
+            assert!(user_range_accessible(va(0), 8 * PAGE_SIZE, false));
+            assert!(!user_range_accessible(va(7), 2 * PAGE_SIZE, false), "past the end");
+        }
+        m.protect(PAGE_SIZE, PAGE_SIZE, Protection::R).unwrap();
+        assert!(!user_range_accessible(va(1) + 8, 100, true), "read-only now");
+        for _ in 0..2 {
+            assert!(user_range_accessible(va(1) + 8, 100, false));
+            assert!(user_range_accessible(va(2), 100, true));
+        }
+        assert!(!user_range_accessible(va(1) + 8, 100, true), "a read left it read-only");
+        assert!(!user_range_accessible(va(0), 3 * PAGE_SIZE, true), "across the read-only run");
+        m.protect(2 * PAGE_SIZE, PAGE_SIZE, Protection::NONE).unwrap();
+        assert!(!user_range_accessible(va(2), 100, false), "no access now");
+        m.unmap(3 * PAGE_SIZE, PAGE_SIZE).unwrap();
+        assert!(!user_range_accessible(va(3) + 4000, 50, false), "unmapped");
+        assert!(user_range_accessible(va(4), 100, true));
+        drop(m);
+        assert!(!user_range_accessible(va(4), 100, true), "the mapping is gone");
+        assert!(!user_range_accessible(va(4), 100, false));
+        // A kernel mapping is never a program's.
+        let k = Mapping::new(PAGE_SIZE, Protection::RW, Commit::Now).unwrap();
+        assert!(!user_range_accessible(k.start(), 8, false));
+    }
+}

@@ -20,6 +20,16 @@ pub fn context<T: Any + Send + Sync>() -> Option<Arc<T>> {
     ctx.downcast::<T>().ok()
 }
 
+/// Runs `f` on the running task's context object, if it is of type `T`, without taking a
+/// reference to it (a lookup every system call makes). `f` runs holding the task's context
+/// lock: it must not set or look up a task's context itself.
+pub fn with_context<T: Any + Send + Sync, R>(f: impl FnOnce(&T) -> R) -> Option<R> {
+    crate::scheduler::with_current(|me| {
+        let ctx = me.context.lock();
+        ctx.as_deref()?.downcast_ref::<T>().map(f)
+    })
+}
+
 /// Task `id`'s context object, if it is of type `T`.
 pub fn context_of<T: Any + Send + Sync>(id: TaskId) -> Option<Arc<T>> {
     let ctx = find(id)?.context.lock().clone()?;

@@ -89,15 +89,14 @@ pub fn kill_point() {
     if !STARTED.load(Ordering::Relaxed) || !interrupts::are_enabled() {
         return;
     }
-    let me = current();
-    if me.idle || me.parent == 0 || !me.kill_deliverable() {
+    // The common case (no kill) without taking a reference to the task.
+    if !crate::scheduler::with_current(|me| !me.idle && me.parent != 0 && me.kill_deliverable()) {
         return;
     }
     let Some(reason) = pending_kill() else {
         return;
     };
-    me.unwinding.store(true, Ordering::SeqCst);
-    drop(me);
+    current().unwinding.store(true, Ordering::SeqCst);
     let code = unwind::raise(Box::new(KillPayload(reason.clone())));
     // No frame information to unwind with: end without unwinding.
     log::warn!(

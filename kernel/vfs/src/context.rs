@@ -6,6 +6,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::any::TypeId;
 use spin::Mutex;
 
 /// A file descriptor number.
@@ -121,8 +122,10 @@ pub struct ProcessContext {
     /// `(name, value)` pairs in insertion order, names unique.
     env: Mutex<Vec<(String, String)>>,
     /// What the process's code needs while any of its tasks runs (a loaded program image):
-    /// freed with the context, when the last task of the process ends, however it ends.
-    resources: Mutex<Vec<Box<dyn core::any::Any + Send + Sync>>>,
+    /// freed with the context, when the last task of the process ends, however it ends. Each
+    /// with its type's id, so that a lookup (every system call makes one) compares ids
+    /// instead of asking each resource its type through a virtual call.
+    resources: Mutex<Vec<Resource>>,
     /// The job (process group) the process belongs to for terminal job control, 0 for none
     /// (see [`crate::set_console_foreground`]). Children and forks inherit it.
     job: core::sync::atomic::AtomicU64,
@@ -136,6 +139,15 @@ pub struct ProcessContext {
     io: crate::io_accounting::IoCounters,
     /// CPU time (all, user mode) of the process's tasks that ended ([`charge_ending_task`]).
     ended_times: (core::sync::atomic::AtomicU64, core::sync::atomic::AtomicU64),
+}
+
+/// A resource a [`ProcessContext`] keeps alive, with the id of its type.
+type Resource = (TypeId, Box<dyn core::any::Any + Send + Sync>);
+
+/// The first resource of type `R` in `resources`.
+fn find<R: core::any::Any>(resources: &[Resource]) -> Option<&R> {
+    let (_, found) = resources.iter().find(|(id, _)| *id == TypeId::of::<R>())?;
+    found.downcast_ref::<R>()
 }
 
 /// Adds the running task's CPU time to its process's [`ProcessContext::ended_times`]: the
@@ -284,7 +296,8 @@ impl ProcessContext {
 
     /// Keeps `resource` alive as long as this context (the process's tasks) lives.
     pub fn keep_alive(&self, resource: Box<dyn core::any::Any + Send + Sync>) {
-        self.resources.lock().push(resource);
+        let id = (*resource).type_id();
+        self.resources.lock().push((id, resource));
     }
 
     /// The resource of type `Arc<T>` kept alive by this context, created with `init` (and kept)
@@ -294,21 +307,17 @@ impl ProcessContext {
         init: impl FnOnce() -> T,
     ) -> Arc<T> {
         let mut resources = self.resources.lock();
-        if let Some(found) = resources.iter().find_map(|r| r.downcast_ref::<Arc<T>>()) {
+        if let Some(found) = find::<Arc<T>>(&resources) {
             return found.clone();
         }
         let value = Arc::new(init());
-        resources.push(Box::new(value.clone()));
+        resources.push((TypeId::of::<Arc<T>>(), Box::new(value.clone())));
         value
     }
 
     /// The resource of type `Arc<T>`, if there is one.
     pub fn resource<T: core::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        self.resources
-            .lock()
-            .iter()
-            .find_map(|r| r.downcast_ref::<Arc<T>>())
-            .cloned()
+        find::<Arc<T>>(&self.resources.lock()).cloned()
     }
 
     /// Takes out every resource of type `T` kept alive with [`ProcessContext::keep_alive`] (an
@@ -320,8 +329,8 @@ impl ProcessContext {
         let mut taken = Vec::new();
         let mut i = 0;
         while i < resources.len() {
-            if resources[i].is::<T>() {
-                taken.push(resources.remove(i));
+            if resources[i].0 == TypeId::of::<T>() {
+                taken.push(resources.remove(i).1);
             } else {
                 i += 1;
             }
@@ -332,8 +341,10 @@ impl ProcessContext {
     /// Removes the resource of type `Arc<T>` (see [`ProcessContext::resource_or_insert_with`]).
     pub fn remove_resource<T: core::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
         let mut resources = self.resources.lock();
-        let i = resources.iter().position(|r| r.is::<Arc<T>>())?;
-        resources.remove(i).downcast::<Arc<T>>().ok().map(|b| *b)
+        let i = resources
+            .iter()
+            .position(|(id, _)| *id == TypeId::of::<Arc<T>>())?;
+        resources.remove(i).1.downcast::<Arc<T>>().ok().map(|b| *b)
     }
 
     /// The absolute path of the program the process runs.

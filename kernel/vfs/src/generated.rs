@@ -106,8 +106,7 @@ pub(crate) fn check_changeable(path: &str) -> Result<()> {
 
 /// Resolves the absolute, normalized `path` against the mounted trees; `follow`: follow a
 /// symbolic link in the last component too.
-pub(crate) fn resolve(path: &str, follow: bool) -> Result<Resolved> {
-    let mut path = String::from(path);
+pub(crate) fn resolve(mut path: String, follow: bool) -> Result<Resolved> {
     let mut links = 0;
     'restart: loop {
         let Some((at, tree)) = mount_of(&path) else {

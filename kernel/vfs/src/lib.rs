@@ -192,7 +192,13 @@ fn changeable(path: &str) -> Result<String> {
 
 /// Makes `path` absolute against the running task's cwd (lexically).
 pub fn absolute(path: &str) -> Result<String> {
-    absolute_from(&current_context().cwd(), path)
+    // Looked up (a kill point, attaching a context if the task has none) even when the
+    // working directory is not needed; it is copied only when it is.
+    let ctx = current_context();
+    if path.starts_with('/') {
+        return memfs::normalize("/", path);
+    }
+    absolute_from(&ctx.cwd(), path)
 }
 
 /// Makes `path` absolute against the absolute directory `cwd`, lexically (`a/link/..` is
@@ -228,7 +234,7 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
         // The in-memory file system has no device nodes: the one device is named here.
         return Ok(Arc::new(NullDevice::new()));
     }
-    let path = match generated::resolve(&path, true)? {
+    let path = match generated::resolve(path, true)? {
         Resolved::Tree(path) => path,
         Resolved::Generated(_, _) if opts.create && opts.exclusive => return Err(Errno::EEXIST),
         Resolved::Generated(path, node) => {
@@ -519,7 +525,7 @@ pub fn pipe() -> Result<(Fd, Fd)> {
 
 /// Metadata of `path`, following symbolic links.
 pub fn stat(path: &str) -> Result<Stat> {
-    let path = match generated::resolve(&absolute(path)?, true)? {
+    let path = match generated::resolve(absolute(path)?, true)? {
         Resolved::Tree(path) => path,
         Resolved::Generated(path, node) => return Ok(generated::stat(&path, &node)),
     };
@@ -531,7 +537,7 @@ pub fn stat(path: &str) -> Result<Stat> {
 
 /// Metadata of `path`, not following a symbolic link in its last component.
 pub fn lstat(path: &str) -> Result<Stat> {
-    let path = match generated::resolve(&absolute(path)?, false)? {
+    let path = match generated::resolve(absolute(path)?, false)? {
         Resolved::Tree(path) => path,
         Resolved::Generated(path, node) => return Ok(generated::stat(&path, &node)),
     };
@@ -574,7 +580,7 @@ pub fn create_new_file(path: &str, mode: u32) -> Result<()> {
 /// `AlreadyExists` as the last component and `NotADirectory` before it.
 pub fn mkdir_all(path: &str, mode: u32) -> Result<()> {
     if let Ok(Resolved::Generated(_, generated::Node::Dir(_))) =
-        generated::resolve(&absolute(path)?, true)
+        generated::resolve(absolute(path)?, true)
     {
         return Ok(());
     }
@@ -678,7 +684,7 @@ pub fn link(from: &str, to: &str, follow: bool) -> Result<()> {
 
 /// The target of the symbolic link at `path`.
 pub fn readlink(path: &str) -> Result<String> {
-    let path = match generated::resolve(&absolute(path)?, false)? {
+    let path = match generated::resolve(absolute(path)?, false)? {
         Resolved::Tree(path) => path,
         Resolved::Generated(_, generated::Node::Symlink(target)) => return Ok(target),
         Resolved::Generated(..) => return Err(Errno::EINVAL),
@@ -693,7 +699,7 @@ pub fn readlink(path: &str) -> Result<String> {
 pub fn chdir(path: &str) -> Result<()> {
     let ctx = current_context();
     let path = absolute_from(&ctx.cwd(), path)?;
-    let path = match generated::resolve(&path, true)? {
+    let path = match generated::resolve(path, true)? {
         Resolved::Tree(path) => {
             let kind = rootfs::with(|fs| fs.lookup(&path).and_then(|n| fs.metadata(n)))?.kind;
             if kind != NodeKind::Directory {

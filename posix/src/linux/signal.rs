@@ -464,16 +464,26 @@ fn ignored(process: &state::Process, sig: u32) -> bool {
 /// Whether the calling thread has a pending signal it would take now (not blocked, not
 /// ignored).
 pub(super) fn deliverable(process: &state::Process) -> bool {
-    let mask = process.thread().sigmask;
     let me = thread::current_id().as_u64();
     let pending = {
         let threads = process.threads.lock();
+        let mask = threads.get(&me).map_or(0, |t| t.sigmask);
         [me, process.pid]
             .iter()
             .filter_map(|tid| threads.get(tid))
             .fold(0, |p, t| p | t.pending)
-    } & !mask;
-    (1..=64).any(|sig| pending & bit(sig) != 0 && !ignored(process, sig))
+            & !mask
+    };
+    // Only the pending signals are looked at (a futex wait asks on every call).
+    let mut left = pending;
+    while left != 0 {
+        let sig = left.trailing_zeros() + 1;
+        if !ignored(process, sig) {
+            return true;
+        }
+        left &= left - 1;
+    }
+    false
 }
 
 /// A program's futex wait: ends with `EINTR` when a signal the thread would take is pending
