@@ -373,6 +373,11 @@ impl Mapping {
         // shows up as `AlreadyMapped`.
         for (run, prot) in runs {
             for page in run.step_by(PAGE_SIZE as usize) {
+                // A page already committed is skipped before `map_page` takes (and zeroes) a
+                // frame it would only give back (re-committing a range after a protect).
+                if translate(page).is_some() {
+                    continue;
+                }
                 match map_page(page, prot.page_flags(user)) {
                     Ok(()) | Err(MapError::AlreadyMapped) => {}
                     Err(e) => return Err(e),

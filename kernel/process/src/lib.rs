@@ -13,7 +13,7 @@
 //! `/proc` shows), and [`limits`] are the resource limits every process has.
 //!
 //! Depends on `elf_loader`, `memory`, `usermode`, `task`, `vfs`, `backtrace`, `symbols`,
-//! `rangemap`.
+//! `rangemap`, `xxhash-rust` (a program file's version key).
 
 #![no_std]
 
@@ -90,8 +90,7 @@ pub fn spawn(
     args: Vec<String>,
     ctx: Arc<ProcessContext>,
 ) -> Result<JoinHandle, SpawnError> {
-    let (bytes, file) = linux::read_program(path)?;
-    linux::spawn(&bytes, file, path, args, ctx)
+    linux::spawn(path, args, ctx)
 }
 
 /// Ends the calling program with `status` (`exit_group`): its other threads are killed, then

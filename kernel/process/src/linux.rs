@@ -9,6 +9,7 @@ use crate::{MAIN_TASKS, SpawnError, c_strings};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use elf_loader::LinuxProgram;
 use memory::{Commit, Mapping, Protection};
 use task::JoinHandle;
 use usermode::TrapFrame;
@@ -63,16 +64,13 @@ pub(crate) struct FileVersion {
     ends: u64,
 }
 
-/// FNV-1a over the first and last 4 KiB of `bytes`.
+/// XXH64 of the first 4 KiB of `bytes`, seeding that of the last 4 KiB (a byte-at-a-time
+/// hash such as FNV-1a took about 30 000 instructions of every spawn).
 fn hash_ends(bytes: &[u8]) -> u64 {
     const EDGE: usize = 4096;
     let head = &bytes[..bytes.len().min(EDGE)];
     let tail = &bytes[bytes.len().saturating_sub(EDGE)..];
-    head.iter()
-        .chain(tail)
-        .fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
+    xxhash_rust::xxh64::xxh64(tail, xxhash_rust::xxh64::xxh64(head, 0))
 }
 
 /// The bytes of the program file at `path` and their version (`None` if the file changed
@@ -107,20 +105,24 @@ static SYMBOL_TABLES: spin::Mutex<Vec<(FileVersion, Arc<symbols::SymbolTable>)>>
     spin::Mutex::new(Vec::new());
 const SYMBOL_TABLES_KEPT: usize = 8;
 
+/// The cached symbol table of file version `version`, if that version was loaded before.
+fn cached_symbol_table(version: FileVersion) -> Option<Arc<symbols::SymbolTable>> {
+    let mut cache = SYMBOL_TABLES.lock();
+    let i = cache.iter().position(|(k, _)| *k == version)?;
+    let entry = cache.remove(i);
+    let table = entry.1.clone();
+    cache.push(entry);
+    Some(table)
+}
+
 /// The symbol table of the program `bytes` (of file version `version`), from the cache when
 /// the same version was loaded before.
 pub(crate) fn symbol_table(
     bytes: &[u8],
     version: Option<FileVersion>,
 ) -> Option<Arc<symbols::SymbolTable>> {
-    if let Some(v) = version {
-        let mut cache = SYMBOL_TABLES.lock();
-        if let Some(i) = cache.iter().position(|(k, _)| *k == v) {
-            let entry = cache.remove(i);
-            let table = entry.1.clone();
-            cache.push(entry);
-            return Some(table);
-        }
+    if let Some(table) = version.and_then(cached_symbol_table) {
+        return Some(table);
     }
     let table = Arc::new(symbols::SymbolTable::from_elf(bytes).ok()?);
     if let Some(v) = version {
@@ -131,6 +133,33 @@ pub(crate) fn symbol_table(
         cache.push((v, table.clone()));
     }
     Some(table)
+}
+
+/// The Linux program at `path` mapped into the user region, and its symbol table. A program
+/// loaded before (its symbol table cached for this version of the file) is mapped straight
+/// from the bytes the file system holds: no copy of the file is read (most of a spawn's
+/// time went to reading it and copying it again into the image). Otherwise the file is read
+/// and its table built.
+pub(crate) fn load_program(
+    path: &str,
+) -> Result<(LinuxProgram, Option<Arc<symbols::SymbolTable>>), SpawnError> {
+    let direct = vfs::with_file_bytes(path, |bytes, stat| {
+        let version = FileVersion {
+            ino: stat.ino,
+            size: stat.size,
+            modified: stat.modified,
+            ends: hash_ends(bytes),
+        };
+        let table = cached_symbol_table(version)?;
+        Some((elf_loader::load(bytes), table))
+    })
+    .map_err(SpawnError::File)?;
+    if let Some(Some((program, table))) = direct {
+        return Ok((program.map_err(SpawnError::Load)?, Some(table)));
+    }
+    let (bytes, version) = read_program(path)?;
+    let program = elf_loader::load(&bytes).map_err(SpawnError::Load)?;
+    Ok((program, symbol_table(&bytes, version)))
 }
 
 /// 16 bytes for `AT_RANDOM` (musl's stack-protector canary): from the virtio entropy device
@@ -218,19 +247,17 @@ fn initial_stack(
     Ok((sp, aux_words))
 }
 
-/// Maps the Linux program in `bytes` (read from `path`) and its main stack (with `args`, `env`
-/// and the auxiliary vector), keeps both alive in `ctx` and returns the entry point and the
-/// initial stack pointer.
+/// Registers the loaded program (from `path`, see [`load_program`]) for backtraces, maps its
+/// main stack (with `args`, `env` and the auxiliary vector), keeps both alive in `ctx` and
+/// returns the entry point and the initial stack pointer.
 fn prepare(
-    bytes: &[u8],
-    version: Option<FileVersion>,
+    (program, table): (LinuxProgram, Option<Arc<symbols::SymbolTable>>),
     path: &str,
     args: &[String],
     env: &[String],
     ctx: &ProcessContext,
 ) -> Result<(u64, u64, Ranges), SpawnError> {
-    let program = elf_loader::load(bytes).map_err(SpawnError::Load)?;
-    if let Some(table) = symbol_table(bytes, version) {
+    if let Some(table) = table {
         let (start, len) = program.image_range();
         backtrace::register_image(start, start + len, table);
     }
@@ -304,10 +331,8 @@ fn first_frame(entry: u64, sp: u64) -> TrapFrame {
     }
 }
 
-/// Starts the Linux program in `bytes` (read from `path`) with `args` and `ctx`.
+/// Starts the Linux program at `path` with `args` and `ctx`.
 pub(crate) fn spawn(
-    bytes: &[u8],
-    version: Option<FileVersion>,
     path: &str,
     args: Vec<String>,
     ctx: Arc<ProcessContext>,
@@ -317,7 +342,7 @@ pub(crate) fn spawn(
         .into_iter()
         .map(|(k, v)| alloc::format!("{k}={v}"))
         .collect();
-    let (entry, sp, ranges) = prepare(bytes, version, path, &args, &env, &ctx)?;
+    let (entry, sp, ranges) = prepare(load_program(path)?, path, &args, &env, &ctx)?;
     ranges.record(&ctx);
     let name = args
         .first()
@@ -340,13 +365,12 @@ pub(crate) fn spawn(
 /// process ran so far, and returns the register state to continue with in user mode. The
 /// caller must have ended the process's other threads. On error nothing changed.
 pub fn exec(path: &str, args: Vec<String>, env: Vec<String>) -> Result<TrapFrame, SpawnError> {
-    let (bytes, version) = read_program(path)?;
-    elf_loader::classify(&bytes).map_err(SpawnError::Load)?;
+    let loaded = load_program(path)?;
     let ctx = vfs::current_context();
     // The new image is loaded before the old one goes, so a failure leaves the process as it
     // was.
     let old: Vec<_> = ctx.take_resources::<Image>();
-    match prepare(&bytes, version, path, &args, &env, &ctx) {
+    match prepare(loaded, path, &args, &env, &ctx) {
         Ok((entry, sp, ranges)) => {
             drop(old);
             ranges.record(&ctx);

@@ -417,17 +417,55 @@ pub fn read_file(path: &str) -> Result<Vec<u8>> {
     read_all(&*open_file(path, OpenOptions::read_only())?)
 }
 
+/// Runs `f` on the contents of the regular file at `path` as the file system stores them
+/// (no copy) and on its metadata; `Ok(None)`, without running `f`, for a file not stored as
+/// plain bytes (a generated file, one ending in a hole: read those). The file system stays
+/// locked while `f` runs, so the contents cannot change under it: `f` must be short and must
+/// not use files. (A program's spawn copies its segments from here.)
+pub fn with_file_bytes<R>(path: &str, f: impl FnOnce(&[u8], &Stat) -> R) -> Result<Option<R>> {
+    let path = match generated::resolve(absolute(path)?, true)? {
+        Resolved::Tree(path) => path,
+        Resolved::Generated(..) => return Ok(None),
+    };
+    rootfs::with(|fs| {
+        let node = fs.lookup(&path)?;
+        let stat = Stat::from_metadata(fs.metadata(node)?, node);
+        match stat.kind {
+            FileKind::File => {}
+            FileKind::Directory => return Err(Errno::EISDIR),
+            _ => return Ok(None),
+        }
+        match fs.file_data(node)? {
+            alloc::borrow::Cow::Borrowed(bytes) => Ok(Some(f(bytes, &stat))),
+            alloc::borrow::Cow::Owned(_) => Ok(None),
+        }
+    })
+}
+
 /// Reads `f` from its offset until end of file.
 fn read_all(f: &dyn File) -> Result<Vec<u8>> {
-    // Sized once from the file's length (a program image: one allocation, large reads),
-    // growing only if the file grows meanwhile or is not a regular file.
-    let size = f.stat().map_or(0, |s| s.size);
-    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 30));
-    let mut chunk = alloc::vec![0u8; 64 << 10];
+    // Read straight into the result (a program image: one allocation, one copy), sized from
+    // the file's length with room for the read that finds the end; it grows by chunks only
+    // if the file grows meanwhile or is not a regular file.
+    const CHUNK: usize = 64 << 10;
+    const END_PROBE: usize = 4096;
+    let size = f
+        .stat()
+        .map_or(0, |s| usize::try_from(s.size).unwrap_or(0).min(1 << 30));
+    let mut out = Vec::with_capacity(size + END_PROBE);
+    out.resize(size.max(END_PROBE), 0);
+    let mut filled = 0;
     loop {
-        match f.read(&mut chunk)? {
-            0 => return Ok(out),
-            n => out.extend_from_slice(&chunk[..n]),
+        if filled == out.len() {
+            let more = if out.len() == size { END_PROBE } else { CHUNK };
+            out.resize(filled + more, 0);
+        }
+        match f.read(&mut out[filled..])? {
+            0 => {
+                out.truncate(filled);
+                return Ok(out);
+            }
+            n => filled += n,
         }
     }
 }

@@ -723,3 +723,25 @@ kernel_test! {
         }
     }
 }
+
+kernel_test! {
+    fn file_bytes_are_lent_only_for_plain_regular_files() {
+        let dir = fresh_dir("bytes");
+        let path = format!("{dir}/f");
+        let fd = open(&path, rw_create()).unwrap();
+        write_all(fd, b"program bytes").unwrap();
+        let lent = with_file_bytes(&path, |bytes, stat| (bytes.to_vec(), stat.size)).unwrap();
+        assert_eq!(lent, Some((b"program bytes".to_vec(), 13)));
+        // Relative paths and links resolve as for `open`.
+        symlink("f", &format!("{dir}/link")).unwrap();
+        let via_link = with_file_bytes(&format!("{dir}/link"), |bytes, _| bytes.len()).unwrap();
+        assert_eq!(via_link, Some(13));
+        // A file ending in a hole is not stored as plain bytes: read it instead.
+        ftruncate(fd, 4096).unwrap();
+        assert_eq!(with_file_bytes(&path, |_, _| ()).unwrap(), None);
+        close(fd).unwrap();
+        assert_eq!(with_file_bytes(&dir, |_, _| ()), Err(Errno::EISDIR));
+        assert_eq!(with_file_bytes(&format!("{dir}/none"), |_, _| ()), Err(Errno::ENOENT));
+        assert_eq!(with_file_bytes("/proc/self/status", |_, _| ()).unwrap(), None);
+    }
+}
