@@ -289,6 +289,9 @@ enum Content {
     Directory {
         parent: NodeId,
         children: BTreeMap<Arc<str>, NodeId>,
+        /// How many of the children are directories (its link count is 2 more), kept as
+        /// entries come and go so that `metadata` need not look at every child.
+        subdirs: u32,
     },
     File(FileData),
     Symlink(String),
@@ -376,6 +379,7 @@ impl MemFs {
             Content::Directory {
                 parent: NodeId::ROOT,
                 children: BTreeMap::new(),
+                subdirs: 0,
             },
             0o755,
             0,
@@ -447,6 +451,7 @@ impl MemFs {
         self.insert_new(path, mode, now, |parent| Content::Directory {
             parent,
             children: BTreeMap::new(),
+            subdirs: 0,
         })
     }
 
@@ -461,6 +466,7 @@ impl MemFs {
         self.insert_at(parent, name, mode, now, |parent| Content::Directory {
             parent,
             children: BTreeMap::new(),
+            subdirs: 0,
         })
     }
 
@@ -652,18 +658,9 @@ impl MemFs {
             Content::File(data) => (data.len(), n.links),
             Content::Symlink(target) => (target.len() as u64, n.links),
             Content::Fifo => (0, n.links),
-            Content::Directory { children, .. } => {
-                let subdirs = children
-                    .values()
-                    .filter(
-                        |&&id| matches!(self.node(id), Ok(c) if c.kind() == NodeKind::Directory),
-                    )
-                    .count();
-                (
-                    children.len() as u64,
-                    u32::try_from(subdirs).unwrap_or(u32::MAX).saturating_add(2),
-                )
-            }
+            Content::Directory {
+                children, subdirs, ..
+            } => (children.len() as u64, subdirs.saturating_add(2)),
         };
         Ok(Metadata {
             kind: n.kind(),
@@ -878,11 +875,10 @@ impl MemFs {
         self.detach(from_parent, from_name, now)?;
         if let Some(dst) = replaced {
             // Tells the replaced node's `LinkCount` or `Deleted`.
-            self.children_mut(to_parent)?.remove(to_name);
+            self.detach(to_parent, to_name, now)?;
             self.drop_name(dst);
         }
-        self.children_mut(to_parent)?
-            .insert(Arc::from(to_name), src);
+        self.attach(to_parent, to_name, src)?;
         self.node_mut(to_parent)?.modified = now;
         let node = self.node_mut(src)?;
         let kind = node.kind();
@@ -1038,7 +1034,7 @@ impl MemFs {
         let node = Node::new(content(parent), mode, now);
         let kind = node.kind();
         let id = self.alloc(node)?;
-        self.children_mut(parent)?.insert(Arc::from(name), id);
+        self.attach(parent, name, id)?;
         self.node_mut(parent)?.modified = now;
         self.tell(Change::Added {
             dir: parent,
@@ -1094,11 +1090,39 @@ impl MemFs {
 
     /// Removes `name` from directory `parent`, leaving the node allocated.
     fn detach(&mut self, parent: NodeId, name: &str, now: i64) -> Result<(), Errno> {
-        self.children_mut(parent)?
+        let id = self
+            .children_mut(parent)?
             .remove(name)
             .ok_or(Errno::ENOENT)?;
+        if self.node(id)?.kind() == NodeKind::Directory {
+            self.count_subdir(parent, false);
+        }
         self.node_mut(parent)?.modified = now;
         Ok(())
+    }
+
+    /// Enters node `id` as `name` in directory `parent` (the name is free).
+    fn attach(&mut self, parent: NodeId, name: &str, id: NodeId) -> Result<(), Errno> {
+        self.children_mut(parent)?.insert(Arc::from(name), id);
+        if self.node(id)?.kind() == NodeKind::Directory {
+            self.count_subdir(parent, true);
+        }
+        Ok(())
+    }
+
+    /// One more (`added`) or one fewer subdirectory in directory `dir`.
+    fn count_subdir(&mut self, dir: NodeId, added: bool) {
+        if let Ok(Node {
+            content: Content::Directory { subdirs, .. },
+            ..
+        }) = self.node_mut(dir)
+        {
+            *subdirs = if added {
+                subdirs.saturating_add(1)
+            } else {
+                subdirs.saturating_sub(1)
+            };
+        }
     }
 
     fn alloc(&mut self, node: Node) -> Result<NodeId, Errno> {

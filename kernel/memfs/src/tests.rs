@@ -1011,3 +1011,34 @@ fn times_before_1970_are_kept() {
     fs.set_times(notes, None, Some(i64::MIN)).unwrap();
     assert_eq!(fs.metadata(notes).unwrap().modified, i64::MIN);
 }
+
+#[test]
+fn directory_link_counts_follow_every_change() {
+    let mut fs = MemFs::new();
+    let nlink = |fs: &MemFs, path: &str| fs.metadata(fs.lookup(path).unwrap()).unwrap().nlink;
+    fs.mkdir("/a", 0o755, 0).unwrap();
+    fs.mkdir("/x", 0o755, 0).unwrap();
+    for d in ["/a/b", "/a/c", "/a/d"] {
+        fs.mkdir(d, 0o755, 0).unwrap();
+    }
+    fs.create_file("/a/file", 0o644, 0).unwrap();
+    fs.symlink("/a/link", "b", 0).unwrap();
+    assert_eq!(
+        nlink(&fs, "/a"),
+        5,
+        "three subdirectories; files and links do not count"
+    );
+    assert_eq!(nlink(&fs, "/"), 4);
+    // Moved to another directory, renamed in place, renamed over an empty directory.
+    fs.rename("/a/b", "/x/b", 1).unwrap();
+    assert_eq!((nlink(&fs, "/a"), nlink(&fs, "/x")), (4, 3));
+    fs.rename("/a/c", "/a/c2", 2).unwrap();
+    assert_eq!(nlink(&fs, "/a"), 4);
+    fs.rename("/a/c2", "/a/d", 3).unwrap();
+    assert_eq!(nlink(&fs, "/a"), 3, "the replaced directory is gone");
+    fs.rename("/a/file", "/x/file", 4).unwrap();
+    assert_eq!((nlink(&fs, "/a"), nlink(&fs, "/x")), (3, 3));
+    fs.rmdir("/a/d", 5).unwrap();
+    fs.rmdir("/x/b", 5).unwrap();
+    assert_eq!((nlink(&fs, "/a"), nlink(&fs, "/x")), (2, 2));
+}

@@ -847,13 +847,10 @@ pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let (f, buf, len) = (fd(a[0])?, a[1], (a[2] as usize).min(IO_CHUNK));
     usermode::check(buf, len, true)?;
     let process = state::current();
-    let mut position = process.dir_cookies.lock().get(&f).copied().unwrap_or(0);
-    let mut out = vec![0u8; len];
-    let mut used = 0;
+    let start = process.dir_cookies.lock().get(&f).copied().unwrap_or(0);
     let dir_type = abi::d_type(abi::Kind::Directory);
-    // Past the dots, `readdir` itself answers `ENOTDIR` for other files: no `fstat` per call
-    // (a directory's metadata counts its subdirectories, a walk over every entry).
-    let ino = if position < 2 {
+    // Past the dots, `readdir` itself answers `ENOTDIR` for other files: no `fstat` per call.
+    let ino = if start < 2 {
         let dir = fs::fstat(f)?;
         if dir.file_type != FileType::Directory {
             return Err(Errno::ENOTDIR);
@@ -862,19 +859,21 @@ pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     } else {
         0
     };
-    while position < 2 {
-        let name: &[u8] = if position == 0 { b"." } else { b".." };
-        match abi::encode_dirent(&mut out[used..], ino, position as i64 + 1, dir_type, name) {
-            Some(n) => {
-                used += n;
-                position += 1;
+    let entries = fs::readdir(f, start.max(2) - 2, len / 24 + 1)?;
+    // Encoded straight into the program's buffer (checked above).
+    let (used, position) = usermode::with_bytes_mut(buf, len, |out| {
+        let mut used = 0;
+        let mut position = start;
+        while position < 2 {
+            let name: &[u8] = if position == 0 { b"." } else { b".." };
+            match abi::encode_dirent(&mut out[used..], ino, position as i64 + 1, dir_type, name) {
+                Some(n) => {
+                    used += n;
+                    position += 1;
+                }
+                None => return (used, position),
             }
-            None if used == 0 => return Err(Errno::EINVAL),
-            None => break,
         }
-    }
-    if position >= 2 {
-        let entries = fs::readdir(f, position - 2, len / 24 + 1)?;
         for e in &entries {
             let ty = abi::d_type(kind(e.file_type));
             let next = e.next + 2;
@@ -883,13 +882,16 @@ pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
                     used += n;
                     position = next;
                 }
-                None if used == 0 => return Err(Errno::EINVAL),
                 None => break,
             }
         }
+        (used, position)
+    })?;
+    if used == 0 && (start < 2 || !entries.is_empty()) {
+        // Not even one entry fits.
+        return Err(Errno::EINVAL);
     }
     process.dir_cookies.lock().insert(f, position);
-    usermode::write(buf, &out[..used])?;
     Ok(used as u64)
 }
 
