@@ -155,11 +155,13 @@ pub fn clear_interrupt() {
 /// Sets (`None`: clears) the time (monotonic ns, [`crate::time::monotonic_ns`]) at which the
 /// calling thread's blocking calls end with `EINTR` as if [`interrupt`] had been called (a
 /// program's next signal timer).
+#[inline]
 pub fn set_interrupt_deadline(at: Option<u64>) {
     task::set_interrupt_deadline(at);
 }
 
 /// Whether [`interrupt`] was called for the calling thread and not cleared since.
+#[inline]
 pub fn interrupt_pending() -> bool {
     task::interrupt_pending()
 }

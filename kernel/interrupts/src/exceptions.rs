@@ -363,6 +363,7 @@ pub fn set_user_return_hook(hook: fn(&mut TrapFrame)) {
 }
 
 /// Runs the user-return hook on `frame`, if it returns to user mode.
+#[inline]
 pub fn before_user_return(frame: &mut TrapFrame) {
     let hook = USER_RETURN_HOOK.load(Ordering::SeqCst);
     if hook != 0 && frame.is_user() {

@@ -269,6 +269,7 @@ pub fn set_current_task(task: usize) {
 /// This CPU's running task as last given to [`set_current_task`] (0 before the first call).
 /// One load through the GS base: no lock, interrupts may stay enabled (a task that reads it
 /// is the running task, before and after any preemption in between).
+#[inline]
 pub fn current_task() -> usize {
     let v: usize;
     // SAFETY: a load from this CPU's block through the GS base (see `set_current_task`).

@@ -59,6 +59,7 @@ pub fn kill(id: TaskId, reason: &str) -> Result<(), KillError> {
 impl Task {
     /// True if a kill is pending and the task is not already unwinding (a kill point inside
     /// a destructor run by the unwinding must not start a second one).
+    #[inline]
     pub(crate) fn kill_deliverable(&self) -> bool {
         self.kill_flag.load(Ordering::SeqCst) && !self.unwinding.load(Ordering::SeqCst)
     }
@@ -67,14 +68,22 @@ impl Task {
 /// The kill's reason if the running task has a kill to act on (for the system-call return
 /// path, which ends a program thread without unwinding: nothing of the thread's lives on its
 /// kernel stack there).
+#[inline]
 pub fn pending_kill() -> Option<String> {
     if !STARTED.load(Ordering::Relaxed) {
         return None;
     }
+    if !crate::scheduler::with_current(|me| me.kill_deliverable()) {
+        return None;
+    }
+    kill_reason()
+}
+
+/// The running task's kill request's reason (the rare path of [`pending_kill`]).
+#[cold]
+#[inline(never)]
+fn kill_reason() -> Option<String> {
     crate::scheduler::with_current(|me| {
-        if !me.kill_deliverable() {
-            return None;
-        }
         interrupts::without_interrupts(|| me.kill_request.lock().as_ref().map(|k| k.reason.clone()))
     })
 }
@@ -85,6 +94,7 @@ pub fn pending_kill() -> Option<String> {
 /// load). Waits, sleeps and file calls are kill points; long loops in kernel code should
 /// call it. Skipped with interrupts disabled (the caller may hold an interrupt-safe lock)
 /// and in the boot and idle tasks.
+#[inline]
 pub fn kill_point() {
     if !STARTED.load(Ordering::Relaxed) || !interrupts::are_enabled() {
         return;
@@ -93,6 +103,13 @@ pub fn kill_point() {
     if !crate::scheduler::with_current(|me| !me.idle && me.parent != 0 && me.kill_deliverable()) {
         return;
     }
+    unwind_for_kill();
+}
+
+/// Unwinds the running task for its kill (the rare path of [`kill_point`]).
+#[cold]
+#[inline(never)]
+fn unwind_for_kill() {
     let Some(reason) = pending_kill() else {
         return;
     };

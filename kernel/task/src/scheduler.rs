@@ -336,6 +336,7 @@ pub fn current() -> Arc<Task> {
 }
 
 /// The running task as recorded in the per-CPU block.
+#[inline]
 fn running_task() -> *const Task {
     let task = ::interrupts::current_task() as *const Task;
     assert!(!task.is_null(), "task::init not called");
@@ -344,6 +345,7 @@ fn running_task() -> *const Task {
 
 /// Runs `f` on the running task without taking a reference count (the hot paths of every
 /// system call: kill and stop checks, the context lookup).
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Task) -> R) -> R {
     // SAFETY: as in `current`: the scheduler's `current` holds the task for as long as it
     // runs, and `f` runs in that task (a preemption in between switches back to it first);

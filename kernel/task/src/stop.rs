@@ -53,6 +53,7 @@ pub(crate) fn stay_stopped(me: &Arc<Task>) -> bool {
 /// a file call before it takes any lock): waits already stop on their own (a task asked to
 /// stop stops when it is woken, before it acts on the wake-up). Works with interrupts
 /// disabled or enabled, and restores the flag.
+#[inline]
 pub fn stop_point() -> bool {
     if !STARTED.load(Ordering::Relaxed) {
         return false;
@@ -62,6 +63,13 @@ pub fn stop_point() -> bool {
     if crate::scheduler::with_current(|me| me.stop_signal.load(Ordering::SeqCst) == 0) {
         return false;
     }
+    stop_here()
+}
+
+/// Stops the running task until resumed (the rare path of [`stop_point`]).
+#[cold]
+#[inline(never)]
+fn stop_here() -> bool {
     let me = crate::current();
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();

@@ -311,6 +311,7 @@ pub fn clear_interrupt() {
 /// Sets (or with `None` clears) the time (monotonic ns) at which the running task's
 /// interruptible waits and sleeps end as if [`interrupt`] had been called: a program's next
 /// signal timer, whose signal the layer above then sends as the interrupted call returns.
+#[inline]
 pub fn set_interrupt_deadline(at: Option<u64>) {
     crate::scheduler::with_current(|me| {
         let raw = at.unwrap_or(0);
@@ -329,6 +330,7 @@ fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 /// Whether [`interrupt`] was called for the running task and not cleared since.
+#[inline]
 pub fn interrupt_pending() -> bool {
     crate::scheduler::with_current(|me| me.interrupt_flag.load(Ordering::Relaxed))
 }
