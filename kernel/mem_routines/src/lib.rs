@@ -85,6 +85,17 @@ mem_routines_memset:
     // reaches bytes not loaded yet.
     .global mem_routines_memcpy
     .type mem_routines_memcpy, @function
+    // Copies the 32 bytes at `rsi + off` to `rdi + off`: four loads, then four stores.
+    .macro copy32_forward off
+    mov rcx, [rsi + \off]
+    mov r8, [rsi + \off + 8]
+    mov r9, [rsi + \off + 16]
+    mov r10, [rsi + \off + 24]
+    mov [rdi + \off], rcx
+    mov [rdi + \off + 8], r8
+    mov [rdi + \off + 16], r9
+    mov [rdi + \off + 24], r10
+    .endm
 mem_routines_memcpy:
     mov rax, rdi
     cmp rdx, 64
@@ -92,22 +103,8 @@ mem_routines_memcpy:
     // 64 bytes per iteration, as two blocks of 32 (the loop's own instructions are a fifth
     // of it instead of a third).
 1:
-    mov rcx, [rsi]
-    mov r8, [rsi + 8]
-    mov r9, [rsi + 16]
-    mov r10, [rsi + 24]
-    mov [rdi], rcx
-    mov [rdi + 8], r8
-    mov [rdi + 16], r9
-    mov [rdi + 24], r10
-    mov rcx, [rsi + 32]
-    mov r8, [rsi + 40]
-    mov r9, [rsi + 48]
-    mov r10, [rsi + 56]
-    mov [rdi + 32], rcx
-    mov [rdi + 40], r8
-    mov [rdi + 48], r9
-    mov [rdi + 56], r10
+    copy32_forward 0
+    copy32_forward 32
     add rsi, 64
     add rdi, 64
     sub rdx, 64
@@ -116,14 +113,7 @@ mem_routines_memcpy:
 7:
     cmp rdx, 32
     jb 2f
-    mov rcx, [rsi]
-    mov r8, [rsi + 8]
-    mov r9, [rsi + 16]
-    mov r10, [rsi + 24]
-    mov [rdi], rcx
-    mov [rdi + 8], r8
-    mov [rdi + 16], r9
-    mov [rdi + 24], r10
+    copy32_forward 0
     add rsi, 32
     add rdi, 32
     sub rdx, 32
