@@ -10,6 +10,7 @@ pub(crate) fn map_error(e: memory::MapError) -> Errno {
     match e {
         OutOfFrames | OutOfAddressSpace | NotMapped => Errno::ENOMEM,
         AlreadyMapped | Unaligned | OutOfRange => Errno::EINVAL,
+        SharedWritable => Errno::EACCES,
     }
 }
 

@@ -2,6 +2,9 @@
 //! region with their own permissions (text RX, rodata R, data RW, never writable and
 //! executable). Programs are static, position-independent Linux executables ([`linux`]); they
 //! relocate themselves. Bad input of any kind is an error naming the problem, never a panic.
+//! The pages no writable segment touches are filled once into `memory::SharedPages`, which
+//! later loads of the same bytes map instead of copying ([`load_sharing`]); only the writable
+//! pages are each image's own.
 //!
 //! Owns: ELF validation, the mapped image. Depends on `memory`, `object`.
 
@@ -12,12 +15,13 @@ extern crate alloc;
 pub mod linux;
 mod tests;
 
-pub use linux::{LinuxProgram, classify, load};
+pub use linux::{LinuxProgram, classify, load, load_sharing};
 
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
-use memory::{Mapping, Protection};
+use memory::{Commit, Mapping, Protection, SharedPages};
 use object::Endianness;
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, ProgramHeader};
@@ -137,36 +141,10 @@ fn checked_segments<'a>(file: &Elf<'a>, bytes: &[u8]) -> Result<(Vec<&'a Phdr>, 
     Ok((loads, span))
 }
 
-/// Copies the segments' file bytes to `base` (the rest of the image stays zero).
-fn copy_segments(file: &Elf<'_>, loads: &[&Phdr], bytes: &[u8], base: u64) {
-    let endian = file.endian();
-    for p in loads {
-        let (vaddr, off, filesz) = (
-            p.p_vaddr(endian),
-            p.p_offset(endian) as usize,
-            p.p_filesz(endian) as usize,
-        );
-        // SAFETY: `base + vaddr .. + filesz` lies inside the freshly committed, writable image
-        // (checked against the span by `checked_segments`), and the source range inside
-        // `bytes`.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                bytes[off..off + filesz].as_ptr(),
-                (base + vaddr) as *mut u8,
-                filesz,
-            )
-        };
-    }
-}
-
-/// Gives each page of the image its segment's permissions (a page shared by two segments
-/// gets both's rights, never writable and executable; pages of no segment: none).
-fn protect_segments(
-    file: &Elf<'_>,
-    loads: &[&Phdr],
-    image: &mut Mapping,
-    span: u64,
-) -> Result<(), LoadError> {
+/// Each page's protection from the segments over it (a page shared by two segments gets both's
+/// rights, never writable and executable; pages of no segment: none), as runs of equal
+/// protection: (first page, page count, protection).
+fn page_runs(file: &Elf<'_>, loads: &[&Phdr], span: u64) -> Vec<(u64, u64, Protection)> {
     let endian = file.endian();
     let mut pages: Vec<Protection> = alloc::vec![Protection::NONE; (span / PAGE) as usize];
     for p in loads {
@@ -183,6 +161,7 @@ fn protect_segments(
             );
         }
     }
+    let mut runs = Vec::new();
     let mut i = 0;
     while i < pages.len() {
         let prot = pages[i];
@@ -190,10 +169,79 @@ fn protect_segments(
         while j < pages.len() && pages[j] == prot {
             j += 1;
         }
-        image
-            .protect(i as u64 * PAGE, (j - i) as u64 * PAGE, prot)
-            .map_err(|_| LoadError::OutOfMemory)?;
+        runs.push((i as u64, (j - i) as u64, prot));
         i = j;
     }
-    Ok(())
+    runs
+}
+
+/// Copies into `dst`, the image bytes at `at..at + dst.len()`, the segments' file bytes that
+/// fall there (the rest of `dst` is left as it is: zeros).
+fn copy_segments(file: &Elf<'_>, loads: &[&Phdr], bytes: &[u8], at: u64, dst: &mut [u8]) {
+    let endian = file.endian();
+    let end = at + dst.len() as u64;
+    for p in loads {
+        let (vaddr, off, filesz) = (p.p_vaddr(endian), p.p_offset(endian), p.p_filesz(endian));
+        // Checked against the file and the span by `checked_segments`.
+        let (from, to) = (vaddr.max(at), (vaddr + filesz).min(end));
+        if from >= to {
+            continue;
+        }
+        let src = (off + (from - vaddr)) as usize..(off + (to - vaddr)) as usize;
+        dst[(from - at) as usize..(to - at) as usize].copy_from_slice(&bytes[src]);
+    }
+}
+
+/// The image of a checked file: a user mapping of `span` bytes whose writable pages are its
+/// own (zeroed, then the segments' bytes copied in) and whose read-only pages map the frames
+/// of `read_only` (the program's text and read-only data, filled from the file the first
+/// time and shared by every process running it). `shared` is reused when it has the image's
+/// length (the caller vouches that it was made from the same bytes), else made here.
+fn map_image(
+    file: &Elf<'_>,
+    loads: &[&Phdr],
+    bytes: &[u8],
+    span: u64,
+    shared: Option<&Arc<SharedPages>>,
+) -> Result<(Mapping, Arc<SharedPages>), LoadError> {
+    let oom = |_| LoadError::OutOfMemory;
+    let runs = page_runs(file, loads, span);
+    let read_only = match shared {
+        Some(pages) if pages.len() == span => pages.clone(),
+        _ => {
+            let mut pages = SharedPages::new(span).map_err(oom)?;
+            for &(first, count, prot) in &runs {
+                if prot.is_accessible() && !prot.write {
+                    let at = first * PAGE;
+                    copy_segments(
+                        file,
+                        loads,
+                        bytes,
+                        at,
+                        pages.fill(at, count * PAGE).map_err(oom)?,
+                    );
+                }
+            }
+            pages.finish().map_err(oom)?
+        }
+    };
+    let mut image = Mapping::new_user(span, Protection::NONE, Commit::Now).map_err(oom)?;
+    for (first, count, prot) in runs {
+        let (at, len) = (first * PAGE, count * PAGE);
+        if !prot.is_accessible() {
+            continue;
+        }
+        if !prot.write {
+            image.share(at, len, &read_only, at, prot).map_err(oom)?;
+            continue;
+        }
+        image.protect(at, len, prot).map_err(oom)?;
+        // SAFETY: `at..at + len` lies inside the image, committed and writable just now, and
+        // nothing else reaches this fresh mapping yet.
+        let dst = unsafe {
+            core::slice::from_raw_parts_mut((image.start() + at) as *mut u8, len as usize)
+        };
+        copy_segments(file, loads, bytes, at, dst);
+    }
+    Ok((image, read_only))
 }

@@ -3,8 +3,9 @@
 //! region, unrelocated: such a program relocates itself (musl's `rcrt1.o`) from the auxiliary
 //! vector the process builds. Its segments get their own permissions; nothing else is done.
 
-use crate::{LoadError, checked_segments, copy_segments, open, protect_segments};
-use memory::{Commit, Mapping, Protection};
+use crate::{LoadError, checked_segments, map_image, open};
+use alloc::sync::Arc;
+use memory::{Mapping, SharedPages};
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
 
@@ -38,6 +39,7 @@ pub fn classify(bytes: &[u8]) -> Result<(), LoadError> {
 /// A Linux program mapped into the user region.
 pub struct LinuxProgram {
     image: Mapping,
+    read_only: Arc<SharedPages>,
     entry: u64,
     phdr: u64,
     phnum: u64,
@@ -56,6 +58,11 @@ impl LinuxProgram {
     pub fn program_headers(&self) -> (u64, u64) {
         (self.phdr, self.phnum)
     }
+    /// The read-only pages the image maps (text, read-only data): to be shared by the next
+    /// loads of the same bytes ([`load_sharing`]).
+    pub fn read_only_pages(&self) -> &Arc<SharedPages> {
+        &self.read_only
+    }
     /// The image, to keep alive while the program runs.
     pub fn into_image(self) -> Mapping {
         self.image
@@ -64,16 +71,23 @@ impl LinuxProgram {
 
 /// Maps a static Linux executable (see [`classify`]) into the user region.
 pub fn load(bytes: &[u8]) -> Result<LinuxProgram, LoadError> {
+    load_sharing(bytes, None)
+}
+
+/// [`load`], mapping the read-only pages of `read_only` (from an earlier load of the same
+/// bytes, [`LinuxProgram::read_only_pages`]) instead of filling new ones: only the writable
+/// pages are copied from `bytes`. The caller vouches that `read_only` came from these bytes.
+pub fn load_sharing(
+    bytes: &[u8],
+    read_only: Option<&Arc<SharedPages>>,
+) -> Result<LinuxProgram, LoadError> {
     classify(bytes)?;
     let file = open(bytes)?;
     let endian = file.endian();
     let header = file.elf_header();
     let (loads, span) = checked_segments(&file, bytes)?;
-    let mut image =
-        Mapping::new_user(span, Protection::RW, Commit::Now).map_err(|_| LoadError::OutOfMemory)?;
+    let (image, read_only) = map_image(&file, &loads, bytes, span, read_only)?;
     let base = image.start();
-    copy_segments(&file, &loads, bytes, base);
-    protect_segments(&file, &loads, &mut image, span)?;
 
     let entry = header.e_entry(endian);
     if entry >= span {
@@ -105,6 +119,7 @@ pub fn load(bytes: &[u8]) -> Result<LinuxProgram, LoadError> {
         .ok_or_else(|| LoadError::BadSegment("program headers are not in a segment".into()))?;
     Ok(LinuxProgram {
         image,
+        read_only,
         entry: base + entry,
         phdr: base + phdr,
         phnum,

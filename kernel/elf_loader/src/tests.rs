@@ -110,3 +110,56 @@ kernel_test! {
         assert!(refused > 0, "no mutation was refused");
     }
 }
+
+kernel_test! {
+    fn loads_of_the_same_bytes_share_read_only_pages_only() {
+        use crate::load_sharing;
+        use object::read::elf::ProgramHeader;
+        let bytes = real_program();
+        let first = load(&bytes).unwrap();
+        let second = load_sharing(&bytes, Some(first.read_only_pages())).unwrap();
+        assert!(alloc::sync::Arc::ptr_eq(first.read_only_pages(), second.read_only_pages()));
+        let file = crate::open(&bytes).unwrap();
+        let endian = file.endian();
+        let (mut shared, mut private) = (0, 0);
+        let image = |program: &crate::LinuxProgram, page: u64| program.image_range().0 + page;
+        for p in crate::checked_segments(&file, &bytes).unwrap().0 {
+            let (vaddr, off, filesz) = (p.p_vaddr(endian), p.p_offset(endian), p.p_filesz(endian));
+            if p.p_flags(endian).0 & object::elf::PF_W.0 != 0 {
+                // Every page a writable segment touches is each image's own.
+                let page = vaddr & !4095;
+                let (a, b) = (image(&first, page), image(&second, page));
+                assert_ne!(memory::translate(a), memory::translate(b), "page {page:#x}");
+                private += 1;
+                continue;
+            }
+            // Whole pages of a read-only segment hold the file's bytes, in frames both share
+            // (a page it shares with a writable segment is private).
+            let (from, to) = (vaddr.next_multiple_of(4096), (vaddr + filesz) & !4095);
+            for page in (from..to).step_by(4096) {
+                let (a, b) = (image(&first, page), image(&second, page));
+                // SAFETY: pages inside both live images, within their segments' file bytes.
+                let (in_a, in_b) = unsafe {
+                    (
+                        core::slice::from_raw_parts(a as *const u8, 4096),
+                        core::slice::from_raw_parts(b as *const u8, 4096),
+                    )
+                };
+                let src = (off + page - vaddr) as usize;
+                assert_eq!(in_a, &bytes[src..src + 4096], "page {page:#x}");
+                assert_eq!(in_b, in_a, "page {page:#x}");
+                if memory::translate(a) == memory::translate(b) {
+                    shared += 1;
+                }
+            }
+        }
+        assert!(shared > 0 && private > 0, "shared {shared}, private {private}");
+        // The first image gone, the second still reads its text.
+        let (entry, first_entry) = (second.entry(), first.entry());
+        // SAFETY: the entry points lie in the live images' text.
+        let code = unsafe { (first_entry as *const [u8; 16]).read_volatile() };
+        drop(first);
+        // SAFETY: as above, the second image is still alive.
+        assert_eq!(unsafe { (entry as *const [u8; 16]).read_volatile() }, code);
+    }
+}

@@ -10,6 +10,8 @@
 //! - [`HEAP_BLOCKS_START`]`..`: the kernel heap's large allocations, each a mapping of its own;
 //! - [`STACKS_START`]`..`: kernel stacks, each with an unmapped guard page below it;
 //! - [`MAPPINGS_START`]`..`: [`Mapping`]s, placed by a first-fit range allocator;
+//! - [`SHARED_PAGES_START`]`..`: [`SharedPages`] (long-lived: programs' read-only pages),
+//!   apart so that they share no page table with the mappings that come and go;
 //! - [`USER_START`]`..`: user [`Mapping`]s (`Mapping::new_user`), the only user-accessible
 //!   pages: programs running in ring 3 reach these and nothing else.
 //!
@@ -33,8 +35,8 @@ mod tests;
 
 pub use heap::{HeapStats, LARGE as HEAP_LARGE, heap_stats, set_bad_free_handler};
 pub use mapping::{
-    Commit, FaultKind, Mapping, Protection, handle_page_fault, mapping_space_free, page_fault_kind,
-    protections, user_range_accessible,
+    Commit, FaultKind, Mapping, Protection, SharedPages, handle_page_fault, mapping_space_free,
+    page_fault_kind, protections, user_range_accessible,
 };
 pub use paging::{
     FrameStats, MMIO_WINDOW, MapError, PageFlags, allocate_contiguous_frames, allocate_frame,
@@ -59,6 +61,10 @@ pub const STACKS_START: u64 = 0xffff_a000_0000_0000;
 pub const MAPPINGS_START: u64 = 0xffff_c000_0000_0000;
 /// Size of the mappings range (16 TiB).
 pub const MAPPINGS_SIZE: u64 = 16 << 40;
+/// Start of the virtual range of [`SharedPages`].
+pub const SHARED_PAGES_START: u64 = 0xffff_d000_0000_0000;
+/// Size of the shared pages' range (4 TiB).
+pub const SHARED_PAGES_SIZE: u64 = 4 << 40;
 /// Start of the user region: mappings of programs that run in user mode (ring 3). It lies in
 /// the lower half, where Linux programs expect their addresses, away from the kernel image
 /// (PML4 entry 0), and is the only range whose page tables carry the user bit.

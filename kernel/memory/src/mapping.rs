@@ -7,6 +7,9 @@
 //! `rangemap::RangeMap` keyed by absolute address, which splits and merges runs as sub-ranges
 //! change. Whether a page is committed is read from the page tables themselves.
 //!
+//! [`SharedPages`] lend their frames, read-only, to user mappings ([`Mapping::share`]): a
+//! program's text, mapped by every process that runs it (see `paging::BORROWED`).
+//!
 //! The kernel heap's large allocations are mappings too, in a region of their own and owned by
 //! the heap (see "blocks of the kernel heap" below).
 //!
@@ -16,12 +19,16 @@
 //! gives up instead of deadlocking; held by another CPU, it waits.
 
 use crate::access_cache::AccessCache;
-use crate::paging::{self, MapError, PageFlags, map_page, protect_range, translate, unmap_range};
+use crate::paging::{
+    self, MapError, PageFlags, map_borrowed, map_page, privatize_range, protect_range, translate,
+    unmap_range,
+};
 use crate::{
-    HEAP_BLOCKS_SIZE, HEAP_BLOCKS_START, MAPPINGS_SIZE, MAPPINGS_START, PAGE_SIZE, STACKS_START,
-    USER_SIZE, USER_START,
+    HEAP_BLOCKS_SIZE, HEAP_BLOCKS_START, MAPPINGS_SIZE, MAPPINGS_START, PAGE_SIZE,
+    SHARED_PAGES_SIZE, SHARED_PAGES_START, STACKS_START, USER_SIZE, USER_START,
 };
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::Range;
 use cpu_mutex::CpuMutex;
@@ -110,6 +117,8 @@ static VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
 static USER_VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
 /// The free parts of the heap blocks' region, created on first use.
 static HEAP_VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
+/// The free parts of the shared pages' region, created on first use.
+static SHARED_VADDRS: Mutex<Option<VaddrAllocator>> = Mutex::new(None);
 
 /// The regions mappings are placed in.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -121,6 +130,8 @@ enum Space {
     /// The kernel heap's large blocks (their own region, so that they share no page table
     /// with other mappings).
     Heap,
+    /// [`SharedPages`] (their own region too: they live long).
+    Shared,
 }
 
 impl Space {
@@ -129,6 +140,8 @@ impl Space {
             Space::User
         } else if (HEAP_BLOCKS_START..HEAP_BLOCKS_START + HEAP_BLOCKS_SIZE).contains(&addr) {
             Space::Heap
+        } else if (SHARED_PAGES_START..SHARED_PAGES_START + SHARED_PAGES_SIZE).contains(&addr) {
+            Space::Shared
         } else {
             Space::Kernel
         }
@@ -139,6 +152,7 @@ impl Space {
             Space::Kernel => (MAPPINGS_START, MAPPINGS_SIZE),
             Space::User => (USER_START, USER_SIZE),
             Space::Heap => (HEAP_BLOCKS_START, HEAP_BLOCKS_SIZE),
+            Space::Shared => (SHARED_PAGES_START, SHARED_PAGES_SIZE),
         }
     }
 
@@ -148,6 +162,7 @@ impl Space {
             Space::Kernel => &VADDRS,
             Space::User => &USER_VADDRS,
             Space::Heap => &HEAP_VADDRS,
+            Space::Shared => &SHARED_VADDRS,
         }
     }
 }
@@ -194,6 +209,9 @@ pub fn protections(range: Range<u64>) -> Vec<(Range<u64>, Protection)> {
 pub struct Mapping {
     start: u64,
     len: u64,
+    /// The shared pages some of its pages map ([`Mapping::share`]), kept alive until it is
+    /// dropped (after its own pages are unmapped).
+    lent: Vec<Arc<SharedPages>>,
 }
 
 impl Mapping {
@@ -255,7 +273,11 @@ impl Mapping {
             );
         });
         // From here on, dropping the mapping undoes everything.
-        Ok(Mapping { start, len })
+        Ok(Mapping {
+            start,
+            len,
+            lent: Vec::new(),
+        })
     }
 
     /// First address.
@@ -316,14 +338,22 @@ impl Mapping {
     /// range made accessible again reads as zeros. With [`Commit::Now`] pages made
     /// accessible are committed at once. Fails with `NotMapped`, changing nothing, if part of
     /// the range was unmapped.
+    ///
+    /// Shared pages ([`Mapping::share`]) made writable get a private copy first (a program
+    /// that makes its own text writable changes no other process's); `OutOfFrames` if that
+    /// copy finds no memory, with nothing changed that anyone could see.
     pub fn protect(&mut self, offset: u64, len: u64, prot: Protection) -> Result<(), MapError> {
         let range = self.sub_range(offset, len)?;
+        let shares = !self.lent.is_empty();
         let commit = self.with_entry(|e| {
             if e.runs
                 .overlapping(&range)
                 .any(|(_, run)| *run == Run::Unmapped)
             {
                 return Err(MapError::NotMapped);
+            }
+            if shares && prot.write {
+                privatize_range(range.start, range.end)?;
             }
             e.runs.insert(range.clone(), Run::Access(prot));
             if prot.is_accessible() {
@@ -386,6 +416,101 @@ impl Mapping {
         }
         Ok(())
     }
+
+    /// Maps the frames of `source`'s pages `source_offset..source_offset + len` at
+    /// `offset..offset + len` of this mapping, with `prot` (which must not allow writing:
+    /// `SharedWritable`): every mapping sharing them reads the same bytes, and none can write
+    /// them (a later writable [`Mapping::protect`] copies them first). The range must hold no
+    /// frame yet (a fresh range of a [`Commit::Now`] mapping created `NONE`, or one never
+    /// touched): `AlreadyMapped` otherwise. `source` stays alive while this mapping does.
+    /// Fails, changing nothing, with `NotMapped` if part of the range was unmapped or part of
+    /// `source`'s range is not committed, `OutOfFrames` when no frame is left for a page table.
+    pub fn share(
+        &mut self,
+        offset: u64,
+        len: u64,
+        source: &Arc<SharedPages>,
+        source_offset: u64,
+        prot: Protection,
+    ) -> Result<(), MapError> {
+        let range = self.sub_range(offset, len)?;
+        let from = source.mapping.sub_range(source_offset, len)?;
+        if prot.write {
+            return Err(MapError::SharedWritable);
+        }
+        let pages = len / PAGE_SIZE;
+        if paging::resident_pages(from.start, from.end) != pages {
+            return Err(MapError::NotMapped);
+        }
+        let user = self.is_user();
+        self.with_entry(|e| {
+            if e.runs
+                .overlapping(&range)
+                .any(|(_, run)| *run == Run::Unmapped)
+            {
+                return Err(MapError::NotMapped);
+            }
+            // The registry stays locked, so no fault commits a page here meanwhile.
+            if paging::resident_pages(range.start, range.end) != 0 {
+                return Err(MapError::AlreadyMapped);
+            }
+            if prot.is_accessible() {
+                map_borrowed(from.start, range.start, pages, prot.page_flags(user))?;
+            }
+            e.runs.insert(range.clone(), Run::Access(prot));
+            Ok(())
+        })?;
+        if prot.is_accessible() && !self.lent.iter().any(|s| Arc::ptr_eq(s, source)) {
+            self.lent.push(source.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Pages filled once and from then on only read, whose frames user mappings map at once with
+/// [`Mapping::share`]: a program's text and read-only data, shared by every process that runs
+/// the same version of it. A mapping of the mappings region of its own, read-only once
+/// [`SharedPages::finish`]ed; its frames are freed when the last mapping sharing them and the
+/// last `Arc` are gone.
+#[derive(Debug)]
+pub struct SharedPages {
+    mapping: Mapping,
+}
+
+impl SharedPages {
+    /// `len` bytes (a non-zero page multiple), nothing committed yet.
+    pub fn new(len: u64) -> Result<SharedPages, MapError> {
+        Ok(SharedPages {
+            mapping: Mapping::reserve_in(Space::Shared, len, Protection::RW, Commit::OnDemand)?,
+        })
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> u64 {
+        self.mapping.len()
+    }
+
+    /// Always false: at least one page.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Commits the pages of `offset..offset + len` (page aligned) and lends them out to be
+    /// written (zeros where nothing was written before).
+    pub fn fill(&mut self, offset: u64, len: u64) -> Result<&mut [u8], MapError> {
+        let range = self.mapping.sub_range(offset, len)?;
+        self.mapping.commit(offset, len)?;
+        // SAFETY: `range` lies in this mapping, committed and writable just now; `&mut self`
+        // makes the slice the only way to reach it while it lives (nothing is shared yet: that
+        // takes `finish`, which consumes `self`).
+        Ok(unsafe { core::slice::from_raw_parts_mut(range.start as *mut u8, len as usize) })
+    }
+
+    /// Done filling: the pages become read-only, to be shared.
+    pub fn finish(mut self) -> Result<Arc<SharedPages>, MapError> {
+        self.mapping.protect(0, self.mapping.len(), Protection::R)?;
+        Ok(Arc::new(self))
+    }
 }
 
 impl Drop for Mapping {
@@ -439,7 +564,11 @@ pub(crate) fn is_heap_block(start: u64, len: u64) -> bool {
 /// Frees a block from [`heap_block_new`] (checked with [`is_heap_block`] by the caller):
 /// unmaps it, frees its frames and returns its range.
 pub(crate) fn heap_block_free(start: u64, len: u64) {
-    drop(Mapping { start, len });
+    drop(Mapping {
+        start,
+        len,
+        lent: Vec::new(),
+    });
 }
 
 /// Gives the block at `start` (checked, `old_len` bytes) a length of `new_len` bytes: a new
@@ -459,6 +588,7 @@ pub(crate) fn heap_block_resize(start: u64, old_len: u64, new_len: u64) -> Optio
     drop(Mapping {
         start,
         len: old_len,
+        lent: Vec::new(),
     });
     let new_start = block.start;
     core::mem::forget(block);

@@ -9,7 +9,7 @@ use frame_allocator::{FrameAllocator, Range, bitmap_words, find_space};
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::instructions::tlb;
 use x86_64::registers::control::{Cr3, Cr3Flags};
-use x86_64::structures::paging::mapper::{MapToError, Translate, UnmapError};
+use x86_64::structures::paging::mapper::{MapToError, Translate, TranslateResult, UnmapError};
 use x86_64::structures::paging::{
     FrameAllocator as X86FrameAllocator, Mapper, OffsetPageTable, Page, PageTable,
     PageTableFlags as F, PhysFrame, Size2MiB, Size4KiB,
@@ -93,7 +93,15 @@ pub enum MapError {
     OutOfRange,
     /// No free virtual range is large enough.
     OutOfAddressSpace,
+    /// Shared pages ([`crate::SharedPages`]) asked for with write access: they are only
+    /// ever mapped read-only (a writable protection gives a page a private copy first).
+    SharedWritable,
 }
+
+/// A page-table entry's software bit marking a borrowed frame: mapped here, owned elsewhere
+/// (the [`crate::SharedPages`] it was shared from). Unmapping such a page leaves its frame
+/// alone, and it is never made writable (see [`privatize_range`]).
+const BORROWED: F = F::BIT_9;
 
 struct Frames<'a>(&'a mut FrameAllocator<'static>);
 
@@ -338,24 +346,30 @@ pub fn map_page(virt: u64, flags: PageFlags) -> Result<(), MapError> {
     result
 }
 
-/// Unmaps the page at `virt` and frees its frame.
+/// Unmaps the page at `virt` and frees its frame (unless it was borrowed).
 pub fn unmap_page(virt: u64) -> Result<(), MapError> {
-    let phys = without_interrupts(|| {
+    let (phys, borrowed) = without_interrupts(|| {
         let mut tguard = TABLE.lock();
         let table = tguard.as_mut().expect("memory not initialized");
         let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
+        let borrowed = matches!(
+            table.translate(page.start_address()),
+            TranslateResult::Mapped { flags, .. } if flags.contains(BORROWED)
+        );
         match table.unmap(page) {
             Ok((frame, flush)) => {
                 flush.flush();
                 // Before the frame is free: no CPU may keep reaching it.
                 flush_other_cpus(virt & !0xfff, (virt & !0xfff) + 4096);
-                Ok(frame.start_address().as_u64())
+                Ok((frame.start_address().as_u64(), borrowed))
             }
             Err(UnmapError::PageNotMapped) => Err(MapError::NotMapped),
             Err(_) => Err(MapError::NotMapped),
         }
     })?;
-    free_frame(phys).expect("unmapped frame was not allocated");
+    if !borrowed {
+        free_frame(phys).expect("unmapped frame was not allocated");
+    }
     Ok(())
 }
 
@@ -386,7 +400,7 @@ pub fn translate(virt: u64) -> Option<u64> {
 }
 
 /// Full translation result (flags included), for tests and diagnostics.
-pub fn translate_full(virt: u64) -> x86_64::structures::paging::mapper::TranslateResult {
+pub fn translate_full(virt: u64) -> TranslateResult {
     without_interrupts(|| {
         let guard = TABLE.lock();
         guard
@@ -410,8 +424,10 @@ enum Op {
     Unmap,
     /// Unmap it and free its frame; keep the page tables (a stack slot's, to be reused).
     UnmapKeepTables,
-    /// Give it these flags.
+    /// Give it these flags (a borrowed page keeps its mark, and is never made writable).
     Protect(F),
+    /// Give a borrowed page a frame of its own with a copy of its contents (same flags).
+    Privatize,
     /// Leave it as it is (count it).
     Count,
 }
@@ -422,6 +438,11 @@ enum Op {
 struct PendingFrees<'a> {
     frames: &'a mut FrameAllocator<'static>,
     waiting: ArrayVec<u64, 128>,
+    /// Borrowed pages were unmapped: their frames are not freed here, but their owner may
+    /// free them once it is dropped, so other CPUs must forget them too.
+    unmapped_borrowed: bool,
+    /// [`Op::Privatize`] found no free frame (the pages after it stayed borrowed).
+    out_of_frames: bool,
     /// The range whose TLB entries the flush covers (the whole walk's range).
     start: u64,
     end: u64,
@@ -436,9 +457,10 @@ impl PendingFrees<'_> {
     }
 
     fn flush_and_free(&mut self) {
-        if self.waiting.is_empty() {
+        if self.waiting.is_empty() && !self.unmapped_borrowed {
             return;
         }
+        self.unmapped_borrowed = false;
         flush_other_cpus(self.start, self.end);
         for phys in self.waiting.drain(..) {
             self.frames
@@ -463,29 +485,68 @@ unsafe fn walk(
     end: u64,
     op: Op,
 ) -> u64 {
+    if start >= end {
+        return 0;
+    }
     let shift = 12 + 9 * (level - 1);
+    let span = 1u64 << shift;
+    // The address entry 0 of this table maps (with the sign-extended top bits).
+    let base = start & !((span << 9).wrapping_sub(1));
+    let (first, last) = ((start >> shift) & 511, ((end - 1) >> shift) & 511);
     let mut visited = 0;
-    let mut addr = start;
-    while addr < end {
-        let next = (addr | ((1u64 << shift) - 1))
-            .checked_add(1)
-            .map_or(end, |n| n.min(end));
-        let entry = &mut table[((addr >> shift) & 511) as usize];
+    // By index: most entries a walk passes are absent, and this loop skips them in a few
+    // instructions each.
+    for index in first as usize..=last as usize {
+        let entry = &mut table[index];
         if !entry.flags().contains(F::PRESENT) {
-            addr = next;
             continue;
         }
+        let addr = base | (index as u64) << shift;
+        let next = addr.checked_add(span).map_or(end, |n| n.min(end));
         if level == 1 {
             match op {
                 Op::Unmap | Op::UnmapKeepTables => {
                     let phys = entry.addr().as_u64();
+                    let borrowed = entry.flags().contains(BORROWED);
                     entry.set_unused();
                     tlb::flush(VirtAddr::new(addr));
-                    pending.push(phys);
+                    if borrowed {
+                        pending.unmapped_borrowed = true;
+                    } else {
+                        pending.push(phys);
+                    }
                 }
                 Op::Protect(flags) => {
-                    entry.set_flags(flags);
+                    let borrowed = entry.flags() & BORROWED;
+                    assert!(
+                        borrowed.is_empty() || !flags.contains(F::WRITABLE),
+                        "borrowed page at {addr:#x} made writable"
+                    );
+                    entry.set_flags(flags | borrowed);
                     tlb::flush(VirtAddr::new(addr));
+                }
+                Op::Privatize => {
+                    let flags = entry.flags();
+                    if flags.contains(BORROWED) && !pending.out_of_frames {
+                        match pending.frames.allocate() {
+                            Some(phys) => {
+                                // SAFETY: both frames are reachable through the direct map;
+                                // the new one is ours alone, the old one only read.
+                                unsafe {
+                                    core::ptr::copy_nonoverlapping(
+                                        phys_to_virt(entry.addr().as_u64()) as *const u8,
+                                        phys_to_virt(phys) as *mut u8,
+                                        4096,
+                                    )
+                                };
+                                entry.set_addr(PhysAddr::new(phys), flags - BORROWED);
+                                tlb::flush(VirtAddr::new(addr));
+                                // The old frame stays its owner's; other CPUs must forget it.
+                                pending.unmapped_borrowed = true;
+                            }
+                            None => pending.out_of_frames = true,
+                        }
+                    }
                 }
                 Op::Count => {}
             }
@@ -499,21 +560,26 @@ unsafe fn walk(
             // SAFETY: a present non-huge entry points at the next-level table, reachable
             // through the direct map and guarded by the TABLE lock the caller holds.
             let child = unsafe { &mut *(phys_to_virt(child_phys) as *mut PageTable) };
+            let from = addr.max(start);
             // SAFETY: forwarded from the caller, for the part of the range under this entry.
-            visited += unsafe { walk(pending, child, level - 1, addr, next, op) };
-            // PDPTs (level 3) stay: PML4 entries of the kernel half never change once made.
-            if matches!(op, Op::Unmap) && level <= 3 && child.is_empty() {
+            let under = unsafe { walk(pending, child, level - 1, from, next, op) };
+            visited += under;
+            // PDPTs (level 3) stay: PML4 entries of the kernel half never change once made. A
+            // table the range covers whole is empty now (its tables were freed the same way);
+            // one it covers in part is looked at only if something in it went.
+            let covered = from == addr && addr.checked_add(span) == Some(next);
+            if matches!(op, Op::Unmap) && level <= 3 && (covered || (under > 0 && child.is_empty()))
+            {
                 entry.set_unused();
                 tlb::flush(VirtAddr::new(addr));
                 pending.push(child_phys);
             }
         }
-        addr = next;
     }
     visited
 }
 
-fn walk_range(start: u64, end: u64, op: Op) -> u64 {
+fn walk_range(start: u64, end: u64, op: Op) -> Result<u64, MapError> {
     assert!(start.is_multiple_of(4096) && end.is_multiple_of(4096) && start <= end);
     without_interrupts(|| {
         let mut tguard = TABLE.lock();
@@ -522,6 +588,8 @@ fn walk_range(start: u64, end: u64, op: Op) -> u64 {
         let mut pending = PendingFrees {
             frames: fguard.as_mut().unwrap(),
             waiting: ArrayVec::new(),
+            unmapped_borrowed: false,
+            out_of_frames: false,
             start,
             end,
         };
@@ -529,37 +597,180 @@ fn walk_range(start: u64, end: u64, op: Op) -> u64 {
         // callers' contracts).
         let visited = unsafe { walk(&mut pending, table.level_4_table_mut(), 4, start, end, op) };
         match op {
-            Op::Unmap | Op::UnmapKeepTables => pending.flush_and_free(),
+            Op::Unmap | Op::UnmapKeepTables | Op::Privatize => pending.flush_and_free(),
             Op::Protect(_) if visited > 0 => flush_other_cpus(start, end),
             _ => {}
         }
-        visited
+        if pending.out_of_frames {
+            return Err(MapError::OutOfFrames);
+        }
+        Ok(visited)
     })
 }
 
 /// Unmaps every mapped page in `[start, end)`, frees their frames and the page tables left
 /// empty; returns how many pages were unmapped. The caller owns the whole range.
 pub(crate) fn unmap_range(start: u64, end: u64) -> u64 {
-    walk_range(start, end, Op::Unmap)
+    walk_range(start, end, Op::Unmap).expect("unmapping takes no frame")
 }
 
 /// Unmaps every mapped page in `[start, end)` and frees their frames, keeping the page tables
 /// (a range that will be mapped again: a stack slot); returns how many pages were unmapped.
 /// The caller owns the whole range.
 pub(crate) fn unmap_range_keep_tables(start: u64, end: u64) -> u64 {
-    walk_range(start, end, Op::UnmapKeepTables)
+    walk_range(start, end, Op::UnmapKeepTables).expect("unmapping takes no frame")
 }
 
 /// Gives every mapped page in `[start, end)` the permissions `flags`; returns how many pages
 /// changed. The caller owns the whole range.
 pub(crate) fn protect_range(start: u64, end: u64, flags: PageFlags) -> u64 {
-    walk_range(start, end, Op::Protect(flags.bits()))
+    walk_range(start, end, Op::Protect(flags.bits())).expect("protecting takes no frame")
+}
+
+/// Gives every borrowed page in `[start, end)` a frame of its own holding a copy of its
+/// contents, with the same (read-only) flags: after this the range may be made writable.
+/// On `OutOfFrames` the pages copied so far keep their copies (no one can tell) and the rest
+/// stay borrowed. The caller owns the whole range.
+pub(crate) fn privatize_range(start: u64, end: u64) -> Result<(), MapError> {
+    walk_range(start, end, Op::Privatize).map(|_| ())
+}
+
+/// Maps at the `pages` pages from `to` (page aligned, unmapped) the frames mapped at the pages
+/// from `from` (all mapped; they stay there), as borrowed pages with `flags`, which must not
+/// allow writing. On error (`AlreadyMapped`, or `OutOfFrames` for a page table) the pages
+/// mapped so far are unmapped again. The caller owns `to`'s range and keeps `from`'s frames
+/// alive for as long as they are mapped at `to`.
+pub(crate) fn map_borrowed(
+    from: u64,
+    to: u64,
+    pages: u64,
+    flags: PageFlags,
+) -> Result<(), MapError> {
+    if flags.write {
+        return Err(MapError::SharedWritable);
+    }
+    // Batches keep the time with interrupts masked short.
+    const BATCH: u64 = 256;
+    let mut done = 0;
+    while done < pages {
+        let n = BATCH.min(pages - done);
+        let (src, dst) = (from + done * 4096, to + done * 4096);
+        if let Err(e) = without_interrupts(|| borrow_batch(src, dst, n, flags)) {
+            unmap_range_keep_tables(to, to + done * 4096);
+            return Err(e);
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+/// One step of [`map_borrowed`], with interrupts masked; undoes itself on failure.
+///
+/// The first page of each stretch that lies in one page table on both sides is mapped
+/// through the `x86_64` crate (which makes the tables `to` lacks); the rest of the stretch is
+/// written straight into that page table, entry by entry from the source's (a `map_to` walks
+/// all four levels for each page: most of the work of a program's spawn).
+fn borrow_batch(from: u64, to: u64, pages: u64, flags: PageFlags) -> Result<(), MapError> {
+    let mut tguard = TABLE.lock();
+    let table = tguard.as_mut().expect("memory not initialized");
+    let mut fguard = FRAMES.lock();
+    let mut alloc = Frames(fguard.as_mut().unwrap());
+    let page_at = |addr: u64| Page::<Size4KiB>::containing_address(VirtAddr::new(addr));
+    let mut parents = F::PRESENT | F::WRITABLE;
+    if flags.user {
+        parents |= F::USER_ACCESSIBLE;
+    }
+    let leaf = flags.bits() | BORROWED;
+    let index = |addr: u64| ((addr >> 12) & 511) as usize;
+    let mut done = 0;
+    let mut failure = None;
+    while done < pages {
+        let (src, dst) = (from + done * 4096, to + done * 4096);
+        let frame = match table.translate(VirtAddr::new(src)) {
+            TranslateResult::Mapped { frame, .. } => {
+                PhysFrame::containing_address(frame.start_address())
+            }
+            _ => {
+                failure = Some(MapError::NotMapped);
+                break;
+            }
+        };
+        // SAFETY: maps a frame read-only at a page the caller owns; the frame's owner keeps it
+        // alive while it is mapped here (the caller's contract).
+        let mapped = unsafe {
+            table.map_to_with_table_flags(page_at(dst), frame, leaf, parents, &mut alloc)
+        };
+        if let Err(e) = mapped.map(|flush| flush.flush()) {
+            failure = Some(map_err(e));
+            break;
+        }
+        done += 1;
+        let stretch = (pages - done + 1)
+            .min(512 - index(src) as u64)
+            .min(512 - index(dst) as u64);
+        if stretch <= 1 {
+            continue;
+        }
+        let (Some(src_table), Some(dst_table)) = (leaf_table(table, src), leaf_table(table, dst))
+        else {
+            // Not reached: both pages were mapped a moment ago (4 KiB pages).
+            failure = Some(MapError::NotMapped);
+            break;
+        };
+        for k in 1..stretch as usize {
+            // SAFETY: page tables of the active tables, under the TABLE lock this function
+            // holds; the source entry is copied out before the target is borrowed (the two
+            // tables may be one).
+            let source = unsafe { (&(*src_table))[index(src) + k].clone() };
+            // SAFETY: as above.
+            let target = unsafe { &mut (&mut (*dst_table))[index(dst) + k] };
+            if !source.flags().contains(F::PRESENT) {
+                failure = Some(MapError::NotMapped);
+            } else if !target.is_unused() {
+                failure = Some(MapError::AlreadyMapped);
+            }
+            if failure.is_some() {
+                break;
+            }
+            // A not-present entry becoming present needs no TLB flush.
+            target.set_addr(source.addr(), leaf);
+            done += 1;
+        }
+        if failure.is_some() {
+            break;
+        }
+    }
+    let Some(e) = failure else { return Ok(()) };
+    for j in 0..done {
+        let (_, flush) = table
+            .unmap(page_at(to + j * 4096))
+            .expect("mapped a moment ago");
+        flush.flush();
+    }
+    flush_other_cpus(to, to + done * 4096);
+    Err(e)
+}
+
+/// The page table (level 1) that maps `addr`, if every level above it is present (4 KiB
+/// pages only), as a pointer into the direct map.
+fn leaf_table(table: &mut OffsetPageTable<'static>, addr: u64) -> Option<*mut PageTable> {
+    let mut current: *mut PageTable = table.level_4_table_mut();
+    for level in (2..=4).rev() {
+        // SAFETY: `current` is a page table of the active tables (the PML4, then tables
+        // reached through present entries), under the TABLE lock the caller holds.
+        let entry = unsafe { &(&*current)[((addr >> (12 + 9 * (level - 1))) & 511) as usize] };
+        if !entry.flags().contains(F::PRESENT) || entry.flags().contains(F::HUGE_PAGE) {
+            return None;
+        }
+        current = phys_to_virt(entry.addr().as_u64()) as *mut PageTable;
+    }
+    Some(current)
 }
 
 /// How many pages of `[start, end)` (page aligned) have a frame now: the resident part of a
 /// mapping. Changes nothing; absent page-table subtrees are skipped whole.
 pub fn resident_pages(start: u64, end: u64) -> u64 {
-    walk_range(start, end, Op::Count)
+    walk_range(start, end, Op::Count).expect("counting takes no frame")
 }
 
 /// Moves the frames mapped at the `pages` pages from `from` to the unmapped pages at `to`
@@ -597,7 +808,7 @@ fn move_batch(from: u64, to: u64, pages: u64) -> Result<(), MapError> {
     while moved < pages {
         let (src, dst) = (page_at(from + moved * 4096), page_at(to + moved * 4096));
         let flags = match table.translate(src.start_address()) {
-            x86_64::structures::paging::mapper::TranslateResult::Mapped { flags, .. } => flags,
+            TranslateResult::Mapped { flags, .. } => flags,
             _ => panic!("move_range: {:#x} is not mapped", src.start_address()),
         };
         let (frame, flush) = table.unmap(src).expect("mapped page unmaps");
@@ -625,7 +836,7 @@ fn move_batch(from: u64, to: u64, pages: u64) -> Result<(), MapError> {
     for i in 0..moved {
         let (src, dst) = (page_at(from + i * 4096), page_at(to + i * 4096));
         let flags = match table.translate(dst.start_address()) {
-            x86_64::structures::paging::mapper::TranslateResult::Mapped { flags, .. } => flags,
+            TranslateResult::Mapped { flags, .. } => flags,
             _ => unreachable!("page moved a moment ago"),
         };
         let (frame, flush) = table.unmap(dst).expect("moved page unmaps");

@@ -10,7 +10,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use elf_loader::LinuxProgram;
-use memory::{Commit, Mapping, Protection};
+use memory::{Commit, Mapping, Protection, SharedPages};
 use task::JoinHandle;
 use usermode::TrapFrame;
 use vfs::ProcessContext;
@@ -99,47 +99,77 @@ pub(crate) fn read_program(path: &str) -> Result<(Vec<u8>, Option<FileVersion>),
     Ok((bytes, version))
 }
 
-/// Symbol tables of the programs spawned last, by file version, newest last: building one
-/// (parsing and demangling thousands of names) was most of the time of a spawn.
-static SYMBOL_TABLES: spin::Mutex<Vec<(FileVersion, Arc<symbols::SymbolTable>)>> =
-    spin::Mutex::new(Vec::new());
-const SYMBOL_TABLES_KEPT: usize = 8;
-
-/// The cached symbol table of file version `version`, if that version was loaded before.
-fn cached_symbol_table(version: FileVersion) -> Option<Arc<symbols::SymbolTable>> {
-    let mut cache = SYMBOL_TABLES.lock();
-    let i = cache.iter().position(|(k, _)| *k == version)?;
-    let entry = cache.remove(i);
-    let table = entry.1.clone();
-    cache.push(entry);
-    Some(table)
+/// What every spawn of one version of a program shares: its symbol table (parsing and
+/// demangling thousands of names was most of the time of a spawn) and its read-only pages
+/// (copying the text and read-only data into every new image was most of what was left).
+#[derive(Clone)]
+pub(crate) struct Known {
+    pub(crate) table: Arc<symbols::SymbolTable>,
+    pub(crate) read_only: Arc<SharedPages>,
 }
 
-/// The symbol table of the program `bytes` (of file version `version`), from the cache when
-/// the same version was loaded before.
-pub(crate) fn symbol_table(
+/// The programs spawned last, by file version, newest last.
+static KNOWN: spin::Mutex<Vec<(FileVersion, Known)>> = spin::Mutex::new(Vec::new());
+/// At most this many programs are kept, and older ones go while their read-only pages
+/// together take more than [`KNOWN_BYTES`] (a running process keeps its own alive).
+const KNOWN_KEPT: usize = 8;
+const KNOWN_BYTES: u64 = 64 << 20;
+
+/// What is kept of file version `version`, if that version was loaded before.
+fn known(version: FileVersion) -> Option<Known> {
+    let mut cache = KNOWN.lock();
+    let i = cache.iter().position(|(k, _)| *k == version)?;
+    let entry = cache.remove(i);
+    let known = entry.1.clone();
+    cache.push(entry);
+    Some(known)
+}
+
+/// Loads the program `bytes` (of file version `version`): with the read-only pages and the
+/// symbol table of an earlier load of the same version when there was one, else building
+/// both (and keeping them when the version is known).
+pub(crate) fn load_known(
     bytes: &[u8],
     version: Option<FileVersion>,
-) -> Option<Arc<symbols::SymbolTable>> {
-    if let Some(table) = version.and_then(cached_symbol_table) {
-        return Some(table);
+) -> Result<(LinuxProgram, Option<Arc<symbols::SymbolTable>>), SpawnError> {
+    if let Some(known) = version.and_then(known) {
+        return load_as_known(bytes, known);
     }
-    let table = Arc::new(symbols::SymbolTable::from_elf(bytes).ok()?);
-    if let Some(v) = version {
-        let mut cache = SYMBOL_TABLES.lock();
-        if cache.len() >= SYMBOL_TABLES_KEPT {
+    let program = elf_loader::load(bytes).map_err(SpawnError::Load)?;
+    let table = symbols::SymbolTable::from_elf(bytes).ok().map(Arc::new);
+    if let (Some(version), Some(table)) = (version, &table) {
+        let mut cache = KNOWN.lock();
+        cache.push((
+            version,
+            Known {
+                table: table.clone(),
+                read_only: program.read_only_pages().clone(),
+            },
+        ));
+        let bytes = |cache: &Vec<(FileVersion, Known)>| -> u64 {
+            cache.iter().map(|(_, k)| k.read_only.len()).sum()
+        };
+        while cache.len() > KNOWN_KEPT || (cache.len() > 1 && bytes(&cache) > KNOWN_BYTES) {
             cache.remove(0);
         }
-        cache.push((v, table.clone()));
     }
-    Some(table)
+    Ok((program, table))
+}
+
+/// Loads the program `bytes`, whose version was loaded before as `known`.
+fn load_as_known(
+    bytes: &[u8],
+    known: Known,
+) -> Result<(LinuxProgram, Option<Arc<symbols::SymbolTable>>), SpawnError> {
+    let program =
+        elf_loader::load_sharing(bytes, Some(&known.read_only)).map_err(SpawnError::Load)?;
+    Ok((program, Some(known.table)))
 }
 
 /// The Linux program at `path` mapped into the user region, and its symbol table. A program
-/// loaded before (its symbol table cached for this version of the file) is mapped straight
-/// from the bytes the file system holds: no copy of the file is read (most of a spawn's
-/// time went to reading it and copying it again into the image). Otherwise the file is read
-/// and its table built.
+/// loaded before (this version of the file) is mapped straight from the bytes the file system
+/// holds (no copy of the file is read) and shares its read-only pages with the earlier loads.
+/// Otherwise the file is read, and what later loads share is built.
 pub(crate) fn load_program(
     path: &str,
 ) -> Result<(LinuxProgram, Option<Arc<symbols::SymbolTable>>), SpawnError> {
@@ -150,16 +180,14 @@ pub(crate) fn load_program(
             modified: stat.modified,
             ends: hash_ends(bytes),
         };
-        let table = cached_symbol_table(version)?;
-        Some((elf_loader::load(bytes), table))
+        known(version).map(|known| load_as_known(bytes, known))
     })
     .map_err(SpawnError::File)?;
-    if let Some(Some((program, table))) = direct {
-        return Ok((program.map_err(SpawnError::Load)?, Some(table)));
+    if let Some(Some(loaded)) = direct {
+        return loaded;
     }
     let (bytes, version) = read_program(path)?;
-    let program = elf_loader::load(&bytes).map_err(SpawnError::Load)?;
-    Ok((program, symbol_table(&bytes, version)))
+    load_known(&bytes, version)
 }
 
 /// 16 bytes for `AT_RANDOM` (musl's stack-protector canary): from the virtio entropy device

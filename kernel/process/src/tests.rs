@@ -84,16 +84,21 @@ fn time_ns() -> u64 {
 }
 
 kernel_test! {
-    fn symbol_tables_are_shared_per_file_version_only() {
-        use crate::linux::{read_program, symbol_table};
-        // The same file, unchanged: one table for both loads.
+    fn loads_share_symbols_and_read_only_pages_per_file_version_only() {
+        use crate::linux::{load_known, read_program};
+        use alloc::sync::Arc;
+        let shared = |(program, table): (elf_loader::LinuxProgram, Option<_>)| {
+            (program.read_only_pages().clone(), table.expect("a symbol table"))
+        };
+        // The same file, unchanged: one table and one set of read-only pages for both loads.
         let (hello, v1) = read_program("/bin/hello-c").unwrap();
         assert!(v1.is_some());
-        let first = symbol_table(&hello, v1).unwrap();
-        let again = symbol_table(&hello, v1).unwrap();
-        assert!(alloc::sync::Arc::ptr_eq(&first, &again));
+        let (pages, first) = shared(load_known(&hello, v1).unwrap());
+        let (pages_again, again) = shared(load_known(&hello, v1).unwrap());
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(Arc::ptr_eq(&pages, &pages_again));
         // A copy at another path (another inode), then that file rewritten with another
-        // program and its modification time set back: a table of its own each time.
+        // program and its modification time set back: its own each time.
         let copy = "/tmp/symbols-test-program";
         let write = |bytes: &[u8]| {
             let fd = vfs::open(copy, vfs::OpenOptions::write_create()).unwrap();
@@ -103,18 +108,20 @@ kernel_test! {
         };
         write(&hello);
         let (bytes, v2) = read_program(copy).unwrap();
-        let copied = symbol_table(&bytes, v2).unwrap();
+        let (copied_pages, copied) = shared(load_known(&bytes, v2).unwrap());
         assert!(v2.is_some() && v2 != v1);
-        assert!(!alloc::sync::Arc::ptr_eq(&first, &copied));
+        assert!(!Arc::ptr_eq(&first, &copied));
+        assert!(!Arc::ptr_eq(&pages, &copied_pages));
         assert_eq!(copied.len(), first.len());
         let modified = vfs::stat(copy).unwrap().modified;
         let (other, _) = read_program("/bin/cfiles").unwrap();
         write(&other);
         vfs::set_times(copy, true, None, Some(modified)).unwrap();
         let (bytes, v3) = read_program(copy).unwrap();
-        let rewritten = symbol_table(&bytes, v3).unwrap();
+        let (rewritten_pages, rewritten) = shared(load_known(&bytes, v3).unwrap());
         assert!(v3 != v2);
         assert_ne!(rewritten.len(), copied.len());
+        assert!(!Arc::ptr_eq(&rewritten_pages, &copied_pages));
         vfs::unlink(copy).unwrap();
     }
 }
