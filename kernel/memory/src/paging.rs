@@ -324,10 +324,6 @@ pub fn map_page(virt: u64, flags: PageFlags) -> Result<(), MapError> {
     let result = without_interrupts(|| {
         let mut tguard = TABLE.lock();
         let table = tguard.as_mut().expect("memory not initialized");
-        let mut fguard = FRAMES.lock();
-        let mut alloc = Frames(fguard.as_mut().unwrap());
-        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
-        let frame = PhysFrame::containing_address(PhysAddr::new(phys));
         // Intermediate tables are always writable and executable: the leaf alone decides, so
         // a later `protect_page` to RW or RX takes effect. User pages need the user bit on
         // every level; the user region shares no table with the kernel's ranges.
@@ -335,9 +331,28 @@ pub fn map_page(virt: u64, flags: PageFlags) -> Result<(), MapError> {
         if flags.user {
             parents |= F::USER_ACCESSIBLE;
         }
+        // Most pages land in a page table that exists: one entry to write (the crate's
+        // `map_to` walks the four levels through its generic walker, a few hundred
+        // instructions of every page fault).
+        if let Some(leaf) = leaf_table(table, virt, parents) {
+            // SAFETY: a page table of the active tables, under the TABLE lock held here.
+            let entry = unsafe { &mut (&mut (*leaf))[((virt >> 12) & 511) as usize] };
+            if !entry.is_unused() {
+                return Err(MapError::AlreadyMapped);
+            }
+            // Not present before: nothing to invalidate (see below).
+            entry.set_addr(PhysAddr::new(phys), flags.bits());
+            return Ok(());
+        }
+        let mut fguard = FRAMES.lock();
+        let mut alloc = Frames(fguard.as_mut().unwrap());
+        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(virt));
+        let frame = PhysFrame::containing_address(PhysAddr::new(phys));
         // SAFETY: maps a frame nobody else owns at a page that the caller owns.
         unsafe { table.map_to_with_table_flags(page, frame, flags.bits(), parents, &mut alloc) }
-            .map(|flush| flush.flush())
+            // No TLB caches a page that was not present: nothing to invalidate (an `invlpg`
+            // is a call into the emulator under TCG, on every page fault).
+            .map(|flush| flush.ignore())
             .map_err(map_err)
     });
     if result.is_err() {
@@ -700,7 +715,8 @@ fn borrow_batch(from: u64, to: u64, pages: u64, flags: PageFlags) -> Result<(), 
         let mapped = unsafe {
             table.map_to_with_table_flags(page_at(dst), frame, leaf, parents, &mut alloc)
         };
-        if let Err(e) = mapped.map(|flush| flush.flush()) {
+        // Not present before: nothing to invalidate (see `map_page`).
+        if let Err(e) = mapped.map(|flush| flush.ignore()) {
             failure = Some(map_err(e));
             break;
         }
@@ -711,8 +727,10 @@ fn borrow_batch(from: u64, to: u64, pages: u64, flags: PageFlags) -> Result<(), 
         if stretch <= 1 {
             continue;
         }
-        let (Some(src_table), Some(dst_table)) = (leaf_table(table, src), leaf_table(table, dst))
-        else {
+        let (Some(src_table), Some(dst_table)) = (
+            leaf_table(table, src, F::PRESENT),
+            leaf_table(table, dst, parents),
+        ) else {
             // Not reached: both pages were mapped a moment ago (4 KiB pages).
             failure = Some(MapError::NotMapped);
             break;
@@ -751,15 +769,19 @@ fn borrow_batch(from: u64, to: u64, pages: u64, flags: PageFlags) -> Result<(), 
     Err(e)
 }
 
-/// The page table (level 1) that maps `addr`, if every level above it is present (4 KiB
-/// pages only), as a pointer into the direct map.
-fn leaf_table(table: &mut OffsetPageTable<'static>, addr: u64) -> Option<*mut PageTable> {
+/// The page table (level 1) that maps `addr`, if every level above it is present with at
+/// least the flags `parents` (4 KiB pages only), as a pointer into the direct map.
+fn leaf_table(
+    table: &mut OffsetPageTable<'static>,
+    addr: u64,
+    parents: F,
+) -> Option<*mut PageTable> {
     let mut current: *mut PageTable = table.level_4_table_mut();
     for level in (2..=4).rev() {
         // SAFETY: `current` is a page table of the active tables (the PML4, then tables
         // reached through present entries), under the TABLE lock the caller holds.
         let entry = unsafe { &(&*current)[((addr >> (12 + 9 * (level - 1))) & 511) as usize] };
-        if !entry.flags().contains(F::PRESENT) || entry.flags().contains(F::HUGE_PAGE) {
+        if !entry.flags().contains(parents) || entry.flags().contains(F::HUGE_PAGE) {
             return None;
         }
         current = phys_to_virt(entry.addr().as_u64()) as *mut PageTable;
