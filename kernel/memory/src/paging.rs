@@ -406,8 +406,18 @@ pub fn protect_page(virt: u64, flags: PageFlags) -> Result<(), MapError> {
 /// The physical address `virt` maps to, if mapped.
 pub fn translate(virt: u64) -> Option<u64> {
     without_interrupts(|| {
-        let guard = TABLE.lock();
-        let table = guard.as_ref()?;
+        let mut guard = TABLE.lock();
+        let table = guard.as_mut()?;
+        // 4 KiB pages (every page-fault check) by a direct walk; huge pages (the direct map)
+        // through the crate.
+        if let Some(leaf) = leaf_table(table, virt, F::PRESENT) {
+            // SAFETY: a page table of the active tables, under the TABLE lock held here.
+            let entry = unsafe { &(&(*leaf))[((virt >> 12) & 511) as usize] };
+            return entry
+                .flags()
+                .contains(F::PRESENT)
+                .then(|| entry.addr().as_u64() + (virt & 0xfff));
+        }
         table
             .translate_addr(VirtAddr::new(virt))
             .map(|p| p.as_u64())
