@@ -44,7 +44,9 @@ pub fn local<T: core::any::Any + Send + Sync>(
 
 /// The calling process's id (`getpid`, `/proc/self`): the thread id of its main thread.
 pub fn id() -> u64 {
-    vfs::current_context().pid()
+    // Read in place (no reference to the context taken: `getpid` is the null system call).
+    task::with_context(|ctx: &vfs::ProcessContext| ctx.pid())
+        .unwrap_or_else(|| vfs::current_context().pid())
 }
 
 /// CPU time of the calling process in ns, `(all, user mode)`: its live threads' and its

@@ -15,7 +15,8 @@ pub fn gettid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
 }
 
 pub fn getpid(_: &mut Registers, _: [u64; 6]) -> Result<u64> {
-    Ok(state::current().pid)
+    // The process state's `pid` is this one (taken from it when the state was made).
+    Ok(libtheseus::process::id())
 }
 
 /// Programs started from the shell have the shell as parent (`/proc/PID/stat` shows the same).
