@@ -439,9 +439,6 @@ impl Mapping {
             return Err(MapError::SharedWritable);
         }
         let pages = len / PAGE_SIZE;
-        if paging::resident_pages(from.start, from.end) != pages {
-            return Err(MapError::NotMapped);
-        }
         let user = self.is_user();
         self.with_entry(|e| {
             if e.runs
@@ -455,6 +452,7 @@ impl Mapping {
                 return Err(MapError::AlreadyMapped);
             }
             if prot.is_accessible() {
+                // Checks that every source page is committed (`NotMapped`, undone, if not).
                 map_borrowed(from.start, range.start, pages, prot.page_flags(user))?;
             }
             e.runs.insert(range.clone(), Run::Access(prot));
