@@ -1,7 +1,7 @@
 //! CPU exceptions: the IDT, one assembly entry stub per exception vector, and the dispatcher.
 //!
 //! Every stub saves the complete register state as a [`TrapFrame`] (general registers, vector,
-//! error code, and what the CPU pushed), saves the FP/SIMD state with `fxsave64`, aligns the
+//! error code, and what the CPU pushed), saves MXCSR and XMM0-15 (see `simd_asm`), aligns the
 //! stack to 16 bytes (so the Rust code may use SSE), and links a frame record
 //! `[interrupted rbp, faulting rip]` so that frame-pointer backtraces run from the handler
 //! through the faulting function into its callers. The dispatcher handles breakpoints and
@@ -61,19 +61,19 @@ impl fmt::Debug for FxArea {
 /// loads it back (so changing it changes the program's thread pointer). For kernel contexts
 /// it is 0 and unused.
 ///
-/// The system-call entry saves only MXCSR and XMM0-15 into `fx` (with `movaps`: under TCG,
-/// `fxsave64`/`fxrstor64` cost more than the rest of a null call) and sets `fx_xmm_only`: the
-/// kernel never executes x87 instructions, so the program's x87 state stays in the CPU, and
-/// the context switch (`task`'s `switch`, which saves the whole FP/SIMD state) carries it
-/// when the task blocks. Read the state with [`TrapFrame::fp_image`] (or `clone`, which
+/// Every entry (system call, exception, interrupt) saves only MXCSR and XMM0-15 into `fx`
+/// (see `simd_asm`: under TCG, `fxsave64`/`fxrstor64` cost more than the rest of a null call)
+/// and sets `fx_xmm_only`: the kernel never executes x87 instructions, so the interrupted x87
+/// state stays in the CPU, and the context switch (`task`'s `switch`) carries it when the task
+/// blocks or is preempted. Read the state with [`TrapFrame::fp_image`] (or `clone`, which
 /// completes the copy), and replace it with [`TrapFrame::set_fp_image`]; the return to user
-/// mode restores what the flag says is there.
+/// mode restores what the flag says is there (only MXCSR and XMM, or the complete image).
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct TrapFrame {
     pub fx: FxArea,
-    /// Nonzero: `fx` holds only MXCSR and XMM0-15, the x87 part is live in the CPU (a system
-    /// call of the running task). Also keeps `fx` 16-byte aligned below the CPU's frame.
+    /// Nonzero: `fx` holds only MXCSR and XMM0-15, the x87 part is live in the CPU (an entry
+    /// of the running task). Also keeps `fx` 16-byte aligned below the CPU's frame.
     pub fx_xmm_only: u64,
     pub fs_base: u64,
     pub r15: u64,
@@ -142,10 +142,10 @@ impl TrapFrame {
         self.cs & 3 == 3
     }
 
-    /// The complete FP/SIMD state of this context in `fxsave` format. For a frame of the
-    /// running task's system call (`fx_xmm_only`), the x87 part comes from the CPU, where it
-    /// still is; call it only from that task (every frame a system call's handler sees is
-    /// its own).
+    /// The complete FP/SIMD state of this context in `fxsave` format. For a frame of an
+    /// entry of the running task (`fx_xmm_only`), the x87 part comes from the CPU, where it
+    /// still is; call it only from that task (every frame a system call's or a fault's
+    /// handler sees is its own).
     pub fn fp_image(&self) -> FxArea {
         let mut image = self.fx.clone();
         if self.fx_xmm_only != 0 {
@@ -614,10 +614,13 @@ exception_common:
     push r15
     push 0
     // The CPU aligned its frame to 16 bytes: 7 + 15 + 1 words pushed, one more (`fx_xmm_only`
-    // = 0: the complete state) keeps the FP/SIMD area (the frame's first field) aligned.
-    push 0
+    // = 1: MXCSR and XMM only, the x87 state stays in the CPU) keeps the FP/SIMD area (the
+    // frame's first field) aligned.
+    push 1
     sub rsp, 512
-    fxsave64 [rsp]
+    "#,
+    crate::save_simd_asm!(),
+    r#"
     mov rbx, rsp
     test byte ptr [rbx + {cs}], 3
     jz 2f
@@ -658,24 +661,10 @@ user_return_from_frame:
     fxrstor64 [rsp]
     jmp 8f
 7:
-    // A system call's frame: MXCSR and XMM only (the x87 state is still the CPU's).
-    ldmxcsr [rsp + 24]
-    movaps xmm0, [rsp + 160]
-    movaps xmm1, [rsp + 176]
-    movaps xmm2, [rsp + 192]
-    movaps xmm3, [rsp + 208]
-    movaps xmm4, [rsp + 224]
-    movaps xmm5, [rsp + 240]
-    movaps xmm6, [rsp + 256]
-    movaps xmm7, [rsp + 272]
-    movaps xmm8, [rsp + 288]
-    movaps xmm9, [rsp + 304]
-    movaps xmm10, [rsp + 320]
-    movaps xmm11, [rsp + 336]
-    movaps xmm12, [rsp + 352]
-    movaps xmm13, [rsp + 368]
-    movaps xmm14, [rsp + 384]
-    movaps xmm15, [rsp + 400]
+    // MXCSR and XMM only (the x87 state is still the CPU's).
+    "#,
+    crate::restore_simd_asm!(),
+    r#"
 8:
     add rsp, 8 + 512 + 8
     pop r15

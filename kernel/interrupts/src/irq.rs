@@ -1,9 +1,10 @@
 //! Hardware IRQs through the two 8259 PICs, each CPU's local APIC timer, and the call and
 //! reschedule IPIs.
 //!
-//! Each IRQ vector enters through a naked stub that saves the caller-saved general registers
-//! and the whole FP/SIMD state (`fxsave64`), calls [`irq_dispatch`], and restores both: the
-//! interrupted code's SSE registers survive whatever the Rust handler does.
+//! Each IRQ vector enters through a naked stub that saves the caller-saved general registers,
+//! MXCSR and XMM0-15 (see `simd_asm`), calls [`irq_dispatch`], and restores them: the
+//! interrupted code's SSE registers survive whatever the Rust handler does (the x87 state,
+//! which the kernel never touches, stays in the CPU; a switch to another task carries it).
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use pic8259::ChainedPics;
@@ -138,11 +139,11 @@ macro_rules! irq_stubs {
                     "push r8", "push r9", "push r10", "push r11",
                     // 5 frame words + 9 registers: rsp is 16-byte aligned here.
                     "sub rsp, 512",
-                    "fxsave64 [rsp]",
+                    $crate::save_simd_asm!(),
                     "cld",
                     "mov edi, {irq}",
                     "call {dispatch}",
-                    "fxrstor64 [rsp]",
+                    $crate::restore_simd_asm!(),
                     "add rsp, 512",
                     "pop r11", "pop r10", "pop r9", "pop r8",
                     "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rax",

@@ -2,8 +2,9 @@
 //! page) take double faults, NMIs and page faults; the IDT with a handler for every CPU
 //! exception (reported with vector, error code, RIP and, for page faults, CR2 — never a silent
 //! triple fault); the legacy 8259 PICs remapped to vectors 32..48; and hardware IRQ entry
-//! stubs that save the general registers and the FP/SIMD state (fxsave) around the Rust
-//! handler, so interrupted code may use SSE freely (the local APIC timer's vector too); and
+//! stubs that save the general registers, MXCSR and XMM0-15 around the Rust handler, so
+//! interrupted code may use SSE freely (the local APIC timer's vector too; the x87 state,
+//! which the kernel never touches, stays in the CPU); and
 //! each CPU's own GDT, TSS and per-CPU block.
 //!
 //! Depends on `x86_64` (descriptor tables), `pic8259`, `memory` (IST stacks), `spin`, `log`.
@@ -15,6 +16,7 @@ extern crate alloc;
 mod exceptions;
 mod gdt;
 mod irq;
+mod simd_asm;
 mod tests;
 
 pub use exceptions::{

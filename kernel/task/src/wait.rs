@@ -7,8 +7,9 @@
 //! the change or the waker sees the waiter.
 
 use crate::{Task, WakeReason, cancel_block, commit_block, current, prepare_block, wake, wake_if};
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 use x86_64::instructions::interrupts;
@@ -96,7 +97,11 @@ impl WaitQueue {
             me.interruptible.store(interruptible, Ordering::SeqCst);
             let seq = prepare_block(&me);
             self.waiters.lock().push_back(me.clone());
-            let now = time::monotonic_ns();
+            let now = if deadline.is_some() || interrupt_at.is_some() {
+                time::monotonic_ns()
+            } else {
+                0
+            };
             let verdict = if condition() {
                 Some(WaitEnd::Ready)
             } else if deadline.is_some_and(|d| now >= d) {
@@ -154,11 +159,19 @@ impl WaitQueue {
     /// Wakes every waiter. Returns how many were woken.
     pub fn notify_all(&self) -> usize {
         interrupts::without_interrupts(|| {
-            let waiters = core::mem::take(&mut *self.waiters.lock());
-            waiters
-                .iter()
-                .filter(|t| wake(t, WakeReason::Notified))
-                .count()
+            // One at a time, each taken off before it is woken (not under the queue's lock:
+            // a wake takes the scheduler's), and only as many as were waiting: a woken task
+            // that queues again meanwhile waits for the next notification. The queue keeps
+            // its buffer, so a notification allocates nothing.
+            let waiting = self.waiters.lock().len();
+            let mut woken = 0;
+            for _ in 0..waiting {
+                let Some(task) = self.waiters.lock().pop_front() else {
+                    break;
+                };
+                woken += usize::from(wake(&task, WakeReason::Notified));
+            }
+            woken
         })
     }
 
@@ -172,8 +185,18 @@ impl WaitQueue {
     }
 }
 
-/// Futex waiters by address.
-static FUTEXES: Mutex<BTreeMap<usize, VecDeque<Arc<Task>>>> = Mutex::new(BTreeMap::new());
+/// Futex waiters, hashed by address into buckets, each a list of `(address, task)` in the
+/// order they came. A bucket keeps its capacity, so a wait allocates nothing once its bucket
+/// has held as many waiters before (a ping-pong between two threads never does).
+static FUTEXES: [FutexBucket; FUTEX_BUCKETS] = [const { Mutex::new(Vec::new()) }; FUTEX_BUCKETS];
+const FUTEX_BUCKETS: usize = 64;
+type FutexBucket = Mutex<Vec<(usize, Arc<Task>)>>;
+
+/// The bucket of the futex at `key` (Fibonacci hashing of the word's index).
+fn futex_bucket(key: usize) -> &'static FutexBucket {
+    let hash = ((key as u64 >> 2).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize;
+    &FUTEXES[hash % FUTEX_BUCKETS]
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FutexError {
@@ -223,11 +246,17 @@ fn futex_wait_inner(
     };
     me.interruptible.store(interruptible, Ordering::SeqCst);
     let seq = prepare_block(&me);
-    let now = time::monotonic_ns();
-    // The value is read under the table's lock, which `futex_wake` takes after the waker
+    // The clock only when there is a time to compare it with.
+    let now = if deadline.is_some() || interrupt_at.is_some() {
+        time::monotonic_ns()
+    } else {
+        0
+    };
+    let bucket = futex_bucket(key);
+    // The value is read under the bucket's lock, which `futex_wake` takes after the waker
     // changed it: either this sees the new value or the waker sees this task listed.
     let queued = {
-        let mut map = FUTEXES.lock();
+        let mut waiters = bucket.lock();
         if addr.load(Ordering::SeqCst) != expected {
             Err(FutexError::WouldBlock)
         } else if deadline.is_some_and(|d| now >= d) {
@@ -238,7 +267,7 @@ fn futex_wait_inner(
         {
             Err(FutexError::Interrupted)
         } else {
-            map.entry(key).or_default().push_back(me.clone());
+            waiters.push((key, me.clone()));
             Ok(())
         }
     };
@@ -251,14 +280,13 @@ fn futex_wait_inner(
         }
         Ok(()) => {
             let reason = commit_block(&me, seq, earliest(deadline, interrupt_at));
-            let mut map = FUTEXES.lock();
-            if let Some(q) = map.get_mut(&key) {
-                q.retain(|t| !Arc::ptr_eq(t, &me));
-                if q.is_empty() {
-                    map.remove(&key);
-                }
+            // Still listed unless a `futex_wake` took it off (a deadline, a signal or a kill
+            // ended the wait).
+            let mut waiters = bucket.lock();
+            if let Some(at) = waiters.iter().position(|(_, t)| Arc::ptr_eq(t, &me)) {
+                waiters.remove(at);
             }
-            drop(map);
+            drop(waiters);
             match reason {
                 // The interrupt deadline, not the caller's.
                 WakeReason::TimedOut
@@ -384,19 +412,19 @@ impl Task {
 /// Wakes up to `count` tasks waiting on `addr`. Returns how many were woken.
 pub fn futex_wake(addr: &AtomicU32, count: usize) -> usize {
     let key = addr as *const AtomicU32 as usize;
+    let bucket = futex_bucket(key);
     interrupts::without_interrupts(|| {
         let mut woken = 0;
         while woken < count {
+            // The first waiter on `addr`, taken off before it is woken (not under the lock:
+            // a wake takes the scheduler's).
             let task = {
-                let mut map = FUTEXES.lock();
-                let Some(q) = map.get_mut(&key) else { break };
-                let t = q.pop_front();
-                if q.is_empty() {
-                    map.remove(&key);
-                }
-                t
+                let mut waiters = bucket.lock();
+                let Some(at) = waiters.iter().position(|&(k, _)| k == key) else {
+                    break;
+                };
+                waiters.remove(at).1
             };
-            let Some(task) = task else { break };
             if wake(&task, WakeReason::Notified) {
                 woken += 1;
             }

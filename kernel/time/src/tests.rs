@@ -94,3 +94,22 @@ kernel_test! {
         assert!(worst < 500, "calibration off by {}.{:03}%", worst / 1000, worst % 1000);
     }
 }
+
+kernel_test! {
+    fn tsc_conversion_matches_the_division_it_replaces() {
+        for hz in [1_000_000u64, 1_193_182, 2_099_999_999, 3_000_000_000, 4_700_123_456] {
+            let mult = ns_mult(hz);
+            for tsc in [0u64, 1, 999, hz - 1, hz, 3 * hz + 7, hz * 86_400, hz * 86_400 * 365] {
+                let exact = (u128::from(tsc) * 1_000_000_000 / u128::from(hz)) as u64;
+                let fast = tsc_to_ns(tsc, mult);
+                // Never ahead of the exact value, and behind by at most 1 ns per 100 s
+                // (+1 for the two truncations).
+                assert!(fast <= exact, "{tsc} cycles at {hz} Hz: {fast} > {exact}");
+                assert!(
+                    exact - fast <= exact / 100_000_000_000 + 1,
+                    "{tsc} cycles at {hz} Hz: {fast}, exactly {exact}"
+                );
+            }
+        }
+    }
+}

@@ -263,23 +263,9 @@ syscall_entry:
     // state stays in the CPU and moves with the task at a switch).
     push 1
     sub rsp, 512
-    stmxcsr [rsp + 24]
-    movaps [rsp + 160], xmm0
-    movaps [rsp + 176], xmm1
-    movaps [rsp + 192], xmm2
-    movaps [rsp + 208], xmm3
-    movaps [rsp + 224], xmm4
-    movaps [rsp + 240], xmm5
-    movaps [rsp + 256], xmm6
-    movaps [rsp + 272], xmm7
-    movaps [rsp + 288], xmm8
-    movaps [rsp + 304], xmm9
-    movaps [rsp + 320], xmm10
-    movaps [rsp + 336], xmm11
-    movaps [rsp + 352], xmm12
-    movaps [rsp + 368], xmm13
-    movaps [rsp + 384], xmm14
-    movaps [rsp + 400], xmm15
+    "#,
+    interrupts::save_simd_asm!(),
+    r#"
     mov rbx, rsp
     mov ecx, 0xC0000100
     rdmsr
@@ -320,23 +306,9 @@ syscall_entry:
     mov eax, [rsp + {fs_base}]
     mov edx, [rsp + {fs_base} + 4]
     wrmsr
-    ldmxcsr [rsp + 24]
-    movaps xmm0, [rsp + 160]
-    movaps xmm1, [rsp + 176]
-    movaps xmm2, [rsp + 192]
-    movaps xmm3, [rsp + 208]
-    movaps xmm4, [rsp + 224]
-    movaps xmm5, [rsp + 240]
-    movaps xmm6, [rsp + 256]
-    movaps xmm7, [rsp + 272]
-    movaps xmm8, [rsp + 288]
-    movaps xmm9, [rsp + 304]
-    movaps xmm10, [rsp + 320]
-    movaps xmm11, [rsp + 336]
-    movaps xmm12, [rsp + 352]
-    movaps xmm13, [rsp + 368]
-    movaps xmm14, [rsp + 384]
-    movaps xmm15, [rsp + 400]
+    "#,
+    interrupts::restore_simd_asm!(),
+    r#"
     add rsp, 8 + 512 + 8
     pop r15
     pop r14

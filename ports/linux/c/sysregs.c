@@ -4,13 +4,15 @@
 // for calls that return at once (getpid, a failing read), calls that switch tasks (sched_yield,
 // nanosleep), a call after which a signal handler runs (kill of oneself: the handler clobbers
 // the FP/SIMD state and the flags), and for two threads doing all of it at once with different
-// register contents. Prints `sysregs: N passed, 0 failed`; the same binary passes on Linux.
+// register contents; then the x87 registers, control word, MXCSR and an XMM register of two
+// threads across page faults, yields and preemption (`fp_state_kept`). Prints `sysregs: N passed, 0 failed`; the same binary passes on Linux.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -215,6 +217,81 @@ static void *second(void *arg) {
     return NULL;
 }
 
+// The x87 and SSE state of a program the kernel interrupts or switches away from in the
+// middle of its work: eight values on the x87 stack and a pattern in xmm15 stay there while
+// the thread takes a page fault on each of `n` fresh pages, yields to the other thread (which
+// does the same with its own values) and spins (a timer interrupt may preempt it). Also the x87
+// control word and MXCSR alone (no x87 register in use) across `n` yields.
+static void x87_live(const double in[8], double out[8], const uint64_t xin[2], uint64_t xout[2],
+                     char *pages, long n) {
+    __asm__ volatile("fldl 0(%[in])\n fldl 8(%[in])\n fldl 16(%[in])\n fldl 24(%[in])\n"
+                     "fldl 32(%[in])\n fldl 40(%[in])\n fldl 48(%[in])\n fldl 56(%[in])\n"
+                     "movdqu (%[xin]), %%xmm15\n"
+                     "1:\n"
+                     "movb $1, (%[p])\n"
+                     "mov $24, %%eax\n syscall\n" // sched_yield
+                     "mov $20000, %%eax\n 2: dec %%eax\n jnz 2b\n"
+                     "add $4096, %[p]\n dec %[n]\n jnz 1b\n"
+                     "fstpl 56(%[out])\n fstpl 48(%[out])\n fstpl 40(%[out])\n fstpl 32(%[out])\n"
+                     "fstpl 24(%[out])\n fstpl 16(%[out])\n fstpl 8(%[out])\n fstpl 0(%[out])\n"
+                     "movdqu %%xmm15, (%[xout])\n"
+                     : [p] "+r"(pages), [n] "+r"(n)
+                     : [in] "r"(in), [out] "r"(out), [xin] "r"(xin), [xout] "r"(xout)
+                     : "rax", "rcx", "r11", "xmm15", "memory", "cc", "st", "st(1)", "st(2)",
+                       "st(3)", "st(4)", "st(5)", "st(6)", "st(7)");
+}
+
+static void fp_state_kept(uint64_t seed) {
+    enum { PAGES = 24 };
+    char *pages = mmap(NULL, PAGES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+    if (pages == MAP_FAILED) {
+        fail("x87 state", "mmap", 0, (uint64_t)-1);
+        return;
+    }
+    double in[8], out[8];
+    for (int i = 0; i < 8; i++)
+        in[i] = (double)seed * 1000.0 + (double)i / 3.0;
+    uint64_t xin[2] = {0x0123456789abcdefull ^ seed, 0xfedcba9876543210ull + seed}, xout[2];
+    memset(out, 0, sizeof out);
+    x87_live(in, out, xin, xout, pages, PAGES);
+    munmap(pages, PAGES * 4096);
+    int bad = failed;
+    for (int i = 0; i < 8; i++) {
+        uint64_t want, got;
+        memcpy(&want, &in[i], 8);
+        memcpy(&got, &out[i], 8);
+        if (want != got)
+            fail("x87 registers across faults and switches", "a stack value", want, got);
+    }
+    if (xout[0] != xin[0] || xout[1] != xin[1])
+        fail("xmm15 across faults and switches", "the low half", xin[0], xout[0]);
+
+    uint16_t fcw = seed & 1 ? 0x77f : 0x27f, fcw_out; // round down / double precision
+    uint32_t mxcsr = seed & 1 ? 0x5f80 : 0x3f80, mxcsr_out;
+    __asm__ volatile("fldcw %0\n ldmxcsr %1" ::"m"(fcw), "m"(mxcsr));
+    for (int i = 0; i < 200; i++) {
+        syscall(SYS_sched_yield);
+        __asm__ volatile("fnstcw %0\n stmxcsr %1" : "=m"(fcw_out), "=m"(mxcsr_out));
+        if (fcw_out != fcw || mxcsr_out != mxcsr) {
+            fail("x87 control word and MXCSR across switches", "fcw", fcw, fcw_out);
+            break;
+        }
+    }
+    __asm__ volatile("fldcw %0\n ldmxcsr %1" ::"m"((uint16_t){0x37f}), "m"((uint32_t){0x1f80}));
+    if (failed == bad) {
+        pthread_mutex_lock(&print_lock);
+        passed++;
+        pthread_mutex_unlock(&print_lock);
+    }
+}
+
+static void *fp_second(void *arg) {
+    (void)arg;
+    fp_state_kept(2);
+    return NULL;
+}
+
 int main(void) {
     calls(1, 1, 0);
 
@@ -243,6 +320,14 @@ int main(void) {
     calls(2000, 20, 1);
     pthread_join(t, NULL);
     printf("ok registers preserved with two threads calling at once\n");
+
+    if (pthread_create(&t, NULL, fp_second, NULL) != 0) {
+        printf("FAILED pthread_create\n");
+        return 1;
+    }
+    fp_state_kept(1);
+    pthread_join(t, NULL);
+    printf("ok x87 and SSE state kept across page faults, yields and preemption\n");
 
     printf("sysregs: %d passed, %d failed\n", passed, failed);
     return failed != 0;

@@ -464,6 +464,12 @@ fn ignored(process: &state::Process, sig: u32) -> bool {
 /// Whether the calling thread has a pending signal it would take now (not blocked, not
 /// ignored).
 pub(super) fn deliverable(process: &state::Process) -> bool {
+    // None pending anywhere (the common case: a futex wait asks on every call). A signal
+    // marked pending after this look interrupts the wait that follows (`mark_pending` counts
+    // it before it interrupts the thread).
+    if PENDING.load(Ordering::SeqCst) == 0 {
+        return false;
+    }
     let me = thread::current_id().as_u64();
     let pending = {
         let threads = process.threads.lock();
