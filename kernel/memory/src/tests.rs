@@ -419,6 +419,55 @@ kernel_test_alone! {
 }
 
 kernel_test_alone! {
+    fn ascending_first_touches_of_a_user_mapping_commit_pages_ahead() {
+        let mut m = Mapping::new_user(64 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
+        m.protect(40 * PAGE_SIZE, PAGE_SIZE, Protection::R).unwrap();
+        let start = m.start();
+        let va = move |p: u64| start + p * PAGE_SIZE;
+        let committed = || (0..64).filter(|&p| translate(va(p)).is_some()).collect::<Vec<u64>>();
+        let free = frame_stats().free;
+        // A first touch commits its page only; each touch right after the pages the last one
+        // committed commits twice as many more: 1, 2, 4, 8, 16, 16, ...
+        assert!(handle_page_fault(va(0), true, false, false));
+        assert_eq!(committed(), [0]);
+        assert!(handle_page_fault(va(1) + 8, true, false, false));
+        assert_eq!(committed(), [0, 1, 2]);
+        assert!(handle_page_fault(va(3), false, false, false));
+        assert_eq!(committed(), (0..6).collect::<Vec<u64>>());
+        assert!(handle_page_fault(va(6), true, false, false));
+        assert_eq!(committed(), (0..11).collect::<Vec<u64>>());
+        // The window ends at a committed page and at the run's end (page 40 is read-only).
+        assert!(handle_page_fault(va(11), true, false, false));
+        assert_eq!(committed(), (0..20).collect::<Vec<u64>>());
+        m.commit(25 * PAGE_SIZE, PAGE_SIZE).unwrap();
+        assert!(handle_page_fault(va(20), true, false, false));
+        assert_eq!(committed(), (0..26).collect::<Vec<u64>>(), "stops at page 25");
+        for p in [26, 27, 29, 32] {
+            assert!(handle_page_fault(va(p), true, false, false));
+        }
+        assert_eq!(committed(), (0..37).collect::<Vec<u64>>());
+        assert!(handle_page_fault(va(37), true, false, false));
+        assert_eq!(committed(), (0..40).collect::<Vec<u64>>(), "stops at the read-only run");
+        // Touches out of order commit one page each.
+        assert!(handle_page_fault(va(50), true, false, false));
+        assert!(handle_page_fault(va(45), true, false, false));
+        assert!(handle_page_fault(va(60), true, false, false));
+        let mut want: Vec<u64> = (0..40).collect();
+        want.extend([45, 50, 60]);
+        assert_eq!(committed(), want);
+        assert_eq!(peek(&m, 29), 0, "pages committed ahead are zeroed");
+        assert!(free - frame_stats().free >= 43);
+        drop(m);
+        // Kernel mappings never commit ahead.
+        let k = Mapping::new(8 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
+        for p in 0..3 {
+            assert!(handle_page_fault(k.start() + p * PAGE_SIZE, true, false, false));
+        }
+        assert_eq!(translate(k.start() + 3 * PAGE_SIZE), None);
+    }
+}
+
+kernel_test_alone! {
     fn page_fault_handler_refuses_what_it_must() {
         let mut m = Mapping::new(4 * PAGE_SIZE, Protection::RW, Commit::OnDemand).unwrap();
         m.protect(0, PAGE_SIZE, Protection::NONE).unwrap();

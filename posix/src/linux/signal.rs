@@ -500,13 +500,18 @@ pub fn wait_on_futex(
     expected: u32,
     deadline: Option<u64>,
 ) -> Result<()> {
-    let process = state::current();
+    // The process's state only once a signal or a timer is about (most waits have neither).
+    let mut process = None;
     loop {
         // Cleared before looking, so a signal after the look interrupts the wait.
         thread::clear_interrupt();
-        let next_timer = timers::fire_due(&process);
-        if deliverable(&process) {
-            return Err(Errno::EINTR);
+        let mut next_timer = None;
+        if PENDING.load(Ordering::SeqCst) != 0 || timers::any_armed() {
+            let process = process.get_or_insert_with(state::current);
+            next_timer = timers::fire_due(process);
+            if deliverable(process) {
+                return Err(Errno::EINTR);
+            }
         }
         let until = match (deadline, next_timer) {
             (Some(d), Some(t)) => Some(d.min(t)),
