@@ -324,6 +324,19 @@ pub fn unmap_at(addr: usize, len: usize) -> Result<()> {
 pub fn protect_at(addr: usize, len: usize, prot: Protection) -> Result<()> {
     let range = checked_range(addr, len)?;
     let mut regions = REGIONS.lock();
+    // The common case first: one region holds the whole range (one lookup).
+    if let Some((_, slot)) = regions.range_mut(..=range.start).next_back() {
+        let r = slot.range();
+        if r.start <= range.start && range.end <= r.end {
+            if slot.unmapped.overlaps(&range) {
+                return Err(Errno::ENOMEM);
+            }
+            return slot
+                .mapping
+                .protect(range.start - r.start, range.end - range.start, prot)
+                .map_err(map_error);
+        }
+    }
     // Check that the regions cover the whole range with mapped pages, then change.
     let mut covered = range.start;
     for start in overlapping(&regions, &range) {

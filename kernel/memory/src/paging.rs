@@ -618,9 +618,24 @@ fn walk_range(start: u64, end: u64, op: Op) -> Result<u64, MapError> {
             start,
             end,
         };
-        // SAFETY: the active tables, under the TABLE lock; the caller owns the range (see the
-        // callers' contracts).
-        let visited = unsafe { walk(&mut pending, table.level_4_table_mut(), 4, start, end, op) };
+        // A range inside one page table, for an operation that frees no table (an `mprotect`
+        // of a few pages): straight to that table, not down from the top.
+        let leaf = match op {
+            Op::Protect(_) | Op::Privatize | Op::Count
+                if start < end && start >> 21 == (end - 1) >> 21 =>
+            {
+                leaf_table(table, start, F::PRESENT)
+            }
+            _ => None,
+        };
+        let visited = match leaf {
+            // SAFETY: a page table of the active tables covering the whole range, under the
+            // TABLE lock; the caller owns the range (see the callers' contracts).
+            Some(leaf) => unsafe { walk(&mut pending, &mut *leaf, 1, start, end, op) },
+            // SAFETY: the active tables, under the TABLE lock; the caller owns the range (see
+            // the callers' contracts).
+            None => unsafe { walk(&mut pending, table.level_4_table_mut(), 4, start, end, op) },
+        };
         match op {
             Op::Unmap | Op::UnmapKeepTables | Op::Privatize => pending.flush_and_free(),
             Op::Protect(_) if visited > 0 => flush_other_cpus(start, end),
