@@ -117,7 +117,7 @@ impl WaitQueue {
             if let Some(end) = verdict {
                 let woken = cancel_block(&me);
                 me.interruptible.store(false, Ordering::SeqCst);
-                self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
+                self.forget(&me);
                 if woken == Some(WakeReason::Notified) {
                     // A notification came for a task that goes on anyway: pass it on, or
                     // a waiter behind it could sleep through the change it announced.
@@ -127,7 +127,7 @@ impl WaitQueue {
             }
             let reason = commit_block(&me, seq, earliest(deadline, interrupt_at));
             me.interruptible.store(false, Ordering::SeqCst);
-            self.waiters.lock().retain(|t| !Arc::ptr_eq(t, &me));
+            self.forget(&me);
             if reason == WakeReason::Killed && !condition() {
                 break WaitEnd::TimedOut;
             }
@@ -140,6 +140,14 @@ impl WaitQueue {
             crate::kill_point();
         }
         end
+    }
+
+    /// Takes `task` off the queue if it is still there (a notifier usually took it off).
+    fn forget(&self, task: &Arc<Task>) {
+        let mut waiters = self.waiters.lock();
+        if let Some(at) = waiters.iter().position(|t| Arc::ptr_eq(t, task)) {
+            waiters.remove(at);
+        }
     }
 
     /// Wakes one waiter. Returns whether one was woken.
