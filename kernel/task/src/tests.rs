@@ -142,6 +142,45 @@ kernel_test! {
     }
 }
 
+kernel_test! {
+    fn wait_queue_ping_pong_loses_no_wakeup() {
+        // Two tasks (on two CPUs when there are two) hand a turn back and forth through two
+        // queues: notifications of empty queues skip the lock, so a notification that missed
+        // its waiter would leave it asleep until its deadline (a wait of 3 s here).
+        const ROUNDS: u64 = 3_000;
+        const LOST: u64 = 3_000_000_000;
+        let turn = Arc::new(AtomicU64::new(0));
+        let queues = Arc::new([WaitQueue::new(), WaitQueue::new()]);
+        let wait = |q: &WaitQueue, turn: &AtomicU64, want: u64| {
+            let t0 = time::monotonic_ns();
+            let ready =
+                q.wait_until_deadline(&mut || turn.load(Ordering::SeqCst) == want, Some(t0 + LOST));
+            ready && time::monotonic_ns() - t0 < LOST
+        };
+        let (t, q) = (turn.clone(), queues.clone());
+        let other = spawn("pong", move || {
+            for i in 0..ROUNDS {
+                if !wait(&q[1], &t, 2 * i + 1) {
+                    return 1;
+                }
+                t.store(2 * i + 2, Ordering::SeqCst);
+                q[0].notify_all();
+            }
+            0
+        })
+        .unwrap();
+        for i in 0..ROUNDS {
+            turn.store(2 * i + 1, Ordering::SeqCst);
+            queues[1].notify_one();
+            assert!(wait(&queues[0], &turn, 2 * i + 2), "round {i}: a wake-up was lost");
+        }
+        assert_eq!(other.join(), ExitValue::Exited(0));
+        assert!(queues[0].is_empty() && queues[1].is_empty());
+        assert_eq!(queues[0].notify_all(), 0);
+        assert!(!queues[1].notify_one());
+    }
+}
+
 #[thread_local]
 static TLS_VALUE: Cell<u64> = Cell::new(42);
 #[thread_local]

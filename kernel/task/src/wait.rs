@@ -10,7 +10,7 @@ use crate::{Task, WakeReason, cancel_block, commit_block, current, prepare_block
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
 use spin::Mutex;
 use x86_64::instructions::interrupts;
 
@@ -26,8 +26,16 @@ pub enum WaitEnd {
 }
 
 /// Tasks waiting for something. Waiters re-check their condition after every wake-up.
+///
+/// A notification of an empty queue (most of them: every pipe write notifies its readers and
+/// the readiness waiters) only reads a count, without masking interrupts or locking. That
+/// count is the queue's length, stored under the lock after every change; a waiter stores it
+/// (queued) and then fences before it looks at its condition, a notifier fences after the
+/// change before it reads the count. With the two sequentially consistent fences, either the
+/// waiter sees the change or the notifier sees the waiter counted.
 pub struct WaitQueue {
     waiters: Mutex<VecDeque<Arc<Task>>>,
+    queued: AtomicUsize,
 }
 
 impl Default for WaitQueue {
@@ -40,6 +48,7 @@ impl WaitQueue {
     pub const fn new() -> WaitQueue {
         WaitQueue {
             waiters: Mutex::new(VecDeque::new()),
+            queued: AtomicUsize::new(0),
         }
     }
 
@@ -96,7 +105,13 @@ impl WaitQueue {
             crate::stay_stopped(&me);
             me.interruptible.store(interruptible, Ordering::SeqCst);
             let seq = prepare_block(&me);
-            self.waiters.lock().push_back(me.clone());
+            {
+                let mut waiters = self.waiters.lock();
+                waiters.push_back(me.clone());
+                self.queued.store(waiters.len(), Ordering::Relaxed);
+            }
+            // Counted before the look (see the type's documentation).
+            fence(Ordering::SeqCst);
             let now = if deadline.is_some() || interrupt_at.is_some() {
                 time::monotonic_ns()
             } else {
@@ -147,14 +162,33 @@ impl WaitQueue {
         let mut waiters = self.waiters.lock();
         if let Some(at) = waiters.iter().position(|t| Arc::ptr_eq(t, task)) {
             waiters.remove(at);
+            self.queued.store(waiters.len(), Ordering::Relaxed);
         }
+    }
+
+    /// The first waiter, taken off the queue.
+    fn pop(&self) -> Option<Arc<Task>> {
+        let mut waiters = self.waiters.lock();
+        let task = waiters.pop_front();
+        self.queued.store(waiters.len(), Ordering::Relaxed);
+        task
+    }
+
+    /// Whether no task is queued, as a notifier after its change sees it (see the type's
+    /// documentation): true means every waiter will see the change by itself.
+    fn nobody_queued(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.queued.load(Ordering::Relaxed) == 0
     }
 
     /// Wakes one waiter. Returns whether one was woken.
     pub fn notify_one(&self) -> bool {
+        if self.nobody_queued() {
+            return false;
+        }
         interrupts::without_interrupts(|| {
             loop {
-                let Some(task) = self.waiters.lock().pop_front() else {
+                let Some(task) = self.pop() else {
                     return false;
                 };
                 if wake(&task, WakeReason::Notified) {
@@ -166,6 +200,9 @@ impl WaitQueue {
 
     /// Wakes every waiter. Returns how many were woken.
     pub fn notify_all(&self) -> usize {
+        if self.nobody_queued() {
+            return 0;
+        }
         interrupts::without_interrupts(|| {
             // One at a time, each taken off before it is woken (not under the queue's lock:
             // a wake takes the scheduler's), and only as many as were waiting: a woken task
@@ -174,7 +211,7 @@ impl WaitQueue {
             let waiting = self.waiters.lock().len();
             let mut woken = 0;
             for _ in 0..waiting {
-                let Some(task) = self.waiters.lock().pop_front() else {
+                let Some(task) = self.pop() else {
                     break;
                 };
                 woken += usize::from(wake(&task, WakeReason::Notified));
