@@ -147,7 +147,10 @@ pub fn open(path: &str, opts: &OpenOptions) -> Result<Fd> {
 pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
     let ctx = vfs::current_context();
     let file = ctx.file(fd)?;
-    if let Some(socket) = socket::from_file(&file) {
+    let kind = file.kind();
+    if kind == vfs::FileKind::Socket
+        && let Some(socket) = socket::from_file(&file)
+    {
         // Not held while the call sleeps: a task killed in it keeps no socket open.
         drop(file);
         let n = crate::net::recv_from_socket(socket, buf)?;
@@ -155,7 +158,7 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
         return Ok(n);
     }
     let n = file.read(buf)?;
-    ctx.io().read(n, file.kind() == vfs::FileKind::File);
+    ctx.io().read(n, kind == vfs::FileKind::File);
     Ok(n)
 }
 
@@ -163,14 +166,17 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize> {
 pub fn write(fd: Fd, buf: &[u8]) -> Result<usize> {
     let ctx = vfs::current_context();
     let file = ctx.file(fd)?;
-    if let Some(socket) = socket::from_file(&file) {
+    let kind = file.kind();
+    if kind == vfs::FileKind::Socket
+        && let Some(socket) = socket::from_file(&file)
+    {
         drop(file);
         let n = crate::net::send_to_socket(socket, buf)?;
         ctx.io().write(n, false);
         return Ok(n);
     }
     let n = file.write(buf)?;
-    ctx.io().write(n, file.kind() == vfs::FileKind::File);
+    ctx.io().write(n, kind == vfs::FileKind::File);
     Ok(n)
 }
 

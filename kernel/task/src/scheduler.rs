@@ -76,7 +76,12 @@ impl RunQueue {
     fn take_for(&mut self, cpu: usize) -> Option<Arc<Task>> {
         for level in self.levels.iter_mut().rev() {
             if let Some(i) = level.iter().position(|t| t.may_run_on(cpu)) {
-                return level.remove(i);
+                // The front in the common case: `pop_front` is a fraction of `remove`.
+                return if i == 0 {
+                    level.pop_front()
+                } else {
+                    level.remove(i)
+                };
             }
         }
         None
@@ -476,16 +481,22 @@ pub(crate) fn wake_if(
 /// Puts a task that just became `Runnable` on the run queue and wakes an idle CPU that may
 /// run it (interrupts disabled).
 pub(crate) fn enqueue(task: Arc<Task>) {
-    queue().run_queue.push_back(task.clone());
-    kick(&task);
+    let affinity = task.affinity.load(Ordering::Relaxed);
+    queue().run_queue.push_back(task);
+    kick_for(affinity);
 }
 
 /// A task became runnable: unless this CPU idles (its idle loop looks at the queue as soon
 /// as the interrupt it is in returns), sends one idle CPU that may run it the reschedule
 /// IPI. With no idle CPU, the task waits for a CPU's time slice to end.
 fn kick(task: &Task) {
+    kick_for(task.affinity.load(Ordering::Relaxed));
+}
+
+/// [`kick`] for a task of affinity mask `affinity`.
+fn kick_for(affinity: u64) {
     let me = this_cpu();
-    let idle = IDLE_CPUS.load(Ordering::SeqCst) & task.affinity.load(Ordering::Relaxed);
+    let idle = IDLE_CPUS.load(Ordering::SeqCst) & affinity;
     if idle & (1 << me) != 0 {
         return;
     }

@@ -28,8 +28,18 @@ pub(crate) fn stop_if_async_stoppable() {
 /// While `me` (the running task, interrupts disabled) is asked to stop and has no kill to
 /// act on, marks it `Stopped` and switches away; returns once [`resume`] or [`kill`](crate::kill) lets it
 /// go on. Returns whether it stopped.
+#[inline]
 pub(crate) fn stay_stopped(me: &Arc<Task>) -> bool {
     debug_assert!(!interrupts::are_enabled());
+    // The common case (no stop asked) without a call: every wait and switch passes here.
+    if me.stop_signal.load(Ordering::SeqCst) == 0 {
+        return false;
+    }
+    stay_stopped_slow(me)
+}
+
+#[inline(never)]
+fn stay_stopped_slow(me: &Arc<Task>) -> bool {
     let mut stopped = false;
     let asked = |me: &Task| me.stop_signal.load(Ordering::SeqCst) != 0 && !me.kill_deliverable();
     while asked(me) && !me.idle && me.parent != 0 {

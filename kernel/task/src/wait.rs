@@ -146,7 +146,12 @@ impl WaitQueue {
             if reason == WakeReason::Killed && !condition() {
                 break WaitEnd::TimedOut;
             }
-            // Notified, interrupted or a deadline: look again.
+            // Notified, and the change is there (the common case): done, without queuing
+            // again only to look once more and take itself off.
+            if reason == WakeReason::Notified && condition() {
+                break WaitEnd::Ready;
+            }
+            // Notified of something else, interrupted or a deadline: look again.
         };
         drop(me);
         if were_enabled {
@@ -159,6 +164,12 @@ impl WaitQueue {
 
     /// Takes `task` off the queue if it is still there (a notifier usually took it off).
     fn forget(&self, task: &Arc<Task>) {
+        // Without the lock when the queue is empty: only the task itself queues it, and
+        // every change of the queue stores its length, so a task still queued reads at least
+        // its own count here (its own store, or a later one that found it queued).
+        if self.queued.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let mut waiters = self.waiters.lock();
         if let Some(at) = waiters.iter().position(|t| Arc::ptr_eq(t, task)) {
             waiters.remove(at);
@@ -208,7 +219,8 @@ impl WaitQueue {
             // a wake takes the scheduler's), and only as many as were waiting: a woken task
             // that queues again meanwhile waits for the next notification. The queue keeps
             // its buffer, so a notification allocates nothing.
-            let waiting = self.waiters.lock().len();
+            // The count stored under the lock at the queue's last change.
+            let waiting = self.queued.load(Ordering::Relaxed);
             let mut woken = 0;
             for _ in 0..waiting {
                 let Some(task) = self.pop() else {
