@@ -147,9 +147,13 @@ impl WaitQueue {
                 break WaitEnd::TimedOut;
             }
             // Notified, and the change is there (the common case): done, without queuing
-            // again only to look once more and take itself off.
-            if reason == WakeReason::Notified && condition() {
-                break WaitEnd::Ready;
+            // again only to look once more and take itself off. A task asked to stop stops
+            // first, as at the top of the loop.
+            if reason == WakeReason::Notified {
+                crate::stay_stopped(&me);
+                if condition() {
+                    break WaitEnd::Ready;
+                }
             }
             // Notified of something else, interrupted or a deadline: look again.
         };
