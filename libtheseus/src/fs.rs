@@ -218,6 +218,16 @@ pub fn fstat(fd: Fd) -> Result<Metadata> {
     Ok(vfs::fstat(fd)?.into())
 }
 
+/// `EBADF` unless `fd` is open.
+pub fn check_open(fd: Fd) -> Result<()> {
+    vfs::file(fd).map(drop)
+}
+
+/// Whether `fd` is open on a directory (its kind, without reading the file's metadata).
+pub fn is_directory(fd: Fd) -> Result<bool> {
+    Ok(vfs::file(fd)?.kind() == vfs::FileKind::Directory)
+}
+
 /// Directory entries of `fd` after `cookie` (0: from the start), at most `max`.
 pub fn readdir(fd: Fd, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
     Ok(vfs::readdir(fd, cookie, max)?

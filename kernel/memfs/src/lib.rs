@@ -179,6 +179,12 @@ pub struct Metadata {
 /// for a component longer than [`NAME_MAX`] or a `path` or result longer than
 /// [`PATH_MAX`].
 pub fn normalize(cwd: &str, path: &str) -> Result<String, Errno> {
+    normalized(cwd, path).map(Cow::into_owned)
+}
+
+/// [`normalize`] without a copy of a `path` that is already normal (absolute, and no empty,
+/// `.` or `..` component: the common case).
+pub fn normalized<'p>(cwd: &str, path: &'p str) -> Result<Cow<'p, str>, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -186,8 +192,7 @@ pub fn normalize(cwd: &str, path: &str) -> Result<String, Errno> {
         return Err(Errno::ENAMETOOLONG);
     }
     if path.starts_with('/') && is_plain(path) {
-        // Already normal (the common case): a copy.
-        return Ok(String::from(path));
+        return Ok(Cow::Borrowed(path));
     }
     let mut parts: Vec<&str> = Vec::new();
     if !path.starts_with('/') {
@@ -208,7 +213,7 @@ pub fn normalize(cwd: &str, path: &str) -> Result<String, Errno> {
     if out.len() > PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Appends the components of `path` to `parts`, applying `.` and `..`.
@@ -507,6 +512,38 @@ impl MemFs {
         self.insert_new(path, mode, now, |_| Content::File(FileData::default()))
     }
 
+    /// Resolves `path` as [`Self::lookup`] does, or creates an empty regular file there when
+    /// its last component names nothing (`O_CREAT` without `O_EXCL`): the node, and whether
+    /// it was created. The parent is walked once and, for a new file, searched once more to
+    /// enter the name. A last component that is a symbolic link is followed; if its target
+    /// does not exist the result is [`Errno::EEXIST`], as from [`Self::create_file`] (the
+    /// link's name is taken).
+    pub fn lookup_or_create_file(
+        &mut self,
+        path: &str,
+        mode: u32,
+        now: i64,
+    ) -> Result<(NodeId, bool), Errno> {
+        let (parent, last) = self.parent_and_last(path)?;
+        let Last::Name(name) = last else {
+            return Ok((self.walk(path, true)?, false));
+        };
+        let Some(&child) = self.children(parent)?.get(name) else {
+            check_new_name(name)?;
+            let id = self.insert_missing(parent, name, mode, now, |_| {
+                Content::File(FileData::default())
+            })?;
+            return Ok((id, true));
+        };
+        if let Content::Symlink(_) = self.node(child)?.content {
+            return match self.walk(path, true) {
+                Err(Errno::ENOENT) => Err(Errno::EEXIST),
+                found => found.map(|id| (id, false)),
+            };
+        }
+        Ok((child, false))
+    }
+
     /// Creates the empty regular file `name` in directory `parent`.
     pub fn create_file_at(
         &mut self,
@@ -709,12 +746,20 @@ impl MemFs {
     /// Removes the entry `name` (a file or symbolic link) of directory
     /// `parent`; the node is freed with its last name.
     pub fn unlink_at(&mut self, parent: NodeId, name: &str, now: i64) -> Result<(), Errno> {
-        let child = self.child(parent, name)?;
-        if self.node(child)?.kind() == NodeKind::Directory {
-            return Err(Errno::EISDIR);
-        }
-        self.detach(parent, name, now)?;
-        let kind = self.node(child)?.kind();
+        // One search of the directory: the entry is taken out first and put back (its name
+        // not copied) if it names a directory.
+        let (key, child) = self
+            .children_mut(parent)?
+            .remove_entry(name)
+            .ok_or(Errno::ENOENT)?;
+        let kind = match self.node(child).map(Node::kind) {
+            Ok(kind) if kind != NodeKind::Directory => kind,
+            other => {
+                self.children_mut(parent)?.insert(key, child);
+                return Err(other.err().unwrap_or(Errno::EISDIR));
+            }
+        };
+        self.node_mut(parent)?.modified = now;
         self.drop_name(child);
         self.tell(Change::Removed {
             dir: parent,
@@ -1031,6 +1076,19 @@ impl MemFs {
         if self.children(parent)?.contains_key(name) {
             return Err(Errno::EEXIST);
         }
+        self.insert_missing(parent, name, mode, now, content)
+    }
+
+    /// Adds a new node as entry `name` of directory `parent`, which has no such entry (the
+    /// caller looked) and `name` checked with `check_new_name`.
+    fn insert_missing(
+        &mut self,
+        parent: NodeId,
+        name: &str,
+        mode: u32,
+        now: i64,
+        content: impl FnOnce(NodeId) -> Content,
+    ) -> Result<NodeId, Errno> {
         let node = Node::new(content(parent), mode, now);
         let kind = node.kind();
         let id = self.alloc(node)?;

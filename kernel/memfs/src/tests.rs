@@ -49,6 +49,19 @@ fn normalize_absolute_and_relative() {
 }
 
 #[test]
+fn normalized_borrows_normal_paths() {
+    assert!(matches!(
+        normalized("/x", "/etc/passwd"),
+        Ok(Cow::Borrowed("/etc/passwd"))
+    ));
+    assert!(matches!(normalized("/x", "/"), Ok(Cow::Borrowed("/"))));
+    assert_eq!(normalized("/x", "/etc//passwd/").unwrap(), "/etc/passwd");
+    assert!(matches!(normalized("/x", "/etc/./p"), Ok(Cow::Owned(_))));
+    assert_eq!(normalized("/x", "y").unwrap(), "/x/y");
+    assert_eq!(normalized("/x", ""), Err(Errno::ENOENT));
+}
+
+#[test]
 fn normalize_slashes_and_dots() {
     assert_eq!(normalize("/", "//a///b//").unwrap(), "/a/b");
     assert_eq!(normalize("/", "/a/./b/.").unwrap(), "/a/b");
@@ -466,6 +479,90 @@ fn unlink_errors() {
     assert_eq!(fs.unlink("/nope/x", 0), Err(Errno::ENOENT));
     assert_eq!(fs.unlink("/bin/ls/x", 0), Err(Errno::ENOTDIR));
     assert_eq!(fs.unlink("bin/ls", 0), Err(Errno::EINVAL));
+    // The directory refused stays as it was: named, counted, unchanged.
+    assert_eq!(names(&fs, "/"), ["bin", "etc", "home"]);
+    assert_eq!(kind_at(&fs, "/bin/ls").unwrap(), NodeKind::File);
+    let root = fs.metadata(fs.root()).unwrap();
+    assert_eq!((root.nlink, root.modified), (5, 4));
+    fs.unlink("/bin/ls", 9).unwrap();
+    fs.rmdir("/bin", 9).unwrap();
+    assert_eq!(names(&fs, "/"), ["etc", "home"]);
+}
+
+#[test]
+fn lookup_or_create_file_behaviour() {
+    let mut fs = sample();
+    let ls = fs.lookup("/bin/ls").unwrap();
+    assert_eq!(
+        fs.lookup_or_create_file("/bin/ls", 0o644, 7),
+        Ok((ls, false))
+    );
+    let count = fs.node_count();
+    let (new, created) = fs
+        .lookup_or_create_file("/etc/motd", 0o100_640, 42)
+        .unwrap();
+    assert!(created);
+    assert_eq!(fs.lookup("/etc/motd"), Ok(new));
+    assert_eq!(fs.node_count(), count + 1);
+    let m = fs.metadata(new).unwrap();
+    assert_eq!(
+        (m.kind, m.mode, m.size, m.created),
+        (NodeKind::File, 0o640, 0, 42)
+    );
+    assert_eq!(
+        fs.metadata(fs.lookup("/etc").unwrap()).unwrap().modified,
+        42
+    );
+    assert_eq!(
+        fs.lookup_or_create_file("/etc/motd", 0o644, 43),
+        Ok((new, false))
+    );
+    // Directories, the root and dot components resolve to what they name.
+    let etc = fs.lookup("/etc").unwrap();
+    assert_eq!(fs.lookup_or_create_file("/etc", 0o644, 0), Ok((etc, false)));
+    assert_eq!(
+        fs.lookup_or_create_file("/etc/.", 0o644, 0),
+        Ok((etc, false))
+    );
+    assert_eq!(
+        fs.lookup_or_create_file("/", 0o644, 0),
+        Ok((fs.root(), false))
+    );
+    // A symbolic link is followed; a dangling one is a taken name.
+    fs.symlink("/l", "/bin/ls", 0).unwrap();
+    assert_eq!(fs.lookup_or_create_file("/l", 0o644, 0), Ok((ls, false)));
+    fs.symlink("/dangling", "/nowhere", 0).unwrap();
+    assert_eq!(
+        fs.lookup_or_create_file("/dangling", 0o644, 0),
+        Err(Errno::EEXIST)
+    );
+    assert_eq!(fs.lookup("/nowhere"), Err(Errno::ENOENT));
+    fs.symlink("/loop", "/loop", 0).unwrap();
+    assert_eq!(
+        fs.lookup_or_create_file("/loop", 0o644, 0),
+        Err(Errno::ELOOP)
+    );
+    // Through a link to a directory.
+    fs.symlink("/h", "/home/user", 0).unwrap();
+    let (x, created) = fs.lookup_or_create_file("/h/x", 0o644, 0).unwrap();
+    assert!(created);
+    assert_eq!(fs.lookup("/home/user/x"), Ok(x));
+    assert_eq!(
+        fs.lookup_or_create_file("/no/f", 0o644, 0),
+        Err(Errno::ENOENT)
+    );
+    assert_eq!(
+        fs.lookup_or_create_file("/bin/ls/f", 0o644, 0),
+        Err(Errno::ENOTDIR)
+    );
+    assert_eq!(
+        fs.lookup_or_create_file("rel", 0o644, 0),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        fs.lookup_or_create_file("/etc/a\0b", 0o644, 0),
+        Err(Errno::EINVAL)
+    );
 }
 
 #[test]

@@ -55,6 +55,7 @@ pub use pipe::{PIPE_BUF, PIPE_CAPACITY, PipeReader, PipeWriter, pipe_pair};
 pub use regular::{DirHandle, RegularFile};
 pub use tty::Termios;
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -184,21 +185,26 @@ pub fn spawn_with_context<F: FnOnce() -> isize + Send + 'static>(
 }
 
 /// [`absolute`] for a call that changes what `path` names: `EACCES` in a generated tree.
-fn changeable(path: &str) -> Result<String> {
-    let path = absolute(path)?;
+fn changeable(path: &str) -> Result<Cow<'_, str>> {
+    let path = absolute_ref(path)?;
     generated::check_changeable(&path)?;
     Ok(path)
 }
 
 /// Makes `path` absolute against the running task's cwd (lexically).
 pub fn absolute(path: &str) -> Result<String> {
+    absolute_ref(path).map(Cow::into_owned)
+}
+
+/// [`absolute`] without a copy of a path that is already absolute and normal.
+fn absolute_ref(path: &str) -> Result<Cow<'_, str>> {
     // Looked up (a kill point, attaching a context if the task has none) even when the
     // working directory is not needed; it is copied only when it is.
     let ctx = current_context();
     if path.starts_with('/') {
-        return memfs::normalize("/", path);
+        return memfs::normalized("/", path);
     }
-    absolute_from(&ctx.cwd(), path)
+    absolute_from(&ctx.cwd(), path).map(Cow::Owned)
 }
 
 /// Makes `path` absolute against the absolute directory `cwd`, lexically (`a/link/..` is
@@ -242,26 +248,28 @@ pub fn open_file(path: &str, opts: OpenOptions) -> Result<Arc<dyn File>> {
         }
     };
     let t = now();
-    let found = |fs: &mut memfs::MemFs| -> Result<(memfs::NodeId, Prepared)> {
-        let existing = if opts.create && opts.exclusive {
+    let found = |fs: &mut memfs::MemFs, path: &str| -> Result<(memfs::NodeId, Prepared)> {
+        let node = match (opts.create, opts.exclusive) {
             // O_EXCL: even a dangling symlink counts as existing.
-            fs.lookup_nofollow(&path)
-        } else {
-            fs.lookup(&path)
-        };
-        let node = match existing {
-            Ok(_) if opts.create && opts.exclusive => return Err(Errno::EEXIST),
-            Ok(node) => node,
-            Err(Errno::ENOENT) if opts.create => {
-                return Ok((fs.create_file(&path, opts.mode, t)?, Prepared::CREATED));
-            }
-            Err(e) => return Err(e),
+            (true, true) => match fs.lookup_nofollow(path) {
+                Ok(_) => return Err(Errno::EEXIST),
+                Err(Errno::ENOENT) => {
+                    return Ok((fs.create_file(path, opts.mode, t)?, Prepared::CREATED));
+                }
+                Err(e) => return Err(e),
+            },
+            (true, false) => match fs.lookup_or_create_file(path, opts.mode, t)? {
+                (node, true) => return Ok((node, Prepared::CREATED)),
+                (node, false) => node,
+            },
+            (false, _) => fs.lookup(path)?,
         };
         Ok((node, prepare_open(fs, node, opts, t)?))
     };
     let opened = rootfs::with(|fs| {
-        let (node, prepared) = found(fs)?;
-        open_description(fs, node, prepared, opts, Some(path.clone()))
+        let (node, prepared) = found(fs, &path)?;
+        // The description keeps the path (no copy: it is not needed after this).
+        open_description(fs, node, prepared, opts, Some(path))
     })?;
     opened.finish(opts)
 }

@@ -72,7 +72,11 @@ fn relative_to(dirfd: u64, path: String) -> Result<String> {
 
 /// Marks `fd` close-on-exec or not (the VFS does not keep the flag: `execve` does the closing).
 pub(super) fn set_cloexec(fd: u32, on: bool) {
-    let process = state::current();
+    set_cloexec_of(&state::current(), fd, on);
+}
+
+/// [`set_cloexec`] in the calling process's state `process`.
+fn set_cloexec_of(process: &state::Process, fd: u32, on: bool) {
     let mut set = process.cloexec.lock();
     if on {
         set.insert(fd);
@@ -275,12 +279,12 @@ pub fn fcntl(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
             Ok(u64::from(new))
         }
         g::F_GETFD => {
-            fs::fstat(f)?;
+            fs::check_open(f)?;
             let on = state::current().cloexec.lock().contains(&f);
             Ok(if on { u64::from(g::FD_CLOEXEC) } else { 0 })
         }
         g::F_SETFD => {
-            fs::fstat(f)?;
+            fs::check_open(f)?;
             set_cloexec(f, a[2] as u32 & g::FD_CLOEXEC != 0);
             Ok(0)
         }
@@ -489,7 +493,8 @@ fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
     {
         return Err(Errno::ELOOP);
     }
-    let umask = *state::current().umask.lock();
+    let process = state::current();
+    let umask = *process.umask.lock();
     let opts = OpenOptions::new()
         .read(req.read)
         .write(req.write)
@@ -504,8 +509,7 @@ fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
     if req.nonblocking {
         fs::set_nonblocking(new, true)?;
     }
-    let process = state::current();
-    if fs::fstat(new).is_ok_and(|m| m.file_type == FileType::Directory) {
+    if fs::is_directory(new).unwrap_or(false) {
         process
             .dir_paths
             .lock()
@@ -514,8 +518,7 @@ fn open_path(path: String, flags: u32, mode: u64) -> Result<u64> {
         process.dir_paths.lock().remove(&new);
     }
     process.dir_cookies.lock().remove(&new);
-    drop(process);
-    set_cloexec(new, flags & g::O_CLOEXEC != 0);
+    set_cloexec_of(&process, new, flags & g::O_CLOEXEC != 0);
     Ok(u64::from(new))
 }
 

@@ -159,6 +159,10 @@ fn unlock(ino: u64, owner: &Owner) {
 
 /// Drops `pid`'s record locks on the file `fd` names (before that descriptor is closed).
 pub fn on_close(fd: u32, pid: u64) {
+    // The file's identity is looked up only when some file has locks (closes are common).
+    if LOCKS.lock().is_empty() {
+        return;
+    }
     if let Ok(meta) = fs::fstat(fd)
         && LOCKS.lock().contains_key(&meta.ino)
     {
