@@ -153,7 +153,9 @@ extern "C" fn syscall_dispatch(frame: &mut TrapFrame) {
     }
     sanitize(frame);
     x86_64::instructions::interrupts::disable();
-    interrupts::before_user_return(frame);
+    // The hook `init` installed for every return to user mode, called directly (no indirect
+    // call on the system-call path; the frame returns to user mode, as sanitized above).
+    before_return(frame);
     sanitize(frame);
 }
 
