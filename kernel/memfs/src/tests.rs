@@ -547,22 +547,18 @@ fn lookup_or_create_file_behaviour() {
     let (x, created) = fs.lookup_or_create_file("/h/x", 0o644, 0).unwrap();
     assert!(created);
     assert_eq!(fs.lookup("/home/user/x"), Ok(x));
-    assert_eq!(
-        fs.lookup_or_create_file("/no/f", 0o644, 0),
-        Err(Errno::ENOENT)
-    );
-    assert_eq!(
-        fs.lookup_or_create_file("/bin/ls/f", 0o644, 0),
-        Err(Errno::ENOTDIR)
-    );
-    assert_eq!(
-        fs.lookup_or_create_file("rel", 0o644, 0),
-        Err(Errno::EINVAL)
-    );
-    assert_eq!(
-        fs.lookup_or_create_file("/etc/a\0b", 0o644, 0),
-        Err(Errno::EINVAL)
-    );
+    for (path, error) in [
+        ("/no/f", Errno::ENOENT),
+        ("/bin/ls/f", Errno::ENOTDIR),
+        ("rel", Errno::EINVAL),
+        ("/etc/a\0b", Errno::EINVAL),
+    ] {
+        assert_eq!(
+            fs.lookup_or_create_file(path, 0o644, 0),
+            Err(error),
+            "{path}"
+        );
+    }
 }
 
 #[test]
