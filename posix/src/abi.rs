@@ -93,12 +93,14 @@ pub fn encode_dirent(buf: &mut [u8], ino: u64, off: i64, ty: u8, name: &[u8]) ->
     let len = dirent_reclen(name.len());
     let rec = buf.get_mut(..len)?;
     let reclen = u16::try_from(len).ok()?;
+    // The NUL and the padding: the record's last 8 bytes zeroed first (one store, where a
+    // fill of 1 to 8 bytes is a call), then the header and the name written over them.
+    rec[len - 8..].copy_from_slice(&[0; 8]);
     rec[..8].copy_from_slice(&ino.to_ne_bytes());
     rec[8..16].copy_from_slice(&off.to_ne_bytes());
     rec[16..18].copy_from_slice(&reclen.to_ne_bytes());
     rec[18] = ty;
     rec[DIRENT_NAME..DIRENT_NAME + name.len()].copy_from_slice(name);
-    rec[DIRENT_NAME + name.len()..].fill(0);
     Some(len)
 }
 
@@ -217,7 +219,18 @@ mod tests {
         assert_eq!(u16::from_ne_bytes([buf[16], buf[17]]), 32);
         assert_eq!(buf[18], 8);
         assert_eq!(&buf[19..25], b"hello\0");
+        assert!(buf[25..32].iter().all(|&b| b == 0), "padding zeroed");
         assert_eq!(buf[32], 0xff, "nothing written past the record");
+        // The shortest record: the zeroed tail overlaps the header, written after it.
+        let mut buf = [0xffu8; 24];
+        assert_eq!(encode_dirent(&mut buf, 9, 3, 4, b"a"), Some(24));
+        assert_eq!(u16::from_ne_bytes([buf[16], buf[17]]), 24);
+        assert_eq!(buf[18], 4);
+        assert_eq!(&buf[19..], b"a\0\0\0\0");
+        // A name that ends right before the last byte: one NUL, no padding.
+        let mut buf = [0xffu8; 32];
+        assert_eq!(encode_dirent(&mut buf, 9, 3, 4, b"twelve-bytes"), Some(32));
+        assert_eq!(&buf[19..], b"twelve-bytes\0");
         let mut small = [0u8; 31];
         assert_eq!(encode_dirent(&mut small, 7, 2, 8, b"hello"), None);
         assert!(small.iter().all(|&b| b == 0));
