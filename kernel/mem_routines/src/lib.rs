@@ -15,7 +15,11 @@
 //! blocks of four load/store pairs): a 64 KiB `read` took 26 700 guest instructions in
 //! `memcpy` with 32 per iteration, 22 000 with 64, in half the translation blocks. Its `memcmp` (which every `str` and
 //! slice comparison calls: a directory lookup compares names, a path walk many of them)
-//! compares a byte per loop iteration; this one compares eight.
+//! compares a byte per loop iteration; this one compares eight. No routine has a byte loop:
+//! the 1 to 7 bytes a length leaves over a multiple of eight are covered by the last eight
+//! bytes moved again (loaded before anything is stored, so overlapping moves stay right), and
+//! a length under eight by two overlapping pieces of four or two bytes (a byte loop is a
+//! translation block per byte under TCG; a 12-byte name copied in it took three of them).
 //!
 //! The routines use only general registers the C ABI lets a callee change (no SSE, no string
 //! instructions, so the direction flag does not matter) and no stack.
@@ -29,7 +33,7 @@
 
 // SAFETY (of the definitions): each routine reads and writes only `count` bytes at the
 // pointers it is given, as the C standard specifies, and follows the System V calling
-// convention (arguments in rdi, rsi, rdx; result in rax; only rcx, rdx, rsi, rdi, r8-r10
+// convention (arguments in rdi, rsi, rdx; result in rax; only rcx, rdx, rsi, rdi, r8-r11
 // changed; no stack use, so the kernel's lack of a red zone does not matter).
 core::arch::global_asm!(
     r#"
@@ -43,6 +47,8 @@ mem_routines_memset:
     movzx esi, sil
     mov rcx, 0x0101010101010101
     imul rsi, rcx
+    cmp rdx, 8
+    jb 7f
     cmp rdx, 64
     jb 2f
 1:
@@ -68,13 +74,26 @@ mem_routines_memset:
     cmp rdx, 8
     jae 3b
 4:
+    // The 0 to 7 bytes left: the last eight of the whole (at least eight) written again.
+    mov [rdi + rdx - 8], rsi
+    ret
+    // Under 8 bytes: the first and the last four (or two) bytes, overlapping; or one byte.
+7:
+    cmp rdx, 4
+    jb 8f
+    mov [rdi], esi
+    mov [rdi + rdx - 4], esi
+    ret
+8:
+    cmp rdx, 2
+    jb 9f
+    mov [rdi], si
+    mov [rdi + rdx - 2], si
+    ret
+9:
     test rdx, rdx
     jz 6f
-5:
     mov [rdi], sil
-    inc rdi
-    dec rdx
-    jnz 5b
 6:
     ret
     .size mem_routines_memset, . - mem_routines_memset
@@ -98,6 +117,12 @@ mem_routines_memset:
     .endm
 mem_routines_memcpy:
     mov rax, rdi
+    cmp rdx, 8
+    jb .Lcopy_under_8
+    // The source's last eight bytes, loaded before anything is stored and stored last, over
+    // the 0 to 7 bytes the steps below leave (and some they copied, with the same values):
+    // no byte loop. Loaded first, they are right for a forward memmove too.
+    mov r11, [rsi + rdx - 8]
     cmp rdx, 64
     jb 7f
     // 64 bytes per iteration, as two blocks of 32 (the loop's own instructions are a fifth
@@ -129,16 +154,32 @@ mem_routines_memcpy:
     cmp rdx, 8
     jae 3b
 4:
-    test rdx, rdx
-    jz 6f
+    mov [rdi + rdx - 8], r11
+    ret
+    // Under 8 bytes: the first and the last four (or two) bytes, overlapping, all loaded
+    // before they are stored (memmove comes here for any overlap); or one byte.
+.Lcopy_under_8:
+    cmp rdx, 4
+    jb 5f
+    mov ecx, [rsi]
+    mov r8d, [rsi + rdx - 4]
+    mov [rdi], ecx
+    mov [rdi + rdx - 4], r8d
+    ret
 5:
+    cmp rdx, 2
+    jb 6f
+    movzx ecx, word ptr [rsi]
+    movzx r8d, word ptr [rsi + rdx - 2]
+    mov [rdi], cx
+    mov [rdi + rdx - 2], r8w
+    ret
+6:
+    test rdx, rdx
+    jz 8f
     mov cl, [rsi]
     mov [rdi], cl
-    inc rsi
-    inc rdi
-    dec rdx
-    jnz 5b
-6:
+8:
     ret
     .size mem_routines_memcpy, . - mem_routines_memcpy
 
@@ -153,6 +194,11 @@ mem_routines_memmove:
     cmp rcx, rdx
     jae mem_routines_memcpy
     mov rax, rdi
+    cmp rdx, 8
+    jb .Lcopy_under_8
+    // The source's first eight bytes, loaded before anything is stored and stored last at
+    // the destination's start, over the 0 to 7 bytes the steps down leave.
+    mov r11, [rsi]
     add rsi, rdx
     add rdi, rdx
     cmp rdx, 32
@@ -183,16 +229,7 @@ mem_routines_memmove:
     cmp rdx, 8
     jae 3b
 4:
-    test rdx, rdx
-    jz 6f
-5:
-    mov cl, [rsi - 1]
-    mov [rdi - 1], cl
-    dec rsi
-    dec rdi
-    dec rdx
-    jnz 5b
-6:
+    mov [rax], r11
     ret
     .size mem_routines_memmove, . - mem_routines_memmove
 
