@@ -20,6 +20,10 @@ pub fn build(ws: &Workspace, verbose: bool) -> Result<PathBuf> {
         "--target",
         TARGET_SPEC,
     ]);
+    // Flags come from the target and the root manifest's release profile only: an empty
+    // CARGO_ENCODED_RUSTFLAGS keeps out RUSTFLAGS and any `build.rustflags` configuration.
+    cargo.env_remove("RUSTFLAGS");
+    cargo.env("CARGO_ENCODED_RUSTFLAGS", "");
     cargo.args([
         "-Zbuild-std=core,alloc,compiler_builtins",
         "-Zbuild-std-features=compiler-builtins-mem",

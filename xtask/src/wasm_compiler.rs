@@ -41,8 +41,10 @@ pub fn build(ws: &Workspace, verbose: bool) -> Result<()> {
     let mut cargo = ws.cargo();
     cargo.current_dir(source_dir(ws));
     cargo.env("CARGO_TARGET_DIR", target_dir(ws));
-    cargo.env("RUSTFLAGS", "-C force-frame-pointers=yes");
-    cargo.env_remove("CARGO_ENCODED_RUSTFLAGS");
+    // Flags come from the manifest's profile (frame pointers) only: an empty
+    // CARGO_ENCODED_RUSTFLAGS keeps out RUSTFLAGS and any `build.rustflags` configuration.
+    cargo.env_remove("RUSTFLAGS");
+    cargo.env("CARGO_ENCODED_RUSTFLAGS", "");
     cargo.env("CC_x86_64_unknown_linux_musl", "musl-gcc");
     cargo.args(["build", "--release", "--target", LINUX_TARGET]);
     if !verbose {

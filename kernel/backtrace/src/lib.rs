@@ -1,5 +1,6 @@
-//! Symbolized kernel backtraces: walks the RBP frame-pointer chain (the kernel target forces
-//! frame pointers) and names each return address from the kernel's own symbol table, which
+//! Symbolized kernel backtraces: walks the RBP frame-pointer chain (the release profile forces
+//! frame pointers in every crate of the image but the wasmi interpreter's, whose frames a walk
+//! skips or ends at) and names each return address from the kernel's own symbol table, which
 //! the boot code loads from `/boot/kernel.elf` in the ramdisk ([`load_symbols`]).
 //!
 //! Panic-safe: [`capture_into`], [`symbolize`] and [`write_backtrace`] take no lock and do

@@ -20,7 +20,8 @@
 //! CPU-time limit). `proc_exit(code)` ends the run with `Ok(code)`; returning from `_start`
 //! is 0.
 //!
-//! Dispatch: wasmi's `auto-dispatch` with `stable` (see the WebAssembly section of
+//! Dispatch: wasmi's `auto-dispatch` with `stable`, the wasmi crates compiled without frame
+//! pointers (the root Cargo.toml's release profile; see the WebAssembly section of
 //! docs/ARCHITECTURE.md for the measured behaviour on our target).
 //!
 //! Backtraces: wasmi 2.0 exposes none, so the module is rewritten before compiling to keep
