@@ -222,6 +222,8 @@ pub fn exit_with(value: ExitValue) -> ! {
     let me = current();
     assert!(!me.idle, "the idle task cannot exit");
     tls::run_destructors(&me.keys);
+    // All its time in the totals before the observer reads them and the joiners wake.
+    crate::scheduler::charge_running_task();
     if let Some(observer) = ENDING_OBSERVER.get() {
         observer();
     }

@@ -515,6 +515,32 @@ pub(crate) fn nudge(task: &Task) {
     }
 }
 
+/// Charges `task`, which runs on `cpu`, the time since the CPU's last switch (or charge):
+/// to its own time, to its and its ancestors' totals and to the CPU's statistics. Returns
+/// the time now.
+fn charge_since_last_switch(c: &mut CpuSched, cpu: usize, task: &Task) -> u64 {
+    let now = time::monotonic_ns();
+    let ran = now.saturating_sub(c.last_switch_ns);
+    task.cpu_ns.fetch_add(ran, Ordering::Relaxed);
+    task.totals.charge(|t| &t.cpu_ns, ran);
+    crate::cpu_time::charge_run(cpu, task.idle, ran);
+    c.last_switch_ns = now;
+    now
+}
+
+/// Charges the running task the time it has run since it was switched in (as a switch
+/// would): an ending task does so before its joiners wake, so that their totals already
+/// hold all of its time (another CPU may run them before this one switches away).
+pub(crate) fn charge_running_task() {
+    interrupts::without_interrupts(|| {
+        let cpu = this_cpu();
+        let mut c = CPUS[cpu].lock();
+        if let Some(task) = c.current.clone() {
+            charge_since_last_switch(&mut c, cpu, &task);
+        }
+    });
+}
+
 /// Switches to the next runnable task (the idle task if none). Restores the caller's
 /// interrupt flag on return.
 pub(crate) fn schedule() {
@@ -532,12 +558,7 @@ pub(crate) fn schedule_locked_irqs_off() {
         let mut c = CPUS[cpu].lock();
         let mut q = queue();
         let prev = c.current.take().expect("scheduler not started");
-        let now = time::monotonic_ns();
-        let ran = now.saturating_sub(c.last_switch_ns);
-        prev.cpu_ns.fetch_add(ran, Ordering::Relaxed);
-        prev.totals.charge(|t| &t.cpu_ns, ran);
-        crate::cpu_time::charge_run(cpu, prev.idle, ran);
-        c.last_switch_ns = now;
+        let now = charge_since_last_switch(&mut c, cpu, &prev);
         {
             let mut st = prev.sched.lock();
             // Blocked, stopped and exited tasks leave the CPU; a runnable one was woken
