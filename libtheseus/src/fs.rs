@@ -118,6 +118,16 @@ impl From<vfs::DirEntry> for DirEntry {
     }
 }
 
+/// One directory entry as [`readdir_each`] shows it, borrowed from the listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirEntryRef<'a> {
+    pub name: &'a str,
+    pub file_type: FileType,
+    pub ino: u64,
+    /// Cookie to pass to [`readdir`] or [`readdir_each`] to continue after this entry.
+    pub next: u64,
+}
+
 /// Where a seek moves from (`SEEK_SET`, `SEEK_END`, `SEEK_CUR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SeekFrom {
@@ -234,6 +244,23 @@ pub fn readdir(fd: Fd, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
         .into_iter()
         .map(Into::into)
         .collect())
+}
+
+/// [`readdir`] without a vector: `visit` gets the entries after `cookie` one at a time, in
+/// order, until it returns false or the listing ends.
+pub fn readdir_each(
+    fd: Fd,
+    cookie: u64,
+    mut visit: impl FnMut(DirEntryRef<'_>) -> bool,
+) -> Result<()> {
+    vfs::readdir_each(fd, cookie, &mut |e| {
+        visit(DirEntryRef {
+            name: e.name,
+            file_type: e.kind.into(),
+            ino: e.ino,
+            next: e.next,
+        })
+    })
 }
 
 /// Sets the length of the file open at `fd`.

@@ -129,6 +129,16 @@ pub enum SeekFrom {
     Current(i64),
 }
 
+/// One directory entry as [`File::readdir_each`] shows it, borrowed from the listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirEntryRef<'a> {
+    pub name: &'a str,
+    pub kind: FileKind,
+    pub ino: u64,
+    /// Cookie to pass to `readdir` to continue after this entry.
+    pub next: u64,
+}
+
 /// One directory entry as returned by [`File::readdir`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
@@ -179,6 +189,28 @@ pub trait File: core::any::Any + Send + Sync {
     /// neither skips nor repeats others. `.` and `..` are not listed. Empty at the end.
     fn readdir(&self, _cookie: u64, _max: usize) -> Result<Vec<DirEntry>> {
         Err(Errno::ENOTDIR)
+    }
+
+    /// [`File::readdir`]'s entries one at a time, in order from `cookie`, until `visit`
+    /// returns false or the listing ends: no vector, no name handed out (`getdents64`
+    /// encodes each entry straight from the listing).
+    fn readdir_each(
+        &self,
+        cookie: u64,
+        visit: &mut dyn FnMut(DirEntryRef<'_>) -> bool,
+    ) -> Result<()> {
+        for e in self.readdir(cookie, usize::MAX)? {
+            let entry = DirEntryRef {
+                name: &e.name,
+                kind: e.kind,
+                ino: e.ino,
+                next: e.next,
+            };
+            if !visit(entry) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Sets the length of a regular file.

@@ -50,7 +50,7 @@ pub use console::{
 };
 pub use context::{Fd, FdTable, MAX_FDS, ProcessContext, charge_ending_task};
 pub use errno::Errno;
-pub use file::{DirEntry, File, FileKind, OpenStatus, Result, SeekFrom, Stat};
+pub use file::{DirEntry, DirEntryRef, File, FileKind, OpenStatus, Result, SeekFrom, Stat};
 pub use pipe::{PIPE_BUF, PIPE_CAPACITY, PipeReader, PipeWriter, pipe_pair};
 pub use regular::{DirHandle, RegularFile};
 pub use tty::Termios;
@@ -507,6 +507,16 @@ pub fn fstat(fd: Fd) -> Result<Stat> {
 /// `next` is the cookie to continue after it.
 pub fn readdir(fd: Fd, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
     file(fd)?.readdir(cookie, max)
+}
+
+/// The entries of `fd` from `cookie` on, one at a time, until `visit` returns false
+/// ([`File::readdir_each`]).
+pub fn readdir_each(
+    fd: Fd,
+    cookie: u64,
+    visit: &mut dyn FnMut(DirEntryRef<'_>) -> bool,
+) -> Result<()> {
+    file(fd)?.readdir_each(cookie, visit)
 }
 
 pub fn ftruncate(fd: Fd, len: u64) -> Result<()> {

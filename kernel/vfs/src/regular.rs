@@ -1,6 +1,8 @@
 //! Files and directories of the root file system, opened by node id.
 
-use crate::file::{DirEntry, File, FileKind, OpenStatus, Result, SeekFrom, Stat, node_ino};
+use crate::file::{
+    DirEntry, DirEntryRef, File, FileKind, OpenStatus, Result, SeekFrom, Stat, node_ino,
+};
 use crate::notify::{
     IN_ACCESS, IN_ATTRIB, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY, report, times_mask,
 };
@@ -217,7 +219,8 @@ fn changed(
 
 /// A directory's entries as a listing saw them: name (shared with the file system's entry, so
 /// taking a snapshot copies no names), kind, inode number.
-type Snapshot = Vec<(alloc::sync::Arc<str>, FileKind, u64)>;
+type Snapshot = Vec<SnapshotEntry>;
+type SnapshotEntry = (alloc::sync::Arc<str>, FileKind, u64);
 
 /// An open directory: readdir with cookies over a snapshot of its entries, and the absolute
 /// path it was opened by, if any (as for [`RegularFile`]).
@@ -234,6 +237,33 @@ impl DirHandle {
             path,
             snapshot: Mutex::new(None),
         }
+    }
+
+    /// Runs `f` on the listing's entries from `cookie` on and the cookie after the first of
+    /// them, taking a new snapshot when reading from cookie 0 (or first).
+    fn with_listing<R>(
+        &self,
+        cookie: u64,
+        f: impl FnOnce(&[SnapshotEntry], u64) -> R,
+    ) -> Result<R> {
+        let mut snapshot = self.snapshot.lock();
+        if cookie == 0 || snapshot.is_none() {
+            let entries = rootfs::with(|fs| {
+                let entries = fs.readdir(self.node)?;
+                report(fs, self.node, self.path.as_deref(), IN_ACCESS);
+                Ok::<_, Errno>(entries)
+            })?;
+            *snapshot = Some(
+                entries
+                    .into_iter()
+                    .map(|e| (e.name, e.kind.into(), node_ino(e.node)))
+                    .collect(),
+            );
+        }
+        let all = snapshot.as_deref().unwrap_or_default();
+        // A slice from the cookie on: resuming costs nothing however far the listing is.
+        let start = usize::try_from(cookie).map_or(all.len(), |c| c.min(all.len()));
+        Ok(f(&all[start..], start as u64 + 1))
     }
 }
 
@@ -278,34 +308,38 @@ impl File for DirHandle {
     }
 
     fn readdir(&self, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
-        let mut snapshot = self.snapshot.lock();
-        if cookie == 0 || snapshot.is_none() {
-            let entries = rootfs::with(|fs| {
-                let entries = fs.readdir(self.node)?;
-                report(fs, self.node, self.path.as_deref(), IN_ACCESS);
-                Ok::<_, Errno>(entries)
-            })?;
-            *snapshot = Some(
-                entries
-                    .into_iter()
-                    .map(|e| (e.name, e.kind.into(), node_ino(e.node)))
-                    .collect(),
-            );
-        }
-        let all = snapshot.as_deref().unwrap_or_default();
-        // A slice from the cookie on: resuming costs nothing however far the listing is.
-        let start = usize::try_from(cookie).map_or(all.len(), |c| c.min(all.len()));
-        Ok(all[start..]
-            .iter()
-            .zip(start as u64 + 1..)
-            .take(max)
-            .map(|((name, kind, ino), next)| DirEntry {
-                name: name.clone(),
-                kind: *kind,
-                ino: *ino,
-                next,
-            })
-            .collect())
+        self.with_listing(cookie, |rest, first_next| {
+            rest.iter()
+                .zip(first_next..)
+                .take(max)
+                .map(|((name, kind, ino), next)| DirEntry {
+                    name: name.clone(),
+                    kind: *kind,
+                    ino: *ino,
+                    next,
+                })
+                .collect()
+        })
+    }
+
+    fn readdir_each(
+        &self,
+        cookie: u64,
+        visit: &mut dyn FnMut(DirEntryRef<'_>) -> bool,
+    ) -> Result<()> {
+        self.with_listing(cookie, |rest, first_next| {
+            for ((name, kind, ino), next) in rest.iter().zip(first_next..) {
+                let entry = DirEntryRef {
+                    name,
+                    kind: *kind,
+                    ino: *ino,
+                    next,
+                };
+                if !visit(entry) {
+                    break;
+                }
+            }
+        })
     }
 
     fn set_times(&self, accessed: Option<i64>, modified: Option<i64>) -> Result<()> {

@@ -207,6 +207,45 @@ kernel_test! {
 }
 
 kernel_test! {
+    fn readdir_each_stops_where_told_and_resumes() {
+        let dir = fresh_dir("readdir-each");
+        for i in 0..6 {
+            close(open(&format!("{dir}/f{i}"), rw_create()).unwrap()).unwrap();
+        }
+        let fd = open(&dir, OpenOptions::read_only().directory(true)).unwrap();
+        let whole = readdir(fd, 0, usize::MAX).unwrap();
+        // Entries as readdir gives them, up to the one the visitor refuses (not taken).
+        let mut seen = Vec::new();
+        readdir_each(fd, 0, &mut |e| {
+            if seen.len() == 4 {
+                return false;
+            }
+            seen.push((String::from(e.name), e.kind, e.ino, e.next));
+            true
+        })
+        .unwrap();
+        let expect = |range: core::ops::Range<usize>| {
+            whole[range].iter().map(|e| (String::from(&*e.name), e.kind, e.ino, e.next)).collect::<Vec<_>>()
+        };
+        assert_eq!(seen, expect(0..4));
+        // From the last entry's cookie: the rest, to the end.
+        let mut rest = Vec::new();
+        readdir_each(fd, seen[3].3, &mut |e| {
+            rest.push((String::from(e.name), e.kind, e.ino, e.next));
+            true
+        })
+        .unwrap();
+        assert_eq!(rest, expect(4..6));
+        // Past the end: nothing visited.
+        readdir_each(fd, 6, &mut |_| panic!("visited past the end")).unwrap();
+        close(fd).unwrap();
+        let file = open(&format!("{dir}/f0"), OpenOptions::read_only()).unwrap();
+        assert_eq!(readdir_each(file, 0, &mut |_| true), Err(Errno::ENOTDIR));
+        close(file).unwrap();
+    }
+}
+
+kernel_test! {
     fn readdir_resumes_from_cookies() {
         let dir = fresh_dir("readdir");
         let mut names: Vec<String> = (0..10).map(|i| format!("e{i:02}")).collect();

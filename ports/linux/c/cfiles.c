@@ -1,6 +1,6 @@
 // File system calls of a Linux-ABI C program, in a fresh directory under /tmp: open, write,
 // read, lseek, pread/pwrite, fstat, fchmod, futimens, stat, O_APPEND, O_EXCL, ftruncate, dup, rename, chdir and
-// relative paths, mkdir, opendir/readdir, rmdir, unlink, with the errno values Linux gives; then
+// relative paths, mkdir, opendir/readdir, getdents64, rmdir, unlink, with the errno values Linux gives; then
 // the user and group databases.
 // Prints `ok WHAT` or `FAIL WHAT (errno text)` per check, then `cfiles: N ok, N failed`;
 // exit status 0 only if every check passed. Nothing printed depends on the run (no pid).
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "check.h"
 
@@ -124,6 +125,23 @@ int main(void) {
         closedir(d);
     check(seen_file == 1 && seen_sub == 1 && others == 0, "readdir lists f.txt (DT_REG) and sub (DT_DIR)");
     check(dot == 1 && dotdot == 1, "readdir lists . and ..");
+
+    // getdents64 itself: a buffer too small for any entry is EINVAL; 40 bytes hold one entry
+    // at a time here (".", "..", "sub": 24 bytes each, "f.txt": 32), so four calls, then 0.
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    char small[40];
+    errno = 0;
+    check(syscall(SYS_getdents64, dfd, small, 8) < 0 && errno == EINVAL, "getdents64 into 8 bytes: EINVAL");
+    int calls = 0;
+    long got, one_each = 1;
+    while ((got = syscall(SYS_getdents64, dfd, small, sizeof small)) > 0 && calls < 10) {
+        unsigned short reclen; // linux_dirent64: d_ino, d_off, then d_reclen at byte 16
+        memcpy(&reclen, small + 16, sizeof reclen);
+        calls++;
+        one_each &= got == reclen;
+    }
+    check(calls == 4 && got == 0 && one_each, "getdents64 into 40 bytes: one entry per call, 4 calls");
+    close(dfd);
 
     errno = 0;
     check(rmdir(dir) < 0 && errno == ENOTEMPTY, "rmdir a non-empty directory: ENOTEMPTY");

@@ -862,9 +862,9 @@ pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
     } else {
         0
     };
-    let entries = fs::readdir(f, start.max(2) - 2, len / 24 + 1)?;
-    // Encoded straight into the program's buffer (checked above).
-    let (used, position) = usermode::with_bytes_mut(buf, len, |out| {
+    // Encoded straight from the directory's listing into the program's buffer (checked
+    // above): no vector of entries, no entry taken that does not fit.
+    let (used, position, full) = usermode::with_bytes_mut(buf, len, |out| {
         let mut used = 0;
         let mut position = start;
         while position < 2 {
@@ -874,23 +874,28 @@ pub fn getdents64(_: &mut Registers, a: [u64; 6]) -> Result<u64> {
                     used += n;
                     position += 1;
                 }
-                None => return (used, position),
+                None => return Ok((used, position, true)),
             }
         }
-        for e in &entries {
+        let mut full = false;
+        fs::readdir_each(f, position - 2, |e| {
             let ty = abi::d_type(kind(e.file_type));
             let next = e.next + 2;
             match abi::encode_dirent(&mut out[used..], e.ino, next as i64, ty, e.name.as_bytes()) {
                 Some(n) => {
                     used += n;
                     position = next;
+                    true
                 }
-                None => break,
+                None => {
+                    full = true;
+                    false
+                }
             }
-        }
-        (used, position)
-    })?;
-    if used == 0 && (start < 2 || !entries.is_empty()) {
+        })?;
+        Ok::<_, Errno>((used, position, full))
+    })??;
+    if used == 0 && full {
         // Not even one entry fits.
         return Err(Errno::EINVAL);
     }
