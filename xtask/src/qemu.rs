@@ -183,12 +183,35 @@ pub enum Flow {
 
 /// Bytes to write to QEMU's stdin (the serial console): `delay` after the output callback
 /// first returned [`Flow::Ready`], then each of `then` its own delay after the one before
-/// (typing in steps, e.g. Ctrl-Z, then input for the resumed program).
+/// (typing in steps, e.g. Ctrl-Z, then input for the resumed program). With `terminal_size`
+/// `(rows, columns)`, every cursor-position query the guest prints (`ESC [ 6n`, as `resize`
+/// sends) is answered at once with `ESC [ rows ; columns R`, as a terminal of that size
+/// answers it (a reply typed at a fixed time could come before the query, and `resize`
+/// drops input that came before it).
 #[derive(Debug, Clone)]
 pub struct Input {
     pub delay: Duration,
     pub bytes: Vec<u8>,
     pub then: Vec<(Duration, Vec<u8>)>,
+    pub terminal_size: Option<(u16, u16)>,
+}
+
+/// The cursor-position query a terminal answers (ECMA-48 DSR 6).
+const POSITION_QUERY: &[u8] = b"\x1b[6n";
+
+/// How many cursor-position queries end in `tail + chunk` but not in `tail` alone; `tail`
+/// then keeps the last bytes of the output, enough for a query split across chunks.
+fn count_position_queries(tail: &mut Vec<u8>, chunk: &[u8]) -> usize {
+    let keep = tail.len();
+    tail.extend_from_slice(chunk);
+    let found = tail
+        .windows(POSITION_QUERY.len())
+        .enumerate()
+        .filter(|&(at, w)| w == POSITION_QUERY && at + POSITION_QUERY.len() > keep)
+        .count();
+    let cut = tail.len().saturating_sub(POSITION_QUERY.len() - 1);
+    tail.drain(..cut);
+    found
 }
 
 /// How a supervised run ended.
@@ -261,6 +284,8 @@ pub fn supervise_with_input(
     let mut grace_deadline: Option<Instant> = None;
     let mut input_deadline: Option<Instant> = None;
     // The steps still to type, each with its delay after the previous one.
+    let terminal_size = input.as_ref().and_then(|i| i.terminal_size);
+    let mut output_tail = Vec::new();
     let mut steps: std::collections::VecDeque<(Duration, Vec<u8>)> = input
         .take()
         .map(|i| std::iter::once((i.delay, i.bytes)).chain(i.then).collect())
@@ -288,6 +313,14 @@ pub fn supervise_with_input(
         match received {
             Ok(chunk) => {
                 idle_deadline = idle.map(|idle| Instant::now() + idle);
+                if let (Some((rows, cols)), Some(pipe)) = (terminal_size, stdin.as_mut()) {
+                    for _ in 0..count_position_queries(&mut output_tail, &chunk) {
+                        let answer = format!("\x1b[{rows};{cols}R");
+                        let _ = pipe
+                            .write_all(answer.as_bytes())
+                            .and_then(|()| pipe.flush());
+                    }
+                }
                 if grace_deadline.is_none() {
                     match on_output(&chunk) {
                         Flow::Finished => grace_deadline = Some(Instant::now() + grace),
@@ -500,6 +533,22 @@ mod tests {
     }
 
     #[test]
+    fn position_queries_are_counted_once_even_split_across_chunks() {
+        let mut tail = Vec::new();
+        assert_eq!(count_position_queries(&mut tail, b"abc"), 0);
+        assert_eq!(
+            count_position_queries(&mut tail, b"x\x1b7\x1b[999;999H\x1b["),
+            0
+        );
+        assert_eq!(count_position_queries(&mut tail, b"6n\x1b8"), 1);
+        // The query is behind: not counted again.
+        assert_eq!(count_position_queries(&mut tail, b""), 0);
+        assert_eq!(count_position_queries(&mut tail, b"\x1b[6n and \x1b[6n"), 2);
+        assert_eq!(count_position_queries(&mut tail, b"n"), 0);
+        assert!(tail.len() < POSITION_QUERY.len());
+    }
+
+    #[test]
     fn supervise_writes_input_after_ready() {
         let mut sh = Command::new("sh");
         sh.args(["-c", "printf ready; read line; printf \"got %s\" \"$line\""]);
@@ -509,6 +558,7 @@ mod tests {
             delay: Duration::from_millis(200),
             bytes: b"h".to_vec(),
             then: vec![(Duration::from_millis(100), b"i\n".to_vec())],
+            terminal_size: None,
         };
         let ending = supervise_with_input(
             sh,
