@@ -199,15 +199,14 @@ pub struct Input {
 /// The cursor-position query a terminal answers (ECMA-48 DSR 6).
 const POSITION_QUERY: &[u8] = b"\x1b[6n";
 
-/// How many cursor-position queries end in `tail + chunk` but not in `tail` alone; `tail`
-/// then keeps the last bytes of the output, enough for a query split across chunks.
+/// How many cursor-position queries `tail + chunk` holds; `tail` then keeps the output's
+/// last bytes, one fewer than a query (so none is counted twice), for a query split across
+/// chunks.
 fn count_position_queries(tail: &mut Vec<u8>, chunk: &[u8]) -> usize {
-    let keep = tail.len();
     tail.extend_from_slice(chunk);
     let found = tail
         .windows(POSITION_QUERY.len())
-        .enumerate()
-        .filter(|&(at, w)| w == POSITION_QUERY && at + POSITION_QUERY.len() > keep)
+        .filter(|&w| w == POSITION_QUERY)
         .count();
     let cut = tail.len().saturating_sub(POSITION_QUERY.len() - 1);
     tail.drain(..cut);
@@ -283,9 +282,9 @@ pub fn supervise_with_input(
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut grace_deadline: Option<Instant> = None;
     let mut input_deadline: Option<Instant> = None;
-    // The steps still to type, each with its delay after the previous one.
     let terminal_size = input.as_ref().and_then(|i| i.terminal_size);
     let mut output_tail = Vec::new();
+    // The steps still to type, each with its delay after the previous one.
     let mut steps: std::collections::VecDeque<(Duration, Vec<u8>)> = input
         .take()
         .map(|i| std::iter::once((i.delay, i.bytes)).chain(i.then).collect())
