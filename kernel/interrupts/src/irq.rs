@@ -34,6 +34,8 @@ static PICS: Mutex<ChainedPics> = Mutex::new(
     unsafe { ChainedPics::new(IRQ_BASE, IRQ_BASE + 8) },
 );
 static HANDLERS: [AtomicUsize; 19] = [const { AtomicUsize::new(0) }; 19];
+/// What every IRQ runs before its handler (see [`set_irq_entry_hook`]); 0 for nothing.
+static ENTRY_HOOK: AtomicUsize = AtomicUsize::new(0);
 
 pub(crate) fn init_pics() {
     let mut pics = PICS.lock();
@@ -86,11 +88,24 @@ pub fn set_reschedule_handler(handler: fn()) {
     HANDLERS[RESCHEDULE_IRQ as usize].store(handler as usize, Ordering::SeqCst);
 }
 
+/// Installs `hook`, which every IRQ (the PICs' lines, the local APIC timer, the call and
+/// reschedule IPIs) runs first, with interrupts disabled, before its handler touches anything:
+/// an idle CPU that TLB shootdowns were left to (`smp`) drops its stale entries there.
+pub fn set_irq_entry_hook(hook: fn()) {
+    ENTRY_HOOK.store(hook as usize, Ordering::SeqCst);
+}
+
 pub(crate) fn dispatch(irq: u32) {
     irq_dispatch(irq);
 }
 
 extern "C" fn irq_dispatch(irq: u32) {
+    let hook = ENTRY_HOOK.load(Ordering::Acquire);
+    if hook != 0 {
+        // SAFETY: only `set_irq_entry_hook` stores here, always a valid `fn()`.
+        let f: fn() = unsafe { core::mem::transmute::<usize, fn()>(hook) };
+        f();
+    }
     let handler = HANDLERS[irq as usize].load(Ordering::SeqCst);
     if irq == LOCAL_TIMER_IRQ || irq == CALL_IRQ || irq == RESCHEDULE_IRQ {
         if handler != 0 {

@@ -30,7 +30,7 @@ pub use gdt::{
 };
 pub use irq::{
     CALL_VECTOR, IRQ_BASE, LOCAL_TIMER_VECTOR, RESCHEDULE_VECTOR, SPURIOUS_VECTOR, register_irq,
-    set_call_handler, set_local_timer_handler, set_reschedule_handler,
+    set_call_handler, set_irq_entry_hook, set_local_timer_handler, set_reschedule_handler,
 };
 
 /// Loads the GDT, TSS and IDT and initializes the PICs with every IRQ masked.

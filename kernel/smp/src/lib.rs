@@ -27,7 +27,7 @@ pub use call::run_on;
 pub use shootdown::{ShootdownStats, shootdown_stats};
 pub use trampoline::TRAMPOLINE_PHYS;
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 /// The most CPUs the kernel runs (xtask's `--smp` limit is the same).
 pub const MAX_CPUS: usize = 64;
@@ -47,8 +47,13 @@ struct Cpu {
     wakeups: AtomicU64,
     /// The last TLB shootdown generation this CPU has flushed (see `shootdown`).
     flushed: AtomicU64,
-    /// TLB shootdowns this CPU answered.
+    /// TLB shootdowns this CPU answered (by NMI).
     shootdowns: AtomicU64,
+    /// Whether this CPU halts in its idle loop, and whether requests were left to its wake
+    /// meanwhile (`shootdown::TLB_LIVE` ...).
+    tlb: AtomicU8,
+    /// TLB shootdowns left to this CPU's wake (it was halted when they were made).
+    deferred: AtomicU64,
     /// Reschedule IPIs this CPU took.
     reschedules: AtomicU64,
     /// True from a reschedule IPI's sending until its handler runs: a second request meanwhile
@@ -66,6 +71,8 @@ static CPUS: [Cpu; MAX_CPUS] = [const {
         wakeups: AtomicU64::new(0),
         flushed: AtomicU64::new(0),
         shootdowns: AtomicU64::new(0),
+        tlb: AtomicU8::new(shootdown::TLB_LIVE),
+        deferred: AtomicU64::new(0),
         reschedules: AtomicU64::new(0),
         reschedule_pending: AtomicBool::new(false),
         call: call::CallSlot::new(),
@@ -128,8 +135,11 @@ pub struct CpuInfo {
     pub ticks: u64,
     /// Returns from `hlt` in the idle loop.
     pub wakeups: u64,
-    /// TLB shootdowns it answered (requests from the other CPUs).
+    /// TLB shootdowns it answered by NMI (requests from the other CPUs).
     pub shootdowns: u64,
+    /// TLB shootdowns left to its wake: made while it was halted, so nobody waited for it;
+    /// it dropped its whole TLB as it woke, before touching any other memory.
+    pub deferred: u64,
     /// Reschedule IPIs it took.
     pub reschedules: u64,
 }
@@ -148,6 +158,7 @@ pub fn cpu(index: usize) -> Option<CpuInfo> {
         ticks: c.ticks.load(Ordering::Relaxed),
         wakeups: c.wakeups.load(Ordering::Relaxed),
         shootdowns: c.shootdowns.load(Ordering::Relaxed),
+        deferred: c.deferred.load(Ordering::Relaxed),
         reschedules: c.reschedules.load(Ordering::Relaxed),
     })
 }
@@ -186,10 +197,19 @@ fn on_reschedule() {
 
 /// An idle CPU's wait: enables interrupts and halts until the next one (`sti; hlt`, so one
 /// that arrives after a check made with interrupts disabled still ends the halt), and counts
-/// the return. Interrupts stay enabled.
+/// the return. Interrupts stay enabled. While halted the CPU is marked idle: TLB shootdowns
+/// do not wait for it but are left to its wake (see `shootdown`), as Linux leaves them to a
+/// CPU in lazy TLB mode. Call with interrupts disabled, from the idle loop only: it must
+/// touch no memory but its own stack between the caller's last look and the halt.
 pub fn halt_until_interrupt() {
+    let cpu = CPUS.get(interrupts::cpu_index());
+    if let Some(cpu) = cpu {
+        shootdown::enter_idle(cpu);
+    }
     x86_64::instructions::interrupts::enable_and_hlt();
-    if let Some(cpu) = CPUS.get(interrupts::cpu_index()) {
+    if let Some(cpu) = cpu {
+        // Woken by an interrupt, its entry did this already; by an NMI, not.
+        shootdown::leave_idle(cpu);
         cpu.wakeups.fetch_add(1, Ordering::Relaxed);
     }
 }

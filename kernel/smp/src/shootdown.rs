@@ -13,8 +13,19 @@
 //! storing the generation it has flushed. An NMI handler may run between any two instructions,
 //! even between an entry from user mode and its `swapgs`, so it finds its CPU by its local
 //! APIC id (not through GS) and touches only atomics and the TLB.
+//!
+//! A CPU halted in its idle loop is not asked (Linux leaves flushes to CPUs in lazy TLB mode
+//! the same way): under TCG a halted vCPU's host thread sleeps, and waking it to answer cost
+//! the sender 35 us to over a millisecond per request (the host's own wake-up latency), a
+//! dozen times per program start. Right before its `hlt` a CPU marks itself idle
+//! ([`enter_idle`]); a request finding the mark adds "stale" to it and goes on; the CPU ends
+//! the mark first thing on its next interrupt (the IRQ entry hook, before any handler runs)
+//! or after the `hlt` (an NMI woke it), and reloads CR3 if the mark said stale
+//! ([`leave_idle`]). In between it executes only `sti; hlt` and the interrupt's entry, whose
+//! stacks, code and per-CPU data keep their mappings for as long as the CPU is online; a
+//! frame freed meanwhile is in no mapping it uses before it drops its TLB.
 
-use crate::{CPUS, MAX_CPUS, lapic};
+use crate::{CPUS, Cpu, MAX_CPUS, lapic};
 use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 use x86_64::instructions::tlb;
@@ -50,10 +61,65 @@ pub(crate) fn join(index: usize) {
     tlb::flush_all();
 }
 
-/// Installs the shootdown in `memory` and the answer in the NMI path; the boot CPU joins.
+/// `Cpu::tlb`: the CPU runs code that may use any mapping; requests wait for its answer.
+pub(crate) const TLB_LIVE: u8 = 0;
+/// `Cpu::tlb`: halted in the idle loop, its TLB as before the halt.
+const TLB_IDLE: u8 = 1;
+/// `Cpu::tlb`: halted in the idle loop, requests made since: it drops its TLB as it wakes.
+const TLB_IDLE_STALE: u8 = 2;
+
+/// Marks this CPU (`cpu`) idle, right before its `hlt`, with interrupts disabled.
+pub(crate) fn enter_idle(cpu: &Cpu) {
+    cpu.tlb.store(TLB_IDLE, Ordering::SeqCst);
+}
+
+/// Ends this CPU's idle mark, if it has one, dropping its whole TLB if requests came while
+/// it was set. Only the CPU itself sets the mark, so a plain load that finds it clear needs
+/// no more.
+pub(crate) fn leave_idle(cpu: &Cpu) {
+    if cpu.tlb.load(Ordering::Relaxed) == TLB_LIVE {
+        return;
+    }
+    // The requests' page-table writes came before their "stale" (see `leave_to_idle`).
+    if cpu.tlb.swap(TLB_LIVE, Ordering::SeqCst) == TLB_IDLE_STALE {
+        tlb::flush_all();
+    }
+}
+
+/// The IRQ entry hook: the interrupted CPU leaves its idle mark before the handler runs.
+fn on_irq_entry() {
+    if let Some(cpu) = CPUS.get(interrupts::cpu_index()) {
+        leave_idle(cpu);
+    }
+}
+
+/// Leaves the request in flight to `cpu`'s wake if it is halted in its idle loop (true);
+/// false if it runs, and must answer now.
+fn leave_to_idle(cpu: &Cpu) -> bool {
+    let mut state = cpu.tlb.load(Ordering::SeqCst);
+    while state != TLB_LIVE {
+        match cpu.tlb.compare_exchange_weak(
+            state,
+            TLB_IDLE_STALE,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            Ok(_) => {
+                cpu.deferred.fetch_add(1, Ordering::Relaxed);
+                return true;
+            }
+            Err(now) => state = now,
+        }
+    }
+    false
+}
+
+/// Installs the shootdown in `memory`, the answer in the NMI path and the end of the idle
+/// mark in the IRQ entry; the boot CPU joins.
 pub(crate) fn init() {
     join(0);
     interrupts::set_nmi_handler(on_nmi);
+    interrupts::set_irq_entry_hook(on_irq_entry);
     memory::set_tlb_shootdown(shoot);
 }
 
@@ -92,7 +158,11 @@ fn shoot(start: u64, end: u64) {
     END.store(end, Ordering::Relaxed);
     // Publishes the range, and the page-table writes before it, to whoever reads this value.
     GENERATION.store(generation, Ordering::SeqCst);
-    let targets = (0..MAX_CPUS).filter(|i| others & (1 << i) != 0);
+    // The CPUs halted in their idle loop flush as they wake; the others are asked now.
+    let asked = (0..MAX_CPUS)
+        .filter(|&i| others & (1 << i) != 0 && !leave_to_idle(&CPUS[i]))
+        .fold(0u64, |mask, i| mask | (1 << i));
+    let targets = (0..MAX_CPUS).filter(|i| asked & (1 << i) != 0);
     for i in targets.clone() {
         lapic::send_nmi(CPUS[i].apic_id.load(Ordering::Relaxed));
     }

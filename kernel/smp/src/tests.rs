@@ -123,7 +123,8 @@ fn another_cpu_sees_a_page_change() {
         unsafe { core::ptr::write_volatile(va as *mut u64, 0x1111) };
         // The other CPU reads it: its TLB now holds the translation.
         assert_eq!(crate::run_on(cpu, read_u64, va), Some(0x1111));
-        let before = crate::cpu(cpu).unwrap().shootdowns;
+        let answered_so_far = |c: crate::CpuInfo| c.shootdowns + c.deferred;
+        let before = answered_so_far(crate::cpu(cpu).unwrap());
         let old = memory::translate(va).unwrap();
         memory::unmap_page(va).unwrap();
         // Keep the old frame out of the new mapping, so a stale entry would show.
@@ -145,12 +146,78 @@ fn another_cpu_sees_a_page_change() {
         for f in held {
             memory::free_frame(f).unwrap();
         }
-        // unmap, protect, unmap: three requests, each answered.
-        let answered = crate::cpu(cpu).unwrap().shootdowns - before;
+        // unmap, protect, unmap: three requests, each answered (or flushed as it woke: it
+        // idles between the calls).
+        let answered = answered_so_far(crate::cpu(cpu).unwrap()) - before;
         assert!(
             answered >= 3,
             "CPU {cpu} answered {answered} shootdowns of 3"
         );
+    }
+}
+
+kernel_test! {
+    fn a_cpu_halted_during_a_page_change_drops_it_as_it_wakes() {
+        x86_64::instructions::interrupts::without_interrupts(halted_cpu_sees_a_page_change);
+    }
+}
+
+/// Whether CPU `cpu` is halted in its idle loop now.
+fn halted(cpu: usize) -> bool {
+    crate::CPUS[cpu]
+        .tlb
+        .load(core::sync::atomic::Ordering::SeqCst)
+        != crate::shootdown::TLB_LIVE
+}
+
+fn halted_cpu_sees_a_page_change() {
+    let va = TEST_VA;
+    let me = interrupts::cpu_index();
+    for cpu in (0..crate::cpus_online()).filter(|&c| c != me) {
+        // A request left to the halted CPU, then its next interrupt (the call's IPI) must
+        // find the new page, not the one its TLB held. Tried until the CPU was halted at the
+        // request (it may be running a task, or wake for a tick in between).
+        let mut deferred = false;
+        for _ in 0..1000 {
+            memory::map_page(va, memory::PageFlags::RW).unwrap();
+            // SAFETY: just mapped, writable, owned by this test.
+            unsafe { core::ptr::write_volatile(va as *mut u64, 0x3333) };
+            assert_eq!(crate::run_on(cpu, read_u64, va), Some(0x3333));
+            let start = time::monotonic_ns();
+            while !halted(cpu) && time::monotonic_ns() - start < 50_000_000 {
+                core::hint::spin_loop();
+            }
+            let before = crate::cpu(cpu).unwrap();
+            let old = memory::translate(va).unwrap();
+            memory::unmap_page(va).unwrap();
+            let mut held = alloc::vec::Vec::new();
+            while held.len() < 64 && !held.contains(&old) {
+                held.push(memory::allocate_frame().unwrap());
+            }
+            memory::map_page(va, memory::PageFlags::RW).unwrap();
+            // SAFETY: as above.
+            unsafe { core::ptr::write_volatile(va as *mut u64, 0x4444) };
+            let after = crate::cpu(cpu).unwrap();
+            deferred = after.deferred > before.deferred && after.shootdowns == before.shootdowns;
+            assert_eq!(
+                crate::run_on(cpu, read_u64, va),
+                Some(0x4444),
+                "CPU {cpu} read a stale page (request {})",
+                if deferred {
+                    "left to its wake"
+                } else {
+                    "answered"
+                }
+            );
+            memory::unmap_page(va).unwrap();
+            for f in held {
+                memory::free_frame(f).unwrap();
+            }
+            if deferred {
+                break;
+            }
+        }
+        assert!(deferred, "CPU {cpu} was never halted at a request");
     }
 }
 
@@ -161,8 +228,12 @@ kernel_test! {
             memory::map_page(TEST_VA + cpu as u64 * 4096, memory::PageFlags::RW).unwrap();
         }
         let sent = crate::shootdown_stats().sent;
-        let answered: alloc::vec::Vec<u64> =
-            (0..cpus).map(|c| crate::cpu(c).unwrap().shootdowns).collect();
+        // Answered by NMI, or left to the CPU's wake (once its own part is done it idles).
+        let answered_so_far = |c: usize| {
+            let c = crate::cpu(c).unwrap();
+            c.shootdowns + c.deferred
+        };
+        let answered: alloc::vec::Vec<u64> = (0..cpus).map(answered_so_far).collect();
         // Every other CPU protects its own page over and over, with interrupts disabled (in
         // the call's handler), while this one does the same: requests cross all the time.
         // Interrupts off here too, so this task stays on its CPU meanwhile.
@@ -181,7 +252,7 @@ kernel_test! {
             let sent = crate::shootdown_stats().sent - sent;
             assert!(sent >= PROTECTS * cpus as u64, "{sent} shootdowns sent");
             for (c, before) in answered.iter().enumerate() {
-                let n = crate::cpu(c).unwrap().shootdowns - before;
+                let n = answered_so_far(c) - before;
                 assert!(n >= PROTECTS * (cpus as u64 - 1), "CPU {c} answered {n} shootdowns");
             }
         }

@@ -119,9 +119,10 @@ pub(super) fn cmd_cpus(_: &[String], io: &mut Io) -> i32 {
         };
         let answered = if smp::cpus_online() > 1 {
             format!(
-                ", {} task switches, {} TLB shootdowns answered",
+                ", {} task switches, {} TLB shootdowns answered, {} flushed on waking",
                 task::cpu_run_stats(a.index).task_switches,
-                a.shootdowns
+                a.shootdowns,
+                a.deferred
             )
         } else {
             String::new()
