@@ -72,6 +72,7 @@ const C_PROGRAMS: &[(&str, &str, Link)] = &[
     ("mqueue.c", "posixmq", Link::StaticPie),
     ("dualstack.c", "dualstack", Link::StaticPie),
     ("waitfor.c", "waitfor", Link::StaticPie),
+    ("spawnwait.c", "spawnwait", Link::StaticPie),
     ("stress.c", "stress", Link::StaticPie),
     ("hello.c", "hello-dyn", Link::Dynamic),
 ];

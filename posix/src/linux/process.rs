@@ -54,6 +54,7 @@ pub fn clone_process(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
     let parent = state::current();
     let release = Arc::new(Event::default());
     let seen = release.count();
+    let ended = Arc::new(Event::default());
     let inherited = (
         parent.pid,
         parent.actions.lock().clone(),
@@ -63,9 +64,11 @@ pub fn clone_process(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
         parent.thread().sigmask,
         parent.child_ended.clone(),
         release.clone(),
+        ended.clone(),
     );
     let handle = libtheseus::process::spawn(&thread::current_name(), move || {
-        let (ppid, actions, cloexec, dirs, umask, sigmask, parent_event, release) = inherited;
+        let (ppid, actions, cloexec, dirs, umask, sigmask, parent_event, release, ended) =
+            inherited;
         let me = state::current();
         me.ppid.store(ppid, Ordering::Relaxed);
         *me.actions.lock() = actions;
@@ -73,13 +76,14 @@ pub fn clone_process(r: &mut Registers, a: [u64; 6]) -> Result<u64> {
         *me.dir_paths.lock() = dirs;
         *me.umask.lock() = umask;
         *me.parent_event.lock() = Some(parent_event);
+        *me.end_event.lock() = Some(ended);
         *me.vfork_release.lock() = Some(release);
         me.update_thread(|t| t.sigmask = sigmask);
         drop(me);
         usermode::enter(&child)
     })?;
     let pid = handle.id().as_u64();
-    parent.children.lock().insert(pid, Child { handle });
+    parent.children.lock().insert(pid, Child { handle, ended });
     drop(parent);
     // The parent continues once the child has called execve or ended.
     while release.count() == seen {
@@ -256,7 +260,7 @@ fn wait_child(pid: i32, nohang: bool) -> Result<Option<(u64, u32)>> {
                 }
                 children
                     .get(&(pid as u64))
-                    .filter(|c| c.handle.is_finished())
+                    .filter(|c| c.has_ended())
                     .map(|_| pid as u64)
             } else {
                 if children.is_empty() {
@@ -264,12 +268,12 @@ fn wait_child(pid: i32, nohang: bool) -> Result<Option<(u64, u32)>> {
                 }
                 children
                     .iter()
-                    .find(|(_, c)| c.handle.is_finished())
+                    .find(|(_, c)| c.has_ended())
                     .map(|(&p, _)| p)
             };
             candidate.and_then(|p| children.remove(&p).map(|c| (p, c)))
         };
-        if let Some((child_pid, Child { handle })) = ended {
+        if let Some((child_pid, Child { handle, .. })) = ended {
             return Ok(Some((child_pid, wait_status(&handle.join()))));
         }
         if nohang {

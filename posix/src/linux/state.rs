@@ -74,6 +74,20 @@ impl Event {
 /// A child process, as its parent sees it.
 pub struct Child {
     pub handle: thread::JoinHandle,
+    /// Signalled as the child's process state goes (the child's [`Process::end_event`]), a
+    /// moment before its main thread's exit status is published.
+    pub ended: Arc<Event>,
+}
+
+impl Child {
+    /// Whether the child ended: its main thread has, or its process state went and the thread
+    /// is about to (`wait4` then joins it). The parent's `child_ended` is signalled in the
+    /// same drop of the state, before the thread publishes its status: looking at the thread
+    /// alone, a parent on another CPU woken by that signal could find it still running and go
+    /// back to waiting with nothing left to wake it.
+    pub fn has_ended(&self) -> bool {
+        self.ended.count() != 0 || self.handle.is_finished()
+    }
 }
 
 pub struct Process {
@@ -91,6 +105,9 @@ pub struct Process {
     pub child_ended: Arc<Event>,
     /// The parent's `child_ended`, signalled when this process's state goes (it ended).
     pub parent_event: Mutex<Option<Arc<Event>>>,
+    /// The `ended` event of the parent's record of this process ([`Child`]), signalled when
+    /// this process's state goes, before `parent_event`.
+    pub end_event: Mutex<Option<Arc<Event>>>,
     /// Set for a `vfork` child: signalled at its `execve` or end, releasing the parent.
     pub vfork_release: Mutex<Option<Arc<Event>>>,
     /// Descriptors to close at `execve` (`O_CLOEXEC`, `FD_CLOEXEC`).
@@ -164,6 +181,7 @@ impl Process {
             children: Mutex::new(BTreeMap::new()),
             child_ended: Arc::new(Event::default()),
             parent_event: Mutex::new(None),
+            end_event: Mutex::new(None),
             vfork_release: Mutex::new(None),
             cloexec: Mutex::new(BTreeSet::new()),
             missing: Mutex::new(BTreeMap::new()),
@@ -277,6 +295,9 @@ impl Drop for Process {
         }
         if let Some(release) = self.vfork_release.lock().take() {
             release.signal();
+        }
+        if let Some(ended) = self.end_event.lock().take() {
+            ended.signal();
         }
         if let Some(parent) = self.parent_event.lock().take() {
             parent.signal();
