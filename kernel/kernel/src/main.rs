@@ -87,14 +87,20 @@ extern "C" fn kernel_entry(protocol: u32, info_phys: u32) -> ! {
     }
 }
 
+/// Each task's end, once published: it can make a process descriptor readable, and end the
+/// shell's foreground job.
+fn on_task_end() {
+    vfs::readiness::changed();
+    shell::task_end_hook();
+}
+
 extern "C" fn kernel_main() -> ! {
     interrupts::init();
     time::init();
     serial::set_log_clock(time::monotonic_ns);
     interrupts::register_irq(4, on_serial_irq);
     task::init("kernel_main");
-    // A task's end can make a process descriptor readable.
-    task::set_end_observer(vfs::readiness::changed);
+    task::set_end_observer(on_task_end);
     // A process's CPU time keeps its ended threads'.
     task::set_ending_observer(vfs::charge_ending_task);
     usermode::init();

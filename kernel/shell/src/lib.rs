@@ -181,6 +181,14 @@ pub fn serial_input_hook() {
     }
 }
 
+/// Called by the kernel as each task ends, once its end is published (`task`'s end
+/// observer): wakes the shell if it waits for a job, whose tasks (programs' threads included)
+/// may be among those that end. The tasks the shell starts also notify it themselves, but
+/// before their end is visible; this is the wake-up that finds them ended.
+pub fn task_end_hook() {
+    JOB_EVENT.notify_all();
+}
+
 /// Asks the shell to stop its foreground job, as a Ctrl-C on the console does.
 pub fn interrupt_foreground() {
     vfs::raise_console_signal(SIGINT);
@@ -808,7 +816,8 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> WaitEnd {
             }
             continue;
         }
-        // Task ends notify JOB_EVENT; a task killed while blocked does not, so poll too.
+        // Task ends notify JOB_EVENT (`task_end_hook`), and so do Ctrl-C and Ctrl-\\; a
+        // task's stop and a window-size change do not, so poll too.
         let deadline = time::monotonic_ns() + 10_000_000;
         JOB_EVENT.wait_until_deadline(
             &mut || all_done() || (interruptible && vfs::console_signal_pending()),

@@ -457,3 +457,23 @@ kernel_test! {
         assert_eq!(sh.run_line("cd /; rm -r /tmp/shls"), 0);
     }
 }
+
+kernel_test! {
+    fn the_shell_is_woken_when_a_task_ends() {
+        // A task that never notifies the shell itself (a program's threads do not): its end
+        // alone (the kernel's end observer calling `task_end_hook`) must wake a wait for it,
+        // long before the deadline that otherwise ends the wait.
+        let handle = task::spawn("quiet", || {
+            task::sleep_ns(20_000_000);
+            0
+        })
+        .expect("spawn");
+        let deadline = time::monotonic_ns() + 5_000_000_000;
+        let ended = crate::JOB_EVENT.wait_until_deadline(
+            &mut || handle.task().state() == task::State::Exited,
+            Some(deadline),
+        );
+        assert!(ended, "not woken by the task's end within 5 s");
+        handle.join();
+    }
+}
