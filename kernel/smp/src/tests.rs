@@ -178,7 +178,7 @@ fn halted_cpu_sees_a_page_change() {
         // find the new page, not the one its TLB held. Tried until the CPU was halted at the
         // request (it may be running a task, or wake for a tick in between).
         let mut deferred = false;
-        for _ in 0..1000 {
+        for _ in 0..200 {
             memory::map_page(va, memory::PageFlags::RW).unwrap();
             // SAFETY: just mapped, writable, owned by this test.
             unsafe { core::ptr::write_volatile(va as *mut u64, 0x3333) };

@@ -3,7 +3,7 @@
 
 use crate::ctx::{Entry, Kind};
 use crate::types::{
-    Filestat, clockid, fdflags, fdstat_bytes, filetype, lookupflags, oflags, pack_dirents, rights,
+    DirentPacker, Filestat, clockid, fdflags, fdstat_bytes, filetype, lookupflags, oflags, rights,
     whence,
 };
 use crate::{Errno, GuestMemory, WasiCtx, path};
@@ -194,21 +194,23 @@ impl WasiCtx {
         mem.slice(buf, buf_len)?;
         let h = self.dir(fd, rights::FD_READDIR)?;
         let ino = fs::fstat(h).map_err(Errno::from)?.ino;
-        let max = (buf_len as usize / 24).saturating_add(1).min(4096);
-        let entries = fs::readdir(h, cookie.saturating_sub(2), max).map_err(Errno::from)?;
         let dots = [
             (1, ino, ".", filetype::DIRECTORY),
             (2, ino, "..", filetype::DIRECTORY),
         ];
         let skip = usize::try_from(cookie.min(2)).unwrap_or(2);
-        let bytes = pack_dirents(
-            dots.into_iter().skip(skip).chain(
-                entries
-                    .iter()
-                    .map(|d| (d.next + 2, d.ino, &*d.name, ft(d.file_type))),
-            ),
-            buf_len as usize,
-        );
+        let mut packer = DirentPacker::new(buf_len as usize);
+        let room = dots
+            .into_iter()
+            .skip(skip)
+            .all(|(next, ino, name, t)| packer.push(next, ino, name, t));
+        if room {
+            fs::readdir_each(h, cookie.saturating_sub(2), |d| {
+                packer.push(d.next + 2, d.ino, d.name, ft(d.file_type))
+            })
+            .map_err(Errno::from)?;
+        }
+        let bytes = packer.finish();
         mem.write(buf, &bytes)?;
         mem.write_u32(used, bytes.len() as u32)
     }

@@ -1,7 +1,7 @@
 //! Host tests of the pure parts: guest memory bounds, guest path checks, argument and
 //! environment layout, preopen queries, struct layouts, the function table.
 
-use crate::types::{Filestat, fdstat_bytes, pack_dirents};
+use crate::types::{DirentPacker, Filestat, fdstat_bytes};
 use crate::{Errno, GuestMemory, IOV_MAX, PATH_MAX, Preopen, WasiCtx, abi, path};
 use std::vec;
 use std::vec::Vec;
@@ -172,7 +172,11 @@ fn struct_layouts_match_the_witx() {
         assert_eq!(s[off], v, "offset {off}");
     }
     // Two entries, the second cut by the buffer size.
-    let d = pack_dirents([(1, 10, "ab", 4), (2, 11, "cde", 3)], 24 + 2 + 24 + 1);
+    let mut p = DirentPacker::new(24 + 2 + 24 + 1);
+    assert!(p.push(1, 10, "ab", 4));
+    assert!(!p.push(2, 11, "cde", 3), "the buffer is full");
+    assert!(!p.push(3, 12, "f", 4), "nothing more goes in");
+    let d = p.finish();
     assert_eq!(d.len(), 51);
     assert_eq!(&d[0..8], &1u64.to_le_bytes());
     assert_eq!(&d[16..20], &2u32.to_le_bytes());
@@ -180,7 +184,13 @@ fn struct_layouts_match_the_witx() {
     assert_eq!(&d[24..26], b"ab");
     assert_eq!(&d[26..34], &2u64.to_le_bytes());
     assert_eq!(d[50], b'c');
-    assert!(pack_dirents([(1, 1, "x", 4)], 0).is_empty());
+    let mut p = DirentPacker::new(0);
+    assert!(!p.push(1, 1, "x", 4));
+    assert!(p.finish().is_empty());
+    // Exactly full: the entry fits whole, and the packer says no more fit.
+    let mut p = DirentPacker::new(24 + 1);
+    assert!(!p.push(1, 1, "x", 4));
+    assert_eq!(p.finish().len(), 25);
 }
 
 #[test]

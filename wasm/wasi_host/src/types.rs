@@ -251,24 +251,41 @@ pub fn dirent_header(next: u64, ino: u64, namlen: u32, filetype: u8) -> [u8; 24]
     b
 }
 
-/// The serialized form `fd_readdir` fills `buf_len` bytes with: entries `(next cookie, ino,
-/// name, filetype)` one after another, the last one cut at `buf_len` (so a full buffer tells
-/// the guest to call again).
-pub fn pack_dirents<'a>(
-    entries: impl IntoIterator<Item = (u64, u64, &'a str, u8)>,
+/// The serialized form `fd_readdir` fills `buf_len` bytes with, built one entry at a time
+/// (straight from the directory's listing, with no vector of entries): entries `(next
+/// cookie, ino, name, filetype)` one after another, the last one cut at `buf_len` (so a full
+/// buffer tells the guest to call again).
+pub struct DirentPacker {
+    out: alloc::vec::Vec<u8>,
     buf_len: usize,
-) -> alloc::vec::Vec<u8> {
-    let mut out = alloc::vec::Vec::new();
-    for (next, ino, name, ft) in entries {
-        if out.len() >= buf_len {
-            break;
+}
+
+impl DirentPacker {
+    pub fn new(buf_len: usize) -> DirentPacker {
+        DirentPacker {
+            out: alloc::vec::Vec::with_capacity(buf_len.min(64 << 10)),
+            buf_len,
+        }
+    }
+
+    /// Adds an entry; false once the buffer is full (this entry may be cut, and no more go
+    /// in).
+    pub fn push(&mut self, next: u64, ino: u64, name: &str, filetype: u8) -> bool {
+        if self.out.len() >= self.buf_len {
+            return false;
         }
         let namlen = u32::try_from(name.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&dirent_header(next, ino, namlen, ft));
-        out.extend_from_slice(name.as_bytes());
+        self.out
+            .extend_from_slice(&dirent_header(next, ino, namlen, filetype));
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.len() < self.buf_len
     }
-    out.truncate(buf_len);
-    out
+
+    /// The bytes for the guest's buffer.
+    pub fn finish(mut self) -> alloc::vec::Vec<u8> {
+        self.out.truncate(self.buf_len);
+        self.out
+    }
 }
 
 /// `fstflags`: which times `*_set_times` changes.
