@@ -40,8 +40,8 @@ pub use mapping::{
 };
 pub use paging::{
     FrameStats, MMIO_WINDOW, MapError, PageFlags, allocate_contiguous_frames, allocate_frame,
-    frame_stats, free_contiguous_frames, free_frame, map_page, mmio_to_virt, phys_to_virt,
-    protect_page, resident_pages, set_tlb_shootdown, translate, unmap_page,
+    flush_local_tlb, frame_stats, free_contiguous_frames, free_frame, map_page, mmio_to_virt,
+    phys_to_virt, protect_page, resident_pages, set_tlb_shootdown, translate, unmap_page,
 };
 pub use stack::{Stack, allocate_stack};
 

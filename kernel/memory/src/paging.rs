@@ -242,6 +242,18 @@ pub fn set_tlb_shootdown(shootdown: fn(u64, u64)) {
     SHOOTDOWN.store(shootdown as usize, Ordering::SeqCst);
 }
 
+/// Drops this CPU's whole TLB (a CR3 reload), for the emulator's sake: the scheduler calls it
+/// at each timer tick of a CPU that runs a task. QEMU's TCG sizes each vCPU's software TLB
+/// (direct-mapped) only when that TLB is flushed whole, from how full it got since the last
+/// such flush, doubling it while it is more than 70% used; this kernel, with one address
+/// space, otherwise never flushes a busy CPU's TLB whole, so a vCPU kept the size it had
+/// when it started. A one-threaded round of 1000 files took 48-80 ms on the second vCPU
+/// against 35-37 ms on the first; 37-64 ms with this (docs/ARCHITECTURE.md, "Two vCPUs").
+/// What it costs is a refill of the working set's entries every tick.
+pub fn flush_local_tlb() {
+    tlb::flush_all();
+}
+
 /// Flushes `[start, end)` (page aligned) from the other CPUs' TLBs, if a shootdown is
 /// installed. Interrupts must be disabled.
 fn flush_other_cpus(start: u64, end: u64) {

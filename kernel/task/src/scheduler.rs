@@ -672,6 +672,10 @@ fn on_cpu_tick() {
         return;
     }
     let cpu = this_cpu();
+    if !with_current(|t| t.idle) {
+        // So that the emulator sizes this CPU's TLB to the work it runs (see there).
+        memory::flush_local_tlb();
+    }
     if ::interrupts::take_interrupted_user_mode() {
         let tick = 1_000_000_000 / time::TICK_HZ;
         with_current(|current| {
