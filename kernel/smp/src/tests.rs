@@ -114,6 +114,23 @@ kernel_test! {
     }
 }
 
+/// Unmaps the test page at `va`, maps it again onto another frame and writes `value` there;
+/// returns the frames taken to keep the old one out of the new mapping (so a stale TLB entry
+/// would show), for the caller to free.
+fn remap_to_another_frame(va: u64, value: u64) -> alloc::vec::Vec<u64> {
+    let old = memory::translate(va).unwrap();
+    memory::unmap_page(va).unwrap();
+    let mut held = alloc::vec::Vec::new();
+    while held.len() < 64 && !held.contains(&old) {
+        held.push(memory::allocate_frame().unwrap());
+    }
+    memory::map_page(va, memory::PageFlags::RW).unwrap();
+    assert_ne!(memory::translate(va), Some(old));
+    // SAFETY: just mapped, writable, owned by the test.
+    unsafe { core::ptr::write_volatile(va as *mut u64, value) };
+    held
+}
+
 fn another_cpu_sees_a_page_change() {
     let va = TEST_VA;
     let me = interrupts::cpu_index();
@@ -125,17 +142,7 @@ fn another_cpu_sees_a_page_change() {
         assert_eq!(crate::run_on(cpu, read_u64, va), Some(0x1111));
         let answered_so_far = |c: crate::CpuInfo| c.shootdowns + c.deferred;
         let before = answered_so_far(crate::cpu(cpu).unwrap());
-        let old = memory::translate(va).unwrap();
-        memory::unmap_page(va).unwrap();
-        // Keep the old frame out of the new mapping, so a stale entry would show.
-        let mut held = alloc::vec::Vec::new();
-        while held.len() < 64 && !held.contains(&old) {
-            held.push(memory::allocate_frame().unwrap());
-        }
-        memory::map_page(va, memory::PageFlags::RW).unwrap();
-        assert_ne!(memory::translate(va), Some(old));
-        // SAFETY: as above.
-        unsafe { core::ptr::write_volatile(va as *mut u64, 0x2222) };
+        let held = remap_to_another_frame(va, 0x2222);
         assert_eq!(
             crate::run_on(cpu, read_u64, va),
             Some(0x2222),
@@ -188,15 +195,7 @@ fn halted_cpu_sees_a_page_change() {
                 core::hint::spin_loop();
             }
             let before = crate::cpu(cpu).unwrap();
-            let old = memory::translate(va).unwrap();
-            memory::unmap_page(va).unwrap();
-            let mut held = alloc::vec::Vec::new();
-            while held.len() < 64 && !held.contains(&old) {
-                held.push(memory::allocate_frame().unwrap());
-            }
-            memory::map_page(va, memory::PageFlags::RW).unwrap();
-            // SAFETY: as above.
-            unsafe { core::ptr::write_volatile(va as *mut u64, 0x4444) };
+            let held = remap_to_another_frame(va, 0x4444);
             let after = crate::cpu(cpu).unwrap();
             deferred = after.deferred > before.deferred && after.shootdowns == before.shootdowns;
             assert_eq!(
