@@ -1,6 +1,8 @@
 //! Kernel memory: the physical frame allocator instance, the kernel's own 4-level page tables,
 //! kernel stacks with guard pages, the kernel heap (`#[global_allocator]`), and owned virtual
-//! memory mappings ([`Mapping`]) with on-demand commit from the page-fault handler.
+//! memory mappings ([`Mapping`]) with on-demand commit from the page-fault handler, and the
+//! TLB: flushes after changes, the slot for other CPUs' shootdown, the whole flush a busy
+//! CPU's ticks ask for ([`flush_local_tlb`]).
 //!
 //! Virtual layout (one address space for everything, as in Theseus):
 //! - `0x10_0000..`: the kernel image, identity mapped, per-section permissions;

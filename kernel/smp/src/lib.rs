@@ -5,7 +5,8 @@
 //! (the `syscall` registers), and then hands it to the scheduler the caller names
 //! ([`ApEntry`]: each processor runs tasks from then on). Also the reschedule IPI
 //! ([`send_reschedule`]) and the halt of an idle CPU ([`halt_until_interrupt`]) the
-//! scheduler uses, the TLB shootdown `memory` uses once other CPUs run (`shootdown`, by NMI),
+//! scheduler uses, the TLB shootdown `memory` uses once other CPUs run (`shootdown`, by NMI;
+//! left to the wake of a CPU halted in its idle loop),
 //! running a function on another CPU ([`run_on`], by IPI), and the count of CPUs online for
 //! `sched_getaffinity` and friends.
 //!
