@@ -10,7 +10,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use alloc::vec;
 use wasmtime_runner::CompileError;
 
@@ -30,12 +30,14 @@ pub fn compile(input: &str, output: &str) -> Result<(), CompileError> {
     let (stdin, stdout, stderr) =
         opened.map_err(|e| CompileError::Failed(format!("{err_path}: {e}")))?;
     let ctx = vfs::ProcessContext::new(stdin, stdout, stderr, "/");
+    let context = Arc::downgrade(&ctx);
     let argv = vec![COMPILER.to_string(), input.to_string(), output.to_string()];
     let err_file = ErrFile(&err_path);
     let spawned = process::spawn(COMPILER, argv, ctx);
     let status = spawned.map(|handle| {
         let mut child = Child {
             task: handle.task().clone(),
+            context,
             ended: false,
         };
         // A kill point: a kill of this task unwinds from here, dropping `child`.
@@ -62,7 +64,11 @@ pub fn compile(input: &str, output: &str) -> Result<(), CompileError> {
 /// The compiler process while the caller waits for it: dropped before it ended (the caller
 /// unwinds from a kill), it is killed and waited for.
 struct Child {
+    /// Its main thread.
     task: Arc<task::Task>,
+    /// Its context, which every thread of it holds (Cranelift compiles on several): gone
+    /// once the last one has ended.
+    context: Weak<vfs::ProcessContext>,
     ended: bool,
 }
 
@@ -72,8 +78,9 @@ impl Drop for Child {
             return;
         }
         let _ = process::kill(self.task.id(), "its caller was killed");
-        // Sleeps are no kill points while the caller unwinds: waits until the compiler ends.
-        while self.task.exit_value().is_none() {
+        // Sleeps are no kill points while the caller unwinds: waits until the compiler has
+        // ended, all its threads (the main one ends first; the others may still be unwinding).
+        while self.task.exit_value().is_none() || self.context.strong_count() > 0 {
             task::sleep_ns(1_000_000);
         }
     }
