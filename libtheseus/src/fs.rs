@@ -96,14 +96,14 @@ impl From<vfs::Stat> for Metadata {
     }
 }
 
-/// One directory entry.
+/// One directory entry ([`read_dir`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
     /// Shared with the directory's listing: handing out entries copies no names.
     pub name: alloc::sync::Arc<str>,
     pub file_type: FileType,
     pub ino: u64,
-    /// Cookie to pass to [`readdir`] to continue after this entry.
+    /// Cookie to pass to [`readdir_each`] to continue after this entry.
     pub next: u64,
 }
 
@@ -124,7 +124,7 @@ pub struct DirEntryRef<'a> {
     pub name: &'a str,
     pub file_type: FileType,
     pub ino: u64,
-    /// Cookie to pass to [`readdir`] or [`readdir_each`] to continue after this entry.
+    /// Cookie to pass to [`readdir_each`] to continue after this entry.
     pub next: u64,
 }
 
@@ -238,16 +238,8 @@ pub fn is_directory(fd: Fd) -> Result<bool> {
     Ok(vfs::file(fd)?.kind() == vfs::FileKind::Directory)
 }
 
-/// Directory entries of `fd` after `cookie` (0: from the start), at most `max`.
-pub fn readdir(fd: Fd, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
-    Ok(vfs::readdir(fd, cookie, max)?
-        .into_iter()
-        .map(Into::into)
-        .collect())
-}
-
-/// [`readdir`] without a vector: `visit` gets the entries after `cookie` one at a time, in
-/// order, until it returns false or the listing ends.
+/// The entries of directory `fd` after `cookie` (0: from the start), one at a time, in
+/// order: `visit` gets each until it returns false or the listing ends (no vector of them).
 pub fn readdir_each(
     fd: Fd,
     cookie: u64,
@@ -669,11 +661,6 @@ impl File {
 
     pub fn set_len(&self, len: u64) -> Result<()> {
         ftruncate(self.fd, len)
-    }
-
-    /// Entries of a directory opened with `directory(true)` (or read-only), after `cookie`.
-    pub fn readdir(&self, cookie: u64, max: usize) -> Result<Vec<DirEntry>> {
-        readdir(self.fd, cookie, max)
     }
 
     /// A second descriptor to the same open file.
