@@ -242,12 +242,19 @@ kernel_test! {
     fn tls_keys_are_per_thread_with_destructors() {
         let key = tls::Key::new(Some(add_to_sum));
         let (sum0, runs0) = (DTOR_SUM.load(Ordering::SeqCst), DTOR_RUNS.load(Ordering::SeqCst));
+        // Every thread waits here until all three have set their values, so their TLS blocks
+        // are alive at once (an ended thread's block may be reused by the next one).
+        let arrived = Arc::new(AtomicUsize::new(0));
         let handles: Vec<_> = (1..=3u64)
             .map(|i| {
+                let arrived = arrived.clone();
                 thread::spawn(move || {
                     assert_eq!(key.get(), 0, "fresh threads see 0");
                     key.set(i * 10);
-                    thread::yield_now();
+                    arrived.fetch_add(1, Ordering::SeqCst);
+                    while arrived.load(Ordering::SeqCst) < 3 {
+                        thread::yield_now();
+                    }
                     assert_eq!(key.get(), i * 10, "each thread its own value");
                     let tp = tls::thread_pointer();
                     // SAFETY: the thread pointer points at the self-pointer word of this
@@ -260,7 +267,10 @@ kernel_test! {
             })
             .collect();
         let tps: Vec<ExitStatus> = handles.into_iter().map(|h| h.join()).collect();
+        assert!(tps.iter().all(|tp| matches!(tp, ExitStatus::Exited(_))), "{tps:?}");
         assert_ne!(tps[0], tps[1], "thread pointers differ");
+        assert_ne!(tps[0], tps[2], "thread pointers differ");
+        assert_ne!(tps[1], tps[2], "thread pointers differ");
         assert_eq!(key.get(), 0, "the test thread's value is untouched");
         assert_eq!(DTOR_SUM.load(Ordering::SeqCst) - sum0, 60);
         assert_eq!(DTOR_RUNS.load(Ordering::SeqCst) - runs0, 3);
