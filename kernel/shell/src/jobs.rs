@@ -4,32 +4,52 @@
 use crate::{INTERRUPT_REASON, Io, STATUS_INTERRUPTED, Shell, WaitEnd, wait_stages};
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::{Arc, Weak};
 use task::{ExitValue, JoinHandle, State};
 
-/// One command of a pipeline: a task (with the command name), or a status already known
-/// (a builtin that ran in the shell, a command not found, a failed redirection).
+/// One command of a pipeline: a task (with the command name and the context its threads
+/// share), or a status already known (a builtin that ran in the shell, a command not found, a
+/// failed redirection).
 pub(crate) enum Stage {
-    Task(String, JoinHandle),
+    Task(String, JoinHandle, Weak<vfs::ProcessContext>),
     Done(i32),
 }
 
 impl Stage {
-    /// True until the stage's task has ended (a stopped task counts).
-    fn running(&self) -> bool {
-        matches!(self, Stage::Task(_, h) if h.task().state() != State::Exited)
+    /// True until the stage's program has ended (a stopped one counts): its main task and
+    /// every other thread of it, which hold its context (as a Linux shell's `waitpid` returns
+    /// once the whole thread group is gone: a command after a killed multi-threaded program
+    /// does not see its last threads).
+    pub(crate) fn running(&self) -> bool {
+        matches!(self, Stage::Task(_, h, ctx)
+            if h.task().state() != State::Exited || ctx.strong_count() > 0)
+    }
+
+    /// The threads of the stage's program still alive after its main task ended (threads
+    /// being killed by its `exit_group`, or left running by a main thread's plain `exit`).
+    pub(crate) fn leftover_threads(&self) -> alloc::vec::Vec<task::TaskId> {
+        match self {
+            Stage::Task(_, h, ctx) if h.task().state() == State::Exited => {
+                ctx.upgrade().map_or_else(alloc::vec::Vec::new, |ctx| {
+                    let ctx: Arc<dyn core::any::Any + Send + Sync> = ctx;
+                    task::tasks_with_context(&ctx)
+                })
+            }
+            _ => alloc::vec::Vec::new(),
+        }
     }
 
     /// The signal the stage's live task is stopped (or asked to stop) by, if any.
     pub(crate) fn stopped(&self) -> Option<i32> {
         match self {
-            Stage::Task(_, h) if self.running() => h.task().stop_signal(),
+            Stage::Task(_, h, _) if self.running() => h.task().stop_signal(),
             _ => None,
         }
     }
 
     fn exit(&self) -> Option<ExitValue> {
         match self {
-            Stage::Task(_, h) => h.task().exit_value(),
+            Stage::Task(_, h, _) => h.task().exit_value(),
             Stage::Done(s) => Some(ExitValue::Exited(*s as isize)),
         }
     }
@@ -130,7 +150,7 @@ impl BgJob {
             .iter()
             .filter(|s| s.running())
             .filter_map(|s| match s {
-                Stage::Task(_, h) => Some(h.id()),
+                Stage::Task(_, h, _) => Some(h.id()),
                 Stage::Done(_) => None,
             })
             .collect()
@@ -173,7 +193,7 @@ pub(crate) fn cmd_jobs(sh: &mut Shell, _: &[String], io: &mut Io) -> i32 {
 /// Sends `signal` to every live task of `job` (`SIGCONT` continues stopped ones).
 pub(crate) fn signal_job(job: &BgJob, signal: i32, reason: &str) {
     for stage in &job.stages {
-        if let Stage::Task(_, h) = stage
+        if let Stage::Task(_, h, _) = stage
             && stage.running()
         {
             let _ = process::signal(h.id(), signal, reason);

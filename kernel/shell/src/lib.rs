@@ -454,8 +454,9 @@ impl Shell {
                         let ctx = vfs::ProcessContext::new(fin, fout, ferr, &self.cwd);
                         ctx.set_job(pgid);
                         self.program_env(&ctx, &cmd.assignments);
+                        let context = Arc::downgrade(&ctx);
                         match wasm::spawn_program(&name, path, cmd.argv, ctx) {
-                            Ok(handle) => stages.push(Stage::Task(name, handle)),
+                            Ok(handle) => stages.push(Stage::Task(name, handle, context)),
                             Err(_) => {
                                 self.emit(format!("sh: {name}: cannot start a task\n").as_bytes());
                                 stages.push(Stage::Done(1));
@@ -466,8 +467,9 @@ impl Shell {
                         let ctx = vfs::ProcessContext::new(fin, fout, ferr, &self.cwd);
                         ctx.set_job(pgid);
                         self.program_env(&ctx, &cmd.assignments);
+                        let context = Arc::downgrade(&ctx);
                         match process::spawn(&path, cmd.argv, ctx) {
-                            Ok(handle) => stages.push(Stage::Task(name, handle)),
+                            Ok(handle) => stages.push(Stage::Task(name, handle, context)),
                             Err(e) => {
                                 self.emit(format!("{name}: {e}\n").as_bytes());
                                 stages.push(Stage::Done(STATUS_CANNOT_EXECUTE));
@@ -496,13 +498,14 @@ impl Shell {
                     let argv = cmd.argv;
                     let pages = found.map_or(task::DEFAULT_STACK_PAGES, |(_, p)| p);
                     let builder = task::Builder::new(&name).stack_pages(pages);
+                    let context = Arc::downgrade(&ctx);
                     let spawned = vfs::spawn_with_context(builder, ctx, move || {
                         let status = f(&argv, &mut Io::fds());
                         JOB_EVENT.notify_all();
                         status as isize
                     });
                     match spawned {
-                        Ok(handle) => stages.push(Stage::Task(name, handle)),
+                        Ok(handle) => stages.push(Stage::Task(name, handle, context)),
                         Err(_) => {
                             self.emit(format!("sh: {name}: cannot start a task\n").as_bytes());
                             stages.push(Stage::Done(1));
@@ -533,7 +536,7 @@ impl Shell {
                 .iter()
                 .rev()
                 .find_map(|s| match s {
-                    Stage::Task(_, h) => Some(h.id()),
+                    Stage::Task(_, h, _) => Some(h.id()),
                     Stage::Done(_) => None,
                 })
                 .unwrap_or(0);
@@ -592,7 +595,7 @@ impl Shell {
         }
         let stages = &job.stages;
         for stage in stages {
-            if let Stage::Task(name, h) = stage
+            if let Stage::Task(name, h, _) = stage
                 && let Some(task::ExitValue::Killed(reason)) = h.task().exit_value()
                 && reason != INTERRUPT_REASON
             {
@@ -609,7 +612,7 @@ impl Shell {
         let real = time::monotonic_ns().saturating_sub(start);
         let (mut user, mut cpu) = (0, 0);
         for stage in stages {
-            if let Stage::Task(_, h) = stage {
+            if let Stage::Task(_, h, _) = stage {
                 user += h.task().user_ns_with_descendants();
                 cpu += h.task().cpu_ns_with_descendants();
             }
@@ -761,24 +764,20 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> WaitEnd {
     let handles: Vec<&task::JoinHandle> = stages
         .iter()
         .filter_map(|s| match s {
-            Stage::Task(_, h) => Some(h),
-            Stage::Done(_) => None,
+            Stage::Task(_, h, _) if s.running() => Some(h),
+            _ => None,
         })
         .collect();
-    let all_done = || {
-        handles
-            .iter()
-            .all(|h| h.task().state() == task::State::Exited)
-    };
+    let all_done = || stages.iter().all(|s| !s.running());
     if interruptible {
         vfs::take_console_signal();
         vfs::take_console_resized();
     }
     let stopped = || {
         let signal = stages.iter().find_map(Stage::stopped)?;
-        handles
+        stages
             .iter()
-            .all(|h| h.task().state() == task::State::Exited || h.task().stop_signal().is_some())
+            .all(|s| !s.running() || s.stopped().is_some())
             .then_some(signal)
     };
     let mut interrupted = false;
@@ -813,6 +812,10 @@ pub(crate) fn wait_stages(stages: &[Stage], interruptible: bool) -> WaitEnd {
             };
             for h in &handles {
                 let _ = process::signal(h.id(), signal, reason);
+            }
+            // A program whose main thread has ended but not its others: they end.
+            for id in stages.iter().flat_map(Stage::leftover_threads) {
+                let _ = task::kill(id, reason);
             }
             continue;
         }

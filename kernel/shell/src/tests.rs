@@ -477,3 +477,47 @@ kernel_test! {
         handle.join();
     }
 }
+
+kernel_test! {
+    fn a_job_ends_with_the_last_thread_of_its_program() {
+        // A program whose main task ends before another of its threads (as after an
+        // `exit_group`, whose kills take the other threads a moment to finish): the shell's
+        // wait goes on until that thread has ended too, as `waitpid` does in Linux.
+        use core::sync::atomic::{AtomicBool, Ordering};
+        static RELEASE: AtomicBool = AtomicBool::new(false);
+        static LATE_DONE: AtomicBool = AtomicBool::new(false);
+        let ctx = vfs::ProcessContext::with_console();
+        let context = alloc::sync::Arc::downgrade(&ctx);
+        let builder = task::Builder::new("early-main");
+        let main = vfs::spawn_with_context(builder, ctx, || {
+            task::spawn("late-thread", || {
+                while !RELEASE.load(Ordering::SeqCst) {
+                    task::sleep_ns(1_000_000);
+                }
+                LATE_DONE.store(true, Ordering::SeqCst);
+                0
+            })
+            .expect("spawn the second thread");
+            0
+        })
+        .expect("spawn");
+        let main_task = main.task().clone();
+        let stages = [crate::Stage::Task("early-main".into(), main, context)];
+        while main_task.state() != task::State::Exited {
+            task::sleep_ns(1_000_000);
+        }
+        let left = stages[0].leftover_threads();
+        assert_eq!(left.len(), 1, "the second thread outlives the main one: {left:?}");
+        assert!(stages[0].running(), "a program with a live thread still runs");
+        task::spawn("releaser", || {
+            task::sleep_ns(30_000_000);
+            RELEASE.store(true, Ordering::SeqCst);
+            0
+        })
+        .expect("spawn the releaser");
+        assert_eq!(crate::wait_stages(&stages, false), crate::WaitEnd::Done);
+        assert!(LATE_DONE.load(Ordering::SeqCst), "the wait ended before the last thread");
+        assert!(!stages[0].running());
+        assert!(stages[0].leftover_threads().is_empty());
+    }
+}

@@ -39,9 +39,15 @@ pub fn context_of<T: Any + Send + Sync>(id: TaskId) -> Option<Arc<T>> {
 /// The live tasks whose context object is the same as task `id`'s (the threads of one
 /// process), `id` included; empty if `id` does not exist or has no context.
 pub fn tasks_sharing_context(id: TaskId) -> Vec<TaskId> {
-    let Some(ctx) = find(id).and_then(|t| t.context.lock().clone()) else {
-        return Vec::new();
-    };
+    match find(id).and_then(|t| t.context.lock().clone()) {
+        Some(ctx) => tasks_with_context(&ctx),
+        None => Vec::new(),
+    }
+}
+
+/// The live tasks whose context object is `ctx` (the threads of one process, found after its
+/// main thread has ended too).
+pub fn tasks_with_context(ctx: &Arc<dyn Any + Send + Sync>) -> Vec<TaskId> {
     let tasks: Vec<Arc<Task>> = interrupts::without_interrupts(|| {
         TASKS.lock().values().filter_map(Weak::upgrade).collect()
     });
@@ -52,7 +58,7 @@ pub fn tasks_sharing_context(id: TaskId) -> Vec<TaskId> {
             t.context
                 .lock()
                 .as_ref()
-                .is_some_and(|c| Arc::ptr_eq(c, &ctx))
+                .is_some_and(|c| Arc::ptr_eq(c, ctx))
         })
         .map(|t| t.id)
         .collect()

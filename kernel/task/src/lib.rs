@@ -56,7 +56,7 @@ use x86_64::instructions::interrupts;
 
 pub use context::{
     context, context_of, set_context, set_context_of, set_user_entry_stack, tasks_sharing_context,
-    user_entry_stack, with_context,
+    tasks_with_context, user_entry_stack, with_context,
 };
 pub use cpu_time::{CpuRunStats, CpuTimes, cpu_run_stats, cpu_times};
 pub use faults::{
