@@ -3,7 +3,7 @@
 //! CPU's own time in tasks and idle and the switches to a task it made.
 
 use crate::scheduler::MAX_CPUS;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 
 static BUSY_NS: AtomicU64 = AtomicU64::new(0);
 static USER_NS: AtomicU64 = AtomicU64::new(0);
@@ -16,10 +16,27 @@ struct PerCpu {
     user_ns: AtomicU64,
     idle_ns: AtomicU64,
     task_switches: AtomicU64,
-    /// When the running task started (monotonic ns; 0: the CPU runs no tasks yet), and
-    /// whether it is the idle task: the time since is added when the stats are read.
+    /// Since when the running task's time is not in the counters yet (monotonic ns; 0: the
+    /// CPU runs no tasks yet), and whether it is the idle task: the time since is added when
+    /// the stats are read.
     since_ns: AtomicU64,
     idle_now: AtomicBool,
+    /// Odd while the CPU itself changes the counters, `since_ns` or `idle_now` (a sequence
+    /// lock: a reader on another CPU retries until it saw them unchanged, so that it never
+    /// counts a run twice or not at all, and `/proc/stat` never goes backwards).
+    seq: AtomicU64,
+}
+
+impl PerCpu {
+    /// Runs `f`, which changes this CPU's times, as one step for readers. Only the CPU itself
+    /// writes them, with interrupts disabled, so writers never overlap.
+    fn write(&self, f: impl FnOnce(&PerCpu)) {
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq + 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        f(self);
+        self.seq.store(seq + 2, Ordering::Release);
+    }
 }
 
 static PER_CPU: [PerCpu; MAX_CPUS] = [const {
@@ -30,6 +47,7 @@ static PER_CPU: [PerCpu; MAX_CPUS] = [const {
         task_switches: AtomicU64::new(0),
         since_ns: AtomicU64::new(0),
         idle_now: AtomicBool::new(false),
+        seq: AtomicU64::new(0),
     }
 }; MAX_CPUS];
 
@@ -51,16 +69,28 @@ pub fn cpu_run_stats(cpu: usize) -> CpuRunStats {
     let Some(c) = PER_CPU.get(cpu) else {
         return CpuRunStats::default();
     };
-    let mut stats = CpuRunStats {
-        busy_ns: c.busy_ns.load(Ordering::Relaxed),
-        user_ns: c.user_ns.load(Ordering::Relaxed),
-        idle_ns: c.idle_ns.load(Ordering::Relaxed),
-        task_switches: c.task_switches.load(Ordering::Relaxed),
+    let (mut stats, since, idle_now) = loop {
+        let seq = c.seq.load(Ordering::Acquire);
+        if seq % 2 == 1 {
+            core::hint::spin_loop();
+            continue;
+        }
+        let stats = CpuRunStats {
+            busy_ns: c.busy_ns.load(Ordering::Relaxed),
+            user_ns: c.user_ns.load(Ordering::Relaxed),
+            idle_ns: c.idle_ns.load(Ordering::Relaxed),
+            task_switches: c.task_switches.load(Ordering::Relaxed),
+        };
+        let since = c.since_ns.load(Ordering::Relaxed);
+        let idle_now = c.idle_now.load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        if c.seq.load(Ordering::Relaxed) == seq {
+            break (stats, since, idle_now);
+        }
     };
-    let since = c.since_ns.load(Ordering::Relaxed);
     if since != 0 {
         let running = time::monotonic_ns().saturating_sub(since);
-        if c.idle_now.load(Ordering::Relaxed) {
+        if idle_now {
             stats.idle_ns += running;
         } else {
             stats.busy_ns += running;
@@ -71,8 +101,10 @@ pub fn cpu_run_stats(cpu: usize) -> CpuRunStats {
 
 /// CPU `cpu` runs a task from `now` on (`idle`: its idle task).
 pub(crate) fn started(cpu: usize, now: u64, idle: bool) {
-    PER_CPU[cpu].idle_now.store(idle, Ordering::Relaxed);
-    PER_CPU[cpu].since_ns.store(now, Ordering::Relaxed);
+    PER_CPU[cpu].write(|c| {
+        c.idle_now.store(idle, Ordering::Relaxed);
+        c.since_ns.store(now, Ordering::Relaxed);
+    });
 }
 
 /// CPU time since boot, in nanoseconds.
@@ -88,20 +120,24 @@ pub struct CpuTimes {
     pub switches: u64,
 }
 
-/// A task ran `ns` on CPU `cpu` until a switch; `idle`: it was an idle task.
-pub(crate) fn charge_run(cpu: usize, idle: bool, ns: u64) {
-    let (counter, own) = if idle {
-        (&IDLE_NS, &PER_CPU[cpu].idle_ns)
-    } else {
-        (&BUSY_NS, &PER_CPU[cpu].busy_ns)
-    };
+/// The task running on CPU `cpu` (`idle`: its idle task) ran `ns` until `now` (a switch, or
+/// a charge before its end): counted, the running time starts again at `now`. On the CPU
+/// itself, interrupts disabled.
+pub(crate) fn charge_run(cpu: usize, idle: bool, ns: u64, now: u64) {
+    let counter = if idle { &IDLE_NS } else { &BUSY_NS };
     counter.fetch_add(ns, Ordering::Relaxed);
-    own.fetch_add(ns, Ordering::Relaxed);
-    SWITCHES.fetch_add(1, Ordering::Relaxed);
+    PER_CPU[cpu].write(|c| {
+        let own = if idle { &c.idle_ns } else { &c.busy_ns };
+        own.fetch_add(ns, Ordering::Relaxed);
+        if c.since_ns.load(Ordering::Relaxed) != 0 {
+            c.since_ns.store(now, Ordering::Relaxed);
+        }
+    });
 }
 
 /// CPU `cpu` switched to another task; `idle`: to its idle task.
 pub(crate) fn count_switch(cpu: usize, idle: bool) {
+    SWITCHES.fetch_add(1, Ordering::Relaxed);
     if !idle {
         PER_CPU[cpu].task_switches.fetch_add(1, Ordering::Relaxed);
     }

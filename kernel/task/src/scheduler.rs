@@ -523,7 +523,7 @@ fn charge_since_last_switch(c: &mut CpuSched, cpu: usize, task: &Task) -> u64 {
     let ran = now.saturating_sub(c.last_switch_ns);
     task.cpu_ns.fetch_add(ran, Ordering::Relaxed);
     task.totals.charge(|t| &t.cpu_ns, ran);
-    crate::cpu_time::charge_run(cpu, task.idle, ran);
+    crate::cpu_time::charge_run(cpu, task.idle, ran, now);
     c.last_switch_ns = now;
     now
 }

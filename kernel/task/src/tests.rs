@@ -670,3 +670,58 @@ kernel_test! {
         }
     }
 }
+
+kernel_test! {
+    /// Each CPU's time in tasks and idle (what `/proc/stat` shows) never goes backwards, read
+    /// from any CPU while tasks start, end and switch: a reader must not count the running
+    /// task's time twice (after a charge before a task's end) or lose it (a switch between
+    /// its loads).
+    fn cpu_times_never_go_backwards() {
+        use core::sync::atomic::AtomicBool;
+        static STOP: AtomicBool = AtomicBool::new(false);
+        static ENDED: AtomicUsize = AtomicUsize::new(0);
+        STOP.store(false, Ordering::SeqCst);
+        ENDED.store(0, Ordering::SeqCst);
+        let churn = spawn("churner", || {
+            while !STOP.load(Ordering::SeqCst) {
+                // Runs a while, so that a run counted twice would show.
+                let h = spawn("short", || {
+                    let end = time::monotonic_ns() + 50_000;
+                    while time::monotonic_ns() < end {
+                        core::hint::spin_loop();
+                    }
+                    0
+                })
+                .unwrap();
+                h.join();
+                ENDED.fetch_add(1, Ordering::SeqCst);
+            }
+            0
+        })
+        .unwrap();
+        let cpus = active_cpus();
+        let online = || (0..64).filter(move |c| cpus & (1 << c) != 0);
+        let mut last: Vec<(u64, u64)> = (0..64).map(|_| (0, 0)).collect();
+        let deadline = time::monotonic_ns() + 20_000_000_000;
+        let mut reads = 0;
+        while (reads < 20_000 || ENDED.load(Ordering::SeqCst) < 1000)
+            && time::monotonic_ns() < deadline
+        {
+            for c in online() {
+                let s = cpu_run_stats(c);
+                let (busy, idle) = last[c];
+                assert!(
+                    s.busy_ns >= busy && s.idle_ns >= idle,
+                    "CPU {c}: busy {busy} -> {}, idle {idle} -> {}",
+                    s.busy_ns,
+                    s.idle_ns
+                );
+                last[c] = (s.busy_ns, s.idle_ns);
+            }
+            reads += 1;
+        }
+        STOP.store(true, Ordering::SeqCst);
+        churn.join();
+        assert!(ENDED.load(Ordering::SeqCst) >= 1000, "tasks ended meanwhile");
+    }
+}
