@@ -116,20 +116,32 @@ kernel_test! {
         task::yield_now();
         let free = || memory::frame_stats().free + memory::heap_stats().size as u64 / 4096;
         let (frames, heap) = (free(), memory::heap_stats().used);
-        for kind in &kinds {
-            for _ in 0..100 {
-                run(kind);
+        let round = || {
+            for kind in &kinds {
+                for _ in 0..50 {
+                    run(kind);
+                }
             }
-        }
+        };
+        round();
+        let middle = memory::heap_stats().used;
+        round();
         // `task` keeps up to two ended tasks' default-sized stacks mapped for the next spawns
         // (its stack pool): whether it holds one or two now depends on what else ended
-        // meanwhile, so that much is not a leak (600 crashes leaking a frame each would be).
+        // meanwhile, so that much is not a leak (700 crashes leaking a frame each would be).
         let pooled = 2 * task::DEFAULT_STACK_PAGES;
         task::yield_now();
         assert!(free() + 32 + pooled >= frames, "frames leaked: {} -> {}", frames, free());
-        // 600 crashes: a leak of one small allocation per crash would show as kilobytes.
-        let grown = memory::heap_stats().used.saturating_sub(heap);
-        assert!(grown < 1024, "heap grew by {grown} bytes");
+        // 350 crashes, twice: a leak of one small allocation per crash would show as
+        // kilobytes in both counts. Tables that other tasks grow once meanwhile show in one
+        // count only (1469 bytes were seen in the whole count, with the host's CPUs busy
+        // with other work).
+        let first = middle.saturating_sub(heap);
+        let second = memory::heap_stats().used.saturating_sub(middle);
+        assert!(
+            first.min(second) < 1024 && first.max(second) < 8192,
+            "heap grew by {first} bytes, then by {second}"
+        );
     }
 }
 

@@ -30,8 +30,11 @@ kernel_test! {
             round();
         }
         // A leaked stack would be 65 frames per task; page-table pages for stack slots that
-        // other tasks of the test kernel took meanwhile are a few.
-        assert!(free() + 32 >= frames, "task stacks returned: {} -> {}", frames, free());
+        // other tasks of the test kernel took meanwhile are a few, and the stack pool may
+        // hold up to two stacks more than before (it depends on what else ended meanwhile:
+        // one more was seen with the host's CPUs busy).
+        let pooled = 2 * DEFAULT_STACK_PAGES;
+        assert!(free() + 32 + pooled >= frames, "task stacks returned: {} -> {}", frames, free());
         // 600 tasks later, twice: a leak of even one small allocation per task would show as
         // kilobytes in both counts. Tables that other tasks of the test kernel grow once
         // meanwhile (a queue's capacity: 4.5 KiB was seen, with one CPU model and not with
