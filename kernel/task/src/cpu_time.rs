@@ -27,16 +27,22 @@ struct PerCpu {
     seq: AtomicU64,
 }
 
-impl PerCpu {
-    /// Runs `f`, which changes this CPU's times, as one step for readers. Only the CPU itself
-    /// writes them, with interrupts disabled, so writers never overlap.
-    fn write(&self, f: impl FnOnce(&PerCpu)) {
-        let seq = self.seq.load(Ordering::Relaxed);
-        self.seq.store(seq + 1, Ordering::Relaxed);
-        fence(Ordering::Release);
-        f(self);
-        self.seq.store(seq + 2, Ordering::Release);
-    }
+/// Starts a change of CPU `cpu`'s times, counters and running mark (see `PerCpu::seq`),
+/// before its clock is read for it: a reader that finds the sequence unchanged read the
+/// clock before this, so the running time it added is part of what the change counts. Only
+/// the CPU itself, interrupts disabled (writers never overlap); ended by [`end_update`].
+pub(crate) fn begin_update(cpu: usize) {
+    let c = &PER_CPU[cpu];
+    c.seq
+        .store(c.seq.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    fence(Ordering::SeqCst);
+}
+
+/// Ends the change [`begin_update`] started.
+pub(crate) fn end_update(cpu: usize) {
+    let c = &PER_CPU[cpu];
+    c.seq
+        .store(c.seq.load(Ordering::Relaxed) + 1, Ordering::Release);
 }
 
 static PER_CPU: [PerCpu; MAX_CPUS] = [const {
@@ -69,7 +75,7 @@ pub fn cpu_run_stats(cpu: usize) -> CpuRunStats {
     let Some(c) = PER_CPU.get(cpu) else {
         return CpuRunStats::default();
     };
-    let (mut stats, since, idle_now) = loop {
+    let (mut stats, since, idle_now, now) = loop {
         let seq = c.seq.load(Ordering::Acquire);
         if seq % 2 == 1 {
             core::hint::spin_loop();
@@ -83,13 +89,16 @@ pub fn cpu_run_stats(cpu: usize) -> CpuRunStats {
         };
         let since = c.since_ns.load(Ordering::Relaxed);
         let idle_now = c.idle_now.load(Ordering::Relaxed);
-        fence(Ordering::Acquire);
+        // The clock before the second look: a switch that began after it counts at least
+        // up to this time for the running task (see `begin_update`).
+        let now = time::monotonic_ns();
+        fence(Ordering::SeqCst);
         if c.seq.load(Ordering::Relaxed) == seq {
-            break (stats, since, idle_now);
+            break (stats, since, idle_now, now);
         }
     };
     if since != 0 {
-        let running = time::monotonic_ns().saturating_sub(since);
+        let running = now.saturating_sub(since);
         if idle_now {
             stats.idle_ns += running;
         } else {
@@ -99,12 +108,12 @@ pub fn cpu_run_stats(cpu: usize) -> CpuRunStats {
     stats
 }
 
-/// CPU `cpu` runs a task from `now` on (`idle`: its idle task).
+/// CPU `cpu` runs a task from `now` on (`idle`: its idle task). Inside an update
+/// ([`begin_update`]) that read `now`.
 pub(crate) fn started(cpu: usize, now: u64, idle: bool) {
-    PER_CPU[cpu].write(|c| {
-        c.idle_now.store(idle, Ordering::Relaxed);
-        c.since_ns.store(now, Ordering::Relaxed);
-    });
+    let c = &PER_CPU[cpu];
+    c.idle_now.store(idle, Ordering::Relaxed);
+    c.since_ns.store(now, Ordering::Relaxed);
 }
 
 /// CPU time since boot, in nanoseconds.
@@ -122,17 +131,16 @@ pub struct CpuTimes {
 
 /// The task running on CPU `cpu` (`idle`: its idle task) ran `ns` until `now` (a switch, or
 /// a charge before its end): counted, the running time starts again at `now`. On the CPU
-/// itself, interrupts disabled.
+/// itself, interrupts disabled, inside an update ([`begin_update`]) that read `now`.
 pub(crate) fn charge_run(cpu: usize, idle: bool, ns: u64, now: u64) {
     let counter = if idle { &IDLE_NS } else { &BUSY_NS };
     counter.fetch_add(ns, Ordering::Relaxed);
-    PER_CPU[cpu].write(|c| {
-        let own = if idle { &c.idle_ns } else { &c.busy_ns };
-        own.fetch_add(ns, Ordering::Relaxed);
-        if c.since_ns.load(Ordering::Relaxed) != 0 {
-            c.since_ns.store(now, Ordering::Relaxed);
-        }
-    });
+    let c = &PER_CPU[cpu];
+    let own = if idle { &c.idle_ns } else { &c.busy_ns };
+    own.fetch_add(ns, Ordering::Relaxed);
+    if c.since_ns.load(Ordering::Relaxed) != 0 {
+        c.since_ns.store(now, Ordering::Relaxed);
+    }
 }
 
 /// CPU `cpu` switched to another task; `idle`: to its idle task.

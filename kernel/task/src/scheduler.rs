@@ -238,8 +238,10 @@ pub fn init(name: &str) {
         let mut c = CPUS[cpu].lock();
         c.current = Some(boot.clone());
         ::interrupts::set_current_task(Arc::as_ptr(&boot) as usize);
+        crate::cpu_time::begin_update(cpu);
         c.last_switch_ns = time::monotonic_ns();
         crate::cpu_time::started(cpu, c.last_switch_ns, false);
+        crate::cpu_time::end_update(cpu);
         let mut tasks = TASKS.lock();
         tasks.insert(boot.id, Arc::downgrade(&boot));
         tasks.insert(idle.id, Arc::downgrade(&idle));
@@ -290,9 +292,11 @@ pub fn run_this_cpu() -> ! {
     {
         let mut c = CPUS[cpu].lock();
         c.current = Some(idle.clone());
+        crate::cpu_time::begin_update(cpu);
         c.last_switch_ns = time::monotonic_ns();
         c.slice_left = TIME_SLICE_TICKS;
         crate::cpu_time::started(cpu, c.last_switch_ns, true);
+        crate::cpu_time::end_update(cpu);
     }
     ::interrupts::set_current_task(Arc::as_ptr(&idle) as usize);
     drop(idle);
@@ -536,7 +540,9 @@ pub(crate) fn charge_running_task() {
         let cpu = this_cpu();
         let mut c = CPUS[cpu].lock();
         if let Some(task) = c.current.clone() {
+            crate::cpu_time::begin_update(cpu);
             charge_since_last_switch(&mut c, cpu, &task);
+            crate::cpu_time::end_update(cpu);
         }
     });
 }
@@ -558,6 +564,8 @@ pub(crate) fn schedule_locked_irqs_off() {
         let mut c = CPUS[cpu].lock();
         let mut q = queue();
         let prev = c.current.take().expect("scheduler not started");
+        // The charge and the next task's start are one change for readers of the CPU times.
+        crate::cpu_time::begin_update(cpu);
         let now = charge_since_last_switch(&mut c, cpu, &prev);
         {
             let mut st = prev.sched.lock();
@@ -577,6 +585,7 @@ pub(crate) fn schedule_locked_irqs_off() {
         next.sched.lock().state = State::Running;
         next.on_cpu.store(cpu, Ordering::SeqCst);
         crate::cpu_time::started(cpu, now, next.idle);
+        crate::cpu_time::end_update(cpu);
         if next.idle {
             IDLE_CPUS.fetch_or(1 << cpu, Ordering::SeqCst);
         } else {
