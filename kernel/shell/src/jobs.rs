@@ -39,10 +39,11 @@ impl Stage {
         }
     }
 
-    /// The signal the stage's live task is stopped (or asked to stop) by, if any.
+    /// The signal the stage's live task is stopped (or asked to stop) by, if any (none once
+    /// its main task has ended: a task killed while stopped keeps its stop signal).
     pub(crate) fn stopped(&self) -> Option<i32> {
         match self {
-            Stage::Task(_, h, _) if self.running() => h.task().stop_signal(),
+            Stage::Task(_, h, _) if h.task().state() != State::Exited => h.task().stop_signal(),
             _ => None,
         }
     }

@@ -38,7 +38,8 @@ kernel_test! {
         // 600 tasks later, twice: a leak of even one small allocation per task would show as
         // kilobytes in both counts. Tables that other tasks of the test kernel grow once
         // meanwhile (a queue's capacity: 4.5 KiB was seen, with one CPU model and not with
-        // another) show in the first count only.
+        // another) show in one count only (2176 bytes in the second once, with the host's
+        // CPUs busy).
         let middle = memory::heap_stats().used;
         for _ in 0..3 {
             round();
@@ -47,7 +48,7 @@ kernel_test! {
         let second = memory::heap_stats().used.saturating_sub(middle);
         log::info!("600 tasks grew the heap by {first} bytes, the next 600 by {second}");
         assert!(
-            first < 8192 && second < 2048,
+            first.min(second) < 2048 && first.max(second) < 8192,
             "task structures freed: the heap grew by {first} bytes, then by {second}"
         );
     }
