@@ -124,6 +124,32 @@ pub fn capture_from_into(rbp: u64, rip: u64, buf: &mut [u64]) -> usize {
     walk(rbp, buf, 1)
 }
 
+/// The call chain of a context that jumped to a null (or tiny) address: a call through a
+/// null function pointer pushed its return address at `rsp`, so when that word names a
+/// kernel function the chain is `rip`, that return address, then the frames from `rbp` (the
+/// caller's frame is still current). Otherwise as [`capture_from_into`]. Returns the number
+/// of frames written and whether `[rsp]` was taken as the return address.
+pub fn capture_null_jump_into(rbp: u64, rip: u64, rsp: u64, buf: &mut [u64]) -> (usize, bool) {
+    let ret = peek(rsp).filter(|&r| r != 0 && symbolize(r - 1).is_some());
+    match (ret, buf.split_first_mut()) {
+        (Some(ret), Some((first, rest))) if !rest.is_empty() => {
+            *first = rip;
+            (1 + capture_from_into(rbp, ret, rest), true)
+        }
+        _ => (capture_from_into(rbp, rip, buf), false),
+    }
+}
+
+/// The 8-byte word at `addr` if it is aligned and mapped (a lock-free page-table walk, see
+/// [`is_mapped`]); for reports about a broken context, whose stack pointer may be anything.
+pub fn peek(addr: u64) -> Option<u64> {
+    if !addr.is_multiple_of(8) || !is_mapped(addr) {
+        return None;
+    }
+    // SAFETY: aligned and mapped (checked just above); the word is read as plain data.
+    Some(unsafe { (addr as *const u64).read_volatile() })
+}
+
 /// Writes one line per frame, `  N: 0x0000000000123456 crate::module::function+0x1a`, for
 /// frames that are all return addresses ([`capture`]). A return address points after its
 /// call, so the function is looked up at `addr - 1` (the printed offset is of `addr`).

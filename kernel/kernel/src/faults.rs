@@ -51,9 +51,50 @@ fn reason(frame: &TrapFrame, kind: FaultKind) -> String {
         kind.signal_name()
     );
     let mut frames = [0u64; backtrace::MAX_FRAMES];
-    let n = backtrace::capture_from_into(frame.rbp, frame.rip, &mut frames);
+    if frame.is_user() || frame.rip >= 4096 {
+        let n = backtrace::capture_from_into(frame.rbp, frame.rip, &mut frames);
+        let _ = backtrace::write_fault_backtrace(&frames[..n], &mut reason);
+        return reason;
+    }
+    // Kernel code jumped to a null address: through a null function pointer (its return
+    // address is at rsp, and names the caller) or by a `ret` that found zero where its
+    // return address should be (a corrupt or never-written stack). The words around rsp and
+    // the task's stack tell which.
+    let (n, called) =
+        backtrace::capture_null_jump_into(frame.rbp, frame.rip, frame.rsp, &mut frames);
     let _ = backtrace::write_fault_backtrace(&frames[..n], &mut reason);
+    if !called {
+        let _ = null_jump_context(frame, &mut reason);
+    }
     reason
+}
+
+/// For a jump to a null address that was no call: where the stack pointer was (its task's
+/// stack, its CPU) and the words around it.
+fn null_jump_context(frame: &TrapFrame, out: &mut String) -> core::fmt::Result {
+    use core::fmt::Write;
+    write!(
+        out,
+        "no return address at rsp {:#x} (CPU {}",
+        frame.rsp,
+        interrupts::cpu_index()
+    )?;
+    match task::current().stack_bounds() {
+        Some((guard, top)) => write!(out, ", the task's stack {:#x}-{top:#x})", guard + 4096)?,
+        None => out.write_str(", a task without a stack of its own)")?,
+    }
+    out.write_str("; words from rsp - 64:")?;
+    for i in 0..16u64 {
+        match frame
+            .rsp
+            .checked_sub(64)
+            .and_then(|a| backtrace::peek(a + i * 8))
+        {
+            Some(word) => write!(out, " {word:#x}")?,
+            None => out.write_str(" -")?,
+        }
+    }
+    out.write_str("\n")
 }
 
 fn on_fault(frame: &mut TrapFrame, kind: FaultKind) -> FaultAction {

@@ -14,6 +14,7 @@ extern crate alloc;
 
 mod boot;
 mod cmdline;
+mod fault_tests;
 mod faults;
 mod fuzz_tests;
 mod ktest_runner;
