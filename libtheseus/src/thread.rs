@@ -126,8 +126,8 @@ pub fn current_id() -> ThreadId {
 }
 
 /// CPU time the running thread has used, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`). It is
-/// accounted when the thread is switched out, so it does not include the current time slice
-/// (at most 20 ms): it advances in steps at each switch.
+/// accounted when the thread is switched out and at each timer tick, so it advances in steps
+/// and lags by at most one tick (10 ms).
 pub fn cpu_time_ns() -> u64 {
     task::current().cpu_ns()
 }

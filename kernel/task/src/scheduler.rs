@@ -538,13 +538,18 @@ fn charge_since_last_switch(c: &mut CpuSched, cpu: usize, task: &Task) -> u64 {
 pub(crate) fn charge_running_task() {
     interrupts::without_interrupts(|| {
         let cpu = this_cpu();
-        let mut c = CPUS[cpu].lock();
-        if let Some(task) = c.current.clone() {
-            crate::cpu_time::begin_update(cpu);
-            charge_since_last_switch(&mut c, cpu, &task);
-            crate::cpu_time::end_update(cpu);
-        }
+        charge_current(&mut CPUS[cpu].lock(), cpu);
     });
+}
+
+/// Charges CPU `cpu`'s running task (`c` is that CPU's state, locked, interrupts disabled)
+/// as a switch would, as one change for readers of the CPU's times.
+fn charge_current(c: &mut CpuSched, cpu: usize) {
+    if let Some(task) = c.current.clone() {
+        crate::cpu_time::begin_update(cpu);
+        charge_since_last_switch(c, cpu, &task);
+        crate::cpu_time::end_update(cpu);
+    }
 }
 
 /// Switches to the next runnable task (the idle task if none). Restores the caller's
@@ -672,9 +677,10 @@ fn on_boot_cpu_tick() {
     on_cpu_tick();
 }
 
-/// A CPU's timer tick: charges user time, and preempts the running task when its time slice
-/// is used up and another may run here, when the CPU idles, or when a task of a higher
-/// priority waits.
+/// A CPU's timer tick: charges the running task its time (so that a task alone on its CPU,
+/// never switched out, still sees its CPU time grow, as do `ps` and `/proc`), and preempts
+/// it when its time slice is used up and another may run here, when the CPU idles, or when a
+/// task of a higher priority waits.
 fn on_cpu_tick() {
     if ::interrupts::current_task() == 0 {
         // This CPU runs no tasks yet.
@@ -695,6 +701,7 @@ fn on_cpu_tick() {
     }
     let preempt = {
         let mut c = CPUS[cpu].lock();
+        charge_current(&mut c, cpu);
         c.slice_left = c.slice_left.saturating_sub(1);
         let slice_over = c.slice_left == 0;
         let current = c.current.as_ref().expect("a running task");

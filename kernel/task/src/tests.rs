@@ -106,14 +106,19 @@ kernel_test! {
         let stop = Arc::new(AtomicBool::new(false));
         let progress = Arc::new(AtomicU64::new(0));
         let (s, p) = (stop.clone(), progress.clone());
-        let spinner = spawn("spinner", move || {
-            while !s.load(Ordering::SeqCst) {
-                p.fetch_add(1, Ordering::SeqCst);
-                core::hint::spin_loop();
-            }
-            0
-        })
-        .unwrap();
+        // Both on this task's CPU (with another CPU free, the spinner would simply run there).
+        let cpu = current_cpu();
+        set_affinity(current_id(), 1 << cpu).unwrap();
+        let spinner = Builder::new("spinner")
+            .affinity(1 << cpu)
+            .spawn(move || {
+                while !s.load(Ordering::SeqCst) {
+                    p.fetch_add(1, Ordering::SeqCst);
+                    core::hint::spin_loop();
+                }
+                0
+            })
+            .unwrap();
         // This task never yields either: only preemption lets the spinner make progress.
         let t0 = time::monotonic_ns();
         while progress.load(Ordering::SeqCst) < 1000 {
@@ -123,6 +128,23 @@ kernel_test! {
         stop.store(true, Ordering::SeqCst);
         assert_eq!(spinner.join(), ExitValue::Exited(0));
         assert!(find(current_id()).unwrap().cpu_ns() > 0);
+    }
+}
+
+kernel_test! {
+    fn a_task_that_never_switches_sees_its_cpu_time_grow() {
+        // Spinning without a switch (nothing else wants this CPU, or it is preempted: either
+        // way), the task's CPU time must grow: the timer ticks charge it.
+        let me = find(current_id()).unwrap();
+        let (start, t0) = (me.cpu_ns(), time::monotonic_ns());
+        while me.cpu_ns() < start + 30_000_000 {
+            assert!(
+                time::monotonic_ns() - t0 < 5_000_000_000,
+                "CPU time stayed at {} ns for 5 s of spinning",
+                me.cpu_ns()
+            );
+            core::hint::spin_loop();
+        }
     }
 }
 
