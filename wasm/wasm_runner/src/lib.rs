@@ -41,6 +41,7 @@
 extern crate alloc;
 
 mod shadow;
+mod tests;
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;

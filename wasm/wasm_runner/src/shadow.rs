@@ -2,14 +2,18 @@
 //!
 //! wasmi 2.0 exposes no wasm backtrace, so before compiling, [`instrument`] rewrites the
 //! module: it appends one memory (1 page) and one mutable `i32` global `sp`, exported as
-//! [`MEMORY_EXPORT`] and [`SP_EXPORT`], and makes every defined function push its index
-//! on entry (`shadow[sp & 0xfffc] = index; sp += 4`) and pop before each `return`, each
-//! tail call and its final `end` (`sp -= 4`; the operand stack is not touched). The ring
-//! holds the innermost [`RING_FRAMES`] frames; `sp` keeps counting. The new memory and
-//! global come after the module's own, so no existing index changes. A module the rewrite
-//! does not handle (no defined memory, global or export section, or a parse error) is run
-//! unmodified, without a backtrace. On a trap, [`backtrace`] reads the frames back through
-//! the exports, innermost first, named from the module's `name` section.
+//! [`MEMORY_EXPORT`] and [`SP_EXPORT`], and gives every defined function one more local,
+//! `saved`. On entry a function pushes its index (`saved = sp; shadow[saved & 0xfffc] =
+//! index; sp = saved + 4`), and before each `return`, each tail call, each `br` out of the
+//! function and its final `end` it pops by putting `saved` back (`sp = saved`; the operand
+//! stack is not touched). The pop is one wasmi instruction (a pop that subtracted was
+//! three, and the instrumentation runs at every call), and a function that leaves without
+//! its pop (a `br_if` or `br_table` to the function's own label) leaves its frame on the
+//! ring only until its caller's pop. The ring holds the innermost [`RING_FRAMES`] frames; `sp` keeps counting.
+//! The new memory and global come after the module's own, so no existing index changes. A
+//! module the rewrite does not handle (no defined memory, global or export section, or a
+//! parse error) is run unmodified, without a backtrace. On a trap, [`backtrace`] reads the
+//! frames back through the exports, innermost first, named from the module's `name` section.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -18,7 +22,7 @@ use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
     ConstExpr, ExportKind, Function, GlobalType, Instruction, MemArg, MemoryType, ValType,
 };
-use wasmparser::{KnownCustom, Name, Operator, Parser, Payload, TypeRef};
+use wasmparser::{CompositeInnerType, KnownCustom, Name, Operator, Parser, Payload, TypeRef};
 
 /// Export name of the shadow stack's memory.
 pub const MEMORY_EXPORT: &str = "__theseus_shadow_memory";
@@ -35,6 +39,10 @@ struct Scan {
     has_memory_section: bool,
     has_global_section: bool,
     has_export_section: bool,
+    /// Parameters of each type (0 for a type that is no function type).
+    type_params: Vec<u32>,
+    /// The parameter count of each defined function, in order.
+    defined_params: Vec<u32>,
 }
 
 fn scan(bytes: &[u8]) -> Result<Scan, wasmparser::BinaryReaderError> {
@@ -45,6 +53,8 @@ fn scan(bytes: &[u8]) -> Result<Scan, wasmparser::BinaryReaderError> {
         has_memory_section: false,
         has_global_section: false,
         has_export_section: false,
+        type_params: Vec::new(),
+        defined_params: Vec::new(),
     };
     for payload in Parser::new(0).parse_all(bytes) {
         match payload? {
@@ -67,6 +77,22 @@ fn scan(bytes: &[u8]) -> Result<Scan, wasmparser::BinaryReaderError> {
                 s.globals += g.count();
             }
             Payload::ExportSection(_) => s.has_export_section = true,
+            Payload::TypeSection(types) => {
+                for group in types {
+                    for ty in group?.into_types() {
+                        s.type_params.push(match ty.composite_type.inner {
+                            CompositeInnerType::Func(f) => f.params().len() as u32,
+                            _ => 0,
+                        });
+                    }
+                }
+            }
+            Payload::FunctionSection(funcs) => {
+                for ty in funcs {
+                    let params = s.type_params.get(ty? as usize).copied().unwrap_or(0);
+                    s.defined_params.push(params);
+                }
+            }
             _ => {}
         }
     }
@@ -78,13 +104,16 @@ struct Shadow {
     memory: u32,
     global: u32,
     next_func: u32,
+    /// The parameter count of each defined function (the new local's index comes after the
+    /// parameters and the function's own locals).
+    defined_params: Vec<u32>,
+    imported_funcs: u32,
 }
 
 impl Shadow {
-    fn pop(&self, f: &mut Function) {
-        f.instruction(&Instruction::GlobalGet(self.global));
-        f.instruction(&Instruction::I32Const(4));
-        f.instruction(&Instruction::I32Sub);
+    /// `sp = saved`.
+    fn pop(&self, f: &mut Function, saved: u32) {
+        f.instruction(&Instruction::LocalGet(saved));
         f.instruction(&Instruction::GlobalSet(self.global));
     }
 }
@@ -143,9 +172,24 @@ impl Reencode for Shadow {
     ) -> Result<(), reencode::Error<Self::Error>> {
         let index = self.next_func;
         self.next_func += 1;
-        let mut f = self.new_function_with_parsed_locals(&func)?;
+        // A body without a function declaring it makes the module invalid, the copy too.
+        let params = self
+            .defined_params
+            .get((index - self.imported_funcs) as usize)
+            .copied()
+            .unwrap_or(0);
+        let mut locals = Vec::new();
+        let mut saved = params;
+        for group in func.get_locals_reader()? {
+            let (count, ty) = group?;
+            saved = saved.saturating_add(count);
+            locals.push((count, self.val_type(ty)?));
+        }
+        locals.push((1, ValType::I32));
+        let mut f = Function::new(locals);
         let g = self.global;
         f.instruction(&Instruction::GlobalGet(g));
+        f.instruction(&Instruction::LocalTee(saved));
         f.instruction(&Instruction::I32Const(0xfffc));
         f.instruction(&Instruction::I32And);
         f.instruction(&Instruction::I32Const(index as i32));
@@ -154,7 +198,7 @@ impl Reencode for Shadow {
             align: 2,
             memory_index: self.memory,
         }));
-        f.instruction(&Instruction::GlobalGet(g));
+        f.instruction(&Instruction::LocalGet(saved));
         f.instruction(&Instruction::I32Const(4));
         f.instruction(&Instruction::I32Add);
         f.instruction(&Instruction::GlobalSet(g));
@@ -177,6 +221,8 @@ impl Reencode for Shadow {
                     false
                 }
                 Operator::End if depth == 0 => true,
+                // A branch to the function's own label is a return.
+                Operator::Br { relative_depth } if relative_depth == depth => true,
                 Operator::End | Operator::Delegate { .. } => {
                     depth = depth.saturating_sub(1);
                     false
@@ -189,7 +235,7 @@ impl Reencode for Shadow {
             };
             if pop {
                 f.raw(body[copied..at].iter().copied());
-                self.pop(&mut f);
+                self.pop(&mut f, saved);
                 copied = at;
             }
         }
@@ -210,6 +256,8 @@ pub fn instrument(bytes: &[u8]) -> Option<Vec<u8>> {
         memory: s.memories,
         global: s.globals,
         next_func: s.imported_funcs,
+        defined_params: s.defined_params,
+        imported_funcs: s.imported_funcs,
     };
     let mut module = wasm_encoder::Module::new();
     shadow
