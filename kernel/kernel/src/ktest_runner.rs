@@ -4,7 +4,9 @@
 //! (as for any task), and its kill reason (the panic message and backtrace) is the test's
 //! failure report; the run goes on with the next test and ends with the real counts. The
 //! kernel log is limited to warnings meanwhile, so expected events (tasks killed on purpose)
-//! stay quiet.
+//! stay quiet. A test of the default group still running after [`STUCK_AFTER_NS`] is
+//! reported with every task and where it waits (its call chain from its last switch), then
+//! killed, so that a hang shows where it is instead of only a timeout of the whole run.
 
 use crate::panic::{QemuExit, exit_qemu};
 
@@ -24,7 +26,8 @@ pub fn run_all(group: ktest::Group) -> ! {
             ktest::run(test);
             0
         });
-        let outcome = outcome.map(task::JoinHandle::join);
+        let limit = (group == ktest::Group::Default).then_some(STUCK_AFTER_NS);
+        let outcome = outcome.map(|h| wait_for(h, test.name, limit));
         drop(hold);
         match outcome {
             Ok(task::ExitValue::Exited(_)) => serial::println!("test {} ... ok", test.name),
@@ -47,4 +50,42 @@ pub fn run_all(group: ktest::Group) -> ! {
     } else {
         QemuExit::Failure
     })
+}
+
+/// How long a test of the default group may run (the slowest take a few seconds; xtask gives
+/// the whole run 300 s).
+const STUCK_AFTER_NS: u64 = 90_000_000_000;
+
+/// Joins a test's task; past `limit` ns, reports the tasks and kills it first.
+fn wait_for(handle: task::JoinHandle, name: &str, limit: Option<u64>) -> task::ExitValue {
+    if let Some(limit) = limit {
+        let start = time::monotonic_ns();
+        while handle.task().exit_value().is_none() {
+            if time::monotonic_ns() - start > limit {
+                report_stuck(name, limit);
+                let _ = task::kill(handle.id(), "stuck: see the task list above");
+                break;
+            }
+            task::sleep_ns(50_000_000);
+        }
+    }
+    handle.join()
+}
+
+/// Prints every task, its state and, for one on no CPU, its call chain from its last switch.
+fn report_stuck(name: &str, limit: u64) {
+    use core::fmt::Write;
+    let mut out = alloc::format!(
+        "test {name} still runs after {} s; the tasks:\n",
+        limit / 1_000_000_000
+    );
+    for t in task::list() {
+        let _ = writeln!(out, "task {} ({}) {:?}:", t.id, t.name, t.state);
+        if let Some((rbp, ret)) = task::lookup(t.id).and_then(|t| t.switched_out_frame()) {
+            let mut frames = [0u64; 12];
+            let n = backtrace::capture_from_into(rbp, ret, &mut frames);
+            let _ = backtrace::write_backtrace(&frames[..n], &mut out);
+        }
+    }
+    serial::println!("{out}");
 }

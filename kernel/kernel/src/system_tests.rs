@@ -1,6 +1,6 @@
 //! In-kernel tests of properties that need several subsystems at once: the scheduler's
 //! preemption together with the IRQ stubs' FP/SIMD saving, the clock read by many tasks
-//! under load, the entropy device shared by several tasks.
+//! under load, the entropy device shared by several tasks, where a waiting task waits.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -249,5 +249,45 @@ kernel_test! {
         }
         let (_, bytes1) = virtio_rng::stats();
         assert!(bytes1 - bytes0 >= 4 * 512 * 32);
+    }
+}
+
+/// Waits in a function of its own (so that a backtrace of the waiting task names it).
+#[inline(never)]
+fn wait_in_a_named_function(release: &AtomicBool) -> isize {
+    while !release.load(Ordering::SeqCst) {
+        task::sleep_ns(5_000_000);
+    }
+    core::hint::black_box(0)
+}
+
+static RELEASE: AtomicBool = AtomicBool::new(false);
+
+kernel_test! {
+    fn a_waiting_task_shows_where_it_waits() {
+        // The report on a stuck in-kernel test walks each waiting task's chain from the frame
+        // its last switch saved: it must name the function the task waits in.
+        RELEASE.store(false, Ordering::SeqCst);
+        let waiter = task::spawn("waiter", || wait_in_a_named_function(&RELEASE)).expect("spawn");
+        let deadline = time::monotonic_ns() + 5_000_000_000;
+        let named = loop {
+            task::sleep_ns(2_000_000);
+            let frame = task::lookup(waiter.id()).and_then(|t| t.switched_out_frame());
+            if let Some((rbp, ret)) = frame {
+                let mut frames = [0u64; 16];
+                let n = backtrace::capture_from_into(rbp, ret, &mut frames);
+                let mut text = alloc::string::String::new();
+                backtrace::write_backtrace(&frames[..n], &mut text).unwrap();
+                if text.contains("wait_in_a_named_function") {
+                    break text;
+                }
+            }
+            assert!(time::monotonic_ns() < deadline, "never saw the waiter's function");
+        };
+        assert!(named.contains("sleep_ns"), "{named}");
+        RELEASE.store(true, Ordering::SeqCst);
+        assert_eq!(waiter.join(), task::ExitValue::Exited(0));
+        // A running or ended task has no such frame.
+        assert!(task::lookup(task::current_id()).unwrap().switched_out_frame().is_none());
     }
 }

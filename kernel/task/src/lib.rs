@@ -259,6 +259,27 @@ impl Task {
     pub fn exit_value(&self) -> Option<ExitValue> {
         interrupts::without_interrupts(|| self.exit.lock().clone())
     }
+    /// Where the task waits, if it is on no CPU: the frame pointer and return address its
+    /// last switch saved (the start of its call chain, for a report on stuck tasks). `None`
+    /// while a CPU runs it, once it has ended, or for a task without a stack of its own.
+    pub fn switched_out_frame(&self) -> Option<(u64, u64)> {
+        interrupts::without_interrupts(|| {
+            // The stack cannot be given back (and unmapped) while its lock is held here.
+            let stack = self.stack.lock();
+            let stack = stack.as_ref()?;
+            if self.on_cpu.load(Ordering::SeqCst) != NO_CPU {
+                return None;
+            }
+            let rsp = self.saved_rsp.load(Ordering::SeqCst);
+            if rsp < stack.bottom() || rsp.checked_add(switch::SAVED_FRAME_BYTES)? > stack.top() {
+                return None;
+            }
+            // SAFETY: the saved frame lies in the task's mapped stack (checked above), which
+            // stays mapped while its lock is held; the task may be switched in meanwhile, so
+            // the words are plain data that may be stale.
+            Some(unsafe { switch::saved_frame(rsp) })
+        })
+    }
     /// The bottom of the task's kernel stack and its guard page, if it has its own stack.
     pub fn stack_bounds(&self) -> Option<(u64, u64)> {
         interrupts::without_interrupts(|| {

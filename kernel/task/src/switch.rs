@@ -92,6 +92,8 @@ pub unsafe extern "C" fn switch(prev_rsp: *mut u64, next_rsp: u64) {
 /// `fxsave` area (MXCSR at 24 in every form), the 28-byte `fnstenv` image at [`ENV_AT`] and
 /// the form byte at [`KIND_AT`], from the first 16-byte aligned address.
 const AREA: u64 = 560;
+/// Bytes from a saved stack pointer to the end of its return address (see [`saved_frame`]).
+pub(crate) const SAVED_FRAME_BYTES: u64 = AREA + 56;
 /// Where in the save area `fnstenv` stores the x87 environment (control word at 0, status
 /// word at 4, tag word at 8, each in the low half of a 32-bit slot).
 const ENV_AT: u64 = 512;
@@ -105,6 +107,24 @@ const _: () = assert!(KIND_AT + 1 + 15 <= AREA);
 const SAVED_INITIAL: u8 = 0;
 const SAVED_ENV: u8 = 1;
 const SAVED_FULL: u8 = 2;
+
+/// The frame pointer and return address `switch` saved at `rsp` (a stack pointer it saved, or
+/// [`initial_stack`] built): where the switched-out task's call chain starts.
+///
+/// # Safety
+/// `[rsp, rsp + SAVED_FRAME_BYTES)` must be mapped for the whole call (the words may change meanwhile:
+/// they are read as plain data).
+pub unsafe fn saved_frame(rsp: u64) -> (u64, u64) {
+    let at = rsp + AREA;
+    // SAFETY: the caller keeps the words mapped; above the save area `switch` pushed r15,
+    // r14, r13, r12, rbx and rbp, and the call pushed the return address.
+    unsafe {
+        (
+            ((at + 40) as *const u64).read_volatile(),
+            ((at + 48) as *const u64).read_volatile(),
+        )
+    }
+}
 
 /// Where `switch` keeps the FP/SIMD state for a saved stack pointer `rsp`.
 fn fx_at(rsp: u64) -> u64 {
